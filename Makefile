@@ -1,0 +1,98 @@
+# Strata build. Sources are discovered by folder, so a new module needs no edit here.
+#   make            release binary build/strata
+#   make run        build and start the server on 127.0.0.1:8902 with data in ./data
+#   make test       unit tests under ASan+UBSan, SQL logic tests, HTTP black-box tests
+#   make bench      ingestion benchmark against InfluxDB and VictoriaMetrics
+#   make asan       sanitizer build of the server (build/asan/strata)
+#   make fuzz       libFuzzer targets for the parsers
+
+CC      ?= cc
+VERSION := 0.1.0
+GIT_REV := $(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
+CSTD    := -std=c11 -D_GNU_SOURCE
+DEFS    := -DSTRATA_VERSION='"$(VERSION)"' -DSTRATA_REVISION='"$(GIT_REV)"'
+INC     := -Isrc
+LIBS    := -lmicrohttpd -ljansson -lzstd -llz4 -lsnappy -lz -lbz2 -lbrotlienc -lbrotlidec \
+           -lxxhash -lpcre2-8 -lroaring -lpthread -lm
+
+REL_CFLAGS  := $(CSTD) $(WARN) $(DEFS) $(INC) -O2 -g -MMD -MP
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_CFLAGS  := $(CSTD) $(WARN) $(DEFS) $(INC) -O1 -g -MMD -MP $(SAN_FLAGS)
+
+LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*/*.c))
+REL_OBJ   := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC))
+SAN_OBJ   := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
+
+PYTEST  := /usr/bin/python3 -m pytest
+
+.PHONY: all run test unit sqltest httptest bench asan fuzz clean format deps
+
+all: build/strata
+
+deps:
+	./scripts/install-deps.sh
+
+build/strata: build/rel/main.o $(REL_OBJ)
+	$(CC) -o $@ $^ $(LIBS)
+
+build/asan/strata: build/san/main.o $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+build/rel/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC      $<"
+	@$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+build/san/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC asan $<"
+	@$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+build/unit/%: tests/unit/%.c $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "CC test $<"
+	@$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< $(SAN_OBJ) $(LIBS) -lcmocka
+
+build/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $< -lpthread -lm
+
+run: deps
+	$(MAKE) build/strata
+	./build/strata --data ./data
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+sqltest: build/strata
+	/usr/bin/python3 tests/sql/run_slt.py --binary build/strata tests/sql
+
+httptest: build/strata
+	STRATA_BIN=$(CURDIR)/build/strata $(PYTEST) -q tests/http
+
+test: deps
+	$(MAKE) unit sqltest httptest
+
+asan: build/asan/strata
+
+bench: build/strata $(BENCH_BIN)
+	./bench/run.sh
+
+fuzz:
+	$(MAKE) -C tests/fuzz
+
+format:
+	clang-format -i $(wildcard src/*/*.c src/*/*.h src/*.c tests/unit/*.c tests/unit/*.h bench/*.c)
+
+clean:
+	rm -rf build
+
+-include $(wildcard build/rel/*/*.d build/rel/*.d build/san/*/*.d build/san/*.d)

@@ -1,0 +1,403 @@
+#!/usr/bin/env bash
+# bench/selftest.sh: checks the benchmark tools themselves (build/bench/tsbs_gen and
+# build/bench/load) so that a benchmark number is not the artefact of a broken generator or
+# loader. The generator is checked for determinism, shape and argument errors; the loader is
+# run against a small scripted HTTP server (python3) that answers in each way a real server
+# may: Content-Length, chunked, no body, HTTP/1.0 read-to-close, Connection: close, dropping
+# an idle keep-alive connection, errors, garbage. The server counts what it receives, so the
+# test sees whether every row arrived exactly once.
+# Usage: make build/bench/load build/bench/tsbs_gen && bench/selftest.sh
+# The mock's counters arrive as M_<key> variables set through printf -v:
+# shellcheck disable=SC2154
+set -u
+set -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+GEN=${GEN:-build/bench/tsbs_gen}
+LOAD=${LOAD:-build/bench/load}
+for b in "$GEN" "$LOAD"; do
+    [ -x "$b" ] || {
+        echo "selftest: $b missing; run: make build/bench/load build/bench/tsbs_gen" >&2
+        exit 1
+    }
+done
+command -v python3 >/dev/null || {
+    echo "selftest: python3 is needed for the mock server" >&2
+    exit 1
+}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench-selftest.XXXXXX")
+MOCK_PID=""
+cleanup() {
+    [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null && wait "$MOCK_PID" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+[ "${SELFTEST_KEEP:-0}" = 1 ] && trap - EXIT
+
+PASS=0
+FAIL=0
+ok() {
+    PASS=$((PASS + 1))
+    echo "ok   - $1"
+}
+bad() {
+    FAIL=$((FAIL + 1))
+    echo "FAIL - $1" >&2
+}
+check() { # check NAME COMMAND...: passes when the command succeeds
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+# ------------------------------------------------------------------ generator
+"$GEN" --hosts 7 --duration 1h --out "$T/a.lp" 2>/dev/null
+"$GEN" --hosts 7 --duration 1h >"$T/b.lp" 2>/dev/null
+check "gen: same options give the same bytes (file and stdout)" cmp -s "$T/a.lp" "$T/b.lp"
+"$GEN" --hosts 7 --duration 1h --seed 9 --out "$T/c.lp" 2>/dev/null
+check "gen: another seed gives other data" sh -c "! cmp -s '$T/a.lp' '$T/c.lp'"
+check "gen: rows = hosts x duration / interval" test "$(wc -l <"$T/a.lp")" -eq $((7 * 360))
+check "gen: 1h30m at 1m is 90 steps" test "$("$GEN" --hosts 2 --duration 1h30m --interval 1m 2>/dev/null | wc -l)" -eq 180
+check "gen: --limit caps rows" test "$("$GEN" --hosts 7 --limit 10 2>/dev/null | wc -l)" -eq 10
+
+# Shape: 11 tags in order, 10 fields in [0,100] with two decimals, ns timestamps that start
+# at the default start, step by 10 s, and are ordered by time then host.
+cat >"$T/shape.py" <<'EOF'
+import re, sys
+tags = ["hostname", "region", "datacenter", "rack", "os", "arch", "team", "service",
+        "service_version", "service_environment"]
+fields = ["usage_user", "usage_system", "usage_idle", "usage_nice", "usage_iowait", "usage_irq",
+          "usage_softirq", "usage_steal", "usage_guest", "usage_guest_nice"]
+prev = None
+host_tags = {}
+last = {}
+for n, line in enumerate(open(sys.argv[1])):
+    series, fs, ts = line.rstrip("\n").split(" ")
+    parts = series.split(",")
+    assert parts[0] == "cpu", line
+    kv = [p.split("=") for p in parts[1:]]
+    assert [k for k, _ in kv] == tags, line
+    host = int(kv[0][1].removeprefix("host_"))
+    assert host_tags.setdefault(host, series) == series, "tags of a host changed"
+    assert kv[2][1].startswith(kv[1][1]), "datacenter outside its region"
+    fv = [f.split("=") for f in fs.split(",")]
+    assert [k for k, _ in fv] == fields, line
+    for k, v in fv:
+        assert re.fullmatch(r"\d{1,3}\.\d\d", v), v
+        x = float(v)
+        assert 0 <= x <= 100, v
+        if (host, k) in last:
+            assert abs(x - last[(host, k)]) < 8, "walk step too large"
+        last[(host, k)] = x
+    t = int(ts)
+    if n == 0:
+        assert t == 1451606400 * 10**9
+    key = (t, host)
+    assert prev is None or key > prev, "not ordered by time then host"
+    if prev and t != prev[0]:
+        assert t - prev[0] == 10 * 10**9
+    prev = key
+assert len(host_tags) == 7
+EOF
+check "gen: line shape, value range, time/host order" python3 "$T/shape.py" "$T/a.lp"
+
+"$GEN" --hosts 20 --duration 10s 2>/dev/null | head -n 7 >"$T/h20"
+"$GEN" --hosts 7 --duration 10s 2>/dev/null >"$T/h7"
+check "gen: a host's tags do not depend on the host count" cmp -s "$T/h7" "$T/h20"
+"$GEN" --hosts 3 --duration 20s --start 2020-02-29T23:59:50+01:00 2>/dev/null | awk '{ print $NF }' | sort -u >"$T/ts"
+# 2020-02-29T23:59:50+01:00 is 22:59:50Z, 1583017190 s; two steps, leap day included.
+check "gen: --start with an offset" test "$(tr '\n' ' ' <"$T/ts")" = "1583017190000000000 1583017200000000000 "
+check "gen: --ints writes TSBS integers" sh -c "'$GEN' --hosts 1 --duration 10s --ints 2>/dev/null | grep -Eq 'usage_user=[0-9]+i,'"
+
+for args in "--hosts 0" "--hosts x" "--duration 12x" "--duration ''" "--duration h" \
+    "--interval 0s" "--start 2016-13-01T00:00:00Z" "--start 2016-01-01" "--start 2016-01-01T00:00:00" \
+    "--seed -1" "--bogus 1" "--hosts" "--start 9999999999999999999" "--duration 300y"; do
+    if eval "'$GEN' $args" >/dev/null 2>&1; then
+        bad "gen: rejects $args"
+    else
+        ok "gen: rejects $args"
+    fi
+done
+
+# ------------------------------------------------------------------ loader, against a mock
+cat >"$T/mock.py" <<'EOF'
+# A scripted HTTP/1.1 server. argv: port-file, log-file, mode.
+import socket, sys, threading
+port_file, log_file, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+lock = threading.Lock()
+stats = {"requests": 0, "rows": 0, "auth": set(), "max_rows": 0, "conns": 0, "bad": 0}
+
+def read_request(f):
+    line = f.readline()
+    if not line:
+        return None
+    if not line.startswith(b"POST ") or not line.endswith(b" HTTP/1.1\r\n"):
+        stats["bad"] += 1
+    headers = {}
+    while True:
+        h = f.readline()
+        if h in (b"\r\n", b""):
+            break
+        k, v = h.decode().split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    body = f.read(int(headers.get("content-length", "0")))
+    return headers, body
+
+def serve(conn):
+    with lock:
+        stats["conns"] += 1
+    f = conn.makefile("rb")
+    served = 0
+    try:
+        while True:
+            req = read_request(f)
+            if req is None:
+                return
+            headers, body = req
+            rows = sum(1 for l in body.split(b"\n") if l.strip() and not l.startswith(b"#"))
+            if mode == "drop-idle" and served == 2:
+                return  # as if the idle timeout hit just before this request arrived
+            with lock:
+                stats["requests"] += 1
+                stats["rows"] += rows
+                stats["max_rows"] = max(stats["max_rows"], rows)
+                stats["auth"].add(headers.get("authorization", "-"))
+                n = stats["requests"]
+            served += 1
+            if mode in ("cl", "drop-idle"):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            elif mode == "body":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            elif mode == "204":
+                conn.sendall(b"HTTP/1.1 204 No Content\r\nX-A: b\r\n\r\n")
+            elif mode == "continue":
+                conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            elif mode == "chunked":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             b"5\r\nhello\r\n1a;ext=1\r\n" + b"x" * 26 + b"\r\n0\r\nX-T: 1\r\n\r\n")
+            elif mode == "close":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+                return
+            elif mode == "http10":
+                conn.sendall(b"HTTP/1.0 200 OK\r\n\r\nbody until close")
+                return
+            elif mode == "slow-split":  # the response trickles in small pieces
+                for piece in (b"HTTP/1.1 2", b"00 OK\r\nConte", b"nt-Length: 3\r\n", b"\r\nab", b"c"):
+                    conn.sendall(piece)
+            elif mode == "error":
+                msg = b'{"error_code":"050014","error_message":"type conflict"}'
+                status = b"500 Internal Server Error" if n == 3 else b"200 OK"
+                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: " +
+                             str(len(msg) if n == 3 else 0).encode() + b"\r\n\r\n" +
+                             (msg if n == 3 else b""))
+            elif mode == "garbage":
+                conn.sendall(b"SPDY/9 what\r\n\r\n")
+                return
+            elif mode == "hangup":
+                return
+    finally:
+        conn.close()
+
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 0))
+srv.listen(64)
+srv.settimeout(0.2)
+open(port_file + ".tmp", "w").write(str(srv.getsockname()[1]))
+import os; os.rename(port_file + ".tmp", port_file)
+threads = []
+stop = False
+def write_log():
+    with lock:
+        s = dict(stats)
+        s["auth"] = ",".join(sorted(s["auth"]))
+    open(log_file + ".tmp", "w").write("".join(f"{k}={v}\n" for k, v in s.items()))
+    os.rename(log_file + ".tmp", log_file)
+import signal
+signal.signal(signal.SIGTERM, lambda *a: (write_log(), os._exit(0)))
+while True:
+    try:
+        c, _ = srv.accept()
+    except socket.timeout:
+        write_log()
+        continue
+    t = threading.Thread(target=serve, args=(c,), daemon=True)
+    t.start()
+EOF
+
+# mock MODE: starts the mock server; sets PORT.
+mock() {
+    rm -f "$T/port" "$T/mock.log"
+    python3 "$T/mock.py" "$T/port" "$T/mock.log" "$1" &
+    MOCK_PID=$!
+    for _ in $(seq 100); do
+        [ -s "$T/port" ] && break
+        sleep 0.05
+    done
+    PORT=$(cat "$T/port")
+}
+# mock_stop: stops it and loads its counters (one key=value a line) into M_<key> variables.
+mock_stop() {
+    kill -TERM "$MOCK_PID" 2>/dev/null
+    wait "$MOCK_PID" 2>/dev/null
+    MOCK_PID=""
+    local line
+    while IFS= read -r line; do
+        printf -v "M_${line%%=*}" '%s' "${line#*=}"
+    done <"$T/mock.log"
+}
+
+"$GEN" --hosts 10 --duration 1h --out "$T/data.lp" 2>/dev/null # 3600 rows
+# load_mock MODE EXPECT_RC ARGS...: runs the loader against a fresh mock in MODE.
+load_mock() {
+    local mode=$1 want=$2
+    shift 2
+    mock "$mode"
+    timeout 60 "$LOAD" --url "127.0.0.1:$PORT/write?db=x" --name t "$@" >"$T/load.out" 2>"$T/err"
+    RC=$?
+    mock_stop
+    if [ "$RC" -ne "$want" ]; then
+        echo "   loader exit $RC, wanted $want; stderr:" >&2
+        sed 's/^/   /' "$T/err" >&2
+        return 1
+    fi
+    return 0
+}
+result() { tr ' ' '\n' <"$T/load.out" | sed -n "s/^$1=//p"; }
+
+for mode in cl body 204 continue chunked close http10 slow-split; do
+    if load_mock "$mode" 0 --batch 100 --workers 3 "$T/data.lp" &&
+        [ "$M_rows" = 3600 ] && [ "$M_requests" = 36 ] && [ "$M_max_rows" = 100 ] &&
+        [ "$(result rows)" = 3600 ] && [ "$(result ok)" = 1 ] && [ "$M_bad" = 0 ]; then
+        ok "load: mode $mode: every row arrives once, 36 batches of 100"
+    else
+        bad "load: mode $mode (server saw rows=${M_rows:-?} requests=${M_requests:-?})"
+    fi
+done
+
+if load_mock drop-idle 0 --batch 100 --workers 2 "$T/data.lp" && [ "$M_rows" = 3600 ] &&
+    [ "$M_requests" = 36 ] && [ "$M_conns" -gt 2 ]; then
+    ok "load: a dropped idle keep-alive connection is reopened and the batch resent once"
+else
+    bad "load: drop-idle (rows=${M_rows:-?} requests=${M_requests:-?} conns=${M_conns:-?})"
+fi
+
+if load_mock error 1 --batch 100 --workers 1 "$T/data.lp" && grep -q 'HTTP 500: {"error_code":"050014"' "$T/err" &&
+    [ "$(result ok)" = 0 ] && [ "$(result errors)" = 1 ]; then
+    ok "load: a 500 is an error: body printed, exit 1"
+else
+    bad "load: 500 handling"
+fi
+check "load: garbage status line is an error" load_mock garbage 1 --batch 100 "$T/data.lp"
+check "load: server hanging up without answering is an error" load_mock hangup 1 --batch 100 "$T/data.lp"
+
+if load_mock cl 0 --batch 5000 --workers 8 --user root: "$T/data.lp" && [ "$M_auth" = "Basic cm9vdDo=" ] &&
+    [ "$M_requests" = 1 ] && [ "$(result workers)" = 1 ]; then
+    ok "load: --user sends Basic auth; workers capped at the batch count"
+else
+    bad "load: auth/workers (auth=${M_auth:-?} requests=${M_requests:-?})"
+fi
+if load_mock cl 0 --batch 7 --user 'a:b:c' "$T/data.lp" && [ "$M_auth" = "Basic YTpiOmM=" ] &&
+    [ "$M_requests" = 515 ] && [ "$M_rows" = 3600 ]; then
+    ok "load: uneven last batch (3600 = 514 x 7 + 2), base64 padding"
+else
+    bad "load: uneven batches (requests=${M_requests:-?} rows=${M_rows:-?} auth=${M_auth:-?})"
+fi
+
+# Blank lines, comments, CRLF, no final newline; field counting with quoted strings and escapes.
+printf '# comment\n\nm,t=a\\ b f1="x, y z",f2=1i,f3=true 1\r\n\n  \nm f=1 2\n# c\nm f=2 3' >"$T/odd.lp"
+if load_mock cl 0 --batch 2 "$T/odd.lp" && [ "$(result rows)" = 3 ] && [ "$(result fields)" = 3 ] &&
+    [ "$(result values)" = 9 ] && [ "$M_rows" = 3 ] && [ "$M_requests" = 2 ]; then
+    ok "load: blank/comment lines skipped, CRLF, no final newline, quoted-field counting"
+else
+    bad "load: odd file (rows=$(result rows) fields=$(result fields) server rows=${M_rows:-?})"
+fi
+
+: >"$T/empty.lp"
+check "load: empty file is refused" sh -c "! '$LOAD' --url 127.0.0.1:1/write '$T/empty.lp' 2>/dev/null"
+printf '\n# only comments\n\n' >"$T/comments.lp"
+check "load: file without rows is refused" sh -c "! '$LOAD' --url 127.0.0.1:1/write '$T/comments.lp' 2>/dev/null"
+check "load: missing file is refused" sh -c "! '$LOAD' --url 127.0.0.1:1/write '$T/nope.lp' 2>/dev/null"
+check "load: connection refused is an error" sh -c "! '$LOAD' --url 127.0.0.1:1/write '$T/data.lp' >/dev/null 2>&1"
+for args in "--batch 0" "--workers 0" "--workers x" "--url https://x/y" "--timeout -1" "--bogus" "--header nocolon"; do
+    if eval "'$LOAD' --url 127.0.0.1:1/write $args '$T/data.lp'" >/dev/null 2>&1; then
+        bad "load: rejects $args"
+    else
+        ok "load: rejects $args"
+    fi
+done
+check "load: no --url is refused" sh -c "! '$LOAD' '$T/data.lp' 2>/dev/null"
+
+# ------------------------------------------------------------------ run.sh, with a fake Strata
+# The fake speaks just enough of Strata's contract (flags, ping, authenticated write) to walk
+# run.sh's Strata path end to end, and records what it was given.
+cat >"$T/fake-strata" <<'EOF'
+#!/usr/bin/env python3
+import argparse, http.server, json, os
+ap = argparse.ArgumentParser()
+ap.add_argument("--data"); ap.add_argument("--port", type=int); ap.add_argument("--host")
+a = ap.parse_args()
+mode = os.environ.get("FAKE_MODE", "")
+if mode == "hang":  # never becomes ready
+    import time; time.sleep(3600)
+os.makedirs(a.data, exist_ok=True)
+with open(os.path.join(a.data, "env"), "w") as f:
+    f.write(f"wal_sync={os.environ.get('STRATA_WAL_SYNC')} host={a.host}\n")
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args): pass
+    def reply(self, code, body=b""):
+        self.send_response(code); self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def do_GET(self):
+        if self.path == "/api/v1/ping":
+            self.reply(200, json.dumps({"version": "0.1.0", "status": "healthy"}).encode())
+        else:
+            self.reply(404)
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if mode == "fail":
+            return self.reply(500, b'{"error_code":"050014","error_message":"fake failure"}')
+        if self.path != "/api/v1/write?db=public" or self.headers.get("Authorization") != "Basic cm9vdDo=":
+            return self.reply(400, b'{"error_code":"000000","error_message":"bad request"}')
+        with open(os.path.join(a.data, "rows"), "a") as f:
+            f.write("%d\n" % body.count(b"\n"))
+        self.reply(200)
+http.server.ThreadingHTTPServer((a.host, a.port), H).serve_forever()
+EOF
+chmod +x "$T/fake-strata"
+mkdir -p "$T/results"
+BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" BENCH_OUT="$T/results" \
+    BENCH_HOSTS=5 BENCH_DURATION=10m BENCH_REPEAT=3 BENCH_BATCH=50 BENCH_KEEP=1 \
+    BENCH_TMPDIR="$T" ./bench/run.sh >"$T/run.out" 2>"$T/run.err"
+RUN_RC=$?
+check "run.sh: fake Strata run succeeds" test "$RUN_RC" -eq 0
+check "run.sh: results.md written with 3 ok runs" grep -q '^| Strata | yes (WAL fsync per batch) | [0-9]* | [0-9]*-[0-9]* | .* | 3/3 |$' "$T/results/results.md"
+check "run.sh: every row reached the server in each run" test "$(cat "$T"/strata-bench.*/strata.*/data/rows 2>/dev/null | awk '{ s += $1 } END { print s }')" = 900
+check "run.sh: Strata got STRATA_WAL_SYNC=true and a loopback address" \
+    sh -c "cat '$T'/strata-bench.*/strata.1/data/env 2>/dev/null | grep -qx 'wal_sync=true host=127.0.0.1'"
+check "run.sh: no server left running" sh -c "! pgrep -f '^python3 $T/fake-strata' >/dev/null"
+check "run.sh: ratios n/a without peers" grep -q 'Strata / InfluxDB (rows/s): n/a' "$T/results/results.md"
+
+FAKE_MODE=fail BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" \
+    BENCH_OUT="$T/results" BENCH_HOSTS=5 BENCH_DURATION=10m BENCH_REPEAT=2 BENCH_TMPDIR="$T" \
+    ./bench/run.sh >"$T/run.out" 2>"$T/run.err"
+RUN_RC=$?
+check "run.sh: server errors fail the run (exit status, FAILED rows, 0/2 ok)" sh -c \
+    "test $RUN_RC -ne 0 && grep -q 'fake failure' '$T/run.err' && grep -q '| strata | 2 | FAILED |' '$T/results/results.md' && grep -q ' 0/2 |\$' '$T/results/results.md'"
+FAKE_MODE=hang BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" \
+    BENCH_OUT="$T/results" BENCH_HOSTS=5 BENCH_DURATION=10m BENCH_REPEAT=1 BENCH_READY_TIMEOUT=2 \
+    BENCH_TMPDIR="$T" ./bench/run.sh >"$T/run.out" 2>"$T/run.err"
+RUN_RC=$?
+check "run.sh: a server that never answers times out and is stopped" sh -c \
+    "test $RUN_RC -ne 0 && grep -q 'did not become ready within 2s' '$T/run.err' && ! pgrep -f '^python3 $T/fake-strata' >/dev/null"
+
+BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/nope" BENCH_OUT="$T/results" \
+    BENCH_TMPDIR="$T" ./bench/run.sh >"$T/run.out" 2>"$T/run.err"
+check "run.sh: a missing Strata binary is skipped with a message" grep -q 'SKIPPING Strata' "$T/run.err"
+check "run.sh: bad BENCH_REPEAT is refused" sh -c "BENCH_SKIP_DEPS=1 BENCH_REPEAT=x ./bench/run.sh >/dev/null 2>&1; test \$? -ne 0"
+
+echo "selftest: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]

@@ -1,0 +1,293 @@
+/* Number text: shortest round-trip double digits and the two float styles CnosDB's encoders
+ * use (see fmt_num.h).
+ *
+ * Digit generation works in three tiers, cheapest first:
+ *   1. integers below 2^53 are their own digits;
+ *   2. a value with few significant digits is found as c / 10^k (or c * 10^k for big
+ *      integers) with c < 2^53 and k <= 22: in that range the division (product) of two
+ *      exact doubles is correctly rounded, so comparing it with the value is an exact
+ *      round-trip test (Clinger's fast path), no strtod needed;
+ *   3. otherwise snprintf("%.*e") at 15, 16, 17 significant digits with strtod to check.
+ *      snprintf rounds correctly, so the first precision that reads back is the shortest,
+ *      and any decimal of at most 15 digits survives a trip through a double (DBL_DIG),
+ *      so a 15-digit hit stripped of trailing zeros is the shortest too.
+ * At a power of two the gap below the value is half the gap above, so the correctly rounded
+ * candidate can fail where the next one up reads back; tiers 2 and 3 try that one as well. */
+#include "format/fmt_num.h"
+
+#include "format/format.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TWO53 9007199254740992.0
+
+static const double P10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static const char DIG2[201] = "00010203040506070809101112131415161718192021222324252627282930313233"
+                              "34353637383940414243444546474849505152535455565758596061626364656667"
+                              "6869707172737475767778798081828384858687888990919293949596979899";
+
+size_t fmt_u64(char *out, uint64_t v) {
+    char tmp[20];
+    char *p = tmp + sizeof tmp;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        p -= 2;
+        memcpy(p, DIG2 + 2 * r, 2);
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, DIG2 + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    return n;
+}
+
+size_t fmt_i64(char *out, int64_t v) {
+    if (v >= 0) return fmt_u64(out, (uint64_t)v);
+    out[0] = '-';
+    return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+/* Digits of m * 10^e10 without trailing zeros. */
+static int from_int(uint64_t m, int e10, char digits[17], int *sci_exp) {
+    char tmp[21];
+    int n = (int)fmt_u64(tmp, m);
+    *sci_exp = e10 + n - 1;
+    while (n > 1 && tmp[n - 1] == '0') n--;
+    memcpy(digits, tmp, (size_t)n);
+    return n;
+}
+
+/* Reads "d.ddde±x" (any decimal point character) into digits and exponent; returns n. */
+static int parse_sci(const char *s, char dig[17], int *exp10) {
+    int n = 0;
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9' && n < 17) dig[n++] = *s;
+    *exp10 = *s == 'e' ? atoi(s + 1) : 0;
+    if (n == 0) dig[n++] = '0'; /* never from snprintf, but callers rely on n >= 1 */
+    return n;
+}
+
+/* strtod of digits[0..n) x 10^(sci_exp - n + 1), written without a decimal point so the
+ * process locale cannot change the reading. */
+static double read_back(const char *dig, int n, int sci_exp) {
+    char s[48];
+    memcpy(s, dig, (size_t)n);
+    snprintf(s + n, sizeof s - (size_t)n, "e%d", sci_exp - n + 1);
+    return strtod(s, NULL);
+}
+
+static int strip_zeros(const char *dig, int n) {
+    while (n > 1 && dig[n - 1] == '0') n--;
+    return n;
+}
+
+static int slow_shortest(double v, bool pow2, int min_prec, char digits[17], int *sci_exp) {
+    char s[48], dig[17];
+    int e, n;
+    if (v < 2.2250738585072014e-308)
+        min_prec = 1; /* subnormal: fewer digits are exact */
+    else if (min_prec < 15)
+        min_prec = 15;
+    for (int prec = min_prec; prec <= 17; prec++) {
+        snprintf(s, sizeof s, "%.*e", prec - 1, v);
+        n = parse_sci(s, dig, &e);
+        if (prec == 17 || read_back(dig, n, e) == v) goto found;
+        if (pow2) {
+            int k = n - 1;
+            while (k >= 0 && dig[k] == '9') dig[k--] = '0';
+            if (k >= 0) {
+                dig[k]++;
+            } else {
+                dig[0] = '1';
+                e++;
+            }
+            if (read_back(dig, n, e) == v) goto found;
+        }
+    }
+    /* not reached: 17 digits always read back */
+    snprintf(s, sizeof s, "%.16e", v);
+    n = parse_sci(s, dig, &e);
+found:
+    n = strip_zeros(dig, n);
+    memcpy(digits, dig, (size_t)n);
+    *sci_exp = e;
+    return n;
+}
+
+int fmt_shortest(double d, char digits[17], int *sci_exp) {
+    double v = fabs(d);
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    /* The gap below is smaller only for an exact power of two above the smallest normal. */
+    bool pow2 = (bits & ((1ULL << 52) - 1)) == 0 && (bits >> 52) > 1;
+    int min_prec = 1;
+    if (v < TWO53) {
+        if (v >= 1.0 && v == (double)(uint64_t)v) return from_int((uint64_t)v, 0, digits, sci_exp);
+        for (int k = 1; k <= 22; k++) {
+            double s = v * P10[k];
+            if (s >= TWO53) {
+                /* Every decimal of up to 15 digits would have been found by now. */
+                min_prec = 16;
+                break;
+            }
+            uint64_t c = (uint64_t)(s + 0.5);
+            if (c >= 1000000000000000ULL) {
+                /* With 16 digits two candidates may both read back, and s itself is rounded:
+                 * pick the one nearest the exact product, which fma gives without rounding. */
+                double diff = (s - (double)c) + fma(v, P10[k], -s);
+                if (diff > 0.5)
+                    c++;
+                else if (diff < -0.5)
+                    c--;
+            }
+            if ((double)c / P10[k] == v) return from_int(c, -k, digits, sci_exp);
+            if (pow2 && (double)(c + 1) / P10[k] == v) return from_int(c + 1, -k, digits, sci_exp);
+        }
+    } else if (v < TWO53 * 1e22) {
+        /* An integer: look for the coarsest scale 10^j that still reads back. Reading back at
+         * j implies reading back at every finer scale, so stop at the first failure. */
+        int j = 1;
+        while (v / P10[j] >= TWO53) j++;
+        uint64_t best = 0;
+        int bj = -1;
+        for (; j <= 22; j++) {
+            uint64_t c = (uint64_t)(v / P10[j] + 0.5);
+            if (c >= 1000000000000000ULL) {
+                double r = fma(-(double)c, P10[j], v); /* v - c * 10^j, nearly exact */
+                if (r > P10[j] / 2)
+                    c++;
+                else if (r < -P10[j] / 2)
+                    c--;
+            }
+            if ((double)c * P10[j] == v) {
+                best = c, bj = j;
+            } else if (pow2 && (double)(c + 1) * P10[j] == v) {
+                best = c + 1, bj = j;
+            } else {
+                break;
+            }
+        }
+        /* At j = 22 a coarser scale might still work, which only tier 3 can tell. */
+        if (bj >= 0 && j <= 22) return from_int(best, bj, digits, sci_exp);
+        if (bj < 0) min_prec = 16;
+    }
+    return slow_shortest(v, pow2, min_prec, digits, sci_exp);
+}
+
+static char *put_exp(char *p, int e) {
+    *p++ = 'e';
+    if (e < 0) *p++ = '-', e = -e;
+    return p + fmt_u64(p, (uint64_t)e);
+}
+
+static char *put_zeros(char *p, int n) {
+    for (int i = 0; i < n; i++) *p++ = '0';
+    return p;
+}
+
+/* lexical-core (arrow's CSV and display): decimal notation for decimal exponents -5..9,
+ * scientific otherwise, and always a fraction (`1.0`, `1.0e10`). */
+size_t fmt_double(char *out, double d) {
+    if (isnan(d)) {
+        memcpy(out, "NaN", 3);
+        return 3;
+    }
+    char *p = out;
+    if (signbit(d)) *p++ = '-';
+    if (isinf(d)) {
+        memcpy(p, "inf", 3);
+        return (size_t)(p + 3 - out);
+    }
+    if (d == 0) {
+        memcpy(p, "0.0", 3);
+        return (size_t)(p + 3 - out);
+    }
+    char dig[17];
+    int e, n = fmt_shortest(d, dig, &e);
+    if (e < -5 || e > 9) {
+        *p++ = dig[0];
+        *p++ = '.';
+        if (n > 1) {
+            memcpy(p, dig + 1, (size_t)n - 1);
+            p += n - 1;
+        } else {
+            *p++ = '0';
+        }
+        p = put_exp(p, e);
+    } else if (e < 0) {
+        *p++ = '0';
+        *p++ = '.';
+        p = put_zeros(p, -e - 1);
+        memcpy(p, dig, (size_t)n);
+        p += n;
+    } else if (n <= e + 1) {
+        memcpy(p, dig, (size_t)n);
+        p = put_zeros(p + n, e + 1 - n);
+        *p++ = '.';
+        *p++ = '0';
+    } else {
+        memcpy(p, dig, (size_t)e + 1);
+        p += e + 1;
+        *p++ = '.';
+        memcpy(p, dig + e + 1, (size_t)(n - e - 1));
+        p += n - e - 1;
+    }
+    return (size_t)(p - out);
+}
+
+/* ryu's pretty format as serde_json uses it; kk is the position of the decimal point
+ * relative to the first digit (10^(kk-1) <= |d| < 10^kk). */
+size_t fmt_double_json(char *out, double d) {
+    if (!isfinite(d)) {
+        memcpy(out, "null", 4);
+        return 4;
+    }
+    char *p = out;
+    if (signbit(d)) *p++ = '-';
+    if (d == 0) {
+        memcpy(p, "0.0", 3);
+        return (size_t)(p + 3 - out);
+    }
+    char dig[17];
+    int e, n = fmt_shortest(d, dig, &e);
+    int kk = e + 1, k = kk - n;
+    if (k >= 0 && kk <= 16) {
+        memcpy(p, dig, (size_t)n);
+        p = put_zeros(p + n, k);
+        *p++ = '.';
+        *p++ = '0';
+    } else if (kk > 0 && kk <= 16) {
+        memcpy(p, dig, (size_t)kk);
+        p += kk;
+        *p++ = '.';
+        memcpy(p, dig + kk, (size_t)(n - kk));
+        p += n - kk;
+    } else if (kk > -5 && kk <= 0) {
+        *p++ = '0';
+        *p++ = '.';
+        p = put_zeros(p, -kk);
+        memcpy(p, dig, (size_t)n);
+        p += n;
+    } else {
+        *p++ = dig[0];
+        if (n > 1) {
+            *p++ = '.';
+            memcpy(p, dig + 1, (size_t)n - 1);
+            p += n - 1;
+        }
+        p = put_exp(p, kk - 1);
+    }
+    return (size_t)(p - out);
+}

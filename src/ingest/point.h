@@ -1,0 +1,53 @@
+/* Parsed points: what every ingestion format (line protocol, OpenTSDB text and JSON, SQL
+ * INSERT) produces and the write path consumes.
+ *
+ * All memory (the arrays and any unescaped strings) comes from the caller's arena; names and
+ * string values otherwise point into the request body, which must outlive the batch. Tags and
+ * fields of a point are sorted by key (bytewise) with duplicate keys removed, keeping the
+ * first occurrence, so two spellings of one series give the same tag list. */
+#ifndef STRATA_INGEST_POINT_H
+#define STRATA_INGEST_POINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/types.h"
+
+typedef struct pt_tag {
+    strv key, val;
+} pt_tag;
+
+typedef struct pt_field {
+    strv key;
+    uint8_t type; /* VT_F64, VT_I64, VT_U64, VT_BOOL, VT_STR */
+    union {
+        double f;
+        int64_t i;
+        uint64_t u;
+        bool b;
+        strv s;
+    } v;
+} pt_field;
+
+typedef struct point {
+    strv table;
+    pt_tag *tags;
+    pt_field *fields;
+    uint32_t ntags, nfields;
+    bool has_ts;
+    int64_t ts;    /* in the request's precision; meaningless when !has_ts */
+    uint32_t line; /* 1-based line (or array element) in the request, for errors */
+} point;
+
+typedef struct point_batch {
+    point *pts;
+    size_t n, cap;
+} point_batch;
+
+/* Appends a zeroed point slot to the batch (grown in the arena) and returns it. */
+point *point_batch_push(arena *a, point_batch *b);
+/* Sorts tags and fields by key (bytewise) and drops later duplicates of a key. */
+void point_normalize(point *p);
+
+#endif

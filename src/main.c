@@ -1,0 +1,200 @@
+/* strata: the server binary. Reads the configuration, opens the catalog and the storage
+ * engine, serves the HTTP API, and on SIGTERM/SIGINT stops accepting, lets requests in flight
+ * finish, makes everything durable and exits 0. */
+#include "meta/catalog.h"
+#include "server/http.h"
+#include "storage/engine.h"
+#include "util/arena.h"
+#include "util/config.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *f) {
+    fprintf(
+        f,
+        "Usage: strata [options]\n"
+        "\n"
+        "Strata, a time-series database speaking CnosDB's HTTP API.\n"
+        "\n"
+        "Options:\n"
+        "  -c, --config FILE     read settings from a TOML file (CnosDB's section and key names)\n"
+        "  -d, --data DIR        data directory (storage.path, default ./data)\n"
+        "  -p, --port N          HTTP port (service.http_listen_port, default 8902)\n"
+        "      --host ADDR       listen address (service.http_listen_addr, default 127.0.0.1)\n"
+        "      --auth            require passwords (query.auth_enabled = true)\n"
+        "      --wal-sync BOOL   fsync the WAL before acknowledging a write (default true)\n"
+        "  -l, --log-level LVL   error, warn, info, debug, trace (log.level)\n"
+        "  -h, --help            show this help and exit\n"
+        "  -V, --version         show the version and exit\n"
+        "\n"
+        "Every key can also be set by an environment variable STRATA_<SECTION>_<KEY>,\n"
+        "e.g. STRATA_QUERY_AUTH_ENABLED=true. Flags override the environment, which\n"
+        "overrides the file.\n");
+}
+
+static bool table_live(void *ctx, uint64_t db_id, uint64_t table_id) {
+    return catalog_table_live(ctx, db_id, table_id);
+}
+
+int main(int argc, char **argv) {
+    config cfg;
+    config_defaults(&cfg);
+    err e;
+    err_clear(&e);
+
+    enum { OPT_HOST = 256, OPT_AUTH, OPT_WAL_SYNC };
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'},    {"data", required_argument, 0, 'd'},
+        {"port", required_argument, 0, 'p'},      {"host", required_argument, 0, OPT_HOST},
+        {"auth", no_argument, 0, OPT_AUTH},       {"wal-sync", required_argument, 0, OPT_WAL_SYNC},
+        {"log-level", required_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
+    /* First pass: the config file, so that flags (second pass) override it. */
+    const char *cfg_path = NULL;
+    int ch;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "c:d:p:l:hV", opts, NULL)) != -1) {
+        if (ch == 'c') cfg_path = optarg;
+        if (ch == 'h') {
+            usage(stdout);
+            return 0;
+        }
+        if (ch == 'V') {
+            printf("strata %s (revision %s)\n", STRATA_VERSION, STRATA_REVISION);
+            return 0;
+        }
+        if (ch == '?') {
+            fprintf(stderr, "strata: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "strata: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (cfg_path && config_load_file(&cfg, cfg_path, &e) < 0) {
+        fprintf(stderr, "strata: %s\n", e.msg);
+        return 2;
+    }
+    if (config_load_env(&cfg, &e) < 0) {
+        fprintf(stderr, "strata: %s\n", e.msg);
+        return 2;
+    }
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:d:p:l:hV", opts, NULL)) != -1) {
+        int rc = 0;
+        switch (ch) {
+        case 'd':
+            rc = config_set(&cfg, "storage", "path", optarg, &e);
+            break;
+        case 'p':
+            rc = config_set(&cfg, "service", "http_listen_port", optarg, &e);
+            break;
+        case OPT_HOST:
+            rc = config_set(&cfg, "service", "http_listen_addr", optarg, &e);
+            break;
+        case OPT_AUTH:
+            cfg.auth_enabled = true;
+            break;
+        case OPT_WAL_SYNC:
+            rc = config_set(&cfg, "wal", "sync", optarg, &e);
+            break;
+        case 'l':
+            rc = config_set(&cfg, "log", "level", optarg, &e);
+            break;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "strata: %s\n", e.msg);
+            return 2;
+        }
+    }
+    if (config_finish(&cfg, &e) < 0) {
+        fprintf(stderr, "strata: %s\n", e.msg);
+        return 2;
+    }
+    log_set_level((enum log_level)log_level_parse(cfg.log_level));
+
+    /* Signals are taken synchronously by this thread; every other thread inherits the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (mkdir(cfg.data_path, 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "strata: cannot create data directory %s: %s\n", cfg.data_path,
+                strerror(errno));
+        return 1;
+    }
+    server *srv = NULL;
+    if (server_start(&cfg, &srv, &e) < 0) {
+        fprintf(stderr, "strata: %s\n", e.msg);
+        return 1;
+    }
+    log_info("strata %s listening on http://%s:%d (data in %s)", STRATA_VERSION, cfg.listen_addr,
+             server_port(srv), cfg.data_path);
+
+    char meta_dir[1100];
+    snprintf(meta_dir, sizeof meta_dir, "%s/meta", cfg.data_path);
+    catalog *cat = NULL;
+    if (catalog_open(meta_dir, &cat, &e) < 0) {
+        log_error("%s", e.msg);
+        server_stop(srv);
+        return 1;
+    }
+    char store_dir[1100];
+    snprintf(store_dir, sizeof store_dir, "%s/storage", cfg.data_path);
+    engine_opts eo = {.dir = store_dir,
+                      .wal_sync = cfg.wal_sync,
+                      .wal_sync_interval_ms = cfg.wal_sync_interval_ms,
+                      .wal_max_file_size = cfg.wal_max_file_size,
+                      .max_memcache_size = cfg.max_memcache_size,
+                      .table_live = table_live,
+                      .table_live_ctx = cat};
+    engine *eng = NULL;
+    if (engine_open(&eo, &eng, &e) < 0) {
+        log_error("%s", e.msg);
+        catalog_close(cat);
+        server_stop(srv);
+        return 1;
+    }
+    arena *a = arena_new(0);
+    meta_db_info *dbs;
+    size_t ndbs;
+    catalog_all_dbs(cat, a, &dbs, &ndbs);
+    for (size_t i = 0; i < ndbs; i++) {
+        if (engine_open_db(eng, dbs[i].id, &dbs[i].opts, &e) < 0) {
+            log_error("%s", e.msg);
+            arena_free(a);
+            engine_close(eng);
+            catalog_close(cat);
+            server_stop(srv);
+            return 1;
+        }
+    }
+    arena_free(a);
+    engine_started(eng);
+    server_set_ready(srv, cat, eng);
+    log_info("ready");
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    server_quiesce(srv);
+    server_stop(srv);
+    engine_close(eng);
+    catalog_close(cat);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,164 @@
+/* The catalog: tenants, users, databases and their options, tables and their columns.
+ *
+ * Ownership and threads: the catalog owns everything in it. Readers (every request) take short
+ * read locks inside these functions; writers (DDL, and the write path adding columns) take the
+ * write lock. Tables are handed out as immutable, reference-counted versions (meta_table):
+ * a schema change publishes a new version and readers keep whichever version they took until
+ * they release it, so planning and writing never see a table change under them.
+ *
+ * Durability: every change is appended to `<dir>/catalog.log` (one checksummed JSON line per
+ * changed object) and fsynced before the call returns; at open the log is replayed, a torn last
+ * line is cut, and the log is rewritten compactly. Ids (databases, tables, columns) are never
+ * reused, so storage can key data by id and a dropped-then-recreated name starts empty.
+ *
+ * Errors use CnosDB's codes and wording, e.g. 030017 `Database not found: "db1"`, 030018
+ * `Database "db1" already exists`, 030019 `Table not found: "cnosdb.public.air"`. */
+#ifndef STRATA_META_CATALOG_H
+#define STRATA_META_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/types.h"
+
+typedef struct catalog catalog;
+
+enum col_kind { CK_TIME = 0, CK_TAG = 1, CK_FIELD = 2 };
+
+/* Column codecs as CnosDB names them. Persisted: append only. */
+enum codec_id {
+    CODEC_DEFAULT = 0,
+    CODEC_NULL,
+    CODEC_DELTA,
+    CODEC_DELTATS,
+    CODEC_GORILLA,
+    CODEC_QUANTILE,
+    CODEC_BITPACK,
+    CODEC_ZSTD,
+    CODEC_SNAPPY,
+    CODEC_GZIP,
+    CODEC_BZIP,
+    CODEC_ZLIB,
+    CODEC_SDT,
+    CODEC_DEADBAND,
+    CODEC__COUNT
+};
+const char *codec_name(enum codec_id c);
+/* Upper- or lower-case name → codec; -1 if unknown. */
+int codec_parse(const char *name);
+/* Whether a codec applies to a column type (CnosDB: "Unsupported encoding type X for F64"). */
+bool codec_fits(enum codec_id c, enum vtype t);
+
+typedef struct meta_column {
+    uint32_t id; /* unique within the table, never reused */
+    char *name;
+    uint8_t kind;  /* enum col_kind */
+    uint8_t type;  /* enum vtype: VT_TS for time, VT_STR for tags */
+    uint8_t codec; /* enum codec_id */
+} meta_column;
+
+typedef struct meta_table {
+    uint64_t id; /* unique within the catalog, never reused */
+    uint64_t db_id;
+    char *tenant, *db, *name;
+    uint8_t precision; /* enum tunit of the database */
+    uint32_t ncols;
+    meta_column *cols; /* column order: time first, then as created/added */
+    uint32_t ntags;    /* number of CK_TAG columns */
+    uint32_t next_col_id;
+    struct hmap *by_name; /* column name → index into cols */
+    int refs;             /* atomic */
+} meta_table;
+
+void meta_table_retain(meta_table *t);
+void meta_table_release(meta_table *t);
+/* Index of the named column (exact, case-sensitive) or -1. */
+int meta_table_col(const meta_table *t, const char *name, size_t len);
+
+/* Database options. ttl_ns = 0 means INF. */
+typedef struct db_options {
+    int64_t ttl_ns;
+    uint64_t shard;
+    int64_t vnode_duration_ns;
+    uint64_t replica;
+    uint8_t precision; /* enum tunit */
+    uint64_t max_memcache_size;
+    uint64_t memcache_partitions;
+    uint64_t wal_max_file_size;
+    bool wal_sync;
+    bool strict_write;
+    uint64_t max_cache_readers;
+} db_options;
+
+void db_options_default(db_options *o);
+
+typedef struct meta_db_info {
+    uint64_t id;
+    db_options opts;
+} meta_db_info;
+
+int catalog_open(const char *dir, catalog **out, err *e);
+void catalog_close(catalog *c);
+
+/* ---- users and tenants ---- */
+/* Checks a request's credentials against tenant membership. password may be NULL (not given).
+ * With check_password false only the user's existence (and membership) is checked, as CnosDB
+ * does when auth_enabled is off. Errors: HTTP 401, code 010016, CnosDB's messages. */
+int catalog_authenticate(catalog *c, const char *user, const char *password, const char *tenant,
+                         bool check_password, bool *is_admin, err *e);
+bool catalog_tenant_exists(catalog *c, const char *tenant);
+
+/* ---- databases ---- */
+int catalog_create_db(catalog *c, const char *tenant, const char *name, const db_options *o,
+                      bool if_not_exists, err *e);
+/* Replaces the alterable options (TTL, SHARD, VNODE_DURATION, REPLICA). */
+int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_options *o, err *e);
+/* Drops the database and its tables; *dropped_id gets its id (0 if it did not exist). */
+int catalog_drop_db(catalog *c, const char *tenant, const char *name, bool if_exists,
+                    uint64_t *dropped_id, err *e);
+int catalog_get_db(catalog *c, const char *tenant, const char *name, meta_db_info *out, err *e);
+/* Database names of a tenant, sorted, from the arena. */
+int catalog_list_dbs(catalog *c, const char *tenant, arena *a, char ***names, size_t *n);
+/* Every live database (all tenants) as id + options, for storage start-up. */
+int catalog_all_dbs(catalog *c, arena *a, meta_db_info **out, size_t *n);
+
+/* ---- tables ---- */
+/* Returns a retained table version, or NULL with 030019 (or 030017 for the database). */
+meta_table *catalog_get_table(catalog *c, const char *tenant, const char *db, const char *name,
+                              err *e);
+/* Whether table id still exists in database id (storage replay skips dropped tables). */
+bool catalog_table_live(catalog *c, uint64_t db_id, uint64_t table_id);
+int catalog_list_tables(catalog *c, const char *tenant, const char *db, arena *a, char ***names,
+                        size_t *n, err *e);
+
+typedef struct col_def {
+    const char *name;
+    size_t name_len;
+    uint8_t kind; /* CK_TAG or CK_FIELD */
+    uint8_t type; /* VT_* for fields */
+    uint8_t codec;
+} col_def;
+
+int catalog_create_table(catalog *c, const char *tenant, const char *db, const char *name,
+                         const col_def *cols, size_t ncols, bool if_not_exists, err *e);
+int catalog_drop_table(catalog *c, const char *tenant, const char *db, const char *name,
+                       bool if_exists, uint64_t *dropped_id, err *e);
+
+enum alter_op { ALTER_ADD_COLUMN = 1, ALTER_DROP_COLUMN, ALTER_SET_CODEC, ALTER_RENAME_COLUMN };
+int catalog_alter_table(catalog *c, const char *tenant, const char *db, const char *table,
+                        enum alter_op op, const col_def *col, const char *name,
+                        const char *new_name, err *e);
+
+/* The write path's schema step: makes sure table `name` exists with every given column, of the
+ * given kind and type, creating the table (time, tags sorted, fields sorted) or appending
+ * missing columns. A kind or type conflict fails with HTTP 422, code 050014,
+ * `Apply engine failed: DataSchemaError: Column 'x' type error, found I64 expected F64`.
+ * On success *out is a retained version that has all the columns. */
+int catalog_ensure_columns(catalog *c, const char *tenant, const char *db, const char *name,
+                           size_t name_len, const col_def *cols, size_t ncols, meta_table **out,
+                           err *e);
+
+#endif

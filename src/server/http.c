@@ -1,0 +1,647 @@
+/* The HTTP API: see http.h. Routing, limits, authentication, body decoding and the mapping of
+ * every outcome onto CnosDB's status codes and JSON error bodies. */
+#include "server/http.h"
+
+#include "format/format.h"
+#include "ingest/lp.h"
+#include "ingest/opentsdb.h"
+#include "ingest/write.h"
+#include "server/compress.h"
+#include "sql/sql.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+enum route {
+    R_NONE = 0,
+    R_PING,
+    R_SQL,
+    R_WRITE,
+    R_WRITE_V1, /* /write, InfluxDB 1.x */
+    R_TSDB_WRITE,
+    R_TSDB_PUT,
+};
+
+struct server {
+    struct MHD_Daemon *d;
+    config cfg;
+    catalog *cat;
+    engine *eng;
+    int ready;    /* atomic: 0 starting, 1 serving, 2 shutting down */
+    int inflight; /* atomic: requests being handled */
+    int port;
+};
+
+/* Per-request state, from the first call of the handler to the completion notice. */
+struct req {
+    enum route route;
+    bool counted;   /* inflight was incremented */
+    bool too_large; /* body passed the limit while arriving */
+    uint64_t limit;
+    buf body;
+};
+
+/* ------------------------------------------------------------------ responses */
+
+static void json_escape(buf *b, const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            buf_puts(b, "\\n");
+            break;
+        case '\r':
+            buf_puts(b, "\\r");
+            break;
+        case '\t':
+            buf_puts(b, "\\t");
+            break;
+        default:
+            if (*p < 0x20)
+                buf_printf(b, "\\u%04x", *p);
+            else
+                buf_putc(b, (char)*p);
+        }
+    }
+}
+
+static enum MHD_Result respond_buf(struct MHD_Connection *c, int status, buf *body,
+                                   const char *ctype, const char *cenc) {
+    size_t len;
+    char *p = buf_detach(body, &len);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, p ? p : (char *)"", p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
+    if (cenc) MHD_add_response_header(r, "Content-Encoding", cenc);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result respond_err(struct MHD_Connection *c, const err *e) {
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"error_code\":\"");
+    json_escape(&b, e->code[0] ? e->code : EC_GENERIC);
+    buf_puts(&b, "\",\"error_message\":\"");
+    json_escape(&b, e->msg);
+    buf_puts(&b, "\"}");
+    int status = e->http ? e->http : 500;
+    size_t len;
+    char *p = buf_detach(&b, &len);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, p, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    if (status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Basic realm=\"strata\"");
+    if (status == 503 || status == 429) MHD_add_response_header(r, "Retry-After", "1");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *code, const char *fmt,
+                            ...) __attribute__((format(printf, 4, 5)));
+static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *code, const char *fmt,
+                            ...) {
+    err e;
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(&e, status, code, fmt, ap);
+    va_end(ap);
+    return respond_err(c, &e);
+}
+
+static enum MHD_Result respond_empty(struct MHD_Connection *c, int status) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ------------------------------------------------------------------ request helpers */
+
+static enum route route_of(const char *url, bool *known) {
+    char path[64];
+    size_t n = strlen(url);
+    if (n >= sizeof path) {
+        *known = false;
+        return R_NONE;
+    }
+    memcpy(path, url, n + 1);
+    if (n > 1 && path[n - 1] == '/') path[n - 1] = 0; /* one trailing slash matches */
+    static const struct {
+        const char *p;
+        enum route r;
+    } routes[] = {{"/api/v1/ping", R_PING},
+                  {"/api/v1/sql", R_SQL},
+                  {"/api/v1/write", R_WRITE},
+                  {"/write", R_WRITE_V1},
+                  {"/api/v1/opentsdb/write", R_TSDB_WRITE},
+                  {"/api/v1/opentsdb/put", R_TSDB_PUT}};
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(path, routes[i].p) == 0) {
+            *known = true;
+            return routes[i].r;
+        }
+    *known = false;
+    return R_NONE;
+}
+
+static const char *arg(struct MHD_Connection *c, const char *key) {
+    return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static const char *header(struct MHD_Connection *c, const char *key) {
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, key);
+}
+
+static int b64val(unsigned char ch) {
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+') return 62;
+    if (ch == '/') return 63;
+    return -1;
+}
+
+/* Standard base64 with padding; false on anything else. */
+static bool b64decode(const char *s, char *out, size_t cap, size_t *outlen) {
+    size_t n = strlen(s), o = 0;
+    if (n == 0 || n % 4) return false;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            unsigned char ch = (unsigned char)s[i + k];
+            if (ch == '=' && i + 4 == n && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else {
+                if (pad) return false;
+                v[k] = b64val(ch);
+                if (v[k] < 0) return false;
+            }
+        }
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        unsigned char bytes[3] = {(unsigned char)(w >> 16), (unsigned char)(w >> 8),
+                                  (unsigned char)w};
+        for (int k = 0; k < 3 - pad; k++) {
+            if (o + 1 >= cap) return false;
+            out[o++] = (char)bytes[k];
+        }
+    }
+    out[o] = 0;
+    *outlen = o;
+    return true;
+}
+
+/* Credentials from `Authorization: Basic ...`, or (InfluxDB style) u/p query parameters. */
+struct creds {
+    char user[256];
+    char password[256];
+    bool has_password;
+};
+
+static int parse_auth(struct MHD_Connection *c, bool required, struct creds *cr, err *e) {
+    const char *h = header(c, "Authorization");
+    memset(cr, 0, sizeof *cr);
+    if (!h) {
+        const char *u = arg(c, "u");
+        if (u && !required) {
+            snprintf(cr->user, sizeof cr->user, "%s", u);
+            const char *p = arg(c, "p");
+            if (p) {
+                snprintf(cr->password, sizeof cr->password, "%s", p);
+                cr->has_password = true;
+            }
+            return 0;
+        }
+        if (!required) {
+            snprintf(cr->user, sizeof cr->user, "root");
+            return 0;
+        }
+        return err_set(e, 401, EC_AUTH, "Auth error: Missing request header \"authorization\"");
+    }
+    char dec[600];
+    size_t n;
+    const char *colon = NULL;
+    if (strncmp(h, "Basic ", 6) != 0 || !b64decode(h + 6, dec, sizeof dec, &n) ||
+        memchr(dec, 0, n) || !(colon = memchr(dec, ':', n)) ||
+        (size_t)(colon - dec) >= sizeof cr->user || n - (size_t)(colon - dec) > sizeof cr->password)
+        return err_set(e, 400, EC_PARSE_AUTH, "Parse auth, malformed basic auth encoding: %.900s",
+                       h);
+    memcpy(cr->user, dec, (size_t)(colon - dec));
+    cr->user[colon - dec] = 0;
+    snprintf(cr->password, sizeof cr->password, "%s", colon + 1);
+    cr->has_password = true;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ writes */
+
+static enum MHD_Result handle_write(server *s, struct MHD_Connection *c, struct req *rq,
+                                    const char *tenant, const char *db) {
+    err e;
+    err_clear(&e);
+    const char *ptext = arg(c, "precision");
+    int64_t prec = 1;
+    if (ptext && !(prec = write_precision_ns(ptext)))
+        return fail(c, 400, EC_GENERIC,
+                    "invalid precision '%s': expected one of ns, us, ms, s, m, h", ptext);
+    enum cenc ce;
+    if (cenc_parse_content_encoding(header(c, "Content-Encoding"), &ce, &e) < 0)
+        return respond_err(c, &e);
+    buf decoded;
+    buf_init(&decoded);
+    const char *body = rq->body.p;
+    size_t blen = rq->body.len;
+    if (ce != CENC_IDENTITY) {
+        if (cenc_decode(ce, rq->body.p, rq->body.len, rq->limit, &decoded, &e) < 0) {
+            buf_free(&decoded);
+            if (rq->route == R_TSDB_PUT && e.http == 400)
+                snprintf(e.code, sizeof e.code, "%s", EC_INVALID_HEADER);
+            return respond_err(c, &e);
+        }
+        body = decoded.p;
+        blen = decoded.len;
+    }
+    arena *a = arena_new(1 << 20);
+    point_batch pb = {0};
+    int rc;
+    if (rq->route == R_TSDB_WRITE)
+        rc = tsdb_parse_text(a, body ? body : "", blen, &pb, &e);
+    else if (rq->route == R_TSDB_PUT)
+        rc = tsdb_parse_json(a, body ? body : "", blen, &pb, &e);
+    else
+        rc = lp_parse(a, body ? body : "", blen, &pb, &e);
+    if (rc == 0) rc = ingest_write(s->cat, s->eng, tenant, db, prec, &pb, a, &e);
+    arena_free(a);
+    buf_free(&decoded);
+    if (rc < 0) return respond_err(c, &e);
+    return respond_empty(c, 200);
+}
+
+/* ------------------------------------------------------------------ sql */
+
+struct stream {
+    sql_result *res;
+    sql_session sess;
+    fmt_enc *enc;
+    enum cenc ce;
+    bool compress;
+    buf out; /* bytes ready to send */
+    size_t off;
+    bool done;
+    buf tmp;
+};
+
+static void stream_free(void *cls) {
+    struct stream *st = cls;
+    if (st->res) sql_result_close(st->res);
+    fmt_enc_free(st->enc);
+    buf_free(&st->out);
+    buf_free(&st->tmp);
+    arena_free(st->sess.a);
+    free(st);
+}
+
+/* Produces the next piece of the response into st->out. */
+static void stream_fill(struct stream *st) {
+    buf_reset(&st->out);
+    st->off = 0;
+    buf *dst = st->compress ? &st->tmp : &st->out;
+    buf_reset(&st->tmp);
+    err e;
+    batch b;
+    int rc = sql_result_next(st->res, &b, &e);
+    if (rc > 0) {
+        fmt_enc_batch(st->enc, &b, dst);
+    } else if (rc == 0) {
+        fmt_enc_finish(st->enc, dst);
+        st->done = true;
+    } else {
+        /* The status line is gone: CnosDB appends the error as text and ends the stream. */
+        fmt_enc_finish(st->enc, dst);
+        buf_printf(dst, "{\"error_code\": \"%s\", \"error_message\": \"Fetch result: %s\"}",
+                   EC_FETCH_RESULT, e.msg);
+        st->done = true;
+    }
+    if (st->compress && st->tmp.len) {
+        err ce;
+        if (cenc_encode(st->ce, st->tmp.p, st->tmp.len, &st->out, &ce) < 0) st->done = true;
+    }
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
+    struct stream *st = cls;
+    while (st->off >= st->out.len) {
+        if (st->done) return MHD_CONTENT_READER_END_OF_STREAM;
+        stream_fill(st);
+    }
+    size_t n = st->out.len - st->off;
+    if (n > max) n = max;
+    memcpy(out, st->out.p + st->off, n);
+    st->off += n;
+    return (ssize_t)n;
+}
+
+static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct req *rq,
+                                  const char *tenant, const char *db, const char *user,
+                                  bool is_admin) {
+    err e;
+    err_clear(&e);
+    const char *chunked_s = arg(c, "chunked");
+    bool chunked = false;
+    if (chunked_s) {
+        if (!strcmp(chunked_s, "true"))
+            chunked = true;
+        else if (strcmp(chunked_s, "false"))
+            return fail(c, 400, EC_GENERIC,
+                        "invalid value '%s' for parameter chunked: expected "
+                        "true or false",
+                        chunked_s);
+    }
+    const char *tp = arg(c, "target_partitions");
+    if (tp) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(tp, &end, 10);
+        if (errno || !*tp || *end || tp[0] == '-' || v > UINT32_MAX)
+            return fail(c, 400, EC_GENERIC, "invalid value '%s' for parameter target_partitions",
+                        tp);
+    }
+    enum cenc ce;
+    if (cenc_parse_content_encoding(header(c, "Content-Encoding"), &ce, &e) < 0)
+        return respond_err(c, &e);
+    enum fmt_kind fk;
+    if (fmt_from_accept(header(c, "Accept"), &fk, &e) < 0) return respond_err(c, &e);
+    enum cenc oe;
+    int oe_present;
+    if (cenc_parse_accept_encoding(header(c, "Accept-Encoding"), &oe, &oe_present, &e) < 0)
+        return respond_err(c, &e);
+
+    buf decoded;
+    buf_init(&decoded);
+    const char *text = rq->body.p ? rq->body.p : "";
+    size_t tlen = rq->body.len;
+    if (ce != CENC_IDENTITY) {
+        if (cenc_decode(ce, rq->body.p, rq->body.len, rq->limit, &decoded, &e) < 0) {
+            buf_free(&decoded);
+            return respond_err(c, &e);
+        }
+        text = decoded.p ? decoded.p : "";
+        tlen = decoded.len;
+    }
+    struct stream *st = xcalloc(1, sizeof *st);
+    st->sess = (sql_session){.cat = s->cat,
+                             .eng = s->eng,
+                             .tenant = tenant,
+                             .db = db,
+                             .user = user,
+                             .is_admin = is_admin,
+                             .a = arena_new(1 << 16),
+                             .deadline_ns = s->cfg.query_timeout_ms > 0
+                                                ? time_mono_ns() + s->cfg.query_timeout_ms * 1000000
+                                                : 0};
+    /* The session keeps pointers to these names beyond this call in streaming mode. */
+    st->sess.tenant = arena_strdup(st->sess.a, tenant);
+    st->sess.db = arena_strdup(st->sess.a, db);
+    st->sess.user = arena_strdup(st->sess.a, user);
+    int rc = sql_run(&st->sess, text, tlen, &st->res, &e);
+    buf_free(&decoded);
+    if (rc < 0) {
+        stream_free(st);
+        return respond_err(c, &e);
+    }
+    const rschema *sch = sql_result_schema(st->res);
+    const char *ctype = fmt_content_type(fk);
+    const char *cename = oe_present ? cenc_name(oe) : NULL;
+    st->ce = oe;
+    st->compress = oe_present && oe != CENC_IDENTITY;
+    if (!sch || sch->ncols == 0) {
+        /* DDL and friends: empty body in every format. */
+        stream_free(st);
+        buf empty;
+        buf_init(&empty);
+        return respond_buf(c, 200, &empty, ctype, cename);
+    }
+    st->enc = fmt_enc_new(fk, sch, chunked);
+    if (chunked) {
+        struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+                                                                   stream_read, st, stream_free);
+        MHD_add_response_header(r, "Content-Type", ctype);
+        if (cename) MHD_add_response_header(r, "Content-Encoding", cename);
+        enum MHD_Result ret = MHD_queue_response(c, 200, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    buf all;
+    buf_init(&all);
+    batch b;
+    while ((rc = sql_result_next(st->res, &b, &e)) > 0) fmt_enc_batch(st->enc, &b, &all);
+    if (rc < 0) {
+        buf_free(&all);
+        stream_free(st);
+        return respond_err(c, &e);
+    }
+    fmt_enc_finish(st->enc, &all);
+    stream_free(st);
+    if (oe_present && oe != CENC_IDENTITY) {
+        buf z;
+        buf_init(&z);
+        if (cenc_encode(oe, all.p ? all.p : "", all.len, &z, &e) < 0) {
+            buf_free(&z);
+            buf_free(&all);
+            return respond_err(c, &e);
+        }
+        buf_free(&all);
+        return respond_buf(c, 200, &z, ctype, cename);
+    }
+    return respond_buf(c, 200, &all, ctype, cename);
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+static enum MHD_Result handle_ping(server *s, struct MHD_Connection *c) {
+    buf b;
+    buf_init(&b);
+    int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
+    buf_printf(&b, "{\"version\":\"%s\",\"status\":\"%s\"}", STRATA_VERSION,
+               ready == 1   ? "healthy"
+               : ready == 0 ? "starting"
+                            : "stopping");
+    return respond_buf(c, ready == 1 ? 200 : 503, &b, "application/json", NULL);
+}
+
+static enum MHD_Result process(server *s, struct MHD_Connection *c, struct req *rq) {
+    int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
+    if (ready != 1)
+        return fail(c, 503, EC_GENERIC,
+                    ready == 0 ? "Strata is starting (replaying its log)"
+                               : "Strata is shutting down");
+    err e;
+    err_clear(&e);
+    bool v1 = rq->route == R_WRITE_V1;
+    struct creds cr;
+    if (parse_auth(c, !v1, &cr, &e) < 0) return respond_err(c, &e);
+    const char *tenant = arg(c, "tenant");
+    if (!tenant || !*tenant) tenant = "cnosdb";
+    const char *db = arg(c, "db");
+    if (!db || !*db) db = "public";
+    bool is_admin = false;
+    if (catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL, tenant,
+                             s->cfg.auth_enabled, &is_admin, &e) < 0)
+        return respond_err(c, &e);
+    if (rq->route == R_SQL) return handle_sql(s, c, rq, tenant, db, cr.user, is_admin);
+    return handle_write(s, c, rq, tenant, db);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
+    server *s = cls;
+    struct req *rq = *con_cls;
+    if (!rq) {
+        /* First call: headers only. Reject early what does not need the body. */
+        bool known;
+        enum route r = route_of(url, &known);
+        if (!known) return fail(c, 404, EC_GENERIC, "Not Found: %s", url);
+        if (r == R_PING) {
+            if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+                return fail(c, 405, EC_GENERIC, "Method Not Allowed: %s %s", method, url);
+            return handle_ping(s, c);
+        }
+        if (strcmp(method, "POST"))
+            return fail(c, 405, EC_GENERIC, "Method Not Allowed: %s %s", method, url);
+        uint64_t limit = r == R_SQL ? s->cfg.query_sql_limit : s->cfg.write_sql_limit;
+        const char *cl = header(c, "Content-Length");
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (!errno && *end == 0 && n > limit)
+                return fail(c, 413, EC_GENERIC,
+                            "Payload Too Large: body of %llu bytes is over the limit of %llu", n,
+                            (unsigned long long)limit);
+        }
+        int now = __atomic_add_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
+        if (now > s->cfg.max_server_connections) {
+            __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
+            return fail(c, 429, EC_CONCURRENCY,
+                        "Concurrent query request limit exceeded (%d): retry later",
+                        s->cfg.max_server_connections);
+        }
+        rq = xcalloc(1, sizeof *rq);
+        rq->route = r;
+        rq->counted = true;
+        rq->limit = limit;
+        buf_init(&rq->body);
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!rq->too_large) {
+            if (rq->body.len + *upload_size > rq->limit) {
+                rq->too_large = true;
+                buf_free(&rq->body);
+            } else {
+                buf_append(&rq->body, upload, *upload_size);
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rq->too_large)
+        return fail(c, 413, EC_GENERIC, "Payload Too Large: body is over the limit of %llu bytes",
+                    (unsigned long long)rq->limit);
+    return process(s, c, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    server *s = cls;
+    struct req *rq = *con_cls;
+    if (!rq) return;
+    if (rq->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
+    buf_free(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n') line[--n] = 0;
+    log_debug("http: %s", line);
+}
+
+int server_start(const config *cfg, server **out, err *e) {
+    server *s = xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->listen_addr, &addr.sin_addr) != 1) {
+        free(s);
+        return err_set(e, 0, EC_GENERIC, "invalid listen address '%s'", cfg->listen_addr);
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    s->d = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg->max_server_connections + 64),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    if (!s->d) {
+        free(s);
+        return err_set(e, 0, EC_GENERIC, "cannot listen on %s:%d: %s", cfg->listen_addr, cfg->port,
+                       strerror(errno));
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : cfg->port;
+    *out = s;
+    return 0;
+}
+
+void server_set_ready(server *s, catalog *cat, engine *eng) {
+    s->cat = cat;
+    s->eng = eng;
+    __atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+}
+
+void server_quiesce(server *s) {
+    __atomic_store_n(&s->ready, 2, __ATOMIC_RELEASE);
+    MHD_socket fd = MHD_quiesce_daemon(s->d);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+}
+
+void server_stop(server *s) {
+    if (!s) return;
+    /* MHD_stop_daemon waits for connection threads, so requests in flight finish first. */
+    MHD_stop_daemon(s->d);
+    free(s);
+}
+
+int server_port(const server *s) {
+    return s->port;
+}

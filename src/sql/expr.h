@@ -1,0 +1,103 @@
+/* Bound, typed expressions and their vectorized evaluation.
+ *
+ * The binder (plan.c) turns AST expressions into bexpr trees whose every node has a result
+ * type and whose column references are positions in the input batch. Evaluation takes a whole
+ * batch and produces a whole vector per node (a few thousand values at a time), so the per-row
+ * cost is a tight loop per operator, not a tree walk per row. NULL handling follows SQL: most
+ * operators propagate NULL; AND/OR use three-valued logic.
+ *
+ * Memory: bexpr trees live in the statement arena; evaluation results in the batch arena passed
+ * in. Thread safety: evaluation is pure (trees are read-only once built). */
+#ifndef STRATA_SQL_EXPR_H
+#define STRATA_SQL_EXPR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sql/ast.h"
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/types.h"
+
+typedef struct bexpr bexpr;
+typedef struct sql_ctx sql_ctx;
+
+/* A scalar function: computes out (already typed, len = b->nrows) from evaluated args. */
+typedef int (*scalar_fn)(const bexpr *e, vec *args, uint32_t nrows, arena *a, vec *out, err *er);
+
+enum bexpr_kind {
+    BX_CONST = 1, /* cval */
+    BX_COL,       /* input column `col` */
+    BX_NOT,
+    BX_NEG,
+    BX_ARITH, /* op: OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD */
+    BX_CMP,   /* op: OP_EQ ... OP_GE, args already coerced to one comparable type */
+    BX_AND,
+    BX_OR,
+    BX_IS_NULL,       /* negated: IS NOT NULL */
+    BX_IS_BOOL,       /* op OP_IS_TRUE / OP_IS_FALSE, negated */
+    BX_IN_LIST,       /* args[0] IN args[1..], negated */
+    BX_LIKE,          /* args[0] LIKE args[1] (constant pattern precompiled), ilike, negated */
+    BX_CASE,          /* args: [operand?] when/then pairs, else */
+    BX_CAST,          /* args[0] to type/unit */
+    BX_FUNC,          /* fn(args) */
+    BX_CONCAT,        /* args[0] || args[1] */
+    BX_DISTINCT_FROM, /* IS [NOT] DISTINCT FROM, negated = NOT DISTINCT */
+};
+
+struct bexpr {
+    uint8_t kind;
+    uint8_t op;
+    uint8_t type; /* result enum vtype */
+    uint8_t unit; /* enum tunit for VT_TS results */
+    bool negated;
+    bool ilike;
+    bool has_tz;
+    bool try_cast;
+    bool case_has_operand;
+    bool case_has_else;
+    value cval;
+    uint32_t col;
+    bexpr **args;
+    uint32_t nargs;
+    scalar_fn fn;
+    void *aux; /* function or LIKE private data */
+    const char *fname;
+};
+
+/* Evaluates e over batch b into out (memory from a). */
+int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
+
+/* Constructors used by the binder. */
+bexpr *bx_const(arena *a, value v);
+bexpr *bx_col(arena *a, uint32_t col, uint8_t type, uint8_t unit);
+bexpr *bx_new(arena *a, uint8_t kind, uint8_t type, uint32_t nargs);
+
+/* Casts e to (type, unit), or fails with CnosDB's planning error wording. Constant operands
+ * are folded, so `time > '2022-01-01'` becomes a timestamp constant compare. */
+int bx_cast(arena *a, bexpr **e, uint8_t type, uint8_t unit, err *er);
+bool vtype_numeric(uint8_t t);
+/* Whether casting from→to is allowed at all. */
+bool bx_can_cast(uint8_t from, uint8_t to);
+
+/* Constant folding: evaluates a constant expression to a value (false if not constant). */
+bool bx_is_const(const bexpr *e);
+int bx_fold(arena *a, bexpr *e, value *out, err *er);
+
+/* A vector of n copies of v. */
+void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out);
+/* Row i of v as a value (strings point into v). */
+void vec_get(const vec *v, uint32_t i, value *out);
+/* Allocates a vector of type t with room for n rows, validity bitmap all valid (set). */
+void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
+/* Marks row i NULL (creating the bitmap as needed, all-valid before). */
+void vec_set_null(arena *a, vec *v, uint32_t i);
+size_t vtype_size(uint8_t t);
+
+/* Interval arithmetic on timestamps of a unit (months/days calendar-aware). */
+bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out);
+
+/* The display name of a literal the DataFusion way: Int64(1), Utf8("a"), Float64(1.5). */
+char *value_display(arena *a, const value *v);
+
+#endif

@@ -1,0 +1,693 @@
+/* Scalar functions and the aggregate catalogue: see func.h. */
+#include "sql/func.h"
+
+#include "util/timeutil.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+/* ------------------------------------------------------------------ helpers */
+
+static int arg_count(const char *name, uint32_t n, uint32_t lo, uint32_t hi, err *er) {
+    if (n < lo || n > hi)
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Datafusion: Error during planning: The function %s expects %u%s%u "
+                       "arguments, got %u",
+                       name, lo, lo == hi ? "" : " to ", lo == hi ? 0 : hi, n);
+    return 0;
+}
+
+static void copy_valid(arena *a, vec *out, const vec *in, uint32_t n) {
+    (void)a;
+    (void)n;
+    out->valid = in->valid;
+}
+
+/* ------------------------------------------------------------------ math */
+
+typedef double (*f64_op)(double);
+
+static double f_sign(double x) {
+    return x > 0 ? 1 : x < 0 ? -1 : 0;
+}
+static double f_round(double x) {
+    return round(x);
+}
+
+static int fn_math1(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    f64_op op = (f64_op)e->aux;
+    copy_valid(a, out, &args[0], n);
+    for (uint32_t i = 0; i < n; i++) out->d.f64[i] = op(args[0].d.f64[i]);
+    return 0;
+}
+
+static int fn_abs(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    copy_valid(a, out, &args[0], n);
+    switch (e->type) {
+    case VT_F64:
+        for (uint32_t i = 0; i < n; i++) out->d.f64[i] = fabs(args[0].d.f64[i]);
+        break;
+    case VT_I64:
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t v = args[0].d.i64[i];
+            out->d.i64[i] = v < 0 ? (int64_t)(0 - (uint64_t)v) : v;
+        }
+        break;
+    case VT_U64:
+        for (uint32_t i = 0; i < n; i++) out->d.u64[i] = args[0].d.u64[i];
+        break;
+    }
+    return 0;
+}
+
+static int fn_pow(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    for (uint32_t i = 0; i < n; i++) {
+        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        out->d.f64[i] = pow(args[0].d.f64[i], args[1].d.f64[i]);
+    }
+    return 0;
+}
+
+static int fn_log(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    /* log(x) is base 10; log(b, x) takes the base first. */
+    for (uint32_t i = 0; i < n; i++) {
+        bool ok = vec_is_valid(&args[0], i) && (e->nargs < 2 || vec_is_valid(&args[1], i));
+        if (!ok) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        out->d.f64[i] =
+            e->nargs == 1 ? log10(args[0].d.f64[i]) : log(args[1].d.f64[i]) / log(args[0].d.f64[i]);
+    }
+    return 0;
+}
+
+static int fn_round2(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    for (uint32_t i = 0; i < n; i++) {
+        if (!vec_is_valid(&args[0], i) || (e->nargs > 1 && !vec_is_valid(&args[1], i))) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        double x = args[0].d.f64[i];
+        int64_t d = e->nargs > 1 ? args[1].d.i64[i] : 0;
+        double m = pow(10.0, (double)d);
+        bool trunc_ = e->aux != NULL;
+        out->d.f64[i] = trunc_ ? trunc(x * m) / m : round(x * m) / m;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ strings */
+
+static size_t utf8_len(strv s) {
+    size_t n = 0;
+    for (uint32_t i = 0; i < s.len; i++) n += ((unsigned char)s.p[i] & 0xC0) != 0x80;
+    return n;
+}
+
+static int fn_length(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    copy_valid(a, out, &args[0], n);
+    for (uint32_t i = 0; i < n; i++)
+        out->d.i64[i] = vec_is_valid(&args[0], i) ? (int64_t)utf8_len(args[0].d.s[i]) : 0;
+    return 0;
+}
+
+static int fn_case(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    bool upper = e->aux != NULL;
+    copy_valid(a, out, &args[0], n);
+    for (uint32_t i = 0; i < n; i++) {
+        strv s = vec_is_valid(&args[0], i) ? args[0].d.s[i] : (strv){"", 0};
+        char *p = arena_alloc(a, s.len + 1);
+        for (uint32_t k = 0; k < s.len; k++)
+            p[k] = (char)(upper ? toupper((unsigned char)s.p[k]) : tolower((unsigned char)s.p[k]));
+        out->d.s[i] = (strv){p, s.len};
+    }
+    return 0;
+}
+
+static int fn_concat(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    /* concat skips NULL arguments (PostgreSQL/DataFusion). */
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = 0;
+        for (uint32_t k = 0; k < e->nargs; k++)
+            if (args[k].type != VT_NULL && vec_is_valid(&args[k], i)) len += args[k].d.s[i].len;
+        char *p = arena_alloc(a, len + 1);
+        size_t at = 0;
+        for (uint32_t k = 0; k < e->nargs; k++)
+            if (args[k].type != VT_NULL && vec_is_valid(&args[k], i)) {
+                memcpy(p + at, args[k].d.s[i].p, args[k].d.s[i].len);
+                at += args[k].d.s[i].len;
+            }
+        out->d.s[i] = (strv){p, (uint32_t)len};
+    }
+    return 0;
+}
+
+static int fn_starts_with(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    out->valid = NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        strv s = args[0].d.s[i], p = args[1].d.s[i];
+        bool ends = e->aux != NULL;
+        out->d.b[i] = p.len <= s.len && !memcmp(ends ? s.p + s.len - p.len : s.p, p.p, p.len);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ conditional */
+
+static int fn_coalesce(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    size_t sz = vtype_size(e->type);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k;
+        for (k = 0; k < e->nargs; k++)
+            if (args[k].type != VT_NULL && vec_is_valid(&args[k], i)) break;
+        if (k == e->nargs) {
+            vec_set_null(a, out, i);
+            memset((char *)out->d.raw + sz * i, 0, sz);
+        } else {
+            memcpy((char *)out->d.raw + sz * i, (char *)args[k].d.raw + sz * i, sz);
+        }
+    }
+    return 0;
+}
+
+static int fn_nullif(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    size_t sz = vtype_size(e->type);
+    for (uint32_t i = 0; i < n; i++) {
+        value x, y;
+        vec_get(&args[0], i, &x);
+        vec_get(&args[1], i, &y);
+        memcpy((char *)out->d.raw + sz * i, (char *)args[0].d.raw + sz * i, sz);
+        bool eq = !x.null && !y.null &&
+                  !memcmp((char *)args[0].d.raw + sz * i, (char *)args[1].d.raw + sz * i, sz);
+        if (e->type == VT_STR && !x.null && !y.null)
+            eq = x.v.s.len == y.v.s.len && !memcmp(x.v.s.p, y.v.s.p, x.v.s.len);
+        if (x.null || eq) vec_set_null(a, out, i);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ time */
+
+static int fn_const_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    for (uint32_t i = 0; i < n; i++) out->d.i64[i] = e->cval.v.i;
+    return 0;
+}
+
+static int64_t floor_div64(int64_t x, int64_t y) {
+    int64_t q = x / y;
+    return (x % y != 0 && ((x < 0) != (y < 0))) ? q - 1 : q;
+}
+
+/* date_bin(stride, ts[, origin]): floor(ts - origin, stride) + origin. */
+static int fn_date_bin(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    int64_t per_ns = 1000000000 / tunit_per_sec((enum tunit)e->unit);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i) ||
+            (e->nargs > 2 && !vec_is_valid(&args[2], i))) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        interval iv = args[0].d.iv[i];
+        if (iv.months)
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Execution error: DATE_BIN stride does not support combination of "
+                           "month, day and nanosecond intervals");
+        int64_t stride = ((int64_t)iv.days * 86400000000000LL + iv.nanos) / per_ns;
+        if (stride <= 0)
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Execution error: DATE_BIN stride must be non-zero");
+        int64_t origin = e->nargs > 2 ? args[2].d.i64[i] : 0;
+        int64_t t = args[1].d.i64[i];
+        out->d.i64[i] = floor_div64(t - origin, stride) * stride + origin;
+    }
+    return 0;
+}
+
+enum {
+    DT_YEAR = 1,
+    DT_QUARTER,
+    DT_MONTH,
+    DT_WEEK,
+    DT_DAY,
+    DT_HOUR,
+    DT_MINUTE,
+    DT_SECOND,
+    DT_MILLI,
+    DT_MICRO,
+    DT_NANO,
+    DT_DOW,
+    DT_DOY,
+    DT_EPOCH
+};
+
+static int date_field(strv s) {
+    static const struct {
+        const char *n;
+        int f;
+    } fields[] = {{"year", DT_YEAR},         {"quarter", DT_QUARTER}, {"month", DT_MONTH},
+                  {"week", DT_WEEK},         {"day", DT_DAY},         {"hour", DT_HOUR},
+                  {"minute", DT_MINUTE},     {"second", DT_SECOND},   {"millisecond", DT_MILLI},
+                  {"microsecond", DT_MICRO}, {"nanosecond", DT_NANO}, {"dow", DT_DOW},
+                  {"doy", DT_DOY},           {"epoch", DT_EPOCH}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (strlen(fields[i].n) == s.len && !strncasecmp(fields[i].n, s.p, s.len))
+            return fields[i].f;
+    return 0;
+}
+
+static int fn_date_trunc(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    int64_t per_sec = tunit_per_sec((enum tunit)e->unit);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        int f = date_field(args[0].d.s[i]);
+        int64_t t = args[1].d.i64[i];
+        int64_t per_day = per_sec * 86400;
+        int64_t days = floor_div64(t, per_day), tod = t - days * per_day;
+        int64_t y;
+        unsigned m, d;
+        civil_from_days(days, &y, &m, &d);
+        int64_t r;
+        switch (f) {
+        case DT_YEAR:
+            r = days_from_civil(y, 1, 1) * per_day;
+            break;
+        case DT_QUARTER:
+            r = days_from_civil(y, (m - 1) / 3 * 3 + 1, 1) * per_day;
+            break;
+        case DT_MONTH:
+            r = days_from_civil(y, m, 1) * per_day;
+            break;
+        case DT_WEEK: {
+            int64_t dow = ((days % 7) + 7 + 3) % 7; /* Monday = 0; 1970-01-01 was a Thursday */
+            r = (days - dow) * per_day;
+            break;
+        }
+        case DT_DAY:
+            r = days * per_day;
+            break;
+        case DT_HOUR:
+            r = days * per_day + tod / (per_sec * 3600) * (per_sec * 3600);
+            break;
+        case DT_MINUTE:
+            r = days * per_day + tod / (per_sec * 60) * (per_sec * 60);
+            break;
+        case DT_SECOND:
+            r = days * per_day + tod / per_sec * per_sec;
+            break;
+        case DT_MILLI:
+            r = per_sec >= 1000 ? floor_div64(t, per_sec / 1000) * (per_sec / 1000) : t;
+            break;
+        case DT_MICRO:
+            r = per_sec >= 1000000 ? floor_div64(t, per_sec / 1000000) * (per_sec / 1000000) : t;
+            break;
+        default:
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Execution error: Unsupported date_trunc granularity: %.*s",
+                           (int)args[0].d.s[i].len, args[0].d.s[i].p);
+        }
+        out->d.i64[i] = r;
+    }
+    return 0;
+}
+
+static int fn_date_part(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    uint8_t unit = args[1].unit;
+    int64_t per_sec = tunit_per_sec((enum tunit)unit);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        int f = date_field(args[0].d.s[i]);
+        int64_t t = args[1].d.i64[i];
+        int64_t per_day = per_sec * 86400;
+        int64_t days = floor_div64(t, per_day), tod = t - days * per_day;
+        int64_t y;
+        unsigned m, d;
+        civil_from_days(days, &y, &m, &d);
+        double r;
+        switch (f) {
+        case DT_YEAR:
+            r = (double)y;
+            break;
+        case DT_QUARTER:
+            r = (m - 1) / 3 + 1;
+            break;
+        case DT_MONTH:
+            r = m;
+            break;
+        case DT_DAY:
+            r = d;
+            break;
+        case DT_HOUR:
+            r = (double)(tod / (per_sec * 3600));
+            break;
+        case DT_MINUTE:
+            r = (double)(tod / (per_sec * 60) % 60);
+            break;
+        case DT_SECOND:
+            r = (double)(tod % (per_sec * 60)) / (double)per_sec;
+            break;
+        case DT_MILLI:
+            r = (double)(tod % (per_sec * 60)) * 1000.0 / (double)per_sec;
+            break;
+        case DT_MICRO:
+            r = (double)(tod % (per_sec * 60)) * 1e6 / (double)per_sec;
+            break;
+        case DT_NANO:
+            r = (double)(tod % (per_sec * 60)) * 1e9 / (double)per_sec;
+            break;
+        case DT_DOW:
+            r = (double)(((days % 7) + 7 + 4) % 7);
+            break; /* Sunday = 0 */
+        case DT_DOY:
+            r = (double)(days - days_from_civil(y, 1, 1) + 1);
+            break;
+        case DT_EPOCH:
+            r = (double)t / (double)per_sec;
+            break;
+        case DT_WEEK: {
+            /* ISO week number. */
+            int64_t dow = ((days % 7) + 7 + 3) % 7;
+            int64_t thursday = days - dow + 3;
+            int64_t ty;
+            unsigned tm_, td;
+            civil_from_days(thursday, &ty, &tm_, &td);
+            r = (double)((thursday - days_from_civil(ty, 1, 1)) / 7 + 1);
+            break;
+        }
+        default:
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Execution error: Date part '%.*s' not supported",
+                           (int)args[0].d.s[i].len, args[0].d.s[i].p);
+        }
+        out->d.f64[i] = r;
+    }
+    return 0;
+}
+
+static int fn_to_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    /* args[0] already cast: strings parsed to ns; integers in the function's input unit. */
+    int64_t in_unit = (int64_t)(intptr_t)e->aux; /* input unit per second, 0 = string */
+    for (uint32_t i = 0; i < n; i++) {
+        if (!vec_is_valid(&args[0], i)) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        if (args[0].type == VT_STR) {
+            int64_t ns;
+            strv s = args[0].d.s[i];
+            if (!time_parse_ts(s.p, s.len, &ns))
+                return err_set(er, 422, EC_QUERY_INTERNAL,
+                               "Arrow error: Parser error: Error parsing timestamp from '%.*s'",
+                               (int)s.len, s.p);
+            int64_t r;
+            tunit_convert(ns, TU_NS, (enum tunit)e->unit, &r);
+            out->d.i64[i] = r;
+        } else if (args[0].type == VT_F64) {
+            out->d.i64[i] = (int64_t)(args[0].d.f64[i] *
+                                      (double)tunit_per_sec((enum tunit)e->unit) / (double)in_unit);
+        } else {
+            int64_t v = args[0].type == VT_TS ? args[0].d.i64[i] : args[0].d.i64[i];
+            int64_t per = tunit_per_sec((enum tunit)e->unit);
+            if (args[0].type == VT_TS) {
+                tunit_convert(v, (enum tunit)args[0].unit, (enum tunit)e->unit, &out->d.i64[i]);
+            } else if (per >= in_unit) {
+                out->d.i64[i] = v * (per / in_unit);
+            } else {
+                out->d.i64[i] = floor_div64(v, in_unit / per);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ binding */
+
+static int want_num(arena *a, bexpr **arg, err *er) {
+    if ((*arg)->type == VT_NULL || vtype_numeric((*arg)->type)) return 0;
+    return bx_cast(a, arg, VT_F64, 0, er);
+}
+
+static bexpr *mkcall(arena *a, const char *name, scalar_fn fn, uint8_t type, uint8_t unit,
+                     bexpr **args, uint32_t nargs, void *aux) {
+    bexpr *e = bx_new(a, BX_FUNC, type, nargs);
+    e->fn = fn;
+    e->unit = unit;
+    e->fname = name;
+    e->aux = aux;
+    for (uint32_t i = 0; i < nargs; i++) e->args[i] = args[i];
+    return e;
+}
+
+static int unknown_fn(const char *name, err *er) {
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Datafusion: Error during planning: Invalid function '%s'.", name);
+}
+
+int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, int64_t now_ns, bexpr **out,
+              err *er) {
+    static const struct {
+        const char *name;
+        f64_op op;
+    } math1[] = {{"sqrt", sqrt}, {"ln", log},        {"log10", log10}, {"log2", log2},
+                 {"exp", exp},   {"ceil", ceil},     {"floor", floor}, {"sin", sin},
+                 {"cos", cos},   {"tan", tan},       {"asin", asin},   {"acos", acos},
+                 {"atan", atan}, {"signum", f_sign}, {"sign", f_sign}, {"cbrt", cbrt}};
+    for (size_t i = 0; i < sizeof math1 / sizeof math1[0]; i++) {
+        if (strcmp(name, math1[i].name) != 0) continue;
+        if (arg_count(name, nargs, 1, 1, er) < 0) return -1;
+        if (bx_cast(a, &args[0], VT_F64, 0, er) < 0) return -1;
+        *out = mkcall(a, math1[i].name, fn_math1, VT_F64, 0, args, 1, (void *)math1[i].op);
+        return 0;
+    }
+    if (!strcmp(name, "abs")) {
+        if (arg_count(name, nargs, 1, 1, er) < 0 || want_num(a, &args[0], er) < 0) return -1;
+        uint8_t t = args[0]->type == VT_NULL ? VT_F64 : args[0]->type;
+        if (bx_cast(a, &args[0], t, 0, er) < 0) return -1;
+        *out = mkcall(a, "abs", fn_abs, t, 0, args, 1, NULL);
+        return 0;
+    }
+    if (!strcmp(name, "round") || !strcmp(name, "trunc")) {
+        if (arg_count(name, nargs, 1, 2, er) < 0) return -1;
+        if (bx_cast(a, &args[0], VT_F64, 0, er) < 0) return -1;
+        if (nargs > 1 && bx_cast(a, &args[1], VT_I64, 0, er) < 0) return -1;
+        if (nargs == 1 && !strcmp(name, "round")) {
+            *out = mkcall(a, "round", fn_math1, VT_F64, 0, args, 1, (void *)f_round);
+            return 0;
+        }
+        *out = mkcall(a, name, fn_round2, VT_F64, 0, args, nargs,
+                      !strcmp(name, "trunc") ? (void *)1 : NULL);
+        return 0;
+    }
+    if (!strcmp(name, "pow") || !strcmp(name, "power")) {
+        if (arg_count(name, nargs, 2, 2, er) < 0) return -1;
+        if (bx_cast(a, &args[0], VT_F64, 0, er) < 0 || bx_cast(a, &args[1], VT_F64, 0, er) < 0)
+            return -1;
+        *out = mkcall(a, "power", fn_pow, VT_F64, 0, args, 2, NULL);
+        return 0;
+    }
+    if (!strcmp(name, "log")) {
+        if (arg_count(name, nargs, 1, 2, er) < 0) return -1;
+        for (uint32_t i = 0; i < nargs; i++)
+            if (bx_cast(a, &args[i], VT_F64, 0, er) < 0) return -1;
+        *out = mkcall(a, "log", fn_log, VT_F64, 0, args, nargs, NULL);
+        return 0;
+    }
+    if (!strcmp(name, "length") || !strcmp(name, "char_length") ||
+        !strcmp(name, "character_length")) {
+        if (arg_count(name, nargs, 1, 1, er) < 0 || bx_cast(a, &args[0], VT_STR, 0, er) < 0)
+            return -1;
+        *out = mkcall(a, name, fn_length, VT_I64, 0, args, 1, NULL);
+        return 0;
+    }
+    if (!strcmp(name, "lower") || !strcmp(name, "upper")) {
+        if (arg_count(name, nargs, 1, 1, er) < 0 || bx_cast(a, &args[0], VT_STR, 0, er) < 0)
+            return -1;
+        *out =
+            mkcall(a, name, fn_case, VT_STR, 0, args, 1, !strcmp(name, "upper") ? (void *)1 : NULL);
+        return 0;
+    }
+    if (!strcmp(name, "concat")) {
+        if (nargs == 0) return arg_count(name, nargs, 1, 1000, er);
+        for (uint32_t i = 0; i < nargs; i++)
+            if (args[i]->type != VT_NULL && bx_cast(a, &args[i], VT_STR, 0, er) < 0) return -1;
+        *out = mkcall(a, "concat", fn_concat, VT_STR, 0, args, nargs, NULL);
+        return 0;
+    }
+    if (!strcmp(name, "starts_with") || !strcmp(name, "ends_with")) {
+        if (arg_count(name, nargs, 2, 2, er) < 0) return -1;
+        if (bx_cast(a, &args[0], VT_STR, 0, er) < 0 || bx_cast(a, &args[1], VT_STR, 0, er) < 0)
+            return -1;
+        *out = mkcall(a, name, fn_starts_with, VT_BOOL, 0, args, 2,
+                      !strcmp(name, "ends_with") ? (void *)1 : NULL);
+        return 0;
+    }
+    if (!strcmp(name, "coalesce")) {
+        if (nargs == 0) return arg_count(name, nargs, 1, 1000, er);
+        uint8_t t = VT_NULL, unit = 0;
+        for (uint32_t i = 0; i < nargs; i++)
+            if (args[i]->type != VT_NULL) {
+                if (t == VT_NULL || (vtype_numeric(t) && args[i]->type == VT_F64)) {
+                    t = args[i]->type;
+                    unit = args[i]->unit;
+                }
+            }
+        for (uint32_t i = 0; i < nargs; i++)
+            if (bx_cast(a, &args[i], t, unit, er) < 0) return -1;
+        *out = mkcall(a, "coalesce", fn_coalesce, t, unit, args, nargs, NULL);
+        return 0;
+    }
+    if (!strcmp(name, "nullif")) {
+        if (arg_count(name, nargs, 2, 2, er) < 0) return -1;
+        if (bx_cast(a, &args[1], args[0]->type, args[0]->unit, er) < 0) return -1;
+        *out = mkcall(a, "nullif", fn_nullif, args[0]->type, args[0]->unit, args, 2, NULL);
+        return 0;
+    }
+    if (!strcmp(name, "now") || !strcmp(name, "current_timestamp")) {
+        if (arg_count(name, nargs, 0, 0, er) < 0) return -1;
+        bexpr *e = mkcall(a, "now", fn_const_ts, VT_TS, TU_NS, args, 0, NULL);
+        e->cval.v.i = now_ns;
+        e->has_tz = true;
+        *out = e;
+        return 0;
+    }
+    if (!strcmp(name, "date_bin")) {
+        if (arg_count(name, nargs, 2, 3, er) < 0) return -1;
+        if (bx_cast(a, &args[0], VT_INTERVAL, 0, er) < 0) return -1;
+        uint8_t unit = args[1]->type == VT_TS ? args[1]->unit : TU_NS;
+        if (bx_cast(a, &args[1], VT_TS, unit, er) < 0) return -1;
+        if (nargs > 2 && bx_cast(a, &args[2], VT_TS, unit, er) < 0) return -1;
+        *out = mkcall(a, "date_bin", fn_date_bin, VT_TS, unit, args, nargs, NULL);
+        return 0;
+    }
+    if (!strcmp(name, "date_trunc") || !strcmp(name, "datetrunc")) {
+        if (arg_count(name, nargs, 2, 2, er) < 0) return -1;
+        if (bx_cast(a, &args[0], VT_STR, 0, er) < 0) return -1;
+        uint8_t unit = args[1]->type == VT_TS ? args[1]->unit : TU_NS;
+        if (bx_cast(a, &args[1], VT_TS, unit, er) < 0) return -1;
+        *out = mkcall(a, "date_trunc", fn_date_trunc, VT_TS, unit, args, 2, NULL);
+        return 0;
+    }
+    if (!strcmp(name, "date_part") || !strcmp(name, "datepart")) {
+        if (arg_count(name, nargs, 2, 2, er) < 0) return -1;
+        if (bx_cast(a, &args[0], VT_STR, 0, er) < 0) return -1;
+        uint8_t unit = args[1]->type == VT_TS ? args[1]->unit : TU_NS;
+        if (bx_cast(a, &args[1], VT_TS, unit, er) < 0) return -1;
+        *out = mkcall(a, "date_part", fn_date_part, VT_F64, 0, args, 2, NULL);
+        return 0;
+    }
+    struct {
+        const char *n;
+        uint8_t unit;
+        int64_t in_per_sec;
+    } tots[] = {{"to_timestamp", TU_NS, 1},
+                {"to_timestamp_seconds", TU_S, 1},
+                {"to_timestamp_millis", TU_MS, 1000},
+                {"to_timestamp_micros", TU_US, 1000000},
+                {"to_timestamp_nanos", TU_NS, 1000000000},
+                {"from_unixtime", TU_S, 1}};
+    for (size_t i = 0; i < sizeof tots / sizeof tots[0]; i++) {
+        if (strcmp(name, tots[i].n) != 0) continue;
+        if (arg_count(name, nargs, 1, 1, er) < 0) return -1;
+        uint8_t t = args[0]->type;
+        if (t == VT_U64 || t == VT_BOOL) {
+            if (bx_cast(a, &args[0], VT_I64, 0, er) < 0) return -1;
+        } else if (t != VT_STR && t != VT_I64 && t != VT_F64 && t != VT_TS && t != VT_NULL) {
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Datafusion: Error during planning: The function %s does not accept "
+                           "this argument type",
+                           name);
+        }
+        /* to_timestamp(integer) takes seconds in DataFusion 27. */
+        int64_t in = tots[i].in_per_sec;
+        *out = mkcall(a, tots[i].n, fn_to_ts, VT_TS, tots[i].unit, args, 1, (void *)(intptr_t)in);
+        return 0;
+    }
+    return unknown_fn(name, er);
+}
+
+/* ------------------------------------------------------------------ aggregates */
+
+static const struct {
+    const char *name;
+    int kind;
+    const char *display;
+} aggs[] = {{"count", AGG_COUNT, "COUNT"},
+            {"sum", AGG_SUM, "SUM"},
+            {"avg", AGG_AVG, "AVG"},
+            {"mean", AGG_AVG, "AVG"},
+            {"min", AGG_MIN, "MIN"},
+            {"max", AGG_MAX, "MAX"},
+            {"first", AGG_FIRST, "first"},
+            {"last", AGG_LAST, "last"},
+            {"spread", AGG_SPREAD, "spread"},
+            {"stddev", AGG_STDDEV, "STDDEV"},
+            {"stddev_samp", AGG_STDDEV, "STDDEV"},
+            {"stddev_pop", AGG_STDDEV_POP, "STDDEV_POP"},
+            {"var", AGG_VAR, "VARIANCE"},
+            {"variance", AGG_VAR, "VARIANCE"},
+            {"var_samp", AGG_VAR, "VARIANCE"},
+            {"var_pop", AGG_VAR_POP, "VARIANCE_POP"},
+            {"median", AGG_MEDIAN, "MEDIAN"}};
+
+int agg_lookup(const char *name) {
+    for (size_t i = 0; i < sizeof aggs / sizeof aggs[0]; i++)
+        if (!strcmp(name, aggs[i].name)) return aggs[i].kind;
+    return 0;
+}
+
+const char *agg_display(int kind) {
+    for (size_t i = 0; i < sizeof aggs / sizeof aggs[0]; i++)
+        if (aggs[i].kind == kind) return aggs[i].display;
+    return "?";
+}
+
+int agg_result_type(int kind, uint8_t t, uint8_t *out, err *er) {
+    switch (kind) {
+    case AGG_COUNT:
+        *out = VT_I64;
+        return 0;
+    case AGG_SUM:
+        if (!vtype_numeric(t) && t != VT_NULL) break;
+        *out = t == VT_NULL ? VT_I64 : t;
+        return 0;
+    case AGG_AVG:
+    case AGG_STDDEV:
+    case AGG_STDDEV_POP:
+    case AGG_VAR:
+    case AGG_VAR_POP:
+    case AGG_MEDIAN:
+        if (!vtype_numeric(t) && t != VT_NULL) break;
+        *out = kind == AGG_MEDIAN && t != VT_NULL ? t : VT_F64;
+        return 0;
+    case AGG_SPREAD:
+        if (!vtype_numeric(t)) break;
+        *out = t;
+        return 0;
+    case AGG_MIN:
+    case AGG_MAX:
+    case AGG_FIRST:
+    case AGG_LAST:
+        if (t == VT_INTERVAL) break;
+        *out = t;
+        return 0;
+    }
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Datafusion: Error during planning: The function %s does not support inputs "
+                   "of type %s.",
+                   agg_display(kind), vtype_sql_name((enum vtype)t, TU_NS));
+}

@@ -1,0 +1,71 @@
+/* Physical operators of the executor: pull-based, batch at a time.
+ *
+ * Every operator has next() (1 = a batch, 0 = end, -1 = error) and close(). Operators keep
+ * state that spans calls in the query arena (q->a) and put batch data in the batch arena
+ * (q->ba), which the top of the tree resets between batches; blocking operators (sort,
+ * aggregate) reset it themselves after consuming each input batch, so a query's memory is its
+ * blocking state plus one batch in flight. */
+#ifndef STRATA_SQL_OPS_H
+#define STRATA_SQL_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sql/expr.h"
+#include "storage/engine.h"
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/types.h"
+
+typedef struct qctx {
+    arena *a;  /* query lifetime */
+    arena *ba; /* batch lifetime */
+    int64_t deadline_ns;
+} qctx;
+
+typedef struct op op;
+struct op {
+    int (*next)(op *o, batch *b, err *er);
+    void (*close)(op *o);
+    qctx *q;
+    uint32_t ncols;
+    uint8_t *types;
+    uint8_t *units;
+    bool *has_tz;
+};
+
+/* Checks the query deadline (500 when past it). */
+int q_check(qctx *q, err *er);
+
+/* A leaf that yields prepared batches (SHOW, DESCRIBE, SELECT without FROM, VALUES). */
+op *op_values(qctx *q, uint32_t ncols, const uint8_t *types, const uint8_t *units, batch *batches,
+              uint32_t nbatches);
+/* Storage scan: output = time, spec tags, spec fields. spec memory must live in q->a. */
+op *op_scan(qctx *q, engine *g, const scan_spec *spec, err *er);
+op *op_filter(qctx *q, op *child, bexpr *pred);
+op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n);
+op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit /* -1 = none */);
+
+typedef struct sort_key {
+    bexpr *e;
+    bool desc;
+    bool nulls_first;
+} sort_key;
+/* Sorts its whole input; with limit >= 0 keeps only the first offset+limit rows (top-N). */
+op *op_sort(qctx *q, op *child, sort_key *keys, uint32_t nkeys, int64_t keep);
+
+typedef struct agg_spec {
+    int kind;    /* enum agg_kind */
+    bexpr *arg;  /* NULL for count(*) */
+    bexpr *arg2; /* first/last: the value; arg is the time */
+    bool distinct;
+    uint8_t type; /* result type */
+    uint8_t unit;
+} agg_spec;
+/* Hash aggregate: output = group keys then aggregates. With no keys, exactly one row. */
+op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uint32_t naggs);
+
+/* Gathers rows idx[0..n) of in into out (memory from a). */
+void batch_take(arena *a, const batch *in, const uint32_t *idx, uint32_t n, batch *out);
+
+#endif

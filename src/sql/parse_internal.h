@@ -1,0 +1,121 @@
+/* Shared state and helpers of the recursive-descent parser, internal to sql/parse_*.c and
+ * parser.c. The grammar, error wording and choices follow sqlparser-rs 0.34 (GenericDialect) and
+ * CnosDB's statement extensions, so that messages match CnosDB's; see parser.h for the contract.
+ *
+ * Conventions: functions that build a node return it, or NULL after filling p->e; functions
+ * that only consume syntax return 0 / -1. Everything is allocated from p->a. The error helpers
+ * fill p->e and return -1, so a status function can `return sqlp_p_expected(...)`. Functions
+ * shared between the files carry the sqlp_ prefix because every module is linked together.
+ * Errors all have HTTP status 422 and end with ` at line L, column C` (1-based, byte column) of
+ * the offending token. */
+#ifndef STRATA_SQL_PARSE_INTERNAL_H
+#define STRATA_SQL_PARSE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sql/ast.h"
+#include "sql/lexer.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+typedef struct parser {
+    arena *a;
+    const token *t; /* tokens, the last is TOK_EOF */
+    uint32_t n, i;  /* count, index of the next unconsumed token (never past the EOF) */
+    err *e;
+    int depth; /* current recursion depth, bounded by SQL_MAX_DEPTH */
+} parser;
+
+/* Growable array on the arena. Element pointers stay valid only until the next push. */
+typedef struct avec {
+    void *p;
+    uint32_t n, cap;
+} avec;
+
+void *sqlp_av_push(parser *p, avec *v, size_t elsz);
+#define AV_PUSH(p, v, T) ((T *)sqlp_av_push((p), (v), sizeof(T)))
+
+/* ---- tokens ---- */
+static inline const token *pk(const parser *p) {
+    return &p->t[p->i];
+}
+static inline const token *pk_n(const parser *p, uint32_t k) {
+    uint32_t j = p->i + k;
+    return &p->t[j < p->n ? j : p->n - 1];
+}
+static inline const token *nx(parser *p) {
+    const token *t = &p->t[p->i];
+    if (p->i + 1 < p->n) p->i++;
+    return t;
+}
+static inline bool is_kw(const token *t, int kw) {
+    return t->kind == TOK_WORD && t->kw == kw;
+}
+
+bool sqlp_acc(parser *p, int kind);           /* consumes the token if it is of that kind */
+bool sqlp_acc_kw(parser *p, int kw);          /* consumes an unquoted keyword */
+bool sqlp_acc_kws(parser *p, int k1, int k2); /* consumes two keywords, or nothing */
+bool sqlp_acc_kws3(parser *p, int k1, int k2, int k3);
+int sqlp_exp_tok(parser *p, int kind); /* "Expected X, found: Y" unless the next token is kind */
+int sqlp_exp_kw(parser *p, int kw);
+
+/* ---- errors (all HTTP 422) ---- */
+int sqlp_p_expected(parser *p, const char *what, const token *found);
+int sqlp_p_error(parser *p, const token *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int sqlp_p_error_code(parser *p, const token *at, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int sqlp_p_enter(parser *p); /* recursion guard: -1 past SQL_MAX_DEPTH */
+static inline void sqlp_p_leave(parser *p) {
+    p->depth--;
+}
+
+/* ---- names ---- */
+/* Folds an identifier as DataFusion does: unquoted words to ASCII lower case, quoted verbatim. */
+const char *sqlp_ident_text(parser *p, const token *t);
+/* A word or a 'single-quoted' name. */
+int sqlp_parse_ident(parser *p, const char **out, bool *quoted, srcpos *pos);
+/* a[.b[.c...]] : every part folded. */
+int sqlp_parse_object_name(parser *p, const char ***parts, uint32_t *nparts, srcpos *pos);
+/* ( a, b, ... ) */
+int sqlp_parse_ident_list(parser *p, const char ***out, uint32_t *n);
+
+/* ---- expressions (sqlp_parse_expr.c) ---- */
+expr *sqlp_parse_expr(parser *p);
+expr *sqlp_parse_subexpr(parser *p, int prec);
+/* A select-list or function-argument item: `*`, `q.*` or an expression. */
+expr *sqlp_parse_wildcard_expr(parser *p);
+int sqlp_parse_order_by_list(parser *p, sql_order_item **items, uint32_t *n);
+int sqlp_parse_order_item(parser *p, sql_order_item *it);
+int sqlp_parse_type(parser *p, sql_type *ty);
+int sqlp_parse_window_spec(parser *p, sql_window **out); /* after OVER's `(` */
+/* Sets the height of a freshly built node from its children; NULL if over the limit. */
+expr *sqlp_expr_fin(parser *p, expr *e);
+expr *sqlp_new_expr(parser *p, int kind, srcpos pos);
+/* Numeric literal from its text (optionally with a leading '-'): I64, else U64, else F64. */
+void sqlp_number_value(const char *text, value *v);
+/* Parses an interval string ("1 day 2 hours", "1.5 h") with a default unit for bare numbers.
+ * Returns 0, or -1 with a message in msg. */
+int sqlp_interval_parse(const char *s, size_t n, const char *default_unit, interval *out, char *msg,
+                        size_t msgsz);
+
+/* ---- queries (sqlp_parse_query.c) ---- */
+sql_query *sqlp_parse_query(parser *p);
+/* [AS] alias after a select item (table_ctx false) or a table (true); *alias NULL if none. */
+int sqlp_parse_optional_alias(parser *p, bool table_ctx, const char **alias);
+
+/* ---- statements (parser.c, parse_ddl.c) ---- */
+sql_stmt *sqlp_parse_statement(parser *p);
+sql_stmt *sqlp_new_stmt(parser *p, int kind, const token *first);
+sql_stmt *sqlp_parse_create(parser *p, const token *first);
+sql_stmt *sqlp_parse_alter(parser *p, const token *first);
+sql_stmt *sqlp_parse_drop(parser *p, const token *first);
+sql_stmt *sqlp_parse_show(parser *p, const token *first);
+sql_stmt *sqlp_parse_describe(parser *p, const token *first);
+sql_stmt *sqlp_parse_grant_revoke(parser *p, const token *first, bool grant);
+sql_stmt *sqlp_parse_recover(parser *p, const token *first);
+sql_stmt *sqlp_parse_compact(parser *p, const token *first);
+
+#endif

@@ -1,0 +1,29 @@
+/* Binder and planner for queries: AST → operator tree.
+ *
+ * plan_query resolves names against the catalog, types every expression, and builds the
+ * operator pipeline scan → filter → aggregate → project → sort → limit. It pushes into the
+ * storage scan what storage can do better: the time range (from `time` comparisons with
+ * constants among the WHERE conjuncts), tag predicates (evaluated once per series instead of
+ * once per row) and the set of columns read.
+ *
+ * Output column names follow DataFusion's naming (`COUNT(*)`, `AVG(t.f)`, `Int64(1)`) unless
+ * aliased. Errors: 422 with CnosDB's codes and wording. */
+#ifndef STRATA_SQL_PLAN_H
+#define STRATA_SQL_PLAN_H
+
+#include "sql/ast.h"
+#include "sql/ops.h"
+#include "sql/sql.h"
+
+typedef struct plan_out {
+    op *root;
+    uint32_t ncols;
+    const char **names;
+} plan_out;
+
+int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err *er);
+
+/* Name of an expression as DataFusion prints it; `top` leaves a bare column unqualified. */
+char *expr_name(arena *a, const expr *e, bool top, const char *qual);
+
+#endif

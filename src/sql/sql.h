@@ -1,0 +1,48 @@
+/* The SQL engine's front door: text in, a stream of result batches out.
+ *
+ * sql_run parses one request body (exactly one statement; empty statements are ignored, two
+ * or more non-empty ones are 010013), binds it against the catalog, plans it and, for
+ * statements without a result set (DDL, DCL), executes it at once. For queries it returns a
+ * cursor the caller drains with sql_result_next; execution happens as batches are pulled, so
+ * a large result streams with bounded memory.
+ *
+ * Memory: the session's arena holds the plan and everything that must live for the whole
+ * statement; batch data comes from a second arena that sql_result_next resets on each call,
+ * so a batch is valid until the next call. Thread safety: a result is used by one thread;
+ * any number of statements run concurrently.
+ *
+ * Errors: 422 with CnosDB's codes (010009 parse, 010001 planning, 030017/030019 unknown
+ * database/table, ...); an execution error in sql_result_next is reported the same way. */
+#ifndef STRATA_SQL_SQL_H
+#define STRATA_SQL_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "meta/catalog.h"
+#include "storage/engine.h"
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/types.h"
+
+typedef struct sql_session {
+    catalog *cat;
+    engine *eng;
+    const char *tenant;
+    const char *db;
+    const char *user;
+    bool is_admin;
+    arena *a;            /* statement lifetime */
+    int64_t deadline_ns; /* monotonic deadline (time_mono_ns), 0 = none */
+} sql_session;
+
+typedef struct sql_result sql_result;
+
+int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err *e);
+/* Result columns; ncols == 0 for statements that return nothing (DDL). */
+const rschema *sql_result_schema(const sql_result *r);
+/* 1 = *b holds a batch, 0 = end, -1 = error. */
+int sql_result_next(sql_result *r, batch *b, err *e);
+void sql_result_close(sql_result *r);
+
+#endif

@@ -1,0 +1,353 @@
+/* In-memory write cache: see memcache.h. */
+#include "storage/memcache.h"
+
+#include "util/mem.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mcol {
+    uint32_t col_id;
+    uint8_t type;
+    uint8_t *valid; /* cap bits, zero = NULL */
+    union {
+        double *f;
+        int64_t *i;
+        uint64_t *u;
+        bool *b;
+        strv *s;
+        void *raw;
+    } d;
+};
+
+struct mseries {
+    uint32_t n, cap;
+    int64_t *ts;
+    bool sorted; /* timestamps strictly increasing so far */
+    uint32_t ncols;
+    struct mcol *cols;
+};
+
+/* Strings are copied into blocks that never move, so stored strvs stay valid. */
+struct strblock {
+    struct strblock *next;
+    size_t used, cap;
+    char data[];
+};
+
+struct memcache {
+    pthread_rwlock_t lock;
+    struct mseries **series; /* indexed by sid */
+    uint32_t nseries_cap;
+    size_t bytes;
+    struct strblock *strs;
+    bool have_range;
+    int64_t tmin, tmax;
+};
+
+static size_t type_size(uint8_t t) {
+    switch (t) {
+    case VT_BOOL:
+        return sizeof(bool);
+    case VT_STR:
+        return sizeof(strv);
+    default:
+        return 8;
+    }
+}
+
+memcache *mc_new(void) {
+    memcache *m = xcalloc(1, sizeof *m);
+    pthread_rwlock_init(&m->lock, NULL);
+    return m;
+}
+
+static void series_free(struct mseries *s) {
+    if (!s) return;
+    for (uint32_t c = 0; c < s->ncols; c++) {
+        free(s->cols[c].valid);
+        free(s->cols[c].d.raw);
+    }
+    free(s->cols);
+    free(s->ts);
+    free(s);
+}
+
+void mc_free(memcache *m) {
+    if (!m) return;
+    for (uint32_t i = 0; i < m->nseries_cap; i++) series_free(m->series[i]);
+    free(m->series);
+    struct strblock *b = m->strs;
+    while (b) {
+        struct strblock *n = b->next;
+        free(b);
+        b = n;
+    }
+    pthread_rwlock_destroy(&m->lock);
+    free(m);
+}
+
+static strv str_copy(memcache *m, strv s) {
+    if (s.len == 0) return (strv){"", 0};
+    struct strblock *b = m->strs;
+    if (!b || b->cap - b->used < s.len) {
+        size_t cap = s.len > 65536 ? s.len : 65536;
+        b = xmalloc(sizeof *b + cap);
+        b->cap = cap;
+        b->used = 0;
+        b->next = m->strs;
+        m->strs = b;
+        m->bytes += cap;
+    }
+    char *p = b->data + b->used;
+    memcpy(p, s.p, s.len);
+    b->used += s.len;
+    return (strv){p, s.len};
+}
+
+static void series_grow(memcache *m, struct mseries *s) {
+    uint32_t ncap = s->cap ? s->cap * 2 : 8;
+    s->ts = xrealloc(s->ts, sizeof *s->ts * ncap);
+    for (uint32_t c = 0; c < s->ncols; c++) {
+        struct mcol *col = &s->cols[c];
+        col->d.raw = xrealloc(col->d.raw, type_size(col->type) * ncap);
+        col->valid = xrealloc(col->valid, bitmap_bytes(ncap));
+        memset(col->valid + bitmap_bytes(s->cap), 0, bitmap_bytes(ncap) - bitmap_bytes(s->cap));
+        m->bytes += (type_size(col->type) * (ncap - s->cap));
+    }
+    m->bytes += 8 * (size_t)(ncap - s->cap);
+    s->cap = ncap;
+}
+
+static struct mcol *series_col(memcache *m, struct mseries *s, uint32_t col_id, uint8_t type,
+                               uint32_t hint) {
+    if (hint < s->ncols && s->cols[hint].col_id == col_id) return &s->cols[hint];
+    for (uint32_t c = 0; c < s->ncols; c++)
+        if (s->cols[c].col_id == col_id) return &s->cols[c];
+    s->cols = xrealloc(s->cols, sizeof *s->cols * (s->ncols + 1));
+    struct mcol *col = &s->cols[s->ncols++];
+    col->col_id = col_id;
+    col->type = type;
+    col->d.raw = xmalloc(type_size(type) * s->cap);
+    col->valid = xcalloc(1, bitmap_bytes(s->cap));
+    m->bytes += type_size(type) * s->cap;
+    return col;
+}
+
+void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32_t nvals) {
+    pthread_rwlock_wrlock(&m->lock);
+    if (sid >= m->nseries_cap) {
+        uint32_t ncap = m->nseries_cap ? m->nseries_cap : 64;
+        while (ncap <= sid) ncap *= 2;
+        m->series = xrealloc(m->series, sizeof *m->series * ncap);
+        memset(m->series + m->nseries_cap, 0, sizeof *m->series * (ncap - m->nseries_cap));
+        m->nseries_cap = ncap;
+    }
+    struct mseries *s = m->series[sid];
+    if (!s) {
+        s = m->series[sid] = xcalloc(1, sizeof *s);
+        s->sorted = true;
+        m->bytes += sizeof *s;
+    }
+    if (s->n == s->cap) series_grow(m, s);
+    uint32_t r = s->n;
+    if (r > 0 && ts <= s->ts[r - 1]) s->sorted = false;
+    s->ts[r] = ts;
+    for (uint32_t k = 0; k < nvals; k++) {
+        const mc_val *v = &vals[k];
+        struct mcol *col = series_col(m, s, v->col_id, v->type, k);
+        if (col->type != v->type) continue;
+        switch (v->type) {
+        case VT_F64:
+            col->d.f[r] = v->v.f;
+            break;
+        case VT_I64:
+            col->d.i[r] = v->v.i;
+            break;
+        case VT_U64:
+            col->d.u[r] = v->v.u;
+            break;
+        case VT_BOOL:
+            col->d.b[r] = v->v.b;
+            break;
+        case VT_STR:
+            col->d.s[r] = str_copy(m, v->v.s);
+            break;
+        default:
+            continue;
+        }
+        bitmap_set(col->valid, r);
+    }
+    s->n++;
+    if (!m->have_range) {
+        m->tmin = m->tmax = ts;
+        m->have_range = true;
+    } else {
+        if (ts < m->tmin) m->tmin = ts;
+        if (ts > m->tmax) m->tmax = ts;
+    }
+    pthread_rwlock_unlock(&m->lock);
+}
+
+void mc_drop_series(memcache *m, const uint32_t *sids, size_t n) {
+    pthread_rwlock_wrlock(&m->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (sids[i] < m->nseries_cap && m->series[sids[i]]) {
+            series_free(m->series[sids[i]]);
+            m->series[sids[i]] = NULL;
+        }
+    }
+    pthread_rwlock_unlock(&m->lock);
+}
+
+size_t mc_bytes(const memcache *m) {
+    return __atomic_load_n(&m->bytes, __ATOMIC_RELAXED);
+}
+
+bool mc_has_series(memcache *m, uint32_t sid) {
+    pthread_rwlock_rdlock(&m->lock);
+    bool r = sid < m->nseries_cap && m->series[sid] && m->series[sid]->n > 0;
+    pthread_rwlock_unlock(&m->lock);
+    return r;
+}
+
+bool mc_time_range(memcache *m, int64_t *tmin, int64_t *tmax) {
+    pthread_rwlock_rdlock(&m->lock);
+    bool r = m->have_range;
+    *tmin = m->tmin;
+    *tmax = m->tmax;
+    pthread_rwlock_unlock(&m->lock);
+    return r;
+}
+
+struct order {
+    int64_t ts;
+    uint32_t idx;
+};
+
+static int cmp_order(const void *a, const void *b) {
+    const struct order *x = a, *y = b;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Copies row src_row of col into out at dst_row (types match). */
+static inline void put_val(vec *out, uint32_t dst, const struct mcol *col, uint32_t src) {
+    switch (col->type) {
+    case VT_F64:
+        out->d.f64[dst] = col->d.f[src];
+        break;
+    case VT_I64:
+        out->d.i64[dst] = col->d.i[src];
+        break;
+    case VT_U64:
+        out->d.u64[dst] = col->d.u[src];
+        break;
+    case VT_BOOL:
+        out->d.b[dst] = col->d.b[src];
+        break;
+    case VT_STR:
+        out->d.s[dst] = col->d.s[src];
+        break;
+    }
+    bitmap_set(out->valid, dst);
+}
+
+int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncols,
+            const uint32_t *col_ids, const uint8_t *types, arena *a, mc_rows *out) {
+    memset(out, 0, sizeof *out);
+    pthread_rwlock_rdlock(&m->lock);
+    struct mseries *s = sid < m->nseries_cap ? m->series[sid] : NULL;
+    if (!s || s->n == 0) {
+        pthread_rwlock_unlock(&m->lock);
+        return 0;
+    }
+    /* Which rows, in which order. */
+    uint32_t n = 0;
+    struct order *ord = NULL;
+    uint32_t lo = 0, hi = 0;
+    if (s->sorted) {
+        uint32_t l = 0, h = s->n;
+        while (l < h) {
+            uint32_t mid = l + (h - l) / 2;
+            if (s->ts[mid] < tmin)
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        lo = l;
+        h = s->n;
+        while (l < h) {
+            uint32_t mid = l + (h - l) / 2;
+            if (s->ts[mid] <= tmax)
+                l = mid + 1;
+            else
+                h = mid;
+        }
+        hi = l;
+        n = hi - lo;
+    } else {
+        ord = arena_alloc(a, sizeof *ord * s->n);
+        for (uint32_t i = 0; i < s->n; i++)
+            if (s->ts[i] >= tmin && s->ts[i] <= tmax) ord[n++] = (struct order){s->ts[i], i};
+        qsort(ord, n, sizeof *ord, cmp_order);
+    }
+    if (n == 0) {
+        pthread_rwlock_unlock(&m->lock);
+        return 0;
+    }
+    out->ts = arena_alloc(a, sizeof *out->ts * n);
+    out->cols = arena_calloc(a, sizeof *out->cols * (ncols ? ncols : 1));
+    struct mcol **src = arena_alloc(a, sizeof *src * (ncols ? ncols : 1));
+    for (uint32_t k = 0; k < ncols; k++) {
+        vec *v = &out->cols[k];
+        v->type = types[k];
+        v->d.raw = arena_alloc(a, type_size(types[k]) * n);
+        v->valid = arena_calloc(a, bitmap_bytes(n));
+        src[k] = NULL;
+        for (uint32_t c = 0; c < s->ncols; c++)
+            if (s->cols[c].col_id == col_ids[k] && s->cols[c].type == types[k])
+                src[k] = &s->cols[c];
+    }
+    uint32_t outn = 0;
+    if (s->sorted) {
+        memcpy(out->ts, s->ts + lo, sizeof *out->ts * n);
+        for (uint32_t k = 0; k < ncols; k++) {
+            if (!src[k]) continue;
+            for (uint32_t i = 0; i < n; i++)
+                if ((src[k]->valid[(lo + i) >> 3] >> ((lo + i) & 7)) & 1)
+                    put_val(&out->cols[k], i, src[k], lo + i);
+        }
+        outn = n;
+    } else {
+        /* Equal timestamps are adjacent and in write order: later valid values overwrite. */
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t r = ord[i].idx;
+            if (outn == 0 || out->ts[outn - 1] != ord[i].ts) out->ts[outn++] = ord[i].ts;
+            uint32_t dst = outn - 1;
+            for (uint32_t k = 0; k < ncols; k++) {
+                if (src[k] && ((src[k]->valid[r >> 3] >> (r & 7)) & 1))
+                    put_val(&out->cols[k], dst, src[k], r);
+            }
+        }
+    }
+    /* Strings are copied out too: a cache may be freed (flushed, dropped) while the reader
+     * still holds its rows. */
+    for (uint32_t k = 0; k < ncols; k++) {
+        out->cols[k].len = outn;
+        if (types[k] == VT_STR) {
+            for (uint32_t i = 0; i < outn; i++) {
+                if (!vec_is_valid(&out->cols[k], i)) {
+                    out->cols[k].d.s[i] = (strv){"", 0};
+                    continue;
+                }
+                strv sv = out->cols[k].d.s[i];
+                out->cols[k].d.s[i] = (strv){arena_strndup(a, sv.p, sv.len), sv.len};
+            }
+        }
+    }
+    out->n = outn;
+    pthread_rwlock_unlock(&m->lock);
+    return 0;
+}

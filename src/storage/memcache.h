@@ -1,0 +1,65 @@
+/* In-memory cache of recent writes for one vnode: per series, a column of timestamps and one
+ * column per field, appended in write order.
+ *
+ * Rows are kept in arrival order; a series remembers whether its timestamps are still strictly
+ * increasing, so reading an in-order series is a copy and an out-of-order one a stable sort
+ * plus a merge of equal timestamps in which the later write wins field by field (CnosDB's
+ * "last write wins" for a (series, time) pair).
+ *
+ * Threads: one writer at a time (the engine serialises writes to a database) and any number
+ * of readers; an internal rwlock makes reads see whole rows. Readers copy what they need into
+ * their own arena, so nothing they hold points into the cache. */
+#ifndef STRATA_STORAGE_MEMCACHE_H
+#define STRATA_STORAGE_MEMCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/types.h"
+
+typedef struct memcache memcache;
+
+/* One field value of a row being appended. */
+typedef struct mc_val {
+    uint32_t col_id;
+    uint8_t type; /* VT_F64, VT_I64, VT_U64, VT_BOOL, VT_STR */
+    union {
+        double f;
+        int64_t i;
+        uint64_t u;
+        bool b;
+        strv s;
+    } v;
+} mc_val;
+
+memcache *mc_new(void);
+void mc_free(memcache *m);
+
+/* Appends one row of series sid. Values of columns the row does not carry are NULL. A value
+ * whose type differs from the type already stored for its column id is ignored (the catalog
+ * prevents this; replay of an old log after a column was dropped and re-added could not). */
+void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32_t nvals);
+
+/* Drops every row of the given series (DROP TABLE frees its series this way). */
+void mc_drop_series(memcache *m, const uint32_t *sids, size_t n);
+
+size_t mc_bytes(const memcache *m);
+bool mc_has_series(memcache *m, uint32_t sid);
+/* Smallest and largest timestamp held, false when empty. */
+bool mc_time_range(memcache *m, int64_t *tmin, int64_t *tmax);
+
+/* Rows of one series with tmin <= ts <= tmax, sorted by time, one row per timestamp.
+ * cols[k] is filled for col_ids[k] with types[k] (a column the series never had is all NULL).
+ * All memory comes from the arena. */
+typedef struct mc_rows {
+    uint32_t n;
+    int64_t *ts;
+    vec *cols;
+} mc_rows;
+
+int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncols,
+            const uint32_t *col_ids, const uint8_t *types, arena *a, mc_rows *out);
+
+#endif

@@ -1,0 +1,154 @@
+/* Region allocator: see arena.h. */
+#include "util/arena.h"
+
+#include "util/mem.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct block {
+    struct block *next;
+    size_t cap, used;
+    _Alignas(16) unsigned char data[];
+};
+
+struct arena {
+    struct block *head; /* current block, newest first */
+    size_t block_size;
+    size_t used;
+    void *last; /* most recent allocation, for in-place realloc */
+    size_t last_n;
+};
+
+#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
+
+static struct block *block_new(size_t cap) {
+    struct block *b = xmalloc(sizeof *b + cap);
+    b->next = NULL;
+    b->cap = cap;
+    b->used = 0;
+    return b;
+}
+
+arena *arena_new(size_t block_size) {
+    arena *a = xcalloc(1, sizeof *a);
+    a->block_size = block_size ? block_size : 64 * 1024;
+    return a;
+}
+
+void arena_free(arena *a) {
+    if (!a) return;
+    struct block *b = a->head;
+    while (b) {
+        struct block *n = b->next;
+        free(b);
+        b = n;
+    }
+    free(a);
+}
+
+void arena_reset(arena *a) {
+    struct block *b = a->head, *keep = NULL;
+    while (b) {
+        struct block *n = b->next;
+        if (!n && b->cap == a->block_size) {
+            keep = b; /* the oldest regular block survives */
+        } else {
+            free(b);
+        }
+        b = n;
+    }
+    if (keep) {
+        keep->used = 0;
+        keep->next = NULL;
+    }
+    a->head = keep;
+    a->used = 0;
+    a->last = NULL;
+    a->last_n = 0;
+}
+
+void *arena_alloc(arena *a, size_t n) {
+    size_t need = ALIGN16(n ? n : 1);
+    struct block *b = a->head;
+    if (!b || b->cap - b->used < need) {
+        if (need > a->block_size / 4) {
+            /* Big allocation: own block, linked behind the current one so the current
+             * block keeps serving small requests. */
+            struct block *big = block_new(need);
+            big->used = need;
+            if (b) {
+                big->next = b->next;
+                b->next = big;
+            } else {
+                a->head = big;
+            }
+            a->used += need;
+            a->last = NULL;
+            return big->data;
+        }
+        b = block_new(a->block_size);
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = b->data + b->used;
+    b->used += need;
+    a->used += need;
+    a->last = p;
+    a->last_n = need;
+    return p;
+}
+
+void *arena_calloc(arena *a, size_t n) {
+    void *p = arena_alloc(a, n);
+    memset(p, 0, n);
+    return p;
+}
+
+void *arena_realloc(arena *a, void *p, size_t old_n, size_t new_n) {
+    if (!p) return arena_alloc(a, new_n);
+    if (new_n <= old_n) return p;
+    struct block *b = a->head;
+    if (p == a->last && b && (unsigned char *)p + a->last_n == b->data + b->used) {
+        size_t need = ALIGN16(new_n);
+        if ((size_t)((unsigned char *)p - b->data) + need <= b->cap) {
+            b->used = (size_t)((unsigned char *)p - b->data) + need;
+            a->used += need - a->last_n;
+            a->last_n = need;
+            return p;
+        }
+    }
+    void *q = arena_alloc(a, new_n);
+    memcpy(q, p, old_n);
+    return q;
+}
+
+char *arena_strndup(arena *a, const char *s, size_t n) {
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *arena_strdup(arena *a, const char *s) {
+    return arena_strndup(a, s, strlen(s));
+}
+
+char *arena_printf(arena *a, const char *fmt, ...) {
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = arena_alloc(a, (size_t)(n < 0 ? 0 : n) + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return p;
+}
+
+size_t arena_used(const arena *a) {
+    return a->used;
+}

@@ -1,0 +1,27 @@
+/* Region allocator: one per request and one per query.
+ *
+ * Everything a request or query allocates while it runs comes from its arena and is released
+ * at once by arena_free, so no code on those paths frees piecemeal. Allocations are 16-byte
+ * aligned. An arena is used by one thread at a time. Large allocations get their own block so
+ * a single big body does not waste a block's tail. arena_used reports the bytes handed out,
+ * which the query layer compares with its memory limit. */
+#ifndef STRATA_UTIL_ARENA_H
+#define STRATA_UTIL_ARENA_H
+
+#include <stddef.h>
+
+typedef struct arena arena;
+
+arena *arena_new(size_t block_size); /* 0 = default (64 KiB) */
+void arena_free(arena *a);
+void arena_reset(arena *a); /* drops everything but keeps the first block */
+void *arena_alloc(arena *a, size_t n);
+void *arena_calloc(arena *a, size_t n);
+/* Grows the most recent allocation in place when possible, else copies. */
+void *arena_realloc(arena *a, void *p, size_t old_n, size_t new_n);
+char *arena_strndup(arena *a, const char *s, size_t n);
+char *arena_strdup(arena *a, const char *s);
+char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t arena_used(const arena *a);
+
+#endif

@@ -1,0 +1,64 @@
+/* Server configuration: defaults, a TOML file with CnosDB's section and key names, environment
+ * overrides (`STRATA_<SECTION>_<KEY>`, e.g. STRATA_QUERY_AUTH_ENABLED=true), then command-line
+ * flags, each layer overriding the one before.
+ *
+ * Keys (section.key = default):
+ *   service.http_listen_addr = "127.0.0.1"   (Strata addition: CnosDB always binds 0.0.0.0)
+ *   service.http_listen_port = 8902
+ *   service.http_threads = 0                 (0 = one per core, at least 2)
+ *   storage.path = "./data"
+ *   storage.max_memcache_size = "128MiB"     (per vnode memcache before it is flushed)
+ *   wal.path = "<storage.path>/wal"
+ *   wal.sync = true                          (fsync before acknowledging; false = interval)
+ *   wal.sync_interval = "100ms"
+ *   wal.max_file_size = "128MiB"
+ *   query.query_sql_limit = "16MiB"
+ *   query.write_sql_limit = "160MiB"
+ *   query.auth_enabled = false
+ *   query.max_server_connections = 10240
+ *   query.query_timeout = "0s"              (0 = none)
+ *   log.level = "info"
+ * Unknown sections and keys are ignored with a warning (CnosDB's file has many that do not
+ * apply); a malformed file or a value of the wrong type is an error naming file, line and key.
+ * Sizes take CnosDB's forms ("16M", "16 MiB", "128MB", plain bytes). */
+#ifndef STRATA_UTIL_CONFIG_H
+#define STRATA_UTIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct config {
+    char listen_addr[64];
+    int port;
+    int http_threads;
+    char data_path[1024];
+    char wal_path[1024]; /* empty = <data_path>/wal */
+    uint64_t max_memcache_size;
+    bool wal_sync;
+    int64_t wal_sync_interval_ms;
+    uint64_t wal_max_file_size;
+    uint64_t query_sql_limit;
+    uint64_t write_sql_limit;
+    bool auth_enabled;
+    int max_server_connections;
+    int64_t query_timeout_ms;
+    char log_level[16];
+} config;
+
+void config_defaults(config *c);
+/* Reads a TOML file over the current values. */
+int config_load_file(config *c, const char *path, err *e);
+/* Applies STRATA_<SECTION>_<KEY> variables from the environment. */
+int config_load_env(config *c, err *e);
+/* Sets one key by "section.key" name and text value (used by files, env and tests). */
+int config_set(config *c, const char *section, const char *key, const char *text, err *e);
+/* Final checks and derived values (wal path). */
+int config_finish(config *c, err *e);
+
+/* "16M", "16 MiB", "1G", "512KiB", "1048576" → bytes. */
+bool parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,432 @@
+/* Time: clocks, civil dates, timestamp text and humantime durations (see timeutil.h).
+ *
+ * Everything here is integer arithmetic on int64 with explicit floor division, because C's `/`
+ * truncates toward zero and timestamps before 1970 are negative. */
+#include "util/timeutil.h"
+
+#include <string.h>
+#include <time.h>
+
+#define NS_PER_SEC 1000000000LL
+#define SECS_PER_DAY 86400LL
+
+/* humantime's calendar approximations: a month is 30.44 days, a year 365.25 days. */
+#define HT_MONTH_SECS 2630016LL
+#define HT_YEAR_SECS 31557600LL
+
+int64_t time_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+int64_t time_mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+/* Quotient and remainder rounded toward negative infinity (d > 0); never overflows, unlike
+ * computing q * d back. */
+static inline void floor_divmod(int64_t v, int64_t d, int64_t *q, int64_t *r) {
+    int64_t qq = v / d, rr = v % d;
+    if (rr < 0) rr += d, qq -= 1;
+    *q = qq;
+    *r = rr;
+}
+
+/* Howard Hinnant's days_from_civil / civil_from_days, with eras of 400 years (146097 days)
+ * starting on March 1st so the leap day is the last day of the year. */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    int64_t era, yoe;
+    floor_divmod(y, 400, &era, &yoe);
+    int64_t mp = m > 2 ? (int64_t)m - 3 : (int64_t)m + 9;
+    int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+    /* Shift to the 0000-03-01 epoch without computing z + 719468, which could overflow for
+     * extreme inputs. */
+    int64_t era, doe;
+    floor_divmod(z, 146097, &era, &doe);
+    doe += 719468;
+    era += doe / 146097;
+    doe %= 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    unsigned dd = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    unsigned mm = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (mm <= 2);
+    *m = mm;
+    *d = dd;
+}
+
+bool tunit_convert(int64_t v, enum tunit from, enum tunit to, int64_t *out) {
+    if ((unsigned)from > TU_S || (unsigned)to > TU_S) return false;
+    int64_t pf = tunit_per_sec(from), pt = tunit_per_sec(to);
+    if (pf == pt) {
+        *out = v;
+        return true;
+    }
+    if (pf < pt) {
+        int64_t r;
+        if (__builtin_mul_overflow(v, pt / pf, &r)) return false;
+        *out = r;
+        return true;
+    }
+    int64_t q, r;
+    floor_divmod(v, pf / pt, &q, &r);
+    *out = q;
+    return true;
+}
+
+/* ---- timestamp text in ---- */
+
+static bool digits_at(const char *s, size_t n, size_t i, size_t cnt, int64_t *val) {
+    if (i + cnt > n) return false;
+    int64_t v = 0;
+    for (size_t k = 0; k < cnt; k++) {
+        unsigned char c = (unsigned char)s[i + k];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    *val = v;
+    return true;
+}
+
+static bool is_leap(int64_t y) {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned month_days(int64_t y, unsigned m) {
+    static const unsigned char md[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : md[m - 1];
+}
+
+bool time_parse_ts(const char *s, size_t n, int64_t *ns) {
+    int64_t y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, off = 0;
+    if (!s || n < 10) return false;
+    if (!digits_at(s, n, 0, 4, &y) || s[4] != '-' || !digits_at(s, n, 5, 2, &mo) || s[7] != '-' ||
+        !digits_at(s, n, 8, 2, &d))
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, (unsigned)mo)) return false;
+    size_t i = 10;
+    if (i < n) {
+        if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') return false;
+        i++;
+        if (!digits_at(s, n, i, 2, &h) || i + 2 >= n || s[i + 2] != ':' ||
+            !digits_at(s, n, i + 3, 2, &mi))
+            return false;
+        i += 5;
+        if (h > 23 || mi > 59) return false;
+        if (i < n && s[i] == ':') {
+            if (!digits_at(s, n, i + 1, 2, &sec) || sec > 59) return false;
+            i += 3;
+            if (i < n && s[i] == '.') {
+                i++;
+                size_t nd = 0;
+                while (i < n && s[i] >= '0' && s[i] <= '9' && nd < 10) {
+                    frac = frac * 10 + (s[i] - '0');
+                    i++, nd++;
+                }
+                if (nd < 1 || nd > 9) return false;
+                for (; nd < 9; nd++) frac *= 10;
+            }
+        }
+        if (i < n) {
+            if (s[i] == 'Z' || s[i] == 'z') {
+                i++;
+            } else if (s[i] == '+' || s[i] == '-') {
+                int sign = s[i] == '-' ? -1 : 1;
+                int64_t oh, om = 0;
+                if (!digits_at(s, n, i + 1, 2, &oh)) return false;
+                i += 3;
+                if (i < n && s[i] == ':') {
+                    if (!digits_at(s, n, i + 1, 2, &om)) return false;
+                    i += 3;
+                } else if (i < n) {
+                    if (!digits_at(s, n, i, 2, &om)) return false;
+                    i += 2;
+                }
+                if (oh > 23 || om > 59) return false;
+                off = sign * (oh * 3600 + om * 60);
+            } else {
+                return false;
+            }
+        }
+    }
+    if (i != n) return false;
+    /* local = UTC + offset, so UTC = local - offset. */
+    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * SECS_PER_DAY + h * 3600 +
+                   mi * 60 + sec - off;
+    /* Borrow a second when negative so INT64_MIN itself stays reachable. */
+    if (secs < 0 && frac > 0) secs += 1, frac -= NS_PER_SEC;
+    int64_t r;
+    if (__builtin_mul_overflow(secs, NS_PER_SEC, &r) || __builtin_add_overflow(r, frac, &r))
+        return false;
+    *ns = r;
+    return true;
+}
+
+/* ---- timestamp text out ---- */
+
+static inline char *put2(char *p, unsigned v) {
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+/* Year as chrono's %Y writes it: four digits inside 0..9999, otherwise an explicit sign and
+ * at least four digits. */
+static char *put_year(char *p, int64_t y) {
+    if (y >= 0 && y <= 9999) {
+        unsigned u = (unsigned)y;
+        p = put2(p, u / 100);
+        return put2(p, u % 100);
+    }
+    uint64_t a = y < 0 ? (uint64_t)0 - (uint64_t)y : (uint64_t)y;
+    *p++ = y < 0 ? '-' : '+';
+    char tmp[24];
+    int k = 0;
+    while (a) tmp[k++] = (char)('0' + a % 10), a /= 10;
+    while (k < 4) tmp[k++] = '0';
+    while (k) *p++ = tmp[--k];
+    return p;
+}
+
+size_t time_format(char *out, int64_t v, enum tunit u, enum ts_style style, bool with_tz) {
+    int64_t per = (unsigned)u <= TU_S ? tunit_per_sec(u) : NS_PER_SEC;
+    int64_t secs, sub, days, sod;
+    floor_divmod(v, per, &secs, &sub);
+    uint32_t nanos = (uint32_t)(sub * (NS_PER_SEC / per));
+    floor_divmod(secs, SECS_PER_DAY, &days, &sod);
+    int64_t y;
+    unsigned mo, d;
+    civil_from_days(days, &y, &mo, &d);
+
+    /* Built in a scratch buffer first: with second or millisecond units the year can have up
+     * to 12 digits, and the caller only promised 40 bytes. */
+    char tmp[64], *p = tmp;
+    p = put_year(p, y);
+    *p++ = '-';
+    p = put2(p, mo);
+    *p++ = '-';
+    p = put2(p, d);
+    *p++ = 'T';
+    p = put2(p, (unsigned)(sod / 3600));
+    *p++ = ':';
+    p = put2(p, (unsigned)(sod / 60 % 60));
+    *p++ = ':';
+    p = put2(p, (unsigned)(sod % 60));
+    char *frac_at = p;
+    int nd = 9;
+    if (style == TSFMT_TRIM) {
+        if (nanos == 0)
+            nd = 0;
+        else if (nanos % 1000000 == 0)
+            nd = 3;
+        else if (nanos % 1000 == 0)
+            nd = 6;
+    }
+    if (nd) {
+        uint32_t f = nanos;
+        for (int k = nd; k < 9; k++) f /= 10;
+        *p++ = '.';
+        for (int k = nd - 1; k >= 0; k--) p[k] = (char)('0' + f % 10), f /= 10;
+        p += nd;
+    }
+    char *frac_end = p;
+    if (with_tz) {
+        if (style == TSFMT_TRIM) {
+            *p++ = 'Z';
+        } else {
+            memcpy(p, "+00:00", 6);
+            p += 6;
+        }
+    }
+    size_t len = (size_t)(p - tmp);
+    if (len > 40) {
+        /* Only years beyond 8 digits get here; the fraction is what gives way. */
+        size_t tail = (size_t)(p - frac_end);
+        memmove(frac_at, frac_end, tail);
+        len -= (size_t)(frac_end - frac_at);
+    }
+    memcpy(out, tmp, len);
+    return len;
+}
+
+size_t time_format_date(char *out, int64_t days) {
+    int64_t y;
+    unsigned mo, d;
+    civil_from_days(days, &y, &mo, &d);
+    char *p = put_year(out, y);
+    *p++ = '-';
+    p = put2(p, mo);
+    *p++ = '-';
+    p = put2(p, d);
+    return (size_t)(p - out);
+}
+
+/* ---- durations (humantime) ---- */
+
+static bool is_space(unsigned char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+static bool is_alpha(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Nanoseconds per unit name, 0 when unknown. Case matters: `M` is a month, `m` a minute. */
+static int64_t unit_ns(const char *u, size_t n) {
+    static const struct {
+        const char *name;
+        int64_t ns;
+    } units[] = {
+        {"nanos", 1},
+        {"nsec", 1},
+        {"ns", 1},
+        {"usec", 1000},
+        {"us", 1000},
+        {"micros", 1000},
+        {"millis", 1000000},
+        {"msec", 1000000},
+        {"ms", 1000000},
+        {"seconds", NS_PER_SEC},
+        {"second", NS_PER_SEC},
+        {"secs", NS_PER_SEC},
+        {"sec", NS_PER_SEC},
+        {"s", NS_PER_SEC},
+        {"minutes", 60 * NS_PER_SEC},
+        {"minute", 60 * NS_PER_SEC},
+        {"min", 60 * NS_PER_SEC},
+        {"mins", 60 * NS_PER_SEC},
+        {"m", 60 * NS_PER_SEC},
+        {"hours", 3600 * NS_PER_SEC},
+        {"hour", 3600 * NS_PER_SEC},
+        {"hr", 3600 * NS_PER_SEC},
+        {"hrs", 3600 * NS_PER_SEC},
+        {"h", 3600 * NS_PER_SEC},
+        {"days", SECS_PER_DAY * NS_PER_SEC},
+        {"day", SECS_PER_DAY * NS_PER_SEC},
+        {"d", SECS_PER_DAY * NS_PER_SEC},
+        {"weeks", 7 * SECS_PER_DAY * NS_PER_SEC},
+        {"week", 7 * SECS_PER_DAY * NS_PER_SEC},
+        {"w", 7 * SECS_PER_DAY * NS_PER_SEC},
+        {"months", HT_MONTH_SECS * NS_PER_SEC},
+        {"month", HT_MONTH_SECS * NS_PER_SEC},
+        {"M", HT_MONTH_SECS * NS_PER_SEC},
+        {"years", HT_YEAR_SECS * NS_PER_SEC},
+        {"year", HT_YEAR_SECS * NS_PER_SEC},
+        {"y", HT_YEAR_SECS * NS_PER_SEC},
+    };
+    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+        if (strlen(units[k].name) == n && memcmp(units[k].name, u, n) == 0) return units[k].ns;
+    return 0;
+}
+
+/* Grammar as humantime has it: parts of digits then letters; whitespace may sit before a
+ * number, inside a number, between a number and its unit, and after a unit. A part without a
+ * unit, an unknown unit or any other character is an error. */
+bool duration_parse(const char *s, size_t n, int64_t bare_unit_ns, int64_t *ns) {
+    if (!s) return false;
+    size_t i = 0;
+    if (bare_unit_ns > 0 && n > 0) {
+        bool all_digits = true;
+        for (size_t k = 0; k < n && all_digits; k++) all_digits = s[k] >= '0' && s[k] <= '9';
+        if (all_digits) {
+            int64_t v = 0;
+            for (size_t k = 0; k < n; k++)
+                if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[k] - '0', &v))
+                    return false;
+            int64_t r;
+            if (__builtin_mul_overflow(v, bare_unit_ns, &r)) return false;
+            *ns = r;
+            return true;
+        }
+    }
+    int64_t total = 0;
+    bool any = false;
+    for (;;) {
+        while (i < n && is_space((unsigned char)s[i])) i++;
+        if (i == n) break;
+        if (s[i] < '0' || s[i] > '9') return false;
+        int64_t v = 0;
+        while (i < n) {
+            unsigned char c = (unsigned char)s[i];
+            if (c >= '0' && c <= '9') {
+                if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, c - '0', &v))
+                    return false;
+            } else if (!is_space(c)) {
+                break;
+            }
+            i++;
+        }
+        size_t us = i;
+        while (i < n && is_alpha((unsigned char)s[i])) i++;
+        if (i == us) return false; /* a number without unit, or a stray character */
+        if (i < n && !is_space((unsigned char)s[i]) && (s[i] < '0' || s[i] > '9')) return false;
+        int64_t per = unit_ns(s + us, i - us), part;
+        if (!per) return false;
+        if (__builtin_mul_overflow(v, per, &part) || __builtin_add_overflow(total, part, &total))
+            return false;
+        any = true;
+    }
+    if (!any) return false;
+    *ns = total;
+    return true;
+}
+
+static char *put_u64(char *p, uint64_t v) {
+    char tmp[24];
+    int k = 0;
+    do tmp[k++] = (char)('0' + v % 10), v /= 10;
+    while (v);
+    while (k) *p++ = tmp[--k];
+    return p;
+}
+
+static char *put_part(char *p, bool *started, uint64_t v, const char *name, bool plural) {
+    if (!v) return p;
+    if (*started) *p++ = ' ';
+    p = put_u64(p, v);
+    size_t l = strlen(name);
+    memcpy(p, name, l);
+    p += l;
+    if (plural && v > 1) *p++ = 's';
+    *started = true;
+    return p;
+}
+
+size_t duration_format(char *out, int64_t ns) {
+    char *p = out;
+    if (ns == 0) {
+        memcpy(out, "0s", 2);
+        return 2;
+    }
+    uint64_t a = (uint64_t)ns;
+    if (ns < 0) {
+        /* humantime has no negative durations; a sign keeps the text readable and parseable
+         * by a caller that strips it. */
+        *p++ = '-';
+        a = (uint64_t)0 - a;
+    }
+    uint64_t secs = a / NS_PER_SEC, nanos = a % NS_PER_SEC;
+    uint64_t years = secs / HT_YEAR_SECS, ydays = secs % HT_YEAR_SECS;
+    uint64_t months = ydays / HT_MONTH_SECS, mdays = ydays % HT_MONTH_SECS;
+    uint64_t days = mdays / SECS_PER_DAY, day_secs = mdays % SECS_PER_DAY;
+    bool started = false;
+    p = put_part(p, &started, years, "year", true);
+    p = put_part(p, &started, months, "month", true);
+    p = put_part(p, &started, days, "day", true);
+    p = put_part(p, &started, day_secs / 3600, "h", false);
+    p = put_part(p, &started, day_secs % 3600 / 60, "m", false);
+    p = put_part(p, &started, day_secs % 60, "s", false);
+    p = put_part(p, &started, nanos / 1000000, "ms", false);
+    p = put_part(p, &started, nanos / 1000 % 1000, "us", false);
+    p = put_part(p, &started, nanos % 1000, "ns", false);
+    return (size_t)(p - out);
+}

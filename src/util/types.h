@@ -1,0 +1,111 @@
+/* Values, column vectors and batches: the currency between storage, the SQL executor and the
+ * result encoders.
+ *
+ * A batch is a set of equally long column vectors. Vector memory belongs to whoever produced
+ * the batch (normally the query's arena) and stays valid until the producer's next call or the
+ * end of the query, whichever the producer's contract says. Strings are (pointer, length)
+ * views and are not NUL-terminated. */
+#ifndef STRATA_UTIL_TYPES_H
+#define STRATA_UTIL_TYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+/* Value types. The numbering is persisted (catalog, WAL, column files): append only. */
+enum vtype {
+    VT_NULL = 0, /* the type of a bare NULL literal */
+    VT_BOOL = 1,
+    VT_I64 = 2,      /* BIGINT */
+    VT_U64 = 3,      /* BIGINT UNSIGNED */
+    VT_F64 = 4,      /* DOUBLE */
+    VT_STR = 5,      /* STRING */
+    VT_TS = 6,       /* TIMESTAMP, unit in vec.unit */
+    VT_INTERVAL = 7, /* month-day-nanosecond interval, expressions only */
+    VT_DATE = 8,     /* days since 1970-01-01, expressions only */
+};
+
+/* Timestamp units. Persisted: append only. */
+enum tunit { TU_NS = 0, TU_US = 1, TU_MS = 2, TU_S = 3 };
+
+typedef struct strv {
+    const char *p;
+    uint32_t len;
+} strv;
+
+/* An interval as SQL keeps it: months and days are calendar units, nanos are exact. */
+typedef struct interval {
+    int32_t months;
+    int32_t days;
+    int64_t nanos;
+} interval;
+
+typedef struct value {
+    uint8_t type; /* enum vtype */
+    uint8_t unit; /* enum tunit, for VT_TS */
+    bool null;
+    union {
+        bool b;
+        int64_t i; /* VT_I64, VT_TS, VT_DATE */
+        uint64_t u;
+        double f;
+        strv s;
+        interval iv;
+    } v;
+} value;
+
+typedef struct vec {
+    uint8_t type; /* enum vtype */
+    uint8_t unit; /* enum tunit, for VT_TS */
+    bool has_tz;  /* VT_TS printed with a zone (now() and friends) */
+    uint32_t len;
+    /* Validity bitmap, bit i set = row i is not NULL; NULL pointer = no NULLs. */
+    uint8_t *valid;
+    union {
+        bool *b;
+        int64_t *i64;
+        uint64_t *u64;
+        double *f64;
+        strv *s;
+        interval *iv;
+        void *raw;
+    } d;
+} vec;
+
+typedef struct batch {
+    uint32_t ncols;
+    uint32_t nrows;
+    vec *cols;
+} batch;
+
+/* Names and types of a result's columns. */
+typedef struct rschema {
+    uint32_t ncols;
+    const char **names;
+    uint8_t *types; /* enum vtype */
+    uint8_t *units; /* enum tunit, for VT_TS */
+    bool *has_tz;
+} rschema;
+
+static inline bool vec_is_valid(const vec *v, uint32_t i) {
+    return !v->valid || (v->valid[i >> 3] >> (i & 7)) & 1;
+}
+static inline void bitmap_set(uint8_t *bm, uint32_t i) {
+    bm[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+static inline void bitmap_clear(uint8_t *bm, uint32_t i) {
+    bm[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+}
+static inline size_t bitmap_bytes(uint32_t n) {
+    return ((size_t)n + 7) / 8;
+}
+
+/* SQL name of a type as DESCRIBE shows it (BIGINT, BIGINT UNSIGNED, DOUBLE, STRING, BOOLEAN,
+ * TIMESTAMP(NANOSECOND) ...). */
+const char *vtype_sql_name(enum vtype t, enum tunit u);
+/* Short storage name used in CnosDB's write errors: I64, U64, F64, BOOL, STRING. */
+const char *vtype_short_name(enum vtype t);
+/* Units per second of a timestamp unit (1e9, 1e6, 1e3, 1). */
+int64_t tunit_per_sec(enum tunit u);
+
+#endif

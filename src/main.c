@@ -45,6 +45,10 @@ static bool table_live(void *ctx, uint64_t db_id, uint64_t table_id) {
     return catalog_table_live(ctx, db_id, table_id);
 }
 
+static uint8_t col_codec(void *ctx, uint64_t db_id, uint64_t table_id, uint32_t col_id) {
+    return catalog_column_codec(ctx, db_id, table_id, col_id);
+}
+
 int main(int argc, char **argv) {
     config cfg;
     config_defaults(&cfg);
@@ -161,6 +165,7 @@ int main(int argc, char **argv) {
                       .wal_max_file_size = cfg.wal_max_file_size,
                       .max_memcache_size = cfg.max_memcache_size,
                       .table_live = table_live,
+                      .col_codec = col_codec,
                       .table_live_ctx = cat};
     engine *eng = NULL;
     if (engine_open(&eo, &eng, &e) < 0) {

@@ -821,6 +821,25 @@ bool catalog_table_live(catalog *c, uint64_t db_id, uint64_t table_id) {
     return live;
 }
 
+uint8_t catalog_column_codec(catalog *c, uint64_t db_id, uint64_t table_id, uint32_t col_id) {
+    pthread_rwlock_rdlock(&c->lock);
+    uint8_t codec = CODEC_DEFAULT;
+    struct mdb *d = find_db_id(c, db_id);
+    if (d) {
+        size_t pos = 0;
+        uint64_t v;
+        while (hmap_next(d->tables, &pos, NULL, NULL, &v)) {
+            meta_table *t = (meta_table *)(uintptr_t)v;
+            if (t->id != table_id) continue;
+            for (uint32_t i = 0; i < t->ncols; i++)
+                if (t->cols[i].id == col_id) codec = t->cols[i].codec;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return codec;
+}
+
 int catalog_list_tables(catalog *c, const char *tenant, const char *db, arena *a, char ***names,
                         size_t *n, err *e) {
     pthread_rwlock_rdlock(&c->lock);

@@ -888,6 +888,66 @@ static bool series_pred_eval(void *ctx, const strv *tags) {
     return r.type == VT_BOOL && vec_is_valid(&r, 0) && r.d.b[0];
 }
 
+/* ------------------------------------------------------------------ series filters */
+
+int plan_series_filter(sql_session *s, qctx *q, meta_table *t, const expr *where,
+                       series_filter *out, err *er) {
+    arena *a = q->a;
+    memset(out, 0, sizeof *out);
+    out->tmin = INT64_MIN;
+    out->tmax = INT64_MAX;
+    if (!where) return 0;
+    struct scope sc = {arena_calloc(a, sizeof *sc.cols * (t->ncols + 1)), t->ncols};
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        struct col_ref *c = &sc.cols[i];
+        c->qual = t->name;
+        c->name = t->cols[i].name;
+        c->type = t->cols[i].type;
+        c->unit = t->cols[i].kind == CK_TIME ? t->precision : 0;
+        c->kind = t->cols[i].kind;
+        c->col_id = t->cols[i].id;
+    }
+    struct binder bd = {.s = s, .q = q, .a = a, .in = &sc, .now_ns = time_now_ns()};
+    bexpr *w;
+    if (bind(&bd, where, &w, er) < 0 || bx_cast(a, &w, VT_BOOL, 0, er) < 0) return -1;
+    bexpr **conj = NULL;
+    uint32_t nconj = 0, cap = 0;
+    split_and(a, w, &conj, &nconj, &cap);
+    bexpr *tagpred = NULL;
+    for (uint32_t i = 0; i < nconj; i++) {
+        if (time_bound(conj[i], 0, &out->tmin, &out->tmax)) continue;
+        if (has_cols(conj[i]) && only_tags(conj[i], &sc)) {
+            bexpr *r = tagpred ? bx_new(a, BX_AND, VT_BOOL, 2) : conj[i];
+            if (tagpred) {
+                r->args[0] = tagpred;
+                r->args[1] = conj[i];
+            }
+            tagpred = r;
+            continue;
+        }
+        out->has_other = true;
+    }
+    if (!tagpred) return 0;
+    bool *used = arena_calloc(a, t->ncols + 1);
+    mark_cols(tagpred, used);
+    uint32_t *map = arena_alloc(a, sizeof *map * (t->ncols + 1));
+    out->tag_ids = arena_alloc(a, sizeof *out->tag_ids * (t->ncols + 1));
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        map[i] = UINT32_MAX;
+        if (used[i]) {
+            map[i] = out->ntags;
+            out->tag_ids[out->ntags++] = t->cols[i].id;
+        }
+    }
+    struct series_pred *spd = arena_calloc(a, sizeof *spd);
+    spd->pred = remap(a, tagpred, map);
+    spd->ntags = out->ntags;
+    spd->a = a;
+    out->pred = series_pred_eval;
+    out->ctx = spd;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ FROM */
 
 struct source {

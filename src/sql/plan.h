@@ -23,6 +23,21 @@ typedef struct plan_out {
 
 int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err *er);
 
+/* A WHERE clause reduced to what storage can apply per series: a time range and a predicate
+ * over tag values (DELETE, SHOW SERIES, SHOW TAG VALUES). has_other is set when some conjunct
+ * touches a field or mixes columns, which those statements refuse. */
+typedef struct series_filter {
+    int64_t tmin, tmax;
+    uint32_t ntags;
+    uint32_t *tag_ids;
+    bool (*pred)(void *ctx, const strv *tags); /* NULL = every series */
+    void *ctx;
+    bool has_other;
+} series_filter;
+
+int plan_series_filter(sql_session *s, qctx *q, meta_table *t, const expr *where,
+                       series_filter *out, err *er);
+
 /* Name of an expression as DataFusion prints it; `top` leaves a bare column unqualified. */
 char *expr_name(arena *a, const expr *e, bool top, const char *qual);
 

@@ -6,10 +6,13 @@
 #include "sql/func.h"
 #include "sql/parser.h"
 #include "sql/plan.h"
+#include "util/buf.h"
 #include "util/config.h"
+#include "util/hmap.h"
 #include "util/timeutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -631,6 +634,188 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------------------------ DELETE, SHOW SERIES */
+
+static int series_filter_for(sql_session *s, sql_result *r, meta_table *t, const expr *where,
+                             series_filter *sf, uint32_t **sids, size_t *n, err *e) {
+    if (plan_series_filter(s, &r->q, t, where, sf, e) < 0) return -1;
+    if (engine_table_sids(s->eng, t->db_id, t->id, sf->ntags, sf->tag_ids, sf->pred, sf->ctx, s->a,
+                          sids, n, e) < 0)
+        return -1;
+    return 0;
+}
+
+static int run_delete(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
+    const char *db = st->table.db ? st->table.db : s->db;
+    meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
+    if (!t) return -1;
+    series_filter sf;
+    uint32_t *sids;
+    size_t n;
+    int rc = series_filter_for(s, r, t, st->where, &sf, &sids, &n, e);
+    if (rc == 0 && sf.has_other)
+        rc = err_set(e, 422, EC_NOT_IMPL,
+                     "This feature is not implemented: Filtering on the field column on the tskv "
+                     "table in delete statement");
+    if (rc == 0 && n && sf.tmin <= sf.tmax)
+        rc = engine_delete(s->eng, t->db_id, t->id, sids, n, sf.tmin, sf.tmax, e);
+    meta_table_release(t);
+    return rc;
+}
+
+/* ORDER BY over the output columns of SHOW SERIES / TAG VALUES, then LIMIT/OFFSET. */
+static int order_limit(sql_session *s, const sql_stmt *st, sql_result *r, const char **names,
+                       uint32_t ncols, err *e) {
+    op *root = r->root;
+    if (st->norder) {
+        sort_key *keys = arena_alloc(s->a, sizeof *keys * st->norder);
+        for (uint32_t k = 0; k < st->norder; k++) {
+            const expr *oe = st->order_by[k].e;
+            int col = -1;
+            if (oe->kind == EX_LITERAL && oe->lit.type == VT_I64 && oe->lit.v.i >= 1 &&
+                oe->lit.v.i <= ncols)
+                col = (int)oe->lit.v.i - 1;
+            for (uint32_t c = 0; c < ncols && col < 0; c++)
+                if (oe->kind == EX_COLUMN && !strcmp(oe->name, names[c])) col = (int)c;
+            if (col < 0)
+                return err_set(e, 422, EC_QUERY_INTERNAL,
+                               "Datafusion: Schema error: No field named %s. Valid fields are %s.",
+                               oe->kind == EX_COLUMN ? oe->name : "expression",
+                               ncols == 1 ? "key" : "key, value");
+            keys[k].e = bx_col(s->a, (uint32_t)col, VT_STR, 0);
+            keys[k].desc = st->order_by[k].desc;
+            keys[k].nulls_first = st->order_by[k].nulls_first < 0 ? st->order_by[k].desc
+                                                                  : st->order_by[k].nulls_first;
+        }
+        root = op_sort(&r->q, root, keys, st->norder, -1);
+    }
+    int64_t limit = -1, offset = 0;
+    if (st->limit && st->limit->kind == EX_LITERAL && st->limit->lit.type == VT_I64)
+        limit = st->limit->lit.v.i;
+    if (st->offset && st->offset->kind == EX_LITERAL && st->offset->lit.type == VT_I64)
+        offset = st->offset->lit.v.i;
+    if (limit >= 0 || offset > 0)
+        root = op_limit(&r->q, root, (uint64_t)(offset > 0 ? offset : 0), limit);
+    r->root = root;
+    return 0;
+}
+
+static int cmp_tag_name(const void *pa, const void *pb, void *ctx) {
+    const meta_table *t = ctx;
+    return strcmp(t->cols[*(const uint32_t *)pa].name, t->cols[*(const uint32_t *)pb].name);
+}
+
+static int run_show_series(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
+    const char *db = st->on_db ? st->on_db : s->db;
+    meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
+    if (!t) return -1;
+    series_filter sf;
+    uint32_t *sids;
+    size_t n;
+    int rc = series_filter_for(s, r, t, st->where, &sf, &sids, &n, e);
+    if (rc == 0 && sf.has_other)
+        rc = err_set(e, 422, EC_NOT_IMPL,
+                     "This feature is not implemented: SHOW SERIES only filters on tags and time");
+    if (rc < 0) {
+        meta_table_release(t);
+        return -1;
+    }
+    /* Tags in name order, as CnosDB prints series keys. */
+    uint32_t *tag_idx = arena_alloc(s->a, sizeof *tag_idx * (t->ncols + 1)), ntags = 0;
+    for (uint32_t i = 0; i < t->ncols; i++)
+        if (t->cols[i].kind == CK_TAG) tag_idx[ntags++] = i;
+    qsort_r(tag_idx, ntags, sizeof *tag_idx, cmp_tag_name, t);
+    uint32_t *tag_ids = arena_alloc(s->a, sizeof *tag_ids * (ntags + 1));
+    for (uint32_t i = 0; i < ntags; i++) tag_ids[i] = t->cols[tag_idx[i]].id;
+    static const char *cols[] = {"key"};
+    static const uint8_t types[] = {VT_STR};
+    struct table_builder tb;
+    tb_init(&tb, s->a, 1, cols, types);
+    strv *vals = arena_alloc(s->a, sizeof *vals * (ntags + 1));
+    bool timed = sf.tmin != INT64_MIN || sf.tmax != INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (timed && !engine_series_has_rows(s->eng, t->db_id, sids[i], sf.tmin, sf.tmax)) continue;
+        engine_series_tags(s->eng, t->db_id, sids[i], ntags, tag_ids, s->a, vals);
+        buf b;
+        buf_init(&b);
+        buf_puts(&b, t->name);
+        for (uint32_t k = 0; k < ntags; k++) {
+            if (!vals[k].p) continue;
+            buf_printf(&b, ",%s=%.*s", t->cols[tag_idx[k]].name, (int)vals[k].len, vals[k].p);
+        }
+        value v = {.type = VT_STR};
+        v.v.s = (strv){arena_strndup(s->a, b.p ? b.p : "", b.len), (uint32_t)b.len};
+        buf_free(&b);
+        tb_row(&tb)[0] = v;
+    }
+    meta_table_release(t);
+    tb_finish(&tb, r);
+    return order_limit(s, st, r, cols, 1, e);
+}
+
+static int run_show_tag_values(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
+    const char *db = st->on_db ? st->on_db : s->db;
+    meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
+    if (!t) return -1;
+    series_filter sf;
+    uint32_t *sids;
+    size_t n;
+    int rc = series_filter_for(s, r, t, st->where, &sf, &sids, &n, e);
+    if (rc == 0 && sf.has_other)
+        rc = err_set(
+            e, 422, EC_NOT_IMPL,
+            "This feature is not implemented: SHOW TAG VALUES only filters on tags and time");
+    if (rc < 0) {
+        meta_table_release(t);
+        return -1;
+    }
+    /* The tag columns the WITH KEY clause selects, in name order. */
+    uint32_t *sel = arena_alloc(s->a, sizeof *sel * (t->ncols + 1)), nsel = 0;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].kind != CK_TAG) continue;
+        bool listed = false;
+        for (uint32_t k = 0; k < st->ntag_keys; k++)
+            listed |= !strcmp(st->tag_keys[k], t->cols[i].name);
+        bool take = (st->tag_key_op == TK_EQ || st->tag_key_op == TK_IN) ? listed : !listed;
+        if (take) sel[nsel++] = i;
+    }
+    qsort_r(sel, nsel, sizeof *sel, cmp_tag_name, t);
+    uint32_t *tag_ids = arena_alloc(s->a, sizeof *tag_ids * (nsel + 1));
+    for (uint32_t i = 0; i < nsel; i++) tag_ids[i] = t->cols[sel[i]].id;
+    static const char *cols[] = {"key", "value"};
+    static const uint8_t types[] = {VT_STR, VT_STR};
+    struct table_builder tb;
+    tb_init(&tb, s->a, 2, cols, types);
+    strv *vals = arena_alloc(s->a, sizeof *vals * (nsel + 1));
+    bool timed = sf.tmin != INT64_MIN || sf.tmax != INT64_MAX;
+    hmap *seen = hmap_new(64);
+    buf k;
+    buf_init(&k);
+    for (size_t i = 0; i < n; i++) {
+        if (timed && !engine_series_has_rows(s->eng, t->db_id, sids[i], sf.tmin, sf.tmax)) continue;
+        engine_series_tags(s->eng, t->db_id, sids[i], nsel, tag_ids, s->a, vals);
+        for (uint32_t j = 0; j < nsel; j++) {
+            if (!vals[j].p) continue;
+            buf_reset(&k);
+            buf_puts(&k, t->cols[sel[j]].name);
+            buf_putc(&k, 0);
+            buf_append(&k, vals[j].p, vals[j].len);
+            bool ins;
+            hmap_upsert(seen, k.p, k.len, &ins);
+            if (!ins) continue;
+            value *row = tb_row(&tb);
+            row[0] = vstr(s->a, t->cols[sel[j]].name);
+            row[1].type = VT_STR;
+            row[1].v.s = vals[j];
+        }
+    }
+    buf_free(&k);
+    hmap_free(seen);
+    meta_table_release(t);
+    tb_finish(&tb, r);
+    return order_limit(s, st, r, cols, 2, e);
+}
+
 static int not_impl(const char *what, err *e) {
     return err_set(e, 422, EC_NOT_IMPL, "This feature is not implemented: %s", what);
 }
@@ -693,7 +878,7 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         rc = run_insert(s, st, r, e);
         break;
     case ST_DELETE:
-        rc = not_impl("DELETE", e);
+        rc = run_delete(s, st, r, e);
         break;
     case ST_UPDATE:
         rc = not_impl("UPDATE", e);
@@ -702,10 +887,10 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         rc = not_impl("EXPLAIN", e);
         break;
     case ST_SHOW_SERIES:
-        rc = not_impl("SHOW SERIES", e);
+        rc = run_show_series(s, st, r, e);
         break;
     case ST_SHOW_TAG_VALUES:
-        rc = not_impl("SHOW TAG VALUES", e);
+        rc = run_show_tag_values(s, st, r, e);
         break;
     default:
         rc = not_impl("this statement", e);

@@ -1,15 +1,18 @@
 /* The storage engine: see engine.h.
  *
- * Write record format (what the WAL holds), a flat stream of tagged sections:
+ * Write record format (what the WAL holds). Kind 1, a write: a flat stream of tagged sections
  *   'T' varint table_id                       following series belong to this table
  *   'S' varint keylen, key                    following rows belong to this series
- *   'R' zigzag varint ts, varint nvals, nvals × (varint col_id, u8 vtype, payload)
+ *   'R' zigzag varint ts, 3-byte varint n, n × (varint col_id, u8 vtype, payload)
  * payload: f64 8 bytes LE, i64 zigzag varint, u64 varint, bool 1 byte, string varint len+bytes.
+ * Kind 2, a DELETE: varint table_id, zigzag tmin, zigzag tmax, varint n, n × varint sid.
  * A flat stream lets the builder append without back-patching counts, and lets replay apply
  * a record with the same code as a live write. */
 #include "storage/engine.h"
 
 #include "storage/memcache.h"
+#include "storage/sindex.h"
+#include "storage/vnode.h"
 #include "storage/wal.h"
 #include "util/hmap.h"
 #include "util/log.h"
@@ -18,6 +21,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,48 +30,33 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #define REC_WRITE 1
+#define REC_DELETE 2
+/* Writers wait while a database has this many caches waiting to be flushed. */
+#define MAX_PENDING_FLUSHES 8
 
 /* ------------------------------------------------------------------ structures */
 
-struct series {
-    uint64_t table_id;
-    uint32_t sid;
-    uint32_t ntags;
-    char *key; /* owned; tag_vals point into it */
-    uint32_t keylen;
-    uint32_t *tag_ids;
-    strv *tag_vals;
-};
-
-struct table_series {
-    uint32_t *sids;
-    size_t n, cap;
-};
-
-struct vnode {
-    int64_t bucket;     /* floor(time / duration) */
-    int64_t tmin, tmax; /* the time range the vnode covers, in db units */
-    memcache *mc;
-};
-
 struct sdb {
+    engine *g;
     uint64_t id;
-    int refs; /* engine map + running scans */
+    int refs; /* engine map + running scans and writes */
     bool dropped;
     db_options opts;
-    int64_t vnode_units; /* vnode duration in db precision units */
+    int64_t unit_ns; /* nanoseconds per time unit of the database */
     char *dir;
     wal *wal;
-    pthread_mutex_t wmu; /* serialises writes: WAL order = apply order */
-    pthread_rwlock_t rw; /* series registry and vnode list */
-    hmap *series_by_key; /* table id (8 bytes) + key → sid */
-    struct series **series;
-    size_t nseries, series_cap;
-    hmap *tables;          /* table id → struct table_series* */
-    struct vnode **vnodes; /* sorted by bucket */
+    sindex *idx;
+    pthread_mutex_t wmu;    /* serialises writes: WAL order = apply order */
+    pthread_cond_t drained; /* signalled when flushes complete (write backpressure) */
+    pthread_rwlock_t rw;    /* vnode list and tombstones */
+    vnode **vnodes;         /* sorted by (tmin, shard) */
     size_t nvnodes;
+    tombstone *tombs;
+    size_t ntombs;
+    bool want_full_compact;
 };
 
 struct engine {
@@ -75,6 +65,13 @@ struct engine {
     pthread_mutex_t mu;
     hmap *dbs; /* id (8 bytes) → struct sdb* */
     bool starting;
+    pthread_t bg;
+    bool bg_running;
+    bool stop;
+    pthread_mutex_t bg_mu;
+    pthread_cond_t bg_cond;
+    bool bg_kick;
+    pthread_mutex_t bg_work; /* held while a round of background work runs */
 };
 
 /* ------------------------------------------------------------------ varints */
@@ -252,7 +249,7 @@ void series_key_tag(buf *b, uint32_t col_id, const char *val, size_t len) {
     buf_append(b, val, len);
 }
 
-/* ------------------------------------------------------------------ databases */
+/* ------------------------------------------------------------------ databases and vnodes */
 
 static void sdb_release(struct sdb *d);
 
@@ -268,10 +265,20 @@ static struct sdb *get_db(engine *g, uint64_t id) {
     return d;
 }
 
-static int64_t vnode_units(const db_options *o) {
-    int64_t per_ns = 1000000000 / tunit_per_sec((enum tunit)o->precision);
-    int64_t u = o->vnode_duration_ns / per_ns;
-    return u > 0 ? u : 1;
+/* Every open database, retained (for the background thread). */
+static struct sdb **all_dbs(engine *g, size_t *n) {
+    pthread_mutex_lock(&g->mu);
+    size_t cnt = hmap_count(g->dbs), k = 0, pos = 0;
+    struct sdb **arr = xmalloc(sizeof *arr * (cnt + 1));
+    uint64_t v;
+    while (hmap_next(g->dbs, &pos, NULL, NULL, &v)) {
+        arr[k] = (struct sdb *)(uintptr_t)v;
+        __atomic_add_fetch(&arr[k]->refs, 1, __ATOMIC_RELAXED);
+        k++;
+    }
+    pthread_mutex_unlock(&g->mu);
+    *n = k;
+    return arr;
 }
 
 static inline int64_t floor_div(int64_t a, int64_t b) {
@@ -279,123 +286,282 @@ static inline int64_t floor_div(int64_t a, int64_t b) {
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-/* The vnode holding ts, created if needed. Caller holds wmu (single writer). */
-static struct vnode *vnode_for(struct sdb *d, int64_t ts) {
-    int64_t bucket = floor_div(ts, d->vnode_units);
+static int64_t vnode_units(const struct sdb *d) {
+    int64_t u = d->opts.vnode_duration_ns / d->unit_ns;
+    return u > 0 ? u : 1;
+}
+
+static uint32_t shard_of(const struct sdb *d, uint32_t sid) {
+    return d->opts.shard > 1 ? sid % (uint32_t)d->opts.shard : 0;
+}
+
+/* Index of the first vnode with tmax >= ts (vnodes sorted by tmin, ranges disjoint per shard
+ * group). Caller holds rw. */
+static size_t vnode_lower(const struct sdb *d, int64_t ts) {
     size_t lo = 0, hi = d->nvnodes;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (d->vnodes[mid]->bucket < bucket)
+        if (vnode_tmax(d->vnodes[mid]) < ts)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < d->nvnodes && d->vnodes[lo]->bucket == bucket) return d->vnodes[lo];
-    struct vnode *v = xcalloc(1, sizeof *v);
-    v->bucket = bucket;
-    /* Saturate the range at the ends of int64. */
-    __int128 start = (__int128)bucket * d->vnode_units;
-    __int128 end = start + d->vnode_units - 1;
-    v->tmin = start < INT64_MIN ? INT64_MIN : (int64_t)start;
-    v->tmax = end > INT64_MAX ? INT64_MAX : (int64_t)end;
-    v->mc = mc_new();
+    return lo;
+}
+
+static void vnode_dir(char *out, size_t cap, const struct sdb *d, int64_t tmin, int64_t tmax,
+                      uint32_t shard) {
+    snprintf(out, cap, "%s/vnode-%lld_%lld_%u", d->dir, (long long)tmin, (long long)tmax, shard);
+}
+
+static int vnode_cmp(const void *pa, const void *pb) {
+    const vnode *a = *(vnode *const *)pa, *b = *(vnode *const *)pb;
+    if (vnode_tmin(a) != vnode_tmin(b)) return vnode_tmin(a) < vnode_tmin(b) ? -1 : 1;
+    return (vnode_shard(a) > vnode_shard(b)) - (vnode_shard(a) < vnode_shard(b));
+}
+
+/* The vnode for a row, created if needed. Caller holds wmu. */
+static vnode *vnode_for(struct sdb *d, int64_t ts, uint32_t sid, err *e) {
+    uint32_t shard = shard_of(d, sid);
+    pthread_rwlock_rdlock(&d->rw);
+    int64_t rmin = INT64_MIN, rmax = INT64_MAX; /* free range around ts */
+    bool have_range = false;
+    for (size_t i = vnode_lower(d, ts); i < d->nvnodes; i++) {
+        vnode *v = d->vnodes[i];
+        if (vnode_tmin(v) > ts) break;
+        if (vnode_tmax(v) < ts) continue;
+        if (vnode_shard(v) == shard) {
+            pthread_rwlock_unlock(&d->rw);
+            return v;
+        }
+        /* Another shard owns this range: the new vnode takes the same range. */
+        rmin = vnode_tmin(v);
+        rmax = vnode_tmax(v);
+        have_range = true;
+    }
+    if (!have_range) {
+        int64_t u = vnode_units(d);
+        __int128 start = (__int128)floor_div(ts, u) * u;
+        __int128 end = start + u - 1;
+        rmin = start < INT64_MIN ? INT64_MIN : (int64_t)start;
+        rmax = end > INT64_MAX ? INT64_MAX : (int64_t)end;
+        /* A changed VNODE_DURATION must not make ranges overlap: clip to the neighbours. */
+        for (size_t i = 0; i < d->nvnodes; i++) {
+            vnode *v = d->vnodes[i];
+            if (vnode_tmax(v) < ts && vnode_tmax(v) >= rmin) rmin = vnode_tmax(v) + 1;
+            if (vnode_tmin(v) > ts && vnode_tmin(v) <= rmax) rmax = vnode_tmin(v) - 1;
+        }
+    }
+    pthread_rwlock_unlock(&d->rw);
+    char dir[PATH_MAX];
+    vnode_dir(dir, sizeof dir, d, rmin, rmax, shard);
+    vnode *v;
+    if (vnode_open(dir, floor_div(rmin, vnode_units(d)), shard, rmin, rmax, &v, e) < 0) return NULL;
     pthread_rwlock_wrlock(&d->rw);
     d->vnodes = xrealloc(d->vnodes, sizeof *d->vnodes * (d->nvnodes + 1));
-    memmove(d->vnodes + lo + 1, d->vnodes + lo, sizeof *d->vnodes * (d->nvnodes - lo));
-    d->vnodes[lo] = v;
-    d->nvnodes++;
+    d->vnodes[d->nvnodes++] = v;
+    qsort(d->vnodes, d->nvnodes, sizeof *d->vnodes, vnode_cmp);
     pthread_rwlock_unlock(&d->rw);
     return v;
 }
 
-/* Parses a series key into tag ids/values; false if malformed. */
-static bool parse_key(const char *key, size_t len, uint32_t *ntags, uint32_t **ids, strv **vals) {
-    struct reader r = {(const unsigned char *)key, (const unsigned char *)key + len, false};
-    uint64_t n = rd_uvarint(&r);
-    if (r.bad || n > len) return false;
-    *ids = xmalloc(sizeof **ids * (n ? n : 1));
-    *vals = xmalloc(sizeof **vals * (n ? n : 1));
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t id = rd_uvarint(&r);
-        uint64_t l = rd_uvarint(&r);
-        const unsigned char *p = rd_bytes(&r, l);
-        if (r.bad || id > UINT32_MAX) {
-            free(*ids);
-            free(*vals);
-            return false;
-        }
-        (*ids)[i] = (uint32_t)id;
-        (*vals)[i] = (strv){(const char *)p, (uint32_t)l};
-    }
-    *ntags = (uint32_t)n;
-    return r.p == r.end;
-}
-
-/* Series id for (table, key), registering a new series. Caller holds wmu. */
-static int series_id(struct sdb *d, uint64_t table_id, const char *key, size_t keylen,
-                     uint32_t *sid) {
-    char stack[512];
-    char *k = keylen + 8 <= sizeof stack ? stack : xmalloc(keylen + 8);
-    memcpy(k, &table_id, 8);
-    memcpy(k + 8, key, keylen);
-    uint64_t v;
-    uint64_t h = hmap_hash(k, keylen + 8);
+static int open_vnodes(struct sdb *d, err *e) {
+    DIR *dir = opendir(d->dir);
+    if (!dir) return err_set(e, 500, EC_STORAGE, "cannot open %s: %s", d->dir, strerror(errno));
+    struct dirent *de;
     int rc = 0;
-    if (hmap_get_h(d->series_by_key, h, k, keylen + 8, &v)) {
-        *sid = (uint32_t)v;
-    } else {
-        struct series *s = xcalloc(1, sizeof *s);
-        s->key = xmalloc(keylen ? keylen : 1);
-        memcpy(s->key, key, keylen);
-        s->keylen = (uint32_t)keylen;
-        s->table_id = table_id;
-        if (!parse_key(s->key, keylen, &s->ntags, &s->tag_ids, &s->tag_vals)) {
-            free(s->key);
-            free(s);
+    while ((de = readdir(dir)) && rc == 0) {
+        long long tmin, tmax;
+        unsigned shard;
+        char tail;
+        if (sscanf(de->d_name, "vnode-%lld_%lld_%u%c", &tmin, &tmax, &shard, &tail) != 3) continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", d->dir, de->d_name);
+        vnode *v;
+        if (vnode_open(path, floor_div(tmin, vnode_units(d)), shard, tmin, tmax, &v, e) < 0) {
             rc = -1;
-            goto out;
+            break;
         }
-        pthread_rwlock_wrlock(&d->rw);
-        if (d->nseries == d->series_cap) {
-            d->series_cap = d->series_cap ? d->series_cap * 2 : 256;
-            d->series = xrealloc(d->series, sizeof *d->series * d->series_cap);
-        }
-        s->sid = (uint32_t)d->nseries;
-        d->series[d->nseries++] = s;
-        *hmap_upsert_h(d->series_by_key, h, k, keylen + 8, NULL) = s->sid;
-        uint64_t tv;
-        struct table_series *ts;
-        if (hmap_get(d->tables, &table_id, 8, &tv)) {
-            ts = (struct table_series *)(uintptr_t)tv;
-        } else {
-            ts = xcalloc(1, sizeof *ts);
-            hmap_put(d->tables, &table_id, 8, (uint64_t)(uintptr_t)ts);
-        }
-        if (ts->n == ts->cap) {
-            ts->cap = ts->cap ? ts->cap * 2 : 16;
-            ts->sids = xrealloc(ts->sids, sizeof *ts->sids * ts->cap);
-        }
-        ts->sids[ts->n++] = s->sid;
-        pthread_rwlock_unlock(&d->rw);
-        *sid = s->sid;
+        d->vnodes = xrealloc(d->vnodes, sizeof *d->vnodes * (d->nvnodes + 1));
+        d->vnodes[d->nvnodes++] = v;
     }
-out:
-    if (k != stack) free(k);
+    closedir(dir);
+    qsort(d->vnodes, d->nvnodes, sizeof *d->vnodes, vnode_cmp);
     return rc;
 }
 
-/* Applies one write record to the memcaches. Caller holds wmu. */
-static int apply_record(engine *g, struct sdb *d, const void *rec, size_t len, err *e) {
+/* ------------------------------------------------------------------ tombstones */
+
+static void tombs_free(tombstone *t, size_t n) {
+    for (size_t i = 0; i < n; i++) free(t[i].sids);
+    free(t);
+}
+
+static int tombs_save(struct sdb *d, err *e) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < d->ntombs; i++) {
+        const tombstone *t = &d->tombs[i];
+        json_t *sids = json_array();
+        for (uint32_t k = 0; k < t->nsids; k++)
+            json_array_append_new(sids, json_integer(t->sids[k]));
+        json_array_append_new(arr, json_pack("{s:I, s:I, s:I, s:I, s:o}", "lsn", (json_int_t)t->lsn,
+                                             "table", (json_int_t)t->table_id, "tmin",
+                                             (json_int_t)t->tmin, "tmax", (json_int_t)t->tmax,
+                                             "sids", sids));
+    }
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    char tmp[PATH_MAX], path[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s/TOMBSTONES.tmp", d->dir);
+    snprintf(path, sizeof path, "%s/TOMBSTONES", d->dir);
+    char hdr[16];
+    int hl = snprintf(hdr, sizeof hdr, "%08x ", (uint32_t)XXH3_64bits(text, strlen(text)));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    size_t tl = strlen(text);
+    int rc = 0;
+    if (fd < 0 || write(fd, hdr, (size_t)hl) != hl || write(fd, text, tl) != (ssize_t)tl ||
+        fsync(fd) < 0 || rename(tmp, path) < 0)
+        rc = err_set(e, 500, EC_STORAGE, "cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    free(text);
+    if (!rc) {
+        int dfd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    return rc;
+}
+
+static int tombs_load(struct sdb *d, err *e) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/TOMBSTONES", d->dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = getline(&line, &cap, f);
+    fclose(f);
+    unsigned crc;
+    json_t *arr = NULL;
+    if (len > 9 && line[8] == ' ' && sscanf(line, "%8x", &crc) == 1 &&
+        (uint32_t)XXH3_64bits(line + 9, (size_t)len - 9) == crc)
+        arr = json_loadb(line + 9, (size_t)len - 9, 0, NULL);
+    free(line);
+    if (!arr) return err_set(e, 500, EC_STORAGE, "corrupt %s", path);
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it) {
+        d->tombs = xrealloc(d->tombs, sizeof *d->tombs * (d->ntombs + 1));
+        tombstone *t = &d->tombs[d->ntombs++];
+        t->lsn = (uint64_t)json_integer_value(json_object_get(it, "lsn"));
+        t->table_id = (uint64_t)json_integer_value(json_object_get(it, "table"));
+        t->tmin = json_integer_value(json_object_get(it, "tmin"));
+        t->tmax = json_integer_value(json_object_get(it, "tmax"));
+        json_t *sids = json_object_get(it, "sids");
+        t->nsids = (uint32_t)json_array_size(sids);
+        t->sids = xmalloc(sizeof *t->sids * (t->nsids + 1));
+        for (uint32_t k = 0; k < t->nsids; k++)
+            t->sids[k] = (uint32_t)json_integer_value(json_array_get(sids, k));
+    }
+    json_decref(arr);
+    return 0;
+}
+
+/* A copy of the tombstones (of one table, or all when table_id is 0) in the arena. */
+static tomb_set tombs_snapshot(struct sdb *d, uint64_t table_id, arena *a) {
+    pthread_rwlock_rdlock(&d->rw);
+    tombstone *t = arena_alloc(a, sizeof *t * (d->ntombs + 1));
+    size_t n = 0;
+    for (size_t i = 0; i < d->ntombs; i++) {
+        if (table_id && d->tombs[i].table_id != table_id) continue;
+        t[n] = d->tombs[i];
+        t[n].sids = arena_alloc(a, sizeof *t[n].sids * (d->tombs[i].nsids + 1));
+        memcpy(t[n].sids, d->tombs[i].sids, sizeof *t[n].sids * d->tombs[i].nsids);
+        n++;
+    }
+    pthread_rwlock_unlock(&d->rw);
+    return (tomb_set){t, n};
+}
+
+/* ------------------------------------------------------------------ applying records */
+
+struct touched {
+    vnode *v[16];
+    size_t n;
+};
+
+static void touch(struct touched *t, vnode *v, uint64_t lsn) {
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i] == v) return;
+    if (t->n == sizeof t->v / sizeof t->v[0]) {
+        mc_note_lsn(vnode_active(v), lsn);
+        return;
+    }
+    t->v[t->n++] = v;
+}
+
+static int apply_delete(struct sdb *d, uint64_t lsn, struct reader *r, bool replay, err *e) {
+    uint64_t table_id = rd_uvarint(r);
+    int64_t tmin = unzigzag(rd_uvarint(r)), tmax = unzigzag(rd_uvarint(r));
+    uint64_t n = rd_uvarint(r);
+    if (r->bad || n > (uint64_t)(r->end - r->p)) return -1;
+    uint32_t *sids = xmalloc(sizeof *sids * (n + 1));
+    for (uint64_t i = 0; i < n; i++) sids[i] = (uint32_t)rd_uvarint(r);
+    if (r->bad) {
+        free(sids);
+        return -1;
+    }
+    /* Rows already in the active caches go now; older sources are covered by the tombstone. */
+    pthread_rwlock_rdlock(&d->rw);
+    for (size_t i = 0; i < d->nvnodes; i++) {
+        vnode *v = d->vnodes[i];
+        if (vnode_tmax(v) < tmin || vnode_tmin(v) > tmax) continue;
+        for (uint64_t k = 0; k < n; k++) mc_delete(vnode_active(v), sids[k], tmin, tmax);
+        mc_note_lsn(vnode_active(v), lsn);
+    }
+    pthread_rwlock_unlock(&d->rw);
+    pthread_rwlock_wrlock(&d->rw);
+    bool exists = false;
+    for (size_t i = 0; i < d->ntombs; i++) exists |= d->tombs[i].lsn == lsn;
+    int rc = 0;
+    if (!exists) {
+        d->tombs = xrealloc(d->tombs, sizeof *d->tombs * (d->ntombs + 1));
+        d->tombs[d->ntombs++] = (tombstone){lsn, table_id, tmin, tmax, (uint32_t)n, sids};
+        sids = NULL;
+        rc = tombs_save(d, e);
+    }
+    pthread_rwlock_unlock(&d->rw);
+    free(sids);
+    (void)replay;
+    return rc;
+}
+
+/* Applies one WAL record to the caches. Caller holds wmu. */
+static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec, size_t len,
+                        bool replay, err *e) {
     struct reader r = {rec, (const unsigned char *)rec + len, false};
     const unsigned char *kind = rd_bytes(&r, 1);
-    if (!kind || *kind != REC_WRITE) return 0; /* unknown kinds: newer format, skip */
+    if (!kind) return 0;
+    if (*kind == REC_DELETE) {
+        if (apply_delete(d, lsn, &r, replay, e) < 0) {
+            if (!e->msg[0])
+                err_set(e, 500, EC_STORAGE, "malformed delete record %llu",
+                        (unsigned long long)lsn);
+            return -1;
+        }
+        return 0;
+    }
+    if (*kind != REC_WRITE) return 0; /* a newer format's record: skip */
     uint64_t table_id = 0;
     bool live = false, have_series = false;
     uint32_t sid = 0;
     mc_val stackvals[64];
     mc_val *vals = stackvals;
     size_t vcap = 64;
-    struct vnode *last = NULL;
+    vnode *last = NULL;
+    struct touched tv = {.n = 0};
     int rc = 0;
     while (r.p < r.end && !r.bad) {
         unsigned char tag = *r.p++;
@@ -410,11 +576,12 @@ static int apply_record(engine *g, struct sdb *d, const void *rec, size_t len, e
             if (r.bad) break;
             have_series = false;
             if (live) {
-                if (series_id(d, table_id, (const char *)key, kl, &sid) < 0) {
-                    r.bad = true;
+                if (sindex_get_or_add(d->idx, table_id, key, kl, &sid, e) < 0) {
+                    rc = -1;
                     break;
                 }
                 have_series = true;
+                last = NULL;
             }
         } else if (tag == 'R') {
             int64_t ts = unzigzag(rd_uvarint(&r));
@@ -466,24 +633,39 @@ static int apply_record(engine *g, struct sdb *d, const void *rec, size_t len, e
             }
             if (r.bad) break;
             if (!live || !have_series) continue;
-            struct vnode *vn =
-                last && ts >= last->tmin && ts <= last->tmax ? last : vnode_for(d, ts);
+            vnode *vn = last && ts >= vnode_tmin(last) && ts <= vnode_tmax(last)
+                            ? last
+                            : vnode_for(d, ts, sid, e);
+            if (!vn) {
+                rc = -1;
+                break;
+            }
             last = vn;
-            mc_append(vn->mc, sid, ts, vals, (uint32_t)nv);
+            /* On replay, rows this vnode has already put in files are skipped. */
+            if (lsn <= vnode_flushed_lsn(vn)) continue;
+            mc_append(vnode_active(vn), sid, ts, vals, (uint32_t)nv);
+            touch(&tv, vn, lsn);
         } else {
             r.bad = true;
         }
     }
+    for (size_t i = 0; i < tv.n; i++) mc_note_lsn(vnode_active(tv.v[i]), lsn);
     if (vals != stackvals) free(vals);
-    if (r.bad)
-        rc = err_set(e, 500, EC_STORAGE, "malformed write record in database %llu",
-                     (unsigned long long)d->id);
+    if (r.bad && !rc)
+        rc = err_set(e, 500, EC_STORAGE, "malformed write record %llu in database %llu",
+                     (unsigned long long)lsn, (unsigned long long)d->id);
+    /* Caches past their limit are frozen here, at a record boundary, and flushed later. */
+    if (!rc) {
+        for (size_t i = 0; i < tv.n; i++)
+            if (vnode_mem_bytes(tv.v[i]) > g->opts.max_memcache_size && vnode_freeze(tv.v[i]))
+                engine_kick(g);
+    }
     return rc;
 }
 
 static int replay_cb(void *ctx, uint64_t lsn, const void *rec, size_t len, err *e) {
     void **c = ctx;
-    int rc = apply_record(c[0], c[1], rec, len, e);
+    int rc = apply_record(c[0], c[1], lsn, rec, len, true, e);
     if (rc) {
         /* A record that passed its checksum but does not decode was written by a buggy or
          * newer build: skip it loudly rather than refuse to start. */
@@ -491,35 +673,6 @@ static int replay_cb(void *ctx, uint64_t lsn, const void *rec, size_t len, err *
         err_clear(e);
     }
     return 0;
-}
-
-static void sdb_free(struct sdb *d) {
-    wal_close(d->wal);
-    for (size_t i = 0; i < d->nseries; i++) {
-        free(d->series[i]->key);
-        free(d->series[i]->tag_ids);
-        free(d->series[i]->tag_vals);
-        free(d->series[i]);
-    }
-    free(d->series);
-    hmap_free(d->series_by_key);
-    size_t pos = 0;
-    uint64_t v;
-    while (hmap_next(d->tables, &pos, NULL, NULL, &v)) {
-        struct table_series *ts = (struct table_series *)(uintptr_t)v;
-        free(ts->sids);
-        free(ts);
-    }
-    hmap_free(d->tables);
-    for (size_t i = 0; i < d->nvnodes; i++) {
-        mc_free(d->vnodes[i]->mc);
-        free(d->vnodes[i]);
-    }
-    free(d->vnodes);
-    pthread_mutex_destroy(&d->wmu);
-    pthread_rwlock_destroy(&d->rw);
-    free(d->dir);
-    free(d);
 }
 
 static int rm_rf(const char *path) {
@@ -541,16 +694,230 @@ static int rm_rf(const char *path) {
     return unlink(path);
 }
 
+static void sdb_free(struct sdb *d) {
+    wal_close(d->wal);
+    sindex_close(d->idx);
+    for (size_t i = 0; i < d->nvnodes; i++) vnode_close(d->vnodes[i]);
+    free(d->vnodes);
+    tombs_free(d->tombs, d->ntombs);
+    pthread_mutex_destroy(&d->wmu);
+    pthread_cond_destroy(&d->drained);
+    pthread_rwlock_destroy(&d->rw);
+    free(d->dir);
+    free(d);
+}
+
 static void sdb_release(struct sdb *d) {
     if (__atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
     bool dropped = d->dropped;
     char *dir = dropped ? xstrdup(d->dir) : NULL;
+    if (dropped)
+        for (size_t i = 0; i < d->nvnodes; i++) vnode_mark_dropped(d->vnodes[i]);
     sdb_free(d);
     if (dropped) {
         if (rm_rf(dir) < 0) log_error("cannot remove %s: %s", dir, strerror(errno));
         free(dir);
     }
 }
+
+/* ------------------------------------------------------------------ background work */
+
+static uint8_t env_codec(void *ctx, uint64_t table_id, uint32_t col_id) {
+    struct sdb *d = ctx;
+    engine *g = d->g;
+    return g->opts.col_codec ? g->opts.col_codec(g->opts.table_live_ctx, d->id, table_id, col_id)
+                             : 0;
+}
+
+static bool env_live(void *ctx, uint64_t table_id) {
+    struct sdb *d = ctx;
+    engine *g = d->g;
+    return !g->opts.table_live || g->opts.table_live(g->opts.table_live_ctx, d->id, table_id);
+}
+
+static bool env_series_table(void *ctx, uint32_t sid, uint64_t *table_id) {
+    struct sdb *d = ctx;
+    return sindex_series_table(d->idx, sid, table_id);
+}
+
+static int env_sync(void *ctx, err *e) {
+    struct sdb *d = ctx;
+    return sindex_sync(d->idx, e);
+}
+
+static vnode **vnodes_snapshot(struct sdb *d, size_t *n) {
+    pthread_rwlock_rdlock(&d->rw);
+    vnode **arr = xmalloc(sizeof *arr * (d->nvnodes + 1));
+    memcpy(arr, d->vnodes, sizeof *arr * d->nvnodes);
+    *n = d->nvnodes;
+    pthread_rwlock_unlock(&d->rw);
+    return arr;
+}
+
+/* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
+ * which runs on this same thread, so the snapshot of pointers stays valid. */
+static void db_maintain(engine *g, struct sdb *d, bool full) {
+    err e;
+    err_clear(&e);
+    arena *a = arena_new(0);
+    vnode_env env = {env_codec, env_live, env_series_table, env_sync, d, tombs_snapshot(d, 0, a)};
+    size_t nv;
+    vnode **vs = vnodes_snapshot(d, &nv);
+    for (size_t i = 0; i < nv; i++) {
+        int rc;
+        while ((rc = vnode_flush_one(vs[i], &env, &e)) == 1) {
+            pthread_mutex_lock(&d->wmu);
+            pthread_cond_broadcast(&d->drained);
+            pthread_mutex_unlock(&d->wmu);
+        }
+        if (rc < 0) {
+            log_error("flush: %s", e.msg);
+            err_clear(&e);
+        }
+    }
+    bool force = full || __atomic_exchange_n(&d->want_full_compact, false, __ATOMIC_ACQ_REL);
+    for (size_t i = 0; i < nv && !g->stop; i++) {
+        int rc = 0;
+        while (!g->stop && (rc = vnode_compact(vs[i], &env, force, &e)) == 1)
+            if (force) break;
+        if (rc < 0) {
+            log_error("compaction: %s", e.msg);
+            err_clear(&e);
+        }
+    }
+    /* Retention: a vnode whose whole range is older than the TTL goes at once. */
+    if (d->opts.ttl_ns > 0) {
+        int64_t cutoff = (time_now_ns() - d->opts.ttl_ns) / d->unit_ns;
+        pthread_mutex_lock(&d->wmu);
+        pthread_rwlock_wrlock(&d->rw);
+        size_t k = 0;
+        for (size_t i = 0; i < d->nvnodes; i++) {
+            vnode *v = d->vnodes[i];
+            if (vnode_tmax(v) < cutoff) {
+                log_info("database %llu: dropping expired vnode [%lld, %lld]",
+                         (unsigned long long)d->id, (long long)vnode_tmin(v),
+                         (long long)vnode_tmax(v));
+                vnode_mark_dropped(v);
+                vnode_close(v);
+            } else {
+                d->vnodes[k++] = v;
+            }
+        }
+        bool changed = k != d->nvnodes;
+        d->nvnodes = k;
+        pthread_rwlock_unlock(&d->rw);
+        pthread_mutex_unlock(&d->wmu);
+        if (changed) {
+            free(vs);
+            vs = vnodes_snapshot(d, &nv);
+        }
+    }
+    /* WAL: segments wholly before the oldest unflushed record can go. Computed under the
+     * write lock so no record lands between the check and a rotation. */
+    pthread_mutex_lock(&d->wmu);
+    uint64_t keep = wal_last_lsn(d->wal) + 1;
+    for (size_t i = 0; i < nv; i++) {
+        uint64_t m = vnode_min_unflushed_lsn(vs[i]);
+        if (m < keep) keep = m;
+    }
+    /* Everything flushed: start a new segment so the old one can go and a restart replays
+     * nothing. (An empty current segment is not rotated again.) */
+    if (keep == wal_last_lsn(d->wal) + 1 && wal_size(d->wal) > 0) {
+        uint64_t r = wal_rotate(d->wal, &e);
+        if (r) keep = r;
+    }
+    pthread_mutex_unlock(&d->wmu);
+    if (wal_trim(d->wal, keep, &e) < 0) {
+        log_error("wal trim: %s", e.msg);
+        err_clear(&e);
+    }
+    /* A vnode that sees few writes would pin old WAL segments forever: when the WAL grows
+     * past a few segments, freeze the cache holding the oldest record. */
+    if (wal_size(d->wal) > 4 * g->opts.wal_max_file_size) {
+        vnode *oldest = NULL;
+        uint64_t ol = UINT64_MAX;
+        for (size_t i = 0; i < nv; i++) {
+            uint64_t m = vnode_min_unflushed_lsn(vs[i]);
+            if (m < ol) {
+                ol = m;
+                oldest = vs[i];
+            }
+        }
+        if (oldest) {
+            pthread_mutex_lock(&d->wmu);
+            if (vnode_freeze(oldest)) engine_kick(g);
+            pthread_mutex_unlock(&d->wmu);
+        }
+    }
+    /* Tombstones no source needs any more are dropped. */
+    pthread_rwlock_wrlock(&d->rw);
+    size_t k = 0;
+    bool pruned = false;
+    for (size_t i = 0; i < d->ntombs; i++) {
+        tombstone *t = &d->tombs[i];
+        bool needed = false;
+        for (size_t j = 0; j < d->nvnodes && !needed; j++)
+            if (vnode_tmax(d->vnodes[j]) >= t->tmin && vnode_tmin(d->vnodes[j]) <= t->tmax)
+                needed = vnode_has_data_before(d->vnodes[j], t->lsn);
+        if (needed)
+            d->tombs[k++] = *t;
+        else {
+            free(t->sids);
+            pruned = true;
+        }
+    }
+    d->ntombs = k;
+    if (pruned && tombs_save(d, &e) < 0) {
+        log_error("tombstones: %s", e.msg);
+        err_clear(&e);
+    }
+    pthread_rwlock_unlock(&d->rw);
+    free(vs);
+    arena_free(a);
+}
+
+static void *bg_main(void *arg) {
+    engine *g = arg;
+    int period = g->opts.bg_interval_ms > 0 ? g->opts.bg_interval_ms : 1000;
+    pthread_mutex_lock(&g->bg_mu);
+    while (!g->stop) {
+        if (!g->bg_kick) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += period / 1000;
+            ts.tv_nsec += (long)(period % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&g->bg_cond, &g->bg_mu, &ts);
+        }
+        g->bg_kick = false;
+        if (g->stop) break;
+        pthread_mutex_unlock(&g->bg_mu);
+        pthread_mutex_lock(&g->bg_work);
+        size_t n;
+        struct sdb **dbs = all_dbs(g, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (!dbs[i]->dropped) db_maintain(g, dbs[i], false);
+            sdb_release(dbs[i]);
+        }
+        free(dbs);
+        pthread_mutex_unlock(&g->bg_work);
+        pthread_mutex_lock(&g->bg_mu);
+    }
+    pthread_mutex_unlock(&g->bg_mu);
+    return NULL;
+}
+
+void engine_kick(engine *g) {
+    pthread_mutex_lock(&g->bg_mu);
+    g->bg_kick = true;
+    pthread_cond_signal(&g->bg_cond);
+    pthread_mutex_unlock(&g->bg_mu);
+}
+
+/* ------------------------------------------------------------------ engine */
 
 int engine_open(const engine_opts *o, engine **out, err *e) {
     if (mkdir(o->dir, 0755) < 0 && errno != EEXIST)
@@ -559,9 +926,20 @@ int engine_open(const engine_opts *o, engine **out, err *e) {
     g->opts = *o;
     g->dir = xstrdup(o->dir);
     g->opts.dir = g->dir;
+    if (!g->opts.max_memcache_size) g->opts.max_memcache_size = 128ull << 20;
+    if (!g->opts.wal_max_file_size) g->opts.wal_max_file_size = 128ull << 20;
     pthread_mutex_init(&g->mu, NULL);
+    pthread_mutex_init(&g->bg_mu, NULL);
+    pthread_mutex_init(&g->bg_work, NULL);
+    pthread_cond_init(&g->bg_cond, NULL);
     g->dbs = hmap_new(16);
     g->starting = true;
+    if (pthread_create(&g->bg, NULL, bg_main, g) != 0) {
+        free(g->dir);
+        free(g);
+        return err_set(e, 500, EC_STORAGE, "cannot start the background thread");
+    }
+    g->bg_running = true;
     *out = g;
     return 0;
 }
@@ -576,11 +954,32 @@ void engine_started(engine *g) {
 
 void engine_close(engine *g) {
     if (!g) return;
+    if (g->bg_running) {
+        pthread_mutex_lock(&g->bg_mu);
+        g->stop = true;
+        pthread_cond_signal(&g->bg_cond);
+        pthread_mutex_unlock(&g->bg_mu);
+        pthread_join(g->bg, NULL);
+    }
+    /* Everything in memory goes to files, so the next start replays (almost) nothing. */
+    size_t n;
+    struct sdb **dbs = all_dbs(g, &n);
+    g->stop = false;
+    for (size_t i = 0; i < n; i++) {
+        err e;
+        if (!dbs[i]->dropped && engine_flush_all(g, dbs[i]->id, false, &e) < 0)
+            log_error("flush at shutdown: %s", e.msg);
+        sdb_release(dbs[i]);
+    }
+    free(dbs);
     size_t pos = 0;
     uint64_t v;
     while (hmap_next(g->dbs, &pos, NULL, NULL, &v)) sdb_release((struct sdb *)(uintptr_t)v);
     hmap_free(g->dbs);
     pthread_mutex_destroy(&g->mu);
+    pthread_mutex_destroy(&g->bg_mu);
+    pthread_mutex_destroy(&g->bg_work);
+    pthread_cond_destroy(&g->bg_cond);
     free(g->dir);
     free(g);
 }
@@ -592,39 +991,47 @@ int engine_open_db(engine *g, uint64_t db_id, const db_options *o, err *e) {
         return 0;
     }
     struct sdb *d = xcalloc(1, sizeof *d);
+    d->g = g;
     d->id = db_id;
     d->refs = 1;
     d->opts = *o;
-    d->vnode_units = vnode_units(o);
+    d->unit_ns = 1000000000 / tunit_per_sec((enum tunit)o->precision);
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/db-%llu", g->dir, (unsigned long long)db_id);
     d->dir = xstrdup(path);
     pthread_mutex_init(&d->wmu, NULL);
+    pthread_cond_init(&d->drained, NULL);
     pthread_rwlock_init(&d->rw, NULL);
-    d->series_by_key = hmap_new(1024);
-    d->tables = hmap_new(16);
     if (mkdir(path, 0755) < 0 && errno != EEXIST) {
         err_set(e, 500, EC_STORAGE, "cannot create %s: %s", path, strerror(errno));
+        sdb_free(d);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/index", d->dir);
+    if (sindex_open(path, &d->idx, e) < 0 || tombs_load(d, e) < 0 || open_vnodes(d, e) < 0) {
         sdb_free(d);
         return -1;
     }
     wal_opts wo = {.sync_each = g->opts.wal_sync,
                    .sync_interval_ms = g->opts.wal_sync_interval_ms,
                    .max_segment_bytes = g->opts.wal_max_file_size};
-    snprintf(path, sizeof path, "%s/db-%llu/wal", g->dir, (unsigned long long)db_id);
+    snprintf(path, sizeof path, "%s/wal", d->dir);
     if (wal_open(path, &wo, &d->wal, e) < 0) {
         sdb_free(d);
         return -1;
     }
     void *ctx[2] = {g, d};
     int64_t t0 = time_mono_ns();
-    if (wal_replay(d->wal, replay_cb, ctx, e) < 0) {
+    pthread_mutex_lock(&d->wmu);
+    int rc = wal_replay(d->wal, replay_cb, ctx, e);
+    pthread_mutex_unlock(&d->wmu);
+    if (rc < 0) {
         sdb_free(d);
         return -1;
     }
-    log_info("database %llu: replayed WAL up to lsn %llu (%zu series) in %.1f ms",
-             (unsigned long long)db_id, (unsigned long long)wal_last_lsn(d->wal), d->nseries,
-             (double)(time_mono_ns() - t0) / 1e6);
+    log_info("database %llu: %zu vnodes, %zu series, WAL replayed up to lsn %llu in %.1f ms",
+             (unsigned long long)db_id, d->nvnodes, sindex_count(d->idx),
+             (unsigned long long)wal_last_lsn(d->wal), (double)(time_mono_ns() - t0) / 1e6);
     pthread_mutex_lock(&g->mu);
     hmap_put(g->dbs, &db_id, sizeof db_id, (uint64_t)(uintptr_t)d);
     pthread_mutex_unlock(&g->mu);
@@ -638,11 +1045,11 @@ void engine_update_db(engine *g, uint64_t db_id, const db_options *o) {
     d->opts.ttl_ns = o->ttl_ns;
     d->opts.shard = o->shard;
     d->opts.replica = o->replica;
-    /* A new vnode duration applies to vnodes created from now on; existing buckets keep their
-     * ranges because lookups go by range, not by recomputing the bucket. */
+    /* A new duration shapes vnodes created from now on; existing ones keep their ranges. */
     d->opts.vnode_duration_ns = o->vnode_duration_ns;
     pthread_mutex_unlock(&d->wmu);
     sdb_release(d);
+    engine_kick(g);
 }
 
 int engine_drop_db(engine *g, uint64_t db_id, err *e) {
@@ -655,7 +1062,10 @@ int engine_drop_db(engine *g, uint64_t db_id, err *e) {
     }
     pthread_mutex_unlock(&g->mu);
     if (d) {
+        /* Wait out a background round that may hold it, then let the last reference go. */
+        pthread_mutex_lock(&g->bg_work);
         d->dropped = true;
+        pthread_mutex_unlock(&g->bg_work);
         sdb_release(d);
     } else {
         char path[PATH_MAX];
@@ -668,15 +1078,26 @@ int engine_drop_db(engine *g, uint64_t db_id, err *e) {
 int engine_drop_table(engine *g, uint64_t db_id, uint64_t table_id, err *e) {
     struct sdb *d = get_db(g, db_id);
     if (!d) return 0;
+    arena *a = arena_new(0);
+    uint32_t *sids;
+    size_t n = sindex_table_sids(d->idx, table_id, a, &sids);
     pthread_mutex_lock(&d->wmu);
-    uint64_t v;
-    if (hmap_get(d->tables, &table_id, 8, &v)) {
-        struct table_series *ts = (struct table_series *)(uintptr_t)v;
-        for (size_t i = 0; i < d->nvnodes; i++) mc_drop_series(d->vnodes[i]->mc, ts->sids, ts->n);
+    pthread_rwlock_rdlock(&d->rw);
+    for (size_t i = 0; i < d->nvnodes; i++) {
+        vversion *vv = vnode_acquire(d->vnodes[i]);
+        (void)vv;
+        mc_drop_series(vnode_active(d->vnodes[i]), sids, n);
+        vversion_release(vv);
     }
+    pthread_rwlock_unlock(&d->rw);
+    int rc = sindex_drop_table(d->idx, table_id, e);
     pthread_mutex_unlock(&d->wmu);
+    arena_free(a);
+    /* Files still hold the rows; a full compaction drops them and frees the space. */
+    __atomic_store_n(&d->want_full_compact, true, __ATOMIC_RELEASE);
+    engine_kick(g);
     sdb_release(d);
-    return 0;
+    return rc;
 }
 
 int engine_write(engine *g, uint64_t db_id, wrec *w, err *e) {
@@ -686,23 +1107,172 @@ int engine_write(engine *g, uint64_t db_id, wrec *w, err *e) {
                        (unsigned long long)db_id);
     uint64_t lsn = 0;
     pthread_mutex_lock(&d->wmu);
+    /* Backpressure: while flushes lag far behind, writers wait instead of growing memory. */
+    size_t pending;
+    for (;;) {
+        pending = 0;
+        pthread_rwlock_rdlock(&d->rw);
+        for (size_t i = 0; i < d->nvnodes; i++) pending += vnode_pending(d->vnodes[i]);
+        pthread_rwlock_unlock(&d->rw);
+        if (pending < MAX_PENDING_FLUSHES) break;
+        engine_kick(g);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&d->drained, &d->wmu, &ts);
+    }
     int rc = wal_append(d->wal, w->p, w->len, &lsn, e);
-    if (rc == 0) rc = apply_record(g, d, w->p, w->len, e);
+    if (rc == 0) rc = apply_record(g, d, lsn, w->p, w->len, false, e);
     pthread_mutex_unlock(&d->wmu);
     if (rc == 0) rc = wal_sync(d->wal, lsn, e);
     sdb_release(d);
     return rc;
 }
 
+int engine_delete(engine *g, uint64_t db_id, uint64_t table_id, const uint32_t *sids, size_t n,
+                  int64_t tmin, int64_t tmax, err *e) {
+    struct sdb *d = get_db(g, db_id);
+    if (!d)
+        return err_set(e, 500, EC_STORAGE, "storage for database %llu is not open",
+                       (unsigned long long)db_id);
+    buf b;
+    buf_init(&b);
+    buf_putc(&b, REC_DELETE);
+    buf_put_uvarint(&b, table_id);
+    buf_put_uvarint(&b, zigzag(tmin));
+    buf_put_uvarint(&b, zigzag(tmax));
+    buf_put_uvarint(&b, n);
+    for (size_t i = 0; i < n; i++) buf_put_uvarint(&b, sids[i]);
+    uint64_t lsn = 0;
+    pthread_mutex_lock(&d->wmu);
+    int rc = wal_append(d->wal, b.p, b.len, &lsn, e);
+    if (rc == 0) rc = apply_record(g, d, lsn, b.p, b.len, false, e);
+    pthread_mutex_unlock(&d->wmu);
+    if (rc == 0) rc = wal_sync(d->wal, lsn, e);
+    buf_free(&b);
+    sdb_release(d);
+    return rc;
+}
+
+int engine_flush_all(engine *g, uint64_t db_id, bool compact, err *e) {
+    struct sdb *d = get_db(g, db_id);
+    if (!d) return 0;
+    pthread_mutex_lock(&d->wmu);
+    pthread_rwlock_rdlock(&d->rw);
+    for (size_t i = 0; i < d->nvnodes; i++) vnode_freeze(d->vnodes[i]);
+    pthread_rwlock_unlock(&d->rw);
+    pthread_mutex_unlock(&d->wmu);
+    pthread_mutex_lock(&g->bg_work);
+    db_maintain(g, d, compact);
+    pthread_mutex_unlock(&g->bg_work);
+    sdb_release(d);
+    return 0;
+}
+
 size_t engine_table_series(engine *g, uint64_t db_id, uint64_t table_id) {
     struct sdb *d = get_db(g, db_id);
     if (!d) return 0;
-    pthread_rwlock_rdlock(&d->rw);
-    uint64_t v;
-    size_t n = hmap_get(d->tables, &table_id, 8, &v) ? ((struct table_series *)(uintptr_t)v)->n : 0;
-    pthread_rwlock_unlock(&d->rw);
+    arena *a = arena_new(0);
+    uint32_t *sids;
+    size_t n = sindex_table_sids(d->idx, table_id, a, &sids);
+    arena_free(a);
     sdb_release(d);
     return n;
+}
+
+int engine_table_sids(engine *g, uint64_t db_id, uint64_t table_id, uint32_t ntags,
+                      const uint32_t *tag_ids, bool (*pred)(void *ctx, const strv *tags), void *ctx,
+                      arena *a, uint32_t **sids, size_t *n, err *e) {
+    struct sdb *d = get_db(g, db_id);
+    if (!d)
+        return err_set(e, 500, EC_STORAGE, "storage for database %llu is not open",
+                       (unsigned long long)db_id);
+    uint32_t *all;
+    size_t cnt = sindex_table_sids(d->idx, table_id, a, &all);
+    size_t k = 0;
+    strv *tags = arena_alloc(a, sizeof *tags * (ntags + 1));
+    for (size_t i = 0; i < cnt; i++) {
+        if (pred) {
+            sindex_series_tags(d->idx, all[i], ntags, tag_ids, a, tags);
+            if (!pred(ctx, tags)) continue;
+        }
+        all[k++] = all[i];
+    }
+    *sids = all;
+    *n = k;
+    sdb_release(d);
+    return 0;
+}
+
+void engine_series_tags(engine *g, uint64_t db_id, uint32_t sid, uint32_t ntags,
+                        const uint32_t *tag_ids, arena *a, strv *out) {
+    struct sdb *d = get_db(g, db_id);
+    if (!d) {
+        for (uint32_t k = 0; k < ntags; k++) out[k] = (strv){NULL, 0};
+        return;
+    }
+    sindex_series_tags(d->idx, sid, ntags, tag_ids, a, out);
+    sdb_release(d);
+}
+
+size_t engine_tag_values(engine *g, uint64_t db_id, uint64_t table_id, uint32_t tag_id, arena *a,
+                         strv **vals) {
+    struct sdb *d = get_db(g, db_id);
+    if (!d) {
+        *vals = NULL;
+        return 0;
+    }
+    size_t n = sindex_tag_values(d->idx, table_id, tag_id, a, vals);
+    sdb_release(d);
+    return n;
+}
+
+bool engine_series_has_rows(engine *g, uint64_t db_id, uint32_t sid, int64_t tmin, int64_t tmax) {
+    struct sdb *d = get_db(g, db_id);
+    if (!d) return false;
+    arena *a = arena_new(0);
+    uint64_t table_id = 0;
+    bool found = false;
+    if (sindex_series_table(d->idx, sid, &table_id)) {
+        tomb_set ts = tombs_snapshot(d, table_id, a);
+        size_t nv;
+        vnode **vs = vnodes_snapshot(d, &nv);
+        for (size_t i = 0; i < nv && !found; i++) {
+            if (vnode_tmax(vs[i]) < tmin || vnode_tmin(vs[i]) > tmax) continue;
+            vversion *vv = vnode_acquire(vs[i]);
+            mc_rows r;
+            err e;
+            if (vversion_read(vv, sid, tmin, tmax, 0, NULL, NULL, &ts, a, &r, &e) == 0)
+                found = r.n > 0;
+            vversion_release(vv);
+        }
+        free(vs);
+    }
+    arena_free(a);
+    sdb_release(d);
+    return found;
+}
+
+void engine_db_stats(engine *g, uint64_t db_id, engine_stats *st) {
+    memset(st, 0, sizeof *st);
+    struct sdb *d = get_db(g, db_id);
+    if (!d) return;
+    size_t nv;
+    vnode **vs = vnodes_snapshot(d, &nv);
+    st->vnodes = nv;
+    for (size_t i = 0; i < nv; i++) {
+        size_t f;
+        uint64_t b;
+        vnode_disk_usage(vs[i], &f, &b);
+        st->files += f;
+        st->file_bytes += b;
+        st->mem_bytes += vnode_mem_bytes(vs[i]);
+        st->pending_flushes += vnode_pending(vs[i]);
+    }
+    free(vs);
+    st->wal_bytes = wal_size(d->wal);
+    st->series = sindex_count(d->idx);
+    sdb_release(d);
 }
 
 /* ------------------------------------------------------------------ scans */
@@ -713,9 +1283,15 @@ struct scan {
     arena *a;
     uint32_t *sids;
     strv **sid_tags; /* per selected series: values of spec.tag_ids */
-    size_t nsids, pos;
-    struct vnode **vnodes; /* overlapping the time range, in time order */
-    size_t nvnodes;
+    size_t nsids;
+    vversion **vers; /* versions of the vnodes overlapping the range, in time order */
+    size_t nvers;
+    tomb_set tombs;
+    /* cursor */
+    size_t si, vi;
+    const cf_reader *cf; /* fast path: chunks of one file */
+    const cf_series *cs;
+    uint32_t ci;
 };
 
 int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *e) {
@@ -728,124 +1304,135 @@ int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *
     s->spec = *sp;
     s->a = a;
     if (!s->spec.batch_rows) s->spec.batch_rows = 4096;
-    pthread_rwlock_rdlock(&d->rw);
-    uint64_t v;
-    if (hmap_get(d->tables, &sp->table_id, 8, &v)) {
-        struct table_series *ts = (struct table_series *)(uintptr_t)v;
-        s->sids = arena_alloc(a, sizeof *s->sids * (ts->n + 1));
-        s->sid_tags = arena_alloc(a, sizeof *s->sid_tags * (ts->n + 1));
+    uint32_t *all;
+    size_t cnt = sindex_table_sids(d->idx, sp->table_id, a, &all);
+    s->sids = arena_alloc(a, sizeof *s->sids * (cnt + 1));
+    s->sid_tags = arena_alloc(a, sizeof *s->sid_tags * (cnt + 1));
+    for (size_t i = 0; i < cnt; i++) {
         strv *tags = arena_alloc(a, sizeof *tags * (sp->ntags + 1));
-        for (size_t i = 0; i < ts->n; i++) {
-            struct series *se = d->series[ts->sids[i]];
-            for (uint32_t k = 0; k < sp->ntags; k++) {
-                tags[k] = (strv){NULL, 0};
-                for (uint32_t j = 0; j < se->ntags; j++)
-                    if (se->tag_ids[j] == sp->tag_ids[k]) tags[k] = se->tag_vals[j];
-            }
-            if (sp->series_pred && !sp->series_pred(sp->pred_ctx, tags)) continue;
-            strv *copy = arena_alloc(a, sizeof *copy * (sp->ntags + 1));
-            for (uint32_t k = 0; k < sp->ntags; k++)
-                copy[k] = tags[k].p ? (strv){arena_strndup(a, tags[k].p, tags[k].len), tags[k].len}
-                                    : (strv){NULL, 0};
-            s->sid_tags[s->nsids] = copy;
-            s->sids[s->nsids++] = ts->sids[i];
-        }
+        sindex_series_tags(d->idx, all[i], sp->ntags, sp->tag_ids, a, tags);
+        if (sp->series_pred && !sp->series_pred(sp->pred_ctx, tags)) continue;
+        s->sid_tags[s->nsids] = tags;
+        s->sids[s->nsids++] = all[i];
     }
-    s->vnodes = arena_alloc(a, sizeof *s->vnodes * (d->nvnodes + 1));
+    pthread_rwlock_rdlock(&d->rw);
+    s->vers = arena_alloc(a, sizeof *s->vers * (d->nvnodes + 1));
     for (size_t i = 0; i < d->nvnodes; i++)
-        if (d->vnodes[i]->tmax >= sp->tmin && d->vnodes[i]->tmin <= sp->tmax)
-            s->vnodes[s->nvnodes++] = d->vnodes[i];
+        if (vnode_tmax(d->vnodes[i]) >= sp->tmin && vnode_tmin(d->vnodes[i]) <= sp->tmax)
+            s->vers[s->nvers++] = vnode_acquire(d->vnodes[i]);
     pthread_rwlock_unlock(&d->rw);
+    s->tombs = tombs_snapshot(d, sp->table_id, a);
     *out = s;
     return 0;
 }
 
-static size_t vt_size(uint8_t t) {
-    switch (t) {
-    case VT_BOOL:
-        return sizeof(bool);
-    case VT_STR:
-        return sizeof(strv);
-    default:
-        return 8;
-    }
+static size_t vtype_size_of(uint8_t t) {
+    return t == VT_BOOL ? sizeof(bool) : t == VT_STR ? sizeof(strv) : 8;
 }
 
-int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
+/* Output batch of nrows rows for series index si: time, tags, fields. */
+static void batch_shell(scan *s, arena *ba, size_t si, uint32_t nrows, batch *b) {
     const scan_spec *sp = &s->spec;
     uint32_t ncols = 1 + sp->ntags + sp->nfields;
-    /* Gather series until the batch is full enough. */
-    size_t cap = 16, nparts = 0, total = 0;
-    mc_rows *parts = arena_alloc(ba, sizeof *parts * cap);
-    uint32_t *part_series = arena_alloc(ba, sizeof *part_series * cap);
-    while (s->pos < s->nsids && total < sp->batch_rows) {
-        size_t si = s->pos++;
-        for (size_t vi = 0; vi < s->nvnodes; vi++) {
-            mc_rows r;
-            mc_read(s->vnodes[vi]->mc, s->sids[si], sp->tmin, sp->tmax, sp->nfields, sp->field_ids,
-                    sp->field_types, ba, &r);
-            if (r.n == 0) continue;
-            if (nparts == cap) {
-                parts = arena_realloc(ba, parts, sizeof *parts * cap, sizeof *parts * cap * 2);
-                part_series = arena_realloc(ba, part_series, sizeof *part_series * cap,
-                                            sizeof *part_series * cap * 2);
-                cap *= 2;
-            }
-            parts[nparts] = r;
-            part_series[nparts++] = (uint32_t)si;
-            total += r.n;
-        }
-    }
-    if (nparts == 0) return 0;
     b->ncols = ncols;
-    b->nrows = (uint32_t)total;
+    b->nrows = nrows;
     b->cols = arena_calloc(ba, sizeof *b->cols * ncols);
-    vec *tv = &b->cols[0];
-    tv->type = VT_TS;
-    tv->unit = sp->precision;
-    tv->len = (uint32_t)total;
-    tv->d.i64 = arena_alloc(ba, 8 * total);
+    b->cols[0].type = VT_TS;
+    b->cols[0].unit = sp->precision;
+    b->cols[0].len = nrows;
+    strv *tags = s->sid_tags[si];
     for (uint32_t k = 0; k < sp->ntags; k++) {
         vec *v = &b->cols[1 + k];
         v->type = VT_STR;
-        v->len = (uint32_t)total;
-        v->d.s = arena_alloc(ba, sizeof(strv) * total);
-        v->valid = arena_calloc(ba, bitmap_bytes((uint32_t)total));
+        v->len = nrows;
+        v->d.s = arena_alloc(ba, sizeof(strv) * (nrows ? nrows : 1));
+        strv t = tags[k].p ? tags[k] : (strv){"", 0};
+        for (uint32_t i = 0; i < nrows; i++) v->d.s[i] = t;
+        if (!tags[k].p) v->valid = arena_calloc(ba, bitmap_bytes(nrows) + 1);
     }
+}
+
+/* One chunk of the single-file fast path, decoded straight into the batch. */
+static int scan_chunk(scan *s, arena *ba, const cf_chunk *ch, batch *b, err *e) {
+    const scan_spec *sp = &s->spec;
+    int64_t *ts = arena_alloc(ba, sizeof *ts * ch->nrows);
+    if (cf_read_ts(s->cf, ch, ts, e) < 0) return -1;
+    uint32_t lo = 0, hi = ch->nrows;
+    if (ch->tmin < sp->tmin)
+        while (lo < hi && ts[lo] < sp->tmin) lo++;
+    if (ch->tmax > sp->tmax)
+        while (hi > lo && ts[hi - 1] > sp->tmax) hi--;
+    uint32_t n = hi - lo;
+    batch_shell(s, ba, s->si, n, b);
+    b->cols[0].d.i64 = ts + lo;
     for (uint32_t k = 0; k < sp->nfields; k++) {
         vec *v = &b->cols[1 + sp->ntags + k];
-        v->type = sp->field_types[k];
-        v->len = (uint32_t)total;
-        v->d.raw = arena_alloc(ba, vt_size(v->type) * total);
-        v->valid = arena_calloc(ba, bitmap_bytes((uint32_t)total));
-    }
-    size_t at = 0;
-    for (size_t p = 0; p < nparts; p++) {
-        mc_rows *r = &parts[p];
-        memcpy(tv->d.i64 + at, r->ts, 8 * r->n);
-        strv *tags = s->sid_tags[part_series[p]];
-        for (uint32_t k = 0; k < sp->ntags; k++) {
-            vec *v = &b->cols[1 + k];
-            for (uint32_t i = 0; i < r->n; i++) {
-                v->d.s[at + i] = tags[k].p ? tags[k] : (strv){"", 0};
-                if (tags[k].p) bitmap_set(v->valid, (uint32_t)(at + i));
+        if (cf_read_col(s->cf, ch, sp->field_ids[k], sp->field_types[k], ba, v, e) < 0) return -1;
+        if (lo || hi != ch->nrows) {
+            /* Trim to the range: move values and validity down by lo. */
+            size_t sz = vtype_size_of(v->type);
+            memmove(v->d.raw, (char *)v->d.raw + sz * lo, sz * n);
+            if (v->valid) {
+                uint8_t *nv = arena_calloc(ba, bitmap_bytes(n) + 1);
+                for (uint32_t i = 0; i < n; i++)
+                    if (vec_is_valid(v, lo + i)) bitmap_set(nv, i);
+                v->valid = nv;
             }
         }
-        for (uint32_t k = 0; k < sp->nfields; k++) {
-            vec *v = &b->cols[1 + sp->ntags + k];
-            const vec *src = &r->cols[k];
-            size_t sz = vt_size(v->type);
-            memcpy((char *)v->d.raw + sz * at, src->d.raw, sz * r->n);
-            for (uint32_t i = 0; i < r->n; i++)
-                if (vec_is_valid(src, i)) bitmap_set(v->valid, (uint32_t)(at + i));
-        }
-        at += r->n;
+        v->len = n;
     }
     return 1;
 }
 
+int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
+    const scan_spec *sp = &s->spec;
+    for (;;) {
+        if (s->cf) {
+            /* Continue the current file-only series, chunk by chunk. */
+            while (s->ci < s->cs->nchunks) {
+                const cf_chunk *ch = &s->cs->chunks[s->ci++];
+                if (ch->tmax < sp->tmin || ch->tmin > sp->tmax) continue;
+                int rc = scan_chunk(s, ba, ch, b, e);
+                if (rc < 0) return -1;
+                if (b->nrows) return 1;
+            }
+            s->cf = NULL;
+            s->vi++;
+        }
+        if (s->si >= s->nsids) return 0;
+        if (s->vi >= s->nvers) {
+            s->si++;
+            s->vi = 0;
+            continue;
+        }
+        vversion *vv = s->vers[s->vi];
+        uint32_t sid = s->sids[s->si];
+        const cf_reader *f;
+        const cf_series *cs = vversion_single_file(vv, sid, sp->tmin, sp->tmax, &s->tombs, &f);
+        if (cs) {
+            s->cf = f;
+            s->cs = cs;
+            s->ci = 0;
+            continue;
+        }
+        mc_rows r;
+        if (vversion_read(vv, sid, sp->tmin, sp->tmax, sp->nfields, sp->field_ids, sp->field_types,
+                          &s->tombs, ba, &r, e) < 0)
+            return -1;
+        size_t si = s->si;
+        s->vi++;
+        if (!r.n) continue;
+        batch_shell(s, ba, si, r.n, b);
+        b->cols[0].d.i64 = r.ts;
+        for (uint32_t k = 0; k < sp->nfields; k++) b->cols[1 + sp->ntags + k] = r.cols[k];
+        return 1;
+    }
+}
+
 void engine_scan_close(scan *s) {
     if (!s || !s->d) return;
+    for (size_t i = 0; i < s->nvers; i++) vversion_release(s->vers[i]);
+    s->nvers = 0;
     sdb_release(s->d);
     s->d = NULL;
 }

@@ -1,21 +1,25 @@
 /* The storage engine: durable storage of every database's rows, and scans over them.
  *
- * Layout on disk: `<dir>/db-<id>/` per database, holding its WAL (`wal/`) and its vnodes.
- * A database's rows are partitioned by time into vnodes of the database's VNODE_DURATION; each
- * vnode keeps recent writes in a memcache.
+ * Layout on disk: `<dir>/db-<id>/` per database, holding its WAL (`wal/`), its series index
+ * (`index/`), its tombstones (`TOMBSTONES`) and one directory per vnode
+ * (`vnode-<tmin>_<tmax>_<shard>/`: a MANIFEST and column files). A database's rows are
+ * partitioned by time into vnodes of VNODE_DURATION and, with SHARD > 1, by series.
  *
  * Writing: the caller encodes a request's rows with the wrec_* builder (grouped by table and
  * series) and hands the record to engine_write, which appends it to the database's WAL,
- * applies it to the memcaches and returns once the record is durable (group commit). The same
- * decoder applies records on WAL replay, so what was acknowledged is exactly what comes back.
+ * applies it to the vnodes' memcaches and returns once the record is durable (group commit).
+ * The same decoder applies records on WAL replay, so what was acknowledged is exactly what
+ * comes back. A memcache past max_memcache_size is frozen and a background thread flushes it
+ * to a column file; the WAL is trimmed once everything in a segment is in files. The same
+ * thread compacts files, expires vnodes past the database's TTL and prunes tombstones.
  *
  * Series: a series is a table plus its non-null tag values. Its key is
  * `varint ntags, (varint tag column id, varint length, bytes)...` sorted by column id; the
- * engine maps keys to dense per-database series ids.
+ * series index maps keys to dense per-database series ids.
  *
  * Threads: engine calls may come from any thread. Writes to one database are serialised
  * (WAL order = apply order, so last-write-wins is the same live and after replay); scans run
- * beside writes. */
+ * beside writes on version snapshots. */
 #ifndef STRATA_STORAGE_ENGINE_H
 #define STRATA_STORAGE_ENGINE_H
 
@@ -37,9 +41,13 @@ typedef struct engine_opts {
     int64_t wal_sync_interval_ms;
     uint64_t wal_max_file_size;
     uint64_t max_memcache_size;
-    /* Whether a table id is still live, so replay skips rows of dropped tables. */
+    /* Whether a table id is still live, so replay and compaction skip dropped tables. */
     bool (*table_live)(void *ctx, uint64_t db_id, uint64_t table_id);
-    void *table_live_ctx;
+    /* Codec of a column (enum codec_id), for files. */
+    uint8_t (*col_codec)(void *ctx, uint64_t db_id, uint64_t table_id, uint32_t col_id);
+    void *table_live_ctx; /* context of both callbacks */
+    /* Background work period in ms (flush, compaction, retention); 0 = 1000. */
+    int bg_interval_ms;
 } engine_opts;
 
 int engine_open(const engine_opts *o, engine **out, err *e);
@@ -114,7 +122,36 @@ int engine_scan_open(engine *g, const scan_spec *s, arena *a, scan **out, err *e
 int engine_scan_next(scan *s, arena *ba, batch *b, err *e);
 void engine_scan_close(scan *s);
 
-/* Number of series of a table (for SHOW SERIES and statistics). */
+/* Number of series of a table (for statistics). */
 size_t engine_table_series(engine *g, uint64_t db_id, uint64_t table_id);
+
+/* Series of a table accepted by pred (called with the values of tag_ids, as in scans), in id
+ * order, arena copies. */
+int engine_table_sids(engine *g, uint64_t db_id, uint64_t table_id, uint32_t ntags,
+                      const uint32_t *tag_ids, bool (*pred)(void *ctx, const strv *tags), void *ctx,
+                      arena *a, uint32_t **sids, size_t *n, err *e);
+/* Tag values of a series (see sindex_series_tags). */
+void engine_series_tags(engine *g, uint64_t db_id, uint32_t sid, uint32_t ntags,
+                        const uint32_t *tag_ids, arena *a, strv *out);
+/* Distinct values of a tag column of a table, sorted. */
+size_t engine_tag_values(engine *g, uint64_t db_id, uint64_t table_id, uint32_t tag_id, arena *a,
+                         strv **vals);
+/* Whether a series has any row in [tmin, tmax] (SHOW SERIES / TAG VALUES with a time range). */
+bool engine_series_has_rows(engine *g, uint64_t db_id, uint32_t sid, int64_t tmin, int64_t tmax);
+
+/* DELETE: removes the rows of these series (sorted ids of one table) with tmin <= time <= tmax;
+ * durable when it returns. Later writes are not affected. */
+int engine_delete(engine *g, uint64_t db_id, uint64_t table_id, const uint32_t *sids, size_t n,
+                  int64_t tmin, int64_t tmax, err *e);
+
+/* Makes every memcache a file and compacts every vnode fully (tests, DROP TABLE). */
+int engine_flush_all(engine *g, uint64_t db_id, bool compact, err *e);
+/* Runs one round of background work now (tests and benchmarks). */
+void engine_kick(engine *g);
+
+typedef struct engine_stats {
+    uint64_t vnodes, files, file_bytes, mem_bytes, wal_bytes, series, pending_flushes;
+} engine_stats;
+void engine_db_stats(engine *g, uint64_t db_id, engine_stats *st);
 
 #endif

@@ -37,6 +37,9 @@ struct strblock {
 };
 
 struct memcache {
+    int refs;
+    uint64_t min_lsn, max_lsn;
+    size_t nrows;
     pthread_rwlock_t lock;
     struct mseries **series; /* indexed by sid */
     uint32_t nseries_cap;
@@ -57,10 +60,49 @@ static size_t type_size(uint8_t t) {
     }
 }
 
+static void mc_free(memcache *m);
+
 memcache *mc_new(void) {
     memcache *m = xcalloc(1, sizeof *m);
+    m->refs = 1;
     pthread_rwlock_init(&m->lock, NULL);
     return m;
+}
+
+void mc_retain(memcache *m) {
+    __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+}
+
+void mc_release(memcache *m) {
+    if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0) mc_free(m);
+}
+
+void mc_note_lsn(memcache *m, uint64_t lsn) {
+    pthread_rwlock_wrlock(&m->lock);
+    if (!m->min_lsn || lsn < m->min_lsn) m->min_lsn = lsn;
+    if (lsn > m->max_lsn) m->max_lsn = lsn;
+    pthread_rwlock_unlock(&m->lock);
+}
+
+uint64_t mc_min_lsn(memcache *m) {
+    pthread_rwlock_rdlock(&m->lock);
+    uint64_t v = m->min_lsn;
+    pthread_rwlock_unlock(&m->lock);
+    return v;
+}
+
+uint64_t mc_max_lsn(memcache *m) {
+    pthread_rwlock_rdlock(&m->lock);
+    uint64_t v = m->max_lsn;
+    pthread_rwlock_unlock(&m->lock);
+    return v;
+}
+
+size_t mc_row_count(memcache *m) {
+    pthread_rwlock_rdlock(&m->lock);
+    size_t v = m->nrows;
+    pthread_rwlock_unlock(&m->lock);
+    return v;
 }
 
 static void series_free(struct mseries *s) {
@@ -74,7 +116,7 @@ static void series_free(struct mseries *s) {
     free(s);
 }
 
-void mc_free(memcache *m) {
+static void mc_free(memcache *m) {
     if (!m) return;
     for (uint32_t i = 0; i < m->nseries_cap; i++) series_free(m->series[i]);
     free(m->series);
@@ -180,6 +222,7 @@ void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32
         bitmap_set(col->valid, r);
     }
     s->n++;
+    m->nrows++;
     if (!m->have_range) {
         m->tmin = m->tmax = ts;
         m->have_range = true;
@@ -194,11 +237,69 @@ void mc_drop_series(memcache *m, const uint32_t *sids, size_t n) {
     pthread_rwlock_wrlock(&m->lock);
     for (size_t i = 0; i < n; i++) {
         if (sids[i] < m->nseries_cap && m->series[sids[i]]) {
+            m->nrows -= m->series[sids[i]]->n;
             series_free(m->series[sids[i]]);
             m->series[sids[i]] = NULL;
         }
     }
     pthread_rwlock_unlock(&m->lock);
+}
+
+void mc_delete(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax) {
+    pthread_rwlock_wrlock(&m->lock);
+    struct mseries *s = sid < m->nseries_cap ? m->series[sid] : NULL;
+    if (s) {
+        /* Compact the surviving rows to the front of every column. */
+        uint32_t w = 0;
+        for (uint32_t r = 0; r < s->n; r++) {
+            if (s->ts[r] >= tmin && s->ts[r] <= tmax) continue;
+            if (w != r) {
+                s->ts[w] = s->ts[r];
+                for (uint32_t c = 0; c < s->ncols; c++) {
+                    struct mcol *col = &s->cols[c];
+                    size_t sz = type_size(col->type);
+                    memcpy((char *)col->d.raw + sz * w, (char *)col->d.raw + sz * r, sz);
+                    if ((col->valid[r >> 3] >> (r & 7)) & 1)
+                        bitmap_set(col->valid, w);
+                    else
+                        bitmap_clear(col->valid, w);
+                }
+            }
+            w++;
+        }
+        for (uint32_t c = 0; c < s->ncols; c++)
+            for (uint32_t r = w; r < s->n; r++) bitmap_clear(s->cols[c].valid, r);
+        m->nrows -= s->n - w;
+        s->n = w;
+    }
+    pthread_rwlock_unlock(&m->lock);
+}
+
+size_t mc_sids(memcache *m, arena *a, uint32_t **sids) {
+    pthread_rwlock_rdlock(&m->lock);
+    size_t n = 0;
+    for (uint32_t i = 0; i < m->nseries_cap; i++) n += m->series[i] && m->series[i]->n;
+    uint32_t *out = arena_alloc(a, sizeof *out * (n ? n : 1));
+    n = 0;
+    for (uint32_t i = 0; i < m->nseries_cap; i++)
+        if (m->series[i] && m->series[i]->n) out[n++] = i;
+    pthread_rwlock_unlock(&m->lock);
+    *sids = out;
+    return n;
+}
+
+uint32_t mc_series_cols(memcache *m, uint32_t sid, arena *a, uint32_t **col_ids, uint8_t **types) {
+    pthread_rwlock_rdlock(&m->lock);
+    struct mseries *s = sid < m->nseries_cap ? m->series[sid] : NULL;
+    uint32_t n = s ? s->ncols : 0;
+    *col_ids = arena_alloc(a, sizeof **col_ids * (n ? n : 1));
+    *types = arena_alloc(a, n ? n : 1);
+    for (uint32_t c = 0; c < n; c++) {
+        (*col_ids)[c] = s->cols[c].col_id;
+        (*types)[c] = s->cols[c].type;
+    }
+    pthread_rwlock_unlock(&m->lock);
+    return n;
 }
 
 size_t mc_bytes(const memcache *m) {

@@ -34,8 +34,16 @@ typedef struct mc_val {
     } v;
 } mc_val;
 
+/* A new cache holds one reference; mc_release frees it when the last one goes. */
 memcache *mc_new(void);
-void mc_free(memcache *m);
+void mc_retain(memcache *m);
+void mc_release(memcache *m);
+
+/* WAL positions of the records applied (0 when none): the engine trims its WAL and decides
+ * which tombstones apply by them. mc_note_lsn is called once per applied record. */
+void mc_note_lsn(memcache *m, uint64_t lsn);
+uint64_t mc_min_lsn(memcache *m);
+uint64_t mc_max_lsn(memcache *m);
 
 /* Appends one row of series sid. Values of columns the row does not carry are NULL. A value
  * whose type differs from the type already stored for its column id is ignored (the catalog
@@ -44,8 +52,15 @@ void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32
 
 /* Drops every row of the given series (DROP TABLE frees its series this way). */
 void mc_drop_series(memcache *m, const uint32_t *sids, size_t n);
+/* Drops the rows of series sid with tmin <= ts <= tmax (DELETE). */
+void mc_delete(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax);
+/* Series ids with rows, increasing (arena copy). */
+size_t mc_sids(memcache *m, arena *a, uint32_t **sids);
+/* Field columns a series has: ids and types (arena copies). */
+uint32_t mc_series_cols(memcache *m, uint32_t sid, arena *a, uint32_t **col_ids, uint8_t **types);
 
 size_t mc_bytes(const memcache *m);
+size_t mc_row_count(memcache *m);
 bool mc_has_series(memcache *m, uint32_t sid);
 /* Smallest and largest timestamp held, false when empty. */
 bool mc_time_range(memcache *m, int64_t *tmin, int64_t *tmax);

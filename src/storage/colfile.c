@@ -1,0 +1,705 @@
+/* Column files: see colfile.h and docs/storage-format.md.
+ *
+ * Layout:
+ *   "STRATAC1"                                   8-byte magic
+ *   pages                                        referenced from the index
+ *   index                                        see write_index
+ *   footer: u64 index offset, u64 index length, u32 index checksum, u32 version, "STRATAC1"
+ * Page: u8 format (1), varint rows, varint nulls, validity bitmap when nulls > 0, then the
+ * codec block of the non-null values. Checksums are the low 32 bits of XXH3-64. */
+#include "storage/colfile.h"
+
+#include "codec/codec.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define CF_MAGIC "STRATAC1"
+#define CF_VERSION 1
+#define CF_FOOTER 32
+#define PAGE_FMT 1
+
+static inline uint32_t crc32x(const void *p, size_t n) {
+    return (uint32_t)XXH3_64bits(p, n);
+}
+
+/* ------------------------------------------------------------------ writer */
+
+struct cf_writer {
+    char *path, *tmp;
+    int fd;
+    uint64_t off; /* file offset of the end of buf */
+    buf out;      /* pending bytes */
+    buf index;    /* index block being built */
+    buf page;     /* scratch for one page */
+    buf vals;     /* scratch for dense values */
+    uint32_t nseries;
+    uint32_t last_sid;
+    uint64_t rows;
+    arena *scratch;
+};
+
+static int flush_out(cf_writer *w, err *e) {
+    const char *p = w->out.p;
+    size_t n = w->out.len;
+    while (n) {
+        ssize_t r = write(w->fd, p, n);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return err_set(e, 500, EC_STORAGE, "cannot write %s: %s", w->tmp, strerror(errno));
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    buf_reset(&w->out);
+    return 0;
+}
+
+int cf_writer_open(const char *path, cf_writer **out, err *e) {
+    cf_writer *w = xcalloc(1, sizeof *w);
+    w->path = xstrdup(path);
+    size_t n = strlen(path) + 8;
+    w->tmp = xmalloc(n);
+    snprintf(w->tmp, n, "%s.tmp", path);
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        err_set(e, 500, EC_STORAGE, "cannot create %s: %s", w->tmp, strerror(errno));
+        free(w->path);
+        free(w->tmp);
+        free(w);
+        return -1;
+    }
+    buf_append(&w->out, CF_MAGIC, 8);
+    w->off = 8;
+    w->scratch = arena_new(1 << 20);
+    *out = w;
+    return 0;
+}
+
+void cf_writer_abort(cf_writer *w) {
+    if (!w) return;
+    if (w->fd >= 0) close(w->fd);
+    unlink(w->tmp);
+    buf_free(&w->out);
+    buf_free(&w->index);
+    buf_free(&w->page);
+    buf_free(&w->vals);
+    arena_free(w->scratch);
+    free(w->path);
+    free(w->tmp);
+    free(w);
+}
+
+uint64_t cf_writer_rows(const cf_writer *w) {
+    return w->rows;
+}
+
+static void put_u32(buf *b, uint32_t v) {
+    buf_append(b, &v, 4);
+}
+static void put_u64(buf *b, uint64_t v) {
+    buf_append(b, &v, 8);
+}
+static void put_zigzag(buf *b, int64_t v) {
+    buf_put_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* Appends a finished page (w->page) to the output and its reference to the index. */
+static int emit_page(cf_writer *w, err *e) {
+    uint32_t crc = crc32x(w->page.p, w->page.len);
+    buf_put_uvarint(&w->index, w->off);
+    buf_put_uvarint(&w->index, w->page.len);
+    put_u32(&w->index, crc);
+    buf_append(&w->out, w->page.p, w->page.len);
+    w->off += w->page.len;
+    if (w->out.len >= (1u << 20)) return flush_out(w, e);
+    return 0;
+}
+
+/* Encodes rows [from, from+n) of a column into w->page; fills stats. */
+static int encode_col(cf_writer *w, const cf_col *c, uint32_t from, uint32_t n, uint32_t *nulls,
+                      cf_stats *st, err *e) {
+    const vec *v = c->v;
+    buf_reset(&w->page);
+    buf_putc(&w->page, PAGE_FMT);
+    buf_put_uvarint(&w->page, n);
+    uint32_t nn = 0;
+    for (uint32_t i = 0; i < n; i++) nn += !vec_is_valid(v, from + i);
+    buf_put_uvarint(&w->page, nn);
+    if (nn) {
+        size_t nb = bitmap_bytes(n);
+        size_t at = w->page.len;
+        buf_reserve(&w->page, nb);
+        memset(w->page.p + at, 0, nb);
+        for (uint32_t i = 0; i < n; i++)
+            if (vec_is_valid(v, from + i)) w->page.p[at + (i >> 3)] |= (char)(1u << (i & 7));
+        w->page.len += nb;
+    }
+    *nulls = nn;
+    uint32_t nv = n - nn;
+    memset(st, 0, sizeof *st);
+    arena_reset(w->scratch);
+    int rc = 0;
+    switch (c->type) {
+    case VT_F64: {
+        double *d = arena_alloc(w->scratch, sizeof *d * (nv ? nv : 1));
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (vec_is_valid(v, from + i)) d[k++] = v->d.f64[from + i];
+        if (nv) {
+            st->has_stats = true;
+            st->min.f = INFINITY;
+            st->max.f = -INFINITY;
+            double sum = 0;
+            for (uint32_t i = 0; i < nv; i++) {
+                if (d[i] < st->min.f) st->min.f = d[i];
+                if (d[i] > st->max.f) st->max.f = d[i];
+                sum += d[i];
+            }
+            st->sum.f = sum;
+        }
+        rc = codec_encode_f64(d, nv, c->codec, &w->page, e);
+        break;
+    }
+    case VT_I64:
+    case VT_U64: {
+        int64_t *d = arena_alloc(w->scratch, sizeof *d * (nv ? nv : 1));
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (vec_is_valid(v, from + i)) d[k++] = v->d.i64[from + i];
+        if (nv) {
+            st->has_stats = true;
+            if (c->type == VT_I64) {
+                st->min.i = INT64_MAX;
+                st->max.i = INT64_MIN;
+                uint64_t sum = 0;
+                for (uint32_t i = 0; i < nv; i++) {
+                    if (d[i] < st->min.i) st->min.i = d[i];
+                    if (d[i] > st->max.i) st->max.i = d[i];
+                    sum += (uint64_t)d[i];
+                }
+                st->sum.i = (int64_t)sum;
+            } else {
+                st->min.u = UINT64_MAX;
+                st->max.u = 0;
+                uint64_t sum = 0;
+                for (uint32_t i = 0; i < nv; i++) {
+                    uint64_t u = (uint64_t)d[i];
+                    if (u < st->min.u) st->min.u = u;
+                    if (u > st->max.u) st->max.u = u;
+                    sum += u;
+                }
+                st->sum.u = sum;
+            }
+        }
+        rc = codec_encode_i64(d, nv, c->codec, &w->page, e);
+        break;
+    }
+    case VT_BOOL: {
+        bool *d = arena_alloc(w->scratch, sizeof *d * (nv ? nv : 1));
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (vec_is_valid(v, from + i)) d[k++] = v->d.b[from + i];
+        rc = codec_encode_bool(d, nv, c->codec, &w->page, e);
+        break;
+    }
+    case VT_STR: {
+        strv *d = arena_alloc(w->scratch, sizeof *d * (nv ? nv : 1));
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (vec_is_valid(v, from + i)) d[k++] = v->d.s[from + i];
+        rc = codec_encode_str(d, nv, c->codec, &w->page, e);
+        break;
+    }
+    default:
+        return err_set(e, 500, EC_STORAGE, "column %u: unsupported type %d", c->col_id, c->type);
+    }
+    return rc;
+}
+
+static void put_stats(buf *b, uint8_t type, const cf_stats *st) {
+    if (type != VT_F64 && type != VT_I64 && type != VT_U64) return;
+    buf_putc(b, st->has_stats ? 1 : 0);
+    if (!st->has_stats) return;
+    put_u64(b, st->min.u);
+    put_u64(b, st->max.u);
+    put_u64(b, st->sum.u);
+}
+
+int cf_writer_add(cf_writer *w, uint32_t sid, uint64_t table_id, uint32_t nrows, const int64_t *ts,
+                  uint32_t ncols, const cf_col *cols, err *e) {
+    if (nrows == 0) return 0;
+    if (w->nseries && sid <= w->last_sid)
+        return err_set(e, 500, EC_INTERNAL, "column file: series %u added out of order", sid);
+    w->nseries++;
+    w->last_sid = sid;
+    w->rows += nrows;
+    uint32_t nchunks = (nrows + CF_CHUNK_ROWS - 1) / CF_CHUNK_ROWS;
+    buf_put_uvarint(&w->index, sid);
+    buf_put_uvarint(&w->index, table_id);
+    buf_put_uvarint(&w->index, nchunks);
+    for (uint32_t c = 0; c < nchunks; c++) {
+        uint32_t from = c * CF_CHUNK_ROWS;
+        uint32_t n = nrows - from < CF_CHUNK_ROWS ? nrows - from : CF_CHUNK_ROWS;
+        put_zigzag(&w->index, ts[from]);
+        buf_put_uvarint(&w->index, (uint64_t)(ts[from + n - 1] - ts[from]));
+        buf_put_uvarint(&w->index, n);
+        /* time page */
+        buf_reset(&w->page);
+        buf_putc(&w->page, PAGE_FMT);
+        buf_put_uvarint(&w->page, n);
+        buf_put_uvarint(&w->page, 0);
+        if (codec_encode_ts(ts + from, n, 0, &w->page, e) < 0) return -1;
+        if (emit_page(w, e) < 0) return -1;
+        /* columns with at least one value in the chunk */
+        uint32_t present = 0;
+        for (uint32_t k = 0; k < ncols; k++) {
+            const vec *v = cols[k].v;
+            bool any = !v->valid;
+            for (uint32_t i = 0; i < n && !any; i++) any = vec_is_valid(v, from + i);
+            present += any;
+        }
+        buf_put_uvarint(&w->index, present);
+        for (uint32_t k = 0; k < ncols; k++) {
+            const vec *v = cols[k].v;
+            bool any = !v->valid;
+            for (uint32_t i = 0; i < n && !any; i++) any = vec_is_valid(v, from + i);
+            if (!any) continue;
+            uint32_t nulls;
+            cf_stats st;
+            if (encode_col(w, &cols[k], from, n, &nulls, &st, e) < 0) return -1;
+            buf_put_uvarint(&w->index, cols[k].col_id);
+            buf_putc(&w->index, (char)cols[k].type);
+            buf_put_uvarint(&w->index, nulls);
+            if (emit_page(w, e) < 0) return -1;
+            put_stats(&w->index, cols[k].type, &st);
+        }
+    }
+    return 0;
+}
+
+static void fsync_dir_of(const char *path) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int cf_writer_finish(cf_writer *w, err *e) {
+    buf hdr;
+    buf_init(&hdr);
+    buf_put_uvarint(&hdr, w->nseries);
+    uint64_t index_off = w->off;
+    uint32_t index_len = (uint32_t)(hdr.len + w->index.len);
+    XXH3_state_t *st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    XXH3_64bits_update(st, hdr.p, hdr.len);
+    XXH3_64bits_update(st, w->index.p, w->index.len);
+    uint32_t index_crc = (uint32_t)XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    buf_append(&w->out, hdr.p, hdr.len);
+    buf_append(&w->out, w->index.p, w->index.len);
+    buf_free(&hdr);
+    put_u64(&w->out, index_off);
+    put_u64(&w->out, index_len);
+    put_u32(&w->out, index_crc);
+    put_u32(&w->out, CF_VERSION);
+    buf_append(&w->out, CF_MAGIC, 8);
+    int rc = flush_out(w, e);
+    if (rc == 0 && fsync(w->fd) < 0)
+        rc = err_set(e, 500, EC_STORAGE, "cannot fsync %s: %s", w->tmp, strerror(errno));
+    if (close(w->fd) < 0 && rc == 0)
+        rc = err_set(e, 500, EC_STORAGE, "cannot close %s: %s", w->tmp, strerror(errno));
+    w->fd = -1;
+    if (rc == 0 && rename(w->tmp, w->path) < 0)
+        rc = err_set(e, 500, EC_STORAGE, "cannot rename %s: %s", w->tmp, strerror(errno));
+    if (rc == 0) fsync_dir_of(w->path);
+    if (rc) unlink(w->tmp);
+    buf_free(&w->out);
+    buf_free(&w->index);
+    buf_free(&w->page);
+    buf_free(&w->vals);
+    arena_free(w->scratch);
+    free(w->path);
+    free(w->tmp);
+    free(w);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ reader */
+
+struct cf_reader {
+    int refs;
+    char *path;
+    const unsigned char *map;
+    size_t size;
+    cf_series *series;
+    size_t nseries;
+    cf_chunk *chunks;
+    cf_colref *cols;
+    int64_t tmin, tmax;
+};
+
+struct rd {
+    const unsigned char *p, *end;
+    bool bad;
+};
+
+static uint64_t rd_uv(struct rd *r) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (r->p >= r->end) {
+            r->bad = true;
+            return 0;
+        }
+        unsigned char c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+static uint64_t rd_u64(struct rd *r) {
+    if (r->end - r->p < 8) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t v;
+    memcpy(&v, r->p, 8);
+    r->p += 8;
+    return v;
+}
+
+static uint32_t rd_u32(struct rd *r) {
+    if (r->end - r->p < 4) {
+        r->bad = true;
+        return 0;
+    }
+    uint32_t v;
+    memcpy(&v, r->p, 4);
+    r->p += 4;
+    return v;
+}
+
+static int corrupt(err *e, const char *path, const char *what) {
+    return err_set(e, 500, EC_STORAGE, "corrupt column file %s: %s", path, what);
+}
+
+static void reader_free(cf_reader *r) {
+    if (r->map) munmap((void *)r->map, r->size);
+    free(r->series);
+    free(r->chunks);
+    free(r->cols);
+    free(r->path);
+    free(r);
+}
+
+/* Parses the index twice: once to count, once to fill, so arrays are allocated exactly. */
+static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint64_t data_end,
+                       err *e) {
+    size_t nchunks = 0, ncols = 0, nseries = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        struct rd d = {idx, idx + len, false};
+        uint64_t ns = rd_uv(&d);
+        if (d.bad || ns > len) return corrupt(e, r->path, "bad series count");
+        if (pass == 1) {
+            r->series = xcalloc(ns ? ns : 1, sizeof *r->series);
+            r->chunks = xcalloc(nchunks ? nchunks : 1, sizeof *r->chunks);
+            r->cols = xcalloc(ncols ? ncols : 1, sizeof *r->cols);
+        }
+        size_t ci = 0, ki = 0;
+        uint32_t last_sid = 0;
+        for (uint64_t s = 0; s < ns; s++) {
+            uint64_t sid = rd_uv(&d), tid = rd_uv(&d), nc = rd_uv(&d);
+            if (d.bad || sid > UINT32_MAX || nc > len || (s && sid <= last_sid))
+                return corrupt(e, r->path, "bad series entry");
+            last_sid = (uint32_t)sid;
+            if (pass == 1) {
+                r->series[s] = (cf_series){(uint32_t)sid, tid, (uint32_t)nc, &r->chunks[ci]};
+            }
+            for (uint64_t c = 0; c < nc; c++) {
+                uint64_t zz = rd_uv(&d);
+                int64_t tmin = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+                uint64_t span = rd_uv(&d);
+                uint64_t rows = rd_uv(&d);
+                uint64_t toff = rd_uv(&d), tlen = rd_uv(&d);
+                uint32_t tcrc = rd_u32(&d);
+                uint64_t pc = rd_uv(&d);
+                if (d.bad || rows == 0 || rows > CF_CHUNK_ROWS || pc > len || toff < 8 ||
+                    tlen > data_end || toff > data_end - tlen ||
+                    (__int128)tmin + (__int128)span > (__int128)INT64_MAX)
+                    return corrupt(e, r->path, "bad chunk entry");
+                if (pass == 1) {
+                    cf_chunk *ch = &r->chunks[ci];
+                    ch->tmin = tmin;
+                    ch->tmax = (int64_t)((uint64_t)tmin + span);
+                    ch->nrows = (uint32_t)rows;
+                    ch->ts_off = toff;
+                    ch->ts_len = (uint32_t)tlen;
+                    ch->ts_crc = tcrc;
+                    ch->ncols = (uint32_t)pc;
+                    ch->cols = &r->cols[ki];
+                    if (ch->tmin < r->tmin) r->tmin = ch->tmin;
+                    if (ch->tmax > r->tmax) r->tmax = ch->tmax;
+                }
+                ci++;
+                for (uint64_t k = 0; k < pc; k++) {
+                    uint64_t cid = rd_uv(&d);
+                    if (d.p >= d.end) return corrupt(e, r->path, "truncated column entry");
+                    uint8_t type = *d.p++;
+                    uint64_t nulls = rd_uv(&d), off = rd_uv(&d), plen = rd_uv(&d);
+                    uint32_t crc = rd_u32(&d);
+                    cf_stats st = {0};
+                    if (type == VT_F64 || type == VT_I64 || type == VT_U64) {
+                        if (d.p >= d.end) return corrupt(e, r->path, "truncated statistics");
+                        st.has_stats = *d.p++ != 0;
+                        if (st.has_stats) {
+                            st.min.u = rd_u64(&d);
+                            st.max.u = rd_u64(&d);
+                            st.sum.u = rd_u64(&d);
+                        }
+                    } else if (type != VT_BOOL && type != VT_STR) {
+                        return corrupt(e, r->path, "unknown column type");
+                    }
+                    if (d.bad || cid > UINT32_MAX || nulls > rows || off < 8 || plen > data_end ||
+                        off > data_end - plen)
+                        return corrupt(e, r->path, "bad column entry");
+                    if (pass == 1) {
+                        r->cols[ki] = (cf_colref){
+                            (uint32_t)cid, type, (uint32_t)nulls, off, (uint32_t)plen, crc, st};
+                    }
+                    ki++;
+                }
+            }
+        }
+        if (d.p != d.end) return corrupt(e, r->path, "trailing bytes in index");
+        nchunks = ci;
+        ncols = ki;
+        nseries = (size_t)ns;
+    }
+    r->nseries = nseries;
+    return 0;
+}
+
+int cf_open(const char *path, cf_reader **out, err *e) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return err_set(e, 500, EC_STORAGE, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return err_set(e, 500, EC_STORAGE, "cannot stat %s: %s", path, strerror(errno));
+    }
+    cf_reader *r = xcalloc(1, sizeof *r);
+    r->refs = 1;
+    r->path = xstrdup(path);
+    r->size = (size_t)st.st_size;
+    r->tmin = INT64_MAX;
+    r->tmax = INT64_MIN;
+    if (r->size < 8 + CF_FOOTER) {
+        close(fd);
+        reader_free(r);
+        return corrupt(e, path, "too short");
+    }
+    void *m = mmap(NULL, r->size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        reader_free(r);
+        return err_set(e, 500, EC_STORAGE, "cannot map %s: %s", path, strerror(errno));
+    }
+    r->map = m;
+    const unsigned char *f = r->map + r->size - CF_FOOTER;
+    uint64_t ioff, ilen;
+    uint32_t icrc, ver;
+    memcpy(&ioff, f, 8);
+    memcpy(&ilen, f + 8, 8);
+    memcpy(&icrc, f + 16, 4);
+    memcpy(&ver, f + 20, 4);
+    int rc = 0;
+    if (memcmp(r->map, CF_MAGIC, 8) || memcmp(f + 24, CF_MAGIC, 8))
+        rc = corrupt(e, path, "bad magic");
+    else if (ver != CF_VERSION)
+        rc = err_set(e, 500, EC_STORAGE, "column file %s: unsupported version %u", path, ver);
+    else if (ioff < 8 || ilen > r->size || ioff > r->size - CF_FOOTER - ilen ||
+             ioff + ilen != r->size - CF_FOOTER)
+        rc = corrupt(e, path, "bad index position");
+    else if (crc32x(r->map + ioff, ilen) != icrc)
+        rc = corrupt(e, path, "index checksum mismatch");
+    else
+        rc = parse_index(r, r->map + ioff, ilen, ioff, e);
+    if (rc) {
+        reader_free(r);
+        return -1;
+    }
+    madvise((void *)r->map, r->size, MADV_WILLNEED);
+    *out = r;
+    return 0;
+}
+
+void cf_retain(cf_reader *r) {
+    __atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+}
+
+void cf_release(cf_reader *r) {
+    if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) reader_free(r);
+}
+
+size_t cf_nseries(const cf_reader *r) {
+    return r->nseries;
+}
+const cf_series *cf_series_at(const cf_reader *r, size_t i) {
+    return &r->series[i];
+}
+int64_t cf_tmin(const cf_reader *r) {
+    return r->tmin;
+}
+int64_t cf_tmax(const cf_reader *r) {
+    return r->tmax;
+}
+uint64_t cf_size(const cf_reader *r) {
+    return r->size;
+}
+const char *cf_path(const cf_reader *r) {
+    return r->path;
+}
+
+const cf_series *cf_find(const cf_reader *r, uint32_t sid) {
+    size_t lo = 0, hi = r->nseries;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->series[mid].sid < sid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->nseries && r->series[lo].sid == sid ? &r->series[lo] : NULL;
+}
+
+/* Validates a page and parses its header; returns the codec block. */
+static int page_open(const cf_reader *r, uint64_t off, uint32_t len, uint32_t crc,
+                     uint32_t want_rows, uint32_t *nulls, const unsigned char **bitmap,
+                     const unsigned char **blk, size_t *blen, err *e) {
+    const unsigned char *p = r->map + off;
+    if (crc32x(p, len) != crc) return corrupt(e, r->path, "page checksum mismatch");
+    struct rd d = {p, p + len, false};
+    if (len < 1 || *d.p++ != PAGE_FMT) return corrupt(e, r->path, "unknown page format");
+    uint64_t rows = rd_uv(&d), nn = rd_uv(&d);
+    if (d.bad || rows != want_rows || nn > rows) return corrupt(e, r->path, "bad page header");
+    *bitmap = NULL;
+    if (nn) {
+        size_t nb = bitmap_bytes((uint32_t)rows);
+        if ((size_t)(d.end - d.p) < nb) return corrupt(e, r->path, "truncated page bitmap");
+        *bitmap = d.p;
+        d.p += nb;
+    }
+    *nulls = (uint32_t)nn;
+    *blk = d.p;
+    *blen = (size_t)(d.end - d.p);
+    return 0;
+}
+
+int cf_read_ts(const cf_reader *r, const cf_chunk *c, int64_t *out, err *e) {
+    uint32_t nulls;
+    const unsigned char *bm, *blk;
+    size_t blen;
+    if (page_open(r, c->ts_off, c->ts_len, c->ts_crc, c->nrows, &nulls, &bm, &blk, &blen, e) < 0)
+        return -1;
+    if (nulls) return corrupt(e, r->path, "NULL timestamps");
+    if (codec_decode_ts(blk, blen, c->nrows, out, e) < 0) {
+        err_prefix(e, "%s: ", r->path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Spreads n dense values (size sz) over rows according to the validity bitmap, in place from
+ * the back so no second buffer is needed. */
+static void spread(void *data, size_t sz, uint32_t rows, uint32_t nvals, const unsigned char *bm) {
+    char *d = data;
+    int64_t k = (int64_t)nvals - 1;
+    for (int64_t i = (int64_t)rows - 1; i >= 0; i--) {
+        if ((bm[i >> 3] >> (i & 7)) & 1) {
+            if (k != i) memcpy(d + sz * (size_t)i, d + sz * (size_t)k, sz);
+            k--;
+        } else {
+            memset(d + sz * (size_t)i, 0, sz);
+        }
+    }
+}
+
+int cf_read_col(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t type, arena *a,
+                vec *v, err *e) {
+    const cf_colref *cr = NULL;
+    for (uint32_t k = 0; k < c->ncols; k++)
+        if (c->cols[k].col_id == col_id) {
+            cr = &c->cols[k];
+            break;
+        }
+    memset(v, 0, sizeof *v);
+    v->type = type;
+    v->len = c->nrows;
+    size_t sz = type == VT_BOOL ? sizeof(bool) : type == VT_STR ? sizeof(strv) : 8;
+    v->d.raw = arena_alloc(a, sz * c->nrows);
+    if (!cr || cr->type != type) {
+        memset(v->d.raw, 0, sz * c->nrows);
+        v->valid = arena_calloc(a, bitmap_bytes(c->nrows));
+        return 0;
+    }
+    uint32_t nulls;
+    const unsigned char *bm, *blk;
+    size_t blen;
+    if (page_open(r, cr->off, cr->len, cr->crc, c->nrows, &nulls, &bm, &blk, &blen, e) < 0)
+        return -1;
+    uint32_t nv = c->nrows - nulls;
+    int rc;
+    switch (type) {
+    case VT_F64:
+        rc = codec_decode_f64(blk, blen, nv, v->d.f64, e);
+        break;
+    case VT_I64:
+    case VT_U64:
+        rc = codec_decode_i64(blk, blen, nv, v->d.i64, e);
+        break;
+    case VT_BOOL:
+        rc = codec_decode_bool(blk, blen, nv, v->d.b, e);
+        break;
+    case VT_STR:
+        rc = codec_decode_str(blk, blen, nv, a, v->d.s, e);
+        break;
+    default:
+        return corrupt(e, r->path, "unknown column type");
+    }
+    if (rc < 0) {
+        err_prefix(e, "%s: ", r->path);
+        return -1;
+    }
+    if (nulls) {
+        spread(v->d.raw, sz, c->nrows, nv, bm);
+        v->valid = arena_alloc(a, bitmap_bytes(c->nrows));
+        memcpy(v->valid, bm, bitmap_bytes(c->nrows));
+        if (type == VT_STR)
+            for (uint32_t i = 0; i < c->nrows; i++)
+                if (!vec_is_valid(v, i)) v->d.s[i] = (strv){"", 0};
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* Series index of one database: series key → dense series id, the series of each table, and
+ * for each (tag column, value) the bitmap of series ids that carry it.
+ *
+ * Persistence: `<dir>/series.log`, one checksummed record per new series (and per dropped
+ * table), appended as series appear. Opening the index replays the log, so a restart never
+ * rescans data; a torn last record is cut. Ids are never reused. Column files refer to series
+ * by id, so the storage engine calls sindex_sync before it writes a file that mentions a new
+ * series (the WAL, which holds series keys, covers everything not yet in files).
+ *
+ * Record: u32 payload length | u32 checksum (low 32 bits of XXH3-64) | payload, where payload
+ * is `u8 kind` then for kind 1 (series) `varint sid, varint table id, key bytes`, for kind 2
+ * (table dropped) `varint table id`.
+ *
+ * Threads: any thread; lookups take a read lock, additions a write lock. */
+#ifndef STRATA_STORAGE_SINDEX_H
+#define STRATA_STORAGE_SINDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/types.h"
+
+typedef struct sindex sindex;
+
+int sindex_open(const char *dir, sindex **out, err *e);
+void sindex_close(sindex *x);
+/* Closes and deletes the log (DROP DATABASE). */
+void sindex_destroy(sindex *x);
+
+/* The id of (table, key), registering it (appended to the log, not yet fsynced) if new.
+ * Fails only on a malformed key or an I/O error. */
+int sindex_get_or_add(sindex *x, uint64_t table_id, const void *key, size_t keylen, uint32_t *sid,
+                      err *e);
+/* Makes every registration so far durable. */
+int sindex_sync(sindex *x, err *e);
+
+/* Forgets a dropped table's series (logged). Their ids stay retired. */
+int sindex_drop_table(sindex *x, uint64_t table_id, err *e);
+
+/* The live series of a table (copied into the arena), in id order. */
+size_t sindex_table_sids(sindex *x, uint64_t table_id, arena *a, uint32_t **sids);
+/* Table of a series; false if the id is unknown or its table was dropped. */
+bool sindex_series_table(sindex *x, uint32_t sid, uint64_t *table_id);
+/* Values of the given tag columns for a series (NULL p = the series has no such tag); the
+ * strings are copied into the arena. */
+void sindex_series_tags(sindex *x, uint32_t sid, uint32_t ntags, const uint32_t *tag_ids, arena *a,
+                        strv *out);
+/* The series key (copied into the arena). */
+strv sindex_series_key(sindex *x, uint32_t sid, arena *a);
+/* Series of a table whose tag column tag_id equals value, in id order (arena copy). */
+size_t sindex_tag_eq(sindex *x, uint64_t table_id, uint32_t tag_id, const char *val, size_t len,
+                     arena *a, uint32_t **sids);
+/* Distinct values of a tag column over a table's series, sorted (arena copies). */
+size_t sindex_tag_values(sindex *x, uint64_t table_id, uint32_t tag_id, arena *a, strv **vals);
+
+size_t sindex_count(sindex *x);
+
+#endif

@@ -5,6 +5,7 @@
 #include "format/format.h"
 #include "ingest/lp.h"
 #include "ingest/opentsdb.h"
+#include "ingest/point_scan.h"
 #include "ingest/write.h"
 #include "server/compress.h"
 #include "sql/sql.h"
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 enum route {
@@ -47,6 +49,7 @@ struct server {
 /* Per-request state, from the first call of the handler to the completion notice. */
 struct req {
     enum route route;
+    bool admitted;  /* arrived while serving: finishes even if shutdown starts meanwhile */
     bool counted;   /* inflight was incremented */
     bool too_large; /* body passed the limit while arriving */
     uint64_t limit;
@@ -409,6 +412,27 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
         text = decoded.p ? decoded.p : "";
         tlen = decoded.len;
     }
+    /* CnosDB reads the SQL body as UTF-8 with invalid bytes replaced by U+FFFD. */
+    size_t bad;
+    buf clean;
+    buf_init(&clean);
+    if (!point_utf8_valid(text, tlen, &bad)) {
+        size_t i = 0;
+        while (i < tlen) {
+            size_t rest = tlen - i, off;
+            if (point_utf8_valid(text + i, rest, &off)) {
+                buf_append(&clean, text + i, rest);
+                break;
+            }
+            buf_append(&clean, text + i, off);
+            buf_puts(&clean, "\xEF\xBF\xBD");
+            i += off + 1;
+            /* skip continuation bytes of the broken sequence */
+            while (i < tlen && ((unsigned char)text[i] & 0xC0) == 0x80) i++;
+        }
+        text = clean.p ? clean.p : "";
+        tlen = clean.len;
+    }
     struct stream *st = xcalloc(1, sizeof *st);
     st->sess = (sql_session){.cat = s->cat,
                              .eng = s->eng,
@@ -426,6 +450,7 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
     st->sess.user = arena_strdup(st->sess.a, user);
     int rc = sql_run(&st->sess, text, tlen, &st->res, &e);
     buf_free(&decoded);
+    buf_free(&clean);
     if (rc < 0) {
         stream_free(st);
         return respond_err(c, &e);
@@ -492,7 +517,7 @@ static enum MHD_Result handle_ping(server *s, struct MHD_Connection *c) {
 
 static enum MHD_Result process(server *s, struct MHD_Connection *c, struct req *rq) {
     int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
-    if (ready != 1)
+    if (ready != 1 && !(ready == 2 && rq->admitted))
         return fail(c, 503, EC_GENERIC,
                     ready == 0 ? "Strata is starting (replaying its log)"
                                : "Strata is shutting down");
@@ -550,6 +575,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         rq = xcalloc(1, sizeof *rq);
         rq->route = r;
+        rq->admitted = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == 1;
         rq->counted = true;
         rq->limit = limit;
         buf_init(&rq->body);
@@ -637,7 +663,13 @@ void server_quiesce(server *s) {
 
 void server_stop(server *s) {
     if (!s) return;
-    /* MHD_stop_daemon waits for connection threads, so requests in flight finish first. */
+    /* MHD_stop_daemon closes open connections, so first let requests in flight (uploads
+     * still arriving, responses still streaming) finish, for up to a minute. */
+    int64_t deadline = time_mono_ns() + 60LL * 1000000000LL;
+    while (__atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE) > 0 && time_mono_ns() < deadline) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(s->d);
     free(s);
 }

@@ -881,6 +881,86 @@ static int eval_cmp(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
     return 0;
 }
 
+#define CMP_SCALAR(T, FIELD, C)                                                                    \
+    do {                                                                                           \
+        const T *p = x.d.FIELD;                                                                    \
+        const T c = (C);                                                                           \
+        switch (op) {                                                                              \
+        case OP_EQ:                                                                                \
+            for (uint32_t i = 0; i < n; i++) r[i] = p[i] == c;                                     \
+            break;                                                                                 \
+        case OP_NE:                                                                                \
+            for (uint32_t i = 0; i < n; i++) r[i] = p[i] != c;                                     \
+            break;                                                                                 \
+        case OP_LT:                                                                                \
+            for (uint32_t i = 0; i < n; i++) r[i] = p[i] < c;                                      \
+            break;                                                                                 \
+        case OP_LE:                                                                                \
+            for (uint32_t i = 0; i < n; i++) r[i] = p[i] <= c;                                     \
+            break;                                                                                 \
+        case OP_GT:                                                                                \
+            for (uint32_t i = 0; i < n; i++) r[i] = p[i] > c;                                      \
+            break;                                                                                 \
+        case OP_GE:                                                                                \
+            for (uint32_t i = 0; i < n; i++) r[i] = p[i] >= c;                                     \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
+/* column <op> constant: the common filter shape, compared without broadcasting the constant. */
+static int eval_cmp_scalar(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
+    vec x;
+    if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
+    uint32_t n = b->nrows;
+    const value *cv = &e->args[1]->cval;
+    vec_alloc(a, VT_BOOL, 0, n, out);
+    out->valid = x.valid;
+    bool *r = out->d.b;
+    uint8_t op = e->op;
+    switch (x.type) {
+    case VT_F64:
+        CMP_SCALAR(double, f64, cv->v.f);
+        return 0;
+    case VT_I64:
+    case VT_TS:
+    case VT_DATE:
+        CMP_SCALAR(int64_t, i64, cv->v.i);
+        return 0;
+    case VT_U64:
+        CMP_SCALAR(uint64_t, u64, cv->v.u);
+        return 0;
+    case VT_BOOL:
+        CMP_SCALAR(bool, b, cv->v.b);
+        return 0;
+    case VT_STR:
+        for (uint32_t i = 0; i < n; i++) {
+            int c = cmp_strv(x.d.s[i], cv->v.s);
+            switch (op) {
+            case OP_EQ:
+                r[i] = c == 0;
+                break;
+            case OP_NE:
+                r[i] = c != 0;
+                break;
+            case OP_LT:
+                r[i] = c < 0;
+                break;
+            case OP_LE:
+                r[i] = c <= 0;
+                break;
+            case OP_GT:
+                r[i] = c > 0;
+                break;
+            case OP_GE:
+                r[i] = c >= 0;
+                break;
+            }
+        }
+        return 0;
+    }
+    return err_set(er, 422, EC_QUERY_INTERNAL, "cannot compare values of this type");
+}
+
 /* ------------------------------------------------------------------ LIKE */
 
 /* SQL LIKE: % any run, _ one character (UTF-8 aware), backslash escapes. */
@@ -979,8 +1059,11 @@ int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
         }
         return 0;
     }
-    case BX_ARITH:
     case BX_CMP:
+        if (e->args[1]->kind == BX_CONST && !e->args[1]->cval.null && e->args[0]->kind != BX_CONST)
+            return eval_cmp_scalar(e, b, a, out, er);
+        /* fall through */
+    case BX_ARITH:
     case BX_LIKE:
     case BX_CONCAT: {
         vec x, y;

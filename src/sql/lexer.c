@@ -42,7 +42,7 @@ int sql_kw_lookup(const char *s, size_t n) {
 }
 
 typedef struct lexer {
-    arena *a;
+    arena *ta; /* the token array and scratch space; texts go to a pool allocated up front */
     const char *s;
     size_t n, i;
     uint32_t line, col;
@@ -119,7 +119,7 @@ static int lex_error(lexer *lx, srcpos at, const char *msg) {
 static void scratch_put(lexer *lx, size_t *len, char c) {
     if (*len + 1 >= lx->scap) {
         size_t ncap = lx->scap ? lx->scap * 2 : 256;
-        char *p = arena_alloc(lx->a, ncap);
+        char *p = arena_alloc(lx->ta, ncap);
         if (*len) memcpy(p, lx->scratch, *len);
         lx->scratch = p;
         lx->scap = ncap;
@@ -441,11 +441,12 @@ static int lex_pass(lexer *lx0) {
     return 0;
 }
 
-int sql_lex(arena *a, const char *sql, size_t len, token **toks, uint32_t *ntoks, err *e) {
-    lexer lx = {.a = a, .s = sql, .n = len, .line = 1, .col = 1, .e = e, .counting = true};
+int sql_lex(arena *a, arena *tok_arena, const char *sql, size_t len, token **toks, uint32_t *ntoks,
+            err *e) {
+    lexer lx = {.ta = tok_arena, .s = sql, .n = len, .line = 1, .col = 1, .e = e, .counting = true};
     if (lex_pass(&lx) < 0) return -1;
-    lexer fill = {.a = a, .s = sql, .n = len, .line = 1, .col = 1, .e = e};
-    fill.toks = arena_alloc(a, lx.ntoks * sizeof(token));
+    lexer fill = {.ta = tok_arena, .s = sql, .n = len, .line = 1, .col = 1, .e = e};
+    fill.toks = arena_alloc(tok_arena, lx.ntoks * sizeof(token));
     fill.pool = arena_alloc(a, lx.pool_len ? lx.pool_len : 1);
     fill.scratch = lx.scratch;
     fill.scap = lx.scap;

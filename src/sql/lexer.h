@@ -83,57 +83,37 @@ enum tok_kind {
 
 /* Keywords the grammar tests for, in strictly ascending order (the lexer binary-searches this
  * list; a unit test checks the order). Appending out of order breaks lookups. */
-#define SQL_KEYWORDS(X)                                                                                                        \
-    X(ADD)                                                                                                                     \
-    X(AFTER)                                                                                                                   \
-    X(ALL) X(ALTER) X(ANALYZE) X(AND) X(ANTI) X(APPLY) X(ARRAY) X(ARRAY_AGG) X(AS) X(ASC) X(                                   \
-        ASSERT) X(BEGIN) X(BETWEEN) X(BIGINT) X(BOOL) X(BOOLEAN) X(BOTH) X(BY) X(BYTEA) X(CACHE)                               \
-        X(CASE) X(CAST) X(CENTURY) X(CHAR) X(CHARACTER) X(CHECKSUM) X(CLOSE) X(CLUSTER) X(                                     \
-            CODEC) X(COLUMN) X(COMMIT) X(COMPACT) X(CONNECTION) X(COPY) X(CREATE) X(CROSS) X(CUBE)                             \
-            X(CURRENT) X(CURRENT_DATE) X(CURRENT_TIME) X(CURRENT_TIMESTAMP) X(DATABASE) X(                                     \
-                DATABASES) X(DATE) X(DATETIME) X(DAY) X(DEALLOCATE) X(DECADE) X(DECIMAL) X(DECLARE)                            \
-                X(DELETE) X(DESC) X(DESCRIBE) X(DISCARD) X(DISTINCT) X(DISTRIBUTE) X(DOUBLE) X(DOW) X(                         \
-                    DOY) X(DROP) X(ELSE) X(END) X(EPOCH) X(ESCAPE) X(EXCEPT) X(EXCLUDE) X(EXECUTE) X(EXISTS)                   \
-                    X(EXPLAIN) X(EXTERNAL) X(EXTRACT) X(FALSE) X(FETCH) X(FIELD) X(FILTER) X(FIRST) X(                         \
-                        FLOAT) X(FLOAT4) X(FLOAT8) X(FOLLOWING) X(FOR) X(FORMAT) X(FROM) X(FULL) X(GEOMETRY) X(GRANT)          \
-                        X(GROUP) X(GROUPING) X(GROUPS) X(HAVING) X(HOUR) X(IF) X(ILIKE) X(IN) X(INHERIT) X(INNER) X(INSERT) X( \
-                            INT) X(INT2) X(INT4) X(INT8) X(INTEGER) X(INTERSECT) X(INTERVAL) X(INTO) X(IS)                     \
-                            X(ISODOW) X(ISOYEAR) X(JOIN) X(JSON) X(JULIAN) X(KEY) X(KILL) X(LAST) X(                           \
-                                LATERAL) X(LEADING) X(LEFT) X(LIKE) X(LIMIT) X(LOCAL) X(LOCALTIME)                             \
-                                X(LOCALTIMESTAMP) X(MERGE) X(MICROSECOND) X(MICROSECONDS) X(                                   \
-                                    MILLENIUM) X(MILLENNIUM) X(MILLISECOND) X(MILLISECONDS)                                    \
-                                    X(MINUTE) X(MONTH) X(MOVE) X(MSCK) X(MUTATION) X(NANOSECOND) X(                            \
-                                        NANOSECONDS) X(NATURAL) X(NOT) X(NULL) X(NULLS)                                        \
-                                        X(NUMERIC) X(OFFSET) X(ON) X(OR) X(ORDER) X(OUTER) X(OVER) X(OVERWRITE) X(             \
-                                            PARTITION) X(PIVOT) X(POSITION) X(PRECEDING) X(PRECISION) X(PREPARE)               \
-                                            X(QUALIFY) X(QUARTER) X(QUERIES) X(QUERY) X(RANGE) X(READ) X(REAL) X(RECOVER) X(   \
-                                                RECURSIVE) X(REMOVE) X(RENAME) X(REPLICA) X(REVOKE)                            \
-                                                X(RIGHT) X(ROLE) X(ROLLBACK) X(ROLLUP) X(ROW) X(ROWS) X(SAFE_CAST) X(          \
-                                                    SAVEPOINT) X(SECOND) X(SELECT) X(SEMI) X(SERIES)                           \
-                                                    X(SESSION) X(SET) X(SETS) X(SHOW) X(                                       \
-                                                        SIMILAR) X(SMALLINT) X(SORT) X(START) X(STREAM)                        \
-                                                        X(STREAMS) X(STRING) X(SUBSTRING) X(TABLE) X(TABLES) X(                \
-                                                            TAG) X(TAGS) X(TENANT) X(TEXT) X(THEN) X(TIME)                     \
-                                                            X(TIMESTAMP) X(TIMEZONE) X(TIMEZONE_HOUR) X(                       \
-                                                                TIMEZONE_MINUTE) X(TINYINT) X(TO)                              \
-                                                                X(TOP) X(TRAILING) X(TRIM) X(TRUE) X(                          \
-                                                                    TRUNCATE) X(TRY_CAST)                                      \
-                                                                    X(UNBOUNDED) X(                                            \
-                                                                        UNCACHE) X(UNION)                                      \
-                                                                        X(UNKNOWN) X(UNPIVOT) X(                               \
-                                                                            UNSET) X(UNSIGNED) X(UPDATE)                       \
-                                                                            X(USE) X(USER) X(                                  \
-                                                                                USING) X(UUID) X(VALUES)                       \
-                                                                                X(VARCHAR) X(VARYING) X(                       \
-                                                                                    VERBOSE) X(VIEW)                           \
-                                                                                    X(VNODE) X(WEEK) X(                        \
-                                                                                        WHEN) X(WHERE)                         \
-                                                                                        X(WINDOW) X(                           \
-                                                                                            WITH) X(WITHOUT)                   \
-                                                                                            X(WRITE) X(                        \
-                                                                                                XOR)                           \
-                                                                                                X(YEAR)                        \
-                                                                                                    X(ZONE)
+/* clang-format off */
+#define SQL_KEYWORDS(X) \
+    X(ADD) X(AFTER) X(ALL) X(ALTER) X(ANALYZE) X(AND) X(ANTI) X(APPLY) X(ARRAY) X(ARRAY_AGG)      \
+    X(AS) X(ASC) X(ASSERT) X(BEGIN) X(BETWEEN) X(BIGINT) X(BOOL) X(BOOLEAN) X(BOTH) X(BY)         \
+    X(BYTEA) X(CACHE) X(CASE) X(CAST) X(CENTURY) X(CHAR) X(CHARACTER) X(CHECKSUM) X(CLOSE)        \
+    X(CLUSTER) X(CODEC) X(COLUMN) X(COMMIT) X(COMPACT) X(CONNECTION) X(COPY) X(CREATE) X(CROSS)   \
+    X(CUBE) X(CURRENT) X(CURRENT_DATE) X(CURRENT_TIME) X(CURRENT_TIMESTAMP) X(DATABASE)           \
+    X(DATABASES) X(DATE) X(DATETIME) X(DAY) X(DEALLOCATE) X(DECADE) X(DECIMAL) X(DECLARE)         \
+    X(DELETE) X(DESC) X(DESCRIBE) X(DISCARD) X(DISTINCT) X(DISTRIBUTE) X(DOUBLE) X(DOW) X(DOY)    \
+    X(DROP) X(ELSE) X(END) X(EPOCH) X(ESCAPE) X(EXCEPT) X(EXCLUDE) X(EXECUTE) X(EXISTS)           \
+    X(EXPLAIN) X(EXTERNAL) X(EXTRACT) X(FALSE) X(FETCH) X(FIELD) X(FILTER) X(FIRST) X(FLOAT)      \
+    X(FLOAT4) X(FLOAT8) X(FOLLOWING) X(FOR) X(FORMAT) X(FROM) X(FULL) X(GEOMETRY) X(GRANT)        \
+    X(GROUP) X(GROUPING) X(GROUPS) X(HAVING) X(HOUR) X(IF) X(ILIKE) X(IN) X(INHERIT) X(INNER)     \
+    X(INSERT) X(INT) X(INT2) X(INT4) X(INT8) X(INTEGER) X(INTERSECT) X(INTERVAL) X(INTO) X(IS)    \
+    X(ISODOW) X(ISOYEAR) X(JOIN) X(JSON) X(JULIAN) X(KEY) X(KILL) X(LAST) X(LATERAL) X(LEADING)   \
+    X(LEFT) X(LIKE) X(LIMIT) X(LOCAL) X(LOCALTIME) X(LOCALTIMESTAMP) X(MERGE) X(MICROSECOND)      \
+    X(MICROSECONDS) X(MILLENIUM) X(MILLENNIUM) X(MILLISECOND) X(MILLISECONDS) X(MINUTE) X(MONTH)  \
+    X(MOVE) X(MSCK) X(MUTATION) X(NANOSECOND) X(NANOSECONDS) X(NATURAL) X(NOT) X(NULL) X(NULLS)   \
+    X(NUMERIC) X(OFFSET) X(ON) X(OR) X(ORDER) X(OUTER) X(OVER) X(OVERWRITE) X(PARTITION)          \
+    X(PIVOT) X(POSITION) X(PRECEDING) X(PRECISION) X(PREPARE) X(QUALIFY) X(QUARTER) X(QUERIES)    \
+    X(QUERY) X(RANGE) X(READ) X(REAL) X(RECOVER) X(RECURSIVE) X(REMOVE) X(RENAME) X(REPLICA)      \
+    X(REVOKE) X(RIGHT) X(ROLE) X(ROLLBACK) X(ROLLUP) X(ROW) X(ROWS) X(SAFE_CAST) X(SAVEPOINT)     \
+    X(SECOND) X(SELECT) X(SEMI) X(SERIES) X(SESSION) X(SET) X(SETS) X(SHOW) X(SIMILAR)            \
+    X(SMALLINT) X(SORT) X(START) X(STREAM) X(STREAMS) X(STRING) X(SUBSTRING) X(TABLE) X(TABLES)   \
+    X(TAG) X(TAGS) X(TENANT) X(TEXT) X(THEN) X(TIME) X(TIMESTAMP) X(TIMEZONE) X(TIMEZONE_HOUR)    \
+    X(TIMEZONE_MINUTE) X(TINYINT) X(TO) X(TOP) X(TRAILING) X(TRIM) X(TRUE) X(TRUNCATE)            \
+    X(TRY_CAST) X(UNBOUNDED) X(UNCACHE) X(UNION) X(UNKNOWN) X(UNPIVOT) X(UNSET) X(UNSIGNED)       \
+    X(UPDATE) X(USE) X(USER) X(USING) X(UUID) X(VALUES) X(VARCHAR) X(VARYING) X(VERBOSE) X(VIEW)  \
+    X(VNODE) X(WEEK) X(WHEN) X(WHERE) X(WINDOW) X(WITH) X(WITHOUT) X(WRITE) X(XOR) X(YEAR)        \
+    X(ZONE)
+/* clang-format on */
 
 #define SQL_KW_ENUM(k) KW_##k,
 enum sql_keyword { KW_NONE = 0, SQL_KEYWORDS(SQL_KW_ENUM) KW__COUNT };
@@ -149,8 +129,11 @@ typedef struct token {
     srcpos pos;       /* first character; for TOK_EOF the position just past the input */
 } token;
 
-/* Tokenizes sql[0..len). On success *toks holds *ntoks tokens, the last one TOK_EOF. */
-int sql_lex(arena *a, const char *sql, size_t len, token **toks, uint32_t *ntoks, err *e);
+/* Tokenizes sql[0..len). On success *toks holds *ntoks tokens, the last one TOK_EOF. The token
+ * array comes from tok_arena and the texts from a (they may be the same arena): the parser keeps
+ * text pointers in the AST but no token, so the array can go with a short-lived arena. */
+int sql_lex(arena *a, arena *tok_arena, const char *sql, size_t len, token **toks, uint32_t *ntoks,
+            err *e);
 
 /* Writes the token as sqlparser-rs prints it in "found: X" (EOF, words as written, quoted
  * words with their quotes, strings as 'x', <> for both inequality forms) into out. */

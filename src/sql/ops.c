@@ -590,9 +590,11 @@ static void agg_update(arena *a, const agg_spec *sp, struct aggst *st, const vec
             d = 0;
         }
         st->sum_f += d;
-        double delta = d - st->mean;
-        st->mean += delta / (double)st->count;
-        st->m2 += delta * (d - st->mean);
+        if (sp->kind != AGG_SUM && sp->kind != AGG_AVG) {
+            double delta = d - st->mean;
+            st->mean += delta / (double)st->count;
+            st->m2 += delta * (d - st->mean);
+        }
         break;
     }
     case AGG_MEDIAN: {
@@ -624,6 +626,50 @@ static void agg_update(arena *a, const agg_spec *sp, struct aggst *st, const vec
         break;
     }
     }
+}
+
+/* Whole-vector update of one state (no GROUP BY): tight loops for the common aggregates,
+ * the row-at-a-time path for the rest. */
+static void agg_update_all(arena *a, const agg_spec *sp, struct aggst *st, const vec *x,
+                           const vec *y, uint32_t n) {
+    if (sp->kind == AGG_COUNT && !sp->arg) {
+        st->count += n;
+        return;
+    }
+    if (!sp->distinct && x && x->type == VT_F64 &&
+        (sp->kind == AGG_SUM || sp->kind == AGG_AVG || sp->kind == AGG_COUNT)) {
+        const double *d = x->d.f64;
+        double sum = 0;
+        int64_t cnt = 0;
+        if (!x->valid) {
+            for (uint32_t i = 0; i < n; i++) sum += d[i];
+            cnt = n;
+        } else {
+            for (uint32_t i = 0; i < n; i++) {
+                bool ok = (x->valid[i >> 3] >> (i & 7)) & 1;
+                sum += ok ? d[i] : 0.0;
+                cnt += ok;
+            }
+        }
+        st->sum_f += sum;
+        st->count += cnt;
+        return;
+    }
+    if (!sp->distinct && x && x->type == VT_I64 && !x->valid &&
+        (sp->kind == AGG_SUM || sp->kind == AGG_AVG || sp->kind == AGG_COUNT)) {
+        const int64_t *d = x->d.i64;
+        uint64_t si = 0;
+        double sf = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            si += (uint64_t)d[i];
+            sf += (double)d[i];
+        }
+        st->sum_i = (int64_t)((uint64_t)st->sum_i + si);
+        st->sum_f += sf;
+        st->count += n;
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) agg_update(a, sp, st, x, y, i);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -807,6 +853,11 @@ static int agg_next(op *o, batch *b, err *er) {
             }
             for (uint32_t k = 0; k < g->naggs; k++) {
                 const agg_spec *sp = &g->aggs[k];
+                if (g->nkeys == 0) {
+                    agg_update_all(qa, sp, &g->states[0][k], sp->arg ? &av[k] : NULL,
+                                   sp->arg2 ? &av2[k] : NULL, in.nrows);
+                    continue;
+                }
                 for (uint32_t i = 0; i < in.nrows; i++)
                     agg_update(qa, sp, &g->states[gidx[i]][k], sp->arg ? &av[k] : NULL,
                                sp->arg2 ? &av2[k] : NULL, i);

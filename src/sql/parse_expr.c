@@ -613,13 +613,13 @@ int sqlp_parse_window_spec(parser *p, sql_window **out) {
         w->ref_name = sqlp_ident_text(p, t);
     }
     if (sqlp_acc_kws(p, KW_PARTITION, KW_BY)) {
-        avec v = {0};
+        plist v = {0};
         do {
             expr *e = sqlp_parse_expr(p);
             if (!e) return -1;
-            *AV_PUSH(p, &v, expr *) = e;
+            sqlp_pl_push(p, &v, e);
         } while (sqlp_acc(p, TOK_COMMA));
-        w->partition_by = v.p;
+        w->partition_by = (expr **)sqlp_pl_done(p, &v);
         w->npartition = v.n;
     }
     if (sqlp_acc_kws(p, KW_ORDER, KW_BY) &&
@@ -653,13 +653,13 @@ int sqlp_parse_window_spec(parser *p, sql_window **out) {
  * special forms */
 
 static int parse_expr_list(parser *p, expr ***out, uint32_t *n) {
-    avec v = {0};
+    plist v = {0};
     do {
         expr *e = sqlp_parse_expr(p);
         if (!e) return -1;
-        *AV_PUSH(p, &v, expr *) = e;
+        sqlp_pl_push(p, &v, e);
     } while (sqlp_acc(p, TOK_COMMA));
-    *out = v.p;
+    *out = (expr **)sqlp_pl_done(p, &v);
     *n = v.n;
     return 0;
 }
@@ -864,13 +864,13 @@ static expr *parse_call(parser *p, const char **parts, uint32_t nparts, bool quo
         return NULL;
     }
     if (!sqlp_acc(p, TOK_RPAREN)) {
-        avec v = {0};
+        plist v = {0};
         do {
             expr *a = sqlp_parse_wildcard_expr(p);
             if (!a) return NULL;
-            *AV_PUSH(p, &v, expr *) = a;
+            sqlp_pl_push(p, &v, a);
         } while (sqlp_acc(p, TOK_COMMA));
-        e->args = v.p;
+        e->args = (expr **)sqlp_pl_done(p, &v);
         e->nargs = v.n;
         if (e->nargs == 1 && e->args[0]->kind == EX_STAR && !e->args[0]->qual) e->star = true;
         if (sqlp_acc_kws(p, KW_ORDER, KW_BY) &&
@@ -1235,15 +1235,15 @@ static expr *parse_in(parser *p, expr *left, bool negated) {
         e->args[0] = left;
         e->nargs = 1;
     } else {
-        avec v = {0};
-        *AV_PUSH(p, &v, expr *) = left;
+        plist v = {0};
+        sqlp_pl_push(p, &v, left);
         do {
             expr *x = sqlp_parse_expr(p);
             if (!x) return NULL;
-            *AV_PUSH(p, &v, expr *) = x;
+            sqlp_pl_push(p, &v, x);
         } while (sqlp_acc(p, TOK_COMMA));
         e = sqlp_new_expr(p, EX_IN_LIST, left->pos);
-        e->args = v.p;
+        e->args = (expr **)sqlp_pl_done(p, &v);
         e->nargs = v.n;
     }
     if (sqlp_exp_tok(p, TOK_RPAREN) < 0) return NULL;

@@ -37,6 +37,18 @@ typedef struct avec {
 void *sqlp_av_push(parser *p, avec *v, size_t elsz);
 #define AV_PUSH(p, v, T) ((T *)sqlp_av_push((p), (v), sizeof(T)))
 
+/* A list of pointers kept in the struct while short and copied to an exact-size arena array by
+ * sqlp_pl_done: most argument lists and VALUES rows have a few elements, and a large INSERT
+ * has many rows. Must not be copied while in use (it may point into itself). */
+typedef struct plist {
+    void **p;
+    uint32_t n, cap;
+    void *inl[8];
+} plist;
+
+void sqlp_pl_push(parser *p, plist *l, void *x);
+void **sqlp_pl_done(parser *p, plist *l); /* NULL when empty */
+
 /* ---- tokens ---- */
 static inline const token *pk(const parser *p) {
     return &p->t[p->i];
@@ -82,7 +94,7 @@ int sqlp_parse_object_name(parser *p, const char ***parts, uint32_t *nparts, src
 /* ( a, b, ... ) */
 int sqlp_parse_ident_list(parser *p, const char ***out, uint32_t *n);
 
-/* ---- expressions (sqlp_parse_expr.c) ---- */
+/* ---- expressions (parse_expr.c) ---- */
 expr *sqlp_parse_expr(parser *p);
 expr *sqlp_parse_subexpr(parser *p, int prec);
 /* A select-list or function-argument item: `*`, `q.*` or an expression. */
@@ -96,12 +108,12 @@ expr *sqlp_expr_fin(parser *p, expr *e);
 expr *sqlp_new_expr(parser *p, int kind, srcpos pos);
 /* Numeric literal from its text (optionally with a leading '-'): I64, else U64, else F64. */
 void sqlp_number_value(const char *text, value *v);
-/* Parses an interval string ("1 day 2 hours", "1.5 h") with a default unit for bare numbers.
+/* Parses an interval string ("1 day 2 hours", "1.5 hours") with a default unit for bare numbers.
  * Returns 0, or -1 with a message in msg. */
 int sqlp_interval_parse(const char *s, size_t n, const char *default_unit, interval *out, char *msg,
                         size_t msgsz);
 
-/* ---- queries (sqlp_parse_query.c) ---- */
+/* ---- queries (parse_query.c) ---- */
 sql_query *sqlp_parse_query(parser *p);
 /* [AS] alias after a select item (table_ctx false) or a table (true); *alias NULL if none. */
 int sqlp_parse_optional_alias(parser *p, bool table_ctx, const char **alias);

@@ -99,14 +99,14 @@ static int parse_fargs(parser *p, expr ***out, uint32_t *n) {
     *out = NULL;
     *n = 0;
     if (sqlp_acc(p, TOK_RPAREN)) return 0;
-    avec v = {0};
+    plist v = {0};
     do {
         expr *e = sqlp_parse_wildcard_expr(p);
         if (!e) return -1;
-        *AV_PUSH(p, &v, expr *) = e;
+        sqlp_pl_push(p, &v, e);
     } while (sqlp_acc(p, TOK_COMMA));
     if (sqlp_exp_tok(p, TOK_RPAREN) < 0) return -1;
-    *out = v.p;
+    *out = (expr **)sqlp_pl_done(p, &v);
     *n = v.n;
     return 0;
 }
@@ -293,14 +293,14 @@ static int parse_group_tuple(parser *p, expr ***out, uint32_t *n) {
     *n = 0;
     if (sqlp_acc(p, TOK_LPAREN)) {
         if (sqlp_acc(p, TOK_RPAREN)) return 0;
-        avec v = {0};
+        plist v = {0};
         do {
             expr *e = sqlp_parse_expr(p);
             if (!e) return -1;
-            *AV_PUSH(p, &v, expr *) = e;
+            sqlp_pl_push(p, &v, e);
         } while (sqlp_acc(p, TOK_COMMA));
         if (sqlp_exp_tok(p, TOK_RPAREN) < 0) return -1;
-        *out = v.p;
+        *out = (expr **)sqlp_pl_done(p, &v);
         *n = v.n;
         return 0;
     }
@@ -458,11 +458,11 @@ static int parse_values(parser *p, sql_body *b) {
         sqlp_acc_kw(p, KW_ROW);
         const token *rt = pk(p);
         if (sqlp_exp_tok(p, TOK_LPAREN) < 0) return -1;
-        avec v = {0};
+        plist v = {0};
         do {
             expr *e = sqlp_parse_expr(p);
             if (!e) return -1;
-            *AV_PUSH(p, &v, expr *) = e;
+            sqlp_pl_push(p, &v, e);
         } while (sqlp_acc(p, TOK_COMMA));
         if (sqlp_exp_tok(p, TOK_RPAREN) < 0) return -1;
         if (rows.n && v.n != b->nvalue_cols) {
@@ -472,7 +472,7 @@ static int parse_values(parser *p, sql_body *b) {
                                      v.n, rows.n, b->nvalue_cols);
         }
         b->nvalue_cols = v.n;
-        *AV_PUSH(p, &rows, expr **) = v.p;
+        *AV_PUSH(p, &rows, expr **) = (expr **)sqlp_pl_done(p, &v);
     } while (sqlp_acc(p, TOK_COMMA));
     b->values = rows.p;
     b->nvalues = rows.n;

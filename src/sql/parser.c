@@ -1,6 +1,6 @@
 /* SQL parser entry points, shared helpers and the statement dispatcher (see parser.h and
- * parse_internal.h). DML statements live here; queries in sqlp_parse_query.c, expressions in
- * sqlp_parse_expr.c, DDL/DCL/SHOW in parse_ddl.c. */
+ * parse_internal.h). DML statements live here; queries in parse_query.c, expressions in
+ * parse_expr.c, DDL/DCL/SHOW in parse_ddl.c. */
 #include "sql/parser.h"
 
 #include <errno.h>
@@ -23,6 +23,28 @@ void *sqlp_av_push(parser *p, avec *v, size_t elsz) {
     void *slot = (char *)v->p + (size_t)v->n++ * elsz;
     memset(slot, 0, elsz);
     return slot;
+}
+
+void sqlp_pl_push(parser *p, plist *l, void *x) {
+    if (!l->p) {
+        l->p = l->inl;
+        l->cap = sizeof l->inl / sizeof l->inl[0];
+    }
+    if (l->n == l->cap) {
+        void **np = arena_alloc(p->a, (size_t)l->cap * 2 * sizeof(void *));
+        memcpy(np, l->p, (size_t)l->n * sizeof(void *));
+        l->p = np;
+        l->cap *= 2;
+    }
+    l->p[l->n++] = x;
+}
+
+void **sqlp_pl_done(parser *p, plist *l) {
+    if (!l->n) return NULL;
+    if (l->p != l->inl) return l->p;
+    void **out = arena_alloc(p->a, (size_t)l->n * sizeof(void *));
+    memcpy(out, l->inl, (size_t)l->n * sizeof(void *));
+    return out;
 }
 
 bool sqlp_acc(parser *p, int kind) {
@@ -449,43 +471,59 @@ sql_stmt *sqlp_parse_statement(parser *p) {
 
 /* Statements are parsed one after another from one token stream, as sqlparser-rs does: after
  * a statement only `;` or the end may follow ("Expected end of statement, found: x"), and runs
- * of `;` are skipped. */
+ * of `;` are skipped. The token array lives in its own arena, dropped before returning. */
 int sql_parse(arena *a, const char *sql, size_t len, sql_stmt ***stmts, size_t *nstmts, err *e) {
     *stmts = NULL;
     *nstmts = 0;
     if (len > UINT32_MAX / 2)
         return err_set(e, 413, EC_SQL_PARSE, "sql parser error: statement text too long");
+    arena *ta = arena_new(0);
+    parser P = {.a = a, .e = e};
+    int rc = -1;
     token *toks;
-    uint32_t n;
-    if (sql_lex(a, sql, len, &toks, &n, e) < 0) return -1;
-    parser P = {.a = a, .t = toks, .n = n, .e = e};
+    if (sql_lex(a, ta, sql, len, &toks, &P.n, e) < 0) goto out;
+    P.t = toks;
     avec v = {0};
     bool expecting_delim = false;
     for (;;) {
         while (sqlp_acc(&P, TOK_SEMI)) expecting_delim = false;
         if (pk(&P)->kind == TOK_EOF) break;
-        if (expecting_delim) return sqlp_p_expected(&P, "end of statement", pk(&P));
+        if (expecting_delim) {
+            sqlp_p_expected(&P, "end of statement", pk(&P));
+            goto out;
+        }
         sql_stmt *s = sqlp_parse_statement(&P);
-        if (!s) return -1;
+        if (!s) goto out;
         *AV_PUSH(&P, &v, sql_stmt *) = s;
         expecting_delim = true;
     }
     *stmts = v.p;
     *nstmts = v.n;
-    return 0;
+    rc = 0;
+out:
+    arena_free(ta);
+    return rc;
 }
 
 int sql_parse_expr(arena *a, const char *sql, size_t len, expr **out, err *e) {
     *out = NULL;
     if (len > UINT32_MAX / 2)
         return err_set(e, 413, EC_SQL_PARSE, "sql parser error: expression text too long");
+    arena *ta = arena_new(0);
+    parser P = {.a = a, .e = e};
+    int rc = -1;
     token *toks;
-    uint32_t n;
-    if (sql_lex(a, sql, len, &toks, &n, e) < 0) return -1;
-    parser P = {.a = a, .t = toks, .n = n, .e = e};
+    if (sql_lex(a, ta, sql, len, &toks, &P.n, e) < 0) goto done;
+    P.t = toks;
     expr *x = sqlp_parse_expr(&P);
-    if (!x) return -1;
-    if (pk(&P)->kind != TOK_EOF) return sqlp_p_expected(&P, "end of expression", pk(&P));
+    if (!x) goto done;
+    if (pk(&P)->kind != TOK_EOF) {
+        sqlp_p_expected(&P, "end of expression", pk(&P));
+        goto done;
+    }
     *out = x;
-    return 0;
+    rc = 0;
+done:
+    arena_free(ta);
+    return rc;
 }

@@ -287,10 +287,14 @@ static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *
     for (uint32_t i = 0; i < sc->n; i++) {
         if (strcmp(sc->cols[i].name, e->name) != 0) continue;
         if (e->qual) {
-            const char *q = e->qual;
-            const char *dot = strrchr(q, '.');
-            if (dot) q = dot + 1; /* db.t.col: the table part decides */
-            if (!sc->cols[i].qual || strcmp(sc->cols[i].qual, q) != 0) continue;
+            /* `t.col`, or `db.t.col` where the table part decides; table names may themselves
+             * contain dots (OpenTSDB metrics), so an exact match comes first. */
+            const char *cq = sc->cols[i].qual;
+            if (!cq) continue;
+            if (strcmp(cq, e->qual) != 0) {
+                const char *dot = strrchr(e->qual, '.');
+                if (!dot || strcmp(cq, dot + 1) != 0) continue;
+            }
         }
         if (found >= 0) return plan_err(er, "Ambiguous reference to unqualified field %s", e->name);
         found = (int)i;
@@ -1217,7 +1221,7 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
     if (src.table) {
         meta_table *t = src.table;
         bool *used = arena_calloc(a, src.sc.n + 1);
-        used[0] = true; /* time: always read (it orders rows) */
+        /* time is read only when something uses it (the scan skips decoding it otherwise) */
         int64_t tmin = INT64_MIN, tmax = INT64_MAX;
         bexpr **conj = NULL;
         uint32_t nconj = 0, capconj = 0;
@@ -1291,6 +1295,7 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
         sp->nfields = nfield;
         sp->field_ids = field_ids;
         sp->field_types = field_types;
+        sp->need_time = used[0];
         if (tagpred) {
             struct series_pred *spd = arena_calloc(a, sizeof *spd);
             spd->pred = remap(a, tagpred, tagmap);

@@ -816,6 +816,14 @@ static int run_show_tag_values(sql_session *s, const sql_stmt *st, sql_result *r
     return order_limit(s, st, r, cols, 2, e);
 }
 
+/* COMPACT DATABASE db: flush every cache and merge every vnode's files into one. */
+static int run_compact(sql_session *s, const sql_stmt *st, err *e) {
+    if (!st->name) return err_set(e, 422, EC_NOT_IMPL, "This feature is not implemented: COMPACT VNODE");
+    meta_db_info info;
+    if (catalog_get_db(s->cat, s->tenant, st->name, &info, e) < 0) return -1;
+    return engine_flush_all(s->eng, info.id, true, e);
+}
+
 static int not_impl(const char *what, err *e) {
     return err_set(e, 422, EC_NOT_IMPL, "This feature is not implemented: %s", what);
 }
@@ -891,6 +899,9 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         break;
     case ST_SHOW_TAG_VALUES:
         rc = run_show_tag_values(s, st, r, e);
+        break;
+    case ST_COMPACT:
+        rc = run_compact(s, st, e);
         break;
     default:
         rc = not_impl("this statement", e);

@@ -1356,7 +1356,8 @@ static void batch_shell(scan *s, arena *ba, size_t si, uint32_t nrows, batch *b)
 static int scan_chunk(scan *s, arena *ba, const cf_chunk *ch, batch *b, err *e) {
     const scan_spec *sp = &s->spec;
     int64_t *ts = arena_alloc(ba, sizeof *ts * ch->nrows);
-    if (cf_read_ts(s->cf, ch, ts, e) < 0) return -1;
+    bool inside = ch->tmin >= sp->tmin && ch->tmax <= sp->tmax;
+    if ((sp->need_time || !inside) && cf_read_ts(s->cf, ch, ts, e) < 0) return -1;
     uint32_t lo = 0, hi = ch->nrows;
     if (ch->tmin < sp->tmin)
         while (lo < hi && ts[lo] < sp->tmin) lo++;

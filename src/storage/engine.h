@@ -111,6 +111,9 @@ typedef struct scan_spec {
     bool (*series_pred)(void *ctx, const strv *tags);
     void *pred_ctx;
     uint32_t batch_rows; /* 0 = default 4096 */
+    /* false: the caller never reads the time column, so chunks wholly inside the range skip
+     * decoding it (the column's values are then unspecified). */
+    bool need_time;
 } scan_spec;
 
 typedef struct scan scan;

@@ -511,6 +511,36 @@ static void key_encode(buf *kb, const vec *v, uint32_t i) {
     }
 }
 
+/* Whether row i has the same group key values as row i-1. */
+static bool same_keys(const vec *kv, uint32_t nkeys, uint32_t i) {
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const vec *v = &kv[k];
+        bool a = vec_is_valid(v, i - 1), b = vec_is_valid(v, i);
+        if (a != b) return false;
+        if (!a || v->type == VT_NULL) continue;
+        switch (v->type) {
+        case VT_STR: {
+            strv x = v->d.s[i - 1], y = v->d.s[i];
+            if (x.len != y.len || (x.p != y.p && memcmp(x.p, y.p, x.len) != 0)) return false;
+            break;
+        }
+        case VT_BOOL:
+            if (v->d.b[i - 1] != v->d.b[i]) return false;
+            break;
+        case VT_INTERVAL:
+            if (memcmp(&v->d.iv[i - 1], &v->d.iv[i], sizeof(interval)) != 0) return false;
+            break;
+        case VT_F64:
+            /* NaN and -0.0 need the hashed path's normalisation */
+            if (!(v->d.f64[i - 1] == v->d.f64[i]) || v->d.f64[i] == 0) return false;
+            break;
+        default:
+            if (v->d.i64[i - 1] != v->d.i64[i]) return false;
+        }
+    }
+    return true;
+}
+
 static void st_put(arena *a, value *dst, const vec *v, uint32_t i) {
     vec_get(v, i, dst);
     if (dst->type == VT_STR)
@@ -628,10 +658,11 @@ static void agg_update(arena *a, const agg_spec *sp, struct aggst *st, const vec
     }
 }
 
-/* Whole-vector update of one state (no GROUP BY): tight loops for the common aggregates,
- * the row-at-a-time path for the rest. */
-static void agg_update_all(arena *a, const agg_spec *sp, struct aggst *st, const vec *x,
-                           const vec *y, uint32_t n) {
+/* Update of one state with rows [from, to): tight loops for the common aggregates, the
+ * row-at-a-time path for the rest. */
+static void agg_update_range(arena *a, const agg_spec *sp, struct aggst *st, const vec *x,
+                             const vec *y, uint32_t from, uint32_t to) {
+    uint32_t n = to - from;
     if (sp->kind == AGG_COUNT && !sp->arg) {
         st->count += n;
         return;
@@ -642,10 +673,10 @@ static void agg_update_all(arena *a, const agg_spec *sp, struct aggst *st, const
         double sum = 0;
         int64_t cnt = 0;
         if (!x->valid) {
-            for (uint32_t i = 0; i < n; i++) sum += d[i];
+            for (uint32_t i = from; i < to; i++) sum += d[i];
             cnt = n;
         } else {
-            for (uint32_t i = 0; i < n; i++) {
+            for (uint32_t i = from; i < to; i++) {
                 bool ok = (x->valid[i >> 3] >> (i & 7)) & 1;
                 sum += ok ? d[i] : 0.0;
                 cnt += ok;
@@ -655,12 +686,38 @@ static void agg_update_all(arena *a, const agg_spec *sp, struct aggst *st, const
         st->count += cnt;
         return;
     }
+    if (!sp->distinct && x && x->type == VT_F64 && !x->valid &&
+        (sp->kind == AGG_MIN || sp->kind == AGG_MAX)) {
+        const double *d = x->d.f64;
+        uint32_t i = from;
+        /* start from the first non-NaN value (NaN never wins) */
+        if (!st->has) {
+            while (i < to && d[i] != d[i]) i++;
+            if (i == to) return;
+            st->v = (value){.type = VT_F64};
+            st->v.v.f = d[i];
+            st->v2 = st->v;
+            st->has = true;
+            st->count++;
+            i++;
+        }
+        double lo = st->v.v.f, hi = st->v2.v.f;
+        if (sp->kind == AGG_MIN) {
+            for (; i < to; i++) lo = d[i] < lo ? d[i] : lo;
+        } else {
+            for (; i < to; i++) hi = d[i] > hi ? d[i] : hi;
+        }
+        st->v.v.f = lo;
+        st->v2.v.f = hi;
+        st->count += to - i;
+        return;
+    }
     if (!sp->distinct && x && x->type == VT_I64 && !x->valid &&
         (sp->kind == AGG_SUM || sp->kind == AGG_AVG || sp->kind == AGG_COUNT)) {
         const int64_t *d = x->d.i64;
         uint64_t si = 0;
         double sf = 0;
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t i = from; i < to; i++) {
             si += (uint64_t)d[i];
             sf += (double)d[i];
         }
@@ -669,7 +726,7 @@ static void agg_update_all(arena *a, const agg_spec *sp, struct aggst *st, const
         st->count += n;
         return;
     }
-    for (uint32_t i = 0; i < n; i++) agg_update(a, sp, st, x, y, i);
+    for (uint32_t i = from; i < to; i++) agg_update(a, sp, st, x, y, i);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -824,6 +881,12 @@ static int agg_next(op *o, batch *b, err *er) {
                 uint32_t *newrows = arena_alloc(ba, sizeof *newrows * in.nrows);
                 uint32_t nnew = 0;
                 for (uint32_t i = 0; i < in.nrows; i++) {
+                    /* Rows usually arrive in runs of one group (a series' rows, a time
+                     * bucket): reuse the previous row's group without hashing. */
+                    if (i > 0 && same_keys(kv, g->nkeys, i)) {
+                        gidx[i] = gidx[i - 1];
+                        continue;
+                    }
                     buf_reset(&kb);
                     for (uint32_t k = 0; k < g->nkeys; k++) key_encode(&kb, &kv[k], i);
                     bool ins;
@@ -853,14 +916,14 @@ static int agg_next(op *o, batch *b, err *er) {
             }
             for (uint32_t k = 0; k < g->naggs; k++) {
                 const agg_spec *sp = &g->aggs[k];
-                if (g->nkeys == 0) {
-                    agg_update_all(qa, sp, &g->states[0][k], sp->arg ? &av[k] : NULL,
-                                   sp->arg2 ? &av2[k] : NULL, in.nrows);
-                    continue;
+                /* runs of rows of one group go through the range update */
+                for (uint32_t i = 0; i < in.nrows;) {
+                    uint32_t j = i + 1;
+                    while (j < in.nrows && gidx[j] == gidx[i]) j++;
+                    agg_update_range(qa, sp, &g->states[gidx[i]][k], sp->arg ? &av[k] : NULL,
+                                     sp->arg2 ? &av2[k] : NULL, i, j);
+                    i = j;
                 }
-                for (uint32_t i = 0; i < in.nrows; i++)
-                    agg_update(qa, sp, &g->states[gidx[i]][k], sp->arg ? &av[k] : NULL,
-                               sp->arg2 ? &av2[k] : NULL, i);
             }
             arena_reset(o->q->ba);
         }

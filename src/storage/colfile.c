@@ -254,7 +254,8 @@ int cf_writer_add(cf_writer *w, uint32_t sid, uint64_t table_id, uint32_t nrows,
         uint32_t from = c * CF_CHUNK_ROWS;
         uint32_t n = nrows - from < CF_CHUNK_ROWS ? nrows - from : CF_CHUNK_ROWS;
         put_zigzag(&w->index, ts[from]);
-        buf_put_uvarint(&w->index, (uint64_t)(ts[from + n - 1] - ts[from]));
+        /* unsigned: the span of a chunk may exceed INT64_MAX */
+        buf_put_uvarint(&w->index, (uint64_t)ts[from + n - 1] - (uint64_t)ts[from]);
         buf_put_uvarint(&w->index, n);
         /* time page */
         buf_reset(&w->page);

@@ -1287,10 +1287,11 @@ struct scan {
     vversion **vers; /* versions of the vnodes overlapping the range, in time order */
     size_t nvers;
     tomb_set tombs;
-    /* cursor */
+    /* cursor: series si, vnode version vi, piece pi, chunk ci */
     size_t si, vi;
-    const cf_reader *cf; /* fast path: chunks of one file */
-    const cf_series *cs;
+    vpiece *pieces;
+    size_t npieces, pi;
+    const cf_reader *cf; /* file of the current piece */
     uint32_t ci;
 };
 
@@ -1385,19 +1386,43 @@ static int scan_chunk(scan *s, arena *ba, const cf_chunk *ch, batch *b, err *e) 
     return 1;
 }
 
+/* Rows from a cache piece or a merge, as one batch. */
+static int rows_batch(scan *s, arena *ba, size_t si, mc_rows *r, batch *b) {
+    const scan_spec *sp = &s->spec;
+    batch_shell(s, ba, si, r->n, b);
+    b->cols[0].d.i64 = r->ts;
+    for (uint32_t k = 0; k < sp->nfields; k++) b->cols[1 + sp->ntags + k] = r->cols[k];
+    return 1;
+}
+
 int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
     const scan_spec *sp = &s->spec;
     for (;;) {
-        if (s->cf) {
-            /* Continue the current file-only series, chunk by chunk. */
-            while (s->ci < s->cs->nchunks) {
-                const cf_chunk *ch = &s->cs->chunks[s->ci++];
-                if (ch->tmax < sp->tmin || ch->tmin > sp->tmax) continue;
-                int rc = scan_chunk(s, ba, ch, b, e);
-                if (rc < 0) return -1;
-                if (b->nrows) return 1;
+        /* Continue the pieces of the current (series, vnode). */
+        while (s->pi < s->npieces) {
+            vpiece *p = &s->pieces[s->pi];
+            if (p->file) {
+                s->cf = p->file;
+                while (s->ci < p->series->nchunks) {
+                    const cf_chunk *ch = &p->series->chunks[s->ci++];
+                    if (ch->tmax < sp->tmin || ch->tmin > sp->tmax) continue;
+                    if (scan_chunk(s, ba, ch, b, e) < 0) return -1;
+                    if (b->nrows) return 1;
+                }
+                s->ci = 0;
+                s->pi++;
+                continue;
             }
-            s->cf = NULL;
+            s->pi++;
+            mc_rows r;
+            if (mc_read(p->mem, s->sids[s->si], sp->tmin, sp->tmax, sp->nfields, sp->field_ids,
+                        sp->field_types, ba, &r) < 0)
+                return -1;
+            if (r.n) return rows_batch(s, ba, s->si, &r, b);
+        }
+        if (s->npieces) {
+            s->npieces = 0;
+            s->pi = 0;
             s->vi++;
         }
         if (s->si >= s->nsids) return 0;
@@ -1408,25 +1433,23 @@ int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
         }
         vversion *vv = s->vers[s->vi];
         uint32_t sid = s->sids[s->si];
-        const cf_reader *f;
-        const cf_series *cs = vversion_single_file(vv, sid, sp->tmin, sp->tmax, &s->tombs, &f);
-        if (cs) {
-            s->cf = f;
-            s->cs = cs;
+        vpiece *pieces;
+        int np = vversion_pieces(vv, sid, sp->tmin, sp->tmax, &s->tombs, s->a, &pieces);
+        if (np > 0) {
+            s->pieces = pieces;
+            s->npieces = (size_t)np;
+            s->pi = 0;
             s->ci = 0;
             continue;
         }
+        s->vi++;
+        if (np == 0) continue;
+        /* Overlapping sources or tombstones: merge. */
         mc_rows r;
         if (vversion_read(vv, sid, sp->tmin, sp->tmax, sp->nfields, sp->field_ids, sp->field_types,
                           &s->tombs, ba, &r, e) < 0)
             return -1;
-        size_t si = s->si;
-        s->vi++;
-        if (!r.n) continue;
-        batch_shell(s, ba, si, r.n, b);
-        b->cols[0].d.i64 = r.ts;
-        for (uint32_t k = 0; k < sp->nfields; k++) b->cols[1 + sp->ntags + k] = r.cols[k];
-        return 1;
+        if (r.n) return rows_batch(s, ba, s->si, &r, b);
     }
 }
 

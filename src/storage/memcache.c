@@ -313,6 +313,28 @@ bool mc_has_series(memcache *m, uint32_t sid) {
     return r;
 }
 
+bool mc_series_range(memcache *m, uint32_t sid, int64_t *tmin, int64_t *tmax) {
+    pthread_rwlock_rdlock(&m->lock);
+    struct mseries *s = sid < m->nseries_cap ? m->series[sid] : NULL;
+    bool r = s && s->n > 0;
+    if (r) {
+        if (s->sorted) {
+            *tmin = s->ts[0];
+            *tmax = s->ts[s->n - 1];
+        } else {
+            int64_t lo = INT64_MAX, hi = INT64_MIN;
+            for (uint32_t i = 0; i < s->n; i++) {
+                if (s->ts[i] < lo) lo = s->ts[i];
+                if (s->ts[i] > hi) hi = s->ts[i];
+            }
+            *tmin = lo;
+            *tmax = hi;
+        }
+    }
+    pthread_rwlock_unlock(&m->lock);
+    return r;
+}
+
 bool mc_time_range(memcache *m, int64_t *tmin, int64_t *tmax) {
     pthread_rwlock_rdlock(&m->lock);
     bool r = m->have_range;
@@ -437,6 +459,7 @@ int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncol
      * still holds its rows. */
     for (uint32_t k = 0; k < ncols; k++) {
         out->cols[k].len = outn;
+        vec_compact_valid(&out->cols[k], outn);
         if (types[k] == VT_STR) {
             for (uint32_t i = 0; i < outn; i++) {
                 if (!vec_is_valid(&out->cols[k], i)) {

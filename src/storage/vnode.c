@@ -577,6 +577,7 @@ static void merge_rows(mc_rows *src, uint32_t nsrc, uint32_t ncols, const uint8_
     }
     for (uint32_t c = 0; c < ncols; c++) {
         out->cols[c].len = out->n;
+        vec_compact_valid(&out->cols[c], out->n);
         if (types[c] == VT_STR)
             for (uint32_t j = 0; j < out->n; j++)
                 if (!vec_is_valid(&out->cols[c], j)) out->cols[c].d.s[j] = (strv){"", 0};
@@ -607,34 +608,53 @@ int vversion_read(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, uint32
     return 0;
 }
 
-const cf_series *vversion_single_file(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax,
-                                      const tomb_set *tombs, const cf_reader **file) {
-    const cf_series *found = NULL;
-    const struct cfile *ff = NULL;
+static bool tomb_overlaps(const tomb_set *tombs, uint32_t sid, uint64_t data_lsn, int64_t lo,
+                          int64_t hi) {
+    if (!tombs) return false;
+    for (size_t t = 0; t < tombs->n; t++)
+        if (tomb_hits(&tombs->t[t], sid, data_lsn) && tombs->t[t].tmax >= lo &&
+            tombs->t[t].tmin <= hi)
+            return true;
+    return false;
+}
+
+static int cmp_piece(const void *pa, const void *pb) {
+    const vpiece *a = pa, *b = pb;
+    return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+int vversion_pieces(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, const tomb_set *tombs,
+                    arena *a, vpiece **out) {
+    size_t cap = vv->nfiles + vv->nimm + 1, n = 0;
+    vpiece *p = arena_alloc(a, sizeof *p * cap);
     for (size_t i = 0; i < vv->nfiles; i++) {
         const struct cfile *f = vv->files[i];
         if (cf_tmax(f->r) < tmin || cf_tmin(f->r) > tmax) continue;
         const cf_series *s = cf_find(f->r, sid);
         if (!s) continue;
-        bool overlaps = false;
-        for (uint32_t c = 0; c < s->nchunks && !overlaps; c++)
-            overlaps = s->chunks[c].tmax >= tmin && s->chunks[c].tmin <= tmax;
-        if (!overlaps) continue;
-        if (found) return NULL;
-        found = s;
-        ff = f;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (uint32_t c = 0; c < s->nchunks; c++) {
+            const cf_chunk *ch = &s->chunks[c];
+            if (ch->tmax < tmin || ch->tmin > tmax) continue;
+            if (ch->tmin < lo) lo = ch->tmin;
+            if (ch->tmax > hi) hi = ch->tmax;
+        }
+        if (lo > hi) continue;
+        if (tomb_overlaps(tombs, sid, f->data_lsn, lo, hi)) return -1;
+        p[n++] = (vpiece){f->r, s, NULL, lo, hi};
     }
-    if (!found) return NULL;
-    for (size_t i = 0; i < vv->nimm; i++)
-        if (mc_has_series(vv->imm[i], sid)) return NULL;
-    if (mc_has_series(vv->active, sid)) return NULL;
-    if (tombs)
-        for (size_t t = 0; t < tombs->n; t++)
-            if (tomb_hits(&tombs->t[t], sid, ff->data_lsn) && tombs->t[t].tmax >= tmin &&
-                tombs->t[t].tmin <= tmax)
-                return NULL;
-    *file = ff->r;
-    return found;
+    for (size_t i = 0; i <= vv->nimm; i++) {
+        memcache *m = i < vv->nimm ? vv->imm[i] : vv->active;
+        int64_t lo, hi;
+        if (!mc_series_range(m, sid, &lo, &hi) || hi < tmin || lo > tmax) continue;
+        if (i < vv->nimm && tomb_overlaps(tombs, sid, mc_max_lsn(m), lo, hi)) return -1;
+        p[n++] = (vpiece){NULL, NULL, m, lo, hi};
+    }
+    qsort(p, n, sizeof *p, cmp_piece);
+    for (size_t i = 1; i < n; i++)
+        if (p[i].lo <= p[i - 1].hi) return -1;
+    *out = p;
+    return (int)n;
 }
 
 /* ------------------------------------------------------------------ writing files */

@@ -108,10 +108,17 @@ int vversion_read(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, uint32
                   const uint32_t *col_ids, const uint8_t *types, const tomb_set *tombs, arena *a,
                   mc_rows *out, err *e);
 
-/* Fast path for scans: when the series' rows in [tmin, tmax] live in exactly one file of the
- * version and in no cache, and no tombstone touches them, returns that file's series entry
- * (the caller decodes chunk by chunk); NULL otherwise. */
-const cf_series *vversion_single_file(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax,
-                                      const tomb_set *tombs, const cf_reader **file);
+/* Fast path for scans: when the sources holding the series' rows in [tmin, tmax] do not
+ * overlap in time and no tombstone touches them (the usual case: successive flushes of
+ * in-order data), lists them in time order so the caller can stream file chunks without a
+ * merge. Returns the number of pieces (0 = no rows), or -1 when a merge is needed. */
+typedef struct vpiece {
+    const cf_reader *file; /* a file's series, or */
+    const cf_series *series;
+    memcache *mem; /* a cache (NULL for files) */
+    int64_t lo, hi;
+} vpiece;
+int vversion_pieces(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, const tomb_set *tombs,
+                    arena *a, vpiece **out);
 
 #endif

@@ -99,6 +99,15 @@ static inline void bitmap_clear(uint8_t *bm, uint32_t i) {
 static inline size_t bitmap_bytes(uint32_t n) {
     return ((size_t)n + 7) / 8;
 }
+/* Drops a validity bitmap whose first n bits are all set, so fast paths see "no NULLs". */
+static inline void vec_compact_valid(vec *v, uint32_t n) {
+    if (!v->valid) return;
+    for (uint32_t i = 0; i < n / 8; i++)
+        if (v->valid[i] != 0xff) return;
+    for (uint32_t i = n & ~7u; i < n; i++)
+        if (!((v->valid[i >> 3] >> (i & 7)) & 1)) return;
+    v->valid = NULL;
+}
 
 /* SQL name of a type as DESCRIBE shows it (BIGINT, BIGINT UNSIGNED, DOUBLE, STRING, BOOLEAN,
  * TIMESTAMP(NANOSECOND) ...). */

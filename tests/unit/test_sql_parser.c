@@ -797,7 +797,7 @@ static void test_lexer_tokens(void **state) {
     uint32_t n;
     const char *sql = "SELECT a1,\"Q\"\"x\",'it''s' -- c\n /* x /* y */ z */ 1.5e3 .5 1. <> != <=> "
                       "|| ::x @@v #t E'a\\nb' N'n' X'1F' $1 ? \xc3\xa9t\xc3\xa9 `b`";
-    assert_int_equal(sql_lex(a, sql, strlen(sql), &t, &n, &e), 0);
+    assert_int_equal(sql_lex(a, a, sql, strlen(sql), &t, &n, &e), 0);
     struct {
         int kind;
         const char *text;
@@ -854,14 +854,14 @@ static void test_lexer_tokens(void **state) {
 
     /* a string may contain a NUL byte and spans lines */
     const char raw[] = "'a\0b\nc' x";
-    assert_int_equal(sql_lex(a, raw, sizeof raw - 1, &t, &n, &e), 0);
+    assert_int_equal(sql_lex(a, a, raw, sizeof raw - 1, &t, &n, &e), 0);
     assert_int_equal(t[0].len, 5);
     assert_memory_equal(t[0].text, "a\0b\nc", 5);
     assert_int_equal(t[1].pos.line, 2);
     assert_int_equal(t[1].pos.col, 4);
 
     /* empty input: just EOF */
-    assert_int_equal(sql_lex(a, "", 0, &t, &n, &e), 0);
+    assert_int_equal(sql_lex(a, a, "", 0, &t, &n, &e), 0);
     assert_int_equal(n, 1);
     assert_int_equal(t[0].kind, TOK_EOF);
 
@@ -869,7 +869,7 @@ static void test_lexer_tokens(void **state) {
     buf b;
     buf_init(&b);
     for (int i = 0; i < 5000; i++) buf_puts(&b, "a,");
-    assert_int_equal(sql_lex(a, b.p, b.len, &t, &n, &e), 0);
+    assert_int_equal(sql_lex(a, a, b.p, b.len, &t, &n, &e), 0);
     assert_int_equal(n, 10001);
     assert_int_equal(t[9998].kind, TOK_WORD);
     assert_int_equal(t[9999].kind, TOK_COMMA);

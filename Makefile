@@ -62,7 +62,7 @@ build/unit/%: tests/unit/%.c $(SAN_OBJ)
 
 build/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $< -lpthread -lm
+	$(CC) $(REL_CFLAGS) -o $@ $< $(LIBS)
 
 run: deps
 	$(MAKE) build/strata

@@ -1303,6 +1303,30 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
             spd->a = a;
             sp->series_pred = series_pred_eval;
             sp->pred_ctx = spd;
+            /* tag = 'const' conjuncts: candidate series straight from the index bitmaps */
+            bexpr **tc = NULL;
+            uint32_t ntc = 0, captc = 0;
+            split_and(a, tagpred, &tc, &ntc, &captc);
+            uint32_t *eq_ids = arena_alloc(a, sizeof *eq_ids * (ntc + 1));
+            strv *eq_vals = arena_alloc(a, sizeof *eq_vals * (ntc + 1));
+            uint32_t neq = 0;
+            for (uint32_t i = 0; i < ntc; i++) {
+                const bexpr *c = tc[i];
+                if (c->kind != BX_CMP || c->op != OP_EQ) continue;
+                const bexpr *l = c->args[0], *r = c->args[1];
+                if (l->kind == BX_CONST) {
+                    const bexpr *tmp = l;
+                    l = r;
+                    r = tmp;
+                }
+                if (l->kind != BX_COL || r->kind != BX_CONST || r->cval.null || r->type != VT_STR)
+                    continue;
+                eq_ids[neq] = t->cols[l->col].id;
+                eq_vals[neq++] = r->cval.v.s;
+            }
+            sp->neq = neq;
+            sp->eq_tag_ids = eq_ids;
+            sp->eq_vals = eq_vals;
         }
         if (tmin > tmax) {
             /* Contradictory time range: nothing to read. */

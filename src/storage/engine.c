@@ -1306,7 +1306,29 @@ int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *
     s->a = a;
     if (!s->spec.batch_rows) s->spec.batch_rows = 4096;
     uint32_t *all;
-    size_t cnt = sindex_table_sids(d->idx, sp->table_id, a, &all);
+    size_t cnt;
+    if (sp->neq) {
+        cnt = sindex_tag_eq(d->idx, sp->table_id, sp->eq_tag_ids[0], sp->eq_vals[0].p,
+                            sp->eq_vals[0].len, a, &all);
+        for (uint32_t k = 1; k < sp->neq && cnt; k++) {
+            uint32_t *other;
+            size_t on = sindex_tag_eq(d->idx, sp->table_id, sp->eq_tag_ids[k], sp->eq_vals[k].p,
+                                      sp->eq_vals[k].len, a, &other);
+            size_t i = 0, j = 0, w = 0;
+            while (i < cnt && j < on) {
+                if (all[i] < other[j]) i++;
+                else if (all[i] > other[j]) j++;
+                else {
+                    all[w++] = all[i];
+                    i++;
+                    j++;
+                }
+            }
+            cnt = w;
+        }
+    } else {
+        cnt = sindex_table_sids(d->idx, sp->table_id, a, &all);
+    }
     s->sids = arena_alloc(a, sizeof *s->sids * (cnt + 1));
     s->sid_tags = arena_alloc(a, sizeof *s->sid_tags * (cnt + 1));
     for (size_t i = 0; i < cnt; i++) {

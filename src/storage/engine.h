@@ -110,6 +110,11 @@ typedef struct scan_spec {
      * NULL = accept all. */
     bool (*series_pred)(void *ctx, const strv *tags);
     void *pred_ctx;
+    /* Equalities `tag = value` implied by the predicate: the candidate series come from the
+     * index's bitmaps (intersected) instead of every series of the table. */
+    uint32_t neq;
+    const uint32_t *eq_tag_ids;
+    const strv *eq_vals;
     uint32_t batch_rows; /* 0 = default 4096 */
     /* false: the caller never reads the time column, so chunks wholly inside the range skip
      * decoding it (the column's values are then unspecified). */

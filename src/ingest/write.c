@@ -93,7 +93,7 @@ static int group_col(arena *a, struct tgroup *g, hmap *cols, strv key, uint8_t k
     }
     *slot = g->ncols;
     g->col_line[g->ncols] = line;
-    g->cols[g->ncols++] = (col_def){key.p, key.len, kind, type, 0};
+    g->cols[g->ncols++] = (col_def){key.p, key.len, kind, type, 0, line};
     return 0;
 }
 

@@ -1022,10 +1022,16 @@ static int check_cols(const meta_table *t, const col_def *cols, size_t ncols, er
             const char *expected = mc->kind == CK_TAG    ? "TAG"
                                    : mc->kind == CK_TIME ? "TimestampNanosecond"
                                                          : vtype_short_name(mc->type);
+            if (cols[i].line)
+                return err_set(e, 422, EC_WRITE,
+                               "Apply engine failed: DataSchemaError: Column '%.*s' type error, "
+                               "found %s expected %s (table '%s', line %u)",
+                               (int)cols[i].name_len, cols[i].name, found, expected, t->name,
+                               cols[i].line);
             return err_set(e, 422, EC_WRITE,
                            "Apply engine failed: DataSchemaError: Column '%.*s' type error, "
-                           "found %s expected %s",
-                           (int)cols[i].name_len, cols[i].name, found, expected);
+                           "found %s expected %s (table '%s')",
+                           (int)cols[i].name_len, cols[i].name, found, expected, t->name);
         }
     }
     return missing;

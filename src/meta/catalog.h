@@ -142,6 +142,7 @@ typedef struct col_def {
     uint8_t kind; /* CK_TAG or CK_FIELD */
     uint8_t type; /* VT_* for fields */
     uint8_t codec;
+    uint32_t line; /* request line that introduced it (write path), 0 = none */
 } col_def;
 
 int catalog_create_table(catalog *c, const char *tenant, const char *db, const char *name,

@@ -610,6 +610,13 @@ static int page_open(const cf_reader *r, uint64_t off, uint32_t len, uint32_t cr
     if (nn) {
         size_t nb = bitmap_bytes((uint32_t)rows);
         if ((size_t)(d.end - d.p) < nb) return corrupt(e, r->path, "truncated page bitmap");
+        /* spread() places exactly rows - nulls values by this bitmap: a disagreeing bitmap
+         * would make it read before the start of the decoded values. */
+        uint64_t set = 0;
+        for (size_t i = 0; i < nb; i++) set += (uint64_t)__builtin_popcount(d.p[i]);
+        if (rows % 8 && (d.p[nb - 1] >> (rows % 8)))
+            return corrupt(e, r->path, "page bitmap has bits past its rows");
+        if (set != rows - nn) return corrupt(e, r->path, "page bitmap disagrees with NULL count");
         *bitmap = d.p;
         d.p += nb;
     }

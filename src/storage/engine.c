@@ -365,6 +365,14 @@ static vnode *vnode_for(struct sdb *d, int64_t ts, uint32_t sid, err *e) {
     return v;
 }
 
+static int rm_rf(const char *path);
+
+/* Times below this are in expired vnodes (INT64_MIN without a TTL). */
+static int64_t expired_before(const struct sdb *d) {
+    if (d->opts.ttl_ns <= 0) return INT64_MIN;
+    return (time_now_ns() - d->opts.ttl_ns) / d->unit_ns;
+}
+
 static int open_vnodes(struct sdb *d, err *e) {
     DIR *dir = opendir(d->dir);
     if (!dir) return err_set(e, 500, EC_STORAGE, "cannot open %s: %s", d->dir, strerror(errno));
@@ -377,6 +385,12 @@ static int open_vnodes(struct sdb *d, err *e) {
         if (sscanf(de->d_name, "vnode-%lld_%lld_%u%c", &tmin, &tmax, &shard, &tail) != 3) continue;
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", d->dir, de->d_name);
+        if (expired_before(d) > tmax) {
+            /* Past the TTL: retention would drop it at once; never show it again. */
+            log_info("database %llu: removing expired %s", (unsigned long long)d->id, path);
+            rm_rf(path);
+            continue;
+        }
         vnode *v;
         if (vnode_open(path, floor_div(tmin, vnode_units(d)), shard, tmin, tmax, &v, e) < 0) {
             rc = -1;
@@ -386,7 +400,7 @@ static int open_vnodes(struct sdb *d, err *e) {
         d->vnodes[d->nvnodes++] = v;
     }
     closedir(dir);
-    qsort(d->vnodes, d->nvnodes, sizeof *d->vnodes, vnode_cmp);
+    if (d->nvnodes) qsort(d->vnodes, d->nvnodes, sizeof *d->vnodes, vnode_cmp);
     return rc;
 }
 
@@ -487,17 +501,23 @@ static tomb_set tombs_snapshot(struct sdb *d, uint64_t table_id, arena *a) {
 
 /* ------------------------------------------------------------------ applying records */
 
+/* The vnodes a record wrote to (usually one). */
 struct touched {
-    vnode *v[16];
-    size_t n;
+    vnode *inline_v[8];
+    vnode **v;
+    size_t n, cap;
 };
 
-static void touch(struct touched *t, vnode *v, uint64_t lsn) {
+static void touch(struct touched *t, vnode *v) {
     for (size_t i = 0; i < t->n; i++)
         if (t->v[i] == v) return;
-    if (t->n == sizeof t->v / sizeof t->v[0]) {
-        mc_note_lsn(vnode_active(v), lsn);
-        return;
+    if (t->n == t->cap) {
+        size_t nc = t->cap * 2;
+        vnode **nv = xmalloc(sizeof *nv * nc);
+        memcpy(nv, t->v, sizeof *nv * t->n);
+        if (t->v != t->inline_v) free(t->v);
+        t->v = nv;
+        t->cap = nc;
     }
     t->v[t->n++] = v;
 }
@@ -561,7 +581,9 @@ static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec,
     mc_val *vals = stackvals;
     size_t vcap = 64;
     vnode *last = NULL;
-    struct touched tv = {.n = 0};
+    struct touched tv = {.n = 0, .cap = 8};
+    tv.v = tv.inline_v;
+    int64_t cutoff = expired_before(d);
     int rc = 0;
     while (r.p < r.end && !r.bad) {
         unsigned char tag = *r.p++;
@@ -633,6 +655,13 @@ static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec,
             }
             if (r.bad) break;
             if (!live || !have_series) continue;
+            if (cutoff != INT64_MIN) {
+                /* A row of a vnode that retention has (or would have) dropped: replaying it
+                 * must not bring expired data back. */
+                int64_t u = vnode_units(d);
+                __int128 end = (__int128)floor_div(ts, u) * u + u - 1;
+                if (end < cutoff) continue;
+            }
             vnode *vn = last && ts >= vnode_tmin(last) && ts <= vnode_tmax(last)
                             ? last
                             : vnode_for(d, ts, sid, e);
@@ -644,7 +673,7 @@ static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec,
             /* On replay, rows this vnode has already put in files are skipped. */
             if (lsn <= vnode_flushed_lsn(vn)) continue;
             mc_append(vnode_active(vn), sid, ts, vals, (uint32_t)nv);
-            touch(&tv, vn, lsn);
+            touch(&tv, vn);
         } else {
             r.bad = true;
         }
@@ -660,6 +689,7 @@ static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec,
             if (vnode_mem_bytes(tv.v[i]) > g->opts.max_memcache_size && vnode_freeze(tv.v[i]))
                 engine_kick(g);
     }
+    if (tv.v != tv.inline_v) free(tv.v);
     return rc;
 }
 
@@ -745,13 +775,22 @@ static int env_sync(void *ctx, err *e) {
     return sindex_sync(d->idx, e);
 }
 
+/* The database's vnodes, each retained: release with vnodes_release. */
 static vnode **vnodes_snapshot(struct sdb *d, size_t *n) {
     pthread_rwlock_rdlock(&d->rw);
     vnode **arr = xmalloc(sizeof *arr * (d->nvnodes + 1));
-    memcpy(arr, d->vnodes, sizeof *arr * d->nvnodes);
+    for (size_t i = 0; i < d->nvnodes; i++) {
+        arr[i] = d->vnodes[i];
+        vnode_retain(arr[i]);
+    }
     *n = d->nvnodes;
     pthread_rwlock_unlock(&d->rw);
     return arr;
+}
+
+static void vnodes_release(vnode **vs, size_t n) {
+    for (size_t i = 0; i < n; i++) vnode_close(vs[i]);
+    free(vs);
 }
 
 /* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
@@ -808,7 +847,7 @@ static void db_maintain(engine *g, struct sdb *d, bool full) {
         pthread_rwlock_unlock(&d->rw);
         pthread_mutex_unlock(&d->wmu);
         if (changed) {
-            free(vs);
+            vnodes_release(vs, nv);
             vs = vnodes_snapshot(d, &nv);
         }
     }
@@ -872,7 +911,7 @@ static void db_maintain(engine *g, struct sdb *d, bool full) {
         err_clear(&e);
     }
     pthread_rwlock_unlock(&d->rw);
-    free(vs);
+    vnodes_release(vs, nv);
     arena_free(a);
 }
 
@@ -1246,7 +1285,7 @@ bool engine_series_has_rows(engine *g, uint64_t db_id, uint32_t sid, int64_t tmi
                 found = r.n > 0;
             vversion_release(vv);
         }
-        free(vs);
+        vnodes_release(vs, nv);
     }
     arena_free(a);
     sdb_release(d);
@@ -1269,7 +1308,7 @@ void engine_db_stats(engine *g, uint64_t db_id, engine_stats *st) {
         st->mem_bytes += vnode_mem_bytes(vs[i]);
         st->pending_flushes += vnode_pending(vs[i]);
     }
-    free(vs);
+    vnodes_release(vs, nv);
     st->wal_bytes = wal_size(d->wal);
     st->series = sindex_count(d->idx);
     sdb_release(d);
@@ -1316,8 +1355,10 @@ int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *
                                       sp->eq_vals[k].len, a, &other);
             size_t i = 0, j = 0, w = 0;
             while (i < cnt && j < on) {
-                if (all[i] < other[j]) i++;
-                else if (all[i] > other[j]) j++;
+                if (all[i] < other[j])
+                    i++;
+                else if (all[i] > other[j])
+                    j++;
                 else {
                     all[w++] = all[i];
                     i++;

@@ -83,8 +83,13 @@ static bool parse_key(const char *key, size_t len, struct series *s) {
         s->tag_vals[i] = (strv){(const char *)p, (uint32_t)l};
         p += l;
     }
+    if (p != end) { /* bytes after the last tag */
+        free(s->tag_ids);
+        free(s->tag_vals);
+        return false;
+    }
     s->ntags = (uint32_t)n;
-    return p == end;
+    return true;
 }
 
 static struct table *table_of(sindex *x, uint64_t table_id, bool create) {

@@ -50,6 +50,7 @@ struct vversion {
 };
 
 struct vnode {
+    int refs;
     struct vdir *vd;
     int64_t bucket;
     uint32_t shard;
@@ -241,6 +242,14 @@ static int load_manifest(vnode *n, err *e) {
         char fp[PATH_MAX];
         file_path(fp, sizeof fp, n->vd->path, cf->id);
         cf->path = xstrdup(fp);
+        /* compaction counts files per level in an array of MAX_LEVEL + 1 */
+        if (cf->level < 0 || cf->level > MAX_LEVEL) {
+            err_set(e, 500, EC_STORAGE, "corrupt manifest %s: level %d", path, cf->level);
+            free(cf->path);
+            free(cf);
+            rc = -1;
+            break;
+        }
         if (cf_open(fp, &cf->r, e) < 0) {
             free(cf->path);
             free(cf);
@@ -252,7 +261,7 @@ static int load_manifest(vnode *n, err *e) {
         if (cf->id >= n->next_file_id) n->next_file_id = cf->id + 1;
     }
     json_decref(root);
-    qsort(v->files, v->nfiles, sizeof *v->files, cmp_precedence);
+    if (v->nfiles) qsort(v->files, v->nfiles, sizeof *v->files, cmp_precedence);
     return rc;
 }
 
@@ -284,6 +293,7 @@ int vnode_open(const char *dir, int64_t bucket, uint32_t shard, int64_t tmin, in
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return err_set(e, 500, EC_STORAGE, "cannot create %s: %s", dir, strerror(errno));
     vnode *n = xcalloc(1, sizeof *n);
+    n->refs = 1;
     n->vd = xcalloc(1, sizeof *n->vd);
     n->vd->refs = 1;
     n->vd->path = xstrdup(dir);
@@ -304,8 +314,12 @@ int vnode_open(const char *dir, int64_t bucket, uint32_t shard, int64_t tmin, in
     return 0;
 }
 
+void vnode_retain(vnode *n) {
+    __atomic_add_fetch(&n->refs, 1, __ATOMIC_RELAXED);
+}
+
 void vnode_close(vnode *n) {
-    if (!n) return;
+    if (!n || __atomic_sub_fetch(&n->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
     vversion_release(n->cur);
     pthread_mutex_destroy(&n->mu);
     vdir_release(n->vd);
@@ -434,6 +448,8 @@ static void apply_tombs(mc_rows *r, uint32_t sid, uint64_t data_lsn, const tomb_
                     vec *v = &r->cols[c];
                     size_t sz = vt_size(v->type);
                     memcpy((char *)v->d.raw + sz * w, (char *)v->d.raw + sz * i, sz);
+                    /* no bitmap (mc_read drops an all-valid one): still all valid */
+                    if (!v->valid) continue;
                     if (vec_is_valid(v, i))
                         bitmap_set(v->valid, w);
                     else
@@ -804,14 +820,40 @@ static void colset_add(arena *a, struct colset *cs, uint32_t id, uint8_t type) {
     cs->types[cs->n++] = type;
 }
 
+/* Whether a file holds rows of a table that no longer exists. */
+static bool file_has_dead_rows(const struct cfile *f, const vnode_env *env) {
+    uint64_t last = 0;
+    bool have_last = false, live = true;
+    for (size_t i = 0; i < cf_nseries(f->r); i++) {
+        uint64_t t = cf_series_at(f->r, i)->table_id;
+        if (!have_last || t != last) {
+            live = env->table_live(env->ctx, t);
+            last = t;
+            have_last = true;
+        }
+        if (!live) return true;
+    }
+    return false;
+}
+
 int vnode_compact(vnode *n, const vnode_env *env, bool force, err *e) {
+    /* A forced compaction of a single file is still needed when the file holds rows of dropped
+     * tables: DROP TABLE frees their space this way. Checked outside mu (table_live calls into
+     * the catalog); compactions of a vnode are not concurrent, so the file set cannot shrink
+     * meanwhile. */
+    bool dead_rows = false;
+    if (force && env->table_live) {
+        vversion *vv = vnode_acquire(n);
+        if (vv->nfiles == 1) dead_rows = file_has_dead_rows(vv->files[0], env);
+        vversion_release(vv);
+    }
     pthread_mutex_lock(&n->mu);
     vversion *cur = n->cur;
     int level = -1, out_level = 0;
     size_t count[MAX_LEVEL + 1] = {0};
     for (size_t i = 0; i < cur->nfiles; i++) count[cur->files[i]->level]++;
     if (force) {
-        if (cur->nfiles > 1 || (cur->nfiles == 1 && env->tombs.n)) {
+        if (cur->nfiles > 1 || (cur->nfiles == 1 && (env->tombs.n || dead_rows))) {
             level = -2; /* everything */
             out_level = MAX_LEVEL;
         }

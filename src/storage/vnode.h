@@ -5,7 +5,9 @@
  * flushed, and column files in levels 0-3. A version is an immutable snapshot of that state
  * held by reference counts: readers acquire the current version and keep every file and cache
  * in it alive until they release it, so flushes, compactions and retention never pull data
- * from under a running scan.
+ * from under a running scan. Files and frozen caches in a version never change; the active
+ * cache is shared with the live vnode, so rows written after a reader acquired its version may
+ * be visible to it (never rows it already saw changing).
  *
  * Durability: `<dir>/MANIFEST` (checksummed JSON, replaced atomically) lists the live files
  * with their level and data LSN (the newest WAL record whose rows they hold) and the vnode's
@@ -66,7 +68,11 @@ typedef struct vnode_env {
 
 int vnode_open(const char *dir, int64_t bucket, uint32_t shard, int64_t tmin, int64_t tmax,
                vnode **out, err *e);
-/* Releases the vnode (the directory stays unless vnode_mark_dropped was called). */
+/* Vnodes are reference counted: vnode_open returns one reference; whoever copies a vnode
+ * pointer out of the database's list under its lock retains it. vnode_close drops a
+ * reference and frees the vnode with the last one (its directory stays unless
+ * vnode_mark_dropped was called). */
+void vnode_retain(vnode *v);
 void vnode_close(vnode *v);
 /* The directory is removed when the last version referring to its files is released. */
 void vnode_mark_dropped(vnode *v);

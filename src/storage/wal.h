@@ -33,9 +33,9 @@
 typedef struct wal wal;
 
 typedef struct wal_opts {
-    bool sync_each;            /* true: wal_sync waits for fsync (group commit) */
-    int64_t sync_interval_ms;  /* interval mode period (used when !sync_each), default 100 */
-    size_t max_segment_bytes;  /* default 128 MiB */
+    bool sync_each;           /* true: wal_sync waits for fsync (group commit) */
+    int64_t sync_interval_ms; /* interval mode period (used when !sync_each), default 100 */
+    size_t max_segment_bytes; /* default 128 MiB */
 } wal_opts;
 
 /* Creates dir if needed. */

@@ -2,7 +2,7 @@
 #   make            release binary build/strata
 #   make run        build and start the server on 127.0.0.1:8902 with data in ./data
 #   make test       unit tests under ASan+UBSan, SQL logic tests, HTTP black-box tests
-#   make bench      ingestion benchmark against InfluxDB and VictoriaMetrics
+#   make bench      ingestion and storage benchmarks against InfluxDB and VictoriaMetrics
 #   make asan       sanitizer build of the server (build/asan/strata)
 #   make fuzz       libFuzzer targets for the parsers
 

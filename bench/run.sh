@@ -1,19 +1,35 @@
 #!/usr/bin/env bash
-# bench/run.sh: the ingestion benchmark behind `make bench`.
+# bench/run.sh: the benchmarks behind `make bench`: ingestion, and storage (bytes on disk after
+# compaction, scan speed), Strata next to InfluxDB 1.x and VictoriaMetrics.
 #
-# Generates TSBS cpu-only data once (build/bench/tsbs_gen), then loads it with build/bench/load
-# into Strata, InfluxDB 1.x and VictoriaMetrics, one system at a time (the machine is small and
-# the systems must not compete for it), each on 127.0.0.1 at a free port with a fresh data
-# directory, BENCH_REPEAT times, alternating systems. Reports per-system medians, the ratios
-# Strata/InfluxDB and Strata/VictoriaMetrics, data size on disk and peak RSS, and writes the
-# summary to bench/out/results.md. docs/benchmarks.md explains the method.
+# Ingestion: generates TSBS cpu-only data once (build/bench/tsbs_gen), then loads it with
+# build/bench/load into each system, one system at a time (the machine is small and the systems
+# must not compete for it), each on 127.0.0.1 at a free port with a fresh data directory,
+# BENCH_REPEAT times, alternating systems. Reports per-system medians, the ratios
+# Strata/InfluxDB and Strata/VictoriaMetrics, data size on disk and peak RSS.
+#
+# Storage: for each data set of BENCH_STORAGE_SETS, loads it once into each system, brings the
+# system to its compacted state (Strata: COMPACT DATABASE; InfluxDB: cold cache snapshot and
+# full compaction; VictoriaMetrics: force_flush and force_merge), stops it and measures its data
+# directory (bytes per value = du -sb / (rows x fields)). Strata and InfluxDB are then started
+# again on that directory and timed on a filter + sum and a filter + count over one float
+# column (warm-up runs, then the median of BENCH_SCAN_RUNS runs, and the server's CPU time).
+#
+# Everything goes into one summary, printed and written to bench/out/results.md.
+# docs/benchmarks.md explains the method.
 #
 # Environment (all optional):
-#   BENCH_HOSTS=100          hosts in the generated data
-#   BENCH_DURATION=4d        time span of the data (10 s interval: 100 hosts x 4d = 3.46M rows)
+#   BENCH_MODE=all           ingest | storage | all
+#   BENCH_HOSTS=100          ingestion: hosts in the generated data
+#   BENCH_DURATION=4d        ingestion: time span (10 s interval: 100 hosts x 4d = 3.46M rows)
+#   BENCH_REPEAT=3           ingestion: loads per system (the median is reported)
+#   BENCH_STORAGE_SETS="100:1d 100:10d"   storage: data sets, HOSTS:DURATION each
+#   BENCH_SCAN_WARMUP=3, BENCH_SCAN_RUNS=7   storage: untimed and timed runs of each query
+#   BENCH_PEER_SCAN=1        storage: 0 skips the InfluxDB queries (context only)
+#   BENCH_SETTLE=10          storage: seconds a peer's data directory must stay unchanged
+#   BENCH_COMPACT_TIMEOUT=900, BENCH_QUERY_TIMEOUT=300   seconds
 #   BENCH_WORKERS=4          concurrent HTTP connections of the loader
 #   BENCH_BATCH=5000         lines per request
-#   BENCH_REPEAT=3           loads per system (the median is reported)
 #   BENCH_SYSTEMS="strata influxdb victoriametrics"   which systems, in this order
 #   BENCH_SEED=123, BENCH_START=2016-01-01T00:00:00Z  generator settings
 #   BENCH_TMPDIR=${TMPDIR:-/tmp}   where data files and server data directories go
@@ -22,9 +38,11 @@
 #   BENCH_SKIP_DEPS=0        1 skips scripts/install-deps.sh --bench
 #   BENCH_READY_TIMEOUT=60, BENCH_STOP_TIMEOUT=120, BENCH_LOAD_TIMEOUT=3600   seconds
 #   BENCH_STRATA_BIN=build/strata, BENCH_STRATA_ARGS="" (extra server flags),
-#   BENCH_STRATA_PATH="/api/v1/write?db=public", BENCH_STRATA_USER=root:
+#   BENCH_STRATA_DB=public, BENCH_STRATA_PATH="/api/v1/write?db=$BENCH_STRATA_DB",
+#   BENCH_STRATA_USER=root:
 #   STRATA_WAL_SYNC=true     passed to Strata: fsync (group commit) before each ack
-# Functions below are called indirectly (start_$sys, traps), which shellcheck cannot see.
+# Functions below are called indirectly (start_$sys, compact_$sys, traps), which shellcheck
+# cannot see.
 # shellcheck disable=SC2317
 set -u
 set -o pipefail
@@ -32,11 +50,19 @@ set -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 
+MODE=${BENCH_MODE:-all}
 HOSTS=${BENCH_HOSTS:-100}
 DURATION=${BENCH_DURATION:-4d}
 WORKERS=${BENCH_WORKERS:-4}
 BATCH=${BENCH_BATCH:-5000}
 REPEAT=${BENCH_REPEAT:-3}
+STORAGE_SETS=${BENCH_STORAGE_SETS:-100:1d 100:10d}
+SCAN_WARMUP=${BENCH_SCAN_WARMUP:-3}
+SCAN_RUNS=${BENCH_SCAN_RUNS:-7}
+PEER_SCAN=${BENCH_PEER_SCAN:-1}
+SETTLE=${BENCH_SETTLE:-10}
+COMPACT_TIMEOUT=${BENCH_COMPACT_TIMEOUT:-900}
+QUERY_TIMEOUT=${BENCH_QUERY_TIMEOUT:-300}
 SYSTEMS=${BENCH_SYSTEMS:-strata influxdb victoriametrics}
 SEED=${BENCH_SEED:-123}
 START=${BENCH_START:-2016-01-01T00:00:00Z}
@@ -47,7 +73,8 @@ STOP_TIMEOUT=${BENCH_STOP_TIMEOUT:-120}
 LOAD_TIMEOUT=${BENCH_LOAD_TIMEOUT:-3600}
 STRATA_BIN=${BENCH_STRATA_BIN:-build/strata}
 STRATA_ARGS=${BENCH_STRATA_ARGS:-}
-STRATA_PATH=${BENCH_STRATA_PATH:-/api/v1/write?db=public}
+STRATA_DB=${BENCH_STRATA_DB:-public}
+STRATA_PATH=${BENCH_STRATA_PATH:-/api/v1/write?db=$STRATA_DB}
 STRATA_USER=${BENCH_STRATA_USER:-root:}
 export STRATA_WAL_SYNC=${STRATA_WAL_SYNC:-true}
 
@@ -55,23 +82,63 @@ GEN=build/bench/tsbs_gen
 LOAD=build/bench/load
 OUT_DIR=${BENCH_OUT:-bench/out}
 
+# The scan queries. The filter makes every value of usage_user pass through a comparison, so
+# neither the row count nor page statistics can answer them. InfluxQL has no count(*) over
+# one field, hence count(usage_user) there.
+Q_SUM="SELECT sum(usage_user) FROM cpu WHERE usage_user > 50"
+Q_COUNT_STRATA="SELECT count(*) FROM cpu WHERE usage_user > 50"
+Q_COUNT_INFLUX="SELECT count(usage_user) FROM cpu WHERE usage_user > 50"
+Q_ALL_STRATA="SELECT count(*) FROM cpu"
+Q_ALL_INFLUX="SELECT count(usage_user) FROM cpu"
+
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() {
     log "error: $*"
     exit 1
 }
 
-for v in HOSTS WORKERS BATCH REPEAT READY_TIMEOUT STOP_TIMEOUT LOAD_TIMEOUT; do
+for v in HOSTS WORKERS BATCH REPEAT READY_TIMEOUT STOP_TIMEOUT LOAD_TIMEOUT SCAN_RUNS \
+    COMPACT_TIMEOUT QUERY_TIMEOUT; do
     case ${!v} in
     '' | *[!0-9]* | 0) die "BENCH_$v must be a positive integer, got '${!v}'" ;;
     esac
 done
+for v in SCAN_WARMUP SETTLE; do
+    case ${!v} in
+    '' | *[!0-9]*) die "BENCH_$v must be a non-negative integer, got '${!v}'" ;;
+    esac
+done
+case $MODE in
+ingest | storage | all) ;;
+*) die "BENCH_MODE must be ingest, storage or all, got '$MODE'" ;;
+esac
+case $PEER_SCAN in
+0 | 1) ;;
+*) die "BENCH_PEER_SCAN must be 0 or 1, got '$PEER_SCAN'" ;;
+esac
 for s in $SYSTEMS; do
     case $s in
     strata | influxdb | victoriametrics) ;;
     *) die "unknown system '$s' in BENCH_SYSTEMS (known: strata influxdb victoriametrics)" ;;
     esac
 done
+if [ "$MODE" != ingest ]; then
+    [ -n "${STORAGE_SETS// /}" ] || die "BENCH_STORAGE_SETS is empty"
+    for set in $STORAGE_SETS; do
+        # The duration is checked by tsbs_gen itself; here only the shape and the host count.
+        case $set in
+        *:*:* | :* | *:) die "BENCH_STORAGE_SETS: '$set' is not HOSTS:DURATION" ;;
+        *:*)
+            case ${set%%:*} in
+            *[!0-9]* | 0) die "BENCH_STORAGE_SETS: '$set' needs a positive host count" ;;
+            esac
+            ;;
+        *) die "BENCH_STORAGE_SETS: '$set' is not HOSTS:DURATION" ;;
+        esac
+    done
+fi
+do_ingest() { [ "$MODE" = ingest ] || [ "$MODE" = all ]; }
+do_storage() { [ "$MODE" = storage ] || [ "$MODE" = all ]; }
 
 # ---------------------------------------------------------------- cleanup on any exit
 SERVER_PID=""
@@ -105,8 +172,13 @@ command -v curl >/dev/null || die "curl is required"
 
 WORK=$(mktemp -d "$TMPBASE/strata-bench.XXXXXX") || die "cannot create a work directory under $TMPBASE"
 mkdir -p "$OUT_DIR"
-RUNS="$WORK/runs.tsv" # system round ok rows_per_s values_per_s secs p50 p99 disk_mb rss_mb cpu_s
+RUNS="$WORK/runs.tsv"       # system round ok rows_per_s values_per_s secs p50 p99 disk_mb rss_mb cpu_s
+STORE="$WORK/storage.tsv"   # set system ok rows values load_s rows_per_s compact_s state bytes alloc detail
+SCANS="$WORK/scans.tsv"     # set system query ok runs rows median_s min_s max_s cpu_ticks answer
 : >"$RUNS"
+: >"$STORE"
+: >"$SCANS"
+CLK_TCK=$(getconf CLK_TCK)
 
 free_port() {
     if command -v python3 >/dev/null; then
@@ -124,6 +196,9 @@ free_port() {
     done
 }
 
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
 # wait_ready URL: polls until URL answers 2xx, the server dies, or READY_TIMEOUT passes.
 wait_ready() {
     local url=$1 deadline=$((SECONDS + READY_TIMEOUT))
@@ -140,13 +215,22 @@ peak_rss_mb() {
     awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status" 2>/dev/null || echo NA
 }
 
-# CPU seconds (user + system) the server has used since it started.
-server_cpu_s() {
-    local tck
-    tck=$(getconf CLK_TCK)
+# CPU clock ticks (user + system) the server has used since it started, its exited threads
+# included (the kernel folds them into the process's totals).
+server_cpu_ticks() {
     # Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    sed 's/^.*) //' "/proc/$SERVER_PID/stat" 2>/dev/null |
-        awk -v t="$tck" '{ printf "%.1f", ($12 + $13) / t }' || echo NA
+    sed 's/^.*) //' "/proc/$SERVER_PID/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+}
+
+# CPU seconds the server has used since it started.
+server_cpu_s() {
+    local t
+    t=$(server_cpu_ticks)
+    [ -n "$t" ] || {
+        echo NA
+        return
+    }
+    awk -v t="$t" -v h="$CLK_TCK" 'BEGIN { printf "%.1f", t / h }'
 }
 
 stop_server() {
@@ -161,26 +245,35 @@ stop_server() {
     SERVER_PID=""
 }
 
-# start_<system> DIR: starts the server with its data under DIR/data, sets SERVER_PID,
-# READY_URL, WRITE_URL (host:port/path for the loader) and LOAD_ARGS.
+# start_<system> DIR [storage]: starts the server with its data under DIR/data (kept if it is
+# already there), sets SERVER_PID, READY_URL, WRITE_URL (host:port/path for the loader),
+# LOAD_ARGS and the system's port variable. "storage" asks for the settings of a storage run.
 start_strata() {
     local dir=$1 port
     port=$(free_port)
     mkdir -p "$dir/data"
     # shellcheck disable=SC2086
     "$STRATA_BIN" --data "$dir/data" --port "$port" --host 127.0.0.1 $STRATA_ARGS \
-        >"$dir/server.log" 2>&1 &
+        >>"$dir/server.log" 2>&1 &
     SERVER_PID=$!
     READY_URL="http://127.0.0.1:$port/api/v1/ping"
     WRITE_URL="127.0.0.1:$port$STRATA_PATH"
     LOAD_ARGS=(--user "$STRATA_USER")
+    STRATA_PORT=$port
 }
 
 start_influxdb() {
-    local dir=$1 port rpc
+    local dir=$1 purpose=${2:-ingest} port rpc cold=""
     port=$(free_port)
     rpc=$(free_port)
     mkdir -p "$dir/data"
+    # Storage runs: snapshot the cache to TSM files and fully compact a shard one second after
+    # its last write (defaults: 10 minutes and 4 hours), so that the size measured is that of
+    # compacted TSM files and not of the WAL.
+    if [ "$purpose" = storage ]; then
+        cold='  cache-snapshot-write-cold-duration = "1s"
+  compact-full-write-cold-duration = "1s"'
+    fi
     # wal-fsync-delay 0s (the default) fsyncs the WAL before each write is acknowledged.
     # The _internal monitor database and HTTP request logging are off so that only the
     # benchmark's writes touch the disk.
@@ -197,6 +290,7 @@ bind-address = "127.0.0.1:$rpc"
   wal-fsync-delay = "0s"
   index-version = "inmem"
   query-log-enabled = false
+$cold
 
 [http]
   bind-address = "127.0.0.1:$port"
@@ -208,7 +302,7 @@ bind-address = "127.0.0.1:$rpc"
 [logging]
   level = "warn"
 EOF
-    influxd -config "$dir/influxdb.conf" >"$dir/server.log" 2>&1 &
+    influxd -config "$dir/influxdb.conf" >>"$dir/server.log" 2>&1 &
     SERVER_PID=$!
     READY_URL="http://127.0.0.1:$port/ping"
     WRITE_URL="127.0.0.1:$port/write?db=benchmark"
@@ -222,14 +316,15 @@ start_victoriametrics() {
     mkdir -p "$dir/data"
     # The data starts in 2016: without a long retention VictoriaMetrics would drop it.
     victoria-metrics -storageDataPath "$dir/data" -httpListenAddr "127.0.0.1:$port" \
-        -retentionPeriod 100y -loggerLevel WARN >"$dir/server.log" 2>&1 &
+        -retentionPeriod 100y -loggerLevel WARN >>"$dir/server.log" 2>&1 &
     SERVER_PID=$!
     READY_URL="http://127.0.0.1:$port/health"
     WRITE_URL="127.0.0.1:$port/write"
     LOAD_ARGS=()
+    VM_PORT=$port
 }
 
-# after_ready_<system>: anything needed between readiness and the load.
+# after_ready SYSTEM: anything needed between readiness and the load.
 after_ready() {
     case $1 in
     influxdb)
@@ -247,41 +342,52 @@ record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RUNS"; }
 # result_field LINE KEY: the value of KEY in the loader's "RESULT k=v ..." line.
 result_field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
+# start_and_wait SYSTEM DIR [PURPOSE]: a server on DIR, ready; on failure it is stopped and
+# the end of its log shown.
+start_and_wait() {
+    "start_$1" "$2" "${3:-}"
+    if ! wait_ready "$READY_URL"; then
+        log "$1 did not become ready within ${READY_TIMEOUT}s; last lines of its log:"
+        tail -n 20 "$2/server.log" >&2
+        stop_server
+        return 1
+    fi
+    return 0
+}
+
+# load_data SYSTEM DIR FILE ROWS: after_ready, then the loader; the output is in DIR/load.out.
+load_data() {
+    local sys=$1 dir=$2 file=$3 rows=$4 rc
+    after_ready "$sys" || return 1
+    log "$sys: loading $rows rows into $WRITE_URL"
+    timeout "$LOAD_TIMEOUT" "$LOAD" --url "$WRITE_URL" --name "$sys" --batch "$BATCH" \
+        --workers "$WORKERS" "${LOAD_ARGS[@]}" "$file" >"$dir/load.out" 2>"$dir/load.err"
+    rc=$?
+    cat "$dir/load.err" >&2
+    head -n 1 "$dir/load.out" >&2
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        log "$sys exited during the load; last lines of its log:"
+        tail -n 20 "$dir/server.log" >&2
+        return 1
+    fi
+    [ $rc -eq 0 ] && grep -q '^RESULT .* ok=1 ' "$dir/load.out"
+}
+
 # run_one SYSTEM ROUND: one fresh server, one load, measurements, teardown.
 run_one() {
     local sys=$1 round=$2 dir="$WORK/$1.$2" out rows_s values_s secs p50 p99 rss cpu disk ok=1
     mkdir -p "$dir"
     log "$sys (run $round/$REPEAT): starting"
-    "start_$sys" "$dir"
-    if ! wait_ready "$READY_URL"; then
-        log "$sys did not become ready within ${READY_TIMEOUT}s; last lines of its log:"
-        tail -n 20 "$dir/server.log" >&2
-        stop_server
+    if ! start_and_wait "$sys" "$dir"; then
         record "$sys $round 0 NA NA NA NA NA NA NA NA"
         return 1
     fi
-    if ! after_ready "$sys"; then
-        stop_server
-        record "$sys $round 0 NA NA NA NA NA NA NA NA"
-        return 1
-    fi
-    log "$sys (run $round/$REPEAT): loading $DATA_ROWS rows into $WRITE_URL"
-    timeout "$LOAD_TIMEOUT" "$LOAD" --url "$WRITE_URL" --name "$sys" --batch "$BATCH" \
-        --workers "$WORKERS" "${LOAD_ARGS[@]}" "$DATA" >"$dir/load.out" 2>"$dir/load.err"
-    local rc=$?
-    cat "$dir/load.err" >&2
-    head -n 1 "$dir/load.out" >&2
+    load_data "$sys" "$dir" "$DATA" "$DATA_ROWS" || ok=0
     rss=$(peak_rss_mb)
     cpu=$(server_cpu_s)
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "$sys exited during the load; last lines of its log:"
-        tail -n 20 "$dir/server.log" >&2
-        ok=0
-    fi
     stop_server
     disk=$(du -sk "$dir/data" 2>/dev/null | awk '{ printf "%.1f", $1 / 1024 }')
-    out=$(grep '^RESULT ' "$dir/load.out")
-    [ $rc -eq 0 ] && [ -n "$out" ] || ok=0
+    out=$(grep '^RESULT ' "$dir/load.out" 2>/dev/null)
     rows_s=$(result_field "$out" rows_per_s)
     values_s=$(result_field "$out" values_per_s)
     secs=$(result_field "$out" secs)
@@ -294,6 +400,242 @@ run_one() {
     [ $ok = 1 ]
 }
 
+# ---------------------------------------------------------------- storage: compaction
+# dir_bytes DIR: apparent size of everything under DIR (du -sb), or NA.
+dir_bytes() { du -sb "$1" 2>/dev/null | awk '{ print $1 }' || echo NA; }
+
+# wait_settled DIR CHECK: waits until DIR's size has not changed for SETTLE seconds and the
+# command CHECK (if any) succeeds, or COMPACT_TIMEOUT passes (status 1).
+wait_settled() {
+    local dir=$1 check=$2 deadline=$((SECONDS + COMPACT_TIMEOUT)) last=-1 cur stable_since=$SECONDS
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        kill -0 "$SERVER_PID" 2>/dev/null || return 1
+        cur=$(dir_bytes "$dir")
+        if [ "$cur" != "$last" ]; then
+            last=$cur
+            stable_since=$SECONDS
+        elif [ $((SECONDS - stable_since)) -ge "$SETTLE" ] && { [ -z "$check" ] || $check "$dir"; }; then
+            return 0
+        fi
+        sleep 1
+    done
+    return 1
+}
+
+# compact_<system> DIR: brings the loaded server to its compacted state; status 1 on failure
+# or timeout.
+compact_strata() {
+    local dir=$1 code
+    # COMPACT DATABASE flushes every cache and merges every vnode's files; it answers when done.
+    code=$(curl -sS -o "$dir/compact.out" -w '%{http_code}' --max-time "$COMPACT_TIMEOUT" \
+        -u "$STRATA_USER" -XPOST "http://127.0.0.1:$STRATA_PORT/api/v1/sql?db=$STRATA_DB" \
+        --data-binary "COMPACT DATABASE $STRATA_DB") || return 1
+    if [ "$code" != 200 ]; then
+        log "COMPACT DATABASE answered HTTP $code: $(head -c 300 "$dir/compact.out")"
+        return 1
+    fi
+    return 0
+}
+
+# InfluxDB is compacted when its WAL holds nothing (the cache was snapshotted) and no
+# compaction is writing a .tmp file.
+influx_compacted() {
+    [ -z "$(find "$1/wal" -name '*.wal' -size +0 2>/dev/null | head -n 1)" ] &&
+        [ -z "$(find "$1/data" -name '*.tmp' 2>/dev/null | head -n 1)" ]
+}
+
+compact_influxdb() {
+    wait_settled "$1/data" influx_compacted
+}
+
+# VictoriaMetrics is idle when its vm_active_merges gauges are all zero.
+vm_idle() {
+    local n
+    n=$(curl -sf --max-time 10 "http://127.0.0.1:$VM_PORT/metrics" |
+        awk '/^vm_active_merges/ { s += $2 } END { print s + 0 }') || return 1
+    [ "$n" = 0 ]
+}
+
+compact_victoriametrics() {
+    local dir=$1 p any=0
+    # force_flush writes the in-memory parts out; force_merge merges a monthly partition's
+    # parts into one, in the background (the call returns at once).
+    curl -sf -o /dev/null --max-time 60 "http://127.0.0.1:$VM_PORT/internal/force_flush" ||
+        log "victoriametrics: /internal/force_flush failed"
+    for p in $(find "$dir/data/data/small" "$dir/data/data/big" -mindepth 1 -maxdepth 1 -type d \
+        -name '[0-9][0-9][0-9][0-9]_[0-9][0-9]' -printf '%f\n' 2>/dev/null | sort -u); do
+        any=1
+        curl -sf -o /dev/null --max-time 60 \
+            "http://127.0.0.1:$VM_PORT/internal/force_merge?partition_prefix=$p" ||
+            log "victoriametrics: force_merge of partition $p failed"
+    done
+    [ "$any" = 1 ] || log "victoriametrics: no partition found under $dir/data/data"
+    wait_settled "$dir/data" vm_idle
+}
+
+# breakdown SYSTEM DIR: where the bytes are, "part=MB ..." by file kind.
+breakdown() {
+    find "$2" -type f -printf '%s %P\n' 2>/dev/null | awk -v sys="$1" '
+        {
+            p = $2; k = "other"
+            if (sys == "strata") {
+                if (p ~ /\.col$/) k = "columns"; else if (p ~ /\/wal\//) k = "wal"
+                else if (p ~ /\/index\//) k = "series-index"; else if (p ~ /^meta\//) k = "catalog"
+            } else if (sys == "influxdb") {
+                if (p ~ /\.tsm$/) k = "tsm"; else if (p ~ /^wal\//) k = "wal"
+                else if (p ~ /\/_series\// || p ~ /\.idx$/) k = "series-index"; else if (p ~ /^meta\//) k = "meta"
+            } else if (sys == "victoriametrics") {
+                if (p ~ /^data\//) k = "data"; else if (p ~ /^indexdb\//) k = "indexdb"
+                else if (p ~ /^cache\//) k = "cache"
+            }
+            b[k] += $1
+        }
+        END { for (k in b) printf "%s=%.2f\n", k, b[k] / 1e6 }' | sort | tr '\n' ' ' | sed 's/ $//; s/ /,/g'
+}
+
+srecord() { printf '%s\n' "$*" | tr ' ' '\t' >>"$STORE"; }
+qrecord() { printf '%s\n' "$*" | tr ' ' '\t' >>"$SCANS"; }
+
+# ---------------------------------------------------------------- storage: scans
+# run_query SYSTEM SQL OUT: one query; prints curl's time_total in seconds; status 1 unless the
+# server answered 200.
+run_query() {
+    local sys=$1 q=$2 out=$3 w
+    case $sys in
+    strata)
+        w=$(curl -sS -o "$out" -w '%{http_code} %{time_total}' --max-time "$QUERY_TIMEOUT" \
+            -u "$STRATA_USER" -XPOST "http://127.0.0.1:$STRATA_PORT/api/v1/sql?db=$STRATA_DB" \
+            --data-binary "$q") || return 1
+        ;;
+    influxdb)
+        w=$(curl -sS -o "$out" -w '%{http_code} %{time_total}' --max-time "$QUERY_TIMEOUT" -G \
+            "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode db=benchmark \
+            --data-urlencode "q=$q") || return 1
+        ;;
+    esac
+    if [ "${w%% *}" != 200 ]; then
+        log "$sys: '$q' answered HTTP ${w%% *}: $(head -c 300 "$out")"
+        return 1
+    fi
+    echo "${w#* }"
+}
+
+# answer SYSTEM OUT: the single number a one-row, one-column query answered, or "" if the
+# answer is not that. Strata answers CSV with a header line; InfluxDB JSON with [time, value].
+answer() {
+    local v
+    case $1 in
+    strata) v=$(awk 'NF { n++; l = $0 } END { if (n == 2) print l }' "$2") ;;
+    influxdb) v=$(sed -n 's/.*"values":\[\[[^],]*,\([^],]*\)\]\].*/\1/p' "$2") ;;
+    esac
+    case $v in
+    '' | *[!0-9.eE+-]*) echo "" ;;
+    *) echo "$v" ;;
+    esac
+}
+
+# scan_one SYSTEM SET NAME SQL ROWS DIR: warm-up runs, then SCAN_RUNS timed runs, recorded.
+scan_one() {
+    local sys=$1 set=$2 name=$3 q=$4 rows=$5 dir=$6 t c0 c1 times="" ans stats
+    for _ in $(seq "$SCAN_WARMUP"); do
+        run_query "$sys" "$q" "$dir/query.out" >/dev/null || {
+            qrecord "$set $sys $name 0 0 $rows NA NA NA NA NA"
+            return 1
+        }
+    done
+    c0=$(server_cpu_ticks)
+    for _ in $(seq "$SCAN_RUNS"); do
+        t=$(run_query "$sys" "$q" "$dir/query.out") || {
+            qrecord "$set $sys $name 0 0 $rows NA NA NA NA NA"
+            return 1
+        }
+        times="$times $t"
+    done
+    c1=$(server_cpu_ticks)
+    ans=$(answer "$sys" "$dir/query.out")
+    # shellcheck disable=SC2086
+    stats=$(printf '%s\n' $times | sort -g | awk '{ v[NR] = $1 } END {
+        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        print m, v[1], v[NR] }')
+    if [ -z "$ans" ]; then
+        log "$sys: '$q' did not answer one number: $(head -c 300 "$dir/query.out")"
+        qrecord "$set $sys $name 0 $SCAN_RUNS $rows $stats $((c1 - c0)) NA"
+        return 1
+    fi
+    log "$sys: $q: median $(awk -v s="${stats%% *}" 'BEGIN { printf "%.1f", s * 1000 }') ms over $SCAN_RUNS runs, answer $ans"
+    qrecord "$set $sys $name 1 $SCAN_RUNS $rows $stats $((c1 - c0)) $ans"
+}
+
+# scan_all SYSTEM SET ROWS DIR: checks that all rows are there, then times both queries.
+scan_all() {
+    local sys=$1 set=$2 rows=$3 dir=$4 all ok=0 qall qcount
+    case $sys in
+    strata) qall=$Q_ALL_STRATA qcount=$Q_COUNT_STRATA ;;
+    influxdb) qall=$Q_ALL_INFLUX qcount=$Q_COUNT_INFLUX ;;
+    esac
+    run_query "$sys" "$qall" "$dir/query.out" >/dev/null && all=$(answer "$sys" "$dir/query.out")
+    if [ "${all:-}" != "$rows" ]; then
+        log "$sys: '$qall' answered '${all:-?}', but $rows rows were loaded"
+        qrecord "$set $sys rows 0 0 $rows NA NA NA NA ${all:-NA}"
+        return 1
+    fi
+    scan_one "$sys" "$set" sum "$Q_SUM" "$rows" "$dir" || ok=1
+    scan_one "$sys" "$set" count "$qcount" "$rows" "$dir" || ok=1
+    return $ok
+}
+
+# storage_one SYSTEM SET FILE ROWS: fresh server, load, compaction, stop, du; then (Strata,
+# InfluxDB) a restart on the same data and the scans.
+storage_one() {
+    local sys=$1 set=$2 file=$3 rows=$4 dir out t0 compact_s state=compacted
+    local ok=1 bytes alloc detail values load_s rows_s
+    dir="$WORK/storage-$sys-$(set_tag "$set")"
+    mkdir -p "$dir"
+    log "storage $set: $sys: starting"
+    if ! start_and_wait "$sys" "$dir" storage; then
+        srecord "$set $sys 0 $rows NA NA NA NA failed NA NA -"
+        return 1
+    fi
+    if ! load_data "$sys" "$dir" "$file" "$rows"; then
+        stop_server
+        srecord "$set $sys 0 $rows NA NA NA NA load-failed NA NA -"
+        return 1
+    fi
+    out=$(grep '^RESULT ' "$dir/load.out")
+    values=$(result_field "$out" values)
+    load_s=$(result_field "$out" secs)
+    rows_s=$(result_field "$out" rows_per_s)
+    log "storage $set: $sys: compacting"
+    t0=$(now)
+    if ! "compact_$sys" "$dir"; then
+        state=not-compacted
+        ok=0
+        log "storage $set: $sys: did not reach a compacted state (see above); measuring anyway"
+    fi
+    compact_s=$(since "$t0")
+    stop_server
+    bytes=$(dir_bytes "$dir/data")
+    alloc=$(du -sB1 "$dir/data" 2>/dev/null | awk '{ print $1 }')
+    detail=$(breakdown "$sys" "$dir/data")
+    log "storage $set: $sys: $bytes bytes on disk after ${compact_s}s of compaction ($detail)"
+    srecord "$set $sys $ok $rows ${values:-NA} ${load_s:-NA} ${rows_s:-NA} $compact_s $state ${bytes:-NA} ${alloc:-NA} ${detail:--}"
+
+    if [ "$sys" = strata ] || { [ "$sys" = influxdb ] && [ "$PEER_SCAN" = 1 ]; }; then
+        log "storage $set: $sys: restarting for the scans"
+        if start_and_wait "$sys" "$dir" storage; then
+            scan_all "$sys" "$set" "$rows" "$dir" || ok=0
+            stop_server
+        else
+            qrecord "$set $sys rows 0 0 $rows NA NA NA NA NA"
+            ok=0
+        fi
+    fi
+    if [ "$KEEP" != 1 ]; then rm -rf "$dir/data"; fi
+    sync
+    [ $ok = 1 ]
+}
+
+# ---------------------------------------------------------------- summary helpers
 # median COLUMN SYSTEM: median of a runs.tsv column over the successful runs of SYSTEM.
 median() {
     awk -F'\t' -v c="$1" -v s="$2" '$1 == s && $3 == 1 && $c != "NA" { print $c }' "$RUNS" |
@@ -323,6 +665,81 @@ ratio() {
     esac
 }
 
+# sfield SET SYSTEM COLUMN: a storage.tsv column of a successful storage run, or NA.
+sfield() {
+    awk -F'\t' -v s="$1" -v y="$2" -v c="$3" '$1 == s && $2 == y && $3 == 1 { v = $c } END { print (v == "" ? "NA" : v) }' "$STORE"
+}
+
+# bpv SET SYSTEM [COLUMN]: bytes per value (apparent size by default; 11 = allocated).
+bpv() {
+    local b v
+    b=$(sfield "$1" "$2" "${3:-10}")
+    v=$(sfield "$1" "$2" 5)
+    case "$b$v" in
+    *NA*) echo NA ;;
+    *) awk -v b="$b" -v v="$v" 'BEGIN { if (v > 0) printf "%.4f", b / v; else print "NA" }' ;;
+    esac
+}
+
+# qfield SET SYSTEM QUERY COLUMN: a scans.tsv column of a successful scan, or NA.
+qfield() {
+    awk -F'\t' -v s="$1" -v y="$2" -v q="$3" -v c="$4" '$1 == s && $2 == y && $3 == q && $4 == 1 { v = $c } END { print (v == "" ? "NA" : v) }' "$SCANS"
+}
+
+# Throughput figures of a scan: values/s by wall clock, values per server CPU second.
+scan_rate() { # scan_rate SET SYSTEM QUERY
+    local m r
+    m=$(qfield "$1" "$2" "$3" 7)
+    r=$(qfield "$1" "$2" "$3" 6)
+    case "$m$r" in *NA*) echo NA ;; *) awk -v m="$m" -v r="$r" 'BEGIN { if (m > 0) printf "%.0f", r / m; else print "NA" }' ;; esac
+}
+scan_cpu_rate() { # scan_cpu_rate SET SYSTEM QUERY
+    local t n r
+    t=$(qfield "$1" "$2" "$3" 10)
+    n=$(qfield "$1" "$2" "$3" 5)
+    r=$(qfield "$1" "$2" "$3" 6)
+    case "$t$n$r" in
+    *NA*) echo NA ;;
+    *) awk -v t="$t" -v n="$n" -v r="$r" -v h="$CLK_TCK" 'BEGIN { if (t > 0) printf "%.0f", r * n / (t / h); else print "NA" }' ;;
+    esac
+}
+scan_cpu_ms() { # scan_cpu_ms SET SYSTEM QUERY: server CPU ms per query
+    local t n
+    t=$(qfield "$1" "$2" "$3" 10)
+    n=$(qfield "$1" "$2" "$3" 5)
+    case "$t$n" in *NA*) echo NA ;; *) awk -v t="$t" -v n="$n" -v h="$CLK_TCK" 'BEGIN { printf "%.1f", t / h / n * 1000 }' ;; esac
+}
+millions() { # millions VALUE: "123.4 M", or n/a
+    case $1 in NA | '') echo "n/a" ;; *) awk -v v="$1" 'BEGIN { printf "%.1f M", v / 1e6 }' ;; esac
+}
+
+# agree A B: whether two answers are the same number (a relative 1e-9 allows for a different
+# order of floating-point additions).
+agree() {
+    case "$1$2" in
+    *NA*) echo "n/a" ;;
+    *) awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; m = (a < 0 ? -a : a)
+           print (d <= 1e-9 * m || d == 0) ? "yes" : "NO" }' ;;
+    esac
+}
+
+label() {
+    case $1 in
+    strata) echo "Strata" ;;
+    influxdb) echo "InfluxDB $(dpkg-query -W -f='${Version}' influxdb 2>/dev/null)" ;;
+    victoriametrics) echo "VictoriaMetrics $(dpkg-query -W -f='${Version}' victoria-metrics 2>/dev/null)" ;;
+    esac
+}
+durable() {
+    case $1 in
+    strata) echo "yes (WAL fsync per batch)" ;;
+    influxdb) echo "yes (wal-fsync-delay 0s)" ;;
+    victoriametrics) echo "no (buffered in memory)" ;;
+    esac
+}
+set_label() { echo "${1%%:*} hosts x ${1#*:}"; }
+set_tag() { echo "${1%%:*}h-${1#*:}"; } # a set's name in file names
+
 # ---------------------------------------------------------------- the run
 RUN_SYSTEMS=""
 SKIPPED=""
@@ -343,49 +760,54 @@ for s in $SYSTEMS; do
     fi
 done
 [ -n "$RUN_SYSTEMS" ] || die "no system to benchmark"
-
-DATA="$WORK/cpu-only.lp"
-log "generating data: $HOSTS hosts x $DURATION at 10s from $START (seed $SEED)"
-"$GEN" --hosts "$HOSTS" --duration "$DURATION" --start "$START" --seed "$SEED" --out "$DATA" ||
-    die "data generation failed"
-DATA_ROWS=$(wc -l <"$DATA")
-DATA_MB=$(du -sk "$DATA" | awk '{ printf "%.0f", $1 / 1024 }')
-log "data: $DATA_ROWS rows, ${DATA_MB} MB"
-# The fresh file is a gigabyte of dirty page cache; written back later, it would compete with
-# the first system's fsyncs.
-sync
-
+BENCH_T0=$SECONDS
 FAILED=0
-for round in $(seq "$REPEAT"); do
-    for s in $RUN_SYSTEMS; do
-        run_one "$s" "$round" || FAILED=1
+
+if do_ingest; then
+    DATA="$WORK/cpu-only.lp"
+    log "ingestion: generating data: $HOSTS hosts x $DURATION at 10s from $START (seed $SEED)"
+    "$GEN" --hosts "$HOSTS" --duration "$DURATION" --start "$START" --seed "$SEED" --out "$DATA" ||
+        die "data generation failed"
+    DATA_ROWS=$(wc -l <"$DATA")
+    DATA_MB=$(du -sk "$DATA" | awk '{ printf "%.0f", $1 / 1024 }')
+    log "data: $DATA_ROWS rows, ${DATA_MB} MB"
+    # The fresh file is a gigabyte of dirty page cache; written back later, it would compete
+    # with the first system's fsyncs.
+    sync
+    for round in $(seq "$REPEAT"); do
+        for s in $RUN_SYSTEMS; do
+            run_one "$s" "$round" || FAILED=1
+        done
     done
-done
+    [ "$KEEP" = 1 ] || rm -f "$DATA"
+fi
+INGEST_SECS=$((SECONDS - BENCH_T0))
+
+SET_INFO="$WORK/sets.tsv" # set rows mb
+: >"$SET_INFO"
+if do_storage; then
+    for set in $STORAGE_SETS; do
+        file="$WORK/storage-$(set_tag "$set").lp"
+        log "storage: generating data: $(set_label "$set") at 10s from $START (seed $SEED)"
+        "$GEN" --hosts "${set%%:*}" --duration "${set#*:}" --start "$START" --seed "$SEED" \
+            --out "$file" || die "data generation failed for storage set $set"
+        rows=$(wc -l <"$file")
+        printf '%s\t%s\t%s\n' "$set" "$rows" "$(du -sk "$file" | awk '{ printf "%.0f", $1 / 1024 }')" >>"$SET_INFO"
+        sync
+        for s in $RUN_SYSTEMS; do
+            storage_one "$s" "$set" "$file" "$rows" || FAILED=1
+        done
+        [ "$KEEP" = 1 ] || rm -f "$file"
+    done
+fi
+STORAGE_SECS=$((SECONDS - BENCH_T0 - INGEST_SECS))
 
 # ---------------------------------------------------------------- the summary
-label() {
-    case $1 in
-    strata) echo "Strata" ;;
-    influxdb) echo "InfluxDB $(dpkg-query -W -f='${Version}' influxdb 2>/dev/null)" ;;
-    victoriametrics) echo "VictoriaMetrics $(dpkg-query -W -f='${Version}' victoria-metrics 2>/dev/null)" ;;
-    esac
-}
-durable() {
-    case $1 in
-    strata) echo "yes (WAL fsync per batch)" ;;
-    influxdb) echo "yes (wal-fsync-delay 0s)" ;;
-    victoriametrics) echo "no (buffered in memory)" ;;
-    esac
-}
+in_run() { [[ " $RUN_SYSTEMS " == *" $1 "* ]]; }
 
-CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-MEM_GB=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
-SUMMARY="$WORK/summary.md"
-{
-    echo "# Strata ingestion benchmark"
+ingest_summary() {
+    echo "## Ingestion"
     echo
-    echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    echo "- machine: ${CPU_MODEL:-unknown CPU}, $(nproc) cores, ${MEM_GB} GB RAM, $(uname -sr)"
     echo "- data: TSBS cpu-only, $HOSTS hosts, $DURATION at 10 s, $DATA_ROWS rows x 10 fields, ${DATA_MB} MB of line protocol (seed $SEED)"
     echo "- load: $BATCH lines per request, $WORKERS connections, $REPEAT runs per system (alternating), medians shown"
     echo
@@ -400,22 +822,108 @@ SUMMARY="$WORK/summary.md"
     done
     echo
     st=$(median 4 strata)
-    [[ " $RUN_SYSTEMS " == *" strata "* ]] || st=NA
+    in_run strata || st=NA
     echo "- Strata / InfluxDB (rows/s): $(ratio "$st" "$(median 4 influxdb)") (target: at least 2x)"
     echo "- Strata / VictoriaMetrics (rows/s): $(ratio "$st" "$(median 4 victoriametrics)")"
     echo
     echo "VictoriaMetrics acknowledges a write before it is on disk (it buffers recent data in memory and"
     echo "writes it out in the background; no fsync per request), so its numbers are not for a durable ack. InfluxDB"
     echo "(wal-fsync-delay 0s) and Strata (WAL fsync per batch, group commit) fsync before answering."
-    echo "disk MB is du of the data directory after the load and a clean shutdown; peak RSS is VmHWM;"
+    echo "disk MB is du of the data directory after the load and a clean shutdown (not compacted); peak RSS is VmHWM;"
     echo "server CPU s is the server's user+system time from start to the end of the load."
     echo
-    echo "## All runs"
+    echo "### All ingestion runs"
     echo
     echo "| system | run | ok | rows/s | values/s | load s | p50 ms | p99 ms | disk MB | peak RSS MB | server CPU s |"
     echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     awk -F'\t' '{ printf "| %s | %s | %s |", $1, $2, ($3 == 1 ? "yes" : "FAILED")
                   for (i = 4; i <= 11; i++) printf " %s |", $i; printf "\n" }' "$RUNS"
+}
+
+storage_summary() {
+    local set rows mb s vm st b
+    echo "## Storage"
+    echo
+    echo "- data: TSBS cpu-only at 10 s from $START (seed $SEED), 10 float fields per row:"
+    while IFS=$'\t' read -r set rows mb; do
+        echo "  $(set_label "$set"): $rows rows, $((rows * 10)) values, $mb MB of line protocol"
+    done <"$SET_INFO"
+    echo "- each set loaded once per system ($BATCH lines per request, $WORKERS connections), then compacted"
+    echo "  (Strata: COMPACT DATABASE $STRATA_DB; InfluxDB: cold snapshot + full compaction after 1 s, waited for;"
+    echo "  VictoriaMetrics: /internal/force_flush + /internal/force_merge, waited for), stopped, and measured;"
+    echo "  \"settled\" = the data directory unchanged for ${SETTLE} s"
+    echo
+    echo "### Bytes on disk after compaction"
+    echo
+    echo "| data | system | values | bytes on disk (du -sb) | bytes/value | allocated bytes/value | vs VictoriaMetrics | load rows/s | compaction s | state | where the MB are |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    while IFS=$'\t' read -r set _ _; do
+        vm=$(bpv "$set" victoriametrics)
+        for s in $RUN_SYSTEMS; do
+            awk -F'\t' -v z="$set" -v y="$s" '$1 == z && $2 == y' "$STORE" | while IFS=$'\t' read -r _ _ ok _ values _ rows_s compact_s state bytes alloc detail; do
+                b=NA
+                [ "$ok" = 1 ] && b=$(bpv "$set" "$s")
+                echo "| $(set_label "$set") | $(label "$s") | ${values} | ${bytes} | $(fmt "$b" 3) | $(fmt "$([ "$ok" = 1 ] && bpv "$set" "$s" 11 || echo NA)" 3) | $(ratio "$b" "$vm") | $(fmt "$rows_s" 0) | $compact_s | $state | ${detail//,/, } |"
+            done
+        done
+    done <"$SET_INFO"
+    echo
+    while IFS=$'\t' read -r set _ _; do
+        st=NA
+        in_run strata && st=$(bpv "$set" strata)
+        echo "- $(set_label "$set"): Strata / VictoriaMetrics (bytes per value): $(ratio "$st" "$(bpv "$set" victoriametrics)") (target: at most 1.0); Strata / InfluxDB: $(ratio "$st" "$(bpv "$set" influxdb)")"
+    done <"$SET_INFO"
+    echo
+    echo "### Scan speed"
+    echo
+    echo "Each query run $SCAN_WARMUP times untimed, then $SCAN_RUNS times timed (curl time_total, client side);"
+    echo "values/s = rows scanned / median time; server CPU from /proc/PID/stat (utime+stime, 1/$CLK_TCK s ticks) over the timed runs."
+    echo "Strata runs a query on one thread, so its values/s is also per core. The servers were restarted on"
+    echo "their compacted data before the queries. VictoriaMetrics is not queried: MetricsQL has no equivalent"
+    echo "of a filter + sum over raw samples."
+    echo
+    echo "| data | system | query | rows scanned | median ms | min-max ms | values/s | server CPU ms/query | values per CPU-s | answer |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    local name ok rows med lo hi ans q
+    while IFS=$'\t' read -r set s name ok _ rows med lo hi _ ans; do
+        case "$s:$name" in
+        strata:sum | influxdb:sum) q=$Q_SUM ;;
+        strata:count) q=$Q_COUNT_STRATA ;;
+        influxdb:count) q=$Q_COUNT_INFLUX ;;
+        strata:rows) q="$Q_ALL_STRATA (check)" ;;
+        *) q="$Q_ALL_INFLUX (check)" ;;
+        esac
+        if [ "$ok" = 1 ]; then
+            echo "| $(set_label "$set") | $(label "$s") | \`$q\` | $rows | $(fmt "$(awk -v m="$med" 'BEGIN { print m * 1000 }')" 1) | $(fmt "$(awk -v m="$lo" 'BEGIN { print m * 1000 }')" 1)-$(fmt "$(awk -v m="$hi" 'BEGIN { print m * 1000 }')" 1) | $(millions "$(scan_rate "$set" "$s" "$name")") | $(fmt "$(scan_cpu_ms "$set" "$s" "$name")" 1) | $(millions "$(scan_cpu_rate "$set" "$s" "$name")") | $ans |"
+        else
+            echo "| $(set_label "$set") | $(label "$s") | \`$q\` | $rows | FAILED | | | | | $ans |"
+        fi
+    done <"$SCANS"
+    echo
+    while IFS=$'\t' read -r set _ _; do
+        in_run strata || continue
+        echo "- $(set_label "$set"): Strata filter + sum: $(millions "$(scan_rate "$set" strata sum)") values/s wall clock, $(millions "$(scan_cpu_rate "$set" strata sum)") values per CPU-second (target: at least 100 M per core); filter + count: $(millions "$(scan_rate "$set" strata count)") values/s"
+        if in_run influxdb && [ "$PEER_SCAN" = 1 ]; then
+            echo "  - answers agree with InfluxDB: sum $(agree "$(qfield "$set" strata sum 11)" "$(qfield "$set" influxdb sum 11)"), count $(agree "$(qfield "$set" strata count 11)" "$(qfield "$set" influxdb count 11)"); Strata / InfluxDB (sum, wall clock): $(ratio "$(scan_rate "$set" strata sum)" "$(scan_rate "$set" influxdb sum)")"
+        fi
+    done <"$SET_INFO"
+}
+
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+MEM_GB=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
+SUMMARY="$WORK/summary.md"
+{
+    echo "# Strata benchmarks"
+    echo
+    echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "- machine: ${CPU_MODEL:-unknown CPU}, $(nproc) cores, ${MEM_GB} GB RAM, $(uname -sr)"
+    echo "- mode: $MODE; systems:${RUN_SYSTEMS}${SKIPPED:+ (skipped:$SKIPPED)}; time: ingestion ${INGEST_SECS} s, storage ${STORAGE_SECS} s"
+    echo
+    if do_ingest; then
+        ingest_summary
+        echo
+    fi
+    if do_storage; then storage_summary; fi
 } >"$SUMMARY"
 
 cp "$SUMMARY" "$OUT_DIR/results.md"

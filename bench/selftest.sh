@@ -331,11 +331,13 @@ done
 check "load: no --url is refused" sh -c "! '$LOAD' '$T/data.lp' 2>/dev/null"
 
 # ------------------------------------------------------------------ run.sh, with a fake Strata
-# The fake speaks just enough of Strata's contract (flags, ping, authenticated write) to walk
-# run.sh's Strata path end to end, and records what it was given.
+# The fake speaks just enough of Strata's contract (flags, ping, authenticated write, the few SQL
+# statements the storage benchmark sends) to walk run.sh's Strata paths end to end, and records
+# what it was given. It keeps usage_user of every row in its data directory, so that a restart
+# on the same directory answers the same, and it answers the scan queries from those values.
 cat >"$T/fake-strata" <<'EOF'
 #!/usr/bin/env python3
-import argparse, http.server, json, os
+import argparse, http.server, json, os, re
 ap = argparse.ArgumentParser()
 ap.add_argument("--data"); ap.add_argument("--port", type=int); ap.add_argument("--host")
 a = ap.parse_args()
@@ -345,6 +347,14 @@ if mode == "hang":  # never becomes ready
 os.makedirs(a.data, exist_ok=True)
 with open(os.path.join(a.data, "env"), "w") as f:
     f.write(f"wal_sync={os.environ.get('STRATA_WAL_SYNC')} host={a.host}\n")
+def note(name, text):
+    with open(os.path.join(a.data, name), "a") as f:
+        f.write(text + "\n")
+def values():
+    try:
+        return [float(v) for v in open(os.path.join(a.data, "usage_user")).read().split()]
+    except FileNotFoundError:
+        return []
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *args): pass
@@ -360,16 +370,39 @@ class H(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if mode == "fail":
             return self.reply(500, b'{"error_code":"050014","error_message":"fake failure"}')
-        if self.path != "/api/v1/write?db=public" or self.headers.get("Authorization") != "Basic cm9vdDo=":
+        if self.headers.get("Authorization") != "Basic cm9vdDo=":
+            return self.reply(401, b'{"error_code":"010001","error_message":"auth"}')
+        if self.path == "/api/v1/write?db=public":
+            note("rows", "%d" % body.count(b"\n"))
+            note("usage_user", " ".join(re.findall(r" usage_user=([0-9.]+)", body.decode())))
+            return self.reply(200)
+        if self.path != "/api/v1/sql?db=public":
             return self.reply(400, b'{"error_code":"000000","error_message":"bad request"}')
-        with open(os.path.join(a.data, "rows"), "a") as f:
-            f.write("%d\n" % body.count(b"\n"))
-        self.reply(200)
+        q = body.decode()
+        # Outside the data directory, whose size the benchmark measures.
+        note(os.path.join("..", "queries"), q)
+        v = values()
+        if mode == "lose":  # a row went missing somewhere
+            v = v[1:]
+        if q == "COMPACT DATABASE public":
+            if mode == "compactfail":
+                return self.reply(500, b'{"error_code":"050000","error_message":"compaction failed"}')
+            return self.reply(200)
+        hot = [x for x in v if x > 50]
+        answers = {"SELECT count(*) FROM cpu": ("COUNT(*)", len(v)),
+                   "SELECT count(*) FROM cpu WHERE usage_user > 50": ("COUNT(*)", len(hot)),
+                   "SELECT sum(usage_user) FROM cpu WHERE usage_user > 50": ("SUM(cpu.usage_user)", sum(hot))}
+        if q not in answers:
+            return self.reply(422, b'{"error_code":"010001","error_message":"unknown query"}')
+        head, val = answers[q]
+        if mode == "garbled" and "sum" in q:
+            return self.reply(200, b"SUM(cpu.usage_user)\n")
+        self.reply(200, f"{head}\n{val!r}\n".encode())
 http.server.ThreadingHTTPServer((a.host, a.port), H).serve_forever()
 EOF
 chmod +x "$T/fake-strata"
 mkdir -p "$T/results"
-BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" BENCH_OUT="$T/results" \
+BENCH_MODE=ingest BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" BENCH_OUT="$T/results" \
     BENCH_HOSTS=5 BENCH_DURATION=10m BENCH_REPEAT=3 BENCH_BATCH=50 BENCH_KEEP=1 \
     BENCH_TMPDIR="$T" ./bench/run.sh >"$T/run.out" 2>"$T/run.err"
 RUN_RC=$?
@@ -381,13 +414,13 @@ check "run.sh: Strata got STRATA_WAL_SYNC=true and a loopback address" \
 check "run.sh: no server left running" sh -c "! pgrep -f '^python3 $T/fake-strata' >/dev/null"
 check "run.sh: ratios n/a without peers" grep -q 'Strata / InfluxDB (rows/s): n/a' "$T/results/results.md"
 
-FAKE_MODE=fail BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" \
+FAKE_MODE=fail BENCH_MODE=ingest BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" \
     BENCH_OUT="$T/results" BENCH_HOSTS=5 BENCH_DURATION=10m BENCH_REPEAT=2 BENCH_TMPDIR="$T" \
     ./bench/run.sh >"$T/run.out" 2>"$T/run.err"
 RUN_RC=$?
 check "run.sh: server errors fail the run (exit status, FAILED rows, 0/2 ok)" sh -c \
     "test $RUN_RC -ne 0 && grep -q 'fake failure' '$T/run.err' && grep -q '| strata | 2 | FAILED |' '$T/results/results.md' && grep -q ' 0/2 |\$' '$T/results/results.md'"
-FAKE_MODE=hang BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" \
+FAKE_MODE=hang BENCH_MODE=ingest BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" \
     BENCH_OUT="$T/results" BENCH_HOSTS=5 BENCH_DURATION=10m BENCH_REPEAT=1 BENCH_READY_TIMEOUT=2 \
     BENCH_TMPDIR="$T" ./bench/run.sh >"$T/run.out" 2>"$T/run.err"
 RUN_RC=$?
@@ -398,6 +431,93 @@ BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/nope" BENCH_OUT="$T/
     BENCH_TMPDIR="$T" ./bench/run.sh >"$T/run.out" 2>"$T/run.err"
 check "run.sh: a missing Strata binary is skipped with a message" grep -q 'SKIPPING Strata' "$T/run.err"
 check "run.sh: bad BENCH_REPEAT is refused" sh -c "BENCH_SKIP_DEPS=1 BENCH_REPEAT=x ./bench/run.sh >/dev/null 2>&1; test \$? -ne 0"
+
+# ------------------------------------------------------------------ run.sh storage mode, fake Strata
+# storage_run NAME [VAR=VALUE...]: a storage-mode run against the fake with its own work
+# directory $T/NAME (kept), small data sets; sets RUN_RC and W (the work directory).
+storage_run() {
+    local name=$1
+    shift
+    mkdir -p "$T/$name/results"
+    env "$@" BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" \
+        BENCH_OUT="$T/$name/results" BENCH_TMPDIR="$T/$name" BENCH_KEEP=1 BENCH_SCAN_WARMUP=2 \
+        BENCH_SCAN_RUNS=5 ./bench/run.sh >"$T/$name/run.out" 2>"$T/$name/run.err"
+    RUN_RC=$?
+    W=$(printf '%s\n' "$T/$name"/strata-bench.* | head -n 1)
+    R="$T/$name/results/results.md"
+}
+# expect_scan LPFILE: prints "sum count" over usage_user > 50, as the fake formats them.
+expect_scan() {
+    python3 -c '
+import re, sys
+v = [float(x) for x in re.findall(r" usage_user=([0-9.]+)", open(sys.argv[1]).read())]
+hot = [x for x in v if x > 50]
+print(repr(sum(hot)), len(hot))' "$1"
+}
+# line_has FILE START TEXT: some line of FILE containing START also contains TEXT.
+line_has() { grep -F -- "$2" "$1" | grep -qF -- "$3"; }
+
+storage_run ok BENCH_MODE=storage BENCH_STORAGE_SETS="5:10m 3:20m"
+check "storage: fake Strata run succeeds" test "$RUN_RC" -eq 0
+check "storage: only the storage section in results.md" sh -c "grep -q '^## Storage' '$R' && ! grep -q '^## Ingestion' '$R'"
+for set in "5:10m 5 10m 300" "3:20m 3 20m 360"; do
+    read -r spec h d rows <<<"$set"
+    dir="$W/storage-strata-${h}h-$d"
+    bytes=$(du -sb "$dir/data" | cut -f1)
+    bpv=$(awk -v b="$bytes" -v v="$((rows * 10))" 'BEGIN { printf "%.3f", b / v }')
+    check "storage $spec: bytes on disk = du -sb of the data directory, per value" \
+        line_has "$R" "| $h hosts x $d | Strata | $((rows * 10)) | $bytes | $bpv |" "| compacted |"
+    check "storage $spec: COMPACT once, the row-count check once, warm-up + timed runs of each query" \
+        test "$(sort "$dir/queries" | uniq -c | awk '{ $1 = $1; print }' | tr '\n' ';')" = \
+        "1 COMPACT DATABASE public;1 SELECT count(*) FROM cpu;7 SELECT count(*) FROM cpu WHERE usage_user > 50;7 SELECT sum(usage_user) FROM cpu WHERE usage_user > 50;"
+    read -r esum ecount <<<"$(expect_scan "$W/storage-${h}h-$d.lp")"
+    check "storage $spec: the sum query's answer and rows scanned are reported" line_has "$R" \
+        "| $h hosts x $d | Strata | \`SELECT sum(usage_user) FROM cpu WHERE usage_user > 50\` | $rows |" "| $esum |"
+    check "storage $spec: the count query's answer is reported" line_has "$R" \
+        "| $h hosts x $d | Strata | \`SELECT count(*) FROM cpu WHERE usage_user > 50\` | $rows |" "| $ecount |"
+done
+check "storage: the server was restarted for the scans of each set" test "$(grep -c 'restarting for the scans' "$T/ok/run.err")" -eq 2
+check "storage: values/s = rows / median time" python3 - "$R" <<'EOF'
+import re, sys
+n = 0
+for line in open(sys.argv[1]):
+    c = [x.strip() for x in line.split("|")]
+    if len(c) > 8 and c[2] == "Strata" and c[3].startswith("`SELECT"):
+        rows, med, rate = int(c[4]), float(c[5]), float(c[7].split()[0]) * 1e6
+        assert abs(rows / (med / 1000) - rate) <= 0.051e6 + 0.01 * rate, line
+        n += 1
+assert n == 4, n
+EOF
+check "storage: a summary line per set with the Strata scan rate" test "$(grep -c '^- .*: Strata filter + sum: .* values/s wall clock' "$R")" -eq 2
+check "storage: ratios n/a without VictoriaMetrics" grep -q 'Strata / VictoriaMetrics (bytes per value): n/a' "$R"
+
+storage_run compactfail FAKE_MODE=compactfail BENCH_MODE=storage BENCH_STORAGE_SETS=2:10m
+check "storage: a failed COMPACT fails the run and is shown" sh -c \
+    "test $RUN_RC -ne 0 && grep -q 'COMPACT DATABASE answered HTTP 500' '$T/compactfail/run.err' && grep -q '| not-compacted |' '$R'"
+storage_run lose FAKE_MODE=lose BENCH_MODE=storage BENCH_STORAGE_SETS=2:10m
+check "storage: a lost row fails the run" sh -c \
+    "test $RUN_RC -ne 0 && grep -q \"answered '119', but 120 rows were loaded\" '$T/lose/run.err' && grep -q '(check)\` | 120 | FAILED' '$R'"
+storage_run garbled FAKE_MODE=garbled BENCH_MODE=storage BENCH_STORAGE_SETS=2:10m
+check "storage: an answer that is not one number fails the run" sh -c \
+    "test $RUN_RC -ne 0 && grep -q 'did not answer one number' '$T/garbled/run.err' && grep -q 'usage_user > 50\` | 120 | FAILED | .* | NA |' '$R'"
+storage_run all BENCH_HOSTS=2 BENCH_DURATION=10m BENCH_REPEAT=1 BENCH_STORAGE_SETS=2:10m
+check "run.sh: the default mode runs ingestion and storage" sh -c \
+    "test $RUN_RC -eq 0 && grep -q '^## Ingestion' '$R' && grep -q '^## Storage' '$R' && grep -q '^| Strata | yes (WAL fsync per batch) | [0-9]* | .* | 1/1 |\$' '$R'"
+
+for bad in BENCH_MODE=bogus BENCH_STORAGE_SETS=x:1d BENCH_STORAGE_SETS=100 BENCH_STORAGE_SETS=5: \
+    BENCH_STORAGE_SETS=5:1d:2 BENCH_STORAGE_SETS=0:1d "BENCH_STORAGE_SETS= " BENCH_SCAN_RUNS=0 \
+    BENCH_SCAN_WARMUP=x BENCH_PEER_SCAN=2 BENCH_SETTLE=-1; do
+    if env "$bad" BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" \
+        BENCH_TMPDIR="$T" ./bench/run.sh >/dev/null 2>&1; then
+        bad "run.sh: refuses $bad"
+    else
+        ok "run.sh: refuses $bad"
+    fi
+done
+storage_run badduration BENCH_MODE=storage BENCH_STORAGE_SETS=2:12x
+check "run.sh: a duration the generator refuses stops the run" sh -c \
+    "test $RUN_RC -ne 0 && grep -q 'data generation failed for storage set 2:12x' '$T/badduration/run.err'"
+check "run.sh: no fake server left running" sh -c "! pgrep -f '^python3 $T/fake-strata' >/dev/null"
 
 echo "selftest: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

@@ -7,6 +7,7 @@
 #include "meta/catalog.h"
 
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/hmap.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -272,24 +273,11 @@ static void line_of(json_t *j, buf *out) {
     json_decref(j);
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Appends records and fsyncs. Called with the write lock held. */
 static int log_append(catalog *c, buf *lines, err *e) {
     pthread_mutex_lock(&c->log_mu);
     int rc = 0;
-    if (write_all(c->logfd, lines->p, lines->len) < 0 || fdatasync(c->logfd) < 0)
+    if (fs_write_all(c->logfd, lines->p, lines->len) < 0 || fdatasync(c->logfd) < 0)
         rc = err_set(e, 500, EC_META, "catalog: cannot write %s/catalog.log: %s", c->dir,
                      strerror(errno));
     pthread_mutex_unlock(&c->log_mu);
@@ -303,14 +291,6 @@ static int log_one(catalog *c, json_t *j, err *e) {
     int rc = log_append(c, &b, e);
     buf_free(&b);
     return rc;
-}
-
-static void fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 /* Rewrites the whole log from memory. */
@@ -330,18 +310,13 @@ static int log_rewrite(catalog *c, err *e) {
         while (hmap_next(d->tables, &tp, NULL, NULL, &tv))
             line_of(table_to_json((meta_table *)(uintptr_t)tv), &b);
     }
-    char tmp[1100], path[1100];
-    snprintf(tmp, sizeof tmp, "%s/catalog.log.tmp", c->dir);
+    char path[1100];
     snprintf(path, sizeof path, "%s/catalog.log", c->dir);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = 0;
-    if (fd < 0 || write_all(fd, b.p, b.len) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
-        rc = err_set(e, 500, EC_META, "catalog: cannot write %s: %s", tmp, strerror(errno));
-    }
-    if (fd >= 0) close(fd);
+    const void *parts[] = {b.p ? b.p : ""};
+    size_t lens[] = {b.len};
+    int rc = fs_write_atomic(path, parts, lens, 1, e);
     buf_free(&b);
     if (rc) return rc;
-    fsync_dir(c->dir);
     if (c->logfd >= 0) close(c->logfd);
     c->logfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (c->logfd < 0)

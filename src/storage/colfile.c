@@ -11,8 +11,10 @@
 
 #include "codec/codec.h"
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/varint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,17 +54,8 @@ struct cf_writer {
 };
 
 static int flush_out(cf_writer *w, err *e) {
-    const char *p = w->out.p;
-    size_t n = w->out.len;
-    while (n) {
-        ssize_t r = write(w->fd, p, n);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return err_set(e, 500, EC_STORAGE, "cannot write %s: %s", w->tmp, strerror(errno));
-        }
-        p += r;
-        n -= (size_t)r;
-    }
+    if (fs_write_all(w->fd, w->out.p, w->out.len) < 0)
+        return err_set(e, 500, EC_STORAGE, "cannot write %s: %s", w->tmp, strerror(errno));
     buf_reset(&w->out);
     return 0;
 }
@@ -291,21 +284,6 @@ int cf_writer_add(cf_writer *w, uint32_t sid, uint64_t table_id, uint32_t nrows,
     return 0;
 }
 
-static void fsync_dir_of(const char *path) {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 int cf_writer_finish(cf_writer *w, err *e) {
     buf hdr;
     buf_init(&hdr);
@@ -334,7 +312,7 @@ int cf_writer_finish(cf_writer *w, err *e) {
     w->fd = -1;
     if (rc == 0 && rename(w->tmp, w->path) < 0)
         rc = err_set(e, 500, EC_STORAGE, "cannot rename %s: %s", w->tmp, strerror(errno));
-    if (rc == 0) fsync_dir_of(w->path);
+    if (rc == 0) fs_fsync_parent(w->path);
     if (rc) unlink(w->tmp);
     buf_free(&w->out);
     buf_free(&w->index);
@@ -361,48 +339,6 @@ struct cf_reader {
     int64_t tmin, tmax;
 };
 
-struct rd {
-    const unsigned char *p, *end;
-    bool bad;
-};
-
-static uint64_t rd_uv(struct rd *r) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) {
-            r->bad = true;
-            return 0;
-        }
-        unsigned char c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) return v;
-    }
-    r->bad = true;
-    return 0;
-}
-
-static uint64_t rd_u64(struct rd *r) {
-    if (r->end - r->p < 8) {
-        r->bad = true;
-        return 0;
-    }
-    uint64_t v;
-    memcpy(&v, r->p, 8);
-    r->p += 8;
-    return v;
-}
-
-static uint32_t rd_u32(struct rd *r) {
-    if (r->end - r->p < 4) {
-        r->bad = true;
-        return 0;
-    }
-    uint32_t v;
-    memcpy(&v, r->p, 4);
-    r->p += 4;
-    return v;
-}
-
 static int corrupt(err *e, const char *path, const char *what) {
     return err_set(e, 500, EC_STORAGE, "corrupt column file %s: %s", path, what);
 }
@@ -421,8 +357,8 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
                        err *e) {
     size_t nchunks = 0, ncols = 0, nseries = 0;
     for (int pass = 0; pass < 2; pass++) {
-        struct rd d = {idx, idx + len, false};
-        uint64_t ns = rd_uv(&d);
+        byte_reader d = {idx, idx + len, false};
+        uint64_t ns = br_uvarint(&d);
         if (d.bad || ns > len) return corrupt(e, r->path, "bad series count");
         if (pass == 1) {
             r->series = xcalloc(ns ? ns : 1, sizeof *r->series);
@@ -432,7 +368,7 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
         size_t ci = 0, ki = 0;
         uint32_t last_sid = 0;
         for (uint64_t s = 0; s < ns; s++) {
-            uint64_t sid = rd_uv(&d), tid = rd_uv(&d), nc = rd_uv(&d);
+            uint64_t sid = br_uvarint(&d), tid = br_uvarint(&d), nc = br_uvarint(&d);
             if (d.bad || sid > UINT32_MAX || nc > len || (s && sid <= last_sid))
                 return corrupt(e, r->path, "bad series entry");
             last_sid = (uint32_t)sid;
@@ -440,13 +376,13 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
                 r->series[s] = (cf_series){(uint32_t)sid, tid, (uint32_t)nc, &r->chunks[ci]};
             }
             for (uint64_t c = 0; c < nc; c++) {
-                uint64_t zz = rd_uv(&d);
+                uint64_t zz = br_uvarint(&d);
                 int64_t tmin = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
-                uint64_t span = rd_uv(&d);
-                uint64_t rows = rd_uv(&d);
-                uint64_t toff = rd_uv(&d), tlen = rd_uv(&d);
-                uint32_t tcrc = rd_u32(&d);
-                uint64_t pc = rd_uv(&d);
+                uint64_t span = br_uvarint(&d);
+                uint64_t rows = br_uvarint(&d);
+                uint64_t toff = br_uvarint(&d), tlen = br_uvarint(&d);
+                uint32_t tcrc = br_u32(&d);
+                uint64_t pc = br_uvarint(&d);
                 if (d.bad || rows == 0 || rows > CF_CHUNK_ROWS || pc > len || toff < 8 ||
                     tlen > data_end || toff > data_end - tlen ||
                     (__int128)tmin + (__int128)span > (__int128)INT64_MAX)
@@ -466,19 +402,19 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
                 }
                 ci++;
                 for (uint64_t k = 0; k < pc; k++) {
-                    uint64_t cid = rd_uv(&d);
+                    uint64_t cid = br_uvarint(&d);
                     if (d.p >= d.end) return corrupt(e, r->path, "truncated column entry");
                     uint8_t type = *d.p++;
-                    uint64_t nulls = rd_uv(&d), off = rd_uv(&d), plen = rd_uv(&d);
-                    uint32_t crc = rd_u32(&d);
+                    uint64_t nulls = br_uvarint(&d), off = br_uvarint(&d), plen = br_uvarint(&d);
+                    uint32_t crc = br_u32(&d);
                     cf_stats st = {0};
                     if (type == VT_F64 || type == VT_I64 || type == VT_U64) {
                         if (d.p >= d.end) return corrupt(e, r->path, "truncated statistics");
                         st.has_stats = *d.p++ != 0;
                         if (st.has_stats) {
-                            st.min.u = rd_u64(&d);
-                            st.max.u = rd_u64(&d);
-                            st.sum.u = rd_u64(&d);
+                            st.min.u = br_u64(&d);
+                            st.max.u = br_u64(&d);
+                            st.sum.u = br_u64(&d);
                         }
                     } else if (type != VT_BOOL && type != VT_STR) {
                         return corrupt(e, r->path, "unknown column type");
@@ -602,9 +538,9 @@ static int page_open(const cf_reader *r, uint64_t off, uint32_t len, uint32_t cr
                      const unsigned char **blk, size_t *blen, err *e) {
     const unsigned char *p = r->map + off;
     if (crc32x(p, len) != crc) return corrupt(e, r->path, "page checksum mismatch");
-    struct rd d = {p, p + len, false};
+    byte_reader d = {p, p + len, false};
     if (len < 1 || *d.p++ != PAGE_FMT) return corrupt(e, r->path, "unknown page format");
-    uint64_t rows = rd_uv(&d), nn = rd_uv(&d);
+    uint64_t rows = br_uvarint(&d), nn = br_uvarint(&d);
     if (d.bad || rows != want_rows || nn > rows) return corrupt(e, r->path, "bad page header");
     *bitmap = NULL;
     if (nn) {

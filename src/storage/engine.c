@@ -14,10 +14,12 @@
 #include "storage/sindex.h"
 #include "storage/vnode.h"
 #include "storage/wal.h"
+#include "util/fs.h"
 #include "util/hmap.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
+#include "util/varint.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -73,45 +75,6 @@ struct engine {
     bool bg_kick;
     pthread_mutex_t bg_work; /* held while a round of background work runs */
 };
-
-/* ------------------------------------------------------------------ varints */
-
-static inline uint64_t zigzag(int64_t v) {
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-static inline int64_t unzigzag(uint64_t v) {
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-struct reader {
-    const unsigned char *p, *end;
-    bool bad;
-};
-
-static inline uint64_t rd_uvarint(struct reader *r) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) {
-            r->bad = true;
-            return 0;
-        }
-        unsigned char c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) return v;
-    }
-    r->bad = true;
-    return 0;
-}
-
-static inline const unsigned char *rd_bytes(struct reader *r, size_t n) {
-    if ((size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return NULL;
-    }
-    const unsigned char *p = r->p;
-    r->p += n;
-    return p;
-}
 
 /* ------------------------------------------------------------------ record builder */
 
@@ -176,7 +139,7 @@ void wrec_series(wrec *w, const void *key, size_t keylen) {
  * bumped as values are added, so rows need no up-front count. */
 void wrec_row(wrec *w, int64_t ts) {
     wr_byte(w, 'R');
-    wr_uvarint(w, zigzag(ts));
+    wr_uvarint(w, zigzag_encode(ts));
     wr_reserve(w, 3);
     w->count_pos = w->len;
     w->p[w->len++] = (char)0x80;
@@ -209,7 +172,7 @@ void wrec_i64(wrec *w, uint32_t col_id, int64_t v) {
     bump_count(w);
     wr_uvarint(w, col_id);
     wr_byte(w, VT_I64);
-    wr_uvarint(w, zigzag(v));
+    wr_uvarint(w, zigzag_encode(v));
 }
 
 void wrec_u64(wrec *w, uint32_t col_id, uint64_t v) {
@@ -365,8 +328,6 @@ static vnode *vnode_for(struct sdb *d, int64_t ts, uint32_t sid, err *e) {
     return v;
 }
 
-static int rm_rf(const char *path);
-
 /* Times below this are in expired vnodes (INT64_MIN without a TTL). */
 static int64_t expired_before(const struct sdb *d) {
     if (d->opts.ttl_ns <= 0) return INT64_MIN;
@@ -388,7 +349,7 @@ static int open_vnodes(struct sdb *d, err *e) {
         if (expired_before(d) > tmax) {
             /* Past the TTL: retention would drop it at once; never show it again. */
             log_info("database %llu: removing expired %s", (unsigned long long)d->id, path);
-            rm_rf(path);
+            fs_rm_rf(path);
             continue;
         }
         vnode *v;
@@ -425,26 +386,14 @@ static int tombs_save(struct sdb *d, err *e) {
     }
     char *text = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
-    char tmp[PATH_MAX], path[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s/TOMBSTONES.tmp", d->dir);
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/TOMBSTONES", d->dir);
     char hdr[16];
     int hl = snprintf(hdr, sizeof hdr, "%08x ", (uint32_t)XXH3_64bits(text, strlen(text)));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    size_t tl = strlen(text);
-    int rc = 0;
-    if (fd < 0 || write(fd, hdr, (size_t)hl) != hl || write(fd, text, tl) != (ssize_t)tl ||
-        fsync(fd) < 0 || rename(tmp, path) < 0)
-        rc = err_set(e, 500, EC_STORAGE, "cannot write %s: %s", path, strerror(errno));
-    if (fd >= 0) close(fd);
+    const void *parts[] = {hdr, text};
+    size_t lens[] = {(size_t)hl, strlen(text)};
+    int rc = fs_write_atomic(path, parts, lens, 2, e);
     free(text);
-    if (!rc) {
-        int dfd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
     return rc;
 }
 
@@ -522,13 +471,13 @@ static void touch(struct touched *t, vnode *v) {
     t->v[t->n++] = v;
 }
 
-static int apply_delete(struct sdb *d, uint64_t lsn, struct reader *r, bool replay, err *e) {
-    uint64_t table_id = rd_uvarint(r);
-    int64_t tmin = unzigzag(rd_uvarint(r)), tmax = unzigzag(rd_uvarint(r));
-    uint64_t n = rd_uvarint(r);
+static int apply_delete(struct sdb *d, uint64_t lsn, byte_reader *r, bool replay, err *e) {
+    uint64_t table_id = br_uvarint(r);
+    int64_t tmin = zigzag_decode(br_uvarint(r)), tmax = zigzag_decode(br_uvarint(r));
+    uint64_t n = br_uvarint(r);
     if (r->bad || n > (uint64_t)(r->end - r->p)) return -1;
     uint32_t *sids = xmalloc(sizeof *sids * (n + 1));
-    for (uint64_t i = 0; i < n; i++) sids[i] = (uint32_t)rd_uvarint(r);
+    for (uint64_t i = 0; i < n; i++) sids[i] = (uint32_t)br_uvarint(r);
     if (r->bad) {
         free(sids);
         return -1;
@@ -561,8 +510,8 @@ static int apply_delete(struct sdb *d, uint64_t lsn, struct reader *r, bool repl
 /* Applies one WAL record to the caches. Caller holds wmu. */
 static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec, size_t len,
                         bool replay, err *e) {
-    struct reader r = {rec, (const unsigned char *)rec + len, false};
-    const unsigned char *kind = rd_bytes(&r, 1);
+    byte_reader r = {rec, (const unsigned char *)rec + len, false};
+    const unsigned char *kind = br_bytes(&r, 1);
     if (!kind) return 0;
     if (*kind == REC_DELETE) {
         if (apply_delete(d, lsn, &r, replay, e) < 0) {
@@ -588,13 +537,13 @@ static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec,
     while (r.p < r.end && !r.bad) {
         unsigned char tag = *r.p++;
         if (tag == 'T') {
-            table_id = rd_uvarint(&r);
+            table_id = br_uvarint(&r);
             live =
                 !g->opts.table_live || g->opts.table_live(g->opts.table_live_ctx, d->id, table_id);
             have_series = false;
         } else if (tag == 'S') {
-            uint64_t kl = rd_uvarint(&r);
-            const unsigned char *key = rd_bytes(&r, kl);
+            uint64_t kl = br_uvarint(&r);
+            const unsigned char *key = br_bytes(&r, kl);
             if (r.bad) break;
             have_series = false;
             if (live) {
@@ -606,8 +555,8 @@ static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec,
                 last = NULL;
             }
         } else if (tag == 'R') {
-            int64_t ts = unzigzag(rd_uvarint(&r));
-            uint64_t nv = rd_uvarint(&r);
+            int64_t ts = zigzag_decode(br_uvarint(&r));
+            uint64_t nv = br_uvarint(&r);
             if (r.bad || nv > (uint64_t)(r.end - r.p)) {
                 r.bad = true;
                 break;
@@ -619,13 +568,13 @@ static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec,
             }
             for (uint64_t i = 0; i < nv && !r.bad; i++) {
                 mc_val *v = &vals[i];
-                v->col_id = (uint32_t)rd_uvarint(&r);
-                const unsigned char *t = rd_bytes(&r, 1);
+                v->col_id = (uint32_t)br_uvarint(&r);
+                const unsigned char *t = br_bytes(&r, 1);
                 if (!t) break;
                 v->type = *t;
                 switch (v->type) {
                 case VT_F64: {
-                    const unsigned char *p = rd_bytes(&r, 8);
+                    const unsigned char *p = br_bytes(&r, 8);
                     if (!p) break;
                     uint64_t bits = 0;
                     for (int b = 7; b >= 0; b--) bits = (bits << 8) | p[b];
@@ -633,19 +582,19 @@ static int apply_record(engine *g, struct sdb *d, uint64_t lsn, const void *rec,
                     break;
                 }
                 case VT_I64:
-                    v->v.i = unzigzag(rd_uvarint(&r));
+                    v->v.i = zigzag_decode(br_uvarint(&r));
                     break;
                 case VT_U64:
-                    v->v.u = rd_uvarint(&r);
+                    v->v.u = br_uvarint(&r);
                     break;
                 case VT_BOOL: {
-                    const unsigned char *p = rd_bytes(&r, 1);
+                    const unsigned char *p = br_bytes(&r, 1);
                     if (p) v->v.b = *p != 0;
                     break;
                 }
                 case VT_STR: {
-                    uint64_t sl = rd_uvarint(&r);
-                    const unsigned char *p = rd_bytes(&r, sl);
+                    uint64_t sl = br_uvarint(&r);
+                    const unsigned char *p = br_bytes(&r, sl);
                     v->v.s = (strv){(const char *)p, (uint32_t)sl};
                     break;
                 }
@@ -705,25 +654,6 @@ static int replay_cb(void *ctx, uint64_t lsn, const void *rec, size_t len, err *
     return 0;
 }
 
-static int rm_rf(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -1;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *dir = opendir(path);
-        if (!dir) return -1;
-        struct dirent *de;
-        while ((de = readdir(dir))) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-            char sub[PATH_MAX];
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_rf(sub);
-        }
-        closedir(dir);
-        return rmdir(path);
-    }
-    return unlink(path);
-}
-
 static void sdb_free(struct sdb *d) {
     wal_close(d->wal);
     sindex_close(d->idx);
@@ -745,7 +675,7 @@ static void sdb_release(struct sdb *d) {
         for (size_t i = 0; i < d->nvnodes; i++) vnode_mark_dropped(d->vnodes[i]);
     sdb_free(d);
     if (dropped) {
-        if (rm_rf(dir) < 0) log_error("cannot remove %s: %s", dir, strerror(errno));
+        if (fs_rm_rf(dir) < 0) log_error("cannot remove %s: %s", dir, strerror(errno));
         free(dir);
     }
 }
@@ -1109,7 +1039,7 @@ int engine_drop_db(engine *g, uint64_t db_id, err *e) {
     } else {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/db-%llu", g->dir, (unsigned long long)db_id);
-        rm_rf(path);
+        fs_rm_rf(path);
     }
     return 0;
 }
@@ -1178,8 +1108,8 @@ int engine_delete(engine *g, uint64_t db_id, uint64_t table_id, const uint32_t *
     buf_init(&b);
     buf_putc(&b, REC_DELETE);
     buf_put_uvarint(&b, table_id);
-    buf_put_uvarint(&b, zigzag(tmin));
-    buf_put_uvarint(&b, zigzag(tmax));
+    buf_put_uvarint(&b, zigzag_encode(tmin));
+    buf_put_uvarint(&b, zigzag_encode(tmax));
     buf_put_uvarint(&b, n);
     for (size_t i = 0; i < n; i++) buf_put_uvarint(&b, sids[i]);
     uint64_t lsn = 0;

@@ -2,9 +2,11 @@
 #include "storage/sindex.h"
 
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/hmap.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/varint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,42 +50,26 @@ struct sindex {
     buf wbuf;
 };
 
-static inline uint64_t rd_uvarint(const unsigned char **p, const unsigned char *end, bool *bad) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*p >= end) {
-            *bad = true;
-            return 0;
-        }
-        unsigned char c = *(*p)++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) return v;
-    }
-    *bad = true;
-    return 0;
-}
-
 /* Splits a series key into its tag ids and values (pointing into key). */
 static bool parse_key(const char *key, size_t len, struct series *s) {
-    const unsigned char *p = (const unsigned char *)key, *end = p + len;
-    bool bad = false;
-    uint64_t n = rd_uvarint(&p, end, &bad);
-    if (bad || n > len) return false;
+    byte_reader r = {(const unsigned char *)key, (const unsigned char *)key + len, false};
+    uint64_t n = br_uvarint(&r);
+    if (r.bad || n > len) return false;
     s->tag_ids = xmalloc(sizeof *s->tag_ids * (n ? n : 1));
     s->tag_vals = xmalloc(sizeof *s->tag_vals * (n ? n : 1));
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t id = rd_uvarint(&p, end, &bad);
-        uint64_t l = rd_uvarint(&p, end, &bad);
-        if (bad || id > UINT32_MAX || l > (uint64_t)(end - p)) {
+        uint64_t id = br_uvarint(&r);
+        uint64_t l = br_uvarint(&r);
+        const unsigned char *v = r.bad || id > UINT32_MAX ? NULL : br_bytes(&r, l);
+        if (!v) {
             free(s->tag_ids);
             free(s->tag_vals);
             return false;
         }
         s->tag_ids[i] = (uint32_t)id;
-        s->tag_vals[i] = (strv){(const char *)p, (uint32_t)l};
-        p += l;
+        s->tag_vals[i] = (strv){(const char *)v, (uint32_t)l};
     }
-    if (p != end) { /* bytes after the last tag */
+    if (r.p != r.end) { /* bytes after the last tag */
         free(s->tag_ids);
         free(s->tag_vals);
         return false;
@@ -190,18 +176,9 @@ static int append_record(sindex *x, const void *payload, size_t len, err *e) {
     buf_reset(&x->wbuf);
     buf_append(&x->wbuf, hdr, 8);
     buf_append(&x->wbuf, payload, len);
-    const char *p = x->wbuf.p;
-    size_t n = x->wbuf.len;
-    while (n) {
-        ssize_t w = write(x->fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return err_set(e, 500, EC_STORAGE, "series index: cannot write %s/series.log: %s",
-                           x->dir, strerror(errno));
-        }
-        p += w;
-        n -= (size_t)w;
-    }
+    if (fs_write_all(x->fd, x->wbuf.p, x->wbuf.len) < 0)
+        return err_set(e, 500, EC_STORAGE, "series index: cannot write %s/series.log: %s", x->dir,
+                       strerror(errno));
     x->dirty = true;
     return 0;
 }
@@ -232,18 +209,18 @@ static int replay(sindex *x, const char *path, err *e) {
         memcpy(&len, data + off, 4);
         memcpy(&crc, data + off + 4, 4);
         if (len > got - off - 8 || (uint32_t)XXH3_64bits(data + off + 8, len) != crc) break;
-        const unsigned char *p = data + off + 8, *end = p + len;
-        bool bad = false;
-        if (len < 1) break;
-        unsigned char kind = *p++;
-        if (kind == REC_SERIES) {
-            uint64_t sid = rd_uvarint(&p, end, &bad);
-            uint64_t tid = rd_uvarint(&p, end, &bad);
-            if (bad || sid >= UINT32_MAX || insert(x, (uint32_t)sid, tid, p, (size_t)(end - p)) < 0)
+        byte_reader r = {data + off + 8, data + off + 8 + len, false};
+        const unsigned char *kind = br_bytes(&r, 1);
+        if (!kind) break;
+        if (*kind == REC_SERIES) {
+            uint64_t sid = br_uvarint(&r);
+            uint64_t tid = br_uvarint(&r);
+            if (r.bad || sid >= UINT32_MAX ||
+                insert(x, (uint32_t)sid, tid, r.p, (size_t)(r.end - r.p)) < 0)
                 break;
-        } else if (kind == REC_DROP_TABLE) {
-            uint64_t tid = rd_uvarint(&p, end, &bad);
-            if (bad) break;
+        } else if (*kind == REC_DROP_TABLE) {
+            uint64_t tid = br_uvarint(&r);
+            if (r.bad) break;
             drop_table_mem(x, tid);
         }
         off += 8 + len;

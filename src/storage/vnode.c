@@ -2,6 +2,7 @@
 #include "storage/vnode.h"
 
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -63,28 +64,9 @@ struct vnode {
 
 /* ------------------------------------------------------------------ helpers */
 
-static int rm_rf(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -1;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d) return -1;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-            char sub[PATH_MAX];
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_rf(sub);
-        }
-        closedir(d);
-        return rmdir(path);
-    }
-    return unlink(path);
-}
-
 static void vdir_release(struct vdir *vd) {
     if (__atomic_sub_fetch(&vd->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
-    if (vd->dropped && rm_rf(vd->path) < 0)
+    if (vd->dropped && fs_rm_rf(vd->path) < 0)
         log_error("cannot remove %s: %s", vd->path, strerror(errno));
     free(vd->path);
     free(vd);
@@ -166,14 +148,6 @@ static void file_path(char *out, size_t cap, const char *dir, uint64_t id) {
 
 /* ------------------------------------------------------------------ manifest */
 
-static void fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 /* Writes the manifest for the given file set (mu held). */
 static int write_manifest(vnode *n, struct cfile **files, size_t nfiles, uint64_t flushed_lsn,
                           err *e) {
@@ -188,19 +162,11 @@ static int write_manifest(vnode *n, struct cfile **files, size_t nfiles, uint64_
     json_decref(root);
     char line[32];
     int hl = snprintf(line, sizeof line, "%08x ", (uint32_t)XXH3_64bits(text, strlen(text)));
-    char tmp[PATH_MAX], path[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s/MANIFEST.tmp", n->vd->path);
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/MANIFEST", n->vd->path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = 0;
-    size_t tl = strlen(text);
-    if (fd < 0 || write(fd, line, (size_t)hl) != hl || write(fd, text, tl) != (ssize_t)tl ||
-        write(fd, "\n", 1) != 1 || fsync(fd) < 0)
-        rc = err_set(e, 500, EC_STORAGE, "cannot write %s: %s", tmp, strerror(errno));
-    if (fd >= 0) close(fd);
-    if (!rc && rename(tmp, path) < 0)
-        rc = err_set(e, 500, EC_STORAGE, "cannot rename %s: %s", tmp, strerror(errno));
-    if (!rc) fsync_dir(n->vd->path);
+    const void *parts[] = {line, text, "\n"};
+    size_t lens[] = {(size_t)hl, strlen(text), 1};
+    int rc = fs_write_atomic(path, parts, lens, 3, e);
     free(text);
     return rc;
 }

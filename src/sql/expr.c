@@ -194,7 +194,7 @@ bool bx_can_cast(uint8_t from, uint8_t to) {
     return false;
 }
 
-static const char *arrow_name(uint8_t t, uint8_t unit) {
+const char *arrow_type_name(uint8_t t, uint8_t unit) {
     switch (t) {
     case VT_BOOL:
         return "Boolean";
@@ -337,9 +337,9 @@ static int cast_err(err *er, const value *v, uint8_t to, uint8_t unit) {
     if (v->type == VT_STR)
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Arrow error: Cast error: Cannot cast string '%.*s' to value of %s type",
-                       (int)v->v.s.len, v->v.s.p, arrow_name(to, unit));
+                       (int)v->v.s.len, v->v.s.p, arrow_type_name(to, unit));
     return err_set(er, 422, EC_QUERY_INTERNAL, "Arrow error: Cast error: Can't cast value to %s",
-                   arrow_name(to, unit));
+                   arrow_type_name(to, unit));
 }
 
 /* Casts one non-null value; returns 1 = ok, 0 = NULL result (try_cast), -1 error. */
@@ -615,7 +615,7 @@ int bx_cast(arena *a, bexpr **pe, uint8_t type, uint8_t unit, err *er) {
     if (!bx_can_cast(e->type, type))
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Datafusion: Error during planning: Cannot automatically convert %s to %s",
-                       arrow_name(e->type, e->unit), arrow_name(type, unit));
+                       arrow_type_name(e->type, e->unit), arrow_type_name(type, unit));
     bexpr *c = bx_new(a, BX_CAST, type, 1);
     c->unit = unit;
     c->args[0] = e;
@@ -787,10 +787,29 @@ static int eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, ar
     }
     }
     return err_set(er, 422, EC_QUERY_INTERNAL, "unsupported arithmetic on %s",
-                   arrow_name(e->type, 0));
+                   arrow_type_name(e->type, 0));
 }
 
 /* ------------------------------------------------------------------ comparison */
+
+/* The truth of `a <op> b` given the three-way comparison c of a and b. */
+static inline bool cmp_holds(uint8_t op, int c) {
+    switch (op) {
+    case OP_EQ:
+        return c == 0;
+    case OP_NE:
+        return c != 0;
+    case OP_LT:
+        return c < 0;
+    case OP_LE:
+        return c <= 0;
+    case OP_GT:
+        return c > 0;
+    case OP_GE:
+        return c >= 0;
+    }
+    return false;
+}
 
 static inline int cmp_strv(strv a, strv b) {
     uint32_t n = a.len < b.len ? a.len : b.len;
@@ -847,26 +866,7 @@ static int eval_cmp(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
     case VT_STR:
         for (uint32_t i = 0; i < n; i++) {
             int c = cmp_strv(x->d.s[i], y->d.s[i]);
-            switch (op) {
-            case OP_EQ:
-                r[i] = c == 0;
-                break;
-            case OP_NE:
-                r[i] = c != 0;
-                break;
-            case OP_LT:
-                r[i] = c < 0;
-                break;
-            case OP_LE:
-                r[i] = c <= 0;
-                break;
-            case OP_GT:
-                r[i] = c > 0;
-                break;
-            case OP_GE:
-                r[i] = c >= 0;
-                break;
-            }
+            r[i] = cmp_holds(op, c);
         }
         break;
     case VT_NULL: {
@@ -876,7 +876,7 @@ static int eval_cmp(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
     }
     default:
         return err_set(er, 422, EC_QUERY_INTERNAL, "cannot compare values of type %s",
-                       arrow_name(x->type, x->unit));
+                       arrow_type_name(x->type, x->unit));
     }
     return 0;
 }
@@ -935,26 +935,7 @@ static int eval_cmp_scalar(const bexpr *e, const batch *b, arena *a, vec *out, e
     case VT_STR:
         for (uint32_t i = 0; i < n; i++) {
             int c = cmp_strv(x.d.s[i], cv->v.s);
-            switch (op) {
-            case OP_EQ:
-                r[i] = c == 0;
-                break;
-            case OP_NE:
-                r[i] = c != 0;
-                break;
-            case OP_LT:
-                r[i] = c < 0;
-                break;
-            case OP_LE:
-                r[i] = c <= 0;
-                break;
-            case OP_GT:
-                r[i] = c > 0;
-                break;
-            case OP_GE:
-                r[i] = c >= 0;
-                break;
-            }
+            r[i] = cmp_holds(op, c);
         }
         return 0;
     }
@@ -1055,7 +1036,7 @@ int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
                 out->d.iv[i] = (interval){-in.d.iv[i].months, -in.d.iv[i].days, -in.d.iv[i].nanos};
         } else {
             return err_set(er, 422, EC_QUERY_INTERNAL, "cannot negate a value of type %s",
-                           arrow_name(e->type, 0));
+                           arrow_type_name(e->type, 0));
         }
         return 0;
     }

@@ -97,6 +97,9 @@ size_t vtype_size(uint8_t t);
 /* Interval arithmetic on timestamps of a unit (months/days calendar-aware). */
 bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out);
 
+/* Arrow's name of a type, as DataFusion's messages print it (Int64, Utf8, Float64, ...). */
+const char *arrow_type_name(uint8_t t, uint8_t unit);
+
 /* The display name of a literal the DataFusion way: Int64(1), Utf8("a"), Float64(1.5). */
 char *value_display(arena *a, const value *v);
 

@@ -352,17 +352,8 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
         if (tx == VT_STR) return bx_cast(a, y, VT_STR, 0, er);
         if (ty == VT_STR) return bx_cast(a, x, VT_STR, 0, er);
     }
-    static const char *names[] = {"Null",
-                                  "Boolean",
-                                  "Int64",
-                                  "UInt64",
-                                  "Float64",
-                                  "Utf8",
-                                  "Timestamp(Nanosecond, None)",
-                                  "Interval(MonthDayNano)",
-                                  "Date32"};
     return plan_err(er, "Cannot infer common argument type for comparison operation %s %s %s",
-                    tx < 9 ? names[tx] : "?", op_text(opc), ty < 9 ? names[ty] : "?");
+                    arrow_type_name(tx, (*x)->unit), op_text(opc), arrow_type_name(ty, (*y)->unit));
 }
 
 static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
@@ -434,17 +425,9 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
             tx = x->type;
             ty = y->type;
             if (!(vtype_numeric(tx) || tx == VT_NULL) || !(vtype_numeric(ty) || ty == VT_NULL)) {
-                static const char *names[] = {"Null",
-                                              "Boolean",
-                                              "Int64",
-                                              "UInt64",
-                                              "Float64",
-                                              "Utf8",
-                                              "Timestamp(Nanosecond, None)",
-                                              "Interval(MonthDayNano)",
-                                              "Date32"};
                 return plan_err(er, "Cannot coerce arithmetic expression %s %s %s to valid types",
-                                tx < 9 ? names[tx] : "?", op_text(e->op), ty < 9 ? names[ty] : "?");
+                                arrow_type_name(tx, x->unit), op_text(e->op),
+                                arrow_type_name(ty, y->unit));
             }
             if (tx == VT_NULL && ty == VT_NULL) {
                 value v = {.type = VT_NULL, .null = true};

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,16 +26,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-typedef struct trng {
-    uint64_t s;
-} trng;
-
-static uint64_t tr_next(trng *r) {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 static double tr_unit(trng *r) {
     return (double)(tr_next(r) >> 11) / 9007199254740992.0;
 }

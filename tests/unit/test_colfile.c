@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
@@ -33,58 +35,6 @@
 #include "util/mem.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-typedef struct trng {
-    uint64_t s;
-} trng;
-
-static uint64_t tr_next(trng *r) {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static char *mk_tmpdir(void) {
-    char *d = xstrdup("/tmp/strata-cf-XXXXXX");
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void rm_tmpdir(char *d) {
-    nftw(d, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-    free(d);
-}
-
-static char *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = xmalloc((size_t)sz + 1);
-    assert_int_equal(fread(p, 1, (size_t)sz, f), (size_t)sz);
-    fclose(f);
-    *n = (size_t)sz;
-    return p;
-}
-
-static void write_all(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (n) assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
-static bool file_exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0;
-}
 
 /* A clear error: what the server would answer with. */
 static void assert_clear_error(const err *e) {
@@ -390,7 +340,7 @@ static int read_everything(const char *path, int *opened) {
 /* ---- round trips -------------------------------------------------------------------------- */
 
 static void roundtrip(const uint32_t *rows, size_t nseries, bool simple, uint64_t seed) {
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("cf");
     char path[512];
     snprintf(path, sizeof path, "%s/f.col", dir);
     arena *a = arena_new(0);
@@ -405,7 +355,7 @@ static void roundtrip(const uint32_t *rows, size_t nseries, bool simple, uint64_
     assert_int_equal(write_file(path, &tf, &e), 0);
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    assert_false(file_exists(tmp));
+    assert_false(tu_exists(tmp));
     char msg[256] = "";
     int rc = read_and_compare(path, &tf, &e, msg, sizeof msg);
     if (rc) fail_msg("round trip: rc %d: %s %s", rc, msg, e.msg);
@@ -444,7 +394,7 @@ static void roundtrip(const uint32_t *rows, size_t nseries, bool simple, uint64_
     }
     cf_release(r);
     arena_free(a);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 static void test_roundtrip_chunk_boundaries(void **state) {
@@ -467,7 +417,7 @@ static void test_roundtrip_many_series(void **state) {
 
 static void test_empty_file(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("cf");
     char path[512];
     snprintf(path, sizeof path, "%s/e.col", dir);
     err e;
@@ -483,13 +433,13 @@ static void test_empty_file(void **state) {
     assert_int_equal(cf_nseries(r), 0);
     assert_null(cf_find(r, 7));
     cf_release(r);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* A series whose columns carry no value at all, and a series with no field columns. */
 static void test_empty_columns(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("cf");
     char path[512];
     snprintf(path, sizeof path, "%s/c.col", dir);
     arena *a = arena_new(0);
@@ -525,13 +475,13 @@ static void test_empty_columns(void **state) {
     for (uint32_t i = 0; i < v.len; i++) assert_false(vec_is_valid(&v, i));
     cf_release(r);
     arena_free(a);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* Extreme timestamps: a chunk spanning the whole int64 range. */
 static void test_extreme_timestamps(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("cf");
     char path[512];
     snprintf(path, sizeof path, "%s/x.col", dir);
     int64_t ts[] = {INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX};
@@ -555,14 +505,14 @@ static void test_extreme_timestamps(void **state) {
     assert_int_equal(cf_read_ts(r, &s->chunks[0], got, &e), 0);
     assert_memory_equal(got, ts, sizeof ts);
     cf_release(r);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* ---- statistics --------------------------------------------------------------------------- */
 
 static void test_statistics(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("cf");
     char path[512];
     snprintf(path, sizeof path, "%s/s.col", dir);
     enum { N = CF_CHUNK_ROWS + 100 };
@@ -664,14 +614,14 @@ static void test_statistics(void **state) {
     free(u64);
     free(b);
     free(valid);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* ---- writer errors ------------------------------------------------------------------------ */
 
 static void test_writer_errors(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("cf");
     char path[512], tmp[600];
     snprintf(path, sizeof path, "%s/w.col", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -683,7 +633,7 @@ static void test_writer_errors(void **state) {
     cf_writer *w;
     /* series out of order, and a repeated id */
     assert_int_equal(cf_writer_open(path, &w, &e), 0);
-    assert_true(file_exists(tmp));
+    assert_true(tu_exists(tmp));
     assert_int_equal(cf_writer_add(w, 5, 1, 3, ts, 1, &c, &e), 0);
     err_clear(&e);
     assert_int_equal(cf_writer_add(w, 5, 1, 3, ts, 1, &c, &e), -1);
@@ -692,8 +642,8 @@ static void test_writer_errors(void **state) {
     assert_int_equal(cf_writer_add(w, 4, 1, 3, ts, 1, &c, &e), -1);
     assert_int_equal(e.http, 500);
     cf_writer_abort(w);
-    assert_false(file_exists(tmp));
-    assert_false(file_exists(path));
+    assert_false(tu_exists(tmp));
+    assert_false(tu_exists(path));
     /* an unsupported column type */
     vec vt = {.type = VT_TS, .len = 3, .d.i64 = iv};
     cf_col bad = {.col_id = 2, .type = VT_TS, .v = &vt};
@@ -702,7 +652,7 @@ static void test_writer_errors(void **state) {
     assert_int_equal(cf_writer_add(w, 1, 1, 3, ts, 1, &bad, &e), -1);
     assert_int_equal(e.http, 500);
     cf_writer_abort(w);
-    assert_false(file_exists(path));
+    assert_false(tu_exists(path));
     /* a directory that does not exist */
     char nodir[600];
     snprintf(nodir, sizeof nodir, "%s/no/such/f.col", dir);
@@ -714,11 +664,11 @@ static void test_writer_errors(void **state) {
     cf_reader *r;
     assert_int_equal(cf_open(path, &r, &e), -1);
     assert_clear_error(&e);
-    write_all(path, "hello", 5);
+    tu_write_file(path, "hello", 5);
     err_clear(&e);
     assert_int_equal(cf_open(path, &r, &e), -1);
     assert_clear_error(&e);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* ---- damage ------------------------------------------------------------------------------- */
@@ -734,7 +684,7 @@ struct dmg {
 };
 
 static void dmg_setup(struct dmg *d, const uint32_t *rows, size_t ns, bool simple) {
-    d->dir = mk_tmpdir();
+    d->dir = tu_tmpdir("cf");
     snprintf(d->orig, sizeof d->orig, "%s/orig.col", d->dir);
     snprintf(d->bad, sizeof d->bad, "%s/bad.col", d->dir);
     d->a = arena_new(0);
@@ -746,19 +696,19 @@ static void dmg_setup(struct dmg *d, const uint32_t *rows, size_t ns, bool simpl
     assert_int_equal(write_file(d->orig, &d->tf, &e), 0);
     char msg[256] = "";
     assert_int_equal(read_and_compare(d->orig, &d->tf, &e, msg, sizeof msg), 0);
-    d->data = read_all(d->orig, &d->size);
+    d->data = tu_read_file(d->orig, &d->size);
 }
 
 static void dmg_teardown(struct dmg *d) {
     free(d->data);
     arena_free(d->a);
-    rm_tmpdir(d->dir);
+    tu_rmdir(d->dir);
 }
 
 /* Writes a variant and checks: an error (clear) or exactly the original data. Returns 1 if the
  * damage was detected. */
 static int check_variant(struct dmg *d, const char *bytes, size_t n, const char *what, size_t pos) {
-    write_all(d->bad, bytes, n);
+    tu_write_file(d->bad, bytes, n);
     err e;
     char msg[256] = "";
     int rc = read_and_compare(d->bad, &d->tf, &e, msg, sizeof msg);
@@ -858,7 +808,7 @@ static void test_damage_behind_valid_checksums(void **state) {
             memcpy(copy, d.data, d.size);
             copy[pos] ^= (char)(m == 0 ? 0x01 : m == 1 ? 0x40 : 0xff);
             fix_index_crc(copy, d.size);
-            write_all(d.bad, copy, d.size);
+            tu_write_file(d.bad, copy, d.size);
             read_everything(d.bad, &opened);
             opens += (size_t)opened;
         }
@@ -893,7 +843,7 @@ static void test_damage_behind_valid_checksums(void **state) {
                     uint32_t ncrc = (uint32_t)XXH3_64bits(copy + off, len);
                     memcpy(copy + crc_pos, &ncrc, 4);
                     fix_index_crc(copy, d.size);
-                    write_all(d.bad, copy, d.size);
+                    tu_write_file(d.bad, copy, d.size);
                     int fails = read_everything(d.bad, &opened);
                     assert_int_equal(opened, 1);
                     page_errors += fails > 0;
@@ -914,7 +864,7 @@ static void test_damage_behind_valid_checksums(void **state) {
  * reader spread values outside its buffer. */
 static void test_null_count_bitmap_mismatch(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("cf");
     char path[512];
     snprintf(path, sizeof path, "%s/n.col", dir);
     enum { N = 16 };
@@ -933,7 +883,7 @@ static void test_null_count_bitmap_mismatch(void **state) {
     assert_int_equal(cf_writer_add(w, 1, 1, N, ts, 1, &c, &e), 0);
     assert_int_equal(cf_writer_finish(w, &e), 0);
     size_t size;
-    char *data = read_all(path, &size);
+    char *data = tu_read_file(path, &size);
     cf_reader *r;
     assert_int_equal(cf_open(path, &r, &e), 0);
     const cf_colref *cr = &cf_find(r, 1)->chunks[0].cols[0];
@@ -957,7 +907,7 @@ static void test_null_count_bitmap_mismatch(void **state) {
         uint32_t ncrc = (uint32_t)XXH3_64bits(copy + off, len);
         memcpy(copy + (crc_at - data), &ncrc, 4);
         fix_index_crc(copy, size);
-        write_all(path, copy, size);
+        tu_write_file(path, copy, size);
         assert_int_equal(cf_open(path, &r, &e), 0);
         arena *a = arena_new(0);
         vec got;
@@ -971,7 +921,7 @@ static void test_null_count_bitmap_mismatch(void **state) {
         free(copy);
     }
     free(data);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 int main(void) {

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -37,27 +39,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static char *mk_tmpdir(void) {
-    char *d = xstrdup("/tmp/strata-en-XXXXXX");
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void rm_tmpdir(char *d) {
-    nftw(d, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-    free(d);
-}
-
-static bool exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 /* Files under dir whose name contains `part`. */
 static size_t g_count_part_n;
 static const char *g_count_part;
@@ -71,11 +52,6 @@ static size_t count_files(const char *dir, const char *part) {
     g_count_part_n = 0;
     nftw(dir, count_cb, 16, FTW_PHYS);
     return g_count_part_n;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* ---- the engine under test ---------------------------------------------------------------- */
@@ -386,7 +362,7 @@ static size_t model_rows(const model *md) {
 
 static void env_setup(env *t, uint64_t memcache, int bg_ms) {
     memset(t, 0, sizeof *t);
-    t->dir = mk_tmpdir();
+    t->dir = tu_tmpdir("en");
     t->memcache = memcache;
     t->bg_ms = bg_ms;
     eng_open(t);
@@ -394,7 +370,7 @@ static void env_setup(env *t, uint64_t memcache, int bg_ms) {
 
 static void env_teardown(env *t) {
     engine_close(t->g);
-    rm_tmpdir(t->dir);
+    tu_rmdir(t->dir);
 }
 
 /* ---- tests -------------------------------------------------------------------------------- */
@@ -574,9 +550,9 @@ static void test_drop_table_and_db(void **state) {
     assert_int_equal(engine_flush_all(t.g, 1, true, &e), 0);
     assert_int_equal(count_files(dbdir, ".col"), 0);
     /* DROP DATABASE */
-    assert_true(exists(dbdir));
+    assert_true(tu_exists(dbdir));
     assert_int_equal(engine_drop_db(t.g, 1, &e), 0);
-    assert_false(exists(dbdir));
+    assert_false(tu_exists(dbdir));
     /* an unknown database: writes and scans fail cleanly */
     arena *wa = arena_new(0);
     wrec *w = wrec_new(wa);
@@ -630,7 +606,7 @@ static void test_retention(void **state) {
         engine_kick(t.g);
         engine_db_stats(t.g, 7, &st);
         if (st.vnodes == 2) break;
-        sleep_ms(10);
+        tu_sleep_ms(10);
     }
     assert_int_equal(st.vnodes, 2);
     assert_int_equal(count_files(dbdir, "vnode-"), 2);
@@ -658,7 +634,7 @@ static void test_retention(void **state) {
     db_options o2 = o;
     o2.ttl_ns = 0;
     engine_update_db(t.g, 7, &o2);
-    sleep_ms(50);
+    tu_sleep_ms(50);
     engine_db_stats(t.g, 7, &st);
     assert_int_equal(st.vnodes, 2);
     buf_free(&key);
@@ -699,10 +675,10 @@ static void test_retention_survives_crash(void **state) {
     for (int i = 0; i < 500; i++) {
         engine_db_stats(t.g, 7, &st);
         if (st.vnodes == 1) break;
-        sleep_ms(10);
+        tu_sleep_ms(10);
     }
     assert_int_equal(st.vnodes, 1);
-    sleep_ms(50); /* let the round finish */
+    tu_sleep_ms(50); /* let the round finish */
     /* the state on disk now is what a crash would leave */
     char crash[600];
     snprintf(crash, sizeof crash, "%s-crash", t.dir);
@@ -920,7 +896,7 @@ static void test_vnode_readers_during_retention(void **state) {
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[i], NULL, racer_main, &r[i]), 0);
-    sleep_ms(2500);
+    tu_sleep_ms(2500);
     for (int i = 0; i < 2; i++) {
         atomic_store(&r[i].stop, 1);
         pthread_join(th[i], NULL);
@@ -942,7 +918,7 @@ static void test_fresh_database(void **state) {
     db_options o = dbopts(0, DAY_NS, 1);
     err e;
     assert_int_equal(engine_open_db(t.g, 9, &o, &e), 0);
-    sleep_ms(50); /* background rounds over the empty database */
+    tu_sleep_ms(50); /* background rounds over the empty database */
     model *md = xcalloc(1, sizeof *md);
     put(&t, 9, TABLE, md, 0, 1, 0, 10, 1, F_ALL, 1);
     check_all(&t, 9, md, "fresh");

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -30,22 +32,6 @@
 #include "util/mem.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static char *mk_tmpdir(void) {
-    char *d = xstrdup("/tmp/strata-sx-XXXXXX");
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void rm_tmpdir(char *d) {
-    nftw(d, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-    free(d);
-}
 
 static char *idx_dir(const char *base) {
     size_t n = strlen(base) + 8;
@@ -115,7 +101,7 @@ static void assert_strv(strv s, const char *want) {
 
 static void test_add_lookup(void **state) {
     (void)state;
-    char *base = mk_tmpdir();
+    char *base = tu_tmpdir("sx");
     char *dir = idx_dir(base);
     sindex *x;
     err e;
@@ -217,12 +203,12 @@ static void test_add_lookup(void **state) {
     arena_free(ar);
     sindex_close(x);
     free(dir);
-    rm_tmpdir(base);
+    tu_rmdir(base);
 }
 
 static void test_binary_values_and_many_series(void **state) {
     (void)state;
-    char *base = mk_tmpdir();
+    char *base = tu_tmpdir("sx");
     char *dir = idx_dir(base);
     sindex *x;
     err e;
@@ -280,12 +266,12 @@ static void test_binary_values_and_many_series(void **state) {
     arena_free(ar);
     sindex_close(x);
     free(dir);
-    rm_tmpdir(base);
+    tu_rmdir(base);
 }
 
 static void test_drop_table(void **state) {
     (void)state;
-    char *base = mk_tmpdir();
+    char *base = tu_tmpdir("sx");
     char *dir = idx_dir(base);
     sindex *x;
     err e;
@@ -337,7 +323,7 @@ static void test_drop_table(void **state) {
     arena_free(ar);
     sindex_close(x);
     free(dir);
-    rm_tmpdir(base);
+    tu_rmdir(base);
 }
 
 /* Builds a log of several records, then cuts it at every byte position (and damages every byte
@@ -345,7 +331,7 @@ static void test_drop_table(void **state) {
  * cut the file there, and keep working (new series get the next id and persist). */
 static void test_torn_tail(void **state) {
     (void)state;
-    char *base = mk_tmpdir();
+    char *base = tu_tmpdir("sx");
     char *dir = idx_dir(base);
     char *path = log_path(dir);
     sindex *x;
@@ -423,13 +409,13 @@ static void test_torn_tail(void **state) {
     free(data);
     free(path);
     free(dir);
-    rm_tmpdir(base);
+    tu_rmdir(base);
 }
 
 /* Keys that do not parse are refused with a clear error; no id is used up; nothing leaks. */
 static void test_malformed_keys(void **state) {
     (void)state;
-    char *base = mk_tmpdir();
+    char *base = tu_tmpdir("sx");
     char *dir = idx_dir(base);
     sindex *x;
     err e;
@@ -473,7 +459,7 @@ static void test_malformed_keys(void **state) {
     assert_int_equal(sindex_count(x), 1);
     sindex_close(x);
     free(dir);
-    rm_tmpdir(base);
+    tu_rmdir(base);
 }
 
 struct conc {
@@ -514,7 +500,7 @@ static void *conc_main(void *arg) {
 
 static void test_concurrent_registration(void **state) {
     (void)state;
-    char *base = mk_tmpdir();
+    char *base = tu_tmpdir("sx");
     char *dir = idx_dir(base);
     sindex *x;
     err e;
@@ -544,12 +530,12 @@ static void test_concurrent_registration(void **state) {
     free(seen);
     free(c);
     free(dir);
-    rm_tmpdir(base);
+    tu_rmdir(base);
 }
 
 static void test_destroy_and_open_errors(void **state) {
     (void)state;
-    char *base = mk_tmpdir();
+    char *base = tu_tmpdir("sx");
     char *dir = idx_dir(base);
     sindex *x;
     err e;
@@ -571,7 +557,7 @@ static void test_destroy_and_open_errors(void **state) {
     assert_int_equal(e.http, 500);
     assert_string_equal(e.code, EC_STORAGE);
     free(dir);
-    rm_tmpdir(base);
+    tu_rmdir(base);
 }
 
 int main(void) {

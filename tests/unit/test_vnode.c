@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -41,38 +43,6 @@
 #include "util/mem.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-typedef struct trng {
-    uint64_t s;
-} trng;
-
-static uint64_t tr_next(trng *r) {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static char *mk_tmpdir(void) {
-    char *d = xstrdup("/tmp/strata-vn-XXXXXX");
-    assert_non_null(mkdtemp(d));
-    return d;
-}
-
-static void rm_tmpdir(char *d) {
-    nftw(d, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-    free(d);
-}
-
-static bool exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0;
-}
 
 /* Names of the column files in dir (sorted), as one space-separated string. */
 static void list_files(const char *dir, char *out, size_t cap, size_t *count) {
@@ -541,7 +511,7 @@ static void test_mc_strings_outlive_cache(void **state) {
  * nothing; flushed LSN and unflushed LSN follow. */
 static void test_flush_equals_cache(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("vn");
     model *md = xcalloc(1, sizeof *md);
     struct tctx c = {0};
     vnode_env env = mkenv(&c);
@@ -622,14 +592,14 @@ static void test_flush_equals_cache(void **state) {
     assert_int_equal(vnode_flushed_lsn(v), lsn + 1);
     vnode_close(v);
     free(md);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* The same (series, time) written in several flushes with different field subsets: reads
  * merge them newest first, and compaction into levels 1, 2, 3 keeps exactly that. */
 static void test_compaction_newest_wins(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("vn");
     model *md = xcalloc(1, sizeof *md);
     struct tctx c = {0};
     vnode_env env = mkenv(&c);
@@ -684,14 +654,14 @@ static void test_compaction_newest_wins(void **state) {
     assert_int_equal(w->valid, F_ALL);
     vnode_close(v);
     free(md);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* Tombstones hide rows of sources older than their LSN (files and waiting caches), not rows
  * written after; compaction applies them for good. */
 static void test_tombstones(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("vn");
     model *md = xcalloc(1, sizeof *md);
     struct tctx c = {0};
     vnode_env env = mkenv(&c);
@@ -752,14 +722,14 @@ static void test_tombstones(void **state) {
     check_vnode(v, md, NULL, "second tombstone compacted");
     vnode_close(v);
     free(md);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* A version acquired before a compaction keeps reading the old files until it is released;
  * then they are deleted. */
 static void test_version_survives_compaction(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("vn");
     model *md = xcalloc(1, sizeof *md);
     struct tctx c = {0};
     vnode_env env = mkenv(&c);
@@ -801,7 +771,7 @@ static void test_version_survives_compaction(void **state) {
     vnode_close(v);
     free(snap);
     free(md);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* Writes a column file with other values for sid 0 at the same timestamps: if a leftover file
@@ -827,7 +797,7 @@ static void write_stray_file(const char *path) {
  * manifest does not list: they are deleted at open and the data is what the manifest says. */
 static void test_leftovers_removed(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("vn");
     model *md = xcalloc(1, sizeof *md);
     struct tctx c = {0};
     vnode_env env = mkenv(&c);
@@ -868,13 +838,13 @@ static void test_leftovers_removed(void **state) {
     check_vnode(v, md, NULL, "after another flush");
     vnode_close(v);
     free(md);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* A damaged or inconsistent manifest is refused with a clear error, never half-read. */
 static void test_manifest_damage(void **state) {
     (void)state;
-    char *base = mk_tmpdir();
+    char *base = tu_tmpdir("vn");
     char dir[600];
     snprintf(dir, sizeof dir, "%s/v", base);
     struct tctx c = {0};
@@ -945,14 +915,14 @@ static void test_manifest_damage(void **state) {
     assert_int_equal(rename(moved, fp), 0);
     v = vopen(dir);
     vnode_close(v);
-    rm_tmpdir(base);
+    tu_rmdir(base);
 }
 
 /* Rows of dropped tables: a flush leaves them out, a compaction drops them, and a forced
  * compaction frees them even when the vnode has a single file (DROP TABLE must free space). */
 static void test_dropped_table_rows(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("vn");
     model *md = xcalloc(1, sizeof *md);
     struct tctx c = {0};
     vnode_env env = mkenv(&c);
@@ -995,13 +965,13 @@ static void test_dropped_table_rows(void **state) {
     assert_int_equal(nfiles(v), 0);
     vnode_close(v);
     free(md);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* A flush whose series cannot be made durable fails cleanly and can be retried. */
 static void test_flush_failure_retry(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("vn");
     model *md = xcalloc(1, sizeof *md);
     struct tctx c = {0};
     vnode_env env = mkenv(&c);
@@ -1024,13 +994,13 @@ static void test_flush_failure_retry(void **state) {
     check_vnode(v, md, NULL, "after retry");
     vnode_close(v);
     free(md);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 /* A dropped vnode's directory goes when the last reader leaves, not before. */
 static void test_mark_dropped(void **state) {
     (void)state;
-    char *base = mk_tmpdir();
+    char *base = tu_tmpdir("vn");
     char dir[600];
     snprintf(dir, sizeof dir, "%s/vnode-0_10_0", base);
     model *md = xcalloc(1, sizeof *md);
@@ -1043,17 +1013,17 @@ static void test_mark_dropped(void **state) {
     vversion *vv = vnode_acquire(v);
     vnode_mark_dropped(v);
     vnode_close(v);
-    assert_true(exists(dir));
+    assert_true(tu_exists(dir));
     trng rg = {1};
     check_version(vv, md, NULL, &rg, "dropped but held");
     vversion_release(vv);
-    assert_false(exists(dir));
+    assert_false(tu_exists(dir));
     /* closing without the mark keeps the directory */
     v = vopen(dir);
     vnode_close(v);
-    assert_true(exists(dir));
+    assert_true(tu_exists(dir));
     free(md);
-    rm_tmpdir(base);
+    tu_rmdir(base);
 }
 
 /* Readers beside flushes and compactions: every read sees all rows, whichever version. */
@@ -1095,7 +1065,7 @@ static void *reader_main(void *arg) {
 
 static void test_readers_during_flush_and_compaction(void **state) {
     (void)state;
-    char *dir = mk_tmpdir();
+    char *dir = tu_tmpdir("vn");
     model *md = xcalloc(1, sizeof *md);
     struct tctx c = {0};
     vnode_env env = mkenv(&c);
@@ -1129,7 +1099,7 @@ static void test_readers_during_flush_and_compaction(void **state) {
     check_vnode(v, md, NULL, "after concurrent work");
     vnode_close(v);
     free(md);
-    rm_tmpdir(dir);
+    tu_rmdir(dir);
 }
 
 int main(void) {

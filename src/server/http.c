@@ -441,6 +441,7 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
                              .user = user,
                              .is_admin = is_admin,
                              .a = arena_new(1 << 16),
+                             .mem_limit = s->cfg.query_memory_limit,
                              .deadline_ns = s->cfg.query_timeout_ms > 0
                                                 ? time_mono_ns() + s->cfg.query_timeout_ms * 1000000
                                                 : 0};

@@ -14,6 +14,11 @@ int q_check(qctx *q, err *er) {
     if (q->deadline_ns && time_mono_ns() > q->deadline_ns)
         return err_set(er, 500, EC_QUERY_INTERNAL,
                        "Query timeout: the query ran past its deadline");
+    if (q->mem_limit && arena_used(q->a) > q->mem_limit)
+        return err_set(er, 500, EC_QUERY_INTERNAL,
+                       "Resources exhausted: the query needs more than its memory limit of %llu "
+                       "bytes (query.query_memory_limit)",
+                       (unsigned long long)q->mem_limit);
     return 0;
 }
 
@@ -339,6 +344,7 @@ struct sort_op {
     uint32_t nkeys;
     int64_t keep;
     bool done;
+    arena *da;          /* holds data: replaced whole when a top-N sort drops rows */
     struct colbuf data; /* child columns then key columns */
     uint32_t *perm;
     uint32_t pos, total;
@@ -390,6 +396,30 @@ static int sort_cmp(const void *pa, const void *pb, void *ctx) {
     return (i > j) - (i < j); /* stable */
 }
 
+/* Sorts the rows held so far (s->perm). */
+static void sort_perm(struct sort_op *s) {
+    s->total = s->data.n;
+    s->perm = arena_alloc(s->da, sizeof *s->perm * (s->total ? s->total : 1));
+    for (uint32_t i = 0; i < s->total; i++) s->perm[i] = i;
+    qsort_r(s->perm, s->total, sizeof *s->perm, sort_cmp, s);
+}
+
+/* Top-N: keeps only the first `keep` rows of what has arrived, so ORDER BY ... LIMIT n holds
+ * O(n) rows however large its input. */
+static void sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *units) {
+    sort_perm(s);
+    uint32_t n = (uint32_t)s->keep;
+    arena *na = arena_new(1 << 20);
+    batch all = {s->data.ncols, s->data.n, s->data.cols}, top;
+    batch_take(na, &all, s->perm, n, &top);
+    struct colbuf fresh;
+    colbuf_init(na, &fresh, s->data.ncols, types, units);
+    colbuf_append(na, &fresh, &top);
+    arena_free(s->da);
+    s->da = na;
+    s->data = fresh;
+}
+
 static int sort_next(op *o, batch *b, err *er) {
     struct sort_op *s = (struct sort_op *)o;
     if (!s->done) {
@@ -401,26 +431,31 @@ static int sort_next(op *o, batch *b, err *er) {
             types[o->ncols + k] = s->keys[k].e->type;
             units[o->ncols + k] = s->keys[k].e->unit;
         }
-        colbuf_init(o->q->a, &s->data, o->ncols + s->nkeys, types, units);
+        s->da = arena_new(1 << 20);
+        colbuf_init(s->da, &s->data, o->ncols + s->nkeys, types, units);
+        uint64_t trim_at = s->keep >= 0 ? 2 * (uint64_t)s->keep + 65536 : UINT64_MAX;
         for (;;) {
             batch in;
             int rc = s->child->next(s->child, &in, er);
             if (rc < 0) return -1;
             if (rc == 0) break;
             if (q_check(o->q, er) < 0) return -1;
+            if (o->q->mem_limit && arena_used(s->da) + arena_used(o->q->a) > o->q->mem_limit)
+                return err_set(er, 500, EC_QUERY_INTERNAL,
+                               "Resources exhausted: sorting needs more than the query memory "
+                               "limit of %llu bytes (query.query_memory_limit)",
+                               (unsigned long long)o->q->mem_limit);
             batch ext = {o->ncols + s->nkeys, in.nrows, NULL};
             ext.cols = arena_alloc(o->q->ba, sizeof *ext.cols * ext.ncols);
             memcpy(ext.cols, in.cols, sizeof *ext.cols * o->ncols);
             for (uint32_t k = 0; k < s->nkeys; k++)
                 if (bexpr_eval(s->keys[k].e, &in, o->q->ba, &ext.cols[o->ncols + k], er) < 0)
                     return -1;
-            colbuf_append(o->q->a, &s->data, &ext);
+            colbuf_append(s->da, &s->data, &ext);
             arena_reset(o->q->ba);
+            if (s->data.n >= trim_at) sort_trim(s, types, units);
         }
-        s->total = s->data.n;
-        s->perm = arena_alloc(o->q->a, sizeof *s->perm * (s->total ? s->total : 1));
-        for (uint32_t i = 0; i < s->total; i++) s->perm[i] = i;
-        qsort_r(s->perm, s->total, sizeof *s->perm, sort_cmp, s);
+        sort_perm(s);
         if (s->keep >= 0 && (uint64_t)s->keep < s->total) s->total = (uint32_t)s->keep;
         s->done = true;
     }
@@ -435,6 +470,8 @@ static int sort_next(op *o, batch *b, err *er) {
 
 static void sort_close(op *o) {
     struct sort_op *s = (struct sort_op *)o;
+    arena_free(s->da);
+    s->da = NULL;
     s->child->close(s->child);
 }
 

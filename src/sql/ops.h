@@ -21,6 +21,7 @@ typedef struct qctx {
     arena *a;  /* query lifetime */
     arena *ba; /* batch lifetime */
     int64_t deadline_ns;
+    uint64_t mem_limit; /* bytes the query arena may hold, 0 = unlimited */
 } qctx;
 
 typedef struct op op;
@@ -34,7 +35,8 @@ struct op {
     bool *has_tz;
 };
 
-/* Checks the query deadline (500 when past it). */
+/* Checks the query deadline (500 when past it) and the memory limit (500 when the query
+ * arena has grown past it: a sort or aggregation too large for the configured budget). */
 int q_check(qctx *q, err *er);
 
 /* A leaf that yields prepared batches (SHOW, DESCRIBE, SELECT without FROM, VALUES). */

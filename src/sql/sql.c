@@ -29,6 +29,7 @@ static sql_result *result_new(sql_session *s) {
     r->q.a = s->a;
     r->q.ba = arena_new(1 << 16);
     r->q.deadline_ns = s->deadline_ns;
+    r->q.mem_limit = s->mem_limit;
     return r;
 }
 
@@ -818,7 +819,8 @@ static int run_show_tag_values(sql_session *s, const sql_stmt *st, sql_result *r
 
 /* COMPACT DATABASE db: flush every cache and merge every vnode's files into one. */
 static int run_compact(sql_session *s, const sql_stmt *st, err *e) {
-    if (!st->name) return err_set(e, 422, EC_NOT_IMPL, "This feature is not implemented: COMPACT VNODE");
+    if (!st->name)
+        return err_set(e, 422, EC_NOT_IMPL, "This feature is not implemented: COMPACT VNODE");
     meta_db_info info;
     if (catalog_get_db(s->cat, s->tenant, st->name, &info, e) < 0) return -1;
     return engine_flush_all(s->eng, info.id, true, e);

@@ -34,6 +34,7 @@ typedef struct sql_session {
     bool is_admin;
     arena *a;            /* statement lifetime */
     int64_t deadline_ns; /* monotonic deadline (time_mono_ns), 0 = none */
+    uint64_t mem_limit;  /* statement memory budget in bytes, 0 = none */
 } sql_session;
 
 typedef struct sql_result sql_result;

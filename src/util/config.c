@@ -32,6 +32,7 @@ void config_defaults(config *c) {
     c->auth_enabled = false;
     c->max_server_connections = 10240;
     c->query_timeout_ms = 0;
+    c->query_memory_limit = 4ull << 30;
     snprintf(c->log_level, sizeof c->log_level, "info");
 }
 
@@ -138,6 +139,8 @@ int config_set(config *c, const char *section, const char *key, const char *text
         rc = want_int(text, 1, 1 << 30, &c->max_server_connections);
     else if (IS("query", "query_timeout"))
         rc = want_duration_ms(text, &c->query_timeout_ms);
+    else if (IS("query", "query_memory_limit"))
+        rc = parse_size(text, &c->query_memory_limit) ? 0 : -1;
     else if (IS("log", "level")) {
         rc = log_level_parse(text) < 0 ? -1 : want_str(text, c->log_level, sizeof c->log_level);
     }

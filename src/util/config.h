@@ -17,6 +17,8 @@
  *   query.auth_enabled = false
  *   query.max_server_connections = 10240
  *   query.query_timeout = "0s"              (0 = none)
+ *   query.query_memory_limit = "4GiB"       (memory one query may hold for sorts and
+ *                                            aggregations; 0 = unlimited)
  *   log.level = "info"
  * Unknown sections and keys are ignored with a warning (CnosDB's file has many that do not
  * apply); a malformed file or a value of the wrong type is an error naming file, line and key.
@@ -45,6 +47,7 @@ typedef struct config {
     bool auth_enabled;
     int max_server_connections;
     int64_t query_timeout_ms;
+    uint64_t query_memory_limit;
     char log_level[16];
 } config;
 

@@ -433,7 +433,7 @@ static int sort_next(op *o, batch *b, err *er) {
         }
         s->da = arena_new(1 << 20);
         colbuf_init(s->da, &s->data, o->ncols + s->nkeys, types, units);
-        uint64_t trim_at = s->keep >= 0 ? 2 * (uint64_t)s->keep + 65536 : UINT64_MAX;
+        uint64_t trim_at = s->keep >= 0 ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
         for (;;) {
             batch in;
             int rc = s->child->next(s->child, &in, er);

@@ -339,10 +339,10 @@ static int run_describe_db(sql_session *s, const sql_stmt *st, sql_result *r, er
     if (o->ttl_ns == 0)
         snprintf(text, sizeof text, "INF");
     else
-        duration_format(text, o->ttl_ns);
+        text[duration_format(text, o->ttl_ns)] = 0;
     row[0] = vstr(s->a, text);
     row[1] = vu64(o->shard);
-    duration_format(text, o->vnode_duration_ns);
+    text[duration_format(text, o->vnode_duration_ns)] = 0;
     row[2] = vstr(s->a, text);
     row[3] = vu64(o->replica);
     row[4] = vstr(s->a, prec_text(o->precision));

@@ -824,10 +824,13 @@ int vnode_compact(vnode *n, const vnode_env *env, bool force, err *e) {
             out_level = MAX_LEVEL;
         }
     } else {
-        for (int l = 0; l <= MAX_LEVEL; l++)
+        /* The last level is never merged on its own: a row is rewritten at most once per
+         * level (flush, then three merges), which bounds write amplification whatever the
+         * vnode's size. Readers stream its files in time order. */
+        for (int l = 0; l < MAX_LEVEL; l++)
             if (count[l] >= LEVEL_FANIN) {
                 level = l;
-                out_level = l < MAX_LEVEL ? l + 1 : MAX_LEVEL;
+                out_level = l + 1;
                 break;
             }
     }

@@ -58,6 +58,10 @@ struct vnode {
     int64_t tmin, tmax;
     pthread_mutex_t mu; /* cur, manifest */
     vversion *cur;
+    /* The current version's active cache, for writers: it changes only in vnode_freeze, which
+     * runs under the database's write lock like every writer, so they read it without mu
+     * (cur itself is replaced by flushes and compactions at any time). */
+    memcache *active;
     uint64_t flushed_lsn;
     uint64_t next_file_id;
 };
@@ -271,6 +275,7 @@ int vnode_open(const char *dir, int64_t bucket, uint32_t shard, int64_t tmin, in
     pthread_mutex_init(&n->mu, NULL);
     n->cur = version_new(n->vd);
     n->cur->active = mc_new();
+    n->active = n->cur->active;
     if (load_manifest(n, e) < 0) {
         vnode_close(n);
         return -1;
@@ -314,7 +319,7 @@ uint64_t vnode_flushed_lsn(const vnode *n) {
 }
 
 memcache *vnode_active(vnode *n) {
-    return n->cur->active;
+    return n->active;
 }
 
 bool vnode_freeze(vnode *n) {
@@ -326,6 +331,7 @@ bool vnode_freeze(vnode *n) {
         v->imm = xrealloc(v->imm, sizeof *v->imm * (v->nimm + 1));
         v->imm[v->nimm++] = v->active; /* the reference moves from active to imm */
         v->active = mc_new();
+        n->active = v->active;
         install(n, v);
         did = true;
     }

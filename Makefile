@@ -4,6 +4,8 @@
 #   make test       unit tests under ASan+UBSan, SQL logic tests, HTTP black-box tests
 #   make bench      ingestion and storage benchmarks against InfluxDB and VictoriaMetrics
 #   make asan       sanitizer build of the server (build/asan/strata)
+#   make tsan       ThreadSanitizer build of the server (build/tsan/strata); run the HTTP tests
+#                   against it with STRATA_BIN=build/tsan/strata
 #   make fuzz       libFuzzer targets for the parsers
 
 CC      ?= cc
@@ -24,6 +26,8 @@ SAN_CFLAGS  := $(CSTD) $(WARN) $(DEFS) $(INC) -O1 -g -MMD -MP $(SAN_FLAGS)
 LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*/*.c))
 REL_OBJ   := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC))
 SAN_OBJ   := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
+TSAN_OBJ  := $(patsubst src/%.c,build/tsano/%.o,$(LIB_SRC) src/main.c)
+TSAN_CFLAGS := $(CSTD) $(WARN) $(DEFS) $(INC) -O1 -g -MMD -MP -fsanitize=thread
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
@@ -31,7 +35,7 @@ BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
 PYTEST  := /usr/bin/python3 -m pytest
 
-.PHONY: all run test unit sqltest httptest bench asan fuzz clean format deps
+.PHONY: all run test unit sqltest httptest bench asan tsan fuzz clean format deps
 
 all: build/strata
 
@@ -44,6 +48,15 @@ build/strata: build/rel/main.o $(REL_OBJ)
 build/asan/strata: build/san/main.o $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+build/tsan/strata: $(TSAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=thread -o $@ $^ $(LIBS)
+
+build/tsano/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC tsan $<"
+	@$(CC) $(TSAN_CFLAGS) -c -o $@ $<
 
 build/rel/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -82,6 +95,8 @@ test: deps
 	$(MAKE) unit sqltest httptest
 
 asan: build/asan/strata
+
+tsan: build/tsan/strata
 
 bench: build/strata $(BENCH_BIN)
 	./bench/run.sh

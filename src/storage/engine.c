@@ -745,9 +745,9 @@ static void db_maintain(engine *g, struct sdb *d, bool full) {
         }
     }
     bool force = full || __atomic_exchange_n(&d->want_full_compact, false, __ATOMIC_ACQ_REL);
-    for (size_t i = 0; i < nv && !g->stop; i++) {
+    for (size_t i = 0; i < nv && !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE); i++) {
         int rc = 0;
-        while (!g->stop && (rc = vnode_compact(vs[i], &env, force, &e)) == 1)
+        while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE) && (rc = vnode_compact(vs[i], &env, force, &e)) == 1)
             if (force) break;
         if (rc < 0) {
             log_error("compaction: %s", e.msg);
@@ -849,7 +849,7 @@ static void *bg_main(void *arg) {
     engine *g = arg;
     int period = g->opts.bg_interval_ms > 0 ? g->opts.bg_interval_ms : 1000;
     pthread_mutex_lock(&g->bg_mu);
-    while (!g->stop) {
+    while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
         if (!g->bg_kick) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -862,7 +862,7 @@ static void *bg_main(void *arg) {
             pthread_cond_timedwait(&g->bg_cond, &g->bg_mu, &ts);
         }
         g->bg_kick = false;
-        if (g->stop) break;
+        if (__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) break;
         pthread_mutex_unlock(&g->bg_mu);
         pthread_mutex_lock(&g->bg_work);
         size_t n;
@@ -925,7 +925,7 @@ void engine_close(engine *g) {
     if (!g) return;
     if (g->bg_running) {
         pthread_mutex_lock(&g->bg_mu);
-        g->stop = true;
+        __atomic_store_n(&g->stop, true, __ATOMIC_RELEASE);
         pthread_cond_signal(&g->bg_cond);
         pthread_mutex_unlock(&g->bg_mu);
         pthread_join(g->bg, NULL);
@@ -933,7 +933,7 @@ void engine_close(engine *g) {
     /* Everything in memory goes to files, so the next start replays (almost) nothing. */
     size_t n;
     struct sdb **dbs = all_dbs(g, &n);
-    g->stop = false;
+    __atomic_store_n(&g->stop, false, __ATOMIC_RELEASE);
     for (size_t i = 0; i < n; i++) {
         err e;
         if (!dbs[i]->dropped && engine_flush_all(g, dbs[i]->id, false, &e) < 0)

@@ -110,4 +110,4 @@ format:
 clean:
 	rm -rf build
 
--include $(wildcard build/rel/*/*.d build/rel/*.d build/san/*/*.d build/san/*.d)
+-include $(wildcard build/rel/*/*.d build/rel/*.d build/san/*/*.d build/san/*.d build/tsano/*/*.d build/tsano/*.d)

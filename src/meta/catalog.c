@@ -619,7 +619,7 @@ int catalog_authenticate(catalog *c, const char *user, const char *password, con
     } else if (!find_tenant(c, tenant)) {
         rc = err_set(e, 401, EC_AUTH, "Auth error: The tenant %s not found", tenant);
     }
-    if (!rc && !u->admin)
+    if (!rc && u && !u->admin)
         rc = err_set(e, 401, EC_AUTH, "Auth error: The member %s of tenant %s not found", user,
                      tenant);
     if (!rc && is_admin) *is_admin = u->admin;

@@ -105,9 +105,7 @@ static void put_u32(buf *b, uint32_t v) {
 static void put_u64(buf *b, uint64_t v) {
     buf_append(b, &v, 8);
 }
-static void put_zigzag(buf *b, int64_t v) {
-    buf_put_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
+static void put_zigzag(buf *b, int64_t v) { buf_put_uvarint(b, zigzag_encode(v)); }
 
 /* Appends a finished page (w->page) to the output and its reference to the index. */
 static int emit_page(cf_writer *w, err *e) {

@@ -30,8 +30,10 @@ static inline uint64_t br_uvarint(byte_reader *r) {
     return 0;
 }
 
+/* The sign is spread with unsigned arithmetic: right-shifting a negative int64 is
+ * implementation-defined in C. */
 static inline uint64_t zigzag_encode(int64_t v) {
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    return ((uint64_t)v << 1) ^ ((uint64_t)0 - ((uint64_t)v >> 63));
 }
 static inline int64_t zigzag_decode(uint64_t v) {
     return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);

@@ -706,28 +706,39 @@ static int cmp_tag_name(const void *pa, const void *pb, void *ctx) {
     return strcmp(t->cols[*(const uint32_t *)pa].name, t->cols[*(const uint32_t *)pb].name);
 }
 
-static int run_show_series(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
+/* The start of SHOW SERIES / SHOW TAG VALUES: the table and the series its WHERE selects
+ * (tags and time only). On success the caller releases *t. */
+static int show_series_set(sql_session *s, const sql_stmt *st, sql_result *r, const char *what,
+                           meta_table **t, series_filter *sf, uint32_t **sids, size_t *n, err *e) {
     const char *db = st->on_db ? st->on_db : s->db;
-    meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
-    if (!t) return -1;
+    *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
+    if (!*t) return -1;
+    int rc = series_filter_for(s, r, *t, st->where, sf, sids, n, e);
+    if (rc == 0 && sf->has_other)
+        rc = err_set(e, 422, EC_NOT_IMPL,
+                     "This feature is not implemented: %s only filters on tags and time", what);
+    if (rc < 0) meta_table_release(*t);
+    return rc;
+}
+
+/* Tag column ids of the given column positions, sorted by tag name (CnosDB's key order). */
+static uint32_t *tags_by_name(arena *a, const meta_table *t, uint32_t *idx, uint32_t n) {
+    qsort_r(idx, n, sizeof *idx, cmp_tag_name, (void *)t);
+    uint32_t *ids = arena_alloc(a, sizeof *ids * (n + 1));
+    for (uint32_t i = 0; i < n; i++) ids[i] = t->cols[idx[i]].id;
+    return ids;
+}
+
+static int run_show_series(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
+    meta_table *t;
     series_filter sf;
     uint32_t *sids;
     size_t n;
-    int rc = series_filter_for(s, r, t, st->where, &sf, &sids, &n, e);
-    if (rc == 0 && sf.has_other)
-        rc = err_set(e, 422, EC_NOT_IMPL,
-                     "This feature is not implemented: SHOW SERIES only filters on tags and time");
-    if (rc < 0) {
-        meta_table_release(t);
-        return -1;
-    }
-    /* Tags in name order, as CnosDB prints series keys. */
+    if (show_series_set(s, st, r, "SHOW SERIES", &t, &sf, &sids, &n, e) < 0) return -1;
     uint32_t *tag_idx = arena_alloc(s->a, sizeof *tag_idx * (t->ncols + 1)), ntags = 0;
     for (uint32_t i = 0; i < t->ncols; i++)
         if (t->cols[i].kind == CK_TAG) tag_idx[ntags++] = i;
-    qsort_r(tag_idx, ntags, sizeof *tag_idx, cmp_tag_name, t);
-    uint32_t *tag_ids = arena_alloc(s->a, sizeof *tag_ids * (ntags + 1));
-    for (uint32_t i = 0; i < ntags; i++) tag_ids[i] = t->cols[tag_idx[i]].id;
+    uint32_t *tag_ids = tags_by_name(s->a, t, tag_idx, ntags);
     static const char *cols[] = {"key"};
     static const uint8_t types[] = {VT_STR};
     struct table_builder tb;
@@ -755,21 +766,11 @@ static int run_show_series(sql_session *s, const sql_stmt *st, sql_result *r, er
 }
 
 static int run_show_tag_values(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
-    const char *db = st->on_db ? st->on_db : s->db;
-    meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
-    if (!t) return -1;
+    meta_table *t;
     series_filter sf;
     uint32_t *sids;
     size_t n;
-    int rc = series_filter_for(s, r, t, st->where, &sf, &sids, &n, e);
-    if (rc == 0 && sf.has_other)
-        rc = err_set(
-            e, 422, EC_NOT_IMPL,
-            "This feature is not implemented: SHOW TAG VALUES only filters on tags and time");
-    if (rc < 0) {
-        meta_table_release(t);
-        return -1;
-    }
+    if (show_series_set(s, st, r, "SHOW TAG VALUES", &t, &sf, &sids, &n, e) < 0) return -1;
     /* The tag columns the WITH KEY clause selects, in name order. */
     uint32_t *sel = arena_alloc(s->a, sizeof *sel * (t->ncols + 1)), nsel = 0;
     for (uint32_t i = 0; i < t->ncols; i++) {
@@ -780,9 +781,7 @@ static int run_show_tag_values(sql_session *s, const sql_stmt *st, sql_result *r
         bool take = (st->tag_key_op == TK_EQ || st->tag_key_op == TK_IN) ? listed : !listed;
         if (take) sel[nsel++] = i;
     }
-    qsort_r(sel, nsel, sizeof *sel, cmp_tag_name, t);
-    uint32_t *tag_ids = arena_alloc(s->a, sizeof *tag_ids * (nsel + 1));
-    for (uint32_t i = 0; i < nsel; i++) tag_ids[i] = t->cols[sel[i]].id;
+    uint32_t *tag_ids = tags_by_name(s->a, t, sel, nsel);
     static const char *cols[] = {"key", "value"};
     static const uint8_t types[] = {VT_STR, VT_STR};
     struct table_builder tb;

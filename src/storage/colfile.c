@@ -46,7 +46,6 @@ struct cf_writer {
     buf out;      /* pending bytes */
     buf index;    /* index block being built */
     buf page;     /* scratch for one page */
-    buf vals;     /* scratch for dense values */
     uint32_t nseries;
     uint32_t last_sid;
     uint64_t rows;
@@ -88,7 +87,6 @@ void cf_writer_abort(cf_writer *w) {
     buf_free(&w->out);
     buf_free(&w->index);
     buf_free(&w->page);
-    buf_free(&w->vals);
     arena_free(w->scratch);
     free(w->path);
     free(w->tmp);
@@ -105,7 +103,9 @@ static void put_u32(buf *b, uint32_t v) {
 static void put_u64(buf *b, uint64_t v) {
     buf_append(b, &v, 8);
 }
-static void put_zigzag(buf *b, int64_t v) { buf_put_uvarint(b, zigzag_encode(v)); }
+static void put_zigzag(buf *b, int64_t v) {
+    buf_put_uvarint(b, zigzag_encode(v));
+}
 
 /* Appends a finished page (w->page) to the output and its reference to the index. */
 static int emit_page(cf_writer *w, err *e) {
@@ -117,6 +117,19 @@ static int emit_page(cf_writer *w, err *e) {
     w->off += w->page.len;
     if (w->out.len >= (1u << 20)) return flush_out(w, e);
     return 0;
+}
+
+/* The non-NULL values of rows [from, from+n) packed together (element size sz): a view into
+ * the vector when it has no NULLs there, else a copy in the scratch arena. */
+static const void *dense_values(arena *a, const vec *v, uint32_t from, uint32_t n, uint32_t nv,
+                                size_t sz) {
+    const char *src = (const char *)v->d.raw + sz * from;
+    if (nv == n) return src;
+    char *d = arena_alloc(a, sz * (nv ? nv : 1));
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (vec_is_valid(v, from + i)) memcpy(d + sz * k++, src + sz * i, sz);
+    return d;
 }
 
 /* Encodes rows [from, from+n) of a column into w->page; fills stats. */
@@ -145,10 +158,7 @@ static int encode_col(cf_writer *w, const cf_col *c, uint32_t from, uint32_t n, 
     int rc = 0;
     switch (c->type) {
     case VT_F64: {
-        double *d = arena_alloc(w->scratch, sizeof *d * (nv ? nv : 1));
-        uint32_t k = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (vec_is_valid(v, from + i)) d[k++] = v->d.f64[from + i];
+        const double *d = dense_values(w->scratch, v, from, n, nv, sizeof *d);
         if (nv) {
             st->has_stats = true;
             st->min.f = INFINITY;
@@ -166,10 +176,7 @@ static int encode_col(cf_writer *w, const cf_col *c, uint32_t from, uint32_t n, 
     }
     case VT_I64:
     case VT_U64: {
-        int64_t *d = arena_alloc(w->scratch, sizeof *d * (nv ? nv : 1));
-        uint32_t k = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (vec_is_valid(v, from + i)) d[k++] = v->d.i64[from + i];
+        const int64_t *d = dense_values(w->scratch, v, from, n, nv, sizeof *d);
         if (nv) {
             st->has_stats = true;
             if (c->type == VT_I64) {
@@ -199,18 +206,12 @@ static int encode_col(cf_writer *w, const cf_col *c, uint32_t from, uint32_t n, 
         break;
     }
     case VT_BOOL: {
-        bool *d = arena_alloc(w->scratch, sizeof *d * (nv ? nv : 1));
-        uint32_t k = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (vec_is_valid(v, from + i)) d[k++] = v->d.b[from + i];
+        const bool *d = dense_values(w->scratch, v, from, n, nv, sizeof *d);
         rc = codec_encode_bool(d, nv, c->codec, &w->page, e);
         break;
     }
     case VT_STR: {
-        strv *d = arena_alloc(w->scratch, sizeof *d * (nv ? nv : 1));
-        uint32_t k = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (vec_is_valid(v, from + i)) d[k++] = v->d.s[from + i];
+        const strv *d = dense_values(w->scratch, v, from, n, nv, sizeof *d);
         rc = codec_encode_str(d, nv, c->codec, &w->page, e);
         break;
     }
@@ -315,7 +316,6 @@ int cf_writer_finish(cf_writer *w, err *e) {
     buf_free(&w->out);
     buf_free(&w->index);
     buf_free(&w->page);
-    buf_free(&w->vals);
     arena_free(w->scratch);
     free(w->path);
     free(w->tmp);

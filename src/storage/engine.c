@@ -50,7 +50,7 @@ static void sdb_free(struct sdb *d) {
     for (size_t i = 0; i < d->nvnodes; i++) vnode_close(d->vnodes[i]);
     free(d->vnodes);
     sdb_tombs_free(d->tombs, d->ntombs);
-    pthread_mutex_destroy(&d->wmu);
+    omutex_destroy(&d->wmu);
     pthread_cond_destroy(&d->drained);
     pthread_rwlock_destroy(&d->rw);
     free(d->dir);
@@ -83,7 +83,7 @@ int engine_open(const engine_opts *o, engine **out, err *e) {
     if (!g->opts.wal_max_file_size) g->opts.wal_max_file_size = 128ull << 20;
     pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->bg_mu, NULL);
-    pthread_mutex_init(&g->bg_work, NULL);
+    omutex_init(&g->bg_work);
     pthread_cond_init(&g->bg_cond, NULL);
     g->dbs = hmap_new(16);
     g->starting = true;
@@ -131,13 +131,13 @@ void engine_close(engine *g) {
     hmap_free(g->dbs);
     pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->bg_mu);
-    pthread_mutex_destroy(&g->bg_work);
+    omutex_destroy(&g->bg_work);
     pthread_cond_destroy(&g->bg_cond);
     free(g->dir);
     free(g);
 }
 
-int engine_open_db(engine *g, uint64_t db_id, const db_options *o, err *e) {
+int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e) {
     struct sdb *existing = sdb_get(g, db_id);
     if (existing) {
         sdb_release(existing);
@@ -152,7 +152,7 @@ int engine_open_db(engine *g, uint64_t db_id, const db_options *o, err *e) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/db-%llu", g->dir, (unsigned long long)db_id);
     d->dir = xstrdup(path);
-    pthread_mutex_init(&d->wmu, NULL);
+    omutex_init(&d->wmu);
     pthread_cond_init(&d->drained, NULL);
     pthread_rwlock_init(&d->rw, NULL);
     if (mkdir(path, 0755) < 0 && errno != EEXIST) {
@@ -176,9 +176,9 @@ int engine_open_db(engine *g, uint64_t db_id, const db_options *o, err *e) {
     }
     void *ctx[2] = {g, d};
     int64_t t0 = time_mono_ns();
-    pthread_mutex_lock(&d->wmu);
+    omutex_lock(&d->wmu);
     int rc = wal_replay(d->wal, sdb_replay_cb, ctx, e);
-    pthread_mutex_unlock(&d->wmu);
+    omutex_unlock(&d->wmu);
     if (rc < 0) {
         sdb_free(d);
         return -1;
@@ -192,16 +192,15 @@ int engine_open_db(engine *g, uint64_t db_id, const db_options *o, err *e) {
     return 0;
 }
 
-void engine_update_db(engine *g, uint64_t db_id, const db_options *o) {
+void engine_update_db(engine *g, uint64_t db_id, const engine_db_opts *o) {
     struct sdb *d = sdb_get(g, db_id);
     if (!d) return;
-    pthread_mutex_lock(&d->wmu);
+    omutex_lock(&d->wmu);
     d->opts.ttl_ns = o->ttl_ns;
     d->opts.shard = o->shard;
-    d->opts.replica = o->replica;
     /* A new duration shapes vnodes created from now on; existing ones keep their ranges. */
     d->opts.vnode_duration_ns = o->vnode_duration_ns;
-    pthread_mutex_unlock(&d->wmu);
+    omutex_unlock(&d->wmu);
     sdb_release(d);
     engine_kick(g);
 }
@@ -217,9 +216,9 @@ int engine_drop_db(engine *g, uint64_t db_id, err *e) {
     pthread_mutex_unlock(&g->mu);
     if (d) {
         /* Wait out a background round that may hold it, then let the last reference go. */
-        pthread_mutex_lock(&g->bg_work);
+        omutex_lock(&g->bg_work);
         d->dropped = true;
-        pthread_mutex_unlock(&g->bg_work);
+        omutex_unlock(&g->bg_work);
         sdb_release(d);
     } else {
         char path[PATH_MAX];
@@ -235,7 +234,7 @@ int engine_drop_table(engine *g, uint64_t db_id, uint64_t table_id, err *e) {
     arena *a = arena_new(0);
     uint32_t *sids;
     size_t n = sindex_table_sids(d->idx, table_id, a, &sids);
-    pthread_mutex_lock(&d->wmu);
+    omutex_lock(&d->wmu);
     pthread_rwlock_rdlock(&d->rw);
     for (size_t i = 0; i < d->nvnodes; i++) {
         vversion *vv = vnode_acquire(d->vnodes[i]);
@@ -245,7 +244,7 @@ int engine_drop_table(engine *g, uint64_t db_id, uint64_t table_id, err *e) {
     }
     pthread_rwlock_unlock(&d->rw);
     int rc = sindex_drop_table(d->idx, table_id, e);
-    pthread_mutex_unlock(&d->wmu);
+    omutex_unlock(&d->wmu);
     arena_free(a);
     /* Files still hold the rows; a full compaction drops them and frees the space. */
     __atomic_store_n(&d->want_full_compact, true, __ATOMIC_RELEASE);
@@ -257,14 +256,14 @@ int engine_drop_table(engine *g, uint64_t db_id, uint64_t table_id, err *e) {
 int engine_flush_all(engine *g, uint64_t db_id, bool compact, err *e) {
     struct sdb *d = sdb_get(g, db_id);
     if (!d) return 0;
-    pthread_mutex_lock(&d->wmu);
+    omutex_lock(&d->wmu);
     pthread_rwlock_rdlock(&d->rw);
     for (size_t i = 0; i < d->nvnodes; i++) vnode_freeze(d->vnodes[i]);
     pthread_rwlock_unlock(&d->rw);
-    pthread_mutex_unlock(&d->wmu);
-    pthread_mutex_lock(&g->bg_work);
+    omutex_unlock(&d->wmu);
+    omutex_lock(&g->bg_work);
     sdb_maintain_locked(g, d, compact);
-    pthread_mutex_unlock(&g->bg_work);
+    omutex_unlock(&g->bg_work);
     sdb_release(d);
     return 0;
 }

@@ -38,6 +38,7 @@ static int env_sync(void *ctx, err *e) {
 /* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
  * which runs on this same thread, so the snapshot of pointers stays valid. */
 void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
+    STRATA_ASSERT(omutex_held(&g->bg_work));
     err e;
     err_clear(&e);
     arena *a = arena_new(0);
@@ -48,9 +49,9 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
     for (size_t i = 0; i < nv; i++) {
         int rc;
         while ((rc = vnode_flush_one(vs[i], &env, &e)) == 1) {
-            pthread_mutex_lock(&d->wmu);
+            omutex_lock(&d->wmu);
             pthread_cond_broadcast(&d->drained);
-            pthread_mutex_unlock(&d->wmu);
+            omutex_unlock(&d->wmu);
         }
         if (rc < 0) {
             log_error("flush: %s", e.msg);
@@ -71,7 +72,7 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
     /* Retention: a vnode whose whole range is older than the TTL goes at once. */
     if (d->opts.ttl_ns > 0) {
         int64_t cutoff = (time_now_ns() - d->opts.ttl_ns) / d->unit_ns;
-        pthread_mutex_lock(&d->wmu);
+        omutex_lock(&d->wmu);
         pthread_rwlock_wrlock(&d->rw);
         size_t k = 0;
         for (size_t i = 0; i < d->nvnodes; i++) {
@@ -89,7 +90,7 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
         bool changed = k != d->nvnodes;
         d->nvnodes = k;
         pthread_rwlock_unlock(&d->rw);
-        pthread_mutex_unlock(&d->wmu);
+        omutex_unlock(&d->wmu);
         if (changed) {
             sdb_vnodes_release(vs, nv);
             vs = sdb_vnodes_snapshot(d, &nv);
@@ -97,7 +98,7 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
     }
     /* WAL: segments wholly before the oldest unflushed record can go. Computed under the
      * write lock so no record lands between the check and a rotation. */
-    pthread_mutex_lock(&d->wmu);
+    omutex_lock(&d->wmu);
     uint64_t keep = wal_last_lsn(d->wal) + 1;
     for (size_t i = 0; i < nv; i++) {
         uint64_t m = vnode_min_unflushed_lsn(vs[i]);
@@ -109,7 +110,7 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
         uint64_t r = wal_rotate(d->wal, &e);
         if (r) keep = r;
     }
-    pthread_mutex_unlock(&d->wmu);
+    omutex_unlock(&d->wmu);
     if (wal_trim(d->wal, keep, &e) < 0) {
         log_error("wal trim: %s", e.msg);
         err_clear(&e);
@@ -127,9 +128,9 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
             }
         }
         if (oldest) {
-            pthread_mutex_lock(&d->wmu);
+            omutex_lock(&d->wmu);
             if (vnode_freeze(oldest)) engine_kick(g);
-            pthread_mutex_unlock(&d->wmu);
+            omutex_unlock(&d->wmu);
         }
     }
     /* Tombstones no source needs any more are dropped. */
@@ -178,7 +179,7 @@ void *engine_bg_main(void *arg) {
         g->bg_kick = false;
         if (__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) break;
         pthread_mutex_unlock(&g->bg_mu);
-        pthread_mutex_lock(&g->bg_work);
+        omutex_lock(&g->bg_work);
         size_t n;
         struct sdb **dbs = sdb_all(g, &n);
         for (size_t i = 0; i < n; i++) {
@@ -186,7 +187,7 @@ void *engine_bg_main(void *arg) {
             sdb_release(dbs[i]);
         }
         free(dbs);
-        pthread_mutex_unlock(&g->bg_work);
+        omutex_unlock(&g->bg_work);
         pthread_mutex_lock(&g->bg_mu);
     }
     pthread_mutex_unlock(&g->bg_mu);

@@ -28,6 +28,7 @@
 #include "storage/sindex.h"
 #include "storage/vnode.h"
 #include "storage/wal.h"
+#include "util/assert.h"
 #include "util/hmap.h"
 
 #include <pthread.h>
@@ -43,12 +44,12 @@ struct sdb {
     uint64_t id;
     int refs; /* engine map + running scans and writes */
     bool dropped;
-    db_options opts;
+    engine_db_opts opts;
     int64_t unit_ns; /* nanoseconds per time unit of the database */
     char *dir;
     wal *wal;
     sindex *idx;
-    pthread_mutex_t wmu;    /* serialises writes: WAL order = apply order */
+    owned_mutex wmu;        /* serialises writes: WAL order = apply order */
     pthread_cond_t drained; /* signalled when flushes complete (write backpressure) */
     pthread_rwlock_t rw;    /* vnode list and tombstones */
     vnode **vnodes;         /* sorted by (tmin, shard) */
@@ -70,7 +71,7 @@ struct engine {
     pthread_mutex_t bg_mu;
     pthread_cond_t bg_cond;
     bool bg_kick;
-    pthread_mutex_t bg_work; /* held while a round of background work runs */
+    owned_mutex bg_work; /* held while a round of background work runs */
 };
 
 static inline int64_t floor_div(int64_t a, int64_t b) {

@@ -49,8 +49,8 @@ static int vnode_cmp(const void *pa, const void *pb) {
     return (vnode_shard(a) > vnode_shard(b)) - (vnode_shard(a) < vnode_shard(b));
 }
 
-/* The vnode for a row, created if needed. Caller holds wmu. */
 vnode *sdb_vnode_for_locked(struct sdb *d, int64_t ts, uint32_t sid, err *e) {
+    STRATA_ASSERT(omutex_held(&d->wmu));
     uint32_t shard = shard_of(d, sid);
     pthread_rwlock_rdlock(&d->rw);
     int64_t rmin = INT64_MIN, rmax = INT64_MAX; /* free range around ts */

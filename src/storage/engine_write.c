@@ -215,9 +215,9 @@ static int apply_delete(struct sdb *d, uint64_t lsn, byte_reader *r, bool replay
     return rc;
 }
 
-/* Applies one WAL record to the caches. Caller holds wmu. */
 int sdb_apply_record_locked(engine *g, struct sdb *d, uint64_t lsn, const void *rec, size_t len,
                             bool replay, err *e) {
+    STRATA_ASSERT(omutex_held(&d->wmu));
     byte_reader r = {rec, (const unsigned char *)rec + len, false};
     const unsigned char *kind = br_bytes(&r, 1);
     if (!kind) return 0;
@@ -368,7 +368,7 @@ int engine_write(engine *g, uint64_t db_id, wrec *w, err *e) {
         return err_set(e, 500, EC_STORAGE, "storage for database %llu is not open",
                        (unsigned long long)db_id);
     uint64_t lsn = 0;
-    pthread_mutex_lock(&d->wmu);
+    omutex_lock(&d->wmu);
     /* Backpressure: while flushes lag far behind, writers wait instead of growing memory. */
     size_t pending;
     for (;;) {
@@ -381,11 +381,11 @@ int engine_write(engine *g, uint64_t db_id, wrec *w, err *e) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
-        pthread_cond_timedwait(&d->drained, &d->wmu, &ts);
+        omutex_wait(&d->wmu, &d->drained, &ts);
     }
     int rc = wal_append(d->wal, w->p, w->len, &lsn, e);
     if (rc == 0) rc = sdb_apply_record_locked(g, d, lsn, w->p, w->len, false, e);
-    pthread_mutex_unlock(&d->wmu);
+    omutex_unlock(&d->wmu);
     if (rc == 0) rc = wal_sync(d->wal, lsn, e);
     sdb_release(d);
     return rc;
@@ -406,10 +406,10 @@ int engine_delete(engine *g, uint64_t db_id, uint64_t table_id, const uint32_t *
     buf_put_uvarint(&b, n);
     for (size_t i = 0; i < n; i++) buf_put_uvarint(&b, sids[i]);
     uint64_t lsn = 0;
-    pthread_mutex_lock(&d->wmu);
+    omutex_lock(&d->wmu);
     int rc = wal_append(d->wal, b.p, b.len, &lsn, e);
     if (rc == 0) rc = sdb_apply_record_locked(g, d, lsn, b.p, b.len, false, e);
-    pthread_mutex_unlock(&d->wmu);
+    omutex_unlock(&d->wmu);
     if (rc == 0) rc = wal_sync(d->wal, lsn, e);
     buf_free(&b);
     sdb_release(d);

@@ -19,6 +19,8 @@ void sdb_tombs_free(tombstone *t, size_t n) {
 }
 
 int sdb_tombs_save_locked(struct sdb *d, err *e) {
+    /* Held for writing (by this thread, we trust): a try can only fail. */
+    STRATA_ASSERT(pthread_rwlock_trywrlock(&d->rw) != 0);
     json_t *arr = json_array();
     for (size_t i = 0; i < d->ntombs; i++) {
         const tombstone *t = &d->tombs[i];

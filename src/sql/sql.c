@@ -111,7 +111,6 @@ static void tb_finish(struct table_builder *tb, sql_result *r) {
             value *cell = &tb->cells[i * tb->ncols + c];
             if (cell->null || cell->type == VT_NULL) {
                 vec_set_null(a, v, i);
-                memset((char *)v->d.raw + vtype_size(v->type) * i, 0, vtype_size(v->type));
                 continue;
             }
             switch (v->type) {

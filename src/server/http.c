@@ -509,10 +509,12 @@ static enum MHD_Result handle_ping(server *s, struct MHD_Connection *c) {
     buf b;
     buf_init(&b);
     int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
+    if (ready == 1 && !engine_healthy(s->eng, NULL)) ready = 3; /* lost its data directory */
     buf_printf(&b, "{\"version\":\"%s\",\"status\":\"%s\"}", STRATA_VERSION,
                ready == 1   ? "healthy"
                : ready == 0 ? "starting"
-                            : "stopping");
+               : ready == 2 ? "stopping"
+                            : "unhealthy");
     return respond_buf(c, ready == 1 ? 200 : 503, &b, "application/json", NULL);
 }
 
@@ -524,6 +526,7 @@ static enum MHD_Result process(server *s, struct MHD_Connection *c, struct req *
                                : "Strata is shutting down");
     err e;
     err_clear(&e);
+    if (!engine_healthy(s->eng, &e)) return respond_err(c, &e);
     bool v1 = rq->route == R_WRITE_V1;
     struct creds cr;
     if (parse_auth(c, !v1, &cr, &e) < 0) return respond_err(c, &e);

@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,10 @@ struct engine {
     pthread_cond_t bg_cond;
     bool bg_kick;
     pthread_mutex_t bg_work; /* held while a round of background work runs */
+    int dirfd;               /* the storage directory as opened, to notice it being removed */
+    atomic_bool lost;
+    char lost_msg[ERR_MSG_MAX];
+    atomic_int close_failures; /* databases whose WAL or index could not be made durable */
 };
 
 /* ------------------------------------------------------------------ record builder */
@@ -401,7 +406,10 @@ static int tombs_load(struct sdb *d, err *e) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/TOMBSTONES", d->dir);
     FILE *f = fopen(path, "r");
-    if (!f) return 0;
+    if (!f)
+        return errno == ENOENT
+                   ? 0
+                   : err_set(e, 500, EC_STORAGE, "cannot open %s: %s", path, strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     ssize_t len = getline(&line, &cap, f);
@@ -655,8 +663,9 @@ static int replay_cb(void *ctx, uint64_t lsn, const void *rec, size_t len, err *
 }
 
 static void sdb_free(struct sdb *d) {
-    wal_close(d->wal);
-    sindex_close(d->idx);
+    int rc = wal_close(d->wal);
+    rc |= sindex_close(d->idx);
+    if (rc) atomic_fetch_add(&d->g->close_failures, 1);
     for (size_t i = 0; i < d->nvnodes; i++) vnode_close(d->vnodes[i]);
     free(d->vnodes);
     tombs_free(d->tombs, d->ntombs);
@@ -725,7 +734,8 @@ static void vnodes_release(vnode **vs, size_t n) {
 
 /* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
  * which runs on this same thread, so the snapshot of pointers stays valid. */
-static void db_maintain(engine *g, struct sdb *d, bool full) {
+static int db_maintain(engine *g, struct sdb *d, bool full, err *flush_err) {
+    int frc = 0;
     err e;
     err_clear(&e);
     arena *a = arena_new(0);
@@ -741,6 +751,8 @@ static void db_maintain(engine *g, struct sdb *d, bool full) {
         }
         if (rc < 0) {
             log_error("flush: %s", e.msg);
+            if (frc == 0 && flush_err) *flush_err = e;
+            frc = -1;
             err_clear(&e);
         }
     }
@@ -843,6 +855,28 @@ static void db_maintain(engine *g, struct sdb *d, bool full) {
     pthread_rwlock_unlock(&d->rw);
     vnodes_release(vs, nv);
     arena_free(a);
+    return frc;
+}
+
+/* Whether the storage directory is still the one at its path: `rm -rf` of the data directory
+ * leaves the server holding a directory with no name, and everything acknowledged from then
+ * on would be gone at the next start. Sticky, like a failed fsync. */
+static bool check_lost(engine *g) {
+    if (atomic_load(&g->lost)) return true;
+    const char *why = fs_dir_gone(g->dirfd, g->dir);
+    if (!why) return false;
+    snprintf(g->lost_msg, sizeof g->lost_msg,
+             "the storage directory %s %s while the server was running: writes are refused "
+             "because they could not be kept; restart the server",
+             g->dir, why);
+    if (!atomic_exchange(&g->lost, true)) log_error("%s", g->lost_msg);
+    return true;
+}
+
+bool engine_healthy(engine *g, err *e) {
+    if (!check_lost(g)) return true;
+    err_set(e, 500, EC_STORAGE, "%s", g->lost_msg);
+    return false;
 }
 
 static void *bg_main(void *arg) {
@@ -864,11 +898,12 @@ static void *bg_main(void *arg) {
         g->bg_kick = false;
         if (__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) break;
         pthread_mutex_unlock(&g->bg_mu);
+        (void)check_lost(g);
         pthread_mutex_lock(&g->bg_work);
         size_t n;
         struct sdb **dbs = all_dbs(g, &n);
         for (size_t i = 0; i < n; i++) {
-            if (!dbs[i]->dropped) db_maintain(g, dbs[i], false);
+            if (!dbs[i]->dropped) (void)db_maintain(g, dbs[i], false, NULL);
             sdb_release(dbs[i]);
         }
         free(dbs);
@@ -891,7 +926,10 @@ void engine_kick(engine *g) {
 int engine_open(const engine_opts *o, engine **out, err *e) {
     if (mkdir(o->dir, 0755) < 0 && errno != EEXIST)
         return err_set(e, 500, EC_STORAGE, "cannot create %s: %s", o->dir, strerror(errno));
+    int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return err_set(e, 500, EC_STORAGE, "cannot open %s: %s", o->dir, strerror(errno));
     engine *g = xcalloc(1, sizeof *g);
+    g->dirfd = dfd;
     g->opts = *o;
     g->dir = xstrdup(o->dir);
     g->opts.dir = g->dir;
@@ -904,6 +942,7 @@ int engine_open(const engine_opts *o, engine **out, err *e) {
     g->dbs = hmap_new(16);
     g->starting = true;
     if (pthread_create(&g->bg, NULL, bg_main, g) != 0) {
+        close(g->dirfd);
         free(g->dir);
         free(g);
         return err_set(e, 500, EC_STORAGE, "cannot start the background thread");
@@ -921,8 +960,9 @@ void engine_started(engine *g) {
     __atomic_store_n(&g->starting, false, __ATOMIC_RELEASE);
 }
 
-void engine_close(engine *g) {
-    if (!g) return;
+int engine_close(engine *g) {
+    if (!g) return 0;
+    int rc = 0;
     if (g->bg_running) {
         pthread_mutex_lock(&g->bg_mu);
         __atomic_store_n(&g->stop, true, __ATOMIC_RELEASE);
@@ -936,8 +976,10 @@ void engine_close(engine *g) {
     __atomic_store_n(&g->stop, false, __ATOMIC_RELEASE);
     for (size_t i = 0; i < n; i++) {
         err e;
-        if (!dbs[i]->dropped && engine_flush_all(g, dbs[i]->id, false, &e) < 0)
+        if (!dbs[i]->dropped && engine_flush_all(g, dbs[i]->id, false, &e) < 0) {
             log_error("flush at shutdown: %s", e.msg);
+            rc = -1;
+        }
         sdb_release(dbs[i]);
     }
     free(dbs);
@@ -945,12 +987,38 @@ void engine_close(engine *g) {
     uint64_t v;
     while (hmap_next(g->dbs, &pos, NULL, NULL, &v)) sdb_release((struct sdb *)(uintptr_t)v);
     hmap_free(g->dbs);
+    if (atomic_load(&g->close_failures)) rc = -1;
+    /* Whatever was synced into a directory that is gone is not durable either. */
+    if (check_lost(g)) rc = -1;
+    close(g->dirfd);
     pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->bg_mu);
     pthread_mutex_destroy(&g->bg_work);
     pthread_cond_destroy(&g->bg_cond);
     free(g->dir);
     free(g);
+    return rc;
+}
+
+/* Column files must not use series ids the index does not know (see sindex_check_bound). */
+static int check_series_ids(struct sdb *d, err *e) {
+    uint64_t bound = 0;
+    const char *user = NULL;
+    for (size_t i = 0; i < d->nvnodes; i++) {
+        const char *u = vnode_sid_bound(d->vnodes[i], &bound);
+        if (u) user = u;
+    }
+    return user ? sindex_check_bound(d->idx, bound, user, d->g->opts.salvage, e) : 0;
+}
+
+/* Newest LSN whose rows some vnode holds in files. The WAL must hand out larger ones, or replay
+ * would take new records for rows already flushed and skip them (a WAL that lost its tail or
+ * its files while the column files stayed). */
+static uint64_t flushed_lsn(struct sdb *d) {
+    uint64_t m = 0;
+    for (size_t i = 0; i < d->nvnodes; i++)
+        if (vnode_flushed_lsn(d->vnodes[i]) > m) m = vnode_flushed_lsn(d->vnodes[i]);
+    return m;
 }
 
 int engine_open_db(engine *g, uint64_t db_id, const db_options *o, err *e) {
@@ -977,13 +1045,15 @@ int engine_open_db(engine *g, uint64_t db_id, const db_options *o, err *e) {
         return -1;
     }
     snprintf(path, sizeof path, "%s/index", d->dir);
-    if (sindex_open(path, &d->idx, e) < 0 || tombs_load(d, e) < 0 || open_vnodes(d, e) < 0) {
+    if (sindex_open(path, g->opts.salvage, &d->idx, e) < 0 || tombs_load(d, e) < 0 ||
+        open_vnodes(d, e) < 0 || check_series_ids(d, e) < 0) {
         sdb_free(d);
         return -1;
     }
     wal_opts wo = {.sync_each = g->opts.wal_sync,
                    .sync_interval_ms = g->opts.wal_sync_interval_ms,
-                   .max_segment_bytes = g->opts.wal_max_file_size};
+                   .max_segment_bytes = g->opts.wal_max_file_size,
+                   .salvage = g->opts.salvage};
     snprintf(path, sizeof path, "%s/wal", d->dir);
     if (wal_open(path, &wo, &d->wal, e) < 0) {
         sdb_free(d);
@@ -993,6 +1063,7 @@ int engine_open_db(engine *g, uint64_t db_id, const db_options *o, err *e) {
     int64_t t0 = time_mono_ns();
     pthread_mutex_lock(&d->wmu);
     int rc = wal_replay(d->wal, replay_cb, ctx, e);
+    if (rc == 0) rc = wal_skip_to(d->wal, flushed_lsn(d) + 1, e);
     pthread_mutex_unlock(&d->wmu);
     if (rc < 0) {
         sdb_free(d);
@@ -1132,10 +1203,10 @@ int engine_flush_all(engine *g, uint64_t db_id, bool compact, err *e) {
     pthread_rwlock_unlock(&d->rw);
     pthread_mutex_unlock(&d->wmu);
     pthread_mutex_lock(&g->bg_work);
-    db_maintain(g, d, compact);
+    int rc = db_maintain(g, d, compact, e);
     pthread_mutex_unlock(&g->bg_work);
     sdb_release(d);
-    return 0;
+    return rc;
 }
 
 size_t engine_table_series(engine *g, uint64_t db_id, uint64_t table_id) {

@@ -37,8 +37,9 @@ static int env_sync(void *ctx, err *e) {
 
 /* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
  * which runs on this same thread, so the snapshot of pointers stays valid. */
-void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
+int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
     STRATA_ASSERT(omutex_held(&g->bg_work));
+    int frc = 0;
     err e;
     err_clear(&e);
     arena *a = arena_new(0);
@@ -55,6 +56,8 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
         }
         if (rc < 0) {
             log_error("flush: %s", e.msg);
+            if (frc == 0 && flush_err) *flush_err = e;
+            frc = -1;
             err_clear(&e);
         }
     }
@@ -158,6 +161,7 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
     pthread_rwlock_unlock(&d->rw);
     sdb_vnodes_release(vs, nv);
     arena_free(a);
+    return frc;
 }
 
 void *engine_bg_main(void *arg) {
@@ -179,11 +183,12 @@ void *engine_bg_main(void *arg) {
         g->bg_kick = false;
         if (__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) break;
         pthread_mutex_unlock(&g->bg_mu);
+        (void)engine_check_lost(g);
         omutex_lock(&g->bg_work);
         size_t n;
         struct sdb **dbs = sdb_all(g, &n);
         for (size_t i = 0; i < n; i++) {
-            if (!dbs[i]->dropped) sdb_maintain_locked(g, dbs[i], false);
+            if (!dbs[i]->dropped) (void)sdb_maintain_locked(g, dbs[i], false, NULL);
             sdb_release(dbs[i]);
         }
         free(dbs);

@@ -64,9 +64,15 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
     bool force = full || __atomic_exchange_n(&d->want_full_compact, false, __ATOMIC_ACQ_REL);
     for (size_t i = 0; i < nv && !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE); i++) {
         int rc = 0;
-        while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE) &&
-               (rc = vnode_compact(vs[i], &env, force, &e)) == 1)
-            if (force) break;
+        /* A compaction's output takes the newest data LSN of its inputs, so it must apply every
+         * tombstone older than that: take them now, not at the start of the round, or a DELETE
+         * that came while this round flushed newer caches would be lost (its rows resurrected
+         * in an output file that the tombstone no longer covers). A DELETE arriving during the
+         * compaction has a larger LSN than every input and keeps covering the output. */
+        while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+            env.tombs = sdb_tombs_snapshot(d, 0, a);
+            if ((rc = vnode_compact(vs[i], &env, force, &e)) != 1 || force) break;
+        }
         if (rc < 0) {
             log_error("compaction: %s", e.msg);
             err_clear(&e);

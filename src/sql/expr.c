@@ -333,70 +333,6 @@ static bool parse_f64(strv s, double *out) {
     return true;
 }
 
-/* Interval text as DataFusion 27 accepts it: `<number> <unit>` pairs. */
-static bool parse_interval(strv s, interval *out) {
-    memset(out, 0, sizeof *out);
-    const char *p = s.p, *end = s.p + s.len;
-    bool any = false;
-    while (p < end) {
-        while (p < end && isspace((unsigned char)*p)) p++;
-        if (p >= end) break;
-        char num[64];
-        size_t nn = 0;
-        while (p < end && (isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+') &&
-               nn < sizeof num - 1)
-            num[nn++] = *p++;
-        num[nn] = 0;
-        if (!nn) return false;
-        char *e2;
-        double amount = strtod(num, &e2);
-        if (*e2) return false;
-        while (p < end && isspace((unsigned char)*p)) p++;
-        char unit[32];
-        size_t un = 0;
-        while (p < end && isalpha((unsigned char)*p) && un < sizeof unit - 1)
-            unit[un++] = (char)tolower((unsigned char)*p++);
-        unit[un] = 0;
-        if (un > 1 && unit[un - 1] == 's') unit[--un] = 0;
-        double ns;
-        if (!un || !strcmp(unit, "second") || !strcmp(unit, "sec"))
-            ns = 1e9;
-        else if (!strcmp(unit, "minute") || !strcmp(unit, "min"))
-            ns = 60e9;
-        else if (!strcmp(unit, "hour") || !strcmp(unit, "hr"))
-            ns = 3600e9;
-        else if (!strcmp(unit, "day")) {
-            double whole = floor(amount);
-            out->days += (int32_t)whole;
-            out->nanos += (int64_t)llround((amount - whole) * 86400e9);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "week")) {
-            out->days += (int32_t)(amount * 7);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "month") || !strcmp(unit, "mon")) {
-            out->months += (int32_t)amount;
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "year")) {
-            out->months += (int32_t)(amount * 12);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "millisecond"))
-            ns = 1e6;
-        else if (!strcmp(unit, "microsecond"))
-            ns = 1e3;
-        else if (!strcmp(unit, "nanosecond"))
-            ns = 1;
-        else
-            return false;
-        out->nanos += (int64_t)llround(amount * ns);
-        any = true;
-    }
-    return any;
-}
-
 static int cast_err(err *er, const value *v, uint8_t to, uint8_t unit) {
     if (v->type == VT_STR)
         return err_set(er, 422, EC_QUERY_INTERNAL,
@@ -579,7 +515,7 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
             ok = tunit_convert(in->v.i, (enum tunit)in->unit, (enum tunit)unit, &out->v.i);
             break;
         case VT_DATE:
-            ok = tunit_convert(in->v.i * 86400, TU_S, (enum tunit)unit, &out->v.i);
+            ok = time_from_days(in->v.i, 0, (enum tunit)unit, &out->v.i);
             break;
         default:
             ok = false;
@@ -611,9 +547,10 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
         }
         break;
     case VT_INTERVAL:
-        if (in->type == VT_STR)
-            ok = parse_interval(in->v.s, &out->v.iv);
-        else if (in->type == VT_INTERVAL)
+        if (in->type == VT_STR) {
+            char msg[300];
+            ok = interval_parse(in->v.s.p, in->v.s.len, "second", &out->v.iv, msg, sizeof msg);
+        } else if (in->type == VT_INTERVAL)
             out->v.iv = in->v.iv;
         else
             ok = false;
@@ -693,43 +630,6 @@ int bx_cast(arena *a, bexpr **pe, uint8_t type, uint8_t unit, err *er) {
     return 0;
 }
 
-/* ------------------------------------------------------------------ intervals */
-
-bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out) {
-    int64_t per_sec = tunit_per_sec((enum tunit)unit);
-    int64_t r = ts;
-    if (iv.months) {
-        /* Calendar months: move the civil date, keep the time of day. */
-        int64_t per_day = per_sec * 86400;
-        int64_t days = r / per_day, rem = r % per_day;
-        if (rem < 0) {
-            rem += per_day;
-            days--;
-        }
-        int64_t y;
-        unsigned m, d;
-        civil_from_days(days, &y, &m, &d);
-        int64_t total = y * 12 + (m - 1) + (int64_t)sign * iv.months;
-        int64_t ny = total / 12, nm = total % 12;
-        if (nm < 0) {
-            nm += 12;
-            ny--;
-        }
-        static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        unsigned lim = mdays[nm];
-        if (nm == 1 && ((ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0)) lim = 29;
-        if (d > lim) d = lim;
-        r = days_from_civil(ny, (unsigned)nm + 1, d) * per_day + rem;
-    }
-    int64_t add;
-    int64_t ns_per_unit = 1000000000 / per_sec;
-    if (__builtin_mul_overflow((int64_t)iv.days, per_sec * 86400, &add)) return false;
-    int64_t nn = iv.nanos / ns_per_unit;
-    if (__builtin_add_overflow(add, nn, &add)) return false;
-    if (sign < 0) add = -add;
-    return !__builtin_add_overflow(r, add, out);
-}
-
 /* ------------------------------------------------------------------ arithmetic */
 
 static int div_zero(err *er) {
@@ -751,10 +651,12 @@ static int eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, ar
                 out->d.i64[i] = 0;
                 continue;
             }
-            if (!ts_add_interval(tsv->d.i64[i], tsv->unit, ivv->d.iv[i], sign, &out->d.i64[i]))
+            if (!time_add_interval(tsv->d.i64[i], (enum tunit)tsv->unit, ivv->d.iv[i], sign,
+                                   &out->d.i64[i]))
                 return err_set(
                     er, 422, EC_QUERY_INTERNAL,
-                    "Arrow error: Compute error: Overflow happened on: timestamp %s interval",
+                    "Arrow error: Compute error: Overflow happened on: timestamp %s interval (the "
+                    "result is outside the timestamp range)",
                     op == OP_SUB ? "-" : "+");
         }
         return 0;

@@ -108,9 +108,6 @@ void vec_zero_nulls(vec *v, uint32_t n);
 void vec_set_null(arena *a, vec *v, uint32_t i);
 size_t vtype_size(uint8_t t);
 
-/* Interval arithmetic on timestamps of a unit (months/days calendar-aware). */
-bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out);
-
 /* Arrow's name of a type, as DataFusion's messages print it (Int64, Utf8, Float64, ...). */
 const char *arrow_type_name(uint8_t t, uint8_t unit);
 

@@ -502,10 +502,10 @@ struct aggst {
     double sum_f, m2, mean; /* Welford for variance */
     int64_t sum_i;
     uint64_t sum_u;
-    bool has;     /* min/max/first/last seen a value */
-    value v, v2;  /* min/max; first/last value (v) */
-    int64_t ts;   /* first/last time */
-    double *vals; /* median */
+    bool has;       /* min/max/first/last seen a value */
+    value v, v2;    /* min/max; first/last value (v) */
+    int64_t ts;     /* first/last time */
+    uint64_t *vals; /* median: the raw 8 bytes of each f64/i64/u64 value */
     uint32_t nvals, capvals;
     hmap *distinct;
 };
@@ -676,9 +676,7 @@ static void agg_update(arena *a, const agg_spec *sp, struct aggst *st, const vec
                 arena_realloc(a, st->vals, sizeof *st->vals * st->capvals, sizeof *st->vals * nc);
             st->capvals = nc;
         }
-        st->vals[st->nvals++] = x->type == VT_F64   ? x->d.f64[i]
-                                : x->type == VT_I64 ? (double)x->d.i64[i]
-                                                    : (double)x->d.u64[i];
+        st->vals[st->nvals++] = x->d.u64[i]; /* all three types are 8 bytes */
         break;
     }
     case AGG_MIN:
@@ -771,9 +769,41 @@ static void agg_update_range(arena *a, const agg_spec *sp, struct aggst *st, con
     for (uint32_t i = from; i < to; i++) agg_update(a, sp, st, x, y, i);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
+static int cmp_f64(const void *a, const void *b) {
+    double x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
     return (x > y) - (x < y);
+}
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median in the argument's own type: integers exactly (the mean of the two middle values
+ * truncated toward zero, computed in 128 bits), never through a double that cannot hold them. */
+static void median_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r) {
+    uint64_t *v = st->vals;
+    uint32_t n = st->nvals, hi = n / 2, lo = n % 2 ? hi : hi - 1;
+    if (sp->type == VT_F64) {
+        qsort(v, n, 8, cmp_f64);
+        double a, b;
+        memcpy(&a, &v[lo], 8);
+        memcpy(&b, &v[hi], 8);
+        out->d.f64[r] = lo == hi ? a : (a + b) / 2;
+    } else if (sp->type == VT_I64) {
+        qsort(v, n, 8, cmp_i64);
+        __int128 sum = (__int128)(int64_t)v[lo] + (int64_t)v[hi];
+        out->d.i64[r] = (int64_t)(sum / 2);
+    } else {
+        qsort(v, n, 8, cmp_u64);
+        unsigned __int128 sum = (unsigned __int128)v[lo] + v[hi];
+        out->d.u64[r] = (uint64_t)(sum / 2);
+    }
 }
 
 static void agg_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r, arena *a) {
@@ -819,17 +849,8 @@ static void agg_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r
     case AGG_MEDIAN:
         if (!st->nvals)
             null = true;
-        else {
-            qsort(st->vals, st->nvals, sizeof *st->vals, cmp_double);
-            double m = st->nvals % 2 ? st->vals[st->nvals / 2]
-                                     : (st->vals[st->nvals / 2 - 1] + st->vals[st->nvals / 2]) / 2;
-            if (sp->type == VT_F64)
-                out->d.f64[r] = m;
-            else if (sp->type == VT_I64)
-                out->d.i64[r] = (int64_t)m;
-            else
-                out->d.u64[r] = (uint64_t)m;
-        }
+        else
+            median_final(sp, st, out, r);
         break;
     case AGG_MIN:
     case AGG_MAX:
@@ -844,8 +865,8 @@ static void agg_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r
         if (sp->kind == AGG_SPREAD) {
             if (sp->type == VT_F64)
                 out->d.f64[r] = st->v2.v.f - st->v.v.f;
-            else if (sp->type == VT_I64)
-                out->d.i64[r] = st->v2.v.i - st->v.v.i;
+            else if (sp->type == VT_I64) /* wraps, as arrow's subtraction kernel does */
+                out->d.i64[r] = (int64_t)((uint64_t)st->v2.v.i - (uint64_t)st->v.v.i);
             else
                 out->d.u64[r] = st->v2.v.u - st->v.v.u;
             break;

@@ -592,6 +592,8 @@ static void st_put(arena *a, value *dst, const vec *v, uint32_t i) {
 static int cmp_value(const value *x, const value *y) {
     switch (x->type) {
     case VT_F64:
+        /* NaN above every number, as ORDER BY sorts it and arrow's min/max see it */
+        if (isnan(x->v.f) || isnan(y->v.f)) return isnan(x->v.f) - isnan(y->v.f);
         return (x->v.f > y->v.f) - (x->v.f < y->v.f);
     case VT_U64:
         return (x->v.u > y->v.u) - (x->v.u < y->v.u);
@@ -684,7 +686,6 @@ static void agg_update(arena *a, const agg_spec *sp, struct aggst *st, const vec
     case AGG_SPREAD: {
         value v;
         vec_get(x, i, &v);
-        if (x->type == VT_F64 && isnan(v.v.f)) break;
         if (!st->has) {
             st_put(a, &st->v, x, i);
             st_put(a, &st->v2, x, i);
@@ -730,10 +731,7 @@ static void agg_update_range(arena *a, const agg_spec *sp, struct aggst *st, con
         (sp->kind == AGG_MIN || sp->kind == AGG_MAX)) {
         const double *d = x->d.f64;
         uint32_t i = from;
-        /* start from the first non-NaN value (NaN never wins) */
         if (!st->has) {
-            while (i < to && d[i] != d[i]) i++;
-            if (i == to) return;
             st->v = (value){.type = VT_F64};
             st->v.v.f = d[i];
             st->v2 = st->v;
@@ -741,11 +739,13 @@ static void agg_update_range(arena *a, const agg_spec *sp, struct aggst *st, con
             st->count++;
             i++;
         }
+        /* NaN is above every number (cmp_value): max takes it, min only keeps it while it has
+         * seen nothing else. */
         double lo = st->v.v.f, hi = st->v2.v.f;
         if (sp->kind == AGG_MIN) {
-            for (; i < to; i++) lo = d[i] < lo ? d[i] : lo;
+            for (; i < to; i++) lo = d[i] < lo || lo != lo ? d[i] : lo;
         } else {
-            for (; i < to; i++) hi = d[i] > hi ? d[i] : hi;
+            for (; i < to; i++) hi = d[i] > hi || d[i] != d[i] ? d[i] : hi;
         }
         st->v.v.f = lo;
         st->v2.v.f = hi;

@@ -2,7 +2,8 @@
 #include "sql/ops.h"
 
 #include "sql/func.h"
-#include "util/hmap.h"
+#include "sql/keyset.h"
+#include "util/buf.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -14,12 +15,18 @@ int q_check(qctx *q, err *er) {
     if (q->deadline_ns && time_mono_ns() > q->deadline_ns)
         return err_set(er, 500, EC_QUERY_INTERNAL,
                        "Query timeout: the query ran past its deadline");
-    if (q->mem_limit && arena_used(q->a) > q->mem_limit)
-        return err_set(er, 500, EC_QUERY_INTERNAL,
-                       "Resources exhausted: the query needs more than its memory limit of %llu "
-                       "bytes (query.query_memory_limit)",
-                       (unsigned long long)q->mem_limit);
+    if (q->budget.limit && q->budget.held > q->budget.limit)
+        return mem_limit_err(er, q->budget.limit);
     return 0;
+}
+
+arena *q_scratch(qctx *q) {
+    if (!q->scratch) {
+        q->scratch = arena_new(0);
+        arena_set_budget(q->scratch, &q->budget);
+    }
+    arena_reset(q->scratch);
+    return q->scratch;
 }
 
 static void op_init(op *o, qctx *q, uint32_t ncols) {
@@ -415,6 +422,7 @@ static void sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *un
     sort_perm(s);
     uint32_t n = (uint32_t)s->keep;
     arena *na = arena_new(1 << 20);
+    arena_set_budget(na, &s->o.q->budget);
     batch all = {s->data.ncols, s->data.n, s->data.cols}, top;
     batch_take(na, &all, s->perm, n, &top);
     struct colbuf fresh;
@@ -437,6 +445,7 @@ static int sort_next(op *o, batch *b, err *er) {
             units[o->ncols + k] = s->keys[k].e->unit;
         }
         s->da = arena_new(1 << 20);
+        arena_set_budget(s->da, &o->q->budget);
         colbuf_init(s->da, &s->data, o->ncols + s->nkeys, types, units);
         uint64_t trim_at = s->keep >= 0 ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
         for (;;) {
@@ -445,11 +454,6 @@ static int sort_next(op *o, batch *b, err *er) {
             if (rc < 0) return -1;
             if (rc == 0) break;
             if (q_check(o->q, er) < 0) return -1;
-            if (o->q->mem_limit && arena_used(s->da) + arena_used(o->q->a) > o->q->mem_limit)
-                return err_set(er, 500, EC_QUERY_INTERNAL,
-                               "Resources exhausted: sorting needs more than the query memory "
-                               "limit of %llu bytes (query.query_memory_limit)",
-                               (unsigned long long)o->q->mem_limit);
             batch ext = {o->ncols + s->nkeys, in.nrows, NULL};
             ext.cols = arena_alloc(o->q->ba, sizeof *ext.cols * ext.ncols);
             memcpy(ext.cols, in.cols, sizeof *ext.cols * o->ncols);
@@ -460,6 +464,7 @@ static int sort_next(op *o, batch *b, err *er) {
             arena_reset(o->q->ba);
             if (s->data.n >= trim_at) sort_trim(s, types, units);
         }
+        if (q_check(o->q, er) < 0) return -1;
         sort_perm(s);
         if (s->keep >= 0 && (uint64_t)s->keep < s->total) s->total = (uint32_t)s->keep;
         s->done = true;
@@ -507,7 +512,7 @@ struct aggst {
     int64_t ts;     /* first/last time */
     uint64_t *vals; /* median: the raw 8 bytes of each f64/i64/u64 value */
     uint32_t nvals, capvals;
-    hmap *distinct;
+    keyset *distinct; /* DISTINCT: values seen (query arena) */
 };
 
 struct agg_op {
@@ -518,7 +523,7 @@ struct agg_op {
     agg_spec *aggs;
     uint32_t naggs;
     bool done;
-    hmap *groups;          /* encoded key → group index */
+    keyset *groups;        /* encoded key → group index (query arena) */
     struct colbuf gkeys;   /* one row per group */
     struct aggst **states; /* per group: naggs states */
     uint32_t ngroups, capgroups;
@@ -632,8 +637,8 @@ static void agg_update(arena *a, const agg_spec *sp, struct aggst *st, const vec
         buf_init(&kb);
         key_encode(&kb, x, i);
         bool ins;
-        if (!st->distinct) st->distinct = hmap_new(16);
-        hmap_upsert(st->distinct, kb.p, kb.len, &ins);
+        if (!st->distinct) st->distinct = keyset_new(a, 4);
+        keyset_upsert(st->distinct, kb.p, (uint32_t)kb.len, &ins);
         buf_free(&kb);
         if (!ins) return;
     }
@@ -892,17 +897,13 @@ static void agg_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r
     }
     }
     if (null) vec_set_null(a, out, r);
-    if (st->distinct) {
-        hmap_free(st->distinct);
-        st->distinct = NULL;
-    }
 }
 
 static int agg_next(op *o, batch *b, err *er) {
     struct agg_op *g = (struct agg_op *)o;
     arena *qa = o->q->a;
     if (!g->done) {
-        g->groups = hmap_new(64);
+        g->groups = keyset_new(qa, 64);
         uint8_t *kt = arena_alloc(qa, g->nkeys + 1), *ku = arena_alloc(qa, g->nkeys + 1);
         for (uint32_t k = 0; k < g->nkeys; k++) {
             kt[k] = g->keys[k]->type;
@@ -953,7 +954,7 @@ static int agg_next(op *o, batch *b, err *er) {
                     buf_reset(&kb);
                     for (uint32_t k = 0; k < g->nkeys; k++) key_encode(&kb, &kv[k], i);
                     bool ins;
-                    uint64_t *slot = hmap_upsert(g->groups, kb.p, kb.len, &ins);
+                    uint32_t *slot = keyset_upsert(g->groups, kb.p, (uint32_t)kb.len, &ins);
                     if (ins) {
                         if (g->ngroups == g->capgroups) {
                             uint32_t nc = g->capgroups ? g->capgroups * 2 : 64;
@@ -967,7 +968,7 @@ static int agg_next(op *o, batch *b, err *er) {
                         *slot = g->ngroups++;
                         newrows[nnew++] = i;
                     }
-                    gidx[i] = (uint32_t)*slot;
+                    gidx[i] = *slot;
                 }
                 if (nnew) {
                     batch kbatch = {g->nkeys, in.nrows, kv}, sel;
@@ -992,7 +993,6 @@ static int agg_next(op *o, batch *b, err *er) {
         }
         free(gidx);
         buf_free(&kb);
-        hmap_free(g->groups);
         g->groups = NULL;
         if (rc < 0) return -1;
         g->done = true;
@@ -1000,7 +1000,6 @@ static int agg_next(op *o, batch *b, err *er) {
     fail:
         free(gidx);
         buf_free(&kb);
-        hmap_free(g->groups);
         g->groups = NULL;
         return -1;
     }
@@ -1032,10 +1031,6 @@ produce:
 
 static void agg_close(op *o) {
     struct agg_op *g = (struct agg_op *)o;
-    for (uint32_t i = 0; i < g->ngroups; i++)
-        for (uint32_t k = 0; k < g->naggs; k++)
-            if (g->states && g->states[i] && g->states[i][k].distinct)
-                hmap_free(g->states[i][k].distinct);
     g->child->close(g->child);
 }
 

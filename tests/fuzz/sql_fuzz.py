@@ -125,7 +125,8 @@ class Fuzzer:
                         for k, v in sorted(self.per_oracle.items()))
         self.log(f"status: {el / 3600:.2f} h, {s['rounds']} rounds, {q} queries "
                  f"({q / max(el, 1):.0f}/s), checks ok {s['ok']} skip {s['skip']} fail "
-                 f"{s['fail']}, faults {s['faults']}, findings {s['findings']} (new {s['new']}), "
+                 f"{s['fail']}, faults {s['faults']}, findings {s['findings']} (new {s['new']}, "
+                 f"known faults {s.get('known', 0)}), "
                  f"server starts {self.srv.starts}, refused steps {self.runner.rejected_steps}")
         self.log(f"  per oracle ok/skip/fail: {per}")
         if self.args.verbose:
@@ -237,13 +238,15 @@ class Fuzzer:
         self.stats["findings"] += 1
         kind, what = case.outcome
         sig = case.signature()
-        self.log(f"FINDING ({origin}): {sig}\n  {what if kind == 'mismatch' else what.detail}"
-                 f"\n  query: {(case.failing_sql or ['?'])[-1][:400]}")
         if not self.srv.alive():
             self.srv.start()
         if sig in self.known and kind == "fault":
-            self.log(f"  known as {self.known[sig]}")
+            self.stats["known"] = self.stats.get("known", 0) + 1
+            if a.verbose:
+                self.log(f"known finding {self.known[sig]} ({origin})")
             return
+        self.log(f"FINDING ({origin}): {sig}\n  {what if kind == 'mismatch' else what.detail}"
+                 f"\n  query: {(case.failing_sql or ['?'])[-1][:400]}")
         if not a.no_reduce:
             red = Reducer(self.runner, budget=a.reduce_seconds, log=self.log)
             t = time.monotonic()

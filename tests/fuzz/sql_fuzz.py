@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sqlfuzz.gen import DataGen, ExprGen, Model, final_cols, make_rng, value_pools  # noqa: E402
 from sqlfuzz.oracles import BY_NAME, WEIGHTS, Ctx  # noqa: E402
 from sqlfuzz.reduce import Reducer  # noqa: E402
-from sqlfuzz.report import write_finding  # noqa: E402
+from sqlfuzz.report import show, write_finding  # noqa: E402
 from sqlfuzz.runner import (Case, Outcome, Runner, SetupError, case_from_json,  # noqa: E402
                             case_to_json)  # noqa: E402
 from sqlfuzz.server import Fault, Server  # noqa: E402
@@ -80,6 +80,14 @@ class Fuzzer:
                         known[c.saved_signature] = name[:-5]
                     except (OSError, ValueError, KeyError) as ex:
                         self.log(f"cannot read {name}: {ex}")
+            # more signatures of a bug already filed: "signature<TAB>finding" lines
+            aliases = os.path.join(d, "known-signatures.txt")
+            if os.path.exists(aliases):
+                with open(aliases) as f:
+                    for line in f:
+                        sig, _, name = line.rstrip("\n").partition("\t")
+                        if sig and not sig.startswith("#"):
+                            known[sig] = name or "(alias)"
         return known
 
     def out_of_time(self):
@@ -151,7 +159,8 @@ class Fuzzer:
             self.runner.fresh_db(schema)
             done = self.runner.setup(schema, steps)
             cols = final_cols(schema, done)
-            state["ctx"] = Ctx(schema, cols, Model.of(done))
+            state["ctx"] = Ctx(schema, cols, Model.of(done),
+                               any(s.kind == "delete" for s in done))
             state["done"] = done
             return cols
 
@@ -171,6 +180,8 @@ class Fuzzer:
             ctx = state["ctx"]
             g = ExprGen(rng, cols, schema.precision, value_pools(cols, ctx.model))
             plan = ["model"] + rng.choices(names, [WEIGHTS[n] for n in names], k=a.checks)
+            if rng.random() < 0.3:
+                plan.append("delete")
             for name in plan:
                 if self.out_of_time():
                     break
@@ -246,7 +257,7 @@ class Fuzzer:
                 self.log(f"known finding {self.known[sig]} ({origin})")
             return
         self.log(f"FINDING ({origin}): {sig}\n  {what if kind == 'mismatch' else what.detail}"
-                 f"\n  query: {(case.failing_sql or ['?'])[-1][:400]}")
+                 f"\n  query: {show(case.failing_sql[-1])[:400] if case.failing_sql else '?'}")
         if not a.no_reduce:
             red = Reducer(self.runner, budget=a.reduce_seconds, log=self.log)
             t = time.monotonic()

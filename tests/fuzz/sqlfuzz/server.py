@@ -210,17 +210,21 @@ class Server:
 
     # ------------------------------------------------------------ requests
 
-    def sql(self, query, db="public"):
-        return self._post("/api/v1/sql", {"db": db}, query)
+    def sql(self, query, db="public", accept=None, chunked=False):
+        params = {"db": db}
+        if chunked:
+            params["chunked"] = "true"
+        return self._post("/api/v1/sql", params, query,
+                          {"Accept": accept} if accept else None)
 
     def write(self, lines, db, precision):
         return self._post("/api/v1/write", {"db": db, "precision": precision}, lines)
 
-    def _post(self, path, params, body):
+    def _post(self, path, params, body, headers=None):
         url = f"http://127.0.0.1:{self.port}{path}"
         try:
             r = self.session.post(url, params=params, data=body.encode("utf-8"),
-                                  auth=("root", ""), timeout=self.timeout)
+                                  headers=headers, auth=("root", ""), timeout=self.timeout)
             resp = Resp(r.status_code, r.content.decode("utf-8", "replace"))
         except requests.Timeout:
             resp = None

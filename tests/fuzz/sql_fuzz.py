@@ -69,13 +69,20 @@ class Fuzzer:
         return f"{self.args.binary} (git {rev or '?'})"
 
     def load_known(self):
+        """Signatures of the findings in --findings and in its fixed/ folder (where they go
+        once fixed: a fix may not be in the binary under test yet; --recheck DIR/fixed tells
+        whether it is)."""
         known = {}
         d = self.args.findings
         if d and os.path.isdir(d):
-            for name in sorted(os.listdir(d)):
-                if name.endswith(".json"):
+            for sub in (d, os.path.join(d, "fixed")):
+                if not os.path.isdir(sub):
+                    continue
+                for name in sorted(os.listdir(sub)):
+                    if not name.endswith(".json"):
+                        continue
                     try:
-                        with open(os.path.join(d, name)) as f:
+                        with open(os.path.join(sub, name)) as f:
                             c = case_from_json(f.read())
                         known[c.saved_signature] = name[:-5]
                     except (OSError, ValueError, KeyError) as ex:

@@ -43,7 +43,8 @@ FLOATS = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.1, 3.14159, 100.0, 
 STRS = ["", "a", "b", "A", "B", "ab", "abc", "Abc", "x y", "a,b", "a=b", "%", "_", "a%", "%a",
         "a_c", "it's", 'quote"d', "back\\slash", "ü", "Ünïcödé", "日本語", "😀", "ß", "İ",
         "tab\there", "new\nline", "0", "1", "-1", "1.5", "true", "false", "NaN", "inf",
-        "2022-01-01T00:00:00", "null", "x" * 300, "ab" * 40 + "%"]
+        "2022-01-01T00:00:00", "2023-11-14T22:15:20+08:00", "null", "x" * 300, "ab" * 40 + "%",
+        "nul\x00byte", "\x01\x1f", "\u00a0nbsp", "e\u0301"]
 TAG_STRS = ["a", "b", "c", "A", "abc", "x y", "a,b", "a=b", "it's", "ü", "日本語", "😀", "%", "_",
             "0", "1", "-1", "true", "null", "2022-01-01", "x" * 120, "", "q\"q", "b\\s"]
 INTERVALS = ["1 second", "90 seconds", "1 minute", "1 hour", "3 hours", "1 day", "2 days",
@@ -652,6 +653,8 @@ class ExprGen:
         text = ns_to_rfc3339(t * UNIT_NS[self.precision]) \
             if I64_MIN <= t * UNIT_NS[self.precision] <= I64_MAX else None
         if text and r.random() < 0.5:
+            if r.random() < 0.2:
+                text = text[:19] + r.choice(["Z", "+00:00", "+08:00", "-05:30"])
             return Node("ts", f"TIMESTAMP '{text}'")
         return lit_node("ts", t, self.precision)
 
@@ -723,6 +726,12 @@ class ExprGen:
         if k < 0.90:
             a = self.expr("str", d)
             pat = r.choice(LIKE_PATTERNS) if r.random() < 0.7 else self.like_pattern_from(a)
+            if r.random() < 0.01:
+                # many wildcards against a long subject: backtracking matchers take
+                # exponential time here (the hang oracle catches them)
+                a = Node("str", "({0} || %s)" % quote_str("a" * r.choice([40, 200, 3000])), [a],
+                         label="||")
+                pat = "%a" * r.choice([8, 15, 40]) + r.choice(["%b", "b", "%"])
             op = r.choice(["LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"])
             p = Node("str", quote_str(pat)) if r.random() < 0.9 else self.expr("str", d)
             return Node("bool", "({0} %s {1})" % op, [a, p], label=op)
@@ -901,7 +910,10 @@ class ExprGen:
         if k < 0.7:
             fn = r.choice(["to_timestamp", "to_timestamp_seconds", "to_timestamp_millis",
                            "to_timestamp_micros", "to_timestamp_nanos", "from_unixtime"])
-            return Node("ts", fn + "({0})", [self.expr("int", d)], label=fn)
+            arg = self.expr(r.choice(["int", "int", "float"]) if fn == "to_timestamp" else "int",
+                            d)
+            return Node("ts", fn + "({0})", [arg], label=fn)
+
         if k < 0.85:
             return self.conditional("ts", d)
         return self.cast(r.choice(["int", "str"]), "ts", d)

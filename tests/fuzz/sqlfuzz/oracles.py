@@ -459,6 +459,11 @@ class Pushdown:
             w = r.choice(pool)
             lo, hi = sorted([v, w])
             return Node("bool", "({0} BETWEEN %d AND %d)" % (lo, hi), [t], label="time between")
+        if k < 0.75:
+            # now() is not a constant: the planner leaves it to the filter
+            now = r.choice(["now()", "(now() - INTERVAL '1000 weeks')"])
+            return Node("bool", "({0} %s %s)" % (r.choice(["<", ">="]), now), [t],
+                        label="time cmp now")
         if k < 0.85:
             ts = g.ts_literal()
             return Node("bool", "({0} %s {1})" % r.choice([">", "<=", "="]), [t, ts],
@@ -872,7 +877,13 @@ class Show:
         if not tags or ctx.deleted:
             return None
         tg = ExprGen(r, tags, ctx.precision, g.pools, max_depth=3)
-        return {"p": tg.expr("bool") if r.random() < 0.8 else None, "key": col_node(r.choice(tags))}
+        p = None
+        if r.random() < 0.8:
+            # SHOW takes only predicates on tags (one without any column is refused)
+            p = tg.expr("bool")
+            if not p.columns():
+                p = Pushdown.tag_pred(g, r.choice(tags))
+        return {"p": p, "key": col_node(r.choice(tags))}
 
     def queries(self, ctx, p):
         tags = [c for c in ctx.cols if c.kind == "tag"]

@@ -12,7 +12,7 @@ import json
 from .gen import (Col, Model, Node, Row, Schema, Step, cols_after, final_cols, step_lp,
                   step_sql)
 from .oracles import BY_NAME, Ctx, Result
-from .server import Fault
+from .server import Fault, fault_signature
 
 
 class Case:
@@ -238,6 +238,9 @@ def case_to_json(case):
         "oracle": case.oracle,
         "params": {k: param_to_json(v) for k, v in case.params.items()},
         "signature": case.signature(),
+        # a fault's signature is recomputed from these when the signature format changes
+        "fault": ([case.outcome[1].kind, case.outcome[1].detail, case.outcome[1].report[:6000]]
+                  if case.outcome and case.outcome[0] == "fault" else None),
     }, indent=1)
 
 
@@ -258,4 +261,6 @@ def case_from_json(text):
         params["key"] = (tuple(tuple(x) for x in tags), t)
     case = Case(schema, steps, d["oracle"], params)
     case.saved_signature = d.get("signature")
+    if d.get("fault"):
+        case.saved_signature = fault_signature(*d["fault"])
     return case

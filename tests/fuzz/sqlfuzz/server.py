@@ -64,7 +64,10 @@ def fault_signature(kind, detail, report):
     if report:
         m = re.search(r"(src/[\w/]+\.c):(\d+)(?::\d+)?: runtime error: ([^:\n0-9]+)", report)
         if m:
-            return f"ubsan {m.group(1)}:{m.group(2)} {m.group(3).strip()}"
+            # the function rather than the line: lines move with every edit
+            fn = re.search(r"#0 0x[0-9a-f]+ in (\w+) ", report)
+            where = fn.group(1) if fn else m.group(2)
+            return f"ubsan {m.group(1)} {where}: {m.group(3).strip()}"
         kind_m = re.search(r"ERROR: \w+Sanitizer: ([\w-]+)", report)
         frame = re.search(r"#\d+ 0x[0-9a-f]+ in (\w+) [^\n]*?(src/[\w/]+\.c):(\d+)", report)
         what = kind_m.group(1) if kind_m else "report"

@@ -32,6 +32,8 @@ The oracles (SQLancer's TLP and NoREC, plus differential ones):
   nested      WHERE p1 AND p2 = (WHERE p1) WHERE p2; HAVING = a filter over a subquery
   show        SHOW SERIES / SHOW TAG VALUES WHERE p = SELECT DISTINCT of the tags WHERE p
   delete      DELETE WHERE (tags, time) removes exactly the rows the filter selects
+  eval        an integer/string/boolean expression over a stored row = the reference
+              evaluator's value (evaluate.py)
 """
 
 import csv
@@ -39,6 +41,7 @@ import io
 import json
 import math
 
+from .evaluate import Unsupported, csv_value, evaluate
 from .gen import I64_MAX, I64_MIN, Col, ExprGen, Node, col_node, lit_sql
 
 
@@ -521,7 +524,8 @@ class Fold:
         ty = r.choice(["int", "float", "str", "bool", "ts", "uint"])
         return {"key": key, "e": g.expr(ty)}
 
-    def row_where(self, ctx, key):
+    @staticmethod
+    def row_where(ctx, key):
         tags, t = key
         conds = [f"time = {t}"]
         present = dict(tags)
@@ -941,13 +945,68 @@ class Delete:
         return None
 
 
+class Eval:
+    """An integer/string/boolean expression over a stored row = what the reference
+    evaluator (evaluate.py) computes from the row's values."""
+
+    name = "eval"
+
+    def env(self, ctx, key):
+        row = ctx.model.rows.get(key)
+        if row is None:
+            return None
+        tags, t, fields = row
+        env = dict(tags)
+        env.update(fields)
+        return env
+
+    def gen(self, g, ctx):
+        r = g.rng
+        if not ctx.model.rows:
+            return None
+        key = r.choice(sorted(ctx.model.rows, key=repr))
+        cols = [c for c in ctx.cols if c.ty in ("int", "str", "bool")]
+        eg = ExprGen(r, cols, ctx.precision, g.pools, max_depth=3)
+        env = self.env(ctx, key)
+        for _ in range(10):
+            e = eg.expr(r.choice(["int", "str", "bool", "bool"]))
+            if not e.kids:
+                continue
+            try:
+                evaluate(e, env)
+            except Unsupported:
+                continue
+            return {"key": key, "e": e}
+        return None
+
+    def queries(self, ctx, p):
+        if self.env(ctx, p["key"]) is None:
+            return None
+        e = p["e"].render()
+        return [f"SELECT {e}, ({e}) IS NULL FROM {ctx.table} WHERE "
+                f"{Fold.row_where(ctx, p['key'])}"]
+
+    def check(self, ctx, p, rs):
+        rows = rs[0].rows
+        if len(rows) != 1:
+            return None  # the model oracle reports rows that are not there
+        try:
+            want = evaluate(p["e"], self.env(ctx, p["key"]))
+        except Unsupported:
+            return None  # the reducer made it so
+        exp = (csv_value(want), "true" if want is None else "false")
+        if rows[0] != exp:
+            return f"got {','.join(rows[0])}, expected {','.join(exp)} (value, IS NULL)"
+        return None
+
+
 ORACLES = [Model(), TlpWhere(), TlpCount(), TlpAgg(), TlpGroup(), TlpDistinct(), TlpHaving(),
            Pushdown(), Norec(), Fold(), TopN(), MinMax(), GroupFilter(), Formats(), Limit(),
-           Nested(), Show(), Delete()]
+           Nested(), Show(), Delete(), Eval()]
 BY_NAME = {o.name: o for o in ORACLES}
 # How often each oracle is picked (the model check runs first in every round, and delete,
 # which changes the table, at most once at the end).
 WEIGHTS = {"model": 0, "tlp_where": 14, "tlp_count": 6, "tlp_agg": 8, "tlp_group": 8,
            "tlp_distinct": 4, "tlp_having": 5, "pushdown": 14, "norec": 8, "fold": 14,
            "topn": 8, "minmax": 4, "group_filter": 8, "formats": 4, "limit": 4, "nested": 6,
-           "show": 3, "delete": 0}
+           "show": 3, "delete": 0, "eval": 12}

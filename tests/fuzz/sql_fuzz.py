@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sqlfuzz.gen import DataGen, ExprGen, Model, final_cols, make_rng, value_pools  # noqa: E402
 from sqlfuzz.oracles import BY_NAME, WEIGHTS, Ctx  # noqa: E402
 from sqlfuzz.reduce import Reducer  # noqa: E402
-from sqlfuzz.report import write_finding  # noqa: E402
+from sqlfuzz.report import show, write_finding  # noqa: E402
 from sqlfuzz.runner import (Case, Outcome, Runner, SetupError, case_from_json,  # noqa: E402
                             case_to_json)  # noqa: E402
 from sqlfuzz.server import Fault, Server  # noqa: E402
@@ -69,17 +69,32 @@ class Fuzzer:
         return f"{self.args.binary} (git {rev or '?'})"
 
     def load_known(self):
+        """Signatures of the findings in --findings and in its fixed/ folder (where they go
+        once fixed: a fix may not be in the binary under test yet; --recheck DIR/fixed tells
+        whether it is)."""
         known = {}
         d = self.args.findings
         if d and os.path.isdir(d):
-            for name in sorted(os.listdir(d)):
-                if name.endswith(".json"):
+            for sub in (d, os.path.join(d, "fixed")):
+                if not os.path.isdir(sub):
+                    continue
+                for name in sorted(os.listdir(sub)):
+                    if not name.endswith(".json"):
+                        continue
                     try:
-                        with open(os.path.join(d, name)) as f:
+                        with open(os.path.join(sub, name)) as f:
                             c = case_from_json(f.read())
                         known[c.saved_signature] = name[:-5]
                     except (OSError, ValueError, KeyError) as ex:
                         self.log(f"cannot read {name}: {ex}")
+            # more signatures of a bug already filed: "signature<TAB>finding" lines
+            aliases = os.path.join(d, "known-signatures.txt")
+            if os.path.exists(aliases):
+                with open(aliases) as f:
+                    for line in f:
+                        sig, _, name = line.rstrip("\n").partition("\t")
+                        if sig and not sig.startswith("#"):
+                            known[sig] = name or "(alias)"
         return known
 
     def out_of_time(self):
@@ -125,7 +140,8 @@ class Fuzzer:
                         for k, v in sorted(self.per_oracle.items()))
         self.log(f"status: {el / 3600:.2f} h, {s['rounds']} rounds, {q} queries "
                  f"({q / max(el, 1):.0f}/s), checks ok {s['ok']} skip {s['skip']} fail "
-                 f"{s['fail']}, faults {s['faults']}, findings {s['findings']} (new {s['new']}), "
+                 f"{s['fail']}, faults {s['faults']}, findings {s['findings']} (new {s['new']}, "
+                 f"known faults {s.get('known', 0)}), "
                  f"server starts {self.srv.starts}, refused steps {self.runner.rejected_steps}")
         self.log(f"  per oracle ok/skip/fail: {per}")
         if self.args.verbose:
@@ -150,7 +166,8 @@ class Fuzzer:
             self.runner.fresh_db(schema)
             done = self.runner.setup(schema, steps)
             cols = final_cols(schema, done)
-            state["ctx"] = Ctx(schema, cols, Model.of(done))
+            state["ctx"] = Ctx(schema, cols, Model.of(done),
+                               any(s.kind == "delete" for s in done))
             state["done"] = done
             return cols
 
@@ -170,6 +187,8 @@ class Fuzzer:
             ctx = state["ctx"]
             g = ExprGen(rng, cols, schema.precision, value_pools(cols, ctx.model))
             plan = ["model"] + rng.choices(names, [WEIGHTS[n] for n in names], k=a.checks)
+            if rng.random() < 0.3:
+                plan.append("delete")
             for name in plan:
                 if self.out_of_time():
                     break
@@ -237,13 +256,15 @@ class Fuzzer:
         self.stats["findings"] += 1
         kind, what = case.outcome
         sig = case.signature()
-        self.log(f"FINDING ({origin}): {sig}\n  {what if kind == 'mismatch' else what.detail}"
-                 f"\n  query: {(case.failing_sql or ['?'])[-1][:400]}")
         if not self.srv.alive():
             self.srv.start()
         if sig in self.known and kind == "fault":
-            self.log(f"  known as {self.known[sig]}")
+            self.stats["known"] = self.stats.get("known", 0) + 1
+            if a.verbose:
+                self.log(f"known finding {self.known[sig]} ({origin})")
             return
+        self.log(f"FINDING ({origin}): {sig}\n  {what if kind == 'mismatch' else what.detail}"
+                 f"\n  query: {show(case.failing_sql[-1])[:400] if case.failing_sql else '?'}")
         if not a.no_reduce:
             red = Reducer(self.runner, budget=a.reduce_seconds, log=self.log)
             t = time.monotonic()

@@ -5,7 +5,7 @@ import datetime
 import os
 import re
 
-from .gen import step_lp, step_sql
+from .gen import cols_after, step_lp, step_sql
 
 ORACLE_DOC = {
     "model": "count(*) and count(column) equal what was written",
@@ -26,7 +26,7 @@ ORACLE_DOC = {
 def setup_parts(case, db="fz"):
     """[(kind, text)] with kind sql, lp (body) or restart."""
     s = case.schema
-    out = [("sql", f"CREATE DATABASE {db} WITH PRECISION '{s.precision}'")]
+    out = [("sql", s.create_db_sql(db))]
     if not s.via_lp:
         out.append(("sql", s.create_sql()))
     cols = list(s.cols)
@@ -34,8 +34,7 @@ def setup_parts(case, db="fz"):
     s.db = db
     try:
         for st in case.steps:
-            if st.kind == "alter":
-                cols.append(st.col)
+            cols = cols_after(cols, st)
             if st.kind == "restart":
                 out.append(("restart", "restart the server (SIGTERM, start again)"))
             elif st.kind == "lp":
@@ -45,6 +44,16 @@ def setup_parts(case, db="fz"):
     finally:
         s.db = saved
     return out
+
+
+def show(q):
+    """A query as text: the SQL, and the Accept header or ?chunked=true it was sent with."""
+    if isinstance(q, str):
+        return q
+    sql, opts = q
+    extra = [f"Accept: {opts['accept']}"] if opts.get("accept") else []
+    extra += ["?chunked=true"] if opts.get("chunked") else []
+    return f"{sql}   [{', '.join(extra)}]" if extra else sql
 
 
 def slug(text):
@@ -92,7 +101,7 @@ def render(case, origin, binary_rev):
     lines += ["```", ""]
     qs = case.failing_sql or []
     if kind == "fault":
-        lines += ["## Request that failed", "", "```", (qs[0] if qs else "?"), "```", ""]
+        lines += ["## Request that failed", "", "```", (show(qs[0]) if qs else "?"), "```", ""]
         lines += ["## Expected vs got", "",
                   "Expected: an answer (200 or a 4xx error), the server alive.",
                   f"Got: {what.detail}", ""]
@@ -103,7 +112,7 @@ def render(case, origin, binary_rev):
     else:
         lines += ["## Queries and answers", ""]
         for i, q in enumerate(qs):
-            lines += [f"Q{i + 1}: `{q}`", "```"]
+            lines += [f"Q{i + 1}: `{show(q)}`", "```"]
             res = case.results[i] if case.results and i < len(case.results) else None
             if res is not None:
                 body = res.text.rstrip("\n").splitlines()
@@ -124,8 +133,12 @@ def render(case, origin, binary_rev):
             lines.append(text)
             lines.append("EOF")
     for q in qs:
-        lines.append(f"curl -s -u root: \"$S/api/v1/sql?db={db}\" --data-binary @- <<'EOF'")
-        lines.append(q)
+        sql, opts = (q, {}) if isinstance(q, str) else q
+        hdr = f" -H 'Accept: {opts['accept']}'" if opts.get("accept") else ""
+        chunked = "&chunked=true" if opts.get("chunked") else ""
+        lines.append(f"curl -s -u root:{hdr} \"$S/api/v1/sql?db={db}{chunked}\" "
+                     f"--data-binary @- <<'EOF'")
+        lines.append(sql)
         lines.append("EOF")
     lines += ["```", ""]
     return "\n".join(lines)

@@ -64,7 +64,10 @@ def fault_signature(kind, detail, report):
     if report:
         m = re.search(r"(src/[\w/]+\.c):(\d+)(?::\d+)?: runtime error: ([^:\n0-9]+)", report)
         if m:
-            return f"ubsan {m.group(1)}:{m.group(2)} {m.group(3).strip()}"
+            # the function rather than the line: lines move with every edit
+            fn = re.search(r"#0 0x[0-9a-f]+ in (\w+) ", report)
+            where = fn.group(1) if fn else m.group(2)
+            return f"ubsan {m.group(1)} {where}: {m.group(3).strip()}"
         kind_m = re.search(r"ERROR: \w+Sanitizer: ([\w-]+)", report)
         frame = re.search(r"#\d+ 0x[0-9a-f]+ in (\w+) [^\n]*?(src/[\w/]+\.c):(\d+)", report)
         what = kind_m.group(1) if kind_m else "report"
@@ -210,17 +213,21 @@ class Server:
 
     # ------------------------------------------------------------ requests
 
-    def sql(self, query, db="public"):
-        return self._post("/api/v1/sql", {"db": db}, query)
+    def sql(self, query, db="public", accept=None, chunked=False):
+        params = {"db": db}
+        if chunked:
+            params["chunked"] = "true"
+        return self._post("/api/v1/sql", params, query,
+                          {"Accept": accept} if accept else None)
 
     def write(self, lines, db, precision):
         return self._post("/api/v1/write", {"db": db, "precision": precision}, lines)
 
-    def _post(self, path, params, body):
+    def _post(self, path, params, body, headers=None):
         url = f"http://127.0.0.1:{self.port}{path}"
         try:
             r = self.session.post(url, params=params, data=body.encode("utf-8"),
-                                  auth=("root", ""), timeout=self.timeout)
+                                  headers=headers, auth=("root", ""), timeout=self.timeout)
             resp = Resp(r.status_code, r.content.decode("utf-8", "replace"))
         except requests.Timeout:
             resp = None

@@ -757,6 +757,11 @@ static int db_maintain(engine *g, struct sdb *d, bool full, err *flush_err) {
         }
     }
     bool force = full || __atomic_exchange_n(&d->want_full_compact, false, __ATOMIC_ACQ_REL);
+    /* Compaction needs every tombstone older than the files it merges: a DELETE that came
+     * during the flushes above may be newer than a cache they just wrote, and merging that
+     * file with older ones under the first snapshot would bring the deleted rows back. Files
+     * only appear on this thread, so one snapshot taken now covers every compaction below. */
+    env.tombs = tombs_snapshot(d, 0, a);
     for (size_t i = 0; i < nv && !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE); i++) {
         int rc = 0;
         while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE) && (rc = vnode_compact(vs[i], &env, force, &e)) == 1)

@@ -203,7 +203,9 @@ int main(int argc, char **argv) {
     size_t ndbs;
     catalog_all_dbs(cat, a, &dbs, &ndbs);
     for (size_t i = 0; i < ndbs; i++) {
-        if (engine_open_db(eng, dbs[i].id, &dbs[i].opts, &e) < 0) {
+        const db_options *o = &dbs[i].opts;
+        engine_db_opts so = {o->ttl_ns, o->shard, o->vnode_duration_ns, o->precision};
+        if (engine_open_db(eng, dbs[i].id, &so, &e) < 0) {
             log_error("%s", e.msg);
             arena_free(a);
             engine_close(eng);

@@ -54,7 +54,7 @@ typedef struct tomb_set {
 
 /* What flush and compaction need from the engine. */
 typedef struct vnode_env {
-    /* codec for a column (enum codec_id), DEFAULT if unknown */
+    /* codec for a column (enum codec_use), DEFAULT if unknown */
     uint8_t (*codec_of)(void *ctx, uint64_t table_id, uint32_t col_id);
     /* whether a table still exists (compaction drops rows of dropped tables) */
     bool (*table_live)(void *ctx, uint64_t table_id);

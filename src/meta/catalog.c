@@ -11,6 +11,7 @@
 #include "util/hmap.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/names.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -642,8 +643,7 @@ static int db_not_found(err *e, const char *name) {
 
 int catalog_create_db(catalog *c, const char *tenant, const char *name, const db_options *o,
                       bool if_not_exists, err *e) {
-    if (!name[0] || strchr(name, '/') || strlen(name) > 200)
-        return err_set(e, 422, EC_META, "Invalid database name: \"%s\"", name);
+    if (names_check(NAME_DATABASE, name, strlen(name), 422, EC_META, e) < 0) return -1;
     pthread_rwlock_wrlock(&c->lock);
     int rc = 0;
     if (!find_tenant(c, tenant)) {
@@ -848,6 +848,10 @@ static void publish(struct mdb *d, meta_table *t, const char *old_name) {
 
 int catalog_create_table(catalog *c, const char *tenant, const char *db, const char *name,
                          const col_def *cols, size_t ncols, bool if_not_exists, err *e) {
+    if (names_check(NAME_TABLE, name, strlen(name), 422, EC_META, e) < 0) return -1;
+    for (size_t i = 0; i < ncols; i++)
+        if (names_check(NAME_COLUMN, cols[i].name, cols[i].name_len, 422, EC_META, e) < 0)
+            return -1;
     pthread_rwlock_wrlock(&c->lock);
     int rc = 0;
     struct mdb *d = find_db(c, tenant, db);
@@ -909,6 +913,12 @@ int catalog_drop_table(catalog *c, const char *tenant, const char *db, const cha
 int catalog_alter_table(catalog *c, const char *tenant, const char *db, const char *table,
                         enum alter_op op, const col_def *col, const char *name,
                         const char *new_name, err *e) {
+    if (op == ALTER_ADD_COLUMN &&
+        names_check(NAME_COLUMN, col->name, col->name_len, 422, EC_META, e) < 0)
+        return -1;
+    if (op == ALTER_RENAME_COLUMN && new_name &&
+        names_check(NAME_COLUMN, new_name, strlen(new_name), 422, EC_META, e) < 0)
+        return -1;
     pthread_rwlock_wrlock(&c->lock);
     int rc = 0;
     meta_table *nt = NULL;
@@ -1022,6 +1032,10 @@ static int cmp_coldef(const void *a, const void *b) {
 int catalog_ensure_columns(catalog *c, const char *tenant, const char *db, const char *name,
                            size_t name_len, const col_def *cols, size_t ncols, meta_table **out,
                            err *e) {
+    if (names_check(NAME_TABLE, name, name_len, 422, EC_WRITE, e) < 0) return -1;
+    for (size_t i = 0; i < ncols; i++)
+        if (names_check(NAME_COLUMN, cols[i].name, cols[i].name_len, 422, EC_WRITE, e) < 0)
+            return -1;
     /* Fast path: the table exists with every column (nearly every write). */
     pthread_rwlock_rdlock(&c->lock);
     struct mdb *d = find_db(c, tenant, db);

@@ -94,21 +94,21 @@ static double now_sec(void) {
 /* meta/catalog.c is not part of this program, so the few names needed are spelled here. */
 static const char *bench_codec_name(int c) {
     switch (c) {
-    case CODEC_DEFAULT:
+    case CODEC_USE_DEFAULT:
         return "DEFAULT";
-    case CODEC_NULL:
+    case CODEC_USE_PLAIN:
         return "NULL";
-    case CODEC_GORILLA:
+    case CODEC_USE_GORILLA:
         return "GORILLA";
-    case CODEC_ZSTD:
+    case CODEC_USE_ZSTD:
         return "ZSTD";
-    case CODEC_SNAPPY:
+    case CODEC_USE_SNAPPY:
         return "SNAPPY";
-    case CODEC_GZIP:
+    case CODEC_USE_GZIP:
         return "GZIP";
-    case CODEC_BZIP:
+    case CODEC_USE_BZIP:
         return "BZIP";
-    case CODEC_STR_LZ4:
+    case CODEC_USE_LZ4:
         return "(lz4)";
     default:
         return "?";
@@ -377,30 +377,30 @@ int main(int argc, char **argv) {
     uint32_t page = argc > 1 ? (uint32_t)atoi(argv[1]) : 4096;
     if (page == 0) page = 4096;
     bset sets[] = {
-        {"ts regular 10s", B_TS, CODEC_DEFAULT, ts_regular(false)},
-        {"ts 10s + 0-50ms jitter", B_TS, CODEC_DEFAULT, ts_regular(true)},
-        {"f64 TSBS walk, 2 decimals", B_F64, CODEC_DEFAULT, walk2()},
-        {"f64 TSBS walk, 2 decimals", B_F64, CODEC_GORILLA, NULL},
-        {"f64 walk, 15 digits (58.13171323049)", B_F64, CODEC_DEFAULT, walk_full(true)},
-        {"f64 walk, full precision", B_F64, CODEC_DEFAULT, walk_full(false)},
-        {"f64 constant", B_F64, CODEC_DEFAULT, fconst()},
-        {"i64 counter (+0..999)", B_I64, CODEC_DEFAULT, ints(0)},
-        {"i64 random 64-bit", B_I64, CODEC_DEFAULT, ints(1)},
-        {"i64 gauge walk (+-100)", B_I64, CODEC_DEFAULT, ints(2)},
-        {"i64 constant", B_I64, CODEC_DEFAULT, ints(3)},
-        {"bool random", B_BOOL, CODEC_DEFAULT, bools(true)},
-        {"bool runs of 1000", B_BOOL, CODEC_DEFAULT, bools(false)},
+        {"ts regular 10s", B_TS, CODEC_USE_DEFAULT, ts_regular(false)},
+        {"ts 10s + 0-50ms jitter", B_TS, CODEC_USE_DEFAULT, ts_regular(true)},
+        {"f64 TSBS walk, 2 decimals", B_F64, CODEC_USE_DEFAULT, walk2()},
+        {"f64 TSBS walk, 2 decimals", B_F64, CODEC_USE_GORILLA, NULL},
+        {"f64 walk, 15 digits (58.13171323049)", B_F64, CODEC_USE_DEFAULT, walk_full(true)},
+        {"f64 walk, full precision", B_F64, CODEC_USE_DEFAULT, walk_full(false)},
+        {"f64 constant", B_F64, CODEC_USE_DEFAULT, fconst()},
+        {"i64 counter (+0..999)", B_I64, CODEC_USE_DEFAULT, ints(0)},
+        {"i64 random 64-bit", B_I64, CODEC_USE_DEFAULT, ints(1)},
+        {"i64 gauge walk (+-100)", B_I64, CODEC_USE_DEFAULT, ints(2)},
+        {"i64 constant", B_I64, CODEC_USE_DEFAULT, ints(3)},
+        {"bool random", B_BOOL, CODEC_USE_DEFAULT, bools(true)},
+        {"bool runs of 1000", B_BOOL, CODEC_USE_DEFAULT, bools(false)},
 #ifdef CODEC_BENCH_STR
-        {"str tag-like (5 values)", B_STR, CODEC_DEFAULT, strs(true)},
-        {"str tag-like (5 values)", B_STR, CODEC_ZSTD, NULL},
-        {"str tag-like (5 values)", B_STR, CODEC_SNAPPY, NULL},
-        {"str tag-like (5 values)", B_STR, CODEC_STR_LZ4, NULL},
-        {"str request lines", B_STR, CODEC_DEFAULT, strs(false)},
-        {"str request lines", B_STR, CODEC_SNAPPY, NULL},
-        {"str request lines", B_STR, CODEC_GZIP, NULL},
-        {"str request lines", B_STR, CODEC_BZIP, NULL},
-        {"str request lines", B_STR, CODEC_STR_LZ4, NULL},
-        {"str request lines", B_STR, CODEC_NULL, NULL},
+        {"str tag-like (5 values)", B_STR, CODEC_USE_DEFAULT, strs(true)},
+        {"str tag-like (5 values)", B_STR, CODEC_USE_ZSTD, NULL},
+        {"str tag-like (5 values)", B_STR, CODEC_USE_SNAPPY, NULL},
+        {"str tag-like (5 values)", B_STR, CODEC_USE_LZ4, NULL},
+        {"str request lines", B_STR, CODEC_USE_DEFAULT, strs(false)},
+        {"str request lines", B_STR, CODEC_USE_SNAPPY, NULL},
+        {"str request lines", B_STR, CODEC_USE_GZIP, NULL},
+        {"str request lines", B_STR, CODEC_USE_BZIP, NULL},
+        {"str request lines", B_STR, CODEC_USE_LZ4, NULL},
+        {"str request lines", B_STR, CODEC_USE_PLAIN, NULL},
 #endif
     };
     size_t nsets = sizeof sets / sizeof sets[0];

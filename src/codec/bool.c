@@ -16,7 +16,7 @@ static unsigned bool_varint_len(uint32_t v) {
 }
 
 int codec_encode_bool(const bool *v, uint32_t n, int codec, buf *out, err *e) {
-    if (codec == CODEC_NULL) {
+    if (codec == CODEC_USE_PLAIN) {
         buf_reserve(out, 1 + (size_t)n);
         buf_putc(out, CB_BOOL_BYTES);
         for (uint32_t i = 0; i < n; i++) out->p[out->len++] = v[i] ? 1 : 0;

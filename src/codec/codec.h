@@ -7,7 +7,9 @@
  * and after ALTER TABLE ... SET CODEC old pages stay readable. The numbering is persisted:
  * append only.
  *
- * What each CnosDB codec name means here (codec ids from meta/catalog.h):
+ * Codec ids are the codec's own (enum codec_use below), not persisted: every block names its
+ * encoding. The catalog maps CnosDB's codec names onto them (catalog_column_codec), as listed
+ * here. What each CnosDB codec name means:
  *   time, BIGINT, BIGINT UNSIGNED
  *     DEFAULT, DELTA, DELTATS, QUANTILE → the integer packer: a constant-step special case
  *       (v[i] = first + i*step: all-equal pages and regular timestamps cost ~16 bytes per
@@ -41,7 +43,7 @@
  *       picks zstd for size); with more than 256 distinct values whichever is smaller.
  *     ZSTD → zstd.
  *     SNAPPY, GZIP, ZLIB, BZIP → that compressor. LZ4 has no CnosDB name (CB_STR_LZ4 is an
- *     internal choice, reachable through CODEC_STR_LZ4). NULL → uncompressed.
+ *     internal choice, reachable through CODEC_USE_LZ4). NULL → uncompressed.
  *     Whatever the codec, a page that the compressor does not shrink is stored uncompressed.
  * A codec id that does not apply to the type (the catalog refuses such pairings) or is out of
  * range behaves as DEFAULT.
@@ -66,7 +68,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "meta/catalog.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -94,9 +95,19 @@ enum codec_block {
     CB__COUNT
 };
 
-/* An extra string codec beyond CnosDB's names (not an enum codec_id, never persisted in the
- * catalog): selects LZ4 for codec_encode_str. */
-#define CODEC_STR_LZ4 100
+/* What a column asks of its pages (the `codec` argument of the encoders). */
+enum codec_use {
+    CODEC_USE_DEFAULT = 0, /* the codec picks per page: CnosDB's DEFAULT, DELTA, DELTATS,
+                              QUANTILE, BITPACK, SDT and DEADBAND */
+    CODEC_USE_PLAIN,       /* uncompressed: CnosDB's NULL */
+    CODEC_USE_GORILLA,     /* doubles: always Gorilla XOR */
+    CODEC_USE_ZSTD,        /* strings: always zstd, never a dictionary */
+    CODEC_USE_SNAPPY,
+    CODEC_USE_GZIP,
+    CODEC_USE_ZLIB,
+    CODEC_USE_BZIP,
+    CODEC_USE_LZ4, /* no CnosDB name: an internal choice */
+};
 
 /* Name of a block encoding ("int", "gorilla", "zstd" ...), "?" if unknown; for diagnostics and
  * the benchmark. */

@@ -527,7 +527,7 @@ static int num_raw_decode(const uint8_t *p, size_t len, uint32_t n, void *out, c
 /* ---- timestamps and integers -------------------------------------------------------------- */
 
 static void num_int_encode(const int64_t *v, uint32_t n, int codec, buf *out) {
-    if (n == 0 || codec == CODEC_NULL) {
+    if (n == 0 || codec == CODEC_USE_PLAIN) {
         num_raw_encode(v, n, out);
         return;
     }
@@ -775,11 +775,11 @@ static int num_gor_decode(const uint8_t *p, size_t nb, uint32_t n, double *out, 
 /* ---- doubles: entry points ---------------------------------------------------------------- */
 
 int codec_encode_f64(const double *v, uint32_t n, int codec, buf *out, err *e) {
-    if (n == 0 || codec == CODEC_NULL) {
+    if (n == 0 || codec == CODEC_USE_PLAIN) {
         num_raw_encode(v, n, out);
         return 0;
     }
-    if (codec == CODEC_GORILLA) {
+    if (codec == CODEC_USE_GORILLA) {
         num_gor_encode(v, n, out);
         return 0;
     }

@@ -165,22 +165,22 @@ static bool str_dict_encode(const strv *v, uint32_t n, buf *out, uint32_t *kout)
 int codec_encode_str(const strv *v, uint32_t n, int codec, buf *out, err *e) {
     int cb;
     switch (codec) {
-    case CODEC_NULL:
+    case CODEC_USE_PLAIN:
         cb = CB_STR_PLAIN;
         break;
-    case CODEC_SNAPPY:
+    case CODEC_USE_SNAPPY:
         cb = CB_STR_SNAPPY;
         break;
-    case CODEC_GZIP:
+    case CODEC_USE_GZIP:
         cb = CB_STR_GZIP;
         break;
-    case CODEC_ZLIB:
+    case CODEC_USE_ZLIB:
         cb = CB_STR_ZLIB;
         break;
-    case CODEC_BZIP:
+    case CODEC_USE_BZIP:
         cb = CB_STR_BZIP;
         break;
-    case CODEC_STR_LZ4:
+    case CODEC_USE_LZ4:
         cb = CB_STR_LZ4;
         break;
     default:
@@ -191,7 +191,7 @@ int codec_encode_str(const strv *v, uint32_t n, int codec, buf *out, err *e) {
     for (uint32_t i = 0; i < n; i++) raw += str_varint_len(v[i].len) + v[i].len;
     size_t start = out->len, dict = 0;
     uint32_t k;
-    if (codec != CODEC_ZSTD && cb == CB_STR_ZSTD && str_dict_encode(v, n, out, &k)) {
+    if (codec != CODEC_USE_ZSTD && cb == CB_STR_ZSTD && str_dict_encode(v, n, out, &k)) {
         dict = out->len - start;
         if (k <= STR_DICT_SURE) return 0;
         start = out->len; /* also try zstd behind it and keep the smaller */

@@ -6,6 +6,8 @@
  * rename), which both compacts it and removes a torn tail. */
 #include "meta/catalog.h"
 
+#include "codec/codec.h"
+
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/hmap.h"
@@ -58,6 +60,29 @@ bool codec_fits(enum codec_id c, enum vtype t) {
         return c == CODEC_BITPACK;
     default:
         return false;
+    }
+}
+
+/* The codec's own id for a CnosDB codec name: the lossy and integer-specific names fall back
+ * to what the codec picks by itself (see codec/codec.h). */
+static enum codec_use codec_use_of(enum codec_id c) {
+    switch (c) {
+    case CODEC_NULL:
+        return CODEC_USE_PLAIN;
+    case CODEC_GORILLA:
+        return CODEC_USE_GORILLA;
+    case CODEC_ZSTD:
+        return CODEC_USE_ZSTD;
+    case CODEC_SNAPPY:
+        return CODEC_USE_SNAPPY;
+    case CODEC_GZIP:
+        return CODEC_USE_GZIP;
+    case CODEC_ZLIB:
+        return CODEC_USE_ZLIB;
+    case CODEC_BZIP:
+        return CODEC_USE_BZIP;
+    default:
+        return CODEC_USE_DEFAULT;
     }
 }
 
@@ -519,9 +544,10 @@ static int replay(catalog *c, const char *path, err *e) {
                 j = json_loadb(line + 9, jl, 0, NULL);
         }
         if (!j) {
-            /* Only the last line may be torn; anything earlier is corruption. */
+            /* Only the last line may be torn, and a torn append never ends with its newline
+             * (one write per line); anything else is corruption. */
             int ch = fgetc(f);
-            if (ch == EOF) {
+            if (ch == EOF && !complete) {
                 log_warn("catalog: cut a torn last record at %s:%d", path, lineno);
                 break;
             }
@@ -812,7 +838,7 @@ uint8_t catalog_column_codec(catalog *c, uint64_t db_id, uint64_t table_id, uint
         }
     }
     pthread_rwlock_unlock(&c->lock);
-    return codec;
+    return (uint8_t)codec_use_of((enum codec_id)codec);
 }
 
 int catalog_list_tables(catalog *c, const char *tenant, const char *db, arena *a, char ***names,

@@ -131,7 +131,8 @@ meta_table *catalog_get_table(catalog *c, const char *tenant, const char *db, co
                               err *e);
 /* Whether table id still exists in database id (storage replay skips dropped tables). */
 bool catalog_table_live(catalog *c, uint64_t db_id, uint64_t table_id);
-/* Codec of a column by ids (CODEC_DEFAULT when unknown); used when storage writes files. */
+/* Codec of a column by ids, as the codec's own id (enum codec_use of codec/codec.h;
+ * CODEC_USE_DEFAULT when unknown); used when storage writes files. */
 uint8_t catalog_column_codec(catalog *c, uint64_t db_id, uint64_t table_id, uint32_t col_id);
 int catalog_list_tables(catalog *c, const char *tenant, const char *db, arena *a, char ***names,
                         size_t *n, err *e);

@@ -649,10 +649,12 @@ static struct reply handle_ping(server *s) {
     buf b;
     buf_init(&b);
     int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
+    if (ready == 1 && !engine_healthy(s->eng, NULL)) ready = 3; /* lost its data directory */
     buf_printf(&b, "{\"version\":\"%s\",\"status\":\"%s\"}", STRATA_VERSION,
                ready == 1   ? "healthy"
                : ready == 0 ? "starting"
-                            : "stopping");
+               : ready == 2 ? "stopping"
+                            : "unhealthy");
     return reply_buf(ready == 1 ? 200 : 503, &b, "application/json", NULL);
 }
 
@@ -660,6 +662,7 @@ static struct reply handle_ping(server *s) {
 static struct reply process(server *s, struct MHD_Connection *c, struct req *rq) {
     err e;
     err_clear(&e);
+    if (!engine_healthy(s->eng, &e)) return reply_err(&e);
     bool v1 = rq->route == R_WRITE_V1;
     struct creds cr;
     if (parse_auth(c, !v1, &cr, &e) < 0) return reply_err(&e);

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,34 @@ void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) {
     out->valid = NULL;
 }
 
+/* Writes the type's zero into slot i (the NULL-slot invariant of types.h). */
+static inline void vec_zero_slot(vec *v, uint32_t i) {
+    if (v->type == VT_STR)
+        v->d.s[i] = (strv){"", 0};
+    else if (v->type == VT_BOOL)
+        v->d.b[i] = false;
+    else {
+        size_t sz = vtype_size(v->type);
+        memset((char *)v->d.raw + sz * i, 0, sz);
+    }
+}
+
+void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) {
+    vec_alloc(a, type, unit, n, out);
+    size_t nb = bitmap_bytes(n);
+    out->valid = arena_calloc(a, nb ? nb : 1);
+    if (type == VT_STR)
+        for (uint32_t i = 0; i < n; i++) out->d.s[i] = (strv){"", 0};
+    else
+        memset(out->d.raw, 0, vtype_size(type) * n);
+}
+
+void vec_zero_nulls(vec *v, uint32_t n) {
+    if (!v->valid || v->type == VT_NULL) return;
+    for (uint32_t i = 0; i < n; i++)
+        if (!vec_is_valid(v, i)) vec_zero_slot(v, i);
+}
+
 void vec_set_null(arena *a, vec *v, uint32_t i) {
     if (!v->valid) {
         size_t nb = bitmap_bytes(v->len);
@@ -47,7 +76,43 @@ void vec_set_null(arena *a, vec *v, uint32_t i) {
         memset(v->valid, 0xff, nb);
     }
     bitmap_clear(v->valid, i);
+    vec_zero_slot(v, i);
 }
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* Sanitizer builds check the NULL-slot invariant on every vector an expression produces or
+ * reads, so a kernel that leaves a slot undefined is caught where it happens (by the tests and
+ * the fuzzer), not when a later kernel trips over the garbage. Reading every byte of a NULL
+ * row's string lets ASan flag a view of freed or wild memory. */
+static void vec_check(const vec *v, uint32_t n, const bexpr *e) {
+    if (v->type != VT_BOOL && v->type != VT_STR) return;
+    volatile unsigned char sink = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool ok = true;
+        if (v->type == VT_BOOL) {
+            uint8_t raw;
+            memcpy(&raw, &v->d.b[i], 1);
+            ok = raw <= 1;
+        } else {
+            strv sv = v->d.s[i];
+            ok = sv.p != NULL;
+            if (ok && !vec_is_valid(v, i))
+                for (uint32_t k = 0; k < sv.len; k++) sink ^= (unsigned char)sv.p[k];
+        }
+        if (!ok) {
+            fprintf(stderr,
+                    "BUG: expression kind %d (%s) left row %u (%s) of a %s vector undefined\n",
+                    e->kind, e->fname ? e->fname : "-", i, vec_is_valid(v, i) ? "valid" : "NULL",
+                    arrow_type_name(v->type, v->unit));
+            abort();
+        }
+    }
+    (void)sink;
+}
+#define VEC_CHECK(v, n, e) vec_check((v), (n), (e))
+#else
+#define VEC_CHECK(v, n, e) ((void)0)
+#endif
 
 void vec_get(const vec *v, uint32_t i, value *out) {
     memset(out, 0, sizeof *out);
@@ -82,12 +147,11 @@ void vec_get(const vec *v, uint32_t i, value *out) {
 }
 
 void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out) {
-    vec_alloc(a, v->type, v->unit, n, out);
     if (v->null || v->type == VT_NULL) {
-        size_t nb = bitmap_bytes(n);
-        out->valid = arena_calloc(a, nb ? nb : 1);
+        vec_alloc_null(a, v->type, v->unit, n, out);
         return;
     }
+    vec_alloc(a, v->type, v->unit, n, out);
     for (uint32_t i = 0; i < n; i++) {
         switch (v->type) {
         case VT_BOOL:
@@ -683,7 +747,10 @@ static int eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, ar
         const vec *ivv = x->type == VT_TS ? y : x;
         int sign = op == OP_SUB ? -1 : 1;
         for (uint32_t i = 0; i < n; i++) {
-            if (!vec_is_valid(out, i)) continue;
+            if (!vec_is_valid(out, i)) {
+                out->d.i64[i] = 0;
+                continue;
+            }
             if (!ts_add_interval(tsv->d.i64[i], tsv->unit, ivv->d.iv[i], sign, &out->d.i64[i]))
                 return err_set(
                     er, 422, EC_QUERY_INTERNAL,
@@ -695,9 +762,22 @@ static int eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, ar
     if (e->type == VT_INTERVAL) {
         int sign = op == OP_SUB ? -1 : 1;
         for (uint32_t i = 0; i < n; i++) {
-            interval p = x->d.iv[i], q = y->d.iv[i];
-            out->d.iv[i] = (interval){p.months + sign * q.months, p.days + sign * q.days,
-                                      p.nanos + sign * q.nanos};
+            interval p = x->d.iv[i], q = y->d.iv[i], *r = &out->d.iv[i];
+            if (!vec_is_valid(out, i)) {
+                *r = (interval){0, 0, 0};
+                continue;
+            }
+            bool ovf = sign > 0 ? __builtin_add_overflow(p.months, q.months, &r->months) ||
+                                      __builtin_add_overflow(p.days, q.days, &r->days) ||
+                                      __builtin_add_overflow(p.nanos, q.nanos, &r->nanos)
+                                : __builtin_sub_overflow(p.months, q.months, &r->months) ||
+                                      __builtin_sub_overflow(p.days, q.days, &r->days) ||
+                                      __builtin_sub_overflow(p.nanos, q.nanos, &r->nanos);
+            if (ovf)
+                return err_set(
+                    er, 422, EC_QUERY_INTERNAL,
+                    "Arrow error: Compute error: Overflow happened on: interval %s interval",
+                    sign > 0 ? "+" : "-");
         }
         return 0;
     }
@@ -813,7 +893,7 @@ static inline bool cmp_holds(uint8_t op, int c) {
 
 static inline int cmp_strv(strv a, strv b) {
     uint32_t n = a.len < b.len ? a.len : b.len;
-    int r = memcmp(a.p, b.p, n);
+    int r = n ? memcmp(a.p, b.p, n) : 0;
     return r ? r : (a.len > b.len) - (a.len < b.len);
 }
 
@@ -869,11 +949,9 @@ static int eval_cmp(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
             r[i] = cmp_holds(op, c);
         }
         break;
-    case VT_NULL: {
-        size_t nb = bitmap_bytes(n);
-        out->valid = arena_calloc(a, nb ? nb : 1);
+    case VT_NULL:
+        vec_alloc_null(a, VT_BOOL, 0, n, out);
         break;
-    }
     default:
         return err_set(er, 422, EC_QUERY_INTERNAL, "cannot compare values of type %s",
                        arrow_type_name(x->type, x->unit));
@@ -975,7 +1053,10 @@ static int eval_like(const bexpr *e, const vec *x, const vec *y, uint32_t n, are
     vec_alloc(a, VT_BOOL, 0, n, out);
     out->valid = valid_and(a, x, y, n);
     for (uint32_t i = 0; i < n; i++) {
-        if (!vec_is_valid(out, i)) continue;
+        if (!vec_is_valid(out, i)) {
+            out->d.b[i] = false;
+            continue;
+        }
         strv s = x->d.s[i], p = y->d.s[i];
         bool m = like_match(s.p, s.p + s.len, p.p, p.p + p.len, e->ilike);
         out->d.b[i] = e->negated ? !m : m;
@@ -1004,7 +1085,15 @@ static bool val_eq(const value *a, const value *b) {
     }
 }
 
+static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
+
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
+    if (eval_node(e, b, a, out, er) < 0) return -1;
+    VEC_CHECK(out, b->nrows, e);
+    return 0;
+}
+
+static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     uint32_t n = b->nrows;
     switch (e->kind) {
     case BX_CONST:
@@ -1032,8 +1121,13 @@ int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
         } else if (e->type == VT_I64) {
             for (uint32_t i = 0; i < n; i++) out->d.i64[i] = (int64_t)(0 - (uint64_t)in.d.i64[i]);
         } else if (e->type == VT_INTERVAL) {
-            for (uint32_t i = 0; i < n; i++)
-                out->d.iv[i] = (interval){-in.d.iv[i].months, -in.d.iv[i].days, -in.d.iv[i].nanos};
+            for (uint32_t i = 0; i < n; i++) {
+                interval v = in.d.iv[i];
+                if (v.months == INT32_MIN || v.days == INT32_MIN || v.nanos == INT64_MIN)
+                    return err_set(er, 422, EC_QUERY_INTERNAL,
+                                   "Arrow error: Compute error: Overflow happened on: - interval");
+                out->d.iv[i] = (interval){-v.months, -v.days, -v.nanos};
+            }
         } else {
             return err_set(er, 422, EC_QUERY_INTERNAL, "cannot negate a value of type %s",
                            arrow_type_name(e->type, 0));
@@ -1194,7 +1288,6 @@ int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
             if (!src && has_else) src = &els;
             if (!src || src->type == VT_NULL || !vec_is_valid(src, i)) {
                 vec_set_null(a, out, i);
-                memset((char *)out->d.raw + sz * i, 0, sz);
                 continue;
             }
             memcpy((char *)out->d.raw + sz * i, (const char *)src->d.raw + sz * i, sz);

@@ -6,6 +6,12 @@
  * cost is a tight loop per operator, not a tree walk per row. NULL handling follows SQL: most
  * operators propagate NULL; AND/OR use three-valued logic.
  *
+ * Every kernel keeps the NULL-slot invariant of util/types.h on what it produces and may rely
+ * on it for what it reads: a NULL row's slot holds a defined value (a 0/1 bool, a string view
+ * of readable memory), so loops can compute over every row and take validity from the inputs'
+ * bitmaps; a kernel that skips a NULL row writes the type's zero into it (vec_set_null,
+ * vec_alloc_null).
+ *
  * Memory: bexpr trees live in the statement arena; evaluation results in the batch arena passed
  * in. Thread safety: evaluation is pure (trees are read-only once built). */
 #ifndef STRATA_SQL_EXPR_H
@@ -88,9 +94,17 @@ int bx_fold(arena *a, bexpr *e, value *out, err *er);
 void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out);
 /* Row i of v as a value (strings point into v). */
 void vec_get(const vec *v, uint32_t i, value *out);
-/* Allocates a vector of type t with room for n rows, validity bitmap all valid (set). */
+/* Allocates a vector of type t with room for n rows, no bitmap (all valid). The slots are
+ * uninitialised: the producer writes every one of them, a NULL row's with the type's zero (the
+ * NULL-slot invariant of util/types.h), e.g. through vec_set_null. */
 void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
-/* Marks row i NULL (creating the bitmap as needed, all-valid before). */
+/* A vector of n NULLs: all-clear bitmap, every slot the type's zero. */
+void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
+/* Writes the type's zero into every NULL slot of the first n rows (for vectors from outside
+ * the SQL layer, whose NULL slots are unspecified). */
+void vec_zero_nulls(vec *v, uint32_t n);
+/* Marks row i NULL (creating the bitmap as needed, all-valid before) and writes the type's
+ * zero into its slot. */
 void vec_set_null(arena *a, vec *v, uint32_t i);
 size_t vtype_size(uint8_t t);
 

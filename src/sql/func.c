@@ -172,7 +172,6 @@ static int fn_coalesce(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out
             if (args[k].type != VT_NULL && vec_is_valid(&args[k], i)) break;
         if (k == e->nargs) {
             vec_set_null(a, out, i);
-            memset((char *)out->d.raw + sz * i, 0, sz);
         } else {
             memcpy((char *)out->d.raw + sz * i, (char *)args[k].d.raw + sz * i, sz);
         }

@@ -41,14 +41,13 @@ void batch_take(arena *a, const batch *in, const uint32_t *idx, uint32_t n, batc
     for (uint32_t c = 0; c < in->ncols; c++) {
         const vec *src = &in->cols[c];
         vec *dst = &out->cols[c];
+        if (src->type == VT_NULL) {
+            vec_alloc_null(a, VT_NULL, 0, n, dst);
+            continue;
+        }
         vec_alloc(a, src->type, src->unit, n, dst);
         dst->has_tz = src->has_tz;
         size_t sz = vtype_size(src->type);
-        if (src->type == VT_NULL) {
-            size_t nb = bitmap_bytes(n);
-            dst->valid = arena_calloc(a, nb ? nb : 1);
-            continue;
-        }
         char *d = dst->d.raw;
         const char *s = src->d.raw;
         switch (sz) {
@@ -106,7 +105,12 @@ struct scan_op {
 static int scan_next(op *o, batch *b, err *er) {
     struct scan_op *s = (struct scan_op *)o;
     if (q_check(o->q, er) < 0) return -1;
-    return engine_scan_next(s->s, o->q->ba, b, er);
+    int rc = engine_scan_next(s->s, o->q->ba, b, er);
+    /* Storage leaves the slots of NULL field values unspecified; the kernels above rely on
+     * the NULL-slot invariant (util/types.h). Only columns with NULLs pay. */
+    if (rc > 0)
+        for (uint32_t c = 0; c < b->ncols; c++) vec_zero_nulls(&b->cols[c], b->nrows);
+    return rc;
 }
 
 static void scan_close(op *o) {
@@ -325,6 +329,7 @@ static void colbuf_append(arena *a, struct colbuf *cb, const batch *b) {
         for (uint32_t i = 0; i < b->nrows; i++) {
             bool ok = s->type != VT_NULL && vec_is_valid(s, i);
             if (ok) bitmap_set(v->valid, cb->n + i);
+            if (!ok && v->type != VT_STR) memset((char *)v->d.raw + sz * (cb->n + i), 0, sz);
             if (v->type == VT_STR) {
                 /* Strings must outlive the batch arena. */
                 strv sv = ok ? s->d.s[i] : (strv){"", 0};

@@ -111,7 +111,6 @@ static void tb_finish(struct table_builder *tb, sql_result *r) {
             value *cell = &tb->cells[i * tb->ncols + c];
             if (cell->null || cell->type == VT_NULL) {
                 vec_set_null(a, v, i);
-                memset((char *)v->d.raw + vtype_size(v->type) * i, 0, vtype_size(v->type));
                 continue;
             }
             switch (v->type) {
@@ -376,7 +375,9 @@ static int run_create_db(sql_session *s, const sql_stmt *st, err *e) {
     if (catalog_create_db(s->cat, s->tenant, st->name, &o, st->if_not_exists, e) < 0) return -1;
     meta_db_info info;
     if (catalog_get_db(s->cat, s->tenant, st->name, &info, e) < 0) return -1;
-    return engine_open_db(s->eng, info.id, &info.opts, e);
+    engine_db_opts so = {info.opts.ttl_ns, info.opts.shard, info.opts.vnode_duration_ns,
+                         info.opts.precision};
+    return engine_open_db(s->eng, info.id, &so, e);
 }
 
 static int run_alter_db(sql_session *s, const sql_stmt *st, err *e) {
@@ -384,7 +385,9 @@ static int run_alter_db(sql_session *s, const sql_stmt *st, err *e) {
     if (catalog_get_db(s->cat, s->tenant, st->name, &info, e) < 0) return -1;
     if (apply_db_opts(st->opts, st->nopts, &info.opts, true, e) < 0) return -1;
     if (catalog_alter_db(s->cat, s->tenant, st->name, &info.opts, e) < 0) return -1;
-    engine_update_db(s->eng, info.id, &info.opts);
+    engine_db_opts so = {info.opts.ttl_ns, info.opts.shard, info.opts.vnode_duration_ns,
+                         info.opts.precision};
+    engine_update_db(s->eng, info.id, &so);
     return 0;
 }
 

@@ -35,7 +35,7 @@ typedef struct cf_writer cf_writer;
 typedef struct cf_col {
     uint32_t col_id;
     uint8_t type;  /* VT_F64, VT_I64, VT_U64, VT_BOOL, VT_STR */
-    uint8_t codec; /* enum codec_id */
+    uint8_t codec; /* enum codec_use */
     const vec *v;
 } cf_col;
 

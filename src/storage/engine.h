@@ -27,7 +27,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "meta/catalog.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -43,21 +42,38 @@ typedef struct engine_opts {
     uint64_t max_memcache_size;
     /* Whether a table id is still live, so replay and compaction skip dropped tables. */
     bool (*table_live)(void *ctx, uint64_t db_id, uint64_t table_id);
-    /* Codec of a column (enum codec_id), for files. */
+    /* Codec of a column (enum codec_use of codec/codec.h), for files. */
     uint8_t (*col_codec)(void *ctx, uint64_t db_id, uint64_t table_id, uint32_t col_id);
     void *table_live_ctx; /* context of both callbacks */
     /* Background work period in ms (flush, compaction, retention); 0 = 1000. */
     int bg_interval_ms;
+    /* Opening a database repairs a damaged WAL or series index, keeping every intact record
+     * (see wal.h, sindex.h) instead of refusing to start. */
+    bool salvage;
 } engine_opts;
 
+/* What storage needs of a database's options; the caller translates from its own (the
+ * catalog's db_options), so storage does not depend on the catalog. */
+typedef struct engine_db_opts {
+    int64_t ttl_ns;            /* rows older than now - ttl_ns expire; 0 = never */
+    uint64_t shard;            /* vnodes per time range (series spread by id); 0 or 1 = one */
+    int64_t vnode_duration_ns; /* time range of a vnode */
+    uint8_t precision;         /* enum tunit of the time column; fixed at creation */
+} engine_db_opts;
+
 int engine_open(const engine_opts *o, engine **out, err *e);
-/* Stops background work, makes everything durable, frees all. */
-void engine_close(engine *g);
+/* Stops background work, makes everything durable, frees all. -1 (logged) when something could
+ * not be made durable: a final flush, WAL or index sync failed, or the directory was lost. */
+int engine_close(engine *g);
+/* False (e filled: 500, the reason) once the storage directory was removed or replaced under
+ * the running server; from then on writes are refused. Checked on every call (two stats) and
+ * by the background thread. */
+bool engine_healthy(engine *g, err *e);
 
 /* Opens a database's storage, creating it if new, replaying its WAL. */
-int engine_open_db(engine *g, uint64_t db_id, const db_options *o, err *e);
-/* Updates the options of an open database (ALTER DATABASE). */
-void engine_update_db(engine *g, uint64_t db_id, const db_options *o);
+int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e);
+/* Updates the options of an open database (ALTER DATABASE); the precision stays. */
+void engine_update_db(engine *g, uint64_t db_id, const engine_db_opts *o);
 /* Removes a database's storage and files. */
 int engine_drop_db(engine *g, uint64_t db_id, err *e);
 /* Frees a dropped table's rows (the catalog has already forgotten the table). */

@@ -318,6 +318,22 @@ uint64_t vnode_flushed_lsn(const vnode *n) {
     return __atomic_load_n(&n->flushed_lsn, __ATOMIC_ACQUIRE);
 }
 
+const char *vnode_sid_bound(vnode *n, uint64_t *bound) {
+    const char *user = NULL;
+    pthread_mutex_lock(&n->mu);
+    for (size_t i = 0; i < n->cur->nfiles; i++) {
+        const cf_reader *r = n->cur->files[i]->r;
+        size_t ns = cf_nseries(r);
+        /* A file's series are in increasing id order. */
+        if (ns && cf_series_at(r, ns - 1)->sid >= *bound) {
+            *bound = (uint64_t)cf_series_at(r, ns - 1)->sid + 1;
+            user = n->cur->files[i]->path;
+        }
+    }
+    pthread_mutex_unlock(&n->mu);
+    return user;
+}
+
 memcache *vnode_active(vnode *n) {
     return n->active;
 }

@@ -54,7 +54,7 @@ typedef struct tomb_set {
 
 /* What flush and compaction need from the engine. */
 typedef struct vnode_env {
-    /* codec for a column (enum codec_id), DEFAULT if unknown */
+    /* codec for a column (enum codec_use), DEFAULT if unknown */
     uint8_t (*codec_of)(void *ctx, uint64_t table_id, uint32_t col_id);
     /* whether a table still exists (compaction drops rows of dropped tables) */
     bool (*table_live)(void *ctx, uint64_t table_id);
@@ -82,6 +82,9 @@ uint32_t vnode_shard(const vnode *v);
 int64_t vnode_tmin(const vnode *v);
 int64_t vnode_tmax(const vnode *v);
 uint64_t vnode_flushed_lsn(const vnode *v);
+/* Raises *bound past every series id the vnode's files use; returns the path of the file with
+ * the largest one when it raised it (valid while the vnode is open), else NULL. */
+const char *vnode_sid_bound(vnode *v, uint64_t *bound);
 
 /* The active cache (write lock of the database held by the caller). */
 memcache *vnode_active(vnode *v);

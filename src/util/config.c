@@ -141,6 +141,8 @@ int config_set(config *c, const char *section, const char *key, const char *text
         rc = want_duration_ms(text, &c->wal_sync_interval_ms);
     else if (IS("wal", "max_file_size"))
         rc = parse_size(text, &c->wal_max_file_size) ? 0 : -1;
+    else if (IS("wal", "salvage"))
+        rc = want_bool(text, &c->wal_salvage);
     else if (IS("query", "query_sql_limit"))
         rc = parse_size(text, &c->query_sql_limit) ? 0 : -1;
     else if (IS("query", "write_sql_limit"))

@@ -19,6 +19,8 @@
  *   wal.sync = true                          (fsync before acknowledging; false = interval)
  *   wal.sync_interval = "100ms"
  *   wal.max_file_size = "128MiB"
+ *   wal.salvage = false                      (repair a damaged WAL or series index at start,
+ *                                            keeping every intact record, instead of refusing)
  *   query.query_sql_limit = "16MiB"
  *   query.write_sql_limit = "160MiB"
  *   query.auth_enabled = false
@@ -53,6 +55,7 @@ typedef struct config {
     bool wal_sync;
     int64_t wal_sync_interval_ms;
     uint64_t wal_max_file_size;
+    bool wal_salvage;
     uint64_t query_sql_limit;
     uint64_t write_sql_limit;
     bool auth_enabled;

@@ -876,7 +876,7 @@ static void test_null_count_bitmap_mismatch(void **state) {
     }
     for (int i = 0; i < N; i += 2) bitmap_set(valid, (uint32_t)i); /* 8 valid, 8 NULL */
     vec v = {.type = VT_I64, .len = N, .valid = valid, .d.i64 = iv};
-    cf_col c = {.col_id = 1, .type = VT_I64, .codec = CODEC_NULL, .v = &v};
+    cf_col c = {.col_id = 1, .type = VT_I64, .codec = CODEC_USE_PLAIN, .v = &v};
     err e;
     cf_writer *w;
     assert_int_equal(cf_writer_open(path, &w, &e), 0);

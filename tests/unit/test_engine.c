@@ -1,4 +1,4 @@
-/* Unit tests for the storage engine (src/storage/engine.c) through its public API: write records
+/* Unit tests for the storage engine (src/storage/engine*.c) through its public API: write records
  * built with wrec_*, scans, restarts (WAL replay) before and after flushes and compactions,
  * last-write-wins across records and replay, DELETE (tombstones) over caches and files and its
  * survival of flush, compaction and restart without hiding later writes, DROP TABLE and DROP
@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "meta/catalog.h"
+#include "codec/codec.h"
 #include "storage/engine.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -83,7 +83,7 @@ static bool c_live(void *c, uint64_t db, uint64_t table) {
 
 static uint8_t c_codec(void *c, uint64_t db, uint64_t table, uint32_t col) {
     (void)c, (void)db, (void)table;
-    return col == 5 ? CODEC_SNAPPY : CODEC_DEFAULT;
+    return col == 5 ? CODEC_USE_SNAPPY : CODEC_USE_DEFAULT;
 }
 
 typedef struct env {
@@ -109,16 +109,9 @@ static void eng_open(env *t) {
     if (engine_open(&o, &t->g, &e) < 0) fail_msg("engine_open: %s", e.msg);
 }
 
-static db_options dbopts(int64_t ttl_ns, int64_t vnode_ns, uint64_t shard) {
-    db_options o;
-    memset(&o, 0, sizeof o);
-    o.ttl_ns = ttl_ns;
-    o.vnode_duration_ns = vnode_ns;
-    o.shard = shard;
-    o.replica = 1;
-    o.precision = TU_NS;
-    o.wal_sync = true;
-    return o;
+static engine_db_opts dbopts(int64_t ttl_ns, int64_t vnode_ns, uint64_t shard) {
+    return (engine_db_opts){
+        .ttl_ns = ttl_ns, .vnode_duration_ns = vnode_ns, .shard = shard, .precision = TU_NS};
 }
 
 static void db_prepare(env *t, uint64_t db) {
@@ -127,14 +120,14 @@ static void db_prepare(env *t, uint64_t db) {
     mkdir(p, 0755);
 }
 
-static void db_open(env *t, uint64_t db, const db_options *o) {
+static void db_open(env *t, uint64_t db, const engine_db_opts *o) {
     err e;
     err_clear(&e);
     db_prepare(t, db);
     if (engine_open_db(t->g, db, o, &e) < 0) fail_msg("engine_open_db: %s", e.msg);
 }
 
-static void restart(env *t, uint64_t db, const db_options *o) {
+static void restart(env *t, uint64_t db, const engine_db_opts *o) {
     engine_close(t->g);
     eng_open(t);
     db_open(t, db, o);
@@ -380,7 +373,7 @@ static void test_write_restart_query(void **state) {
     env t;
     env_setup(&t, 64 << 20, 3600000);
     model *md = xcalloc(1, sizeof *md);
-    db_options o = dbopts(0, DAY_NS, 1);
+    engine_db_opts o = dbopts(0, DAY_NS, 1);
     db_open(&t, 1, &o);
     engine_started(t.g);
     assert_false(engine_starting(t.g));
@@ -421,7 +414,7 @@ static void test_last_write_wins(void **state) {
     env t;
     env_setup(&t, 64 << 20, 3600000);
     model *md = xcalloc(1, sizeof *md);
-    db_options o = dbopts(0, DAY_NS, 1);
+    engine_db_opts o = dbopts(0, DAY_NS, 1);
     db_open(&t, 1, &o);
     static const unsigned masks[] = {F_ALL, F_F64, F_STR | F_U64, F_I64, F_BOOL | F_F64, 0, F_STR};
     uint32_t gen = 1;
@@ -457,7 +450,7 @@ static void test_delete(void **state) {
     env t;
     env_setup(&t, 64 << 20, 3600000);
     model *md = xcalloc(1, sizeof *md);
-    db_options o = dbopts(0, DAY_NS, 1);
+    engine_db_opts o = dbopts(0, DAY_NS, 1);
     db_open(&t, 1, &o);
     err e;
     put(&t, 1, TABLE, md, 0, NHOST, 0, 1000, 1, F_ALL, 1);
@@ -518,7 +511,7 @@ static void test_drop_table_and_db(void **state) {
     env_setup(&t, 64 << 20, 3600000);
     model *md = xcalloc(1, sizeof *md), *md2 = xcalloc(1, sizeof *md2),
           *none = xcalloc(1, sizeof *none);
-    db_options o = dbopts(0, DAY_NS, 1);
+    engine_db_opts o = dbopts(0, DAY_NS, 1);
     db_open(&t, 1, &o);
     err e;
     put(&t, 1, TABLE, md, 0, NHOST, 0, 500, 1, F_ALL, 1);
@@ -576,7 +569,7 @@ static void test_retention(void **state) {
     (void)state;
     env t;
     env_setup(&t, 64 << 20, 3600000);
-    db_options o = dbopts(5LL * 1000000000, 1000000000LL, 1); /* TTL 5 s, vnodes of 1 s */
+    engine_db_opts o = dbopts(5LL * 1000000000, 1000000000LL, 1); /* TTL 5 s, vnodes of 1 s */
     db_open(&t, 7, &o);
     int64_t now = time_now_ns();
     arena *a = arena_new(0);
@@ -631,7 +624,7 @@ static void test_retention(void **state) {
     engine_scan_close(s);
     assert_int_equal(rows, 2);
     /* ALTER DATABASE to an infinite TTL stops expiry */
-    db_options o2 = o;
+    engine_db_opts o2 = o;
     o2.ttl_ns = 0;
     engine_update_db(t.g, 7, &o2);
     tu_sleep_ms(50);
@@ -653,7 +646,7 @@ static void test_retention_survives_crash(void **state) {
     (void)state;
     env t;
     env_setup(&t, 64 << 20, 3600000);
-    db_options o = dbopts(5LL * 1000000000, 1000000000LL, 1);
+    engine_db_opts o = dbopts(5LL * 1000000000, 1000000000LL, 1);
     db_open(&t, 7, &o);
     int64_t now = time_now_ns();
     arena *a = arena_new(0);
@@ -719,7 +712,7 @@ static void test_shards_and_tags(void **state) {
     env t;
     env_setup(&t, 64 << 20, 3600000);
     model *md = xcalloc(1, sizeof *md);
-    db_options o = dbopts(0, DAY_NS, 3);
+    engine_db_opts o = dbopts(0, DAY_NS, 3);
     db_open(&t, 2, &o);
     err e;
     put(&t, 2, TABLE, md, 0, NHOST, 0, 2000, 1, F_ALL, 1);
@@ -812,7 +805,7 @@ static void test_many_flushes_and_compactions(void **state) {
     env t;
     env_setup(&t, 32 << 10, 20); /* 32 KiB caches, background round every 20 ms */
     model *md = xcalloc(1, sizeof *md);
-    db_options o = dbopts(0, DAY_NS, 1);
+    engine_db_opts o = dbopts(0, DAY_NS, 1);
     db_open(&t, 3, &o);
     engine_started(t.g);
     struct scanner sc = {.t = &t};
@@ -875,7 +868,7 @@ static void test_vnode_readers_during_retention(void **state) {
     (void)state;
     env t;
     env_setup(&t, 64 << 20, 5);
-    db_options o = dbopts(2000000000LL, 1000000LL, 1); /* TTL 2 s, vnodes of 1 ms */
+    engine_db_opts o = dbopts(2000000000LL, 1000000LL, 1); /* TTL 2 s, vnodes of 1 ms */
     db_open(&t, 8, &o);
     int64_t now = time_now_ns();
     arena *a = arena_new(0);
@@ -915,7 +908,7 @@ static void test_fresh_database(void **state) {
     (void)state;
     env t;
     env_setup(&t, 64 << 20, 20);
-    db_options o = dbopts(0, DAY_NS, 1);
+    engine_db_opts o = dbopts(0, DAY_NS, 1);
     err e;
     assert_int_equal(engine_open_db(t.g, 9, &o, &e), 0);
     tu_sleep_ms(50); /* background rounds over the empty database */

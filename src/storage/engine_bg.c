@@ -1,0 +1,213 @@
+/* The storage engine's background work: one thread that, every bg_interval_ms or when kicked,
+ * flushes frozen caches, compacts, drops expired vnodes, trims the WAL and prunes tombstones
+ * of every open database. See engine_int.h for the locks. */
+#include "storage/engine_int.h"
+
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------ background work */
+
+static uint8_t env_codec(void *ctx, uint64_t table_id, uint32_t col_id) {
+    struct sdb *d = ctx;
+    engine *g = d->g;
+    return g->opts.col_codec ? g->opts.col_codec(g->opts.table_live_ctx, d->id, table_id, col_id)
+                             : 0;
+}
+
+static bool env_live(void *ctx, uint64_t table_id) {
+    struct sdb *d = ctx;
+    engine *g = d->g;
+    return !g->opts.table_live || g->opts.table_live(g->opts.table_live_ctx, d->id, table_id);
+}
+
+static bool env_series_table(void *ctx, uint32_t sid, uint64_t *table_id) {
+    struct sdb *d = ctx;
+    return sindex_series_table(d->idx, sid, table_id);
+}
+
+static int env_sync(void *ctx, err *e) {
+    struct sdb *d = ctx;
+    return sindex_sync(d->idx, e);
+}
+
+/* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
+ * which runs on this same thread, so the snapshot of pointers stays valid. */
+int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
+    STRATA_ASSERT(omutex_held(&g->bg_work));
+    int frc = 0;
+    err e;
+    err_clear(&e);
+    arena *a = arena_new(0);
+    vnode_env env = {env_codec, env_live, env_series_table,
+                     env_sync,  d,        sdb_tombs_snapshot(d, 0, a)};
+    size_t nv;
+    vnode **vs = sdb_vnodes_snapshot(d, &nv);
+    for (size_t i = 0; i < nv; i++) {
+        int rc;
+        while ((rc = vnode_flush_one(vs[i], &env, &e)) == 1) {
+            omutex_lock(&d->wmu);
+            pthread_cond_broadcast(&d->drained);
+            omutex_unlock(&d->wmu);
+        }
+        if (rc < 0) {
+            log_error("flush: %s", e.msg);
+            if (frc == 0 && flush_err) *flush_err = e;
+            frc = -1;
+            err_clear(&e);
+        }
+    }
+    bool force = full || __atomic_exchange_n(&d->want_full_compact, false, __ATOMIC_ACQ_REL);
+    for (size_t i = 0; i < nv && !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE); i++) {
+        int rc = 0;
+        /* A compaction's output takes the newest data LSN of its inputs, so it must apply every
+         * tombstone older than that: take them now, not at the start of the round, or a DELETE
+         * that came while this round flushed newer caches would be lost (its rows resurrected
+         * in an output file that the tombstone no longer covers). A DELETE arriving during the
+         * compaction has a larger LSN than every input and keeps covering the output. */
+        while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+            env.tombs = sdb_tombs_snapshot(d, 0, a);
+            if ((rc = vnode_compact(vs[i], &env, force, &e)) != 1 || force) break;
+        }
+        if (rc < 0) {
+            log_error("compaction: %s", e.msg);
+            err_clear(&e);
+        }
+    }
+    /* Retention: a vnode whose whole range is older than the TTL goes at once. */
+    if (d->opts.ttl_ns > 0) {
+        int64_t cutoff = (time_now_ns() - d->opts.ttl_ns) / d->unit_ns;
+        omutex_lock(&d->wmu);
+        pthread_rwlock_wrlock(&d->rw);
+        size_t k = 0;
+        for (size_t i = 0; i < d->nvnodes; i++) {
+            vnode *v = d->vnodes[i];
+            if (vnode_tmax(v) < cutoff) {
+                log_info("database %llu: dropping expired vnode [%lld, %lld]",
+                         (unsigned long long)d->id, (long long)vnode_tmin(v),
+                         (long long)vnode_tmax(v));
+                vnode_mark_dropped(v);
+                vnode_close(v);
+            } else {
+                d->vnodes[k++] = v;
+            }
+        }
+        bool changed = k != d->nvnodes;
+        d->nvnodes = k;
+        pthread_rwlock_unlock(&d->rw);
+        omutex_unlock(&d->wmu);
+        if (changed) {
+            sdb_vnodes_release(vs, nv);
+            vs = sdb_vnodes_snapshot(d, &nv);
+        }
+    }
+    /* WAL: segments wholly before the oldest unflushed record can go. Computed under the
+     * write lock so no record lands between the check and a rotation. */
+    omutex_lock(&d->wmu);
+    uint64_t keep = wal_last_lsn(d->wal) + 1;
+    for (size_t i = 0; i < nv; i++) {
+        uint64_t m = vnode_min_unflushed_lsn(vs[i]);
+        if (m < keep) keep = m;
+    }
+    /* Everything flushed: start a new segment so the old one can go and a restart replays
+     * nothing. (An empty current segment is not rotated again.) */
+    if (keep == wal_last_lsn(d->wal) + 1 && wal_size(d->wal) > 0) {
+        uint64_t r = wal_rotate(d->wal, &e);
+        if (r) keep = r;
+    }
+    omutex_unlock(&d->wmu);
+    if (wal_trim(d->wal, keep, &e) < 0) {
+        log_error("wal trim: %s", e.msg);
+        err_clear(&e);
+    }
+    /* A vnode that sees few writes would pin old WAL segments forever: when the WAL grows
+     * past a few segments, freeze the cache holding the oldest record. */
+    if (wal_size(d->wal) > 4 * g->opts.wal_max_file_size) {
+        vnode *oldest = NULL;
+        uint64_t ol = UINT64_MAX;
+        for (size_t i = 0; i < nv; i++) {
+            uint64_t m = vnode_min_unflushed_lsn(vs[i]);
+            if (m < ol) {
+                ol = m;
+                oldest = vs[i];
+            }
+        }
+        if (oldest) {
+            omutex_lock(&d->wmu);
+            if (vnode_freeze(oldest)) engine_kick(g);
+            omutex_unlock(&d->wmu);
+        }
+    }
+    /* Tombstones no source needs any more are dropped. */
+    pthread_rwlock_wrlock(&d->rw);
+    size_t k = 0;
+    bool pruned = false;
+    for (size_t i = 0; i < d->ntombs; i++) {
+        tombstone *t = &d->tombs[i];
+        bool needed = false;
+        for (size_t j = 0; j < d->nvnodes && !needed; j++)
+            if (vnode_tmax(d->vnodes[j]) >= t->tmin && vnode_tmin(d->vnodes[j]) <= t->tmax)
+                needed = vnode_has_data_before(d->vnodes[j], t->lsn);
+        if (needed)
+            d->tombs[k++] = *t;
+        else {
+            free(t->sids);
+            pruned = true;
+        }
+    }
+    d->ntombs = k;
+    if (pruned && sdb_tombs_save_locked(d, &e) < 0) {
+        log_error("tombstones: %s", e.msg);
+        err_clear(&e);
+    }
+    pthread_rwlock_unlock(&d->rw);
+    sdb_vnodes_release(vs, nv);
+    arena_free(a);
+    return frc;
+}
+
+void *engine_bg_main(void *arg) {
+    engine *g = arg;
+    int period = g->opts.bg_interval_ms > 0 ? g->opts.bg_interval_ms : 1000;
+    pthread_mutex_lock(&g->bg_mu);
+    while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+        if (!g->bg_kick) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += period / 1000;
+            ts.tv_nsec += (long)(period % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&g->bg_cond, &g->bg_mu, &ts);
+        }
+        g->bg_kick = false;
+        if (__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) break;
+        pthread_mutex_unlock(&g->bg_mu);
+        (void)engine_check_lost(g);
+        omutex_lock(&g->bg_work);
+        size_t n;
+        struct sdb **dbs = sdb_all(g, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (!dbs[i]->dropped) (void)sdb_maintain_locked(g, dbs[i], false, NULL);
+            sdb_release(dbs[i]);
+        }
+        free(dbs);
+        omutex_unlock(&g->bg_work);
+        pthread_mutex_lock(&g->bg_mu);
+    }
+    pthread_mutex_unlock(&g->bg_mu);
+    return NULL;
+}
+
+void engine_kick(engine *g) {
+    pthread_mutex_lock(&g->bg_mu);
+    g->bg_kick = true;
+    pthread_cond_signal(&g->bg_cond);
+    pthread_mutex_unlock(&g->bg_mu);
+}

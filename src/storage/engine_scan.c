@@ -1,0 +1,215 @@
+/* The storage engine's scan cursor: selects a table's series through the index, pins the
+ * versions of the vnodes overlapping the range, and walks series → vnode → piece → chunk,
+ * decoding a lone file chunk straight into a batch and merging only where sources overlap.
+ * See engine.h for the contract. */
+#include "storage/engine_int.h"
+
+#include <string.h>
+
+struct scan {
+    struct sdb *d;
+    scan_spec spec;
+    arena *a;
+    uint32_t *sids;
+    strv **sid_tags; /* per selected series: values of spec.tag_ids */
+    size_t nsids;
+    vversion **vers; /* versions of the vnodes overlapping the range, in time order */
+    size_t nvers;
+    tomb_set tombs;
+    /* cursor: series si, vnode version vi, piece pi, chunk ci */
+    size_t si, vi;
+    vpiece *pieces;
+    size_t npieces, pi;
+    const cf_reader *cf; /* file of the current piece */
+    uint32_t ci;
+};
+
+int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *e) {
+    struct sdb *d = sdb_get(g, sp->db_id);
+    if (!d)
+        return err_set(e, 500, EC_STORAGE, "storage for database %llu is not open",
+                       (unsigned long long)sp->db_id);
+    scan *s = arena_calloc(a, sizeof *s);
+    s->d = d;
+    s->spec = *sp;
+    s->a = a;
+    if (!s->spec.batch_rows) s->spec.batch_rows = 4096;
+    uint32_t *all;
+    size_t cnt;
+    if (sp->neq) {
+        cnt = sindex_tag_eq(d->idx, sp->table_id, sp->eq_tag_ids[0], sp->eq_vals[0].p,
+                            sp->eq_vals[0].len, a, &all);
+        for (uint32_t k = 1; k < sp->neq && cnt; k++) {
+            uint32_t *other;
+            size_t on = sindex_tag_eq(d->idx, sp->table_id, sp->eq_tag_ids[k], sp->eq_vals[k].p,
+                                      sp->eq_vals[k].len, a, &other);
+            size_t i = 0, j = 0, w = 0;
+            while (i < cnt && j < on) {
+                if (all[i] < other[j])
+                    i++;
+                else if (all[i] > other[j])
+                    j++;
+                else {
+                    all[w++] = all[i];
+                    i++;
+                    j++;
+                }
+            }
+            cnt = w;
+        }
+    } else {
+        cnt = sindex_table_sids(d->idx, sp->table_id, a, &all);
+    }
+    s->sids = arena_alloc(a, sizeof *s->sids * (cnt + 1));
+    s->sid_tags = arena_alloc(a, sizeof *s->sid_tags * (cnt + 1));
+    for (size_t i = 0; i < cnt; i++) {
+        strv *tags = arena_alloc(a, sizeof *tags * (sp->ntags + 1));
+        sindex_series_tags(d->idx, all[i], sp->ntags, sp->tag_ids, a, tags);
+        if (sp->series_pred && !sp->series_pred(sp->pred_ctx, tags)) continue;
+        s->sid_tags[s->nsids] = tags;
+        s->sids[s->nsids++] = all[i];
+    }
+    pthread_rwlock_rdlock(&d->rw);
+    s->vers = arena_alloc(a, sizeof *s->vers * (d->nvnodes + 1));
+    for (size_t i = 0; i < d->nvnodes; i++)
+        if (vnode_tmax(d->vnodes[i]) >= sp->tmin && vnode_tmin(d->vnodes[i]) <= sp->tmax)
+            s->vers[s->nvers++] = vnode_acquire(d->vnodes[i]);
+    pthread_rwlock_unlock(&d->rw);
+    s->tombs = sdb_tombs_snapshot(d, sp->table_id, a);
+    *out = s;
+    return 0;
+}
+
+static size_t vtype_size_of(uint8_t t) {
+    return t == VT_BOOL ? sizeof(bool) : t == VT_STR ? sizeof(strv) : 8;
+}
+
+/* Output batch of nrows rows for series index si: time, tags, fields. */
+static void batch_shell(scan *s, arena *ba, size_t si, uint32_t nrows, batch *b) {
+    const scan_spec *sp = &s->spec;
+    uint32_t ncols = 1 + sp->ntags + sp->nfields;
+    b->ncols = ncols;
+    b->nrows = nrows;
+    b->cols = arena_calloc(ba, sizeof *b->cols * ncols);
+    b->cols[0].type = VT_TS;
+    b->cols[0].unit = sp->precision;
+    b->cols[0].len = nrows;
+    strv *tags = s->sid_tags[si];
+    for (uint32_t k = 0; k < sp->ntags; k++) {
+        vec *v = &b->cols[1 + k];
+        v->type = VT_STR;
+        v->len = nrows;
+        v->d.s = arena_alloc(ba, sizeof(strv) * (nrows ? nrows : 1));
+        strv t = tags[k].p ? tags[k] : (strv){"", 0};
+        for (uint32_t i = 0; i < nrows; i++) v->d.s[i] = t;
+        if (!tags[k].p) v->valid = arena_calloc(ba, bitmap_bytes(nrows) + 1);
+    }
+}
+
+/* One chunk of the single-file fast path, decoded straight into the batch. */
+static int scan_chunk(scan *s, arena *ba, const cf_chunk *ch, batch *b, err *e) {
+    const scan_spec *sp = &s->spec;
+    int64_t *ts = arena_alloc(ba, sizeof *ts * ch->nrows);
+    bool inside = ch->tmin >= sp->tmin && ch->tmax <= sp->tmax;
+    if ((sp->need_time || !inside) && cf_read_ts(s->cf, ch, ts, e) < 0) return -1;
+    uint32_t lo = 0, hi = ch->nrows;
+    if (ch->tmin < sp->tmin)
+        while (lo < hi && ts[lo] < sp->tmin) lo++;
+    if (ch->tmax > sp->tmax)
+        while (hi > lo && ts[hi - 1] > sp->tmax) hi--;
+    uint32_t n = hi - lo;
+    batch_shell(s, ba, s->si, n, b);
+    b->cols[0].d.i64 = ts + lo;
+    for (uint32_t k = 0; k < sp->nfields; k++) {
+        vec *v = &b->cols[1 + sp->ntags + k];
+        if (cf_read_col(s->cf, ch, sp->field_ids[k], sp->field_types[k], ba, v, e) < 0) return -1;
+        if (lo || hi != ch->nrows) {
+            /* Trim to the range: move values and validity down by lo. */
+            size_t sz = vtype_size_of(v->type);
+            memmove(v->d.raw, (char *)v->d.raw + sz * lo, sz * n);
+            if (v->valid) {
+                uint8_t *nv = arena_calloc(ba, bitmap_bytes(n) + 1);
+                for (uint32_t i = 0; i < n; i++)
+                    if (vec_is_valid(v, lo + i)) bitmap_set(nv, i);
+                v->valid = nv;
+            }
+        }
+        v->len = n;
+    }
+    return 1;
+}
+
+/* Rows from a cache piece or a merge, as one batch. */
+static int rows_batch(scan *s, arena *ba, size_t si, mc_rows *r, batch *b) {
+    const scan_spec *sp = &s->spec;
+    batch_shell(s, ba, si, r->n, b);
+    b->cols[0].d.i64 = r->ts;
+    for (uint32_t k = 0; k < sp->nfields; k++) b->cols[1 + sp->ntags + k] = r->cols[k];
+    return 1;
+}
+
+int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
+    const scan_spec *sp = &s->spec;
+    for (;;) {
+        /* Continue the pieces of the current (series, vnode). */
+        while (s->pi < s->npieces) {
+            vpiece *p = &s->pieces[s->pi];
+            if (p->file) {
+                s->cf = p->file;
+                while (s->ci < p->series->nchunks) {
+                    const cf_chunk *ch = &p->series->chunks[s->ci++];
+                    if (ch->tmax < sp->tmin || ch->tmin > sp->tmax) continue;
+                    if (scan_chunk(s, ba, ch, b, e) < 0) return -1;
+                    if (b->nrows) return 1;
+                }
+                s->ci = 0;
+                s->pi++;
+                continue;
+            }
+            s->pi++;
+            mc_rows r;
+            if (mc_read(p->mem, s->sids[s->si], sp->tmin, sp->tmax, sp->nfields, sp->field_ids,
+                        sp->field_types, ba, &r) < 0)
+                return -1;
+            if (r.n) return rows_batch(s, ba, s->si, &r, b);
+        }
+        if (s->npieces) {
+            s->npieces = 0;
+            s->pi = 0;
+            s->vi++;
+        }
+        if (s->si >= s->nsids) return 0;
+        if (s->vi >= s->nvers) {
+            s->si++;
+            s->vi = 0;
+            continue;
+        }
+        vversion *vv = s->vers[s->vi];
+        uint32_t sid = s->sids[s->si];
+        vpiece *pieces;
+        int np = vversion_pieces(vv, sid, sp->tmin, sp->tmax, &s->tombs, s->a, &pieces);
+        if (np > 0) {
+            s->pieces = pieces;
+            s->npieces = (size_t)np;
+            s->pi = 0;
+            s->ci = 0;
+            continue;
+        }
+        s->vi++;
+        if (np == 0) continue;
+        /* Overlapping sources or tombstones: merge. */
+        mc_rows r;
+        if (vversion_read(vv, sid, sp->tmin, sp->tmax, sp->nfields, sp->field_ids, sp->field_types,
+                          &s->tombs, ba, &r, e) < 0)
+            return -1;
+        if (r.n) return rows_batch(s, ba, s->si, &r, b);
+    }
+}
+
+void engine_scan_close(scan *s) {
+    if (!s || !s->d) return;
+    for (size_t i = 0; i < s->nvers; i++) vversion_release(s->vers[i]);
+    s->nvers = 0;
+    sdb_release(s->d);
+    s->d = NULL;
+}

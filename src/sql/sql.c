@@ -197,6 +197,12 @@ static int apply_db_opts(const sql_option *opts, uint32_t n, db_options *o, bool
                 return err_set(e, 422, EC_SQL_PARSE,
                                "sql parser error: '%s' is not a valid duration for VNODE_DURATION",
                                text);
+            /* Each vnode is a directory with its own files: '1ns' made one per point. */
+            if (o->vnode_duration_ns < 60000000000LL)
+                return err_set(e, 422, EC_SQL_PARSE,
+                               "sql parser error: VNODE_DURATION '%s' is shorter than the minimum "
+                               "of 1m",
+                               text);
         } else if (!strcasecmp(nm, "PRECISION")) {
             if (opt_string(opt, text, sizeof text, e) < 0) return -1;
             if (!strcasecmp(text, "ns"))

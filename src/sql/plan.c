@@ -2,6 +2,7 @@
 #include "sql/plan.h"
 
 #include "sql/func.h"
+#include "sql/pattern.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 
@@ -648,6 +649,7 @@ static int bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
         r->ilike = e->op == OP_ILIKE;
         r->args[0] = x;
         r->args[1] = p;
+        if (p->kind == BX_CONST && !p->cval.null) r->aux = like_compile(a, p->cval.v.s, r->ilike);
         *out = r;
         return 0;
     }

@@ -1,0 +1,31 @@
+/* String pattern matching for LIKE / ILIKE.
+ *
+ * A pattern is compiled once (at bind time when it is a constant, else once per row) into the
+ * literal segments between its `%` signs; `_` inside a segment stands for one UTF-8 character
+ * and a backslash makes the next byte literal. Matching needs no backtracking: the first segment
+ * is anchored at the start of the text (unless the pattern begins with `%`), the last at its
+ * end (unless it ends with `%`), and every middle segment is taken at its leftmost occurrence
+ * after the previous one, which is optimal because `%` absorbs any gap. No recursion, so a
+ * pattern of 3 MB of `%a` costs no stack; time is O(text) per segment found with memmem
+ * (segments without `_`), O(text x segment) at worst for segments with `_`, and long searches
+ * check the query's deadline (budget_check) as they go. ILIKE folds ASCII letters only, as the
+ * byte comparison it replaces did. */
+#ifndef STRATA_SQL_PATTERN_H
+#define STRATA_SQL_PATTERN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/types.h"
+
+typedef struct like_pat like_pat;
+
+/* Compiles pattern p (memory from a); ci = ILIKE. */
+like_pat *like_compile(arena *a, strv p, bool ci);
+/* 1 when s matches, 0 when it does not, -1 with the error when the budget of a (util/arena.h)
+ * ran out during a long search. ILIKE copies s folded to lower case into a. */
+int like_match(const like_pat *pt, strv s, arena *a, err *er);
+
+#endif

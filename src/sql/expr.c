@@ -947,6 +947,28 @@ static int eval_like(const bexpr *e, const vec *x, const vec *y, uint32_t n, are
     return 0;
 }
 
+/* x ~ pattern: compiled at bind time when the pattern is a constant, else per row. */
+static int eval_regex(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out,
+                      err *er) {
+    vec_alloc(a, VT_BOOL, 0, n, out);
+    out->valid = valid_and(a, x, y, n);
+    regex_run *run = regex_begin();
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        out->d.b[i] = false;
+        if (!vec_is_valid(out, i)) continue;
+        if ((i & 255) == 255 && (rc = budget_check(arena_get_budget(a), er)) < 0) break;
+        const regex_pat *re = e->aux ? e->aux : regex_compile(a, y->d.s[i], e->ilike, er);
+        int m = re ? regex_exec(run, re, x->d.s[i], er) : -1;
+        if (m < 0)
+            rc = -1;
+        else
+            out->d.b[i] = e->negated ? !m : m;
+    }
+    regex_end(run);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ main evaluator */
 
 static bool val_eq(const value *a, const value *b) {
@@ -1119,6 +1141,7 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
         /* fall through */
     case BX_ARITH:
     case BX_LIKE:
+    case BX_REGEX:
     case BX_CONCAT: {
         vec x, y;
         if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
@@ -1126,6 +1149,7 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
         if (e->kind == BX_ARITH) return eval_arith(e, &x, &y, n, a, out, er);
         if (e->kind == BX_CMP) return eval_cmp(e, &x, &y, n, a, out, er);
         if (e->kind == BX_LIKE) return eval_like(e, &x, &y, n, a, out, er);
+        if (e->kind == BX_REGEX) return eval_regex(e, &x, &y, n, a, out, er);
         vec_alloc(a, VT_STR, 0, n, out);
         out->valid = valid_and(a, &x, &y, n);
         for (uint32_t i = 0; i < n; i++) {

@@ -49,6 +49,7 @@ enum bexpr_kind {
     BX_FUNC,          /* fn(args) */
     BX_CONCAT,        /* args[0] || args[1] */
     BX_DISTINCT_FROM, /* IS [NOT] DISTINCT FROM, negated = NOT DISTINCT */
+    BX_REGEX,         /* args[0] ~ args[1] (constant pattern precompiled), ilike = ~*, negated */
 };
 
 struct bexpr {

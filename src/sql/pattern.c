@@ -3,8 +3,13 @@
 
 #include "sql/expr.h"
 #include "sql/utf8.h"
+#include "util/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 /* One run of the pattern between `%` signs: len tokens at off in the pattern's byte and
  * wildcard arrays. */
@@ -158,4 +163,78 @@ int like_match(const like_pat *pt, strv s, arena *a, err *er) {
         if (rc <= 0) return rc;
     }
     return 1;
+}
+
+/* ------------------------------------------------------------------ regular expressions */
+
+struct regex_pat {
+    pcre2_code *code;
+};
+
+struct regex_run {
+    pcre2_match_data *md;
+    pcre2_match_context *mc;
+};
+
+/* Compilation allocates from the query's arena (counted in its budget, freed with it), so the
+ * code needs no pcre2_code_free; frees are no-ops. */
+static void *re_alloc(PCRE2_SIZE n, void *data) {
+    return arena_alloc(data, n);
+}
+static void re_free(void *p, void *data) {
+    (void)p;
+    (void)data;
+}
+
+regex_pat *regex_compile(arena *a, strv p, bool ci, err *er) {
+    pcre2_general_context *gc = pcre2_general_context_create(re_alloc, re_free, a);
+    pcre2_compile_context *cc = pcre2_compile_context_create(gc);
+    int ecode;
+    PCRE2_SIZE eoff;
+    uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | (ci ? PCRE2_CASELESS : 0);
+    pcre2_code *code =
+        pcre2_compile((PCRE2_SPTR)(p.len ? p.p : ""), p.len, opts, &ecode, &eoff, cc);
+    if (!code) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(ecode, msg, sizeof msg);
+        err_set(er, 422, EC_QUERY_INTERNAL,
+                "Arrow error: Compute error: Regular expression did not compile: %s at offset %zu "
+                "of '%.*s'",
+                (const char *)msg, (size_t)eoff, (int)(p.len > 200 ? 200 : p.len), p.p);
+        return NULL;
+    }
+    regex_pat *re = arena_alloc(a, sizeof *re);
+    re->code = code;
+    return re;
+}
+
+regex_run *regex_begin(void) {
+    regex_run *run = xcalloc(1, sizeof *run);
+    run->md = pcre2_match_data_create(1, NULL);
+    run->mc = pcre2_match_context_create(NULL);
+    if (!run->md || !run->mc) abort(); /* malloc failed: as xmalloc does */
+    pcre2_set_match_limit(run->mc, REGEX_MATCH_LIMIT);
+    pcre2_set_depth_limit(run->mc, REGEX_DEPTH_LIMIT);
+    pcre2_set_heap_limit(run->mc, REGEX_HEAP_LIMIT);
+    return run;
+}
+
+int regex_exec(regex_run *run, const regex_pat *re, strv s, err *er) {
+    int rc = pcre2_match(re->code, (PCRE2_SPTR)(s.len ? s.p : ""), s.len, 0, 0, run->md, run->mc);
+    if (rc >= 0) return 1;
+    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(rc, msg, sizeof msg);
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Execution error: regular expression gave up on a value of %u bytes: %s (at "
+                   "most %u backtracking steps, depth %u and %u KiB per value)",
+                   s.len, (const char *)msg, REGEX_MATCH_LIMIT, REGEX_DEPTH_LIMIT,
+                   REGEX_HEAP_LIMIT);
+}
+
+void regex_end(regex_run *run) {
+    if (!run) return;
+    pcre2_match_data_free(run->md);
+    pcre2_match_context_free(run->mc);
+    free(run);
 }

@@ -28,4 +28,24 @@ like_pat *like_compile(arena *a, strv p, bool ci);
  * ran out during a long search. ILIKE copies s folded to lower case into a. */
 int like_match(const like_pat *pt, strv s, arena *a, err *er);
 
+/* Regular expressions (the ~ ~* !~ !~* operators) run on PCRE2 in UTF mode with Unicode
+ * classes, which accepts the syntax of the Rust regex crate DataFusion uses (and more). PCRE2
+ * backtracks, so every match runs under a match context with limits on backtracking steps,
+ * recursion depth and heap (REGEX_*_LIMIT): a pathological pattern fails that row's match with
+ * a clear error instead of burning the CPU. Compiled code lives in the arena given to
+ * regex_compile; matching state in a regex_run, one per batch. */
+typedef struct regex_pat regex_pat;
+typedef struct regex_run regex_run;
+
+#define REGEX_MATCH_LIMIT 1000000u /* backtracking steps per row */
+#define REGEX_DEPTH_LIMIT 10000u   /* nested backtracking points per row */
+#define REGEX_HEAP_LIMIT 16384u    /* KiB of backtracking frames per row */
+
+/* Compiles p (memory from a); ci = case-insensitive. NULL with the error (422) on bad syntax. */
+regex_pat *regex_compile(arena *a, strv p, bool ci, err *er);
+regex_run *regex_begin(void);
+/* 1 when re matches somewhere in s, 0 when not, -1 with the error when a limit was hit. */
+int regex_exec(regex_run *run, const regex_pat *re, strv s, err *er);
+void regex_end(regex_run *run);
+
 #endif

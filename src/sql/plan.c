@@ -395,6 +395,22 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
         *out = r;
         return 0;
     }
+    case OP_REGEX:
+    case OP_IREGEX:
+    case OP_NREGEX:
+    case OP_NIREGEX: {
+        if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_REGEX, VT_BOOL, 2);
+        r->ilike = e->op == OP_IREGEX || e->op == OP_NIREGEX;
+        r->negated = e->op == OP_NREGEX || e->op == OP_NIREGEX;
+        r->args[0] = x;
+        r->args[1] = y;
+        if (y->kind == BX_CONST && !y->cval.null &&
+            !(r->aux = regex_compile(a, y->cval.v.s, r->ilike, er)))
+            return -1;
+        *out = r;
+        return 0;
+    }
     case OP_CONCAT: {
         if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
         bexpr *r = bx_new(a, BX_CONCAT, VT_STR, 2);

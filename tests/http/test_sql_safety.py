@@ -81,3 +81,14 @@ def test_query_timeout_stops_a_long_kernel(make_server):
     assert r.status == 500, r
     assert r.json()["error_message"].startswith("Query timeout"), r
     alive(srv)
+
+
+def test_regex_backtracking_is_bounded(server):
+    # PCRE2 backtracks; a match context caps steps, depth and heap per value.
+    r = server.sql("SELECT '" + "a" * 5000 + "b' ~ '^(a|aa)*$' AS m")
+    assert r.status == 422, r
+    assert "regular expression gave up" in r.json()["error_message"], r
+    r = server.sql("SELECT 'a' ~ '(' AS m")
+    assert r.status == 422 and "did not compile" in r.json()["error_message"], r
+    assert server.sql_ok("SELECT 'abc' ~ 'b' AS m") == "m\ntrue\n"
+    alive(server)

@@ -226,6 +226,8 @@ static void test_operators_keep_null_slots(void **state) {
                     }
                     bexpr *lk = node(a, BX_LIKE, VT_BOOL, c, col(a, C_STR));
                     eval_all(a, lk, "like");
+                    bexpr *re = node(a, BX_REGEX, VT_BOOL, c, col(a, C_STR));
+                    eval_all(a, re, "regex");
                     bexpr *cc = node(a, BX_CONCAT, VT_STR, c, col(a, C_STR));
                     eval_all(a, cc, "concat");
                 }

@@ -2,6 +2,7 @@
 #include "sql/plan.h"
 
 #include "sql/func.h"
+#include "sql/pattern.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 
@@ -394,6 +395,22 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
         *out = r;
         return 0;
     }
+    case OP_REGEX:
+    case OP_IREGEX:
+    case OP_NREGEX:
+    case OP_NIREGEX: {
+        if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_REGEX, VT_BOOL, 2);
+        r->ilike = e->op == OP_IREGEX || e->op == OP_NIREGEX;
+        r->negated = e->op == OP_NREGEX || e->op == OP_NIREGEX;
+        r->args[0] = x;
+        r->args[1] = y;
+        if (y->kind == BX_CONST && !y->cval.null &&
+            !(r->aux = regex_compile(a, y->cval.v.s, r->ilike, er)))
+            return -1;
+        *out = r;
+        return 0;
+    }
     case OP_CONCAT: {
         if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
         bexpr *r = bx_new(a, BX_CONCAT, VT_STR, 2);
@@ -648,6 +665,7 @@ static int bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
         r->ilike = e->op == OP_ILIKE;
         r->args[0] = x;
         r->args[1] = p;
+        if (p->kind == BX_CONST && !p->cval.null) r->aux = like_compile(a, p->cval.v.s, r->ilike);
         *out = r;
         return 0;
     }

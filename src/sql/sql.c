@@ -28,7 +28,7 @@ static sql_result *result_new(sql_session *s) {
     sql_result *r = arena_calloc(s->a, sizeof *r);
     r->q.a = s->a;
     r->q.ba = arena_new(1 << 16);
-    r->q.deadline_ns = s->deadline_ns;
+    r->q.budget.deadline_ns = s->deadline_ns;
     /* What parsing already took counts too: the statement arena is charged whole. */
     r->q.budget.limit = s->mem_limit;
     arena_set_budget(r->q.a, &r->q.budget);

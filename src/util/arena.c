@@ -169,8 +169,6 @@ void arena_set_budget(arena *a, arena_budget *b) {
     if (b) b->held += a->held;
 }
 
-bool arena_over_budget(const arena *a, size_t *limit) {
-    if (!a->budget || !a->budget->limit || a->budget->held <= a->budget->limit) return false;
-    *limit = a->budget->limit;
-    return true;
+const arena_budget *arena_get_budget(const arena *a) {
+    return a->budget;
 }

@@ -28,7 +28,9 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/names.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -116,10 +118,20 @@ static void json_escape(buf *b, const char *s) {
             buf_puts(b, "\\t");
             break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20 || *p == 0x7F) {
                 buf_printf(b, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 buf_putc(b, (char)*p);
+            } else {
+                /* Request bytes quoted in a message need not be UTF-8; the body must be. */
+                size_t n = utf8_seq((const char *)p, strnlen((const char *)p, 4));
+                if (n == 0) {
+                    buf_puts(b, "\\ufffd");
+                } else {
+                    buf_append(b, p, n);
+                    p += n - 1;
+                }
+            }
         }
     }
 }
@@ -205,6 +217,38 @@ static const char *arg(struct MHD_Connection *c, const char *key) {
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
 }
 
+/* A query parameter that must not hold a NUL (`db=public%00xyz` would read as `public`):
+ * *out = NULL when absent. */
+static int arg_whole(struct MHD_Connection *c, const char *key, const char **out, err *e) {
+    const char *v = NULL;
+    size_t n = 0;
+    *out = NULL;
+    if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, &n) !=
+            MHD_YES ||
+        !v)
+        return 0;
+    if (strlen(v) != n)
+        return err_set(e, 400, EC_GENERIC, "invalid value for parameter %s: it holds a NUL byte",
+                       key);
+    *out = v;
+    return 0;
+}
+
+/* The tenant or database parameter, or its default; names are checked as the catalog would. */
+static int name_arg(struct MHD_Connection *c, const char *key, enum name_kind k, const char *dflt,
+                    const char **out, err *e) {
+    if (arg_whole(c, key, out, e) < 0) return -1;
+    if (!*out || !**out) {
+        *out = dflt;
+        return 0;
+    }
+    if (names_check(k, *out, strlen(*out), 400, EC_GENERIC, e) < 0) {
+        err_prefix(e, "invalid value for parameter %s: ", key);
+        return -1;
+    }
+    return 0;
+}
+
 static const char *header(struct MHD_Connection *c, const char *key) {
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, key);
 }
@@ -261,10 +305,12 @@ static int parse_auth(struct MHD_Connection *c, bool required, struct creds *cr,
     const char *h = header(c, "Authorization");
     memset(cr, 0, sizeof *cr);
     if (!h) {
-        const char *u = arg(c, "u");
+        const char *u, *p;
+        if (arg_whole(c, "u", &u, e) < 0 || arg_whole(c, "p", &p, e) < 0) return -1;
         if (u && !required) {
+            if (strlen(u) >= sizeof cr->user || (p && strlen(p) >= sizeof cr->password))
+                return err_set(e, 401, EC_AUTH, "Auth error: user name or password too long");
             snprintf(cr->user, sizeof cr->user, "%s", u);
-            const char *p = arg(c, "p");
             if (p) {
                 snprintf(cr->password, sizeof cr->password, "%s", p);
                 cr->has_password = true;
@@ -277,14 +323,16 @@ static int parse_auth(struct MHD_Connection *c, bool required, struct creds *cr,
         }
         return err_set(e, 401, EC_AUTH, "Auth error: Missing request header \"authorization\"");
     }
+    /* The header is never quoted back: it holds a token or a password. */
     char dec[600];
     size_t n;
     const char *colon = NULL;
     if (strncmp(h, "Basic ", 6) != 0 || !b64decode(h + 6, dec, sizeof dec, &n) ||
         memchr(dec, 0, n) || !(colon = memchr(dec, ':', n)) ||
         (size_t)(colon - dec) >= sizeof cr->user || n - (size_t)(colon - dec) > sizeof cr->password)
-        return err_set(e, 400, EC_PARSE_AUTH, "Parse auth, malformed basic auth encoding: %.900s",
-                       h);
+        return err_set(e, 400, EC_PARSE_AUTH,
+                       "Parse auth, malformed basic auth encoding: expected 'Basic ' and the "
+                       "base64 of user:password");
     memcpy(cr->user, dec, (size_t)(colon - dec));
     cr->user[colon - dec] = 0;
     snprintf(cr->password, sizeof cr->password, "%s", colon + 1);
@@ -482,11 +530,11 @@ static struct reply handle_sql(server *s, struct MHD_Connection *c, struct req *
     size_t bad;
     buf clean;
     buf_init(&clean);
-    if (!point_utf8_valid(text, tlen, &bad)) {
+    if (!utf8_valid(text, tlen, &bad)) {
         size_t i = 0;
         while (i < tlen) {
             size_t rest = tlen - i, off;
-            if (point_utf8_valid(text + i, rest, &off)) {
+            if (utf8_valid(text + i, rest, &off)) {
                 buf_append(&clean, text + i, rest);
                 break;
             }
@@ -618,10 +666,10 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq)
     bool v1 = rq->route == R_WRITE_V1;
     struct creds cr;
     if (parse_auth(c, !v1, &cr, &e) < 0) return reply_err(&e);
-    const char *tenant = arg(c, "tenant");
-    if (!tenant || !*tenant) tenant = "cnosdb";
-    const char *db = arg(c, "db");
-    if (!db || !*db) db = "public";
+    const char *tenant, *db;
+    if (name_arg(c, "tenant", NAME_TENANT, "cnosdb", &tenant, &e) < 0 ||
+        name_arg(c, "db", NAME_DATABASE, "public", &db, &e) < 0)
+        return reply_err(&e);
     bool is_admin = false;
     if (catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL, tenant,
                              s->cfg.auth_enabled, &is_admin, &e) < 0)
@@ -658,6 +706,25 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct req 
     return MHD_YES;
 }
 
+/* The headers that say where a body ends: two that disagree let a proxy and this server
+ * split the stream differently (request smuggling), so such a request is refused. */
+struct length_headers {
+    const char *content_length;
+    bool conflict, chunked;
+};
+
+static enum MHD_Result scan_length_headers(void *cls, enum MHD_ValueKind kind, const char *key,
+                                           const char *val) {
+    struct length_headers *lh = cls;
+    if (!strcasecmp(key, "Content-Length")) {
+        if (lh->content_length && strcmp(lh->content_length, val ? val : "")) lh->conflict = true;
+        lh->content_length = val ? val : "";
+    } else if (!strcasecmp(key, "Transfer-Encoding")) {
+        lh->chunked = true;
+    }
+    return MHD_YES;
+}
+
 /* The head is complete (first call of the handler): answers what the head alone decides,
  * else admits the request. */
 static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *url,
@@ -675,6 +742,14 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
     }
     if (strcmp(method, "POST"))
         return queue(c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
+    struct length_headers lh = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, scan_length_headers, &lh);
+    if (lh.conflict)
+        return queue(
+            c, reply_fail(400, EC_GENERIC, "Bad Request: two different Content-Length headers"));
+    if (lh.content_length && lh.chunked)
+        return queue(c, reply_fail(400, EC_GENERIC,
+                                   "Bad Request: both Content-Length and Transfer-Encoding"));
     uint64_t limit = r == R_SQL ? s->cfg.query_sql_limit : s->cfg.write_sql_limit;
     const char *cl = header(c, "Content-Length");
     if (cl) {

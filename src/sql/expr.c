@@ -2,6 +2,7 @@
 #include "sql/expr.h"
 
 #include "format/format.h"
+#include "sql/keyset.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -333,70 +334,6 @@ static bool parse_f64(strv s, double *out) {
     return true;
 }
 
-/* Interval text as DataFusion 27 accepts it: `<number> <unit>` pairs. */
-static bool parse_interval(strv s, interval *out) {
-    memset(out, 0, sizeof *out);
-    const char *p = s.p, *end = s.p + s.len;
-    bool any = false;
-    while (p < end) {
-        while (p < end && isspace((unsigned char)*p)) p++;
-        if (p >= end) break;
-        char num[64];
-        size_t nn = 0;
-        while (p < end && (isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+') &&
-               nn < sizeof num - 1)
-            num[nn++] = *p++;
-        num[nn] = 0;
-        if (!nn) return false;
-        char *e2;
-        double amount = strtod(num, &e2);
-        if (*e2) return false;
-        while (p < end && isspace((unsigned char)*p)) p++;
-        char unit[32];
-        size_t un = 0;
-        while (p < end && isalpha((unsigned char)*p) && un < sizeof unit - 1)
-            unit[un++] = (char)tolower((unsigned char)*p++);
-        unit[un] = 0;
-        if (un > 1 && unit[un - 1] == 's') unit[--un] = 0;
-        double ns;
-        if (!un || !strcmp(unit, "second") || !strcmp(unit, "sec"))
-            ns = 1e9;
-        else if (!strcmp(unit, "minute") || !strcmp(unit, "min"))
-            ns = 60e9;
-        else if (!strcmp(unit, "hour") || !strcmp(unit, "hr"))
-            ns = 3600e9;
-        else if (!strcmp(unit, "day")) {
-            double whole = floor(amount);
-            out->days += (int32_t)whole;
-            out->nanos += (int64_t)llround((amount - whole) * 86400e9);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "week")) {
-            out->days += (int32_t)(amount * 7);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "month") || !strcmp(unit, "mon")) {
-            out->months += (int32_t)amount;
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "year")) {
-            out->months += (int32_t)(amount * 12);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "millisecond"))
-            ns = 1e6;
-        else if (!strcmp(unit, "microsecond"))
-            ns = 1e3;
-        else if (!strcmp(unit, "nanosecond"))
-            ns = 1;
-        else
-            return false;
-        out->nanos += (int64_t)llround(amount * ns);
-        any = true;
-    }
-    return any;
-}
-
 static int cast_err(err *er, const value *v, uint8_t to, uint8_t unit) {
     if (v->type == VT_STR)
         return err_set(er, 422, EC_QUERY_INTERNAL,
@@ -579,7 +516,7 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
             ok = tunit_convert(in->v.i, (enum tunit)in->unit, (enum tunit)unit, &out->v.i);
             break;
         case VT_DATE:
-            ok = tunit_convert(in->v.i * 86400, TU_S, (enum tunit)unit, &out->v.i);
+            ok = time_from_days(in->v.i, 0, (enum tunit)unit, &out->v.i);
             break;
         default:
             ok = false;
@@ -611,9 +548,10 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
         }
         break;
     case VT_INTERVAL:
-        if (in->type == VT_STR)
-            ok = parse_interval(in->v.s, &out->v.iv);
-        else if (in->type == VT_INTERVAL)
+        if (in->type == VT_STR) {
+            char msg[300];
+            ok = interval_parse(in->v.s.p, in->v.s.len, "second", &out->v.iv, msg, sizeof msg);
+        } else if (in->type == VT_INTERVAL)
             out->v.iv = in->v.iv;
         else
             ok = false;
@@ -693,43 +631,6 @@ int bx_cast(arena *a, bexpr **pe, uint8_t type, uint8_t unit, err *er) {
     return 0;
 }
 
-/* ------------------------------------------------------------------ intervals */
-
-bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out) {
-    int64_t per_sec = tunit_per_sec((enum tunit)unit);
-    int64_t r = ts;
-    if (iv.months) {
-        /* Calendar months: move the civil date, keep the time of day. */
-        int64_t per_day = per_sec * 86400;
-        int64_t days = r / per_day, rem = r % per_day;
-        if (rem < 0) {
-            rem += per_day;
-            days--;
-        }
-        int64_t y;
-        unsigned m, d;
-        civil_from_days(days, &y, &m, &d);
-        int64_t total = y * 12 + (m - 1) + (int64_t)sign * iv.months;
-        int64_t ny = total / 12, nm = total % 12;
-        if (nm < 0) {
-            nm += 12;
-            ny--;
-        }
-        static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        unsigned lim = mdays[nm];
-        if (nm == 1 && ((ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0)) lim = 29;
-        if (d > lim) d = lim;
-        r = days_from_civil(ny, (unsigned)nm + 1, d) * per_day + rem;
-    }
-    int64_t add;
-    int64_t ns_per_unit = 1000000000 / per_sec;
-    if (__builtin_mul_overflow((int64_t)iv.days, per_sec * 86400, &add)) return false;
-    int64_t nn = iv.nanos / ns_per_unit;
-    if (__builtin_add_overflow(add, nn, &add)) return false;
-    if (sign < 0) add = -add;
-    return !__builtin_add_overflow(r, add, out);
-}
-
 /* ------------------------------------------------------------------ arithmetic */
 
 static int div_zero(err *er) {
@@ -751,10 +652,12 @@ static int eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, ar
                 out->d.i64[i] = 0;
                 continue;
             }
-            if (!ts_add_interval(tsv->d.i64[i], tsv->unit, ivv->d.iv[i], sign, &out->d.i64[i]))
+            if (!time_add_interval(tsv->d.i64[i], (enum tunit)tsv->unit, ivv->d.iv[i], sign,
+                                   &out->d.i64[i]))
                 return err_set(
                     er, 422, EC_QUERY_INTERNAL,
-                    "Arrow error: Compute error: Overflow happened on: timestamp %s interval",
+                    "Arrow error: Compute error: Overflow happened on: timestamp %s interval (the "
+                    "result is outside the timestamp range)",
                     op == OP_SUB ? "-" : "+");
         }
         return 0;
@@ -1085,11 +988,103 @@ static bool val_eq(const value *a, const value *b) {
     }
 }
 
+/* ------------------------------------------------------------------ IN sets */
+
+/* A constant IN list, hashed once when the query is bound: probing costs the same for 3 items
+ * or 100,000, and nothing is allocated per row or per series. */
+struct in_set {
+    keyset *set;
+    bool has_null;
+};
+
+/* The hash key of a non-NULL value: its bytes, with -0.0 folded into 0.0; false for NaN, which
+ * equals nothing (as in val_eq). */
+static bool value_key(const value *v, char tmp[16], const void **k, uint32_t *klen) {
+    switch (v->type) {
+    case VT_STR:
+        *k = v->v.s.p;
+        *klen = v->v.s.len;
+        return true;
+    case VT_BOOL:
+        tmp[0] = v->v.b;
+        *klen = 1;
+        break;
+    case VT_F64: {
+        double d = v->v.f;
+        if (isnan(d)) return false;
+        if (d == 0) d = 0;
+        memcpy(tmp, &d, 8);
+        *klen = 8;
+        break;
+    }
+    case VT_INTERVAL:
+        memcpy(tmp, &v->v.iv, sizeof(interval));
+        *klen = sizeof(interval);
+        break;
+    default:
+        memcpy(tmp, &v->v.i, 8);
+        *klen = 8;
+    }
+    *k = tmp;
+    return true;
+}
+
+void bx_in_list_prepare(arena *a, bexpr *e) {
+    for (uint32_t k = 1; k < e->nargs; k++)
+        if (e->args[k]->kind != BX_CONST) return;
+    struct in_set *s = arena_alloc(a, sizeof *s);
+    s->set = keyset_new(a, e->nargs - 1);
+    s->has_null = false;
+    for (uint32_t k = 1; k < e->nargs; k++) {
+        const value *v = &e->args[k]->cval;
+        char tmp[16];
+        const void *key;
+        uint32_t klen;
+        bool ins;
+        if (v->null || v->type == VT_NULL)
+            s->has_null = true;
+        else if (value_key(v, tmp, &key, &klen))
+            keyset_upsert(s->set, key, klen, &ins);
+    }
+    e->aux = s;
+}
+
+static int eval_in_set(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
+    const struct in_set *s = e->aux;
+    vec x;
+    if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
+    uint32_t n = b->nrows;
+    vec_alloc(a, VT_BOOL, 0, n, out);
+    for (uint32_t i = 0; i < n; i++) {
+        value p;
+        vec_get(&x, i, &p);
+        char tmp[16];
+        const void *key;
+        uint32_t klen;
+        bool found =
+            !p.null && value_key(&p, tmp, &key, &klen) && keyset_get(s->set, key, klen, NULL);
+        if (p.null || (!found && s->has_null))
+            vec_set_null(a, out, i);
+        else
+            out->d.b[i] = e->negated ? !found : found;
+    }
+    return 0;
+}
+
 static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
+
+int mem_limit_err(err *er, size_t limit) {
+    return err_set(er, 500, EC_QUERY_INTERNAL,
+                   "Resources exhausted: the query needs more than its memory limit of %llu "
+                   "bytes (query.query_memory_limit)",
+                   (unsigned long long)limit);
+}
 
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     if (eval_node(e, b, a, out, er) < 0) return -1;
     VEC_CHECK(out, b->nrows, e);
+    size_t limit;
+    if (arena_over_budget(a, &limit)) return mem_limit_err(er, limit);
     return 0;
 }
 
@@ -1225,6 +1220,7 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
         return 0;
     }
     case BX_IN_LIST: {
+        if (e->aux) return eval_in_set(e, b, a, out, er);
         vec x;
         if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
         vec *items = arena_alloc(a, sizeof *items * e->nargs);

@@ -71,8 +71,12 @@ struct bexpr {
     const char *fname;
 };
 
-/* Evaluates e over batch b into out (memory from a). */
+/* Evaluates e over batch b into out (memory from a). Fails with mem_limit_err as soon as a
+ * node leaves a's memory budget (util/arena.h) over its limit, so one batch cannot grow without
+ * bound (a chain of || doubling a string at every level). */
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
+/* The query memory limit's error: 500, "Resources exhausted: ...". */
+int mem_limit_err(err *er, size_t limit);
 
 /* Constructors used by the binder. */
 bexpr *bx_const(arena *a, value v);
@@ -85,6 +89,10 @@ int bx_cast(arena *a, bexpr **e, uint8_t type, uint8_t unit, err *er);
 bool vtype_numeric(uint8_t t);
 /* Whether casting from→to is allowed at all. */
 bool bx_can_cast(uint8_t from, uint8_t to);
+
+/* Turns a BX_IN_LIST whose items are all constants into a hash-set probe (memory from a); other
+ * lists are left to the per-row comparison. Call once the items have their final type. */
+void bx_in_list_prepare(arena *a, bexpr *e);
 
 /* Constant folding: evaluates a constant expression to a value (false if not constant). */
 bool bx_is_const(const bexpr *e);
@@ -107,9 +115,6 @@ void vec_zero_nulls(vec *v, uint32_t n);
  * zero into its slot. */
 void vec_set_null(arena *a, vec *v, uint32_t i);
 size_t vtype_size(uint8_t t);
-
-/* Interval arithmetic on timestamps of a unit (months/days calendar-aware). */
-bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out);
 
 /* Arrow's name of a type, as DataFusion's messages print it (Int64, Utf8, Float64, ...). */
 const char *arrow_type_name(uint8_t t, uint8_t unit);

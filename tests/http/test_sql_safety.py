@@ -21,3 +21,39 @@ def test_cast_to_null_string_then_compare(server):
     assert server.sql_ok(
         "SELECT f0 FROM cr1 WHERE (CAST(t0 AS STRING) < 'a' OR f0 > 0) AND time < 2") == "f0\n1\n"
     alive(server)
+
+
+MEM_LIMIT = '[query]\nquery_memory_limit = "16MiB"\n'
+
+
+def test_in_list_over_many_series_stays_small(make_server):
+    # A constant IN list was evaluated per series into the query arena: 1,000 strings cost
+    # ~60 KB per series, 19.5 GB over 300k series. It is now a hash set probed per series, so
+    # it fits a 16 MiB query budget over 20k series.
+    srv = make_server(config=MEM_LIMIT)
+    srv.write_ok("\n".join(f"inl,h=h{s} f={s}.5 {1600000000000000000 + s}" for s in range(20000)))
+    items = ",".join(f"'h{i * 17}'" for i in range(1000))
+    assert srv.sql_ok(f"SELECT count(*) FROM inl WHERE h IN ({items})") == "COUNT(*)\n1000\n"
+    assert srv.sql_ok(f"SELECT count(*) FROM inl WHERE h NOT IN ({items}, NULL)") == "COUNT(*)\n0\n"
+    assert srv.sql_ok(f"SELECT count(*) FROM inl WHERE h NOT IN ({items})") == "COUNT(*)\n19000\n"
+    nums = ",".join(str(i * 3 + 0.5) for i in range(1000))
+    assert srv.sql_ok(f"SELECT count(*) FROM inl WHERE f IN ({nums})") == "COUNT(*)\n1000\n"
+    alive(srv)
+
+
+def test_memory_limit_covers_hash_tables_and_expressions(make_server):
+    srv = make_server(config=MEM_LIMIT)
+    srv.write_ok("\n".join(f"big,h=h{i % 7} v={i}i,s=\"{'x' * 100}{i}\" {i}" for i in range(200000)))
+    # DISTINCT sets were malloc'd outside the budget
+    r = srv.sql("SELECT count(DISTINCT s) FROM big")
+    assert r.status == 500 and r.json()["error_message"].startswith("Resources exhausted"), r
+    r = srv.sql("SELECT s, count(*) FROM big GROUP BY s")
+    assert r.status == 500 and r.json()["error_message"].startswith("Resources exhausted"), r
+    # one batch of a long || chain grows quadratically inside a single expression
+    chain = " || ".join(["s"] * 60)
+    r = srv.sql(f"SELECT length({chain}) FROM big WHERE time < 4000")
+    assert r.status == 500 and r.json()["error_message"].startswith("Resources exhausted"), r
+    # what fits still works
+    assert srv.sql_ok("SELECT count(DISTINCT h) FROM big") == "COUNT(DISTINCT big.h)\n7\n"
+    assert srv.sql_ok("SELECT count(*) FROM big") == "COUNT(*)\n200000\n"
+    alive(srv)

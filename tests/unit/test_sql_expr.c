@@ -17,6 +17,7 @@
 
 #include "sql/expr.h"
 #include "sql/func.h"
+#include "sql/keyset.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -289,11 +290,121 @@ static void test_cast_null_string_slot(void **state) {
     arena_free(a);
 }
 
+static void test_keyset(void **state) {
+    (void)state;
+    arena *a = arena_new(0);
+    keyset *k = keyset_new(a, 0);
+    bool ins;
+    char key[32];
+    for (uint32_t i = 0; i < 100000; i++) {
+        int n = snprintf(key, sizeof key, "k%u", i);
+        *keyset_upsert(k, key, (uint32_t)n, &ins) = i;
+        assert_true(ins);
+    }
+    *keyset_upsert(k, "", 0, &ins) = 7;
+    assert_true(ins);
+    keyset_upsert(k, NULL, 0, &ins);
+    assert_false(ins);
+    assert_int_equal(keyset_count(k), 100001);
+    for (uint32_t i = 0; i < 100000; i += 7) {
+        int n = snprintf(key, sizeof key, "k%u", i);
+        uint32_t v = 0;
+        assert_true(keyset_get(k, key, (uint32_t)n, &v));
+        assert_int_equal(v, i);
+        assert_int_equal(*keyset_upsert(k, key, (uint32_t)n, &ins), i);
+        assert_false(ins);
+    }
+    assert_false(keyset_get(k, "k100000", 7, NULL));
+    assert_false(keyset_get(k, "k1", 1, NULL));
+    uint32_t v;
+    assert_true(keyset_get(k, "", 0, &v));
+    assert_int_equal(v, 7);
+    arena_free(a);
+}
+
+/* A constant IN list hashed at bind time answers exactly as the per-row comparison does:
+ * NULL items, NaN (equal to nothing), -0.0 = 0.0, negation. */
+static void test_in_set_matches_loop(void **state) {
+    (void)state;
+    arena *a = arena_new(0);
+    batch b;
+    make_batch(a, str_sets[0], &b);
+    b.cols[C_F64].d.f64[0] = -0.0;
+    b.cols[C_F64].d.f64[2] = 0.0 / 0.0;
+    for (int c = 0; c < NCOLS; c++) {
+        for (int with_null = 0; with_null < 2; with_null++) {
+            for (int neg = 0; neg < 2; neg++) {
+                uint32_t nitems = 4 + (uint32_t)with_null;
+                bexpr *loop = bx_new(a, BX_IN_LIST, VT_BOOL, 1 + nitems);
+                loop->negated = neg;
+                loop->args[0] = col(a, c);
+                for (uint32_t k = 0; k < 4; k++) {
+                    value v;
+                    vec_get(&b.cols[c], k * 2, &v); /* rows 0, 2, 4, 6: 6 is NULL */
+                    if (c == C_F64 && k == 0) v.v.f = 0.0;
+                    if (c == C_F64 && k == 1) v.v.f = 0.0 / 0.0;
+                    loop->args[1 + k] = bx_const(a, v);
+                }
+                if (with_null) {
+                    value nv = {.type = col_types[c], .null = true};
+                    loop->args[5] = bx_const(a, nv);
+                }
+                bexpr *set = bx_new(a, BX_IN_LIST, VT_BOOL, 1 + nitems);
+                *set = *loop;
+                bx_in_list_prepare(a, set);
+                assert_non_null(set->aux);
+                vec x, y;
+                err er = {0};
+                assert_int_equal(bexpr_eval(loop, &b, a, &x, &er), 0);
+                assert_int_equal(bexpr_eval(set, &b, a, &y, &er), 0);
+                for (uint32_t i = 0; i < NROWS; i++) {
+                    assert_int_equal(vec_is_valid(&x, i), vec_is_valid(&y, i));
+                    if (vec_is_valid(&x, i)) assert_int_equal(x.d.b[i], y.d.b[i]);
+                }
+            }
+        }
+    }
+    arena_free(a);
+}
+
+/* One expression growing past the arena's budget fails with the memory error. */
+static void test_eval_memory_budget(void **state) {
+    (void)state;
+    arena *a = arena_new(0);
+    arena_budget bud = {0, 256 * 1024};
+    batch b;
+    make_batch(a, str_sets[0], &b);
+    arena_set_budget(a, &bud);
+    bexpr *e = col(a, C_STR);
+    value big = {.type = VT_STR};
+    static char text[40000];
+    memset(text, 'x', sizeof text);
+    big.v.s = (strv){text, sizeof text};
+    for (int i = 0; i < 20; i++) {
+        bexpr *c = bx_new(a, BX_CONCAT, VT_STR, 2);
+        c->args[0] = e;
+        c->args[1] = bx_const(a, big);
+        e = c;
+    }
+    vec out;
+    err er = {0};
+    assert_int_equal(bexpr_eval(e, &b, a, &out, &er), -1);
+    assert_int_equal(er.http, 500);
+    assert_non_null(strstr(er.msg, "Resources exhausted"));
+    assert_true(bud.held > bud.limit);
+    arena_set_budget(a, NULL);
+    assert_int_equal(bud.held, 0);
+    arena_free(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cast_null_string_slot),
         cmocka_unit_test(test_functions_keep_null_slots),
         cmocka_unit_test(test_operators_keep_null_slots),
+        cmocka_unit_test(test_keyset),
+        cmocka_unit_test(test_in_set_matches_loop),
+        cmocka_unit_test(test_eval_memory_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

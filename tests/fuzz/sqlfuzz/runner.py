@@ -255,10 +255,6 @@ def case_from_json(text):
         steps.append(Step(st["kind"], rows, col_from_json(st["col"]) if st["col"] else None,
                           tuple(st["delete"]) if st["delete"] else None, st.get("arg")))
     params = {k: param_from_json(v) for k, v in d["params"].items()}
-    # a key of the model is a tuple of (tag, value) pairs and a time
-    if "key" in params:
-        tags, t = params["key"]
-        params["key"] = (tuple(tuple(x) for x in tags), t)
     case = Case(schema, steps, d["oracle"], params)
     case.saved_signature = d.get("signature")
     if d.get("fault"):

@@ -16,6 +16,7 @@ import argparse
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -123,6 +124,8 @@ class Fuzzer:
                 if time.monotonic() - last > a.status_every:
                     self.status()
                     last = time.monotonic()
+        except KeyboardInterrupt:
+            self.log("interrupted")
         finally:
             fault = self.srv.stop(check_exit=True)
             if fault:
@@ -312,6 +315,10 @@ class Fuzzer:
         return 1 if still else 0
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -334,6 +341,9 @@ def main():
                     help="replay the findings saved in DIR and say which still fail")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    # SIGTERM (a run in the background being stopped) ends like Ctrl-C: the server is
+    # stopped and the totals are logged
+    signal.signal(signal.SIGTERM, interrupt)
     if args.seed is None:
         args.seed = int(time.time()) % 1000000
     if not os.access(args.binary, os.X_OK):

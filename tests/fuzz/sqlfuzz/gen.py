@@ -726,7 +726,7 @@ class ExprGen:
         if k < 0.90:
             a = self.expr("str", d)
             pat = r.choice(LIKE_PATTERNS) if r.random() < 0.7 else self.like_pattern_from(a)
-            if r.random() < 0.01:
+            if r.random() < 0.004:
                 # many wildcards against a long subject: backtracking matchers take
                 # exponential time here (the hang oracle catches them)
                 a = Node("str", "({0} || %s)" % quote_str("a" * r.choice([40, 200, 3000])), [a],

@@ -7,6 +7,8 @@
 #   make tsan       ThreadSanitizer build of the server (build/tsan/strata); run the HTTP tests
 #                   against it with STRATA_BIN=build/tsan/strata
 #   make fuzz       libFuzzer targets for the parsers
+#   make fuzz-sql   SQL fuzzer with TLP/NoREC oracles against the sanitizer build for
+#                   FUZZ_SECONDS (default 60); FUZZ_SEED, FUZZ_FINDINGS=dir optional
 
 CC      ?= cc
 VERSION := 0.1.0
@@ -35,7 +37,7 @@ BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
 PYTEST  := /usr/bin/python3 -m pytest
 
-.PHONY: all run test unit sqltest httptest bench asan tsan fuzz clean format deps
+.PHONY: all run test unit sqltest httptest bench asan tsan fuzz fuzz-sql clean format deps
 
 all: build/strata
 
@@ -103,6 +105,11 @@ bench: build/strata $(BENCH_BIN)
 
 fuzz:
 	$(MAKE) -C tests/fuzz
+
+FUZZ_SECONDS ?= 60
+fuzz-sql: build/asan/strata
+	/usr/bin/python3 tests/fuzz/sql_fuzz.py --binary build/asan/strata --seconds $(FUZZ_SECONDS) \
+	  $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) $(if $(FUZZ_FINDINGS),--findings $(FUZZ_FINDINGS))
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h src/*.c tests/unit/*.c tests/unit/*.h bench/*.c)

@@ -1,12 +1,18 @@
-/* strata: the server binary. Reads the configuration, opens the catalog and the storage
- * engine, serves the HTTP API, and on SIGTERM/SIGINT stops accepting, lets requests in flight
- * finish, makes everything durable and exits 0. */
+/* strata: the server binary. Reads the configuration, locks the data directory, opens the
+ * catalog and the storage engine, serves the HTTP API, and on SIGTERM/SIGINT stops accepting,
+ * lets requests in flight finish, makes everything durable and exits 0, or 1 when something
+ * could not be made durable (the log says what).
+ *
+ * Exit codes: 0 clean shutdown; 1 a start-up failure (data directory locked by another
+ * process, a damaged log, ...) or a shutdown that could not make everything durable; 2 a bad
+ * command line or configuration. */
 #include "meta/catalog.h"
 #include "server/http.h"
 #include "storage/engine.h"
 #include "util/arena.h"
 #include "util/config.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -32,6 +38,8 @@ static void usage(FILE *f) {
         "      --host ADDR       listen address (service.http_listen_addr, default 127.0.0.1)\n"
         "      --auth            require passwords (query.auth_enabled = true)\n"
         "      --wal-sync BOOL   fsync the WAL before acknowledging a write (default true)\n"
+        "      --wal-salvage     repair a damaged WAL or series index at start, keeping every\n"
+        "                        intact record and logging what was skipped (wal.salvage)\n"
         "  -l, --log-level LVL   error, warn, info, debug, trace (log.level)\n"
         "  -h, --help            show this help and exit\n"
         "  -V, --version         show the version and exit\n"
@@ -55,13 +63,18 @@ int main(int argc, char **argv) {
     err e;
     err_clear(&e);
 
-    enum { OPT_HOST = 256, OPT_AUTH, OPT_WAL_SYNC };
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},    {"data", required_argument, 0, 'd'},
-        {"port", required_argument, 0, 'p'},      {"host", required_argument, 0, OPT_HOST},
-        {"auth", no_argument, 0, OPT_AUTH},       {"wal-sync", required_argument, 0, OPT_WAL_SYNC},
-        {"log-level", required_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
+    enum { OPT_HOST = 256, OPT_AUTH, OPT_WAL_SYNC, OPT_WAL_SALVAGE };
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"data", required_argument, 0, 'd'},
+                                         {"port", required_argument, 0, 'p'},
+                                         {"host", required_argument, 0, OPT_HOST},
+                                         {"auth", no_argument, 0, OPT_AUTH},
+                                         {"wal-sync", required_argument, 0, OPT_WAL_SYNC},
+                                         {"log-level", required_argument, 0, 'l'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
+                                         {"wal-salvage", no_argument, 0, OPT_WAL_SALVAGE},
+                                         {0, 0, 0, 0}};
     /* First pass: the config file, so that flags (second pass) override it. */
     const char *cfg_path = NULL;
     int ch;
@@ -113,6 +126,9 @@ int main(int argc, char **argv) {
         case OPT_WAL_SYNC:
             rc = config_set(&cfg, "wal", "sync", optarg, &e);
             break;
+        case OPT_WAL_SALVAGE:
+            cfg.wal_salvage = true;
+            break;
         case 'l':
             rc = config_set(&cfg, "log", "level", optarg, &e);
             break;
@@ -141,6 +157,13 @@ int main(int argc, char **argv) {
                 strerror(errno));
         return 1;
     }
+    /* Before anything binds or reads: two servers on one directory lose each other's writes.
+     * The descriptor stays open (and the lock held) until the process ends. */
+    int lock_fd;
+    if (fs_lock_dir(cfg.data_path, &lock_fd, &e) < 0) {
+        fprintf(stderr, "strata: %s\n", e.msg);
+        return 1;
+    }
     server *srv = NULL;
     if (server_start(&cfg, &srv, &e) < 0) {
         fprintf(stderr, "strata: %s\n", e.msg);
@@ -166,7 +189,8 @@ int main(int argc, char **argv) {
                       .max_memcache_size = cfg.max_memcache_size,
                       .table_live = table_live,
                       .col_codec = col_codec,
-                      .table_live_ctx = cat};
+                      .table_live_ctx = cat,
+                      .salvage = cfg.wal_salvage};
     engine *eng = NULL;
     if (engine_open(&eo, &eng, &e) < 0) {
         log_error("%s", e.msg);
@@ -200,8 +224,12 @@ int main(int argc, char **argv) {
     log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     server_quiesce(srv);
     server_stop(srv);
-    engine_close(eng);
+    int rc = engine_close(eng);
     catalog_close(cat);
+    if (rc < 0) {
+        log_error("stopped, but not everything could be made durable (see above): exit status 1");
+        return 1;
+    }
     log_info("stopped");
     return 0;
 }

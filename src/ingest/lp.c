@@ -20,8 +20,9 @@
  * - spaces after the last field or the timestamp are allowed.
  * Kept from CnosDB: field keys end only at `=` (spaces and commas inside them are literal), a
  * tag value may contain a bare `=` unless it also holds an escape ("invalid line protocol
- * syntax"), values are typed by their first byte, a plain number is a DOUBLE, duplicate keys
- * keep their first occurrence. */
+ * syntax"), values are typed by their first byte, a plain number is a DOUBLE.
+ * Like InfluxDB (CnosDB keeps the first occurrence of a key): a field key given twice keeps its
+ * last value, a tag key given twice is an error. */
 #include "ingest/lp.h"
 
 #include <math.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 
 #include "ingest/point_scan.h"
+#include "util/names.h"
 
 enum {
     C_COMMA = 1,
@@ -38,19 +40,28 @@ enum {
     C_BSL = 8,
     C_NL = 16,
     C_CR = 32,
-    C_ESC = 64, /* may follow a backslash in a name */
+    C_ESC = 64,  /* may follow a backslash in a name */
+    C_CTL = 128, /* a control character other than NUL, LF and CR */
+    C_NUL = 256,
 };
 
-static const uint8_t cls[256] = {
-    [','] = C_COMMA | C_ESC, [' '] = C_SPACE | C_ESC, ['='] = C_EQ | C_ESC, ['\\'] = C_BSL | C_ESC,
-    ['"'] = C_ESC,           ['\''] = C_ESC,          ['\n'] = C_NL,        ['\r'] = C_CR,
+#define CTL_RANGE(a, b) [a... b] = C_CTL
+static const uint16_t cls[256] = {
+    CTL_RANGE(0x01, 0x09),   CTL_RANGE(0x0B, 0x0C), CTL_RANGE(0x0E, 0x1F),
+    [0x7F] = C_CTL,          [0] = C_NUL,           [','] = C_COMMA | C_ESC,
+    [' '] = C_SPACE | C_ESC, ['='] = C_EQ | C_ESC,  ['\\'] = C_BSL | C_ESC,
+    ['"'] = C_ESC,           ['\''] = C_ESC,        ['\n'] = C_NL,
+    ['\r'] = C_CR,
 };
 
-/* Where a name stops. Every class set includes backslash, newline and CR, which the scanner
- * looks at more closely. */
-#define STOP_MEAS (C_COMMA | C_SPACE | C_BSL | C_NL | C_CR)
-#define STOP_TAG (C_COMMA | C_SPACE | C_EQ | C_BSL | C_NL | C_CR)
-#define STOP_FKEY (C_EQ | C_BSL | C_NL | C_CR)
+/* Where a name stops. Every class set includes backslash, newline, CR and NUL, which the
+ * scanner looks at more closely. Names (measurement, tag and field keys) may hold no control
+ * character (util/names.h); tag values only no NUL, which would cut them short. */
+#define STOP_BAD (C_BSL | C_NL | C_CR | C_NUL)
+#define STOP_MEAS (C_COMMA | C_SPACE | C_CTL | STOP_BAD)
+#define STOP_TAG (C_COMMA | C_SPACE | C_EQ | C_CTL | STOP_BAD)
+#define STOP_TAGV (C_COMMA | C_SPACE | C_EQ | STOP_BAD)
+#define STOP_FKEY (C_EQ | C_CTL | STOP_BAD)
 #define STOP_VALUE (C_COMMA | C_SPACE | C_NL | C_CR)
 
 typedef struct lp {
@@ -100,7 +111,7 @@ static size_t char_len(const lp *c, const char *p) {
 
 static int fail_token(lp *c, const char *p) {
     char show[32];
-    point_show(show, sizeof show, p, char_len(c, p));
+    utf8_show(show, sizeof show, p, char_len(c, p));
     return fail(c, c->line, "unexpect token '%s' at %zu", show, off(c, p));
 }
 
@@ -122,21 +133,27 @@ static const char *value_end(const lp *c, const char *p) {
 
 static int fail_value(lp *c, const char *p) {
     char show[96];
-    point_show(show, sizeof show, p, (size_t)(value_end(c, p) - p));
+    utf8_show(show, sizeof show, p, (size_t)(value_end(c, p) - p));
     return fail(c, c->line, "invalid field value: '%s'", show);
 }
 
 /* Scans a name from p to its first unescaped byte of class `stop` (a CR only stops it at the
  * end of a line). *esc tells whether the name holds an escape; with eq non-NULL a bare `=`
  * does not stop the scan but is recorded in *eq (tag values). Returns the stop position, or
- * NULL with the error set. tok is where the token began, for the error message. */
+ * NULL with the error set. tok is where the token began and what names the token, for the
+ * error message. */
 static inline const char *scan_name(lp *c, const char *p, unsigned stop, bool *esc, bool *eq,
-                                    const char *tok) {
+                                    const char *tok, const char *what) {
     const char *end = c->end;
     for (;;) {
         while (p < end && !(cls[(unsigned char)*p] & stop)) p++;
         if (p == end) return p;
         unsigned k = cls[(unsigned char)*p];
+        if (k & (C_CTL | C_NUL)) {
+            fail(c, c->line, "invalid %s: control character 0x%02X at %zu", what, (unsigned char)*p,
+                 off(c, p));
+            return NULL;
+        }
         if (k & C_BSL) {
             if (at_eol(p + 1, end)) {
                 fail_end(c, c->line, tok);
@@ -150,6 +167,10 @@ static inline const char *scan_name(lp *c, const char *p, unsigned stop, bool *e
             p += 2;
         } else if (k & C_CR) {
             if (p + 1 == end || p[1] == '\n') return p;
+            if (stop & C_CTL) { /* a name, not a tag value */
+                fail(c, c->line, "invalid %s: control character 0x0D at %zu", what, off(c, p));
+                return NULL;
+            }
             p++;
         } else if ((k & C_EQ) && eq) {
             *eq = true;
@@ -176,6 +197,17 @@ static strv unescape_name(lp *c, const char *s, const char *e) {
 static inline strv name_of(lp *c, const char *s, const char *e, bool esc) {
     if (__builtin_expect(esc, 0)) return unescape_name(c, s, e);
     return (strv){s, (uint32_t)(e - s)};
+}
+
+/* The scanner already refused control characters; what an unescaped name cannot break (it
+ * cannot be blank, nor invalid UTF-8 in a checked body) is only checked for escaped or very
+ * long ones, off the hot path. */
+static inline bool name_ok(lp *c, enum name_kind k, strv n, bool esc, uint32_t line) {
+    if (__builtin_expect(!esc && n.len <= NAMES_MAX, 1)) return true;
+    err e;
+    if (names_check(k, n.p, n.len, 422, EC_LP_PARSE, &e) == 0) return true;
+    fail(c, line, "%s", e.msg);
+    return false;
 }
 
 static inline bool is_time(strv k) {
@@ -340,27 +372,29 @@ static const char *parse_line(lp *c, const char *p, point_batch *out) {
     bool esc = false;
     c->ntags = c->nfields = 0;
 
-    const char *q = scan_name(c, p, STOP_MEAS, &esc, NULL, ls);
+    const char *q = scan_name(c, p, STOP_MEAS, &esc, NULL, ls, "table name");
     if (!q) return NULL;
     if (q == p) return fail_token(c, q), NULL; /* a leading ',' */
     strv table = name_of(c, p, q, esc);
+    if (!name_ok(c, NAME_TABLE, table, esc, line)) return NULL;
     if (q == end || (*q != ',' && *q != ' ')) return fail_end(c, line, ls), NULL;
 
     while (*q == ',') {
         const char *ks = q + 1;
         esc = false;
-        const char *k = scan_name(c, ks, STOP_TAG, &esc, NULL, ks);
+        const char *k = scan_name(c, ks, STOP_TAG, &esc, NULL, ks, "tag key");
         if (!k) return NULL;
         if (at_eol(k, end)) return fail_end(c, line, ks), NULL;
         if (*k != '=' || k == ks) return fail_token(c, k), NULL;
         pt_tag *t = push_tag(c);
         t->key = name_of(c, ks, k, esc);
+        if (!name_ok(c, NAME_COLUMN, t->key, esc, line)) return NULL;
         if (is_time(t->key))
             return fail(c, line, "'time' cannot be a tag key (at %zu)", off(c, ks)), NULL;
         const char *vs = k + 1;
         bool veq = false;
         esc = false;
-        const char *v = scan_name(c, vs, STOP_TAG, &esc, &veq, ks);
+        const char *v = scan_name(c, vs, STOP_TAGV, &esc, &veq, ks, "tag value");
         if (!v) return NULL;
         if (v == vs) {
             if (at_eol(v, end)) return fail_end(c, line, ks), NULL;
@@ -378,12 +412,13 @@ static const char *parse_line(lp *c, const char *p, point_batch *out) {
     for (;;) {
         const char *ks = q;
         esc = false;
-        const char *k = scan_name(c, ks, STOP_FKEY, &esc, NULL, ks);
+        const char *k = scan_name(c, ks, STOP_FKEY, &esc, NULL, ks, "field key");
         if (!k) return NULL;
         if (k == end || *k != '=') return fail_end(c, c->line, ks), NULL;
         if (k == ks) return fail_token(c, k), NULL;
         pt_field *f = push_field(c);
         f->key = name_of(c, ks, k, esc);
+        if (!name_ok(c, NAME_COLUMN, f->key, esc, c->line)) return NULL;
         if (is_time(f->key))
             return fail(c, c->line, "'time' cannot be a field key (at %zu)", off(c, ks)), NULL;
         q = parse_value(c, k + 1, f);
@@ -426,7 +461,13 @@ static const char *parse_line(lp *c, const char *p, point_batch *out) {
     memcpy(mem + tb, c->fields, fb);
     pt->tags = c->ntags ? (pt_tag *)mem : NULL;
     pt->fields = (pt_field *)(mem + tb);
-    point_normalize(pt);
+    uint32_t dup = point_normalize(pt);
+    if (dup) {
+        char show[96];
+        utf8_show(show, sizeof show, pt->tags[dup - 1].key.p, pt->tags[dup - 1].key.len);
+        c->line = line;
+        return fail(c, line, "duplicate tag key '%s'", show), NULL;
+    }
     return q;
 }
 
@@ -435,7 +476,7 @@ int lp_parse(arena *a, const char *body, size_t len, point_batch *out, err *e) {
     if (len > UINT32_MAX)
         return err_set(e, 422, EC_LP_PARSE, "Error parsing message: body larger than 4 GiB");
     size_t bad;
-    if (!point_utf8_valid(body, len, &bad))
+    if (!utf8_valid(body, len, &bad))
         return err_set(e, 422, EC_UTF8, "Invalid utf-8 sequence: line %u, byte offset %zu",
                        point_line_of(body, bad), bad);
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ingest/point_scan.h"
+#include "util/names.h"
 
 static const char VALUE_KEY[] = "value";
 
@@ -39,9 +40,30 @@ static pt_tag *tagbuf_push(arena *a, tagbuf *t) {
     return &t->v[t->n++];
 }
 
-/* Appends the point for table/tags/ts/value and puts it in canonical order. */
-static void emit(arena *a, point_batch *out, strv table, const tagbuf *t, int64_t ts, double val,
-                 uint32_t line) {
+/* Checks the names of a point (metric, tag keys) and its tag values (no NUL): 0, or -1 with a
+ * message for the caller's prefix in msg. */
+static int check_names(strv metric, const tagbuf *t, char *msg, size_t cap) {
+    err e;
+    if (names_check(NAME_TABLE, metric.p, metric.len, 400, "", &e) < 0) goto bad;
+    for (uint32_t i = 0; i < t->n; i++) {
+        if (names_check(NAME_COLUMN, t->v[i].key.p, t->v[i].key.len, 400, "", &e) < 0) goto bad;
+        if (memchr(t->v[i].val.p, 0, t->v[i].val.len)) {
+            char show[96];
+            utf8_show(show, sizeof show, t->v[i].val.p, t->v[i].val.len);
+            snprintf(msg, cap, "tag value '%s' holds a NUL byte", show);
+            return -1;
+        }
+    }
+    return 0;
+bad:
+    snprintf(msg, cap, "%s", e.msg);
+    return -1;
+}
+
+/* Appends the point for table/tags/ts/value and puts it in canonical order. Returns 0, or
+ * 1 + the index of a repeated tag key in the point's (sorted) tags. */
+static uint32_t emit(arena *a, point_batch *out, strv table, const tagbuf *t, int64_t ts,
+                     double val, uint32_t line) {
     point *pt = point_batch_push(a, out);
     pt->table = table;
     pt->line = line;
@@ -57,7 +79,15 @@ static void emit(arena *a, point_batch *out, strv table, const tagbuf *t, int64_
     pt->fields[0].key = (strv){VALUE_KEY, sizeof VALUE_KEY - 1};
     pt->fields[0].type = VT_F64;
     pt->fields[0].v.f = val;
-    point_normalize(pt);
+    return point_normalize(pt);
+}
+
+/* The message for a repeated tag key found by emit. */
+static void dup_msg(const point_batch *out, uint32_t dup, char *msg, size_t cap) {
+    const point *pt = &out->pts[out->n - 1];
+    char show[96];
+    utf8_show(show, sizeof show, pt->tags[dup - 1].key.p, pt->tags[dup - 1].key.len);
+    snprintf(msg, cap, "duplicate tag key '%s'", show);
 }
 
 static inline bool is_time(strv k) {
@@ -106,14 +136,14 @@ static int text_line(arena *a, const char *ls, const char *le, uint32_t line, ta
     int64_t ts;
     bool ov;
     if (point_scan_i64(tok.p, tok.len, &ts, &ov) != tok.len || ov) {
-        point_show(show, sizeof show, tok.p, tok.len);
+        utf8_show(show, sizeof show, tok.p, tok.len);
         return text_fail(e, line, "invalid timestamp '%s'", show);
     }
 
     if (!next_token(&p, le, false, &tok)) return text_fail(e, line, "missing value");
     double v;
     if (point_scan_f64(tok.p, tok.len, &v) != tok.len || isinf(v)) {
-        point_show(show, sizeof show, tok.p, tok.len);
+        utf8_show(show, sizeof show, tok.p, tok.len);
         return text_fail(e, line, "invalid value '%s'", show);
     }
 
@@ -121,7 +151,7 @@ static int text_line(arena *a, const char *ls, const char *le, uint32_t line, ta
     while (next_token(&p, le, true, &tok)) {
         const char *eq = memchr(tok.p, '=', tok.len);
         if (!eq || eq == tok.p || eq == tok.p + tok.len - 1) {
-            point_show(show, sizeof show, tok.p, tok.len);
+            utf8_show(show, sizeof show, tok.p, tok.len);
             return text_fail(e, line, "invalid tag '%s', expected key=value", show);
         }
         pt_tag *t = tagbuf_push(a, tags);
@@ -129,7 +159,13 @@ static int text_line(arena *a, const char *ls, const char *le, uint32_t line, ta
         t->val = (strv){eq + 1, (uint32_t)(tok.p + tok.len - eq - 1)};
         if (is_time(t->key)) return text_fail(e, line, "'time' cannot be a tag key");
     }
-    emit(a, out, metric, tags, ts, v, line);
+    char msg[ERR_MSG_MAX];
+    if (check_names(metric, tags, msg, sizeof msg) < 0) return text_fail(e, line, "%s", msg);
+    uint32_t dup = emit(a, out, metric, tags, ts, v, line);
+    if (dup) {
+        dup_msg(out, dup, msg, sizeof msg);
+        return text_fail(e, line, "%s", msg);
+    }
     return 0;
 }
 
@@ -138,7 +174,7 @@ int tsdb_parse_text(arena *a, const char *body, size_t len, point_batch *out, er
     if (len > UINT32_MAX)
         return err_set(e, 400, EC_OPENTSDB_TEXT, "Error parsing message: body larger than 4 GiB");
     size_t bad;
-    if (!point_utf8_valid(body, len, &bad))
+    if (!utf8_valid(body, len, &bad))
         return err_set(e, 422, EC_UTF8, "Invalid utf-8 sequence: line %u, byte offset %zu",
                        point_line_of(body, bad), bad);
     const size_t n0 = out->n;
@@ -195,7 +231,7 @@ static int json_point(arena *a, json_t *o, size_t elem, tagbuf *tags, point_batc
     json_object_foreach(tg, k, tv) {
         char show[96];
         size_t kl = strlen(k);
-        point_show(show, sizeof show, k, kl);
+        utf8_show(show, sizeof show, k, kl);
         if (kl == 0) return json_fail(e, elem, "empty tag key");
         if (!json_is_string(tv)) return json_fail(e, elem, "tag '%s' must be a string", show);
         if (json_string_length(tv) == 0)
@@ -206,8 +242,14 @@ static int json_point(arena *a, json_t *o, size_t elem, tagbuf *tags, point_batc
         t->val = copy_str(a, json_string_value(tv), json_string_length(tv));
     }
     strv table = copy_str(a, json_string_value(m), json_string_length(m));
-    emit(a, out, table, tags, (int64_t)json_integer_value(ts), json_number_value(v),
-         (uint32_t)elem);
+    char msg[ERR_MSG_MAX];
+    if (check_names(table, tags, msg, sizeof msg) < 0) return json_fail(e, elem, "%s", msg);
+    uint32_t dup = emit(a, out, table, tags, (int64_t)json_integer_value(ts), json_number_value(v),
+                        (uint32_t)elem);
+    if (dup) {
+        dup_msg(out, dup, msg, sizeof msg);
+        return json_fail(e, elem, "%s", msg);
+    }
     return 0;
 }
 

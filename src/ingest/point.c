@@ -1,6 +1,7 @@
 /* Point batches and the canonical ordering of a point's tags and fields: see point.h. */
 #include "ingest/point.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,9 +36,9 @@ static inline int key_cmp(strv a, strv b) {
     return a.len < b.len ? -1 : a.len > b.len;
 }
 
-/* The sorts must be stable so that, among equal keys, the first occurrence comes first and is
- * the one de-duplication keeps. Points have a handful of keys, where insertion sort wins;
- * bigger ones (a line with thousands of fields) take a merge sort. */
+/* The sorts must be stable so that, among equal keys, the order of writing is kept and the
+ * last occurrence of a field key is the one de-duplication keeps. Points have a handful of keys,
+ * where insertion sort wins; bigger ones (a line with thousands of fields) take a merge sort. */
 #define SMALL_SORT 24
 
 #define DEFINE_SORT(NAME, T, KEY)                                                                  \
@@ -67,11 +68,11 @@ static inline int key_cmp(strv a, strv b) {
         while (i < h && j < n) v[k++] = key_cmp(v[j].KEY, tmp[i].KEY) < 0 ? v[j++] : tmp[i++];     \
         while (i < h) v[k++] = tmp[i++];                                                           \
     }                                                                                              \
-    static uint32_t NAME(T *v, uint32_t n) {                                                       \
+    /* Sorts v; false when the keys were already strictly increasing (no duplicates). */           \
+    static bool NAME(T *v, uint32_t n) {                                                           \
         uint32_t i = 1;                                                                            \
-        /* Fast path: strictly increasing keys are sorted and free of duplicates. */               \
         while (i < n && key_cmp(v[i - 1].KEY, v[i].KEY) < 0) i++;                                  \
-        if (i >= n) return n;                                                                      \
+        if (i >= n) return false;                                                                  \
         if (n <= SMALL_SORT) {                                                                     \
             NAME##_insertion(v, n);                                                                \
         } else {                                                                                   \
@@ -79,16 +80,27 @@ static inline int key_cmp(strv a, strv b) {
             NAME##_merge(v, tmp, n);                                                               \
             free(tmp);                                                                             \
         }                                                                                          \
-        uint32_t o = 1;                                                                            \
-        for (uint32_t k = 1; k < n; k++)                                                           \
-            if (key_cmp(v[o - 1].KEY, v[k].KEY) != 0) v[o++] = v[k];                               \
-        return o;                                                                                  \
+        return true;                                                                               \
     }
 
 DEFINE_SORT(sort_tags, pt_tag, key)
 DEFINE_SORT(sort_fields, pt_field, key)
 
-void point_normalize(point *p) {
-    if (p->ntags > 1) p->ntags = sort_tags(p->tags, p->ntags);
-    if (p->nfields > 1) p->nfields = sort_fields(p->fields, p->nfields);
+uint32_t point_normalize(point *p) {
+    if (p->nfields > 1 && sort_fields(p->fields, p->nfields)) {
+        /* Of a run of equal keys (in writing order, the sort being stable) the last wins. */
+        uint32_t o = 0;
+        for (uint32_t k = 0; k < p->nfields; k++) {
+            if (o > 0 && key_cmp(p->fields[o - 1].key, p->fields[k].key) == 0)
+                p->fields[o - 1] = p->fields[k];
+            else
+                p->fields[o++] = p->fields[k];
+        }
+        p->nfields = o;
+    }
+    if (p->ntags > 1 && sort_tags(p->tags, p->ntags)) {
+        for (uint32_t k = 1; k < p->ntags; k++)
+            if (key_cmp(p->tags[k - 1].key, p->tags[k].key) == 0) return k + 1;
+    }
+    return 0;
 }

@@ -3,8 +3,9 @@
  *
  * All memory (the arrays and any unescaped strings) comes from the caller's arena; names and
  * string values otherwise point into the request body, which must outlive the batch. Tags and
- * fields of a point are sorted by key (bytewise) with duplicate keys removed, keeping the
- * first occurrence, so two spellings of one series give the same tag list. */
+ * fields of a point are sorted by key (bytewise), so two spellings of one series give the
+ * same tag list. As InfluxDB does, a field key given twice in one point keeps its last value,
+ * and a tag key given twice is an error (which value names the series is not knowable). */
 #ifndef STRATA_INGEST_POINT_H
 #define STRATA_INGEST_POINT_H
 
@@ -47,7 +48,9 @@ typedef struct point_batch {
 
 /* Appends a zeroed point slot to the batch (grown in the arena) and returns it. */
 point *point_batch_push(arena *a, point_batch *b);
-/* Sorts tags and fields by key (bytewise) and drops later duplicates of a key. */
-void point_normalize(point *p);
+/* Sorts tags and fields by key (bytewise) and keeps the last of duplicate field keys.
+ * Returns 0, or 1 + the index of a tag whose key repeats the one before it (tags are then
+ * sorted but not de-duplicated). */
+uint32_t point_normalize(point *p);
 
 #endif

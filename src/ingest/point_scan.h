@@ -4,9 +4,7 @@
  * it took (0 when no number starts at p), so a caller checks the byte after it for a proper
  * terminator and reports the whole token when it is not one. Nothing here allocates except
  * point_scan_f64's rare fallback for numbers longer than 128 bytes (a temporary heap copy).
- *
- * UTF-8: strict validation (no overlong forms, no surrogates, nothing above U+10FFFF, no
- * truncated sequences), with an ASCII fast path that checks 16 bytes per step.
+ * UTF-8 validation and the rendering of bytes for messages live in util/utf8.h.
  *
  * All functions are pure and thread safe. */
 #ifndef STRATA_INGEST_POINT_SCAN_H
@@ -15,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/utf8.h"
 
 /* Decimal floating point: [+-]? (digits [. digits*] | . digits) ([eE] [+-]? digits)?.
  * No hex, no inf/nan, no leading spaces. An exponent marker not followed by digits is not
@@ -28,16 +28,7 @@ size_t point_scan_i64(const char *p, size_t n, int64_t *out, bool *overflow);
 /* digits (no sign). *overflow is set when the value does not fit a uint64. */
 size_t point_scan_u64(const char *p, size_t n, uint64_t *out, bool *overflow);
 
-/* Returns true when p[0..n) is valid UTF-8; otherwise false with *bad = offset of the first
- * byte of the first invalid or truncated sequence. */
-bool point_utf8_valid(const char *p, size_t n, size_t *bad);
-
 /* 1-based line number of byte offset off in p (counts the '\n' before it). For error paths. */
 uint32_t point_line_of(const char *p, size_t off);
-
-/* Writes a printable rendering of p[0..n) for an error message into out (size cap, always
- * NUL-terminated): control bytes become \n, \r, \t or \xNN, and text longer than about 64
- * bytes is cut at a character boundary and ends with "...". p must be valid UTF-8. */
-void point_show(char *out, size_t cap, const char *p, size_t n);
 
 #endif

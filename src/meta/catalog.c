@@ -15,6 +15,7 @@
 #include "codec/codec.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/names.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -463,8 +464,7 @@ static int db_not_found(err *e, const char *name) {
 
 int catalog_create_db(catalog *c, const char *tenant, const char *name, const db_options *o,
                       bool if_not_exists, err *e) {
-    if (!name[0] || strchr(name, '/') || strlen(name) > 200)
-        return err_set(e, 422, EC_META, "Invalid database name: \"%s\"", name);
+    if (names_check(NAME_DATABASE, name, strlen(name), 422, EC_META, e) < 0) return -1;
     omutex_lock(&c->ddl_mu);
     int rc = 0;
     if (!find_tenant(c, tenant)) {
@@ -665,6 +665,10 @@ static int table_commit_locked(catalog *c, struct mdb *d, meta_table *t, uint32_
 
 int catalog_create_table(catalog *c, const char *tenant, const char *db, const char *name,
                          const col_def *cols, size_t ncols, bool if_not_exists, err *e) {
+    if (names_check(NAME_TABLE, name, strlen(name), 422, EC_META, e) < 0) return -1;
+    for (size_t i = 0; i < ncols; i++)
+        if (names_check(NAME_COLUMN, cols[i].name, cols[i].name_len, 422, EC_META, e) < 0)
+            return -1;
     omutex_lock(&c->ddl_mu);
     int rc = 0;
     struct mdb *d = cat_find_db(c, tenant, db);
@@ -757,6 +761,12 @@ static int alter_table_locked(catalog *c, struct mdb *d, meta_table *t, enum alt
 int catalog_alter_table(catalog *c, const char *tenant, const char *db, const char *table,
                         enum alter_op op, const col_def *col, const char *name,
                         const char *new_name, err *e) {
+    if (op == ALTER_ADD_COLUMN &&
+        names_check(NAME_COLUMN, col->name, col->name_len, 422, EC_META, e) < 0)
+        return -1;
+    if (op == ALTER_RENAME_COLUMN && new_name &&
+        names_check(NAME_COLUMN, new_name, strlen(new_name), 422, EC_META, e) < 0)
+        return -1;
     omutex_lock(&c->ddl_mu);
     int rc;
     struct mdb *d = cat_find_db(c, tenant, db);
@@ -979,6 +989,13 @@ int catalog_ensure_tables(catalog *c, const char *tenant, const char *db, const 
             }
         }
         pthread_rwlock_unlock(&c->lock);
+    }
+    /* Names are checked where they would be created: tables and columns that exist passed. */
+    for (size_t k = 0; k < nmiss && !rc; k++) {
+        const table_cols *tc = &tabs[miss[k]];
+        rc = names_check(NAME_TABLE, tc->name, tc->name_len, 422, EC_WRITE, e);
+        for (size_t j = 0; j < tc->ncols && !rc; j++)
+            rc = names_check(NAME_COLUMN, tc->cols[j].name, tc->cols[j].name_len, 422, EC_WRITE, e);
     }
     if (!rc && nmiss) {
         omutex_lock(&c->ddl_mu);

@@ -278,9 +278,10 @@ int cat_log_replay(catalog *c, bool *fresh, bool *rewrite, err *e) {
                 j = json_loadb(line + 9, jl, 0, NULL);
         }
         if (!j) {
-            /* Only the last line may be torn; anything earlier is corruption. */
+            /* Only the last line may be torn, and a torn append never ends with its newline
+             * (one write per line); anything else is corruption. */
             int ch = fgetc(f);
-            if (ch == EOF) {
+            if (ch == EOF && !complete) {
                 log_warn("catalog: cut a torn last record at %s:%zu", path, lineno);
                 *rewrite = true;
                 break;

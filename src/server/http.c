@@ -1,5 +1,18 @@
 /* The HTTP API: see http.h. Routing, limits, authentication, body decoding and the mapping of
- * every outcome onto CnosDB's status codes and JSON error bodies. */
+ * every outcome onto CnosDB's status codes and JSON error bodies.
+ *
+ * Threads. libmicrohttpd runs one event loop thread (epoll) that accepts connections, reads
+ * heads and bodies and sends responses; it never blocks on the catalog, the storage engine or
+ * a query. A request whose body has arrived is handed to a worker thread (workers.h) while its
+ * connection is suspended; the worker builds the response and resumes the connection, and the
+ * event loop queues it. A chunked query result is produced the same way, one piece at a time:
+ * when the event loop has sent what there is, it suspends the connection and a worker pulls
+ * the next batch. Ping, refusals (404, 405, 413, 429, 503) and everything decided from the head
+ * alone are answered on the event loop directly, so they never wait for a worker.
+ *
+ * A request is "parked" from its suspension until the event loop takes its answer back; the
+ * daemon may only be stopped with nothing parked (libmicrohttpd cannot stop with suspended
+ * connections), so server_stop refuses new work, waits for the parked ones, then stops. */
 #include "server/http.h"
 
 #include "format/format.h"
@@ -8,21 +21,27 @@
 #include "ingest/point_scan.h"
 #include "ingest/write.h"
 #include "server/compress.h"
+#include "server/conns.h"
+#include "server/workers.h"
 #include "sql/sql.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/names.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,19 +61,41 @@ struct server {
     catalog *cat;
     engine *eng;
     int ready;    /* atomic: 0 starting, 1 serving, 2 shutting down */
-    int inflight; /* atomic: requests being handled */
+    int inflight; /* atomic: requests admitted and not yet completed */
     int port;
+    conns *guard;
+    workers *pool;
+    pthread_mutex_t mu; /* parked, closing */
+    pthread_cond_t cv;  /* parked reached 0 */
+    int parked;
+    bool closing; /* no more work is handed to workers */
 };
+
+/* A response built off the event loop, queued by it. */
+struct reply {
+    unsigned status;
+    struct MHD_Response *r;
+};
+
+enum rstate { RQ_BODY, RQ_WORK, RQ_DONE };
 
 /* Per-request state, from the first call of the handler to the completion notice. */
 struct req {
+    server *s;
+    struct MHD_Connection *c;
     enum route route;
+    enum rstate state;
     bool admitted;  /* arrived while serving: finishes even if shutdown starts meanwhile */
     bool counted;   /* inflight was incremented */
+    bool parked;    /* suspended for a worker, answer not yet taken back */
     bool too_large; /* body passed the limit while arriving */
     uint64_t limit;
     buf body;
+    struct reply out; /* set by the worker */
 };
+
+/* The request state of every ping (it needs none of its own). */
+static struct req ping_request;
 
 /* ------------------------------------------------------------------ responses */
 
@@ -77,28 +118,35 @@ static void json_escape(buf *b, const char *s) {
             buf_puts(b, "\\t");
             break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20 || *p == 0x7F) {
                 buf_printf(b, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 buf_putc(b, (char)*p);
+            } else {
+                /* Request bytes quoted in a message need not be UTF-8; the body must be. */
+                size_t n = utf8_seq((const char *)p, strnlen((const char *)p, 4));
+                if (n == 0) {
+                    buf_puts(b, "\\ufffd");
+                } else {
+                    buf_append(b, p, n);
+                    p += n - 1;
+                }
+            }
         }
     }
 }
 
-static enum MHD_Result respond_buf(struct MHD_Connection *c, int status, buf *body,
-                                   const char *ctype, const char *cenc) {
+static struct reply reply_buf(unsigned status, buf *body, const char *ctype, const char *cenc) {
     size_t len;
     char *p = buf_detach(body, &len);
     struct MHD_Response *r = MHD_create_response_from_buffer(
         len, p ? p : (char *)"", p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
     if (cenc) MHD_add_response_header(r, "Content-Encoding", cenc);
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return (struct reply){status, r};
 }
 
-static enum MHD_Result respond_err(struct MHD_Connection *c, const err *e) {
+static struct reply reply_err(const err *e) {
     buf b;
     buf_init(&b);
     buf_puts(&b, "{\"error_code\":\"");
@@ -106,34 +154,33 @@ static enum MHD_Result respond_err(struct MHD_Connection *c, const err *e) {
     buf_puts(&b, "\",\"error_message\":\"");
     json_escape(&b, e->msg);
     buf_puts(&b, "\"}");
-    int status = e->http ? e->http : 500;
-    size_t len;
-    char *p = buf_detach(&b, &len);
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, p, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    if (status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Basic realm=\"strata\"");
-    if (status == 503 || status == 429) MHD_add_response_header(r, "Retry-After", "1");
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ret;
+    unsigned status = e->http ? (unsigned)e->http : 500;
+    struct reply out = reply_buf(status, &b, "application/json", NULL);
+    if (status == 401) MHD_add_response_header(out.r, "WWW-Authenticate", "Basic realm=\"strata\"");
+    if (status == 503 || status == 429) MHD_add_response_header(out.r, "Retry-After", "1");
+    return out;
 }
 
-static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *code, const char *fmt,
-                            ...) __attribute__((format(printf, 4, 5)));
-static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *code, const char *fmt,
-                            ...) {
+static struct reply reply_fail(int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static struct reply reply_fail(int status, const char *code, const char *fmt, ...) {
     err e;
     va_list ap;
     va_start(ap, fmt);
     err_vset(&e, status, code, fmt, ap);
     va_end(ap);
-    return respond_err(c, &e);
+    return reply_err(&e);
 }
 
-static enum MHD_Result respond_empty(struct MHD_Connection *c, int status) {
-    struct MHD_Response *r = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
+static struct reply reply_empty(unsigned status) {
+    return (struct reply){status,
+                          MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT)};
+}
+
+/* Hands a reply to libmicrohttpd (event loop only). */
+static enum MHD_Result queue(struct MHD_Connection *c, struct reply out) {
+    enum MHD_Result ret = MHD_queue_response(c, out.status, out.r);
+    MHD_destroy_response(out.r);
     return ret;
 }
 
@@ -168,6 +215,38 @@ static enum route route_of(const char *url, bool *known) {
 
 static const char *arg(struct MHD_Connection *c, const char *key) {
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* A query parameter that must not hold a NUL (`db=public%00xyz` would read as `public`):
+ * *out = NULL when absent. */
+static int arg_whole(struct MHD_Connection *c, const char *key, const char **out, err *e) {
+    const char *v = NULL;
+    size_t n = 0;
+    *out = NULL;
+    if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, &n) !=
+            MHD_YES ||
+        !v)
+        return 0;
+    if (strlen(v) != n)
+        return err_set(e, 400, EC_GENERIC, "invalid value for parameter %s: it holds a NUL byte",
+                       key);
+    *out = v;
+    return 0;
+}
+
+/* The tenant or database parameter, or its default; names are checked as the catalog would. */
+static int name_arg(struct MHD_Connection *c, const char *key, enum name_kind k, const char *dflt,
+                    const char **out, err *e) {
+    if (arg_whole(c, key, out, e) < 0) return -1;
+    if (!*out || !**out) {
+        *out = dflt;
+        return 0;
+    }
+    if (names_check(k, *out, strlen(*out), 400, EC_GENERIC, e) < 0) {
+        err_prefix(e, "invalid value for parameter %s: ", key);
+        return -1;
+    }
+    return 0;
 }
 
 static const char *header(struct MHD_Connection *c, const char *key) {
@@ -226,10 +305,12 @@ static int parse_auth(struct MHD_Connection *c, bool required, struct creds *cr,
     const char *h = header(c, "Authorization");
     memset(cr, 0, sizeof *cr);
     if (!h) {
-        const char *u = arg(c, "u");
+        const char *u, *p;
+        if (arg_whole(c, "u", &u, e) < 0 || arg_whole(c, "p", &p, e) < 0) return -1;
         if (u && !required) {
+            if (strlen(u) >= sizeof cr->user || (p && strlen(p) >= sizeof cr->password))
+                return err_set(e, 401, EC_AUTH, "Auth error: user name or password too long");
             snprintf(cr->user, sizeof cr->user, "%s", u);
-            const char *p = arg(c, "p");
             if (p) {
                 snprintf(cr->password, sizeof cr->password, "%s", p);
                 cr->has_password = true;
@@ -242,14 +323,16 @@ static int parse_auth(struct MHD_Connection *c, bool required, struct creds *cr,
         }
         return err_set(e, 401, EC_AUTH, "Auth error: Missing request header \"authorization\"");
     }
+    /* The header is never quoted back: it holds a token or a password. */
     char dec[600];
     size_t n;
     const char *colon = NULL;
     if (strncmp(h, "Basic ", 6) != 0 || !b64decode(h + 6, dec, sizeof dec, &n) ||
         memchr(dec, 0, n) || !(colon = memchr(dec, ':', n)) ||
         (size_t)(colon - dec) >= sizeof cr->user || n - (size_t)(colon - dec) > sizeof cr->password)
-        return err_set(e, 400, EC_PARSE_AUTH, "Parse auth, malformed basic auth encoding: %.900s",
-                       h);
+        return err_set(e, 400, EC_PARSE_AUTH,
+                       "Parse auth, malformed basic auth encoding: expected 'Basic ' and the "
+                       "base64 of user:password");
     memcpy(cr->user, dec, (size_t)(colon - dec));
     cr->user[colon - dec] = 0;
     snprintf(cr->password, sizeof cr->password, "%s", colon + 1);
@@ -259,18 +342,18 @@ static int parse_auth(struct MHD_Connection *c, bool required, struct creds *cr,
 
 /* ------------------------------------------------------------------ writes */
 
-static enum MHD_Result handle_write(server *s, struct MHD_Connection *c, struct req *rq,
-                                    const char *tenant, const char *db) {
+static struct reply handle_write(server *s, struct MHD_Connection *c, struct req *rq,
+                                 const char *tenant, const char *db) {
     err e;
     err_clear(&e);
     const char *ptext = arg(c, "precision");
     int64_t prec = 1;
     if (ptext && !(prec = write_precision_ns(ptext)))
-        return fail(c, 400, EC_GENERIC,
-                    "invalid precision '%s': expected one of ns, us, ms, s, m, h", ptext);
+        return reply_fail(400, EC_GENERIC,
+                          "invalid precision '%s': expected one of ns, us, ms, s, m, h", ptext);
     enum cenc ce;
     if (cenc_parse_content_encoding(header(c, "Content-Encoding"), &ce, &e) < 0)
-        return respond_err(c, &e);
+        return reply_err(&e);
     buf decoded;
     buf_init(&decoded);
     const char *body = rq->body.p;
@@ -280,7 +363,7 @@ static enum MHD_Result handle_write(server *s, struct MHD_Connection *c, struct 
             buf_free(&decoded);
             if (rq->route == R_TSDB_PUT && e.http == 400)
                 snprintf(e.code, sizeof e.code, "%s", EC_INVALID_HEADER);
-            return respond_err(c, &e);
+            return reply_err(&e);
         }
         body = decoded.p;
         blen = decoded.len;
@@ -297,13 +380,17 @@ static enum MHD_Result handle_write(server *s, struct MHD_Connection *c, struct 
     if (rc == 0) rc = ingest_write(s->cat, s->eng, tenant, db, prec, &pb, a, &e);
     arena_free(a);
     buf_free(&decoded);
-    if (rc < 0) return respond_err(c, &e);
-    return respond_empty(c, 200);
+    if (rc < 0) return reply_err(&e);
+    return reply_empty(200);
 }
 
 /* ------------------------------------------------------------------ sql */
 
+/* A chunked result: the event loop sends st->out; when it is used up, a worker fills it with
+ * the next batch while the connection is suspended. */
 struct stream {
+    server *srv;
+    struct MHD_Connection *c;
     sql_result *res;
     sql_session sess;
     fmt_enc *enc;
@@ -312,11 +399,16 @@ struct stream {
     buf out; /* bytes ready to send */
     size_t off;
     bool done;
+    bool filling; /* a worker is filling out, or has and the event loop has not seen it yet */
+    bool failed;  /* no worker could be had: end the response with an error */
     buf tmp;
 };
 
+static void unpark(server *s);
+
 static void stream_free(void *cls) {
     struct stream *st = cls;
+    if (st->filling) unpark(st->srv); /* connection closed before the event loop came back */
     if (st->res) sql_result_close(st->res);
     fmt_enc_free(st->enc);
     buf_free(&st->out);
@@ -325,7 +417,7 @@ static void stream_free(void *cls) {
     free(st);
 }
 
-/* Produces the next piece of the response into st->out. */
+/* Produces the next piece of the response into st->out (on a worker). */
 static void stream_fill(struct stream *st) {
     buf_reset(&st->out);
     st->off = 0;
@@ -342,8 +434,10 @@ static void stream_fill(struct stream *st) {
     } else {
         /* The status line is gone: CnosDB appends the error as text and ends the stream. */
         fmt_enc_finish(st->enc, dst);
-        buf_printf(dst, "{\"error_code\": \"%s\", \"error_message\": \"Fetch result: %s\"}",
-                   EC_FETCH_RESULT, e.msg);
+        buf_puts(dst,
+                 "{\"error_code\": \"" EC_FETCH_RESULT "\", \"error_message\": \"Fetch result: ");
+        json_escape(dst, e.msg);
+        buf_puts(dst, "\"}");
         st->done = true;
     }
     if (st->compress && st->tmp.len) {
@@ -352,11 +446,31 @@ static void stream_fill(struct stream *st) {
     }
 }
 
+static void stream_fill_job(void *arg) {
+    struct stream *st = arg;
+    stream_fill(st);
+    MHD_resume_connection(st->c);
+}
+
+static bool park(server *s);
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
     struct stream *st = cls;
-    while (st->off >= st->out.len) {
+    if (st->filling) {
+        st->filling = false;
+        unpark(st->srv);
+    }
+    if (st->failed) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (st->off >= st->out.len) {
         if (st->done) return MHD_CONTENT_READER_END_OF_STREAM;
-        stream_fill(st);
+        if (!park(st->srv)) return MHD_CONTENT_READER_END_WITH_ERROR;
+        st->filling = true;
+        MHD_suspend_connection(st->c);
+        if (workers_submit(st->srv->pool, stream_fill_job, st) < 0) {
+            st->failed = true;
+            MHD_resume_connection(st->c);
+        }
+        return 0;
     }
     size_t n = st->out.len - st->off;
     if (n > max) n = max;
@@ -365,9 +479,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
     return (ssize_t)n;
 }
 
-static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct req *rq,
-                                  const char *tenant, const char *db, const char *user,
-                                  bool is_admin) {
+static struct reply handle_sql(server *s, struct MHD_Connection *c, struct req *rq,
+                               const char *tenant, const char *db, const char *user,
+                               bool is_admin) {
     err e;
     err_clear(&e);
     const char *chunked_s = arg(c, "chunked");
@@ -376,10 +490,10 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
         if (!strcmp(chunked_s, "true"))
             chunked = true;
         else if (strcmp(chunked_s, "false"))
-            return fail(c, 400, EC_GENERIC,
-                        "invalid value '%s' for parameter chunked: expected "
-                        "true or false",
-                        chunked_s);
+            return reply_fail(400, EC_GENERIC,
+                              "invalid value '%s' for parameter chunked: expected "
+                              "true or false",
+                              chunked_s);
     }
     const char *tp = arg(c, "target_partitions");
     if (tp) {
@@ -387,18 +501,18 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
         errno = 0;
         unsigned long long v = strtoull(tp, &end, 10);
         if (errno || !*tp || *end || tp[0] == '-' || v > UINT32_MAX)
-            return fail(c, 400, EC_GENERIC, "invalid value '%s' for parameter target_partitions",
-                        tp);
+            return reply_fail(400, EC_GENERIC, "invalid value '%s' for parameter target_partitions",
+                              tp);
     }
     enum cenc ce;
     if (cenc_parse_content_encoding(header(c, "Content-Encoding"), &ce, &e) < 0)
-        return respond_err(c, &e);
+        return reply_err(&e);
     enum fmt_kind fk;
-    if (fmt_from_accept(header(c, "Accept"), &fk, &e) < 0) return respond_err(c, &e);
+    if (fmt_from_accept(header(c, "Accept"), &fk, &e) < 0) return reply_err(&e);
     enum cenc oe;
     int oe_present;
     if (cenc_parse_accept_encoding(header(c, "Accept-Encoding"), &oe, &oe_present, &e) < 0)
-        return respond_err(c, &e);
+        return reply_err(&e);
 
     buf decoded;
     buf_init(&decoded);
@@ -407,7 +521,7 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
     if (ce != CENC_IDENTITY) {
         if (cenc_decode(ce, rq->body.p, rq->body.len, rq->limit, &decoded, &e) < 0) {
             buf_free(&decoded);
-            return respond_err(c, &e);
+            return reply_err(&e);
         }
         text = decoded.p ? decoded.p : "";
         tlen = decoded.len;
@@ -416,11 +530,11 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
     size_t bad;
     buf clean;
     buf_init(&clean);
-    if (!point_utf8_valid(text, tlen, &bad)) {
+    if (!utf8_valid(text, tlen, &bad)) {
         size_t i = 0;
         while (i < tlen) {
             size_t rest = tlen - i, off;
-            if (point_utf8_valid(text + i, rest, &off)) {
+            if (utf8_valid(text + i, rest, &off)) {
                 buf_append(&clean, text + i, rest);
                 break;
             }
@@ -454,7 +568,7 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
     buf_free(&clean);
     if (rc < 0) {
         stream_free(st);
-        return respond_err(c, &e);
+        return reply_err(&e);
     }
     const rschema *sch = sql_result_schema(st->res);
     const char *ctype = fmt_content_type(fk);
@@ -466,17 +580,18 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
         stream_free(st);
         buf empty;
         buf_init(&empty);
-        return respond_buf(c, 200, &empty, ctype, cename);
+        return reply_buf(200, &empty, ctype, cename);
     }
     st->enc = fmt_enc_new(fk, sch, chunked);
     if (chunked) {
+        st->srv = s;
+        st->c = c;
+        stream_fill(st); /* the first piece here, saving a round trip through the event loop */
         struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
                                                                    stream_read, st, stream_free);
         MHD_add_response_header(r, "Content-Type", ctype);
         if (cename) MHD_add_response_header(r, "Content-Encoding", cename);
-        enum MHD_Result ret = MHD_queue_response(c, 200, r);
-        MHD_destroy_response(r);
-        return ret;
+        return (struct reply){200, r};
     }
     buf all;
     buf_init(&all);
@@ -485,7 +600,7 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
     if (rc < 0) {
         buf_free(&all);
         stream_free(st);
-        return respond_err(c, &e);
+        return reply_err(&e);
     }
     fmt_enc_finish(st->enc, &all);
     stream_free(st);
@@ -495,48 +610,176 @@ static enum MHD_Result handle_sql(server *s, struct MHD_Connection *c, struct re
         if (cenc_encode(oe, all.p ? all.p : "", all.len, &z, &e) < 0) {
             buf_free(&z);
             buf_free(&all);
-            return respond_err(c, &e);
+            return reply_err(&e);
         }
         buf_free(&all);
-        return respond_buf(c, 200, &z, ctype, cename);
+        return reply_buf(200, &z, ctype, cename);
     }
-    return respond_buf(c, 200, &all, ctype, cename);
+    return reply_buf(200, &all, ctype, cename);
 }
 
 /* ------------------------------------------------------------------ dispatch */
 
-static enum MHD_Result handle_ping(server *s, struct MHD_Connection *c) {
+static int64_t now_ms(void) {
+    return time_mono_ns() / 1000000;
+}
+
+static conn *conn_of(struct MHD_Connection *c) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Counts a connection about to be suspended; false once server_stop refuses new work. */
+static bool park(server *s) {
+    pthread_mutex_lock(&s->mu);
+    bool ok = !s->closing;
+    if (ok) s->parked++;
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+static void unpark(server *s) {
+    pthread_mutex_lock(&s->mu);
+    if (--s->parked == 0) pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static struct reply handle_ping(server *s) {
     buf b;
     buf_init(&b);
     int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
+    if (ready == 1 && !engine_healthy(s->eng, NULL)) ready = 3; /* lost its data directory */
     buf_printf(&b, "{\"version\":\"%s\",\"status\":\"%s\"}", STRATA_VERSION,
                ready == 1   ? "healthy"
                : ready == 0 ? "starting"
-                            : "stopping");
-    return respond_buf(c, ready == 1 ? 200 : 503, &b, "application/json", NULL);
+               : ready == 2 ? "stopping"
+                            : "unhealthy");
+    return reply_buf(ready == 1 ? 200 : 503, &b, "application/json", NULL);
 }
 
-static enum MHD_Result process(server *s, struct MHD_Connection *c, struct req *rq) {
-    int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
-    if (ready != 1 && !(ready == 2 && rq->admitted))
-        return fail(c, 503, EC_GENERIC,
-                    ready == 0 ? "Strata is starting (replaying its log)"
-                               : "Strata is shutting down");
+/* The work of a request whose body has arrived (on a worker). */
+static struct reply process(server *s, struct MHD_Connection *c, struct req *rq) {
     err e;
     err_clear(&e);
+    if (!engine_healthy(s->eng, &e)) return reply_err(&e);
     bool v1 = rq->route == R_WRITE_V1;
     struct creds cr;
-    if (parse_auth(c, !v1, &cr, &e) < 0) return respond_err(c, &e);
-    const char *tenant = arg(c, "tenant");
-    if (!tenant || !*tenant) tenant = "cnosdb";
-    const char *db = arg(c, "db");
-    if (!db || !*db) db = "public";
+    if (parse_auth(c, !v1, &cr, &e) < 0) return reply_err(&e);
+    const char *tenant, *db;
+    if (name_arg(c, "tenant", NAME_TENANT, "cnosdb", &tenant, &e) < 0 ||
+        name_arg(c, "db", NAME_DATABASE, "public", &db, &e) < 0)
+        return reply_err(&e);
     bool is_admin = false;
     if (catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL, tenant,
                              s->cfg.auth_enabled, &is_admin, &e) < 0)
-        return respond_err(c, &e);
+        return reply_err(&e);
     if (rq->route == R_SQL) return handle_sql(s, c, rq, tenant, db, cr.user, is_admin);
     return handle_write(s, c, rq, tenant, db);
+}
+
+static void run_request(void *arg) {
+    struct req *rq = arg;
+    rq->out = process(rq->s, rq->c, rq);
+    rq->state = RQ_DONE;
+    MHD_resume_connection(rq->c);
+}
+
+/* The body is complete: hand the request to a worker. */
+static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct req *rq) {
+    int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
+    if (ready != 1 && !(ready == 2 && rq->admitted))
+        return queue(c, reply_fail(503, EC_GENERIC,
+                                   ready == 0 ? "Strata is starting (replaying its log)"
+                                              : "Strata is shutting down"));
+    conn *k = conn_of(c);
+    if (k) conns_work(s->guard, k);
+    if (!park(s)) return queue(c, reply_fail(503, EC_GENERIC, "Strata is shutting down"));
+    rq->parked = true;
+    rq->state = RQ_WORK;
+    MHD_suspend_connection(c);
+    if (workers_submit(s->pool, run_request, rq) < 0) {
+        rq->out = reply_fail(503, EC_GENERIC, "Strata cannot start a thread: retry later");
+        rq->state = RQ_DONE;
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
+}
+
+/* The headers that say where a body ends: two that disagree let a proxy and this server
+ * split the stream differently (request smuggling), so such a request is refused. */
+struct length_headers {
+    const char *content_length;
+    bool conflict, chunked;
+};
+
+static enum MHD_Result scan_length_headers(void *cls, enum MHD_ValueKind kind, const char *key,
+                                           const char *val) {
+    struct length_headers *lh = cls;
+    if (!strcasecmp(key, "Content-Length")) {
+        if (lh->content_length && strcmp(lh->content_length, val ? val : "")) lh->conflict = true;
+        lh->content_length = val ? val : "";
+    } else if (!strcasecmp(key, "Transfer-Encoding")) {
+        lh->chunked = true;
+    }
+    return MHD_YES;
+}
+
+/* The head is complete (first call of the handler): answers what the head alone decides,
+ * else admits the request. */
+static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *url,
+                               const char *method, void **con_cls) {
+    bool known;
+    enum route r = route_of(url, &known);
+    if (!known) return queue(c, reply_fail(404, EC_GENERIC, "Not Found: %s", url));
+    if (r == R_PING) {
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return queue(c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
+        /* Answered on the next call, once the request is complete: a response queued from
+         * the head alone makes libmicrohttpd close the connection after it. */
+        *con_cls = &ping_request;
+        return MHD_YES;
+    }
+    if (strcmp(method, "POST"))
+        return queue(c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
+    struct length_headers lh = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, scan_length_headers, &lh);
+    if (lh.conflict)
+        return queue(
+            c, reply_fail(400, EC_GENERIC, "Bad Request: two different Content-Length headers"));
+    if (lh.content_length && lh.chunked)
+        return queue(c, reply_fail(400, EC_GENERIC,
+                                   "Bad Request: both Content-Length and Transfer-Encoding"));
+    uint64_t limit = r == R_SQL ? s->cfg.query_sql_limit : s->cfg.write_sql_limit;
+    const char *cl = header(c, "Content-Length");
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (!errno && *end == 0 && n > limit)
+            return queue(c, reply_fail(413, EC_GENERIC,
+                                       "Payload Too Large: body of %llu bytes is over the limit "
+                                       "of %llu",
+                                       n, (unsigned long long)limit));
+    }
+    int now = __atomic_add_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
+    if (now > s->cfg.max_server_connections) {
+        __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
+        return queue(c, reply_fail(429, EC_CONCURRENCY,
+                                   "Concurrent query request limit exceeded (%d): retry later",
+                                   s->cfg.max_server_connections));
+    }
+    struct req *rq = xcalloc(1, sizeof *rq);
+    rq->s = s;
+    rq->c = c;
+    rq->route = r;
+    rq->state = RQ_BODY;
+    rq->admitted = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == 1;
+    rq->counted = true;
+    rq->limit = limit;
+    buf_init(&rq->body);
+    *con_cls = rq;
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -545,45 +788,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     server *s = cls;
     struct req *rq = *con_cls;
     if (!rq) {
-        /* First call: headers only. Reject early what does not need the body. */
-        bool known;
-        enum route r = route_of(url, &known);
-        if (!known) return fail(c, 404, EC_GENERIC, "Not Found: %s", url);
-        if (r == R_PING) {
-            if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-                return fail(c, 405, EC_GENERIC, "Method Not Allowed: %s %s", method, url);
-            return handle_ping(s, c);
-        }
-        if (strcmp(method, "POST"))
-            return fail(c, 405, EC_GENERIC, "Method Not Allowed: %s %s", method, url);
-        uint64_t limit = r == R_SQL ? s->cfg.query_sql_limit : s->cfg.write_sql_limit;
-        const char *cl = header(c, "Content-Length");
-        if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (!errno && *end == 0 && n > limit)
-                return fail(c, 413, EC_GENERIC,
-                            "Payload Too Large: body of %llu bytes is over the limit of %llu", n,
-                            (unsigned long long)limit);
-        }
-        int now = __atomic_add_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
-        if (now > s->cfg.max_server_connections) {
-            __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
-            return fail(c, 429, EC_CONCURRENCY,
-                        "Concurrent query request limit exceeded (%d): retry later",
-                        s->cfg.max_server_connections);
-        }
-        rq = xcalloc(1, sizeof *rq);
-        rq->route = r;
-        rq->admitted = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == 1;
-        rq->counted = true;
-        rq->limit = limit;
-        buf_init(&rq->body);
-        *con_cls = rq;
+        conn *k = conn_of(c);
+        if (k) conns_body(s->guard, k, now_ms());
+        return on_head(s, c, url, method, con_cls);
+    }
+    if (rq == &ping_request && !*upload_size) return queue(c, handle_ping(s));
+    if (rq == &ping_request) {
+        *upload_size = 0; /* a body sent with a ping is ignored */
         return MHD_YES;
     }
     if (*upload_size) {
+        conn *k = conn_of(c);
+        if (k) conns_body(s->guard, k, now_ms());
         if (!rq->too_large) {
             if (rq->body.len + *upload_size > rq->limit) {
                 rq->too_large = true;
@@ -595,21 +811,59 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    if (rq->too_large)
-        return fail(c, 413, EC_GENERIC, "Payload Too Large: body is over the limit of %llu bytes",
-                    (unsigned long long)rq->limit);
-    return process(s, c, rq);
+    switch (rq->state) {
+    case RQ_BODY:
+        if (rq->too_large)
+            return queue(c, reply_fail(413, EC_GENERIC,
+                                       "Payload Too Large: body is over the limit of %llu bytes",
+                                       (unsigned long long)rq->limit));
+        return dispatch(s, c, rq);
+    case RQ_WORK:
+        return MHD_YES; /* still with its worker */
+    case RQ_DONE:
+        break;
+    }
+    rq->parked = false;
+    unpark(s);
+    struct reply out = rq->out;
+    rq->out.r = NULL;
+    return queue(c, out);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     server *s = cls;
+    conn *k = conn_of(c);
+    if (k) conns_idle(s->guard, k, now_ms());
     struct req *rq = *con_cls;
-    if (!rq) return;
+    if (!rq || rq == &ping_request) return;
+    if (rq->parked) unpark(s); /* resumed, then closed before the handler was called again */
+    if (rq->out.r) MHD_destroy_response(rq->out.r);
     if (rq->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
     buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? conns_open(s->guard, ci->connect_fd, now_ms()) : NULL;
+    } else {
+        conns_close(s->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Called when a request line has arrived (libmicrohttpd's URI logger). */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c) {
+    server *s = cls;
+    conn *k = conn_of(c);
+    if (k) conns_head(s->guard, k, now_ms());
+    return NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -618,6 +872,22 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     size_t n = strlen(line);
     while (n && line[n - 1] == '\n') line[--n] = 0;
     log_debug("http: %s", line);
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+/* Raises the descriptor limit to its hard maximum (every connection holds one) and returns
+ * the limit in force. */
+static size_t raise_nofile(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+    if (rl.rlim_cur < want) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = old;
+    }
+    return (size_t)rl.rlim_cur;
 }
 
 int server_start(const config *cfg, server **out, err *e) {
@@ -631,21 +901,55 @@ int server_start(const config *cfg, server **out, err *e) {
         free(s);
         return err_set(e, 0, EC_GENERIC, "invalid listen address '%s'", cfg->listen_addr);
     }
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    /* Connections: the guard's limit, then room above it for the ones it is closing (the
+     * event loop closes them on its next turn) and descriptors for storage below the limit. */
+    size_t nofile = raise_nofile();
+    size_t room = nofile > 256 ? nofile - 128 : nofile / 2;
+    size_t maxc = cfg->http_max_connections > 0 ? (size_t)cfg->http_max_connections
+                                                : (nofile / 4 * 3 < 65536 ? nofile / 4 * 3 : 65536);
+    if (maxc + maxc / 8 + 16 > room) {
+        size_t fit = (room - 16) / 9 * 8;
+        if (cfg->http_max_connections > 0)
+            log_warn("http: http_max_connections %zu is more than the descriptor limit (%zu) "
+                     "allows; using %zu",
+                     maxc, nofile, fit);
+        maxc = fit;
+    }
+    unsigned mhd_limit = (unsigned)(maxc + maxc / 8 + 16);
+    int64_t backstop = cfg->http_idle_timeout_ms > cfg->http_body_timeout_ms
+                           ? cfg->http_idle_timeout_ms
+                           : cfg->http_body_timeout_ms;
+    conns_opts co = {.idle_ms = cfg->http_idle_timeout_ms,
+                     .header_ms = cfg->http_header_timeout_ms,
+                     .body_ms = cfg->http_body_timeout_ms,
+                     .max = maxc};
+    s->guard = conns_new(&co);
+    s->pool = workers_new(4, 30000);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
     s->d = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg->max_server_connections + 64),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)1024, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((backstop + 999) / 1000),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
     if (!s->d) {
+        int saved = errno;
+        workers_free(s->pool);
+        conns_free(s->guard);
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
         free(s);
         return err_set(e, 0, EC_GENERIC, "cannot listen on %s:%d: %s", cfg->listen_addr, cfg->port,
-                       strerror(errno));
+                       strerror(saved));
     }
+    conns_run_reaper(s->guard);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : cfg->port;
+    log_debug("http: up to %zu connections (descriptor limit %zu)", maxc, nofile);
     *out = s;
     return 0;
 }
@@ -671,7 +975,17 @@ void server_stop(server *s) {
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
     }
+    /* Then no new work, and wait for the work running (a worker cannot be interrupted). */
+    pthread_mutex_lock(&s->mu);
+    s->closing = true;
+    if (s->parked > 0) log_info("http: waiting for %d requests still running", s->parked);
+    while (s->parked > 0) pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
     MHD_stop_daemon(s->d);
+    workers_free(s->pool);
+    conns_free(s->guard);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }
 

@@ -3,11 +3,14 @@
  * Routes: GET|HEAD /api/v1/ping; POST /api/v1/sql, /api/v1/write, /write (InfluxDB 1.x),
  * /api/v1/opentsdb/write, /api/v1/opentsdb/put. A trailing slash is accepted.
  *
- * Threads: libmicrohttpd runs one thread per connection. Requests block (a write waits for
- * its WAL fsync, a streamed query pulls batches as the client reads), and per-connection
- * threads let every concurrent writer join the same group commit and let a streaming response
- * run the executor in the thread that sends it. Concurrency is bounded by
- * query.max_server_connections: requests beyond it get 429.
+ * Threads: one event loop thread (libmicrohttpd with epoll) reads and writes every
+ * connection; each request, once its body has arrived, runs on a worker thread of its own
+ * (server/workers.h) while its connection is suspended, so a blocked write (waiting for its
+ * WAL fsync) or a long query never delays another connection, and ping is answered by the
+ * event loop itself. query.max_server_connections bounds the requests admitted (head
+ * received, not yet answered; 429 beyond); idle connections and half-sent heads cost a
+ * descriptor and no thread, are closed by deadline (service.http_*_timeout), and the longest
+ * waiting one is closed when service.http_max_connections are open (server/conns.h).
  *
  * Lifecycle: server_start listens at once and answers 503 until server_set_ready (the engine
  * is replaying its WAL meanwhile); server_quiesce stops accepting connections and makes

@@ -2,10 +2,12 @@
 #include "sql/expr.h"
 
 #include "format/format.h"
+#include "sql/keyset.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,34 @@ void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) {
     out->valid = NULL;
 }
 
+/* Writes the type's zero into slot i (the NULL-slot invariant of types.h). */
+static inline void vec_zero_slot(vec *v, uint32_t i) {
+    if (v->type == VT_STR)
+        v->d.s[i] = (strv){"", 0};
+    else if (v->type == VT_BOOL)
+        v->d.b[i] = false;
+    else {
+        size_t sz = vtype_size(v->type);
+        memset((char *)v->d.raw + sz * i, 0, sz);
+    }
+}
+
+void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) {
+    vec_alloc(a, type, unit, n, out);
+    size_t nb = bitmap_bytes(n);
+    out->valid = arena_calloc(a, nb ? nb : 1);
+    if (type == VT_STR)
+        for (uint32_t i = 0; i < n; i++) out->d.s[i] = (strv){"", 0};
+    else
+        memset(out->d.raw, 0, vtype_size(type) * n);
+}
+
+void vec_zero_nulls(vec *v, uint32_t n) {
+    if (!v->valid || v->type == VT_NULL) return;
+    for (uint32_t i = 0; i < n; i++)
+        if (!vec_is_valid(v, i)) vec_zero_slot(v, i);
+}
+
 void vec_set_null(arena *a, vec *v, uint32_t i) {
     if (!v->valid) {
         size_t nb = bitmap_bytes(v->len);
@@ -47,7 +77,43 @@ void vec_set_null(arena *a, vec *v, uint32_t i) {
         memset(v->valid, 0xff, nb);
     }
     bitmap_clear(v->valid, i);
+    vec_zero_slot(v, i);
 }
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* Sanitizer builds check the NULL-slot invariant on every vector an expression produces or
+ * reads, so a kernel that leaves a slot undefined is caught where it happens (by the tests and
+ * the fuzzer), not when a later kernel trips over the garbage. Reading every byte of a NULL
+ * row's string lets ASan flag a view of freed or wild memory. */
+static void vec_check(const vec *v, uint32_t n, const bexpr *e) {
+    if (v->type != VT_BOOL && v->type != VT_STR) return;
+    volatile unsigned char sink = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool ok = true;
+        if (v->type == VT_BOOL) {
+            uint8_t raw;
+            memcpy(&raw, &v->d.b[i], 1);
+            ok = raw <= 1;
+        } else {
+            strv sv = v->d.s[i];
+            ok = sv.p != NULL;
+            if (ok && !vec_is_valid(v, i))
+                for (uint32_t k = 0; k < sv.len; k++) sink ^= (unsigned char)sv.p[k];
+        }
+        if (!ok) {
+            fprintf(stderr,
+                    "BUG: expression kind %d (%s) left row %u (%s) of a %s vector undefined\n",
+                    e->kind, e->fname ? e->fname : "-", i, vec_is_valid(v, i) ? "valid" : "NULL",
+                    arrow_type_name(v->type, v->unit));
+            abort();
+        }
+    }
+    (void)sink;
+}
+#define VEC_CHECK(v, n, e) vec_check((v), (n), (e))
+#else
+#define VEC_CHECK(v, n, e) ((void)0)
+#endif
 
 void vec_get(const vec *v, uint32_t i, value *out) {
     memset(out, 0, sizeof *out);
@@ -82,12 +148,11 @@ void vec_get(const vec *v, uint32_t i, value *out) {
 }
 
 void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out) {
-    vec_alloc(a, v->type, v->unit, n, out);
     if (v->null || v->type == VT_NULL) {
-        size_t nb = bitmap_bytes(n);
-        out->valid = arena_calloc(a, nb ? nb : 1);
+        vec_alloc_null(a, v->type, v->unit, n, out);
         return;
     }
+    vec_alloc(a, v->type, v->unit, n, out);
     for (uint32_t i = 0; i < n; i++) {
         switch (v->type) {
         case VT_BOOL:
@@ -267,70 +332,6 @@ static bool parse_f64(strv s, double *out) {
     if (end == tmp || *end) return false;
     *out = v;
     return true;
-}
-
-/* Interval text as DataFusion 27 accepts it: `<number> <unit>` pairs. */
-static bool parse_interval(strv s, interval *out) {
-    memset(out, 0, sizeof *out);
-    const char *p = s.p, *end = s.p + s.len;
-    bool any = false;
-    while (p < end) {
-        while (p < end && isspace((unsigned char)*p)) p++;
-        if (p >= end) break;
-        char num[64];
-        size_t nn = 0;
-        while (p < end && (isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+') &&
-               nn < sizeof num - 1)
-            num[nn++] = *p++;
-        num[nn] = 0;
-        if (!nn) return false;
-        char *e2;
-        double amount = strtod(num, &e2);
-        if (*e2) return false;
-        while (p < end && isspace((unsigned char)*p)) p++;
-        char unit[32];
-        size_t un = 0;
-        while (p < end && isalpha((unsigned char)*p) && un < sizeof unit - 1)
-            unit[un++] = (char)tolower((unsigned char)*p++);
-        unit[un] = 0;
-        if (un > 1 && unit[un - 1] == 's') unit[--un] = 0;
-        double ns;
-        if (!un || !strcmp(unit, "second") || !strcmp(unit, "sec"))
-            ns = 1e9;
-        else if (!strcmp(unit, "minute") || !strcmp(unit, "min"))
-            ns = 60e9;
-        else if (!strcmp(unit, "hour") || !strcmp(unit, "hr"))
-            ns = 3600e9;
-        else if (!strcmp(unit, "day")) {
-            double whole = floor(amount);
-            out->days += (int32_t)whole;
-            out->nanos += (int64_t)llround((amount - whole) * 86400e9);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "week")) {
-            out->days += (int32_t)(amount * 7);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "month") || !strcmp(unit, "mon")) {
-            out->months += (int32_t)amount;
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "year")) {
-            out->months += (int32_t)(amount * 12);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "millisecond"))
-            ns = 1e6;
-        else if (!strcmp(unit, "microsecond"))
-            ns = 1e3;
-        else if (!strcmp(unit, "nanosecond"))
-            ns = 1;
-        else
-            return false;
-        out->nanos += (int64_t)llround(amount * ns);
-        any = true;
-    }
-    return any;
 }
 
 static int cast_err(err *er, const value *v, uint8_t to, uint8_t unit) {
@@ -515,7 +516,7 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
             ok = tunit_convert(in->v.i, (enum tunit)in->unit, (enum tunit)unit, &out->v.i);
             break;
         case VT_DATE:
-            ok = tunit_convert(in->v.i * 86400, TU_S, (enum tunit)unit, &out->v.i);
+            ok = time_from_days(in->v.i, 0, (enum tunit)unit, &out->v.i);
             break;
         default:
             ok = false;
@@ -547,9 +548,10 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
         }
         break;
     case VT_INTERVAL:
-        if (in->type == VT_STR)
-            ok = parse_interval(in->v.s, &out->v.iv);
-        else if (in->type == VT_INTERVAL)
+        if (in->type == VT_STR) {
+            char msg[300];
+            ok = interval_parse(in->v.s.p, in->v.s.len, "second", &out->v.iv, msg, sizeof msg);
+        } else if (in->type == VT_INTERVAL)
             out->v.iv = in->v.iv;
         else
             ok = false;
@@ -629,43 +631,6 @@ int bx_cast(arena *a, bexpr **pe, uint8_t type, uint8_t unit, err *er) {
     return 0;
 }
 
-/* ------------------------------------------------------------------ intervals */
-
-bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out) {
-    int64_t per_sec = tunit_per_sec((enum tunit)unit);
-    int64_t r = ts;
-    if (iv.months) {
-        /* Calendar months: move the civil date, keep the time of day. */
-        int64_t per_day = per_sec * 86400;
-        int64_t days = r / per_day, rem = r % per_day;
-        if (rem < 0) {
-            rem += per_day;
-            days--;
-        }
-        int64_t y;
-        unsigned m, d;
-        civil_from_days(days, &y, &m, &d);
-        int64_t total = y * 12 + (m - 1) + (int64_t)sign * iv.months;
-        int64_t ny = total / 12, nm = total % 12;
-        if (nm < 0) {
-            nm += 12;
-            ny--;
-        }
-        static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        unsigned lim = mdays[nm];
-        if (nm == 1 && ((ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0)) lim = 29;
-        if (d > lim) d = lim;
-        r = days_from_civil(ny, (unsigned)nm + 1, d) * per_day + rem;
-    }
-    int64_t add;
-    int64_t ns_per_unit = 1000000000 / per_sec;
-    if (__builtin_mul_overflow((int64_t)iv.days, per_sec * 86400, &add)) return false;
-    int64_t nn = iv.nanos / ns_per_unit;
-    if (__builtin_add_overflow(add, nn, &add)) return false;
-    if (sign < 0) add = -add;
-    return !__builtin_add_overflow(r, add, out);
-}
-
 /* ------------------------------------------------------------------ arithmetic */
 
 static int div_zero(err *er) {
@@ -683,11 +648,16 @@ static int eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, ar
         const vec *ivv = x->type == VT_TS ? y : x;
         int sign = op == OP_SUB ? -1 : 1;
         for (uint32_t i = 0; i < n; i++) {
-            if (!vec_is_valid(out, i)) continue;
-            if (!ts_add_interval(tsv->d.i64[i], tsv->unit, ivv->d.iv[i], sign, &out->d.i64[i]))
+            if (!vec_is_valid(out, i)) {
+                out->d.i64[i] = 0;
+                continue;
+            }
+            if (!time_add_interval(tsv->d.i64[i], (enum tunit)tsv->unit, ivv->d.iv[i], sign,
+                                   &out->d.i64[i]))
                 return err_set(
                     er, 422, EC_QUERY_INTERNAL,
-                    "Arrow error: Compute error: Overflow happened on: timestamp %s interval",
+                    "Arrow error: Compute error: Overflow happened on: timestamp %s interval (the "
+                    "result is outside the timestamp range)",
                     op == OP_SUB ? "-" : "+");
         }
         return 0;
@@ -695,9 +665,22 @@ static int eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, ar
     if (e->type == VT_INTERVAL) {
         int sign = op == OP_SUB ? -1 : 1;
         for (uint32_t i = 0; i < n; i++) {
-            interval p = x->d.iv[i], q = y->d.iv[i];
-            out->d.iv[i] = (interval){p.months + sign * q.months, p.days + sign * q.days,
-                                      p.nanos + sign * q.nanos};
+            interval p = x->d.iv[i], q = y->d.iv[i], *r = &out->d.iv[i];
+            if (!vec_is_valid(out, i)) {
+                *r = (interval){0, 0, 0};
+                continue;
+            }
+            bool ovf = sign > 0 ? __builtin_add_overflow(p.months, q.months, &r->months) ||
+                                      __builtin_add_overflow(p.days, q.days, &r->days) ||
+                                      __builtin_add_overflow(p.nanos, q.nanos, &r->nanos)
+                                : __builtin_sub_overflow(p.months, q.months, &r->months) ||
+                                      __builtin_sub_overflow(p.days, q.days, &r->days) ||
+                                      __builtin_sub_overflow(p.nanos, q.nanos, &r->nanos);
+            if (ovf)
+                return err_set(
+                    er, 422, EC_QUERY_INTERNAL,
+                    "Arrow error: Compute error: Overflow happened on: interval %s interval",
+                    sign > 0 ? "+" : "-");
         }
         return 0;
     }
@@ -813,7 +796,7 @@ static inline bool cmp_holds(uint8_t op, int c) {
 
 static inline int cmp_strv(strv a, strv b) {
     uint32_t n = a.len < b.len ? a.len : b.len;
-    int r = memcmp(a.p, b.p, n);
+    int r = n ? memcmp(a.p, b.p, n) : 0;
     return r ? r : (a.len > b.len) - (a.len < b.len);
 }
 
@@ -869,11 +852,9 @@ static int eval_cmp(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
             r[i] = cmp_holds(op, c);
         }
         break;
-    case VT_NULL: {
-        size_t nb = bitmap_bytes(n);
-        out->valid = arena_calloc(a, nb ? nb : 1);
+    case VT_NULL:
+        vec_alloc_null(a, VT_BOOL, 0, n, out);
         break;
-    }
     default:
         return err_set(er, 422, EC_QUERY_INTERNAL, "cannot compare values of type %s",
                        arrow_type_name(x->type, x->unit));
@@ -975,7 +956,10 @@ static int eval_like(const bexpr *e, const vec *x, const vec *y, uint32_t n, are
     vec_alloc(a, VT_BOOL, 0, n, out);
     out->valid = valid_and(a, x, y, n);
     for (uint32_t i = 0; i < n; i++) {
-        if (!vec_is_valid(out, i)) continue;
+        if (!vec_is_valid(out, i)) {
+            out->d.b[i] = false;
+            continue;
+        }
         strv s = x->d.s[i], p = y->d.s[i];
         bool m = like_match(s.p, s.p + s.len, p.p, p.p + p.len, e->ilike);
         out->d.b[i] = e->negated ? !m : m;
@@ -1004,7 +988,107 @@ static bool val_eq(const value *a, const value *b) {
     }
 }
 
+/* ------------------------------------------------------------------ IN sets */
+
+/* A constant IN list, hashed once when the query is bound: probing costs the same for 3 items
+ * or 100,000, and nothing is allocated per row or per series. */
+struct in_set {
+    keyset *set;
+    bool has_null;
+};
+
+/* The hash key of a non-NULL value: its bytes, with -0.0 folded into 0.0; false for NaN, which
+ * equals nothing (as in val_eq). */
+static bool value_key(const value *v, char tmp[16], const void **k, uint32_t *klen) {
+    switch (v->type) {
+    case VT_STR:
+        *k = v->v.s.p;
+        *klen = v->v.s.len;
+        return true;
+    case VT_BOOL:
+        tmp[0] = v->v.b;
+        *klen = 1;
+        break;
+    case VT_F64: {
+        double d = v->v.f;
+        if (isnan(d)) return false;
+        if (d == 0) d = 0;
+        memcpy(tmp, &d, 8);
+        *klen = 8;
+        break;
+    }
+    case VT_INTERVAL:
+        memcpy(tmp, &v->v.iv, sizeof(interval));
+        *klen = sizeof(interval);
+        break;
+    default:
+        memcpy(tmp, &v->v.i, 8);
+        *klen = 8;
+    }
+    *k = tmp;
+    return true;
+}
+
+void bx_in_list_prepare(arena *a, bexpr *e) {
+    for (uint32_t k = 1; k < e->nargs; k++)
+        if (e->args[k]->kind != BX_CONST) return;
+    struct in_set *s = arena_alloc(a, sizeof *s);
+    s->set = keyset_new(a, e->nargs - 1);
+    s->has_null = false;
+    for (uint32_t k = 1; k < e->nargs; k++) {
+        const value *v = &e->args[k]->cval;
+        char tmp[16];
+        const void *key;
+        uint32_t klen;
+        bool ins;
+        if (v->null || v->type == VT_NULL)
+            s->has_null = true;
+        else if (value_key(v, tmp, &key, &klen))
+            keyset_upsert(s->set, key, klen, &ins);
+    }
+    e->aux = s;
+}
+
+static int eval_in_set(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
+    const struct in_set *s = e->aux;
+    vec x;
+    if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
+    uint32_t n = b->nrows;
+    vec_alloc(a, VT_BOOL, 0, n, out);
+    for (uint32_t i = 0; i < n; i++) {
+        value p;
+        vec_get(&x, i, &p);
+        char tmp[16];
+        const void *key;
+        uint32_t klen;
+        bool found =
+            !p.null && value_key(&p, tmp, &key, &klen) && keyset_get(s->set, key, klen, NULL);
+        if (p.null || (!found && s->has_null))
+            vec_set_null(a, out, i);
+        else
+            out->d.b[i] = e->negated ? !found : found;
+    }
+    return 0;
+}
+
+static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
+
+int mem_limit_err(err *er, size_t limit) {
+    return err_set(er, 500, EC_QUERY_INTERNAL,
+                   "Resources exhausted: the query needs more than its memory limit of %llu "
+                   "bytes (query.query_memory_limit)",
+                   (unsigned long long)limit);
+}
+
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
+    if (eval_node(e, b, a, out, er) < 0) return -1;
+    VEC_CHECK(out, b->nrows, e);
+    size_t limit;
+    if (arena_over_budget(a, &limit)) return mem_limit_err(er, limit);
+    return 0;
+}
+
+static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     uint32_t n = b->nrows;
     switch (e->kind) {
     case BX_CONST:
@@ -1032,8 +1116,13 @@ int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
         } else if (e->type == VT_I64) {
             for (uint32_t i = 0; i < n; i++) out->d.i64[i] = (int64_t)(0 - (uint64_t)in.d.i64[i]);
         } else if (e->type == VT_INTERVAL) {
-            for (uint32_t i = 0; i < n; i++)
-                out->d.iv[i] = (interval){-in.d.iv[i].months, -in.d.iv[i].days, -in.d.iv[i].nanos};
+            for (uint32_t i = 0; i < n; i++) {
+                interval v = in.d.iv[i];
+                if (v.months == INT32_MIN || v.days == INT32_MIN || v.nanos == INT64_MIN)
+                    return err_set(er, 422, EC_QUERY_INTERNAL,
+                                   "Arrow error: Compute error: Overflow happened on: - interval");
+                out->d.iv[i] = (interval){-v.months, -v.days, -v.nanos};
+            }
         } else {
             return err_set(er, 422, EC_QUERY_INTERNAL, "cannot negate a value of type %s",
                            arrow_type_name(e->type, 0));
@@ -1131,6 +1220,7 @@ int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
         return 0;
     }
     case BX_IN_LIST: {
+        if (e->aux) return eval_in_set(e, b, a, out, er);
         vec x;
         if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
         vec *items = arena_alloc(a, sizeof *items * e->nargs);
@@ -1194,7 +1284,6 @@ int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
             if (!src && has_else) src = &els;
             if (!src || src->type == VT_NULL || !vec_is_valid(src, i)) {
                 vec_set_null(a, out, i);
-                memset((char *)out->d.raw + sz * i, 0, sz);
                 continue;
             }
             memcpy((char *)out->d.raw + sz * i, (const char *)src->d.raw + sz * i, sz);

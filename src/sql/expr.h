@@ -6,6 +6,12 @@
  * cost is a tight loop per operator, not a tree walk per row. NULL handling follows SQL: most
  * operators propagate NULL; AND/OR use three-valued logic.
  *
+ * Every kernel keeps the NULL-slot invariant of util/types.h on what it produces and may rely
+ * on it for what it reads: a NULL row's slot holds a defined value (a 0/1 bool, a string view
+ * of readable memory), so loops can compute over every row and take validity from the inputs'
+ * bitmaps; a kernel that skips a NULL row writes the type's zero into it (vec_set_null,
+ * vec_alloc_null).
+ *
  * Memory: bexpr trees live in the statement arena; evaluation results in the batch arena passed
  * in. Thread safety: evaluation is pure (trees are read-only once built). */
 #ifndef STRATA_SQL_EXPR_H
@@ -65,8 +71,12 @@ struct bexpr {
     const char *fname;
 };
 
-/* Evaluates e over batch b into out (memory from a). */
+/* Evaluates e over batch b into out (memory from a). Fails with mem_limit_err as soon as a
+ * node leaves a's memory budget (util/arena.h) over its limit, so one batch cannot grow without
+ * bound (a chain of || doubling a string at every level). */
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
+/* The query memory limit's error: 500, "Resources exhausted: ...". */
+int mem_limit_err(err *er, size_t limit);
 
 /* Constructors used by the binder. */
 bexpr *bx_const(arena *a, value v);
@@ -80,6 +90,10 @@ bool vtype_numeric(uint8_t t);
 /* Whether casting from→to is allowed at all. */
 bool bx_can_cast(uint8_t from, uint8_t to);
 
+/* Turns a BX_IN_LIST whose items are all constants into a hash-set probe (memory from a); other
+ * lists are left to the per-row comparison. Call once the items have their final type. */
+void bx_in_list_prepare(arena *a, bexpr *e);
+
 /* Constant folding: evaluates a constant expression to a value (false if not constant). */
 bool bx_is_const(const bexpr *e);
 int bx_fold(arena *a, bexpr *e, value *out, err *er);
@@ -88,14 +102,19 @@ int bx_fold(arena *a, bexpr *e, value *out, err *er);
 void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out);
 /* Row i of v as a value (strings point into v). */
 void vec_get(const vec *v, uint32_t i, value *out);
-/* Allocates a vector of type t with room for n rows, validity bitmap all valid (set). */
+/* Allocates a vector of type t with room for n rows, no bitmap (all valid). The slots are
+ * uninitialised: the producer writes every one of them, a NULL row's with the type's zero (the
+ * NULL-slot invariant of util/types.h), e.g. through vec_set_null. */
 void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
-/* Marks row i NULL (creating the bitmap as needed, all-valid before). */
+/* A vector of n NULLs: all-clear bitmap, every slot the type's zero. */
+void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
+/* Writes the type's zero into every NULL slot of the first n rows (for vectors from outside
+ * the SQL layer, whose NULL slots are unspecified). */
+void vec_zero_nulls(vec *v, uint32_t n);
+/* Marks row i NULL (creating the bitmap as needed, all-valid before) and writes the type's
+ * zero into its slot. */
 void vec_set_null(arena *a, vec *v, uint32_t i);
 size_t vtype_size(uint8_t t);
-
-/* Interval arithmetic on timestamps of a unit (months/days calendar-aware). */
-bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out);
 
 /* Arrow's name of a type, as DataFusion's messages print it (Int64, Utf8, Float64, ...). */
 const char *arrow_type_name(uint8_t t, uint8_t unit);

@@ -29,7 +29,10 @@ static sql_result *result_new(sql_session *s) {
     r->q.a = s->a;
     r->q.ba = arena_new(1 << 16);
     r->q.deadline_ns = s->deadline_ns;
-    r->q.mem_limit = s->mem_limit;
+    /* What parsing already took counts too: the statement arena is charged whole. */
+    r->q.budget.limit = s->mem_limit;
+    arena_set_budget(r->q.a, &r->q.budget);
+    arena_set_budget(r->q.ba, &r->q.budget);
     return r;
 }
 
@@ -111,7 +114,6 @@ static void tb_finish(struct table_builder *tb, sql_result *r) {
             value *cell = &tb->cells[i * tb->ncols + c];
             if (cell->null || cell->type == VT_NULL) {
                 vec_set_null(a, v, i);
-                memset((char *)v->d.raw + vtype_size(v->type) * i, 0, vtype_size(v->type));
                 continue;
             }
             switch (v->type) {
@@ -194,6 +196,12 @@ static int apply_db_opts(const sql_option *opts, uint32_t n, db_options *o, bool
                 o->vnode_duration_ns <= 0)
                 return err_set(e, 422, EC_SQL_PARSE,
                                "sql parser error: '%s' is not a valid duration for VNODE_DURATION",
+                               text);
+            /* Each vnode is a directory with its own files: '1ns' made one per point. */
+            if (o->vnode_duration_ns < 60000000000LL)
+                return err_set(e, 422, EC_SQL_PARSE,
+                               "sql parser error: VNODE_DURATION '%s' is shorter than the minimum "
+                               "of 1m",
                                text);
         } else if (!strcasecmp(nm, "PRECISION")) {
             if (opt_string(opt, text, sizeof text, e) < 0) return -1;
@@ -577,6 +585,7 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
             batch bb;
             int nr = po.root->next(po.root, &bb, e);
             po.root->close(po.root);
+            arena_free(qc.scratch);
             if (nr < 0) goto out;
             value v;
             vec_get(&bb.cols[0], 0, &v);
@@ -647,7 +656,7 @@ static int series_filter_for(sql_session *s, sql_result *r, meta_table *t, const
     if (engine_table_sids(s->eng, t->db_id, t->id, sf->ntags, sf->tag_ids, sf->pred, sf->ctx, s->a,
                           sids, n, e) < 0)
         return -1;
-    return 0;
+    return series_filter_check(sf, e);
 }
 
 static int run_delete(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
@@ -937,4 +946,8 @@ void sql_result_close(sql_result *r) {
     }
     arena_free(r->q.ba);
     r->q.ba = NULL;
+    arena_free(r->q.scratch);
+    r->q.scratch = NULL;
+    /* the budget lives in the statement arena, which outlives this call */
+    arena_set_budget(r->q.a, NULL);
 }

@@ -10,11 +10,13 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct sdb *sdb_get(engine *g, uint64_t id) {
     pthread_mutex_lock(&g->mu);
@@ -45,8 +47,9 @@ struct sdb **sdb_all(engine *g, size_t *n) {
 }
 
 static void sdb_free(struct sdb *d) {
-    wal_close(d->wal);
-    sindex_close(d->idx);
+    int rc = wal_close(d->wal);
+    rc |= sindex_close(d->idx);
+    if (rc) atomic_fetch_add(&d->g->close_failures, 1);
     for (size_t i = 0; i < d->nvnodes; i++) vnode_close(d->vnodes[i]);
     free(d->vnodes);
     sdb_tombs_free(d->tombs, d->ntombs);
@@ -76,7 +79,10 @@ void sdb_release(struct sdb *d) {
 int engine_open(const engine_opts *o, engine **out, err *e) {
     if (mkdir(o->dir, 0755) < 0 && errno != EEXIST)
         return err_set(e, 500, EC_STORAGE, "cannot create %s: %s", o->dir, strerror(errno));
+    int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return err_set(e, 500, EC_STORAGE, "cannot open %s: %s", o->dir, strerror(errno));
     engine *g = xcalloc(1, sizeof *g);
+    g->dirfd = dfd;
     g->opts = *o;
     g->dir = xstrdup(o->dir);
     g->opts.dir = g->dir;
@@ -89,6 +95,7 @@ int engine_open(const engine_opts *o, engine **out, err *e) {
     g->dbs = hmap_new(16);
     g->starting = true;
     if (pthread_create(&g->bg, NULL, engine_bg_main, g) != 0) {
+        close(g->dirfd);
         free(g->dir);
         free(g);
         return err_set(e, 500, EC_STORAGE, "cannot start the background thread");
@@ -106,8 +113,9 @@ void engine_started(engine *g) {
     __atomic_store_n(&g->starting, false, __ATOMIC_RELEASE);
 }
 
-void engine_close(engine *g) {
-    if (!g) return;
+int engine_close(engine *g) {
+    if (!g) return 0;
+    int rc = 0;
     if (g->bg_running) {
         pthread_mutex_lock(&g->bg_mu);
         __atomic_store_n(&g->stop, true, __ATOMIC_RELEASE);
@@ -121,8 +129,10 @@ void engine_close(engine *g) {
     __atomic_store_n(&g->stop, false, __ATOMIC_RELEASE);
     for (size_t i = 0; i < n; i++) {
         err e;
-        if (!dbs[i]->dropped && engine_flush_all(g, dbs[i]->id, false, &e) < 0)
+        if (!dbs[i]->dropped && engine_flush_all(g, dbs[i]->id, false, &e) < 0) {
             log_error("flush at shutdown: %s", e.msg);
+            rc = -1;
+        }
         sdb_release(dbs[i]);
     }
     free(dbs);
@@ -130,12 +140,59 @@ void engine_close(engine *g) {
     uint64_t v;
     while (hmap_next(g->dbs, &pos, NULL, NULL, &v)) sdb_release((struct sdb *)(uintptr_t)v);
     hmap_free(g->dbs);
+    if (atomic_load(&g->close_failures)) rc = -1;
+    /* Whatever was synced into a directory that is gone is not durable either. */
+    if (engine_check_lost(g)) rc = -1;
+    close(g->dirfd);
     pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->bg_mu);
     omutex_destroy(&g->bg_work);
     pthread_cond_destroy(&g->bg_cond);
     free(g->dir);
     free(g);
+    return rc;
+}
+
+/* Whether the storage directory is still the one at its path: `rm -rf` of the data directory
+ * leaves the server holding a directory with no name, and everything acknowledged from then
+ * on would be gone at the next start. Sticky, like a failed fsync. */
+bool engine_check_lost(engine *g) {
+    if (atomic_load(&g->lost)) return true;
+    const char *why = fs_dir_gone(g->dirfd, g->dir);
+    if (!why) return false;
+    snprintf(g->lost_msg, sizeof g->lost_msg,
+             "the storage directory %s %s while the server was running: writes are refused "
+             "because they could not be kept; restart the server",
+             g->dir, why);
+    if (!atomic_exchange(&g->lost, true)) log_error("%s", g->lost_msg);
+    return true;
+}
+
+bool engine_healthy(engine *g, err *e) {
+    if (!engine_check_lost(g)) return true;
+    err_set(e, 500, EC_STORAGE, "%s", g->lost_msg);
+    return false;
+}
+
+/* Column files must not use series ids the index does not know (see sindex_check_bound). */
+static int check_series_ids(struct sdb *d, err *e) {
+    uint64_t bound = 0;
+    const char *user = NULL;
+    for (size_t i = 0; i < d->nvnodes; i++) {
+        const char *u = vnode_sid_bound(d->vnodes[i], &bound);
+        if (u) user = u;
+    }
+    return user ? sindex_check_bound(d->idx, bound, user, d->g->opts.salvage, e) : 0;
+}
+
+/* Newest LSN whose rows some vnode holds in files. The WAL must hand out larger ones, or replay
+ * would take new records for rows already flushed and skip them (a WAL that lost its tail or
+ * its files while the column files stayed). */
+static uint64_t flushed_lsn(struct sdb *d) {
+    uint64_t m = 0;
+    for (size_t i = 0; i < d->nvnodes; i++)
+        if (vnode_flushed_lsn(d->vnodes[i]) > m) m = vnode_flushed_lsn(d->vnodes[i]);
+    return m;
 }
 
 int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e) {
@@ -163,14 +220,15 @@ int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e) {
         return -1;
     }
     snprintf(path, sizeof path, "%s/index", d->dir);
-    if (sindex_open(path, &d->idx, e) < 0 || sdb_tombs_load(d, e) < 0 ||
-        sdb_open_vnodes(d, e) < 0) {
+    if (sindex_open(path, g->opts.salvage, &d->idx, e) < 0 || sdb_tombs_load(d, e) < 0 ||
+        sdb_open_vnodes(d, e) < 0 || check_series_ids(d, e) < 0) {
         sdb_free(d);
         return -1;
     }
     wal_opts wo = {.sync_each = g->opts.wal_sync,
                    .sync_interval_ms = g->opts.wal_sync_interval_ms,
-                   .max_segment_bytes = g->opts.wal_max_file_size};
+                   .max_segment_bytes = g->opts.wal_max_file_size,
+                   .salvage = g->opts.salvage};
     snprintf(path, sizeof path, "%s/wal", d->dir);
     if (wal_open(path, &wo, &d->wal, e) < 0) {
         sdb_free(d);
@@ -180,6 +238,7 @@ int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e) {
     int64_t t0 = time_mono_ns();
     omutex_lock(&d->wmu);
     int rc = wal_replay(d->wal, sdb_replay_cb, ctx, e);
+    if (rc == 0) rc = wal_skip_to(d->wal, flushed_lsn(d) + 1, e);
     omutex_unlock(&d->wmu);
     if (rc < 0) {
         sdb_free(d);
@@ -264,8 +323,8 @@ int engine_flush_all(engine *g, uint64_t db_id, bool compact, err *e) {
     pthread_rwlock_unlock(&d->rw);
     omutex_unlock(&d->wmu);
     omutex_lock(&g->bg_work);
-    sdb_maintain_locked(g, d, compact);
+    int rc = sdb_maintain_locked(g, d, compact, e);
     omutex_unlock(&g->bg_work);
     sdb_release(d);
-    return 0;
+    return rc;
 }

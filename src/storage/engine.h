@@ -47,6 +47,9 @@ typedef struct engine_opts {
     void *table_live_ctx; /* context of both callbacks */
     /* Background work period in ms (flush, compaction, retention); 0 = 1000. */
     int bg_interval_ms;
+    /* Opening a database repairs a damaged WAL or series index, keeping every intact record
+     * (see wal.h, sindex.h) instead of refusing to start. */
+    bool salvage;
 } engine_opts;
 
 /* What storage needs of a database's options; the caller translates from its own (the
@@ -59,8 +62,13 @@ typedef struct engine_db_opts {
 } engine_db_opts;
 
 int engine_open(const engine_opts *o, engine **out, err *e);
-/* Stops background work, makes everything durable, frees all. */
-void engine_close(engine *g);
+/* Stops background work, makes everything durable, frees all. -1 (logged) when something could
+ * not be made durable: a final flush, WAL or index sync failed, or the directory was lost. */
+int engine_close(engine *g);
+/* False (e filled: 500, the reason) once the storage directory was removed or replaced under
+ * the running server; from then on writes are refused. Checked on every call (two stats) and
+ * by the background thread. */
+bool engine_healthy(engine *g, err *e);
 
 /* Opens a database's storage, creating it if new, replaying its WAL. */
 int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e);

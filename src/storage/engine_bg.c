@@ -37,8 +37,9 @@ static int env_sync(void *ctx, err *e) {
 
 /* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
  * which runs on this same thread, so the snapshot of pointers stays valid. */
-void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
+int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
     STRATA_ASSERT(omutex_held(&g->bg_work));
+    int frc = 0;
     err e;
     err_clear(&e);
     arena *a = arena_new(0);
@@ -55,15 +56,23 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
         }
         if (rc < 0) {
             log_error("flush: %s", e.msg);
+            if (frc == 0 && flush_err) *flush_err = e;
+            frc = -1;
             err_clear(&e);
         }
     }
     bool force = full || __atomic_exchange_n(&d->want_full_compact, false, __ATOMIC_ACQ_REL);
     for (size_t i = 0; i < nv && !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE); i++) {
         int rc = 0;
-        while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE) &&
-               (rc = vnode_compact(vs[i], &env, force, &e)) == 1)
-            if (force) break;
+        /* A compaction's output takes the newest data LSN of its inputs, so it must apply every
+         * tombstone older than that: take them now, not at the start of the round, or a DELETE
+         * that came while this round flushed newer caches would be lost (its rows resurrected
+         * in an output file that the tombstone no longer covers). A DELETE arriving during the
+         * compaction has a larger LSN than every input and keeps covering the output. */
+        while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+            env.tombs = sdb_tombs_snapshot(d, 0, a);
+            if ((rc = vnode_compact(vs[i], &env, force, &e)) != 1 || force) break;
+        }
         if (rc < 0) {
             log_error("compaction: %s", e.msg);
             err_clear(&e);
@@ -158,6 +167,7 @@ void sdb_maintain_locked(engine *g, struct sdb *d, bool full) {
     }
     sdb_vnodes_release(vs, nv);
     arena_free(a);
+    return frc;
 }
 
 void *engine_bg_main(void *arg) {
@@ -179,11 +189,12 @@ void *engine_bg_main(void *arg) {
         g->bg_kick = false;
         if (__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) break;
         pthread_mutex_unlock(&g->bg_mu);
+        (void)engine_check_lost(g);
         omutex_lock(&g->bg_work);
         size_t n;
         struct sdb **dbs = sdb_all(g, &n);
         for (size_t i = 0; i < n; i++) {
-            if (!dbs[i]->dropped) sdb_maintain_locked(g, dbs[i], false);
+            if (!dbs[i]->dropped) (void)sdb_maintain_locked(g, dbs[i], false, NULL);
             sdb_release(dbs[i]);
         }
         free(dbs);

@@ -34,6 +34,7 @@
 #include "util/hmap.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define REC_WRITE 1
 #define REC_DELETE 2
@@ -75,6 +76,10 @@ struct engine {
     pthread_cond_t bg_cond;
     bool bg_kick;
     owned_mutex bg_work; /* held while a round of background work runs */
+    int dirfd;           /* the storage directory as opened, to notice it being removed */
+    atomic_bool lost;
+    char lost_msg[ERR_MSG_MAX];
+    atomic_int close_failures; /* databases whose WAL or index could not be made durable */
 };
 
 static inline int64_t floor_div(int64_t a, int64_t b) {
@@ -121,8 +126,11 @@ tomb_set sdb_tombs_snapshot(struct sdb *d, uint64_t table_id, arena *a);
 
 /* ---- engine_bg.c: background work */
 /* Flushes what is waiting, compacts (fully with full), expires vnodes, trims the WAL, prunes
- * tombstones. Caller holds g->bg_work. */
-void sdb_maintain_locked(engine *g, struct sdb *d, bool full);
+ * tombstones. Caller holds g->bg_work. Returns -1 with the first flush error in *flush_err (when
+ * not NULL) if a memcache could not be written; the other steps log their errors. */
+int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err);
+/* Whether the storage directory was removed or replaced under the running server (sticky). */
+bool engine_check_lost(engine *g);
 /* The background thread (started by engine_open, stopped by engine_close). */
 void *engine_bg_main(void *arg);
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -183,7 +184,58 @@ static int append_record(sindex *x, const void *payload, size_t len, err *e) {
     return 0;
 }
 
-static int replay(sindex *x, const char *path, err *e) {
+/* Whether an intact record starts at off: its length fits and its checksum matches. When
+ * scanning damaged bytes for the next record, a plausible kind and series id are required
+ * first: cheap filters that keep the scan fast and chance matches out. */
+static bool rec_at(const sindex *x, const unsigned char *d, size_t size, size_t off, bool scanning,
+                   uint32_t *len) {
+    if (off > size || size - off < 9) return false;
+    uint32_t n, crc;
+    memcpy(&n, d + off, 4);
+    memcpy(&crc, d + off + 4, 4);
+    if (n == 0 || n > size - off - 8) return false;
+    const unsigned char *p = d + off + 8;
+    if (scanning && *p == REC_SERIES) {
+        byte_reader r = {p + 1, p + n, false};
+        uint64_t sid = br_uvarint(&r);
+        if (r.bad || sid < x->n || sid - x->n > size / 8) return false;
+    } else if (scanning && *p != REC_DROP_TABLE) {
+        return false;
+    }
+    if ((uint32_t)XXH3_64bits(p, n) != crc) return false;
+    *len = n;
+    return true;
+}
+
+static size_t next_rec(const sindex *x, const unsigned char *d, size_t size, size_t from) {
+    uint32_t len;
+    for (size_t o = from; o + 9 <= size; o++)
+        if (rec_at(x, d, size, o, true, &len)) return o;
+    return size;
+}
+
+/* Applies one intact record; NULL, or why it cannot be applied (it was written by a bug). */
+static const char *apply(sindex *x, const unsigned char *p, size_t len) {
+    byte_reader r = {p + 1, p + len, false};
+    if (*p == REC_SERIES) {
+        uint64_t sid = br_uvarint(&r);
+        uint64_t tid = br_uvarint(&r);
+        if (r.bad) return "truncated series record";
+        /* Ids are handed out in order, so an older one here would replace a live series. */
+        if (sid < x->n || sid >= UINT32_MAX) return "series id out of order";
+        if (insert(x, (uint32_t)sid, tid, r.p, (size_t)(r.end - r.p)) < 0)
+            return "malformed series key";
+    } else if (*p == REC_DROP_TABLE) {
+        uint64_t tid = br_uvarint(&r);
+        if (r.bad) return "truncated drop record";
+        drop_table_mem(x, tid);
+    }
+    return NULL; /* other kinds come from a newer format: skipped */
+}
+
+static int read_whole(const char *path, unsigned char **out, size_t *size, err *e) {
+    *out = NULL;
+    *size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT
@@ -194,48 +246,114 @@ static int replay(sindex *x, const char *path, err *e) {
         close(fd);
         return err_set(e, 500, EC_STORAGE, "cannot stat %s: %s", path, strerror(errno));
     }
-    size_t size = (size_t)st.st_size;
-    unsigned char *data = xmalloc(size ? size : 1);
-    size_t got = 0;
-    while (got < size) {
-        ssize_t r = read(fd, data + got, size - got);
-        if (r <= 0) break;
+    size_t n = (size_t)st.st_size, got = 0;
+    unsigned char *data = xmalloc(n ? n : 1);
+    while (got < n) {
+        ssize_t r = read(fd, data + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            /* Never take a short read for a torn tail: the cut would drop intact records. */
+            int en = r < 0 ? errno : EIO;
+            close(fd);
+            free(data);
+            return err_set(e, 500, EC_STORAGE, "cannot read %s: %s", path, strerror(en));
+        }
         got += (size_t)r;
     }
     close(fd);
-    size_t off = 0, good = 0;
-    while (off + 8 <= got) {
-        uint32_t len, crc;
-        memcpy(&len, data + off, 4);
-        memcpy(&crc, data + off + 4, 4);
-        if (len > got - off - 8 || (uint32_t)XXH3_64bits(data + off + 8, len) != crc) break;
-        byte_reader r = {data + off + 8, data + off + 8 + len, false};
-        const unsigned char *kind = br_bytes(&r, 1);
-        if (!kind) break;
-        if (*kind == REC_SERIES) {
-            uint64_t sid = br_uvarint(&r);
-            uint64_t tid = br_uvarint(&r);
-            if (r.bad || sid >= UINT32_MAX ||
-                insert(x, (uint32_t)sid, tid, r.p, (size_t)(r.end - r.p)) < 0)
-                break;
-        } else if (*kind == REC_DROP_TABLE) {
-            uint64_t tid = br_uvarint(&r);
-            if (r.bad) break;
-            drop_table_mem(x, tid);
-        }
-        off += 8 + len;
-        good = off;
-    }
-    free(data);
-    if (good < size) {
-        log_warn("series index %s: cut %zu bytes of torn or corrupt tail", path, size - good);
-        if (truncate(path, (off_t)good) < 0)
-            return err_set(e, 500, EC_STORAGE, "cannot truncate %s: %s", path, strerror(errno));
-    }
+    *out = data;
+    *size = n;
     return 0;
 }
 
-int sindex_open(const char *dir, sindex **out, err *e) {
+/* Salvage: the intact records (kept) replace the file; the original stays beside it. */
+static int rewrite_salvaged(const char *path, const buf *kept, err *e) {
+    char dmg[PATH_MAX + 32];
+    snprintf(dmg, sizeof dmg, "%s.damaged-%lld", path, (long long)time(NULL));
+    if (link(path, dmg) != 0 && errno != EEXIST)
+        return err_set(e, 500, EC_STORAGE, "cannot keep %s as %s: %s", path, dmg, strerror(errno));
+    const void *part = kept->p ? kept->p : "";
+    size_t len = kept->len;
+    if (fs_write_atomic(path, &part, &len, 1, e) < 0) return -1;
+    log_warn("series index salvage: %s rewritten; the damaged original is kept as %s", path, dmg);
+    return 0;
+}
+
+/* Replays the log. A bad record with nothing intact after it is a torn tail (only series not
+ * yet synced, which no column file refers to, can be in it) and is cut. Anything else is
+ * damage: cutting there would forget synced series whose ids files use, and their ids would
+ * go to new series, so replay refuses, or in salvage mode skips the damaged bytes. */
+static int replay(sindex *x, const char *path, bool salvage, err *e) {
+    unsigned char *data;
+    size_t size;
+    if (read_whole(path, &data, &size, e) < 0) return -1;
+    size_t off = 0, spans = 0, bytes = 0, dropped = 0, kept = 0;
+    buf keep;
+    buf_init(&keep);
+    bool damaged = false;
+    int rc = 0;
+    while (off < size) {
+        uint32_t len;
+        const char *why = NULL;
+        if (rec_at(x, data, size, off, false, &len)) {
+            why = apply(x, data + off + 8, len);
+            if (!why) {
+                buf_append(&keep, data + off, 8 + (size_t)len);
+                kept++;
+                off += 8 + (size_t)len;
+                continue;
+            }
+            if (!salvage) {
+                rc = err_set(e, 500, EC_STORAGE,
+                             "series index %s: intact record at offset %zu cannot be applied "
+                             "(%s): refusing to start. Start once with --wal-salvage to drop it",
+                             path, off, why);
+                break;
+            }
+            log_warn("series index salvage: %s: dropping the record at offset %zu (%s)", path, off,
+                     why);
+            dropped++;
+            damaged = true;
+            off += 8 + (size_t)len;
+            continue;
+        }
+        size_t nxt = next_rec(x, data, size, off + 1);
+        if (nxt == size) {
+            log_warn("series index %s: cut %zu bytes of torn tail at offset %zu", path, size - off,
+                     off);
+            if (!damaged && truncate(path, (off_t)off) < 0)
+                rc = err_set(e, 500, EC_STORAGE, "cannot truncate %s: %s", path, strerror(errno));
+            break;
+        }
+        if (!salvage) {
+            rc = err_set(e, 500, EC_STORAGE,
+                         "series index %s: damaged record at offset %zu, and an intact record "
+                         "follows at offset %zu. The log is damaged, not torn: refusing to start "
+                         "rather than give its series ids to other series. Start once with "
+                         "--wal-salvage to keep every intact record and skip the damaged bytes",
+                         path, off, nxt);
+            break;
+        }
+        log_warn("series index salvage: %s: skipping %zu damaged bytes at offsets %zu..%zu", path,
+                 nxt - off, off, nxt - 1);
+        spans++;
+        bytes += nxt - off;
+        damaged = true;
+        off = nxt;
+    }
+    free(data);
+    if (rc == 0 && damaged) {
+        log_warn("series index salvage: %s: kept %zu intact records, dropped %zu, skipped %zu "
+                 "damaged bytes in %zu places; series registered there are lost (rows of theirs "
+                 "in column files are unreachable)",
+                 path, kept, dropped, bytes, spans);
+        rc = rewrite_salvaged(path, &keep, e);
+    }
+    buf_free(&keep);
+    return rc;
+}
+
+int sindex_open(const char *dir, bool salvage, sindex **out, err *e) {
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return err_set(e, 500, EC_STORAGE, "cannot create %s: %s", dir, strerror(errno));
     sindex *x = xcalloc(1, sizeof *x);
@@ -246,25 +364,29 @@ int sindex_open(const char *dir, sindex **out, err *e) {
     buf_init(&x->wbuf);
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/series.log", dir);
-    if (replay(x, path, e) < 0) {
+    if (replay(x, path, salvage, e) < 0) {
         x->fd = -1;
-        sindex_close(x);
+        (void)sindex_close(x);
         return -1;
     }
     x->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (x->fd < 0) {
         err_set(e, 500, EC_STORAGE, "cannot open %s: %s", path, strerror(errno));
-        sindex_close(x);
+        (void)sindex_close(x);
         return -1;
     }
     *out = x;
     return 0;
 }
 
-void sindex_close(sindex *x) {
-    if (!x) return;
+int sindex_close(sindex *x) {
+    if (!x) return 0;
+    int rc = 0;
     if (x->fd >= 0) {
-        if (x->dirty) fdatasync(x->fd);
+        if (x->dirty && fdatasync(x->fd) < 0) {
+            log_error("series index: fsync %s/series.log: %s", x->dir, strerror(errno));
+            rc = -1;
+        }
         close(x->fd);
     }
     for (uint32_t i = 0; i < x->n; i++) {
@@ -285,6 +407,7 @@ void sindex_close(sindex *x) {
     pthread_rwlock_destroy(&x->lock);
     free(x->dir);
     free(x);
+    return rc;
 }
 
 void sindex_destroy(sindex *x) {
@@ -293,7 +416,7 @@ void sindex_destroy(sindex *x) {
     snprintf(path, sizeof path, "%s/series.log", x->dir);
     unlink(path);
     rmdir(x->dir);
-    sindex_close(x);
+    (void)sindex_close(x);
 }
 
 int sindex_get_or_add(sindex *x, uint64_t table_id, const void *key, size_t keylen, uint32_t *sid,
@@ -463,6 +586,28 @@ size_t sindex_tag_values(sindex *x, uint64_t table_id, uint32_t tag_id, arena *a
     qsort(out, n, sizeof *out, cmp_strv);
     *vals = out;
     return n;
+}
+
+int sindex_check_bound(sindex *x, uint64_t bound, const char *user, bool salvage, err *e) {
+    pthread_rwlock_wrlock(&x->lock);
+    int rc = 0;
+    if (bound > x->n) {
+        if (!salvage || bound >= UINT32_MAX) {
+            rc = err_set(e, 500, EC_STORAGE,
+                         "series index %s/series.log knows %u series ids, but %s uses series id "
+                         "%llu: series records were lost, and new series would take their ids. "
+                         "Refusing to start; start once with --wal-salvage to retire the lost ids "
+                         "(rows of those series stay unreachable)",
+                         x->dir, x->n, user, (unsigned long long)bound - 1);
+        } else {
+            log_warn("series index salvage: %s/series.log: series ids %u..%llu are lost (used by "
+                     "%s); they are retired, and rows of theirs are unreachable",
+                     x->dir, x->n, (unsigned long long)bound - 1, user);
+            x->n = (uint32_t)bound;
+        }
+    }
+    pthread_rwlock_unlock(&x->lock);
+    return rc;
 }
 
 size_t sindex_count(sindex *x) {

@@ -3,9 +3,19 @@
  *
  * Persistence: `<dir>/series.log`, one checksummed record per new series (and per dropped
  * table), appended as series appear. Opening the index replays the log, so a restart never
- * rescans data; a torn last record is cut. Ids are never reused. Column files refer to series
- * by id, so the storage engine calls sindex_sync before it writes a file that mentions a new
- * series (the WAL, which holds series keys, covers everything not yet in files).
+ * rescans data. Ids are never reused. Column files refer to series by id, so the storage
+ * engine calls sindex_sync before it writes a file that mentions a new series (the WAL, which
+ * holds series keys, covers everything not yet in files).
+ *
+ * Damage: a bad record (length past the end, checksum mismatch) with no intact record after it
+ * is a torn tail and is cut: it can only hold series not yet synced, which no file uses. A bad
+ * record followed by intact ones, or an intact record that cannot apply (a series id out of
+ * order), is damage: sindex_open fails naming the file and offset, since cutting would give the
+ * ids of synced series to new ones and files would show their rows under the wrong tags. With
+ * salvage, every intact record is kept, each skipped span is logged, the log is rewritten with
+ * the intact records and the original kept as `series.log.damaged-<unix time>`.
+ * sindex_check_bound catches the one loss replay cannot see (the last records of the log
+ * damaged in place look torn) by comparing with the ids files use.
  *
  * Record: u32 payload length | u32 checksum (low 32 bits of XXH3-64) | payload, where payload
  * is `u8 kind` then for kind 1 (series) `varint sid, varint table id, key bytes`, for kind 2
@@ -25,8 +35,9 @@
 
 typedef struct sindex sindex;
 
-int sindex_open(const char *dir, sindex **out, err *e);
-void sindex_close(sindex *x);
+int sindex_open(const char *dir, bool salvage, sindex **out, err *e);
+/* -1 (logged) when registrations could not be made durable. */
+int sindex_close(sindex *x);
 /* Closes and deletes the log (DROP DATABASE). */
 void sindex_destroy(sindex *x);
 
@@ -55,6 +66,10 @@ size_t sindex_tag_eq(sindex *x, uint64_t table_id, uint32_t tag_id, const char *
                      arena *a, uint32_t **sids);
 /* Distinct values of a tag column over a table's series, sorted (arena copies). */
 size_t sindex_tag_values(sindex *x, uint64_t table_id, uint32_t tag_id, arena *a, strv **vals);
+
+/* Files use series ids up to bound - 1 (user names one of them, for the message): fails when
+ * the index has fewer ids, or with salvage retires the missing ones so they are never reused. */
+int sindex_check_bound(sindex *x, uint64_t bound, const char *user, bool salvage, err *e);
 
 size_t sindex_count(sindex *x);
 

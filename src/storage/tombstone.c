@@ -6,6 +6,7 @@
 #include "util/fs.h"
 #include "util/mem.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -54,7 +55,10 @@ int sdb_tombs_load(struct sdb *d, err *e) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/TOMBSTONES", d->dir);
     FILE *f = fopen(path, "r");
-    if (!f) return 0;
+    if (!f)
+        return errno == ENOENT
+                   ? 0
+                   : err_set(e, 500, EC_STORAGE, "cannot open %s: %s", path, strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     ssize_t len = getline(&line, &cap, f);

@@ -82,6 +82,9 @@ uint32_t vnode_shard(const vnode *v);
 int64_t vnode_tmin(const vnode *v);
 int64_t vnode_tmax(const vnode *v);
 uint64_t vnode_flushed_lsn(const vnode *v);
+/* Raises *bound past every series id the vnode's files use; returns the path of the file with
+ * the largest one when it raised it (valid while the vnode is open), else NULL. */
+const char *vnode_sid_bound(vnode *v, uint64_t *bound);
 
 /* The active cache (write lock of the database held by the caller). */
 memcache *vnode_active(vnode *v);

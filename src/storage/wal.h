@@ -13,9 +13,21 @@
  * after an fsync error, so carrying on could acknowledge data that is not on disk).
  *
  * Recovery: wal_replay visits every intact record in LSN order. A record whose length runs past
- * the end of its file or whose checksum fails ends that segment: in the last segment this is a
- * torn write and the file is truncated there; in an earlier segment it is logged as corruption
- * and the rest of that segment is skipped. Replay must be called (once) before appending.
+ * the end of its file, whose checksum fails or whose LSN is not the next one is either a torn
+ * write or damage. Torn: it is in the last segment and no intact record follows it; the file
+ * is cut there, as only a write that was never acknowledged can be torn (sync mode). Damage:
+ * anything else (an intact record follows, or newer segments do); replay fails with an error
+ * naming the file and offset, since cutting would drop acknowledged records. The last record
+ * of the log flipped in place looks torn and is cut: nothing follows it to tell the two apart.
+ * Replay must be called (once) before appending.
+ *
+ * Salvage (opts.salvage): before replay, every damaged segment is rewritten to hold only its
+ * intact records (one segment per run of consecutive LSNs, named by its first LSN) and the
+ * original is kept as `<name>.damaged-<unix time>`; each skipped span of bytes and dropped
+ * record is logged with its offsets, and a summary with counts. Replay then proceeds normally.
+ *
+ * Lost directory: wal_sync fails (stickily, like a failed fsync) once the directory has been
+ * removed or replaced by another one at its path, so nothing is acknowledged into the void.
  *
  * Trimming: wal_trim(lsn) deletes whole segments all of whose records are < lsn, which the
  * owner calls once the data up to lsn is durable elsewhere (flushed to files).
@@ -36,6 +48,7 @@ typedef struct wal_opts {
     bool sync_each;           /* true: wal_sync waits for fsync (group commit) */
     int64_t sync_interval_ms; /* interval mode period (used when !sync_each), default 100 */
     size_t max_segment_bytes; /* default 128 MiB */
+    bool salvage;             /* repair damaged segments at replay (see above) */
 } wal_opts;
 
 /* Creates dir if needed. */
@@ -55,11 +68,15 @@ int wal_sync(wal *w, uint64_t lsn, err *e);
  * LSN the new segment will start with. */
 uint64_t wal_rotate(wal *w, err *e);
 int wal_trim(wal *w, uint64_t lsn, err *e);
+/* Makes the next LSN at least lsn (starting a new segment there), for an owner that knows of
+ * records up to lsn - 1 the log no longer holds. */
+int wal_skip_to(wal *w, uint64_t lsn, err *e);
 uint64_t wal_last_lsn(wal *w);
 /* Bytes in all live segments. */
 uint64_t wal_size(wal *w);
-/* Syncs everything and closes; safe on NULL. */
-void wal_close(wal *w);
+/* Syncs everything and closes; safe on NULL. -1 (logged) when the log was not durable to the
+ * end: the final sync failed, or an earlier failure had made the log read-only. */
+int wal_close(wal *w);
 /* Closes and removes the directory's segments (DROP DATABASE). */
 void wal_destroy(wal *w);
 

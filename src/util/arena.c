@@ -21,16 +21,26 @@ struct arena {
     size_t used;
     void *last; /* most recent allocation, for in-place realloc */
     size_t last_n;
+    size_t held; /* bytes of the blocks held (what a budget is charged) */
+    arena_budget *budget;
 };
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)
 
-static struct block *block_new(size_t cap) {
+static struct block *block_new(arena *a, size_t cap) {
     struct block *b = xmalloc(sizeof *b + cap);
     b->next = NULL;
     b->cap = cap;
     b->used = 0;
+    a->held += sizeof *b + cap;
+    if (a->budget) a->budget->held += sizeof *b + cap;
     return b;
+}
+
+static void block_free(arena *a, struct block *b) {
+    a->held -= sizeof *b + b->cap;
+    if (a->budget) a->budget->held -= sizeof *b + b->cap;
+    free(b);
 }
 
 arena *arena_new(size_t block_size) {
@@ -44,7 +54,7 @@ void arena_free(arena *a) {
     struct block *b = a->head;
     while (b) {
         struct block *n = b->next;
-        free(b);
+        block_free(a, b);
         b = n;
     }
     free(a);
@@ -57,7 +67,7 @@ void arena_reset(arena *a) {
         if (!n && b->cap == a->block_size) {
             keep = b; /* the oldest regular block survives */
         } else {
-            free(b);
+            block_free(a, b);
         }
         b = n;
     }
@@ -78,7 +88,7 @@ void *arena_alloc(arena *a, size_t n) {
         if (need > a->block_size / 4) {
             /* Big allocation: own block, linked behind the current one so the current
              * block keeps serving small requests. */
-            struct block *big = block_new(need);
+            struct block *big = block_new(a, need);
             big->used = need;
             if (b) {
                 big->next = b->next;
@@ -90,7 +100,7 @@ void *arena_alloc(arena *a, size_t n) {
             a->last = NULL;
             return big->data;
         }
-        b = block_new(a->block_size);
+        b = block_new(a, a->block_size);
         b->next = a->head;
         a->head = b;
     }
@@ -151,4 +161,16 @@ char *arena_printf(arena *a, const char *fmt, ...) {
 
 size_t arena_used(const arena *a) {
     return a->used;
+}
+
+void arena_set_budget(arena *a, arena_budget *b) {
+    if (a->budget) a->budget->held -= a->held;
+    a->budget = b;
+    if (b) b->held += a->held;
+}
+
+bool arena_over_budget(const arena *a, size_t *limit) {
+    if (!a->budget || !a->budget->limit || a->budget->held <= a->budget->limit) return false;
+    *limit = a->budget->limit;
+    return true;
 }

@@ -22,6 +22,10 @@ void config_defaults(config *c) {
     snprintf(c->listen_addr, sizeof c->listen_addr, "127.0.0.1");
     c->port = 8902;
     c->http_threads = 0;
+    c->http_max_connections = 0;
+    c->http_idle_timeout_ms = 60000;
+    c->http_header_timeout_ms = 10000;
+    c->http_body_timeout_ms = 30000;
     snprintf(c->data_path, sizeof c->data_path, "./data");
     c->max_memcache_size = 128ull << 20;
     c->wal_sync = true;
@@ -117,6 +121,14 @@ int config_set(config *c, const char *section, const char *key, const char *text
         rc = want_int(text, 0, 65535, &c->port);
     else if (IS("service", "http_threads"))
         rc = want_int(text, 0, 1024, &c->http_threads);
+    else if (IS("service", "http_max_connections"))
+        rc = want_int(text, 0, 1 << 24, &c->http_max_connections);
+    else if (IS("service", "http_idle_timeout"))
+        rc = want_duration_ms(text, &c->http_idle_timeout_ms);
+    else if (IS("service", "http_header_timeout"))
+        rc = want_duration_ms(text, &c->http_header_timeout_ms);
+    else if (IS("service", "http_body_timeout"))
+        rc = want_duration_ms(text, &c->http_body_timeout_ms);
     else if (IS("storage", "path"))
         rc = want_str(text, c->data_path, sizeof c->data_path);
     else if (IS("storage", "max_memcache_size"))
@@ -129,6 +141,8 @@ int config_set(config *c, const char *section, const char *key, const char *text
         rc = want_duration_ms(text, &c->wal_sync_interval_ms);
     else if (IS("wal", "max_file_size"))
         rc = parse_size(text, &c->wal_max_file_size) ? 0 : -1;
+    else if (IS("wal", "salvage"))
+        rc = want_bool(text, &c->wal_salvage);
     else if (IS("query", "query_sql_limit"))
         rc = parse_size(text, &c->query_sql_limit) ? 0 : -1;
     else if (IS("query", "write_sql_limit"))

@@ -6,12 +6,21 @@
  *   service.http_listen_addr = "127.0.0.1"   (Strata addition: CnosDB always binds 0.0.0.0)
  *   service.http_listen_port = 8902
  *   service.http_threads = 0                 (0 = one per core, at least 2)
+ *   service.http_max_connections = 0        (open connections; 0 = 3/4 of the descriptor
+ *                                            limit, at most 65536; past it the connection
+ *                                            waiting longest for a request is closed)
+ *   service.http_idle_timeout = "60s"        (a connection with no request; also the longest
+ *                                            silence while a response is sent)
+ *   service.http_header_timeout = "10s"      (request line to the end of the headers)
+ *   service.http_body_timeout = "30s"        (longest silence while a body arrives)
  *   storage.path = "./data"
  *   storage.max_memcache_size = "128MiB"     (per vnode memcache before it is flushed)
  *   wal.path = "<storage.path>/wal"
  *   wal.sync = true                          (fsync before acknowledging; false = interval)
  *   wal.sync_interval = "100ms"
  *   wal.max_file_size = "128MiB"
+ *   wal.salvage = false                      (repair a damaged WAL or series index at start,
+ *                                            keeping every intact record, instead of refusing)
  *   query.query_sql_limit = "16MiB"
  *   query.write_sql_limit = "160MiB"
  *   query.auth_enabled = false
@@ -36,12 +45,17 @@ typedef struct config {
     char listen_addr[64];
     int port;
     int http_threads;
+    int http_max_connections;
+    int64_t http_idle_timeout_ms;
+    int64_t http_header_timeout_ms;
+    int64_t http_body_timeout_ms;
     char data_path[1024];
     char wal_path[1024]; /* empty = <data_path>/wal */
     uint64_t max_memcache_size;
     bool wal_sync;
     int64_t wal_sync_interval_ms;
     uint64_t wal_max_file_size;
+    bool wal_salvage;
     uint64_t query_sql_limit;
     uint64_t write_sql_limit;
     bool auth_enabled;

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,4 +83,43 @@ int fs_rm_rf(const char *path) {
         return rmdir(path);
     }
     return unlink(path);
+}
+
+int fs_lock_dir(const char *dir, int *out, err *e) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/LOCK", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return err_set(e, 500, EC_STORAGE, "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int en = errno;
+        char holder[64] = "";
+        ssize_t n = en == EWOULDBLOCK ? pread(fd, holder, sizeof holder - 1, 0) : -1;
+        close(fd);
+        if (en != EWOULDBLOCK)
+            return err_set(e, 500, EC_STORAGE, "cannot lock %s: %s", path, strerror(en));
+        holder[n > 0 ? n : 0] = 0;
+        holder[strcspn(holder, "\n")] = 0;
+        return err_set(e, 500, EC_STORAGE,
+                       "data directory %s is in use by another process (%s): only one server "
+                       "may use a data directory",
+                       dir, holder[0] ? holder : "holder unknown");
+    }
+    /* Who holds it, for the message a second server prints. */
+    char who[64];
+    int wl = snprintf(who, sizeof who, "pid %ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, who, (size_t)wl, 0) != wl) {
+        err_set(e, 500, EC_STORAGE, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *out = fd;
+    return 0;
+}
+
+const char *fs_dir_gone(int fd, const char *path) {
+    struct stat held, named;
+    if (fstat(fd, &held) != 0 || held.st_nlink == 0) return "was removed";
+    if (stat(path, &named) != 0 || named.st_dev != held.st_dev || named.st_ino != held.st_ino)
+        return "was removed or replaced by another directory";
+    return NULL;
 }

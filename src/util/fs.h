@@ -23,5 +23,14 @@ int fs_write_atomic(const char *path, const void *const *parts, const size_t *le
                     err *e);
 /* Removes a file or a directory tree; 0 if it did not exist. */
 int fs_rm_rf(const char *path);
+/* Takes an exclusive lock (flock) on `<dir>/LOCK` and writes the caller's pid into it. The lock
+ * lasts as long as the returned descriptor stays open, and the kernel drops it when the
+ * process ends, however it ends, so a stale LOCK file never blocks a start. When another
+ * process holds it: -1 with a message naming the directory and the holder's pid. */
+int fs_lock_dir(const char *dir, int *fd, err *e);
+/* Whether the directory open as fd is no longer the one at path: NULL while it is, else why
+ * ("was removed", "was removed or replaced by another directory"). Two stat calls: cheap
+ * enough for every acknowledged write. */
+const char *fs_dir_gone(int fd, const char *path);
 
 #endif

@@ -54,6 +54,20 @@ typedef struct value {
     } v;
 } value;
 
+/* A column of len values of one type.
+ *
+ * NULL-slot invariant: the data slot of a NULL row always holds a defined value of the type,
+ * so any kernel may read it; it carries no meaning. It is either the type's zero (0, 0.0,
+ * false, a zero interval; for VT_STR a zero-length view whose pointer is not NULL, e.g. "")
+ * where the producer computed nothing for the row, or what a branch-free kernel computed from
+ * its inputs' (equally defined) slots, e.g. `a < b` over two zeros. Hence: bools are 0 or 1
+ * (UBSan checks every bool load), string views point at readable memory (never a NULL pointer
+ * handed to memcmp/memcpy), and loops can run over every row and take validity from the
+ * bitmaps. Producers that skip a NULL row write the zero (vec_set_null, vec_alloc_null and
+ * vec_zero_nulls in sql/expr.h). Storage hands NULL tag values to series predicates as
+ * (NULL, 0) views, which the SQL layer turns into "" before a kernel sees them, and leaves the
+ * slots of NULL field values unspecified, which the scan operator zeroes. Sanitizer builds
+ * verify the invariant on every vector an expression produces or reads. */
 typedef struct vec {
     uint8_t type; /* enum vtype */
     uint8_t unit; /* enum tunit, for VT_TS */

@@ -152,6 +152,7 @@ def test_cnosdb_style_config_only(make_server, tmp_path):
     srv.write_ok("cfg f=1 1")
     assert srv.sql_ok("select f from cfg") == "f\n1.0\n"
     assert (data / "meta").is_dir() or any(data.iterdir()), "data not under storage.path"
+    assert srv.stop() == 0  # before tmp_path goes: a server that loses its directory exits 1
 
 
 def test_layering(make_server, tmp_path):

@@ -299,7 +299,7 @@ static void test_bad_numbers(void **st) {
     for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
         char body[128], want[256], show[96];
         snprintf(body, sizeof body, "m f=%s 1", vals[i]);
-        point_show(show, sizeof show, vals[i], strlen(vals[i]));
+        utf8_show(show, sizeof show, vals[i], strlen(vals[i]));
         snprintf(want, sizeof want, "Error parsing message: line 1: invalid field value: '%s'",
                  show);
         bad(f, body, want);
@@ -387,15 +387,19 @@ static void test_escapes(void **st) {
     p = ok1(f, "m a b=1,c,d=2");
     assert_sv(p->fields[0].key, "a b");
     assert_sv(p->fields[1].key, "c,d");
-    /* A tab separates nothing: it is part of the name. */
-    p = ok1(f, "m\tx,t=a\tb f\tg=1");
-    assert_sv(p->table, "m\tx");
+    /* A tab or a lone CR separates nothing: part of a tag value, refused in a name (a control
+     * character, util/names.h). */
+    p = ok1(f, "m,t=a\tb,u=c\rd f=1");
     assert_sv(p->tags[0].val, "a\tb");
-    assert_sv(p->fields[0].key, "f\tg");
-    /* A lone CR inside a name is kept. */
-    p = ok1(f, "m\rx,t=a\rb f=1");
-    assert_sv(p->table, "m\rx");
-    assert_sv(p->tags[0].val, "a\rb");
+    assert_sv(p->tags[1].val, "c\rd");
+    bad(f, "m\tx f=1",
+        "Error parsing message: line 1: invalid table name: control character 0x09 at 1");
+    bad(f, "m f\tg=1",
+        "Error parsing message: line 1: invalid field key: control character 0x09 at 3");
+    bad(f, "m\rx f=1",
+        "Error parsing message: line 1: invalid table name: control character 0x0D at 1");
+    bad(f, "m,t\rx=1 f=1",
+        "Error parsing message: line 1: invalid tag key: control character 0x0D at 3");
     /* Names may hold '#', quotes and '=' (measurement). */
     p = ok1(f, "a#b=\"c f=1");
     assert_sv(p->table, "a#b=\"c");
@@ -509,7 +513,8 @@ static void test_comments_blank_crlf(void **st) {
 
 static void test_dedup_and_sort(void **st) {
     fx *f = *st;
-    point *p = ok1(f, "m,b=2,a=1,b=3,c=0,a=9 z=1,y=2i,z=3,x=\"s\",y=5");
+    /* Duplicate field keys: the last value wins (InfluxDB), whatever its type. */
+    point *p = ok1(f, "m,b=2,a=1,c=0 z=1,y=2i,z=3,x=\"s\",y=5");
     assert_int_equal(p->ntags, 3);
     assert_sv(p->tags[0].key, "a");
     assert_sv(p->tags[0].val, "1");
@@ -519,9 +524,18 @@ static void test_dedup_and_sort(void **st) {
     assert_int_equal(p->nfields, 3);
     assert_sv(p->fields[0].key, "x");
     assert_sv(p->fields[1].key, "y");
-    assert_int_equal(p->fields[1].type, VT_I64);
+    assert_int_equal(p->fields[1].type, VT_F64);
+    assert_true(p->fields[1].v.f == 5.0);
     assert_sv(p->fields[2].key, "z");
-    assert_true(p->fields[2].v.f == 1.0);
+    assert_true(p->fields[2].v.f == 3.0);
+    p = ok1(f, "m a=1,a=2,a=3,b=0,a=4");
+    assert_int_equal(p->nfields, 2);
+    assert_true(p->fields[0].v.f == 4.0);
+    /* Duplicate tag keys are refused (InfluxDB: "duplicate tags"), even with equal values. */
+    bad(f, "m,b=2,a=1,b=3 f=1", "Error parsing message: line 1: duplicate tag key 'b'");
+    bad(f, "m,a=1,a=1 f=1", "Error parsing message: line 1: duplicate tag key 'a'");
+    bad(f, "ok f=1\nm,a\\ b=1,a\\ b=2 f=1",
+        "Error parsing message: line 2: duplicate tag key 'a b'");
     /* Bytewise order: prefixes first, upper case before lower, UTF-8 after ASCII. */
     p = ok1(f, "m,ab=1,a=2,B=3,é=4,a\\ =5 f=1");
     assert_sv(p->tags[0].key, "B");
@@ -537,13 +551,40 @@ static void test_dedup_and_sort(void **st) {
     }
 }
 
+/* Names may hold no control character and are never cut short at a NUL (util/names.h); tag
+ * values may hold any but NUL. */
+static void test_control_characters(void **st) {
+    fx *f = *st;
+    static const char nul_table[] = "x\0y f=1";
+    bad_n(f, nul_table, sizeof nul_table - 1, EC_LP_PARSE,
+          "Error parsing message: line 1: invalid table name: control character 0x00 at 1");
+    bad(f, "m,a\x01=b f=1",
+        "Error parsing message: line 1: invalid tag key: control character 0x01 at 3");
+    bad(f, "m\tx f=1",
+        "Error parsing message: line 1: invalid table name: control character "
+        "0x09 at 1");
+    bad(f, "m f\x7F=1",
+        "Error parsing message: line 1: invalid field key: control character 0x7F at 3");
+    static const char nul_value[] = "m,t=a\0b f=1";
+    bad_n(f, nul_value, sizeof nul_value - 1, EC_LP_PARSE,
+          "Error parsing message: line 1: invalid tag value: control character 0x00 at 5");
+    /* Other control characters are fine in tag values and string fields. */
+    point *p = ok1(f, "m,t=a\tb s=\"x\x01\ty\"");
+    assert_sv(p->tags[0].val, "a\tb");
+    assert_sv(p->fields[0].v.s, "x\x01\ty");
+    /* Escapes cannot make a blank name. */
+    bad(f, "\\  f=1", "Error parsing message: line 1: Invalid table name \" \": only spaces");
+    bad(f, "m,\\ =a f=1", "Error parsing message: line 1: Invalid column name \" \": only spaces");
+    ok1(f, "m,t=\\  f=1"); /* a blank tag value is a value */
+}
+
 static void test_point_normalize_large(void **st) {
     fx *f = *st;
     /* Enough keys to go through the merge sort, in reverse order, each twice. */
     enum { N = 500 };
     point p = {0};
     p.fields = arena_alloc(f->a, 2 * N * sizeof *p.fields);
-    p.tags = arena_alloc(f->a, 2 * N * sizeof *p.tags);
+    p.tags = arena_alloc(f->a, N * sizeof *p.tags);
     char(*names)[16] = arena_alloc(f->a, N * 16);
     for (int i = 0; i < N; i++) snprintf(names[i], 16, "k%04d", N - 1 - i);
     for (int r = 0; r < 2; r++) {
@@ -551,32 +592,40 @@ static void test_point_normalize_large(void **st) {
             pt_field *x = &p.fields[p.nfields++];
             x->key = (strv){names[i], 5};
             x->type = VT_I64;
-            x->v.i = r; /* first occurrence has 0 */
+            x->v.i = r; /* the last occurrence has 1 */
+            if (r) continue;
             pt_tag *t = &p.tags[p.ntags++];
             t->key = (strv){names[i], 5};
-            t->val = (strv){r ? "second" : "first", r ? 6 : 5};
+            t->val = (strv){"v", 1};
         }
     }
-    point_normalize(&p);
+    assert_int_equal(point_normalize(&p), 0);
     assert_int_equal(p.nfields, N);
     assert_int_equal(p.ntags, N);
     for (int i = 0; i < N; i++) {
         char want[16];
         snprintf(want, sizeof want, "k%04d", i);
         assert_sv(p.fields[i].key, want);
-        assert_true(p.fields[i].v.i == 0);
+        assert_true(p.fields[i].v.i == 1);
         assert_sv(p.tags[i].key, want);
-        assert_sv(p.tags[i].val, "first");
     }
-    /* Already sorted input is left alone; equal neighbours are dropped. */
+    /* A tag key given twice, far apart: reported by its index in the sorted tags. */
+    point d = {0};
+    d.tags = arena_alloc(f->a, (N + 1) * sizeof *d.tags);
+    for (int i = 0; i < N; i++) d.tags[d.ntags++] = (pt_tag){{names[i], 5}, {"v", 1}};
+    d.tags[d.ntags++] = (pt_tag){{names[N / 2], 5}, {"w", 1}};
+    uint32_t dup = point_normalize(&d);
+    assert_true(dup > 0);
+    assert_sv(d.tags[dup - 1].key, names[N / 2]);
+    /* Already sorted input is left alone; of equal neighbours the last stays. */
     point q = {0};
     pt_field fs[3] = {{.key = {"a", 1}}, {.key = {"a", 1}}, {.key = {"b", 1}}};
     fs[1].v.i = 7;
     q.fields = fs;
     q.nfields = 3;
-    point_normalize(&q);
+    assert_int_equal(point_normalize(&q), 0);
     assert_int_equal(q.nfields, 2);
-    assert_true(q.fields[0].v.i == 0);
+    assert_true(q.fields[0].v.i == 7);
     assert_sv(q.fields[1].key, "b");
 }
 
@@ -655,12 +704,12 @@ static void test_utf8_scanner(void **st) {
         memset(b, 'a', sizeof b);
         b[pos] = (char)0x80;
         size_t bad = 12345;
-        assert_false(point_utf8_valid(b, sizeof b, &bad));
+        assert_false(utf8_valid(b, sizeof b, &bad));
         assert_int_equal(bad, pos);
         b[pos] = 'a';
-        assert_true(point_utf8_valid(b, sizeof b, &bad));
+        assert_true(utf8_valid(b, sizeof b, &bad));
     }
-    assert_true(point_utf8_valid("", 0, NULL));
+    assert_true(utf8_valid("", 0, NULL));
     assert_int_equal(point_line_of("a\nb\nc", 4), 3);
     assert_int_equal(point_line_of("a\nb\nc", 0), 1);
 }
@@ -926,6 +975,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_error_line_numbers, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_comments_blank_crlf, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dedup_and_sort, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_control_characters, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_point_normalize_large, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_point_batch_push, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_appends_and_rolls_back, fx_setup, fx_teardown),

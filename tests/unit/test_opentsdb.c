@@ -111,7 +111,7 @@ static void test_text_many_lines(void **st) {
                                 "m2 -5 -2.5e3 x=y,z=w\n"
                                 "\tput\tm3\t7\t+3\tk=v\n"
                                 "m4 8 0.1\n"
-                                "m5 9 7 a=1 a=2 b=3,c=4\n"
+                                "m5 9 7 b=3,a=1 c=4\n"
                                 "put put 10 1e-2 t=1");
     assert_int_equal(b->n, 6);
     assert_sv(b->pts[0].table, "m1");
@@ -129,7 +129,7 @@ static void test_text_many_lines(void **st) {
     assert_null(b->pts[3].tags);
     check_value_field(&b->pts[3], 0.1);
     assert_int_equal(b->pts[4].ntags, 3);
-    assert_sv(b->pts[4].tags[0].val, "1"); /* first of duplicates */
+    assert_sv(b->pts[4].tags[0].val, "1"); /* sorted */
     assert_sv(b->pts[5].table, "put");
     check_value_field(&b->pts[5], 0.01);
     assert_int_equal(b->pts[5].line, 8);
@@ -184,6 +184,19 @@ static void test_text_errors(void **st) {
              "Error parsing message: line 4: invalid value 'oops'");
     bad_with(f, tsdb_parse_text, "m 1 1 a=\xC3\x28", 10, 422, EC_UTF8,
              "Invalid utf-8 sequence: line 1, byte offset 8");
+    /* A tag key given twice: which value names the series? Refused, as InfluxDB does. */
+    text_bad(f, "m 1 1 a=1 b=2 a=3", "Error parsing message: line 1: duplicate tag key 'a'");
+    /* Names are checked (util/names.h), never cut short at a NUL. */
+    static const char nul_metric[] = "m\0x 1 1 a=b", ctl_key[] = "m 1 1 a\x01=b",
+                      nul_value[] = "m 1 1 a=b\0c";
+    bad_with(f, tsdb_parse_text, nul_metric, sizeof nul_metric - 1, 400, EC_OPENTSDB_TEXT,
+             "Error parsing message: line 1: Invalid table name \"m\\x00x\": control character "
+             "0x00 at byte 1");
+    bad_with(f, tsdb_parse_text, ctl_key, sizeof ctl_key - 1, 400, EC_OPENTSDB_TEXT,
+             "Error parsing message: line 1: Invalid column name \"a\\x01\": control character "
+             "0x01 at byte 1");
+    bad_with(f, tsdb_parse_text, nul_value, sizeof nul_value - 1, 400, EC_OPENTSDB_TEXT,
+             "Error parsing message: line 1: tag value 'b\\x00c' holds a NUL byte");
 }
 
 static void test_text_prefixes(void **st) {
@@ -303,6 +316,11 @@ static void test_json_errors(void **st) {
              "Error parsing message: element 1: tag 'a' must not be empty");
     json_bad(f, "[{\"metric\":\"m\",\"timestamp\":1,\"value\":1,\"tags\":{\"time\":\"x\"}}]",
              "Error parsing message: element 1: 'time' cannot be a tag key");
+    json_bad(f, "[{\"metric\":\"a\\u0007b\",\"timestamp\":1,\"value\":1,\"tags\":{}}]",
+             "Error parsing message: element 1: Invalid table name \"a\\x07b\": control "
+             "character 0x07 at byte 1");
+    json_bad(f, "[{\"metric\":\"  \",\"timestamp\":1,\"value\":1,\"tags\":{}}]",
+             "Error parsing message: element 1: Invalid table name \"  \": only spaces");
     /* Not objects. */
     json_bad(f, "[{\"metric\":\"a\",\"timestamp\":1,\"value\":1,\"tags\":{}},[1]]",
              "Error parsing message: element 2: expected an object");

@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "storage/wal.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -207,6 +209,39 @@ static wal *open_replay(const char *dir, const wal_opts *o, coll *c) {
     assert_int_equal(wal_open(dir, o, &w, &e), 0);
     assert_int_equal(wal_replay(w, collect, c, &e), 0);
     return w;
+}
+
+/* Opens dir and expects replay to refuse; returns the error message (static buffer). */
+static const char *open_refused(const char *dir, const wal_opts *o) {
+    static err e;
+    wal *w = NULL;
+    coll c = {0};
+    assert_int_equal(wal_open(dir, o, &w, &e), 0);
+    assert_int_equal(wal_replay(w, collect, &c, &e), -1);
+    assert_int_equal(e.http, 500);
+    assert_string_equal(e.code, EC_STORAGE);
+    assert_int_equal(c.n == 0 || c.v != NULL, 1);
+    wal_close(w);
+    coll_free(&c);
+    return e.msg;
+}
+
+static wal_opts opts_salvage(size_t max_seg) {
+    wal_opts o = {.sync_each = true, .max_segment_bytes = max_seg, .salvage = true};
+    return o;
+}
+
+/* Number of `<segment>.damaged-<time>` files salvage left in dir. */
+static int count_damaged(const char *dir) {
+    return tu_count_names(dir, "\\.log\\.damaged-[0-9]*$");
+}
+
+/* The message names the file and the offset. */
+static void expect_names(const char *msg, const char *path, uint64_t off) {
+    char want[64];
+    snprintf(want, sizeof want, "at offset %" PRIu64 " ", off);
+    if (!strstr(msg, path) || !strstr(msg, want) || !strstr(msg, "--wal-salvage"))
+        fail_msg("message %s does not name %s and %s", msg, path, want);
 }
 
 static uint64_t append_gen(wal *w, size_t len, uint64_t seed) {
@@ -459,8 +494,10 @@ static void test_torn_tail(void **state) {
     torn_case(m, 7, 100);
 }
 
-/* Flips each bit pattern in each byte of record k of a single segment: record k and all after
- * it must go, and the file must be cut at record k. */
+/* Flips each bit pattern in each byte of record k of a single segment. Damage in the last
+ * record is indistinguishable from a torn write: it is cut. Anywhere else intact records
+ * follow, so replay refuses, naming the file and the offset, and leaves the file alone;
+ * salvage then keeps every record but k and replay after it is clean. */
 static void flip_case(int k) {
     enum { N = 8 };
     size_t sizes[N] = {12, 40, 0, 25, 64, 3, 30, 9};
@@ -476,6 +513,7 @@ static void flip_case(int k) {
     for (int i = 0; i < k; i++) start += 16 + sizes[i];
     size_t rec_len = 16 + sizes[k];
     const unsigned char masks[] = {0x01, 0x80, 0xff};
+    wal_opts sal = opts_salvage(0);
     for (size_t b = start; b < start + rec_len; b++) {
         for (size_t mi = 0; mi < sizeof masks; mi++) {
             char *d = make_tmpdir();
@@ -484,15 +522,36 @@ static void flip_case(int k) {
             write_file(p, orig, len);
             orig[b] ^= masks[mi];
             coll_free(&c);
-            w = open_replay(d, NULL, &c);
-            expect_range(&c, 1, (uint64_t)k);
-            assert_int_equal(file_size(p), (long long)start);
-            assert_int_equal(append_gen(w, 11, 77), (uint64_t)k + 1);
-            wal_close(w);
-            coll_free(&c);
-            w = open_replay(d, NULL, &c);
-            expect_range(&c, 1, (uint64_t)k + 1);
-            wal_close(w);
+            if (k == N - 1) {
+                w = open_replay(d, NULL, &c);
+                expect_range(&c, 1, (uint64_t)k);
+                assert_int_equal(file_size(p), (long long)start);
+                assert_int_equal(append_gen(w, 11, 77), (uint64_t)k + 1);
+                wal_close(w);
+                coll_free(&c);
+                w = open_replay(d, NULL, &c);
+                expect_range(&c, 1, (uint64_t)k + 1);
+                wal_close(w);
+            } else {
+                expect_names(open_refused(d, NULL), p, start);
+                assert_int_equal(file_size(p), (long long)len);
+                w = open_replay(d, &sal, &c);
+                assert_int_equal(c.n, N - 1);
+                for (size_t i = 0, j = 0; i < N; i++) {
+                    if ((int)i == k) continue;
+                    assert_int_equal(c.v[j].lsn, i + 1);
+                    assert_true(c.v[j].h == content_hash(sizes[i], i + 1));
+                    j++;
+                }
+                assert_int_equal(count_damaged(d), 1);
+                assert_int_equal(append_gen(w, 11, 77), N + 1);
+                wal_close(w);
+                coll_free(&c);
+                w = open_replay(d, NULL, &c);
+                assert_int_equal(c.n, N);
+                assert_int_equal(c.v[N - 1].lsn, N + 1);
+                wal_close(w);
+            }
             free(p);
             rm_rf(d);
             free(d);
@@ -513,12 +572,14 @@ static void test_flipped_byte(void **state) {
     flip_case(7);
 }
 
+/* Damage in a segment that newer ones follow is never torn: that segment was synced whole
+ * before the next one started. */
 static void test_middle_corruption(void **state) {
     (void)state;
     /* 100-byte payloads (116 bytes a record) and 300-byte segments: three records a segment,
      * so segments start at LSN 1, 4, 7, 10. */
-    wal_opts o = opts_seg(300);
-    for (int variant = 0; variant < 3; variant++) {
+    wal_opts o = opts_seg(300), sal = opts_salvage(300);
+    for (int variant = 0; variant < 4; variant++) {
         char *dir = make_tmpdir();
         coll c = {0};
         wal *w = open_replay(dir, &o, &c);
@@ -529,27 +590,31 @@ static void test_middle_corruption(void **state) {
         size_t len;
         unsigned char *b = read_file(p, &len);
         assert_int_equal(len, 348);
+        uint64_t off = 116;
         if (variant == 0)
             b[116 + 16 + 50] ^= 0x10; /* payload of LSN 5 */
         else if (variant == 1)
-            b[3] ^= 0x40; /* length of LSN 4 */
-        else
+            b[3] ^= 0x40, off = 0; /* length of LSN 4 */
+        else if (variant == 2)
             b[116 + 8] ^= 0x01; /* lsn field of LSN 5 */
+        else
+            b[232 + 20] ^= 0x02, off = 232; /* payload of LSN 6, the segment's last record */
         write_file(p, b, len);
 
-        coll_free(&c);
-        w = open_replay(dir, &o, &c);
-        if (variant == 1) {
-            uint64_t want[] = {1, 2, 3, 7, 8, 9, 10, 11, 12};
-            expect_lsns(&c, want, 9);
-        } else {
-            uint64_t want[] = {1, 2, 3, 4, 7, 8, 9, 10, 11, 12};
-            expect_lsns(&c, want, 10);
-        }
-        for (size_t i = 0; i < c.n; i++) assert_true(c.v[i].h == content_hash(100, c.v[i].lsn));
-        /* A middle segment is left as it is. */
+        expect_names(open_refused(dir, &o), p, off);
         assert_int_equal(file_size(p), 348);
+
+        coll_free(&c);
+        w = open_replay(dir, &sal, &c);
+        uint64_t lost = variant == 1 ? 4 : variant == 3 ? 6 : 5;
+        assert_int_equal(c.n, 11);
+        for (size_t i = 0, l = 1; i < c.n; i++, l++) {
+            if (l == lost) l++;
+            assert_int_equal(c.v[i].lsn, l);
+            assert_true(c.v[i].h == content_hash(100, l));
+        }
         assert_int_equal(wal_last_lsn(w), 12);
+        assert_int_equal(count_damaged(dir), 1);
         /* The last segment is full, so LSN 13 starts a new one. */
         assert_int_equal(append_gen(w, 100, 13), 13);
         wal_close(w);
@@ -557,8 +622,10 @@ static void test_middle_corruption(void **state) {
         assert_true(exists(p13));
         free(p13);
 
+        /* Repaired for good: a normal start replays the same records. */
         coll_free(&c);
         w = open_replay(dir, &o, &c);
+        assert_int_equal(c.n, 12);
         assert_int_equal(c.v[c.n - 1].lsn, 13);
         wal_close(w);
         coll_free(&c);
@@ -569,22 +636,100 @@ static void test_middle_corruption(void **state) {
     }
 }
 
+/* Bytes of garbage between intact records of the last segment: damage, not a torn tail (as a
+ * zero-filled hole would be, which is what a lost write can leave after a power failure). */
+static void test_garbage_then_records(void **state) {
+    (void)state;
+    const size_t holes[] = {1, 15, 16, 17, 40, 4096};
+    for (size_t h = 0; h < sizeof holes / sizeof *holes; h++) {
+        for (int zero = 0; zero < 2; zero++) {
+            char *dir = make_tmpdir();
+            uint64_t a[] = {1, 2}, bl[] = {3, 4};
+            craft_seg(dir, 1, a, 2);
+            char *p = seg_file(dir, 1);
+            size_t la;
+            unsigned char *ba = read_file(p, &la);
+            craft_seg(dir, 3, bl, 2);
+            char *p3 = seg_file(dir, 3);
+            size_t lb;
+            unsigned char *bb = read_file(p3, &lb);
+            unlink(p3);
+            unsigned char *all = xmalloc(la + holes[h] + lb);
+            memcpy(all, ba, la);
+            fill(all + la, holes[h], 99);
+            if (zero) memset(all + la, 0, holes[h]);
+            memcpy(all + la + holes[h], bb, lb);
+            write_file(p, all, la + holes[h] + lb);
+
+            expect_names(open_refused(dir, NULL), p, la);
+            wal_opts sal = opts_salvage(0);
+            coll c = {0};
+            wal *w = open_replay(dir, &sal, &c);
+            expect_range(&c, 1, 4);
+            assert_int_equal(file_size(p), (long long)(la + lb)); /* one run: LSNs 1..4 */
+            assert_int_equal(append_gen(w, 5, 5), 5);
+            wal_close(w);
+            coll_free(&c);
+            w = open_replay(dir, NULL, &c);
+            expect_range(&c, 1, 5);
+            wal_close(w);
+            coll_free(&c);
+            free(all);
+            free(ba);
+            free(bb);
+            free(p);
+            free(p3);
+            rm_rf(dir);
+            free(dir);
+        }
+    }
+}
+
 /* Hand-made segments: LSN gaps, LSNs going backwards, name/record mismatches, oversized
  * lengths, overlapping segments. */
 static void test_lsn_sequence(void **state) {
     (void)state;
     err e;
     coll c = {0};
+    wal_opts sal = opts_salvage(0);
     {
-        /* Gap inside the last segment: cut before LSN 4, appends continue at 3. */
+        /* Gap inside the last segment: intact records cannot be torn. Salvage keeps them all
+         * and splits the segment where the gap is. */
         char *dir = make_tmpdir();
         uint64_t l[] = {1, 2, 4, 5};
         craft_seg(dir, 1, l, 4);
-        wal *w = open_replay(dir, NULL, &c);
-        expect_range(&c, 1, 2);
-        char *p = seg_file(dir, 1);
+        char *p = seg_file(dir, 1), *p4 = seg_file(dir, 4);
+        const char *msg = open_refused(dir, NULL);
+        expect_names(msg, p, 72);
+        assert_non_null(strstr(msg, "claims LSN 4"));
+        wal *w = open_replay(dir, &sal, &c);
+        uint64_t want[] = {1, 2, 4, 5};
+        expect_lsns(&c, want, 4);
         assert_int_equal(file_size(p), 2 * 36);
-        assert_int_equal(append_gen(w, 5, 1), 3);
+        assert_int_equal(file_size(p4), 2 * 36);
+        assert_int_equal(append_gen(w, 5, 1), 6);
+        wal_close(w);
+        coll_free(&c);
+        w = open_replay(dir, NULL, &c);
+        uint64_t want2[] = {1, 2, 4, 5, 6};
+        expect_lsns(&c, want2, 5);
+        wal_close(w);
+        free(p);
+        free(p4);
+        rm_rf(dir);
+        free(dir);
+        coll_free(&c);
+    }
+    {
+        /* Going backwards: salvage drops the stale records. */
+        char *dir = make_tmpdir();
+        uint64_t l[] = {1, 2, 3, 2, 3};
+        craft_seg(dir, 1, l, 5);
+        char *p = seg_file(dir, 1);
+        expect_names(open_refused(dir, NULL), p, 3 * 36);
+        wal *w = open_replay(dir, &sal, &c);
+        expect_range(&c, 1, 3);
+        assert_int_equal(append_gen(w, 5, 1), 4);
         wal_close(w);
         free(p);
         rm_rf(dir);
@@ -592,30 +737,23 @@ static void test_lsn_sequence(void **state) {
         coll_free(&c);
     }
     {
-        /* Going backwards. */
-        char *dir = make_tmpdir();
-        uint64_t l[] = {1, 2, 3, 2, 3};
-        craft_seg(dir, 1, l, 5);
-        wal *w = open_replay(dir, NULL, &c);
-        expect_range(&c, 1, 3);
-        wal_close(w);
-        rm_rf(dir);
-        free(dir);
-        coll_free(&c);
-    }
-    {
-        /* A segment named 5 whose first record claims LSN 1: nothing in it is trusted. */
+        /* A segment named 5 whose records claim LSNs 1 and 2: nothing in it is trusted, but its
+         * name still says where the log goes on. */
         char *dir = make_tmpdir();
         uint64_t l[] = {1, 2};
         craft_seg(dir, 5, l, 2);
-        wal *w = open_replay(dir, NULL, &c);
+        char *p = seg_file(dir, 5);
+        expect_names(open_refused(dir, NULL), p, 0);
+        wal *w = open_replay(dir, &sal, &c);
         assert_int_equal(c.n, 0);
+        assert_int_equal(file_size(p), 0);
         assert_int_equal(append_gen(w, 5, 1), 5);
         wal_close(w);
         coll_free(&c);
         w = open_replay(dir, NULL, &c);
         expect_range(&c, 5, 5);
         wal_close(w);
+        free(p);
         rm_rf(dir);
         free(dir);
         coll_free(&c);
@@ -628,10 +766,16 @@ static void test_lsn_sequence(void **state) {
         craft_seg(dir, 100, a, 3);
         craft_seg(dir, 103, NULL, 0);
         craft_seg(dir, 106, b, 2);
+        for (int salvage = 0; salvage < 2; salvage++) {
+            wal *w = open_replay(dir, salvage ? &sal : NULL, &c);
+            uint64_t want[] = {100, 101, 102, 106, 107};
+            expect_lsns(&c, want, 5);
+            assert_int_equal(wal_last_lsn(w), 107);
+            wal_close(w);
+            coll_free(&c);
+            assert_int_equal(count_damaged(dir), 0);
+        }
         wal *w = open_replay(dir, NULL, &c);
-        uint64_t want[] = {100, 101, 102, 106, 107};
-        expect_lsns(&c, want, 5);
-        assert_int_equal(wal_last_lsn(w), 107);
         assert_int_equal(append_gen(w, 5, 1), 108);
         wal_close(w);
         rm_rf(dir);
@@ -695,6 +839,73 @@ static void test_lsn_sequence(void **state) {
         }
     }
     (void)e;
+}
+
+/* A directory removed or replaced under an open log: nothing more is acknowledged. */
+static void test_lost_directory(void **state) {
+    (void)state;
+    for (int replace = 0; replace < 2; replace++) {
+        char *dir = make_tmpdir();
+        coll c = {0};
+        err e;
+        wal *w = open_replay(dir, NULL, &c);
+        uint64_t l1 = append_gen(w, 10, 1);
+        assert_int_equal(wal_sync(w, l1, &e), 0);
+        char moved[64];
+        snprintf(moved, sizeof moved, "%s.moved", dir);
+        if (replace) {
+            assert_int_equal(rename(dir, moved), 0);
+            assert_int_equal(mkdir(dir, 0755), 0);
+        } else {
+            rm_rf(dir);
+        }
+        uint64_t l2 = 0;
+        if (wal_append(w, "x", 1, &l2, &e) == 0) assert_int_equal(wal_sync(w, l2, &e), -1);
+        assert_int_equal(e.http, 500);
+        assert_non_null(strstr(e.msg, dir));
+        assert_non_null(strstr(e.msg, replace ? "replaced" : "removed"));
+        assert_int_equal(wal_append(w, "y", 1, &l2, &e), -1);
+        assert_int_equal(wal_close(w), -1);
+        coll_free(&c);
+        rm_rf(moved);
+        rm_rf(dir);
+        free(dir);
+    }
+}
+
+/* wal_skip_to: the next LSN never goes below what the owner says was used. */
+static void test_skip_to(void **state) {
+    (void)state;
+    char *dir = make_tmpdir();
+    coll c = {0};
+    err e;
+    wal *w = open_replay(dir, NULL, &c);
+    for (int i = 1; i <= 3; i++) append_gen(w, 10, (uint64_t)i);
+    assert_int_equal(wal_skip_to(w, 2, &e), 0); /* already past: nothing happens */
+    assert_int_equal(append_gen(w, 10, 4), 4);
+    assert_int_equal(wal_skip_to(w, 10, &e), 0);
+    assert_int_equal(wal_last_lsn(w), 9);
+    assert_int_equal(wal_sync(w, 9, &e), 0);
+    assert_int_equal(append_gen(w, 10, 10), 10);
+    assert_int_equal(wal_close(w), 0);
+    w = open_replay(dir, NULL, &c);
+    uint64_t want[] = {1, 2, 3, 4, 10};
+    expect_lsns(&c, want, 5);
+    wal_close(w);
+    /* Even a log emptied of records restarts where it was told. */
+    rm_rf(dir);
+    coll_free(&c);
+    w = open_replay(dir, NULL, &c);
+    assert_int_equal(wal_skip_to(w, 50, &e), 0);
+    assert_int_equal(append_gen(w, 10, 50), 50);
+    wal_close(w);
+    coll_free(&c);
+    w = open_replay(dir, NULL, &c);
+    expect_range(&c, 50, 50);
+    wal_close(w);
+    coll_free(&c);
+    rm_rf(dir);
+    free(dir);
 }
 
 static void test_odd_files(void **state) {
@@ -1160,7 +1371,7 @@ static void test_fsync_failure(void **state) {
     assert_string_equal(e2.msg, e.msg);
     assert_int_equal(wal_sync(w, l1, &e2), -1);
     assert_int_equal(wal_rotate(w, &e2), 0);
-    wal_close(w);
+    assert_int_equal(wal_close(w), -1); /* shutdown must not claim everything is durable */
     coll_free(&c);
     w = open_replay(dir, NULL, &c);
     expect_range(&c, 1, 2);
@@ -1206,14 +1417,25 @@ int main(void) {
     /* The corruption tests provoke hundreds of expected warnings; errors still show. */
     log_set_level(LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),         cmocka_unit_test(test_format),
-        cmocka_unit_test(test_reopen_continuity), cmocka_unit_test(test_torn_tail),
-        cmocka_unit_test(test_flipped_byte),      cmocka_unit_test(test_middle_corruption),
-        cmocka_unit_test(test_lsn_sequence),      cmocka_unit_test(test_odd_files),
-        cmocka_unit_test(test_rotate_trim),       cmocka_unit_test(test_sync_coverage),
-        cmocka_unit_test(test_group_commit),      cmocka_unit_test(test_interval),
-        cmocka_unit_test(test_destroy),           cmocka_unit_test(test_misuse),
-        cmocka_unit_test(test_write_failure),     cmocka_unit_test(test_fsync_failure),
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_reopen_continuity),
+        cmocka_unit_test(test_torn_tail),
+        cmocka_unit_test(test_flipped_byte),
+        cmocka_unit_test(test_middle_corruption),
+        cmocka_unit_test(test_lsn_sequence),
+        cmocka_unit_test(test_odd_files),
+        cmocka_unit_test(test_rotate_trim),
+        cmocka_unit_test(test_sync_coverage),
+        cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_interval),
+        cmocka_unit_test(test_destroy),
+        cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_write_failure),
+        cmocka_unit_test(test_fsync_failure),
+        cmocka_unit_test(test_garbage_then_records),
+        cmocka_unit_test(test_lost_directory),
+        cmocka_unit_test(test_skip_to),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,18 @@ static inline void tu_write_file(const char *path, const void *p, size_t n) {
     fclose(f);
 }
 
+/* Number of entries of dir whose names match the (grep basic) regular expression. */
+static inline int tu_count_names(const char *dir, const char *re) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "ls %s 2>/dev/null | grep -c '%s'", dir, re);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int n = 0;
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    return n;
+}
+
 static inline void tu_sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);

@@ -1,0 +1,1 @@
+"""The SQL fuzzer behind tests/fuzz/sql_fuzz.py; see docs/testing.md."""

@@ -18,7 +18,8 @@
 # Schema: Strata and InfluxDB only. On a fresh server, BENCH_SCHEMA_TABLES new tables (one line
 # each: a measurement per line), then BENCH_SCHEMA_SERIES new series of one table, each loaded
 # with build/bench/load like the ingestion; meanwhile a probe (load --interval-ms) writes one
-# line every BENCH_PROBE_MS ms to another database and records every latency. Then the server
+# line, to a new table each time, every BENCH_PROBE_MS ms to another database and records
+# every latency. Then the server
 # is stopped (shutdown time) and started again on the same data (start-up time, until ping
 # answers). BENCH_SCHEMA_REPEAT rounds, alternating systems, medians reported.
 #
@@ -944,11 +945,12 @@ if do_schema; then
     SERIES_FILE="$WORK/schema-series.lp"
     PROBE_FILE="$WORK/schema-probe.lp"
     log "schema: generating $SCHEMA_TABLES tables and $SCHEMA_SERIES series"
-    # One line per table (measurement m<i>), then one line per series of table s; the probe's
-    # lines go round in their own database.
+    # One line per table (measurement m<i>), then one line per series of table s. The probe's
+    # lines each name a new table too (in their own database): every probe write is a schema
+    # change of its own, the case where it could wait for the storm's.
     awk -v n="$SCHEMA_TABLES" 'BEGIN { for (i = 0; i < n; i++) printf "m%d,host=a v=1 %d\n", i, 1700000000000000000 + i }' >"$TABLES_FILE"
     awk -v n="$SCHEMA_SERIES" 'BEGIN { for (i = 0; i < n; i++) printf "s,host=h%d v=1 %d\n", i, 1700000000000000000 + i }' >"$SERIES_FILE"
-    awk 'BEGIN { for (i = 0; i < 100000; i++) printf "probe,host=a v=%di %d\n", i, 1700000000000000000 + i }' >"$PROBE_FILE"
+    awk 'BEGIN { for (i = 0; i < 100000; i++) printf "probe%d,host=a v=%di %d\n", i, i, 1700000000000000000 + i }' >"$PROBE_FILE"
     sync
     SCHEMA_SYSTEMS=""
     for s in $RUN_SYSTEMS; do
@@ -1071,7 +1073,7 @@ schema_summary() {
     echo "## Schema changes"
     echo
     echo "- $SCHEMA_TABLES new tables (one line each), then $SCHEMA_SERIES new series of one table, $BATCH lines per request, $WORKERS connections, on a fresh server; $SCHEMA_REPEAT runs per system (alternating), medians shown"
-    echo "- probe: one line every $PROBE_MS ms to another database during both loads (and 1 s before them), its latency per write"
+    echo "- probe: one line every $PROBE_MS ms, each to a new table, in another database, during both loads (and 1 s before them); its latency per write"
     echo "- stop: SIGTERM until the process exits; start: from exec until ping answers, on the same data"
     echo
     echo "| system | tables/s | series/s | probe writes | probe p50 ms | probe p99 ms | probe max ms | stop s | start s | peak RSS MB | server CPU s | ok runs |"

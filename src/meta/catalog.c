@@ -5,11 +5,12 @@
  * and by id, so the write path, storage's callbacks (is a table live, a column's codec) and
  * replay cost O(1) per lookup whatever the number of databases and tables.
  *
- * A schema change holds the schema lock (ddl_mu) from its checks to its publication, and the
+ * A schema change holds the schema lock (ddl) from its checks to its publication, and the
  * read-write lock only while it publishes; its log append and fsync happen between, with no
  * reader waiting. The write path's step (catalog_ensure_tables) first checks a request's
- * tables under the read lock alone (nearly every write ends there), then makes every change the
- * request needs in one go: one log append, one fsync, publication in slices. */
+ * tables under the read lock alone (nearly every write ends there), then makes the changes the
+ * request needs in slices of about a thousand tables, each one log append and one fsync, then
+ * publication in slices of a few hundred. */
 #include "meta/catalog_int.h"
 
 #include "codec/codec.h"
@@ -350,7 +351,7 @@ void cat_tenant_set(catalog *c, uint64_t id, const char *name, const char *comme
     cat_bump_id(c, id);
 }
 
-/* One record appended and synced, under ddl_mu. */
+/* One record appended and synced, under ddl. */
 static int log_one_locked(catalog *c, json_t *j, err *e) {
     buf b;
     buf_init(&b);
@@ -367,7 +368,7 @@ int catalog_open(const char *dir, catalog **out, err *e) {
         return err_set(e, 500, EC_META, "catalog: cannot create %s: %s", dir, strerror(errno));
     catalog *c = xcalloc(1, sizeof *c);
     pthread_rwlock_init(&c->lock, NULL);
-    omutex_init(&c->ddl_mu);
+    schema_lock_init(&c->ddl);
     c->dir = xstrdup(dir);
     c->logfd = -1;
     c->next_id = 1;
@@ -418,7 +419,7 @@ void catalog_close(catalog *c) {
     free(c->tenants);
     if (c->logfd >= 0) close(c->logfd);
     pthread_rwlock_destroy(&c->lock);
-    omutex_destroy(&c->ddl_mu);
+    schema_lock_destroy(&c->ddl);
     free(c->dir);
     free(c);
 }
@@ -465,7 +466,7 @@ static int db_not_found(err *e, const char *name) {
 int catalog_create_db(catalog *c, const char *tenant, const char *name, const db_options *o,
                       bool if_not_exists, err *e) {
     if (names_check(NAME_DATABASE, name, strlen(name), 422, EC_META, e) < 0) return -1;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     if (!find_tenant(c, tenant)) {
         rc = err_set(e, 422, EC_TENANT_NOT_FOUND, "The tenant %s not found", tenant);
@@ -483,13 +484,13 @@ int catalog_create_db(catalog *c, const char *tenant, const char *name, const db
             db_free(d);
         }
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_options *o,
                      err *e) {
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     struct mdb *d = cat_find_db(c, tenant, name);
     if (!d) {
@@ -507,14 +508,14 @@ int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_
             pthread_rwlock_unlock(&c->lock);
         }
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_drop_db(catalog *c, const char *tenant, const char *name, bool if_exists,
                     uint64_t *dropped_id, err *e) {
     *dropped_id = 0;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     struct mdb *d = cat_find_db(c, tenant, name);
     if (!d) {
@@ -529,7 +530,7 @@ int catalog_drop_db(catalog *c, const char *tenant, const char *name, bool if_ex
             db_free(d);
         }
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
@@ -669,7 +670,7 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
     for (size_t i = 0; i < ncols; i++)
         if (names_check(NAME_COLUMN, cols[i].name, cols[i].name_len, 422, EC_META, e) < 0)
             return -1;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     struct mdb *d = cat_find_db(c, tenant, db);
     if (!d) {
@@ -688,14 +689,14 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
         free(add);
         rc = table_commit_locked(c, d, t, 0, e);
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_drop_table(catalog *c, const char *tenant, const char *db, const char *name,
                        bool if_exists, uint64_t *dropped_id, err *e) {
     *dropped_id = 0;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     struct mdb *d = cat_find_db(c, tenant, db);
     meta_table *t = d ? find_table(d, name, strlen(name)) : NULL;
@@ -715,7 +716,7 @@ int catalog_drop_table(catalog *c, const char *tenant, const char *db, const cha
             pthread_rwlock_unlock(&c->lock);
         }
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
@@ -767,7 +768,7 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
     if (op == ALTER_RENAME_COLUMN && new_name &&
         names_check(NAME_COLUMN, new_name, strlen(new_name), 422, EC_META, e) < 0)
         return -1;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc;
     struct mdb *d = cat_find_db(c, tenant, db);
     meta_table *t = d ? find_table(d, table, strlen(table)) : NULL;
@@ -777,7 +778,7 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
         rc = table_not_found(e, tenant, db, table);
     else
         rc = alter_table_locked(c, d, t, op, col, name, new_name, e);
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
@@ -893,11 +894,13 @@ static void publish_plans(catalog *c, struct mdb *d, struct tplan *plans, size_t
 }
 
 /* The slow part of catalog_ensure_tables for the tables listed in miss: re-checks them (another
- * request may have added what they need), plans every change, logs all of them with one append
- * and one fsync, then builds and publishes the new versions. Nothing changes on an error. */
+ * request may have added what they need), plans the changes, logs them with one append and one
+ * fsync, then builds and publishes the new versions. Stops planning after a slice
+ * (SCHEMA_SLICE tables or SCHEMA_SLICE_COLS columns) when a small schema change waits, so it
+ * gets its turn; *done tells how many of miss were handled. Nothing changes on an error. */
 static int ensure_locked(catalog *c, const char *tenant, const char *db, const table_cols *tabs,
-                         const size_t *miss, size_t nmiss, meta_table **out, err *e) {
-    STRATA_ASSERT(omutex_held(&c->ddl_mu));
+                         const size_t *miss, size_t nmiss, meta_table **out, size_t *done, err *e) {
+    STRATA_ASSERT(schema_held(&c->ddl));
     struct mdb *d = cat_find_db(c, tenant, db);
     if (!d) return db_not_found(e, db);
     struct tplan *plans = xcalloc(nmiss + 1, sizeof *plans);
@@ -906,8 +909,12 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
     buf lines;
     buf_init(&lines);
     int rc = 0;
-    for (size_t k = 0; k < nmiss && !rc; k++) {
+    size_t k = 0, cols = 0;
+    for (; k < nmiss && !rc; k++) {
+        if ((k >= SCHEMA_SLICE || cols >= SCHEMA_SLICE_COLS) && schema_small_waiting(&c->ddl))
+            break;
         const table_cols *tc = &tabs[miss[k]];
+        cols += tc->ncols;
         meta_table *t = find_table(d, tc->name, tc->name_len);
         int m = t ? check_cols(t, tc->cols, tc->ncols, e) : 1;
         if (m < 0) {
@@ -960,6 +967,7 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
     free(plans);
     hmap_free(seen);
     buf_free(&lines);
+    *done = k;
     return rc;
 }
 
@@ -997,10 +1005,19 @@ int catalog_ensure_tables(catalog *c, const char *tenant, const char *db, const 
         for (size_t j = 0; j < tc->ncols && !rc; j++)
             rc = names_check(NAME_COLUMN, tc->cols[j].name, tc->cols[j].name_len, 422, EC_WRITE, e);
     }
-    if (!rc && nmiss) {
-        omutex_lock(&c->ddl_mu);
-        rc = ensure_locked(c, tenant, db, tabs, miss, nmiss, out, e);
-        omutex_unlock(&c->ddl_mu);
+    /* The changes: one catalog change, or, for a large request, one per slice when small
+     * schema changes wait in between. Conflicts with the catalog as this request found it were
+     * refused above, before any change; what can still stop a later slice (an I/O error, a
+     * conflicting change another request made meanwhile) leaves the earlier ones in place. */
+    size_t ncols = 0;
+    for (size_t k = 0; k < nmiss; k++) ncols += tabs[miss[k]].ncols;
+    bool small = nmiss <= SCHEMA_SLICE && ncols <= SCHEMA_SLICE_COLS;
+    for (size_t k = 0; !rc && k < nmiss;) {
+        size_t done = 0;
+        schema_lock(&c->ddl, small);
+        rc = ensure_locked(c, tenant, db, tabs, miss + k, nmiss - k, out, &done, e);
+        schema_unlock(&c->ddl);
+        k += done;
     }
     free(miss);
     if (rc) {

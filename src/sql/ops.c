@@ -475,7 +475,9 @@ static int sort_next(op *o, batch *b, err *er) {
         s->da = arena_new(0);
         arena_set_budget(s->da, &o->q->budget);
         colbuf_init(s->da, &s->data, o->ncols + s->nkeys, types, units);
-        uint64_t trim_at = s->keep >= 0 ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
+        /* a limit past what a batch index can hold is no limit for trimming */
+        uint64_t trim_at =
+            s->keep >= 0 && s->keep < (1 << 30) ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
         for (;;) {
             batch in;
             int rc = s->child->next(s->child, &in, er);

@@ -1379,7 +1379,8 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
         root = op_agg(q, root, dk, nproj, NULL, 0);
     }
     if (qy->norder) {
-        int64_t keep = limit >= 0 ? limit + offset : -1;
+        int64_t keep = -1; /* LIMIT 2^63-1 OFFSET 10 keeps everything, it does not wrap */
+        if (limit >= 0 && __builtin_add_overflow(limit, offset, &keep)) keep = INT64_MAX;
         root = op_sort(q, root, keys, qy->norder, keep);
     }
     if (limit >= 0 || offset > 0) root = op_limit(q, root, (uint64_t)offset, limit);

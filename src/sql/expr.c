@@ -1075,6 +1075,14 @@ static int eval_in_set(const bexpr *e, const batch *b, arena *a, vec *out, err *
 
 static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
 
+int str_len_check(size_t len, err *er) {
+    if (len <= UINT32_MAX) return 0;
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Execution error: a string of %zu bytes is longer than the 4 GiB a value may "
+                   "hold",
+                   len);
+}
+
 int budget_check(const arena_budget *b, err *er) {
     if (!b) return 0;
     if (b->deadline_ns && time_mono_ns() > b->deadline_ns)
@@ -1158,6 +1166,7 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
                 continue;
             }
             strv p = x.d.s[i], q = y.d.s[i];
+            if (str_len_check((size_t)p.len + q.len, er) < 0) return -1;
             char *m = arena_alloc(a, (size_t)p.len + q.len + 1);
             memcpy(m, p.p, p.len);
             memcpy(m + p.len, q.p, q.len);

@@ -77,6 +77,8 @@ struct bexpr {
  * grow without bound (a long || chain) nor run past the query's deadline (a LIKE over long
  * strings). */
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
+/* A string value holds at most UINT32_MAX bytes (strv.len): -1 with an error past it. */
+int str_len_check(size_t len, err *er);
 /* -1 with the error (500) when the budget is past its deadline ("Query timeout") or holds more
  * than its memory limit ("Resources exhausted"); 0 otherwise, and for b NULL. */
 int budget_check(const arena_budget *b, err *er);

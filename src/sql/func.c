@@ -1,7 +1,6 @@
 /* Scalar functions and the aggregate catalogue: see func.h. */
 #include "sql/func.h"
 
-#include "sql/utf8.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -105,19 +104,29 @@ static int fn_round2(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
 
 /* ------------------------------------------------------------------ strings */
 
+static size_t utf8_len(strv s) {
+    size_t n = 0;
+    for (uint32_t i = 0; i < s.len; i++) n += ((unsigned char)s.p[i] & 0xC0) != 0x80;
+    return n;
+}
+
 static int fn_length(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     copy_valid(a, out, &args[0], n);
     for (uint32_t i = 0; i < n; i++)
-        out->d.i64[i] = vec_is_valid(&args[0], i) ? (int64_t)utf8_chars(args[0].d.s[i]) : 0;
+        out->d.i64[i] = vec_is_valid(&args[0], i) ? (int64_t)utf8_len(args[0].d.s[i]) : 0;
     return 0;
 }
 
 static int fn_case(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     bool upper = e->aux != NULL;
     copy_valid(a, out, &args[0], n);
-    for (uint32_t i = 0; i < n; i++)
-        out->d.s[i] =
-            vec_is_valid(&args[0], i) ? utf8_case(a, args[0].d.s[i], upper) : (strv){"", 0};
+    for (uint32_t i = 0; i < n; i++) {
+        strv s = vec_is_valid(&args[0], i) ? args[0].d.s[i] : (strv){"", 0};
+        char *p = arena_alloc(a, s.len + 1);
+        for (uint32_t k = 0; k < s.len; k++)
+            p[k] = (char)(upper ? toupper((unsigned char)s.p[k]) : tolower((unsigned char)s.p[k]));
+        out->d.s[i] = (strv){p, s.len};
+    }
     return 0;
 }
 
@@ -127,6 +136,7 @@ static int fn_concat(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
         size_t len = 0;
         for (uint32_t k = 0; k < e->nargs; k++)
             if (args[k].type != VT_NULL && vec_is_valid(&args[k], i)) len += args[k].d.s[i].len;
+        if (str_len_check(len, er) < 0) return -1;
         char *p = arena_alloc(a, len + 1);
         size_t at = 0;
         for (uint32_t k = 0; k < e->nargs; k++)

@@ -446,7 +446,7 @@ static int sort_perm(struct sort_op *s, err *er) {
 static int sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *units, err *er) {
     if (sort_perm(s, er) < 0) return -1;
     uint32_t n = (uint32_t)s->keep;
-    arena *na = arena_new(1 << 20);
+    arena *na = arena_new(0);
     arena_set_budget(na, &s->o.q->budget);
     batch all = {s->data.ncols, s->data.n, s->data.cols}, top;
     batch_take(na, &all, s->perm, n, &top);
@@ -470,10 +470,14 @@ static int sort_next(op *o, batch *b, err *er) {
             types[o->ncols + k] = s->keys[k].e->type;
             units[o->ncols + k] = s->keys[k].e->unit;
         }
-        s->da = arena_new(1 << 20);
+        /* default 64 KiB blocks: the budget counts blocks, and a sort of a few rows must not
+         * look like a megabyte (colbuf's large arrays get blocks of their own) */
+        s->da = arena_new(0);
         arena_set_budget(s->da, &o->q->budget);
         colbuf_init(s->da, &s->data, o->ncols + s->nkeys, types, units);
-        uint64_t trim_at = s->keep >= 0 ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
+        /* a limit past what a batch index can hold is no limit for trimming */
+        uint64_t trim_at =
+            s->keep >= 0 && s->keep < (1 << 30) ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
         for (;;) {
             batch in;
             int rc = s->child->next(s->child, &in, er);

@@ -2,9 +2,9 @@
 #include "sql/pattern.h"
 
 #include "sql/expr.h"
-#include "sql/utf8.h"
 #include "util/mem.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +37,6 @@ static inline bool utf8_cont(unsigned char c) {
 like_pat *like_compile(arena *a, strv p, bool ci) {
     like_pat *pt = arena_calloc(a, sizeof *pt);
     pt->ci = ci;
-    /* `%`, `_` and `\` are ASCII, so folding the whole pattern first leaves them in place */
-    if (ci) p = utf8_case(a, p, false);
     uint32_t npct = 0;
     for (uint32_t i = 0; i < p.len; i++) npct += p.p[i] == '%';
     pt->bytes = arena_alloc(a, p.len + 1);
@@ -60,7 +58,7 @@ like_pat *like_compile(arena *a, strv p, bool ci) {
         bool w = c == '_';
         if (c == '\\' && i + 1 < p.len) c = p.p[++i]; /* a trailing backslash is literal */
         pt->isw[pos] = w;
-        pt->bytes[pos] = w ? 0 : c;
+        pt->bytes[pos] = w ? 0 : ci ? (char)tolower((unsigned char)c) : c;
         pos++;
         i++;
     }
@@ -139,9 +137,10 @@ static int find_seg(const like_pat *pt, const struct seg *sg, const char **t, co
 int like_match(const like_pat *pt, strv s, arena *a, err *er) {
     const char *t = s.p, *e = s.p + s.len;
     if (pt->ci && s.len) {
-        strv low = utf8_case(a, s, false);
-        t = low.p;
-        e = low.p + low.len;
+        char *low = arena_alloc(a, s.len);
+        for (uint32_t i = 0; i < s.len; i++) low[i] = (char)tolower((unsigned char)s.p[i]);
+        t = low;
+        e = low + s.len;
     }
     if (pt->nsegs == 0) return pt->lead || t == e; /* only `%`s, or the empty pattern */
     uint32_t first = 0, last = pt->nsegs;          /* middle segments: [first, last) */

@@ -8,8 +8,8 @@
  * after the previous one, which is optimal because `%` absorbs any gap. No recursion, so a
  * pattern of 3 MB of `%a` costs no stack; time is O(text) per segment found with memmem
  * (segments without `_`), O(text x segment) at worst for segments with `_`, and long searches
- * check the query's deadline (budget_check) as they go. ILIKE folds pattern and text to lower
- * case with utf8_case (Unicode, as DataFusion's lower()) before matching. */
+ * check the query's deadline (budget_check) as they go. ILIKE folds ASCII letters only, as the
+ * byte comparison it replaces did. */
 #ifndef STRATA_SQL_PATTERN_H
 #define STRATA_SQL_PATTERN_H
 

@@ -92,3 +92,16 @@ def test_regex_backtracking_is_bounded(server):
     assert r.status == 422 and "did not compile" in r.json()["error_message"], r
     assert server.sql_ok("SELECT 'abc' ~ 'b' AS m") == "m\ntrue\n"
     alive(server)
+
+
+def test_small_queries_fit_a_tight_memory_limit(make_server):
+    # The budget counts arena blocks: a sort took a 1 MiB block up front and INSERT planned a
+    # query per cell in the statement arena, so both failed under small limits (finding 019).
+    srv = make_server(config='[query]\nquery_memory_limit = "256KiB"\n')
+    srv.sql_ok("CREATE TABLE t (f0 BIGINT, TAGS(a))")
+    values = ",".join(f"({i}, 'x{i % 5}', {i})" for i in range(1, 61))
+    assert srv.sql_ok(f"INSERT INTO t (time, a, f0) VALUES {values}") == "rows\n60\n"
+    assert srv.sql_ok("SELECT f0 FROM t ORDER BY f0 DESC LIMIT 1") == "f0\n60\n"
+    assert srv.sql_ok("SELECT a, count(*) FROM t GROUP BY a ORDER BY a LIMIT 1") == "a,COUNT(*)\nx0,12\n"
+    assert srv.sql_ok("SELECT count(DISTINCT f0) FROM t") == "COUNT(DISTINCT t.f0)\n60\n"
+    alive(srv)

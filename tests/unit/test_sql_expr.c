@@ -401,6 +401,10 @@ static void test_eval_memory_budget(void **state) {
     arena_set_budget(a, NULL);
     assert_int_equal(bud.held, 0);
     arena_free(a);
+    /* strv.len is 32 bits: a concatenation past it is an error, not a wrapped length */
+    assert_int_equal(str_len_check(UINT32_MAX, &er), 0);
+    assert_int_equal(str_len_check((size_t)UINT32_MAX + 1, &er), -1);
+    assert_non_null(strstr(er.msg, "longer than"));
 }
 
 /* The recursive matcher LIKE used to have: the reference the compiled matcher must agree with

@@ -55,6 +55,9 @@ DATE_UNITS = ["year", "quarter", "month", "week", "day", "hour", "minute", "seco
               "millisecond", "microsecond"]
 DATE_FIELDS = ["year", "quarter", "month", "week", "day", "hour", "minute", "second",
                "millisecond", "microsecond", "nanosecond", "dow", "doy", "epoch"]
+REGEXES = ["a", "^a", "a$", "^$", ".", ".*", "a|b", "[a-c]+", "[^a]", "\\d+", "\\w", "\\s",
+           "(a+)+b", "(a|aa)*c", "(x+x+)+y", "^(a?){25}a{25}$", "ü", "(?i)abc", "[", "(",
+           "a{2,}", "\\", "日本", "^[[:alpha:]]+$", "(?=a)a", "\\bx", "a{1000}", "(.*){20}z"]
 LIKE_PATTERNS = ["%", "_", "a%", "%a", "%a%", "a_", "_b%", "%%", "", "A%", "%ü%", "%\\%%",
                  "x%y", "%x%x%", "ab%c", "%日本%", "a", "%_%"]
 
@@ -735,6 +738,11 @@ class ExprGen:
             op = r.choice(["LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"])
             p = Node("str", quote_str(pat)) if r.random() < 0.9 else self.expr("str", d)
             return Node("bool", "({0} %s {1})" % op, [a, p], label=op)
+        if k < 0.915:
+            op = r.choice(["~", "~*", "!~", "!~*"])
+            p = Node("str", quote_str(r.choice(REGEXES))) if r.random() < 0.9 \
+                else self.expr("str", d)
+            return Node("bool", "({0} %s {1})" % op, [self.expr("str", d), p], label=op)
         if k < 0.93:
             fn = r.choice(["starts_with", "ends_with"])
             return Node("bool", fn + "({0}, {1})", [self.expr("str", d), self.expr("str", d)],

@@ -237,7 +237,7 @@ class Row:
 
 
 class Step:
-    """kind: lp | insert | compact | alter (ADD) | drop | rename | delete | restart."""
+    """kind: lp | insert | compact | alter (ADD) | drop | rename | delete | restart | kill."""
 
     def __init__(self, kind, rows=None, col=None, delete=None, arg=None):
         self.kind = kind
@@ -389,6 +389,8 @@ class DataGen:
                 return r.choice(FLOATS)
             return round(r.uniform(-100, 100), r.choice([0, 1, 2, 6]))
         if ty == "str":
+            if r.random() < 0.003:
+                return r.choice("yzü") * r.choice([4095, 4096, 65535, 65536, 70000])
             return r.choice(STRS) if r.random() < 0.7 else "".join(
                 r.choice("abcAB%_ü ") for _ in range(r.randint(0, 6)))
         if ty == "bool":
@@ -415,7 +417,7 @@ class DataGen:
         cols = [Col("time", "time", "ts")]
         for i in range(r.choice([0, 1, 1, 2, 2, 3, 4])):
             cols.append(Col(self.name("t", i, used), "tag", "str"))
-        for i in range(r.randint(1, 6)):
+        for i in range(r.randint(1, 6) if r.random() < 0.97 else r.randint(20, 60)):
             ty = r.choice(FIELD_TYPES)
             codec = r.choice(CODECS[ty]) if r.random() < 0.3 else "DEFAULT"
             cols.append(Col(self.name("f", i, used), "field", ty, codec))
@@ -514,8 +516,10 @@ class DataGen:
                 tmin = t[0] if r.random() < 0.5 else None
                 tmax = t[-1] if r.random() < 0.5 else None
                 steps.append(Step("delete", delete=(tag.name if tag else None, val, tmin, tmax)))
-            if r.random() < 0.02:
-                steps.append(Step("restart"))
+            if r.random() < 0.03:
+                # acknowledged writes survive a restart, and kill -9 too (the WAL is synced
+                # before a write is answered)
+                steps.append(Step(r.choice(["restart", "kill"])))
         return schema, steps
 
     def tag_pool(self, big):
@@ -720,7 +724,8 @@ class ExprGen:
                            if self.cols_of(t)] or ["str"])
             a = self.expr(ty, d)
             items = [self.literal(ty, a.columns() or None)
-                     for _ in range(r.choice([1, 2, 3, 5]))]
+                     for _ in range(r.choice([1, 2, 3, 5]) if r.random() < 0.97
+                                    else r.choice([20, 100, 500]))]
             if r.random() < 0.15:
                 items.append(self.expr(ty, d))
             neg = r.choice(["", " NOT"])

@@ -81,11 +81,11 @@ class Fuzzer:
 
     def binary_rev(self):
         try:
-            rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-                                 capture_output=True, text=True, timeout=10).stdout.strip()
+            ver = subprocess.run([self.args.binary, "--version"], capture_output=True,
+                                 text=True, timeout=30).stdout.strip()
         except OSError:
-            rev = "?"
-        return f"{self.args.binary} (git {rev or '?'})"
+            ver = "?"
+        return f"{self.args.binary} ({ver or '?'})"
 
     def load_known(self):
         """Signatures of the findings in --findings and in its fixed/ folder (where they go

@@ -42,8 +42,9 @@ def setup_parts(case, db="fz"):
     try:
         for st in case.steps:
             cols = cols_after(cols, st)
-            if st.kind == "restart":
-                out.append(("restart", "restart the server (SIGTERM, start again)"))
+            if st.kind in ("restart", "kill"):
+                sig = "SIGKILL" if st.kind == "kill" else "SIGTERM"
+                out.append(("restart", f"restart the server ({sig}, start again)"))
             elif st.kind == "lp":
                 out.append(("lp", step_lp(s, st, cols)))
             else:

@@ -92,8 +92,8 @@ class Runner:
         for st in steps:
             before = cols
             cols = cols_after(cols, st)
-            if st.kind == "restart":
-                fault = self.srv.restart()
+            if st.kind in ("restart", "kill"):
+                fault = self.srv.restart(kill=st.kind == "kill")
                 if fault:
                     raise fault
                 done.append(st)

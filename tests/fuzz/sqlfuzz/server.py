@@ -153,9 +153,13 @@ class Server:
             time.sleep(0.05)
         return False
 
-    def restart(self):
-        """SIGTERM and start again on the same data; a bad exit is returned as a Fault."""
-        fault = self.stop(check_exit=True, remove=False)
+    def restart(self, kill=False):
+        """SIGTERM (or SIGKILL) and start again on the same data; a bad exit after SIGTERM
+        is returned as a Fault."""
+        if kill:
+            self.kill()
+            self._new_report()
+        fault = self.stop(check_exit=not kill, remove=False)
         if fault:
             return fault
         self.start(fresh=False)

@@ -785,34 +785,36 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
 /* ------------------------------------------------------------------ the write path's schema step
  */
 
+/* Checks one column against t: 1 if t lacks it, 0 if t has it as given, -1 with a conflict
+ * error. */
+static int check_col(const meta_table *t, const col_def *cd, err *e) {
+    int idx = meta_table_col(t, cd->name, cd->name_len);
+    if (idx < 0) return 1;
+    const meta_column *mc = &t->cols[idx];
+    uint8_t want = cd->kind == CK_TAG ? VT_STR : cd->type;
+    if (mc->kind == cd->kind && mc->type == want) return 0;
+    const char *found = cd->kind == CK_TAG ? "TAG" : vtype_short_name(cd->type);
+    const char *expected = mc->kind == CK_TAG    ? "TAG"
+                           : mc->kind == CK_TIME ? "TimestampNanosecond"
+                                                 : vtype_short_name(mc->type);
+    if (cd->line)
+        return err_set(e, 422, EC_WRITE,
+                       "Apply engine failed: DataSchemaError: Column '%.*s' type error, found %s "
+                       "expected %s (table '%s', line %u)",
+                       (int)cd->name_len, cd->name, found, expected, t->name, cd->line);
+    return err_set(e, 422, EC_WRITE,
+                   "Apply engine failed: DataSchemaError: Column '%.*s' type error, found %s "
+                   "expected %s (table '%s')",
+                   (int)cd->name_len, cd->name, found, expected, t->name);
+}
+
 /* Checks cols against t; returns the number of missing columns, or -1 with a conflict error. */
 static int check_cols(const meta_table *t, const col_def *cols, size_t ncols, err *e) {
     int missing = 0;
     for (size_t i = 0; i < ncols; i++) {
-        int idx = meta_table_col(t, cols[i].name, cols[i].name_len);
-        if (idx < 0) {
-            missing++;
-            continue;
-        }
-        const meta_column *mc = &t->cols[idx];
-        uint8_t want = cols[i].kind == CK_TAG ? VT_STR : cols[i].type;
-        bool kind_ok = mc->kind == cols[i].kind;
-        if (!kind_ok || mc->type != want) {
-            const char *found = cols[i].kind == CK_TAG ? "TAG" : vtype_short_name(cols[i].type);
-            const char *expected = mc->kind == CK_TAG    ? "TAG"
-                                   : mc->kind == CK_TIME ? "TimestampNanosecond"
-                                                         : vtype_short_name(mc->type);
-            if (cols[i].line)
-                return err_set(e, 422, EC_WRITE,
-                               "Apply engine failed: DataSchemaError: Column '%.*s' type error, "
-                               "found %s expected %s (table '%s', line %u)",
-                               (int)cols[i].name_len, cols[i].name, found, expected, t->name,
-                               cols[i].line);
-            return err_set(e, 422, EC_WRITE,
-                           "Apply engine failed: DataSchemaError: Column '%.*s' type error, "
-                           "found %s expected %s (table '%s')",
-                           (int)cols[i].name_len, cols[i].name, found, expected, t->name);
-        }
+        int r = check_col(t, &cols[i], e);
+        if (r < 0) return -1;
+        missing += r;
     }
     return missing;
 }
@@ -893,13 +895,22 @@ static void publish_plans(catalog *c, struct mdb *d, struct tplan *plans, size_t
     }
 }
 
+/* A very wide table's columns in the order they are added (tags sorted, then fields sorted),
+ * sorted once outside the schema lock, and how far the pieces made so far got. */
+struct wide {
+    const col_def **order;
+    size_t n, next;
+};
+
 /* The slow part of catalog_ensure_tables for the tables listed in miss: re-checks them (another
  * request may have added what they need), plans the changes, logs them with one append and one
  * fsync, then builds and publishes the new versions. Stops planning after a slice
  * (SCHEMA_SLICE tables or SCHEMA_SLICE_COLS columns) when a small schema change waits, so it
- * gets its turn; *done tells how many of miss were handled. Nothing changes on an error. */
+ * gets its turn; a very wide table (wide[k].order set) is a commit of its own, made in pieces.
+ * *done tells how many of miss were handled. Nothing changes on an error. */
 static int ensure_locked(catalog *c, const char *tenant, const char *db, const table_cols *tabs,
-                         const size_t *miss, size_t nmiss, meta_table **out, size_t *done, err *e) {
+                         const size_t *miss, struct wide *wide, size_t nmiss, meta_table **out,
+                         size_t *done, err *e) {
     STRATA_ASSERT(schema_held(&c->ddl));
     struct mdb *d = cat_find_db(c, tenant, db);
     if (!d) return db_not_found(e, db);
@@ -914,34 +925,63 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
         if ((k >= SCHEMA_SLICE || cols >= SCHEMA_SLICE_COLS) && schema_small_waiting(&c->ddl))
             break;
         const table_cols *tc = &tabs[miss[k]];
+        struct wide *w = wide[k].order ? &wide[k] : NULL;
+        if (w && np) break; /* a very wide table starts a commit of its own */
         cols += tc->ncols;
         meta_table *t = find_table(d, tc->name, tc->name_len);
-        int m = t ? check_cols(t, tc->cols, tc->ncols, e) : 1;
-        if (m < 0) {
-            rc = -1;
-        } else if (m == 0) {
-            meta_table_retain(t);
-            out[miss[k]] = t;
+        const col_def **add = xmalloc(sizeof *add * ((w ? SCHEMA_SLICE_COLS : tc->ncols) + 1));
+        size_t nadd = 0;
+        bool piece = false;
+        if (w) {
+            /* In pieces of SCHEMA_SLICE_COLS columns, each a commit of its own, in the order
+             * they would be added at once, so that a small schema change waits for one piece
+             * at most; each column is checked as the cursor passes it. The caller comes back
+             * for the rest. */
+            while (w->next < w->n && nadd < SCHEMA_SLICE_COLS && !rc) {
+                const col_def *cd = w->order[w->next++];
+                int r = t ? check_col(t, cd, e) : 1;
+                if (r < 0)
+                    rc = -1;
+                else if (r)
+                    add[nadd++] = cd;
+            }
+            piece = w->next < w->n;
         } else {
-            bool ins;
-            hmap_upsert(seen, tc->name, tc->name_len, &ins);
-            if (!ins) {
-                rc = err_set(e, 500, EC_INTERNAL, "table %.*s listed twice in one schema change",
-                             (int)tc->name_len, tc->name);
-                break;
-            }
-            struct tplan *p = &plans[np++];
-            p->req = miss[k];
-            p->base = t;
-            p->add = xmalloc(sizeof *p->add * (tc->ncols + 1));
-            p->nadd = missing_cols(t, tc->cols, tc->ncols, p->add);
-            if (t) {
-                cat_line(plan_cols_json(p), &lines);
-            } else {
-                p->next = table_create(d, c->next_id++, tc->name, tc->name_len, p->add, p->nadd);
-                cat_line(cat_table_json(p->next), &lines);
-            }
+            int m = t ? check_cols(t, tc->cols, tc->ncols, e) : 1;
+            if (m < 0)
+                rc = -1;
+            else if (m)
+                nadd = missing_cols(t, tc->cols, tc->ncols, add);
         }
+        if (rc || (!nadd && t)) {
+            free(add);
+            if (!rc) {
+                meta_table_retain(t);
+                meta_table_release(out[miss[k]]); /* a piece of it made by an earlier call */
+                out[miss[k]] = t;
+            }
+            continue;
+        }
+        bool ins;
+        hmap_upsert(seen, tc->name, tc->name_len, &ins);
+        if (!ins) {
+            free(add);
+            rc = err_set(e, 500, EC_INTERNAL, "table %.*s listed twice in one schema change",
+                         (int)tc->name_len, tc->name);
+            break;
+        }
+        struct tplan *p = &plans[np++];
+        p->req = miss[k];
+        p->base = t;
+        p->add = add;
+        p->nadd = nadd;
+        if (t) {
+            cat_line(plan_cols_json(p), &lines);
+        } else {
+            p->next = table_create(d, c->next_id++, tc->name, tc->name_len, p->add, p->nadd);
+            cat_line(cat_table_json(p->next), &lines);
+        }
+        if (piece) break; /* not done: k stays on it */
     }
     if (!rc) rc = cat_log_append_locked(c, &lines, e);
     if (!rc) {
@@ -956,6 +996,7 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
                                      CODEC_DEFAULT);
                 }
             }
+            meta_table_release(out[p->req]);
             out[p->req] = p->next;
         }
         publish_plans(c, d, plans, np);
@@ -1012,13 +1053,22 @@ int catalog_ensure_tables(catalog *c, const char *tenant, const char *db, const 
     size_t ncols = 0;
     for (size_t k = 0; k < nmiss; k++) ncols += tabs[miss[k]].ncols;
     bool small = nmiss <= SCHEMA_SLICE && ncols <= SCHEMA_SLICE_COLS;
+    struct wide *wide = xcalloc(nmiss + 1, sizeof *wide);
+    for (size_t k = 0; !rc && k < nmiss; k++) {
+        const table_cols *tc = &tabs[miss[k]];
+        if (tc->ncols <= SCHEMA_SLICE_COLS) continue;
+        wide[k].order = xmalloc(sizeof *wide[k].order * tc->ncols);
+        wide[k].n = missing_cols(NULL, tc->cols, tc->ncols, wide[k].order);
+    }
     for (size_t k = 0; !rc && k < nmiss;) {
         size_t done = 0;
         schema_lock(&c->ddl, small);
-        rc = ensure_locked(c, tenant, db, tabs, miss + k, nmiss - k, out, &done, e);
+        rc = ensure_locked(c, tenant, db, tabs, miss + k, wide + k, nmiss - k, out, &done, e);
         schema_unlock(&c->ddl);
         k += done;
     }
+    for (size_t k = 0; k < nmiss; k++) free(wide[k].order);
+    free(wide);
     free(miss);
     if (rc) {
         for (size_t i = 0; i < n; i++) {

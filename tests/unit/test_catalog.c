@@ -237,6 +237,25 @@ static void test_wide_table_versions(void **state) {
     meta_table_release(t);
     free(tu_read_file(path, &after));
     assert_true(after > before && after - before < 200);
+    /* 20k more at once (made in pieces): appended in name order after the others, with a
+     * type conflict refused before any of them. */
+    enum { MORE = 20000 };
+    col_def *more = xmalloc(sizeof *more * (MORE + 1));
+    for (size_t i = 0; i < MORE; i++) more[i] = field(nm(&ns, "x%05zu", MORE - 1 - i), VT_I64);
+    more[MORE] = field("w000001", VT_STR);
+    assert_null(ensure1(c, "public", "wider", more, MORE + 1, &e));
+    assert_non_null(strstr(e.msg, "Column 'w000001' type error"));
+    t = get(c, "public", "wider");
+    assert_int_equal(t->ncols, WIDE + 2);
+    meta_table_release(t);
+    t = ensure1(c, "public", "wider", more, MORE, &e);
+    assert_non_null(t);
+    assert_int_equal(t->ncols, WIDE + 2 + MORE);
+    assert_string_equal(t->cols[WIDE + 2].name, "x00000");
+    assert_string_equal(t->cols[WIDE + 1 + MORE].name, "x19999");
+    check_table(c, t);
+    meta_table_release(t);
+    free(more);
 
     c = cat_reopen(c, dir);
     t = get(c, "public", "wide");
@@ -244,7 +263,7 @@ static void test_wide_table_versions(void **state) {
     check_table(c, t);
     meta_table_release(t);
     t = get(c, "public", "wider");
-    assert_int_equal(t->ncols, WIDE + 2);
+    assert_int_equal(t->ncols, WIDE + 2 + MORE);
     check_table(c, t);
     meta_table_release(t);
 

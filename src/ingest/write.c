@@ -115,6 +115,31 @@ static bool convert_ts(int64_t ts, int64_t prec_ns, int64_t db_unit_ns, int64_t 
     return true;
 }
 
+/* A tag of a point: its column id and its index in the point. */
+struct tag_ref {
+    uint32_t id, j;
+};
+
+static int cmp_tag_ref(const void *a, const void *b) {
+    uint32_t x = ((const struct tag_ref *)a)->id, y = ((const struct tag_ref *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* Insertion sort for the usual handful of tags; qsort keeps a line with very many tags
+ * O(n log n). */
+static void sort_tag_refs(struct tag_ref *t, uint32_t n) {
+    if (n > 16) {
+        qsort(t, n, sizeof *t, cmp_tag_ref);
+        return;
+    }
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t m = i; m > 0 && t[m - 1].id > t[m].id; m--) {
+            struct tag_ref tmp = t[m];
+            t[m] = t[m - 1];
+            t[m - 1] = tmp;
+        }
+}
+
 struct sgroup {
     size_t *pts;
     size_t n, cap;
@@ -196,11 +221,15 @@ int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precisi
         }
         hmap_free(colmap);
         colmap = NULL;
-        if (catalog_ensure_columns(cat, tenant, db, g->name.p, g->name.len, g->cols, g->ncols,
-                                   &g->t, e) < 0) {
-            goto out;
-        }
     }
+    /* The schema step for every table at once: one catalog change however many are new. */
+    table_cols *tabs = arena_alloc(a, sizeof *tabs * ng);
+    meta_table **vers = arena_calloc(a, sizeof *vers * ng);
+    for (size_t gi = 0; gi < ng; gi++)
+        tabs[gi] =
+            (table_cols){groups[gi].name.p, groups[gi].name.len, groups[gi].cols, groups[gi].ncols};
+    if (catalog_ensure_tables(cat, tenant, db, tabs, ng, vers, e) < 0) goto out;
+    for (size_t gi = 0; gi < ng; gi++) groups[gi].t = vers[gi];
 
     /* 2. Encode rows grouped by series. */
     wrec *w = r->w;
@@ -212,25 +241,27 @@ int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precisi
         struct sgroup *sg = NULL;
         size_t nsg = 0, sgcap = 0;
         buf_reset(&keys);
-        uint32_t *tag_ids = arena_alloc(a, sizeof *tag_ids * (t->ncols + 1));
-        uint32_t *order = arena_alloc(a, sizeof *order * (t->ncols + 1));
+        /* Per-point scratch, sized by the widest point rather than the table. */
+        uint32_t maxtags = 0, maxfields = 0;
+        for (size_t k = 0; k < g->npts; k++) {
+            const point *p = &pb->pts[g->pts[k]];
+            if (p->ntags > maxtags) maxtags = p->ntags;
+            if (p->nfields > maxfields) maxfields = p->nfields;
+        }
+        struct tag_ref *tags = arena_alloc(a, sizeof *tags * (maxtags + 1));
+        uint32_t *fids = arena_alloc(a, sizeof *fids * (maxfields + 1));
         for (size_t k = 0; k < g->npts; k++) {
             point *p = &pb->pts[g->pts[k]];
-            /* Tag column ids, then sort the tags by id (insertion sort: a handful). */
+            /* Tag column ids, then the tags sorted by id. */
             for (uint32_t j = 0; j < p->ntags; j++) {
                 int ci = meta_table_col(t, p->tags[j].key.p, p->tags[j].key.len);
-                tag_ids[j] = t->cols[ci].id;
-                order[j] = j;
-                for (uint32_t m = j; m > 0 && tag_ids[order[m - 1]] > tag_ids[order[m]]; m--) {
-                    uint32_t tmp = order[m];
-                    order[m] = order[m - 1];
-                    order[m - 1] = tmp;
-                }
+                tags[j] = (struct tag_ref){t->cols[ci].id, j};
             }
+            sort_tag_refs(tags, p->ntags);
             series_key_begin(&key, p->ntags);
             for (uint32_t j = 0; j < p->ntags; j++)
-                series_key_tag(&key, tag_ids[order[j]], p->tags[order[j]].val.p,
-                               p->tags[order[j]].val.len);
+                series_key_tag(&key, tags[j].id, p->tags[tags[j].j].val.p,
+                               p->tags[tags[j].j].val.len);
             bool ins;
             uint64_t *slot = hmap_upsert(sermap, key.p, key.len, &ins);
             if (ins) {
@@ -257,7 +288,6 @@ int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precisi
         for (size_t si = 0; si < nsg; si++) {
             wrec_series(w, keys.p + sg[si].key_off, sg[si].key_len);
             const point *prev = NULL;
-            uint32_t *fids = arena_alloc(a, sizeof *fids * (t->ncols + 1));
             for (size_t k = 0; k < sg[si].n; k++) {
                 point *p = &pb->pts[sg[si].pts[k]];
                 int64_t ts;

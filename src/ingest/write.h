@@ -4,8 +4,10 @@
  * (creating tables and columns on first use), converts timestamps from the request precision to
  * the database's, rejects rows older than the database's TTL, groups rows by table and series,
  * and hands one record to the storage engine, returning once it is durable. All or nothing:
- * any error rejects the whole request before storage sees it (a schema addition made for an
- * earlier table of the same request may remain, as in CnosDB).
+ * any error rejects the whole request before storage sees it. The schema step covers all the
+ * request's tables at once (catalog_ensure_tables), so a type conflict anywhere is refused
+ * before the catalog changes; tables and columns made for a request that then fails for another
+ * reason (a row past the TTL, a timestamp overflow) remain, as in CnosDB.
  *
  * Errors: 422 030017 unknown database; 422 050014 type conflicts (with the stored schema, or
  * between lines of the request, naming table, column and line); 422 030034 rows past the TTL;

@@ -1,32 +1,31 @@
-/* The catalog: see catalog.h.
+/* The catalog: see catalog.h. The structures and the lock order are in catalog_int.h, the log
+ * in catalog_log.c.
  *
- * Persistence is a log of JSON lines, each `<crc32 as 8 hex> <json>\n`, each describing the
- * full new state of one object (or its removal). Replay applies them in order, so the last
- * line about an object wins. After replay the log is rewritten from memory (tmp, fsync,
- * rename), which both compacts it and removes a torn tail. */
-#include "meta/catalog.h"
+ * Lookups go through hash maps: databases by name and by id, and per database tables by name
+ * and by id, so the write path, storage's callbacks (is a table live, a column's codec) and
+ * replay cost O(1) per lookup whatever the number of databases and tables.
+ *
+ * A schema change holds the schema lock (ddl) from its checks to its publication, and the
+ * read-write lock only while it publishes; its log append and fsync happen between, with no
+ * reader waiting. The write path's step (catalog_ensure_tables) first checks a request's
+ * tables under the read lock alone (nearly every write ends there), then makes the changes the
+ * request needs in slices of about a thousand tables, each one log append and one fsync, then
+ * publication in slices of a few hundred. */
+#include "meta/catalog_int.h"
 
 #include "codec/codec.h"
-
-#include "util/buf.h"
-#include "util/fs.h"
-#include "util/hmap.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/names.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 /* ------------------------------------------------------------------ codecs */
 
@@ -86,43 +85,6 @@ static enum codec_use codec_use_of(enum codec_id c) {
     }
 }
 
-/* ------------------------------------------------------------------ types */
-
-struct mdb {
-    uint64_t id;
-    char *tenant;
-    char *name;
-    db_options opts;
-    hmap *tables; /* name → meta_table* */
-};
-
-struct user {
-    char *name;
-    char *password;
-    char *comment;
-    bool admin;
-    bool must_change;
-};
-
-struct tenant {
-    uint64_t id;
-    char *name;
-    char *comment;
-};
-
-struct catalog {
-    pthread_rwlock_t lock;
-    pthread_mutex_t log_mu; /* serialises log appends (writers hold the write lock anyway) */
-    char *dir;
-    int logfd;
-    uint64_t next_id;
-    hmap *dbs; /* "tenant\0name" → struct mdb* */
-    struct user *users;
-    size_t nusers;
-    struct tenant *tenants;
-    size_t ntenants;
-};
-
 void db_options_default(db_options *o) {
     memset(o, 0, sizeof *o);
     o->ttl_ns = 0;
@@ -144,95 +106,132 @@ void meta_table_retain(meta_table *t) {
     __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
 }
 
-static void table_free(meta_table *t) {
-    for (uint32_t i = 0; i < t->ncols; i++) free(t->cols[i].name);
-    free(t->cols);
+void cat_table_free(meta_table *t) {
     free(t->tenant);
     free(t->db);
     free(t->name);
-    hmap_free(t->by_name);
+    colset_release(t->colset);
     free(t);
 }
 
 void meta_table_release(meta_table *t) {
-    if (t && __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0) table_free(t);
+    if (t && __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0) cat_table_free(t);
 }
 
 int meta_table_col(const meta_table *t, const char *name, size_t len) {
-    uint64_t v;
-    return hmap_get(t->by_name, name, len, &v) ? (int)v : -1;
+    return colset_find(t->colset, t->cols, t->ncols, name, len);
 }
 
-/* A fresh table version with room for extra columns; names are indexed by table_index. */
-static meta_table *table_new(const struct mdb *d, uint64_t id, const char *name) {
+meta_table *cat_table_shell(const struct mdb *d, uint64_t id, const char *name, size_t len,
+                            colset *cs) {
     meta_table *t = xcalloc(1, sizeof *t);
     t->id = id;
     t->db_id = d->id;
     t->tenant = xstrdup(d->tenant);
     t->db = xstrdup(d->name);
-    t->name = xstrdup(name);
+    t->name = xstrndup(name, len);
     t->precision = d->opts.precision;
     t->refs = 1;
+    colset_retain(cs);
+    t->colset = cs;
     return t;
 }
 
-static void table_add_col(meta_table *t, uint32_t id, const char *name, size_t len, uint8_t kind,
-                          uint8_t type, uint8_t codec) {
-    t->cols = xrealloc(t->cols, sizeof *t->cols * (t->ncols + 1));
-    meta_column *c = &t->cols[t->ncols++];
-    c->id = id;
-    c->name = xstrndup(name, len);
-    c->kind = kind;
-    c->type = type;
-    c->codec = codec;
+meta_table *cat_table_next(const meta_table *t) {
+    STRATA_ASSERT(t->ncols == colset_count(t->colset));
+    meta_table *nt = xcalloc(1, sizeof *nt);
+    /* Field by field: t->refs is live (other threads retain t). */
+    nt->id = t->id;
+    nt->db_id = t->db_id;
+    nt->tenant = xstrdup(t->tenant);
+    nt->db = xstrdup(t->db);
+    nt->name = xstrdup(t->name);
+    nt->precision = t->precision;
+    nt->ncols = t->ncols;
+    nt->cols = t->cols;
+    nt->ntags = t->ntags;
+    nt->next_col_id = t->next_col_id;
+    nt->colset = t->colset;
+    nt->refs = 1;
+    colset_retain(nt->colset);
+    return nt;
+}
+
+void cat_table_append(meta_table *t, uint32_t id, const char *name, size_t len, uint8_t kind,
+                      uint8_t type, uint8_t codec) {
+    /* Only the newest version may grow its colset: older ones must keep seeing their prefix. */
+    STRATA_ASSERT(t->ncols == colset_count(t->colset));
+    t->cols = colset_append(t->colset, id, name, len, kind, type, codec);
+    t->ncols++;
     if (kind == CK_TAG) t->ntags++;
     if (id >= t->next_col_id) t->next_col_id = id + 1;
-    if (!t->by_name) t->by_name = hmap_new(16);
-    hmap_put(t->by_name, c->name, strlen(c->name), t->ncols - 1);
 }
 
-static void table_index(meta_table *t) {
-    hmap_free(t->by_name);
-    t->by_name = hmap_new(t->ncols);
-    for (uint32_t i = 0; i < t->ncols; i++)
-        hmap_put(t->by_name, t->cols[i].name, strlen(t->cols[i].name), i);
-}
-
-static meta_table *table_clone(const meta_table *src) {
-    meta_table *t = xcalloc(1, sizeof *t);
-    t->id = src->id;
-    t->db_id = src->db_id;
-    t->tenant = xstrdup(src->tenant);
-    t->db = xstrdup(src->db);
-    t->name = xstrdup(src->name);
-    t->precision = src->precision;
-    t->refs = 1;
+/* A new version of src with a colset of its own (for changes other than appending columns):
+ * column skip (-1: none) is left out, column ren (-1: none) is renamed to new_name. */
+static meta_table *table_clone(const struct mdb *d, const meta_table *src, int skip, int ren,
+                               const char *new_name) {
+    colset *cs = colset_new(src->ncols);
+    meta_table *t = cat_table_shell(d, src->id, src->name, strlen(src->name), cs);
+    colset_release(cs);
     for (uint32_t i = 0; i < src->ncols; i++) {
+        if ((int)i == skip) continue;
         const meta_column *c = &src->cols[i];
-        table_add_col(t, c->id, c->name, strlen(c->name), c->kind, c->type, c->codec);
+        const char *name = (int)i == ren ? new_name : c->name;
+        cat_table_append(t, c->id, name, strlen(name), c->kind, c->type, c->codec);
     }
     t->next_col_id = src->next_col_id;
     return t;
 }
 
-/* ------------------------------------------------------------------ lookups (lock held) */
-
-static struct mdb *find_db(catalog *c, const char *tenant, const char *name) {
-    char key[512];
-    int n = snprintf(key, sizeof key, "%s%c%s", tenant, 0, name);
-    if (n < 0 || (size_t)n >= sizeof key) return NULL;
-    uint64_t v;
-    return hmap_get(c->dbs, key, (size_t)n, &v) ? (struct mdb *)(uintptr_t)v : NULL;
+/* A new table: time, then the given tags, then the given fields (each list in its order). */
+static meta_table *table_create(const struct mdb *d, uint64_t id, const char *name, size_t len,
+                                const col_def *const *add, size_t nadd) {
+    colset *cs = colset_new((uint32_t)nadd + 1);
+    meta_table *t = cat_table_shell(d, id, name, len, cs);
+    colset_release(cs);
+    cat_table_append(t, 0, "time", 4, CK_TIME, VT_TS, CODEC_DEFAULT);
+    for (size_t i = 0; i < nadd; i++)
+        cat_table_append(t, t->next_col_id, add[i]->name, add[i]->name_len, add[i]->kind,
+                         add[i]->kind == CK_TAG ? VT_STR : add[i]->type, add[i]->codec);
+    return t;
 }
 
-static struct mdb *find_db_id(catalog *c, uint64_t id) {
-    size_t pos = 0;
+/* ------------------------------------------------------------------ maps */
+
+static struct mdb *as_db(uint64_t v) {
+    return (struct mdb *)(uintptr_t)v;
+}
+
+static meta_table *as_table(uint64_t v) {
+    return (meta_table *)(uintptr_t)v;
+}
+
+static size_t db_key(char *key, size_t cap, const char *tenant, const char *name) {
+    int n = snprintf(key, cap, "%s%c%s", tenant, 0, name);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+struct mdb *cat_find_db(catalog *c, const char *tenant, const char *name) {
+    char key[512];
+    size_t n = db_key(key, sizeof key, tenant, name);
     uint64_t v;
-    while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) {
-        struct mdb *d = (struct mdb *)(uintptr_t)v;
-        if (d->id == id) return d;
-    }
-    return NULL;
+    return n && hmap_get(c->dbs, key, n, &v) ? as_db(v) : NULL;
+}
+
+struct mdb *cat_find_db_id(catalog *c, uint64_t id) {
+    uint64_t v;
+    return hmap_get(c->dbs_by_id, &id, sizeof id, &v) ? as_db(v) : NULL;
+}
+
+static meta_table *find_table(struct mdb *d, const char *name, size_t len) {
+    uint64_t v;
+    return hmap_get(d->tables, name, len, &v) ? as_table(v) : NULL;
+}
+
+meta_table *cat_find_table_id(struct mdb *d, uint64_t id) {
+    uint64_t v;
+    return hmap_get(d->by_id, &id, sizeof id, &v) ? as_table(v) : NULL;
 }
 
 static struct user *find_user(catalog *c, const char *name) {
@@ -247,115 +246,44 @@ static struct tenant *find_tenant(catalog *c, const char *name) {
     return NULL;
 }
 
-static meta_table *find_table(struct mdb *d, const char *name, size_t len) {
-    uint64_t v;
-    return hmap_get(d->tables, name, len, &v) ? (meta_table *)(uintptr_t)v : NULL;
-}
-
-/* ------------------------------------------------------------------ persistence */
-
-static json_t *db_to_json(const struct mdb *d) {
-    const db_options *o = &d->opts;
-    return json_pack("{s:s, s:I, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:b, s:b, "
-                     "s:I}}",
-                     "t", "db", "id", (json_int_t)d->id, "tenant", d->tenant, "name", d->name,
-                     "opts", "ttl", (json_int_t)o->ttl_ns, "shard", (json_int_t)o->shard,
-                     "vnode_duration", (json_int_t)o->vnode_duration_ns, "replica",
-                     (json_int_t)o->replica, "precision", (int)o->precision, "max_memcache_size",
-                     (json_int_t)o->max_memcache_size, "memcache_partitions",
-                     (json_int_t)o->memcache_partitions, "wal_max_file_size",
-                     (json_int_t)o->wal_max_file_size, "wal_sync", o->wal_sync, "strict_write",
-                     o->strict_write, "max_cache_readers", (json_int_t)o->max_cache_readers);
-}
-
-static json_t *table_to_json(const meta_table *t) {
-    json_t *cols = json_array();
-    for (uint32_t i = 0; i < t->ncols; i++) {
-        const meta_column *c = &t->cols[i];
-        json_array_append_new(cols, json_pack("[I, s, i, i, i]", (json_int_t)c->id, c->name,
-                                              (int)c->kind, (int)c->type, (int)c->codec));
+void cat_publish(struct mdb *d, meta_table *t) {
+    meta_table *old = cat_find_table_id(d, t->id);
+    if (old && strcmp(old->name, t->name) != 0) hmap_del(d->tables, old->name, strlen(old->name));
+    /* Another table under this name (only a log written out of order could do it) goes. */
+    meta_table *other = find_table(d, t->name, strlen(t->name));
+    if (other && other->id != t->id) {
+        hmap_del(d->by_id, &other->id, sizeof other->id);
+        meta_table_release(other);
     }
-    return json_pack("{s:s, s:I, s:I, s:s, s:I, s:o}", "t", "table", "id", (json_int_t)t->id,
-                     "db_id", (json_int_t)t->db_id, "name", t->name, "next_col",
-                     (json_int_t)t->next_col_id, "cols", cols);
+    hmap_put(d->tables, t->name, strlen(t->name), (uint64_t)(uintptr_t)t);
+    hmap_put(d->by_id, &t->id, sizeof t->id, (uint64_t)(uintptr_t)t);
+    if (old) meta_table_release(old);
 }
 
-static json_t *user_to_json(const struct user *u) {
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "t", "user", "name", u->name, "password",
-                     u->password, "comment", u->comment ? u->comment : "", "admin", u->admin,
-                     "must_change", u->must_change);
+void cat_unpublish(struct mdb *d, meta_table *t) {
+    hmap_del(d->tables, t->name, strlen(t->name));
+    hmap_del(d->by_id, &t->id, sizeof t->id);
+    meta_table_release(t);
 }
 
-static json_t *tenant_to_json(const struct tenant *t) {
-    return json_pack("{s:s, s:I, s:s, s:s}", "t", "tenant", "id", (json_int_t)t->id, "name",
-                     t->name, "comment", t->comment ? t->comment : "");
-}
-
-static void line_of(json_t *j, buf *out) {
-    char *s = json_dumps(j, JSON_COMPACT);
-    uLong crc = crc32(0, (const Bytef *)s, (uInt)strlen(s));
-    buf_printf(out, "%08lx %s\n", crc, s);
-    free(s);
-    json_decref(j);
-}
-
-/* Appends records and fsyncs. Called with the write lock held. */
-static int log_append(catalog *c, buf *lines, err *e) {
-    pthread_mutex_lock(&c->log_mu);
-    int rc = 0;
-    if (fs_write_all(c->logfd, lines->p, lines->len) < 0 || fdatasync(c->logfd) < 0)
-        rc = err_set(e, 500, EC_META, "catalog: cannot write %s/catalog.log: %s", c->dir,
-                     strerror(errno));
-    pthread_mutex_unlock(&c->log_mu);
-    return rc;
-}
-
-static int log_one(catalog *c, json_t *j, err *e) {
-    buf b;
-    buf_init(&b);
-    line_of(j, &b);
-    int rc = log_append(c, &b, e);
-    buf_free(&b);
-    return rc;
-}
-
-/* Rewrites the whole log from memory. */
-static int log_rewrite(catalog *c, err *e) {
-    buf b;
-    buf_init(&b);
-    line_of(json_pack("{s:s, s:I}", "t", "seq", "next_id", (json_int_t)c->next_id), &b);
-    for (size_t i = 0; i < c->nusers; i++) line_of(user_to_json(&c->users[i]), &b);
-    for (size_t i = 0; i < c->ntenants; i++) line_of(tenant_to_json(&c->tenants[i]), &b);
-    size_t pos = 0;
-    uint64_t v;
-    while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) {
-        struct mdb *d = (struct mdb *)(uintptr_t)v;
-        line_of(db_to_json(d), &b);
-        size_t tp = 0;
-        uint64_t tv;
-        while (hmap_next(d->tables, &tp, NULL, NULL, &tv))
-            line_of(table_to_json((meta_table *)(uintptr_t)tv), &b);
-    }
-    char path[1100];
-    snprintf(path, sizeof path, "%s/catalog.log", c->dir);
-    const void *parts[] = {b.p ? b.p : ""};
-    size_t lens[] = {b.len};
-    int rc = fs_write_atomic(path, parts, lens, 1, e);
-    buf_free(&b);
-    if (rc) return rc;
-    if (c->logfd >= 0) close(c->logfd);
-    c->logfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (c->logfd < 0)
-        return err_set(e, 500, EC_META, "catalog: cannot open %s: %s", path, strerror(errno));
-    return 0;
+static struct mdb *db_alloc(uint64_t id, const char *tenant, const char *name,
+                            const db_options *o) {
+    struct mdb *d = xcalloc(1, sizeof *d);
+    d->id = id;
+    d->tenant = xstrdup(tenant);
+    d->name = xstrdup(name);
+    d->opts = *o;
+    d->tables = hmap_new(8);
+    d->by_id = hmap_new(8);
+    return d;
 }
 
 static void db_free(struct mdb *d) {
     size_t pos = 0;
     uint64_t v;
-    while (hmap_next(d->tables, &pos, NULL, NULL, &v))
-        meta_table_release((meta_table *)(uintptr_t)v);
+    while (hmap_next(d->tables, &pos, NULL, NULL, &v)) meta_table_release(as_table(v));
     hmap_free(d->tables);
+    hmap_free(d->by_id);
     free(d->tenant);
     free(d->name);
     free(d);
@@ -363,23 +291,37 @@ static void db_free(struct mdb *d) {
 
 static void db_insert(catalog *c, struct mdb *d) {
     char key[512];
-    int n = snprintf(key, sizeof key, "%s%c%s", d->tenant, 0, d->name);
-    hmap_put(c->dbs, key, (size_t)n, (uint64_t)(uintptr_t)d);
+    size_t n = db_key(key, sizeof key, d->tenant, d->name);
+    hmap_put(c->dbs, key, n, (uint64_t)(uintptr_t)d);
+    hmap_put(c->dbs_by_id, &d->id, sizeof d->id, (uint64_t)(uintptr_t)d);
 }
 
-static void db_remove(catalog *c, struct mdb *d) {
+struct mdb *cat_db_new(catalog *c, uint64_t id, const char *tenant, const char *name,
+                       const db_options *o) {
+    struct mdb *d = db_alloc(id, tenant, name, o);
+    db_insert(c, d);
+    return d;
+}
+
+/* Takes d out of the maps; the caller frees it. */
+static void db_unlink(catalog *c, struct mdb *d) {
     char key[512];
-    int n = snprintf(key, sizeof key, "%s%c%s", d->tenant, 0, d->name);
-    hmap_del(c->dbs, key, (size_t)n);
+    size_t n = db_key(key, sizeof key, d->tenant, d->name);
+    hmap_del(c->dbs, key, n);
+    hmap_del(c->dbs_by_id, &d->id, sizeof d->id);
+}
+
+void cat_db_remove(catalog *c, struct mdb *d) {
+    db_unlink(c, d);
     db_free(d);
 }
 
-static void bump_id(catalog *c, uint64_t id) {
+void cat_bump_id(catalog *c, uint64_t id) {
     if (id >= c->next_id) c->next_id = id + 1;
 }
 
-static void user_set(catalog *c, const char *name, const char *pw, const char *comment, bool admin,
-                     bool must_change) {
+void cat_user_set(catalog *c, const char *name, const char *pw, const char *comment, bool admin,
+                  bool must_change) {
     struct user *u = find_user(c, name);
     if (!u) {
         c->users = xrealloc(c->users, sizeof *c->users * (c->nusers + 1));
@@ -395,7 +337,7 @@ static void user_set(catalog *c, const char *name, const char *pw, const char *c
     u->must_change = must_change;
 }
 
-static void tenant_set(catalog *c, uint64_t id, const char *name, const char *comment) {
+void cat_tenant_set(catalog *c, uint64_t id, const char *name, const char *comment) {
     struct tenant *t = find_tenant(c, name);
     if (!t) {
         c->tenants = xrealloc(c->tenants, sizeof *c->tenants * (c->ntenants + 1));
@@ -406,200 +348,53 @@ static void tenant_set(catalog *c, uint64_t id, const char *name, const char *co
     t->id = id;
     free(t->comment);
     t->comment = xstrdup(comment);
-    bump_id(c, id);
+    cat_bump_id(c, id);
 }
 
-static int apply_record(catalog *c, json_t *j) {
-    const char *t = json_string_value(json_object_get(j, "t"));
-    if (!t) return -1;
-    if (!strcmp(t, "seq")) {
-        bump_id(c, (uint64_t)json_integer_value(json_object_get(j, "next_id")) - 1);
-    } else if (!strcmp(t, "user")) {
-        const char *name = json_string_value(json_object_get(j, "name"));
-        const char *pw = json_string_value(json_object_get(j, "password"));
-        const char *cm = json_string_value(json_object_get(j, "comment"));
-        if (!name || !pw) return -1;
-        user_set(c, name, pw, cm ? cm : "", json_is_true(json_object_get(j, "admin")),
-                 json_is_true(json_object_get(j, "must_change")));
-    } else if (!strcmp(t, "tenant")) {
-        const char *name = json_string_value(json_object_get(j, "name"));
-        const char *cm = json_string_value(json_object_get(j, "comment"));
-        if (!name) return -1;
-        tenant_set(c, (uint64_t)json_integer_value(json_object_get(j, "id")), name, cm ? cm : "");
-    } else if (!strcmp(t, "db")) {
-        json_t *o = json_object_get(j, "opts");
-        const char *tenant = json_string_value(json_object_get(j, "tenant"));
-        const char *name = json_string_value(json_object_get(j, "name"));
-        if (!o || !tenant || !name) return -1;
-        uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
-        struct mdb *d = find_db(c, tenant, name);
-        if (!d) {
-            d = xcalloc(1, sizeof *d);
-            d->tenant = xstrdup(tenant);
-            d->name = xstrdup(name);
-            d->tables = hmap_new(8);
-            db_insert(c, d);
-        }
-        d->id = id;
-        bump_id(c, id);
-        db_options_default(&d->opts);
-        db_options *p = &d->opts;
-        p->ttl_ns = json_integer_value(json_object_get(o, "ttl"));
-        p->shard = (uint64_t)json_integer_value(json_object_get(o, "shard"));
-        p->vnode_duration_ns = json_integer_value(json_object_get(o, "vnode_duration"));
-        p->replica = (uint64_t)json_integer_value(json_object_get(o, "replica"));
-        p->precision = (uint8_t)json_integer_value(json_object_get(o, "precision"));
-        p->max_memcache_size =
-            (uint64_t)json_integer_value(json_object_get(o, "max_memcache_size"));
-        p->memcache_partitions =
-            (uint64_t)json_integer_value(json_object_get(o, "memcache_partitions"));
-        p->wal_max_file_size =
-            (uint64_t)json_integer_value(json_object_get(o, "wal_max_file_size"));
-        p->wal_sync = json_is_true(json_object_get(o, "wal_sync"));
-        p->strict_write = json_is_true(json_object_get(o, "strict_write"));
-        p->max_cache_readers =
-            (uint64_t)json_integer_value(json_object_get(o, "max_cache_readers"));
-    } else if (!strcmp(t, "drop_db")) {
-        struct mdb *d = find_db_id(c, (uint64_t)json_integer_value(json_object_get(j, "id")));
-        if (d) db_remove(c, d);
-    } else if (!strcmp(t, "table")) {
-        struct mdb *d = find_db_id(c, (uint64_t)json_integer_value(json_object_get(j, "db_id")));
-        const char *name = json_string_value(json_object_get(j, "name"));
-        json_t *cols = json_object_get(j, "cols");
-        if (!name || !json_is_array(cols)) return -1;
-        if (!d) return 0; /* its database was dropped later in the log */
-        uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
-        bump_id(c, id);
-        meta_table *tb = table_new(d, id, name);
-        size_t i;
-        json_t *cj;
-        json_array_foreach(cols, i, cj) {
-            const char *cn = json_string_value(json_array_get(cj, 1));
-            if (!cn) {
-                table_free(tb);
-                return -1;
-            }
-            table_add_col(tb, (uint32_t)json_integer_value(json_array_get(cj, 0)), cn, strlen(cn),
-                          (uint8_t)json_integer_value(json_array_get(cj, 2)),
-                          (uint8_t)json_integer_value(json_array_get(cj, 3)),
-                          (uint8_t)json_integer_value(json_array_get(cj, 4)));
-        }
-        uint32_t nc = (uint32_t)json_integer_value(json_object_get(j, "next_col"));
-        if (nc > tb->next_col_id) tb->next_col_id = nc;
-        table_index(tb);
-        /* A rename publishes the table under its new name: drop any entry with this id. */
-        size_t pos = 0;
-        const char *k;
-        size_t kl;
-        uint64_t v;
-        while (hmap_next(d->tables, &pos, &k, &kl, &v)) {
-            meta_table *old = (meta_table *)(uintptr_t)v;
-            if (old->id == id) {
-                hmap_del(d->tables, k, kl);
-                meta_table_release(old);
-                break;
-            }
-        }
-        hmap_put(d->tables, name, strlen(name), (uint64_t)(uintptr_t)tb);
-    } else if (!strcmp(t, "drop_table")) {
-        struct mdb *d = find_db_id(c, (uint64_t)json_integer_value(json_object_get(j, "db_id")));
-        uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
-        if (!d) return 0;
-        size_t pos = 0;
-        const char *k;
-        size_t kl;
-        uint64_t v;
-        while (hmap_next(d->tables, &pos, &k, &kl, &v)) {
-            meta_table *old = (meta_table *)(uintptr_t)v;
-            if (old->id == id) {
-                hmap_del(d->tables, k, kl);
-                meta_table_release(old);
-                break;
-            }
-        }
-    } else {
-        log_warn("catalog: unknown record type '%s' ignored", t);
-    }
-    return 0;
-}
-
-static int replay(catalog *c, const char *path, err *e) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT) return 0;
-        return err_set(e, 500, EC_META, "catalog: cannot open %s: %s", path, strerror(errno));
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int lineno = 0, rc = 0;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        lineno++;
-        bool complete = line[n - 1] == '\n';
-        unsigned long want;
-        json_t *j = NULL;
-        if (complete && n > 10 && line[8] == ' ' && sscanf(line, "%8lx", &want) == 1) {
-            size_t jl = (size_t)n - 10;
-            if (crc32(0, (const Bytef *)line + 9, (uInt)jl) == want)
-                j = json_loadb(line + 9, jl, 0, NULL);
-        }
-        if (!j) {
-            /* Only the last line may be torn, and a torn append never ends with its newline
-             * (one write per line); anything else is corruption. */
-            int ch = fgetc(f);
-            if (ch == EOF && !complete) {
-                log_warn("catalog: cut a torn last record at %s:%d", path, lineno);
-                break;
-            }
-            rc = err_set(e, 500, EC_META, "catalog: corrupt record at %s:%d", path, lineno);
-            break;
-        }
-        if (apply_record(c, j) < 0)
-            rc = err_set(e, 500, EC_META, "catalog: malformed record at %s:%d", path, lineno);
-        json_decref(j);
-        if (rc) break;
-    }
-    free(line);
-    fclose(f);
+/* One record appended and synced, under ddl. */
+static int log_one_locked(catalog *c, json_t *j, err *e) {
+    buf b;
+    buf_init(&b);
+    cat_line(j, &b);
+    int rc = cat_log_append_locked(c, &b, e);
+    buf_free(&b);
     return rc;
 }
+
+/* ------------------------------------------------------------------ open and close */
 
 int catalog_open(const char *dir, catalog **out, err *e) {
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return err_set(e, 500, EC_META, "catalog: cannot create %s: %s", dir, strerror(errno));
     catalog *c = xcalloc(1, sizeof *c);
     pthread_rwlock_init(&c->lock, NULL);
-    pthread_mutex_init(&c->log_mu, NULL);
+    schema_lock_init(&c->ddl);
     c->dir = xstrdup(dir);
     c->logfd = -1;
     c->next_id = 1;
     c->dbs = hmap_new(16);
-    char path[1100];
-    snprintf(path, sizeof path, "%s/catalog.log", dir);
-    bool fresh = access(path, F_OK) != 0;
-    if (replay(c, path, e) < 0) {
+    c->dbs_by_id = hmap_new(16);
+    int64_t t0 = time_mono_ns();
+    bool fresh, rewrite;
+    if (cat_log_replay(c, &fresh, &rewrite, e) < 0) {
         catalog_close(c);
         return -1;
     }
     if (fresh) {
         /* The defaults every CnosDB node starts with. */
-        user_set(c, "root", "", "system admin", true, false);
-        tenant_set(c, c->next_id++, "cnosdb", "system tenant");
+        cat_user_set(c, "root", "", "system admin", true, false);
+        cat_tenant_set(c, c->next_id++, "cnosdb", "system tenant");
         const char *defaults[] = {"public", "usage_schema", "cluster_schema"};
-        for (size_t i = 0; i < 3; i++) {
-            struct mdb *d = xcalloc(1, sizeof *d);
-            d->id = c->next_id++;
-            d->tenant = xstrdup("cnosdb");
-            d->name = xstrdup(defaults[i]);
-            db_options_default(&d->opts);
-            d->tables = hmap_new(8);
-            db_insert(c, d);
-        }
+        db_options o;
+        db_options_default(&o);
+        for (size_t i = 0; i < 3; i++) cat_db_new(c, c->next_id++, "cnosdb", defaults[i], &o);
     }
-    if (log_rewrite(c, e) < 0) {
+    if (cat_log_open(c, rewrite, e) < 0) {
         catalog_close(c);
         return -1;
     }
+    log_info("catalog: %zu databases loaded in %.1f ms%s", hmap_count(c->dbs),
+             (double)(time_mono_ns() - t0) / 1e6, rewrite ? " (log rewritten)" : "");
     *out = c;
     return 0;
 }
@@ -608,8 +403,9 @@ void catalog_close(catalog *c) {
     if (!c) return;
     size_t pos = 0;
     uint64_t v;
-    while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) db_free((struct mdb *)(uintptr_t)v);
+    while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) db_free(as_db(v));
     hmap_free(c->dbs);
+    hmap_free(c->dbs_by_id);
     for (size_t i = 0; i < c->nusers; i++) {
         free(c->users[i].name);
         free(c->users[i].password);
@@ -623,7 +419,7 @@ void catalog_close(catalog *c) {
     free(c->tenants);
     if (c->logfd >= 0) close(c->logfd);
     pthread_rwlock_destroy(&c->lock);
-    pthread_mutex_destroy(&c->log_mu);
+    schema_lock_destroy(&c->ddl);
     free(c->dir);
     free(c);
 }
@@ -670,72 +466,77 @@ static int db_not_found(err *e, const char *name) {
 int catalog_create_db(catalog *c, const char *tenant, const char *name, const db_options *o,
                       bool if_not_exists, err *e) {
     if (names_check(NAME_DATABASE, name, strlen(name), 422, EC_META, e) < 0) return -1;
-    pthread_rwlock_wrlock(&c->lock);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     if (!find_tenant(c, tenant)) {
         rc = err_set(e, 422, EC_TENANT_NOT_FOUND, "The tenant %s not found", tenant);
-    } else if (find_db(c, tenant, name)) {
+    } else if (cat_find_db(c, tenant, name)) {
         if (!if_not_exists)
             rc = err_set(e, 422, EC_DB_EXISTS, "Database \"%s\" already exists", name);
     } else {
-        struct mdb *d = xcalloc(1, sizeof *d);
-        d->id = c->next_id++;
-        d->tenant = xstrdup(tenant);
-        d->name = xstrdup(name);
-        d->opts = *o;
-        d->tables = hmap_new(8);
-        rc = log_one(c, db_to_json(d), e);
-        if (rc == 0)
+        struct mdb *d = db_alloc(c->next_id++, tenant, name, o);
+        rc = log_one_locked(c, cat_db_json(d), e);
+        if (rc == 0) {
+            pthread_rwlock_wrlock(&c->lock);
             db_insert(c, d);
-        else
+            pthread_rwlock_unlock(&c->lock);
+        } else {
             db_free(d);
+        }
     }
-    pthread_rwlock_unlock(&c->lock);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_options *o,
                      err *e) {
-    pthread_rwlock_wrlock(&c->lock);
+    schema_lock(&c->ddl, true);
     int rc = 0;
-    struct mdb *d = find_db(c, tenant, name);
+    struct mdb *d = cat_find_db(c, tenant, name);
     if (!d) {
         rc = db_not_found(e, name);
     } else {
-        db_options old = d->opts;
-        d->opts.ttl_ns = o->ttl_ns;
-        d->opts.shard = o->shard;
-        d->opts.vnode_duration_ns = o->vnode_duration_ns;
-        d->opts.replica = o->replica;
-        rc = log_one(c, db_to_json(d), e);
-        if (rc) d->opts = old;
+        struct mdb next = *d;
+        next.opts.ttl_ns = o->ttl_ns;
+        next.opts.shard = o->shard;
+        next.opts.vnode_duration_ns = o->vnode_duration_ns;
+        next.opts.replica = o->replica;
+        rc = log_one_locked(c, cat_db_json(&next), e);
+        if (!rc) {
+            pthread_rwlock_wrlock(&c->lock);
+            d->opts = next.opts;
+            pthread_rwlock_unlock(&c->lock);
+        }
     }
-    pthread_rwlock_unlock(&c->lock);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_drop_db(catalog *c, const char *tenant, const char *name, bool if_exists,
                     uint64_t *dropped_id, err *e) {
     *dropped_id = 0;
-    pthread_rwlock_wrlock(&c->lock);
+    schema_lock(&c->ddl, true);
     int rc = 0;
-    struct mdb *d = find_db(c, tenant, name);
+    struct mdb *d = cat_find_db(c, tenant, name);
     if (!d) {
         if (!if_exists) rc = db_not_found(e, name);
     } else {
-        rc = log_one(c, json_pack("{s:s, s:I}", "t", "drop_db", "id", (json_int_t)d->id), e);
+        rc = log_one_locked(c, json_pack("{s:s, s:I}", "t", "drop_db", "id", (json_int_t)d->id), e);
         if (!rc) {
             *dropped_id = d->id;
-            db_remove(c, d);
+            pthread_rwlock_wrlock(&c->lock);
+            db_unlink(c, d);
+            pthread_rwlock_unlock(&c->lock);
+            db_free(d);
         }
     }
-    pthread_rwlock_unlock(&c->lock);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_get_db(catalog *c, const char *tenant, const char *name, meta_db_info *out, err *e) {
     pthread_rwlock_rdlock(&c->lock);
-    struct mdb *d = find_db(c, tenant, name);
+    struct mdb *d = cat_find_db(c, tenant, name);
     int rc = 0;
     if (d) {
         out->id = d->id;
@@ -757,7 +558,7 @@ int catalog_list_dbs(catalog *c, const char *tenant, arena *a, char ***names, si
     uint64_t v;
     char **arr = arena_alloc(a, sizeof *arr * (hmap_count(c->dbs) + 1));
     while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) {
-        struct mdb *d = (struct mdb *)(uintptr_t)v;
+        struct mdb *d = as_db(v);
         if (strcmp(d->tenant, tenant) == 0) arr[cnt++] = arena_strdup(a, d->name);
     }
     pthread_rwlock_unlock(&c->lock);
@@ -773,7 +574,7 @@ int catalog_all_dbs(catalog *c, arena *a, meta_db_info **out, size_t *n) {
     uint64_t v;
     meta_db_info *arr = arena_alloc(a, sizeof *arr * (hmap_count(c->dbs) + 1));
     while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) {
-        struct mdb *d = (struct mdb *)(uintptr_t)v;
+        struct mdb *d = as_db(v);
         arr[cnt].id = d->id;
         arr[cnt].opts = d->opts;
         cnt++;
@@ -794,7 +595,7 @@ meta_table *catalog_get_table(catalog *c, const char *tenant, const char *db, co
                               err *e) {
     pthread_rwlock_rdlock(&c->lock);
     meta_table *t = NULL;
-    struct mdb *d = find_db(c, tenant, db);
+    struct mdb *d = cat_find_db(c, tenant, db);
     if (!d) {
         db_not_found(e, db);
     } else {
@@ -810,14 +611,8 @@ meta_table *catalog_get_table(catalog *c, const char *tenant, const char *db, co
 
 bool catalog_table_live(catalog *c, uint64_t db_id, uint64_t table_id) {
     pthread_rwlock_rdlock(&c->lock);
-    bool live = false;
-    struct mdb *d = find_db_id(c, db_id);
-    if (d) {
-        size_t pos = 0;
-        uint64_t v;
-        while (!live && hmap_next(d->tables, &pos, NULL, NULL, &v))
-            live = ((meta_table *)(uintptr_t)v)->id == table_id;
-    }
+    struct mdb *d = cat_find_db_id(c, db_id);
+    bool live = d && cat_find_table_id(d, table_id);
     pthread_rwlock_unlock(&c->lock);
     return live;
 }
@@ -825,17 +620,11 @@ bool catalog_table_live(catalog *c, uint64_t db_id, uint64_t table_id) {
 uint8_t catalog_column_codec(catalog *c, uint64_t db_id, uint64_t table_id, uint32_t col_id) {
     pthread_rwlock_rdlock(&c->lock);
     uint8_t codec = CODEC_DEFAULT;
-    struct mdb *d = find_db_id(c, db_id);
-    if (d) {
-        size_t pos = 0;
-        uint64_t v;
-        while (hmap_next(d->tables, &pos, NULL, NULL, &v)) {
-            meta_table *t = (meta_table *)(uintptr_t)v;
-            if (t->id != table_id) continue;
-            for (uint32_t i = 0; i < t->ncols; i++)
-                if (t->cols[i].id == col_id) codec = t->cols[i].codec;
-            break;
-        }
+    struct mdb *d = cat_find_db_id(c, db_id);
+    meta_table *t = d ? cat_find_table_id(d, table_id) : NULL;
+    if (t) {
+        int i = colset_find_id(t->colset, t->cols, t->ncols, col_id);
+        if (i >= 0) codec = t->cols[i].codec;
     }
     pthread_rwlock_unlock(&c->lock);
     return (uint8_t)codec_use_of((enum codec_id)codec);
@@ -844,7 +633,7 @@ uint8_t catalog_column_codec(catalog *c, uint64_t db_id, uint64_t table_id, uint
 int catalog_list_tables(catalog *c, const char *tenant, const char *db, arena *a, char ***names,
                         size_t *n, err *e) {
     pthread_rwlock_rdlock(&c->lock);
-    struct mdb *d = find_db(c, tenant, db);
+    struct mdb *d = cat_find_db(c, tenant, db);
     if (!d) {
         pthread_rwlock_unlock(&c->lock);
         return db_not_found(e, db);
@@ -853,7 +642,7 @@ int catalog_list_tables(catalog *c, const char *tenant, const char *db, arena *a
     uint64_t v;
     char **arr = arena_alloc(a, sizeof *arr * (hmap_count(d->tables) + 1));
     while (hmap_next(d->tables, &pos, NULL, NULL, &v))
-        arr[cnt++] = arena_strdup(a, ((meta_table *)(uintptr_t)v)->name);
+        arr[cnt++] = arena_strdup(a, as_table(v)->name);
     pthread_rwlock_unlock(&c->lock);
     qsort(arr, cnt, sizeof *arr, cmp_str);
     *names = arr;
@@ -861,15 +650,18 @@ int catalog_list_tables(catalog *c, const char *tenant, const char *db, arena *a
     return 0;
 }
 
-/* Publishes t (already persisted) in place of any older version. Write lock held. */
-static void publish(struct mdb *d, meta_table *t, const char *old_name) {
-    uint64_t v;
-    const char *key = old_name ? old_name : t->name;
-    if (hmap_get(d->tables, key, strlen(key), &v)) {
-        hmap_del(d->tables, key, strlen(key));
-        meta_table_release((meta_table *)(uintptr_t)v);
+/* Logs t (a "table" record, or with from > 0 a "cols" record of its columns from `from` on) and
+ * publishes it. Consumes t, also on failure. */
+static int table_commit_locked(catalog *c, struct mdb *d, meta_table *t, uint32_t from, err *e) {
+    int rc = log_one_locked(c, from ? cat_cols_json(t, from) : cat_table_json(t), e);
+    if (rc) {
+        meta_table_release(t);
+        return rc;
     }
-    hmap_put(d->tables, t->name, strlen(t->name), (uint64_t)(uintptr_t)t);
+    pthread_rwlock_wrlock(&c->lock);
+    cat_publish(d, t);
+    pthread_rwlock_unlock(&c->lock);
+    return 0;
 }
 
 int catalog_create_table(catalog *c, const char *tenant, const char *db, const char *name,
@@ -878,62 +670,93 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
     for (size_t i = 0; i < ncols; i++)
         if (names_check(NAME_COLUMN, cols[i].name, cols[i].name_len, 422, EC_META, e) < 0)
             return -1;
-    pthread_rwlock_wrlock(&c->lock);
+    schema_lock(&c->ddl, true);
     int rc = 0;
-    struct mdb *d = find_db(c, tenant, db);
+    struct mdb *d = cat_find_db(c, tenant, db);
     if (!d) {
         rc = db_not_found(e, db);
     } else if (find_table(d, name, strlen(name))) {
         if (!if_not_exists) rc = err_set(e, 422, EC_TABLE_EXISTS, "Table %s already exists.", name);
     } else {
-        meta_table *t = table_new(d, c->next_id++, name);
-        table_add_col(t, 0, "time", 4, CK_TIME, VT_TS, CODEC_DEFAULT);
-        t->cols[0].type = VT_TS;
-        for (size_t i = 0; i < ncols; i++) {
-            if (cols[i].kind == CK_TAG)
-                table_add_col(t, t->next_col_id, cols[i].name, cols[i].name_len, CK_TAG, VT_STR,
-                              CODEC_DEFAULT);
-        }
-        for (size_t i = 0; i < ncols; i++) {
-            if (cols[i].kind == CK_FIELD)
-                table_add_col(t, t->next_col_id, cols[i].name, cols[i].name_len, CK_FIELD,
-                              cols[i].type, cols[i].codec);
-        }
-        table_index(t);
-        rc = log_one(c, table_to_json(t), e);
-        if (rc == 0)
-            publish(d, t, NULL);
-        else
-            table_free(t);
+        /* Columns as declared: tags first, then fields. */
+        const col_def **add = xmalloc(sizeof *add * (ncols + 1));
+        size_t na = 0;
+        for (size_t i = 0; i < ncols; i++)
+            if (cols[i].kind == CK_TAG) add[na++] = &cols[i];
+        for (size_t i = 0; i < ncols; i++)
+            if (cols[i].kind == CK_FIELD) add[na++] = &cols[i];
+        meta_table *t = table_create(d, c->next_id++, name, strlen(name), add, na);
+        free(add);
+        rc = table_commit_locked(c, d, t, 0, e);
     }
-    pthread_rwlock_unlock(&c->lock);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_drop_table(catalog *c, const char *tenant, const char *db, const char *name,
                        bool if_exists, uint64_t *dropped_id, err *e) {
     *dropped_id = 0;
-    pthread_rwlock_wrlock(&c->lock);
+    schema_lock(&c->ddl, true);
     int rc = 0;
-    struct mdb *d = find_db(c, tenant, db);
+    struct mdb *d = cat_find_db(c, tenant, db);
     meta_table *t = d ? find_table(d, name, strlen(name)) : NULL;
     if (!d) {
         rc = db_not_found(e, db);
     } else if (!t) {
         if (!if_exists) rc = table_not_found(e, tenant, db, name);
     } else {
-        rc = log_one(c,
-                     json_pack("{s:s, s:I, s:I}", "t", "drop_table", "db_id", (json_int_t)d->id,
-                               "id", (json_int_t)t->id),
-                     e);
+        rc = log_one_locked(c,
+                            json_pack("{s:s, s:I, s:I}", "t", "drop_table", "db_id",
+                                      (json_int_t)d->id, "id", (json_int_t)t->id),
+                            e);
         if (!rc) {
             *dropped_id = t->id;
-            hmap_del(d->tables, name, strlen(name));
-            meta_table_release(t);
+            pthread_rwlock_wrlock(&c->lock);
+            cat_unpublish(d, t);
+            pthread_rwlock_unlock(&c->lock);
         }
     }
-    pthread_rwlock_unlock(&c->lock);
+    schema_unlock(&c->ddl);
     return rc;
+}
+
+static int alter_table_locked(catalog *c, struct mdb *d, meta_table *t, enum alter_op op,
+                              const col_def *col, const char *name, const char *new_name, err *e) {
+    const char *table = t->name;
+    if (op == ALTER_ADD_COLUMN) {
+        if (meta_table_col(t, col->name, col->name_len) >= 0)
+            return err_set(e, 422, EC_META, "column %.*s already exists in table %s",
+                           (int)col->name_len, col->name, table);
+        /* Appended to the shared columns: O(1) however wide the table. */
+        meta_table *nt = cat_table_next(t);
+        uint32_t from = nt->ncols;
+        cat_table_append(nt, nt->next_col_id, col->name, col->name_len, col->kind,
+                         col->kind == CK_TAG ? VT_STR : col->type, col->codec);
+        return table_commit_locked(c, d, nt, from, e);
+    }
+    int idx = meta_table_col(t, name, strlen(name));
+    if (idx < 0) return err_set(e, 422, EC_META, "column %s not found in table %s", name, table);
+    const meta_column *mc = &t->cols[idx];
+    meta_table *nt = NULL;
+    if (op == ALTER_DROP_COLUMN) {
+        if (mc->kind == CK_TIME) return err_set(e, 422, EC_META, "Can't drop time column");
+        if (mc->kind == CK_TAG) return err_set(e, 422, EC_META, "Can't drop tag column %s.", name);
+        if (t->ncols - t->ntags - 1 <= 1)
+            return err_set(e, 422, EC_META, "There must be at least one field column");
+        nt = table_clone(d, t, idx, -1, NULL);
+    } else if (op == ALTER_SET_CODEC) {
+        nt = table_clone(d, t, -1, -1, NULL);
+        /* nt's columns are its own until published. */
+        nt->cols[idx].codec = col->codec;
+    } else if (op == ALTER_RENAME_COLUMN) {
+        if (meta_table_col(t, new_name, strlen(new_name)) >= 0)
+            return err_set(e, 422, EC_META, "column %s already exists in table %s", new_name,
+                           table);
+        nt = table_clone(d, t, -1, idx, new_name);
+    } else {
+        return err_set(e, 500, EC_META, "unknown ALTER TABLE operation %d", (int)op);
+    }
+    return table_commit_locked(c, d, nt, 0, e);
 }
 
 int catalog_alter_table(catalog *c, const char *tenant, const char *db, const char *table,
@@ -945,78 +768,24 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
     if (op == ALTER_RENAME_COLUMN && new_name &&
         names_check(NAME_COLUMN, new_name, strlen(new_name), 422, EC_META, e) < 0)
         return -1;
-    pthread_rwlock_wrlock(&c->lock);
-    int rc = 0;
-    meta_table *nt = NULL;
-    struct mdb *d = find_db(c, tenant, db);
+    schema_lock(&c->ddl, true);
+    int rc;
+    struct mdb *d = cat_find_db(c, tenant, db);
     meta_table *t = d ? find_table(d, table, strlen(table)) : NULL;
-    if (!d) {
+    if (!d)
         rc = db_not_found(e, db);
-        goto out;
-    }
-    if (!t) {
+    else if (!t)
         rc = table_not_found(e, tenant, db, table);
-        goto out;
-    }
-    nt = table_clone(t);
-    if (op == ALTER_ADD_COLUMN) {
-        if (meta_table_col(t, col->name, col->name_len) >= 0) {
-            rc = err_set(e, 422, EC_META, "column %.*s already exists in table %s",
-                         (int)col->name_len, col->name, table);
-            goto out;
-        }
-        table_add_col(nt, nt->next_col_id, col->name, col->name_len, col->kind,
-                      col->kind == CK_TAG ? VT_STR : col->type, col->codec);
-    } else {
-        int idx = meta_table_col(t, name, strlen(name));
-        if (idx < 0) {
-            rc = err_set(e, 422, EC_META, "column %s not found in table %s", name, table);
-            goto out;
-        }
-        meta_column *mc = &nt->cols[idx];
-        if (op == ALTER_DROP_COLUMN) {
-            if (mc->kind == CK_TIME) {
-                rc = err_set(e, 422, EC_META, "Can't drop time column");
-                goto out;
-            }
-            if (mc->kind == CK_TAG) {
-                rc = err_set(e, 422, EC_META, "Can't drop tag column %s.", name);
-                goto out;
-            }
-            uint32_t nfields = 0;
-            for (uint32_t i = 0; i < nt->ncols; i++) nfields += nt->cols[i].kind == CK_FIELD;
-            if (nfields <= 1) {
-                rc = err_set(e, 422, EC_META, "There must be at least one field column");
-                goto out;
-            }
-            free(mc->name);
-            memmove(mc, mc + 1, sizeof *mc * (nt->ncols - (uint32_t)idx - 1));
-            nt->ncols--;
-        } else if (op == ALTER_SET_CODEC) {
-            mc->codec = col->codec;
-        } else if (op == ALTER_RENAME_COLUMN) {
-            if (meta_table_col(t, new_name, strlen(new_name)) >= 0) {
-                rc = err_set(e, 422, EC_META, "column %s already exists in table %s", new_name,
-                             table);
-                goto out;
-            }
-            free(mc->name);
-            mc->name = xstrdup(new_name);
-        }
-    }
-    table_index(nt);
-    rc = log_one(c, table_to_json(nt), e);
-    if (!rc) {
-        publish(d, nt, NULL);
-        nt = NULL;
-    }
-out:
-    if (nt) table_free(nt);
-    pthread_rwlock_unlock(&c->lock);
+    else
+        rc = alter_table_locked(c, d, t, op, col, name, new_name, e);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
-/* Checks cols against t; returns number of missing columns, or -1 with a conflict error. */
+/* ------------------------------------------------------------------ the write path's schema step
+ */
+
+/* Checks cols against t; returns the number of missing columns, or -1 with a conflict error. */
 static int check_cols(const meta_table *t, const col_def *cols, size_t ncols, err *e) {
     int missing = 0;
     for (size_t i = 0; i < ncols; i++) {
@@ -1055,83 +824,208 @@ static int cmp_coldef(const void *a, const void *b) {
     return r ? r : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
-int catalog_ensure_columns(catalog *c, const char *tenant, const char *db, const char *name,
-                           size_t name_len, const col_def *cols, size_t ncols, meta_table **out,
-                           err *e) {
-    if (names_check(NAME_TABLE, name, name_len, 422, EC_WRITE, e) < 0) return -1;
-    for (size_t i = 0; i < ncols; i++)
-        if (names_check(NAME_COLUMN, cols[i].name, cols[i].name_len, 422, EC_WRITE, e) < 0)
-            return -1;
-    /* Fast path: the table exists with every column (nearly every write). */
-    pthread_rwlock_rdlock(&c->lock);
-    struct mdb *d = find_db(c, tenant, db);
-    if (!d) {
-        pthread_rwlock_unlock(&c->lock);
-        return db_not_found(e, db);
-    }
-    meta_table *t = find_table(d, name, name_len);
-    if (t) {
-        int m = check_cols(t, cols, ncols, e);
-        if (m <= 0) {
-            if (m == 0) meta_table_retain(t);
-            pthread_rwlock_unlock(&c->lock);
-            if (m < 0) return -1;
-            *out = t;
-            return 0;
-        }
-    }
-    pthread_rwlock_unlock(&c->lock);
+/* Sorts add[0, n) by name and drops repeated names; returns the new count. */
+static size_t sort_unique(const col_def **add, size_t n) {
+    qsort(add, n, sizeof *add, cmp_coldef);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!k || cmp_coldef(&add[k - 1], &add[i]) != 0) add[k++] = add[i];
+    return k;
+}
 
-    pthread_rwlock_wrlock(&c->lock);
-    int rc = 0;
-    meta_table *nt = NULL;
-    d = find_db(c, tenant, db);
-    if (!d) {
-        rc = db_not_found(e, db);
-        goto out;
+/* The columns of cols that t (NULL: a new table) lacks, in the order CnosDB adds them: tags
+ * sorted by name, then fields sorted by name (a field named like a new tag is left out, and
+ * is reported as a conflict by the next write that carries it). O(n log n). */
+static size_t missing_cols(const meta_table *t, const col_def *cols, size_t ncols,
+                           const col_def **add) {
+    size_t nt = 0, na;
+    for (size_t i = 0; i < ncols; i++)
+        if (cols[i].kind == CK_TAG && (!t || meta_table_col(t, cols[i].name, cols[i].name_len) < 0))
+            add[nt++] = &cols[i];
+    nt = sort_unique(add, nt);
+    na = nt;
+    for (size_t i = 0; i < ncols; i++)
+        if (cols[i].kind == CK_FIELD &&
+            (!t || meta_table_col(t, cols[i].name, cols[i].name_len) < 0) &&
+            !bsearch(&(const col_def *){&cols[i]}, add, nt, sizeof *add, cmp_coldef))
+            add[na++] = &cols[i];
+    return nt + sort_unique(add + nt, na - nt);
+}
+
+/* One table's change: base is its current version (NULL for a new table), next the version
+ * that has every column (built before the log append for a new table, whose colset nobody
+ * else sees; after it for an existing one, whose colset is shared). */
+struct tplan {
+    size_t req;
+    meta_table *base;
+    meta_table *next;
+    const col_def **add;
+    size_t nadd;
+};
+
+/* The "cols" record of a plan on an existing table: ids follow base->next_col_id. */
+static json_t *plan_cols_json(const struct tplan *p) {
+    const meta_table *b = p->base;
+    json_t *cols = json_array();
+    for (size_t i = 0; i < p->nadd; i++) {
+        const col_def *cd = p->add[i];
+        char *nm = xstrndup(cd->name, cd->name_len);
+        json_array_append_new(
+            cols, json_pack("[I, s, i, i, i]", (json_int_t)(b->next_col_id + (uint32_t)i), nm,
+                            (int)cd->kind, (int)(cd->kind == CK_TAG ? VT_STR : cd->type),
+                            (int)CODEC_DEFAULT));
+        free(nm);
     }
-    t = find_table(d, name, name_len);
-    if (t && (rc = check_cols(t, cols, ncols, e)) <= 0) {
-        if (rc == 0) {
-            meta_table_retain(t);
-            *out = t;
+    return json_pack("{s:s, s:I, s:I, s:o}", "t", "cols", "id", (json_int_t)b->id, "db_id",
+                     (json_int_t)b->db_id, "cols", cols);
+}
+
+/* Publishes the plans' versions in slices, so readers never wait long for the write lock. */
+static void publish_plans(catalog *c, struct mdb *d, struct tplan *plans, size_t np) {
+    for (size_t i = 0; i < np;) {
+        size_t end = i + PUBLISH_SLICE < np ? i + PUBLISH_SLICE : np;
+        pthread_rwlock_wrlock(&c->lock);
+        for (; i < end; i++) {
+            meta_table_retain(plans[i].next); /* the map's reference; the caller keeps one */
+            cat_publish(d, plans[i].next);
         }
-        goto out;
+        pthread_rwlock_unlock(&c->lock);
     }
-    rc = 0;
-    char *tname = xstrndup(name, name_len);
-    nt = t ? table_clone(t) : table_new(d, c->next_id++, tname);
-    free(tname);
-    if (!t) table_add_col(nt, 0, "time", 4, CK_TIME, VT_TS, CODEC_DEFAULT);
-    /* New columns: tags sorted by name, then fields sorted by name, as CnosDB does. */
-    const col_def **add = xmalloc(sizeof *add * (ncols ? ncols : 1));
-    for (int pass = 0; pass < 2; pass++) {
-        uint8_t kind = pass == 0 ? CK_TAG : CK_FIELD;
-        size_t na = 0;
-        for (size_t i = 0; i < ncols; i++)
-            if (cols[i].kind == kind && meta_table_col(nt, cols[i].name, cols[i].name_len) < 0) {
-                bool dup = false;
-                for (size_t k = 0; k < na; k++)
-                    dup |= add[k]->name_len == cols[i].name_len &&
-                           !memcmp(add[k]->name, cols[i].name, cols[i].name_len);
-                if (!dup) add[na++] = &cols[i];
+}
+
+/* The slow part of catalog_ensure_tables for the tables listed in miss: re-checks them (another
+ * request may have added what they need), plans the changes, logs them with one append and one
+ * fsync, then builds and publishes the new versions. Stops planning after a slice
+ * (SCHEMA_SLICE tables or SCHEMA_SLICE_COLS columns) when a small schema change waits, so it
+ * gets its turn; *done tells how many of miss were handled. Nothing changes on an error. */
+static int ensure_locked(catalog *c, const char *tenant, const char *db, const table_cols *tabs,
+                         const size_t *miss, size_t nmiss, meta_table **out, size_t *done, err *e) {
+    STRATA_ASSERT(schema_held(&c->ddl));
+    struct mdb *d = cat_find_db(c, tenant, db);
+    if (!d) return db_not_found(e, db);
+    struct tplan *plans = xcalloc(nmiss + 1, sizeof *plans);
+    size_t np = 0;
+    hmap *seen = hmap_new(nmiss);
+    buf lines;
+    buf_init(&lines);
+    int rc = 0;
+    size_t k = 0, cols = 0;
+    for (; k < nmiss && !rc; k++) {
+        if ((k >= SCHEMA_SLICE || cols >= SCHEMA_SLICE_COLS) && schema_small_waiting(&c->ddl))
+            break;
+        const table_cols *tc = &tabs[miss[k]];
+        cols += tc->ncols;
+        meta_table *t = find_table(d, tc->name, tc->name_len);
+        int m = t ? check_cols(t, tc->cols, tc->ncols, e) : 1;
+        if (m < 0) {
+            rc = -1;
+        } else if (m == 0) {
+            meta_table_retain(t);
+            out[miss[k]] = t;
+        } else {
+            bool ins;
+            hmap_upsert(seen, tc->name, tc->name_len, &ins);
+            if (!ins) {
+                rc = err_set(e, 500, EC_INTERNAL, "table %.*s listed twice in one schema change",
+                             (int)tc->name_len, tc->name);
+                break;
             }
-        qsort(add, na, sizeof *add, cmp_coldef);
-        for (size_t i = 0; i < na; i++)
-            table_add_col(nt, nt->next_col_id, add[i]->name, add[i]->name_len, kind,
-                          kind == CK_TAG ? VT_STR : add[i]->type, CODEC_DEFAULT);
+            struct tplan *p = &plans[np++];
+            p->req = miss[k];
+            p->base = t;
+            p->add = xmalloc(sizeof *p->add * (tc->ncols + 1));
+            p->nadd = missing_cols(t, tc->cols, tc->ncols, p->add);
+            if (t) {
+                cat_line(plan_cols_json(p), &lines);
+            } else {
+                p->next = table_create(d, c->next_id++, tc->name, tc->name_len, p->add, p->nadd);
+                cat_line(cat_table_json(p->next), &lines);
+            }
+        }
     }
-    free(add);
-    table_index(nt);
-    rc = log_one(c, table_to_json(nt), e);
+    if (!rc) rc = cat_log_append_locked(c, &lines, e);
     if (!rc) {
-        publish(d, nt, NULL);
-        meta_table_retain(nt);
-        *out = nt;
-        nt = NULL;
+        for (size_t i = 0; i < np; i++) {
+            struct tplan *p = &plans[i];
+            if (p->base) {
+                p->next = cat_table_next(p->base);
+                for (size_t j = 0; j < p->nadd; j++) {
+                    const col_def *cd = p->add[j];
+                    cat_table_append(p->next, p->next->next_col_id, cd->name, cd->name_len,
+                                     cd->kind, cd->kind == CK_TAG ? VT_STR : cd->type,
+                                     CODEC_DEFAULT);
+                }
+            }
+            out[p->req] = p->next;
+        }
+        publish_plans(c, d, plans, np);
+    } else {
+        for (size_t i = 0; i < np; i++)
+            if (plans[i].next) cat_table_free(plans[i].next);
     }
-out:
-    if (nt) table_free(nt);
-    pthread_rwlock_unlock(&c->lock);
-    return rc < 0 ? -1 : 0;
+    for (size_t i = 0; i < np; i++) free(plans[i].add);
+    free(plans);
+    hmap_free(seen);
+    buf_free(&lines);
+    *done = k;
+    return rc;
+}
+
+int catalog_ensure_tables(catalog *c, const char *tenant, const char *db, const table_cols *tabs,
+                          size_t n, meta_table **out, err *e) {
+    for (size_t i = 0; i < n; i++) out[i] = NULL;
+    size_t *miss = NULL, nmiss = 0;
+    int rc = 0;
+    /* Fast path, under the read lock alone (in slices: a schema change waits for one at most):
+     * the tables exist with every column, as for nearly every write. */
+    for (size_t i = 0; i < n && !rc;) {
+        size_t end = i + PUBLISH_SLICE * 4 < n ? i + PUBLISH_SLICE * 4 : n;
+        pthread_rwlock_rdlock(&c->lock);
+        struct mdb *d = cat_find_db(c, tenant, db);
+        if (!d) rc = db_not_found(e, db);
+        for (; i < end && !rc; i++) {
+            meta_table *t = find_table(d, tabs[i].name, tabs[i].name_len);
+            int m = t ? check_cols(t, tabs[i].cols, tabs[i].ncols, e) : 1;
+            if (m < 0) {
+                rc = -1;
+            } else if (m == 0) {
+                meta_table_retain(t);
+                out[i] = t;
+            } else {
+                if (!miss) miss = xmalloc(sizeof *miss * n);
+                miss[nmiss++] = i;
+            }
+        }
+        pthread_rwlock_unlock(&c->lock);
+    }
+    /* Names are checked where they would be created: tables and columns that exist passed. */
+    for (size_t k = 0; k < nmiss && !rc; k++) {
+        const table_cols *tc = &tabs[miss[k]];
+        rc = names_check(NAME_TABLE, tc->name, tc->name_len, 422, EC_WRITE, e);
+        for (size_t j = 0; j < tc->ncols && !rc; j++)
+            rc = names_check(NAME_COLUMN, tc->cols[j].name, tc->cols[j].name_len, 422, EC_WRITE, e);
+    }
+    /* The changes: one catalog change, or, for a large request, one per slice when small
+     * schema changes wait in between. Conflicts with the catalog as this request found it were
+     * refused above, before any change; what can still stop a later slice (an I/O error, a
+     * conflicting change another request made meanwhile) leaves the earlier ones in place. */
+    size_t ncols = 0;
+    for (size_t k = 0; k < nmiss; k++) ncols += tabs[miss[k]].ncols;
+    bool small = nmiss <= SCHEMA_SLICE && ncols <= SCHEMA_SLICE_COLS;
+    for (size_t k = 0; !rc && k < nmiss;) {
+        size_t done = 0;
+        schema_lock(&c->ddl, small);
+        rc = ensure_locked(c, tenant, db, tabs, miss + k, nmiss - k, out, &done, e);
+        schema_unlock(&c->ddl);
+        k += done;
+    }
+    free(miss);
+    if (rc) {
+        for (size_t i = 0; i < n; i++) {
+            meta_table_release(out[i]);
+            out[i] = NULL;
+        }
+        return -1;
+    }
+    return 0;
 }

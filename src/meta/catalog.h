@@ -1,15 +1,23 @@
 /* The catalog: tenants, users, databases and their options, tables and their columns.
  *
- * Ownership and threads: the catalog owns everything in it. Readers (every request) take short
- * read locks inside these functions; writers (DDL, and the write path adding columns) take the
- * write lock. Tables are handed out as immutable, reference-counted versions (meta_table):
+ * Ownership and threads: the catalog owns everything in it. Readers (every request) take a
+ * short read lock inside these functions, for one lookup; schema changes (DDL, and the write
+ * path adding tables and columns) run one at a time and take the write lock only to publish
+ * what they made, never across I/O, so a reader waits at most for the publication of a few
+ * hundred tables. Tables are handed out as immutable, reference-counted versions (meta_table):
  * a schema change publishes a new version and readers keep whichever version they took until
  * they release it, so planning and writing never see a table change under them.
  *
- * Durability: every change is appended to `<dir>/catalog.log` (one checksummed JSON line per
- * changed object) and fsynced before the call returns; at open the log is replayed, a torn last
- * line is cut, and the log is rewritten compactly. Ids (databases, tables, columns) are never
- * reused, so storage can key data by id and a dropped-then-recreated name starts empty.
+ * Costs: finding a database or table (by name or id) is O(1); creating a table or adding a
+ * column is amortised O(1) plus the log append (a version that only adds columns shares the
+ * columns of the one before, see colset.h); opening replays the log once.
+ *
+ * Durability: every change is appended to `<dir>/catalog.log` (checksummed JSON lines) and
+ * fsynced before the call returns, and before it is visible to anyone; a schema change makes
+ * one append and one fsync however many columns it adds (the write path: per thousand new
+ * tables). At open the log is
+ * replayed and a torn last line cut (see catalog_log.c). Ids (databases, tables, columns) are
+ * never reused, so storage can key data by id and a dropped-then-recreated name starts empty.
  *
  * Errors use CnosDB's codes and wording, e.g. 030017 `Database not found: "db1"`, 030018
  * `Database "db1" already exists`, 030019 `Table not found: "cnosdb.public.air"`. */
@@ -69,8 +77,8 @@ typedef struct meta_table {
     meta_column *cols; /* column order: time first, then as created/added */
     uint32_t ntags;    /* number of CK_TAG columns */
     uint32_t next_col_id;
-    struct hmap *by_name; /* column name → index into cols */
-    int refs;             /* atomic */
+    struct colset *colset; /* the columns, shared with the table's other versions */
+    int refs;              /* atomic */
 } meta_table;
 
 void meta_table_retain(meta_table *t);
@@ -156,13 +164,25 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
                         enum alter_op op, const col_def *col, const char *name,
                         const char *new_name, err *e);
 
-/* The write path's schema step: makes sure table `name` exists with every given column, of the
- * given kind and type, creating the table (time, tags sorted, fields sorted) or appending
- * missing columns. A kind or type conflict fails with HTTP 422, code 050014,
- * `Apply engine failed: DataSchemaError: Column 'x' type error, found I64 expected F64`.
- * On success *out is a retained version that has all the columns. */
-int catalog_ensure_columns(catalog *c, const char *tenant, const char *db, const char *name,
-                           size_t name_len, const col_def *cols, size_t ncols, meta_table **out,
-                           err *e);
+/* One table of a write request and the columns its lines carry (names distinct). */
+typedef struct table_cols {
+    const char *name;
+    size_t name_len;
+    const col_def *cols;
+    size_t ncols;
+} table_cols;
+
+/* The write path's schema step, for every table of a request at once: makes sure each table
+ * exists with every given column, of the given kind and type, creating the table (time, tags
+ * sorted, fields sorted) or appending the missing columns (same order). A kind or type
+ * conflict fails with HTTP 422, code 050014, `Apply engine failed: DataSchemaError: Column 'x'
+ * type error, found I64 expected F64` for the first table (in request order) that has one.
+ * A conflict with the catalog as found fails before anything changes. The changes are made in
+ * slices of about a thousand tables, each with one log append and one fsync (so other schema
+ * changes interleave); an I/O error in a later slice leaves the earlier ones made. On success
+ * out[i] is a retained version of tabs[i] that has all its columns; on failure every out[i] is
+ * NULL. Table names must be distinct. */
+int catalog_ensure_tables(catalog *c, const char *tenant, const char *db, const table_cols *tabs,
+                          size_t n, meta_table **out, err *e);
 
 #endif

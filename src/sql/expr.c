@@ -2,6 +2,8 @@
 #include "sql/expr.h"
 
 #include "format/format.h"
+#include "sql/keyset.h"
+#include "sql/pattern.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -333,70 +335,6 @@ static bool parse_f64(strv s, double *out) {
     return true;
 }
 
-/* Interval text as DataFusion 27 accepts it: `<number> <unit>` pairs. */
-static bool parse_interval(strv s, interval *out) {
-    memset(out, 0, sizeof *out);
-    const char *p = s.p, *end = s.p + s.len;
-    bool any = false;
-    while (p < end) {
-        while (p < end && isspace((unsigned char)*p)) p++;
-        if (p >= end) break;
-        char num[64];
-        size_t nn = 0;
-        while (p < end && (isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+') &&
-               nn < sizeof num - 1)
-            num[nn++] = *p++;
-        num[nn] = 0;
-        if (!nn) return false;
-        char *e2;
-        double amount = strtod(num, &e2);
-        if (*e2) return false;
-        while (p < end && isspace((unsigned char)*p)) p++;
-        char unit[32];
-        size_t un = 0;
-        while (p < end && isalpha((unsigned char)*p) && un < sizeof unit - 1)
-            unit[un++] = (char)tolower((unsigned char)*p++);
-        unit[un] = 0;
-        if (un > 1 && unit[un - 1] == 's') unit[--un] = 0;
-        double ns;
-        if (!un || !strcmp(unit, "second") || !strcmp(unit, "sec"))
-            ns = 1e9;
-        else if (!strcmp(unit, "minute") || !strcmp(unit, "min"))
-            ns = 60e9;
-        else if (!strcmp(unit, "hour") || !strcmp(unit, "hr"))
-            ns = 3600e9;
-        else if (!strcmp(unit, "day")) {
-            double whole = floor(amount);
-            out->days += (int32_t)whole;
-            out->nanos += (int64_t)llround((amount - whole) * 86400e9);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "week")) {
-            out->days += (int32_t)(amount * 7);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "month") || !strcmp(unit, "mon")) {
-            out->months += (int32_t)amount;
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "year")) {
-            out->months += (int32_t)(amount * 12);
-            any = true;
-            continue;
-        } else if (!strcmp(unit, "millisecond"))
-            ns = 1e6;
-        else if (!strcmp(unit, "microsecond"))
-            ns = 1e3;
-        else if (!strcmp(unit, "nanosecond"))
-            ns = 1;
-        else
-            return false;
-        out->nanos += (int64_t)llround(amount * ns);
-        any = true;
-    }
-    return any;
-}
-
 static int cast_err(err *er, const value *v, uint8_t to, uint8_t unit) {
     if (v->type == VT_STR)
         return err_set(er, 422, EC_QUERY_INTERNAL,
@@ -579,7 +517,7 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
             ok = tunit_convert(in->v.i, (enum tunit)in->unit, (enum tunit)unit, &out->v.i);
             break;
         case VT_DATE:
-            ok = tunit_convert(in->v.i * 86400, TU_S, (enum tunit)unit, &out->v.i);
+            ok = time_from_days(in->v.i, 0, (enum tunit)unit, &out->v.i);
             break;
         default:
             ok = false;
@@ -611,9 +549,10 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
         }
         break;
     case VT_INTERVAL:
-        if (in->type == VT_STR)
-            ok = parse_interval(in->v.s, &out->v.iv);
-        else if (in->type == VT_INTERVAL)
+        if (in->type == VT_STR) {
+            char msg[300];
+            ok = interval_parse(in->v.s.p, in->v.s.len, "second", &out->v.iv, msg, sizeof msg);
+        } else if (in->type == VT_INTERVAL)
             out->v.iv = in->v.iv;
         else
             ok = false;
@@ -693,43 +632,6 @@ int bx_cast(arena *a, bexpr **pe, uint8_t type, uint8_t unit, err *er) {
     return 0;
 }
 
-/* ------------------------------------------------------------------ intervals */
-
-bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out) {
-    int64_t per_sec = tunit_per_sec((enum tunit)unit);
-    int64_t r = ts;
-    if (iv.months) {
-        /* Calendar months: move the civil date, keep the time of day. */
-        int64_t per_day = per_sec * 86400;
-        int64_t days = r / per_day, rem = r % per_day;
-        if (rem < 0) {
-            rem += per_day;
-            days--;
-        }
-        int64_t y;
-        unsigned m, d;
-        civil_from_days(days, &y, &m, &d);
-        int64_t total = y * 12 + (m - 1) + (int64_t)sign * iv.months;
-        int64_t ny = total / 12, nm = total % 12;
-        if (nm < 0) {
-            nm += 12;
-            ny--;
-        }
-        static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        unsigned lim = mdays[nm];
-        if (nm == 1 && ((ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0)) lim = 29;
-        if (d > lim) d = lim;
-        r = days_from_civil(ny, (unsigned)nm + 1, d) * per_day + rem;
-    }
-    int64_t add;
-    int64_t ns_per_unit = 1000000000 / per_sec;
-    if (__builtin_mul_overflow((int64_t)iv.days, per_sec * 86400, &add)) return false;
-    int64_t nn = iv.nanos / ns_per_unit;
-    if (__builtin_add_overflow(add, nn, &add)) return false;
-    if (sign < 0) add = -add;
-    return !__builtin_add_overflow(r, add, out);
-}
-
 /* ------------------------------------------------------------------ arithmetic */
 
 static int div_zero(err *er) {
@@ -751,10 +653,12 @@ static int eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, ar
                 out->d.i64[i] = 0;
                 continue;
             }
-            if (!ts_add_interval(tsv->d.i64[i], tsv->unit, ivv->d.iv[i], sign, &out->d.i64[i]))
+            if (!time_add_interval(tsv->d.i64[i], (enum tunit)tsv->unit, ivv->d.iv[i], sign,
+                                   &out->d.i64[i]))
                 return err_set(
                     er, 422, EC_QUERY_INTERNAL,
-                    "Arrow error: Compute error: Overflow happened on: timestamp %s interval",
+                    "Arrow error: Compute error: Overflow happened on: timestamp %s interval (the "
+                    "result is outside the timestamp range)",
                     op == OP_SUB ? "-" : "+");
         }
         return 0;
@@ -1022,34 +926,11 @@ static int eval_cmp_scalar(const bexpr *e, const batch *b, arena *a, vec *out, e
 
 /* ------------------------------------------------------------------ LIKE */
 
-/* SQL LIKE: % any run, _ one character (UTF-8 aware), backslash escapes. */
-static bool like_match(const char *s, const char *se, const char *p, const char *pe, bool ci) {
-    while (p < pe) {
-        char c = *p;
-        if (c == '%') {
-            while (p < pe && *p == '%') p++;
-            if (p == pe) return true;
-            for (const char *t = s; t <= se; t++)
-                if (like_match(t, se, p, pe, ci)) return true;
-            return false;
-        }
-        if (s >= se) return false;
-        if (c == '_') {
-            s++;
-            while (s < se && ((unsigned char)*s & 0xC0) == 0x80) s++;
-            p++;
-            continue;
-        }
-        if (c == '\\' && p + 1 < pe) c = *++p;
-        char sc = *s;
-        if (ci ? tolower((unsigned char)sc) != tolower((unsigned char)c) : sc != c) return false;
-        s++;
-        p++;
-    }
-    return s == se;
-}
-
-static int eval_like(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out) {
+/* LIKE over every row: the pattern compiled at bind time when it is a constant (e->aux), else
+ * once per row. The budget is checked every few rows: a LIKE over long strings is the kind of
+ * per-row kernel that can outlast the query's timeout within one batch. */
+static int eval_like(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out,
+                     err *er) {
     vec_alloc(a, VT_BOOL, 0, n, out);
     out->valid = valid_and(a, x, y, n);
     for (uint32_t i = 0; i < n; i++) {
@@ -1057,11 +938,35 @@ static int eval_like(const bexpr *e, const vec *x, const vec *y, uint32_t n, are
             out->d.b[i] = false;
             continue;
         }
-        strv s = x->d.s[i], p = y->d.s[i];
-        bool m = like_match(s.p, s.p + s.len, p.p, p.p + p.len, e->ilike);
+        if ((i & 255) == 255 && budget_check(arena_get_budget(a), er) < 0) return -1;
+        const like_pat *pt = e->aux ? e->aux : like_compile(a, y->d.s[i], e->ilike);
+        int m = like_match(pt, x->d.s[i], a, er);
+        if (m < 0) return -1;
         out->d.b[i] = e->negated ? !m : m;
     }
     return 0;
+}
+
+/* x ~ pattern: compiled at bind time when the pattern is a constant, else per row. */
+static int eval_regex(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out,
+                      err *er) {
+    vec_alloc(a, VT_BOOL, 0, n, out);
+    out->valid = valid_and(a, x, y, n);
+    regex_run *run = regex_begin();
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        out->d.b[i] = false;
+        if (!vec_is_valid(out, i)) continue;
+        if ((i & 255) == 255 && (rc = budget_check(arena_get_budget(a), er)) < 0) break;
+        const regex_pat *re = e->aux ? e->aux : regex_compile(a, y->d.s[i], e->ilike, er);
+        int m = re ? regex_exec(run, re, x->d.s[i], er) : -1;
+        if (m < 0)
+            rc = -1;
+        else
+            out->d.b[i] = e->negated ? !m : m;
+    }
+    regex_end(run);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ main evaluator */
@@ -1085,12 +990,108 @@ static bool val_eq(const value *a, const value *b) {
     }
 }
 
+/* ------------------------------------------------------------------ IN sets */
+
+/* A constant IN list, hashed once when the query is bound: probing costs the same for 3 items
+ * or 100,000, and nothing is allocated per row or per series. */
+struct in_set {
+    keyset *set;
+    bool has_null;
+};
+
+/* The hash key of a non-NULL value: its bytes, with -0.0 folded into 0.0; false for NaN, which
+ * equals nothing (as in val_eq). */
+static bool value_key(const value *v, char tmp[16], const void **k, uint32_t *klen) {
+    switch (v->type) {
+    case VT_STR:
+        *k = v->v.s.p;
+        *klen = v->v.s.len;
+        return true;
+    case VT_BOOL:
+        tmp[0] = v->v.b;
+        *klen = 1;
+        break;
+    case VT_F64: {
+        double d = v->v.f;
+        if (isnan(d)) return false;
+        if (d == 0) d = 0;
+        memcpy(tmp, &d, 8);
+        *klen = 8;
+        break;
+    }
+    case VT_INTERVAL:
+        memcpy(tmp, &v->v.iv, sizeof(interval));
+        *klen = sizeof(interval);
+        break;
+    default:
+        memcpy(tmp, &v->v.i, 8);
+        *klen = 8;
+    }
+    *k = tmp;
+    return true;
+}
+
+void bx_in_list_prepare(arena *a, bexpr *e) {
+    for (uint32_t k = 1; k < e->nargs; k++)
+        if (e->args[k]->kind != BX_CONST) return;
+    struct in_set *s = arena_alloc(a, sizeof *s);
+    s->set = keyset_new(a, e->nargs - 1);
+    s->has_null = false;
+    for (uint32_t k = 1; k < e->nargs; k++) {
+        const value *v = &e->args[k]->cval;
+        char tmp[16];
+        const void *key;
+        uint32_t klen;
+        bool ins;
+        if (v->null || v->type == VT_NULL)
+            s->has_null = true;
+        else if (value_key(v, tmp, &key, &klen))
+            keyset_upsert(s->set, key, klen, &ins);
+    }
+    e->aux = s;
+}
+
+static int eval_in_set(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
+    const struct in_set *s = e->aux;
+    vec x;
+    if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
+    uint32_t n = b->nrows;
+    vec_alloc(a, VT_BOOL, 0, n, out);
+    for (uint32_t i = 0; i < n; i++) {
+        value p;
+        vec_get(&x, i, &p);
+        char tmp[16];
+        const void *key;
+        uint32_t klen;
+        bool found =
+            !p.null && value_key(&p, tmp, &key, &klen) && keyset_get(s->set, key, klen, NULL);
+        if (p.null || (!found && s->has_null))
+            vec_set_null(a, out, i);
+        else
+            out->d.b[i] = e->negated ? !found : found;
+    }
+    return 0;
+}
+
 static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
+
+int budget_check(const arena_budget *b, err *er) {
+    if (!b) return 0;
+    if (b->deadline_ns && time_mono_ns() > b->deadline_ns)
+        return err_set(er, 500, EC_QUERY_INTERNAL,
+                       "Query timeout: the query ran past its deadline (query.query_timeout)");
+    if (b->limit && b->held > b->limit)
+        return err_set(er, 500, EC_QUERY_INTERNAL,
+                       "Resources exhausted: the query needs more than its memory limit of %llu "
+                       "bytes (query.query_memory_limit)",
+                       (unsigned long long)b->limit);
+    return 0;
+}
 
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     if (eval_node(e, b, a, out, er) < 0) return -1;
     VEC_CHECK(out, b->nrows, e);
-    return 0;
+    return budget_check(arena_get_budget(a), er);
 }
 
 static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
@@ -1140,13 +1141,15 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
         /* fall through */
     case BX_ARITH:
     case BX_LIKE:
+    case BX_REGEX:
     case BX_CONCAT: {
         vec x, y;
         if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
         if (bexpr_eval(e->args[1], b, a, &y, er) < 0) return -1;
         if (e->kind == BX_ARITH) return eval_arith(e, &x, &y, n, a, out, er);
         if (e->kind == BX_CMP) return eval_cmp(e, &x, &y, n, a, out, er);
-        if (e->kind == BX_LIKE) return eval_like(e, &x, &y, n, a, out);
+        if (e->kind == BX_LIKE) return eval_like(e, &x, &y, n, a, out, er);
+        if (e->kind == BX_REGEX) return eval_regex(e, &x, &y, n, a, out, er);
         vec_alloc(a, VT_STR, 0, n, out);
         out->valid = valid_and(a, &x, &y, n);
         for (uint32_t i = 0; i < n; i++) {
@@ -1225,6 +1228,7 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
         return 0;
     }
     case BX_IN_LIST: {
+        if (e->aux) return eval_in_set(e, b, a, out, er);
         vec x;
         if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
         vec *items = arena_alloc(a, sizeof *items * e->nargs);
@@ -1232,6 +1236,8 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
             if (bexpr_eval(e->args[k], b, a, &items[k], er) < 0) return -1;
         vec_alloc(a, VT_BOOL, 0, n, out);
         for (uint32_t i = 0; i < n; i++) {
+            /* n x items comparisons: a long list of non-constant items is a heavy kernel */
+            if ((i & 255) == 255 && budget_check(arena_get_budget(a), er) < 0) return -1;
             value p;
             vec_get(&x, i, &p);
             if (p.null) {

@@ -49,6 +49,7 @@ enum bexpr_kind {
     BX_FUNC,          /* fn(args) */
     BX_CONCAT,        /* args[0] || args[1] */
     BX_DISTINCT_FROM, /* IS [NOT] DISTINCT FROM, negated = NOT DISTINCT */
+    BX_REGEX,         /* args[0] ~ args[1] (constant pattern precompiled), ilike = ~*, negated */
 };
 
 struct bexpr {
@@ -71,8 +72,14 @@ struct bexpr {
     const char *fname;
 };
 
-/* Evaluates e over batch b into out (memory from a). */
+/* Evaluates e over batch b into out (memory from a). Checks a's budget (util/arena.h) after
+ * every node, and heavy kernels every few rows, so one batch of one expression can neither
+ * grow without bound (a long || chain) nor run past the query's deadline (a LIKE over long
+ * strings). */
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
+/* -1 with the error (500) when the budget is past its deadline ("Query timeout") or holds more
+ * than its memory limit ("Resources exhausted"); 0 otherwise, and for b NULL. */
+int budget_check(const arena_budget *b, err *er);
 
 /* Constructors used by the binder. */
 bexpr *bx_const(arena *a, value v);
@@ -85,6 +92,10 @@ int bx_cast(arena *a, bexpr **e, uint8_t type, uint8_t unit, err *er);
 bool vtype_numeric(uint8_t t);
 /* Whether casting from→to is allowed at all. */
 bool bx_can_cast(uint8_t from, uint8_t to);
+
+/* Turns a BX_IN_LIST whose items are all constants into a hash-set probe (memory from a); other
+ * lists are left to the per-row comparison. Call once the items have their final type. */
+void bx_in_list_prepare(arena *a, bexpr *e);
 
 /* Constant folding: evaluates a constant expression to a value (false if not constant). */
 bool bx_is_const(const bexpr *e);
@@ -107,9 +118,6 @@ void vec_zero_nulls(vec *v, uint32_t n);
  * zero into its slot. */
 void vec_set_null(arena *a, vec *v, uint32_t i);
 size_t vtype_size(uint8_t t);
-
-/* Interval arithmetic on timestamps of a unit (months/days calendar-aware). */
-bool ts_add_interval(int64_t ts, uint8_t unit, interval iv, int sign, int64_t *out);
 
 /* Arrow's name of a type, as DataFusion's messages print it (Int64, Utf8, Float64, ...). */
 const char *arrow_type_name(uint8_t t, uint8_t unit);

@@ -1,6 +1,7 @@
 /* Scalar functions and the aggregate catalogue: see func.h. */
 #include "sql/func.h"
 
+#include "sql/utf8.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -104,29 +105,19 @@ static int fn_round2(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
 
 /* ------------------------------------------------------------------ strings */
 
-static size_t utf8_len(strv s) {
-    size_t n = 0;
-    for (uint32_t i = 0; i < s.len; i++) n += ((unsigned char)s.p[i] & 0xC0) != 0x80;
-    return n;
-}
-
 static int fn_length(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     copy_valid(a, out, &args[0], n);
     for (uint32_t i = 0; i < n; i++)
-        out->d.i64[i] = vec_is_valid(&args[0], i) ? (int64_t)utf8_len(args[0].d.s[i]) : 0;
+        out->d.i64[i] = vec_is_valid(&args[0], i) ? (int64_t)utf8_chars(args[0].d.s[i]) : 0;
     return 0;
 }
 
 static int fn_case(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     bool upper = e->aux != NULL;
     copy_valid(a, out, &args[0], n);
-    for (uint32_t i = 0; i < n; i++) {
-        strv s = vec_is_valid(&args[0], i) ? args[0].d.s[i] : (strv){"", 0};
-        char *p = arena_alloc(a, s.len + 1);
-        for (uint32_t k = 0; k < s.len; k++)
-            p[k] = (char)(upper ? toupper((unsigned char)s.p[k]) : tolower((unsigned char)s.p[k]));
-        out->d.s[i] = (strv){p, s.len};
-    }
+    for (uint32_t i = 0; i < n; i++)
+        out->d.s[i] =
+            vec_is_valid(&args[0], i) ? utf8_case(a, args[0].d.s[i], upper) : (strv){"", 0};
     return 0;
 }
 
@@ -202,9 +193,12 @@ static int fn_const_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out
     return 0;
 }
 
-static int64_t floor_div64(int64_t x, int64_t y) {
-    int64_t q = x / y;
-    return (x % y != 0 && ((x < 0) != (y < 0))) ? q - 1 : q;
+/* A time computation past the int64 range of its unit: an error, never a wrapped date. */
+static int ts_overflow(err *er, const char *what) {
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Arrow error: Compute error: Overflow happened on: %s (the result is outside "
+                   "the timestamp range)",
+                   what);
 }
 
 /* date_bin(stride, ts[, origin]): floor(ts - origin, stride) + origin. */
@@ -221,13 +215,22 @@ static int fn_date_bin(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out
             return err_set(er, 422, EC_QUERY_INTERNAL,
                            "Execution error: DATE_BIN stride does not support combination of "
                            "month, day and nanosecond intervals");
-        int64_t stride = ((int64_t)iv.days * 86400000000000LL + iv.nanos) / per_ns;
+        int64_t stride;
+        if (__builtin_mul_overflow((int64_t)iv.days, 86400000000000LL, &stride) ||
+            __builtin_add_overflow(stride, iv.nanos, &stride))
+            return ts_overflow(er, "date_bin stride");
+        stride /= per_ns;
         if (stride <= 0)
             return err_set(er, 422, EC_QUERY_INTERNAL,
                            "Execution error: DATE_BIN stride must be non-zero");
         int64_t origin = e->nargs > 2 ? args[2].d.i64[i] : 0;
-        int64_t t = args[1].d.i64[i];
-        out->d.i64[i] = floor_div64(t - origin, stride) * stride + origin;
+        /* 128 bits: ts - origin spans up to 2^64, and the bin start may fall below the range */
+        __int128 diff = (__int128)args[1].d.i64[i] - origin;
+        __int128 q = diff / stride;
+        if (diff % stride < 0) q--;
+        __int128 r = q * stride + origin;
+        if (r < INT64_MIN || r > INT64_MAX) return ts_overflow(er, "date_bin");
+        out->d.i64[i] = (int64_t)r;
     }
     return 0;
 }
@@ -265,7 +268,8 @@ static int date_field(strv s) {
 }
 
 static int fn_date_trunc(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
-    int64_t per_sec = tunit_per_sec((enum tunit)e->unit);
+    enum tunit u = (enum tunit)e->unit;
+    int64_t per_sec = tunit_per_sec(u);
     for (uint32_t i = 0; i < n; i++) {
         if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
             vec_set_null(a, out, i);
@@ -273,50 +277,56 @@ static int fn_date_trunc(const bexpr *e, vec *args, uint32_t n, arena *a, vec *o
         }
         int f = date_field(args[0].d.s[i]);
         int64_t t = args[1].d.i64[i];
-        int64_t per_day = per_sec * 86400;
-        int64_t days = floor_div64(t, per_day), tod = t - days * per_day;
-        int64_t y;
+        int64_t days, tod, y, rem;
         unsigned m, d;
+        time_floor_divmod(t, per_sec * 86400, &days, &tod);
         civil_from_days(days, &y, &m, &d);
-        int64_t r;
+        int64_t r = 0;
+        bool ok = true;
         switch (f) {
         case DT_YEAR:
-            r = days_from_civil(y, 1, 1) * per_day;
+            ok = time_from_days(days_from_civil(y, 1, 1), 0, u, &r);
             break;
         case DT_QUARTER:
-            r = days_from_civil(y, (m - 1) / 3 * 3 + 1, 1) * per_day;
+            ok = time_from_days(days_from_civil(y, (m - 1) / 3 * 3 + 1, 1), 0, u, &r);
             break;
         case DT_MONTH:
-            r = days_from_civil(y, m, 1) * per_day;
+            ok = time_from_days(days_from_civil(y, m, 1), 0, u, &r);
             break;
         case DT_WEEK: {
             int64_t dow = ((days % 7) + 7 + 3) % 7; /* Monday = 0; 1970-01-01 was a Thursday */
-            r = (days - dow) * per_day;
+            ok = time_from_days(days - dow, 0, u, &r);
             break;
         }
         case DT_DAY:
-            r = days * per_day;
+            ok = time_from_days(days, 0, u, &r);
             break;
         case DT_HOUR:
-            r = days * per_day + tod / (per_sec * 3600) * (per_sec * 3600);
+            ok = time_from_days(days, tod - tod % (per_sec * 3600), u, &r);
             break;
         case DT_MINUTE:
-            r = days * per_day + tod / (per_sec * 60) * (per_sec * 60);
+            ok = time_from_days(days, tod - tod % (per_sec * 60), u, &r);
             break;
         case DT_SECOND:
-            r = days * per_day + tod / per_sec * per_sec;
+            ok = time_from_days(days, tod - tod % per_sec, u, &r);
             break;
         case DT_MILLI:
-            r = per_sec >= 1000 ? floor_div64(t, per_sec / 1000) * (per_sec / 1000) : t;
+        case DT_MICRO: {
+            int64_t per_part = f == DT_MILLI ? 1000 : 1000000;
+            r = t;
+            if (per_sec > per_part) {
+                int64_t q;
+                time_floor_divmod(t, per_sec / per_part, &q, &rem);
+                ok = !__builtin_sub_overflow(t, rem, &r);
+            }
             break;
-        case DT_MICRO:
-            r = per_sec >= 1000000 ? floor_div64(t, per_sec / 1000000) * (per_sec / 1000000) : t;
-            break;
+        }
         default:
             return err_set(er, 422, EC_QUERY_INTERNAL,
                            "Execution error: Unsupported date_trunc granularity: %.*s",
                            (int)args[0].d.s[i].len, args[0].d.s[i].p);
         }
+        if (!ok) return ts_overflow(er, "date_trunc");
         out->d.i64[i] = r;
     }
     return 0;
@@ -332,10 +342,9 @@ static int fn_date_part(const bexpr *e, vec *args, uint32_t n, arena *a, vec *ou
         }
         int f = date_field(args[0].d.s[i]);
         int64_t t = args[1].d.i64[i];
-        int64_t per_day = per_sec * 86400;
-        int64_t days = floor_div64(t, per_day), tod = t - days * per_day;
-        int64_t y;
+        int64_t days, tod, y;
         unsigned m, d;
+        time_floor_divmod(t, per_sec * 86400, &days, &tod);
         civil_from_days(days, &y, &m, &d);
         double r;
         switch (f) {
@@ -401,11 +410,15 @@ static int fn_date_part(const bexpr *e, vec *args, uint32_t n, arena *a, vec *ou
 static int fn_to_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     /* args[0] already cast: strings parsed to ns; integers in the function's input unit. */
     int64_t in_unit = (int64_t)(intptr_t)e->aux; /* input unit per second, 0 = string */
+    enum tunit u = (enum tunit)e->unit;
+    int64_t per = tunit_per_sec(u);
     for (uint32_t i = 0; i < n; i++) {
         if (!vec_is_valid(&args[0], i)) {
             vec_set_null(a, out, i);
             continue;
         }
+        int64_t *r = &out->d.i64[i];
+        bool ok = true;
         if (args[0].type == VT_STR) {
             int64_t ns;
             strv s = args[0].d.s[i];
@@ -413,22 +426,23 @@ static int fn_to_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, e
                 return err_set(er, 422, EC_QUERY_INTERNAL,
                                "Arrow error: Parser error: Error parsing timestamp from '%.*s'",
                                (int)s.len, s.p);
-            int64_t r;
-            tunit_convert(ns, TU_NS, (enum tunit)e->unit, &r);
-            out->d.i64[i] = r;
+            ok = tunit_convert(ns, TU_NS, u, r);
         } else if (args[0].type == VT_F64) {
-            out->d.i64[i] = (int64_t)(args[0].d.f64[i] *
-                                      (double)tunit_per_sec((enum tunit)e->unit) / (double)in_unit);
+            double x = args[0].d.f64[i] * (double)per / (double)in_unit;
+            /* NaN, infinities and values past int64 have no timestamp */
+            ok = x >= -9223372036854775808.0 && x < 9223372036854775808.0;
+            if (ok) *r = (int64_t)x;
+        } else if (args[0].type == VT_TS) {
+            ok = tunit_convert(args[0].d.i64[i], (enum tunit)args[0].unit, u, r);
+        } else if (per >= in_unit) {
+            ok = !__builtin_mul_overflow(args[0].d.i64[i], per / in_unit, r);
         } else {
-            int64_t v = args[0].type == VT_TS ? args[0].d.i64[i] : args[0].d.i64[i];
-            int64_t per = tunit_per_sec((enum tunit)e->unit);
-            if (args[0].type == VT_TS) {
-                tunit_convert(v, (enum tunit)args[0].unit, (enum tunit)e->unit, &out->d.i64[i]);
-            } else if (per >= in_unit) {
-                out->d.i64[i] = v * (per / in_unit);
-            } else {
-                out->d.i64[i] = floor_div64(v, in_unit / per);
-            }
+            int64_t rem;
+            time_floor_divmod(args[0].d.i64[i], in_unit / per, r, &rem);
+        }
+        if (!ok) {
+            *r = 0;
+            return ts_overflow(er, e->fname);
         }
     }
     return 0;

@@ -2,7 +2,8 @@
 #include "sql/ops.h"
 
 #include "sql/func.h"
-#include "util/hmap.h"
+#include "sql/keyset.h"
+#include "util/buf.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -11,15 +12,16 @@
 #include <string.h>
 
 int q_check(qctx *q, err *er) {
-    if (q->deadline_ns && time_mono_ns() > q->deadline_ns)
-        return err_set(er, 500, EC_QUERY_INTERNAL,
-                       "Query timeout: the query ran past its deadline");
-    if (q->mem_limit && arena_used(q->a) > q->mem_limit)
-        return err_set(er, 500, EC_QUERY_INTERNAL,
-                       "Resources exhausted: the query needs more than its memory limit of %llu "
-                       "bytes (query.query_memory_limit)",
-                       (unsigned long long)q->mem_limit);
-    return 0;
+    return budget_check(&q->budget, er);
+}
+
+arena *q_scratch(qctx *q) {
+    if (!q->scratch) {
+        q->scratch = arena_new(0);
+        arena_set_budget(q->scratch, &q->budget);
+    }
+    arena_reset(q->scratch);
+    return q->scratch;
 }
 
 static void op_init(op *o, qctx *q, uint32_t ncols) {
@@ -401,20 +403,51 @@ static int sort_cmp(const void *pa, const void *pb, void *ctx) {
     return (i > j) - (i < j); /* stable */
 }
 
-/* Sorts the rows held so far (s->perm). */
-static void sort_perm(struct sort_op *s) {
-    s->total = s->data.n;
-    s->perm = arena_alloc(s->da, sizeof *s->perm * (s->total ? s->total : 1));
-    for (uint32_t i = 0; i < s->total; i++) s->perm[i] = i;
-    qsort_r(s->perm, s->total, sizeof *s->perm, sort_cmp, s);
+#define SORT_RUN 4096
+
+/* Sorts the rows held so far into s->perm: runs of SORT_RUN rows with qsort_r, then bottom-up
+ * merges. A single qsort of millions of rows cannot be interrupted; this checks the query's
+ * deadline and budget between runs and every 64k merged rows. */
+static int sort_perm(struct sort_op *s, err *er) {
+    uint32_t n = s->total = s->data.n;
+    uint32_t *src = arena_alloc(s->da, sizeof *src * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) src[i] = i;
+    for (uint32_t i = 0; i < n; i += SORT_RUN) {
+        qsort_r(src + i, n - i < SORT_RUN ? n - i : SORT_RUN, sizeof *src, sort_cmp, s);
+        if ((i / SORT_RUN) % 16 == 15 && q_check(s->o.q, er) < 0) return -1;
+    }
+    uint32_t *dst = n > SORT_RUN ? arena_alloc(s->da, sizeof *dst * n) : NULL;
+    uint32_t since = 0;
+    for (uint64_t w = SORT_RUN; w < n; w *= 2) {
+        for (uint64_t lo = 0; lo < n; lo += 2 * w) {
+            uint32_t mid = (uint32_t)(lo + w < n ? lo + w : n);
+            uint32_t hi = (uint32_t)(lo + 2 * w < n ? lo + 2 * w : n);
+            uint32_t i = (uint32_t)lo, j = mid, k = (uint32_t)lo;
+            while (i < mid && j < hi)
+                dst[k++] = sort_cmp(&src[i], &src[j], s) <= 0 ? src[i++] : src[j++];
+            while (i < mid) dst[k++] = src[i++];
+            while (j < hi) dst[k++] = src[j++];
+            since += hi - (uint32_t)lo;
+            if (since >= 65536) {
+                since = 0;
+                if (q_check(s->o.q, er) < 0) return -1;
+            }
+        }
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    s->perm = src;
+    return 0;
 }
 
 /* Top-N: keeps only the first `keep` rows of what has arrived, so ORDER BY ... LIMIT n holds
  * O(n) rows however large its input. */
-static void sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *units) {
-    sort_perm(s);
+static int sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *units, err *er) {
+    if (sort_perm(s, er) < 0) return -1;
     uint32_t n = (uint32_t)s->keep;
     arena *na = arena_new(1 << 20);
+    arena_set_budget(na, &s->o.q->budget);
     batch all = {s->data.ncols, s->data.n, s->data.cols}, top;
     batch_take(na, &all, s->perm, n, &top);
     struct colbuf fresh;
@@ -423,6 +456,7 @@ static void sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *un
     arena_free(s->da);
     s->da = na;
     s->data = fresh;
+    return 0;
 }
 
 static int sort_next(op *o, batch *b, err *er) {
@@ -437,6 +471,7 @@ static int sort_next(op *o, batch *b, err *er) {
             units[o->ncols + k] = s->keys[k].e->unit;
         }
         s->da = arena_new(1 << 20);
+        arena_set_budget(s->da, &o->q->budget);
         colbuf_init(s->da, &s->data, o->ncols + s->nkeys, types, units);
         uint64_t trim_at = s->keep >= 0 ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
         for (;;) {
@@ -445,11 +480,6 @@ static int sort_next(op *o, batch *b, err *er) {
             if (rc < 0) return -1;
             if (rc == 0) break;
             if (q_check(o->q, er) < 0) return -1;
-            if (o->q->mem_limit && arena_used(s->da) + arena_used(o->q->a) > o->q->mem_limit)
-                return err_set(er, 500, EC_QUERY_INTERNAL,
-                               "Resources exhausted: sorting needs more than the query memory "
-                               "limit of %llu bytes (query.query_memory_limit)",
-                               (unsigned long long)o->q->mem_limit);
             batch ext = {o->ncols + s->nkeys, in.nrows, NULL};
             ext.cols = arena_alloc(o->q->ba, sizeof *ext.cols * ext.ncols);
             memcpy(ext.cols, in.cols, sizeof *ext.cols * o->ncols);
@@ -458,9 +488,9 @@ static int sort_next(op *o, batch *b, err *er) {
                     return -1;
             colbuf_append(s->da, &s->data, &ext);
             arena_reset(o->q->ba);
-            if (s->data.n >= trim_at) sort_trim(s, types, units);
+            if (s->data.n >= trim_at && sort_trim(s, types, units, er) < 0) return -1;
         }
-        sort_perm(s);
+        if (q_check(o->q, er) < 0 || sort_perm(s, er) < 0) return -1;
         if (s->keep >= 0 && (uint64_t)s->keep < s->total) s->total = (uint32_t)s->keep;
         s->done = true;
     }
@@ -502,12 +532,12 @@ struct aggst {
     double sum_f, m2, mean; /* Welford for variance */
     int64_t sum_i;
     uint64_t sum_u;
-    bool has;     /* min/max/first/last seen a value */
-    value v, v2;  /* min/max; first/last value (v) */
-    int64_t ts;   /* first/last time */
-    double *vals; /* median */
+    bool has;       /* min/max/first/last seen a value */
+    value v, v2;    /* min/max; first/last value (v) */
+    int64_t ts;     /* first/last time */
+    uint64_t *vals; /* median: the raw 8 bytes of each f64/i64/u64 value */
     uint32_t nvals, capvals;
-    hmap *distinct;
+    keyset *distinct; /* DISTINCT: values seen (query arena) */
 };
 
 struct agg_op {
@@ -518,7 +548,7 @@ struct agg_op {
     agg_spec *aggs;
     uint32_t naggs;
     bool done;
-    hmap *groups;          /* encoded key → group index */
+    keyset *groups;        /* encoded key → group index (query arena) */
     struct colbuf gkeys;   /* one row per group */
     struct aggst **states; /* per group: naggs states */
     uint32_t ngroups, capgroups;
@@ -592,6 +622,8 @@ static void st_put(arena *a, value *dst, const vec *v, uint32_t i) {
 static int cmp_value(const value *x, const value *y) {
     switch (x->type) {
     case VT_F64:
+        /* NaN above every number, as ORDER BY sorts it and arrow's min/max see it */
+        if (isnan(x->v.f) || isnan(y->v.f)) return isnan(x->v.f) - isnan(y->v.f);
         return (x->v.f > y->v.f) - (x->v.f < y->v.f);
     case VT_U64:
         return (x->v.u > y->v.u) - (x->v.u < y->v.u);
@@ -630,8 +662,8 @@ static void agg_update(arena *a, const agg_spec *sp, struct aggst *st, const vec
         buf_init(&kb);
         key_encode(&kb, x, i);
         bool ins;
-        if (!st->distinct) st->distinct = hmap_new(16);
-        hmap_upsert(st->distinct, kb.p, kb.len, &ins);
+        if (!st->distinct) st->distinct = keyset_new(a, 4);
+        keyset_upsert(st->distinct, kb.p, (uint32_t)kb.len, &ins);
         buf_free(&kb);
         if (!ins) return;
     }
@@ -676,9 +708,7 @@ static void agg_update(arena *a, const agg_spec *sp, struct aggst *st, const vec
                 arena_realloc(a, st->vals, sizeof *st->vals * st->capvals, sizeof *st->vals * nc);
             st->capvals = nc;
         }
-        st->vals[st->nvals++] = x->type == VT_F64   ? x->d.f64[i]
-                                : x->type == VT_I64 ? (double)x->d.i64[i]
-                                                    : (double)x->d.u64[i];
+        st->vals[st->nvals++] = x->d.u64[i]; /* all three types are 8 bytes */
         break;
     }
     case AGG_MIN:
@@ -686,7 +716,6 @@ static void agg_update(arena *a, const agg_spec *sp, struct aggst *st, const vec
     case AGG_SPREAD: {
         value v;
         vec_get(x, i, &v);
-        if (x->type == VT_F64 && isnan(v.v.f)) break;
         if (!st->has) {
             st_put(a, &st->v, x, i);
             st_put(a, &st->v2, x, i);
@@ -732,10 +761,7 @@ static void agg_update_range(arena *a, const agg_spec *sp, struct aggst *st, con
         (sp->kind == AGG_MIN || sp->kind == AGG_MAX)) {
         const double *d = x->d.f64;
         uint32_t i = from;
-        /* start from the first non-NaN value (NaN never wins) */
         if (!st->has) {
-            while (i < to && d[i] != d[i]) i++;
-            if (i == to) return;
             st->v = (value){.type = VT_F64};
             st->v.v.f = d[i];
             st->v2 = st->v;
@@ -743,11 +769,13 @@ static void agg_update_range(arena *a, const agg_spec *sp, struct aggst *st, con
             st->count++;
             i++;
         }
+        /* NaN is above every number (cmp_value): max takes it, min only keeps it while it has
+         * seen nothing else. */
         double lo = st->v.v.f, hi = st->v2.v.f;
         if (sp->kind == AGG_MIN) {
-            for (; i < to; i++) lo = d[i] < lo ? d[i] : lo;
+            for (; i < to; i++) lo = d[i] < lo || lo != lo ? d[i] : lo;
         } else {
-            for (; i < to; i++) hi = d[i] > hi ? d[i] : hi;
+            for (; i < to; i++) hi = d[i] > hi || d[i] != d[i] ? d[i] : hi;
         }
         st->v.v.f = lo;
         st->v2.v.f = hi;
@@ -771,9 +799,41 @@ static void agg_update_range(arena *a, const agg_spec *sp, struct aggst *st, con
     for (uint32_t i = from; i < to; i++) agg_update(a, sp, st, x, y, i);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
+static int cmp_f64(const void *a, const void *b) {
+    double x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
     return (x > y) - (x < y);
+}
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median in the argument's own type: integers exactly (the mean of the two middle values
+ * truncated toward zero, computed in 128 bits), never through a double that cannot hold them. */
+static void median_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r) {
+    uint64_t *v = st->vals;
+    uint32_t n = st->nvals, hi = n / 2, lo = n % 2 ? hi : hi - 1;
+    if (sp->type == VT_F64) {
+        qsort(v, n, 8, cmp_f64);
+        double a, b;
+        memcpy(&a, &v[lo], 8);
+        memcpy(&b, &v[hi], 8);
+        out->d.f64[r] = lo == hi ? a : (a + b) / 2;
+    } else if (sp->type == VT_I64) {
+        qsort(v, n, 8, cmp_i64);
+        __int128 sum = (__int128)(int64_t)v[lo] + (int64_t)v[hi];
+        out->d.i64[r] = (int64_t)(sum / 2);
+    } else {
+        qsort(v, n, 8, cmp_u64);
+        unsigned __int128 sum = (unsigned __int128)v[lo] + v[hi];
+        out->d.u64[r] = (uint64_t)(sum / 2);
+    }
 }
 
 static void agg_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r, arena *a) {
@@ -819,17 +879,8 @@ static void agg_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r
     case AGG_MEDIAN:
         if (!st->nvals)
             null = true;
-        else {
-            qsort(st->vals, st->nvals, sizeof *st->vals, cmp_double);
-            double m = st->nvals % 2 ? st->vals[st->nvals / 2]
-                                     : (st->vals[st->nvals / 2 - 1] + st->vals[st->nvals / 2]) / 2;
-            if (sp->type == VT_F64)
-                out->d.f64[r] = m;
-            else if (sp->type == VT_I64)
-                out->d.i64[r] = (int64_t)m;
-            else
-                out->d.u64[r] = (uint64_t)m;
-        }
+        else
+            median_final(sp, st, out, r);
         break;
     case AGG_MIN:
     case AGG_MAX:
@@ -844,8 +895,8 @@ static void agg_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r
         if (sp->kind == AGG_SPREAD) {
             if (sp->type == VT_F64)
                 out->d.f64[r] = st->v2.v.f - st->v.v.f;
-            else if (sp->type == VT_I64)
-                out->d.i64[r] = st->v2.v.i - st->v.v.i;
+            else if (sp->type == VT_I64) /* wraps, as arrow's subtraction kernel does */
+                out->d.i64[r] = (int64_t)((uint64_t)st->v2.v.i - (uint64_t)st->v.v.i);
             else
                 out->d.u64[r] = st->v2.v.u - st->v.v.u;
             break;
@@ -871,17 +922,13 @@ static void agg_final(const agg_spec *sp, struct aggst *st, vec *out, uint32_t r
     }
     }
     if (null) vec_set_null(a, out, r);
-    if (st->distinct) {
-        hmap_free(st->distinct);
-        st->distinct = NULL;
-    }
 }
 
 static int agg_next(op *o, batch *b, err *er) {
     struct agg_op *g = (struct agg_op *)o;
     arena *qa = o->q->a;
     if (!g->done) {
-        g->groups = hmap_new(64);
+        g->groups = keyset_new(qa, 64);
         uint8_t *kt = arena_alloc(qa, g->nkeys + 1), *ku = arena_alloc(qa, g->nkeys + 1);
         for (uint32_t k = 0; k < g->nkeys; k++) {
             kt[k] = g->keys[k]->type;
@@ -932,7 +979,7 @@ static int agg_next(op *o, batch *b, err *er) {
                     buf_reset(&kb);
                     for (uint32_t k = 0; k < g->nkeys; k++) key_encode(&kb, &kv[k], i);
                     bool ins;
-                    uint64_t *slot = hmap_upsert(g->groups, kb.p, kb.len, &ins);
+                    uint32_t *slot = keyset_upsert(g->groups, kb.p, (uint32_t)kb.len, &ins);
                     if (ins) {
                         if (g->ngroups == g->capgroups) {
                             uint32_t nc = g->capgroups ? g->capgroups * 2 : 64;
@@ -946,7 +993,7 @@ static int agg_next(op *o, batch *b, err *er) {
                         *slot = g->ngroups++;
                         newrows[nnew++] = i;
                     }
-                    gidx[i] = (uint32_t)*slot;
+                    gidx[i] = *slot;
                 }
                 if (nnew) {
                     batch kbatch = {g->nkeys, in.nrows, kv}, sel;
@@ -971,7 +1018,6 @@ static int agg_next(op *o, batch *b, err *er) {
         }
         free(gidx);
         buf_free(&kb);
-        hmap_free(g->groups);
         g->groups = NULL;
         if (rc < 0) return -1;
         g->done = true;
@@ -979,7 +1025,6 @@ static int agg_next(op *o, batch *b, err *er) {
     fail:
         free(gidx);
         buf_free(&kb);
-        hmap_free(g->groups);
         g->groups = NULL;
         return -1;
     }
@@ -1011,10 +1056,6 @@ produce:
 
 static void agg_close(op *o) {
     struct agg_op *g = (struct agg_op *)o;
-    for (uint32_t i = 0; i < g->ngroups; i++)
-        for (uint32_t k = 0; k < g->naggs; k++)
-            if (g->states && g->states[i] && g->states[i][k].distinct)
-                hmap_free(g->states[i][k].distinct);
     g->child->close(g->child);
 }
 

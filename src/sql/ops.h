@@ -18,11 +18,18 @@
 #include "util/types.h"
 
 typedef struct qctx {
-    arena *a;  /* query lifetime */
-    arena *ba; /* batch lifetime */
-    int64_t deadline_ns;
-    uint64_t mem_limit; /* bytes the query arena may hold, 0 = unlimited */
+    arena *a;       /* query lifetime */
+    arena *ba;      /* batch lifetime */
+    arena *scratch; /* per-call scratch (q_scratch); NULL until first used */
+    /* Every arena of the query (a, ba, scratch, sort buffers) is charged here; hash tables
+     * and IN sets live in those arenas, so budget.held is what the query holds. budget.limit
+     * is the query memory limit and budget.deadline_ns its timeout (0 = none). */
+    arena_budget budget;
 } qctx;
+
+/* The query's scratch arena, reset: for work whose memory must not outlive one call (a
+ * series predicate evaluated once per series). Freed by whoever frees the qctx's arenas. */
+arena *q_scratch(qctx *q);
 
 typedef struct op op;
 struct op {
@@ -35,8 +42,8 @@ struct op {
     bool *has_tz;
 };
 
-/* Checks the query deadline (500 when past it) and the memory limit (500 when the query
- * arena has grown past it: a sort or aggregation too large for the configured budget). */
+/* Checks the query deadline (500 when past it) and the memory limit (500 when the query's
+ * arenas hold more than it: a sort, aggregation or IN list too large for the budget). */
 int q_check(qctx *q, err *er);
 
 /* A leaf that yields prepared batches (SHOW, DESCRIBE, SELECT without FROM, VALUES). */

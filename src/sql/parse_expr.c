@@ -10,6 +10,8 @@
 
 #include "sql/parse_internal.h"
 
+#include "util/timeutil.h"
+
 /* sqlparser-rs's binding powers (PostgreSQL's order). Unary minus/plus bind their operand at
  * PREC_MUL, NOT at PREC_NOT. */
 enum {
@@ -140,119 +142,11 @@ static expr *number_lit(parser *p, const token *t) {
     return e;
 }
 
-/* Interval units as DataFusion 27 spells them, with the amount they stand for. */
-enum iv_base { IV_MONTH, IV_DAY, IV_NANO };
-static const struct {
-    const char *name;
-    uint8_t base;
-    double mult;
-} iv_units[] = {
-    {"century", IV_MONTH, 1200},
-    {"centuries", IV_MONTH, 1200},
-    {"decade", IV_MONTH, 120},
-    {"decades", IV_MONTH, 120},
-    {"year", IV_MONTH, 12},
-    {"years", IV_MONTH, 12},
-    {"month", IV_MONTH, 1},
-    {"months", IV_MONTH, 1},
-    {"mon", IV_MONTH, 1},
-    {"mons", IV_MONTH, 1},
-    {"week", IV_DAY, 7},
-    {"weeks", IV_DAY, 7},
-    {"day", IV_DAY, 1},
-    {"days", IV_DAY, 1},
-    {"hour", IV_NANO, 3600e9},
-    {"hours", IV_NANO, 3600e9},
-    {"minute", IV_NANO, 60e9},
-    {"minutes", IV_NANO, 60e9},
-    {"min", IV_NANO, 60e9},
-    {"mins", IV_NANO, 60e9},
-    {"second", IV_NANO, 1e9},
-    {"seconds", IV_NANO, 1e9},
-    {"sec", IV_NANO, 1e9},
-    {"secs", IV_NANO, 1e9},
-    {"millisecond", IV_NANO, 1e6},
-    {"milliseconds", IV_NANO, 1e6},
-    {"microsecond", IV_NANO, 1e3},
-    {"microseconds", IV_NANO, 1e3},
-    {"nanosecond", IV_NANO, 1},
-    {"nanoseconds", IV_NANO, 1},
-};
-
-static int iv_unit(const char *s, size_t n) {
-    for (size_t i = 0; i < sizeof iv_units / sizeof iv_units[0]; i++)
-        if (strlen(iv_units[i].name) == n && strncasecmp(iv_units[i].name, s, n) == 0)
-            return (int)i;
-    return -1;
-}
-
-int sqlp_interval_parse(const char *s, size_t n, const char *default_unit, interval *out, char *msg,
-                        size_t msgsz) {
-    /* Fractions carry down as DataFusion does: part of a month is 30 days, part of a day is
-     * 24 hours; months and days are then whole numbers, nanoseconds rounded. */
-    double months = 0, days = 0, nanos = 0;
-    uint32_t used = 0;
-    size_t i = 0;
-    for (;;) {
-        while (i < n && isspace((unsigned char)s[i])) i++;
-        if (i >= n) break;
-        size_t a0 = i;
-        while (i < n && !isspace((unsigned char)s[i])) i++;
-        size_t alen = i - a0;
-        while (i < n && isspace((unsigned char)s[i])) i++;
-        const char *u = default_unit;
-        size_t ulen = strlen(default_unit);
-        if (i < n) {
-            u = s + i;
-            while (i < n && !isspace((unsigned char)s[i])) i++;
-            ulen = (size_t)(s + i - u);
-        }
-        char num[64];
-        char *end = NULL;
-        double amt = 0;
-        if (alen < sizeof num) {
-            memcpy(num, s + a0, alen);
-            num[alen] = 0;
-            amt = strtod(num, &end);
-        }
-        int ui = iv_unit(u, ulen);
-        if (alen >= sizeof num || end != num + alen || !isfinite(amt) || ui < 0 ||
-            (used & (1u << (ui / 2)))) {
-            snprintf(msg, msgsz, "Invalid input syntax for type interval: \"%.*s\"",
-                     (int)(n > 200 ? 200 : n), s);
-            return -1;
-        }
-        used |= 1u << (ui / 2);
-        double m = 0, d = 0, ns = 0;
-        if (iv_units[ui].base == IV_MONTH)
-            m = amt * iv_units[ui].mult;
-        else if (iv_units[ui].base == IV_DAY)
-            d = amt * iv_units[ui].mult;
-        else
-            ns = amt * iv_units[ui].mult;
-        d += (m - trunc(m)) * 30;
-        ns += (d - trunc(d)) * 86400e9;
-        months += trunc(m);
-        days += trunc(d);
-        nanos += ns;
-    }
-    nanos = round(nanos);
-    if (fabs(months) > 2147483647.0 || fabs(days) > 2147483647.0 || fabs(nanos) >= 9.2e18) {
-        snprintf(msg, msgsz, "Interval field value out of range: \"%.*s\"",
-                 (int)(n > 200 ? 200 : n), s);
-        return -1;
-    }
-    out->months = (int32_t)months;
-    out->days = (int32_t)days;
-    out->nanos = (int64_t)nanos;
-    return 0;
-}
-
 static expr *interval_lit(parser *p, const token *vt, const char *text, uint32_t len,
                           const char *unit, srcpos pos) {
     char msg[300];
     interval iv;
-    if (sqlp_interval_parse(text, len, unit, &iv, msg, sizeof msg) < 0) {
+    if (!interval_parse(text, len, unit, &iv, msg, sizeof msg)) {
         sqlp_p_error(p, vt, "%s", msg);
         return NULL;
     }

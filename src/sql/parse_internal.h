@@ -108,10 +108,6 @@ expr *sqlp_expr_fin(parser *p, expr *e);
 expr *sqlp_new_expr(parser *p, int kind, srcpos pos);
 /* Numeric literal from its text (optionally with a leading '-'): I64, else U64, else F64. */
 void sqlp_number_value(const char *text, value *v);
-/* Parses an interval string ("1 day 2 hours", "1.5 hours") with a default unit for bare numbers.
- * Returns 0, or -1 with a message in msg. */
-int sqlp_interval_parse(const char *s, size_t n, const char *default_unit, interval *out, char *msg,
-                        size_t msgsz);
 
 /* ---- queries (parse_query.c) ---- */
 sql_query *sqlp_parse_query(parser *p);

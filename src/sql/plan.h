@@ -37,6 +37,9 @@ typedef struct series_filter {
 
 int plan_series_filter(sql_session *s, qctx *q, meta_table *t, const expr *where,
                        series_filter *out, err *er);
+/* After the predicate ran over the series: -1 with its error if an evaluation failed (a cast,
+ * the deadline, the memory limit), in which case the series it rejected mean nothing. */
+int series_filter_check(const series_filter *sf, err *er);
 
 /* Name of an expression as DataFusion prints it; `top` leaves a bare column unqualified. */
 char *expr_name(arena *a, const expr *e, bool top, const char *qual);

@@ -28,8 +28,11 @@ static sql_result *result_new(sql_session *s) {
     sql_result *r = arena_calloc(s->a, sizeof *r);
     r->q.a = s->a;
     r->q.ba = arena_new(1 << 16);
-    r->q.deadline_ns = s->deadline_ns;
-    r->q.mem_limit = s->mem_limit;
+    r->q.budget.deadline_ns = s->deadline_ns;
+    /* What parsing already took counts too: the statement arena is charged whole. */
+    r->q.budget.limit = s->mem_limit;
+    arena_set_budget(r->q.a, &r->q.budget);
+    arena_set_budget(r->q.ba, &r->q.budget);
     return r;
 }
 
@@ -582,6 +585,7 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
             batch bb;
             int nr = po.root->next(po.root, &bb, e);
             po.root->close(po.root);
+            arena_free(qc.scratch);
             if (nr < 0) goto out;
             value v;
             vec_get(&bb.cols[0], 0, &v);
@@ -652,7 +656,7 @@ static int series_filter_for(sql_session *s, sql_result *r, meta_table *t, const
     if (engine_table_sids(s->eng, t->db_id, t->id, sf->ntags, sf->tag_ids, sf->pred, sf->ctx, s->a,
                           sids, n, e) < 0)
         return -1;
-    return 0;
+    return series_filter_check(sf, e);
 }
 
 static int run_delete(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
@@ -942,4 +946,8 @@ void sql_result_close(sql_result *r) {
     }
     arena_free(r->q.ba);
     r->q.ba = NULL;
+    arena_free(r->q.scratch);
+    r->q.scratch = NULL;
+    /* the budget lives in the statement arena, which outlives this call */
+    arena_set_budget(r->q.a, NULL);
 }

@@ -337,8 +337,10 @@ struct cf_reader {
     int64_t tmin, tmax;
 };
 
-static int corrupt(err *e, const char *path, const char *what) {
-    return err_set(e, 500, EC_STORAGE, "corrupt column file %s: %s", path, what);
+/* off: where in the file the damage was found (the start of the page or index entry). */
+static int corrupt(err *e, const char *path, uint64_t off, const char *what) {
+    return err_set(e, 500, EC_STORAGE, "corrupt column file %s at offset %llu: %s", path,
+                   (unsigned long long)off, what);
 }
 
 static void reader_free(cf_reader *r) {
@@ -357,7 +359,8 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
     for (int pass = 0; pass < 2; pass++) {
         byte_reader d = {idx, idx + len, false};
         uint64_t ns = br_uvarint(&d);
-        if (d.bad || ns > len) return corrupt(e, r->path, "bad series count");
+        if (d.bad || ns > len)
+            return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx), "bad series count");
         if (pass == 1) {
             r->series = xcalloc(ns ? ns : 1, sizeof *r->series);
             r->chunks = xcalloc(nchunks ? nchunks : 1, sizeof *r->chunks);
@@ -368,7 +371,7 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
         for (uint64_t s = 0; s < ns; s++) {
             uint64_t sid = br_uvarint(&d), tid = br_uvarint(&d), nc = br_uvarint(&d);
             if (d.bad || sid > UINT32_MAX || nc > len || (s && sid <= last_sid))
-                return corrupt(e, r->path, "bad series entry");
+                return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx), "bad series entry");
             last_sid = (uint32_t)sid;
             if (pass == 1) {
                 r->series[s] = (cf_series){(uint32_t)sid, tid, (uint32_t)nc, &r->chunks[ci]};
@@ -384,7 +387,7 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
                 if (d.bad || rows == 0 || rows > CF_CHUNK_ROWS || pc > len || toff < 8 ||
                     tlen > data_end || toff > data_end - tlen ||
                     (__int128)tmin + (__int128)span > (__int128)INT64_MAX)
-                    return corrupt(e, r->path, "bad chunk entry");
+                    return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx), "bad chunk entry");
                 if (pass == 1) {
                     cf_chunk *ch = &r->chunks[ci];
                     ch->tmin = tmin;
@@ -401,13 +404,17 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
                 ci++;
                 for (uint64_t k = 0; k < pc; k++) {
                     uint64_t cid = br_uvarint(&d);
-                    if (d.p >= d.end) return corrupt(e, r->path, "truncated column entry");
+                    if (d.p >= d.end)
+                        return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx),
+                                       "truncated column entry");
                     uint8_t type = *d.p++;
                     uint64_t nulls = br_uvarint(&d), off = br_uvarint(&d), plen = br_uvarint(&d);
                     uint32_t crc = br_u32(&d);
                     cf_stats st = {0};
                     if (type == VT_F64 || type == VT_I64 || type == VT_U64) {
-                        if (d.p >= d.end) return corrupt(e, r->path, "truncated statistics");
+                        if (d.p >= d.end)
+                            return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx),
+                                           "truncated statistics");
                         st.has_stats = *d.p++ != 0;
                         if (st.has_stats) {
                             st.min.u = br_u64(&d);
@@ -415,11 +422,13 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
                             st.sum.u = br_u64(&d);
                         }
                     } else if (type != VT_BOOL && type != VT_STR) {
-                        return corrupt(e, r->path, "unknown column type");
+                        return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx),
+                                       "unknown column type");
                     }
                     if (d.bad || cid > UINT32_MAX || nulls > rows || off < 8 || plen > data_end ||
                         off > data_end - plen)
-                        return corrupt(e, r->path, "bad column entry");
+                        return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx),
+                                       "bad column entry");
                     if (pass == 1) {
                         r->cols[ki] = (cf_colref){
                             (uint32_t)cid, type, (uint32_t)nulls, off, (uint32_t)plen, crc, st};
@@ -428,7 +437,8 @@ static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint6
                 }
             }
         }
-        if (d.p != d.end) return corrupt(e, r->path, "trailing bytes in index");
+        if (d.p != d.end)
+            return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx), "trailing bytes in index");
         nchunks = ci;
         ncols = ki;
         nseries = (size_t)ns;
@@ -454,7 +464,7 @@ int cf_open(const char *path, cf_reader **out, err *e) {
     if (r->size < 8 + CF_FOOTER) {
         close(fd);
         reader_free(r);
-        return corrupt(e, path, "too short");
+        return corrupt(e, path, 0, "too short");
     }
     void *m = mmap(NULL, r->size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
@@ -472,14 +482,14 @@ int cf_open(const char *path, cf_reader **out, err *e) {
     memcpy(&ver, f + 20, 4);
     int rc = 0;
     if (memcmp(r->map, CF_MAGIC, 8) || memcmp(f + 24, CF_MAGIC, 8))
-        rc = corrupt(e, path, "bad magic");
+        rc = corrupt(e, path, 0, "bad magic");
     else if (ver != CF_VERSION)
         rc = err_set(e, 500, EC_STORAGE, "column file %s: unsupported version %u", path, ver);
     else if (ioff < 8 || ilen > r->size || ioff > r->size - CF_FOOTER - ilen ||
              ioff + ilen != r->size - CF_FOOTER)
-        rc = corrupt(e, path, "bad index position");
+        rc = corrupt(e, path, r->size - CF_FOOTER, "bad index position");
     else if (crc32x(r->map + ioff, ilen) != icrc)
-        rc = corrupt(e, path, "index checksum mismatch");
+        rc = corrupt(e, path, ioff, "index checksum mismatch");
     else
         rc = parse_index(r, r->map + ioff, ilen, ioff, e);
     if (rc) {
@@ -535,22 +545,23 @@ static int page_open(const cf_reader *r, uint64_t off, uint32_t len, uint32_t cr
                      uint32_t want_rows, uint32_t *nulls, const unsigned char **bitmap,
                      const unsigned char **blk, size_t *blen, err *e) {
     const unsigned char *p = r->map + off;
-    if (crc32x(p, len) != crc) return corrupt(e, r->path, "page checksum mismatch");
+    if (crc32x(p, len) != crc) return corrupt(e, r->path, off, "page checksum mismatch");
     byte_reader d = {p, p + len, false};
-    if (len < 1 || *d.p++ != PAGE_FMT) return corrupt(e, r->path, "unknown page format");
+    if (len < 1 || *d.p++ != PAGE_FMT) return corrupt(e, r->path, off, "unknown page format");
     uint64_t rows = br_uvarint(&d), nn = br_uvarint(&d);
-    if (d.bad || rows != want_rows || nn > rows) return corrupt(e, r->path, "bad page header");
+    if (d.bad || rows != want_rows || nn > rows) return corrupt(e, r->path, off, "bad page header");
     *bitmap = NULL;
     if (nn) {
         size_t nb = bitmap_bytes((uint32_t)rows);
-        if ((size_t)(d.end - d.p) < nb) return corrupt(e, r->path, "truncated page bitmap");
+        if ((size_t)(d.end - d.p) < nb) return corrupt(e, r->path, off, "truncated page bitmap");
         /* spread() places exactly rows - nulls values by this bitmap: a disagreeing bitmap
          * would make it read before the start of the decoded values. */
         uint64_t set = 0;
         for (size_t i = 0; i < nb; i++) set += (uint64_t)__builtin_popcount(d.p[i]);
         if (rows % 8 && (d.p[nb - 1] >> (rows % 8)))
-            return corrupt(e, r->path, "page bitmap has bits past its rows");
-        if (set != rows - nn) return corrupt(e, r->path, "page bitmap disagrees with NULL count");
+            return corrupt(e, r->path, off, "page bitmap has bits past its rows");
+        if (set != rows - nn)
+            return corrupt(e, r->path, off, "page bitmap disagrees with NULL count");
         *bitmap = d.p;
         d.p += nb;
     }
@@ -566,9 +577,9 @@ int cf_read_ts(const cf_reader *r, const cf_chunk *c, int64_t *out, err *e) {
     size_t blen;
     if (page_open(r, c->ts_off, c->ts_len, c->ts_crc, c->nrows, &nulls, &bm, &blk, &blen, e) < 0)
         return -1;
-    if (nulls) return corrupt(e, r->path, "NULL timestamps");
+    if (nulls) return corrupt(e, r->path, c->ts_off, "NULL timestamps");
     if (codec_decode_ts(blk, blen, c->nrows, out, e) < 0) {
-        err_prefix(e, "%s: ", r->path);
+        err_prefix(e, "%s at offset %llu: ", r->path, (unsigned long long)c->ts_off);
         return -1;
     }
     return 0;
@@ -629,10 +640,10 @@ int cf_read_col(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t 
         rc = codec_decode_str(blk, blen, nv, a, v->d.s, e);
         break;
     default:
-        return corrupt(e, r->path, "unknown column type");
+        return corrupt(e, r->path, cr->off, "unknown column type");
     }
     if (rc < 0) {
-        err_prefix(e, "%s: ", r->path);
+        err_prefix(e, "%s at offset %llu: ", r->path, (unsigned long long)cr->off);
         return -1;
     }
     if (nulls) {

@@ -25,9 +25,15 @@ struct mseries {
     uint32_t n, cap;
     int64_t *ts;
     bool sorted; /* timestamps strictly increasing so far */
-    uint32_t ncols;
+    uint32_t ncols, colcap;
     struct mcol *cols;
+    /* Past SERIES_INDEX_MIN columns: col_id → index + 1, open addressing, at most half full, so
+     * a row of a very wide table finds its columns in O(1) each. */
+    uint32_t *cidx;
+    uint32_t cmask;
 };
+
+#define SERIES_INDEX_MIN 8
 
 /* Strings are copied into blocks that never move, so stored strvs stay valid. */
 struct strblock {
@@ -112,8 +118,49 @@ static void series_free(struct mseries *s) {
         free(s->cols[c].d.raw);
     }
     free(s->cols);
+    free(s->cidx);
     free(s->ts);
     free(s);
+}
+
+static uint32_t col_slot(uint32_t col_id, uint32_t mask) {
+    return (col_id * 2654435761u) & mask;
+}
+
+/* Index of column col_id in s, or -1. */
+static int series_find(const struct mseries *s, uint32_t col_id) {
+    if (!s->cidx) {
+        for (uint32_t c = 0; c < s->ncols; c++)
+            if (s->cols[c].col_id == col_id) return (int)c;
+        return -1;
+    }
+    for (uint32_t i = col_slot(col_id, s->cmask);; i = (i + 1) & s->cmask) {
+        uint32_t v = s->cidx[i];
+        if (!v) return -1;
+        if (s->cols[v - 1].col_id == col_id) return (int)(v - 1);
+    }
+}
+
+/* Records column index c (just added) in the index, building or doubling it as needed. */
+static void series_index_add(memcache *m, struct mseries *s, uint32_t c) {
+    if (s->ncols <= SERIES_INDEX_MIN) return;
+    if (!s->cidx || (uint64_t)s->ncols * 2 > (uint64_t)s->cmask + 1) {
+        uint32_t cap = s->cidx ? (s->cmask + 1) * 2 : 4 * SERIES_INDEX_MIN;
+        while ((uint64_t)s->ncols * 2 > cap) cap *= 2;
+        m->bytes += sizeof *s->cidx * (cap - (s->cidx ? s->cmask + 1 : 0));
+        free(s->cidx);
+        s->cidx = xcalloc(cap, sizeof *s->cidx);
+        s->cmask = cap - 1;
+        for (uint32_t k = 0; k < s->ncols; k++) {
+            uint32_t i = col_slot(s->cols[k].col_id, s->cmask);
+            while (s->cidx[i]) i = (i + 1) & s->cmask;
+            s->cidx[i] = k + 1;
+        }
+        return;
+    }
+    uint32_t i = col_slot(s->cols[c].col_id, s->cmask);
+    while (s->cidx[i]) i = (i + 1) & s->cmask;
+    s->cidx[i] = c + 1;
 }
 
 static void mc_free(memcache *m) {
@@ -165,11 +212,15 @@ static void series_grow(memcache *m, struct mseries *s) {
 static struct mcol *series_col(memcache *m, struct mseries *s, uint32_t col_id, uint8_t type,
                                uint32_t hint) {
     if (hint < s->ncols && s->cols[hint].col_id == col_id) return &s->cols[hint];
-    for (uint32_t c = 0; c < s->ncols; c++)
-        if (s->cols[c].col_id == col_id) return &s->cols[c];
-    s->cols = xrealloc(s->cols, sizeof *s->cols * (s->ncols + 1));
+    int found = series_find(s, col_id);
+    if (found >= 0) return &s->cols[found];
+    if (s->ncols == s->colcap) {
+        s->colcap = s->colcap ? s->colcap * 2 : 4;
+        s->cols = xrealloc(s->cols, sizeof *s->cols * s->colcap);
+    }
     struct mcol *col = &s->cols[s->ncols++];
     col->col_id = col_id;
+    series_index_add(m, s, s->ncols - 1);
     col->type = type;
     col->d.raw = xmalloc(type_size(type) * s->cap);
     col->valid = xcalloc(1, bitmap_bytes(s->cap));
@@ -428,10 +479,8 @@ int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncol
         v->type = types[k];
         v->d.raw = arena_alloc(a, type_size(types[k]) * n);
         v->valid = arena_calloc(a, bitmap_bytes(n));
-        src[k] = NULL;
-        for (uint32_t c = 0; c < s->ncols; c++)
-            if (s->cols[c].col_id == col_ids[k] && s->cols[c].type == types[k])
-                src[k] = &s->cols[c];
+        int c = series_find(s, col_ids[k]);
+        src[k] = c >= 0 && s->cols[c].type == types[k] ? &s->cols[c] : NULL;
     }
     uint32_t outn = 0;
     if (s->sorted) {

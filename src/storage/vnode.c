@@ -175,10 +175,12 @@ static int write_manifest(vnode *n, struct cfile **files, size_t nfiles, uint64_
     return rc;
 }
 
-static int load_manifest(vnode *n, err *e) {
+/* 0 with *found false when there is no manifest (a vnode never flushed). */
+static int load_manifest(vnode *n, bool *found, err *e) {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/MANIFEST", n->vd->path);
     FILE *f = fopen(path, "r");
+    *found = f != NULL;
     if (!f) {
         if (errno == ENOENT) return 0;
         return err_set(e, 500, EC_STORAGE, "cannot open %s: %s", path, strerror(errno));
@@ -235,8 +237,11 @@ static int load_manifest(vnode *n, err *e) {
     return rc;
 }
 
-/* Deletes files the manifest does not know: leftovers of an interrupted flush or compaction. */
-static void remove_orphans(vnode *n) {
+/* Deletes files the manifest does not know: leftovers of an interrupted flush or compaction.
+ * Without a manifest, whole column files are only set aside: one is the output of a first
+ * flush cut short (its rows are still in the WAL), but a manifest lost by accident would
+ * otherwise take every file of the vnode with it. */
+static void remove_orphans(vnode *n, bool have_manifest) {
     DIR *d = opendir(n->vd->path);
     if (!d) return;
     struct dirent *de;
@@ -246,12 +251,20 @@ static void remove_orphans(vnode *n) {
         if (!strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, "MANIFEST")) continue;
         unsigned long long id;
         char tail[16];
-        if (sscanf(nm, "f-%16llx.%15s", &id, tail) == 2 && !strcmp(tail, "col")) {
+        bool col = sscanf(nm, "f-%16llx.%15s", &id, tail) == 2 && !strcmp(tail, "col");
+        if (col) {
             for (size_t i = 0; i < n->cur->nfiles; i++) known |= n->cur->files[i]->id == id;
         }
-        if (known) continue;
-        char p[PATH_MAX];
+        if (known || strstr(nm, ".orphan")) continue;
+        char p[PATH_MAX], q[PATH_MAX + 8];
         snprintf(p, sizeof p, "%s/%s", n->vd->path, nm);
+        if (col && !have_manifest) {
+            snprintf(q, sizeof q, "%s.orphan", p);
+            log_warn("vnode %s has no MANIFEST: %s is set aside as %s, its rows not served",
+                     n->vd->path, nm, q);
+            if (rename(p, q) != 0) log_error("cannot rename %s: %s", p, strerror(errno));
+            continue;
+        }
         log_info("removing leftover %s", p);
         unlink(p);
     }
@@ -276,11 +289,12 @@ int vnode_open(const char *dir, int64_t bucket, uint32_t shard, int64_t tmin, in
     n->cur = version_new(n->vd);
     n->cur->active = mc_new();
     n->active = n->cur->active;
-    if (load_manifest(n, e) < 0) {
+    bool have_manifest;
+    if (load_manifest(n, &have_manifest, e) < 0) {
         vnode_close(n);
         return -1;
     }
-    remove_orphans(n);
+    remove_orphans(n, have_manifest);
     *out = n;
     return 0;
 }

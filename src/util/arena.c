@@ -21,6 +21,8 @@ struct arena {
     size_t used;
     void *last; /* most recent allocation, for in-place realloc */
     size_t last_n;
+    size_t held; /* bytes of the blocks held (what a budget is charged) */
+    arena_budget *budget;
     /* The most recent big allocation and the link that points to its block: growing it
      * reallocs the block (a remap for large ones) instead of copying into a new one and
      * leaving the old behind, so a buffer doubled up to n bytes costs n, not 2n. */
@@ -30,12 +32,20 @@ struct arena {
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)
 
-static struct block *block_new(size_t cap) {
+static struct block *block_new(arena *a, size_t cap) {
     struct block *b = xmalloc(sizeof *b + cap);
     b->next = NULL;
     b->cap = cap;
     b->used = 0;
+    a->held += sizeof *b + cap;
+    if (a->budget) a->budget->held += sizeof *b + cap;
     return b;
+}
+
+static void block_free(arena *a, struct block *b) {
+    a->held -= sizeof *b + b->cap;
+    if (a->budget) a->budget->held -= sizeof *b + b->cap;
+    free(b);
 }
 
 arena *arena_new(size_t block_size) {
@@ -49,7 +59,7 @@ void arena_free(arena *a) {
     struct block *b = a->head;
     while (b) {
         struct block *n = b->next;
-        free(b);
+        block_free(a, b);
         b = n;
     }
     free(a);
@@ -62,7 +72,7 @@ void arena_reset(arena *a) {
         if (!n && b->cap == a->block_size) {
             keep = b; /* the oldest regular block survives */
         } else {
-            free(b);
+            block_free(a, b);
         }
         b = n;
     }
@@ -85,7 +95,7 @@ void *arena_alloc(arena *a, size_t n) {
         if (need > a->block_size / 4) {
             /* Big allocation: own block, linked behind the current one so the current
              * block keeps serving small requests. */
-            struct block *big = block_new(need);
+            struct block *big = block_new(a, need);
             big->used = need;
             if (b) {
                 big->next = b->next;
@@ -100,7 +110,7 @@ void *arena_alloc(arena *a, size_t n) {
             a->last = NULL;
             return big->data;
         }
-        b = block_new(a->block_size);
+        b = block_new(a, a->block_size);
         b->next = a->head;
         a->head = b;
         if (a->big_link == &a->head) a->big_link = &b->next;
@@ -124,8 +134,11 @@ void *arena_realloc(arena *a, void *p, size_t old_n, size_t new_n) {
     if (new_n <= old_n) return p;
     if (a->big && p == a->big->data) {
         size_t need = ALIGN16(new_n);
+        size_t old_cap = a->big->cap;
         struct block *nb = xrealloc(a->big, sizeof *nb + need);
         a->used += need - nb->used;
+        a->held += need - old_cap;
+        if (a->budget) a->budget->held += need - old_cap;
         nb->cap = nb->used = need;
         *a->big_link = nb;
         a->big = nb;
@@ -171,4 +184,14 @@ char *arena_printf(arena *a, const char *fmt, ...) {
 
 size_t arena_used(const arena *a) {
     return a->used;
+}
+
+void arena_set_budget(arena *a, arena_budget *b) {
+    if (a->budget) a->budget->held -= a->held;
+    a->budget = b;
+    if (b) b->held += a->held;
+}
+
+const arena_budget *arena_get_budget(const arena *a) {
+    return a->budget;
 }

@@ -3,12 +3,18 @@
  * Everything a request or query allocates while it runs comes from its arena and is released
  * at once by arena_free, so no code on those paths frees piecemeal. Allocations are 16-byte
  * aligned. An arena is used by one thread at a time. Large allocations get their own block so
- * a single big body does not waste a block's tail. arena_used reports the bytes handed out,
- * which the query layer compares with its memory limit. */
+ * a single big body does not waste a block's tail. arena_used reports the bytes handed out.
+ *
+ * Budgets: arenas that serve one query share an arena_budget, which every block they malloc
+ * is charged to and every block they free is credited back, so the query layer compares what
+ * the query really holds (its statement, batch, sort and scratch arenas together) with its
+ * memory limit. The arenas of one budget are used by one thread at a time. */
 #ifndef STRATA_UTIL_ARENA_H
 #define STRATA_UTIL_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct arena arena;
 
@@ -23,5 +29,19 @@ char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_strdup(arena *a, const char *s);
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t arena_used(const arena *a);
+
+typedef struct arena_budget {
+    size_t held;  /* bytes of the blocks the charged arenas hold now */
+    size_t limit; /* 0 = none */
+    /* The owner's wall-clock deadline (monotonic ns, 0 = none). Arenas only carry it, so that
+     * code which reaches the query through nothing but its arena (expression kernels) can
+     * check for cancellation too. */
+    int64_t deadline_ns;
+} arena_budget;
+/* Charges a's blocks (those it holds now and later) to b; NULL credits them back and detaches.
+ * An arena must be detached before its budget goes away. */
+void arena_set_budget(arena *a, arena_budget *b);
+/* The budget a is charged to, or NULL. */
+const arena_budget *arena_get_budget(const arena *a);
 
 #endif

@@ -4,7 +4,12 @@
  * truncates toward zero and timestamps before 1970 are negative. */
 #include "util/timeutil.h"
 
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define NS_PER_SEC 1000000000LL
@@ -26,9 +31,8 @@ int64_t time_mono_ns(void) {
     return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
-/* Quotient and remainder rounded toward negative infinity (d > 0); never overflows, unlike
- * computing q * d back. */
-static inline void floor_divmod(int64_t v, int64_t d, int64_t *q, int64_t *r) {
+/* Never overflows, unlike computing q * d back. */
+void time_floor_divmod(int64_t v, int64_t d, int64_t *q, int64_t *r) {
     int64_t qq = v / d, rr = v % d;
     if (rr < 0) rr += d, qq -= 1;
     *q = qq;
@@ -40,7 +44,7 @@ static inline void floor_divmod(int64_t v, int64_t d, int64_t *q, int64_t *r) {
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
     y -= m <= 2;
     int64_t era, yoe;
-    floor_divmod(y, 400, &era, &yoe);
+    time_floor_divmod(y, 400, &era, &yoe);
     int64_t mp = m > 2 ? (int64_t)m - 3 : (int64_t)m + 9;
     int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1;
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
@@ -51,7 +55,7 @@ void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     /* Shift to the 0000-03-01 epoch without computing z + 719468, which could overflow for
      * extreme inputs. */
     int64_t era, doe;
-    floor_divmod(z, 146097, &era, &doe);
+    time_floor_divmod(z, 146097, &era, &doe);
     doe += 719468;
     era += doe / 146097;
     doe %= 146097;
@@ -79,8 +83,156 @@ bool tunit_convert(int64_t v, enum tunit from, enum tunit to, int64_t *out) {
         return true;
     }
     int64_t q, r;
-    floor_divmod(v, pf / pt, &q, &r);
+    time_floor_divmod(v, pf / pt, &q, &r);
     *out = q;
+    return true;
+}
+
+/* ---- arithmetic ---- */
+
+static unsigned month_days(int64_t y, unsigned m);
+
+bool time_from_days(int64_t days, int64_t tod, enum tunit u, int64_t *out) {
+    int64_t r;
+    if (__builtin_mul_overflow(days, tunit_per_sec(u) * SECS_PER_DAY, &r) ||
+        __builtin_add_overflow(r, tod, &r))
+        return false;
+    *out = r;
+    return true;
+}
+
+bool time_add_interval(int64_t ts, enum tunit u, interval iv, int sign, int64_t *out) {
+    int64_t per_sec = tunit_per_sec(u), per_day = per_sec * SECS_PER_DAY;
+    int64_t r = ts;
+    if (iv.months) {
+        /* Calendar months move the civil date and keep the time of day; the day of the month
+         * is clamped to the new month's length (Jan 31 + 1 month = Feb 28/29). Years stay
+         * within +-3e11, so the month arithmetic itself cannot overflow. */
+        int64_t days, tod, y, ny, nm;
+        unsigned m, d;
+        time_floor_divmod(ts, per_day, &days, &tod);
+        civil_from_days(days, &y, &m, &d);
+        time_floor_divmod(y * 12 + (m - 1) + (int64_t)sign * iv.months, 12, &ny, &nm);
+        unsigned lim = month_days(ny, (unsigned)nm + 1);
+        if (d > lim) d = lim;
+        if (!time_from_days(days_from_civil(ny, (unsigned)nm + 1, d), tod, u, &r)) return false;
+    }
+    /* Days are exact 24-hour days (no time zones); nanoseconds finer than the unit are dropped
+     * toward zero. */
+    int64_t add;
+    if (__builtin_mul_overflow((int64_t)iv.days, per_day, &add) ||
+        __builtin_add_overflow(add, iv.nanos / (NS_PER_SEC / per_sec), &add))
+        return false;
+    return sign < 0 ? !__builtin_sub_overflow(r, add, out) : !__builtin_add_overflow(r, add, out);
+}
+
+/* ---- intervals ---- */
+
+/* Interval units as DataFusion 27 spells them, with the amount they stand for. */
+enum iv_base { IV_MONTH, IV_DAY, IV_NANO };
+static const struct {
+    const char *name;
+    uint8_t base;
+    double mult;
+} iv_units[] = {
+    {"century", IV_MONTH, 1200},
+    {"centuries", IV_MONTH, 1200},
+    {"decade", IV_MONTH, 120},
+    {"decades", IV_MONTH, 120},
+    {"year", IV_MONTH, 12},
+    {"years", IV_MONTH, 12},
+    {"month", IV_MONTH, 1},
+    {"months", IV_MONTH, 1},
+    {"mon", IV_MONTH, 1},
+    {"mons", IV_MONTH, 1},
+    {"week", IV_DAY, 7},
+    {"weeks", IV_DAY, 7},
+    {"day", IV_DAY, 1},
+    {"days", IV_DAY, 1},
+    {"hour", IV_NANO, 3600e9},
+    {"hours", IV_NANO, 3600e9},
+    {"minute", IV_NANO, 60e9},
+    {"minutes", IV_NANO, 60e9},
+    {"min", IV_NANO, 60e9},
+    {"mins", IV_NANO, 60e9},
+    {"second", IV_NANO, 1e9},
+    {"seconds", IV_NANO, 1e9},
+    {"sec", IV_NANO, 1e9},
+    {"secs", IV_NANO, 1e9},
+    {"millisecond", IV_NANO, 1e6},
+    {"milliseconds", IV_NANO, 1e6},
+    {"microsecond", IV_NANO, 1e3},
+    {"microseconds", IV_NANO, 1e3},
+    {"nanosecond", IV_NANO, 1},
+    {"nanoseconds", IV_NANO, 1},
+};
+
+static int iv_unit(const char *s, size_t n) {
+    for (size_t i = 0; i < sizeof iv_units / sizeof iv_units[0]; i++)
+        if (strlen(iv_units[i].name) == n && strncasecmp(iv_units[i].name, s, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+bool interval_parse(const char *s, size_t n, const char *default_unit, interval *out, char *msg,
+                    size_t msgsz) {
+    /* Fractions carry down as DataFusion does: part of a month is 30 days, part of a day is
+     * 24 hours; months and days are then whole numbers, nanoseconds rounded. */
+    double months = 0, days = 0, nanos = 0;
+    uint32_t used = 0;
+    size_t i = 0;
+    for (;;) {
+        while (i < n && isspace((unsigned char)s[i])) i++;
+        if (i >= n) break;
+        size_t a0 = i;
+        while (i < n && !isspace((unsigned char)s[i])) i++;
+        size_t alen = i - a0;
+        while (i < n && isspace((unsigned char)s[i])) i++;
+        const char *u = default_unit;
+        size_t ulen = strlen(default_unit);
+        if (i < n) {
+            u = s + i;
+            while (i < n && !isspace((unsigned char)s[i])) i++;
+            ulen = (size_t)(s + i - u);
+        }
+        char num[64];
+        char *end = NULL;
+        double amt = 0;
+        if (alen < sizeof num) {
+            memcpy(num, s + a0, alen);
+            num[alen] = 0;
+            amt = strtod(num, &end);
+        }
+        int ui = iv_unit(u, ulen);
+        if (alen >= sizeof num || end != num + alen || !isfinite(amt) || ui < 0 ||
+            (used & (1u << (ui / 2)))) {
+            snprintf(msg, msgsz, "Invalid input syntax for type interval: \"%.*s\"",
+                     (int)(n > 200 ? 200 : n), s);
+            return false;
+        }
+        used |= 1u << (ui / 2);
+        double m = 0, d = 0, ns = 0;
+        if (iv_units[ui].base == IV_MONTH)
+            m = amt * iv_units[ui].mult;
+        else if (iv_units[ui].base == IV_DAY)
+            d = amt * iv_units[ui].mult;
+        else
+            ns = amt * iv_units[ui].mult;
+        d += (m - trunc(m)) * 30;
+        ns += (d - trunc(d)) * 86400e9;
+        months += trunc(m);
+        days += trunc(d);
+        nanos += ns;
+    }
+    nanos = round(nanos);
+    if (fabs(months) > 2147483647.0 || fabs(days) > 2147483647.0 || fabs(nanos) >= 9.2e18) {
+        snprintf(msg, msgsz, "Interval field value out of range: \"%.*s\"",
+                 (int)(n > 200 ? 200 : n), s);
+        return false;
+    }
+    out->months = (int32_t)months;
+    out->days = (int32_t)days;
+    out->nanos = (int64_t)nanos;
     return true;
 }
 
@@ -201,9 +353,9 @@ static char *put_year(char *p, int64_t y) {
 size_t time_format(char *out, int64_t v, enum tunit u, enum ts_style style, bool with_tz) {
     int64_t per = (unsigned)u <= TU_S ? tunit_per_sec(u) : NS_PER_SEC;
     int64_t secs, sub, days, sod;
-    floor_divmod(v, per, &secs, &sub);
+    time_floor_divmod(v, per, &secs, &sub);
     uint32_t nanos = (uint32_t)(sub * (NS_PER_SEC / per));
-    floor_divmod(secs, SECS_PER_DAY, &days, &sod);
+    time_floor_divmod(secs, SECS_PER_DAY, &days, &sod);
     int64_t y;
     unsigned mo, d;
     civil_from_days(days, &y, &mo, &d);

@@ -19,6 +19,25 @@ int64_t time_mono_ns(void);
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
+/* v / d and v mod d rounded toward negative infinity (d > 0): 0 <= *r < d. */
+void time_floor_divmod(int64_t v, int64_t d, int64_t *q, int64_t *r);
+
+/* Checked time arithmetic: each returns false, leaving *out alone, when the result (or a step
+ * toward it) leaves the int64 range of the unit, so callers report an error instead of a
+ * wrapped date (1970 + 300 years is not 1685). */
+/* days * (units of u per day) + tod. */
+bool time_from_days(int64_t days, int64_t tod, enum tunit u, int64_t *out);
+/* ts + sign * iv in unit u: months move the civil date keeping the time of day (the day is
+ * clamped to the new month's length), then days (86400 s each) and nanoseconds are added. */
+bool time_add_interval(int64_t ts, enum tunit u, interval iv, int sign, int64_t *out);
+
+/* Parses interval text as DataFusion 27 does ("1 day 2 hours", "1.5 hours", "3"): amount and
+ * unit pairs separated by spaces, a bare amount taken in default_unit; fractions carry down
+ * (a month is 30 days, a day 24 hours). Used by INTERVAL literals and CAST(... AS INTERVAL)
+ * alike. False with CnosDB's message in msg on bad syntax or a field out of range. */
+bool interval_parse(const char *s, size_t n, const char *default_unit, interval *out, char *msg,
+                    size_t msgsz);
+
 /* Converts v from unit `from` to unit `to`; finer→coarser truncates toward negative infinity
  * (floor), coarser→finer fails (returns false) on overflow. */
 bool tunit_convert(int64_t v, enum tunit from, enum tunit to, int64_t *out);

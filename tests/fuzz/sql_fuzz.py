@@ -16,6 +16,7 @@ import argparse
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -25,12 +26,26 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sqlfuzz.gen import DataGen, ExprGen, Model, final_cols, make_rng, value_pools  # noqa: E402
 from sqlfuzz.oracles import BY_NAME, WEIGHTS, Ctx  # noqa: E402
 from sqlfuzz.reduce import Reducer  # noqa: E402
-from sqlfuzz.report import write_finding  # noqa: E402
+from sqlfuzz.report import show, write_finding  # noqa: E402
 from sqlfuzz.runner import (Case, Outcome, Runner, SetupError, case_from_json,  # noqa: E402
                             case_to_json)  # noqa: E402
 from sqlfuzz.server import Fault, Server  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# --tight-limits: a query memory limit the sorts and groupings of a big round exceed, a
+# query timeout below the fuzzer's (a query that query_timeout does not stop shows up as a
+# hang) and small memcaches (writes flush often): the limits' paths run often.
+TIGHT_CONFIG = """[query]
+query_memory_limit = "3MiB"
+query_timeout = "5s"
+
+[storage]
+max_memcache_size = "64KiB"
+"""
+TIGHT_500 = (r"Resources exhausted: the query needs more than its memory limit",
+             r"Query timeout: the query ran past its deadline")
 
 
 def round_seed(seed, i):
@@ -42,7 +57,11 @@ class Fuzzer:
         self.args = args
         self.t0 = time.monotonic()
         self.logf = open(args.log, "a") if args.log else None
-        self.srv = Server(args.binary, timeout=args.timeout, log=self.log)
+        if args.tight_limits:
+            self.srv = Server(args.binary, timeout=args.timeout, log=self.log,
+                              config=TIGHT_CONFIG, expected_500=TIGHT_500)
+        else:
+            self.srv = Server(args.binary, timeout=args.timeout, log=self.log)
         self.runner = Runner(self.srv, log=self.log if args.verbose else None)
         self.stats = {"rounds": 0, "checks": 0, "ok": 0, "skip": 0, "fail": 0, "faults": 0,
                       "findings": 0, "new": 0}
@@ -69,17 +88,32 @@ class Fuzzer:
         return f"{self.args.binary} (git {rev or '?'})"
 
     def load_known(self):
+        """Signatures of the findings in --findings and in its fixed/ folder (where they go
+        once fixed: a fix may not be in the binary under test yet; --recheck DIR/fixed tells
+        whether it is)."""
         known = {}
         d = self.args.findings
         if d and os.path.isdir(d):
-            for name in sorted(os.listdir(d)):
-                if name.endswith(".json"):
+            for sub in (d, os.path.join(d, "fixed")):
+                if not os.path.isdir(sub):
+                    continue
+                for name in sorted(os.listdir(sub)):
+                    if not name.endswith(".json"):
+                        continue
                     try:
-                        with open(os.path.join(d, name)) as f:
+                        with open(os.path.join(sub, name)) as f:
                             c = case_from_json(f.read())
                         known[c.saved_signature] = name[:-5]
                     except (OSError, ValueError, KeyError) as ex:
                         self.log(f"cannot read {name}: {ex}")
+            # more signatures of a bug already filed: "signature<TAB>finding" lines
+            aliases = os.path.join(d, "known-signatures.txt")
+            if os.path.exists(aliases):
+                with open(aliases) as f:
+                    for line in f:
+                        sig, _, name = line.rstrip("\n").partition("\t")
+                        if sig and not sig.startswith("#"):
+                            known[sig] = name or "(alias)"
         return known
 
     def out_of_time(self):
@@ -108,6 +142,8 @@ class Fuzzer:
                 if time.monotonic() - last > a.status_every:
                     self.status()
                     last = time.monotonic()
+        except KeyboardInterrupt:
+            self.log("interrupted")
         finally:
             fault = self.srv.stop(check_exit=True)
             if fault:
@@ -125,7 +161,8 @@ class Fuzzer:
                         for k, v in sorted(self.per_oracle.items()))
         self.log(f"status: {el / 3600:.2f} h, {s['rounds']} rounds, {q} queries "
                  f"({q / max(el, 1):.0f}/s), checks ok {s['ok']} skip {s['skip']} fail "
-                 f"{s['fail']}, faults {s['faults']}, findings {s['findings']} (new {s['new']}), "
+                 f"{s['fail']}, faults {s['faults']}, findings {s['findings']} (new {s['new']}, "
+                 f"known faults {s.get('known', 0)}), "
                  f"server starts {self.srv.starts}, refused steps {self.runner.rejected_steps}")
         self.log(f"  per oracle ok/skip/fail: {per}")
         if self.args.verbose:
@@ -150,7 +187,8 @@ class Fuzzer:
             self.runner.fresh_db(schema)
             done = self.runner.setup(schema, steps)
             cols = final_cols(schema, done)
-            state["ctx"] = Ctx(schema, cols, Model.of(done))
+            state["ctx"] = Ctx(schema, cols, Model.of(done),
+                               any(s.kind == "delete" for s in done))
             state["done"] = done
             return cols
 
@@ -170,6 +208,8 @@ class Fuzzer:
             ctx = state["ctx"]
             g = ExprGen(rng, cols, schema.precision, value_pools(cols, ctx.model))
             plan = ["model"] + rng.choices(names, [WEIGHTS[n] for n in names], k=a.checks)
+            if rng.random() < 0.3:
+                plan.append("delete")
             for name in plan:
                 if self.out_of_time():
                     break
@@ -237,13 +277,15 @@ class Fuzzer:
         self.stats["findings"] += 1
         kind, what = case.outcome
         sig = case.signature()
-        self.log(f"FINDING ({origin}): {sig}\n  {what if kind == 'mismatch' else what.detail}"
-                 f"\n  query: {(case.failing_sql or ['?'])[-1][:400]}")
         if not self.srv.alive():
             self.srv.start()
-        if sig in self.known and kind == "fault":
-            self.log(f"  known as {self.known[sig]}")
+        if sig in self.known and kind == "fault" and what.kind != "hang":
+            self.stats["known"] = self.stats.get("known", 0) + 1
+            if a.verbose:
+                self.log(f"known finding {self.known[sig]} ({origin})")
             return
+        self.log(f"FINDING ({origin}): {sig}\n  {what if kind == 'mismatch' else what.detail}"
+                 f"\n  query: {show(case.failing_sql[-1])[:400] if case.failing_sql else '?'}")
         if not a.no_reduce:
             red = Reducer(self.runner, budget=a.reduce_seconds, log=self.log)
             t = time.monotonic()
@@ -291,6 +333,10 @@ class Fuzzer:
         return 1 if still else 0
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -307,12 +353,19 @@ def main():
     ap.add_argument("--no-reduce", action="store_true")
     ap.add_argument("--log", default=None, help="also append the log to this file")
     ap.add_argument("--status-every", type=float, default=60)
+    ap.add_argument("--tight-limits", action="store_true",
+                    help="run the server with a 3 MiB query memory limit, a 5 s query "
+                         "timeout (their errors are answers, not findings) and 64 KiB "
+                         "memcaches")
     ap.add_argument("--replay", type=int, default=None, metavar="ROUND_SEED",
                     help="run the one round with this seed")
     ap.add_argument("--recheck", default=None, metavar="DIR",
                     help="replay the findings saved in DIR and say which still fail")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    # SIGTERM (a run in the background being stopped) ends like Ctrl-C: the server is
+    # stopped and the totals are logged
+    signal.signal(signal.SIGTERM, interrupt)
     if args.seed is None:
         args.seed = int(time.time()) % 1000000
     if not os.access(args.binary, os.X_OK):

@@ -396,6 +396,106 @@ static void test_duration_roundtrip(void **st) {
     }
 }
 
+/* ---- checked arithmetic ---- */
+
+static int64_t ts_of(const char *s) {
+    int64_t ns = 0;
+    assert_true(parse_ts(s, &ns));
+    return ns;
+}
+
+static void expect_add(const char *from, interval iv, int sign, const char *want) {
+    int64_t r = 0;
+    assert_true(time_add_interval(ts_of(from), TU_NS, iv, sign, &r));
+    assert_int_equal(r, ts_of(want));
+}
+
+static void test_add_interval(void **st) {
+    (void)st;
+    expect_add("2022-01-31T10:00:00", (interval){1, 0, 0}, 1, "2022-02-28T10:00:00");
+    expect_add("2024-01-31T10:00:00", (interval){1, 0, 0}, 1, "2024-02-29T10:00:00");
+    expect_add("2022-03-31T00:00:00", (interval){1, 0, 0}, -1, "2022-02-28T00:00:00");
+    expect_add("1969-12-31T23:59:59", (interval){13, 1, 1000000000}, 1, "1971-02-02T00:00:00");
+    expect_add("1970-01-01T00:00:00", (interval){-12, 0, 0}, -1, "1971-01-01T00:00:00");
+    /* issue 6: 1970 + 300 years wrapped around to 1685 */
+    int64_t r = 42;
+    assert_false(time_add_interval(0, TU_NS, (interval){3600, 0, 0}, 1, &r));
+    assert_int_equal(r, 42);
+    assert_true(time_add_interval(0, TU_NS, (interval){3504, 0, 0}, 1, &r)); /* 2262-01-01 */
+    assert_false(time_add_interval(INT64_MIN, TU_NS, (interval){1, 0, 0}, -1, &r));
+    assert_false(time_add_interval(INT64_MAX, TU_NS, (interval){0, 0, 1}, 1, &r));
+    assert_false(time_add_interval(INT64_MIN, TU_NS, (interval){0, 0, 1}, -1, &r));
+    assert_false(time_add_interval(0, TU_NS, (interval){0, INT32_MAX, 0}, 1, &r));
+    assert_false(time_add_interval(0, TU_NS, (interval){0, 0, INT64_MIN}, -1, &r));
+    assert_true(time_add_interval(0, TU_S, (interval){0, INT32_MAX, 0}, 1, &r));
+    assert_int_equal(r, (int64_t)INT32_MAX * 86400);
+    assert_true(time_add_interval(INT64_MIN, TU_S, (interval){INT32_MAX, 0, 0}, 1, &r));
+    assert_false(time_add_interval(INT64_MAX, TU_S, (interval){1, 0, 0}, 1, &r));
+    /* finer than the unit: dropped toward zero */
+    assert_true(time_add_interval(5, TU_S, (interval){0, 0, 1999999999}, 1, &r));
+    assert_int_equal(r, 6);
+}
+
+static void test_from_days(void **st) {
+    (void)st;
+    int64_t r = 7;
+    assert_true(time_from_days(-1, 5, TU_S, &r));
+    assert_int_equal(r, -86395);
+    assert_true(time_from_days(106751, 0, TU_NS, &r));
+    assert_false(time_from_days(106752, 0, TU_NS, &r));
+    assert_false(time_from_days(-106752, -1, TU_NS, &r));
+    assert_false(time_from_days(INT64_MAX / 1000, 0, TU_S, &r));
+    int64_t q, m;
+    time_floor_divmod(INT64_MIN, 86400, &q, &m);
+    assert_true(m >= 0 && m < 86400);
+    assert_int_equal((__int128)q * 86400 + m, (__int128)INT64_MIN);
+    time_floor_divmod(-1, 7, &q, &m);
+    assert_int_equal(q, -1);
+    assert_int_equal(m, 6);
+}
+
+static void expect_iv(const char *s, const char *unit, int32_t months, int32_t days,
+                      int64_t nanos) {
+    interval iv = {-1, -1, -1};
+    char msg[300] = "";
+    assert_true(interval_parse(s, strlen(s), unit, &iv, msg, sizeof msg));
+    assert_int_equal(iv.months, months);
+    assert_int_equal(iv.days, days);
+    assert_int_equal(iv.nanos, nanos);
+}
+
+static void test_interval_parse(void **st) {
+    (void)st;
+    expect_iv("1 day 2 hours", "second", 0, 1, 7200 * SEC);
+    expect_iv("1.5 week", "second", 0, 10, 43200 * SEC);
+    expect_iv("1.5 months", "second", 1, 15, 0);
+    expect_iv("3", "second", 0, 0, 3 * SEC);
+    expect_iv("3", "day", 0, 3, 0);
+    expect_iv("-2 years", "second", -24, 0, 0);
+    static const char *const bad[] = {"",
+                                      "1 fortnight",
+                                      "x day",
+                                      "1 day 1 day",
+                                      "1e30 days",
+                                      "99999999999 months",
+                                      "1e11 seconds",
+                                      "inf days",
+                                      "nan hours",
+                                      "1day"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        interval iv;
+        char msg[300] = "";
+        bool ok = interval_parse(bad[i], strlen(bad[i]), "second", &iv, msg, sizeof msg);
+        if (!bad[i][0]) {
+            /* the empty text is a zero interval, as in DataFusion */
+            assert_true(ok);
+            continue;
+        }
+        if (ok) fail_msg("'%s' parsed", bad[i]);
+        assert_true(strstr(msg, "interval") || strstr(msg, "Interval"));
+    }
+}
+
 /* ---- clocks ---- */
 
 static void test_clocks(void **st) {
@@ -414,7 +514,8 @@ int main(void) {
         cmocka_unit_test(test_parse_ts_valid),  cmocka_unit_test(test_parse_ts_invalid),
         cmocka_unit_test(test_duration_parse),  cmocka_unit_test(test_duration_parse_invalid),
         cmocka_unit_test(test_duration_format), cmocka_unit_test(test_duration_roundtrip),
-        cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_clocks),          cmocka_unit_test(test_add_interval),
+        cmocka_unit_test(test_from_days),       cmocka_unit_test(test_interval_parse),
     };
     return cmocka_run_group_tests_name("timeutil", tests, NULL, NULL);
 }

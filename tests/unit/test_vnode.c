@@ -841,6 +841,40 @@ static void test_leftovers_removed(void **state) {
     tu_rmdir(dir);
 }
 
+/* Without a MANIFEST (lost, or a first flush cut short before writing it) column files are set
+ * aside, never deleted: a lost manifest must not take every file of the vnode with it. */
+static void test_no_manifest_keeps_files(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("vn");
+    struct tctx c = {0};
+    vnode_env env = mkenv(&c);
+    vnode *v = vopen(dir);
+    for (int i = 0; i < 2; i++) {
+        wbatch(v, NULL, (uint64_t)i + 1, 0, i * 100, 100, 1, F_ALL, 1);
+        flush(v, &env);
+    }
+    vnode_close(v);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/MANIFEST", dir);
+    assert_int_equal(unlink(p), 0);
+    snprintf(p, sizeof p, "%s/f-0000000000000003.col.tmp", dir);
+    write_stray_file(p); /* a half-written file still goes */
+    v = vopen(dir);
+    assert_int_equal(nfiles(v), 0);
+    assert_int_equal(tu_count_names(dir, "^f-[0-9a-f]\\{16\\}\\.col\\.orphan$"), 2);
+    assert_false(tu_exists(p));
+    /* flushing again works (ids restart) and leaves the set-aside files alone */
+    wbatch(v, NULL, 3, 0, 0, 10, 1, F_ALL, 2);
+    flush(v, &env);
+    assert_int_equal(nfiles(v), 1);
+    vnode_close(v);
+    v = vopen(dir);
+    assert_int_equal(nfiles(v), 1);
+    assert_int_equal(tu_count_names(dir, "\\.orphan$"), 2);
+    vnode_close(v);
+    tu_rmdir(dir);
+}
+
 /* A damaged or inconsistent manifest is refused with a clear error, never half-read. */
 static void test_manifest_damage(void **state) {
     (void)state;
@@ -1115,6 +1149,7 @@ int main(void) {
         cmocka_unit_test(test_tombstones),
         cmocka_unit_test(test_version_survives_compaction),
         cmocka_unit_test(test_leftovers_removed),
+        cmocka_unit_test(test_no_manifest_keeps_files),
         cmocka_unit_test(test_manifest_damage),
         cmocka_unit_test(test_dropped_table_rows),
         cmocka_unit_test(test_flush_failure_retry),

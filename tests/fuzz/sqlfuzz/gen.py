@@ -43,7 +43,8 @@ FLOATS = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.1, 3.14159, 100.0, 
 STRS = ["", "a", "b", "A", "B", "ab", "abc", "Abc", "x y", "a,b", "a=b", "%", "_", "a%", "%a",
         "a_c", "it's", 'quote"d', "back\\slash", "ü", "Ünïcödé", "日本語", "😀", "ß", "İ",
         "tab\there", "new\nline", "0", "1", "-1", "1.5", "true", "false", "NaN", "inf",
-        "2022-01-01T00:00:00", "null", "x" * 300, "ab" * 40 + "%"]
+        "2022-01-01T00:00:00", "2023-11-14T22:15:20+08:00", "null", "x" * 300, "ab" * 40 + "%",
+        "nul\x00byte", "\x01\x1f", "\u00a0nbsp", "e\u0301"]
 TAG_STRS = ["a", "b", "c", "A", "abc", "x y", "a,b", "a=b", "it's", "ü", "日本語", "😀", "%", "_",
             "0", "1", "-1", "true", "null", "2022-01-01", "x" * 120, "", "q\"q", "b\\s"]
 INTERVALS = ["1 second", "90 seconds", "1 minute", "1 hour", "3 hours", "1 day", "2 days",
@@ -180,12 +181,17 @@ def needs_quote(name):
 
 
 class Schema:
-    def __init__(self, db, precision, table, cols, via_lp):
+    def __init__(self, db, precision, table, cols, via_lp, options=""):
         self.db = db
         self.precision = precision
         self.table = table
         self.cols = cols  # includes time first; columns added later by ALTER are not here
         self.via_lp = via_lp
+        self.options = options  # of CREATE DATABASE, besides the precision
+
+    def create_db_sql(self, db):
+        opts = f"{self.options} " if self.options else ""
+        return f"CREATE DATABASE {db} WITH {opts}PRECISION '{self.precision}'"
 
     @property
     def table_sql(self):
@@ -213,9 +219,6 @@ class Schema:
             parts.append("TAGS(" + ", ".join(c.sql for c in tags) + ")")
         return f"CREATE TABLE {self.table_sql} ({', '.join(parts)})"
 
-    def copy(self):
-        return Schema(self.db, self.precision, self.table,
-                      [Col(c.name, c.kind, c.ty, c.codec) for c in self.cols], self.via_lp)
 
 
 class Row:
@@ -231,16 +234,30 @@ class Row:
 
 
 class Step:
-    """kind: lp | insert | compact | alter | delete | restart."""
+    """kind: lp | insert | compact | alter (ADD) | drop | rename | delete | restart."""
 
-    def __init__(self, kind, rows=None, col=None, delete=None):
+    def __init__(self, kind, rows=None, col=None, delete=None, arg=None):
         self.kind = kind
         self.rows = rows or []
-        self.col = col  # alter: the column added
+        self.col = col  # alter: the column added; drop, rename: the column
         self.delete = delete  # delete: (tag name or None, tag value, tmin, tmax)
+        self.arg = arg  # rename: the new name
 
     def copy(self, rows=None):
-        return Step(self.kind, list(self.rows if rows is None else rows), self.col, self.delete)
+        return Step(self.kind, list(self.rows if rows is None else rows), self.col, self.delete,
+                    self.arg)
+
+
+def cols_after(cols, step):
+    """The table's columns after a schema step (the same list for other steps)."""
+    if step.kind == "alter":
+        return cols + [step.col]
+    if step.kind == "drop":
+        return [c for c in cols if c.name != step.col.name]
+    if step.kind == "rename":
+        return [Col(step.arg, c.kind, c.ty, c.codec) if c.name == step.col.name else c
+                for c in cols]
+    return cols
 
 
 def step_sql(schema, step, cols):
@@ -266,6 +283,11 @@ def step_sql(schema, step, cols):
             return f"ALTER TABLE {schema.table_sql} ADD TAG {c.sql}"
         codec = f" CODEC({c.codec})" if c.codec != "DEFAULT" else ""
         return f"ALTER TABLE {schema.table_sql} ADD FIELD {c.sql} {SQL_TYPE[c.ty]}{codec}"
+    if step.kind == "drop":
+        return f"ALTER TABLE {schema.table_sql} DROP {step.col.sql}"
+    if step.kind == "rename":
+        new = quote_ident(step.arg) if needs_quote(step.arg) else step.arg
+        return f"ALTER TABLE {schema.table_sql} RENAME COLUMN {step.col.sql} TO {new}"
     if step.kind == "delete":
         tag, val, tmin, tmax = step.delete
         conds = []
@@ -319,6 +341,16 @@ class Model:
                 if tmax is not None and t > tmax:
                     continue
                 del self.rows[k]
+        elif step.kind == "drop":
+            for _, _, fields in self.rows.values():
+                fields.pop(step.col.name, None)
+        elif step.kind == "rename":
+            old, new, rows = step.col.name, step.arg, {}
+            for tags, t, fields in self.rows.values():
+                tags = {new if k == old else k: v for k, v in tags.items()}
+                fields = {new if k == old else k: v for k, v in fields.items()}
+                rows[(tuple(sorted(tags.items())), t)] = (tags, t, fields)
+            self.rows = rows
 
     @staticmethod
     def of(steps):
@@ -329,11 +361,10 @@ class Model:
 
 
 def final_cols(schema, steps):
-    """Columns at the end of the steps: the schema's plus those ALTER added."""
+    """Columns at the end of the steps."""
     cols = list(schema.cols)
     for s in steps:
-        if s.kind == "alter":
-            cols.append(s.col)
+        cols = cols_after(cols, s)
     return cols
 
 
@@ -385,13 +416,22 @@ class DataGen:
             ty = r.choice(FIELD_TYPES)
             codec = r.choice(CODECS[ty]) if r.random() < 0.3 else "DEFAULT"
             cols.append(Col(self.name("f", i, used), "field", ty, codec))
-        return Schema(db, precision, table, cols, via_lp=r.random() < 0.25)
+        options = []
+        if r.random() < 0.3:
+            options.append(f"SHARD {r.choice([1, 2, 3, 8])}")
+        if r.random() < 0.3:
+            options.append(f"VNODE_DURATION '{r.choice(['1h', '1d', '7d', '30d', '1y'])}'")
+        via_lp = r.random() < 0.25
+        if via_lp:
+            for c in cols:
+                c.codec = "DEFAULT"
+        return Schema(db, precision, table, cols, via_lp, " ".join(options))
 
     def times(self, precision):
         r = self.rng
         per_s = 10**9 // UNIT_NS[precision]
         base = 1_700_000_000 * per_s
-        step = r.choice([1, per_s, 60 * per_s, 3600 * per_s])
+        step = r.choice([1, per_s, 60 * per_s, 3600 * per_s, 86400 * per_s])
         pool = [base + k * step for k in range(r.randint(1, 30))]
         extremes = [0, -1, 1, I64_MAX, I64_MIN, I64_MAX - 1, I64_MIN + 1,
                     -(10**18) // UNIT_NS[precision], 9 * 10**18 // UNIT_NS[precision],
@@ -407,68 +447,59 @@ class DataGen:
         schema = self.schema(db)
         used = {c.name for c in schema.cols}
         times = self.times(schema.precision)
-        tag_pools = {c.name: r.sample(TAG_STRS, r.randint(1, 5)) for c in schema.tags()}
-        nseries = r.randint(1, 8)
+        big = r.random() < 0.04  # more rows than one 4096-row batch, many series
+        tag_pools = {c.name: self.tag_pool(big) for c in schema.tags()}
         series = []
-        for _ in range(nseries):
-            s = {}
-            for c in schema.tags():
-                if r.random() < 0.85:
-                    s[c.name] = r.choice(tag_pools[c.name])
-            series.append(s)
-        value_pools = {c.name: [self.value(c.ty) for _ in range(r.randint(1, 8))]
-                       for c in schema.fields()}
+        for _ in range(r.randint(100, 300) if big else r.randint(1, 8)):
+            series.append({c.name: r.choice(tag_pools[c.name]) for c in schema.tags()
+                           if r.random() < 0.85})
+        pools = {c.name: [self.value(c.ty) for _ in range(r.randint(1, 8))]
+                 for c in schema.fields()}
         null_rate = r.choice([0.0, 0.1, 0.3, 0.7])
         cols = list(schema.cols)
+        late_tags = set()
         steps = []
-        nbatches = r.choice([1, 1, 2, 3, 4, 6])
-        for b in range(nbatches):
-            if b > 0 and r.random() < 0.12:
-                kind = r.choice(["tag", "field", "field"])
-                if kind == "tag":
-                    c = Col(self.name("t", len(cols) + 10, used), "tag", "str")
-                    tag_pools[c.name] = r.sample(TAG_STRS, r.randint(1, 4))
-                else:
-                    ty = r.choice(FIELD_TYPES)
-                    c = Col(self.name("f", len(cols) + 10, used), "field", ty,
-                            r.choice(CODECS[ty]) if r.random() < 0.3 else "DEFAULT")
-                    value_pools[c.name] = [self.value(c.ty) for _ in range(r.randint(1, 6))]
-                cols.append(c)
-                steps.append(Step("alter", col=c))
-            use_lp = r.random() < 0.5 or (b == 0 and schema.via_lp)
+        for b in range(r.choice([1, 1, 2, 3, 4, 6])):
+            if b > 0 and r.random() < 0.2:
+                st = self.schema_step(cols, used, tag_pools, pools)
+                if st is not None:
+                    steps.append(st)
+                    if st.kind == "alter" and st.col.kind == "tag":
+                        late_tags.add(st.col.name)
+                    if st.kind == "rename":
+                        pool = tag_pools if st.col.kind == "tag" else pools
+                        pool[st.arg] = pool[st.col.name]
+                        if st.col.name in late_tags:
+                            late_tags.add(st.arg)
+                        for s in series:
+                            if st.col.name in s:
+                                s[st.arg] = s.pop(st.col.name)
+                    cols = cols_after(cols, st)
+            use_lp = r.random() < 0.5 or (b == 0 and schema.via_lp) or big
+            nrows = r.randint(3000, 6000) if big else r.randint(1, r.choice([5, 20, 60]))
             rows = []
-            for _ in range(r.randint(1, r.choice([5, 20, 60]))):
+            fields_now = [c for c in cols if c.kind == "field"]
+            by_name = {c.name: c for c in cols}
+            for _ in range(nrows):
                 tags = dict(r.choice(series))
-                for c in cols:
-                    if c.kind == "tag" and c.name not in {x.name for x in schema.tags()} \
-                            and r.random() < 0.6:
-                        tags[c.name] = r.choice(tag_pools[c.name])
+                for name in late_tags:
+                    if name in by_name and r.random() < 0.6:
+                        tags[name] = r.choice(tag_pools[name])
                 fields = {}
-                for c in cols:
-                    if c.kind != "field" or r.random() < null_rate:
-                        continue
-                    pool = value_pools[c.name]
-                    fields[c.name] = r.choice(pool) if r.random() < 0.7 else self.value(c.ty)
+                for c in fields_now:
+                    if r.random() >= null_rate:
+                        pool = pools[c.name]
+                        fields[c.name] = r.choice(pool) if r.random() < 0.7 else self.value(c.ty)
                 if use_lp:
                     tags = {k: v for k, v in tags.items() if lp_ok_tag(v)}
-                    fields = {k: v for k, v in fields.items()
-                              if lp_ok_value(next(c.ty for c in cols if c.name == k), v)}
+                    fields = {k: v for k, v in fields.items() if lp_ok_value(by_name[k].ty, v)}
                 if not fields:
-                    f = r.choice([c for c in cols if c.kind == "field"])
+                    f = r.choice(fields_now)
                     fields[f.name] = {"int": 1, "uint": 1, "float": 1.0, "str": "s",
                                       "bool": True}[f.ty]
                 rows.append(Row(tags, r.choice(times), fields))
             if b == 0 and schema.via_lp:
-                # the first line creates the table: give it every column
-                full_tags = {c.name: r.choice([v for v in tag_pools[c.name] if lp_ok_tag(v)]
-                                              or ["a"]) for c in schema.tags()}
-                full_fields = {}
-                for c in schema.fields():
-                    vals = [v for v in value_pools[c.name] if lp_ok_value(c.ty, v)]
-                    full_fields[c.name] = vals[0] if vals else {"int": 0, "uint": 0,
-                                                                "float": 0.0, "str": "",
-                                                                "bool": False}[c.ty]
-                rows.insert(0, Row(full_tags, r.choice(times), full_fields))
+                rows.insert(0, self.full_row(schema, tag_pools, pools, times))
             steps.append(Step("lp" if use_lp else "insert", rows=rows))
             if r.random() < 0.35:
                 steps.append(Step("compact"))
@@ -483,6 +514,45 @@ class DataGen:
             if r.random() < 0.02:
                 steps.append(Step("restart"))
         return schema, steps
+
+    def tag_pool(self, big):
+        r = self.rng
+        if big:
+            return [f"v{i}" for i in range(r.randint(20, 400))]
+        return r.sample(TAG_STRS, r.randint(1, 5))
+
+    def full_row(self, schema, tag_pools, pools, times):
+        """The first line of a table created by line protocol: every column, so that the
+        table has them all."""
+        r = self.rng
+        tags = {c.name: r.choice([v for v in tag_pools[c.name] if lp_ok_tag(v)] or ["a"])
+                for c in schema.tags()}
+        fields = {}
+        for c in schema.fields():
+            vals = [v for v in pools[c.name] if lp_ok_value(c.ty, v)]
+            fields[c.name] = vals[0] if vals else {"int": 0, "uint": 0, "float": 0.0, "str": "",
+                                                   "bool": False}[c.ty]
+        return Row(tags, r.choice(times), fields)
+
+    def schema_step(self, cols, used, tag_pools, pools):
+        """ALTER TABLE between two batches: ADD TAG/FIELD, DROP a field, RENAME a column."""
+        r = self.rng
+        fields = [c for c in cols if c.kind == "field"]
+        k = r.random()
+        if k < 0.55:
+            if r.random() < 0.3:
+                c = Col(self.name("t", len(cols) + 10, used), "tag", "str")
+                tag_pools[c.name] = r.sample(TAG_STRS, r.randint(1, 4))
+            else:
+                ty = r.choice(FIELD_TYPES)
+                c = Col(self.name("f", len(cols) + 10, used), "field", ty,
+                        r.choice(CODECS[ty]) if r.random() < 0.3 else "DEFAULT")
+                pools[c.name] = [self.value(c.ty) for _ in range(r.randint(1, 6))]
+            return Step("alter", col=c)
+        if k < 0.75 and len(fields) > 1:
+            return Step("drop", col=r.choice(fields))
+        c = r.choice([c for c in cols if c.kind != "time"])
+        return Step("rename", col=c, arg=self.name(c.name[:1] + "r", len(cols) + 20, used))
 
 
 # ------------------------------------------------------------------ expressions
@@ -583,6 +653,8 @@ class ExprGen:
         text = ns_to_rfc3339(t * UNIT_NS[self.precision]) \
             if I64_MIN <= t * UNIT_NS[self.precision] <= I64_MAX else None
         if text and r.random() < 0.5:
+            if r.random() < 0.2:
+                text = text[:19] + r.choice(["Z", "+00:00", "+08:00", "-05:30"])
             return Node("ts", f"TIMESTAMP '{text}'")
         return lit_node("ts", t, self.precision)
 
@@ -654,6 +726,12 @@ class ExprGen:
         if k < 0.90:
             a = self.expr("str", d)
             pat = r.choice(LIKE_PATTERNS) if r.random() < 0.7 else self.like_pattern_from(a)
+            if r.random() < 0.004:
+                # many wildcards against a long subject: backtracking matchers take
+                # exponential time here (the hang oracle catches them)
+                a = Node("str", "({0} || %s)" % quote_str("a" * r.choice([40, 200, 3000])), [a],
+                         label="||")
+                pat = "%a" * r.choice([8, 15, 40]) + r.choice(["%b", "b", "%"])
             op = r.choice(["LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"])
             p = Node("str", quote_str(pat)) if r.random() < 0.9 else self.expr("str", d)
             return Node("bool", "({0} %s {1})" % op, [a, p], label=op)
@@ -832,7 +910,10 @@ class ExprGen:
         if k < 0.7:
             fn = r.choice(["to_timestamp", "to_timestamp_seconds", "to_timestamp_millis",
                            "to_timestamp_micros", "to_timestamp_nanos", "from_unixtime"])
-            return Node("ts", fn + "({0})", [self.expr("int", d)], label=fn)
+            arg = self.expr(r.choice(["int", "int", "float"]) if fn == "to_timestamp" else "int",
+                            d)
+            return Node("ts", fn + "({0})", [arg], label=fn)
+
         if k < 0.85:
             return self.conditional("ts", d)
         return self.cast(r.choice(["int", "str"]), "ts", d)

@@ -26,12 +26,22 @@ The oracles (SQLancer's TLP and NoREC, plus differential ones):
               row's values (vector kernels vs constant folding)
   topn        ORDER BY ... LIMIT n OFFSET m = the full sort's slice; the full sort is ordered
   minmax      max(x)/min(x) = the first row of ORDER BY x DESC/ASC (NULLs last)
+  group_filter  group v of GROUP BY k = the aggregates WHERE k = v (every aggregate)
+  formats     chunked CSV = CSV byte for byte; JSON, ND-JSON, TSV parse and have its rows
+  limit       LIMIT/OFFSET without ORDER BY: the right number of rows, all from the answer
+  nested      WHERE p1 AND p2 = (WHERE p1) WHERE p2; HAVING = a filter over a subquery
+  show        SHOW SERIES / SHOW TAG VALUES WHERE p = SELECT DISTINCT of the tags WHERE p
+  delete      DELETE WHERE (tags, time) removes exactly the rows the filter selects
+  eval        an integer/string/boolean expression over a stored row = the reference
+              evaluator's value (evaluate.py)
 """
 
 import csv
 import io
+import json
 import math
 
+from .evaluate import Unsupported, csv_value, evaluate
 from .gen import I64_MAX, I64_MIN, Col, ExprGen, Node, col_node, lit_sql
 
 
@@ -64,10 +74,11 @@ class Result:
 class Ctx:
     """What the oracles know about a round's table at query time."""
 
-    def __init__(self, schema, cols, model):
+    def __init__(self, schema, cols, model, deleted=False):
         self.schema = schema
         self.cols = cols
         self.model = model
+        self.deleted = deleted  # a DELETE ran: series may have no rows left
         self.table = schema.table_sql
         self.precision = schema.precision
 
@@ -451,6 +462,11 @@ class Pushdown:
             w = r.choice(pool)
             lo, hi = sorted([v, w])
             return Node("bool", "({0} BETWEEN %d AND %d)" % (lo, hi), [t], label="time between")
+        if k < 0.75:
+            # now() is not a constant: the planner leaves it to the filter
+            now = r.choice(["now()", "(now() - INTERVAL '1000 weeks')"])
+            return Node("bool", "({0} %s %s)" % (r.choice(["<", ">="]), now), [t],
+                        label="time cmp now")
         if k < 0.85:
             ts = g.ts_literal()
             return Node("bool", "({0} %s {1})" % r.choice([">", "<=", "="]), [t, ts],
@@ -508,7 +524,8 @@ class Fold:
         ty = r.choice(["int", "float", "str", "bool", "ts", "uint"])
         return {"key": key, "e": g.expr(ty)}
 
-    def row_where(self, ctx, key):
+    @staticmethod
+    def row_where(ctx, key):
         tags, t = key
         conds = [f"time = {t}"]
         present = dict(tags)
@@ -648,11 +665,348 @@ class MinMax:
         return None
 
 
+
+
+
+# ------------------------------------------------------------------ more oracles
+
+AGG_FNS = {"count": "any", "count_distinct": "any", "min": "any", "max": "any",
+           "sum": "num", "avg": "num", "median": "num", "spread": "num", "stddev": "num",
+           "stddev_pop": "num", "var": "num", "var_pop": "num"}
+
+
+def agg_call(fn, x):
+    if fn == "count_distinct":
+        return f"count(DISTINCT {x})"
+    return f"{fn}({x})"
+
+
+def close(a, b):
+    """Two answer values agree: the same text, or floats equal to rounding."""
+    if a == b:
+        return True
+    try:
+        fa, fb = float(a), float(b)
+    except ValueError:
+        return False
+    if math.isnan(fa) or math.isnan(fb) or math.isinf(fa) or math.isinf(fb):
+        return False
+    return abs(fa - fb) <= 1e-9 * max(abs(fa), abs(fb))
+
+
+def csv_text(ty, v):
+    """How CSV shows a group key value."""
+    if ty == "bool":
+        return "true" if v else "false"
+    return str(v)
+
+
+class GroupFilter:
+    """The row of group v in GROUP BY k = the aggregates over WHERE k = v (hash aggregation
+    against a single group)."""
+
+    name = "group_filter"
+
+    def gen(self, g, ctx):
+        r = g.rng
+        keys = [c for c in ctx.cols if c.ty in ("str", "int", "bool", "uint")
+                and c.kind != "time"]
+        if not keys:
+            return None
+        k = r.choice(keys)
+        pool = g.pools.get(k.name, [])
+        v = r.choice(pool) if pool and r.random() < 0.85 else None
+        ty = r.choice(["int", "float", "uint", "str", "ts", "bool"])
+        x = g.leaf(ty) if r.random() < 0.7 else g.expr(ty, 2)
+        fns = [f for f, kind in AGG_FNS.items()
+               if kind == "any" or ty in ("int", "float", "uint")]
+        fns = r.sample(fns, r.randint(1, min(5, len(fns))))
+        p = {"key": col_node(k), "v": v, "x": x, "fns": fns}
+        if r.random() < 0.3:
+            p["where"] = g.expr("bool")
+        return p
+
+    def queries(self, ctx, p):
+        k, x = p["key"], p["x"].render()
+        aggs = ", ".join(["count(*)"] + [agg_call(f, x) for f in p["fns"]])
+        w = p["where"].render() if "where" in p else None
+        cond = f"{k.render()} IS NULL" if p["v"] is None else \
+            f"{k.render()} = {lit_sql(k.ty, p['v'])}"
+        return [f"SELECT {k.render()}, ({k.render()}) IS NULL, {aggs} FROM {ctx.table}"
+                + (f" WHERE {w}" if w else "") + " GROUP BY 1",
+                f"SELECT {aggs} FROM {ctx.table} WHERE " + (f"({w}) AND " if w else "") + cond]
+
+    def check(self, ctx, p, rs):
+        want_null = "true" if p["v"] is None else "false"
+        want_key = "" if p["v"] is None else csv_text(p["key"].ty, p["v"])
+        rows = [r[2:] for r in rs[0].rows if r[0] == want_key and r[1] == want_null]
+        single = rs[1].rows[0]
+        if not rows:
+            if single[0] != "0":
+                return f"no group {want_key!r} in GROUP BY, but WHERE selects {single[0]} rows"
+            return None
+        if len(rows) > 1:
+            return f"group {want_key!r} appears {len(rows)} times"
+        names = ["count(*)"] + p["fns"]
+        for n, a, b in zip(names, rows[0], single):
+            if not close(a, b):
+                return f"{n}: GROUP BY gives {a!r}, WHERE k = v gives {b!r}"
+        return None
+
+
+class Formats:
+    """The same query as CSV, chunked CSV, JSON, ND-JSON, TSV and a table: chunked CSV is
+    byte for byte the CSV, the others have as many rows and parse."""
+
+    name = "formats"
+    ACCEPTS = ["application/json", "application/nd-json", "text/tsv", "text/table"]
+
+    def gen(self, g, ctx):
+        r = g.rng
+        items = None if r.random() < 0.3 else select_list(g, ctx, r.choice([1, 2, 4]))
+        p = {"items": items}
+        if r.random() < 0.4:
+            p["where"] = g.expr("bool")
+        return p
+
+    def queries(self, ctx, p):
+        items = "*" if p["items"] is None else render_list(p["items"])
+        sql = f"SELECT {items} FROM {ctx.table}"
+        if "where" in p:
+            sql += f" WHERE {p['where'].render()}"
+        return [sql, (sql, {"chunked": True})] + [(sql, {"accept": a}) for a in self.ACCEPTS]
+
+    def check(self, ctx, p, rs):
+        n = len(rs[0].rows)
+        if rs[1].text != rs[0].text:
+            return "chunked CSV differs from CSV"
+        try:
+            js = json.loads(rs[2].text)
+        except ValueError as ex:
+            return f"JSON does not parse: {ex}: {rs[2].text[:200]!r}"
+        if len(js) != n:
+            return f"JSON has {len(js)} rows, CSV {n}"
+        lines = [ln for ln in rs[3].text.split("\n") if ln]
+        for ln in lines:
+            try:
+                json.loads(ln)
+            except ValueError as ex:
+                return f"ND-JSON line does not parse: {ex}: {ln[:200]!r}"
+        if len(lines) != n:
+            return f"ND-JSON has {len(lines)} rows, CSV {n}"
+        tsv = list(csv.reader(io.StringIO(rs[4].text, newline=""), delimiter="\t"))
+        if len(tsv) != n + 1:
+            return f"TSV has {len(tsv) - 1} rows, CSV {n}"
+        return None
+
+
+class Limit:
+    """LIMIT n without ORDER BY returns min(n, all) rows, each one of the full answer's."""
+
+    name = "limit"
+
+    def gen(self, g, ctx):
+        r = g.rng
+        p = {"items": select_list(g, ctx), "limit": r.choice([0, 1, 2, 5, 10, 100]),
+             "offset": r.choice([0, 0, 1, 4])}
+        if r.random() < 0.5:
+            p["where"] = g.expr("bool")
+        return p
+
+    def queries(self, ctx, p):
+        sql = f"SELECT {render_list(p['items'])} FROM {ctx.table}"
+        if "where" in p:
+            sql += f" WHERE {p['where'].render()}"
+        off = f" OFFSET {p['offset']}" if p["offset"] else ""
+        return [sql, f"{sql} LIMIT {p['limit']}{off}"]
+
+    def check(self, ctx, p, rs):
+        full, part = rs[0].rows, rs[1].rows
+        want = max(0, min(p["limit"], len(full) - p["offset"]))
+        if len(part) != want:
+            return f"LIMIT {p['limit']} OFFSET {p['offset']} of {len(full)} rows gave {len(part)}"
+        mf, mp = multiset(full), multiset(part)
+        extra = [k for k in mp if mp[k] > mf.get(k, 0)]
+        if extra:
+            return f"LIMIT returned rows not in the full answer: {extra[:3]}"
+        return None
+
+
+class Nested:
+    """Filters and aggregates split over a subquery give what the flat query gives:
+    WHERE p1 AND p2 = (WHERE p1) WHERE p2, and HAVING = a filter over the grouped subquery."""
+
+    name = "nested"
+
+    def gen(self, g, ctx):
+        r = g.rng
+        if r.random() < 0.5:
+            return {"p1": g.expr("bool"), "p": g.expr("bool"), "items": select_list(g, ctx)}
+        k = col_node(r.choice(ctx.cols))
+        x = col_node(r.choice([c for c in ctx.cols if c.kind != "time"] or ctx.cols))
+        n = r.choice([0, 1, 2, 3, 5])
+        return {"key": k, "x": x, "n": n, "op": r.choice([">", ">=", "<", "="])}
+
+    def queries(self, ctx, p):
+        if "p1" in p:
+            items = render_list(p["items"])
+            p1, p2 = p["p1"].render(), p["p"].render()
+            return [f"SELECT {items} FROM {ctx.table} WHERE ({p1}) AND ({p2})",
+                    f"SELECT {items} FROM (SELECT * FROM {ctx.table} WHERE {p1}) WHERE {p2}"]
+        k, x = p["key"].render(), p["x"].render()
+        items = ", ".join(key_items([p["key"]]))
+        cond = f"count({x}) {p['op']} {p['n']}"
+        return [f"SELECT {items}, count({x}) FROM {ctx.table} GROUP BY {k} HAVING {cond}",
+                f"SELECT * FROM (SELECT {items}, count({x}) AS n FROM {ctx.table} "
+                f"GROUP BY {k}) WHERE n {p['op']} {p['n']}"]
+
+    def check(self, ctx, p, rs):
+        a = [norm_zero(r) for r in rs[0].rows]
+        b = [norm_zero(r) for r in rs[1].rows]
+        if multiset(a) != multiset(b):
+            return (f"flat query {len(a)} rows, over a subquery {len(b)}:\n"
+                    + multiset_diff(a, b))
+        return None
+
+
+class Show:
+    """SHOW SERIES / SHOW TAG VALUES with a tag predicate list the series and values that
+    SELECT DISTINCT finds with the same predicate (rounds without DELETE)."""
+
+    name = "show"
+
+    def gen(self, g, ctx):
+        r = g.rng
+        tags = [c for c in ctx.cols if c.kind == "tag"]
+        if not tags or ctx.deleted:
+            return None
+        tg = ExprGen(r, tags, ctx.precision, g.pools, max_depth=3)
+        p = None
+        if r.random() < 0.8:
+            # SHOW takes only predicates on tags (one without any column is refused)
+            p = tg.expr("bool")
+            if not p.columns():
+                p = Pushdown.tag_pred(g, r.choice(tags))
+        return {"p": p, "key": col_node(r.choice(tags))}
+
+    def queries(self, ctx, p):
+        tags = [c for c in ctx.cols if c.kind == "tag"]
+        where = f" WHERE {p['p'].render()}" if p["p"] is not None else ""
+        k = p["key"].render()
+        return [f"SHOW SERIES FROM {ctx.table}{where}",
+                f"SELECT DISTINCT {', '.join(key_items([col_node(c) for c in tags]))} "
+                f"FROM {ctx.table}{where}",
+                f"SHOW TAG VALUES FROM {ctx.table} WITH KEY = {k}{where}",
+                f"SELECT DISTINCT {k} FROM {ctx.table}{where}" +
+                (" AND " if where else " WHERE ") + f"{k} IS NOT NULL"]
+
+    def check(self, ctx, p, rs):
+        if len(rs[0].rows) != len(rs[1].rows):
+            return (f"SHOW SERIES lists {len(rs[0].rows)} series, SELECT DISTINCT of the tags "
+                    f"{len(rs[1].rows)}")
+        shown = sorted(r[1] for r in rs[2].rows)
+        sel = sorted(r[0] for r in rs[3].rows)
+        if shown != sel:
+            return f"SHOW TAG VALUES {shown[:8]} vs SELECT DISTINCT {sel[:8]}"
+        return None
+
+
+class Delete:
+    """DELETE with a filter on tags and time removes exactly the rows the filter selects.
+    It changes the table, so it runs last in a round."""
+
+    name = "delete"
+    last = True
+
+    def gen(self, g, ctx):
+        r = g.rng
+        conj = []
+        tags = [c for c in ctx.cols if c.kind == "tag"]
+        for _ in range(r.choice([1, 1, 2])):
+            if tags and r.random() < 0.6:
+                conj.append(Pushdown.tag_pred(g, r.choice(tags)))
+            else:
+                conj.append(Pushdown.time_pred(g, ctx))
+        return {"conj": conj}
+
+    def queries(self, ctx, p):
+        w = " AND ".join(c.render() for c in p["conj"])
+        t = ctx.table
+        return [f"SELECT count(*) FROM {t}", f"SELECT count(*) FROM {t} WHERE {w}",
+                f"DELETE FROM {t} WHERE {w}",
+                f"SELECT count(*) FROM {t}", f"SELECT count(*) FROM {t} WHERE {w}"]
+
+    def check(self, ctx, p, rs):
+        before, match = int(rs[0].scalar()), int(rs[1].scalar())
+        after, left = int(rs[3].scalar()), int(rs[4].scalar())
+        if after != before - match or left != 0:
+            return (f"{before} rows, {match} matching; after DELETE {after} rows, "
+                    f"{left} matching")
+        return None
+
+
+class Eval:
+    """An integer/string/boolean expression over a stored row = what the reference
+    evaluator (evaluate.py) computes from the row's values."""
+
+    name = "eval"
+
+    def env(self, ctx, key):
+        row = ctx.model.rows.get(key)
+        if row is None:
+            return None
+        tags, t, fields = row
+        env = dict(tags)
+        env.update(fields)
+        return env
+
+    def gen(self, g, ctx):
+        r = g.rng
+        if not ctx.model.rows:
+            return None
+        key = r.choice(sorted(ctx.model.rows, key=repr))
+        cols = [c for c in ctx.cols if c.ty in ("int", "str", "bool")]
+        eg = ExprGen(r, cols, ctx.precision, g.pools, max_depth=3)
+        env = self.env(ctx, key)
+        for _ in range(10):
+            e = eg.expr(r.choice(["int", "str", "bool", "bool"]))
+            if not e.kids:
+                continue
+            try:
+                evaluate(e, env)
+            except Unsupported:
+                continue
+            return {"key": key, "e": e}
+        return None
+
+    def queries(self, ctx, p):
+        if self.env(ctx, p["key"]) is None:
+            return None
+        e = p["e"].render()
+        return [f"SELECT {e}, ({e}) IS NULL FROM {ctx.table} WHERE "
+                f"{Fold.row_where(ctx, p['key'])}"]
+
+    def check(self, ctx, p, rs):
+        rows = rs[0].rows
+        if len(rows) != 1:
+            return None  # the model oracle reports rows that are not there
+        try:
+            want = evaluate(p["e"], self.env(ctx, p["key"]))
+        except Unsupported:
+            return None  # the reducer made it so
+        exp = (csv_value(want), "true" if want is None else "false")
+        if rows[0] != exp:
+            return f"got {','.join(rows[0])}, expected {','.join(exp)} (value, IS NULL)"
+        return None
+
+
 ORACLES = [Model(), TlpWhere(), TlpCount(), TlpAgg(), TlpGroup(), TlpDistinct(), TlpHaving(),
-           Pushdown(), Norec(), Fold(), TopN(), MinMax()]
+           Pushdown(), Norec(), Fold(), TopN(), MinMax(), GroupFilter(), Formats(), Limit(),
+           Nested(), Show(), Delete(), Eval()]
 BY_NAME = {o.name: o for o in ORACLES}
-# How often each oracle is picked (the model check runs once per round anyway).
+# How often each oracle is picked (the model check runs first in every round, and delete,
+# which changes the table, at most once at the end).
 WEIGHTS = {"model": 0, "tlp_where": 14, "tlp_count": 6, "tlp_agg": 8, "tlp_group": 8,
            "tlp_distinct": 4, "tlp_having": 5, "pushdown": 14, "norec": 8, "fold": 14,
-           "topn": 8, "minmax": 4}
-
+           "topn": 8, "minmax": 4, "group_filter": 8, "formats": 4, "limit": 4, "nested": 6,
+           "show": 3, "delete": 0, "eval": 12}

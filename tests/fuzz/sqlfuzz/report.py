@@ -5,7 +5,7 @@ import datetime
 import os
 import re
 
-from .gen import step_lp, step_sql
+from .gen import cols_after, step_lp, step_sql
 
 ORACLE_DOC = {
     "model": "count(*) and count(column) equal what was written",
@@ -20,13 +20,20 @@ ORACLE_DOC = {
     "fold": "an expression over a stored row = the same over literals of its values",
     "topn": "ORDER BY LIMIT/OFFSET = the slice of the full sort, which is ordered",
     "minmax": "max/min = first row of ORDER BY DESC/ASC",
+    "group_filter": "group v of GROUP BY k = the aggregates WHERE k = v",
+    "formats": "chunked CSV = CSV; JSON, ND-JSON, TSV parse and have its rows",
+    "limit": "LIMIT/OFFSET without ORDER BY: right row count, rows from the answer",
+    "nested": "WHERE p1 AND p2 = subquery WHERE p1, outer WHERE p2; HAVING = outer filter",
+    "show": "SHOW SERIES / SHOW TAG VALUES WHERE p = SELECT DISTINCT tags WHERE p",
+    "delete": "DELETE WHERE removes exactly the rows the filter selects",
+    "eval": "expression over a stored row = the reference evaluator's value",
 }
 
 
 def setup_parts(case, db="fz"):
     """[(kind, text)] with kind sql, lp (body) or restart."""
     s = case.schema
-    out = [("sql", f"CREATE DATABASE {db} WITH PRECISION '{s.precision}'")]
+    out = [("sql", s.create_db_sql(db))]
     if not s.via_lp:
         out.append(("sql", s.create_sql()))
     cols = list(s.cols)
@@ -34,8 +41,7 @@ def setup_parts(case, db="fz"):
     s.db = db
     try:
         for st in case.steps:
-            if st.kind == "alter":
-                cols.append(st.col)
+            cols = cols_after(cols, st)
             if st.kind == "restart":
                 out.append(("restart", "restart the server (SIGTERM, start again)"))
             elif st.kind == "lp":
@@ -45,6 +51,16 @@ def setup_parts(case, db="fz"):
     finally:
         s.db = saved
     return out
+
+
+def show(q):
+    """A query as text: the SQL, and the Accept header or ?chunked=true it was sent with."""
+    if isinstance(q, str):
+        return q
+    sql, opts = q
+    extra = [f"Accept: {opts['accept']}"] if opts.get("accept") else []
+    extra += ["?chunked=true"] if opts.get("chunked") else []
+    return f"{sql}   [{', '.join(extra)}]" if extra else sql
 
 
 def slug(text):
@@ -60,11 +76,13 @@ def finding_title(case):
 
 
 def next_number(directory):
+    """One more than the highest number in directory and its fixed/ folder."""
     n = 0
-    for name in os.listdir(directory):
-        m = re.match(r"(\d+)-", name)
-        if m:
-            n = max(n, int(m.group(1)))
+    for sub in (directory, os.path.join(directory, "fixed")):
+        for name in os.listdir(sub) if os.path.isdir(sub) else []:
+            m = re.match(r"(\d+)-", name)
+            if m:
+                n = max(n, int(m.group(1)))
     return n + 1
 
 
@@ -92,7 +110,7 @@ def render(case, origin, binary_rev):
     lines += ["```", ""]
     qs = case.failing_sql or []
     if kind == "fault":
-        lines += ["## Request that failed", "", "```", (qs[0] if qs else "?"), "```", ""]
+        lines += ["## Request that failed", "", "```", (show(qs[0]) if qs else "?"), "```", ""]
         lines += ["## Expected vs got", "",
                   "Expected: an answer (200 or a 4xx error), the server alive.",
                   f"Got: {what.detail}", ""]
@@ -103,7 +121,7 @@ def render(case, origin, binary_rev):
     else:
         lines += ["## Queries and answers", ""]
         for i, q in enumerate(qs):
-            lines += [f"Q{i + 1}: `{q}`", "```"]
+            lines += [f"Q{i + 1}: `{show(q)}`", "```"]
             res = case.results[i] if case.results and i < len(case.results) else None
             if res is not None:
                 body = res.text.rstrip("\n").splitlines()
@@ -124,8 +142,12 @@ def render(case, origin, binary_rev):
             lines.append(text)
             lines.append("EOF")
     for q in qs:
-        lines.append(f"curl -s -u root: \"$S/api/v1/sql?db={db}\" --data-binary @- <<'EOF'")
-        lines.append(q)
+        sql, opts = (q, {}) if isinstance(q, str) else q
+        hdr = f" -H 'Accept: {opts['accept']}'" if opts.get("accept") else ""
+        chunked = "&chunked=true" if opts.get("chunked") else ""
+        lines.append(f"curl -s -u root:{hdr} \"$S/api/v1/sql?db={db}{chunked}\" "
+                     f"--data-binary @- <<'EOF'")
+        lines.append(sql)
         lines.append("EOF")
     lines += ["```", ""]
     return "\n".join(lines)

@@ -9,7 +9,8 @@ saved as JSON next to each finding so that `--recheck` can tell which findings s
 import copy
 import json
 
-from .gen import Col, Model, Node, Row, Schema, Step, final_cols, step_lp, step_sql
+from .gen import (Col, Model, Node, Row, Schema, Step, cols_after, final_cols, step_lp,
+                  step_sql)
 from .oracles import BY_NAME, Ctx, Result
 from .server import Fault
 
@@ -32,15 +33,17 @@ class Case:
         return c
 
     def signature(self):
+        """A crash by where it happened; a hang or a wrong answer by its oracle and the kinds
+        of expression nodes in the (reduced) case."""
         kind, what = self.outcome
-        if kind == "fault":
+        if kind == "fault" and what.kind != "hang":
             return what.signature
         labels = set()
         for v in self.params.values():
             for n in (v if isinstance(v, list) else [v]):
                 if isinstance(n, Node):
                     labels.update(n.labels())
-        return f"{self.oracle} [{' '.join(sorted(labels))}]"
+        return f"{'hang' if kind == 'fault' else self.oracle} [{' '.join(sorted(labels))}]"
 
 
 class SetupError(Exception):
@@ -66,16 +69,18 @@ class Runner:
         schema.db = f"fz{self.ndb}"
         return schema.db
 
-    def query(self, sql, db):
+    def query(self, q, db):
+        """q: SQL text, or (SQL text, {"accept": ..., "chunked": bool})."""
         self.queries += 1
-        r = self.srv.sql(sql, db)
+        sql, opts = (q, {}) if isinstance(q, str) else q
+        r = self.srv.sql(sql, db, **opts)
         return Result(r.status, r.text)
 
     def setup(self, schema, steps):
         """Creates the database and table and applies the steps; returns the steps that the
         server accepted (a refused step is logged and left out of the model)."""
         db = schema.db
-        r = self.srv.sql(f"CREATE DATABASE {db} WITH PRECISION '{schema.precision}'", "public")
+        r = self.srv.sql(schema.create_db_sql(db), "public")
         if r.status != 200:
             raise SetupError(f"CREATE DATABASE failed: {r}")
         if not schema.via_lp:
@@ -85,8 +90,8 @@ class Runner:
         done = []
         cols = list(schema.cols)
         for st in steps:
-            if st.kind == "alter":
-                cols.append(st.col)
+            before = cols
+            cols = cols_after(cols, st)
             if st.kind == "restart":
                 fault = self.srv.restart()
                 if fault:
@@ -104,8 +109,7 @@ class Runner:
             if r.status != 200:
                 self.rejected_steps += 1
                 self.log(f"step refused ({st.kind}): {r.status} {r.text[:300]}")
-                if st.kind == "alter":
-                    cols.pop()
+                cols = before
                 continue
             done.append(st)
         return done
@@ -126,7 +130,11 @@ class Runner:
             return Outcome.SKIP, None, [], []
         results = []
         for q in qs:
-            res = self.query(q, ctx.schema.db)
+            try:
+                res = self.query(q, ctx.schema.db)
+            except Fault as f:
+                f.request = q  # with its Accept header / chunked flag
+                raise
             results.append(res)
             if not res.ok:
                 return Outcome.SKIP, res.text[:600], qs, results
@@ -146,7 +154,8 @@ class Runner:
             if case.oracle is None:
                 return ("ok", None)
             oracle = BY_NAME[case.oracle]
-            ctx = Ctx(schema, final_cols(schema, steps), Model.of(steps))
+            ctx = Ctx(schema, final_cols(schema, steps), Model.of(steps),
+                      any(s.kind == "delete" for s in steps))
             out, detail, qs, results = self.run_check(ctx, oracle, case.params)
             case.failing_sql = qs
             case.results = results
@@ -222,14 +231,18 @@ def case_to_json(case):
     s = case.schema
     return json.dumps({
         "schema": {"db": s.db, "precision": s.precision, "table": s.table,
-                   "cols": [col_to_json(c) for c in s.cols], "via_lp": s.via_lp},
+                   "cols": [col_to_json(c) for c in s.cols], "via_lp": s.via_lp,
+                   "options": s.options},
         "steps": [{"kind": st.kind,
                    "rows": [[r.tags, r.time, r.fields] for r in st.rows],
                    "col": col_to_json(st.col) if st.col else None,
-                   "delete": st.delete} for st in case.steps],
+                   "delete": st.delete, "arg": st.arg} for st in case.steps],
         "oracle": case.oracle,
         "params": {k: param_to_json(v) for k, v in case.params.items()},
         "signature": case.signature(),
+        # a fault's signature is recomputed from these when the signature format changes
+        "fault": ([case.outcome[1].kind, case.outcome[1].detail, case.outcome[1].report[:6000]]
+                  if case.outcome and case.outcome[0] == "fault" else None),
     }, indent=1)
 
 
@@ -237,17 +250,17 @@ def case_from_json(text):
     d = json.loads(text)
     s = d["schema"]
     schema = Schema(s["db"], s["precision"], s["table"], [col_from_json(c) for c in s["cols"]],
-                    s["via_lp"])
+                    s["via_lp"], s.get("options", ""))
     steps = []
     for st in d["steps"]:
         rows = [Row(tags, t, fields) for tags, t, fields in st["rows"]]
         steps.append(Step(st["kind"], rows, col_from_json(st["col"]) if st["col"] else None,
-                          tuple(st["delete"]) if st["delete"] else None))
+                          tuple(st["delete"]) if st["delete"] else None, st.get("arg")))
     params = {k: param_from_json(v) for k, v in d["params"].items()}
-    # a key of the model is a tuple of (tag, value) pairs and a time
-    if "key" in params:
-        tags, t = params["key"]
-        params["key"] = (tuple(tuple(x) for x in tags), t)
     case = Case(schema, steps, d["oracle"], params)
     case.saved_signature = d.get("signature")
+    if d.get("fault"):
+        kind, detail, report = d["fault"]
+        case.outcome = ("fault", Fault(kind, detail, "", report))
+        case.saved_signature = case.signature()
     return case

@@ -1,0 +1,339 @@
+/* The catalog's log: `<dir>/catalog.log`, one record per line, `<crc32 as 8 hex> <json>\n`.
+ *
+ * Records (field "t"): "seq" (next id), "user", "tenant", "db" (a database's full state),
+ * "drop_db", "table" (a table's full state: created, or changed other than by adding columns),
+ * "cols" (columns appended to a table: the write path's additions and ADD COLUMN, so widening a
+ * table logs only what is new), "drop_table". Replay applies them in order; the last record
+ * about an object wins.
+ *
+ * A schema change is appended as one write of all its records and one fdatasync, made by the
+ * holder of the schema lock without the read-write lock (see catalog_int.h). A failed write is
+ * cut off again (ftruncate), so the log always ends with a whole record; a failed fsync leaves
+ * the log's state unknown, so no more records are appended until restart.
+ *
+ * At open the log is replayed; a torn last line is cut, anything else that does not check is
+ * refused. The log is rewritten compactly (temporary file, fsync, rename) only when it needs it:
+ * new, torn, or with more superseded records than live objects; otherwise start-up costs one
+ * read of the log. */
+#include "meta/catalog_int.h"
+
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* ------------------------------------------------------------------ records */
+
+json_t *cat_db_json(const struct mdb *d) {
+    const db_options *o = &d->opts;
+    return json_pack("{s:s, s:I, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:b, s:b, "
+                     "s:I}}",
+                     "t", "db", "id", (json_int_t)d->id, "tenant", d->tenant, "name", d->name,
+                     "opts", "ttl", (json_int_t)o->ttl_ns, "shard", (json_int_t)o->shard,
+                     "vnode_duration", (json_int_t)o->vnode_duration_ns, "replica",
+                     (json_int_t)o->replica, "precision", (int)o->precision, "max_memcache_size",
+                     (json_int_t)o->max_memcache_size, "memcache_partitions",
+                     (json_int_t)o->memcache_partitions, "wal_max_file_size",
+                     (json_int_t)o->wal_max_file_size, "wal_sync", o->wal_sync, "strict_write",
+                     o->strict_write, "max_cache_readers", (json_int_t)o->max_cache_readers);
+}
+
+static json_t *cols_array(const meta_table *t, uint32_t from) {
+    json_t *cols = json_array();
+    for (uint32_t i = from; i < t->ncols; i++) {
+        const meta_column *c = &t->cols[i];
+        json_array_append_new(cols, json_pack("[I, s, i, i, i]", (json_int_t)c->id, c->name,
+                                              (int)c->kind, (int)c->type, (int)c->codec));
+    }
+    return cols;
+}
+
+json_t *cat_table_json(const meta_table *t) {
+    return json_pack("{s:s, s:I, s:I, s:s, s:I, s:o}", "t", "table", "id", (json_int_t)t->id,
+                     "db_id", (json_int_t)t->db_id, "name", t->name, "next_col",
+                     (json_int_t)t->next_col_id, "cols", cols_array(t, 0));
+}
+
+json_t *cat_cols_json(const meta_table *t, uint32_t from) {
+    return json_pack("{s:s, s:I, s:I, s:o}", "t", "cols", "id", (json_int_t)t->id, "db_id",
+                     (json_int_t)t->db_id, "cols", cols_array(t, from));
+}
+
+static json_t *user_json(const struct user *u) {
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "t", "user", "name", u->name, "password",
+                     u->password, "comment", u->comment ? u->comment : "", "admin", u->admin,
+                     "must_change", u->must_change);
+}
+
+static json_t *tenant_json(const struct tenant *t) {
+    return json_pack("{s:s, s:I, s:s, s:s}", "t", "tenant", "id", (json_int_t)t->id, "name",
+                     t->name, "comment", t->comment ? t->comment : "");
+}
+
+void cat_line(json_t *j, buf *out) {
+    char *s = json_dumps(j, JSON_COMPACT);
+    size_t n = strlen(s);
+    uLong crc = crc32(0, (const Bytef *)s, (uInt)n);
+    char hdr[16];
+    int hl = snprintf(hdr, sizeof hdr, "%08lx ", crc);
+    buf_append(out, hdr, (size_t)hl);
+    buf_append(out, s, n);
+    buf_putc(out, '\n');
+    free(s);
+    json_decref(j);
+}
+
+/* ------------------------------------------------------------------ appending */
+
+int cat_log_append_locked(catalog *c, const buf *lines, err *e) {
+    STRATA_ASSERT(schema_held(&c->ddl));
+    if (c->log_broken)
+        return err_set(e, 500, EC_META,
+                       "catalog: %s/catalog.log could not be synced earlier; restart the server",
+                       c->dir);
+    if (!lines->len) return 0;
+    if (fs_write_all(c->logfd, lines->p, lines->len) < 0) {
+        int er = errno;
+        /* Cut the part that made it, so the log still ends with a whole record. */
+        if (ftruncate(c->logfd, (off_t)c->log_size) < 0) c->log_broken = true;
+        return err_set(e, 500, EC_META, "catalog: cannot write %s/catalog.log: %s", c->dir,
+                       strerror(er));
+    }
+    if (fdatasync(c->logfd) < 0) {
+        c->log_broken = true;
+        return err_set(e, 500, EC_META, "catalog: cannot sync %s/catalog.log: %s", c->dir,
+                       strerror(errno));
+    }
+    c->log_size += lines->len;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ replay */
+
+static int replay_db(catalog *c, json_t *j) {
+    json_t *o = json_object_get(j, "opts");
+    const char *tenant = json_string_value(json_object_get(j, "tenant"));
+    const char *name = json_string_value(json_object_get(j, "name"));
+    if (!o || !tenant || !name) return -1;
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+    db_options p;
+    db_options_default(&p);
+    p.ttl_ns = json_integer_value(json_object_get(o, "ttl"));
+    p.shard = (uint64_t)json_integer_value(json_object_get(o, "shard"));
+    p.vnode_duration_ns = json_integer_value(json_object_get(o, "vnode_duration"));
+    p.replica = (uint64_t)json_integer_value(json_object_get(o, "replica"));
+    p.precision = (uint8_t)json_integer_value(json_object_get(o, "precision"));
+    p.max_memcache_size = (uint64_t)json_integer_value(json_object_get(o, "max_memcache_size"));
+    p.memcache_partitions = (uint64_t)json_integer_value(json_object_get(o, "memcache_partitions"));
+    p.wal_max_file_size = (uint64_t)json_integer_value(json_object_get(o, "wal_max_file_size"));
+    p.wal_sync = json_is_true(json_object_get(o, "wal_sync"));
+    p.strict_write = json_is_true(json_object_get(o, "strict_write"));
+    p.max_cache_readers = (uint64_t)json_integer_value(json_object_get(o, "max_cache_readers"));
+    struct mdb *d = cat_find_db(c, tenant, name);
+    if (d && d->id != id) {
+        /* The same name under another id: the older database is gone. */
+        cat_db_remove(c, d);
+        d = NULL;
+    }
+    if (!d) d = cat_db_new(c, id, tenant, name, &p);
+    d->opts = p;
+    cat_bump_id(c, id);
+    return 0;
+}
+
+/* Appends the columns of a JSON array to t (skipping names t already has). */
+static int replay_cols(meta_table *t, json_t *cols) {
+    size_t i;
+    json_t *cj;
+    json_array_foreach(cols, i, cj) {
+        const char *cn = json_string_value(json_array_get(cj, 1));
+        if (!cn) return -1;
+        if (meta_table_col(t, cn, strlen(cn)) >= 0) continue;
+        cat_table_append(t, (uint32_t)json_integer_value(json_array_get(cj, 0)), cn, strlen(cn),
+                         (uint8_t)json_integer_value(json_array_get(cj, 2)),
+                         (uint8_t)json_integer_value(json_array_get(cj, 3)),
+                         (uint8_t)json_integer_value(json_array_get(cj, 4)));
+    }
+    return 0;
+}
+
+static int replay_table(catalog *c, json_t *j) {
+    struct mdb *d = cat_find_db_id(c, (uint64_t)json_integer_value(json_object_get(j, "db_id")));
+    const char *name = json_string_value(json_object_get(j, "name"));
+    json_t *cols = json_object_get(j, "cols");
+    if (!name || !json_is_array(cols)) return -1;
+    if (!d) return 0; /* its database was dropped later in the log */
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+    cat_bump_id(c, id);
+    colset *cs = colset_new((uint32_t)json_array_size(cols));
+    meta_table *t = cat_table_shell(d, id, name, strlen(name), cs);
+    colset_release(cs);
+    if (replay_cols(t, cols) < 0) {
+        cat_table_free(t);
+        return -1;
+    }
+    uint32_t nc = (uint32_t)json_integer_value(json_object_get(j, "next_col"));
+    if (nc > t->next_col_id) t->next_col_id = nc;
+    cat_publish(d, t);
+    return 0;
+}
+
+static int replay_add_cols(catalog *c, json_t *j) {
+    struct mdb *d = cat_find_db_id(c, (uint64_t)json_integer_value(json_object_get(j, "db_id")));
+    json_t *cols = json_object_get(j, "cols");
+    if (!json_is_array(cols)) return -1;
+    meta_table *t =
+        d ? cat_find_table_id(d, (uint64_t)json_integer_value(json_object_get(j, "id"))) : NULL;
+    if (!t) return 0; /* dropped later in the log */
+    meta_table *nt = cat_table_next(t);
+    if (replay_cols(nt, cols) < 0) {
+        cat_table_free(nt);
+        return -1;
+    }
+    cat_publish(d, nt);
+    return 0;
+}
+
+static int replay_record(catalog *c, json_t *j) {
+    const char *t = json_string_value(json_object_get(j, "t"));
+    if (!t) return -1;
+    if (!strcmp(t, "seq")) {
+        cat_bump_id(c, (uint64_t)json_integer_value(json_object_get(j, "next_id")) - 1);
+    } else if (!strcmp(t, "user")) {
+        const char *name = json_string_value(json_object_get(j, "name"));
+        const char *pw = json_string_value(json_object_get(j, "password"));
+        const char *cm = json_string_value(json_object_get(j, "comment"));
+        if (!name || !pw) return -1;
+        cat_user_set(c, name, pw, cm ? cm : "", json_is_true(json_object_get(j, "admin")),
+                     json_is_true(json_object_get(j, "must_change")));
+    } else if (!strcmp(t, "tenant")) {
+        const char *name = json_string_value(json_object_get(j, "name"));
+        const char *cm = json_string_value(json_object_get(j, "comment"));
+        if (!name) return -1;
+        cat_tenant_set(c, (uint64_t)json_integer_value(json_object_get(j, "id")), name,
+                       cm ? cm : "");
+    } else if (!strcmp(t, "db")) {
+        return replay_db(c, j);
+    } else if (!strcmp(t, "drop_db")) {
+        struct mdb *d = cat_find_db_id(c, (uint64_t)json_integer_value(json_object_get(j, "id")));
+        if (d) cat_db_remove(c, d);
+    } else if (!strcmp(t, "table")) {
+        return replay_table(c, j);
+    } else if (!strcmp(t, "cols")) {
+        return replay_add_cols(c, j);
+    } else if (!strcmp(t, "drop_table")) {
+        struct mdb *d =
+            cat_find_db_id(c, (uint64_t)json_integer_value(json_object_get(j, "db_id")));
+        meta_table *old =
+            d ? cat_find_table_id(d, (uint64_t)json_integer_value(json_object_get(j, "id"))) : NULL;
+        if (old) cat_unpublish(d, old);
+    } else {
+        log_warn("catalog: unknown record type '%s' ignored", t);
+    }
+    return 0;
+}
+
+/* Live objects, to compare with the records replayed. */
+static size_t live_objects(catalog *c) {
+    size_t n = 1 + c->nusers + c->ntenants + hmap_count(c->dbs), pos = 0;
+    uint64_t v;
+    while (hmap_next(c->dbs, &pos, NULL, NULL, &v))
+        n += hmap_count(((struct mdb *)(uintptr_t)v)->tables);
+    return n;
+}
+
+int cat_log_replay(catalog *c, bool *fresh, bool *rewrite, err *e) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/catalog.log", c->dir);
+    *fresh = false;
+    *rewrite = false;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno != ENOENT)
+            return err_set(e, 500, EC_META, "catalog: cannot open %s: %s", path, strerror(errno));
+        *fresh = *rewrite = true;
+        return 0;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    size_t lineno = 0;
+    int rc = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        lineno++;
+        bool complete = line[n - 1] == '\n';
+        unsigned long want;
+        json_t *j = NULL;
+        if (complete && n > 10 && line[8] == ' ' && sscanf(line, "%8lx", &want) == 1) {
+            size_t jl = (size_t)n - 10;
+            if (crc32(0, (const Bytef *)line + 9, (uInt)jl) == want)
+                j = json_loadb(line + 9, jl, 0, NULL);
+        }
+        if (!j) {
+            /* Only the last line may be torn, and a torn append never ends with its newline
+             * (one write per line); anything else is corruption. */
+            int ch = fgetc(f);
+            if (ch == EOF && !complete) {
+                log_warn("catalog: cut a torn last record at %s:%zu", path, lineno);
+                *rewrite = true;
+                break;
+            }
+            rc = err_set(e, 500, EC_META, "catalog: corrupt record at %s:%zu", path, lineno);
+            break;
+        }
+        if (replay_record(c, j) < 0)
+            rc = err_set(e, 500, EC_META, "catalog: malformed record at %s:%zu", path, lineno);
+        json_decref(j);
+        if (rc) break;
+    }
+    free(line);
+    fclose(f);
+    if (!rc && lineno > 2 * live_objects(c) + 64) *rewrite = true;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ opening for appends */
+
+static int log_rewrite(catalog *c, const char *path, err *e) {
+    buf b;
+    buf_init(&b);
+    cat_line(json_pack("{s:s, s:I}", "t", "seq", "next_id", (json_int_t)c->next_id), &b);
+    for (size_t i = 0; i < c->nusers; i++) cat_line(user_json(&c->users[i]), &b);
+    for (size_t i = 0; i < c->ntenants; i++) cat_line(tenant_json(&c->tenants[i]), &b);
+    size_t pos = 0;
+    uint64_t v;
+    while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) {
+        struct mdb *d = (struct mdb *)(uintptr_t)v;
+        cat_line(cat_db_json(d), &b);
+        size_t tp = 0;
+        uint64_t tv;
+        while (hmap_next(d->tables, &tp, NULL, NULL, &tv))
+            cat_line(cat_table_json((meta_table *)(uintptr_t)tv), &b);
+    }
+    const void *parts[] = {b.p ? b.p : ""};
+    size_t lens[] = {b.len};
+    int rc = fs_write_atomic(path, parts, lens, 1, e);
+    buf_free(&b);
+    return rc;
+}
+
+int cat_log_open(catalog *c, bool rewrite, err *e) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/catalog.log", c->dir);
+    if (rewrite && log_rewrite(c, path, e) < 0) return -1;
+    if (c->logfd >= 0) close(c->logfd);
+    c->logfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    struct stat st;
+    if (c->logfd < 0 || fstat(c->logfd, &st) < 0)
+        return err_set(e, 500, EC_META, "catalog: cannot open %s: %s", path, strerror(errno));
+    c->log_size = (uint64_t)st.st_size;
+    return 0;
+}

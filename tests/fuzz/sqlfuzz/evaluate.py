@@ -1,0 +1,252 @@
+"""A reference evaluator for part of the generated expressions: integers, strings and
+booleans with SQL's three-valued logic, as DataFusion defines them. The `eval` oracle
+compares it with what the server computes over a stored row; the `fold` oracle cannot see a
+wrong value that the vector kernels and constant folding share.
+
+Anything outside the subset raises Unsupported: DOUBLE, BIGINT UNSIGNED and timestamps, an
+integer overflow (DataFusion versions differ: wrap or error), a division by zero or a failing
+CAST (the server answers an error), ILIKE on non-ASCII text, casts between other types.
+"""
+
+import re
+
+from .gen import I64_MAX, I64_MIN
+
+
+class Unsupported(Exception):
+    pass
+
+
+CMP = {"=", "<>", "!=", "<", "<=", ">", ">="}
+INT_RE = re.compile(r"^[+-]?[0-9]+$")
+
+
+def literal(fmt):
+    if fmt in ("TRUE", "FALSE"):
+        return fmt == "TRUE"
+    if fmt == "NULL" or re.fullmatch(r"CAST\(NULL AS (BIGINT|STRING|BOOLEAN)\)", fmt):
+        return None
+    m = re.fullmatch(r"\(?(-?[0-9]+)\)?", fmt)
+    if m:
+        return int(m.group(1))
+    if len(fmt) >= 2 and fmt[0] == "'" and fmt[-1] == "'" and "'" not in fmt[1:-1].replace(
+            "''", ""):
+        return fmt[1:-1].replace("''", "'")
+    raise Unsupported(f"literal {fmt}")
+
+
+def checked(v):
+    if not I64_MIN <= v <= I64_MAX:
+        raise Unsupported("overflow")
+    return v
+
+
+def compare(op, a, b):
+    if a is None or b is None:
+        return None
+    if isinstance(a, str) != isinstance(b, str):
+        raise Unsupported("mixed comparison")
+    if isinstance(a, str):
+        a, b = a.encode("utf-8"), b.encode("utf-8")
+    return {"=": a == b, "<>": a != b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b,
+            ">=": a >= b}[op]
+
+
+def and3(a, b):
+    if a is False or b is False:
+        return False
+    if a is None or b is None:
+        return None
+    return True
+
+
+def or3(a, b):
+    if a is True or b is True:
+        return True
+    if a is None or b is None:
+        return None
+    return False
+
+
+def not3(a):
+    return None if a is None else not a
+
+
+def like_regex(pat, ci):
+    out, i = [], 0
+    while i < len(pat):
+        ch = pat[i]
+        if ch == "\\" and i + 1 < len(pat):
+            out.append(re.escape(pat[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    if ci and not pat.isascii():
+        raise Unsupported("ILIKE on non-ASCII")
+    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ci else 0))
+
+
+def arith(op, a, b):
+    if a is None or b is None:
+        return None
+    if op == "+":
+        return checked(a + b)
+    if op == "-":
+        return checked(a - b)
+    if op == "*":
+        return checked(a * b)
+    if b == 0:
+        raise Unsupported("division by zero")
+    q = abs(a) // abs(b)
+    if op == "/":
+        return checked(q if (a < 0) == (b < 0) else -q)
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
+def cast(label, v):
+    """label: 'CAST int->str', 'TRY_CAST str->int', '::int->str', ..."""
+    m = re.fullmatch(r"(CAST|TRY_CAST|::) ?(\w+)->(\w+)", label)
+    if not m:
+        raise Unsupported(label)
+    kw, src, dst = m.groups()
+    if v is None:
+        return None
+    if src == dst:
+        return v
+    if (src, dst) == ("int", "str"):
+        return str(v)
+    if (src, dst) == ("bool", "str"):
+        return "true" if v else "false"
+    if (src, dst) == ("int", "bool"):
+        return v != 0
+    if (src, dst) == ("bool", "int"):
+        return int(v)
+    if (src, dst) == ("str", "int"):
+        if INT_RE.match(v) and I64_MIN <= int(v) <= I64_MAX:
+            return int(v)
+        if kw == "TRY_CAST":
+            return None
+        raise Unsupported("failing CAST")
+    raise Unsupported(label)
+
+
+def evaluate(n, env):
+    """The value of node n (None for NULL) with column values from env (name -> value)."""
+    if n.ty not in ("int", "str", "bool"):
+        raise Unsupported(n.ty)
+    if n.col is not None:
+        return env.get(n.col.name)
+    if not n.kids:
+        return literal(n.fmt)
+    lab, fmt = n.label, n.fmt
+
+    def ev(i):
+        return evaluate(n.kids[i], env)
+
+    if lab in CMP:
+        return compare(lab, ev(0), ev(1))
+    if lab == "AND":
+        return and3(ev(0), ev(1))
+    if lab == "OR":
+        return or3(ev(0), ev(1))
+    if lab == "NOT":
+        return not3(ev(0))
+    if lab == "IS NULL":
+        v = ev(0) is None
+        return not v if "IS NOT NULL" in fmt else v
+    if lab.startswith("IS "):
+        v = ev(0)
+        what = lab[3:]
+        neg = what.startswith("NOT ")
+        what = what[4:] if neg else what
+        r = v is None if what == "UNKNOWN" else v is (what == "TRUE")
+        return not r if neg else r
+    if lab == "DISTINCT":
+        a, b = ev(0), ev(1)
+        same = a is None and b is None or (a is not None and b is not None
+                                          and compare("=", a, b))
+        return bool(same) if "IS NOT DISTINCT" in fmt else not same
+    if lab == "BETWEEN":
+        x, lo, hi = ev(0), ev(1), ev(2)
+        r = and3(compare(">=", x, lo), compare("<=", x, hi))
+        return not3(r) if "NOT BETWEEN" in fmt else r
+    if lab == "IN":
+        x = ev(0)
+        r = False
+        if x is None:
+            r = None
+        else:
+            for i in range(1, len(n.kids)):
+                e = compare("=", x, ev(i))
+                if e is True:
+                    r = True
+                    break
+                if e is None:
+                    r = None
+        return not3(r) if " NOT IN " in fmt else r
+    if lab in ("LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"):
+        s, p = ev(0), ev(1)
+        if s is None or p is None:
+            return None
+        r = like_regex(p, "ILIKE" in lab).fullmatch(s) is not None
+        return not r if lab.startswith("NOT") else r
+    if lab in ("starts_with", "ends_with"):
+        a, b = ev(0), ev(1)
+        if a is None or b is None:
+            return None
+        return a.startswith(b) if lab == "starts_with" else a.endswith(b)
+    if lab == "CASE":
+        pairs = len(n.kids) // 2
+        for i in range(pairs):
+            if ev(2 * i) is True:
+                return ev(2 * i + 1)
+        return ev(len(n.kids) - 1) if len(n.kids) % 2 else None
+    if lab == "CASE op":
+        x, w = ev(0), ev(1)
+        return ev(2) if compare("=", x, w) is True else ev(3)
+    if lab == "coalesce":
+        for i in range(len(n.kids)):
+            v = ev(i)
+            if v is not None:
+                return v
+        return None
+    if lab in ("nullif", "nullif0"):
+        a = ev(0)
+        b = ev(1) if lab == "nullif" else 0
+        return None if compare("=", a, b) is True else a
+    if lab in ("+", "-", "*", "/", "%"):
+        return arith(lab, ev(0), ev(1))
+    if lab == "neg":
+        v = ev(0)
+        return None if v is None else checked(-v)
+    if lab == "abs":
+        v = ev(0)
+        return None if v is None else checked(abs(v))
+    if lab in ("length", "char_length"):
+        v = ev(0)
+        return None if v is None else len(v)
+    if lab in ("lower", "upper"):
+        v = ev(0)
+        return None if v is None else (v.lower() if lab == "lower" else v.upper())
+    if lab == "||":
+        a, b = ev(0), ev(1)
+        return None if a is None or b is None else a + b
+    if lab == "concat":
+        vals = [ev(i) for i in range(len(n.kids))]
+        if all(v is None for v in vals):
+            raise Unsupported("concat of NULLs")
+        return "".join(v for v in vals if v is not None)
+    if "->" in lab:
+        return cast(lab, ev(0))
+    raise Unsupported(lab)
+
+
+def csv_value(v):
+    """How the CSV answer shows a value."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)

@@ -224,7 +224,7 @@ def evaluate(n, env):
     if lab == "abs":
         v = ev(0)
         return None if v is None else checked(abs(v))
-    if lab in ("length", "char_length"):
+    if lab in ("length", "char_length", "character_length"):
         v = ev(0)
         return None if v is None else len(v)
     if lab in ("lower", "upper"):

@@ -831,7 +831,7 @@ class ExprGen:
         if k < 0.48:
             return Node("int", "abs({0})", [self.expr("int", d)], label="abs")
         if k < 0.55:
-            fn = r.choice(["length", "char_length"])
+            fn = r.choice(["length", "char_length", "character_length"])
             return Node("int", fn + "({0})", [self.expr("str", d)], label=fn)
         if k < 0.80:
             return self.conditional("int", d)

@@ -12,7 +12,8 @@ does not.
 
 The oracles (SQLancer's TLP and NoREC, plus differential ones):
   model       count(*) and count(c) of every column equal what was written (after merges of
-              a repeated (series, time), deletes, compactions and restarts)
+              a repeated (series, time), deletes, compactions and restarts), and DESCRIBE
+              TABLE lists the columns, types and codecs the steps made
   tlp_where   rows of the table = rows WHERE p + WHERE NOT p + WHERE p IS NULL (multisets)
   tlp_count   the same with count(*)
   tlp_agg     min/max/count/sum over the three partitions recombine to the whole
@@ -40,9 +41,13 @@ import csv
 import io
 import json
 import math
+import sys
 
 from .evaluate import Unsupported, csv_value, evaluate
-from .gen import I64_MAX, I64_MIN, Col, ExprGen, Node, col_node, lit_sql
+from .gen import I64_MAX, I64_MIN, SQL_TYPE, Col, ExprGen, Node, col_node, lit_sql
+
+
+csv.field_size_limit(sys.maxsize)  # the data has strings of 64 KiB and more
 
 
 class Result:
@@ -175,9 +180,25 @@ class Model:
 
     def queries(self, ctx, p):
         parts = ["count(*)"] + [f"count({c.sql})" for c in ctx.cols if c.kind != "time"]
-        return [f"SELECT {', '.join(parts)} FROM {ctx.table}"]
+        return [f"SELECT {', '.join(parts)} FROM {ctx.table}", f"DESCRIBE TABLE {ctx.table}"]
+
+    @staticmethod
+    def described(ctx):
+        """DESCRIBE TABLE's rows for the model's columns, as a set."""
+        unit = {"ns": "NANOSECOND", "us": "MICROSECOND", "ms": "MILLISECOND"}[ctx.precision]
+        out = set()
+        for c in ctx.cols:
+            if c.kind == "time":
+                out.add((c.name, f"TIMESTAMP({unit})", "TIME", "DEFAULT"))
+            else:
+                out.add((c.name, SQL_TYPE[c.ty], c.kind.upper(), c.codec))
+        return out
 
     def check(self, ctx, p, rs):
+        got_cols, want_cols = set(rs[1].rows), self.described(ctx)
+        if got_cols != want_cols:
+            return (f"DESCRIBE TABLE: missing {sorted(want_cols - got_cols)[:4]}, unexpected "
+                    f"{sorted(got_cols - want_cols)[:4]}")
         want = [len(ctx.model.rows)]
         for c in ctx.cols:
             if c.kind == "time":
@@ -684,12 +705,15 @@ class MinMax:
 
 AGG_FNS = {"count": "any", "count_distinct": "any", "min": "any", "max": "any",
            "sum": "num", "avg": "num", "median": "num", "spread": "num", "stddev": "num",
-           "stddev_pop": "num", "var": "num", "var_pop": "num"}
+           "stddev_pop": "num", "var": "num", "var_pop": "num", "first": "any", "last": "any",
+           "mean": "num", "variance": "num", "stddev_samp": "num", "var_samp": "num"}
 
 
 def agg_call(fn, x):
     if fn == "count_distinct":
         return f"count(DISTINCT {x})"
+    if fn in ("first", "last"):
+        return f"{fn}(time, {x})"
     return f"{fn}({x})"
 
 

@@ -922,7 +922,12 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
     int rc = 0;
     size_t k = 0, cols = 0;
     for (; k < nmiss && !rc; k++) {
-        if ((k >= SCHEMA_SLICE || cols >= SCHEMA_SLICE_COLS) && schema_small_waiting(&c->ddl))
+        /* A commit holds at most SCHEMA_COMMIT slices, and ends after one when a small change
+         * waits: that one waits for the rest of a slice and one commit's append, fsync and
+         * publication, bounded whatever the size of the request. */
+        bool full = k >= SCHEMA_SLICE * SCHEMA_COMMIT || cols >= SCHEMA_SLICE_COLS * SCHEMA_COMMIT;
+        if (full ||
+            ((k >= SCHEMA_SLICE || cols >= SCHEMA_SLICE_COLS) && schema_small_waiting(&c->ddl)))
             break;
         const table_cols *tc = &tabs[miss[k]];
         struct wide *w = wide[k].order ? &wide[k] : NULL;

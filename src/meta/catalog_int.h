@@ -35,6 +35,8 @@
  * again), so that one waits a few milliseconds, not for the whole request. */
 #define SCHEMA_SLICE 256
 #define SCHEMA_SLICE_COLS 16384
+/* Slices per commit at most (a commit is one log append and fsync). */
+#define SCHEMA_COMMIT 4
 
 /* The schema lock. Two queues, each first come, first served: small changes (DDL, and write
  * requests that fit in one slice) go before the slices of large requests, and a large request

@@ -9,8 +9,8 @@
  * read-write lock only while it publishes; its log append and fsync happen between, with no
  * reader waiting. The write path's step (catalog_ensure_tables) first checks a request's
  * tables under the read lock alone (nearly every write ends there), then makes the changes the
- * request needs in slices of about a thousand tables, each one log append and one fsync, then
- * publication in slices of a few hundred. */
+ * request needs in commits of up to 1024 tables, each one log append and one fsync, then
+ * publication in slices of 256; small schema changes get in between (see ensure_locked). */
 #include "meta/catalog_int.h"
 
 #include "codec/codec.h"

@@ -31,4 +31,21 @@ int64_t write_precision_ns(const char *text);
 int ingest_write(catalog *cat, engine *eng, const char *tenant, const char *db,
                  int64_t precision_ns, point_batch *pts, arena *a, err *e);
 
+/* The same write in steps, so a large body can be parsed and encoded a slice of points at a
+ * time and its points never all sit in memory: ingest_begin, ingest_add for each batch (the
+ * batch and arena `a` may be reset after it returns), then ingest_commit writes the one record
+ * (all or nothing, as ingest_write). The record lives in the arena given to ingest_begin;
+ * points without a timestamp all get the instant of ingest_begin. */
+typedef struct ingest_req {
+    wrec *w;
+    uint64_t db_id;
+    int64_t now_ns;
+    size_t points;
+} ingest_req;
+
+void ingest_begin(ingest_req *r, arena *ra);
+int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precision_ns,
+               point_batch *pts, arena *a, ingest_req *r, err *e);
+int ingest_commit(engine *eng, ingest_req *r, err *e);
+
 #endif

@@ -157,24 +157,26 @@ int engine_close(engine *g) {
     return rc;
 }
 
+#define LOST_FMT                                                                                   \
+    "the storage directory %s %s while the server was running: writes are refused because "        \
+    "they could not be kept; restart the server"
+
 /* Whether the storage directory is still the one at its path: `rm -rf` of the data directory
  * leaves the server holding a directory with no name, and everything acknowledged from then
- * on would be gone at the next start. Sticky, like a failed fsync. */
+ * on would be gone at the next start. Sticky, like a failed fsync. The reason is one of
+ * fs_dir_gone's constant strings, so any thread may read it once it is set. */
 bool engine_check_lost(engine *g) {
-    if (atomic_load(&g->lost)) return true;
+    if (atomic_load(&g->lost_why)) return true;
     const char *why = fs_dir_gone(g->dirfd, g->dir);
     if (!why) return false;
-    snprintf(g->lost_msg, sizeof g->lost_msg,
-             "the storage directory %s %s while the server was running: writes are refused "
-             "because they could not be kept; restart the server",
-             g->dir, why);
-    if (!atomic_exchange(&g->lost, true)) log_error("%s", g->lost_msg);
+    const char *none = NULL;
+    if (atomic_compare_exchange_strong(&g->lost_why, &none, why)) log_error(LOST_FMT, g->dir, why);
     return true;
 }
 
 bool engine_healthy(engine *g, err *e) {
     if (!engine_check_lost(g)) return true;
-    err_set(e, 500, EC_STORAGE, "%s", g->lost_msg);
+    err_set(e, 500, EC_STORAGE, LOST_FMT, g->dir, atomic_load(&g->lost_why));
     return false;
 }
 

@@ -77,9 +77,8 @@ struct engine {
     bool bg_kick;
     owned_mutex bg_work; /* held while a round of background work runs */
     int dirfd;           /* the storage directory as opened, to notice it being removed */
-    atomic_bool lost;
-    char lost_msg[ERR_MSG_MAX];
-    atomic_int close_failures; /* databases whose WAL or index could not be made durable */
+    _Atomic(const char *) lost_why; /* set once the directory is gone (fs_dir_gone) */
+    atomic_int close_failures;      /* databases whose WAL or index could not be made durable */
 };
 
 static inline int64_t floor_div(int64_t a, int64_t b) {

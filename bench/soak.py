@@ -95,6 +95,15 @@ class Server:
                     return int(line.split()[1])
         return 0
 
+    def anon_kb(self):
+        """Anonymous memory only: VmRSS also counts mapped file pages (column files), which the
+        kernel reclaims under pressure."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+        return 0
+
     def hwm_kb(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
@@ -304,6 +313,7 @@ def mode_series(a):
         restart = time.perf_counter() - t
         time.sleep(a.idle)
         reopened = srv.rss_kb()
+        reopened_anon = srv.anon_kb()
         n2 = srv.sql("SELECT count(*) FROM ser").splitlines()[1]
         if n2 != n:
             raise RuntimeError(f"{n} rows before the restart, {n2} after")
@@ -313,7 +323,8 @@ def mode_series(a):
               f"peak_mb={peak / 1024:.0f} after_mb={after / 1024:.0f} "
               f"settled_mb={settled / 1024:.0f} "
               f"mb_per_million_series={(settled - base) / 1024 / m:.0f} "
-              f"restart_s={restart:.2f} restarted_mb={reopened / 1024:.0f}")
+              f"restart_s={restart:.2f} restarted_mb={reopened / 1024:.0f} "
+              f"restarted_anon_mb={reopened_anon / 1024:.0f}")
         return 0
     finally:
         srv.cleanup()

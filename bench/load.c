@@ -8,6 +8,10 @@
  * (Content-Length, chunked, Connection). One thread per connection takes the next batch from
  * a shared atomic counter, so a slow request never holds back the others.
  *
+ * With --interval-ms and --until-file it is a paced probe instead (the schema benchmark's small
+ * writer): each connection starts a request every interval, going round the file's batches
+ * again and again until the file named by --until-file exists; its latencies are the result.
+ *
  * Every non-2xx answer is an error: the first few bodies are printed and the exit status is 1.
  * Output: a human line and one `RESULT key=value ...` line for scripts.
  * Self-contained on purpose: bench binaries are built from one file each. */
@@ -48,7 +52,12 @@ struct opts {
     uint64_t batch;
     int workers;
     int timeout_s;
+    uint64_t interval_ms;   /* 0: as fast as possible */
+    const char *until_file; /* NULL: each batch once */
 };
+
+/* Requests a paced probe records at most (then it stops by itself). */
+#define PROBE_MAX_REQUESTS (1u << 22)
 
 /* One request: a pre-formatted header and a slice of the file as its body. */
 struct batch {
@@ -70,8 +79,10 @@ struct job {
     const char *hdrs;
     struct batch *b;
     size_t nb;
-    uint64_t *lat_ns; /* per batch, written by the worker that sent it; 0 = not sent */
+    uint64_t *lat_ns; /* per request, written by the worker that sent it; 0 = not sent */
+    size_t nreq;      /* requests to make: nb, or PROBE_MAX_REQUESTS with --until-file */
     atomic_size_t next;
+    atomic_uint_fast64_t sent_rows; /* rows of the requests sent */
     atomic_bool abort;
     atomic_uint_fast64_t nerr;
     atomic_uint_fast64_t acked_rows; /* rows of batches answered 2xx */
@@ -114,7 +125,9 @@ static void usage(FILE *f) {
                "  --name S        name in the RESULT line (default load)\n"
                "  --user U:P      HTTP Basic credentials\n"
                "  --header 'K: V' extra request header (repeatable)\n"
-               "  --timeout S     socket send/receive timeout in seconds (default 300)\n");
+               "  --timeout S     socket send/receive timeout in seconds (default 300)\n"
+               "  --interval-ms N start a request every N ms per connection (a paced probe)\n"
+               "  --until-file F  go round the batches again until file F exists\n");
 }
 
 static bool parse_pos(const char *s, uint64_t max, uint64_t *out) {
@@ -174,6 +187,10 @@ static int parse_args(int argc, char **argv, struct opts *o) {
         } else if (IS("--timeout")) {
             ok = parse_pos(v, 86400, &n);
             o->timeout_s = (int)n;
+        } else if (IS("--interval-ms")) {
+            ok = parse_pos(v, 3600000, &o->interval_ms);
+        } else if (IS("--until-file")) {
+            o->until_file = v;
         } else {
             fprintf(stderr, "load: unknown option '%s'\n", a);
             usage(stderr);
@@ -706,10 +723,23 @@ static void *worker_main(void *arg) {
         return NULL;
     }
 
+    uint64_t due = mono_ns();
     for (;;) {
+        if (j->o->until_file && access(j->o->until_file, F_OK) == 0) break;
         size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->nb || atomic_load(&j->abort)) break;
-        const struct batch *b = &j->b[i];
+        if (i >= j->nreq || atomic_load(&j->abort)) break;
+        const struct batch *b = &j->b[i % j->nb];
+        if (j->o->interval_ms) {
+            /* Paced: start on schedule, or at once when the last answer came late. */
+            uint64_t now = mono_ns();
+            if (due > now) {
+                struct timespec ts = {(time_t)((due - now) / 1000000000u),
+                                      (long)((due - now) % 1000000000u)};
+                nanosleep(&ts, NULL);
+            }
+            due = (due > now ? due : now) + j->o->interval_ms * 1000000u;
+        }
+        atomic_fetch_add(&j->sent_rows, b->rows);
         uint64_t t0 = mono_ns();
         int tries = 0, rc;
         bool got_any = false;
@@ -798,9 +828,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "load: %s has no line-protocol rows\n", o.file);
         return 2;
     }
-    j.lat_ns = calloc(j.nb, sizeof *j.lat_ns);
+    j.nreq = o.until_file ? PROBE_MAX_REQUESTS : j.nb;
+    j.lat_ns = calloc(j.nreq, sizeof *j.lat_ns);
     int nw = o.workers;
-    if ((size_t)nw > j.nb) nw = (int)j.nb; /* idle connections would only add noise */
+    if ((size_t)nw > j.nreq) nw = (int)j.nreq; /* idle connections would only add noise */
     struct worker *ws = calloc((size_t)nw, sizeof *ws);
     pthread_t *th = calloc((size_t)nw, sizeof *th);
     if (!j.lat_ns || !ws || !th) {
@@ -836,16 +867,17 @@ int main(int argc, char **argv) {
     }
     uint64_t nerr = atomic_load(&j.nerr);
     uint64_t acked = atomic_load(&j.acked_rows);
-    if (nerr || rc || atomic_load(&j.abort) || acked != rows) {
+    uint64_t sent = atomic_load(&j.sent_rows);
+    if (nerr || rc || atomic_load(&j.abort) || acked != sent || (!o.until_file && sent != rows)) {
         fprintf(stderr,
                 "load: %" PRIu64 " failed requests, %" PRIu64 " of %" PRIu64
                 " rows acknowledged; results are not valid\n",
-                nerr, acked, rows);
+                nerr, acked, o.until_file ? sent : rows);
         rc = 1;
     }
     /* Percentiles over the requests actually sent (an aborted run leaves some unsent). */
     size_t nlat = 0;
-    for (size_t i = 0; i < j.nb; i++)
+    for (size_t i = 0; i < j.nreq; i++)
         if (j.lat_ns[i]) j.lat_ns[nlat++] = j.lat_ns[i];
 
     double secs = (double)(t1 - t0) / 1e9;
@@ -858,14 +890,14 @@ int main(int argc, char **argv) {
     printf("%s: %" PRIu64 " rows (%" PRIu64 " values, %" PRIu64 " fields/row) in %zu batches of "
            "%" PRIu64 " over %d connections: %.3f s, %.0f rows/s, %.0f values/s, "
            "batch latency p50 %.1f ms p99 %.1f ms max %.1f ms, loader cpu %.2f s%s\n",
-           o.name, acked, values, fields, j.nb, o.batch, nw, secs, (double)acked / secs,
+           o.name, acked, values, fields, nlat, o.batch, nw, secs, (double)acked / secs,
            (double)values / secs, p50, p99, pmax, cpu, rc ? " (FAILED)" : "");
     printf("RESULT name=%s ok=%d file_rows=%" PRIu64 " rows=%" PRIu64 " values=%" PRIu64
            " fields=%" PRIu64 " batches=%zu batch=%" PRIu64 " workers=%d errors=%" PRIu64
            " secs=%.3f"
            " rows_per_s=%.0f values_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f"
            " loader_cpu_s=%.2f\n",
-           o.name, rc == 0, rows, acked, values, fields, j.nb, o.batch, nw, nerr, secs,
+           o.name, rc == 0, rows, acked, values, fields, nlat, o.batch, nw, nerr, secs,
            (double)acked / secs, (double)values / secs, p50, p99, pmax, cpu);
     fflush(stdout);
 

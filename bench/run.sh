@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh: the benchmarks behind `make bench`: ingestion, and storage (bytes on disk after
-# compaction, scan speed), Strata next to InfluxDB 1.x and VictoriaMetrics.
+# bench/run.sh: the benchmarks behind `make bench`: ingestion, storage (bytes on disk after
+# compaction, scan speed) and schema changes, Strata next to InfluxDB 1.x and VictoriaMetrics.
 #
 # Ingestion: generates TSBS cpu-only data once (build/bench/tsbs_gen), then loads it with
 # build/bench/load into each system, one system at a time (the machine is small and the systems
@@ -15,11 +15,22 @@
 # again on that directory and timed on a filter + sum and a filter + count over one float
 # column (warm-up runs, then the median of BENCH_SCAN_RUNS runs, and the server's CPU time).
 #
+# Schema: Strata and InfluxDB only. On a fresh server, BENCH_SCHEMA_TABLES new tables (one line
+# each: a measurement per line), then BENCH_SCHEMA_SERIES new series of one table, each loaded
+# with build/bench/load like the ingestion; meanwhile a probe (load --interval-ms) writes one
+# line, to a new table each time, every BENCH_PROBE_MS ms to another database and records
+# every latency. Then the server
+# is stopped (shutdown time) and started again on the same data (start-up time, until ping
+# answers). BENCH_SCHEMA_REPEAT rounds, alternating systems, medians reported.
+#
 # Everything goes into one summary, printed and written to bench/out/results.md.
 # docs/benchmarks.md explains the method.
 #
 # Environment (all optional):
-#   BENCH_MODE=all           ingest | storage | all
+#   BENCH_MODE=all           ingest | storage | schema | all
+#   BENCH_SCHEMA_TABLES=100000, BENCH_SCHEMA_SERIES=1000000   schema: what is created
+#   BENCH_SCHEMA_REPEAT=3    schema: rounds per system (the median is reported)
+#   BENCH_PROBE_MS=10        schema: the probe's interval between writes
 #   BENCH_HOSTS=100          ingestion: hosts in the generated data
 #   BENCH_DURATION=4d        ingestion: time span (10 s interval: 100 hosts x 4d = 3.46M rows)
 #   BENCH_REPEAT=3           ingestion: loads per system (the median is reported)
@@ -51,6 +62,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 
 MODE=${BENCH_MODE:-all}
+SCHEMA_TABLES=${BENCH_SCHEMA_TABLES:-100000}
+SCHEMA_SERIES=${BENCH_SCHEMA_SERIES:-1000000}
+SCHEMA_REPEAT=${BENCH_SCHEMA_REPEAT:-3}
+PROBE_MS=${BENCH_PROBE_MS:-10}
 HOSTS=${BENCH_HOSTS:-100}
 DURATION=${BENCH_DURATION:-4d}
 WORKERS=${BENCH_WORKERS:-4}
@@ -98,7 +113,7 @@ die() {
 }
 
 for v in HOSTS WORKERS BATCH REPEAT READY_TIMEOUT STOP_TIMEOUT LOAD_TIMEOUT SCAN_RUNS \
-    COMPACT_TIMEOUT QUERY_TIMEOUT; do
+    COMPACT_TIMEOUT QUERY_TIMEOUT SCHEMA_TABLES SCHEMA_SERIES SCHEMA_REPEAT PROBE_MS; do
     case ${!v} in
     '' | *[!0-9]* | 0) die "BENCH_$v must be a positive integer, got '${!v}'" ;;
     esac
@@ -109,8 +124,8 @@ for v in SCAN_WARMUP SETTLE; do
     esac
 done
 case $MODE in
-ingest | storage | all) ;;
-*) die "BENCH_MODE must be ingest, storage or all, got '$MODE'" ;;
+ingest | storage | schema | all) ;;
+*) die "BENCH_MODE must be ingest, storage, schema or all, got '$MODE'" ;;
 esac
 case $PEER_SCAN in
 0 | 1) ;;
@@ -122,7 +137,10 @@ for s in $SYSTEMS; do
     *) die "unknown system '$s' in BENCH_SYSTEMS (known: strata influxdb victoriametrics)" ;;
     esac
 done
-if [ "$MODE" != ingest ]; then
+do_ingest() { [ "$MODE" = ingest ] || [ "$MODE" = all ]; }
+do_storage() { [ "$MODE" = storage ] || [ "$MODE" = all ]; }
+do_schema() { [ "$MODE" = schema ] || [ "$MODE" = all ]; }
+if do_storage; then
     [ -n "${STORAGE_SETS// /}" ] || die "BENCH_STORAGE_SETS is empty"
     for set in $STORAGE_SETS; do
         # The duration is checked by tsbs_gen itself; here only the shape and the host count.
@@ -137,8 +155,6 @@ if [ "$MODE" != ingest ]; then
         esac
     done
 fi
-do_ingest() { [ "$MODE" = ingest ] || [ "$MODE" = all ]; }
-do_storage() { [ "$MODE" = storage ] || [ "$MODE" = all ]; }
 
 # ---------------------------------------------------------------- cleanup on any exit
 SERVER_PID=""
@@ -173,9 +189,11 @@ command -v curl >/dev/null || die "curl is required"
 WORK=$(mktemp -d "$TMPBASE/strata-bench.XXXXXX") || die "cannot create a work directory under $TMPBASE"
 mkdir -p "$OUT_DIR"
 RUNS="$WORK/runs.tsv"       # system round ok rows_per_s values_per_s secs p50 p99 disk_mb rss_mb cpu_s
+SCHEMA="$WORK/schema.tsv"   # system round ok tables_s series_s probes p50 p99 max stop_s start_s rss_mb cpu_s
 STORE="$WORK/storage.tsv"   # set system ok rows values load_s rows_per_s compact_s state bytes alloc detail
 SCANS="$WORK/scans.tsv"     # set system query ok runs rows median_s min_s max_s cpu_ticks answer
 : >"$RUNS"
+: >"$SCHEMA"
 : >"$STORE"
 : >"$SCANS"
 CLK_TCK=$(getconf CLK_TCK)
@@ -274,6 +292,12 @@ start_influxdb() {
         cold='  cache-snapshot-write-cold-duration = "1s"
   compact-full-write-cold-duration = "1s"'
     fi
+    # Schema runs: a million series of one tag exceed the default limits (1M series per
+    # database, 100k values per tag), which would refuse the writes.
+    if [ "$purpose" = schema ]; then
+        cold='  max-series-per-database = 0
+  max-values-per-tag = 0'
+    fi
     # wal-fsync-delay 0s (the default) fsyncs the WAL before each write is acknowledged.
     # The _internal monitor database and HTTP request logging are off so that only the
     # benchmark's writes touch the disk.
@@ -370,7 +394,7 @@ load_data() {
         tail -n 20 "$dir/server.log" >&2
         return 1
     fi
-    [ $rc -eq 0 ] && grep -q '^RESULT .* ok=1 ' "$dir/load.out"
+    [ "$rc" -eq 0 ] && grep -q '^RESULT .* ok=1 ' "$dir/load.out"
 }
 
 # run_one SYSTEM ROUND: one fresh server, one load, measurements, teardown.
@@ -397,7 +421,7 @@ run_one() {
     if [ "$KEEP" != 1 ]; then rm -rf "$dir/data"; fi
     # Write back whatever the run left dirty so it does not land on the next system's fsyncs.
     sync
-    [ $ok = 1 ]
+    [ "$ok" = 1 ]
 }
 
 # ---------------------------------------------------------------- storage: compaction
@@ -632,13 +656,121 @@ storage_one() {
     fi
     if [ "$KEEP" != 1 ]; then rm -rf "$dir/data"; fi
     sync
-    [ $ok = 1 ]
+    [ "$ok" = 1 ]
+}
+
+# ---------------------------------------------------------------- schema changes
+# sql_strata DIR Q: one SQL statement on the Strata under test (database $STRATA_DB); the answer
+# goes to DIR/sql.out; status 1 unless HTTP 200.
+sql_strata() {
+    local code
+    code=$(curl -sS -o "$1/sql.out" -w '%{http_code}' --max-time "$QUERY_TIMEOUT" -u "$STRATA_USER" \
+        -XPOST "http://127.0.0.1:$STRATA_PORT/api/v1/sql?db=$STRATA_DB" --data-binary "$2") || return 1
+    [ "$code" = 200 ] || {
+        log "strata: '$2' answered HTTP $code: $(head -c 300 "$1/sql.out")"
+        return 1
+    }
+}
+
+# probe_db SYSTEM DIR: creates the probe's database; prints the probe's write URL.
+probe_db() {
+    case $1 in
+    strata)
+        sql_strata "$2" "CREATE DATABASE IF NOT EXISTS probe" || return 1
+        echo "127.0.0.1:$STRATA_PORT/api/v1/write?db=probe"
+        ;;
+    influxdb)
+        curl -sS -o /dev/null --max-time 10 -XPOST "http://127.0.0.1:$INFLUX_PORT/query" \
+            --data-urlencode 'q=CREATE DATABASE probe' || return 1
+        echo "127.0.0.1:$INFLUX_PORT/write?db=probe"
+        ;;
+    esac
+}
+
+# schema_load SYSTEM DIR FILE NAME: one loader run of FILE (its RESULT line to DIR/NAME.out).
+schema_load() {
+    local sys=$1 dir=$2 file=$3 name=$4
+    timeout "$LOAD_TIMEOUT" "$LOAD" --url "$WRITE_URL" --name "$sys-$name" --batch "$BATCH" \
+        --workers "$WORKERS" "${LOAD_ARGS[@]}" "$file" >"$dir/$name.out" 2>"$dir/$name.err"
+    local rc=$?
+    cat "$dir/$name.err" >&2
+    head -n 1 "$dir/$name.out" >&2
+    [ "$rc" -eq 0 ] && grep -q '^RESULT .* ok=1 ' "$dir/$name.out"
+}
+
+# schema_check DIR: Strata answers for every table and series created (after the restart).
+schema_check() {
+    local n
+    sql_strata "$1" "SHOW TABLES" || return 1
+    n=$(grep -c '^m[0-9]' "$1/sql.out")
+    [ "$n" = "$SCHEMA_TABLES" ] || {
+        log "strata: SHOW TABLES lists $n of the $SCHEMA_TABLES tables after the restart"
+        return 1
+    }
+    sql_strata "$1" "SELECT count(*) FROM s" || return 1
+    n=$(awk 'NF { l = $0 } END { print l }' "$1/sql.out")
+    [ "$n" = "$SCHEMA_SERIES" ] || {
+        log "strata: $n of the $SCHEMA_SERIES series' rows after the restart"
+        return 1
+    }
+}
+
+# schema_one SYSTEM ROUND: fresh server, probe started, tables, series, probe stopped, stop and
+# start timed, recorded in schema.tsv.
+schema_one() {
+    local sys=$1 round=$2 dir="$WORK/schema-$1.$2" ok=1 probe_url probe_pid t0 stop_s start_s
+    local rss cpu tables_s series_s p
+    mkdir -p "$dir"
+    log "schema $sys (run $round/$SCHEMA_REPEAT): starting"
+    if ! start_and_wait "$sys" "$dir" schema || ! after_ready "$sys" ||
+        ! probe_url=$(probe_db "$sys" "$dir"); then
+        [ -n "$SERVER_PID" ] && stop_server
+        printf '%s\t%s\t0\n' "$sys" "$round" >>"$SCHEMA"
+        return 1
+    fi
+    "$LOAD" --url "$probe_url" --name "$sys-probe" --batch 1 --workers 1 \
+        --interval-ms "$PROBE_MS" --until-file "$dir/stop" "${LOAD_ARGS[@]}" "$PROBE_FILE" \
+        >"$dir/probe.out" 2>"$dir/probe.err" &
+    probe_pid=$!
+    sleep 1 # the probe's latencies with nothing else running, for comparison
+    log "schema $sys: $SCHEMA_TABLES new tables"
+    schema_load "$sys" "$dir" "$TABLES_FILE" tables || ok=0
+    log "schema $sys: $SCHEMA_SERIES new series"
+    [ "$ok" = 1 ] && { schema_load "$sys" "$dir" "$SERIES_FILE" series || ok=0; }
+    touch "$dir/stop"
+    wait "$probe_pid" || ok=0
+    cat "$dir/probe.err" >&2
+    head -n 1 "$dir/probe.out" >&2
+    rss=$(peak_rss_mb)
+    cpu=$(server_cpu_s)
+    t0=$(now)
+    stop_server
+    stop_s=$(since "$t0")
+    t0=$(now)
+    if start_and_wait "$sys" "$dir" schema; then
+        start_s=$(since "$t0")
+        if [ "$sys" = strata ] && [ "$ok" = 1 ]; then schema_check "$dir" || ok=0; fi
+        stop_server
+    else
+        start_s=NA
+        ok=0
+    fi
+    tables_s=$(result_field "$(grep '^RESULT ' "$dir/tables.out" 2>/dev/null)" rows_per_s)
+    series_s=$(result_field "$(grep '^RESULT ' "$dir/series.out" 2>/dev/null)" rows_per_s)
+    p=$(grep '^RESULT ' "$dir/probe.out" 2>/dev/null)
+    log "schema $sys: ${tables_s:-?} tables/s, ${series_s:-?} series/s; probe p99 $(result_field "$p" p99_ms) ms, max $(result_field "$p" max_ms) ms; stop ${stop_s}s, start ${start_s}s"
+    printf '%s\n' "$sys $round $ok ${tables_s:-NA} ${series_s:-NA} $(result_field "$p" batches) $(result_field "$p" p50_ms) $(result_field "$p" p99_ms) $(result_field "$p" max_ms) $stop_s $start_s ${rss:-NA} ${cpu:-NA}" |
+        tr ' ' '\t' >>"$SCHEMA"
+    if [ "$KEEP" != 1 ]; then rm -rf "$dir/data"; fi
+    sync
+    [ "$ok" = 1 ]
 }
 
 # ---------------------------------------------------------------- summary helpers
-# median COLUMN SYSTEM: median of a runs.tsv column over the successful runs of SYSTEM.
+# median COLUMN SYSTEM [FILE]: median of a column of runs.tsv (or FILE) over the successful runs
+# of SYSTEM.
 median() {
-    awk -F'\t' -v c="$1" -v s="$2" '$1 == s && $3 == 1 && $c != "NA" { print $c }' "$RUNS" |
+    awk -F'\t' -v c="$1" -v s="$2" '$1 == s && $3 == 1 && $c != "NA" { print $c }' "${3:-$RUNS}" |
         sort -g | awk '{ v[NR] = $1 } END {
             if (NR == 0) { print "NA"; exit }
             if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
@@ -763,6 +895,16 @@ done
 BENCH_T0=$SECONDS
 FAILED=0
 
+# rounds N FUNC "SYSTEMS": FUNC SYSTEM ROUND for N rounds, the systems taking turns.
+rounds() {
+    local n=$1 f=$2 systems=$3 r s
+    for r in $(seq "$n"); do
+        for s in $systems; do
+            "$f" "$s" "$r" || FAILED=1
+        done
+    done
+}
+
 if do_ingest; then
     DATA="$WORK/cpu-only.lp"
     log "ingestion: generating data: $HOSTS hosts x $DURATION at 10s from $START (seed $SEED)"
@@ -774,11 +916,7 @@ if do_ingest; then
     # The fresh file is a gigabyte of dirty page cache; written back later, it would compete
     # with the first system's fsyncs.
     sync
-    for round in $(seq "$REPEAT"); do
-        for s in $RUN_SYSTEMS; do
-            run_one "$s" "$round" || FAILED=1
-        done
-    done
+    rounds "$REPEAT" run_one "$RUN_SYSTEMS"
     [ "$KEEP" = 1 ] || rm -f "$DATA"
 fi
 INGEST_SECS=$((SECONDS - BENCH_T0))
@@ -801,6 +939,27 @@ if do_storage; then
     done
 fi
 STORAGE_SECS=$((SECONDS - BENCH_T0 - INGEST_SECS))
+
+if do_schema; then
+    TABLES_FILE="$WORK/schema-tables.lp"
+    SERIES_FILE="$WORK/schema-series.lp"
+    PROBE_FILE="$WORK/schema-probe.lp"
+    log "schema: generating $SCHEMA_TABLES tables and $SCHEMA_SERIES series"
+    # One line per table (measurement m<i>), then one line per series of table s. The probe's
+    # lines each name a new table too (in their own database): every probe write is a schema
+    # change of its own, the case where it could wait for the storm's.
+    awk -v n="$SCHEMA_TABLES" 'BEGIN { for (i = 0; i < n; i++) printf "m%d,host=a v=1 %d\n", i, 1700000000000000000 + i }' >"$TABLES_FILE"
+    awk -v n="$SCHEMA_SERIES" 'BEGIN { for (i = 0; i < n; i++) printf "s,host=h%d v=1 %d\n", i, 1700000000000000000 + i }' >"$SERIES_FILE"
+    awk 'BEGIN { for (i = 0; i < 100000; i++) printf "probe%d,host=a v=%di %d\n", i, i, 1700000000000000000 + i }' >"$PROBE_FILE"
+    sync
+    SCHEMA_SYSTEMS=""
+    for s in $RUN_SYSTEMS; do
+        case $s in strata | influxdb) SCHEMA_SYSTEMS="$SCHEMA_SYSTEMS $s" ;; esac
+    done
+    rounds "$SCHEMA_REPEAT" schema_one "$SCHEMA_SYSTEMS"
+    [ "$KEEP" = 1 ] || rm -f "$TABLES_FILE" "$SERIES_FILE" "$PROBE_FILE"
+fi
+SCHEMA_SECS=$((SECONDS - BENCH_T0 - INGEST_SECS - STORAGE_SECS))
 
 # ---------------------------------------------------------------- the summary
 in_run() { [[ " $RUN_SYSTEMS " == *" $1 "* ]]; }
@@ -909,6 +1068,36 @@ storage_summary() {
     done <"$SET_INFO"
 }
 
+schema_summary() {
+    local s okr st
+    echo "## Schema changes"
+    echo
+    echo "- $SCHEMA_TABLES new tables (one line each), then $SCHEMA_SERIES new series of one table, $BATCH lines per request, $WORKERS connections, on a fresh server; $SCHEMA_REPEAT runs per system (alternating), medians shown"
+    echo "- probe: one line every $PROBE_MS ms, each to a new table, in another database, during both loads (and 1 s before them); its latency per write"
+    echo "- stop: SIGTERM until the process exits; start: from exec until ping answers, on the same data"
+    echo
+    echo "| system | tables/s | series/s | probe writes | probe p50 ms | probe p99 ms | probe max ms | stop s | start s | peak RSS MB | server CPU s | ok runs |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for s in $SCHEMA_SYSTEMS; do
+        okr=$(awk -F'\t' -v s="$s" '$1 == s && $3 == 1' "$SCHEMA" | wc -l)
+        echo "| $(label "$s") | $(fmt "$(median 4 "$s" "$SCHEMA")" 0) | $(fmt "$(median 5 "$s" "$SCHEMA")" 0) | $(fmt "$(median 6 "$s" "$SCHEMA")" 0) | $(fmt "$(median 7 "$s" "$SCHEMA")" 1) | $(fmt "$(median 8 "$s" "$SCHEMA")" 1) | $(fmt "$(median 9 "$s" "$SCHEMA")" 1) | $(fmt "$(median 10 "$s" "$SCHEMA")" 2) | $(fmt "$(median 11 "$s" "$SCHEMA")" 2) | $(fmt "$(median 12 "$s" "$SCHEMA")" 0) | $(fmt "$(median 13 "$s" "$SCHEMA")" 1) | $okr/$SCHEMA_REPEAT |"
+    done
+    echo
+    st=NA
+    in_run strata && st=$(median 4 strata "$SCHEMA")
+    echo "- Strata / InfluxDB (tables/s): $(ratio "$st" "$(median 4 influxdb "$SCHEMA")") (target: at least 2x)"
+    in_run strata && st=$(median 5 strata "$SCHEMA")
+    echo "- Strata / InfluxDB (series/s): $(ratio "$st" "$(median 5 influxdb "$SCHEMA")") (target: at least 2x)"
+    echo "- worst probe latency over all Strata runs: $(awk -F'\t' '$1 == "strata" && $3 == 1 && $9 != "NA" { if ($9 > m) m = $9 } END { print (m == "" ? "n/a" : m " ms") }' "$SCHEMA")"
+    echo
+    echo "### All schema runs"
+    echo
+    echo "| system | run | ok | tables/s | series/s | probe writes | probe p50 ms | probe p99 ms | probe max ms | stop s | start s | peak RSS MB | server CPU s |"
+    echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '{ printf "| %s | %s | %s |", $1, $2, ($3 == 1 ? "yes" : "FAILED")
+                  for (i = 4; i <= 13; i++) printf " %s |", ($i == "" ? "NA" : $i); printf "\n" }' "$SCHEMA"
+}
+
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 MEM_GB=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 SUMMARY="$WORK/summary.md"
@@ -917,13 +1106,17 @@ SUMMARY="$WORK/summary.md"
     echo
     echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "- machine: ${CPU_MODEL:-unknown CPU}, $(nproc) cores, ${MEM_GB} GB RAM, $(uname -sr)"
-    echo "- mode: $MODE; systems:${RUN_SYSTEMS}${SKIPPED:+ (skipped:$SKIPPED)}; time: ingestion ${INGEST_SECS} s, storage ${STORAGE_SECS} s"
+    echo "- mode: $MODE; systems:${RUN_SYSTEMS}${SKIPPED:+ (skipped:$SKIPPED)}; time: ingestion ${INGEST_SECS} s, storage ${STORAGE_SECS} s, schema ${SCHEMA_SECS} s"
     echo
     if do_ingest; then
         ingest_summary
         echo
     fi
-    if do_storage; then storage_summary; fi
+    if do_storage; then
+        storage_summary
+        echo
+    fi
+    if do_schema; then schema_summary; fi
 } >"$SUMMARY"
 
 cp "$SUMMARY" "$OUT_DIR/results.md"

@@ -471,23 +471,26 @@ static const char *parse_line(lp *c, const char *p, point_batch *out) {
     return q;
 }
 
-int lp_parse(arena *a, const char *body, size_t len, point_batch *out, err *e) {
-    if (len == 0) return 0;
-    if (len > UINT32_MAX)
-        return err_set(e, 422, EC_LP_PARSE, "Error parsing message: body larger than 4 GiB");
-    size_t bad;
-    if (!utf8_valid(body, len, &bad))
-        return err_set(e, 422, EC_UTF8, "Invalid utf-8 sequence: line %u, byte offset %zu",
-                       point_line_of(body, bad), bad);
-
-    lp c = {.a = a, .body = body, .end = body + len, .e = e, .line = 1};
+int lp_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e) {
+    const char *body = cur->body;
+    size_t len = (size_t)(cur->end - body);
+    if (cur->state == 0) {
+        if (len > UINT32_MAX)
+            return err_set(e, 422, EC_LP_PARSE, "Error parsing message: body larger than 4 GiB");
+        size_t bad;
+        if (!utf8_valid(body, len, &bad))
+            return err_set(e, 422, EC_UTF8, "Invalid utf-8 sequence: line %u, byte offset %zu",
+                           point_line_of(body, bad), bad);
+        cur->state = 1;
+    }
+    lp c = {.a = a, .body = body, .end = cur->end, .e = e, .line = cur->line};
     c.tcap = c.fcap = 16;
     c.tags = arena_alloc(a, c.tcap * sizeof *c.tags);
     c.fields = arena_alloc(a, c.fcap * sizeof *c.fields);
 
     const size_t n0 = out->n;
-    const char *p = body, *end = c.end;
-    while (p < end) {
+    const char *p = cur->p, *end = c.end;
+    while (p < end && out->n - n0 < max) {
         /* Leading blanks (a CR here can only precede a LF or be stray) and empty lines. */
         while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) p++;
         if (p == end) break;
@@ -498,7 +501,10 @@ int lp_parse(arena *a, const char *body, size_t len, point_batch *out, err *e) {
         }
         if (*p == '#') {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
-            if (!nl) break;
+            if (!nl) {
+                p = end;
+                break;
+            }
             c.line++;
             p = nl + 1;
             continue;
@@ -509,5 +515,13 @@ int lp_parse(arena *a, const char *body, size_t len, point_batch *out, err *e) {
             return -1;
         }
     }
-    return 0;
+    cur->p = p;
+    cur->line = c.line;
+    return p < end;
+}
+
+int lp_parse(arena *a, const char *body, size_t len, point_batch *out, err *e) {
+    point_cursor cur;
+    point_cursor_init(&cur, body, len);
+    return lp_next(&cur, a, out, SIZE_MAX, e) < 0 ? -1 : 0;
 }

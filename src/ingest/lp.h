@@ -32,5 +32,7 @@
 
 /* Appends the body's points to out (which may already hold points). */
 int lp_parse(arena *a, const char *body, size_t len, point_batch *out, err *e);
+/* The same a slice at a time (see point_cursor): up to max points per call. */
+int lp_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
 
 #endif

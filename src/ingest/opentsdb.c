@@ -11,10 +11,10 @@
  *   split at the first `=`; `time` is refused as a tag key as it is the time column.
  * Invalid UTF-8 fails as in line protocol (040015, 422) before any parsing.
  *
- * JSON uses jansson; every string is copied into the arena before the document is freed. */
+ * JSON is read by a streaming reader (below), one element of the top array at a time; strings
+ * without escapes point into the body. */
 #include "ingest/opentsdb.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,18 +169,23 @@ static int text_line(arena *a, const char *ls, const char *le, uint32_t line, ta
     return 0;
 }
 
-int tsdb_parse_text(arena *a, const char *body, size_t len, point_batch *out, err *e) {
-    if (len == 0) return 0;
-    if (len > UINT32_MAX)
-        return err_set(e, 400, EC_OPENTSDB_TEXT, "Error parsing message: body larger than 4 GiB");
-    size_t bad;
-    if (!utf8_valid(body, len, &bad))
-        return err_set(e, 422, EC_UTF8, "Invalid utf-8 sequence: line %u, byte offset %zu",
-                       point_line_of(body, bad), bad);
+int tsdb_text_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e) {
+    const char *body = cur->body, *end = cur->end;
+    if (cur->state == 0) {
+        size_t len = (size_t)(end - body), bad;
+        if (len > UINT32_MAX)
+            return err_set(e, 400, EC_OPENTSDB_TEXT,
+                           "Error parsing message: body larger than 4 GiB");
+        if (!utf8_valid(body, len, &bad))
+            return err_set(e, 422, EC_UTF8, "Invalid utf-8 sequence: line %u, byte offset %zu",
+                           point_line_of(body, bad), bad);
+        cur->state = 1;
+    }
     const size_t n0 = out->n;
     tagbuf tags = {0};
-    const char *p = body, *end = body + len;
-    for (uint32_t line = 1; p < end; line++) {
+    const char *p = cur->p;
+    uint32_t line = cur->line;
+    for (; p < end && out->n - n0 < max; line++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
         const char *ce = le > p && le[-1] == '\r' ? le - 1 : le;
@@ -192,10 +197,47 @@ int tsdb_parse_text(arena *a, const char *body, size_t len, point_batch *out, er
         }
         p = nl ? nl + 1 : end;
     }
-    return 0;
+    cur->p = p;
+    cur->line = line;
+    return p < end;
+}
+
+int tsdb_parse_text(arena *a, const char *body, size_t len, point_batch *out, err *e) {
+    point_cursor cur;
+    point_cursor_init(&cur, body, len);
+    return tsdb_text_next(&cur, a, out, SIZE_MAX, e) < 0 ? -1 : 0;
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */
+
+/* A streaming reader of the body, one element of the top array at a time: strings without
+ * escapes point into the body, so a document costs its points and nothing else (a DOM, as
+ * jansson builds, cost 8-16 times the body). Nesting inside an element is bounded. */
+enum { JSON_MAX_DEPTH = 64 };
+
+enum jkind { J_NONE = 0, J_STR, J_INT, J_REAL, J_BOOL, J_NULL, J_ARR, J_OBJ };
+
+typedef struct jr {
+    const char *body, *p, *end;
+    arena *a;
+    err *e;
+    size_t elem;
+} jr;
+
+/* A syntax error at p: 400 with the line and column, as jansson named them. */
+static int jr_syntax(jr *j, const char *what) {
+    int line = 1, col = 1;
+    for (const char *q = j->body; q < j->p && q < j->end; q++) {
+        if (*q == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)*q & 0xC0) != 0x80) {
+            col++;
+        }
+    }
+    return err_set(j->e, 400, EC_OPENTSDB_JSON, "Error parsing message: %s at line %d column %d",
+                   what, line, col);
+}
 
 __attribute__((format(printf, 3, 4))) static int json_fail(err *e, size_t elem, const char *fmt,
                                                            ...) {
@@ -207,45 +249,363 @@ __attribute__((format(printf, 3, 4))) static int json_fail(err *e, size_t elem, 
     return err_set(e, 400, EC_OPENTSDB_JSON, "Error parsing message: element %zu: %s", elem, msg);
 }
 
-static strv copy_str(arena *a, const char *s, size_t n) {
-    return (strv){arena_strndup(a, s, n), (uint32_t)n};
+static inline bool is_digit_c(char c) {
+    return c >= '0' && c <= '9';
 }
 
-static int json_point(arena *a, json_t *o, size_t elem, tagbuf *tags, point_batch *out, err *e) {
-    if (!json_is_object(o)) return json_fail(e, elem, "expected an object");
-    json_t *m = json_object_get(o, "metric"), *ts = json_object_get(o, "timestamp");
-    json_t *v = json_object_get(o, "value"), *tg = json_object_get(o, "tags");
-    if (!m) return json_fail(e, elem, "missing key 'metric'");
-    if (!ts) return json_fail(e, elem, "missing key 'timestamp'");
-    if (!v) return json_fail(e, elem, "missing key 'value'");
-    if (!tg) return json_fail(e, elem, "missing key 'tags'");
-    if (!json_is_string(m)) return json_fail(e, elem, "'metric' must be a string");
-    if (json_string_length(m) == 0) return json_fail(e, elem, "'metric' must not be empty");
-    if (!json_is_integer(ts)) return json_fail(e, elem, "'timestamp' must be an integer");
-    if (!json_is_number(v)) return json_fail(e, elem, "'value' must be a number");
-    if (!json_is_object(tg)) return json_fail(e, elem, "'tags' must be an object");
+static void jr_ws(jr *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
 
-    tags->n = 0;
-    const char *k;
-    json_t *tv;
-    json_object_foreach(tg, k, tv) {
-        char show[96];
-        size_t kl = strlen(k);
-        utf8_show(show, sizeof show, k, kl);
-        if (kl == 0) return json_fail(e, elem, "empty tag key");
-        if (!json_is_string(tv)) return json_fail(e, elem, "tag '%s' must be a string", show);
-        if (json_string_length(tv) == 0)
-            return json_fail(e, elem, "tag '%s' must not be empty", show);
-        pt_tag *t = tagbuf_push(a, tags);
-        t->key = copy_str(a, k, kl);
-        if (is_time(t->key)) return json_fail(e, elem, "'time' cannot be a tag key");
-        t->val = copy_str(a, json_string_value(tv), json_string_length(tv));
+/* What a backslash and one character stand for; \u is handled apart. */
+static const char json_escapes[128] = {['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+                                       ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t'};
+
+static int hex4(const char *p, uint32_t *out) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (uint32_t)(c - 'A' + 10);
+        else
+            return -1;
     }
-    strv table = copy_str(a, json_string_value(m), json_string_length(m));
+    *out = v;
+    return 0;
+}
+
+static size_t put_utf8(char *o, uint32_t cp) {
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12);
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18);
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* A string at p (the opening quote); *out its text (into the body unless it had escapes). */
+static int jr_string(jr *j, strv *out) {
+    const char *s = ++j->p, *q = s;
+    bool esc = false;
+    while (q < j->end && *q != '"') {
+        if ((unsigned char)*q < 0x20) {
+            j->p = q;
+            return jr_syntax(j, "control character in a string");
+        }
+        if (*q == '\\') {
+            esc = true;
+            if (++q == j->end) break;
+        }
+        q++;
+    }
+    if (q >= j->end) {
+        j->p = q;
+        return jr_syntax(j, "unterminated string");
+    }
+    j->p = q + 1;
+    if (!esc) {
+        if (out) *out = (strv){s, (uint32_t)(q - s)};
+        return 0;
+    }
+    /* Unescaping never lengthens the text (\uXXXX is 6 bytes for at most 3, a pair 12 for 4). */
+    char *o = arena_alloc(j->a, (size_t)(q - s) + 1);
+    size_t n = 0;
+    for (const char *t = s; t < q;) {
+        if (*t != '\\') {
+            o[n++] = *t++;
+            continue;
+        }
+        t++;
+        unsigned char c = (unsigned char)*t++;
+        if (c < 128 && json_escapes[c]) {
+            o[n++] = json_escapes[c];
+            continue;
+        }
+        switch (c) {
+        case 'u': {
+            uint32_t cp, lo;
+            if (q - t < 4 || hex4(t, &cp) < 0) {
+                j->p = t;
+                return jr_syntax(j, "invalid \\u escape");
+            }
+            t += 4;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                j->p = t;
+                return jr_syntax(j, "invalid Unicode escape (lone low surrogate)");
+            }
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (q - t < 6 || t[0] != '\\' || t[1] != 'u' || hex4(t + 2, &lo) < 0 ||
+                    lo < 0xDC00 || lo > 0xDFFF) {
+                    j->p = t;
+                    return jr_syntax(j, "invalid Unicode escape (lone high surrogate)");
+                }
+                t += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            n += put_utf8(o + n, cp);
+            break;
+        }
+        default:
+            j->p = t - 1;
+            return jr_syntax(j, "invalid escape");
+        }
+    }
+    if (out) *out = (strv){o, (uint32_t)n};
+    return 0;
+}
+
+/* A number at p: J_INT (no fraction nor exponent, fits int64) or J_REAL. */
+static int jr_number(jr *j, enum jkind *kind, int64_t *iv, double *dv) {
+    const char *s = j->p, *q = s;
+    if (q < j->end && *q == '-') q++;
+    if (q >= j->end || !is_digit_c(*q)) return jr_syntax(j, "invalid number");
+    if (*q == '0')
+        q++;
+    else
+        while (q < j->end && is_digit_c(*q)) q++;
+    bool real = false;
+    if (q < j->end && *q == '.') {
+        real = true;
+        if (++q >= j->end || !is_digit_c(*q)) return j->p = q, jr_syntax(j, "invalid number");
+        while (q < j->end && is_digit_c(*q)) q++;
+    }
+    if (q < j->end && (*q == 'e' || *q == 'E')) {
+        real = true;
+        q++;
+        if (q < j->end && (*q == '+' || *q == '-')) q++;
+        if (q >= j->end || !is_digit_c(*q)) return j->p = q, jr_syntax(j, "invalid number");
+        while (q < j->end && is_digit_c(*q)) q++;
+    }
+    if (!real) {
+        bool ov;
+        if (point_scan_i64(s, (size_t)(q - s), iv, &ov) != (size_t)(q - s) || ov)
+            return jr_syntax(j, "too big integer");
+        *kind = J_INT;
+        *dv = (double)*iv;
+    } else {
+        if (point_scan_f64(s, (size_t)(q - s), dv) != (size_t)(q - s) || isinf(*dv))
+            return jr_syntax(j, "real number overflow");
+        *kind = J_REAL;
+    }
+    j->p = q;
+    return 0;
+}
+
+static int jr_word(jr *j, const char *w, enum jkind k, enum jkind *kind) {
+    size_t n = strlen(w);
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n)) return jr_syntax(j, "invalid token");
+    j->p += n;
+    *kind = k;
+    return 0;
+}
+
+/* After a member or an element: 1 past a ',' (another follows), 0 past the closing bracket. */
+static int jr_after(jr *j, char close) {
+    jr_ws(j);
+    if (j->p < j->end && *j->p == ',') {
+        j->p++;
+        return 1;
+    }
+    if (j->p < j->end && *j->p == close) {
+        j->p++;
+        return 0;
+    }
+    return jr_syntax(j, close == '}' ? "',' or '}' expected" : "',' or ']' expected");
+}
+
+/* A member's key and the ':' after it (key may be NULL). */
+static int jr_key(jr *j, strv *key) {
+    jr_ws(j);
+    if (j->p >= j->end || *j->p != '"') return jr_syntax(j, "string or '}' expected");
+    if (jr_string(j, key) < 0) return -1;
+    jr_ws(j);
+    if (j->p >= j->end || *j->p != ':') return jr_syntax(j, "':' expected");
+    j->p++;
+    return 0;
+}
+
+static int jr_value(jr *j, int depth, enum jkind *kind, strv *str, int64_t *iv, double *dv);
+
+/* The members of an object or the elements of an array, after the opening bracket: skipped. */
+static int jr_skip_container(jr *j, int depth, char close) {
+    if (depth > JSON_MAX_DEPTH) return jr_syntax(j, "nesting too deep");
+    jr_ws(j);
+    if (j->p < j->end && *j->p == close) {
+        j->p++;
+        return 0;
+    }
+    int more;
+    do {
+        enum jkind k;
+        int64_t iv;
+        double dv;
+        if (close == '}' && jr_key(j, NULL) < 0) return -1;
+        if (jr_value(j, depth, &k, NULL, &iv, &dv) < 0) return -1;
+    } while ((more = jr_after(j, close)) > 0);
+    return more;
+}
+
+/* Any value: its kind, and for strings and numbers its value (str may be NULL). */
+static int jr_value(jr *j, int depth, enum jkind *kind, strv *str, int64_t *iv, double *dv) {
+    jr_ws(j);
+    if (j->p >= j->end) return jr_syntax(j, "unexpected end of input");
+    switch (*j->p) {
+    case '"':
+        *kind = J_STR;
+        return jr_string(j, str);
+    case '{':
+        *kind = J_OBJ;
+        j->p++;
+        return jr_skip_container(j, depth + 1, '}');
+    case '[':
+        *kind = J_ARR;
+        j->p++;
+        return jr_skip_container(j, depth + 1, ']');
+    case 't':
+        return jr_word(j, "true", J_BOOL, kind);
+    case 'f':
+        return jr_word(j, "false", J_BOOL, kind);
+    case 'n':
+        return jr_word(j, "null", J_NULL, kind);
+    default:
+        return jr_number(j, kind, iv, dv);
+    }
+}
+
+/* One tag of the "tags" object, kept until the element is checked as a whole. */
+typedef struct jtag {
+    strv key, val;
+    enum jkind kind;
+} jtag;
+
+typedef struct jtags {
+    jtag *v;
+    uint32_t n, cap;
+} jtags;
+
+/* The "tags" object, after its '{'. */
+static int jr_tags(jr *j, jtags *t) {
+    t->n = 0;
+    jr_ws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+        return 0;
+    }
+    int more;
+    do {
+        if (t->n == t->cap) {
+            uint32_t nc = t->cap ? t->cap * 2 : 16;
+            t->v = arena_realloc(j->a, t->v, t->cap * sizeof *t->v, nc * sizeof *t->v);
+            t->cap = nc;
+        }
+        jtag *g = &t->v[t->n++];
+        memset(g, 0, sizeof *g);
+        int64_t iv;
+        double dv;
+        if (jr_key(j, &g->key) < 0 || jr_value(j, 2, &g->kind, &g->val, &iv, &dv) < 0) return -1;
+    } while ((more = jr_after(j, '}')) > 0);
+    return more;
+}
+
+/* One element (an object at p), appended as a point. */
+static int jr_point(jr *j, jtags *jt, tagbuf *tags, point_batch *out) {
+    size_t elem = j->elem;
+    if (j->p >= j->end || *j->p != '{') {
+        enum jkind k;
+        int64_t iv;
+        double dv;
+        if (jr_value(j, 1, &k, NULL, &iv, &dv) < 0) return -1;
+        return json_fail(j->e, elem, "expected an object");
+    }
+    j->p++;
+    enum jkind mk = J_NONE, tk = J_NONE, vk = J_NONE, gk = J_NONE;
+    strv metric = {0};
+    int64_t ts = 0;
+    double val = 0;
+    jt->n = 0;
+    jr_ws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+    } else {
+        int more;
+        do {
+            strv key;
+            if (jr_key(j, &key) < 0) return -1;
+            jr_ws(j);
+            enum jkind k;
+            strv sv = {0};
+            int64_t iv = 0;
+            double dv = 0;
+            /* A key given twice: the last one counts, as in every JSON reader. */
+            if (key.len == 4 && !memcmp(key.p, "tags", 4) && j->p < j->end && *j->p == '{') {
+                j->p++;
+                if (jr_tags(j, jt) < 0) return -1;
+                gk = J_OBJ;
+            } else {
+                if (jr_value(j, 1, &k, &sv, &iv, &dv) < 0) return -1;
+                if (key.len == 6 && !memcmp(key.p, "metric", 6)) {
+                    mk = k;
+                    metric = sv;
+                } else if (key.len == 9 && !memcmp(key.p, "timestamp", 9)) {
+                    tk = k;
+                    ts = iv;
+                } else if (key.len == 5 && !memcmp(key.p, "value", 5)) {
+                    vk = k;
+                    val = dv;
+                } else if (key.len == 4 && !memcmp(key.p, "tags", 4)) {
+                    gk = k;
+                    jt->n = 0;
+                }
+            }
+        } while ((more = jr_after(j, '}')) > 0);
+        if (more < 0) return -1;
+    }
+    err *e = j->e;
+    if (!mk) return json_fail(e, elem, "missing key 'metric'");
+    if (!tk) return json_fail(e, elem, "missing key 'timestamp'");
+    if (!vk) return json_fail(e, elem, "missing key 'value'");
+    if (!gk) return json_fail(e, elem, "missing key 'tags'");
+    if (mk != J_STR) return json_fail(e, elem, "'metric' must be a string");
+    if (metric.len == 0) return json_fail(e, elem, "'metric' must not be empty");
+    if (tk != J_INT) return json_fail(e, elem, "'timestamp' must be an integer");
+    if (vk != J_INT && vk != J_REAL) return json_fail(e, elem, "'value' must be a number");
+    if (gk != J_OBJ) return json_fail(e, elem, "'tags' must be an object");
+    tags->n = 0;
+    for (uint32_t i = 0; i < jt->n; i++) {
+        const jtag *g = &jt->v[i];
+        char show[96];
+        utf8_show(show, sizeof show, g->key.p, g->key.len);
+        if (g->key.len == 0) return json_fail(e, elem, "empty tag key");
+        if (g->kind != J_STR) return json_fail(e, elem, "tag '%s' must be a string", show);
+        if (g->val.len == 0) return json_fail(e, elem, "tag '%s' must not be empty", show);
+        if (is_time(g->key)) return json_fail(e, elem, "'time' cannot be a tag key");
+        pt_tag *t = tagbuf_push(j->a, tags);
+        t->key = g->key;
+        t->val = g->val;
+    }
     char msg[ERR_MSG_MAX];
-    if (check_names(table, tags, msg, sizeof msg) < 0) return json_fail(e, elem, "%s", msg);
-    uint32_t dup = emit(a, out, table, tags, (int64_t)json_integer_value(ts), json_number_value(v),
-                        (uint32_t)elem);
+    if (check_names(metric, tags, msg, sizeof msg) < 0) return json_fail(e, elem, "%s", msg);
+    uint32_t dup = emit(j->a, out, metric, tags, ts, val, (uint32_t)elem);
     if (dup) {
         dup_msg(out, dup, msg, sizeof msg);
         return json_fail(e, elem, "%s", msg);
@@ -253,29 +613,70 @@ static int json_point(arena *a, json_t *o, size_t elem, tagbuf *tags, point_batc
     return 0;
 }
 
-int tsdb_parse_json(arena *a, const char *body, size_t len, point_batch *out, err *e) {
-    if (!body) body = ""; /* jansson wants a pointer even for an empty body */
-    json_error_t je;
-    json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &je);
-    if (!root)
-        return err_set(e, 400, EC_OPENTSDB_JSON, "Error parsing message: %s at line %d column %d",
-                       je.text, je.line, je.column);
+/* cursor states */
+enum { JS_START = 0, JS_ARRAY, JS_END };
+
+int tsdb_json_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e) {
+    jr j = {.body = cur->body, .p = cur->p, .end = cur->end, .a = a, .e = e, .elem = cur->line};
     const size_t n0 = out->n;
     tagbuf tags = {0};
+    jtags jt = {0};
     int rc = 0;
-    if (json_is_array(root)) {
-        size_t i;
-        json_t *o;
-        json_array_foreach(root, i, o) {
-            if ((rc = json_point(a, o, i + 1, &tags, out, e))) break;
+    if (cur->state == JS_START) {
+        size_t bad;
+        if (!utf8_valid(j.body, (size_t)(j.end - j.body), &bad)) {
+            j.p = j.body + bad;
+            rc = jr_syntax(&j, "invalid UTF-8");
+            goto out;
         }
-    } else if (json_is_object(root)) {
-        rc = json_point(a, root, 1, &tags, out, e);
-    } else {
-        rc = err_set(e, 400, EC_OPENTSDB_JSON,
-                     "Error parsing message: expected an object or an array of objects");
+        jr_ws(&j);
+        if (j.p < j.end && *j.p == '[') {
+            j.p++;
+            jr_ws(&j);
+            if (j.p < j.end && *j.p == ']') {
+                j.p++;
+                cur->state = JS_END;
+            } else {
+                cur->state = JS_ARRAY;
+            }
+        } else if (j.p < j.end && *j.p == '{') {
+            rc = jr_point(&j, &jt, &tags, out);
+            cur->state = JS_END;
+        } else {
+            enum jkind k;
+            int64_t iv;
+            double dv;
+            if ((rc = jr_value(&j, 0, &k, NULL, &iv, &dv)) == 0)
+                rc = err_set(e, 400, EC_OPENTSDB_JSON,
+                             "Error parsing message: expected an object or an array of objects");
+        }
     }
-    json_decref(root);
-    if (rc) out->n = n0;
-    return rc;
+    while (rc == 0 && cur->state == JS_ARRAY && out->n - n0 < max) {
+        jr_ws(&j);
+        if ((rc = jr_point(&j, &jt, &tags, out)) < 0) break;
+        j.elem++;
+        int more = jr_after(&j, ']');
+        if (more < 0)
+            rc = -1;
+        else if (more == 0)
+            cur->state = JS_END;
+    }
+    if (rc == 0 && cur->state == JS_END) {
+        jr_ws(&j);
+        if (j.p < j.end) rc = jr_syntax(&j, "end of file expected");
+    }
+out:
+    if (rc < 0) {
+        out->n = n0;
+        return -1;
+    }
+    cur->p = j.p;
+    cur->line = (uint32_t)j.elem;
+    return cur->state != JS_END;
+}
+
+int tsdb_parse_json(arena *a, const char *body, size_t len, point_batch *out, err *e) {
+    point_cursor cur;
+    point_cursor_init(&cur, body ? body : "", len);
+    return tsdb_json_next(&cur, a, out, SIZE_MAX, e) < 0 ? -1 : 0;
 }

@@ -10,7 +10,9 @@
  *   {"metric": str, "timestamp": int, "value": number, "tags": {str: str, ...}}
  * all four keys required, unknown keys ignored. Errors: code 040011, HTTP 400, naming the
  * element (1-based, as point.line). Both produce points of table = metric, sorted tags, one
- * DOUBLE field `value`. Thread safe; allocates only from the arena. */
+ * DOUBLE field `value`. Names and values point into the body (which must outlive the points)
+ * unless they hold escapes, whose unescaped text is in the arena. A tag key given twice in one
+ * point is an error in both formats. Thread safe; allocates only from the arena. */
 #ifndef STRATA_INGEST_OPENTSDB_H
 #define STRATA_INGEST_OPENTSDB_H
 
@@ -22,5 +24,8 @@
 
 int tsdb_parse_text(arena *a, const char *body, size_t len, point_batch *out, err *e);
 int tsdb_parse_json(arena *a, const char *body, size_t len, point_batch *out, err *e);
+/* The same a slice at a time (see point_cursor): up to max points per call. */
+int tsdb_text_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
+int tsdb_json_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
 
 #endif

@@ -7,6 +7,10 @@
 
 #include "util/mem.h"
 
+void point_cursor_init(point_cursor *c, const char *body, size_t len) {
+    *c = (point_cursor){.body = body, .end = body + len, .p = body, .line = 1};
+}
+
 point *point_batch_push(arena *a, point_batch *b) {
     if (b->n == b->cap) {
         size_t ncap = b->cap ? b->cap * 2 : 64;

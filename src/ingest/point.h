@@ -46,6 +46,19 @@ typedef struct point_batch {
     size_t n, cap;
 } point_batch;
 
+/* Where a resumable parse of a body stands. The parsers' *_next functions append up to `max`
+ * points per call, so a large body can be parsed and written a slice at a time with only one
+ * slice of points in memory; each returns 1 while the body holds more, 0 at its end, -1 on an
+ * error (that call's points are dropped; the request is refused whole). Names and values still
+ * point into the body, which must outlive every slice. */
+typedef struct point_cursor {
+    const char *body, *end, *p;
+    uint32_t line; /* line (JSON: element) at p, 1-based */
+    int state;     /* 0 before the first call; the parser's own after */
+} point_cursor;
+
+void point_cursor_init(point_cursor *c, const char *body, size_t len);
+
 /* Appends a zeroed point slot to the batch (grown in the arena) and returns it. */
 point *point_batch_push(arena *a, point_batch *b);
 /* Sorts tags and fields by key (bytewise) and keeps the last of duplicate field keys.

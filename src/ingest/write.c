@@ -146,13 +146,30 @@ struct sgroup {
     uint32_t key_off, key_len; /* in the keys buffer */
 };
 
+void ingest_begin(ingest_req *r, arena *ra) {
+    *r = (ingest_req){.w = wrec_new(ra), .now_ns = time_now_ns()};
+}
+
+int ingest_commit(engine *eng, ingest_req *r, err *e) {
+    return r->points ? engine_write(eng, r->db_id, r->w, e) : 0;
+}
+
 int ingest_write(catalog *cat, engine *eng, const char *tenant, const char *db,
                  int64_t precision_ns, point_batch *pb, arena *a, err *e) {
+    ingest_req r;
+    ingest_begin(&r, a);
+    if (ingest_add(cat, tenant, db, precision_ns, pb, a, &r, e) < 0) return -1;
+    return ingest_commit(eng, &r, e);
+}
+
+int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precision_ns,
+               point_batch *pb, arena *a, ingest_req *r, err *e) {
     meta_db_info info;
     if (catalog_get_db(cat, tenant, db, &info, e) < 0) return -1;
+    r->db_id = info.id;
     if (pb->n == 0) return 0;
     int64_t db_unit_ns = 1000000000 / tunit_per_sec((enum tunit)info.opts.precision);
-    int64_t now_ns = time_now_ns();
+    int64_t now_ns = r->now_ns;
     int64_t now_db = now_ns / db_unit_ns;
     int64_t oldest = INT64_MIN;
     if (info.opts.ttl_ns > 0) oldest = (now_ns - info.opts.ttl_ns) / db_unit_ns;
@@ -215,7 +232,7 @@ int ingest_write(catalog *cat, engine *eng, const char *tenant, const char *db,
     for (size_t gi = 0; gi < ng; gi++) groups[gi].t = vers[gi];
 
     /* 2. Encode rows grouped by series. */
-    wrec *w = wrec_new(a);
+    wrec *w = r->w;
     for (size_t gi = 0; gi < ng; gi++) {
         struct tgroup *g = &groups[gi];
         meta_table *t = g->t;
@@ -323,7 +340,8 @@ int ingest_write(catalog *cat, engine *eng, const char *tenant, const char *db,
             }
         }
     }
-    rc = engine_write(eng, info.id, w, e);
+    r->points += pb->n;
+    rc = 0;
 out:
     for (size_t gi = 0; gi < ng; gi++)
         if (groups[gi].t) meta_table_release(groups[gi].t);

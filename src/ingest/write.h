@@ -4,8 +4,10 @@
  * (creating tables and columns on first use), converts timestamps from the request precision to
  * the database's, rejects rows older than the database's TTL, groups rows by table and series,
  * and hands one record to the storage engine, returning once it is durable. All or nothing:
- * any error rejects the whole request before storage sees it, and before the catalog changes:
- * the schema step for all the request's tables is one catalog change (catalog_ensure_tables).
+ * any error rejects the whole request before storage sees it. The schema step covers all the
+ * request's tables at once (catalog_ensure_tables), so a type conflict anywhere is refused
+ * before the catalog changes; tables and columns made for a request that then fails for another
+ * reason (a row past the TTL, a timestamp overflow) remain, as in CnosDB.
  *
  * Errors: 422 030017 unknown database; 422 050014 type conflicts (with the stored schema, or
  * between lines of the request, naming table, column and line); 422 030034 rows past the TTL;
@@ -28,5 +30,22 @@ int64_t write_precision_ns(const char *text);
 
 int ingest_write(catalog *cat, engine *eng, const char *tenant, const char *db,
                  int64_t precision_ns, point_batch *pts, arena *a, err *e);
+
+/* The same write in steps, so a large body can be parsed and encoded a slice of points at a
+ * time and its points never all sit in memory: ingest_begin, ingest_add for each batch (the
+ * batch and arena `a` may be reset after it returns), then ingest_commit writes the one record
+ * (all or nothing, as ingest_write). The record lives in the arena given to ingest_begin;
+ * points without a timestamp all get the instant of ingest_begin. */
+typedef struct ingest_req {
+    wrec *w;
+    uint64_t db_id;
+    int64_t now_ns;
+    size_t points;
+} ingest_req;
+
+void ingest_begin(ingest_req *r, arena *ra);
+int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precision_ns,
+               point_batch *pts, arena *a, ingest_req *r, err *e);
+int ingest_commit(engine *eng, ingest_req *r, err *e);
 
 #endif

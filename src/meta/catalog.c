@@ -5,11 +5,12 @@
  * and by id, so the write path, storage's callbacks (is a table live, a column's codec) and
  * replay cost O(1) per lookup whatever the number of databases and tables.
  *
- * A schema change holds the schema lock (ddl_mu) from its checks to its publication, and the
+ * A schema change holds the schema lock (ddl) from its checks to its publication, and the
  * read-write lock only while it publishes; its log append and fsync happen between, with no
  * reader waiting. The write path's step (catalog_ensure_tables) first checks a request's
- * tables under the read lock alone (nearly every write ends there), then makes every change the
- * request needs in one go: one log append, one fsync, publication in slices. */
+ * tables under the read lock alone (nearly every write ends there), then makes the changes the
+ * request needs in slices of about a thousand tables, each one log append and one fsync, then
+ * publication in slices of a few hundred. */
 #include "meta/catalog_int.h"
 
 #include "codec/codec.h"
@@ -350,7 +351,7 @@ void cat_tenant_set(catalog *c, uint64_t id, const char *name, const char *comme
     cat_bump_id(c, id);
 }
 
-/* One record appended and synced, under ddl_mu. */
+/* One record appended and synced, under ddl. */
 static int log_one_locked(catalog *c, json_t *j, err *e) {
     buf b;
     buf_init(&b);
@@ -367,7 +368,7 @@ int catalog_open(const char *dir, catalog **out, err *e) {
         return err_set(e, 500, EC_META, "catalog: cannot create %s: %s", dir, strerror(errno));
     catalog *c = xcalloc(1, sizeof *c);
     pthread_rwlock_init(&c->lock, NULL);
-    omutex_init(&c->ddl_mu);
+    schema_lock_init(&c->ddl);
     c->dir = xstrdup(dir);
     c->logfd = -1;
     c->next_id = 1;
@@ -418,7 +419,7 @@ void catalog_close(catalog *c) {
     free(c->tenants);
     if (c->logfd >= 0) close(c->logfd);
     pthread_rwlock_destroy(&c->lock);
-    omutex_destroy(&c->ddl_mu);
+    schema_lock_destroy(&c->ddl);
     free(c->dir);
     free(c);
 }
@@ -465,7 +466,7 @@ static int db_not_found(err *e, const char *name) {
 int catalog_create_db(catalog *c, const char *tenant, const char *name, const db_options *o,
                       bool if_not_exists, err *e) {
     if (names_check(NAME_DATABASE, name, strlen(name), 422, EC_META, e) < 0) return -1;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     if (!find_tenant(c, tenant)) {
         rc = err_set(e, 422, EC_TENANT_NOT_FOUND, "The tenant %s not found", tenant);
@@ -483,13 +484,13 @@ int catalog_create_db(catalog *c, const char *tenant, const char *name, const db
             db_free(d);
         }
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_options *o,
                      err *e) {
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     struct mdb *d = cat_find_db(c, tenant, name);
     if (!d) {
@@ -507,14 +508,14 @@ int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_
             pthread_rwlock_unlock(&c->lock);
         }
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_drop_db(catalog *c, const char *tenant, const char *name, bool if_exists,
                     uint64_t *dropped_id, err *e) {
     *dropped_id = 0;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     struct mdb *d = cat_find_db(c, tenant, name);
     if (!d) {
@@ -529,7 +530,7 @@ int catalog_drop_db(catalog *c, const char *tenant, const char *name, bool if_ex
             db_free(d);
         }
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
@@ -669,7 +670,7 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
     for (size_t i = 0; i < ncols; i++)
         if (names_check(NAME_COLUMN, cols[i].name, cols[i].name_len, 422, EC_META, e) < 0)
             return -1;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     struct mdb *d = cat_find_db(c, tenant, db);
     if (!d) {
@@ -688,14 +689,14 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
         free(add);
         rc = table_commit_locked(c, d, t, 0, e);
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 int catalog_drop_table(catalog *c, const char *tenant, const char *db, const char *name,
                        bool if_exists, uint64_t *dropped_id, err *e) {
     *dropped_id = 0;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc = 0;
     struct mdb *d = cat_find_db(c, tenant, db);
     meta_table *t = d ? find_table(d, name, strlen(name)) : NULL;
@@ -715,7 +716,7 @@ int catalog_drop_table(catalog *c, const char *tenant, const char *db, const cha
             pthread_rwlock_unlock(&c->lock);
         }
     }
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
@@ -767,7 +768,7 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
     if (op == ALTER_RENAME_COLUMN && new_name &&
         names_check(NAME_COLUMN, new_name, strlen(new_name), 422, EC_META, e) < 0)
         return -1;
-    omutex_lock(&c->ddl_mu);
+    schema_lock(&c->ddl, true);
     int rc;
     struct mdb *d = cat_find_db(c, tenant, db);
     meta_table *t = d ? find_table(d, table, strlen(table)) : NULL;
@@ -777,41 +778,43 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
         rc = table_not_found(e, tenant, db, table);
     else
         rc = alter_table_locked(c, d, t, op, col, name, new_name, e);
-    omutex_unlock(&c->ddl_mu);
+    schema_unlock(&c->ddl);
     return rc;
 }
 
 /* ------------------------------------------------------------------ the write path's schema step
  */
 
+/* Checks one column against t: 1 if t lacks it, 0 if t has it as given, -1 with a conflict
+ * error. */
+static int check_col(const meta_table *t, const col_def *cd, err *e) {
+    int idx = meta_table_col(t, cd->name, cd->name_len);
+    if (idx < 0) return 1;
+    const meta_column *mc = &t->cols[idx];
+    uint8_t want = cd->kind == CK_TAG ? VT_STR : cd->type;
+    if (mc->kind == cd->kind && mc->type == want) return 0;
+    const char *found = cd->kind == CK_TAG ? "TAG" : vtype_short_name(cd->type);
+    const char *expected = mc->kind == CK_TAG    ? "TAG"
+                           : mc->kind == CK_TIME ? "TimestampNanosecond"
+                                                 : vtype_short_name(mc->type);
+    if (cd->line)
+        return err_set(e, 422, EC_WRITE,
+                       "Apply engine failed: DataSchemaError: Column '%.*s' type error, found %s "
+                       "expected %s (table '%s', line %u)",
+                       (int)cd->name_len, cd->name, found, expected, t->name, cd->line);
+    return err_set(e, 422, EC_WRITE,
+                   "Apply engine failed: DataSchemaError: Column '%.*s' type error, found %s "
+                   "expected %s (table '%s')",
+                   (int)cd->name_len, cd->name, found, expected, t->name);
+}
+
 /* Checks cols against t; returns the number of missing columns, or -1 with a conflict error. */
 static int check_cols(const meta_table *t, const col_def *cols, size_t ncols, err *e) {
     int missing = 0;
     for (size_t i = 0; i < ncols; i++) {
-        int idx = meta_table_col(t, cols[i].name, cols[i].name_len);
-        if (idx < 0) {
-            missing++;
-            continue;
-        }
-        const meta_column *mc = &t->cols[idx];
-        uint8_t want = cols[i].kind == CK_TAG ? VT_STR : cols[i].type;
-        bool kind_ok = mc->kind == cols[i].kind;
-        if (!kind_ok || mc->type != want) {
-            const char *found = cols[i].kind == CK_TAG ? "TAG" : vtype_short_name(cols[i].type);
-            const char *expected = mc->kind == CK_TAG    ? "TAG"
-                                   : mc->kind == CK_TIME ? "TimestampNanosecond"
-                                                         : vtype_short_name(mc->type);
-            if (cols[i].line)
-                return err_set(e, 422, EC_WRITE,
-                               "Apply engine failed: DataSchemaError: Column '%.*s' type error, "
-                               "found %s expected %s (table '%s', line %u)",
-                               (int)cols[i].name_len, cols[i].name, found, expected, t->name,
-                               cols[i].line);
-            return err_set(e, 422, EC_WRITE,
-                           "Apply engine failed: DataSchemaError: Column '%.*s' type error, "
-                           "found %s expected %s (table '%s')",
-                           (int)cols[i].name_len, cols[i].name, found, expected, t->name);
-        }
+        int r = check_col(t, &cols[i], e);
+        if (r < 0) return -1;
+        missing += r;
     }
     return missing;
 }
@@ -892,12 +895,23 @@ static void publish_plans(catalog *c, struct mdb *d, struct tplan *plans, size_t
     }
 }
 
+/* A very wide table's columns in the order they are added (tags sorted, then fields sorted),
+ * sorted once outside the schema lock, and how far the pieces made so far got. */
+struct wide {
+    const col_def **order;
+    size_t n, next;
+};
+
 /* The slow part of catalog_ensure_tables for the tables listed in miss: re-checks them (another
- * request may have added what they need), plans every change, logs all of them with one append
- * and one fsync, then builds and publishes the new versions. Nothing changes on an error. */
+ * request may have added what they need), plans the changes, logs them with one append and one
+ * fsync, then builds and publishes the new versions. Stops planning after a slice
+ * (SCHEMA_SLICE tables or SCHEMA_SLICE_COLS columns) when a small schema change waits, so it
+ * gets its turn; a very wide table (wide[k].order set) is a commit of its own, made in pieces.
+ * *done tells how many of miss were handled. Nothing changes on an error. */
 static int ensure_locked(catalog *c, const char *tenant, const char *db, const table_cols *tabs,
-                         const size_t *miss, size_t nmiss, meta_table **out, err *e) {
-    STRATA_ASSERT(omutex_held(&c->ddl_mu));
+                         const size_t *miss, struct wide *wide, size_t nmiss, meta_table **out,
+                         size_t *done, err *e) {
+    STRATA_ASSERT(schema_held(&c->ddl));
     struct mdb *d = cat_find_db(c, tenant, db);
     if (!d) return db_not_found(e, db);
     struct tplan *plans = xcalloc(nmiss + 1, sizeof *plans);
@@ -906,35 +920,68 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
     buf lines;
     buf_init(&lines);
     int rc = 0;
-    for (size_t k = 0; k < nmiss && !rc; k++) {
+    size_t k = 0, cols = 0;
+    for (; k < nmiss && !rc; k++) {
+        if ((k >= SCHEMA_SLICE || cols >= SCHEMA_SLICE_COLS) && schema_small_waiting(&c->ddl))
+            break;
         const table_cols *tc = &tabs[miss[k]];
+        struct wide *w = wide[k].order ? &wide[k] : NULL;
+        if (w && np) break; /* a very wide table starts a commit of its own */
+        cols += tc->ncols;
         meta_table *t = find_table(d, tc->name, tc->name_len);
-        int m = t ? check_cols(t, tc->cols, tc->ncols, e) : 1;
-        if (m < 0) {
-            rc = -1;
-        } else if (m == 0) {
-            meta_table_retain(t);
-            out[miss[k]] = t;
+        const col_def **add = xmalloc(sizeof *add * ((w ? SCHEMA_SLICE_COLS : tc->ncols) + 1));
+        size_t nadd = 0;
+        bool piece = false;
+        if (w) {
+            /* In pieces of SCHEMA_SLICE_COLS columns, each a commit of its own, in the order
+             * they would be added at once, so that a small schema change waits for one piece
+             * at most; each column is checked as the cursor passes it. The caller comes back
+             * for the rest. */
+            while (w->next < w->n && nadd < SCHEMA_SLICE_COLS && !rc) {
+                const col_def *cd = w->order[w->next++];
+                int r = t ? check_col(t, cd, e) : 1;
+                if (r < 0)
+                    rc = -1;
+                else if (r)
+                    add[nadd++] = cd;
+            }
+            piece = w->next < w->n;
         } else {
-            bool ins;
-            hmap_upsert(seen, tc->name, tc->name_len, &ins);
-            if (!ins) {
-                rc = err_set(e, 500, EC_INTERNAL, "table %.*s listed twice in one schema change",
-                             (int)tc->name_len, tc->name);
-                break;
-            }
-            struct tplan *p = &plans[np++];
-            p->req = miss[k];
-            p->base = t;
-            p->add = xmalloc(sizeof *p->add * (tc->ncols + 1));
-            p->nadd = missing_cols(t, tc->cols, tc->ncols, p->add);
-            if (t) {
-                cat_line(plan_cols_json(p), &lines);
-            } else {
-                p->next = table_create(d, c->next_id++, tc->name, tc->name_len, p->add, p->nadd);
-                cat_line(cat_table_json(p->next), &lines);
-            }
+            int m = t ? check_cols(t, tc->cols, tc->ncols, e) : 1;
+            if (m < 0)
+                rc = -1;
+            else if (m)
+                nadd = missing_cols(t, tc->cols, tc->ncols, add);
         }
+        if (rc || (!nadd && t)) {
+            free(add);
+            if (!rc) {
+                meta_table_retain(t);
+                meta_table_release(out[miss[k]]); /* a piece of it made by an earlier call */
+                out[miss[k]] = t;
+            }
+            continue;
+        }
+        bool ins;
+        hmap_upsert(seen, tc->name, tc->name_len, &ins);
+        if (!ins) {
+            free(add);
+            rc = err_set(e, 500, EC_INTERNAL, "table %.*s listed twice in one schema change",
+                         (int)tc->name_len, tc->name);
+            break;
+        }
+        struct tplan *p = &plans[np++];
+        p->req = miss[k];
+        p->base = t;
+        p->add = add;
+        p->nadd = nadd;
+        if (t) {
+            cat_line(plan_cols_json(p), &lines);
+        } else {
+            p->next = table_create(d, c->next_id++, tc->name, tc->name_len, p->add, p->nadd);
+            cat_line(cat_table_json(p->next), &lines);
+        }
+        if (piece) break; /* not done: k stays on it */
     }
     if (!rc) rc = cat_log_append_locked(c, &lines, e);
     if (!rc) {
@@ -949,6 +996,7 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
                                      CODEC_DEFAULT);
                 }
             }
+            meta_table_release(out[p->req]);
             out[p->req] = p->next;
         }
         publish_plans(c, d, plans, np);
@@ -960,6 +1008,7 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
     free(plans);
     hmap_free(seen);
     buf_free(&lines);
+    *done = k;
     return rc;
 }
 
@@ -997,11 +1046,29 @@ int catalog_ensure_tables(catalog *c, const char *tenant, const char *db, const 
         for (size_t j = 0; j < tc->ncols && !rc; j++)
             rc = names_check(NAME_COLUMN, tc->cols[j].name, tc->cols[j].name_len, 422, EC_WRITE, e);
     }
-    if (!rc && nmiss) {
-        omutex_lock(&c->ddl_mu);
-        rc = ensure_locked(c, tenant, db, tabs, miss, nmiss, out, e);
-        omutex_unlock(&c->ddl_mu);
+    /* The changes: one catalog change, or, for a large request, one per slice when small
+     * schema changes wait in between. Conflicts with the catalog as this request found it were
+     * refused above, before any change; what can still stop a later slice (an I/O error, a
+     * conflicting change another request made meanwhile) leaves the earlier ones in place. */
+    size_t ncols = 0;
+    for (size_t k = 0; k < nmiss; k++) ncols += tabs[miss[k]].ncols;
+    bool small = nmiss <= SCHEMA_SLICE && ncols <= SCHEMA_SLICE_COLS;
+    struct wide *wide = xcalloc(nmiss + 1, sizeof *wide);
+    for (size_t k = 0; !rc && k < nmiss; k++) {
+        const table_cols *tc = &tabs[miss[k]];
+        if (tc->ncols <= SCHEMA_SLICE_COLS) continue;
+        wide[k].order = xmalloc(sizeof *wide[k].order * tc->ncols);
+        wide[k].n = missing_cols(NULL, tc->cols, tc->ncols, wide[k].order);
     }
+    for (size_t k = 0; !rc && k < nmiss;) {
+        size_t done = 0;
+        schema_lock(&c->ddl, small);
+        rc = ensure_locked(c, tenant, db, tabs, miss + k, wide + k, nmiss - k, out, &done, e);
+        schema_unlock(&c->ddl);
+        k += done;
+    }
+    for (size_t k = 0; k < nmiss; k++) free(wide[k].order);
+    free(wide);
     free(miss);
     if (rc) {
         for (size_t i = 0; i < n; i++) {

@@ -2,16 +2,19 @@
  * write path's schema step) and catalog_log.c (the log: records, replay, rewrite).
  *
  * Locks, in the order they are taken:
- *   1. c->ddl_mu  one schema change at a time (DDL and the write path's additions), held while
- *                 it is computed, appended to the log and fsynced, and published. Only its
- *                 holder changes the maps below, so it may read them without c->lock.
+ *   1. c->ddl     the schema lock: one schema change at a time (DDL and the write path's
+ *                 additions), held while it is computed, appended to the log and fsynced, and
+ *                 published. Only its holder changes the maps below, so it may read them
+ *                 without c->lock. Small changes go first and a large request lets them in
+ *                 between its slices (struct schema_lock), so a small schema change waits for
+ *                 one slice of another at most.
  *   2. c->lock    a rwlock over the maps (databases, tables, users, tenants): readers hold it
  *                 for one lookup; the schema writer holds it for writing only to publish, in
  *                 slices of PUBLISH_SLICE tables, never across I/O.
  * Table versions (meta_table) are immutable once published and reference counted, so a reader
  * keeps using its version after dropping c->lock; columns appended later go into a shared
  * colset past the version's ncols (see colset.h). A helper whose name ends in `_locked` needs
- * c->ddl_mu. */
+ * c->ddl. */
 #ifndef STRATA_META_CATALOG_INT_H
 #define STRATA_META_CATALOG_INT_H
 
@@ -23,9 +26,97 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <string.h>
 
 /* Tables published per hold of the write lock, so readers wait at most one slice. */
 #define PUBLISH_SLICE 256
+/* A slice of the write path's schema changes: a request with more tables or columns is large,
+ * and after each slice lets a waiting small change in (it commits what it has and queues
+ * again), so that one waits a few milliseconds, not for the whole request. */
+#define SCHEMA_SLICE 256
+#define SCHEMA_SLICE_COLS 16384
+
+/* The schema lock. Two queues, each first come, first served: small changes (DDL, and write
+ * requests that fit in one slice) go before the slices of large requests, and a large request
+ * lets waiting small ones in between its slices. So a one-line write that creates a table
+ * waits for one slice at most, however many large requests are queued (a plain mutex let a
+ * request that unlocks and locks again between slices starve it; one FIFO made it wait for a
+ * slice of every large request ahead). */
+struct schema_lock {
+    pthread_mutex_t mu;
+    pthread_cond_t turn;
+    uint64_t small_next, small_serving; /* tickets of small changes: handed out, served */
+    uint64_t big_next, big_serving;     /* tickets of large ones */
+    bool held, held_small;
+#ifdef STRATA_CHECKS
+    uintptr_t owner; /* omutex_self() of the holder, 0 when free */
+#endif
+};
+
+static inline void schema_lock_init(struct schema_lock *l) {
+    memset(l, 0, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->turn, NULL);
+}
+
+static inline void schema_lock_destroy(struct schema_lock *l) {
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->turn);
+}
+
+static inline void schema_lock(struct schema_lock *l, bool small) {
+    pthread_mutex_lock(&l->mu);
+    if (small) {
+        uint64_t me = l->small_next++;
+        while (l->held || l->small_serving != me) pthread_cond_wait(&l->turn, &l->mu);
+    } else {
+        uint64_t me = l->big_next++;
+        while (l->held || l->big_serving != me || l->small_serving != l->small_next)
+            pthread_cond_wait(&l->turn, &l->mu);
+    }
+    l->held = true;
+    l->held_small = small;
+#ifdef STRATA_CHECKS
+    l->owner = omutex_self();
+#endif
+    pthread_mutex_unlock(&l->mu);
+}
+
+static inline void schema_unlock(struct schema_lock *l) {
+    pthread_mutex_lock(&l->mu);
+#ifdef STRATA_CHECKS
+    STRATA_ASSERT(l->held && l->owner == omutex_self());
+    l->owner = 0;
+#endif
+    l->held = false;
+    if (l->held_small)
+        l->small_serving++;
+    else
+        l->big_serving++;
+    pthread_cond_broadcast(&l->turn);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Whether the calling thread holds l (always true in the release build). */
+static inline bool schema_held(struct schema_lock *l) {
+#ifdef STRATA_CHECKS
+    pthread_mutex_lock(&l->mu);
+    bool held = l->held && l->owner == omutex_self();
+    pthread_mutex_unlock(&l->mu);
+    return held;
+#else
+    (void)l;
+    return true;
+#endif
+}
+
+/* Whether a small change waits (asked by a large one's holder, to let it in between slices). */
+static inline bool schema_small_waiting(struct schema_lock *l) {
+    pthread_mutex_lock(&l->mu);
+    bool waiting = l->small_next - l->small_serving > (l->held_small ? 1u : 0u);
+    pthread_mutex_unlock(&l->mu);
+    return waiting;
+}
 
 struct mdb {
     uint64_t id;
@@ -52,12 +143,12 @@ struct tenant {
 
 struct catalog {
     pthread_rwlock_t lock;
-    owned_mutex ddl_mu;
+    struct schema_lock ddl;
     char *dir;
     int logfd;
-    uint64_t log_size; /* bytes of whole records in the log (ddl_mu) */
-    bool log_broken;   /* an fsync failed: nothing more is appended until restart (ddl_mu) */
-    uint64_t next_id;  /* ddl_mu */
+    uint64_t log_size; /* bytes of whole records in the log (ddl) */
+    bool log_broken;   /* an fsync failed: nothing more is appended until restart (ddl) */
+    uint64_t next_id;  /* ddl */
     hmap *dbs;         /* "tenant\0name" → struct mdb* */
     hmap *dbs_by_id;   /* id (8 bytes) → struct mdb* */
     struct user *users;
@@ -66,7 +157,7 @@ struct catalog {
     size_t ntenants;
 };
 
-/* ---- catalog.c: objects and maps (maps change only under ddl_mu, or at open) */
+/* ---- catalog.c: objects and maps (maps change only under ddl, or at open) */
 struct mdb *cat_find_db(catalog *c, const char *tenant, const char *name);
 struct mdb *cat_find_db_id(catalog *c, uint64_t id);
 meta_table *cat_find_table_id(struct mdb *d, uint64_t id);
@@ -97,7 +188,7 @@ json_t *cat_db_json(const struct mdb *d);
 json_t *cat_table_json(const meta_table *t);
 /* A "cols" record: columns [from, t->ncols) of t appended to its table. */
 json_t *cat_cols_json(const meta_table *t, uint32_t from);
-/* Appends lines to the log and fsyncs. Caller holds ddl_mu and not lock, so readers go on. */
+/* Appends lines to the log and fsyncs. Caller holds ddl and not lock, so readers go on. */
 int cat_log_append_locked(catalog *c, const buf *lines, err *e);
 /* Replays `<dir>/catalog.log` into c (*fresh: there was none). *rewrite tells whether the log
  * should be rewritten: new, torn at the end, or mostly superseded records. */

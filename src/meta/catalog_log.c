@@ -94,7 +94,7 @@ void cat_line(json_t *j, buf *out) {
 /* ------------------------------------------------------------------ appending */
 
 int cat_log_append_locked(catalog *c, const buf *lines, err *e) {
-    STRATA_ASSERT(omutex_held(&c->ddl_mu));
+    STRATA_ASSERT(schema_held(&c->ddl));
     if (c->log_broken)
         return err_set(e, 500, EC_META,
                        "catalog: %s/catalog.log could not be synced earlier; restart the server",

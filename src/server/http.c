@@ -27,12 +27,14 @@
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/membudget.h"
 #include "util/mem.h"
 #include "util/names.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -85,10 +87,12 @@ struct req {
     struct MHD_Connection *c;
     enum route route;
     enum rstate state;
-    bool admitted;  /* arrived while serving: finishes even if shutdown starts meanwhile */
-    bool counted;   /* inflight was incremented */
-    bool parked;    /* suspended for a worker, answer not yet taken back */
-    bool too_large; /* body passed the limit while arriving */
+    bool admitted;          /* arrived while serving: finishes even if shutdown starts meanwhile */
+    bool counted;           /* inflight was incremented */
+    bool parked;            /* suspended for a worker, answer not yet taken back */
+    bool too_large;         /* body passed the limit while arriving */
+    bool over_budget;       /* the memory budget could not take the body */
+    uint64_t body_reserved; /* bytes of the memory budget held for body (its capacity) */
     uint64_t limit;
     buf body;
     struct reply out; /* set by the worker */
@@ -182,6 +186,36 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct reply out) {
     enum MHD_Result ret = MHD_queue_response(c, out.status, out.r);
     MHD_destroy_response(out.r);
     return ret;
+}
+
+/* 503 when the memory budget cannot take `need` more bytes (0 = unknown): CnosDB's error
+ * body and Retry-After, so clients back off and try again. */
+static struct reply reply_busy(uint64_t need) {
+    char what[64] = "";
+    if (need) snprintf(what, sizeof what, " %llu more bytes", (unsigned long long)need);
+    return reply_fail(503, EC_GENERIC,
+                      "Server is out of memory: its budget (memory.max_memory = %llu bytes, "
+                      "%llu in use) cannot take%s; retry later",
+                      (unsigned long long)membudget_limit(), (unsigned long long)membudget_used(),
+                      need ? what : " the request");
+}
+
+/* Grows the body buffer to exactly cap bytes (plus a NUL), reserving the growth in the memory
+ * budget; false (nothing changed) when the budget refuses. */
+static bool body_reserve(struct req *rq, uint64_t cap) {
+    if (cap <= rq->body.cap) return true;
+    uint64_t more = cap + 1 - rq->body_reserved;
+    if (!membudget_try_reserve(MEMBUDGET_BODY, more)) return false;
+    rq->body_reserved += more;
+    rq->body.p = xrealloc(rq->body.p, cap + 1);
+    rq->body.cap = cap + 1;
+    return true;
+}
+
+static void body_drop(struct req *rq) {
+    buf_free(&rq->body);
+    if (rq->body_reserved) membudget_release(MEMBUDGET_BODY, rq->body_reserved);
+    rq->body_reserved = 0;
 }
 
 /* ------------------------------------------------------------------ request helpers */
@@ -342,6 +376,12 @@ static int parse_auth(struct MHD_Connection *c, bool required, struct creds *cr,
 
 /* ------------------------------------------------------------------ writes */
 
+/* Points parsed and encoded at a time: a slice's points (a few hundred bytes each) are all a
+ * large body has in memory at once besides itself and its write record. */
+#define WRITE_SLICE 65536
+
+typedef int (*parse_next_fn)(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
+
 static struct reply handle_write(server *s, struct MHD_Connection *c, struct req *rq,
                                  const char *tenant, const char *db) {
     err e;
@@ -368,17 +408,39 @@ static struct reply handle_write(server *s, struct MHD_Connection *c, struct req
         body = decoded.p;
         blen = decoded.len;
     }
-    arena *a = arena_new(1 << 20);
-    point_batch pb = {0};
+    /* The budget: the decoded copy, and for parsing the record (smaller than the body) and a
+     * slice of points (a few times the text of its lines). */
+    uint64_t slice = 3 * (uint64_t)blen < (16u << 20) ? 3 * (uint64_t)blen : (16u << 20);
+    uint64_t parse_cost = (uint64_t)blen + slice;
+    if (!membudget_try_reserve(MEMBUDGET_BODY, decoded.cap)) {
+        buf_free(&decoded);
+        return reply_busy(blen);
+    }
+    if (!membudget_try_reserve(MEMBUDGET_PARSE, parse_cost)) {
+        membudget_release(MEMBUDGET_BODY, decoded.cap);
+        buf_free(&decoded);
+        return reply_busy(parse_cost);
+    }
+    parse_next_fn next = rq->route == R_TSDB_WRITE ? tsdb_text_next
+                         : rq->route == R_TSDB_PUT ? tsdb_json_next
+                                                   : lp_next;
+    arena *ra = arena_new(1 << 20), *sa = arena_new(1 << 20);
+    point_cursor cur;
+    point_cursor_init(&cur, body ? body : "", blen);
+    ingest_req ir;
+    ingest_begin(&ir, ra);
     int rc;
-    if (rq->route == R_TSDB_WRITE)
-        rc = tsdb_parse_text(a, body ? body : "", blen, &pb, &e);
-    else if (rq->route == R_TSDB_PUT)
-        rc = tsdb_parse_json(a, body ? body : "", blen, &pb, &e);
-    else
-        rc = lp_parse(a, body ? body : "", blen, &pb, &e);
-    if (rc == 0) rc = ingest_write(s->cat, s->eng, tenant, db, prec, &pb, a, &e);
-    arena_free(a);
+    do {
+        point_batch pb = {0};
+        rc = next(&cur, sa, &pb, WRITE_SLICE, &e);
+        if (rc >= 0 && ingest_add(s->cat, tenant, db, prec, &pb, sa, &ir, &e) < 0) rc = -1;
+        arena_reset(sa);
+    } while (rc > 0);
+    if (rc == 0) rc = ingest_commit(s->eng, &ir, &e);
+    arena_free(sa);
+    arena_free(ra);
+    membudget_release(MEMBUDGET_PARSE, parse_cost);
+    membudget_release(MEMBUDGET_BODY, decoded.cap);
     buf_free(&decoded);
     if (rc < 0) return reply_err(&e);
     return reply_empty(200);
@@ -678,9 +740,16 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq)
     return handle_write(s, c, rq, tenant, db);
 }
 
+/* Requests with bodies at least this large give their memory back to the system when done. */
+#define TRIM_AFTER (16u << 20)
+
 static void run_request(void *arg) {
     struct req *rq = arg;
     rq->out = process(rq->s, rq->c, rq);
+    size_t size = rq->body.len;
+    /* A write is done with its body (a query's results may still point into its text). */
+    if (rq->route != R_SQL) body_drop(rq);
+    if (size >= TRIM_AFTER) malloc_trim(0);
     rq->state = RQ_DONE;
     MHD_resume_connection(rq->c);
 }
@@ -779,6 +848,12 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
     rq->limit = limit;
     buf_init(&rq->body);
     *con_cls = rq;
+    if (cl) {
+        /* The announced length at once, exactly: no doubling, no copies while it arrives. */
+        unsigned long long n = strtoull(cl, NULL, 10);
+        /* Refused, the body is still read (and dropped) so the client sees the answer. */
+        if (n && !body_reserve(rq, n)) rq->over_budget = true;
+    }
     return MHD_YES;
 }
 
@@ -800,10 +875,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size) {
         conn *k = conn_of(c);
         if (k) conns_body(s->guard, k, now_ms());
-        if (!rq->too_large) {
-            if (rq->body.len + *upload_size > rq->limit) {
+        if (!rq->too_large && !rq->over_budget) {
+            size_t need = rq->body.len + *upload_size;
+            if (need > rq->limit) {
                 rq->too_large = true;
-                buf_free(&rq->body);
+                body_drop(rq);
+            } else if (need > rq->body.cap &&
+                       !body_reserve(rq, need > 2 * rq->body.cap ? need : 2 * rq->body.cap)) {
+                rq->over_budget = true; /* the rest is read and dropped, then 503 */
+                body_drop(rq);
             } else {
                 buf_append(&rq->body, upload, *upload_size);
             }
@@ -817,6 +897,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return queue(c, reply_fail(413, EC_GENERIC,
                                        "Payload Too Large: body is over the limit of %llu bytes",
                                        (unsigned long long)rq->limit));
+        if (rq->over_budget) return queue(c, reply_busy(0));
         return dispatch(s, c, rq);
     case RQ_WORK:
         return MHD_YES; /* still with its worker */
@@ -840,7 +921,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (rq->parked) unpark(s); /* resumed, then closed before the handler was called again */
     if (rq->out.r) MHD_destroy_response(rq->out.r);
     if (rq->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
-    buf_free(&rq->body);
+    body_drop(rq);
     free(rq);
     *con_cls = NULL;
 }
@@ -919,6 +1000,14 @@ int server_start(const config *cfg, server **out, err *e) {
     int64_t backstop = cfg->http_idle_timeout_ms > cfg->http_body_timeout_ms
                            ? cfg->http_idle_timeout_ms
                            : cfg->http_body_timeout_ms;
+    uint64_t budget = cfg->max_memory == CONFIG_AUTO ? membudget_default_limit() : cfg->max_memory;
+    membudget_init(budget);
+    /* glibc keeps freed memory unless told: fixed thresholds (the dynamic ones climb to 32 MiB
+     * after one big free, then every big buffer lands in a heap that cannot shrink) and a few
+     * arenas for many worker threads. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+    mallopt(M_ARENA_MAX, 4);
     conns_opts co = {.idle_ms = cfg->http_idle_timeout_ms,
                      .header_ms = cfg->http_header_timeout_ms,
                      .body_ms = cfg->http_body_timeout_ms,
@@ -949,7 +1038,8 @@ int server_start(const config *cfg, server **out, err *e) {
     conns_run_reaper(s->guard);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : cfg->port;
-    log_debug("http: up to %zu connections (descriptor limit %zu)", maxc, nofile);
+    log_debug("http: up to %zu connections (descriptor limit %zu), memory budget %llu bytes", maxc,
+              nofile, (unsigned long long)budget);
     *out = s;
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include "format/format.h"
 #include "sql/keyset.h"
+#include "sql/pattern.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -925,34 +926,11 @@ static int eval_cmp_scalar(const bexpr *e, const batch *b, arena *a, vec *out, e
 
 /* ------------------------------------------------------------------ LIKE */
 
-/* SQL LIKE: % any run, _ one character (UTF-8 aware), backslash escapes. */
-static bool like_match(const char *s, const char *se, const char *p, const char *pe, bool ci) {
-    while (p < pe) {
-        char c = *p;
-        if (c == '%') {
-            while (p < pe && *p == '%') p++;
-            if (p == pe) return true;
-            for (const char *t = s; t <= se; t++)
-                if (like_match(t, se, p, pe, ci)) return true;
-            return false;
-        }
-        if (s >= se) return false;
-        if (c == '_') {
-            s++;
-            while (s < se && ((unsigned char)*s & 0xC0) == 0x80) s++;
-            p++;
-            continue;
-        }
-        if (c == '\\' && p + 1 < pe) c = *++p;
-        char sc = *s;
-        if (ci ? tolower((unsigned char)sc) != tolower((unsigned char)c) : sc != c) return false;
-        s++;
-        p++;
-    }
-    return s == se;
-}
-
-static int eval_like(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out) {
+/* LIKE over every row: the pattern compiled at bind time when it is a constant (e->aux), else
+ * once per row. The budget is checked every few rows: a LIKE over long strings is the kind of
+ * per-row kernel that can outlast the query's timeout within one batch. */
+static int eval_like(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out,
+                     err *er) {
     vec_alloc(a, VT_BOOL, 0, n, out);
     out->valid = valid_and(a, x, y, n);
     for (uint32_t i = 0; i < n; i++) {
@@ -960,11 +938,35 @@ static int eval_like(const bexpr *e, const vec *x, const vec *y, uint32_t n, are
             out->d.b[i] = false;
             continue;
         }
-        strv s = x->d.s[i], p = y->d.s[i];
-        bool m = like_match(s.p, s.p + s.len, p.p, p.p + p.len, e->ilike);
+        if ((i & 255) == 255 && budget_check(arena_get_budget(a), er) < 0) return -1;
+        const like_pat *pt = e->aux ? e->aux : like_compile(a, y->d.s[i], e->ilike);
+        int m = like_match(pt, x->d.s[i], a, er);
+        if (m < 0) return -1;
         out->d.b[i] = e->negated ? !m : m;
     }
     return 0;
+}
+
+/* x ~ pattern: compiled at bind time when the pattern is a constant, else per row. */
+static int eval_regex(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out,
+                      err *er) {
+    vec_alloc(a, VT_BOOL, 0, n, out);
+    out->valid = valid_and(a, x, y, n);
+    regex_run *run = regex_begin();
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        out->d.b[i] = false;
+        if (!vec_is_valid(out, i)) continue;
+        if ((i & 255) == 255 && (rc = budget_check(arena_get_budget(a), er)) < 0) break;
+        const regex_pat *re = e->aux ? e->aux : regex_compile(a, y->d.s[i], e->ilike, er);
+        int m = re ? regex_exec(run, re, x->d.s[i], er) : -1;
+        if (m < 0)
+            rc = -1;
+        else
+            out->d.b[i] = e->negated ? !m : m;
+    }
+    regex_end(run);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ main evaluator */
@@ -1073,19 +1075,31 @@ static int eval_in_set(const bexpr *e, const batch *b, arena *a, vec *out, err *
 
 static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
 
-int mem_limit_err(err *er, size_t limit) {
-    return err_set(er, 500, EC_QUERY_INTERNAL,
-                   "Resources exhausted: the query needs more than its memory limit of %llu "
-                   "bytes (query.query_memory_limit)",
-                   (unsigned long long)limit);
+int str_len_check(size_t len, err *er) {
+    if (len <= UINT32_MAX) return 0;
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Execution error: a string of %zu bytes is longer than the 4 GiB a value may "
+                   "hold",
+                   len);
+}
+
+int budget_check(const arena_budget *b, err *er) {
+    if (!b) return 0;
+    if (b->deadline_ns && time_mono_ns() > b->deadline_ns)
+        return err_set(er, 500, EC_QUERY_INTERNAL,
+                       "Query timeout: the query ran past its deadline (query.query_timeout)");
+    if (b->limit && b->held > b->limit)
+        return err_set(er, 500, EC_QUERY_INTERNAL,
+                       "Resources exhausted: the query needs more than its memory limit of %llu "
+                       "bytes (query.query_memory_limit)",
+                       (unsigned long long)b->limit);
+    return 0;
 }
 
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     if (eval_node(e, b, a, out, er) < 0) return -1;
     VEC_CHECK(out, b->nrows, e);
-    size_t limit;
-    if (arena_over_budget(a, &limit)) return mem_limit_err(er, limit);
-    return 0;
+    return budget_check(arena_get_budget(a), er);
 }
 
 static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
@@ -1135,13 +1149,15 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
         /* fall through */
     case BX_ARITH:
     case BX_LIKE:
+    case BX_REGEX:
     case BX_CONCAT: {
         vec x, y;
         if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
         if (bexpr_eval(e->args[1], b, a, &y, er) < 0) return -1;
         if (e->kind == BX_ARITH) return eval_arith(e, &x, &y, n, a, out, er);
         if (e->kind == BX_CMP) return eval_cmp(e, &x, &y, n, a, out, er);
-        if (e->kind == BX_LIKE) return eval_like(e, &x, &y, n, a, out);
+        if (e->kind == BX_LIKE) return eval_like(e, &x, &y, n, a, out, er);
+        if (e->kind == BX_REGEX) return eval_regex(e, &x, &y, n, a, out, er);
         vec_alloc(a, VT_STR, 0, n, out);
         out->valid = valid_and(a, &x, &y, n);
         for (uint32_t i = 0; i < n; i++) {
@@ -1150,6 +1166,7 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
                 continue;
             }
             strv p = x.d.s[i], q = y.d.s[i];
+            if (str_len_check((size_t)p.len + q.len, er) < 0) return -1;
             char *m = arena_alloc(a, (size_t)p.len + q.len + 1);
             memcpy(m, p.p, p.len);
             memcpy(m + p.len, q.p, q.len);
@@ -1228,6 +1245,8 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
             if (bexpr_eval(e->args[k], b, a, &items[k], er) < 0) return -1;
         vec_alloc(a, VT_BOOL, 0, n, out);
         for (uint32_t i = 0; i < n; i++) {
+            /* n x items comparisons: a long list of non-constant items is a heavy kernel */
+            if ((i & 255) == 255 && budget_check(arena_get_budget(a), er) < 0) return -1;
             value p;
             vec_get(&x, i, &p);
             if (p.null) {

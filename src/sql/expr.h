@@ -49,6 +49,7 @@ enum bexpr_kind {
     BX_FUNC,          /* fn(args) */
     BX_CONCAT,        /* args[0] || args[1] */
     BX_DISTINCT_FROM, /* IS [NOT] DISTINCT FROM, negated = NOT DISTINCT */
+    BX_REGEX,         /* args[0] ~ args[1] (constant pattern precompiled), ilike = ~*, negated */
 };
 
 struct bexpr {
@@ -71,12 +72,16 @@ struct bexpr {
     const char *fname;
 };
 
-/* Evaluates e over batch b into out (memory from a). Fails with mem_limit_err as soon as a
- * node leaves a's memory budget (util/arena.h) over its limit, so one batch cannot grow without
- * bound (a chain of || doubling a string at every level). */
+/* Evaluates e over batch b into out (memory from a). Checks a's budget (util/arena.h) after
+ * every node, and heavy kernels every few rows, so one batch of one expression can neither
+ * grow without bound (a long || chain) nor run past the query's deadline (a LIKE over long
+ * strings). */
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
-/* The query memory limit's error: 500, "Resources exhausted: ...". */
-int mem_limit_err(err *er, size_t limit);
+/* A string value holds at most UINT32_MAX bytes (strv.len): -1 with an error past it. */
+int str_len_check(size_t len, err *er);
+/* -1 with the error (500) when the budget is past its deadline ("Query timeout") or holds more
+ * than its memory limit ("Resources exhausted"); 0 otherwise, and for b NULL. */
+int budget_check(const arena_budget *b, err *er);
 
 /* Constructors used by the binder. */
 bexpr *bx_const(arena *a, value v);

@@ -136,6 +136,7 @@ static int fn_concat(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
         size_t len = 0;
         for (uint32_t k = 0; k < e->nargs; k++)
             if (args[k].type != VT_NULL && vec_is_valid(&args[k], i)) len += args[k].d.s[i].len;
+        if (str_len_check(len, er) < 0) return -1;
         char *p = arena_alloc(a, len + 1);
         size_t at = 0;
         for (uint32_t k = 0; k < e->nargs; k++)

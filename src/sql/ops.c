@@ -12,12 +12,7 @@
 #include <string.h>
 
 int q_check(qctx *q, err *er) {
-    if (q->deadline_ns && time_mono_ns() > q->deadline_ns)
-        return err_set(er, 500, EC_QUERY_INTERNAL,
-                       "Query timeout: the query ran past its deadline");
-    if (q->budget.limit && q->budget.held > q->budget.limit)
-        return mem_limit_err(er, q->budget.limit);
-    return 0;
+    return budget_check(&q->budget, er);
 }
 
 arena *q_scratch(qctx *q) {
@@ -408,20 +403,50 @@ static int sort_cmp(const void *pa, const void *pb, void *ctx) {
     return (i > j) - (i < j); /* stable */
 }
 
-/* Sorts the rows held so far (s->perm). */
-static void sort_perm(struct sort_op *s) {
-    s->total = s->data.n;
-    s->perm = arena_alloc(s->da, sizeof *s->perm * (s->total ? s->total : 1));
-    for (uint32_t i = 0; i < s->total; i++) s->perm[i] = i;
-    qsort_r(s->perm, s->total, sizeof *s->perm, sort_cmp, s);
+#define SORT_RUN 4096
+
+/* Sorts the rows held so far into s->perm: runs of SORT_RUN rows with qsort_r, then bottom-up
+ * merges. A single qsort of millions of rows cannot be interrupted; this checks the query's
+ * deadline and budget between runs and every 64k merged rows. */
+static int sort_perm(struct sort_op *s, err *er) {
+    uint32_t n = s->total = s->data.n;
+    uint32_t *src = arena_alloc(s->da, sizeof *src * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) src[i] = i;
+    for (uint32_t i = 0; i < n; i += SORT_RUN) {
+        qsort_r(src + i, n - i < SORT_RUN ? n - i : SORT_RUN, sizeof *src, sort_cmp, s);
+        if ((i / SORT_RUN) % 16 == 15 && q_check(s->o.q, er) < 0) return -1;
+    }
+    uint32_t *dst = n > SORT_RUN ? arena_alloc(s->da, sizeof *dst * n) : NULL;
+    uint32_t since = 0;
+    for (uint64_t w = SORT_RUN; w < n; w *= 2) {
+        for (uint64_t lo = 0; lo < n; lo += 2 * w) {
+            uint32_t mid = (uint32_t)(lo + w < n ? lo + w : n);
+            uint32_t hi = (uint32_t)(lo + 2 * w < n ? lo + 2 * w : n);
+            uint32_t i = (uint32_t)lo, j = mid, k = (uint32_t)lo;
+            while (i < mid && j < hi)
+                dst[k++] = sort_cmp(&src[i], &src[j], s) <= 0 ? src[i++] : src[j++];
+            while (i < mid) dst[k++] = src[i++];
+            while (j < hi) dst[k++] = src[j++];
+            since += hi - (uint32_t)lo;
+            if (since >= 65536) {
+                since = 0;
+                if (q_check(s->o.q, er) < 0) return -1;
+            }
+        }
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    s->perm = src;
+    return 0;
 }
 
 /* Top-N: keeps only the first `keep` rows of what has arrived, so ORDER BY ... LIMIT n holds
  * O(n) rows however large its input. */
-static void sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *units) {
-    sort_perm(s);
+static int sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *units, err *er) {
+    if (sort_perm(s, er) < 0) return -1;
     uint32_t n = (uint32_t)s->keep;
-    arena *na = arena_new(1 << 20);
+    arena *na = arena_new(0);
     arena_set_budget(na, &s->o.q->budget);
     batch all = {s->data.ncols, s->data.n, s->data.cols}, top;
     batch_take(na, &all, s->perm, n, &top);
@@ -431,6 +456,7 @@ static void sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *un
     arena_free(s->da);
     s->da = na;
     s->data = fresh;
+    return 0;
 }
 
 static int sort_next(op *o, batch *b, err *er) {
@@ -444,10 +470,14 @@ static int sort_next(op *o, batch *b, err *er) {
             types[o->ncols + k] = s->keys[k].e->type;
             units[o->ncols + k] = s->keys[k].e->unit;
         }
-        s->da = arena_new(1 << 20);
+        /* default 64 KiB blocks: the budget counts blocks, and a sort of a few rows must not
+         * look like a megabyte (colbuf's large arrays get blocks of their own) */
+        s->da = arena_new(0);
         arena_set_budget(s->da, &o->q->budget);
         colbuf_init(s->da, &s->data, o->ncols + s->nkeys, types, units);
-        uint64_t trim_at = s->keep >= 0 ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
+        /* a limit past what a batch index can hold is no limit for trimming */
+        uint64_t trim_at =
+            s->keep >= 0 && s->keep < (1 << 30) ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
         for (;;) {
             batch in;
             int rc = s->child->next(s->child, &in, er);
@@ -462,10 +492,9 @@ static int sort_next(op *o, batch *b, err *er) {
                     return -1;
             colbuf_append(s->da, &s->data, &ext);
             arena_reset(o->q->ba);
-            if (s->data.n >= trim_at) sort_trim(s, types, units);
+            if (s->data.n >= trim_at && sort_trim(s, types, units, er) < 0) return -1;
         }
-        if (q_check(o->q, er) < 0) return -1;
-        sort_perm(s);
+        if (q_check(o->q, er) < 0 || sort_perm(s, er) < 0) return -1;
         if (s->keep >= 0 && (uint64_t)s->keep < s->total) s->total = (uint32_t)s->keep;
         s->done = true;
     }

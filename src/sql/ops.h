@@ -21,10 +21,9 @@ typedef struct qctx {
     arena *a;       /* query lifetime */
     arena *ba;      /* batch lifetime */
     arena *scratch; /* per-call scratch (q_scratch); NULL until first used */
-    int64_t deadline_ns;
     /* Every arena of the query (a, ba, scratch, sort buffers) is charged here; hash tables
      * and IN sets live in those arenas, so budget.held is what the query holds. budget.limit
-     * is the query memory limit (0 = none). */
+     * is the query memory limit and budget.deadline_ns its timeout (0 = none). */
     arena_budget budget;
 } qctx;
 

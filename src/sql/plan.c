@@ -2,6 +2,7 @@
 #include "sql/plan.h"
 
 #include "sql/func.h"
+#include "sql/pattern.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 
@@ -394,6 +395,22 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
         *out = r;
         return 0;
     }
+    case OP_REGEX:
+    case OP_IREGEX:
+    case OP_NREGEX:
+    case OP_NIREGEX: {
+        if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_REGEX, VT_BOOL, 2);
+        r->ilike = e->op == OP_IREGEX || e->op == OP_NIREGEX;
+        r->negated = e->op == OP_NREGEX || e->op == OP_NIREGEX;
+        r->args[0] = x;
+        r->args[1] = y;
+        if (y->kind == BX_CONST && !y->cval.null &&
+            !(r->aux = regex_compile(a, y->cval.v.s, r->ilike, er)))
+            return -1;
+        *out = r;
+        return 0;
+    }
     case OP_CONCAT: {
         if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
         bexpr *r = bx_new(a, BX_CONCAT, VT_STR, 2);
@@ -648,6 +665,7 @@ static int bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
         r->ilike = e->op == OP_ILIKE;
         r->args[0] = x;
         r->args[1] = p;
+        if (p->kind == BX_CONST && !p->cval.null) r->aux = like_compile(a, p->cval.v.s, r->ilike);
         *out = r;
         return 0;
     }
@@ -670,16 +688,19 @@ static int bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
             if (bind(bd, e->then[i], &r->args[k++], er) < 0) return -1;
         }
         if (e->els && bind(bd, e->els, &r->args[k++], er) < 0) return -1;
-        /* Result type: unify all THEN/ELSE branches pairwise against the first. */
-        uint32_t res = first_then;
-        for (uint32_t i = first_then; i < n; i += (i < n - (e->els ? 1 : 0)) ? 2 : 1) {
-            if (i == res) continue;
-            if (unify(bd, &r->args[res], &r->args[i], true, OP_EQ, er) < 0 &&
-                unify(bd, &r->args[res], &r->args[i], false, OP_EQ, er) < 0)
+        /* Result type: unify every THEN and the ELSE against the first THEN, then cast them all
+         * to it (the evaluator copies slots of the result type from whichever branch). */
+        uint32_t *res_at = arena_alloc(a, sizeof *res_at * (e->nwhen + 1)), nres = 0;
+        for (uint32_t i = 0; i < e->nwhen; i++) res_at[nres++] = first_then + 2 * i;
+        if (e->els) res_at[nres++] = n - 1;
+        uint32_t res = res_at[0];
+        for (uint32_t i = 1; i < nres; i++)
+            if (unify(bd, &r->args[res], &r->args[res_at[i]], true, OP_EQ, er) < 0 &&
+                unify(bd, &r->args[res], &r->args[res_at[i]], false, OP_EQ, er) < 0)
                 return -1;
-        }
-        for (uint32_t i = first_then; i < n; i += (i < n - (e->els ? 1 : 0)) ? 2 : 1)
-            if (bx_cast(a, &r->args[i], r->args[res]->type, r->args[res]->unit, er) < 0) return -1;
+        for (uint32_t i = 0; i < nres; i++)
+            if (bx_cast(a, &r->args[res_at[i]], r->args[res]->type, r->args[res]->unit, er) < 0)
+                return -1;
         r->type = r->args[res]->type;
         r->unit = r->args[res]->unit;
         if (e->els && e->operand == NULL && n == 1) r->type = r->args[0]->type;
@@ -1358,7 +1379,8 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
         root = op_agg(q, root, dk, nproj, NULL, 0);
     }
     if (qy->norder) {
-        int64_t keep = limit >= 0 ? limit + offset : -1;
+        int64_t keep = -1; /* LIMIT 2^63-1 OFFSET 10 keeps everything, it does not wrap */
+        if (limit >= 0 && __builtin_add_overflow(limit, offset, &keep)) keep = INT64_MAX;
         root = op_sort(q, root, keys, qy->norder, keep);
     }
     if (limit >= 0 || offset > 0) root = op_limit(q, root, (uint64_t)offset, limit);

@@ -28,7 +28,7 @@ static sql_result *result_new(sql_session *s) {
     sql_result *r = arena_calloc(s->a, sizeof *r);
     r->q.a = s->a;
     r->q.ba = arena_new(1 << 16);
-    r->q.deadline_ns = s->deadline_ns;
+    r->q.budget.deadline_ns = s->deadline_ns;
     /* What parsing already took counts too: the statement arena is charged whole. */
     r->q.budget.limit = s->mem_limit;
     arena_set_budget(r->q.a, &r->q.budget);
@@ -570,7 +570,8 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
         for (uint32_t c = 0; c < ncols; c++) {
             const meta_column *mc = &t->cols[idx[c]];
             const expr *ve = body->values[ri][c];
-            /* Evaluate the constant expression and cast to the column type. */
+            /* Evaluate the constant expression (planned in the scratch arena, so a long VALUES
+             * list costs its points, not a plan per cell) and cast it to the column type. */
             sql_query q1 = {0};
             sql_body b1 = {0};
             sql_select sel = {0};
@@ -579,7 +580,8 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
             sel.nitems = 1;
             b1.select = &sel;
             q1.body = &b1;
-            qctx qc = {.a = s->a, .ba = s->a};
+            qctx qc = {.a = q_scratch(&r->q)};
+            qc.ba = qc.a;
             plan_out po;
             if (plan_query(s, &qc, &q1, &po, e) < 0) goto out;
             batch bb;
@@ -590,6 +592,7 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
             value v;
             vec_get(&bb.cols[0], 0, &v);
             if (v.null) continue;
+            if (v.type == VT_STR) v.v.s.p = arena_strndup(s->a, v.v.s.p, v.v.s.len);
             uint8_t want = mc->kind == CK_TIME ? VT_TS : mc->type;
             bexpr *cb = bx_const(s->a, v);
             if (want == VT_TS && v.type == VT_I64) {

@@ -56,6 +56,7 @@ static void sdb_free(struct sdb *d) {
     omutex_destroy(&d->wmu);
     pthread_cond_destroy(&d->drained);
     pthread_rwlock_destroy(&d->rw);
+    pthread_mutex_destroy(&d->tomb_mu);
     free(d->dir);
     free(d);
 }
@@ -214,6 +215,7 @@ int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e) {
     omutex_init(&d->wmu);
     pthread_cond_init(&d->drained, NULL);
     pthread_rwlock_init(&d->rw, NULL);
+    pthread_mutex_init(&d->tomb_mu, NULL);
     if (mkdir(path, 0755) < 0 && errno != EEXIST) {
         err_set(e, 500, EC_STORAGE, "cannot create %s: %s", path, strerror(errno));
         sdb_free(d);

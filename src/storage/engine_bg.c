@@ -160,11 +160,11 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
         }
     }
     d->ntombs = k;
-    if (pruned && sdb_tombs_save_locked(d, &e) < 0) {
+    pthread_rwlock_unlock(&d->rw);
+    if (pruned && sdb_tombs_save(d, &e) < 0) {
         log_error("tombstones: %s", e.msg);
         err_clear(&e);
     }
-    pthread_rwlock_unlock(&d->rw);
     sdb_vnodes_release(vs, nv);
     arena_free(a);
     return frc;

@@ -12,10 +12,12 @@
  *
  * Locks, in the order they are taken (never take one while holding a later one):
  *   1. g->bg_work   a round of background work (sdb_maintain_locked); DROP DATABASE waits it out
- *   2. d->wmu       a database's writes: WAL order = apply order; the vnode list only grows
- *                   under it, so a holder may keep vnode pointers without d->rw
- *   3. d->rw        a database's vnode list and tombstones (read: look up; write: change)
- *   4. the locks inside vnode, memcache, sindex and wal (each module's own)
+ *   2. d->wmu       a database's writes: WAL order = apply order; the vnode list changes
+ *                   only under it, so a holder may keep vnode pointers without d->rw
+ *   3. d->tomb_mu   orders the saves of TOMBSTONES, held across the write and fsync
+ *   4. d->rw        a database's vnode list and tombstones (read: look up; write: change);
+ *                   never held across I/O
+ *   5. the locks inside vnode, memcache, sindex and wal (each module's own)
  * Leaves, taken with any of the above held and never holding another: g->mu (the registry
  * map), g->bg_mu (the background thread's wake-up). A helper whose name ends in `_locked`
  * needs the lock its comment names held by the caller. */
@@ -50,10 +52,11 @@ struct sdb {
     char *dir;
     wal *wal;
     sindex *idx;
-    owned_mutex wmu;        /* serialises writes: WAL order = apply order */
-    pthread_cond_t drained; /* signalled when flushes complete (write backpressure) */
-    pthread_rwlock_t rw;    /* vnode list and tombstones */
-    vnode **vnodes;         /* sorted by (tmin, shard) */
+    owned_mutex wmu;         /* serialises writes: WAL order = apply order */
+    pthread_cond_t drained;  /* signalled when flushes complete (write backpressure) */
+    pthread_rwlock_t rw;     /* vnode list and tombstones */
+    pthread_mutex_t tomb_mu; /* orders the saves of TOMBSTONES */
+    vnode **vnodes;          /* sorted by (tmin, shard) */
     size_t nvnodes;
     tombstone *tombs;
     size_t ntombs;
@@ -113,8 +116,8 @@ void sdb_vnodes_release(vnode **vs, size_t n);
 
 /* ---- tombstone.c */
 void sdb_tombs_free(tombstone *t, size_t n);
-/* Saves d->tombs to TOMBSTONES. Caller holds d->rw (write). */
-int sdb_tombs_save_locked(struct sdb *d, err *e);
+/* Saves d->tombs to TOMBSTONES (takes d->tomb_mu, then d->rw to read; caller holds neither). */
+int sdb_tombs_save(struct sdb *d, err *e);
 /* Loads TOMBSTONES (at open, before anyone else sees d). */
 int sdb_tombs_load(struct sdb *d, err *e);
 /* A copy of the tombstones (of one table, or all when table_id is 0) in the arena. */

@@ -207,9 +207,9 @@ static int apply_delete(struct sdb *d, uint64_t lsn, byte_reader *r, bool replay
         d->tombs = xrealloc(d->tombs, sizeof *d->tombs * (d->ntombs + 1));
         d->tombs[d->ntombs++] = (tombstone){lsn, table_id, tmin, tmax, (uint32_t)n, sids};
         sids = NULL;
-        rc = sdb_tombs_save_locked(d, e);
     }
     pthread_rwlock_unlock(&d->rw);
+    if (!exists) rc = sdb_tombs_save(d, e);
     free(sids);
     (void)replay;
     return rc;

@@ -1,5 +1,5 @@
 /* A database's tombstones (DELETE): kept in memory under the database's rw lock and saved
- * whole to `TOMBSTONES` (one checksummed JSON line, replaced atomically) on every change.
+ * whole to `TOMBSTONES` (one checksummed JSON line, replaced atomically) after every change.
  * See engine_int.h. */
 #include "storage/engine_int.h"
 
@@ -19,9 +19,12 @@ void sdb_tombs_free(tombstone *t, size_t n) {
     free(t);
 }
 
-int sdb_tombs_save_locked(struct sdb *d, err *e) {
-    /* Held for writing (by this thread, we trust): a try can only fail. */
-    STRATA_ASSERT(pthread_rwlock_trywrlock(&d->rw) != 0);
+int sdb_tombs_save(struct sdb *d, err *e) {
+    /* tomb_mu orders the saves: each writes a state at least as new as the one before. The
+     * state is copied under the read lock; the write and fsync happen without it, so scans and
+     * writers do not wait for the disk. */
+    pthread_mutex_lock(&d->tomb_mu);
+    pthread_rwlock_rdlock(&d->rw);
     json_t *arr = json_array();
     for (size_t i = 0; i < d->ntombs; i++) {
         const tombstone *t = &d->tombs[i];
@@ -33,6 +36,7 @@ int sdb_tombs_save_locked(struct sdb *d, err *e) {
                                              (json_int_t)t->tmin, "tmax", (json_int_t)t->tmax,
                                              "sids", sids));
     }
+    pthread_rwlock_unlock(&d->rw);
     char *text = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     char path[PATH_MAX];
@@ -42,6 +46,7 @@ int sdb_tombs_save_locked(struct sdb *d, err *e) {
     const void *parts[] = {hdr, text};
     size_t lens[] = {(size_t)hl, strlen(text)};
     int rc = fs_write_atomic(path, parts, lens, 2, e);
+    pthread_mutex_unlock(&d->tomb_mu);
     free(text);
     return rc;
 }

@@ -23,6 +23,11 @@ struct arena {
     size_t last_n;
     size_t held; /* bytes of the blocks held (what a budget is charged) */
     arena_budget *budget;
+    /* The most recent big allocation and the link that points to its block: growing it
+     * reallocs the block (a remap for large ones) instead of copying into a new one and
+     * leaving the old behind, so a buffer doubled up to n bytes costs n, not 2n. */
+    struct block *big;
+    struct block **big_link;
 };
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)
@@ -79,6 +84,8 @@ void arena_reset(arena *a) {
     a->used = 0;
     a->last = NULL;
     a->last_n = 0;
+    a->big = NULL;
+    a->big_link = NULL;
 }
 
 void *arena_alloc(arena *a, size_t n) {
@@ -93,9 +100,12 @@ void *arena_alloc(arena *a, size_t n) {
             if (b) {
                 big->next = b->next;
                 b->next = big;
+                a->big_link = &b->next;
             } else {
                 a->head = big;
+                a->big_link = &a->head;
             }
+            a->big = big;
             a->used += need;
             a->last = NULL;
             return big->data;
@@ -103,6 +113,7 @@ void *arena_alloc(arena *a, size_t n) {
         b = block_new(a, a->block_size);
         b->next = a->head;
         a->head = b;
+        if (a->big_link == &a->head) a->big_link = &b->next;
     }
     void *p = b->data + b->used;
     b->used += need;
@@ -121,6 +132,18 @@ void *arena_calloc(arena *a, size_t n) {
 void *arena_realloc(arena *a, void *p, size_t old_n, size_t new_n) {
     if (!p) return arena_alloc(a, new_n);
     if (new_n <= old_n) return p;
+    if (a->big && p == a->big->data) {
+        size_t need = ALIGN16(new_n);
+        size_t old_cap = a->big->cap;
+        struct block *nb = xrealloc(a->big, sizeof *nb + need);
+        a->used += need - nb->used;
+        a->held += need - old_cap;
+        if (a->budget) a->budget->held += need - old_cap;
+        nb->cap = nb->used = need;
+        *a->big_link = nb;
+        a->big = nb;
+        return nb->data;
+    }
     struct block *b = a->head;
     if (p == a->last && b && (unsigned char *)p + a->last_n == b->data + b->used) {
         size_t need = ALIGN16(new_n);
@@ -169,8 +192,6 @@ void arena_set_budget(arena *a, arena_budget *b) {
     if (b) b->held += a->held;
 }
 
-bool arena_over_budget(const arena *a, size_t *limit) {
-    if (!a->budget || !a->budget->limit || a->budget->held <= a->budget->limit) return false;
-    *limit = a->budget->limit;
-    return true;
+const arena_budget *arena_get_budget(const arena *a) {
+    return a->budget;
 }

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct arena arena;
 
@@ -32,11 +33,15 @@ size_t arena_used(const arena *a);
 typedef struct arena_budget {
     size_t held;  /* bytes of the blocks the charged arenas hold now */
     size_t limit; /* 0 = none */
+    /* The owner's wall-clock deadline (monotonic ns, 0 = none). Arenas only carry it, so that
+     * code which reaches the query through nothing but its arena (expression kernels) can
+     * check for cancellation too. */
+    int64_t deadline_ns;
 } arena_budget;
 /* Charges a's blocks (those it holds now and later) to b; NULL credits them back and detaches.
  * An arena must be detached before its budget goes away. */
 void arena_set_budget(arena *a, arena_budget *b);
-/* Whether the budget a is charged to holds more than its limit (stored in *limit). */
-bool arena_over_budget(const arena *a, size_t *limit);
+/* The budget a is charged to, or NULL. */
+const arena_budget *arena_get_budget(const arena *a);
 
 #endif

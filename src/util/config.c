@@ -37,6 +37,7 @@ void config_defaults(config *c) {
     c->max_server_connections = 10240;
     c->query_timeout_ms = 0;
     c->query_memory_limit = 4ull << 30;
+    c->max_memory = CONFIG_AUTO;
     snprintf(c->log_level, sizeof c->log_level, "info");
 }
 
@@ -155,7 +156,12 @@ int config_set(config *c, const char *section, const char *key, const char *text
         rc = want_duration_ms(text, &c->query_timeout_ms);
     else if (IS("query", "query_memory_limit"))
         rc = parse_size(text, &c->query_memory_limit) ? 0 : -1;
-    else if (IS("log", "level")) {
+    else if (IS("memory", "max_memory")) {
+        if (!strcasecmp(text, "auto"))
+            c->max_memory = CONFIG_AUTO, rc = 0;
+        else
+            rc = parse_size(text, &c->max_memory) ? 0 : -1;
+    } else if (IS("log", "level")) {
         rc = log_level_parse(text) < 0 ? -1 : want_str(text, c->log_level, sizeof c->log_level);
     }
 #undef IS
@@ -307,7 +313,7 @@ int config_load_env(config *c, err *e) {
         key[kn] = 0;
         if (strcasecmp(section, "service") && strcasecmp(section, "storage") &&
             strcasecmp(section, "wal") && strcasecmp(section, "query") &&
-            strcasecmp(section, "log"))
+            strcasecmp(section, "memory") && strcasecmp(section, "log"))
             continue;
         if (config_set(c, section, key, eq + 1, e) < 0) {
             err_prefix(e, "environment STRATA_%s_%s: ", section, key);

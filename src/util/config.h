@@ -28,6 +28,9 @@
  *   query.query_timeout = "0s"              (0 = none)
  *   query.query_memory_limit = "4GiB"       (memory one query may hold for sorts and
  *                                            aggregations; 0 = unlimited)
+ *   memory.max_memory = "auto"              (the server-wide memory budget, util/membudget.h:
+ *                                            auto = 3/4 of the cgroup limit or MemTotal;
+ *                                            0 = no limit)
  *   log.level = "info"
  * Unknown sections and keys are ignored with a warning (CnosDB's file has many that do not
  * apply); a malformed file or a value of the wrong type is an error naming file, line and key.
@@ -62,8 +65,11 @@ typedef struct config {
     int max_server_connections;
     int64_t query_timeout_ms;
     uint64_t query_memory_limit;
+    uint64_t max_memory; /* CONFIG_AUTO = from the machine */
     char log_level[16];
 } config;
+
+#define CONFIG_AUTO UINT64_MAX
 
 void config_defaults(config *c);
 /* Reads a TOML file over the current values. */

@@ -79,6 +79,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (rc != -1 || b.n != 1 || (e.http != 400 && e.http != 422) || !e.msg[0]) {
         abort();
     }
+    /* A slice at a time (1 to 3 points) must give the same points and the same verdict. */
+    point_cursor cur;
+    point_cursor_init(&cur, body, size);
+    size_t max = 1 + size % 3, total = 1;
+    int src;
+    err se;
+    do {
+        point_batch sb = {0};
+        src = mode == 0   ? lp_next(&cur, a, &sb, max, &se)
+              : mode == 1 ? tsdb_text_next(&cur, a, &sb, max, &se)
+                          : tsdb_json_next(&cur, a, &sb, max, &se);
+        if (sb.n > max) abort();
+        for (size_t i = 0; rc == 0 && i < sb.n; i++)
+            if (total + i >= b.n || sb.pts[i].line != b.pts[total + i].line) abort();
+        total += sb.n;
+    } while (src > 0);
+    if ((src < 0) != (rc < 0)) abort();
+    if (rc == 0 && total != b.n) abort();
+    if (rc < 0 && strcmp(se.msg, e.msg) != 0) abort();
     arena_free(a);
     free(body);
     return 0;

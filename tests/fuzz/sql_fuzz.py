@@ -16,6 +16,7 @@ import argparse
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +34,20 @@ from sqlfuzz.server import Fault, Server  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+# --tight-limits: a query memory limit the sorts and groupings of a big round exceed, a
+# query timeout below the fuzzer's (a query that query_timeout does not stop shows up as a
+# hang) and small memcaches (writes flush often): the limits' paths run often.
+TIGHT_CONFIG = """[query]
+query_memory_limit = "3MiB"
+query_timeout = "5s"
+
+[storage]
+max_memcache_size = "64KiB"
+"""
+TIGHT_500 = (r"Resources exhausted: the query needs more than its memory limit",
+             r"Query timeout: the query ran past its deadline")
+
+
 def round_seed(seed, i):
     return random.Random(f"{seed}:{i}").getrandbits(48)
 
@@ -42,7 +57,11 @@ class Fuzzer:
         self.args = args
         self.t0 = time.monotonic()
         self.logf = open(args.log, "a") if args.log else None
-        self.srv = Server(args.binary, timeout=args.timeout, log=self.log)
+        if args.tight_limits:
+            self.srv = Server(args.binary, timeout=args.timeout, log=self.log,
+                              config=TIGHT_CONFIG, expected_500=TIGHT_500)
+        else:
+            self.srv = Server(args.binary, timeout=args.timeout, log=self.log)
         self.runner = Runner(self.srv, log=self.log if args.verbose else None)
         self.stats = {"rounds": 0, "checks": 0, "ok": 0, "skip": 0, "fail": 0, "faults": 0,
                       "findings": 0, "new": 0}
@@ -62,11 +81,11 @@ class Fuzzer:
 
     def binary_rev(self):
         try:
-            rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-                                 capture_output=True, text=True, timeout=10).stdout.strip()
+            ver = subprocess.run([self.args.binary, "--version"], capture_output=True,
+                                 text=True, timeout=30).stdout.strip()
         except OSError:
-            rev = "?"
-        return f"{self.args.binary} (git {rev or '?'})"
+            ver = "?"
+        return f"{self.args.binary} ({ver or '?'})"
 
     def load_known(self):
         """Signatures of the findings in --findings and in its fixed/ folder (where they go
@@ -123,6 +142,8 @@ class Fuzzer:
                 if time.monotonic() - last > a.status_every:
                     self.status()
                     last = time.monotonic()
+        except KeyboardInterrupt:
+            self.log("interrupted")
         finally:
             fault = self.srv.stop(check_exit=True)
             if fault:
@@ -258,7 +279,7 @@ class Fuzzer:
         sig = case.signature()
         if not self.srv.alive():
             self.srv.start()
-        if sig in self.known and kind == "fault":
+        if sig in self.known and kind == "fault" and what.kind != "hang":
             self.stats["known"] = self.stats.get("known", 0) + 1
             if a.verbose:
                 self.log(f"known finding {self.known[sig]} ({origin})")
@@ -312,6 +333,10 @@ class Fuzzer:
         return 1 if still else 0
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -328,12 +353,19 @@ def main():
     ap.add_argument("--no-reduce", action="store_true")
     ap.add_argument("--log", default=None, help="also append the log to this file")
     ap.add_argument("--status-every", type=float, default=60)
+    ap.add_argument("--tight-limits", action="store_true",
+                    help="run the server with a 3 MiB query memory limit, a 5 s query "
+                         "timeout (their errors are answers, not findings) and 64 KiB "
+                         "memcaches")
     ap.add_argument("--replay", type=int, default=None, metavar="ROUND_SEED",
                     help="run the one round with this seed")
     ap.add_argument("--recheck", default=None, metavar="DIR",
                     help="replay the findings saved in DIR and say which still fail")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    # SIGTERM (a run in the background being stopped) ends like Ctrl-C: the server is
+    # stopped and the totals are logged
+    signal.signal(signal.SIGTERM, interrupt)
     if args.seed is None:
         args.seed = int(time.time()) % 1000000
     if not os.access(args.binary, os.X_OK):

@@ -1,4 +1,7 @@
-"""Query resource limits: the memory budget of one query, and top-N sorts that stay small."""
+"""Resource limits: the memory budget of one query, top-N sorts that stay small, and the
+server-wide memory budget over request bodies and parsing."""
+
+from strata_http import ROOT_AUTH, read_http_response
 
 
 def load(srv, n):
@@ -29,3 +32,66 @@ def test_top_n_equals_full_sort(server):
         assert top == full[:n]
     off = server.sql_ok("select f, time from lim order by f, time limit 10 offset 20").split("\n")[1:-1]
     assert off == full[20:30]
+
+
+# ------------------------------------------------------------------ the server-wide memory budget
+
+
+def test_memory_budget_refuses_a_large_write_with_503(make_server):
+    """A write the budget cannot take gets 503 with CnosDB's JSON body and Retry-After; ping
+    answers meanwhile, and a write that fits passes right after (issue 6, failure 8)."""
+    srv = make_server(config='[memory]\nmax_memory = "2MiB"\n')
+    big = "\n".join(f"mb,h=h{i % 7} f={i} {i + 1}" for i in range(150000)).encode()
+    assert len(big) > 3 << 20
+    r = srv.write(big)
+    assert r.status == 503, r
+    assert r.header("Retry-After") == "1"
+    body = r.json()
+    assert list(body) == ["error_code", "error_message"]
+    assert "memory.max_memory" in body["error_message"], body
+    assert srv.request("GET", "/api/v1/ping", auth=None).status == 200
+    srv.write_ok("mb,h=a f=1 1")
+    assert srv.sql_ok("select count(*) from mb") == "COUNT(*)\n1\n"
+    # without Content-Length (chunked upload) the body is refused as it grows past the budget
+    s = srv.raw_socket()
+    try:
+        s.sendall((f"POST /api/v1/write HTTP/1.1\r\nHost: x\r\nAuthorization: {ROOT_AUTH}\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n").encode())
+        for i in range(0, len(big), 65536):
+            piece = big[i:i + 65536]
+            s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+        s.sendall(b"0\r\n\r\n")
+        status, headers, resp, _ = read_http_response(s, timeout=30)
+    finally:
+        s.close()
+    assert status == 503 and headers.get("retry-after") == "1", resp
+    # the memory went back: the same small write still passes, many times
+    for i in range(20):
+        srv.write_ok(f"mb,h=b f={i} {i + 10}")
+    assert srv.sql_ok("select count(*) from mb") == "COUNT(*)\n21\n"
+
+
+def test_large_writes_within_the_budget(make_server):
+    """Bodies parsed a slice at a time are written whole: every line of a body larger than
+    one slice, in all three formats, and an error on the last line refuses all of it."""
+    srv = make_server()
+    n = 150000
+    srv.write_ok("\n".join(f"lw,h=h{i % 10} f={i}i {i + 1}" for i in range(n)))
+    assert srv.sql_ok("select count(*), sum(f) from lw") == f"COUNT(*),SUM(lw.f)\n{n},{n * (n - 1) // 2}\n"
+    r = srv.write("\n".join(f"lw2,h=h{i % 10} f={i}i {i + 1}" for i in range(n)) + "\nlw2 f=oops")
+    assert r.status == 422 and f"line {n + 1}" in r.json()["error_message"], r
+    # no row was written (the table itself may remain, as a schema change does in CnosDB)
+    r = srv.sql("select count(*) from lw2")
+    assert r.status == 422 or r.text == "COUNT(*)\n0\n", r
+    text = "\n".join(f"put lw3 {i + 1} {i} h=h{i % 10}" for i in range(n))
+    r = srv.request("POST", "/api/v1/opentsdb/write", text)
+    assert r.status == 200, r
+    assert srv.sql_ok("select count(*) from lw3") == f"COUNT(*)\n{n}\n"
+    doc = "[" + ",".join('{"metric":"lw4","timestamp":%d,"value":%d,"tags":{"h":"h%d"}}'
+                         % (i + 1, i, i % 10) for i in range(n)) + "]"
+    r = srv.request("POST", "/api/v1/opentsdb/put", doc)
+    assert r.status == 200, r
+    assert srv.sql_ok("select count(*) from lw4") == f"COUNT(*)\n{n}\n"
+    r = srv.request("POST", "/api/v1/opentsdb/put", doc[:-1] + ',{"metric":5}]')
+    assert r.status == 400 and f"element {n + 1}" in r.json()["error_message"], r
+    assert srv.sql_ok("select count(*) from lw4") == f"COUNT(*)\n{n}\n"

@@ -57,3 +57,51 @@ def test_memory_limit_covers_hash_tables_and_expressions(make_server):
     assert srv.sql_ok("SELECT count(DISTINCT h) FROM big") == "COUNT(DISTINCT big.h)\n7\n"
     assert srv.sql_ok("SELECT count(*) FROM big") == "COUNT(*)\n200000\n"
     alive(srv)
+
+
+def test_like_adversarial_patterns(server):
+    # A 3 MB pattern of `%a` recursed once per `%` and overflowed the stack; 'a' x 60 LIKE
+    # '%a' x 25 || '%b' backtracked for hours. Both are answered at once now.
+    a60 = "a" * 60
+    assert server.sql_ok(f"SELECT '{a60}' LIKE '{'%a' * 25}%b' AS m") == "m\nfalse\n"
+    assert server.sql_ok(f"SELECT '{a60}' ILIKE '{'%A' * 25}%' AS m") == "m\ntrue\n"
+    text = "a" * 500000
+    r = server.sql(f"SELECT '{text}' LIKE '{'%a' * (3 << 19)}' AS m")
+    assert r.status == 200 and r.text == "m\nfalse\n", r
+    alive(server)
+
+
+def test_query_timeout_stops_a_long_kernel(make_server):
+    # query_timeout was checked once per batch: one batch of an expensive LIKE ran to the end.
+    # The kernels check the deadline as they go now.
+    srv = make_server(config='[query]\nquery_timeout = "1s"\n')
+    srv.write_ok(f'lt s="{"a" * 2000000}" 1')
+    pattern = "%" + "_a" * 1000 + "b%"
+    r = srv.sql(f"SELECT count(*) FROM lt WHERE s LIKE '{pattern}'")
+    assert r.status == 500, r
+    assert r.json()["error_message"].startswith("Query timeout"), r
+    alive(srv)
+
+
+def test_regex_backtracking_is_bounded(server):
+    # PCRE2 backtracks; a match context caps steps, depth and heap per value.
+    r = server.sql("SELECT '" + "a" * 5000 + "b' ~ '^(a|aa)*$' AS m")
+    assert r.status == 422, r
+    assert "regular expression gave up" in r.json()["error_message"], r
+    r = server.sql("SELECT 'a' ~ '(' AS m")
+    assert r.status == 422 and "did not compile" in r.json()["error_message"], r
+    assert server.sql_ok("SELECT 'abc' ~ 'b' AS m") == "m\ntrue\n"
+    alive(server)
+
+
+def test_small_queries_fit_a_tight_memory_limit(make_server):
+    # The budget counts arena blocks: a sort took a 1 MiB block up front and INSERT planned a
+    # query per cell in the statement arena, so both failed under small limits (finding 019).
+    srv = make_server(config='[query]\nquery_memory_limit = "256KiB"\n')
+    srv.sql_ok("CREATE TABLE t (f0 BIGINT, TAGS(a))")
+    values = ",".join(f"({i}, 'x{i % 5}', {i})" for i in range(1, 61))
+    assert srv.sql_ok(f"INSERT INTO t (time, a, f0) VALUES {values}") == "rows\n60\n"
+    assert srv.sql_ok("SELECT f0 FROM t ORDER BY f0 DESC LIMIT 1") == "f0\n60\n"
+    assert srv.sql_ok("SELECT a, count(*) FROM t GROUP BY a ORDER BY a LIMIT 1") == "a,COUNT(*)\nx0,12\n"
+    assert srv.sql_ok("SELECT count(DISTINCT f0) FROM t") == "COUNT(DISTINCT t.f0)\n60\n"
+    alive(srv)

@@ -25,6 +25,7 @@
 
 #include "codec/codec.h"
 #include "meta/catalog.h"
+#include "meta/catalog_int.h"
 #include "util/log.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -236,6 +237,25 @@ static void test_wide_table_versions(void **state) {
     meta_table_release(t);
     free(tu_read_file(path, &after));
     assert_true(after > before && after - before < 200);
+    /* 20k more at once (made in pieces): appended in name order after the others, with a
+     * type conflict refused before any of them. */
+    enum { MORE = 20000 };
+    col_def *more = xmalloc(sizeof *more * (MORE + 1));
+    for (size_t i = 0; i < MORE; i++) more[i] = field(nm(&ns, "x%05zu", MORE - 1 - i), VT_I64);
+    more[MORE] = field("w000001", VT_STR);
+    assert_null(ensure1(c, "public", "wider", more, MORE + 1, &e));
+    assert_non_null(strstr(e.msg, "Column 'w000001' type error"));
+    t = get(c, "public", "wider");
+    assert_int_equal(t->ncols, WIDE + 2);
+    meta_table_release(t);
+    t = ensure1(c, "public", "wider", more, MORE, &e);
+    assert_non_null(t);
+    assert_int_equal(t->ncols, WIDE + 2 + MORE);
+    assert_string_equal(t->cols[WIDE + 2].name, "x00000");
+    assert_string_equal(t->cols[WIDE + 1 + MORE].name, "x19999");
+    check_table(c, t);
+    meta_table_release(t);
+    free(more);
 
     c = cat_reopen(c, dir);
     t = get(c, "public", "wide");
@@ -243,7 +263,7 @@ static void test_wide_table_versions(void **state) {
     check_table(c, t);
     meta_table_release(t);
     t = get(c, "public", "wider");
-    assert_int_equal(t->ncols, WIDE + 2);
+    assert_int_equal(t->ncols, WIDE + 2 + MORE);
     check_table(c, t);
     meta_table_release(t);
 
@@ -544,6 +564,67 @@ static void test_readers_during_schema_storm(void **state) {
     tu_rmdir(dir);
 }
 
+/* ---- the schema lock ---------------------------------------------------------------------- */
+
+struct order {
+    struct schema_lock l;
+    atomic_int who[3];
+    atomic_int n;
+};
+
+struct taker {
+    struct order *o;
+    int who;
+    bool small;
+};
+
+static void *take(void *arg) {
+    struct taker *t = arg;
+    schema_lock(&t->o->l, t->small);
+    assert_true(schema_held(&t->o->l));
+    t->o->who[atomic_fetch_add(&t->o->n, 1)] = t->who;
+    schema_unlock(&t->o->l);
+    return NULL;
+}
+
+/* Tickets handed out and not yet served, small and large. */
+static void queued(struct order *o, uint64_t *small, uint64_t *big) {
+    pthread_mutex_lock(&o->l.mu);
+    *small = o->l.small_next - o->l.small_serving;
+    *big = o->l.big_next - o->l.big_serving;
+    pthread_mutex_unlock(&o->l.mu);
+}
+
+/* Small changes go before a large one that asked first, in the order they asked, and the holder
+ * sees them wait: what lets a one-line write's new table in between the slices of requests
+ * creating thousands. */
+static void test_schema_lock_order(void **state) {
+    (void)state;
+    struct order o = {0};
+    schema_lock_init(&o.l);
+    schema_lock(&o.l, false);
+    assert_false(schema_small_waiting(&o.l));
+    struct taker t[3] = {{&o, 1, false}, {&o, 2, true}, {&o, 3, true}};
+    pthread_t th[3];
+    uint64_t want_small[3] = {0, 1, 2}, want_big[3] = {2, 2, 2};
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&th[i], NULL, take, &t[i]);
+        /* The next one asks only once this one waits. */
+        uint64_t sm, bg;
+        do {
+            tu_sleep_ms(1);
+            queued(&o, &sm, &bg);
+        } while (sm != want_small[i] || bg != want_big[i]);
+    }
+    assert_true(schema_small_waiting(&o.l));
+    schema_unlock(&o.l);
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    assert_int_equal(o.who[0], 2);
+    assert_int_equal(o.who[1], 3);
+    assert_int_equal(o.who[2], 1);
+    schema_lock_destroy(&o.l);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_tables_one_request),
@@ -553,6 +634,7 @@ int main(void) {
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_failed_append_changes_nothing),
         cmocka_unit_test(test_readers_during_schema_storm),
+        cmocka_unit_test(test_schema_lock_order),
     };
     log_set_level(LOG_ERROR); /* the cut tails are expected */
     /* CATALOG_TEST=pattern runs only the matching tests. */

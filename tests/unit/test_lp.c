@@ -956,6 +956,42 @@ static void test_int_scanners(void **st) {
     assert_int_equal(point_scan_f64("0x10", 4, &d), 1);
 }
 
+/* Parsing a slice at a time (lp_next) gives the same points, line numbers and errors as one
+ * pass, whatever the slice size: quoted strings with newlines, comments and blank lines
+ * included. */
+static void test_slices(void **st) {
+    fx *f = *st;
+    const char *body = "# c\na f=1 1\n\nb,t=x s=\"two\nlines\" 2\n  # c2\r\nc f=3i 3\nd f=4";
+    point_batch all = {0};
+    err e;
+    assert_int_equal(lp_parse(f->a, body, strlen(body), &all, &e), 0);
+    assert_int_equal(all.n, 4);
+    for (size_t max = 1; max <= 5; max++) {
+        point_cursor cur;
+        point_cursor_init(&cur, body, strlen(body));
+        size_t k = 0;
+        int rc;
+        do {
+            point_batch b = {0};
+            rc = lp_next(&cur, f->a, &b, max, &e);
+            assert_true(rc >= 0);
+            assert_true(b.n <= max);
+            for (size_t i = 0; i < b.n; i++, k++) {
+                assert_int_equal(b.pts[i].line, all.pts[k].line);
+                assert_true(b.pts[i].table.p == all.pts[k].table.p);
+            }
+        } while (rc > 0);
+        assert_int_equal(k, all.n);
+    }
+    const char *bad_body = "a f=1\nb f=2\nc s=\"x\ny\"\nd f=oops";
+    point_cursor cur;
+    point_cursor_init(&cur, bad_body, strlen(bad_body));
+    point_batch b = {0};
+    assert_int_equal(lp_next(&cur, f->a, &b, 2, &e), 1);
+    assert_int_equal(lp_next(&cur, f->a, &b, 2, &e), -1);
+    assert_string_equal(e.msg, "Error parsing message: line 5: invalid field value: 'oops'");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_basic, fx_setup, fx_teardown),
@@ -976,6 +1012,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_comments_blank_crlf, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dedup_and_sort, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_control_characters, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_slices, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_point_normalize_large, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_point_batch_push, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_appends_and_rolls_back, fx_setup, fx_teardown),

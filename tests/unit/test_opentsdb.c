@@ -264,18 +264,23 @@ static void test_json_single_and_empty(void **st) {
     assert_int_equal(json_ok(f, "  [ ]\n")->n, 0);
 }
 
-static void test_json_strings_are_copied(void **st) {
+static void test_json_strings_point_into_the_body(void **st) {
     fx *f = *st;
-    /* The body is freed after parsing: every string must live in the arena (ASan checks). */
-    const char *src = "[{\"metric\":\"cpu\",\"timestamp\":1,\"value\":2,\"tags\":{\"k\":\"v\"}}]";
+    /* As in line protocol, strings point into the body (no copy) unless they hold an escape,
+     * whose text is unescaped into the arena (ASan checks it outlives the body). */
+    const char *src = "[{\"metric\":\"cpu\",\"timestamp\":1,\"value\":2,"
+                      "\"tags\":{\"k\":\"v\",\"\\u006b2\":\"\\\"q\\u00e9\\ud83d\\ude00\"}}]";
     char *body = xstrdup(src);
     point_batch b = {0};
     err e;
     assert_int_equal(tsdb_parse_json(f->a, body, strlen(body), &b, &e), 0);
+    const point *p = &b.pts[0];
+    assert_true(p->table.p >= body && p->table.p < body + strlen(body));
+    assert_sv(p->table, "cpu");
+    assert_sv(p->tags[0].key, "k");
     free(body);
-    assert_sv(b.pts[0].table, "cpu");
-    assert_sv(b.pts[0].tags[0].key, "k");
-    assert_sv(b.pts[0].tags[0].val, "v");
+    assert_sv(p->tags[1].key, "k2");
+    assert_sv(p->tags[1].val, "\"q\xC3\xA9\xF0\x9F\x98\x80");
 }
 
 static void test_json_errors(void **st) {
@@ -390,6 +395,98 @@ static void test_json_prefixes(void **st) {
     }
 }
 
+static void test_json_reader_details(void **st) {
+    fx *f = *st;
+    /* Whitespace anywhere, unknown keys of any shape skipped, a repeated key: the last counts. */
+    point_batch *b = json_ok(f, " \t\r\n[ {\"x\" : {\"a\":[1,2,{\"b\":null}],\"c\":\"}\"} ,\n"
+                                "\"metric\":\"a\",\"metric\":\"b\", \"timestamp\" : -0 ,"
+                                "\"value\":1E2,\"tags\":{\"t\":\"1\"},\"tags\":{\"u\":\"2\"},"
+                                "\"more\":[true,false,null,\"\\\\\",-1.5e-3]} ] \n");
+    assert_int_equal(b->n, 1);
+    assert_sv(b->pts[0].table, "b");
+    assert_true(b->pts[0].ts == 0);
+    check_value_field(&b->pts[0], 100.0);
+    assert_int_equal(b->pts[0].ntags, 1);
+    assert_sv(b->pts[0].tags[0].key, "u");
+    /* A tag key given twice in one object is refused, as in the text format. */
+    json_bad(f,
+             "[{\"metric\":\"m\",\"timestamp\":1,\"value\":1,\"tags\":{\"a\":\"1\",\"a\":\"2\"}}]",
+             "Error parsing message: element 1: duplicate tag key 'a'");
+    /* Syntax errors past the first elements are still errors: nothing is kept. */
+    const char *bad_docs[] = {
+        "[{\"metric\":\"m\",\"timestamp\":1,\"value\":1,\"tags\":{}},]",
+        "[{\"metric\":\"m\",\"timestamp\":1,\"value\":1,\"tags\":{}} {}]",
+        "[{\"metric\":\"m\",\"timestamp\":1,\"value\":1,\"tags\":{}}] x",
+        "[{\"metric\":\"m\",\"timestamp\":01,\"value\":1,\"tags\":{}}]",
+        "[{\"metric\":\"m\",\"timestamp\":1,\"value\":1.,\"tags\":{}}]",
+        "[{\"metric\":\"m\\x\",\"timestamp\":1,\"value\":1,\"tags\":{}}]",
+        "[{\"metric\":\"m\",\"timestamp\":1,\"value\":1,\"tags\":{\"a\":\"\\udc00\"}}]",
+        "[{\"metric\":\"m\",\"timestamp\":1,\"value\":1,\"tags\":{\"a\" \"b\"}}]",
+        "[{\"metric\":\"m\tx\",\"timestamp\":1,\"value\":1,\"tags\":{}}]",
+        "[{\"metric\":\"m\",\"timestamp\":1,\"value\":tru,\"tags\":{}}]",
+        "[{\"metric\":\"m\",\"timestamp\":1,\"value\":1,\"tags\":{}}",
+    };
+    for (size_t i = 0; i < sizeof bad_docs / sizeof *bad_docs; i++) {
+        bad_with(f, tsdb_parse_json, bad_docs[i], strlen(bad_docs[i]), 400, EC_OPENTSDB_JSON, NULL);
+        if (!strstr(f->e.msg, " at line 1 column ")) fail_msg("%s: %s", bad_docs[i], f->e.msg);
+    }
+}
+
+/* Parsing a slice at a time gives the same points, line numbers and errors as all at once. */
+typedef int (*next_fn)(point_cursor *, arena *, point_batch *, size_t, err *);
+
+static void check_slices(fx *f, next_fn next, const char *body, size_t want_points) {
+    for (size_t max = 1; max <= 4; max++) {
+        point_cursor cur;
+        point_cursor_init(&cur, body, strlen(body));
+        size_t total = 0, calls = 0;
+        uint32_t last_line = 0;
+        int rc;
+        do {
+            point_batch b = {0};
+            err e;
+            rc = next(&cur, f->a, &b, max, &e);
+            if (rc < 0) fail_msg("slice %zu failed: %s", calls, e.msg);
+            assert_true(b.n <= max);
+            for (size_t i = 0; i < b.n; i++) {
+                assert_true(b.pts[i].line > last_line); /* numbered as in one pass */
+                last_line = b.pts[i].line;
+            }
+            total += b.n;
+            calls++;
+        } while (rc > 0);
+        assert_int_equal(total, want_points);
+    }
+}
+
+static void test_slices(void **st) {
+    fx *f = *st;
+    check_slices(f, tsdb_text_next, "put a 1 1 t=1\n\nb 2 2\r\nc 3 3 x=y\nd 4 4", 4);
+    check_slices(f, tsdb_json_next,
+                 "[{\"metric\":\"a\",\"timestamp\":1,\"value\":1,\"tags\":{}},"
+                 "{\"metric\":\"b\",\"timestamp\":1,\"value\":1,\"tags\":{}},"
+                 "{\"metric\":\"c\",\"timestamp\":1,\"value\":1,\"tags\":{}}]",
+                 3);
+    check_slices(f, tsdb_json_next, "{\"metric\":\"a\",\"timestamp\":1,\"value\":1,\"tags\":{}}",
+                 1);
+    check_slices(f, tsdb_json_next, "[]", 0);
+    /* An error in a later slice names its line or element as in one pass. */
+    point_cursor cur;
+    const char *text = "a 1 1\nb 2 2\nc 3 x";
+    point_cursor_init(&cur, text, strlen(text));
+    point_batch b = {0};
+    err e;
+    assert_int_equal(tsdb_text_next(&cur, f->a, &b, 2, &e), 1);
+    assert_int_equal(tsdb_text_next(&cur, f->a, &b, 2, &e), -1);
+    assert_string_equal(e.msg, "Error parsing message: line 3: invalid value 'x'");
+    const char *json = "[{\"metric\":\"a\",\"timestamp\":1,\"value\":1,\"tags\":{}},{}]";
+    point_cursor_init(&cur, json, strlen(json));
+    memset(&b, 0, sizeof b);
+    assert_int_equal(tsdb_json_next(&cur, f->a, &b, 1, &e), 1);
+    assert_int_equal(tsdb_json_next(&cur, f->a, &b, 1, &e), -1);
+    assert_string_equal(e.msg, "Error parsing message: element 2: missing key 'metric'");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_text_basic, fx_setup, fx_teardown),
@@ -400,11 +497,14 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_text_rollback, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_json_array, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_json_single_and_empty, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_json_strings_are_copied, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_json_strings_point_into_the_body, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_json_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_json_syntax_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_json_rollback, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_json_prefixes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_json_reader_details, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_slices, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests_name("opentsdb", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  * 0/1 bool, a readable string view). The sweep below binds every scalar function and operator
  * over every column type and checks each result row by row; under ASan reading a NULL row's
  * string bytes catches a view of garbage. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,9 +16,12 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "sql/expr.h"
 #include "sql/func.h"
 #include "sql/keyset.h"
+#include "sql/pattern.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -222,6 +226,8 @@ static void test_operators_keep_null_slots(void **state) {
                     }
                     bexpr *lk = node(a, BX_LIKE, VT_BOOL, c, col(a, C_STR));
                     eval_all(a, lk, "like");
+                    bexpr *re = node(a, BX_REGEX, VT_BOOL, c, col(a, C_STR));
+                    eval_all(a, re, "regex");
                     bexpr *cc = node(a, BX_CONCAT, VT_STR, c, col(a, C_STR));
                     eval_all(a, cc, "concat");
                 }
@@ -371,7 +377,7 @@ static void test_in_set_matches_loop(void **state) {
 static void test_eval_memory_budget(void **state) {
     (void)state;
     arena *a = arena_new(0);
-    arena_budget bud = {0, 256 * 1024};
+    arena_budget bud = {.limit = 256 * 1024};
     batch b;
     make_batch(a, str_sets[0], &b);
     arena_set_budget(a, &bud);
@@ -395,6 +401,103 @@ static void test_eval_memory_budget(void **state) {
     arena_set_budget(a, NULL);
     assert_int_equal(bud.held, 0);
     arena_free(a);
+    /* strv.len is 32 bits: a concatenation past it is an error, not a wrapped length */
+    assert_int_equal(str_len_check(UINT32_MAX, &er), 0);
+    assert_int_equal(str_len_check((size_t)UINT32_MAX + 1, &er), -1);
+    assert_non_null(strstr(er.msg, "longer than"));
+}
+
+/* The recursive matcher LIKE used to have: the reference the compiled matcher must agree with
+ * (it is exponential on some patterns, so only small cases go through it). */
+static bool ref_like(const char *s, const char *se, const char *p, const char *pe, bool ci) {
+    while (p < pe) {
+        char c = *p;
+        if (c == '%') {
+            while (p < pe && *p == '%') p++;
+            if (p == pe) return true;
+            for (const char *t = s; t <= se; t++)
+                if (ref_like(t, se, p, pe, ci)) return true;
+            return false;
+        }
+        if (s >= se) return false;
+        if (c == '_') {
+            s++;
+            while (s < se && ((unsigned char)*s & 0xC0) == 0x80) s++;
+            p++;
+            continue;
+        }
+        if (c == '\\' && p + 1 < pe) c = *++p;
+        char sc = *s;
+        if (ci ? tolower((unsigned char)sc) != tolower((unsigned char)c) : sc != c) return false;
+        s++;
+        p++;
+    }
+    return s == se;
+}
+
+static void test_like_matches_reference(void **state) {
+    (void)state;
+    arena *a = arena_new(0);
+    trng r = {12345};
+    static const char *const alpha[] = {"a", "b", "A", "%", "_", "\\", "\xc3\xa9", "x"};
+    static const char *const talpha[] = {"a", "b", "A", "%", "_", "\\", "\xc3\xa9", "B"};
+    char pat[64], txt[64];
+    for (int iter = 0; iter < 60000; iter++) {
+        size_t pn = 0, tn = 0;
+        uint32_t plen = (uint32_t)(tr_next(&r) % 8), tlen = (uint32_t)(tr_next(&r) % 10);
+        for (uint32_t i = 0; i < plen; i++) {
+            const char *t = alpha[tr_next(&r) % 8];
+            memcpy(pat + pn, t, strlen(t));
+            pn += strlen(t);
+        }
+        for (uint32_t i = 0; i < tlen; i++) {
+            const char *t = talpha[tr_next(&r) % 8];
+            memcpy(txt + tn, t, strlen(t));
+            tn += strlen(t);
+        }
+        bool ci = iter & 1;
+        like_pat *pt = like_compile(a, (strv){pat, (uint32_t)pn}, ci);
+        err er = {0};
+        int got = like_match(pt, (strv){txt, (uint32_t)tn}, a, &er);
+        bool want = ref_like(txt, txt + tn, pat, pat + pn, ci);
+        if (got != (int)want)
+            fail_msg("'%.*s' %s '%.*s': got %d", (int)tn, txt, ci ? "ILIKE" : "LIKE", (int)pn, pat,
+                     got);
+        if ((iter & 1023) == 0) arena_reset(a);
+    }
+    arena_free(a);
+}
+
+/* Issue 6, failure 3: a 3 MB pattern of `%a` overflowed the stack; 'a' x 40 LIKE ('%a' x 15)
+ * || '%b' backtracked for ~40 s. Both are a few operations now (no timing asserted: the first
+ * crashed, the second would not finish the test run). */
+static void test_like_adversarial(void **state) {
+    (void)state;
+    arena *a = arena_new(0);
+    err er = {0};
+    char text[41];
+    memset(text, 'a', 40);
+    char pat[64];
+    size_t n = 0;
+    for (int i = 0; i < 15; i++) pat[n++] = '%', pat[n++] = 'a';
+    pat[n++] = '%';
+    pat[n++] = 'b';
+    like_pat *pt = like_compile(a, (strv){pat, (uint32_t)n}, false);
+    assert_int_equal(like_match(pt, (strv){text, 40}, a, &er), 0);
+    pat[n - 1] = 'a';
+    pt = like_compile(a, (strv){pat, (uint32_t)n}, false);
+    assert_int_equal(like_match(pt, (strv){text, 40}, a, &er), 1);
+    size_t big = 3u << 20;
+    char *bp = malloc(big);
+    for (size_t i = 0; i < big; i += 2) bp[i] = '%', bp[i + 1] = 'a';
+    pt = like_compile(a, (strv){bp, (uint32_t)big}, true);
+    assert_int_equal(like_match(pt, (strv){text, 40}, a, &er), 0);
+    char *bt = malloc(big);
+    memset(bt, 'a', big);
+    assert_int_equal(like_match(pt, (strv){bt, (uint32_t)(big / 2)}, a, &er), 1);
+    free(bp);
+    free(bt);
+    arena_free(a);
 }
 
 int main(void) {
@@ -405,6 +508,8 @@ int main(void) {
         cmocka_unit_test(test_keyset),
         cmocka_unit_test(test_in_set_matches_loop),
         cmocka_unit_test(test_eval_memory_budget),
+        cmocka_unit_test(test_like_matches_reference),
+        cmocka_unit_test(test_like_adversarial),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,6 +55,9 @@ DATE_UNITS = ["year", "quarter", "month", "week", "day", "hour", "minute", "seco
               "millisecond", "microsecond"]
 DATE_FIELDS = ["year", "quarter", "month", "week", "day", "hour", "minute", "second",
                "millisecond", "microsecond", "nanosecond", "dow", "doy", "epoch"]
+REGEXES = ["a", "^a", "a$", "^$", ".", ".*", "a|b", "[a-c]+", "[^a]", "\\d+", "\\w", "\\s",
+           "(a+)+b", "(a|aa)*c", "(x+x+)+y", "^(a?){25}a{25}$", "ü", "(?i)abc", "[", "(",
+           "a{2,}", "\\", "日本", "^[[:alpha:]]+$", "(?=a)a", "\\bx", "a{1000}", "(.*){20}z"]
 LIKE_PATTERNS = ["%", "_", "a%", "%a", "%a%", "a_", "_b%", "%%", "", "A%", "%ü%", "%\\%%",
                  "x%y", "%x%x%", "ab%c", "%日本%", "a", "%_%"]
 
@@ -234,7 +237,7 @@ class Row:
 
 
 class Step:
-    """kind: lp | insert | compact | alter (ADD) | drop | rename | delete | restart."""
+    """kind: lp | insert | compact | alter (ADD) | drop | rename | delete | restart | kill."""
 
     def __init__(self, kind, rows=None, col=None, delete=None, arg=None):
         self.kind = kind
@@ -386,6 +389,8 @@ class DataGen:
                 return r.choice(FLOATS)
             return round(r.uniform(-100, 100), r.choice([0, 1, 2, 6]))
         if ty == "str":
+            if r.random() < 0.003:
+                return r.choice("yzü") * r.choice([4095, 4096, 65535, 65536, 70000])
             return r.choice(STRS) if r.random() < 0.7 else "".join(
                 r.choice("abcAB%_ü ") for _ in range(r.randint(0, 6)))
         if ty == "bool":
@@ -412,7 +417,7 @@ class DataGen:
         cols = [Col("time", "time", "ts")]
         for i in range(r.choice([0, 1, 1, 2, 2, 3, 4])):
             cols.append(Col(self.name("t", i, used), "tag", "str"))
-        for i in range(r.randint(1, 6)):
+        for i in range(r.randint(1, 6) if r.random() < 0.97 else r.randint(20, 60)):
             ty = r.choice(FIELD_TYPES)
             codec = r.choice(CODECS[ty]) if r.random() < 0.3 else "DEFAULT"
             cols.append(Col(self.name("f", i, used), "field", ty, codec))
@@ -511,8 +516,10 @@ class DataGen:
                 tmin = t[0] if r.random() < 0.5 else None
                 tmax = t[-1] if r.random() < 0.5 else None
                 steps.append(Step("delete", delete=(tag.name if tag else None, val, tmin, tmax)))
-            if r.random() < 0.02:
-                steps.append(Step("restart"))
+            if r.random() < 0.03:
+                # acknowledged writes survive a restart, and kill -9 too (the WAL is synced
+                # before a write is answered)
+                steps.append(Step(r.choice(["restart", "kill"])))
         return schema, steps
 
     def tag_pool(self, big):
@@ -717,7 +724,8 @@ class ExprGen:
                            if self.cols_of(t)] or ["str"])
             a = self.expr(ty, d)
             items = [self.literal(ty, a.columns() or None)
-                     for _ in range(r.choice([1, 2, 3, 5]))]
+                     for _ in range(r.choice([1, 2, 3, 5]) if r.random() < 0.97
+                                    else r.choice([20, 100, 500]))]
             if r.random() < 0.15:
                 items.append(self.expr(ty, d))
             neg = r.choice(["", " NOT"])
@@ -726,7 +734,7 @@ class ExprGen:
         if k < 0.90:
             a = self.expr("str", d)
             pat = r.choice(LIKE_PATTERNS) if r.random() < 0.7 else self.like_pattern_from(a)
-            if r.random() < 0.01:
+            if r.random() < 0.004:
                 # many wildcards against a long subject: backtracking matchers take
                 # exponential time here (the hang oracle catches them)
                 a = Node("str", "({0} || %s)" % quote_str("a" * r.choice([40, 200, 3000])), [a],
@@ -735,6 +743,11 @@ class ExprGen:
             op = r.choice(["LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"])
             p = Node("str", quote_str(pat)) if r.random() < 0.9 else self.expr("str", d)
             return Node("bool", "({0} %s {1})" % op, [a, p], label=op)
+        if k < 0.915:
+            op = r.choice(["~", "~*", "!~", "!~*"])
+            p = Node("str", quote_str(r.choice(REGEXES))) if r.random() < 0.9 \
+                else self.expr("str", d)
+            return Node("bool", "({0} %s {1})" % op, [self.expr("str", d), p], label=op)
         if k < 0.93:
             fn = r.choice(["starts_with", "ends_with"])
             return Node("bool", fn + "({0}, {1})", [self.expr("str", d), self.expr("str", d)],

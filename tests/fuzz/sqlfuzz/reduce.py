@@ -29,7 +29,8 @@ class Reducer:
         if kind != want_kind:
             return False
         if kind == "fault":
-            return what.signature == want.signature
+            return what.kind == want.kind if want.kind == "hang" else \
+                what.signature == want.signature
         return True
 
     def test(self, cand):

@@ -20,6 +20,13 @@ ORACLE_DOC = {
     "fold": "an expression over a stored row = the same over literals of its values",
     "topn": "ORDER BY LIMIT/OFFSET = the slice of the full sort, which is ordered",
     "minmax": "max/min = first row of ORDER BY DESC/ASC",
+    "group_filter": "group v of GROUP BY k = the aggregates WHERE k = v",
+    "formats": "chunked CSV = CSV; JSON, ND-JSON, TSV parse and have its rows",
+    "limit": "LIMIT/OFFSET without ORDER BY: right row count, rows from the answer",
+    "nested": "WHERE p1 AND p2 = subquery WHERE p1, outer WHERE p2; HAVING = outer filter",
+    "show": "SHOW SERIES / SHOW TAG VALUES WHERE p = SELECT DISTINCT tags WHERE p",
+    "delete": "DELETE WHERE removes exactly the rows the filter selects",
+    "eval": "expression over a stored row = the reference evaluator's value",
 }
 
 
@@ -35,8 +42,9 @@ def setup_parts(case, db="fz"):
     try:
         for st in case.steps:
             cols = cols_after(cols, st)
-            if st.kind == "restart":
-                out.append(("restart", "restart the server (SIGTERM, start again)"))
+            if st.kind in ("restart", "kill"):
+                sig = "SIGKILL" if st.kind == "kill" else "SIGTERM"
+                out.append(("restart", f"restart the server ({sig}, start again)"))
             elif st.kind == "lp":
                 out.append(("lp", step_lp(s, st, cols)))
             else:
@@ -69,11 +77,13 @@ def finding_title(case):
 
 
 def next_number(directory):
+    """One more than the highest number in directory and its fixed/ folder."""
     n = 0
-    for name in os.listdir(directory):
-        m = re.match(r"(\d+)-", name)
-        if m:
-            n = max(n, int(m.group(1)))
+    for sub in (directory, os.path.join(directory, "fixed")):
+        for name in os.listdir(sub) if os.path.isdir(sub) else []:
+            m = re.match(r"(\d+)-", name)
+            if m:
+                n = max(n, int(m.group(1)))
     return n + 1
 
 

@@ -12,7 +12,7 @@ import json
 from .gen import (Col, Model, Node, Row, Schema, Step, cols_after, final_cols, step_lp,
                   step_sql)
 from .oracles import BY_NAME, Ctx, Result
-from .server import Fault, fault_signature
+from .server import Fault
 
 
 class Case:
@@ -33,15 +33,17 @@ class Case:
         return c
 
     def signature(self):
+        """A crash by where it happened; a hang or a wrong answer by its oracle and the kinds
+        of expression nodes in the (reduced) case."""
         kind, what = self.outcome
-        if kind == "fault":
+        if kind == "fault" and what.kind != "hang":
             return what.signature
         labels = set()
         for v in self.params.values():
             for n in (v if isinstance(v, list) else [v]):
                 if isinstance(n, Node):
                     labels.update(n.labels())
-        return f"{self.oracle} [{' '.join(sorted(labels))}]"
+        return f"{'hang' if kind == 'fault' else self.oracle} [{' '.join(sorted(labels))}]"
 
 
 class SetupError(Exception):
@@ -90,8 +92,8 @@ class Runner:
         for st in steps:
             before = cols
             cols = cols_after(cols, st)
-            if st.kind == "restart":
-                fault = self.srv.restart()
+            if st.kind in ("restart", "kill"):
+                fault = self.srv.restart(kill=st.kind == "kill")
                 if fault:
                     raise fault
                 done.append(st)
@@ -255,12 +257,10 @@ def case_from_json(text):
         steps.append(Step(st["kind"], rows, col_from_json(st["col"]) if st["col"] else None,
                           tuple(st["delete"]) if st["delete"] else None, st.get("arg")))
     params = {k: param_from_json(v) for k, v in d["params"].items()}
-    # a key of the model is a tuple of (tag, value) pairs and a time
-    if "key" in params:
-        tags, t = params["key"]
-        params["key"] = (tuple(tuple(x) for x in tags), t)
     case = Case(schema, steps, d["oracle"], params)
     case.saved_signature = d.get("signature")
     if d.get("fault"):
-        case.saved_signature = fault_signature(*d["fault"])
+        kind, detail, report = d["fault"]
+        case.outcome = ("fault", Fault(kind, detail, "", report))
+        case.saved_signature = case.signature()
     return case

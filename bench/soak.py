@@ -6,7 +6,8 @@
   kill    --rounds rounds of 8 writers killed with SIGKILL at a random moment, restarted, and
           checked: every acknowledged row is back, nothing is duplicated.
   series  RSS of the server before and after --series new series (one row each), and again
-          after an idle period: megabytes per million series.
+          after an idle period: megabytes per million series; then the time a restart takes
+          (replay of the series index) and the RSS after it.
   volume  RSS while --gigabytes of line protocol over a fixed set of series go in: peak and
           settled megabytes per GB written.
 
@@ -91,6 +92,15 @@ class Server:
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
                 if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def anon_kb(self):
+        """Anonymous memory only: VmRSS also counts mapped file pages (column files), which the
+        kernel reclaims under pressure."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
                     return int(line.split()[1])
         return 0
 
@@ -295,12 +305,26 @@ def mode_series(a):
         time.sleep(a.idle)
         settled = srv.rss_kb()
         n = srv.sql("SELECT count(*) FROM ser").splitlines()[1]
+        # Restart: start-up replays series.log (the shutdown flushed the rows to files).
+        if srv.stop() != 0:
+            raise RuntimeError(f"shutdown failed; log in {srv.dir}")
+        t = time.perf_counter()
+        srv.start()
+        restart = time.perf_counter() - t
+        time.sleep(a.idle)
+        reopened = srv.rss_kb()
+        reopened_anon = srv.anon_kb()
+        n2 = srv.sql("SELECT count(*) FROM ser").splitlines()[1]
+        if n2 != n:
+            raise RuntimeError(f"{n} rows before the restart, {n2} after")
         m = a.series / 1e6
         print(f"RESULT mode=series series={a.series} rows={n} seconds={dt:.1f} "
               f"series_per_s={a.series / dt:.0f} base_mb={base / 1024:.0f} "
               f"peak_mb={peak / 1024:.0f} after_mb={after / 1024:.0f} "
               f"settled_mb={settled / 1024:.0f} "
-              f"mb_per_million_series={(settled - base) / 1024 / m:.0f}")
+              f"mb_per_million_series={(settled - base) / 1024 / m:.0f} "
+              f"restart_s={restart:.2f} restarted_mb={reopened / 1024:.0f} "
+              f"restarted_anon_mb={reopened_anon / 1024:.0f}")
         return 0
     finally:
         srv.cleanup()

@@ -10,6 +10,7 @@
 #include "storage/colfile.h"
 
 #include "codec/codec.h"
+#include "util/assert.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -325,15 +326,22 @@ int cf_writer_finish(cf_writer *w, err *e) {
 
 /* ------------------------------------------------------------------ reader */
 
+/* The index stays in the mapped file: what a reader keeps in memory is, per series, its id and
+ * where its entry starts (12 bytes). cf_series_at and cf_find decode one entry into the
+ * caller's arena when a reader needs its chunks. Decoding every entry at open cost about 150
+ * bytes a series per file for one field and 64 more per field: with a million series, more
+ * than the series index and the memcache together, for every file. */
 struct cf_reader {
     int refs;
     char *path;
     const unsigned char *map;
     size_t size;
-    cf_series *series;
+    const unsigned char *idx; /* the index, inside map */
+    size_t idx_len;
+    uint64_t idx_off;
+    uint32_t *sids; /* per series, increasing */
+    uint64_t *ents; /* offset of each series' entry in the index */
     size_t nseries;
-    cf_chunk *chunks;
-    cf_colref *cols;
     int64_t tmin, tmax;
 };
 
@@ -345,105 +353,110 @@ static int corrupt(err *e, const char *path, uint64_t off, const char *what) {
 
 static void reader_free(cf_reader *r) {
     if (r->map) munmap((void *)r->map, r->size);
-    free(r->series);
-    free(r->chunks);
-    free(r->cols);
+    free(r->sids);
+    free(r->ents);
     free(r->path);
     free(r);
 }
 
-/* Parses the index twice: once to count, once to fill, so arrays are allocated exactly. */
-static int parse_index(cf_reader *r, const unsigned char *idx, size_t len, uint64_t data_end,
+/* Parses one series entry at d: checks it, and with an arena fills out (chunks and column
+ * references from a); with range, widens range[0..1] by its chunks' times. */
+static int parse_entry(const cf_reader *r, byte_reader *d, arena *a, cf_series *out, int64_t *range,
                        err *e) {
-    size_t nchunks = 0, ncols = 0, nseries = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        byte_reader d = {idx, idx + len, false};
-        uint64_t ns = br_uvarint(&d);
-        if (d.bad || ns > len)
-            return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx), "bad series count");
-        if (pass == 1) {
-            r->series = xcalloc(ns ? ns : 1, sizeof *r->series);
-            r->chunks = xcalloc(nchunks ? nchunks : 1, sizeof *r->chunks);
-            r->cols = xcalloc(ncols ? ncols : 1, sizeof *r->cols);
-        }
-        size_t ci = 0, ki = 0;
-        uint32_t last_sid = 0;
-        for (uint64_t s = 0; s < ns; s++) {
-            uint64_t sid = br_uvarint(&d), tid = br_uvarint(&d), nc = br_uvarint(&d);
-            if (d.bad || sid > UINT32_MAX || nc > len || (s && sid <= last_sid))
-                return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx), "bad series entry");
-            last_sid = (uint32_t)sid;
-            if (pass == 1) {
-                r->series[s] = (cf_series){(uint32_t)sid, tid, (uint32_t)nc, &r->chunks[ci]};
-            }
-            for (uint64_t c = 0; c < nc; c++) {
-                uint64_t zz = br_uvarint(&d);
-                int64_t tmin = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
-                uint64_t span = br_uvarint(&d);
-                uint64_t rows = br_uvarint(&d);
-                uint64_t toff = br_uvarint(&d), tlen = br_uvarint(&d);
-                uint32_t tcrc = br_u32(&d);
-                uint64_t pc = br_uvarint(&d);
-                if (d.bad || rows == 0 || rows > CF_CHUNK_ROWS || pc > len || toff < 8 ||
-                    tlen > data_end || toff > data_end - tlen ||
-                    (__int128)tmin + (__int128)span > (__int128)INT64_MAX)
-                    return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx), "bad chunk entry");
-                if (pass == 1) {
-                    cf_chunk *ch = &r->chunks[ci];
-                    ch->tmin = tmin;
-                    ch->tmax = (int64_t)((uint64_t)tmin + span);
-                    ch->nrows = (uint32_t)rows;
-                    ch->ts_off = toff;
-                    ch->ts_len = (uint32_t)tlen;
-                    ch->ts_crc = tcrc;
-                    ch->ncols = (uint32_t)pc;
-                    ch->cols = &r->cols[ki];
-                    if (ch->tmin < r->tmin) r->tmin = ch->tmin;
-                    if (ch->tmax > r->tmax) r->tmax = ch->tmax;
-                }
-                ci++;
-                for (uint64_t k = 0; k < pc; k++) {
-                    uint64_t cid = br_uvarint(&d);
-                    if (d.p >= d.end)
-                        return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx),
-                                       "truncated column entry");
-                    uint8_t type = *d.p++;
-                    uint64_t nulls = br_uvarint(&d), off = br_uvarint(&d), plen = br_uvarint(&d);
-                    uint32_t crc = br_u32(&d);
-                    cf_stats st = {0};
-                    if (type == VT_F64 || type == VT_I64 || type == VT_U64) {
-                        if (d.p >= d.end)
-                            return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx),
-                                           "truncated statistics");
-                        st.has_stats = *d.p++ != 0;
-                        if (st.has_stats) {
-                            st.min.u = br_u64(&d);
-                            st.max.u = br_u64(&d);
-                            st.sum.u = br_u64(&d);
-                        }
-                    } else if (type != VT_BOOL && type != VT_STR) {
-                        return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx),
-                                       "unknown column type");
-                    }
-                    if (d.bad || cid > UINT32_MAX || nulls > rows || off < 8 || plen > data_end ||
-                        off > data_end - plen)
-                        return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx),
-                                       "bad column entry");
-                    if (pass == 1) {
-                        r->cols[ki] = (cf_colref){
-                            (uint32_t)cid, type, (uint32_t)nulls, off, (uint32_t)plen, crc, st};
-                    }
-                    ki++;
-                }
-            }
-        }
-        if (d.p != d.end)
-            return corrupt(e, r->path, data_end + (uint64_t)(d.p - idx), "trailing bytes in index");
-        nchunks = ci;
-        ncols = ki;
-        nseries = (size_t)ns;
+    const unsigned char *idx = r->idx;
+    uint64_t data_end = r->idx_off;
+    size_t len = r->idx_len;
+    uint64_t sid = br_uvarint(d), tid = br_uvarint(d), nc = br_uvarint(d);
+    if (d->bad || sid > UINT32_MAX || nc > len)
+        return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx), "bad series entry");
+    cf_chunk *chunks = NULL;
+    if (a) {
+        chunks = arena_alloc(a, sizeof *chunks * (nc ? nc : 1));
+        *out = (cf_series){(uint32_t)sid, tid, (uint32_t)nc, chunks};
     }
-    r->nseries = nseries;
+    for (uint64_t c = 0; c < nc; c++) {
+        uint64_t zz = br_uvarint(d);
+        int64_t tmin = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+        uint64_t span = br_uvarint(d);
+        uint64_t rows = br_uvarint(d);
+        uint64_t toff = br_uvarint(d), tlen = br_uvarint(d);
+        uint32_t tcrc = br_u32(d);
+        uint64_t pc = br_uvarint(d);
+        if (d->bad || rows == 0 || rows > CF_CHUNK_ROWS || pc > len || toff < 8 ||
+            tlen > data_end || toff > data_end - tlen ||
+            (__int128)tmin + (__int128)span > (__int128)INT64_MAX)
+            return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx), "bad chunk entry");
+        int64_t tmax = (int64_t)((uint64_t)tmin + span);
+        cf_colref *cols = NULL;
+        if (a) {
+            cols = arena_alloc(a, sizeof *cols * (pc ? pc : 1));
+            chunks[c] = (cf_chunk){tmin,           tmax, (uint32_t)rows, toff,
+                                   (uint32_t)tlen, tcrc, (uint32_t)pc,   cols};
+        }
+        if (range) {
+            if (tmin < range[0]) range[0] = tmin;
+            if (tmax > range[1]) range[1] = tmax;
+        }
+        for (uint64_t k = 0; k < pc; k++) {
+            uint64_t cid = br_uvarint(d);
+            if (d->p >= d->end)
+                return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx),
+                               "truncated column entry");
+            uint8_t type = *d->p++;
+            uint64_t nulls = br_uvarint(d), off = br_uvarint(d), plen = br_uvarint(d);
+            uint32_t crc = br_u32(d);
+            cf_stats st = {0};
+            if (type == VT_F64 || type == VT_I64 || type == VT_U64) {
+                if (d->p >= d->end)
+                    return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx),
+                                   "truncated statistics");
+                st.has_stats = *d->p++ != 0;
+                if (st.has_stats) {
+                    st.min.u = br_u64(d);
+                    st.max.u = br_u64(d);
+                    st.sum.u = br_u64(d);
+                }
+            } else if (type != VT_BOOL && type != VT_STR) {
+                return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx),
+                               "unknown column type");
+            }
+            if (d->bad || cid > UINT32_MAX || nulls > rows || off < 8 || plen > data_end ||
+                off > data_end - plen)
+                return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx), "bad column entry");
+            if (a)
+                cols[k] =
+                    (cf_colref){(uint32_t)cid, type, (uint32_t)nulls, off, (uint32_t)plen, crc, st};
+        }
+    }
+    return 0;
+}
+
+/* Checks the whole index once, so that a damaged file fails at open, and records where each
+ * series' entry starts. */
+static int parse_index(cf_reader *r, err *e) {
+    byte_reader d = {r->idx, r->idx + r->idx_len, false};
+    uint64_t ns = br_uvarint(&d);
+    if (d.bad || ns > r->idx_len)
+        return corrupt(e, r->path, r->idx_off + (uint64_t)(d.p - r->idx), "bad series count");
+    r->sids = xmalloc(sizeof *r->sids * (ns ? ns : 1));
+    r->ents = xmalloc(sizeof *r->ents * (ns ? ns : 1));
+    for (uint64_t s = 0; s < ns; s++) {
+        uint64_t at = (uint64_t)(d.p - r->idx);
+        byte_reader peek = d;
+        uint64_t sid = br_uvarint(&peek);
+        int64_t range[2] = {r->tmin, r->tmax};
+        if (parse_entry(r, &d, NULL, NULL, range, e) < 0) return -1;
+        r->tmin = range[0];
+        r->tmax = range[1];
+        if (s && sid <= r->sids[s - 1])
+            return corrupt(e, r->path, r->idx_off + at, "bad series entry");
+        r->sids[s] = (uint32_t)sid;
+        r->ents[s] = at;
+    }
+    if (d.p != d.end)
+        return corrupt(e, r->path, r->idx_off + (uint64_t)(d.p - r->idx),
+                       "trailing bytes in index");
+    r->nseries = (size_t)ns;
     return 0;
 }
 
@@ -490,8 +503,12 @@ int cf_open(const char *path, cf_reader **out, err *e) {
         rc = corrupt(e, path, r->size - CF_FOOTER, "bad index position");
     else if (crc32x(r->map + ioff, ilen) != icrc)
         rc = corrupt(e, path, ioff, "index checksum mismatch");
-    else
-        rc = parse_index(r, r->map + ioff, ilen, ioff, e);
+    else {
+        r->idx = r->map + ioff;
+        r->idx_len = (size_t)ilen;
+        r->idx_off = ioff;
+        rc = parse_index(r, e);
+    }
     if (rc) {
         reader_free(r);
         return -1;
@@ -512,9 +529,27 @@ void cf_release(cf_reader *r) {
 size_t cf_nseries(const cf_reader *r) {
     return r->nseries;
 }
-const cf_series *cf_series_at(const cf_reader *r, size_t i) {
-    return &r->series[i];
+uint32_t cf_sid_at(const cf_reader *r, size_t i) {
+    return r->sids[i];
 }
+
+uint64_t cf_table_at(const cf_reader *r, size_t i) {
+    byte_reader d = {r->idx + r->ents[i], r->idx + r->idx_len, false};
+    (void)br_uvarint(&d);
+    return br_uvarint(&d);
+}
+
+const cf_series *cf_series_at(const cf_reader *r, size_t i, arena *a) {
+    byte_reader d = {r->idx + r->ents[i], r->idx + r->idx_len, false};
+    cf_series *s = arena_alloc(a, sizeof *s);
+    err e;
+    /* The entry was checked at open and the map is read-only: it parses again. */
+    int rc = parse_entry(r, &d, a, s, NULL, &e);
+    STRATA_ASSERT(rc == 0);
+    (void)rc;
+    return s;
+}
+
 int64_t cf_tmin(const cf_reader *r) {
     return r->tmin;
 }
@@ -528,16 +563,16 @@ const char *cf_path(const cf_reader *r) {
     return r->path;
 }
 
-const cf_series *cf_find(const cf_reader *r, uint32_t sid) {
+const cf_series *cf_find(const cf_reader *r, uint32_t sid, arena *a) {
     size_t lo = 0, hi = r->nseries;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (r->series[mid].sid < sid)
+        if (r->sids[mid] < sid)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < r->nseries && r->series[lo].sid == sid ? &r->series[lo] : NULL;
+    return lo < r->nseries && r->sids[lo] == sid ? cf_series_at(r, lo, a) : NULL;
 }
 
 /* Validates a page and parses its header; returns the codec block. */

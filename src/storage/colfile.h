@@ -91,10 +91,15 @@ int cf_open(const char *path, cf_reader **out, err *e);
 void cf_retain(cf_reader *r);
 void cf_release(cf_reader *r);
 
+/* Series are numbered 0..cf_nseries-1 in increasing id order. A reader keeps only their ids
+ * in memory; the rest of an entry (chunks, column references) is decoded on request into the
+ * caller's arena, so decode once per use, not once per chunk. */
 size_t cf_nseries(const cf_reader *r);
-const cf_series *cf_series_at(const cf_reader *r, size_t i);
-/* The series with this id, or NULL. */
-const cf_series *cf_find(const cf_reader *r, uint32_t sid);
+uint32_t cf_sid_at(const cf_reader *r, size_t i);
+uint64_t cf_table_at(const cf_reader *r, size_t i);
+const cf_series *cf_series_at(const cf_reader *r, size_t i, arena *a);
+/* The series with this id (decoded into a), or NULL. */
+const cf_series *cf_find(const cf_reader *r, uint32_t sid, arena *a);
 int64_t cf_tmin(const cf_reader *r);
 int64_t cf_tmax(const cf_reader *r);
 uint64_t cf_size(const cf_reader *r);

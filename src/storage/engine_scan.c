@@ -10,6 +10,9 @@ struct scan {
     struct sdb *d;
     scan_spec spec;
     arena *a;
+    /* The pieces of the current (series, vnode) and the file entries they decode: emptied for
+     * the next, so a scan of a million series does not keep a million of them. */
+    arena *pa;
     uint32_t *sids;
     strv **sid_tags; /* per selected series: values of spec.tag_ids */
     size_t nsids;
@@ -33,6 +36,7 @@ int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *
     s->d = d;
     s->spec = *sp;
     s->a = a;
+    s->pa = arena_new(0);
     if (!s->spec.batch_rows) s->spec.batch_rows = 4096;
     uint32_t *all;
     size_t cnt;
@@ -187,7 +191,8 @@ int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
         vversion *vv = s->vers[s->vi];
         uint32_t sid = s->sids[s->si];
         vpiece *pieces;
-        int np = vversion_pieces(vv, sid, sp->tmin, sp->tmax, &s->tombs, s->a, &pieces);
+        arena_reset(s->pa);
+        int np = vversion_pieces(vv, sid, sp->tmin, sp->tmax, &s->tombs, s->pa, &pieces);
         if (np > 0) {
             s->pieces = pieces;
             s->npieces = (size_t)np;
@@ -208,6 +213,8 @@ int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
 
 void engine_scan_close(scan *s) {
     if (!s || !s->d) return;
+    arena_free(s->pa);
+    s->pa = NULL;
     for (size_t i = 0; i < s->nvers; i++) vversion_release(s->vers[i]);
     s->nvers = 0;
     sdb_release(s->d);

@@ -2,10 +2,25 @@
 #include "storage/memcache.h"
 
 #include "util/mem.h"
+#include "util/slab.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Memory layout. A series that has seen few rows lives wholly in the cache's slab (slab.h):
+ * its header, its column table and arrays of up to SLAB_ROWS rows, with no malloc of its own,
+ * so a cache of a million one-row series costs about 100 bytes a series instead of six malloc
+ * blocks of 8-row arrays (about 380). Arrays grow by doubling; a move out of the slab leaves the
+ * old copy behind (at most SLAB_ROWS rows' worth, under half of what the series then holds),
+ * past SLAB_ROWS they are malloc'd and realloc'd. Likewise the column table up to SLAB_COLS
+ * columns. Freeing the cache frees the malloc'd arrays and then the slab chunks in one go.
+ * Whether an array is in the slab follows from the capacity, never from a flag.
+ *
+ * Series are found through a two-level table (pages of PAGE_SIDS pointers), so a cache that
+ * holds a few series with high ids (a new cache after a flush, an old vnode written late) does
+ * not pay 8 bytes for every id below them. */
 
 struct mcol {
     uint32_t col_id;
@@ -24,16 +39,21 @@ struct mcol {
 struct mseries {
     uint32_t n, cap;
     int64_t *ts;
-    bool sorted; /* timestamps strictly increasing so far */
-    uint32_t ncols, colcap;
     struct mcol *cols;
+    uint32_t ncols, colcap;
     /* Past SERIES_INDEX_MIN columns: col_id → index + 1, open addressing, at most half full, so
      * a row of a very wide table finds its columns in O(1) each. */
-    uint32_t *cidx;
     uint32_t cmask;
+    uint32_t *cidx;
+    bool sorted; /* timestamps strictly increasing so far */
 };
 
 #define SERIES_INDEX_MIN 8
+#define SLAB_ROWS 8
+#define SLAB_COLS 16
+#define PAGE_BITS 10
+#define TRIM_MIN_BYTES ((size_t)4 << 20)
+#define PAGE_SIDS (1u << PAGE_BITS)
 
 /* Strings are copied into blocks that never move, so stored strvs stay valid. */
 struct strblock {
@@ -47,9 +67,10 @@ struct memcache {
     uint64_t min_lsn, max_lsn;
     size_t nrows;
     pthread_rwlock_t lock;
-    struct mseries **series; /* indexed by sid */
-    uint32_t nseries_cap;
-    size_t bytes;
+    struct mseries ***pages; /* sid >> PAGE_BITS → page, NULL until a series there appears */
+    uint32_t npages;
+    size_t bytes; /* slab + malloc'd arrays + string blocks */
+    slab slab;
     struct strblock *strs;
     bool have_range;
     int64_t tmin, tmax;
@@ -111,16 +132,40 @@ size_t mc_row_count(memcache *m) {
     return v;
 }
 
+static struct mseries *series_at(const memcache *m, uint32_t sid) {
+    uint32_t p = sid >> PAGE_BITS;
+    return p < m->npages && m->pages[p] ? m->pages[p][sid & (PAGE_SIDS - 1)] : NULL;
+}
+
+static struct mseries **series_slot(memcache *m, uint32_t sid) {
+    uint32_t p = sid >> PAGE_BITS;
+    if (p >= m->npages) {
+        uint32_t np = m->npages ? m->npages : 16;
+        while (np <= p) np *= 2;
+        m->pages = xrealloc(m->pages, sizeof *m->pages * np);
+        memset(m->pages + m->npages, 0, sizeof *m->pages * (np - m->npages));
+        m->bytes += sizeof *m->pages * (np - m->npages);
+        m->npages = np;
+    }
+    if (!m->pages[p]) {
+        m->pages[p] = xcalloc(PAGE_SIDS, sizeof **m->pages);
+        m->bytes += sizeof **m->pages * PAGE_SIDS;
+    }
+    return &m->pages[p][sid & (PAGE_SIDS - 1)];
+}
+
+/* Frees what a series holds outside the slab. */
 static void series_free(struct mseries *s) {
     if (!s) return;
-    for (uint32_t c = 0; c < s->ncols; c++) {
-        free(s->cols[c].valid);
-        free(s->cols[c].d.raw);
+    if (s->cap > SLAB_ROWS) {
+        for (uint32_t c = 0; c < s->ncols; c++) {
+            free(s->cols[c].valid);
+            free(s->cols[c].d.raw);
+        }
+        free(s->ts);
     }
-    free(s->cols);
+    if (s->colcap > SLAB_COLS) free(s->cols);
     free(s->cidx);
-    free(s->ts);
-    free(s);
 }
 
 static uint32_t col_slot(uint32_t col_id, uint32_t mask) {
@@ -165,8 +210,14 @@ static void series_index_add(memcache *m, struct mseries *s, uint32_t c) {
 
 static void mc_free(memcache *m) {
     if (!m) return;
-    for (uint32_t i = 0; i < m->nseries_cap; i++) series_free(m->series[i]);
-    free(m->series);
+    size_t held = m->bytes;
+    for (uint32_t p = 0; p < m->npages; p++) {
+        if (!m->pages[p]) continue;
+        for (uint32_t i = 0; i < PAGE_SIDS; i++) series_free(m->pages[p][i]);
+        free(m->pages[p]);
+    }
+    free(m->pages);
+    slab_free(&m->slab);
     struct strblock *b = m->strs;
     while (b) {
         struct strblock *n = b->next;
@@ -175,6 +226,10 @@ static void mc_free(memcache *m) {
     }
     pthread_rwlock_destroy(&m->lock);
     free(m);
+    /* glibc keeps freed memory for reuse and gives back only what lies at the top of a heap,
+     * so the blocks of a flushed cache, spread through the heaps of every thread that wrote,
+     * would stay in the process for good. Once per flushed cache, a trim is cheap. */
+    if (held >= TRIM_MIN_BYTES) malloc_trim(0);
 }
 
 static strv str_copy(memcache *m, strv s) {
@@ -195,53 +250,71 @@ static strv str_copy(memcache *m, strv s) {
     return (strv){p, s.len};
 }
 
+/* Memory for an array of n bytes that belongs to a series of capacity cap: the slab while
+ * cap <= limit, else the heap (counted in m->bytes; the slab counts itself). */
+static void *series_mem(memcache *m, uint32_t cap, uint32_t limit, size_t n) {
+    if (cap <= limit) return slab_alloc(&m->slab, n ? n : 1, 8);
+    m->bytes += n;
+    return xmalloc(n ? n : 1);
+}
+
+/* Moves an array of a series from capacity ocap to ncap, old_n bytes kept of new_n. */
+static void *series_move(memcache *m, void *p, uint32_t ocap, uint32_t ncap, uint32_t limit,
+                         size_t old_n, size_t new_n) {
+    if (ocap > limit) {
+        m->bytes += new_n - old_n;
+        return xrealloc(p, new_n);
+    }
+    void *q = series_mem(m, ncap, limit, new_n);
+    if (old_n) memcpy(q, p, old_n);
+    return q;
+}
+
 static void series_grow(memcache *m, struct mseries *s) {
-    uint32_t ncap = s->cap ? s->cap * 2 : 8;
-    s->ts = xrealloc(s->ts, sizeof *s->ts * ncap);
+    uint32_t ocap = s->cap, ncap = ocap ? ocap * 2 : 1;
+    s->ts =
+        series_move(m, s->ts, ocap, ncap, SLAB_ROWS, sizeof *s->ts * ocap, sizeof *s->ts * ncap);
     for (uint32_t c = 0; c < s->ncols; c++) {
         struct mcol *col = &s->cols[c];
-        col->d.raw = xrealloc(col->d.raw, type_size(col->type) * ncap);
-        col->valid = xrealloc(col->valid, bitmap_bytes(ncap));
-        memset(col->valid + bitmap_bytes(s->cap), 0, bitmap_bytes(ncap) - bitmap_bytes(s->cap));
-        m->bytes += (type_size(col->type) * (ncap - s->cap));
+        size_t w = type_size(col->type);
+        col->d.raw = series_move(m, col->d.raw, ocap, ncap, SLAB_ROWS, w * ocap, w * ncap);
+        col->valid = series_move(m, col->valid, ocap, ncap, SLAB_ROWS, bitmap_bytes(ocap),
+                                 bitmap_bytes(ncap));
+        memset(col->valid + bitmap_bytes(ocap), 0, bitmap_bytes(ncap) - bitmap_bytes(ocap));
     }
-    m->bytes += 8 * (size_t)(ncap - s->cap);
     s->cap = ncap;
 }
 
 static struct mcol *series_col(memcache *m, struct mseries *s, uint32_t col_id, uint8_t type,
-                               uint32_t hint) {
+                               uint32_t hint, uint32_t nvals) {
     if (hint < s->ncols && s->cols[hint].col_id == col_id) return &s->cols[hint];
     int found = series_find(s, col_id);
     if (found >= 0) return &s->cols[found];
     if (s->ncols == s->colcap) {
-        s->colcap = s->colcap ? s->colcap * 2 : 4;
-        s->cols = xrealloc(s->cols, sizeof *s->cols * s->colcap);
+        /* The first row sizes the table to its own width. */
+        uint32_t ncap = s->colcap ? s->colcap * 2 : (nvals ? nvals : 1);
+        s->cols = series_move(m, s->cols, s->colcap, ncap, SLAB_COLS, sizeof *s->cols * s->ncols,
+                              sizeof *s->cols * ncap);
+        s->colcap = ncap;
     }
     struct mcol *col = &s->cols[s->ncols++];
     col->col_id = col_id;
     series_index_add(m, s, s->ncols - 1);
     col->type = type;
-    col->d.raw = xmalloc(type_size(type) * s->cap);
-    col->valid = xcalloc(1, bitmap_bytes(s->cap));
-    m->bytes += type_size(type) * s->cap;
+    col->d.raw = series_mem(m, s->cap, SLAB_ROWS, type_size(type) * s->cap);
+    col->valid = series_mem(m, s->cap, SLAB_ROWS, bitmap_bytes(s->cap));
+    memset(col->valid, 0, bitmap_bytes(s->cap));
     return col;
 }
 
 void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32_t nvals) {
     pthread_rwlock_wrlock(&m->lock);
-    if (sid >= m->nseries_cap) {
-        uint32_t ncap = m->nseries_cap ? m->nseries_cap : 64;
-        while (ncap <= sid) ncap *= 2;
-        m->series = xrealloc(m->series, sizeof *m->series * ncap);
-        memset(m->series + m->nseries_cap, 0, sizeof *m->series * (ncap - m->nseries_cap));
-        m->nseries_cap = ncap;
-    }
-    struct mseries *s = m->series[sid];
+    size_t slab0 = slab_bytes(&m->slab);
+    struct mseries **slot = series_slot(m, sid);
+    struct mseries *s = *slot;
     if (!s) {
-        s = m->series[sid] = xcalloc(1, sizeof *s);
+        s = *slot = slab_calloc(&m->slab, sizeof *s, 8);
         s->sorted = true;
-        m->bytes += sizeof *s;
     }
     if (s->n == s->cap) series_grow(m, s);
     uint32_t r = s->n;
@@ -249,7 +322,7 @@ void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32
     s->ts[r] = ts;
     for (uint32_t k = 0; k < nvals; k++) {
         const mc_val *v = &vals[k];
-        struct mcol *col = series_col(m, s, v->col_id, v->type, k);
+        struct mcol *col = series_col(m, s, v->col_id, v->type, k, nvals);
         if (col->type != v->type) continue;
         switch (v->type) {
         case VT_F64:
@@ -274,6 +347,7 @@ void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32
     }
     s->n++;
     m->nrows++;
+    m->bytes += slab_bytes(&m->slab) - slab0;
     if (!m->have_range) {
         m->tmin = m->tmax = ts;
         m->have_range = true;
@@ -287,18 +361,19 @@ void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32
 void mc_drop_series(memcache *m, const uint32_t *sids, size_t n) {
     pthread_rwlock_wrlock(&m->lock);
     for (size_t i = 0; i < n; i++) {
-        if (sids[i] < m->nseries_cap && m->series[sids[i]]) {
-            m->nrows -= m->series[sids[i]]->n;
-            series_free(m->series[sids[i]]);
-            m->series[sids[i]] = NULL;
-        }
+        struct mseries *s = series_at(m, sids[i]);
+        if (!s) continue;
+        /* What the series held in the slab stays there until the cache goes. */
+        m->nrows -= s->n;
+        series_free(s);
+        m->pages[sids[i] >> PAGE_BITS][sids[i] & (PAGE_SIDS - 1)] = NULL;
     }
     pthread_rwlock_unlock(&m->lock);
 }
 
 void mc_delete(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax) {
     pthread_rwlock_wrlock(&m->lock);
-    struct mseries *s = sid < m->nseries_cap ? m->series[sid] : NULL;
+    struct mseries *s = series_at(m, sid);
     if (s) {
         /* Compact the surviving rows to the front of every column. */
         uint32_t w = 0;
@@ -329,19 +404,25 @@ void mc_delete(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax) {
 size_t mc_sids(memcache *m, arena *a, uint32_t **sids) {
     pthread_rwlock_rdlock(&m->lock);
     size_t n = 0;
-    for (uint32_t i = 0; i < m->nseries_cap; i++) n += m->series[i] && m->series[i]->n;
-    uint32_t *out = arena_alloc(a, sizeof *out * (n ? n : 1));
-    n = 0;
-    for (uint32_t i = 0; i < m->nseries_cap; i++)
-        if (m->series[i] && m->series[i]->n) out[n++] = i;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) *sids = arena_alloc(a, sizeof **sids * (n ? n : 1));
+        n = 0;
+        for (uint32_t p = 0; p < m->npages; p++) {
+            struct mseries **page = m->pages[p];
+            for (uint32_t i = 0; page && i < PAGE_SIDS; i++) {
+                if (!page[i] || !page[i]->n) continue;
+                if (pass) (*sids)[n] = p << PAGE_BITS | i;
+                n++;
+            }
+        }
+    }
     pthread_rwlock_unlock(&m->lock);
-    *sids = out;
     return n;
 }
 
 uint32_t mc_series_cols(memcache *m, uint32_t sid, arena *a, uint32_t **col_ids, uint8_t **types) {
     pthread_rwlock_rdlock(&m->lock);
-    struct mseries *s = sid < m->nseries_cap ? m->series[sid] : NULL;
+    struct mseries *s = series_at(m, sid);
     uint32_t n = s ? s->ncols : 0;
     *col_ids = arena_alloc(a, sizeof **col_ids * (n ? n : 1));
     *types = arena_alloc(a, n ? n : 1);
@@ -359,14 +440,15 @@ size_t mc_bytes(const memcache *m) {
 
 bool mc_has_series(memcache *m, uint32_t sid) {
     pthread_rwlock_rdlock(&m->lock);
-    bool r = sid < m->nseries_cap && m->series[sid] && m->series[sid]->n > 0;
+    const struct mseries *s = series_at(m, sid);
+    bool r = s && s->n > 0;
     pthread_rwlock_unlock(&m->lock);
     return r;
 }
 
 bool mc_series_range(memcache *m, uint32_t sid, int64_t *tmin, int64_t *tmax) {
     pthread_rwlock_rdlock(&m->lock);
-    struct mseries *s = sid < m->nseries_cap ? m->series[sid] : NULL;
+    struct mseries *s = series_at(m, sid);
     bool r = s && s->n > 0;
     if (r) {
         if (s->sorted) {
@@ -432,7 +514,7 @@ int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncol
             const uint32_t *col_ids, const uint8_t *types, arena *a, mc_rows *out) {
     memset(out, 0, sizeof *out);
     pthread_rwlock_rdlock(&m->lock);
-    struct mseries *s = sid < m->nseries_cap ? m->series[sid] : NULL;
+    struct mseries *s = series_at(m, sid);
     if (!s || s->n == 0) {
         pthread_rwlock_unlock(&m->lock);
         return 0;

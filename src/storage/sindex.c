@@ -1,18 +1,20 @@
 /* Series index: see sindex.h. */
 #include "storage/sindex.h"
 
+#include "storage/plist.h"
+
 #include "util/buf.h"
 #include "util/fs.h"
-#include "util/hmap.h"
+#include "util/idset.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/slab.h"
 #include "util/varint.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <roaring/roaring.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,148 +26,290 @@
 #define REC_SERIES 1
 #define REC_DROP_TABLE 2
 
-struct series {
+#define NONE UINT32_MAX
+
+/* Memory layout (what a series costs is the point of it; see "Memory" in docs/benchmarks.md).
+ *
+ * A series is one record in the `keys` slab, `u32 table slot | varint key length | key`,
+ * packed at byte alignment, and one pointer to it in `recs` (by series id): about 30 bytes for
+ * a key of two short tags, and no malloc of its own. Tag values are not copied: a posting
+ * names the series that first carried its value and where in that series' key the value sits.
+ *
+ * Lookups go through three id sets (idset.h: 8 bytes a member, the key compared in place):
+ * series by (table, key), table slots by table id, postings by (table slot, tag id, value).
+ *
+ * A table slot is one life of a table: DROP TABLE kills the slot (its series stay dead with
+ * their keys, so scans of old files can still name them), and a table id seen again later gets
+ * a new slot. Postings of a slot are chained through `next` so SHOW TAG VALUES and DROP TABLE
+ * walk only that table's. A posting of one series holds it inline (`list` 0); more go to a
+ * posting list (plist.h) in `lists`. Freed postings and lists are chained for reuse. */
+
+struct tslot {
     uint64_t table_id;
-    char *key; /* owned; tag values point into it */
-    uint32_t keylen;
-    uint32_t ntags;
-    uint32_t *tag_ids;
-    strv *tag_vals;
+    plist sids;
+    uint32_t posts; /* first posting of the table, NONE when none */
     bool dead;
 };
 
-struct table {
-    roaring_bitmap_t *sids;
-    hmap *tags; /* (u32 tag id, value bytes) → roaring_bitmap_t* */
+struct post {
+    uint32_t first; /* series whose key holds the value */
+    uint32_t at;    /* offset in that key of the (varint tag id, varint len, value) entry */
+    uint32_t list;  /* 0: `first` is the only series; else its index in lists */
+    uint32_t next;  /* next posting of the table (or of the free chain), NONE at the end */
 };
 
 struct sindex {
     pthread_rwlock_t lock;
     char *dir;
     int fd;
-    bool dirty;   /* appended since the last sync */
-    hmap *by_key; /* table id (8 bytes) + key → sid */
-    struct series **series;
+    bool dirty; /* appended since the last sync */
+    slab keys;
+    const unsigned char **recs; /* by series id; NULL = retired id */
     uint32_t n, cap;
-    hmap *tables; /* table id → struct table* */
+    idset by_key; /* live series */
+    struct tslot *tslots;
+    uint32_t ntslots, tslotcap;
+    idset by_table; /* live table slots */
+    struct post *posts;
+    uint32_t nposts, postcap, free_post;
+    idset by_val;
+    plist *lists; /* [0] unused, so that list 0 means "inline" */
+    uint32_t nlists, listcap, free_list;
     buf wbuf;
 };
 
-/* Splits a series key into its tag ids and values (pointing into key). */
-static bool parse_key(const char *key, size_t len, struct series *s) {
-    byte_reader r = {(const unsigned char *)key, (const unsigned char *)key + len, false};
-    uint64_t n = br_uvarint(&r);
-    if (r.bad || n > len) return false;
-    s->tag_ids = xmalloc(sizeof *s->tag_ids * (n ? n : 1));
-    s->tag_vals = xmalloc(sizeof *s->tag_vals * (n ? n : 1));
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t id = br_uvarint(&r);
-        uint64_t l = br_uvarint(&r);
-        const unsigned char *v = r.bad || id > UINT32_MAX ? NULL : br_bytes(&r, l);
-        if (!v) {
-            free(s->tag_ids);
-            free(s->tag_vals);
-            return false;
-        }
-        s->tag_ids[i] = (uint32_t)id;
-        s->tag_vals[i] = (strv){(const char *)v, (uint32_t)l};
-    }
-    if (r.p != r.end) { /* bytes after the last tag */
-        free(s->tag_ids);
-        free(s->tag_vals);
-        return false;
-    }
-    s->ntags = (uint32_t)n;
-    return true;
-}
-
-static struct table *table_of(sindex *x, uint64_t table_id, bool create) {
-    uint64_t v;
-    if (hmap_get(x->tables, &table_id, 8, &v)) return (struct table *)(uintptr_t)v;
-    if (!create) return NULL;
-    struct table *t = xcalloc(1, sizeof *t);
-    t->sids = roaring_bitmap_create();
-    t->tags = hmap_new(16);
-    hmap_put(x->tables, &table_id, 8, (uint64_t)(uintptr_t)t);
+static inline uint32_t rec_tslot(const unsigned char *rec) {
+    uint32_t t;
+    memcpy(&t, rec, 4);
     return t;
 }
 
-static void table_free(struct table *t) {
-    roaring_bitmap_free(t->sids);
-    size_t pos = 0;
-    uint64_t v;
-    while (hmap_next(t->tags, &pos, NULL, NULL, &v))
-        roaring_bitmap_free((roaring_bitmap_t *)(uintptr_t)v);
-    hmap_free(t->tags);
-    free(t);
+/* The key of a record; the record was written by insert, so the length is well formed. */
+static inline const unsigned char *rec_key(const unsigned char *rec, size_t *len) {
+    byte_reader r = {rec + 4, rec + 4 + 10, false};
+    *len = (size_t)br_uvarint(&r);
+    return r.p;
 }
 
-static void tag_key(buf *b, uint32_t tag_id, const char *val, size_t len) {
-    buf_reset(b);
-    buf_append(b, &tag_id, 4);
-    buf_append(b, val, len);
+static uint32_t hash_key(uint64_t table_id, const void *key, size_t len) {
+    return (uint32_t)XXH3_64bits_withSeed(key, len, table_id);
 }
 
-/* Adds a series to the in-memory structures (the log record is the caller's business). */
-static int insert(sindex *x, uint32_t sid, uint64_t table_id, const void *key, size_t keylen) {
-    struct series *s = xcalloc(1, sizeof *s);
-    s->table_id = table_id;
-    s->key = xmalloc(keylen ? keylen : 1);
-    memcpy(s->key, key, keylen);
-    s->keylen = (uint32_t)keylen;
-    if (!parse_key(s->key, keylen, s)) {
-        free(s->key);
-        free(s);
-        return -1;
+static uint32_t hash_table(uint64_t table_id) {
+    return (uint32_t)XXH3_64bits(&table_id, 8);
+}
+
+static uint32_t hash_val(uint32_t tslot, uint32_t tag_id, const void *val, size_t len) {
+    return (uint32_t)XXH3_64bits_withSeed(val, len, (uint64_t)tslot << 32 | tag_id);
+}
+
+/* Reads the tag entry at r (varint id, varint len, bytes); false when malformed. */
+static bool next_tag(byte_reader *r, uint32_t *id, const unsigned char **val, size_t *len) {
+    uint64_t i = br_uvarint(r);
+    uint64_t l = br_uvarint(r);
+    const unsigned char *v = r->bad || i > UINT32_MAX ? NULL : br_bytes(r, l);
+    if (!v) return false;
+    *id = (uint32_t)i;
+    *val = v;
+    *len = (size_t)l;
+    return true;
+}
+
+/* A series key: varint ntags, then ntags tag entries, and nothing after. */
+static bool key_valid(const unsigned char *key, size_t len) {
+    byte_reader r = {key, key + len, false};
+    uint64_t n = br_uvarint(&r);
+    if (r.bad || n > len) return false;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t id;
+        const unsigned char *v;
+        size_t l;
+        if (!next_tag(&r, &id, &v, &l)) return false;
     }
-    if (sid >= x->cap) {
-        uint32_t nc = x->cap ? x->cap : 1024;
-        while (nc <= sid) nc *= 2;
-        x->series = xrealloc(x->series, sizeof *x->series * nc);
-        memset(x->series + x->cap, 0, sizeof *x->series * (nc - x->cap));
-        x->cap = nc;
+    return r.p == r.end;
+}
+
+/* Tag id and value of a posting. */
+static void post_tag(const sindex *x, const struct post *p, uint32_t *id, const unsigned char **val,
+                     size_t *len) {
+    size_t kl;
+    const unsigned char *key = rec_key(x->recs[p->first], &kl);
+    byte_reader r = {key + p->at, key + kl, false};
+    (void)next_tag(&r, id, val, len);
+}
+
+static uint32_t table_find(const sindex *x, uint64_t table_id) {
+    uint32_t h = hash_table(table_id), pos = idset_start(&x->by_table, h), t;
+    while ((t = idset_probe(&x->by_table, h, &pos)) != NONE)
+        if (x->tslots[t].table_id == table_id) return t;
+    return NONE;
+}
+
+static uint32_t series_find(const sindex *x, uint32_t t, uint32_t h, const void *key, size_t len) {
+    uint32_t pos = idset_start(&x->by_key, h), sid;
+    while ((sid = idset_probe(&x->by_key, h, &pos)) != NONE) {
+        size_t kl;
+        const unsigned char *k = rec_key(x->recs[sid], &kl);
+        if (rec_tslot(x->recs[sid]) == t && kl == len && memcmp(k, key, len) == 0) return sid;
     }
-    x->series[sid] = s;
+    return NONE;
+}
+
+static uint32_t post_find(const sindex *x, uint32_t t, uint32_t h, uint32_t tag_id, const void *val,
+                          size_t len) {
+    uint32_t pos = idset_start(&x->by_val, h), p;
+    while ((p = idset_probe(&x->by_val, h, &pos)) != NONE) {
+        const struct post *ps = &x->posts[p];
+        uint32_t id;
+        const unsigned char *v;
+        size_t l;
+        post_tag(x, ps, &id, &v, &l);
+        if (id == tag_id && l == len && rec_tslot(x->recs[ps->first]) == t &&
+            memcmp(v, val, len) == 0)
+            return p;
+    }
+    return NONE;
+}
+
+static uint32_t table_new(sindex *x, uint64_t table_id) {
+    if (x->ntslots == x->tslotcap) {
+        x->tslotcap = x->tslotcap ? x->tslotcap * 2 : 16;
+        x->tslots = xrealloc(x->tslots, sizeof *x->tslots * x->tslotcap);
+    }
+    uint32_t t = x->ntslots++;
+    x->tslots[t] = (struct tslot){table_id, PLIST_INIT, NONE, false};
+    idset_insert(&x->by_table, hash_table(table_id), t);
+    return t;
+}
+
+static uint32_t post_new(sindex *x) {
+    if (x->free_post != NONE) {
+        uint32_t p = x->free_post;
+        x->free_post = x->posts[p].next;
+        return p;
+    }
+    if (x->nposts == x->postcap) {
+        x->postcap = x->postcap ? x->postcap * 2 : 64;
+        x->posts = xrealloc(x->posts, sizeof *x->posts * x->postcap);
+    }
+    return x->nposts++;
+}
+
+static uint32_t list_new(sindex *x) {
+    if (x->free_list) {
+        uint32_t l = x->free_list;
+        x->free_list = x->lists[l].u.one;
+        x->lists[l] = (plist)PLIST_INIT;
+        return l;
+    }
+    if (x->nlists == x->listcap) {
+        x->listcap = x->listcap ? x->listcap * 2 : 16;
+        x->lists = xrealloc(x->lists, sizeof *x->lists * x->listcap);
+        if (x->nlists == 0) x->nlists = 1; /* list 0 means "inline" */
+    }
+    x->lists[x->nlists] = (plist)PLIST_INIT;
+    return x->nlists++;
+}
+
+/* Series sid (table slot t) carries tag_id = val, found at offset at of its key. */
+static void post_add(sindex *x, uint32_t t, uint32_t sid, uint32_t at, uint32_t tag_id,
+                     const unsigned char *val, size_t len) {
+    uint32_t h = hash_val(t, tag_id, val, len);
+    uint32_t p = post_find(x, t, h, tag_id, val, len);
+    if (p == NONE) {
+        p = post_new(x);
+        x->posts[p] = (struct post){sid, at, 0, x->tslots[t].posts};
+        x->tslots[t].posts = p;
+        idset_insert(&x->by_val, h, p);
+        return;
+    }
+    struct post *ps = &x->posts[p];
+    if (!ps->list) {
+        if (ps->first == sid) return; /* the same tag twice in one key */
+        uint32_t l = list_new(x);
+        ps = &x->posts[p];
+        ps->list = l;
+        plist_add(&x->lists[l], ps->first);
+    }
+    plist_add(&x->lists[ps->list], sid);
+}
+
+static void grow_recs(sindex *x, uint64_t need) {
+    if (need <= x->cap) return;
+    uint32_t nc = x->cap ? x->cap : 1024;
+    while (nc < need) nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
+    x->recs = xrealloc(x->recs, sizeof *x->recs * nc);
+    memset(x->recs + x->cap, 0, sizeof *x->recs * (nc - x->cap));
+    x->cap = nc;
+}
+
+/* Adds a series to the in-memory structures (the log record is the caller's business). h is
+ * hash_key(table_id, key). */
+static int insert(sindex *x, uint32_t sid, uint64_t table_id, const void *key, size_t keylen,
+                  uint32_t h) {
+    if (!key_valid(key, keylen) || keylen > UINT32_MAX) return -1;
+    uint32_t t = table_find(x, table_id);
+    if (t == NONE) t = table_new(x, table_id);
+    unsigned char hdr[4 + 10];
+    memcpy(hdr, &t, 4);
+    size_t hl = 4;
+    uint64_t kv = keylen;
+    for (; kv >= 0x80; kv >>= 7) hdr[hl++] = (unsigned char)(kv | 0x80);
+    hdr[hl++] = (unsigned char)kv;
+    unsigned char *rec = slab_alloc(&x->keys, hl + keylen, 1);
+    memcpy(rec, hdr, hl);
+    memcpy(rec + hl, key, keylen);
+    grow_recs(x, (uint64_t)sid + 1);
+    x->recs[sid] = rec;
     if (sid >= x->n) x->n = sid + 1;
-    buf k;
-    buf_init(&k);
-    buf_append(&k, &table_id, 8);
-    buf_append(&k, key, keylen);
-    hmap_put(x->by_key, k.p, k.len, sid);
-    struct table *t = table_of(x, table_id, true);
-    roaring_bitmap_add(t->sids, sid);
-    for (uint32_t i = 0; i < s->ntags; i++) {
-        tag_key(&k, s->tag_ids[i], s->tag_vals[i].p, s->tag_vals[i].len);
-        bool ins;
-        uint64_t *slot = hmap_upsert(t->tags, k.p, k.len, &ins);
-        if (ins) *slot = (uint64_t)(uintptr_t)roaring_bitmap_create();
-        roaring_bitmap_add((roaring_bitmap_t *)(uintptr_t)*slot, sid);
+    idset_insert(&x->by_key, h, sid);
+    plist_add(&x->tslots[t].sids, sid);
+    const unsigned char *k = rec + hl;
+    byte_reader r = {k, k + keylen, false};
+    uint64_t ntags = br_uvarint(&r);
+    for (uint64_t i = 0; i < ntags; i++) {
+        uint32_t at = (uint32_t)(r.p - k), id;
+        const unsigned char *v;
+        size_t l;
+        (void)next_tag(&r, &id, &v, &l);
+        post_add(x, t, sid, at, id, v, l);
     }
-    buf_free(&k);
     return 0;
 }
 
 static void drop_table_mem(sindex *x, uint64_t table_id) {
-    struct table *t = table_of(x, table_id, false);
-    if (!t) return;
-    uint64_t card = roaring_bitmap_get_cardinality(t->sids);
+    uint32_t t = table_find(x, table_id);
+    if (t == NONE) return;
+    struct tslot *ts = &x->tslots[t];
+    size_t card = plist_count(&ts->sids);
     uint32_t *ids = xmalloc(sizeof *ids * (card ? card : 1));
-    roaring_bitmap_to_uint32_array(t->sids, ids);
-    buf k;
-    buf_init(&k);
-    for (uint64_t i = 0; i < card; i++) {
-        struct series *s = x->series[ids[i]];
-        if (!s) continue;
-        buf_reset(&k);
-        buf_append(&k, &table_id, 8);
-        buf_append(&k, s->key, s->keylen);
-        hmap_del(x->by_key, k.p, k.len);
-        s->dead = true;
+    plist_to_array(&ts->sids, ids);
+    for (size_t i = 0; i < card; i++) {
+        size_t kl;
+        const unsigned char *k = rec_key(x->recs[ids[i]], &kl);
+        idset_remove(&x->by_key, hash_key(table_id, k, kl), ids[i]);
     }
-    buf_free(&k);
     free(ids);
-    hmap_del(x->tables, &table_id, 8);
-    table_free(t);
+    for (uint32_t p = ts->posts; p != NONE;) {
+        struct post *ps = &x->posts[p];
+        uint32_t id, next = ps->next;
+        const unsigned char *v;
+        size_t l;
+        post_tag(x, ps, &id, &v, &l);
+        idset_remove(&x->by_val, hash_val(t, id, v, l), p);
+        if (ps->list) {
+            plist_free(&x->lists[ps->list]);
+            x->lists[ps->list].u.one = x->free_list;
+            x->free_list = ps->list;
+        }
+        ps->next = x->free_post;
+        x->free_post = p;
+        p = next;
+    }
+    idset_remove(&x->by_table, hash_table(table_id), t);
+    plist_free(&ts->sids);
+    ts->posts = NONE;
+    ts->dead = true;
 }
 
 static int append_record(sindex *x, const void *payload, size_t len, err *e) {
@@ -223,7 +367,8 @@ static const char *apply(sindex *x, const unsigned char *p, size_t len) {
         if (r.bad) return "truncated series record";
         /* Ids are handed out in order, so an older one here would replace a live series. */
         if (sid < x->n || sid >= UINT32_MAX) return "series id out of order";
-        if (insert(x, (uint32_t)sid, tid, r.p, (size_t)(r.end - r.p)) < 0)
+        size_t kl = (size_t)(r.end - r.p);
+        if (insert(x, (uint32_t)sid, tid, r.p, kl, hash_key(tid, r.p, kl)) < 0)
             return "malformed series key";
     } else if (*p == REC_DROP_TABLE) {
         uint64_t tid = br_uvarint(&r);
@@ -359,8 +504,7 @@ int sindex_open(const char *dir, bool salvage, sindex **out, err *e) {
     sindex *x = xcalloc(1, sizeof *x);
     pthread_rwlock_init(&x->lock, NULL);
     x->dir = xstrdup(dir);
-    x->by_key = hmap_new(1024);
-    x->tables = hmap_new(16);
+    x->free_post = NONE;
     buf_init(&x->wbuf);
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/series.log", dir);
@@ -389,20 +533,18 @@ int sindex_close(sindex *x) {
         }
         close(x->fd);
     }
-    for (uint32_t i = 0; i < x->n; i++) {
-        struct series *s = x->series[i];
-        if (!s) continue;
-        free(s->key);
-        free(s->tag_ids);
-        free(s->tag_vals);
-        free(s);
-    }
-    free(x->series);
-    hmap_free(x->by_key);
-    size_t pos = 0;
-    uint64_t v;
-    while (hmap_next(x->tables, &pos, NULL, NULL, &v)) table_free((struct table *)(uintptr_t)v);
-    hmap_free(x->tables);
+    slab_free(&x->keys);
+    free(x->recs);
+    idset_free(&x->by_key);
+    for (uint32_t t = 0; t < x->ntslots; t++) plist_free(&x->tslots[t].sids);
+    free(x->tslots);
+    idset_free(&x->by_table);
+    free(x->posts);
+    idset_free(&x->by_val);
+    /* Freed lists are empty (plist_free), and their u.one chains the free slots. */
+    for (uint32_t l = 1; l < x->nlists; l++)
+        if (x->lists[l].n) plist_free(&x->lists[l]);
+    free(x->lists);
     buf_free(&x->wbuf);
     pthread_rwlock_destroy(&x->lock);
     free(x->dir);
@@ -421,26 +563,26 @@ void sindex_destroy(sindex *x) {
 
 int sindex_get_or_add(sindex *x, uint64_t table_id, const void *key, size_t keylen, uint32_t *sid,
                       err *e) {
-    char stack[512];
-    char *k = keylen + 8 <= sizeof stack ? stack : xmalloc(keylen + 8);
-    memcpy(k, &table_id, 8);
-    memcpy(k + 8, key, keylen);
-    uint64_t h = hmap_hash(k, keylen + 8);
-    uint64_t v;
-    int rc = 0;
+    uint32_t h = hash_key(table_id, key, keylen);
     pthread_rwlock_rdlock(&x->lock);
-    bool found = hmap_get_h(x->by_key, h, k, keylen + 8, &v);
+    uint32_t t = table_find(x, table_id);
+    uint32_t found = t == NONE ? NONE : series_find(x, t, h, key, keylen);
     pthread_rwlock_unlock(&x->lock);
-    if (found) {
-        *sid = (uint32_t)v;
-        goto out;
+    if (found != NONE) {
+        *sid = found;
+        return 0;
     }
+    int rc = 0;
     pthread_rwlock_wrlock(&x->lock);
-    if (hmap_get_h(x->by_key, h, k, keylen + 8, &v)) {
-        *sid = (uint32_t)v;
+    t = table_find(x, table_id);
+    found = t == NONE ? NONE : series_find(x, t, h, key, keylen);
+    if (found != NONE) {
+        *sid = found;
+    } else if (x->n >= NONE) {
+        rc = err_set(e, 500, EC_STORAGE, "series index %s: out of series ids", x->dir);
     } else {
         uint32_t id = x->n;
-        if (insert(x, id, table_id, key, keylen) < 0) {
+        if (insert(x, id, table_id, key, keylen, h) < 0) {
             rc = err_set(e, 500, EC_STORAGE, "malformed series key for table %llu",
                          (unsigned long long)table_id);
         } else {
@@ -456,8 +598,6 @@ int sindex_get_or_add(sindex *x, uint64_t table_id, const void *key, size_t keyl
         }
     }
     pthread_rwlock_unlock(&x->lock);
-out:
-    if (k != stack) free(k);
     return rc;
 }
 
@@ -478,7 +618,7 @@ int sindex_sync(sindex *x, err *e) {
 int sindex_drop_table(sindex *x, uint64_t table_id, err *e) {
     pthread_rwlock_wrlock(&x->lock);
     int rc = 0;
-    if (table_of(x, table_id, false)) {
+    if (table_find(x, table_id) != NONE) {
         buf rec;
         buf_init(&rec);
         buf_putc(&rec, REC_DROP_TABLE);
@@ -493,68 +633,88 @@ int sindex_drop_table(sindex *x, uint64_t table_id, err *e) {
     return rc;
 }
 
-static size_t bitmap_out(const roaring_bitmap_t *b, arena *a, uint32_t **out) {
-    uint64_t card = b ? roaring_bitmap_get_cardinality(b) : 0;
-    *out = arena_alloc(a, sizeof **out * (card ? card : 1));
-    if (card) roaring_bitmap_to_uint32_array(b, *out);
-    return (size_t)card;
+static size_t plist_out(const plist *p, arena *a, uint32_t **out) {
+    size_t n = p ? plist_count(p) : 0;
+    *out = arena_alloc(a, sizeof **out * (n ? n : 1));
+    if (n) plist_to_array(p, *out);
+    return n;
 }
 
 size_t sindex_table_sids(sindex *x, uint64_t table_id, arena *a, uint32_t **sids) {
     pthread_rwlock_rdlock(&x->lock);
-    struct table *t = table_of(x, table_id, false);
-    size_t n = bitmap_out(t ? t->sids : NULL, a, sids);
+    uint32_t t = table_find(x, table_id);
+    size_t n = plist_out(t == NONE ? NULL : &x->tslots[t].sids, a, sids);
     pthread_rwlock_unlock(&x->lock);
     return n;
 }
 
+/* The record of a series id, NULL when unknown or retired. */
+static const unsigned char *rec_of(const sindex *x, uint32_t sid) {
+    return sid < x->n ? x->recs[sid] : NULL;
+}
+
 bool sindex_series_table(sindex *x, uint32_t sid, uint64_t *table_id) {
     pthread_rwlock_rdlock(&x->lock);
-    struct series *s = sid < x->n ? x->series[sid] : NULL;
-    bool ok = s && !s->dead;
-    if (ok) *table_id = s->table_id;
+    const unsigned char *rec = rec_of(x, sid);
+    const struct tslot *ts = rec ? &x->tslots[rec_tslot(rec)] : NULL;
+    bool ok = ts && !ts->dead;
+    if (ok) *table_id = ts->table_id;
     pthread_rwlock_unlock(&x->lock);
     return ok;
 }
 
 void sindex_series_tags(sindex *x, uint32_t sid, uint32_t ntags, const uint32_t *tag_ids, arena *a,
                         strv *out) {
+    for (uint32_t k = 0; k < ntags; k++) out[k] = (strv){NULL, 0};
     pthread_rwlock_rdlock(&x->lock);
-    struct series *s = sid < x->n ? x->series[sid] : NULL;
-    for (uint32_t k = 0; k < ntags; k++) {
-        out[k] = (strv){NULL, 0};
-        if (!s) continue;
-        for (uint32_t j = 0; j < s->ntags; j++)
-            if (s->tag_ids[j] == tag_ids[k]) {
-                out[k] = (strv){arena_strndup(a, s->tag_vals[j].p, s->tag_vals[j].len),
-                                s->tag_vals[j].len};
-                break;
-            }
+    const unsigned char *rec = rec_of(x, sid);
+    if (rec) {
+        size_t kl;
+        const unsigned char *key = rec_key(rec, &kl);
+        byte_reader r = {key, key + kl, false};
+        uint64_t n = br_uvarint(&r);
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t id;
+            const unsigned char *v;
+            size_t l;
+            (void)next_tag(&r, &id, &v, &l);
+            /* The first entry of a tag id wins, as a key lists each tag once. */
+            for (uint32_t k = 0; k < ntags; k++)
+                if (tag_ids[k] == id && !out[k].p)
+                    out[k] = (strv){arena_strndup(a, (const char *)v, l), (uint32_t)l};
+        }
     }
     pthread_rwlock_unlock(&x->lock);
 }
 
 strv sindex_series_key(sindex *x, uint32_t sid, arena *a) {
     pthread_rwlock_rdlock(&x->lock);
-    struct series *s = sid < x->n ? x->series[sid] : NULL;
-    strv r = s ? (strv){arena_strndup(a, s->key, s->keylen), s->keylen} : (strv){"", 0};
+    const unsigned char *rec = rec_of(x, sid);
+    strv r = {"", 0};
+    if (rec) {
+        size_t kl;
+        const unsigned char *key = rec_key(rec, &kl);
+        r = (strv){arena_strndup(a, (const char *)key, kl), (uint32_t)kl};
+    }
     pthread_rwlock_unlock(&x->lock);
     return r;
 }
 
 size_t sindex_tag_eq(sindex *x, uint64_t table_id, uint32_t tag_id, const char *val, size_t len,
                      arena *a, uint32_t **sids) {
-    buf k;
-    buf_init(&k);
-    tag_key(&k, tag_id, val, len);
     pthread_rwlock_rdlock(&x->lock);
-    struct table *t = table_of(x, table_id, false);
-    uint64_t v;
-    const roaring_bitmap_t *b = NULL;
-    if (t && hmap_get(t->tags, k.p, k.len, &v)) b = (const roaring_bitmap_t *)(uintptr_t)v;
-    size_t n = bitmap_out(b, a, sids);
+    uint32_t t = table_find(x, table_id);
+    uint32_t p =
+        t == NONE ? NONE : post_find(x, t, hash_val(t, tag_id, val, len), tag_id, val, len);
+    size_t n;
+    if (p != NONE && !x->posts[p].list) {
+        *sids = arena_alloc(a, sizeof **sids);
+        **sids = x->posts[p].first;
+        n = 1;
+    } else {
+        n = plist_out(p == NONE ? NULL : &x->lists[x->posts[p].list], a, sids);
+    }
     pthread_rwlock_unlock(&x->lock);
-    buf_free(&k);
     return n;
 }
 
@@ -567,20 +727,16 @@ static int cmp_strv(const void *pa, const void *pb) {
 
 size_t sindex_tag_values(sindex *x, uint64_t table_id, uint32_t tag_id, arena *a, strv **vals) {
     pthread_rwlock_rdlock(&x->lock);
-    struct table *t = table_of(x, table_id, false);
-    size_t cap = t ? hmap_count(t->tags) : 0, n = 0;
+    uint32_t t = table_find(x, table_id);
+    size_t n = 0, cap = 0;
+    for (uint32_t p = t == NONE ? NONE : x->tslots[t].posts; p != NONE; p = x->posts[p].next) cap++;
     strv *out = arena_alloc(a, sizeof *out * (cap ? cap : 1));
-    if (t) {
-        size_t pos = 0;
-        const char *key;
-        size_t kl;
-        uint64_t v;
-        while (hmap_next(t->tags, &pos, &key, &kl, &v)) {
-            uint32_t id;
-            memcpy(&id, key, 4);
-            if (id != tag_id || roaring_bitmap_is_empty((roaring_bitmap_t *)(uintptr_t)v)) continue;
-            out[n++] = (strv){arena_strndup(a, key + 4, kl - 4), (uint32_t)(kl - 4)};
-        }
+    for (uint32_t p = t == NONE ? NONE : x->tslots[t].posts; p != NONE; p = x->posts[p].next) {
+        uint32_t id;
+        const unsigned char *v;
+        size_t l;
+        post_tag(x, &x->posts[p], &id, &v, &l);
+        if (id == tag_id) out[n++] = (strv){arena_strndup(a, (const char *)v, l), (uint32_t)l};
     }
     pthread_rwlock_unlock(&x->lock);
     qsort(out, n, sizeof *out, cmp_strv);
@@ -603,6 +759,7 @@ int sindex_check_bound(sindex *x, uint64_t bound, const char *user, bool salvage
             log_warn("series index salvage: %s/series.log: series ids %u..%llu are lost (used by "
                      "%s); they are retired, and rows of theirs are unreachable",
                      x->dir, x->n, (unsigned long long)bound - 1, user);
+            grow_recs(x, bound);
             x->n = (uint32_t)bound;
         }
     }

@@ -339,8 +339,8 @@ const char *vnode_sid_bound(vnode *n, uint64_t *bound) {
         const cf_reader *r = n->cur->files[i]->r;
         size_t ns = cf_nseries(r);
         /* A file's series are in increasing id order. */
-        if (ns && cf_series_at(r, ns - 1)->sid >= *bound) {
-            *bound = (uint64_t)cf_series_at(r, ns - 1)->sid + 1;
+        if (ns && cf_sid_at(r, ns - 1) >= *bound) {
+            *bound = (uint64_t)cf_sid_at(r, ns - 1) + 1;
             user = n->cur->files[i]->path;
         }
     }
@@ -611,7 +611,7 @@ int vversion_read(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, uint32
     for (size_t i = 0; i < vv->nfiles; i++, k++) {
         const struct cfile *f = vv->files[i];
         if (cf_tmax(f->r) < tmin || cf_tmin(f->r) > tmax) continue;
-        const cf_series *s = cf_find(f->r, sid);
+        const cf_series *s = cf_find(f->r, sid, a);
         if (!s) continue;
         if (read_file_series(f->r, s, tmin, tmax, ncols, col_ids, types, a, &src[k], e) < 0)
             return -1;
@@ -648,7 +648,7 @@ int vversion_pieces(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, cons
     for (size_t i = 0; i < vv->nfiles; i++) {
         const struct cfile *f = vv->files[i];
         if (cf_tmax(f->r) < tmin || cf_tmin(f->r) > tmax) continue;
-        const cf_series *s = cf_find(f->r, sid);
+        const cf_series *s = cf_find(f->r, sid, a);
         if (!s) continue;
         int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (uint32_t c = 0; c < s->nchunks; c++) {
@@ -827,7 +827,7 @@ static bool file_has_dead_rows(const struct cfile *f, const vnode_env *env) {
     uint64_t last = 0;
     bool have_last = false, live = true;
     for (size_t i = 0; i < cf_nseries(f->r); i++) {
-        uint64_t t = cf_series_at(f->r, i)->table_id;
+        uint64_t t = cf_table_at(f->r, i);
         if (!have_last || t != last) {
             live = env->table_live(env->ctx, t);
             last = t;
@@ -902,7 +902,7 @@ int vnode_compact(vnode *n, const vnode_env *env, bool force, err *e) {
         bool any = false;
         for (size_t i = 0; i < nin; i++)
             if (pos[i] < cf_nseries(in[i]->r)) {
-                uint32_t s = cf_series_at(in[i]->r, pos[i])->sid;
+                uint32_t s = cf_sid_at(in[i]->r, pos[i]);
                 if (!any || s < sid) sid = s;
                 any = true;
             }
@@ -912,8 +912,8 @@ int vnode_compact(vnode *n, const vnode_env *env, bool force, err *e) {
         struct colset cs = {0};
         const cf_series **ss = arena_calloc(sa, sizeof *ss * nin);
         for (size_t i = 0; i < nin; i++)
-            if (pos[i] < cf_nseries(in[i]->r) && cf_series_at(in[i]->r, pos[i])->sid == sid) {
-                ss[i] = cf_series_at(in[i]->r, pos[i]++);
+            if (pos[i] < cf_nseries(in[i]->r) && cf_sid_at(in[i]->r, pos[i]) == sid) {
+                ss[i] = cf_series_at(in[i]->r, pos[i]++, sa);
                 table_id = ss[i]->table_id;
                 for (uint32_t c = 0; c < ss[i]->nchunks; c++)
                     for (uint32_t k = 0; k < ss[i]->chunks[c].ncols; k++)

@@ -120,7 +120,8 @@ int vversion_read(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, uint32
 /* Fast path for scans: when the sources holding the series' rows in [tmin, tmax] do not
  * overlap in time and no tombstone touches them (the usual case: successive flushes of
  * in-order data), lists them in time order so the caller can stream file chunks without a
- * merge. Returns the number of pieces (0 = no rows), or -1 when a merge is needed. */
+ * merge. Returns the number of pieces (0 = no rows), or -1 when a merge is needed. The pieces
+ * and the file index entries they point to come from a. */
 typedef struct vpiece {
     const cf_reader *file; /* a file's series, or */
     const cf_series *series;

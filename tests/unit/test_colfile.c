@@ -174,6 +174,7 @@ static int read_and_compare(const char *path, const tfile *tf, err *e, char *msg
     if (cf_open(path, &r, e) < 0) return 1;
     int rc = 0;
     arena *a = arena_new(0);
+    arena *ia = arena_new(0); /* decoded index entries; a is reset per column */
     int64_t *ts = xmalloc(sizeof *ts * CF_CHUNK_ROWS);
     size_t nonempty = 0;
     for (size_t i = 0; i < tf->n; i++) nonempty += tf->s[i].n > 0;
@@ -184,7 +185,8 @@ static int read_and_compare(const char *path, const tfile *tf, err *e, char *msg
     }
     for (size_t i = 0; i < tf->n && rc == 0; i++) {
         const tseries *s = &tf->s[i];
-        const cf_series *fs = cf_find(r, s->sid);
+        arena_reset(ia);
+        const cf_series *fs = cf_find(r, s->sid, ia);
         if (s->n == 0) {
             if (fs) {
                 snprintf(msg, msgcap, "empty series %u present", s->sid);
@@ -271,6 +273,7 @@ static int read_and_compare(const char *path, const tfile *tf, err *e, char *msg
 out:
     free(ts);
     arena_free(a);
+    arena_free(ia);
     cf_release(r);
     return rc;
 }
@@ -290,11 +293,18 @@ static int read_everything(const char *path, int *opened) {
     *opened = 1;
     int fails = 0;
     arena *a = arena_new(0);
+    arena *ia = arena_new(0); /* decoded index entries; a is reset per column */
     int64_t *ts = xmalloc(sizeof *ts * CF_CHUNK_ROWS);
     static const uint8_t all_types[] = {VT_F64, VT_I64, VT_U64, VT_BOOL, VT_STR};
     for (size_t i = 0; i < cf_nseries(r); i++) {
-        const cf_series *s = cf_series_at(r, i);
-        assert_ptr_equal(cf_find(r, s->sid), s);
+        arena_reset(ia);
+        const cf_series *s = cf_series_at(r, i, ia);
+        assert_int_equal(cf_sid_at(r, i), s->sid);
+        assert_int_equal(cf_table_at(r, i), s->table_id);
+        const cf_series *f = cf_find(r, s->sid, ia);
+        assert_non_null(f);
+        assert_int_equal(f->nchunks, s->nchunks);
+        assert_int_equal(f->chunks[0].ts_off, s->chunks[0].ts_off);
         for (uint32_t c = 0; c < s->nchunks; c++) {
             const cf_chunk *ch = &s->chunks[c];
             assert_true(ch->nrows >= 1 && ch->nrows <= CF_CHUNK_ROWS);
@@ -333,6 +343,7 @@ static int read_everything(const char *path, int *opened) {
     }
     free(ts);
     arena_free(a);
+    arena_free(ia);
     cf_release(r);
     return fails;
 }
@@ -372,13 +383,13 @@ static void roundtrip(const uint32_t *rows, size_t nseries, bool simple, uint64_
         assert_int_equal(cf_tmin(r), tmin);
         assert_int_equal(cf_tmax(r), tmax);
     }
-    assert_null(cf_find(r, 0));
-    assert_null(cf_find(r, 4));
-    assert_null(cf_find(r, UINT32_MAX));
+    assert_null(cf_find(r, 0, a));
+    assert_null(cf_find(r, 4, a));
+    assert_null(cf_find(r, UINT32_MAX, a));
     for (size_t i = 0; i + 1 < cf_nseries(r); i++) {
-        assert_true(cf_series_at(r, i)->sid < cf_series_at(r, i + 1)->sid);
-        for (uint32_t s = cf_series_at(r, i)->sid + 1; s < cf_series_at(r, i + 1)->sid; s++)
-            assert_null(cf_find(r, s));
+        assert_true(cf_sid_at(r, i) < cf_sid_at(r, i + 1));
+        for (uint32_t s = cf_sid_at(r, i) + 1; s < cf_sid_at(r, i + 1); s++)
+            assert_null(cf_find(r, s, a));
     }
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -389,7 +400,7 @@ static void roundtrip(const uint32_t *rows, size_t nseries, bool simple, uint64_
     cf_release(r);
     if (cf_nseries(r)) {
         int64_t *ts = xmalloc(sizeof *ts * CF_CHUNK_ROWS);
-        assert_int_equal(cf_read_ts(r, &cf_series_at(r, 0)->chunks[0], ts, &e), 0);
+        assert_int_equal(cf_read_ts(r, &cf_series_at(r, 0, a)->chunks[0], ts, &e), 0);
         free(ts);
     }
     cf_release(r);
@@ -431,7 +442,9 @@ static void test_empty_file(void **state) {
     cf_reader *r;
     assert_int_equal(cf_open(path, &r, &e), 0);
     assert_int_equal(cf_nseries(r), 0);
-    assert_null(cf_find(r, 7));
+    arena *a = arena_new(0);
+    assert_null(cf_find(r, 7, a));
+    arena_free(a);
     cf_release(r);
     tu_rmdir(dir);
 }
@@ -456,7 +469,7 @@ static void test_empty_columns(void **state) {
     if (rc) fail_msg("rc %d: %s %s", rc, msg, e.msg);
     cf_reader *r;
     assert_int_equal(cf_open(path, &r, &e), 0);
-    const cf_series *s = cf_find(r, 1);
+    const cf_series *s = cf_find(r, 1, a);
     assert_non_null(s);
     assert_int_equal(s->nchunks, 2);
     assert_int_equal(s->chunks[0].ncols, 0);
@@ -467,7 +480,7 @@ static void test_empty_columns(void **state) {
     assert_int_equal(v.len, 5000 - CF_CHUNK_ROWS);
     for (uint32_t i = 0; i < v.len; i++) assert_false(vec_is_valid(&v, i));
     /* a column that exists but is read with another type comes back all NULL */
-    const cf_series *s3 = cf_find(r, 3);
+    const cf_series *s3 = cf_find(r, 3, a);
     assert_int_equal(cf_read_col(r, &s3->chunks[0], 10, VT_I64, a, &v, &e), 0);
     assert_int_equal(v.len, 10);
     for (uint32_t i = 0; i < v.len; i++) assert_false(vec_is_valid(&v, i));
@@ -498,12 +511,14 @@ static void test_extreme_timestamps(void **state) {
     assert_int_equal(cf_open(path, &r, &e), 0);
     assert_int_equal(cf_tmin(r), INT64_MIN);
     assert_int_equal(cf_tmax(r), INT64_MAX);
-    const cf_series *s = cf_find(r, 1);
+    arena *a = arena_new(0);
+    const cf_series *s = cf_find(r, 1, a);
     assert_int_equal(s->chunks[0].tmin, INT64_MIN);
     assert_int_equal(s->chunks[0].tmax, INT64_MAX);
     int64_t got[7];
     assert_int_equal(cf_read_ts(r, &s->chunks[0], got, &e), 0);
     assert_memory_equal(got, ts, sizeof ts);
+    arena_free(a);
     cf_release(r);
     tu_rmdir(dir);
 }
@@ -548,7 +563,8 @@ static void test_statistics(void **state) {
     assert_int_equal(cf_writer_finish(w, &e), 0);
     cf_reader *r;
     assert_int_equal(cf_open(path, &r, &e), 0);
-    const cf_series *s = cf_find(r, 1);
+    arena *a = arena_new(0);
+    const cf_series *s = cf_find(r, 1, a);
     assert_int_equal(s->nchunks, 2);
     for (uint32_t c = 0; c < 2; c++) {
         const cf_chunk *ch = &s->chunks[c];
@@ -607,6 +623,7 @@ static void test_statistics(void **state) {
             }
         }
     }
+    arena_free(a);
     cf_release(r);
     free(ts);
     free(f);
@@ -819,8 +836,9 @@ static void test_damage_behind_valid_checksums(void **state) {
     assert_int_equal(cf_open(d.orig, &r, &e), 0);
     size_t pages = 0, page_errors = 0;
     trng rg = {17};
+    arena *a = arena_new(0);
     for (size_t i = 0; i < cf_nseries(r); i++) {
-        const cf_series *s = cf_series_at(r, i);
+        const cf_series *s = cf_series_at(r, i, a);
         for (uint32_t c = 0; c < s->nchunks; c++) {
             const cf_chunk *ch = &s->chunks[c];
             for (int k = -1; k < (int)ch->ncols; k++) {
@@ -851,6 +869,7 @@ static void test_damage_behind_valid_checksums(void **state) {
             }
         }
     }
+    arena_free(a);
     cf_release(r);
     assert_true(pages > 20);
     /* Most header and bitmap damage is caught by the format checks; print for the record. */
@@ -886,9 +905,11 @@ static void test_null_count_bitmap_mismatch(void **state) {
     char *data = tu_read_file(path, &size);
     cf_reader *r;
     assert_int_equal(cf_open(path, &r, &e), 0);
-    const cf_colref *cr = &cf_find(r, 1)->chunks[0].cols[0];
+    arena *ia = arena_new(0);
+    const cf_colref *cr = &cf_find(r, 1, ia)->chunks[0].cols[0];
     uint64_t off = cr->off;
     uint32_t len = cr->len, crc = cr->crc;
+    arena_free(ia);
     cf_release(r);
     /* page: fmt 1, rows 16, nulls 8, 2 bitmap bytes, block */
     assert_int_equal((unsigned char)data[off], 1);
@@ -912,7 +933,7 @@ static void test_null_count_bitmap_mismatch(void **state) {
         arena *a = arena_new(0);
         vec got;
         err_clear(&e);
-        int rc = cf_read_col(r, &cf_find(r, 1)->chunks[0], 1, VT_I64, a, &got, &e);
+        int rc = cf_read_col(r, &cf_find(r, 1, a)->chunks[0], 1, VT_I64, a, &got, &e);
         /* the bitmap must agree with the NULL count; otherwise a clear error */
         assert_int_equal(rc, -1);
         assert_clear_error(&e);

@@ -25,6 +25,7 @@ def test_fuzz_smoke_seed_3(strata_bin):
         env={k: v for k, v in os.environ.items() if not k.startswith("STRATA_")})
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
     assert "findings 0" in r.stdout, r.stdout[-3000:]
+    assert "fuzzer errors 0" in r.stdout, r.stdout[-6000:]
 
 
 def csv(*lines):

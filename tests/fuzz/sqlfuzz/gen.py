@@ -738,8 +738,8 @@ class ExprGen:
             if r.random() < 0.004:
                 # many wildcards against a long subject: backtracking matchers take
                 # exponential time here (the hang oracle catches them)
-                a = Node("str", "({0} || %s)" % quote_str("a" * r.choice([40, 200, 3000])), [a],
-                         label="||")
+                a = Node("str", "({0} || {1})",
+                         [a, Node("str", quote_str("a" * r.choice([40, 200, 3000])))], label="||")
                 pat = "%a" * r.choice([8, 15, 40]) + r.choice(["%b", "b", "%"])
             op = r.choice(["LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"])
             p = Node("str", quote_str(pat)) if r.random() < 0.9 else self.expr("str", d)

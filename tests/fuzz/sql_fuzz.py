@@ -46,7 +46,7 @@ query_timeout = "5s"
 [storage]
 max_memcache_size = "64KiB"
 """
-TIGHT_500 = (r"Resources exhausted: the query needs more than its memory limit",
+TIGHT_500 = (r"Resources exhausted: .*query_memory_limit",
              r"Query timeout: the query ran past its deadline")
 
 

@@ -73,18 +73,48 @@ def not3(a):
     return None if a is None else not a
 
 
-def like_regex(pat, ci):
+def like_tokens(pat):
+    """The pattern as a list of ('%',), ('_',) and ('c', char); a backslash escapes."""
     out, i = [], 0
     while i < len(pat):
         ch = pat[i]
         if ch == "\\" and i + 1 < len(pat):
-            out.append(re.escape(pat[i + 1]))
+            out.append(("c", pat[i + 1]))
             i += 2
             continue
-        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        out.append((ch,) if ch in "%_" else ("c", ch))
         i += 1
-    # CnosDB folds ASCII letters only (its string_func tests: lower('ÇÇçç') = 'ÇÇçç')
-    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE | re.ASCII if ci else 0))
+    return out
+
+
+def fold_ascii(c):
+    return c.lower() if c.isascii() else c
+
+
+def like_match(s, pat, ci):
+    """LIKE by dynamic programming over (pattern position, text position): linear in the text
+    for a given pattern, where a backtracking regular expression can take exponential time
+    (the fuzzer sends such patterns on purpose). ci: ILIKE, folding ASCII letters only, as
+    CnosDB does (its string_func tests: lower('ÇÇçç') = 'ÇÇçç')."""
+    toks = like_tokens(pat)
+    if ci:
+        s = "".join(fold_ascii(c) for c in s)
+        toks = [(t[0], fold_ascii(t[1])) if t[0] == "c" else t for t in toks]
+    # reach[j]: the first j characters of s are matched by the tokens seen so far
+    reach = [True] + [False] * len(s)
+    for t in toks:
+        if t[0] == "%":
+            seen = False
+            for j in range(len(s) + 1):
+                seen = seen or reach[j]
+                reach[j] = seen
+        else:
+            nxt = [False] * (len(s) + 1)
+            for j in range(len(s)):
+                if reach[j] and (t[0] == "_" or s[j] == t[1]):
+                    nxt[j + 1] = True
+            reach = nxt
+    return reach[len(s)]
 
 
 def arith(op, a, b):
@@ -190,7 +220,7 @@ def evaluate(n, env):
         s, p = ev(0), ev(1)
         if s is None or p is None:
             return None
-        r = like_regex(p, "ILIKE" in lab).fullmatch(s) is not None
+        r = like_match(s, p, "ILIKE" in lab)
         return not r if lab.startswith("NOT") else r
     if lab in ("starts_with", "ends_with"):
         a, b = ev(0), ev(1)

@@ -403,8 +403,8 @@ class DataGen:
         if r.random() < 0.85:
             n = f"{prefix}{i}"
         else:
-            n = r.choice([f"{prefix.upper()}{i}", f"{prefix} {i}", f"{prefix}é{i}", f"{prefix}_x{i}",
-                          f"温{i}", f"{prefix}.{i}", f"Ab{i}"])
+            n = r.choice([f"{prefix.upper()}{i}", f"{prefix} {i}", f"{prefix}é{i}",
+                          f"{prefix}_x{i}", f"温{i}", f"{prefix}.{i}", f"Ab{i}"])
         while n in used:
             n += "_"
         used.add(n)

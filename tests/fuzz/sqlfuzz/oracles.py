@@ -481,8 +481,8 @@ class Pushdown:
         v = max(I64_MIN, min(I64_MAX, v))
         k = r.random()
         if k < 0.5:
-            lit = Node("int", lit_sql("int", v)) if r.random() < 0.5 else Node("ts", lit_sql("ts", v,
-                                                                                ctx.precision))
+            lit = Node("int", lit_sql("int", v)) if r.random() < 0.5 else \
+                Node("ts", lit_sql("ts", v, ctx.precision))
             op = r.choice(["=", "<", "<=", ">", ">="])
             if r.random() < 0.3:
                 return Node("bool", "({1} %s {0})" % op, [t, lit], label="time" + op)

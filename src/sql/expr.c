@@ -67,8 +67,11 @@ void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) 
 
 void vec_zero_nulls(vec *v, uint32_t n) {
     if (!v->valid || v->type == VT_NULL) return;
-    for (uint32_t i = 0; i < n; i++)
-        if (!vec_is_valid(v, i)) vec_zero_slot(v, i);
+    for (uint32_t i = 0; i < n; i += 8) {
+        if (v->valid[i >> 3] == 0xff) continue; /* eight valid rows */
+        for (uint32_t k = i; k < n && k < i + 8; k++)
+            if (!vec_is_valid(v, k)) vec_zero_slot(v, k);
+    }
 }
 
 void vec_set_null(arena *a, vec *v, uint32_t i) {

@@ -2,6 +2,7 @@
 #include "storage/memcache.h"
 
 #include "util/mem.h"
+#include "util/membudget.h"
 #include "util/slab.h"
 
 #include <malloc.h>
@@ -211,6 +212,7 @@ static void series_index_add(memcache *m, struct mseries *s, uint32_t c) {
 static void mc_free(memcache *m) {
     if (!m) return;
     size_t held = m->bytes;
+    membudget_release(MEMBUDGET_MEMCACHE, held);
     for (uint32_t p = 0; p < m->npages; p++) {
         if (!m->pages[p]) continue;
         for (uint32_t i = 0; i < PAGE_SIDS; i++) series_free(m->pages[p][i]);
@@ -309,7 +311,7 @@ static struct mcol *series_col(memcache *m, struct mseries *s, uint32_t col_id, 
 
 void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32_t nvals) {
     pthread_rwlock_wrlock(&m->lock);
-    size_t slab0 = slab_bytes(&m->slab);
+    size_t slab0 = slab_bytes(&m->slab), bytes0 = m->bytes;
     struct mseries **slot = series_slot(m, sid);
     struct mseries *s = *slot;
     if (!s) {
@@ -348,6 +350,8 @@ void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32
     s->n++;
     m->nrows++;
     m->bytes += slab_bytes(&m->slab) - slab0;
+    /* Growth only happens here; the rows are already durable, so they count past the limit. */
+    if (m->bytes > bytes0) membudget_charge(MEMBUDGET_MEMCACHE, m->bytes - bytes0);
     if (!m->have_range) {
         m->tmin = m->tmax = ts;
         m->have_range = true;

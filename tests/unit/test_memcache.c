@@ -17,6 +17,7 @@
 
 #include "storage/memcache.h"
 #include "util/arena.h"
+#include "util/membudget.h"
 
 static int64_t ival(uint32_t sid, int64_t ts, uint32_t col) {
     return (int64_t)sid * 1000003 + ts * 31 + col;
@@ -210,11 +211,38 @@ static void test_one_row_series_cost(void **state) {
     mc_release(m);
 }
 
+/* The memory budget counts what a cache holds while it lives (past its limit too: the rows
+ * are durable already) and gets all of it back when the cache goes. */
+static void test_budget_charged_and_released(void **state) {
+    (void)state;
+    uint64_t base = membudget_used_by(MEMBUDGET_MEMCACHE);
+    memcache *m = mc_new();
+    memcache *other = mc_new();
+    for (uint32_t sid = 0; sid < 5000; sid++) {
+        put(m, sid, 1, 2, sid % 3 == 0);
+        if (sid % 10 == 0) put(m, 1, 2 + sid, 1, true); /* one series out of the slab */
+    }
+    put(other, 1, 1, 1, false);
+    assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), base + mc_bytes(m) + mc_bytes(other));
+    uint32_t drop = 1;
+    mc_drop_series(m, &drop, 1);
+    mc_retain(m); /* a reader still holds it: nothing is given back yet */
+    mc_release(m);
+    assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), base + mc_bytes(m) + mc_bytes(other));
+    mc_release(m);
+    assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), base + mc_bytes(other));
+    mc_release(other);
+    assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), base);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_growth_across_slab),  cmocka_unit_test(test_wide_rows),
-        cmocka_unit_test(test_sparse_sids),         cmocka_unit_test(test_drop_delete),
+        cmocka_unit_test(test_growth_across_slab),
+        cmocka_unit_test(test_wide_rows),
+        cmocka_unit_test(test_sparse_sids),
+        cmocka_unit_test(test_drop_delete),
         cmocka_unit_test(test_one_row_series_cost),
+        cmocka_unit_test(test_budget_charged_and_released),
     };
     return cmocka_run_group_tests_name("memcache", tests, NULL, NULL);
 }

@@ -85,6 +85,11 @@ struct fmt_enc {
     buf cells;
     size_t *cell_end;
     size_t ncells, cap_cells;
+    /* Bound on what the table holds and draws (0 = none); past it the encoder stops and
+     * fmt_enc_error reports it. The box pads every row to the widest cell of its column, so
+     * one long string in a long answer would otherwise multiply the answer's size. */
+    size_t limit;
+    size_t over; /* the size that did not fit, 0 when within the limit */
 };
 
 fmt_enc *fmt_enc_new(enum fmt_kind k, const rschema *schema, bool chunked) {
@@ -433,7 +438,7 @@ static void table_add_cell(fmt_enc *f) {
 
 static void table_collect(fmt_enc *f, const batch *b) {
     char tmp[96];
-    for (uint32_t r = 0; r < b->nrows; r++) {
+    for (uint32_t r = 0; r < b->nrows && !f->over; r++) {
         for (uint32_t c = 0; c < f->ncols; c++) {
             const vec *v = c < b->ncols ? &b->cols[c] : NULL;
             if (cell_valid(v, r)) {
@@ -446,6 +451,8 @@ static void table_collect(fmt_enc *f, const batch *b) {
             }
             table_add_cell(f);
         }
+        size_t held = f->cells.len + f->cap_cells * sizeof *f->cell_end;
+        if (f->limit && held > f->limit) f->over = held;
     }
 }
 
@@ -476,27 +483,26 @@ static void table_border(buf *out, const size_t *w, uint32_t ncols) {
     }
 }
 
-/* One table row (header or data) of `height` lines; text[c], len[c] are the cells. */
+/* One table row (header or data) of `height` lines; text[c], len[c] are the cells. cur[c] is
+ * scratch: each column's position moves forward line by line, so a cell of many lines costs
+ * its length once, not once per line. */
 static void table_row(buf *out, const size_t *w, uint32_t ncols, const char *const *text,
-                      const size_t *len, size_t height) {
+                      const size_t *len, size_t height, const char **cur) {
+    for (uint32_t c = 0; c < ncols; c++) cur[c] = text[c];
     for (size_t line = 0; line < height; line++) {
         buf_putc(out, '\n');
         buf_putc(out, '|');
         for (uint32_t c = 0; c < ncols; c++) {
-            /* Find line `line` of the cell; missing lines are blank. */
-            const char *p = text[c], *end = text[c] + len[c];
-            bool have = true;
-            for (size_t k = 0; k < line && have; k++) {
-                const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
-                if (nl)
-                    p = nl + 1;
-                else
-                    have = false;
-            }
+            /* Line `line` of the cell starts at cur[c] (NULL once the cell has no more lines,
+             * which are then blank). */
+            const char *p = cur[c], *end = text[c] + len[c];
             size_t ln = 0;
-            if (have && p < end) {
+            if (p && p < end) {
                 const char *nl = memchr(p, '\n', (size_t)(end - p));
                 ln = (size_t)((nl ? nl : end) - p);
+                cur[c] = nl ? nl + 1 : NULL;
+            } else {
+                cur[c] = NULL;
             }
             size_t tw = ln ? text_width(p, ln) : 0;
             buf_putc(out, ' ');
@@ -540,9 +546,20 @@ static void table_draw(fmt_enc *f, buf *out) {
             if (cl > hh[r]) hh[r] = cl;
         }
     }
+    /* The box's size is known before a byte is drawn: refuse it whole when it is too big. */
+    size_t line_w = 2, lines = head_h + 3;
+    for (uint32_t c = 0; c < nc; c++) line_w += w[c] + 3;
+    for (size_t r = 0; r < nrows; r++) lines += hh[r];
+    size_t need = lines * line_w + f->cells.len;
+    if (f->limit && need > f->limit) {
+        f->over = need;
+        nrows = 0;
+        goto done;
+    }
+    const char **cur = xcalloc(nc, sizeof *cur);
     table_border(out, w, nc);
     for (uint32_t c = 0; c < nc; c++) text[c] = f->names[c], len[c] = f->name_len[c];
-    table_row(out, w, nc, text, len, head_h);
+    table_row(out, w, nc, text, len, head_h, cur);
     buf_putc(out, '\n');
     table_border(out, w, nc);
     for (size_t r = 0; r < nrows; r++) {
@@ -551,10 +568,12 @@ static void table_draw(fmt_enc *f, buf *out) {
             text[c] = f->cells.p + s;
             len[c] = f->cell_end[i] - s;
         }
-        table_row(out, w, nc, text, len, hh[r]);
+        table_row(out, w, nc, text, len, hh[r], cur);
     }
     buf_putc(out, '\n');
     table_border(out, w, nc);
+    free(cur);
+done:
     free(w);
     free(hh);
     free(text);
@@ -578,8 +597,9 @@ void fmt_enc_batch(fmt_enc *f, const batch *b, buf *out) {
         json_rows(f, b, out);
         break;
     case FMT_TABLE:
+        if (f->over) break;
         table_collect(f, b);
-        if (f->chunked && b->nrows > 0) table_draw(f, out);
+        if (f->chunked && b->nrows > 0 && !f->over) table_draw(f, out);
         break;
     }
 }
@@ -600,7 +620,19 @@ void fmt_enc_finish(fmt_enc *f, buf *out) {
     case FMT_NDJSON:
         break;
     case FMT_TABLE:
-        if (!f->chunked || !f->drew_box) table_draw(f, out);
+        if (!f->over && (!f->chunked || !f->drew_box)) table_draw(f, out);
         break;
     }
+}
+
+void fmt_enc_set_limit(fmt_enc *f, size_t max_bytes) {
+    f->limit = max_bytes;
+}
+
+int fmt_enc_error(const fmt_enc *f, err *e) {
+    if (!f->over) return 0;
+    return err_set(e, 500, EC_QUERY_INTERNAL,
+                   "Resources exhausted: the text/table answer needs %zu bytes, more than its "
+                   "limit of %zu (query.query_memory_limit): ask for CSV or JSON, or fewer rows",
+                   f->over, f->limit);
 }

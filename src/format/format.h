@@ -44,6 +44,12 @@ void fmt_enc_batch(fmt_enc *f, const batch *b, buf *out);
 /* Ends the document: header if no batch came (CSV/TSV/table), `]` or `[]` (JSON), the box. */
 void fmt_enc_finish(fmt_enc *f, buf *out);
 void fmt_enc_free(fmt_enc *f);
+/* Bounds what the table format may hold and draw at once (its box pads each row to the widest
+ * cell of the column). Past it the encoder stops appending and fmt_enc_error says so; the other
+ * formats append about the size of their input and are bounded by their caller. 0 = none. */
+void fmt_enc_set_limit(fmt_enc *f, size_t max_bytes);
+/* -1 with e set (500, "Resources exhausted: ...") once a limit was passed, else 0. */
+int fmt_enc_error(const fmt_enc *f, err *e);
 
 /* Shortest text that reads back as exactly d, CnosDB style (`1.0`, `1.0e10`, `NaN`, `inf`).
  * out needs 32 bytes; returns the length. */

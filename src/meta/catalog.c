@@ -9,8 +9,8 @@
  * read-write lock only while it publishes; its log append and fsync happen between, with no
  * reader waiting. The write path's step (catalog_ensure_tables) first checks a request's
  * tables under the read lock alone (nearly every write ends there), then makes the changes the
- * request needs in slices of about a thousand tables, each one log append and one fsync, then
- * publication in slices of a few hundred. */
+ * request needs in commits of up to 1024 tables, each one log append and one fsync, then
+ * publication in slices of 256; small schema changes get in between (see ensure_locked). */
 #include "meta/catalog_int.h"
 
 #include "codec/codec.h"
@@ -653,7 +653,14 @@ int catalog_list_tables(catalog *c, const char *tenant, const char *db, arena *a
 /* Logs t (a "table" record, or with from > 0 a "cols" record of its columns from `from` on) and
  * publishes it. Consumes t, also on failure. */
 static int table_commit_locked(catalog *c, struct mdb *d, meta_table *t, uint32_t from, err *e) {
-    int rc = log_one_locked(c, from ? cat_cols_json(t, from) : cat_table_json(t), e);
+    buf b;
+    buf_init(&b);
+    if (from)
+        cat_cols_line(t, from, &b);
+    else
+        cat_table_line(t, &b);
+    int rc = cat_log_append_locked(c, &b, e);
+    buf_free(&b);
     if (rc) {
         meta_table_release(t);
         return rc;
@@ -865,21 +872,20 @@ struct tplan {
     size_t nadd;
 };
 
-/* The "cols" record of a plan on an existing table: ids follow base->next_col_id. */
-static json_t *plan_cols_json(const struct tplan *p) {
+/* The "cols" record of a plan on an existing table (ids follow base->next_col_id), the same as
+ * cat_cols_line will be of the version it makes. */
+static void plan_cols_line(const struct tplan *p, buf *out) {
     const meta_table *b = p->base;
-    json_t *cols = json_array();
+    size_t start = cat_record_begin(out);
+    cat_record_head(out, "cols", b->id, b->db_id);
+    buf_puts(out, ",\"cols\":[");
     for (size_t i = 0; i < p->nadd; i++) {
         const col_def *cd = p->add[i];
-        char *nm = xstrndup(cd->name, cd->name_len);
-        json_array_append_new(
-            cols, json_pack("[I, s, i, i, i]", (json_int_t)(b->next_col_id + (uint32_t)i), nm,
-                            (int)cd->kind, (int)(cd->kind == CK_TAG ? VT_STR : cd->type),
-                            (int)CODEC_DEFAULT));
-        free(nm);
+        cat_record_col(out, i == 0, b->next_col_id + (uint32_t)i, cd->name, cd->name_len, cd->kind,
+                       cd->kind == CK_TAG ? VT_STR : cd->type, CODEC_DEFAULT);
     }
-    return json_pack("{s:s, s:I, s:I, s:o}", "t", "cols", "id", (json_int_t)b->id, "db_id",
-                     (json_int_t)b->db_id, "cols", cols);
+    buf_puts(out, "]}");
+    cat_record_end(out, start);
 }
 
 /* Publishes the plans' versions in slices, so readers never wait long for the write lock. */
@@ -922,7 +928,12 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
     int rc = 0;
     size_t k = 0, cols = 0;
     for (; k < nmiss && !rc; k++) {
-        if ((k >= SCHEMA_SLICE || cols >= SCHEMA_SLICE_COLS) && schema_small_waiting(&c->ddl))
+        /* A commit holds at most SCHEMA_COMMIT slices, and ends after one when a small change
+         * waits: that one waits for the rest of a slice and one commit's append, fsync and
+         * publication, bounded whatever the size of the request. */
+        bool full = k >= SCHEMA_SLICE * SCHEMA_COMMIT || cols >= SCHEMA_SLICE_COLS * SCHEMA_COMMIT;
+        if (full ||
+            ((k >= SCHEMA_SLICE || cols >= SCHEMA_SLICE_COLS) && schema_small_waiting(&c->ddl)))
             break;
         const table_cols *tc = &tabs[miss[k]];
         struct wide *w = wide[k].order ? &wide[k] : NULL;
@@ -976,10 +987,10 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
         p->add = add;
         p->nadd = nadd;
         if (t) {
-            cat_line(plan_cols_json(p), &lines);
+            plan_cols_line(p, &lines);
         } else {
             p->next = table_create(d, c->next_id++, tc->name, tc->name_len, p->add, p->nadd);
-            cat_line(cat_table_json(p->next), &lines);
+            cat_table_line(p->next, &lines);
         }
         if (piece) break; /* not done: k stays on it */
     }

@@ -14,7 +14,7 @@
  *
  * Durability: every change is appended to `<dir>/catalog.log` (checksummed JSON lines) and
  * fsynced before the call returns, and before it is visible to anyone; a schema change makes
- * one append and one fsync however many columns it adds (the write path: per thousand new
+ * one append and one fsync however many columns it adds (the write path: per 1024 new
  * tables). At open the log is
  * replayed and a torn last line cut (see catalog_log.c). Ids (databases, tables, columns) are
  * never reused, so storage can key data by id and a dropped-then-recreated name starts empty.
@@ -178,8 +178,9 @@ typedef struct table_cols {
  * conflict fails with HTTP 422, code 050014, `Apply engine failed: DataSchemaError: Column 'x'
  * type error, found I64 expected F64` for the first table (in request order) that has one.
  * A conflict with the catalog as found fails before anything changes. The changes are made in
- * slices of about a thousand tables, each with one log append and one fsync (so other schema
- * changes interleave); an I/O error in a later slice leaves the earlier ones made. On success
+ * commits of up to 1024 tables (a very wide table in pieces of 16384 columns), each one log
+ * append and one fsync, and small schema changes of other requests get in between; an I/O
+ * error in a later commit leaves the earlier ones made. On success
  * out[i] is a retained version of tabs[i] that has all its columns; on failure every out[i] is
  * NULL. Table names must be distinct. */
 int catalog_ensure_tables(catalog *c, const char *tenant, const char *db, const table_cols *tabs,

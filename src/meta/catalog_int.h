@@ -35,6 +35,8 @@
  * again), so that one waits a few milliseconds, not for the whole request. */
 #define SCHEMA_SLICE 256
 #define SCHEMA_SLICE_COLS 16384
+/* Slices per commit at most (a commit is one log append and fsync). */
+#define SCHEMA_COMMIT 4
 
 /* The schema lock. Two queues, each first come, first served: small changes (DDL, and write
  * requests that fit in one slice) go before the slices of large requests, and a large request
@@ -185,9 +187,17 @@ void cat_unpublish(struct mdb *d, meta_table *t);
 /* One log record `<crc32 as 8 hex> <json>\n` per call, appended to out; j is consumed. */
 void cat_line(json_t *j, buf *out);
 json_t *cat_db_json(const struct mdb *d);
-json_t *cat_table_json(const meta_table *t);
+/* A "table" record: t's full state. */
+void cat_table_line(const meta_table *t, buf *out);
 /* A "cols" record: columns [from, t->ncols) of t appended to its table. */
-json_t *cat_cols_json(const meta_table *t, uint32_t from);
+void cat_cols_line(const meta_table *t, uint32_t from, buf *out);
+/* The pieces of a record written by hand: begin (returns its start), the head
+ * `{"t":type,"id":id,"db_id":db_id`, what follows, then end (checksum and newline). */
+size_t cat_record_begin(buf *out);
+void cat_record_head(buf *out, const char *type, uint64_t id, uint64_t db_id);
+void cat_record_col(buf *out, bool first, uint32_t id, const char *name, size_t len, uint8_t kind,
+                    uint8_t type, uint8_t codec);
+void cat_record_end(buf *out, size_t start);
 /* Appends lines to the log and fsyncs. Caller holds ddl and not lock, so readers go on. */
 int cat_log_append_locked(catalog *c, const buf *lines, err *e);
 /* Replays `<dir>/catalog.log` into c (*fresh: there was none). *rewrite tells whether the log

@@ -448,6 +448,28 @@ static struct reply handle_write(server *s, struct MHD_Connection *c, struct req
 
 /* ------------------------------------------------------------------ sql */
 
+/* Charges a whole answer being built (non-chunked) to the query's memory limit and to the
+ * server's budget; *charged is what this answer has reserved so far. */
+static int answer_charge(server *s, const fmt_enc *enc, const buf *all, uint64_t *charged, err *e) {
+    if (fmt_enc_error(enc, e) < 0) return -1;
+    uint64_t limit = s->cfg.query_memory_limit;
+    if (limit && all->len > limit)
+        return err_set(e, 500, EC_QUERY_INTERNAL,
+                       "Resources exhausted: the answer is larger than the query memory limit of "
+                       "%llu bytes (query.query_memory_limit); ask for it with chunked=true to "
+                       "stream it",
+                       (unsigned long long)limit);
+    if (all->cap > *charged) {
+        if (!membudget_try_reserve(MEMBUDGET_QUERY, all->cap - *charged))
+            return err_set(e, 500, EC_QUERY_INTERNAL,
+                           "Resources exhausted: the server's memory budget of %llu bytes "
+                           "(memory.max_memory) is in use; retry later or ask with chunked=true",
+                           (unsigned long long)membudget_limit());
+        *charged = all->cap;
+    }
+    return 0;
+}
+
 /* A chunked result: the event loop sends st->out; when it is used up, a worker fills it with
  * the next batch while the connection is suspended. */
 struct stream {
@@ -490,6 +512,10 @@ static void stream_fill(struct stream *st) {
     int rc = sql_result_next(st->res, &b, &e);
     if (rc > 0) {
         fmt_enc_batch(st->enc, &b, dst);
+        if (fmt_enc_error(st->enc, &e) < 0) rc = -1;
+    }
+    if (rc > 0) {
+        /* the batch is in dst */
     } else if (rc == 0) {
         fmt_enc_finish(st->enc, dst);
         st->done = true;
@@ -645,6 +671,7 @@ static struct reply handle_sql(server *s, struct MHD_Connection *c, struct req *
         return reply_buf(200, &empty, ctype, cename);
     }
     st->enc = fmt_enc_new(fk, sch, chunked);
+    fmt_enc_set_limit(st->enc, (size_t)s->cfg.query_memory_limit);
     if (chunked) {
         st->srv = s;
         st->c = c;
@@ -655,17 +682,29 @@ static struct reply handle_sql(server *s, struct MHD_Connection *c, struct req *
         if (cename) MHD_add_response_header(r, "Content-Encoding", cename);
         return (struct reply){200, r};
     }
+    /* Without chunked=true the whole answer is built before the status line goes out, so it is
+     * memory the query holds: bounded by the query's limit and charged to the server's. */
     buf all;
     buf_init(&all);
     batch b;
-    while ((rc = sql_result_next(st->res, &b, &e)) > 0) fmt_enc_batch(st->enc, &b, &all);
+    uint64_t charged = 0;
+    while ((rc = sql_result_next(st->res, &b, &e)) > 0) {
+        fmt_enc_batch(st->enc, &b, &all);
+        if (answer_charge(s, st->enc, &all, &charged, &e) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0) {
+        fmt_enc_finish(st->enc, &all);
+        if (answer_charge(s, st->enc, &all, &charged, &e) < 0) rc = -1;
+    }
+    stream_free(st);
+    membudget_release(MEMBUDGET_QUERY, charged);
     if (rc < 0) {
         buf_free(&all);
-        stream_free(st);
         return reply_err(&e);
     }
-    fmt_enc_finish(st->enc, &all);
-    stream_free(st);
     if (oe_present && oe != CENC_IDENTITY) {
         buf z;
         buf_init(&z);

@@ -422,6 +422,8 @@ static int fn_to_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, e
     int64_t in_unit = (int64_t)(intptr_t)e->aux; /* input unit per second, 0 = string */
     enum tunit u = (enum tunit)e->unit;
     int64_t per = tunit_per_sec(u);
+    /* a float is seconds for to_timestamp, the function's unit for the others */
+    double float_unit = !strcmp(e->fname, "to_timestamp") ? 1.0 : (double)in_unit;
     for (uint32_t i = 0; i < n; i++) {
         if (!vec_is_valid(&args[0], i)) {
             vec_set_null(a, out, i);
@@ -438,7 +440,7 @@ static int fn_to_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, e
                                (int)s.len, s.p);
             ok = tunit_convert(ns, TU_NS, u, r);
         } else if (args[0].type == VT_F64) {
-            double x = args[0].d.f64[i] * (double)per / (double)in_unit;
+            double x = args[0].d.f64[i] * (double)per / float_unit;
             /* NaN, infinities and values past int64 have no timestamp */
             ok = x >= -9223372036854775808.0 && x < 9223372036854775808.0;
             if (ok) *r = (int64_t)x;
@@ -617,12 +619,9 @@ int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, int64_t 
         const char *n;
         uint8_t unit;
         int64_t in_per_sec;
-    } tots[] = {{"to_timestamp", TU_NS, 1},
-                {"to_timestamp_seconds", TU_S, 1},
-                {"to_timestamp_millis", TU_MS, 1000},
-                {"to_timestamp_micros", TU_US, 1000000},
-                {"to_timestamp_nanos", TU_NS, 1000000000},
-                {"from_unixtime", TU_S, 1}};
+    } tots[] = {{"to_timestamp", TU_NS, 1000000000},       {"to_timestamp_seconds", TU_S, 1},
+                {"to_timestamp_millis", TU_MS, 1000},      {"to_timestamp_micros", TU_US, 1000000},
+                {"to_timestamp_nanos", TU_NS, 1000000000}, {"from_unixtime", TU_S, 1}};
     for (size_t i = 0; i < sizeof tots / sizeof tots[0]; i++) {
         if (strcmp(name, tots[i].n) != 0) continue;
         if (arg_count(name, nargs, 1, 1, er) < 0) return -1;
@@ -635,7 +634,9 @@ int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, int64_t 
                            "this argument type",
                            name);
         }
-        /* to_timestamp(integer) takes seconds in DataFusion 27. */
+        /* Integers are read in the function's own unit: to_timestamp(3261280258043984262) is
+         * 2073-05-06T07:10:58.043984262 in CnosDB (its sqlancer/function.slt), so nanoseconds,
+         * and no integer input can leave the range. */
         int64_t in = tots[i].in_per_sec;
         *out = mkcall(a, tots[i].n, fn_to_ts, VT_TS, tots[i].unit, args, 1, (void *)(intptr_t)in);
         return 0;

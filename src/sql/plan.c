@@ -348,8 +348,6 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
             return bx_cast(a, y, VT_TS, (*x)->unit, er);
         if (ty == VT_TS && (tx == VT_STR || vtype_numeric(tx)))
             return bx_cast(a, x, VT_TS, (*y)->unit, er);
-        if (tx == VT_STR && (vtype_numeric(ty) || ty == VT_BOOL)) return bx_cast(a, x, ty, 0, er);
-        if (ty == VT_STR && (vtype_numeric(tx) || tx == VT_BOOL)) return bx_cast(a, y, tx, 0, er);
         if (tx == VT_STR) return bx_cast(a, y, VT_STR, 0, er);
         if (ty == VT_STR) return bx_cast(a, x, VT_STR, 0, er);
     }

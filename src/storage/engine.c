@@ -124,6 +124,7 @@ int engine_close(engine *g) {
         pthread_join(g->bg, NULL);
     }
     /* Everything in memory goes to files, so the next start replays (almost) nothing. */
+    int64_t t0 = time_mono_ns();
     size_t n;
     struct sdb **dbs = sdb_all(g, &n);
     __atomic_store_n(&g->stop, false, __ATOMIC_RELEASE);
@@ -136,10 +137,13 @@ int engine_close(engine *g) {
         sdb_release(dbs[i]);
     }
     free(dbs);
+    int64_t t1 = time_mono_ns();
     size_t pos = 0;
     uint64_t v;
     while (hmap_next(g->dbs, &pos, NULL, NULL, &v)) sdb_release((struct sdb *)(uintptr_t)v);
     hmap_free(g->dbs);
+    log_info("storage: closed %zu databases: flushed in %.1f ms, freed in %.1f ms", n,
+             (double)(t1 - t0) / 1e6, (double)(time_mono_ns() - t1) / 1e6);
     if (atomic_load(&g->close_failures)) rc = -1;
     /* Whatever was synced into a directory that is gone is not durable either. */
     if (engine_check_lost(g)) rc = -1;

@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from sqlfuzz.background import BackgroundWriter  # noqa: E402
 from sqlfuzz.gen import DataGen, ExprGen, Model, final_cols, make_rng, value_pools  # noqa: E402
 from sqlfuzz.oracles import BY_NAME, WEIGHTS, Ctx  # noqa: E402
 from sqlfuzz.reduce import Reducer  # noqa: E402
@@ -133,6 +134,10 @@ class Fuzzer:
         self.log(f"sql fuzz: seed {a.seed}, binary {self.rev}, budget "
                  f"{a.seconds or '-'} s / {a.queries or '-'} queries")
         self.srv.start()
+        bg = None
+        if a.background_writes:
+            bg = BackgroundWriter(self.srv, self.runner, a.seed)
+            bg.start()
         last = time.monotonic()
         i = 0
         try:
@@ -145,6 +150,9 @@ class Fuzzer:
         except KeyboardInterrupt:
             self.log("interrupted")
         finally:
+            if bg:
+                bg.stop()
+                self.log(f"background writes: {bg.writes}")
             fault = self.srv.stop(check_exit=True)
             if fault:
                 self.log(f"at shutdown: {fault.kind}: {fault.detail}\n{fault.report[:2000]}")
@@ -353,6 +361,9 @@ def main():
     ap.add_argument("--no-reduce", action="store_true")
     ap.add_argument("--log", default=None, help="also append the log to this file")
     ap.add_argument("--status-every", type=float, default=60)
+    ap.add_argument("--background-writes", action="store_true",
+                    help="a second client writes to and compacts another table of the "
+                         "round's database meanwhile")
     ap.add_argument("--tight-limits", action="store_true",
                     help="run the server with a 3 MiB query memory limit, a 5 s query "
                          "timeout (their errors are answers, not findings) and 64 KiB "

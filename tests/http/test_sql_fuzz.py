@@ -48,8 +48,14 @@ def test_oracle_model_counts_merged_rows():
     ctx = ctx_one_table()
     ok = csv("COUNT(*),COUNT(t.t0),COUNT(t.f0)", "2,1,2")
     lost = csv("COUNT(*),COUNT(t.t0),COUNT(t.f0)", "3,2,3")
-    assert BY_NAME["model"].check(ctx, {}, [ok]) is None
-    assert "count(*) 2 vs 3" in BY_NAME["model"].check(ctx, {}, [lost])
+    rows = sorted(BY_NAME["model"].described(ctx))
+    desc = csv("column_name,data_type,column_type,compression_codec",
+               *(",".join(r) for r in rows))
+    assert BY_NAME["model"].check(ctx, {}, [ok, desc]) is None
+    assert "count(*) 2 vs 3" in BY_NAME["model"].check(ctx, {}, [lost, desc])
+    short = csv("column_name,data_type,column_type,compression_codec",
+                *(",".join(r) for r in rows[1:]))
+    assert "DESCRIBE TABLE: missing" in BY_NAME["model"].check(ctx, {}, [ok, short])
 
 
 def test_oracle_tlp_where_reports_a_lost_row():

@@ -396,6 +396,34 @@ static void test_ddl_codecs_and_replay(void **state) {
     tu_rmdir(dir);
 }
 
+/* Names with quotes, backslashes and UTF-8 survive the log (table records are written by hand,
+ * escaping only what needs it). */
+static void test_names_in_the_log(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("cat");
+    catalog *c = cat_open(dir);
+    err e;
+    const char *tname = "we\"ird\\tab/le", *cname = "c\"o\\l", *uname = "temp\xc3\xa9rature";
+    col_def cols[] = {tag(cname), field(uname, VT_F64)};
+    meta_table_release(ensure1(c, "public", tname, cols, 2, &e));
+    col_def more = field("plain", VT_BOOL), odd = field("x\\\"", VT_I64);
+    meta_table_release(ensure1(c, "public", tname, &more, 1, &e));
+    meta_table_release(ensure1(c, "public", tname, &odd, 1, &e));
+    for (int pass = 0; pass < 2; pass++) {
+        c = cat_reopen(c, dir);
+        meta_table *t = get(c, "public", tname);
+        assert_non_null(t);
+        assert_int_equal(t->ncols, 5);
+        assert_string_equal(t->cols[1].name, cname);
+        assert_string_equal(t->cols[2].name, uname);
+        assert_string_equal(t->cols[4].name, "x\\\"");
+        check_table(c, t);
+        meta_table_release(t);
+    }
+    catalog_close(c);
+    tu_rmdir(dir);
+}
+
 /* A torn last record is cut at open and the log takes appends again after it. */
 static void test_torn_tail(void **state) {
     (void)state;
@@ -631,6 +659,7 @@ int main(void) {
         cmocka_unit_test(test_wide_table_versions),
         cmocka_unit_test(test_request_all_or_nothing),
         cmocka_unit_test(test_ddl_codecs_and_replay),
+        cmocka_unit_test(test_names_in_the_log),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_failed_append_changes_nothing),
         cmocka_unit_test(test_readers_during_schema_storm),

@@ -833,6 +833,70 @@ static void test_large_result(void **st) {
     free(f);
 }
 
+/* Finding 020 of the SQL fuzzer: one long string made the box pad every row to its width, so
+ * the answer was rows x width bytes, all in memory. A limit refuses it before drawing. */
+static void test_table_limit(void **st) {
+    (void)st;
+    enum { N = 2000, W = 70000 };
+    char *long_s = malloc(W);
+    memset(long_s, 'y', W);
+    strv *s = calloc(N, sizeof *s);
+    for (uint32_t i = 0; i < N; i++) s[i] = S("x");
+    s[N - 1] = (strv){long_s, W};
+    tres t = {0};
+    tres_add(&t, "s", v_str(s, N, NULL));
+    batch b = tres_batch(&t, N);
+    for (int chunked = 0; chunked < 2; chunked++) {
+        buf out;
+        buf_init(&out);
+        fmt_enc *f = fmt_enc_new(FMT_TABLE, &t.s, chunked);
+        fmt_enc_set_limit(f, 16u << 20);
+        fmt_enc_batch(f, &b, &out);
+        fmt_enc_finish(f, &out);
+        err e;
+        err_clear(&e);
+        assert_int_equal(fmt_enc_error(f, &e), -1);
+        assert_int_equal(e.http, 500);
+        assert_non_null(strstr(e.msg, "Resources exhausted"));
+        assert_true(out.len < (1u << 20)); /* refused before drawing, not after */
+        fmt_enc_free(f);
+        buf_free(&out);
+    }
+    /* Under the limit the same encoder draws as before. */
+    buf out;
+    buf_init(&out);
+    fmt_enc *f = fmt_enc_new(FMT_TABLE, &t.s, false);
+    fmt_enc_set_limit(f, 1u << 30);
+    fmt_enc_batch(f, &b, &out);
+    fmt_enc_finish(f, &out);
+    assert_int_equal(fmt_enc_error(f, NULL), 0);
+    assert_true(out.len > (size_t)N * W);
+    fmt_enc_free(f);
+    buf_free(&out);
+    free(s);
+    free(long_s);
+}
+
+/* A cell of many lines costs its length, not its length per line. */
+static void test_table_many_lines(void **st) {
+    (void)st;
+    enum { L = 200000 };
+    char *p = malloc(2 * L);
+    for (uint32_t i = 0; i < L; i++) p[2 * i] = 'a', p[2 * i + 1] = '\n';
+    strv s[1] = {{p, 2 * L - 1}};
+    tres t = {0};
+    tres_add(&t, "s", v_str(s, 1, NULL));
+    batch b = tres_batch(&t, 1);
+    char *got = encode(FMT_TABLE, false, &t.s, &b, 1);
+    /* header box (3 lines + border) and L lines of "| a |" */
+    size_t lines = 0;
+    for (char *q = got; *q; q++) lines += *q == '\n';
+    assert_int_equal(lines, (size_t)L + 3);
+    assert_non_null(strstr(got, "\n| a |\n| a |\n"));
+    free(got);
+    free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept),
@@ -858,6 +922,8 @@ int main(void) {
         cmocka_unit_test(test_table_batches),
         cmocka_unit_test(test_table_utf8_and_nulls),
         cmocka_unit_test(test_table_multiline_cells),
+        cmocka_unit_test(test_table_limit),
+        cmocka_unit_test(test_table_many_lines),
         cmocka_unit_test(test_table_timestamps_and_invalid_utf8),
         cmocka_unit_test(test_edge_inputs),
         cmocka_unit_test(test_large_result),

@@ -7,7 +7,8 @@ of it and render what is left:
     UNSIGNED, DOUBLE, STRING, BOOLEAN, each with a codec), created by CREATE TABLE or by the
     first line-protocol write.
   - Steps: line-protocol batches, INSERT batches, COMPACT DATABASE (so data lies in files and
-    in the cache), ALTER TABLE ADD (columns old rows do not have), DELETE, server restarts.
+    in the cache), ALTER TABLE ADD (columns old rows do not have), DROP and RENAME COLUMN,
+    DELETE, server restarts and kill -9.
   - Model: what the table holds after the steps (rows keyed by series and time, fields merged
     newest first, as Strata and CnosDB merge a repeated (series, time)).
 
@@ -831,7 +832,7 @@ class ExprGen:
         if k < 0.48:
             return Node("int", "abs({0})", [self.expr("int", d)], label="abs")
         if k < 0.55:
-            fn = r.choice(["length", "char_length"])
+            fn = r.choice(["length", "char_length", "character_length"])
             return Node("int", fn + "({0})", [self.expr("str", d)], label=fn)
         if k < 0.80:
             return self.conditional("int", d)

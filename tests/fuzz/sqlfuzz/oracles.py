@@ -12,7 +12,8 @@ does not.
 
 The oracles (SQLancer's TLP and NoREC, plus differential ones):
   model       count(*) and count(c) of every column equal what was written (after merges of
-              a repeated (series, time), deletes, compactions and restarts)
+              a repeated (series, time), deletes, compactions and restarts), and DESCRIBE
+              TABLE lists the columns, types and codecs the steps made
   tlp_where   rows of the table = rows WHERE p + WHERE NOT p + WHERE p IS NULL (multisets)
   tlp_count   the same with count(*)
   tlp_agg     min/max/count/sum over the three partitions recombine to the whole
@@ -40,9 +41,13 @@ import csv
 import io
 import json
 import math
+import sys
 
 from .evaluate import Unsupported, csv_value, evaluate
-from .gen import I64_MAX, I64_MIN, Col, ExprGen, Node, col_node, lit_sql
+from .gen import I64_MAX, I64_MIN, SQL_TYPE, Col, ExprGen, Node, col_node, lit_sql
+
+
+csv.field_size_limit(sys.maxsize)  # the data has strings of 64 KiB and more
 
 
 class Result:
@@ -144,9 +149,15 @@ def key_items(nodes):
     return items
 
 
-def norm_zero(row):
-    """-0.0 and 0.0 are one group / one distinct value; either may be shown."""
-    return tuple("0.0" if v == "-0.0" else v for v in row)
+def key_types(nodes):
+    """The types of key_items(nodes)."""
+    return [k.ty for k in nodes] + ["bool" for k in nodes if k.ty == "str"]
+
+
+def norm_zero(row, types):
+    """-0.0 and 0.0 are one group / one distinct value of a DOUBLE; either may be shown."""
+    return tuple("0.0" if i < len(types) and types[i] == "float" and v == "-0.0" else v
+                 for i, v in enumerate(row))
 
 
 def num(text, ty):
@@ -169,9 +180,25 @@ class Model:
 
     def queries(self, ctx, p):
         parts = ["count(*)"] + [f"count({c.sql})" for c in ctx.cols if c.kind != "time"]
-        return [f"SELECT {', '.join(parts)} FROM {ctx.table}"]
+        return [f"SELECT {', '.join(parts)} FROM {ctx.table}", f"DESCRIBE TABLE {ctx.table}"]
+
+    @staticmethod
+    def described(ctx):
+        """DESCRIBE TABLE's rows for the model's columns, as a set."""
+        unit = {"ns": "NANOSECOND", "us": "MICROSECOND", "ms": "MILLISECOND"}[ctx.precision]
+        out = set()
+        for c in ctx.cols:
+            if c.kind == "time":
+                out.add((c.name, f"TIMESTAMP({unit})", "TIME", "DEFAULT"))
+            else:
+                out.add((c.name, SQL_TYPE[c.ty], c.kind.upper(), c.codec))
+        return out
 
     def check(self, ctx, p, rs):
+        got_cols, want_cols = set(rs[1].rows), self.described(ctx)
+        if got_cols != want_cols:
+            return (f"DESCRIBE TABLE: missing {sorted(want_cols - got_cols)[:4]}, unexpected "
+                    f"{sorted(got_cols - want_cols)[:4]}")
         want = [len(ctx.model.rows)]
         for c in ctx.cols:
             if c.kind == "time":
@@ -326,16 +353,17 @@ class TlpGroup(Tlp):
 
     def check(self, ctx, p, rs):
         nk = len(key_items(p["keys"]))
+        types = key_types(p["keys"])
         whole = {}
         for row in rs[0].rows:
-            k = norm_zero(row[:nk])
+            k = norm_zero(row[:nk], types)
             if k in whole:
                 return f"group {row[:nk]} appears twice"
             whole[k] = row[nk:]
         parts = {}
         for r in rs[1:]:
             for row in r.rows:
-                parts.setdefault(norm_zero(row[:nk]), []).append(row[nk:])
+                parts.setdefault(norm_zero(row[:nk], types), []).append(row[nk:])
         if set(whole) != set(parts):
             only_w = [k for k in whole if k not in parts][:3]
             only_p = [k for k in parts if k not in whole][:3]
@@ -354,10 +382,11 @@ class TlpDistinct(Tlp):
         return f"SELECT DISTINCT {', '.join(key_items(p['items']))} FROM {ctx.table}"
 
     def check(self, ctx, p, rs):
-        whole = [norm_zero(r) for r in rs[0].rows]
+        types = key_types(p["items"])
+        whole = [norm_zero(r, types) for r in rs[0].rows]
         if len(set(whole)) != len(whole):
             return "DISTINCT returned a row twice:\n" + multiset_diff(whole, list(set(whole)))
-        union = {norm_zero(r) for q in rs[1:] for r in q.rows}
+        union = {norm_zero(r, types) for q in rs[1:] for r in q.rows}
         if set(whole) != union:
             return "rows (whole vs union of partitions):\n" + multiset_diff(whole, list(union))
         return None
@@ -600,8 +629,12 @@ class TopN:
         return [base, f"{base} LIMIT {p['limit']}{off}"]
 
     def check(self, ctx, p, rs):
+        floats = [k.ty == "float" for k in p["keys"]]
+
         def norm(rows):
-            return [tuple("0.0" if v == "-0.0" else v for v in row) for row in rows]
+            # -0.0 and 0.0 sort as equals, so either may come first: only in DOUBLE keys
+            return [tuple("0.0" if f and v == "-0.0" else v for f, v in zip(floats, row))
+                    for row in rows]
         full, top = norm(rs[0].rows), norm(rs[1].rows)
         want = full[p["offset"]:p["offset"] + p["limit"]]
         if top != want:
@@ -672,12 +705,15 @@ class MinMax:
 
 AGG_FNS = {"count": "any", "count_distinct": "any", "min": "any", "max": "any",
            "sum": "num", "avg": "num", "median": "num", "spread": "num", "stddev": "num",
-           "stddev_pop": "num", "var": "num", "var_pop": "num"}
+           "stddev_pop": "num", "var": "num", "var_pop": "num", "first": "any", "last": "any",
+           "mean": "num", "variance": "num", "stddev_samp": "num", "var_samp": "num"}
 
 
 def agg_call(fn, x):
     if fn == "count_distinct":
         return f"count(DISTINCT {x})"
+    if fn in ("first", "last"):
+        return f"{fn}(time, {x})"
     return f"{fn}({x})"
 
 
@@ -861,8 +897,9 @@ class Nested:
                 f"GROUP BY {k}) WHERE n {p['op']} {p['n']}"]
 
     def check(self, ctx, p, rs):
-        a = [norm_zero(r) for r in rs[0].rows]
-        b = [norm_zero(r) for r in rs[1].rows]
+        types = [n.ty for n in p["items"]] if "p1" in p else key_types([p["key"]])
+        a = [norm_zero(r, types) for r in rs[0].rows]
+        b = [norm_zero(r, types) for r in rs[1].rows]
         if multiset(a) != multiset(b):
             return (f"flat query {len(a)} rows, over a subquery {len(b)}:\n"
                     + multiset_diff(a, b))

@@ -5,9 +5,10 @@
           then a check that every acknowledged row is there.
   kill    --rounds rounds of 8 writers killed with SIGKILL at a random moment, restarted, and
           checked: every acknowledged row is back, nothing is duplicated.
-  series  RSS of the server before and after --series new series (one row each), and again
-          after an idle period: megabytes per million series; then the time a restart takes
-          (replay of the series index) and the RSS after it.
+  series  RSS of the server before and after --series new series (--rows-per-series rows
+          each, default 1, written a round at a time), and again after an idle period:
+          megabytes per million series; then the time a restart takes (replay of the series
+          index) and the RSS after it.
   volume  RSS while --gigabytes of line protocol over a fixed set of series go in: peak and
           settled megabytes per GB written.
 
@@ -17,7 +18,7 @@ standard library is used, so it runs on a bare machine with python3.
 
   bench/soak.py load --seconds 60
   bench/soak.py kill --rounds 8
-  bench/soak.py series --series 1000000
+  bench/soak.py series --series 1000000 [--rows-per-series 8]
   bench/soak.py volume --gigabytes 1
 """
 
@@ -296,14 +297,18 @@ def mode_series(a):
         base = srv.rss_kb()
         per = 10000
         t = time.perf_counter()
-        for start in range(0, a.series, per):
-            post_lines(srv, [f"ser,host=h{i},region=r{i % 100} v=1 {T0}"
-                             for i in range(start, min(a.series, start + per))])
+        # --rows-per-series rounds, each a row for every series 10 s after the last: past the
+        # first, caches fill and flush, and files and compactions join in.
+        for rnd in range(a.rows_per_series):
+            for start in range(0, a.series, per):
+                post_lines(srv, [f"ser,host=h{i},region=r{i % 100} v={rnd} {T0 + rnd * 10**10}"
+                                 for i in range(start, min(a.series, start + per))])
         dt = time.perf_counter() - t
         peak = srv.hwm_kb()
         after = srv.rss_kb()
         time.sleep(a.idle)
         settled = srv.rss_kb()
+        settled_anon = srv.anon_kb()
         n = srv.sql("SELECT count(*) FROM ser").splitlines()[1]
         # Restart: start-up replays series.log (the shutdown flushed the rows to files).
         if srv.stop() != 0:
@@ -319,9 +324,10 @@ def mode_series(a):
             raise RuntimeError(f"{n} rows before the restart, {n2} after")
         m = a.series / 1e6
         print(f"RESULT mode=series series={a.series} rows={n} seconds={dt:.1f} "
-              f"series_per_s={a.series / dt:.0f} base_mb={base / 1024:.0f} "
+              f"series_per_s={a.series / dt:.0f} rows_per_s={int(n) / dt:.0f} "
+              f"base_mb={base / 1024:.0f} "
               f"peak_mb={peak / 1024:.0f} after_mb={after / 1024:.0f} "
-              f"settled_mb={settled / 1024:.0f} "
+              f"settled_mb={settled / 1024:.0f} settled_anon_mb={settled_anon / 1024:.0f} "
               f"mb_per_million_series={(settled - base) / 1024 / m:.0f} "
               f"restart_s={restart:.2f} restarted_mb={reopened / 1024:.0f} "
               f"restarted_anon_mb={reopened_anon / 1024:.0f}")
@@ -379,6 +385,7 @@ def main():
     p.add_argument("--max-wait", type=float, default=4.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--series", type=int, default=1_000_000)
+    p.add_argument("--rows-per-series", type=int, default=1)
     p.add_argument("--gigabytes", type=float, default=1.0)
     p.add_argument("--idle", type=float, default=5.0)
     a = p.parse_args()

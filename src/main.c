@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,12 +58,6 @@ static uint8_t col_codec(void *ctx, uint64_t db_id, uint64_t table_id, uint32_t 
 }
 
 int main(int argc, char **argv) {
-    /* glibc raises its mmap threshold to the size of each large block freed (up to 32 MiB);
-     * from then on request bodies and parse buffers come from the heap, which keeps what it
-     * has: one 100 MiB write left 400 MiB resident for good. A fixed threshold keeps blocks of
-     * 256 KiB and up in mappings of their own, given back when freed ("Memory" in
-     * docs/benchmarks.md). */
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     config cfg;
     config_defaults(&cfg);
     err e;

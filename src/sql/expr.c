@@ -67,8 +67,11 @@ void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) 
 
 void vec_zero_nulls(vec *v, uint32_t n) {
     if (!v->valid || v->type == VT_NULL) return;
-    for (uint32_t i = 0; i < n; i++)
-        if (!vec_is_valid(v, i)) vec_zero_slot(v, i);
+    for (uint32_t i = 0; i < n; i += 8) {
+        if (v->valid[i >> 3] == 0xff) continue; /* eight valid rows */
+        for (uint32_t k = i; k < n && k < i + 8; k++)
+            if (!vec_is_valid(v, k)) vec_zero_slot(v, k);
+    }
 }
 
 void vec_set_null(arena *a, vec *v, uint32_t i) {
@@ -292,16 +295,18 @@ const char *arrow_type_name(uint8_t t, uint8_t unit) {
     }
 }
 
+/* Text to number as arrow's cast does it: the whole text is the number, no surrounding spaces
+ * (strtoll and strtod would skip leading ones), so TRY_CAST(' 256' AS BIGINT) is NULL. */
+static bool number_text(strv s, char *tmp, size_t cap) {
+    if (s.len == 0 || s.len >= cap || isspace((unsigned char)s.p[0])) return false;
+    memcpy(tmp, s.p, s.len);
+    tmp[s.len] = 0;
+    return true;
+}
+
 static bool parse_i64(strv s, int64_t *out) {
-    char tmp[64];
-    size_t n = s.len;
-    while (n && isspace((unsigned char)s.p[n - 1])) n--;
-    size_t st = 0;
-    while (st < n && isspace((unsigned char)s.p[st])) st++;
-    if (n - st == 0 || n - st >= sizeof tmp) return false;
-    memcpy(tmp, s.p + st, n - st);
-    tmp[n - st] = 0;
-    char *end;
+    char tmp[64], *end;
+    if (!number_text(s, tmp, sizeof tmp)) return false;
     errno = 0;
     long long v = strtoll(tmp, &end, 10);
     if (errno || *end) return false;
@@ -310,11 +315,8 @@ static bool parse_i64(strv s, int64_t *out) {
 }
 
 static bool parse_u64(strv s, uint64_t *out) {
-    char tmp[64];
-    if (s.len == 0 || s.len >= sizeof tmp || s.p[0] == '-') return false;
-    memcpy(tmp, s.p, s.len);
-    tmp[s.len] = 0;
-    char *end;
+    char tmp[64], *end;
+    if (!number_text(s, tmp, sizeof tmp) || s.p[0] == '-') return false;
     errno = 0;
     unsigned long long v = strtoull(tmp, &end, 10);
     if (errno || *end) return false;
@@ -323,12 +325,8 @@ static bool parse_u64(strv s, uint64_t *out) {
 }
 
 static bool parse_f64(strv s, double *out) {
-    char tmp[128];
-    if (s.len == 0 || s.len >= sizeof tmp) return false;
-    memcpy(tmp, s.p, s.len);
-    tmp[s.len] = 0;
-    char *end;
-    errno = 0;
+    char tmp[128], *end;
+    if (!number_text(s, tmp, sizeof tmp)) return false;
     double v = strtod(tmp, &end);
     if (end == tmp || *end) return false;
     *out = v;

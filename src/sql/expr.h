@@ -114,7 +114,7 @@ void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
 /* A vector of n NULLs: all-clear bitmap, every slot the type's zero. */
 void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
 /* Writes the type's zero into every NULL slot of the first n rows (for vectors from outside
- * the SQL layer, whose NULL slots are unspecified). */
+ * the SQL layer, whose NULL slots may be unspecified). */
 void vec_zero_nulls(vec *v, uint32_t n);
 /* Marks row i NULL (creating the bitmap as needed, all-valid before) and writes the type's
  * zero into its slot. */

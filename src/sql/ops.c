@@ -108,10 +108,12 @@ static int scan_next(op *o, batch *b, err *er) {
     struct scan_op *s = (struct scan_op *)o;
     if (q_check(o->q, er) < 0) return -1;
     int rc = engine_scan_next(s->s, o->q->ba, b, er);
-    /* Storage leaves the slots of NULL field values unspecified; the kernels above rely on
-     * the NULL-slot invariant (util/types.h). Only columns with NULLs pay. */
+    /* Storage leaves the slots of NULL field values unspecified: any bits are a number, but
+     * not a bool or a string view (util/types.h). Only such columns with NULLs pay. */
     if (rc > 0)
-        for (uint32_t c = 0; c < b->ncols; c++) vec_zero_nulls(&b->cols[c], b->nrows);
+        for (uint32_t c = 0; c < b->ncols; c++)
+            if (b->cols[c].type == VT_BOOL || b->cols[c].type == VT_STR)
+                vec_zero_nulls(&b->cols[c], b->nrows);
     return rc;
 }
 

@@ -875,6 +875,11 @@ struct series_pred {
     bool failed;
 };
 
+/* The scan's interrupt: the query's deadline and memory limit, checked while it searches. */
+static int scan_check(void *ctx, err *e) {
+    return q_check(ctx, e);
+}
+
 static bool series_pred_eval(void *ctx, const strv *tags) {
     struct series_pred *sp = ctx;
     if (sp->failed) return false;
@@ -1308,6 +1313,8 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
         sp->field_ids = field_ids;
         sp->field_types = field_types;
         sp->need_time = used[0];
+        sp->check = scan_check;
+        sp->check_ctx = q;
         if (tagpred) {
             struct series_pred *spd = arena_calloc(a, sizeof *spd);
             spd->pred = remap(a, tagpred, tagmap);

@@ -135,6 +135,11 @@ typedef struct scan_spec {
     /* false: the caller never reads the time column, so chunks wholly inside the range skip
      * decoding it (the column's values are then unspecified). */
     bool need_time;
+    /* Called every few hundred series or chunks while the scan searches for rows (a scan that
+     * filters out everything may run long without returning a batch); a -1 (with e filled)
+     * ends the scan with that error: the query's deadline and memory limit. NULL = never. */
+    int (*check)(void *ctx, err *e);
+    void *check_ctx;
 } scan_spec;
 
 typedef struct scan scan;

@@ -4,6 +4,7 @@
 #include "storage/engine_int.h"
 
 #include "util/log.h"
+#include "util/membudget.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -141,6 +142,25 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
             if (vnode_freeze(oldest)) engine_kick(g);
             omutex_unlock(&d->wmu);
         }
+    }
+    /* Memcaches count against the server's memory budget (util/membudget.h), and writes are
+     * refused while it is spent; only a flush gives cache memory back, and the caches' own
+     * size limit may never call for one (a budget below it). When the caches hold over a
+     * quarter of the budget and everything over three quarters, freeze the largest here. */
+    uint64_t lim = membudget_limit();
+    if (lim && membudget_used() > lim / 4 * 3 && membudget_used_by(MEMBUDGET_MEMCACHE) > lim / 4) {
+        vnode *big = NULL;
+        size_t bb = 0;
+        omutex_lock(&d->wmu);
+        for (size_t i = 0; i < nv; i++) {
+            size_t b = mc_bytes(vnode_active(vs[i]));
+            if (b > bb) {
+                bb = b;
+                big = vs[i];
+            }
+        }
+        if (big && vnode_freeze(big)) engine_kick(g);
+        omutex_unlock(&d->wmu);
     }
     /* Tombstones no source needs any more are dropped. */
     pthread_rwlock_wrlock(&d->rw);

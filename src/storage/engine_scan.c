@@ -27,6 +27,10 @@ struct scan {
     uint32_t ci;
 };
 
+static bool scan_interrupted(scan *s, err *e) {
+    return s->spec.check && s->spec.check(s->spec.check_ctx, e) < 0;
+}
+
 int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *e) {
     struct sdb *d = sdb_get(g, sp->db_id);
     if (!d)
@@ -66,11 +70,22 @@ int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *
     }
     s->sids = arena_alloc(a, sizeof *s->sids * (cnt + 1));
     s->sid_tags = arena_alloc(a, sizeof *s->sid_tags * (cnt + 1));
+    /* Tag values are read into a scratch arena and kept only for the series the predicate
+     * accepts: a selective filter over a million series holds what it selects, not them all. */
+    strv *tags = arena_alloc(a, sizeof *tags * (sp->ntags + 1));
     for (size_t i = 0; i < cnt; i++) {
-        strv *tags = arena_alloc(a, sizeof *tags * (sp->ntags + 1));
-        sindex_series_tags(d->idx, all[i], sp->ntags, sp->tag_ids, a, tags);
+        if ((i & 255) == 255 && scan_interrupted(s, e)) {
+            engine_scan_close(s);
+            return -1;
+        }
+        arena_reset(s->pa);
+        sindex_series_tags(d->idx, all[i], sp->ntags, sp->tag_ids, s->pa, tags);
         if (sp->series_pred && !sp->series_pred(sp->pred_ctx, tags)) continue;
-        s->sid_tags[s->nsids] = tags;
+        strv *keep = arena_alloc(a, sizeof *keep * (sp->ntags + 1));
+        for (uint32_t k = 0; k < sp->ntags; k++)
+            keep[k] =
+                tags[k].p ? (strv){arena_strndup(a, tags[k].p, tags[k].len), tags[k].len} : tags[k];
+        s->sid_tags[s->nsids] = keep;
         s->sids[s->nsids++] = all[i];
     }
     pthread_rwlock_rdlock(&d->rw);
@@ -154,7 +169,8 @@ static int rows_batch(scan *s, arena *ba, size_t si, mc_rows *r, batch *b) {
 
 int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
     const scan_spec *sp = &s->spec;
-    for (;;) {
+    for (uint32_t spins = 1;; spins++) {
+        if ((spins & 255) == 0 && scan_interrupted(s, e)) return -1;
         /* Continue the pieces of the current (series, vnode). */
         while (s->pi < s->npieces) {
             vpiece *p = &s->pieces[s->pi];

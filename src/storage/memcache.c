@@ -2,6 +2,7 @@
 #include "storage/memcache.h"
 
 #include "util/mem.h"
+#include "util/membudget.h"
 #include "util/slab.h"
 
 #include <malloc.h>
@@ -25,7 +26,10 @@
 struct mcol {
     uint32_t col_id;
     uint8_t type;
-    uint8_t *valid; /* cap bits, zero = NULL */
+    union {
+        uint8_t *p;    /* cap bits, zero = NULL, when cap > INLINE_VALID_ROWS */
+        uint8_t in[8]; /* the same bits in place, when cap <= INLINE_VALID_ROWS */
+    } valid;
     union {
         double *f;
         int64_t *i;
@@ -36,19 +40,32 @@ struct mcol {
     } d;
 };
 
+/* Past SERIES_INDEX_MIN columns: col_id → index + 1, open addressing, at most half full, so
+ * a row of a very wide table finds its columns in O(1) each. */
+struct colidx {
+    uint32_t mask;
+    uint32_t slot[];
+};
+
+/* 40 bytes: every one-row series pays it, so the rare parts (the column index) live apart. */
 struct mseries {
     uint32_t n, cap;
     int64_t *ts;
     struct mcol *cols;
-    uint32_t ncols, colcap;
-    /* Past SERIES_INDEX_MIN columns: col_id → index + 1, open addressing, at most half full, so
-     * a row of a very wide table finds its columns in O(1) each. */
-    uint32_t cmask;
-    uint32_t *cidx;
-    bool sorted; /* timestamps strictly increasing so far */
+    struct colidx *cidx;
+    uint32_t ncols : 31;
+    uint32_t sorted : 1; /* timestamps strictly increasing so far */
+    uint32_t colcap;
 };
+_Static_assert(sizeof(void *) != 8 || sizeof(struct mseries) == 40, "series header grew");
 
 #define SERIES_INDEX_MIN 8
+#define INLINE_VALID_ROWS 64
+
+/* A column's validity bits: in the column itself while the series holds few rows. */
+static inline uint8_t *col_valid(const struct mseries *s, struct mcol *c) {
+    return s->cap <= INLINE_VALID_ROWS ? c->valid.in : c->valid.p;
+}
 #define SLAB_ROWS 8
 #define SLAB_COLS 16
 #define PAGE_BITS 10
@@ -159,7 +176,7 @@ static void series_free(struct mseries *s) {
     if (!s) return;
     if (s->cap > SLAB_ROWS) {
         for (uint32_t c = 0; c < s->ncols; c++) {
-            free(s->cols[c].valid);
+            if (s->cap > INLINE_VALID_ROWS) free(s->cols[c].valid.p);
             free(s->cols[c].d.raw);
         }
         free(s->ts);
@@ -179,8 +196,9 @@ static int series_find(const struct mseries *s, uint32_t col_id) {
             if (s->cols[c].col_id == col_id) return (int)c;
         return -1;
     }
-    for (uint32_t i = col_slot(col_id, s->cmask);; i = (i + 1) & s->cmask) {
-        uint32_t v = s->cidx[i];
+    const struct colidx *x = s->cidx;
+    for (uint32_t i = col_slot(col_id, x->mask);; i = (i + 1) & x->mask) {
+        uint32_t v = x->slot[i];
         if (!v) return -1;
         if (s->cols[v - 1].col_id == col_id) return (int)(v - 1);
     }
@@ -189,28 +207,30 @@ static int series_find(const struct mseries *s, uint32_t col_id) {
 /* Records column index c (just added) in the index, building or doubling it as needed. */
 static void series_index_add(memcache *m, struct mseries *s, uint32_t c) {
     if (s->ncols <= SERIES_INDEX_MIN) return;
-    if (!s->cidx || (uint64_t)s->ncols * 2 > (uint64_t)s->cmask + 1) {
-        uint32_t cap = s->cidx ? (s->cmask + 1) * 2 : 4 * SERIES_INDEX_MIN;
+    struct colidx *x = s->cidx;
+    if (!x || (uint64_t)s->ncols * 2 > (uint64_t)x->mask + 1) {
+        uint32_t cap = x ? (x->mask + 1) * 2 : 4 * SERIES_INDEX_MIN;
         while ((uint64_t)s->ncols * 2 > cap) cap *= 2;
-        m->bytes += sizeof *s->cidx * (cap - (s->cidx ? s->cmask + 1 : 0));
-        free(s->cidx);
-        s->cidx = xcalloc(cap, sizeof *s->cidx);
-        s->cmask = cap - 1;
+        m->bytes += sizeof *x->slot * (cap - (x ? x->mask + 1 : 0));
+        free(x);
+        s->cidx = x = xcalloc(1, sizeof *x + sizeof *x->slot * cap);
+        x->mask = cap - 1;
         for (uint32_t k = 0; k < s->ncols; k++) {
-            uint32_t i = col_slot(s->cols[k].col_id, s->cmask);
-            while (s->cidx[i]) i = (i + 1) & s->cmask;
-            s->cidx[i] = k + 1;
+            uint32_t i = col_slot(s->cols[k].col_id, x->mask);
+            while (x->slot[i]) i = (i + 1) & x->mask;
+            x->slot[i] = k + 1;
         }
         return;
     }
-    uint32_t i = col_slot(s->cols[c].col_id, s->cmask);
-    while (s->cidx[i]) i = (i + 1) & s->cmask;
-    s->cidx[i] = c + 1;
+    uint32_t i = col_slot(s->cols[c].col_id, x->mask);
+    while (x->slot[i]) i = (i + 1) & x->mask;
+    x->slot[i] = c + 1;
 }
 
 static void mc_free(memcache *m) {
     if (!m) return;
     size_t held = m->bytes;
+    membudget_release(MEMBUDGET_MEMCACHE, held);
     for (uint32_t p = 0; p < m->npages; p++) {
         if (!m->pages[p]) continue;
         for (uint32_t i = 0; i < PAGE_SIDS; i++) series_free(m->pages[p][i]);
@@ -278,9 +298,18 @@ static void series_grow(memcache *m, struct mseries *s) {
         struct mcol *col = &s->cols[c];
         size_t w = type_size(col->type);
         col->d.raw = series_move(m, col->d.raw, ocap, ncap, SLAB_ROWS, w * ocap, w * ncap);
-        col->valid = series_move(m, col->valid, ocap, ncap, SLAB_ROWS, bitmap_bytes(ocap),
-                                 bitmap_bytes(ncap));
-        memset(col->valid + bitmap_bytes(ocap), 0, bitmap_bytes(ncap) - bitmap_bytes(ocap));
+        if (ncap <= INLINE_VALID_ROWS) continue; /* bits past the rows are zero already */
+        uint8_t *v;
+        if (ocap <= INLINE_VALID_ROWS) {
+            v = xmalloc(bitmap_bytes(ncap));
+            memcpy(v, col->valid.in, bitmap_bytes(ocap));
+            m->bytes += bitmap_bytes(ncap);
+        } else {
+            v = xrealloc(col->valid.p, bitmap_bytes(ncap));
+            m->bytes += bitmap_bytes(ncap) - bitmap_bytes(ocap);
+        }
+        memset(v + bitmap_bytes(ocap), 0, bitmap_bytes(ncap) - bitmap_bytes(ocap));
+        col->valid.p = v;
     }
     s->cap = ncap;
 }
@@ -302,23 +331,27 @@ static struct mcol *series_col(memcache *m, struct mseries *s, uint32_t col_id, 
     series_index_add(m, s, s->ncols - 1);
     col->type = type;
     col->d.raw = series_mem(m, s->cap, SLAB_ROWS, type_size(type) * s->cap);
-    col->valid = series_mem(m, s->cap, SLAB_ROWS, bitmap_bytes(s->cap));
-    memset(col->valid, 0, bitmap_bytes(s->cap));
+    if (s->cap <= INLINE_VALID_ROWS) {
+        memset(col->valid.in, 0, sizeof col->valid.in);
+    } else {
+        col->valid.p = xcalloc(1, bitmap_bytes(s->cap));
+        m->bytes += bitmap_bytes(s->cap);
+    }
     return col;
 }
 
 void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32_t nvals) {
     pthread_rwlock_wrlock(&m->lock);
-    size_t slab0 = slab_bytes(&m->slab);
+    size_t slab0 = slab_bytes(&m->slab), bytes0 = m->bytes;
     struct mseries **slot = series_slot(m, sid);
     struct mseries *s = *slot;
     if (!s) {
         s = *slot = slab_calloc(&m->slab, sizeof *s, 8);
-        s->sorted = true;
+        s->sorted = 1;
     }
     if (s->n == s->cap) series_grow(m, s);
     uint32_t r = s->n;
-    if (r > 0 && ts <= s->ts[r - 1]) s->sorted = false;
+    if (r > 0 && ts <= s->ts[r - 1]) s->sorted = 0;
     s->ts[r] = ts;
     for (uint32_t k = 0; k < nvals; k++) {
         const mc_val *v = &vals[k];
@@ -343,11 +376,13 @@ void mc_append(memcache *m, uint32_t sid, int64_t ts, const mc_val *vals, uint32
         default:
             continue;
         }
-        bitmap_set(col->valid, r);
+        bitmap_set(col_valid(s, col), r);
     }
     s->n++;
     m->nrows++;
     m->bytes += slab_bytes(&m->slab) - slab0;
+    /* Growth only happens here; the rows are already durable, so they count past the limit. */
+    if (m->bytes > bytes0) membudget_charge(MEMBUDGET_MEMCACHE, m->bytes - bytes0);
     if (!m->have_range) {
         m->tmin = m->tmax = ts;
         m->have_range = true;
@@ -385,16 +420,17 @@ void mc_delete(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax) {
                     struct mcol *col = &s->cols[c];
                     size_t sz = type_size(col->type);
                     memcpy((char *)col->d.raw + sz * w, (char *)col->d.raw + sz * r, sz);
-                    if ((col->valid[r >> 3] >> (r & 7)) & 1)
-                        bitmap_set(col->valid, w);
+                    uint8_t *v = col_valid(s, col);
+                    if ((v[r >> 3] >> (r & 7)) & 1)
+                        bitmap_set(v, w);
                     else
-                        bitmap_clear(col->valid, w);
+                        bitmap_clear(v, w);
                 }
             }
             w++;
         }
         for (uint32_t c = 0; c < s->ncols; c++)
-            for (uint32_t r = w; r < s->n; r++) bitmap_clear(s->cols[c].valid, r);
+            for (uint32_t r = w; r < s->n; r++) bitmap_clear(col_valid(s, &s->cols[c]), r);
         m->nrows -= s->n - w;
         s->n = w;
     }
@@ -556,6 +592,7 @@ int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncol
     out->ts = arena_alloc(a, sizeof *out->ts * n);
     out->cols = arena_calloc(a, sizeof *out->cols * (ncols ? ncols : 1));
     struct mcol **src = arena_alloc(a, sizeof *src * (ncols ? ncols : 1));
+    const uint8_t **srcv = arena_alloc(a, sizeof *srcv * (ncols ? ncols : 1));
     for (uint32_t k = 0; k < ncols; k++) {
         vec *v = &out->cols[k];
         v->type = types[k];
@@ -563,6 +600,7 @@ int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncol
         v->valid = arena_calloc(a, bitmap_bytes(n));
         int c = series_find(s, col_ids[k]);
         src[k] = c >= 0 && s->cols[c].type == types[k] ? &s->cols[c] : NULL;
+        srcv[k] = src[k] ? col_valid(s, src[k]) : NULL;
     }
     uint32_t outn = 0;
     if (s->sorted) {
@@ -570,7 +608,7 @@ int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncol
         for (uint32_t k = 0; k < ncols; k++) {
             if (!src[k]) continue;
             for (uint32_t i = 0; i < n; i++)
-                if ((src[k]->valid[(lo + i) >> 3] >> ((lo + i) & 7)) & 1)
+                if ((srcv[k][(lo + i) >> 3] >> ((lo + i) & 7)) & 1)
                     put_val(&out->cols[k], i, src[k], lo + i);
         }
         outn = n;
@@ -581,7 +619,7 @@ int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncol
             if (outn == 0 || out->ts[outn - 1] != ord[i].ts) out->ts[outn++] = ord[i].ts;
             uint32_t dst = outn - 1;
             for (uint32_t k = 0; k < ncols; k++) {
-                if (src[k] && ((src[k]->valid[r >> 3] >> (r & 7)) & 1))
+                if (src[k] && ((srcv[k][r >> 3] >> (r & 7)) & 1))
                     put_val(&out->cols[k], dst, src[k], r);
             }
         }

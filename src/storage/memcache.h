@@ -6,6 +6,11 @@
  * plus a merge of equal timestamps in which the later write wins field by field (CnosDB's
  * "last write wins" for a (series, time) pair).
  *
+ * Memory: mc_bytes is what the cache holds (its slab, malloc'd arrays, strings); it is charged
+ * to the server's memory budget (MEMBUDGET_MEMCACHE) as it grows, past the limit if need be
+ * (the rows are durable), and given back when the cache is freed. A freed cache of a few MiB
+ * or more also trims the heaps, so the memory goes back to the system.
+ *
  * Threads: one writer at a time (the engine serialises writes to a database) and any number
  * of readers; an internal rwlock makes reads see whole rows. Readers copy what they need into
  * their own arena, so nothing they hold points into the cache. */

@@ -46,7 +46,8 @@ static inline size_t plist_count(const plist *p) {
 bool plist_contains(const plist *p, uint32_t id);
 /* Writes the ids in increasing order (plist_count of them). */
 void plist_to_array(const plist *p, uint32_t *out);
-/* Heap bytes the list holds beyond its own 16 (for memory figures). */
+/* Heap bytes the list holds beyond its own 16, in O(1): exact for arrays, an estimate for
+ * roaring bitmaps (for the memory budget). */
 size_t plist_heap_bytes(const plist *p);
 
 #endif

@@ -8,6 +8,7 @@
 #include "util/idset.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/membudget.h"
 #include "util/slab.h"
 #include "util/varint.h"
 
@@ -75,6 +76,8 @@ struct sindex {
     idset by_val;
     plist *lists; /* [0] unused, so that list 0 means "inline" */
     uint32_t nlists, listcap, free_list;
+    size_t plist_bytes; /* heap bytes of every posting list (plist_heap_bytes) */
+    size_t charged;     /* bytes charged to the memory budget */
     buf wbuf;
 };
 
@@ -171,6 +174,33 @@ static uint32_t post_find(const sindex *x, uint32_t t, uint32_t h, uint32_t tag_
     return NONE;
 }
 
+/* Adds id to a posting list, keeping the count of the lists' heap bytes. */
+static void pl_add(sindex *x, plist *p, uint32_t id) {
+    size_t before = plist_heap_bytes(p);
+    plist_add(p, id);
+    x->plist_bytes += plist_heap_bytes(p) - before;
+}
+
+static void pl_free(sindex *x, plist *p) {
+    x->plist_bytes -= plist_heap_bytes(p);
+    plist_free(p);
+}
+
+/* Brings the memory budget's count of the index up (or down) to what it holds now. Growth
+ * cannot be refused (the series it registers are in a durable log record), so it is charged
+ * past the limit. */
+static void account_locked(sindex *x) {
+    size_t now = slab_bytes(&x->keys) + sizeof *x->recs * x->cap + idset_bytes(&x->by_key) +
+                 idset_bytes(&x->by_table) + idset_bytes(&x->by_val) +
+                 sizeof *x->tslots * x->tslotcap + sizeof *x->posts * x->postcap +
+                 sizeof *x->lists * x->listcap + x->plist_bytes;
+    if (now > x->charged)
+        membudget_charge(MEMBUDGET_INDEX, now - x->charged);
+    else
+        membudget_release(MEMBUDGET_INDEX, x->charged - now);
+    x->charged = now;
+}
+
 static uint32_t table_new(sindex *x, uint64_t table_id) {
     if (x->ntslots == x->tslotcap) {
         x->tslotcap = x->tslotcap ? x->tslotcap * 2 : 16;
@@ -229,9 +259,9 @@ static void post_add(sindex *x, uint32_t t, uint32_t sid, uint32_t at, uint32_t 
         uint32_t l = list_new(x);
         ps = &x->posts[p];
         ps->list = l;
-        plist_add(&x->lists[l], ps->first);
+        pl_add(x, &x->lists[l], ps->first);
     }
-    plist_add(&x->lists[ps->list], sid);
+    pl_add(x, &x->lists[ps->list], sid);
 }
 
 static void grow_recs(sindex *x, uint64_t need) {
@@ -263,7 +293,7 @@ static int insert(sindex *x, uint32_t sid, uint64_t table_id, const void *key, s
     x->recs[sid] = rec;
     if (sid >= x->n) x->n = sid + 1;
     idset_insert(&x->by_key, h, sid);
-    plist_add(&x->tslots[t].sids, sid);
+    pl_add(x, &x->tslots[t].sids, sid);
     const unsigned char *k = rec + hl;
     byte_reader r = {k, k + keylen, false};
     uint64_t ntags = br_uvarint(&r);
@@ -298,7 +328,7 @@ static void drop_table_mem(sindex *x, uint64_t table_id) {
         post_tag(x, ps, &id, &v, &l);
         idset_remove(&x->by_val, hash_val(t, id, v, l), p);
         if (ps->list) {
-            plist_free(&x->lists[ps->list]);
+            pl_free(x, &x->lists[ps->list]);
             x->lists[ps->list].u.one = x->free_list;
             x->free_list = ps->list;
         }
@@ -307,7 +337,7 @@ static void drop_table_mem(sindex *x, uint64_t table_id) {
         p = next;
     }
     idset_remove(&x->by_table, hash_table(table_id), t);
-    plist_free(&ts->sids);
+    pl_free(x, &ts->sids);
     ts->posts = NONE;
     ts->dead = true;
 }
@@ -519,6 +549,7 @@ int sindex_open(const char *dir, bool salvage, sindex **out, err *e) {
         (void)sindex_close(x);
         return -1;
     }
+    account_locked(x);
     *out = x;
     return 0;
 }
@@ -533,6 +564,7 @@ int sindex_close(sindex *x) {
         }
         close(x->fd);
     }
+    membudget_release(MEMBUDGET_INDEX, x->charged);
     slab_free(&x->keys);
     free(x->recs);
     idset_free(&x->by_key);
@@ -595,6 +627,7 @@ int sindex_get_or_add(sindex *x, uint64_t table_id, const void *key, size_t keyl
             rc = append_record(x, rec.p, rec.len, e);
             buf_free(&rec);
             *sid = id;
+            account_locked(x);
         }
     }
     pthread_rwlock_unlock(&x->lock);
@@ -627,7 +660,10 @@ int sindex_drop_table(sindex *x, uint64_t table_id, err *e) {
         buf_free(&rec);
         if (!rc && fdatasync(x->fd) < 0)
             rc = err_set(e, 500, EC_STORAGE, "series index: fsync: %s", strerror(errno));
-        if (!rc) drop_table_mem(x, table_id);
+        if (!rc) {
+            drop_table_mem(x, table_id);
+            account_locked(x);
+        }
     }
     pthread_rwlock_unlock(&x->lock);
     return rc;
@@ -761,6 +797,7 @@ int sindex_check_bound(sindex *x, uint64_t bound, const char *user, bool salvage
                      x->dir, x->n, (unsigned long long)bound - 1, user);
             grow_recs(x, bound);
             x->n = (uint32_t)bound;
+            account_locked(x);
         }
     }
     pthread_rwlock_unlock(&x->lock);

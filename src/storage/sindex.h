@@ -21,6 +21,10 @@
  * is `u8 kind` then for kind 1 (series) `varint sid, varint table id, key bytes`, for kind 2
  * (table dropped) `varint table id`.
  *
+ * Memory: about 80 bytes a series for a key of two short tags (layout in sindex.c), charged to
+ * the server's memory budget (MEMBUDGET_INDEX) as the index grows, past the limit if need be
+ * (the series are in a durable log record), and given back at close.
+ *
  * Threads: any thread; lookups take a read lock, additions a write lock. */
 #ifndef STRATA_STORAGE_SINDEX_H
 #define STRATA_STORAGE_SINDEX_H

@@ -24,6 +24,11 @@ bool membudget_try_reserve(enum membudget_kind k, uint64_t n) {
     return true;
 }
 
+void membudget_charge(enum membudget_kind k, uint64_t n) {
+    __atomic_add_fetch(&used_total, n, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&used[k], n, __ATOMIC_RELAXED);
+}
+
 void membudget_release(enum membudget_kind k, uint64_t n) {
     __atomic_sub_fetch(&used[k], n, __ATOMIC_RELAXED);
     __atomic_sub_fetch(&used_total, n, __ATOMIC_RELAXED);

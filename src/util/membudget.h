@@ -31,7 +31,12 @@ enum membudget_kind {
 void membudget_init(uint64_t limit_bytes);
 /* Reserves n bytes of kind k; false (nothing reserved) when the total would pass the limit. */
 bool membudget_try_reserve(enum membudget_kind k, uint64_t n);
-/* Gives back n bytes of kind k reserved earlier. */
+/* Counts n bytes of kind k even past the limit: memory already committed to, which cannot be
+ * refused (rows of a write whose log record is durable going into a memcache, the series they
+ * register). What it pushes past the limit makes the next reservations fail, so new writes
+ * wait for a flush. */
+void membudget_charge(enum membudget_kind k, uint64_t n);
+/* Gives back n bytes of kind k reserved or charged earlier. */
 void membudget_release(enum membudget_kind k, uint64_t n);
 /* Bytes reserved now, in all and by kind. */
 uint64_t membudget_used(void);

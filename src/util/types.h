@@ -65,9 +65,10 @@ typedef struct value {
  * handed to memcmp/memcpy), and loops can run over every row and take validity from the
  * bitmaps. Producers that skip a NULL row write the zero (vec_set_null, vec_alloc_null and
  * vec_zero_nulls in sql/expr.h). Storage hands NULL tag values to series predicates as
- * (NULL, 0) views, which the SQL layer turns into "" before a kernel sees them, and leaves the
- * slots of NULL field values unspecified, which the scan operator zeroes. Sanitizer builds
- * verify the invariant on every vector an expression produces or reads. */
+ * (NULL, 0) views, which the SQL layer turns into "" before a kernel sees them; in scan batches
+ * the slots of NULL field values are unspecified (any bits are still a number, but not a bool
+ * nor a string view), so the scan operator zeroes the NULL slots of BOOL and STRING columns.
+ * Sanitizer builds verify the invariant on every vector an expression produces or reads. */
 typedef struct vec {
     uint8_t type; /* enum vtype */
     uint8_t unit; /* enum tunit, for VT_TS */

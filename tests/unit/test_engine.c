@@ -1002,10 +1002,94 @@ static void test_fresh_database(void **state) {
     env_teardown(&t);
 }
 
+/* The scan's interrupt is called while it searches: a scan that finds nothing over many series
+ * (or whose predicate rejects them all) stops with the callback's error instead of running on. */
+static int interrupt_calls, interrupt_at;
+static int interrupt_cb(void *ctx, err *e) {
+    (void)ctx;
+    if (++interrupt_calls < interrupt_at) return 0;
+    return err_set(e, 500, "010001", "Query timeout: test");
+}
+static bool pred_none(void *ctx, const strv *tags) {
+    (void)ctx, (void)tags;
+    return false;
+}
+
+static void test_scan_interrupt(void **state) {
+    (void)state;
+    env t;
+    env_setup(&t, 64 << 20, 3600000);
+    engine_db_opts o = dbopts(0, DAY_NS, 1);
+    db_open(&t, 1, &o);
+    engine_started(t.g);
+    enum {
+        NS = 10000
+    }; /* the scan checks every 256 series: ~39 calls to open, as many to search */
+    arena *a = arena_new(0);
+    wrec *w = wrec_new(a);
+    wrec_table(w, TABLE);
+    buf key;
+    buf_init(&key);
+    for (uint32_t h = 0; h < NS; h++) {
+        char v[16];
+        snprintf(v, sizeof v, "s%u", h);
+        buf_reset(&key);
+        series_key_begin(&key, 1);
+        series_key_tag(&key, 1, v, strlen(v));
+        wrec_series(w, key.p, key.len);
+        wrec_row(w, ts_of(0));
+        wrec_i64(w, 4, h);
+    }
+    err e;
+    err_clear(&e);
+    if (engine_write(t.g, 1, w, &e) < 0) fail_msg("engine_write: %s", e.msg);
+    buf_free(&key);
+    scan_spec sp = {.db_id = 1,
+                    .table_id = TABLE,
+                    .precision = TU_NS,
+                    .tmin = ts_of(5), /* after every row: nothing to find */
+                    .tmax = ts_of(6),
+                    .ntags = 2,
+                    .tag_ids = TAG_IDS,
+                    .nfields = NF,
+                    .field_ids = FIELD_IDS,
+                    .field_types = FIELD_TYPES,
+                    .need_time = true,
+                    .check = interrupt_cb};
+    arena *ba = arena_new(0);
+    scan *s;
+    batch b;
+    /* Without an interrupt the scan searches every series and ends empty. */
+    scan_spec plain = sp;
+    plain.check = NULL;
+    assert_int_equal(engine_scan_open(t.g, &plain, a, &s, &e), 0);
+    assert_int_equal(engine_scan_next(s, ba, &b, &e), 0);
+    engine_scan_close(s);
+    interrupt_calls = 0;
+    interrupt_at = 45;
+    assert_int_equal(engine_scan_open(t.g, &sp, a, &s, &e), 0);
+    assert_true(interrupt_calls >= 30 && interrupt_calls < 45);
+    assert_int_equal(engine_scan_next(s, ba, &b, &e), -1);
+    assert_non_null(strstr(e.msg, "Query timeout"));
+    assert_int_equal(interrupt_calls, 45); /* stopped part-way, not after the last series */
+    engine_scan_close(s);
+    /* A predicate that rejects every series: opening stops too. */
+    interrupt_calls = 0;
+    interrupt_at = 2;
+    sp.series_pred = pred_none;
+    err_clear(&e);
+    assert_int_equal(engine_scan_open(t.g, &sp, a, &s, &e), -1);
+    assert_non_null(strstr(e.msg, "Query timeout"));
+    arena_free(ba);
+    arena_free(a);
+    env_teardown(&t);
+}
+
 int main(void) {
     log_set_level(LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_restart_query),
+        cmocka_unit_test(test_scan_interrupt),
         cmocka_unit_test(test_last_write_wins),
         cmocka_unit_test(test_delete),
         cmocka_unit_test(test_delete_during_flush_then_compaction),

@@ -49,6 +49,24 @@ static void *hammer(void *arg) {
     return NULL;
 }
 
+/* A charge counts past the limit, and what it holds makes reservations fail until released. */
+static void test_charge_past_limit(void **state) {
+    (void)state;
+    membudget_init(1000);
+    assert_true(membudget_try_reserve(MEMBUDGET_BODY, 900));
+    membudget_charge(MEMBUDGET_MEMCACHE, 300);
+    assert_int_equal(membudget_used(), 1200);
+    assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), 300);
+    assert_false(membudget_try_reserve(MEMBUDGET_BODY, 1));
+    membudget_release(MEMBUDGET_BODY, 900);
+    assert_true(membudget_try_reserve(MEMBUDGET_BODY, 700));
+    assert_false(membudget_try_reserve(MEMBUDGET_BODY, 1));
+    membudget_release(MEMBUDGET_MEMCACHE, 300);
+    membudget_release(MEMBUDGET_BODY, 700);
+    assert_int_equal(membudget_used(), 0);
+    membudget_init(0);
+}
+
 static void test_concurrent_reservations_never_pass_the_limit(void **state) {
     membudget_init(700);
     pthread_t t[4];
@@ -102,6 +120,7 @@ static void test_arena_big_growth_in_place(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reserve_release),
+        cmocka_unit_test(test_charge_past_limit),
         cmocka_unit_test(test_concurrent_reservations_never_pass_the_limit),
         cmocka_unit_test(test_default_limit),
         cmocka_unit_test(test_arena_big_growth_in_place),

@@ -17,6 +17,7 @@
 
 #include "storage/memcache.h"
 #include "util/arena.h"
+#include "util/membudget.h"
 
 static int64_t ival(uint32_t sid, int64_t ts, uint32_t col) {
     return (int64_t)sid * 1000003 + ts * 31 + col;
@@ -73,19 +74,20 @@ static void check(memcache *m, uint32_t sid, int64_t lo, int64_t hi, uint32_t nc
 }
 
 /* One series from 1 row to 100: column 2 appears at row 3 (in the slab), the string column at
- * row 12 and column 3 at row 40 (both out of it); checked after every row. */
+ * row 12 and column 3 at row 40 (out of it, validity bits still in the column), column 4 at
+ * row 70 (validity bits malloc'd); checked after every row. */
 static void test_growth_across_slab(void **state) {
     (void)state;
     memcache *m = mc_new();
-    int64_t from[3] = {0, 3, 40};
+    int64_t from[4] = {0, 3, 40, 70};
     for (int64_t ts = 0; ts < 100; ts++) {
-        uint32_t ncols = ts < 3 ? 1 : ts < 40 ? 2 : 3;
+        uint32_t ncols = ts < 3 ? 1 : ts < 40 ? 2 : ts < 70 ? 3 : 4;
         put(m, 7, ts, ncols, ts >= 12);
         put(m, 8, ts, 1, false); /* a neighbour growing alongside */
-        check(m, 7, 0, ts, 3, from, 12);
+        check(m, 7, 0, ts, 4, from, 12);
     }
-    int64_t from8[3] = {0, 1000, 1000};
-    check(m, 8, 0, 99, 3, from8, -1);
+    int64_t from8[4] = {0, 1000, 1000, 1000};
+    check(m, 8, 0, 99, 4, from8, -1);
     assert_int_equal(mc_row_count(m), 200);
     int64_t lo, hi;
     assert_true(mc_series_range(m, 7, &lo, &hi));
@@ -144,28 +146,29 @@ static void test_sparse_sids(void **state) {
     mc_release(m);
 }
 
-/* Drop and delete on a series in the slab (2 rows) and one out of it (50 rows); a dropped
+/* Drop and delete on a series in the slab (2 rows) and one out of it (100 rows); a dropped
  * series written again holds only its new rows. */
 static void test_drop_delete(void **state) {
     (void)state;
     memcache *m = mc_new();
-    for (int64_t ts = 0; ts < 50; ts++) {
+    for (int64_t ts = 0; ts < 100; ts++) {
         if (ts < 2) put(m, 1, ts, 2, true);
-        put(m, 2, ts, 2, true);
-        put(m, 3, ts, 1, false);
+        put(m, 2, ts, 2, ts % 3 == 0);
+        if (ts < 50) put(m, 3, ts, 1, false);
     }
-    mc_delete(m, 2, 10, 39); /* keeps 0..9 and 40..49 */
+    mc_delete(m, 2, 10, 39); /* keeps 0..9 and 40..99 */
     mc_delete(m, 1, 1, 1);
     arena *a = arena_new(0);
-    uint32_t ids[1] = {1};
-    uint8_t types[1] = {VT_I64};
     mc_rows r;
-    assert_int_equal(mc_read(m, 2, INT64_MIN, INT64_MAX, 1, ids, types, a, &r), 0);
-    assert_int_equal(r.n, 20);
+    uint32_t ids[2] = {1, 1000};
+    uint8_t types[2] = {VT_I64, VT_STR};
+    assert_int_equal(mc_read(m, 2, INT64_MIN, INT64_MAX, 2, ids, types, a, &r), 0);
+    assert_int_equal(r.n, 70);
     for (uint32_t i = 0; i < r.n; i++) {
         int64_t ts = i < 10 ? i : 30 + i;
         assert_int_equal(r.ts[i], ts);
         assert_int_equal(r.cols[0].d.i64[i], ival(2, ts, 1));
+        assert_int_equal(vec_is_valid(&r.cols[1], i), ts % 3 == 0); /* bits moved with rows */
     }
     int64_t from[2] = {0, 0};
     check(m, 1, 0, 0, 2, from, 0);
@@ -210,11 +213,38 @@ static void test_one_row_series_cost(void **state) {
     mc_release(m);
 }
 
+/* The memory budget counts what a cache holds while it lives (past its limit too: the rows
+ * are durable already) and gets all of it back when the cache goes. */
+static void test_budget_charged_and_released(void **state) {
+    (void)state;
+    uint64_t base = membudget_used_by(MEMBUDGET_MEMCACHE);
+    memcache *m = mc_new();
+    memcache *other = mc_new();
+    for (uint32_t sid = 0; sid < 5000; sid++) {
+        put(m, sid, 1, 2, sid % 3 == 0);
+        if (sid % 10 == 0) put(m, 1, 2 + sid, 1, true); /* one series out of the slab */
+    }
+    put(other, 1, 1, 1, false);
+    assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), base + mc_bytes(m) + mc_bytes(other));
+    uint32_t drop = 1;
+    mc_drop_series(m, &drop, 1);
+    mc_retain(m); /* a reader still holds it: nothing is given back yet */
+    mc_release(m);
+    assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), base + mc_bytes(m) + mc_bytes(other));
+    mc_release(m);
+    assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), base + mc_bytes(other));
+    mc_release(other);
+    assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), base);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_growth_across_slab),  cmocka_unit_test(test_wide_rows),
-        cmocka_unit_test(test_sparse_sids),         cmocka_unit_test(test_drop_delete),
+        cmocka_unit_test(test_growth_across_slab),
+        cmocka_unit_test(test_wide_rows),
+        cmocka_unit_test(test_sparse_sids),
+        cmocka_unit_test(test_drop_delete),
         cmocka_unit_test(test_one_row_series_cost),
+        cmocka_unit_test(test_budget_charged_and_released),
     };
     return cmocka_run_group_tests_name("memcache", tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/membudget.h"
 #include "util/mem.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -849,6 +850,33 @@ static void test_tag_twice_in_key(void **state) {
     close_rm(x, base, dir);
 }
 
+/* The memory budget counts the index: more with every series, less after DROP TABLE, all of
+ * it back at close; a reopened index counts what its replay built. */
+static void test_budget(void **state) {
+    (void)state;
+    uint64_t base = membudget_used_by(MEMBUDGET_INDEX);
+    char *base_dir, *dir;
+    sindex *x = open_fresh(&base_dir, &dir);
+    err e;
+    uint64_t prev = membudget_used_by(MEMBUDGET_INDEX);
+    char host[32];
+    for (uint32_t i = 0; i < 3000; i++) {
+        snprintf(host, sizeof host, "h%u", i);
+        add2(x, 1 + i % 2, host, i % 3 ? "eu" : "us");
+    }
+    uint64_t full = membudget_used_by(MEMBUDGET_INDEX);
+    /* at least the keys and a pointer per series */
+    assert_true(full >= prev + 3000 * (8 + 10));
+    assert_int_equal(sindex_drop_table(x, 2, &e), 0);
+    assert_true(membudget_used_by(MEMBUDGET_INDEX) < full);
+    assert_int_equal(sindex_close(x), 0);
+    assert_int_equal(membudget_used_by(MEMBUDGET_INDEX), base);
+    assert_int_equal(sindex_open(dir, false, &x, &e), 0);
+    assert_true(membudget_used_by(MEMBUDGET_INDEX) > base + 3000 * 8);
+    close_rm(x, base_dir, dir);
+    assert_int_equal(membudget_used_by(MEMBUDGET_INDEX), base);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_lookup),
@@ -863,6 +891,7 @@ int main(void) {
         cmocka_unit_test(test_retired_ids_past_capacity),
         cmocka_unit_test(test_postings_drop_and_reuse),
         cmocka_unit_test(test_tag_twice_in_key),
+        cmocka_unit_test(test_budget),
     };
     log_set_level(LOG_ERROR); /* the cut tails are expected */
     return cmocka_run_group_tests_name("sindex", tests, NULL, NULL);

@@ -33,7 +33,7 @@ The oracles (SQLancer's TLP and NoREC, plus differential ones):
   nested      WHERE p1 AND p2 = (WHERE p1) WHERE p2; HAVING = a filter over a subquery
   show        SHOW SERIES / SHOW TAG VALUES WHERE p = SELECT DISTINCT of the tags WHERE p
   delete      DELETE WHERE (tags, time) removes exactly the rows the filter selects
-  eval        an integer/string/boolean expression over a stored row = the reference
+  eval        an integer/string/boolean/double expression over a stored row = the reference
               evaluator's value (evaluate.py)
 """
 
@@ -43,7 +43,7 @@ import json
 import math
 import sys
 
-from .evaluate import Unsupported, csv_value, evaluate
+from .evaluate import Unsupported, csv_value, evaluate, same_value
 from .gen import I64_MAX, I64_MIN, SQL_TYPE, Col, ExprGen, Node, col_node, lit_sql
 
 
@@ -1002,11 +1002,11 @@ class Eval:
         if not ctx.model.rows:
             return None
         key = r.choice(sorted(ctx.model.rows, key=repr))
-        cols = [c for c in ctx.cols if c.ty in ("int", "str", "bool")]
+        cols = [c for c in ctx.cols if c.ty in ("int", "str", "bool", "float")]
         eg = ExprGen(r, cols, ctx.precision, g.pools, max_depth=3)
         env = self.env(ctx, key)
         for _ in range(10):
-            e = eg.expr(r.choice(["int", "str", "bool", "bool"]))
+            e = eg.expr(r.choice(["int", "str", "bool", "bool", "float"]))
             if not e.kids:
                 continue
             try:
@@ -1031,9 +1031,10 @@ class Eval:
             want = evaluate(p["e"], self.env(ctx, p["key"]))
         except Unsupported:
             return None  # the reducer made it so
-        exp = (csv_value(want), "true" if want is None else "false")
-        if rows[0] != exp:
-            return f"got {','.join(rows[0])}, expected {','.join(exp)} (value, IS NULL)"
+        isnull = "true" if want is None else "false"
+        if rows[0][1] != isnull or (want is not None and not same_value(rows[0][0], want)):
+            return (f"got {','.join(rows[0])}, expected {csv_value(want)!r},{isnull} "
+                    "(value, IS NULL)")
         return None
 
 

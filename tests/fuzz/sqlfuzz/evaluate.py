@@ -230,6 +230,16 @@ def cast(label, v):
 
 def evaluate(n, env):
     """The value of node n (None for NULL) with column values from env (name -> value)."""
+    v = _evaluate(n, env)
+    if n.ty == "float" and isinstance(v, int) and not isinstance(v, bool):
+        # an integer branch of a DOUBLE CASE/coalesce is cast to DOUBLE
+        if abs(v) > 2**53:
+            raise Unsupported("inexact integer")
+        return float(v)
+    return v
+
+
+def _evaluate(n, env):
     if n.ty not in ("int", "str", "bool", "float"):
         raise Unsupported(n.ty)
     if n.col is not None:

@@ -864,8 +864,9 @@ class ExprGen:
             fn = r.choice(["abs", "ceil", "floor", "round", "trunc", "sqrt", "cbrt", "ln", "log10",
                            "log2", "exp", "sign", "signum", "sin", "cos", "tan", "asin", "acos",
                            "atan"])
-            return Node("float", fn + "({0})", [self.expr(r.choice(["float", "int"]), d)],
-                        label=fn)
+            # abs keeps its argument's type; the others take and give DOUBLE
+            arg = self.expr("float" if fn == "abs" else r.choice(["float", "int"]), d)
+            return Node("float", fn + "({0})", [arg], label=fn)
         if k < 0.56:
             fn = r.choice(["pow", "power", "log", "round", "trunc"])
             if fn in ("round", "trunc"):

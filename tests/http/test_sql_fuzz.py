@@ -107,7 +107,8 @@ def test_oracle_pushdown_and_fold_and_topn_report_differences():
 def test_reference_evaluator():
     """The eval oracle's reference: three-valued logic, LIKE without backtracking (a pattern
     of many wildcards against a long text must not hang the fuzzer), ASCII-only ILIKE."""
-    from sqlfuzz.evaluate import Unsupported, evaluate, float_arith, like_match, same_value
+    from sqlfuzz.evaluate import (Unsupported, evaluate, float_arith, float_fn, like_match,
+                                  same_value)
 
     assert like_match("abc", "a%", False) and like_match("abc", "_b_", False)
     assert not like_match("abc", "%b", False) and like_match("a%c", "a\\%c", False)
@@ -132,3 +133,4 @@ def test_reference_evaluator():
     assert float_arith("/", 1.0, -0.0) == float("-inf") and float_arith("%", 1.0, 0.0) != 0
     assert same_value("-0.0", -0.0) and not same_value("0.0", -0.0)
     assert same_value("1.0e308", 1e308) and same_value("NaN", float("nan"))
+    assert same_value("-0.0", float_fn("ceil", -0.5)) and float_fn("floor", -0.5) == -1.0

@@ -157,8 +157,10 @@ def float_fn(fn, x):
     if fn in ("ceil", "floor", "trunc"):
         if not math.isfinite(x):
             return x
-        return float({"ceil": math.ceil, "floor": math.floor, "trunc": math.trunc}[fn](x)) \
-            if abs(x) < 2**52 else x
+        if abs(x) >= 2**52:
+            return x
+        r = float({"ceil": math.ceil, "floor": math.floor, "trunc": math.trunc}[fn](x))
+        return math.copysign(0.0, x) if r == 0.0 else r  # C's ceil(-0.5) is -0.0
     if fn in ("sign", "signum"):
         return 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else math.nan
     if fn == "sqrt":

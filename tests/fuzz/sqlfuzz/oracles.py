@@ -754,14 +754,17 @@ class GroupFilter:
         v = r.choice(pool) if pool and r.random() < 0.85 else None
         ty = r.choice(["int", "float", "uint", "str", "ts", "bool"])
         x = g.leaf(ty) if r.random() < 0.7 else g.expr(ty, 2)
-        # a DOUBLE sum depends on the order rows are added in, which SQL leaves open
-        order_dependent = ("sum", "avg", "mean", "stddev", "stddev_pop", "stddev_samp", "var",
-                           "var_pop", "var_samp", "variance")
-        fns = [f for f, kind in AGG_FNS.items()
-               if (kind == "any" or ty in ("int", "float", "uint"))
-               and not (ty == "float" and f in order_dependent)]
+        # Sums in DOUBLE depend on the order rows are added in, which SQL leaves open: sum of
+        # DOUBLEs, and avg/stddev/var of anything (they accumulate in DOUBLE; with values
+        # near 2^63 the order changes the answer). Integer sums are exact (mod 2^64).
+        in_double = ("avg", "mean", "stddev", "stddev_pop", "stddev_samp", "var", "var_pop",
+                     "var_samp", "variance")
+        fns = [f for f, kind in AGG_FNS.items() if kind == "any" or ty in ("int", "float", "uint")]
         fns = r.sample(fns, r.randint(1, min(5, len(fns))))
-        p = {"key": col_node(k), "v": v, "x": x, "fns": fns}
+        unchecked = [f for f in fns if f in in_double or (ty == "float" and f == "sum")]
+        # the unchecked ones still run (crashes, sanitizer reports), their values are not
+        # compared
+        p = {"key": col_node(k), "v": v, "x": x, "fns": fns, "unchecked": unchecked}
         if r.random() < 0.3:
             p["where"] = g.expr("bool")
         return p
@@ -789,7 +792,7 @@ class GroupFilter:
             return f"group {want_key!r} appears {len(rows)} times"
         names = ["count(*)"] + p["fns"]
         for n, a, b in zip(names, rows[0], single):
-            if not close(a, b):
+            if n not in p.get("unchecked", ()) and not close(a, b):
                 return f"{n}: GROUP BY gives {a!r}, WHERE k = v gives {b!r}"
         return None
 

@@ -4,6 +4,7 @@
 #include "format/format.h"
 #include "sql/keyset.h"
 #include "sql/pattern.h"
+#include "util/membudget.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -1081,6 +1082,9 @@ int str_len_check(size_t len, err *er) {
                    len);
 }
 
+/* What a query may hold however busy the server is. */
+#define QUERY_SERVER_ALLOWANCE (8u << 20)
+
 int budget_check(const arena_budget *b, err *er) {
     if (!b) return 0;
     if (b->deadline_ns && time_mono_ns() > b->deadline_ns)
@@ -1091,6 +1095,15 @@ int budget_check(const arena_budget *b, err *er) {
                        "Resources exhausted: the query needs more than its memory limit of %llu "
                        "bytes (query.query_memory_limit)",
                        (unsigned long long)b->limit);
+    /* Past the server's budget a query may not grow beyond a small allowance, so the server
+     * stays within its memory while small queries (SHOW, point lookups) still answer. */
+    uint64_t server_limit = membudget_limit();
+    if (b->server && server_limit && b->held > QUERY_SERVER_ALLOWANCE &&
+        membudget_used() > server_limit)
+        return err_set(er, 500, EC_QUERY_INTERNAL,
+                       "Resources exhausted: the server's memory budget of %llu bytes "
+                       "(memory.max_memory) is in use; retry later",
+                       (unsigned long long)server_limit);
     return 0;
 }
 

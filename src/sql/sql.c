@@ -31,6 +31,7 @@ static sql_result *result_new(sql_session *s) {
     r->q.budget.deadline_ns = s->deadline_ns;
     /* What parsing already took counts too: the statement arena is charged whole. */
     r->q.budget.limit = s->mem_limit;
+    r->q.budget.server = true;
     arena_set_budget(r->q.a, &r->q.budget);
     arena_set_budget(r->q.ba, &r->q.budget);
     return r;

@@ -1078,7 +1078,10 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
     for (uint32_t i = 0; i < sel->nitems; i++) {
         const sql_select_item *it = &sel->items[i];
         if (it->e->kind == EX_STAR) {
-            if (!sel->from) return plan_err(er, "SELECT * with no tables specified is not valid");
+            if (!sel->from) {
+                plan_err(er, "SELECT * with no tables specified is not valid");
+                goto done;
+            }
             for (uint32_t c = 0; c < src.sc.n; c++) {
                 if (it->e->qual && src.sc.cols[c].qual && strcmp(it->e->qual, src.sc.cols[c].qual))
                     continue;
@@ -1149,9 +1152,10 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
 
     bexpr **group_bx = NULL;
     uint32_t ngroup = 0;
-    if (sel->group_kind)
-        return err_set(er, 422, EC_NOT_IMPL,
-                       "This feature is not implemented: ROLLUP/CUBE/GROUPING SETS");
+    if (sel->group_kind) {
+        err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: ROLLUP/CUBE/GROUPING SETS");
+        goto done;
+    }
     if (has_agg) {
         ngroup = sel->ngroup;
         group_bx = arena_alloc(a, sizeof *group_bx * (ngroup + 1));
@@ -1161,11 +1165,13 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
             /* GROUP BY 1 / GROUP BY alias refer to select items. */
             if (ge->kind == EX_LITERAL && ge->lit.type == VT_I64) {
                 int64_t pos = ge->lit.v.i;
-                if (pos < 1 || pos > nitems)
-                    return plan_err(er,
-                                    "Projection references non-aggregate values: GROUP BY position "
-                                    "%lld is not in select list",
-                                    (long long)pos);
+                if (pos < 1 || pos > nitems) {
+                    plan_err(er,
+                             "Projection references non-aggregate values: GROUP BY position "
+                             "%lld is not in select list",
+                             (long long)pos);
+                    goto done;
+                }
                 ge = items[pos - 1];
             } else if (ge->kind == EX_COLUMN && !ge->qual) {
                 for (uint32_t i = 0; i < nitems; i++)

@@ -1,6 +1,6 @@
 /* Bound, typed expressions and their vectorized evaluation.
  *
- * The binder (plan.c) turns AST expressions into bexpr trees whose every node has a result
+ * The binder (bind.c) turns AST expressions into bexpr trees whose every node has a result
  * type and whose column references are positions in the input batch. Evaluation takes a whole
  * batch and produces a whole vector per node (a few thousand values at a time), so the per-row
  * cost is a tight loop per operator, not a tree walk per row. NULL handling follows SQL: most

@@ -94,8 +94,8 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
         if (ty == VT_STR) return bx_cast(a, x, VT_STR, 0, er);
     }
     return plan_err(er, "Cannot infer common argument type for comparison operation %s %s %s",
-                    arrow_type_name(tx, (*x)->unit), plan_op_text(opc),
-                    arrow_type_name(ty, (*y)->unit));
+                    vtype_arrow_name(tx, (*x)->unit), plan_op_text(opc),
+                    vtype_arrow_name(ty, (*y)->unit));
 }
 
 /* Arithmetic: timestamp ± interval, interval ± interval, or numbers widened to one type (a
@@ -121,8 +121,8 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
         ty = y->type;
         if (!(vtype_numeric(tx) || tx == VT_NULL) || !(vtype_numeric(ty) || ty == VT_NULL)) {
             return plan_err(er, "Cannot coerce arithmetic expression %s %s %s to valid types",
-                            arrow_type_name(tx, x->unit), plan_op_text(e->op),
-                            arrow_type_name(ty, y->unit));
+                            vtype_arrow_name(tx, x->unit), plan_op_text(e->op),
+                            vtype_arrow_name(ty, y->unit));
         }
         if (tx == VT_NULL && ty == VT_NULL) {
             value v = {.type = VT_NULL, .null = true};

@@ -4,6 +4,7 @@
  * plan_int.h. */
 #include "sql/plan_int.h"
 
+#include "format/format.h"
 #include "sql/func.h"
 #include "util/buf.h"
 
@@ -64,25 +65,37 @@ const char *plan_op_text(uint8_t opc) {
 }
 
 const char *plan_type_arrow(const sql_type *t) {
-    switch (t->vt) {
+    /* a type Strata does not know goes by its SQL name; a timestamp prints as nanoseconds
+     * whatever precision the CAST asked for */
+    if (t->vt == VT_NULL) return t->name ? t->name : "?";
+    return vtype_arrow_name(t->vt, TU_NS);
+}
+
+/* The display name of a literal the DataFusion way: Int64(1), Utf8("a"), Float64(1.5). */
+static char *value_display(arena *a, const value *v) {
+    if (v->null || v->type == VT_NULL) return arena_strdup(a, "NULL");
+    char tmp[64];
+    switch (v->type) {
     case VT_BOOL:
-        return "Boolean";
+        return arena_printf(a, "Boolean(%s)", v->v.b ? "true" : "false");
     case VT_I64:
-        return "Int64";
+        return arena_printf(a, "Int64(%lld)", (long long)v->v.i);
     case VT_U64:
-        return "UInt64";
-    case VT_F64:
-        return "Float64";
-    case VT_STR:
-        return "Utf8";
-    case VT_TS:
-        return "Timestamp(Nanosecond, None)";
-    case VT_INTERVAL:
-        return "Interval(MonthDayNano)";
-    case VT_DATE:
-        return "Date32";
+        return arena_printf(a, "UInt64(%llu)", (unsigned long long)v->v.u);
+    case VT_F64: {
+        tmp[fmt_double(tmp, v->v.f)] = 0;
+        return arena_printf(a, "Float64(%s)", tmp);
     }
-    return t->name ? t->name : "?";
+    case VT_STR:
+        return arena_printf(a, "Utf8(\"%.*s\")", (int)v->v.s.len, v->v.s.p);
+    case VT_TS:
+        return arena_printf(a, "TimestampNanosecond(%lld, None)", (long long)v->v.i);
+    case VT_INTERVAL:
+        return arena_printf(a, "IntervalMonthDayNano(\"%d months %d days %lld nanos\")",
+                            v->v.iv.months, v->v.iv.days, (long long)v->v.iv.nanos);
+    default:
+        return arena_strdup(a, "?");
+    }
 }
 
 static void name_into(buf *b, arena *a, const expr *e, bool top, const char *qual);

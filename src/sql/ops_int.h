@@ -33,7 +33,7 @@ void colbuf_append(arena *a, struct colbuf *cb, const batch *b);
 
 /* ---- the hash aggregate (ops_agg.c) ---- */
 /* Appends row i of v to kb as part of a group or DISTINCT key: a NULL marker, then the value's
- * bytes (strings length-prefixed, -0.0 as 0.0), so equal keys encode alike. */
+ * bytes (strings length-prefixed, -0.0 as 0.0, every NaN as one), so equal keys encode alike. */
 void agg_key_encode(buf *kb, const vec *v, uint32_t i);
 
 /* ---- aggregate functions (agg_state.c) ---- */

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,7 +46,7 @@ query_timeout = "5s"
 [storage]
 max_memcache_size = "64KiB"
 """
-TIGHT_500 = (r"Resources exhausted: the query needs more than its memory limit",
+TIGHT_500 = (r"Resources exhausted: .*query_memory_limit",
              r"Query timeout: the query ran past its deadline")
 
 
@@ -170,7 +171,7 @@ class Fuzzer:
         self.log(f"status: {el / 3600:.2f} h, {s['rounds']} rounds, {q} queries "
                  f"({q / max(el, 1):.0f}/s), checks ok {s['ok']} skip {s['skip']} fail "
                  f"{s['fail']}, faults {s['faults']}, findings {s['findings']} (new {s['new']}, "
-                 f"known faults {s.get('known', 0)}), "
+                 f"known faults {s.get('known', 0)}), fuzzer errors {s.get('fuzzer_errors', 0)}, "
                  f"server starts {self.srv.starts}, refused steps {self.runner.rejected_steps}")
         self.log(f"  per oracle ok/skip/fail: {per}")
         if self.args.verbose:
@@ -222,12 +223,12 @@ class Fuzzer:
                 if self.out_of_time():
                     break
                 oracle = BY_NAME[name]
-                params = oracle.gen(g, ctx)
-                if params is None:
-                    continue
                 po = self.per_oracle.setdefault(name, {"ok": 0, "skip": 0, "fail": 0})
-                self.stats["checks"] += 1
                 try:
+                    params = oracle.gen(g, ctx)
+                    if params is None:
+                        continue
+                    self.stats["checks"] += 1
                     out, detail, qs, results = self.runner.run_check(ctx, oracle, params)
                 except Fault as f:
                     self.stats["faults"] += 1
@@ -240,6 +241,10 @@ class Fuzzer:
                     faults += 1
                     if faults >= 3 or not self.resume(setup, starts):
                         return
+                    continue
+                except Exception:  # noqa: BLE001 - a bug of the fuzzer must not end a long run
+                    self.stats["fuzzer_errors"] = self.stats.get("fuzzer_errors", 0) + 1
+                    self.log(f"fuzzer error in {name} ({origin}):\n{traceback.format_exc()}")
                     continue
                 self.stats[out] += 1
                 po[out] += 1

@@ -12,7 +12,8 @@ from strata_http import STRATA_BIN
 FUZZ_DIR = Path(__file__).resolve().parents[1] / "fuzz"
 sys.path.insert(0, str(FUZZ_DIR))
 
-from sqlfuzz.gen import Col, ExprGen, Model, Row, Schema, Step, col_node, make_rng  # noqa: E402
+from sqlfuzz.gen import (Col, ExprGen, Model, Node, Row, Schema, Step, col_node,  # noqa: E402
+                         make_rng)
 from sqlfuzz.oracles import BY_NAME, Ctx, Result  # noqa: E402
 
 
@@ -25,6 +26,7 @@ def test_fuzz_smoke_seed_3(strata_bin):
         env={k: v for k, v in os.environ.items() if not k.startswith("STRATA_")})
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
     assert "findings 0" in r.stdout, r.stdout[-3000:]
+    assert "fuzzer errors 0" in r.stdout, r.stdout[-6000:]
 
 
 def csv(*lines):
@@ -100,3 +102,35 @@ def test_oracle_pushdown_and_fold_and_topn_report_differences():
     assert BY_NAME["topn"].check(ctx, p, [full, csv("k", "1", "2")])
     unsorted = csv("k", "2", "1", "3", "\"\"")
     assert "not sorted" in BY_NAME["topn"].check(ctx, p, [unsorted, csv("k", "1", "3")])
+
+
+def test_reference_evaluator():
+    """The eval oracle's reference: three-valued logic, LIKE without backtracking (a pattern
+    of many wildcards against a long text must not hang the fuzzer), ASCII-only ILIKE."""
+    from sqlfuzz.evaluate import (Unsupported, evaluate, float_arith, float_fn, like_match,
+                                  same_value)
+
+    assert like_match("abc", "a%", False) and like_match("abc", "_b_", False)
+    assert not like_match("abc", "%b", False) and like_match("a%c", "a\\%c", False)
+    assert like_match("ABC", "abc", True) and not like_match("Ç", "ç", True)
+    assert not like_match("a" * 3000, "%a" * 40 + "%b", False)
+
+    def node(ty, fmt, kids=(), label=None):
+        return Node(ty, fmt, list(kids), label)
+
+    null, one = node("int", "CAST(NULL AS BIGINT)"), node("int", "1")
+    cmp = node("bool", "({0} = {1})", [null, one], "=")
+    assert evaluate(cmp, {}) is None
+    assert evaluate(node("bool", "({0} OR {1})", [cmp, node("bool", "TRUE")], "OR"), {}) is True
+    assert evaluate(node("bool", "({0} IN ({1}, {2}))", [one, null, one], "IN"), {}) is True
+    big = node("int", "9223372036854775807")
+    try:
+        evaluate(node("int", "({0} + {1})", [big, one], "+"), {})
+        raise AssertionError("an overflow must be Unsupported")
+    except Unsupported:
+        pass
+
+    assert float_arith("/", 1.0, -0.0) == float("-inf") and float_arith("%", 1.0, 0.0) != 0
+    assert same_value("-0.0", -0.0) and not same_value("0.0", -0.0)
+    assert same_value("1.0e308", 1e308) and same_value("NaN", float("nan"))
+    assert same_value("-0.0", float_fn("ceil", -0.5)) and float_fn("floor", -0.5) == -1.0

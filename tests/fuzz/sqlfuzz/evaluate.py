@@ -1,14 +1,16 @@
-"""A reference evaluator for part of the generated expressions: integers, strings and
-booleans with SQL's three-valued logic, as DataFusion defines them (and CnosDB where it
+"""A reference evaluator for part of the generated expressions: integers, strings,
+booleans and doubles (arithmetic and libm functions) with SQL's three-valued logic, as DataFusion defines them (and CnosDB where it
 differs: lower, upper and ILIKE change ASCII letters only). The `eval` oracle
 compares it with what the server computes over a stored row; the `fold` oracle cannot see a
 wrong value that the vector kernels and constant folding share.
 
-Anything outside the subset raises Unsupported: DOUBLE, BIGINT UNSIGNED and timestamps, an
+Anything outside the subset raises Unsupported: BIGINT UNSIGNED and timestamps, comparisons
+with NaN or a zero (IEEE and arrow's total order disagree), casts from DOUBLE, an
 integer overflow (DataFusion versions differ: wrap or error), a division by zero or a failing
 CAST (the server answers an error), casts between other types.
 """
 
+import math
 import re
 
 from .gen import I64_MAX, I64_MIN
@@ -22,11 +24,22 @@ CMP = {"=", "<>", "!=", "<", "<=", ">", ">="}
 INT_RE = re.compile(r"^[+-]?[0-9]+$")
 
 
-def literal(fmt):
+FLOAT_LITS = {"CAST('NaN' AS DOUBLE)": math.nan, "CAST('inf' AS DOUBLE)": math.inf,
+              "CAST('-inf' AS DOUBLE)": -math.inf}
+
+
+def literal(fmt, ty):
     if fmt in ("TRUE", "FALSE"):
         return fmt == "TRUE"
-    if fmt == "NULL" or re.fullmatch(r"CAST\(NULL AS (BIGINT|STRING|BOOLEAN)\)", fmt):
+    if fmt == "NULL" or re.fullmatch(r"CAST\(NULL AS (BIGINT|STRING|BOOLEAN|DOUBLE)\)", fmt):
         return None
+    if ty == "float":
+        if fmt in FLOAT_LITS:
+            return FLOAT_LITS[fmt]
+        m = re.fullmatch(r"\(?(-?[0-9.]+(?:e[+-]?[0-9]+)?)\)?", fmt)
+        if m:
+            return float(m.group(1))
+        raise Unsupported(f"literal {fmt}")
     m = re.fullmatch(r"\(?(-?[0-9]+)\)?", fmt)
     if m:
         return int(m.group(1))
@@ -47,6 +60,13 @@ def compare(op, a, b):
         return None
     if isinstance(a, str) != isinstance(b, str):
         raise Unsupported("mixed comparison")
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, float):
+            # NaN and the sign of zero: IEEE and arrow's total order disagree
+            if math.isnan(x) or x == 0.0:
+                raise Unsupported("NaN or zero compared")
+            if isinstance(y, int) and not isinstance(y, bool) and abs(y) > 2**53:
+                raise Unsupported("inexact integer")
     if isinstance(a, str):
         a, b = a.encode("utf-8"), b.encode("utf-8")
     return {"=": a == b, "<>": a != b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b,
@@ -73,23 +93,97 @@ def not3(a):
     return None if a is None else not a
 
 
-def like_regex(pat, ci):
+def like_tokens(pat):
+    """The pattern as a list of ('%',), ('_',) and ('c', char); a backslash escapes."""
     out, i = [], 0
     while i < len(pat):
         ch = pat[i]
         if ch == "\\" and i + 1 < len(pat):
-            out.append(re.escape(pat[i + 1]))
+            out.append(("c", pat[i + 1]))
             i += 2
             continue
-        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        out.append((ch,) if ch in "%_" else ("c", ch))
         i += 1
-    # CnosDB folds ASCII letters only (its string_func tests: lower('ÇÇçç') = 'ÇÇçç')
-    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE | re.ASCII if ci else 0))
+    return out
+
+
+def fold_ascii(c):
+    return c.lower() if c.isascii() else c
+
+
+def like_match(s, pat, ci):
+    """LIKE by dynamic programming over (pattern position, text position): linear in the text
+    for a given pattern, where a backtracking regular expression can take exponential time
+    (the fuzzer sends such patterns on purpose). ci: ILIKE, folding ASCII letters only, as
+    CnosDB does (its string_func tests: lower('ÇÇçç') = 'ÇÇçç')."""
+    toks = like_tokens(pat)
+    if ci:
+        s = "".join(fold_ascii(c) for c in s)
+        toks = [(t[0], fold_ascii(t[1])) if t[0] == "c" else t for t in toks]
+    # reach[j]: the first j characters of s are matched by the tokens seen so far
+    reach = [True] + [False] * len(s)
+    for t in toks:
+        if t[0] == "%":
+            seen = False
+            for j in range(len(s) + 1):
+                seen = seen or reach[j]
+                reach[j] = seen
+        else:
+            nxt = [False] * (len(s) + 1)
+            for j in range(len(s)):
+                if reach[j] and (t[0] == "_" or s[j] == t[1]):
+                    nxt[j + 1] = True
+            reach = nxt
+    return reach[len(s)]
+
+
+def float_arith(op, a, b):
+    a, b = float(a), float(b)
+    if op in ("/", "%") and b == 0.0:
+        if op == "%" or a == 0.0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    if op == "%":
+        return math.fmod(a, b) if math.isfinite(a) else math.nan
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    return a * b if op == "*" else a / b
+
+
+def float_fn(fn, x):
+    """One-argument math on a DOUBLE as C's libm computes it (Python calls the same)."""
+    if fn in ("ceil", "floor", "trunc"):
+        if not math.isfinite(x):
+            return x
+        if abs(x) >= 2**52:
+            return x
+        r = float({"ceil": math.ceil, "floor": math.floor, "trunc": math.trunc}[fn](x))
+        return math.copysign(0.0, x) if r == 0.0 else r  # C's ceil(-0.5) is -0.0
+    if fn in ("sign", "signum"):
+        return 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else math.nan
+    if fn == "sqrt":
+        return math.sqrt(x) if x >= 0 else math.nan if x == x else x
+    if fn in ("ln", "log10", "log2"):
+        if math.isnan(x) or x < 0:
+            return math.nan
+        if x == 0:
+            return -math.inf
+        return {"ln": math.log, "log10": math.log10, "log2": math.log2}[fn](x)
+    if fn == "exp":
+        try:
+            return math.exp(x)
+        except OverflowError:
+            return math.inf
+    raise Unsupported(fn)
 
 
 def arith(op, a, b):
     if a is None or b is None:
         return None
+    if isinstance(a, float) or isinstance(b, float):
+        return float_arith(op, a, b)
     if op == "+":
         return checked(a + b)
     if op == "-":
@@ -119,6 +213,10 @@ def cast(label, v):
         return str(v)
     if (src, dst) == ("bool", "str"):
         return "true" if v else "false"
+    if (src, dst) == ("int", "float"):
+        if abs(v) > 2**53:
+            raise Unsupported("inexact integer")
+        return float(v)
     if (src, dst) == ("int", "bool"):
         return v != 0
     if (src, dst) == ("bool", "int"):
@@ -134,12 +232,22 @@ def cast(label, v):
 
 def evaluate(n, env):
     """The value of node n (None for NULL) with column values from env (name -> value)."""
-    if n.ty not in ("int", "str", "bool"):
+    v = _evaluate(n, env)
+    if n.ty == "float" and isinstance(v, int) and not isinstance(v, bool):
+        # an integer branch of a DOUBLE CASE/coalesce is cast to DOUBLE
+        if abs(v) > 2**53:
+            raise Unsupported("inexact integer")
+        return float(v)
+    return v
+
+
+def _evaluate(n, env):
+    if n.ty not in ("int", "str", "bool", "float"):
         raise Unsupported(n.ty)
     if n.col is not None:
         return env.get(n.col.name)
     if not n.kids:
-        return literal(n.fmt)
+        return literal(n.fmt, n.ty)
     lab, fmt = n.label, n.fmt
 
     def ev(i):
@@ -190,7 +298,7 @@ def evaluate(n, env):
         s, p = ev(0), ev(1)
         if s is None or p is None:
             return None
-        r = like_regex(p, "ILIKE" in lab).fullmatch(s) is not None
+        r = like_match(s, p, "ILIKE" in lab)
         return not r if lab.startswith("NOT") else r
     if lab in ("starts_with", "ends_with"):
         a, b = ev(0), ev(1)
@@ -220,10 +328,14 @@ def evaluate(n, env):
         return arith(lab, ev(0), ev(1))
     if lab == "neg":
         v = ev(0)
-        return None if v is None else checked(-v)
+        return None if v is None else -v if isinstance(v, float) else checked(-v)
     if lab == "abs":
         v = ev(0)
-        return None if v is None else checked(abs(v))
+        return None if v is None else abs(v) if isinstance(v, float) else checked(abs(v))
+    if lab in ("ceil", "floor", "trunc", "sign", "signum", "sqrt", "ln", "log10", "log2",
+               "exp") and len(n.kids) == 1:
+        v = ev(0)
+        return None if v is None else float_fn(lab, float(v))
     if lab in ("length", "char_length", "character_length"):
         v = ev(0)
         return None if v is None else len(v)
@@ -244,6 +356,22 @@ def evaluate(n, env):
     if "->" in lab:
         return cast(lab, ev(0))
     raise Unsupported(lab)
+
+
+def same_value(text, v):
+    """The server's CSV text is the value v: DOUBLEs compared as numbers (close for the
+    functions), NaN, infinities and the sign of zero exactly."""
+    if not isinstance(v, float):
+        return text == csv_value(v)
+    try:
+        got = float(text)
+    except ValueError:
+        return False
+    if math.isnan(v) or math.isnan(got):
+        return math.isnan(v) and math.isnan(got)
+    if v == 0.0 or got == 0.0 or math.isinf(v) or math.isinf(got):
+        return got == v and math.copysign(1, got) == math.copysign(1, v)
+    return math.isclose(got, v, rel_tol=1e-14)
 
 
 def csv_value(v):

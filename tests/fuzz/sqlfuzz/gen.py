@@ -403,8 +403,8 @@ class DataGen:
         if r.random() < 0.85:
             n = f"{prefix}{i}"
         else:
-            n = r.choice([f"{prefix.upper()}{i}", f"{prefix} {i}", f"{prefix}é{i}", f"{prefix}_x{i}",
-                          f"温{i}", f"{prefix}.{i}", f"Ab{i}"])
+            n = r.choice([f"{prefix.upper()}{i}", f"{prefix} {i}", f"{prefix}é{i}",
+                          f"{prefix}_x{i}", f"温{i}", f"{prefix}.{i}", f"Ab{i}"])
         while n in used:
             n += "_"
         used.add(n)
@@ -738,8 +738,8 @@ class ExprGen:
             if r.random() < 0.004:
                 # many wildcards against a long subject: backtracking matchers take
                 # exponential time here (the hang oracle catches them)
-                a = Node("str", "({0} || %s)" % quote_str("a" * r.choice([40, 200, 3000])), [a],
-                         label="||")
+                a = Node("str", "({0} || {1})",
+                         [a, Node("str", quote_str("a" * r.choice([40, 200, 3000])))], label="||")
                 pat = "%a" * r.choice([8, 15, 40]) + r.choice(["%b", "b", "%"])
             op = r.choice(["LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"])
             p = Node("str", quote_str(pat)) if r.random() < 0.9 else self.expr("str", d)
@@ -864,8 +864,9 @@ class ExprGen:
             fn = r.choice(["abs", "ceil", "floor", "round", "trunc", "sqrt", "cbrt", "ln", "log10",
                            "log2", "exp", "sign", "signum", "sin", "cos", "tan", "asin", "acos",
                            "atan"])
-            return Node("float", fn + "({0})", [self.expr(r.choice(["float", "int"]), d)],
-                        label=fn)
+            # abs keeps its argument's type; the others take and give DOUBLE
+            arg = self.expr("float" if fn == "abs" else r.choice(["float", "int"]), d)
+            return Node("float", fn + "({0})", [arg], label=fn)
         if k < 0.56:
             fn = r.choice(["pow", "power", "log", "round", "trunc"])
             if fn in ("round", "trunc"):

@@ -95,6 +95,10 @@ def render(case, origin, binary_rev):
         lines.append(f"Oracle: crash/hang/sanitizer ({what.kind}: {what.detail})")
     else:
         lines.append(f"Oracle: {case.oracle} ({ORACLE_DOC.get(case.oracle, '')})")
+    if case.repro:
+        lines.append(f"Reproduced: failed {case.repro[0]} of {case.repro[1]} replays of the "
+                     "reduced case" + (" (timing-dependent)" if case.repro[0] < case.repro[1]
+                                       else ""))
     lines += [f"Signature: {case.signature()}",
               f"Found: {datetime.datetime.now().isoformat(timespec='seconds')}, {origin}",
               f"Binary: {binary_rev}", ""]

@@ -25,6 +25,7 @@ class Case:
         self.outcome = None
         self.failing_sql = None  # the request that faulted, or the queries that disagree
         self.results = None
+        self.repro = None  # (failed, replays) of the reduced case
 
     def clone(self):
         c = Case(None, None, self.oracle, None)

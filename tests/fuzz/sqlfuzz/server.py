@@ -74,7 +74,9 @@ def fault_signature(kind, detail, report):
         if frame:
             return f"asan {what} in {frame.group(1)} {frame.group(2)}"
         return f"asan {what}"
-    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", detail)
+    m = re.search(r'"error_message":"((?:[^"\\]|\\.)*)', detail)
+    text = m.group(1) if m else detail
+    text = re.sub(r"'[^']*'|\\\"(?:[^\\]|\\[^\"])*\\\"", "'…'", text)
     text = re.sub(r"\d+", "N", text)
     return f"{kind} {text[:160]}"
 

@@ -136,23 +136,39 @@ static int expand_items(arena *a, const sql_select *sel, const struct scope *sc,
 
 /* Whether the query aggregates: GROUP BY, HAVING, or an aggregate call anywhere in the select
  * list (not inside a subquery) or as an ORDER BY item. */
+/* An explicit stack of expressions to visit, grown in the arena. */
+struct expr_stack {
+    const expr **e;
+    size_t n, cap;
+};
+
+static void expr_push(arena *a, struct expr_stack *st, const expr *e) {
+    if (!e) return;
+    if (st->n == st->cap) {
+        size_t nc = st->cap ? st->cap * 2 : 64;
+        st->e = arena_realloc(a, st->e, sizeof *st->e * st->cap, sizeof *st->e * nc);
+        st->cap = nc;
+    }
+    st->e[st->n++] = e;
+}
+
 static bool has_aggregate(arena *a, const sql_query *qy, const sql_select *sel,
                           const struct select_list *sl) {
     bool has_agg = sel->ngroup > 0 || sel->having;
-    const expr **todo = arena_alloc(a, sizeof *todo * 256);
+    struct expr_stack todo = {0};
     for (uint32_t i = 0; i < sl->nitems && !has_agg; i++) {
-        uint32_t n = 0;
-        todo[n++] = sl->items[i];
-        while (n && !has_agg) {
-            const expr *e = todo[--n];
+        todo.n = 0;
+        expr_push(a, &todo, sl->items[i]);
+        while (todo.n && !has_agg) {
+            const expr *e = todo.e[--todo.n];
             if (e->kind == EX_FUNC && !e->over && agg_lookup(e->name)) has_agg = true;
-            for (uint32_t k = 0; k < e->nargs && n < 250; k++) todo[n++] = e->args[k];
-            if (e->operand && n < 250) todo[n++] = e->operand;
-            for (uint32_t k = 0; k < e->nwhen && n < 248; k++) {
-                todo[n++] = e->when[k];
-                todo[n++] = e->then[k];
+            for (uint32_t k = 0; k < e->nargs; k++) expr_push(a, &todo, e->args[k]);
+            expr_push(a, &todo, e->operand);
+            for (uint32_t k = 0; k < e->nwhen; k++) {
+                expr_push(a, &todo, e->when[k]);
+                expr_push(a, &todo, e->then[k]);
             }
-            if (e->els && n < 250) todo[n++] = e->els;
+            expr_push(a, &todo, e->els);
         }
     }
     for (uint32_t i = 0; i < qy->norder && !has_agg; i++) {

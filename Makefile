@@ -93,8 +93,9 @@ sqltest: build/strata
 httptest: build/strata
 	STRATA_BIN=$(CURDIR)/build/strata $(PYTEST) -q tests/http
 
+# The benchmark programs are built (not run) too, so a change that breaks `make bench` fails here.
 test: deps
-	$(MAKE) unit sqltest httptest
+	$(MAKE) unit sqltest httptest $(BENCH_BIN)
 
 asan: build/asan/strata
 

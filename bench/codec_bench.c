@@ -48,6 +48,7 @@
 #include "../src/util/buf.c"
 #include "../src/util/err.c"
 #include "../src/util/mem.c"
+#include "../src/util/membudget.c"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,7 @@
-/* The HTTP API: see http.h. Routing, limits, authentication, body decoding and the mapping of
- * every outcome onto CnosDB's status codes and JSON error bodies.
+/* The HTTP API: see http.h. Routing, limits, the request life cycle on the event loop and
+ * workers, and the mapping of every outcome onto CnosDB's status codes and JSON error bodies.
+ * The handlers are apart: http_sql.c (queries, streamed), http_write.c (writes) and
+ * http_auth.c (credentials); see http_int.h.
  *
  * Threads. libmicrohttpd runs one event loop thread (epoll) that accepts connections, reads
  * heads and bodies and sends responses; it never blocks on the catalog, the storage engine or
@@ -13,19 +15,8 @@
  * A request is "parked" from its suspension until the event loop takes its answer back; the
  * daemon may only be stopped with nothing parked (libmicrohttpd cannot stop with suspended
  * connections), so server_stop refuses new work, waits for the parked ones, then stops. */
-#include "server/http.h"
+#include "server/http_int.h"
 
-#include "format/format.h"
-#include "ingest/lp.h"
-#include "ingest/opentsdb.h"
-#include "ingest/point_scan.h"
-#include "ingest/write.h"
-#include "server/compress.h"
-#include "server/conns.h"
-#include "server/workers.h"
-#include "sql/sql.h"
-#include "util/arena.h"
-#include "util/buf.h"
 #include "util/log.h"
 #include "util/membudget.h"
 #include "util/mem.h"
@@ -34,11 +25,9 @@
 #include "util/utf8.h"
 
 #include <arpa/inet.h>
-#include <malloc.h>
 #include <errno.h>
-#include <microhttpd.h>
+#include <malloc.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,63 +36,12 @@
 #include <time.h>
 #include <unistd.h>
 
-enum route {
-    R_NONE = 0,
-    R_PING,
-    R_SQL,
-    R_WRITE,
-    R_WRITE_V1, /* /write, InfluxDB 1.x */
-    R_TSDB_WRITE,
-    R_TSDB_PUT,
-};
-
-struct server {
-    struct MHD_Daemon *d;
-    config cfg;
-    catalog *cat;
-    engine *eng;
-    int ready;    /* atomic: 0 starting, 1 serving, 2 shutting down */
-    int inflight; /* atomic: requests admitted and not yet completed */
-    int port;
-    conns *guard;
-    workers *pool;
-    pthread_mutex_t mu; /* parked, closing */
-    pthread_cond_t cv;  /* parked reached 0 */
-    int parked;
-    bool closing; /* no more work is handed to workers */
-};
-
-/* A response built off the event loop, queued by it. */
-struct reply {
-    unsigned status;
-    struct MHD_Response *r;
-};
-
-enum rstate { RQ_BODY, RQ_WORK, RQ_DONE };
-
-/* Per-request state, from the first call of the handler to the completion notice. */
-struct req {
-    server *s;
-    struct MHD_Connection *c;
-    enum route route;
-    enum rstate state;
-    bool admitted;          /* arrived while serving: finishes even if shutdown starts meanwhile */
-    bool counted;           /* inflight was incremented */
-    bool parked;            /* suspended for a worker, answer not yet taken back */
-    bool too_large;         /* body passed the limit while arriving */
-    bool over_budget;       /* the memory budget could not take the body */
-    uint64_t body_reserved; /* bytes of the memory budget held for body (its capacity) */
-    uint64_t limit;
-    buf body;
-    struct reply out; /* set by the worker */
-};
-
 /* The request state of every ping (it needs none of its own). */
 static struct req ping_request;
 
 /* ------------------------------------------------------------------ responses */
 
-static void json_escape(buf *b, const char *s) {
+void http_json_escape(buf *b, const char *s) {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
         case '"':
@@ -140,7 +78,7 @@ static void json_escape(buf *b, const char *s) {
     }
 }
 
-static struct reply reply_buf(unsigned status, buf *body, const char *ctype, const char *cenc) {
+struct reply reply_buf(unsigned status, buf *body, const char *ctype, const char *cenc) {
     size_t len;
     char *p = buf_detach(body, &len);
     struct MHD_Response *r = MHD_create_response_from_buffer(
@@ -150,13 +88,13 @@ static struct reply reply_buf(unsigned status, buf *body, const char *ctype, con
     return (struct reply){status, r};
 }
 
-static struct reply reply_err(const err *e) {
+struct reply reply_err(const err *e) {
     buf b;
     buf_init(&b);
     buf_puts(&b, "{\"error_code\":\"");
-    json_escape(&b, e->code[0] ? e->code : EC_GENERIC);
+    http_json_escape(&b, e->code[0] ? e->code : EC_GENERIC);
     buf_puts(&b, "\",\"error_message\":\"");
-    json_escape(&b, e->msg);
+    http_json_escape(&b, e->msg);
     buf_puts(&b, "\"}");
     unsigned status = e->http ? (unsigned)e->http : 500;
     struct reply out = reply_buf(status, &b, "application/json", NULL);
@@ -165,9 +103,7 @@ static struct reply reply_err(const err *e) {
     return out;
 }
 
-static struct reply reply_fail(int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static struct reply reply_fail(int status, const char *code, const char *fmt, ...) {
+struct reply reply_fail(int status, const char *code, const char *fmt, ...) {
     err e;
     va_list ap;
     va_start(ap, fmt);
@@ -176,7 +112,7 @@ static struct reply reply_fail(int status, const char *code, const char *fmt, ..
     return reply_err(&e);
 }
 
-static struct reply reply_empty(unsigned status) {
+struct reply reply_empty(unsigned status) {
     return (struct reply){status,
                           MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT)};
 }
@@ -190,7 +126,7 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct reply out) {
 
 /* 503 when the memory budget cannot take `need` more bytes (0 = unknown): CnosDB's error
  * body and Retry-After, so clients back off and try again. */
-static struct reply reply_busy(uint64_t need) {
+struct reply reply_busy(uint64_t need) {
     char what[64] = "";
     if (need) snprintf(what, sizeof what, " %llu more bytes", (unsigned long long)need);
     return reply_fail(503, EC_GENERIC,
@@ -247,13 +183,13 @@ static enum route route_of(const char *url, bool *known) {
     return R_NONE;
 }
 
-static const char *arg(struct MHD_Connection *c, const char *key) {
+const char *http_arg(struct MHD_Connection *c, const char *key) {
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
 }
 
 /* A query parameter that must not hold a NUL (`db=public%00xyz` would read as `public`):
  * *out = NULL when absent. */
-static int arg_whole(struct MHD_Connection *c, const char *key, const char **out, err *e) {
+int http_arg_whole(struct MHD_Connection *c, const char *key, const char **out, err *e) {
     const char *v = NULL;
     size_t n = 0;
     *out = NULL;
@@ -271,7 +207,7 @@ static int arg_whole(struct MHD_Connection *c, const char *key, const char **out
 /* The tenant or database parameter, or its default; names are checked as the catalog would. */
 static int name_arg(struct MHD_Connection *c, const char *key, enum name_kind k, const char *dflt,
                     const char **out, err *e) {
-    if (arg_whole(c, key, out, e) < 0) return -1;
+    if (http_arg_whole(c, key, out, e) < 0) return -1;
     if (!*out || !**out) {
         *out = dflt;
         return 0;
@@ -283,440 +219,8 @@ static int name_arg(struct MHD_Connection *c, const char *key, enum name_kind k,
     return 0;
 }
 
-static const char *header(struct MHD_Connection *c, const char *key) {
+const char *http_header(struct MHD_Connection *c, const char *key) {
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, key);
-}
-
-static int b64val(unsigned char ch) {
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+') return 62;
-    if (ch == '/') return 63;
-    return -1;
-}
-
-/* Standard base64 with padding; false on anything else. */
-static bool b64decode(const char *s, char *out, size_t cap, size_t *outlen) {
-    size_t n = strlen(s), o = 0;
-    if (n == 0 || n % 4) return false;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; k++) {
-            unsigned char ch = (unsigned char)s[i + k];
-            if (ch == '=' && i + 4 == n && k >= 2) {
-                v[k] = 0;
-                pad++;
-            } else {
-                if (pad) return false;
-                v[k] = b64val(ch);
-                if (v[k] < 0) return false;
-            }
-        }
-        uint32_t w =
-            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        unsigned char bytes[3] = {(unsigned char)(w >> 16), (unsigned char)(w >> 8),
-                                  (unsigned char)w};
-        for (int k = 0; k < 3 - pad; k++) {
-            if (o + 1 >= cap) return false;
-            out[o++] = (char)bytes[k];
-        }
-    }
-    out[o] = 0;
-    *outlen = o;
-    return true;
-}
-
-/* Credentials from `Authorization: Basic ...`, or (InfluxDB style) u/p query parameters. */
-struct creds {
-    char user[256];
-    char password[256];
-    bool has_password;
-};
-
-static int parse_auth(struct MHD_Connection *c, bool required, struct creds *cr, err *e) {
-    const char *h = header(c, "Authorization");
-    memset(cr, 0, sizeof *cr);
-    if (!h) {
-        const char *u, *p;
-        if (arg_whole(c, "u", &u, e) < 0 || arg_whole(c, "p", &p, e) < 0) return -1;
-        if (u && !required) {
-            if (strlen(u) >= sizeof cr->user || (p && strlen(p) >= sizeof cr->password))
-                return err_set(e, 401, EC_AUTH, "Auth error: user name or password too long");
-            snprintf(cr->user, sizeof cr->user, "%s", u);
-            if (p) {
-                snprintf(cr->password, sizeof cr->password, "%s", p);
-                cr->has_password = true;
-            }
-            return 0;
-        }
-        if (!required) {
-            snprintf(cr->user, sizeof cr->user, "root");
-            return 0;
-        }
-        return err_set(e, 401, EC_AUTH, "Auth error: Missing request header \"authorization\"");
-    }
-    /* The header is never quoted back: it holds a token or a password. */
-    char dec[600];
-    size_t n;
-    const char *colon = NULL;
-    if (strncmp(h, "Basic ", 6) != 0 || !b64decode(h + 6, dec, sizeof dec, &n) ||
-        memchr(dec, 0, n) || !(colon = memchr(dec, ':', n)) ||
-        (size_t)(colon - dec) >= sizeof cr->user || n - (size_t)(colon - dec) > sizeof cr->password)
-        return err_set(e, 400, EC_PARSE_AUTH,
-                       "Parse auth, malformed basic auth encoding: expected 'Basic ' and the "
-                       "base64 of user:password");
-    memcpy(cr->user, dec, (size_t)(colon - dec));
-    cr->user[colon - dec] = 0;
-    snprintf(cr->password, sizeof cr->password, "%s", colon + 1);
-    cr->has_password = true;
-    return 0;
-}
-
-/* ------------------------------------------------------------------ writes */
-
-/* Points parsed and encoded at a time: a slice's points (a few hundred bytes each) are all a
- * large body has in memory at once besides itself and its write record. */
-#define WRITE_SLICE 65536
-
-typedef int (*parse_next_fn)(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
-
-static struct reply handle_write(server *s, struct MHD_Connection *c, struct req *rq,
-                                 const char *tenant, const char *db) {
-    err e;
-    err_clear(&e);
-    const char *ptext = arg(c, "precision");
-    int64_t prec = 1;
-    if (ptext && !(prec = write_precision_ns(ptext)))
-        return reply_fail(400, EC_GENERIC,
-                          "invalid precision '%s': expected one of ns, us, ms, s, m, h", ptext);
-    enum cenc ce;
-    if (cenc_parse_content_encoding(header(c, "Content-Encoding"), &ce, &e) < 0)
-        return reply_err(&e);
-    buf decoded;
-    buf_init(&decoded);
-    const char *body = rq->body.p;
-    size_t blen = rq->body.len;
-    if (ce != CENC_IDENTITY) {
-        if (cenc_decode(ce, rq->body.p, rq->body.len, rq->limit, &decoded, &e) < 0) {
-            buf_free(&decoded);
-            if (rq->route == R_TSDB_PUT && e.http == 400)
-                snprintf(e.code, sizeof e.code, "%s", EC_INVALID_HEADER);
-            return reply_err(&e);
-        }
-        body = decoded.p;
-        blen = decoded.len;
-    }
-    /* The budget: the decoded copy, and for parsing the record (smaller than the body) and a
-     * slice of points (a few times the text of its lines). */
-    uint64_t slice = 3 * (uint64_t)blen < (16u << 20) ? 3 * (uint64_t)blen : (16u << 20);
-    uint64_t parse_cost = (uint64_t)blen + slice;
-    if (!membudget_try_reserve(MEMBUDGET_BODY, decoded.cap)) {
-        buf_free(&decoded);
-        return reply_busy(blen);
-    }
-    if (!membudget_try_reserve(MEMBUDGET_PARSE, parse_cost)) {
-        membudget_release(MEMBUDGET_BODY, decoded.cap);
-        buf_free(&decoded);
-        return reply_busy(parse_cost);
-    }
-    parse_next_fn next = rq->route == R_TSDB_WRITE ? tsdb_text_next
-                         : rq->route == R_TSDB_PUT ? tsdb_json_next
-                                                   : lp_next;
-    arena *ra = arena_new(1 << 20), *sa = arena_new(1 << 20);
-    point_cursor cur;
-    point_cursor_init(&cur, body ? body : "", blen);
-    ingest_req ir;
-    ingest_begin(&ir, ra);
-    int rc;
-    do {
-        point_batch pb = {0};
-        rc = next(&cur, sa, &pb, WRITE_SLICE, &e);
-        if (rc >= 0 && ingest_add(s->cat, tenant, db, prec, &pb, sa, &ir, &e) < 0) rc = -1;
-        arena_reset(sa);
-    } while (rc > 0);
-    if (rc == 0) rc = ingest_commit(s->eng, &ir, &e);
-    arena_free(sa);
-    arena_free(ra);
-    membudget_release(MEMBUDGET_PARSE, parse_cost);
-    membudget_release(MEMBUDGET_BODY, decoded.cap);
-    buf_free(&decoded);
-    if (rc < 0) return reply_err(&e);
-    return reply_empty(200);
-}
-
-/* ------------------------------------------------------------------ sql */
-
-/* Charges a whole answer being built (non-chunked) to the query's memory limit and to the
- * server's budget; *charged is what this answer has reserved so far. */
-static int answer_charge(server *s, const fmt_enc *enc, const buf *all, uint64_t *charged, err *e) {
-    if (fmt_enc_error(enc, e) < 0) return -1;
-    uint64_t limit = s->cfg.query_memory_limit;
-    if (limit && all->len > limit)
-        return err_set(e, 500, EC_QUERY_INTERNAL,
-                       "Resources exhausted: the answer is larger than the query memory limit of "
-                       "%llu bytes (query.query_memory_limit); ask for it with chunked=true to "
-                       "stream it",
-                       (unsigned long long)limit);
-    if (all->cap > *charged) {
-        if (!membudget_try_reserve(MEMBUDGET_QUERY, all->cap - *charged))
-            return err_set(e, 500, EC_QUERY_INTERNAL,
-                           "Resources exhausted: the server's memory budget of %llu bytes "
-                           "(memory.max_memory) is in use; retry later or ask with chunked=true",
-                           (unsigned long long)membudget_limit());
-        *charged = all->cap;
-    }
-    return 0;
-}
-
-/* A chunked result: the event loop sends st->out; when it is used up, a worker fills it with
- * the next batch while the connection is suspended. */
-struct stream {
-    server *srv;
-    struct MHD_Connection *c;
-    sql_result *res;
-    sql_session sess;
-    fmt_enc *enc;
-    enum cenc ce;
-    bool compress;
-    buf out; /* bytes ready to send */
-    size_t off;
-    bool done;
-    bool filling; /* a worker is filling out, or has and the event loop has not seen it yet */
-    bool failed;  /* no worker could be had: end the response with an error */
-    buf tmp;
-};
-
-static void unpark(server *s);
-
-static void stream_free(void *cls) {
-    struct stream *st = cls;
-    if (st->filling) unpark(st->srv); /* connection closed before the event loop came back */
-    if (st->res) sql_result_close(st->res);
-    fmt_enc_free(st->enc);
-    buf_free(&st->out);
-    buf_free(&st->tmp);
-    arena_free(st->sess.a);
-    free(st);
-}
-
-/* Produces the next piece of the response into st->out (on a worker). */
-static void stream_fill(struct stream *st) {
-    buf_reset(&st->out);
-    st->off = 0;
-    buf *dst = st->compress ? &st->tmp : &st->out;
-    buf_reset(&st->tmp);
-    err e;
-    batch b;
-    int rc = sql_result_next(st->res, &b, &e);
-    if (rc > 0) {
-        fmt_enc_batch(st->enc, &b, dst);
-        if (fmt_enc_error(st->enc, &e) < 0) rc = -1;
-    }
-    if (rc > 0) {
-        /* the batch is in dst */
-    } else if (rc == 0) {
-        fmt_enc_finish(st->enc, dst);
-        st->done = true;
-    } else {
-        /* The status line is gone: CnosDB appends the error as text and ends the stream. */
-        fmt_enc_finish(st->enc, dst);
-        buf_puts(dst,
-                 "{\"error_code\": \"" EC_FETCH_RESULT "\", \"error_message\": \"Fetch result: ");
-        json_escape(dst, e.msg);
-        buf_puts(dst, "\"}");
-        st->done = true;
-    }
-    if (st->compress && st->tmp.len) {
-        err ce;
-        if (cenc_encode(st->ce, st->tmp.p, st->tmp.len, &st->out, &ce) < 0) st->done = true;
-    }
-}
-
-static void stream_fill_job(void *arg) {
-    struct stream *st = arg;
-    stream_fill(st);
-    MHD_resume_connection(st->c);
-}
-
-static bool park(server *s);
-
-static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
-    struct stream *st = cls;
-    if (st->filling) {
-        st->filling = false;
-        unpark(st->srv);
-    }
-    if (st->failed) return MHD_CONTENT_READER_END_WITH_ERROR;
-    if (st->off >= st->out.len) {
-        if (st->done) return MHD_CONTENT_READER_END_OF_STREAM;
-        if (!park(st->srv)) return MHD_CONTENT_READER_END_WITH_ERROR;
-        st->filling = true;
-        MHD_suspend_connection(st->c);
-        if (workers_submit(st->srv->pool, stream_fill_job, st) < 0) {
-            st->failed = true;
-            MHD_resume_connection(st->c);
-        }
-        return 0;
-    }
-    size_t n = st->out.len - st->off;
-    if (n > max) n = max;
-    memcpy(out, st->out.p + st->off, n);
-    st->off += n;
-    return (ssize_t)n;
-}
-
-static struct reply handle_sql(server *s, struct MHD_Connection *c, struct req *rq,
-                               const char *tenant, const char *db, const char *user,
-                               bool is_admin) {
-    err e;
-    err_clear(&e);
-    const char *chunked_s = arg(c, "chunked");
-    bool chunked = false;
-    if (chunked_s) {
-        if (!strcmp(chunked_s, "true"))
-            chunked = true;
-        else if (strcmp(chunked_s, "false"))
-            return reply_fail(400, EC_GENERIC,
-                              "invalid value '%s' for parameter chunked: expected "
-                              "true or false",
-                              chunked_s);
-    }
-    const char *tp = arg(c, "target_partitions");
-    if (tp) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(tp, &end, 10);
-        if (errno || !*tp || *end || tp[0] == '-' || v > UINT32_MAX)
-            return reply_fail(400, EC_GENERIC, "invalid value '%s' for parameter target_partitions",
-                              tp);
-    }
-    enum cenc ce;
-    if (cenc_parse_content_encoding(header(c, "Content-Encoding"), &ce, &e) < 0)
-        return reply_err(&e);
-    enum fmt_kind fk;
-    if (fmt_from_accept(header(c, "Accept"), &fk, &e) < 0) return reply_err(&e);
-    enum cenc oe;
-    int oe_present;
-    if (cenc_parse_accept_encoding(header(c, "Accept-Encoding"), &oe, &oe_present, &e) < 0)
-        return reply_err(&e);
-
-    buf decoded;
-    buf_init(&decoded);
-    const char *text = rq->body.p ? rq->body.p : "";
-    size_t tlen = rq->body.len;
-    if (ce != CENC_IDENTITY) {
-        if (cenc_decode(ce, rq->body.p, rq->body.len, rq->limit, &decoded, &e) < 0) {
-            buf_free(&decoded);
-            return reply_err(&e);
-        }
-        text = decoded.p ? decoded.p : "";
-        tlen = decoded.len;
-    }
-    /* CnosDB reads the SQL body as UTF-8 with invalid bytes replaced by U+FFFD. */
-    size_t bad;
-    buf clean;
-    buf_init(&clean);
-    if (!utf8_valid(text, tlen, &bad)) {
-        size_t i = 0;
-        while (i < tlen) {
-            size_t rest = tlen - i, off;
-            if (utf8_valid(text + i, rest, &off)) {
-                buf_append(&clean, text + i, rest);
-                break;
-            }
-            buf_append(&clean, text + i, off);
-            buf_puts(&clean, "\xEF\xBF\xBD");
-            i += off + 1;
-            /* skip continuation bytes of the broken sequence */
-            while (i < tlen && ((unsigned char)text[i] & 0xC0) == 0x80) i++;
-        }
-        text = clean.p ? clean.p : "";
-        tlen = clean.len;
-    }
-    struct stream *st = xcalloc(1, sizeof *st);
-    st->sess = (sql_session){.cat = s->cat,
-                             .eng = s->eng,
-                             .tenant = tenant,
-                             .db = db,
-                             .user = user,
-                             .is_admin = is_admin,
-                             .a = arena_new(1 << 16),
-                             .mem_limit = s->cfg.query_memory_limit,
-                             .deadline_ns = s->cfg.query_timeout_ms > 0
-                                                ? time_mono_ns() + s->cfg.query_timeout_ms * 1000000
-                                                : 0};
-    /* The session keeps pointers to these names beyond this call in streaming mode. */
-    st->sess.tenant = arena_strdup(st->sess.a, tenant);
-    st->sess.db = arena_strdup(st->sess.a, db);
-    st->sess.user = arena_strdup(st->sess.a, user);
-    int rc = sql_run(&st->sess, text, tlen, &st->res, &e);
-    buf_free(&decoded);
-    buf_free(&clean);
-    if (rc < 0) {
-        stream_free(st);
-        return reply_err(&e);
-    }
-    const rschema *sch = sql_result_schema(st->res);
-    const char *ctype = fmt_content_type(fk);
-    const char *cename = oe_present ? cenc_name(oe) : NULL;
-    st->ce = oe;
-    st->compress = oe_present && oe != CENC_IDENTITY;
-    if (!sch || sch->ncols == 0) {
-        /* DDL and friends: empty body in every format. */
-        stream_free(st);
-        buf empty;
-        buf_init(&empty);
-        return reply_buf(200, &empty, ctype, cename);
-    }
-    st->enc = fmt_enc_new(fk, sch, chunked);
-    fmt_enc_set_limit(st->enc, (size_t)s->cfg.query_memory_limit);
-    if (chunked) {
-        st->srv = s;
-        st->c = c;
-        stream_fill(st); /* the first piece here, saving a round trip through the event loop */
-        struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
-                                                                   stream_read, st, stream_free);
-        MHD_add_response_header(r, "Content-Type", ctype);
-        if (cename) MHD_add_response_header(r, "Content-Encoding", cename);
-        return (struct reply){200, r};
-    }
-    /* Without chunked=true the whole answer is built before the status line goes out, so it is
-     * memory the query holds: bounded by the query's limit and charged to the server's. */
-    buf all;
-    buf_init(&all);
-    batch b;
-    uint64_t charged = 0;
-    while ((rc = sql_result_next(st->res, &b, &e)) > 0) {
-        fmt_enc_batch(st->enc, &b, &all);
-        if (answer_charge(s, st->enc, &all, &charged, &e) < 0) {
-            rc = -1;
-            break;
-        }
-    }
-    if (rc == 0) {
-        fmt_enc_finish(st->enc, &all);
-        if (answer_charge(s, st->enc, &all, &charged, &e) < 0) rc = -1;
-    }
-    stream_free(st);
-    membudget_release(MEMBUDGET_QUERY, charged);
-    if (rc < 0) {
-        buf_free(&all);
-        return reply_err(&e);
-    }
-    if (oe_present && oe != CENC_IDENTITY) {
-        buf z;
-        buf_init(&z);
-        if (cenc_encode(oe, all.p ? all.p : "", all.len, &z, &e) < 0) {
-            buf_free(&z);
-            buf_free(&all);
-            return reply_err(&e);
-        }
-        buf_free(&all);
-        return reply_buf(200, &z, ctype, cename);
-    }
-    return reply_buf(200, &all, ctype, cename);
 }
 
 /* ------------------------------------------------------------------ dispatch */
@@ -732,7 +236,7 @@ static conn *conn_of(struct MHD_Connection *c) {
 }
 
 /* Counts a connection about to be suspended; false once server_stop refuses new work. */
-static bool park(server *s) {
+bool http_park(server *s) {
     pthread_mutex_lock(&s->mu);
     bool ok = !s->closing;
     if (ok) s->parked++;
@@ -740,7 +244,7 @@ static bool park(server *s) {
     return ok;
 }
 
-static void unpark(server *s) {
+void http_unpark(server *s) {
     pthread_mutex_lock(&s->mu);
     if (--s->parked == 0) pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
@@ -766,7 +270,7 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq)
     if (!engine_healthy(s->eng, &e)) return reply_err(&e);
     bool v1 = rq->route == R_WRITE_V1;
     struct creds cr;
-    if (parse_auth(c, !v1, &cr, &e) < 0) return reply_err(&e);
+    if (http_parse_auth(c, !v1, &cr, &e) < 0) return reply_err(&e);
     const char *tenant, *db;
     if (name_arg(c, "tenant", NAME_TENANT, "cnosdb", &tenant, &e) < 0 ||
         name_arg(c, "db", NAME_DATABASE, "public", &db, &e) < 0)
@@ -775,8 +279,8 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq)
     if (catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL, tenant,
                              s->cfg.auth_enabled, &is_admin, &e) < 0)
         return reply_err(&e);
-    if (rq->route == R_SQL) return handle_sql(s, c, rq, tenant, db, cr.user, is_admin);
-    return handle_write(s, c, rq, tenant, db);
+    if (rq->route == R_SQL) return http_handle_sql(s, c, rq, tenant, db, cr.user, is_admin);
+    return http_handle_write(s, c, rq, tenant, db);
 }
 
 /* Requests with bodies at least this large give their memory back to the system when done. */
@@ -802,7 +306,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct req 
                                               : "Strata is shutting down"));
     conn *k = conn_of(c);
     if (k) conns_work(s->guard, k);
-    if (!park(s)) return queue(c, reply_fail(503, EC_GENERIC, "Strata is shutting down"));
+    if (!http_park(s)) return queue(c, reply_fail(503, EC_GENERIC, "Strata is shutting down"));
     rq->parked = true;
     rq->state = RQ_WORK;
     MHD_suspend_connection(c);
@@ -859,7 +363,7 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
         return queue(c, reply_fail(400, EC_GENERIC,
                                    "Bad Request: both Content-Length and Transfer-Encoding"));
     uint64_t limit = r == R_SQL ? s->cfg.query_sql_limit : s->cfg.write_sql_limit;
-    const char *cl = header(c, "Content-Length");
+    const char *cl = http_header(c, "Content-Length");
     if (cl) {
         char *end;
         errno = 0;
@@ -944,7 +448,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         break;
     }
     rq->parked = false;
-    unpark(s);
+    http_unpark(s);
     struct reply out = rq->out;
     rq->out.r = NULL;
     return queue(c, out);
@@ -957,7 +461,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (k) conns_idle(s->guard, k, now_ms());
     struct req *rq = *con_cls;
     if (!rq || rq == &ping_request) return;
-    if (rq->parked) unpark(s); /* resumed, then closed before the handler was called again */
+    if (rq->parked) http_unpark(s); /* resumed, then closed before the handler was called again */
     if (rq->out.r) MHD_destroy_response(rq->out.r);
     if (rq->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
     body_drop(rq);

@@ -1,6 +1,6 @@
 /* Bound, typed expressions and their vectorized evaluation.
  *
- * The binder (plan.c) turns AST expressions into bexpr trees whose every node has a result
+ * The binder (bind.c) turns AST expressions into bexpr trees whose every node has a result
  * type and whose column references are positions in the input batch. Evaluation takes a whole
  * batch and produces a whole vector per node (a few thousand values at a time), so the per-row
  * cost is a tight loop per operator, not a tree walk per row. NULL handling follows SQL: most
@@ -24,6 +24,7 @@
 #include "util/arena.h"
 #include "util/err.h"
 #include "util/types.h"
+#include "util/vec.h"
 
 typedef struct bexpr bexpr;
 typedef struct sql_ctx sql_ctx;
@@ -91,7 +92,6 @@ bexpr *bx_new(arena *a, uint8_t kind, uint8_t type, uint32_t nargs);
 /* Casts e to (type, unit), or fails with CnosDB's planning error wording. Constant operands
  * are folded, so `time > '2022-01-01'` becomes a timestamp constant compare. */
 int bx_cast(arena *a, bexpr **e, uint8_t type, uint8_t unit, err *er);
-bool vtype_numeric(uint8_t t);
 /* Whether casting from→to is allowed at all. */
 bool bx_can_cast(uint8_t from, uint8_t to);
 
@@ -102,29 +102,5 @@ void bx_in_list_prepare(arena *a, bexpr *e);
 /* Constant folding: evaluates a constant expression to a value (false if not constant). */
 bool bx_is_const(const bexpr *e);
 int bx_fold(arena *a, bexpr *e, value *out, err *er);
-
-/* A vector of n copies of v. */
-void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out);
-/* Row i of v as a value (strings point into v). */
-void vec_get(const vec *v, uint32_t i, value *out);
-/* Allocates a vector of type t with room for n rows, no bitmap (all valid). The slots are
- * uninitialised: the producer writes every one of them, a NULL row's with the type's zero (the
- * NULL-slot invariant of util/types.h), e.g. through vec_set_null. */
-void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
-/* A vector of n NULLs: all-clear bitmap, every slot the type's zero. */
-void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
-/* Writes the type's zero into every NULL slot of the first n rows (for vectors from outside
- * the SQL layer, whose NULL slots may be unspecified). */
-void vec_zero_nulls(vec *v, uint32_t n);
-/* Marks row i NULL (creating the bitmap as needed, all-valid before) and writes the type's
- * zero into its slot. */
-void vec_set_null(arena *a, vec *v, uint32_t i);
-size_t vtype_size(uint8_t t);
-
-/* Arrow's name of a type, as DataFusion's messages print it (Int64, Utf8, Float64, ...). */
-const char *arrow_type_name(uint8_t t, uint8_t unit);
-
-/* The display name of a literal the DataFusion way: Int64(1), Utf8("a"), Float64(1.5). */
-char *value_display(arena *a, const value *v);
 
 #endif

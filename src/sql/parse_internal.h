@@ -99,15 +99,43 @@ expr *sqlp_parse_expr(parser *p);
 expr *sqlp_parse_subexpr(parser *p, int prec);
 /* A select-list or function-argument item: `*`, `q.*` or an expression. */
 expr *sqlp_parse_wildcard_expr(parser *p);
-int sqlp_parse_order_by_list(parser *p, sql_order_item **items, uint32_t *n);
-int sqlp_parse_order_item(parser *p, sql_order_item *it);
-int sqlp_parse_type(parser *p, sql_type *ty);
-int sqlp_parse_window_spec(parser *p, sql_window **out); /* after OVER's `(` */
+/* e1, e2, ...: one or more expressions separated by commas. */
+int sqlp_parse_expr_list(parser *p, expr ***out, uint32_t *n);
 /* Sets the height of a freshly built node from its children; NULL if over the limit. */
 expr *sqlp_expr_fin(parser *p, expr *e);
 expr *sqlp_new_expr(parser *p, int kind, srcpos pos);
+/* A call of name with args (not yet through sqlp_expr_fin). */
+expr *sqlp_new_func(parser *p, const char *name, srcpos pos, expr **args, uint32_t nargs);
+/* A string literal of the token text s. */
+expr *sqlp_str_lit(parser *p, const char *s, uint32_t len, srcpos pos);
+
+/* ---- literals and types (parse_type.c) ---- */
+int sqlp_parse_type(parser *p, sql_type *ty);
 /* Numeric literal from its text (optionally with a leading '-'): I64, else U64, else F64. */
 void sqlp_number_value(const char *text, value *v);
+expr *sqlp_number_lit(parser *p, const token *t);
+/* An interval literal of text, in unit where an amount has none; the error names token vt. */
+expr *sqlp_interval_lit(parser *p, const token *vt, const char *text, uint32_t len,
+                        const char *unit, srcpos pos);
+/* INTERVAL '<value>' [unit [(p)]], after the INTERVAL keyword. */
+expr *sqlp_parse_interval(parser *p, srcpos pos);
+/* Whether kw names an INTERVAL unit or date part (YEAR, DOW, EPOCH, ...). */
+bool sqlp_is_interval_unit_kw(int kw);
+/* `<builtin type> 'string'` at the next token as a CAST, or NULL with nothing consumed. */
+expr *sqlp_typed_string(parser *p);
+
+/* ---- names, calls, ORDER BY, windows (parse_call.c) ---- */
+/* parts[0..n) joined with dots (n >= 1): the qualifier of a compound name. */
+const char *sqlp_join_parts(parser *p, const char **parts, uint32_t n);
+/* A word that starts an identifier, a compound identifier, `q.*` or a call. */
+expr *sqlp_parse_name_expr(parser *p, const token *first);
+/* name(...) [FILTER (WHERE ...)] [OVER ...], after the name's parts. */
+expr *sqlp_parse_call(parser *p, const char **parts, uint32_t nparts, bool quoted, srcpos pos);
+/* ARRAY_AGG(...), after the keyword. */
+expr *sqlp_parse_array_agg(parser *p, srcpos pos);
+int sqlp_parse_order_by_list(parser *p, sql_order_item **items, uint32_t *n);
+int sqlp_parse_order_item(parser *p, sql_order_item *it);
+int sqlp_parse_window_spec(parser *p, sql_window **out); /* after OVER's `(` */
 
 /* ---- queries (parse_query.c) ---- */
 sql_query *sqlp_parse_query(parser *p);

@@ -41,7 +41,4 @@ int plan_series_filter(sql_session *s, qctx *q, meta_table *t, const expr *where
  * the deadline, the memory limit), in which case the series it rejected mean nothing. */
 int series_filter_check(const series_filter *sf, err *er);
 
-/* Name of an expression as DataFusion prints it; `top` leaves a bare column unqualified. */
-char *expr_name(arena *a, const expr *e, bool top, const char *qual);
-
 #endif

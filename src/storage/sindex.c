@@ -63,7 +63,8 @@ struct sindex {
     pthread_rwlock_t lock;
     char *dir;
     int fd;
-    bool dirty; /* appended since the last sync */
+    bool dirty;       /* appended since the last sync */
+    uint64_t appends; /* records appended so far: a sync clears dirty only if none came since */
     slab keys;
     const unsigned char **recs; /* by series id; NULL = retired id */
     uint32_t n, cap;
@@ -355,6 +356,7 @@ static int append_record(sindex *x, const void *payload, size_t len, err *e) {
         return err_set(e, 500, EC_STORAGE, "series index: cannot write %s/series.log: %s", x->dir,
                        strerror(errno));
     x->dirty = true;
+    x->appends++;
     return 0;
 }
 
@@ -635,17 +637,22 @@ int sindex_get_or_add(sindex *x, uint64_t table_id, const void *key, size_t keyl
 }
 
 int sindex_sync(sindex *x, err *e) {
-    pthread_rwlock_wrlock(&x->lock);
-    int rc = 0;
-    if (x->dirty) {
-        if (fdatasync(x->fd) < 0)
-            rc = err_set(e, 500, EC_STORAGE, "series index: fsync %s/series.log: %s", x->dir,
-                         strerror(errno));
-        else
-            x->dirty = false;
-    }
+    /* The fsync runs without the lock: writers registering series and readers looking them up
+     * must not wait for the disk (a flush syncs the index before it writes a file). Records
+     * appended during the fsync keep the log dirty for the next sync. */
+    pthread_rwlock_rdlock(&x->lock);
+    bool dirty = x->dirty;
+    uint64_t gen = x->appends;
+    int fd = x->fd;
     pthread_rwlock_unlock(&x->lock);
-    return rc;
+    if (!dirty) return 0;
+    if (fdatasync(fd) < 0)
+        return err_set(e, 500, EC_STORAGE, "series index: fsync %s/series.log: %s", x->dir,
+                       strerror(errno));
+    pthread_rwlock_wrlock(&x->lock);
+    if (x->appends == gen) x->dirty = false;
+    pthread_rwlock_unlock(&x->lock);
+    return 0;
 }
 
 int sindex_drop_table(sindex *x, uint64_t table_id, err *e) {

@@ -2,6 +2,7 @@
 #include "util/arena.h"
 
 #include "util/mem.h"
+#include "util/membudget.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -32,19 +33,36 @@ struct arena {
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)
 
+/* Bytes of blocks taken or given back, counted in the arena, its budget and, when the budget
+ * asks, the server's memory budget (charged, not reserved: a block already malloc'ed is held;
+ * the query layer refuses to go on once the server is past its budget). */
+static void held_add(arena *a, size_t n) {
+    a->held += n;
+    arena_budget *b = a->budget;
+    if (!b) return;
+    b->held += n;
+    if (b->server) membudget_charge(MEMBUDGET_QUERY, n);
+}
+
+static void held_sub(arena *a, size_t n) {
+    a->held -= n;
+    arena_budget *b = a->budget;
+    if (!b) return;
+    b->held -= n;
+    if (b->server) membudget_release(MEMBUDGET_QUERY, n);
+}
+
 static struct block *block_new(arena *a, size_t cap) {
     struct block *b = xmalloc(sizeof *b + cap);
     b->next = NULL;
     b->cap = cap;
     b->used = 0;
-    a->held += sizeof *b + cap;
-    if (a->budget) a->budget->held += sizeof *b + cap;
+    held_add(a, sizeof *b + cap);
     return b;
 }
 
 static void block_free(arena *a, struct block *b) {
-    a->held -= sizeof *b + b->cap;
-    if (a->budget) a->budget->held -= sizeof *b + b->cap;
+    held_sub(a, sizeof *b + b->cap);
     free(b);
 }
 
@@ -137,8 +155,10 @@ void *arena_realloc(arena *a, void *p, size_t old_n, size_t new_n) {
         size_t old_cap = a->big->cap;
         struct block *nb = xrealloc(a->big, sizeof *nb + need);
         a->used += need - nb->used;
-        a->held += need - old_cap;
-        if (a->budget) a->budget->held += need - old_cap;
+        if (need > old_cap)
+            held_add(a, need - old_cap);
+        else
+            held_sub(a, old_cap - need);
         nb->cap = nb->used = need;
         *a->big_link = nb;
         a->big = nb;
@@ -187,9 +207,15 @@ size_t arena_used(const arena *a) {
 }
 
 void arena_set_budget(arena *a, arena_budget *b) {
-    if (a->budget) a->budget->held -= a->held;
+    if (a->budget) {
+        a->budget->held -= a->held;
+        if (a->budget->server) membudget_release(MEMBUDGET_QUERY, a->held);
+    }
     a->budget = b;
-    if (b) b->held += a->held;
+    if (b) {
+        b->held += a->held;
+        if (b->server) membudget_charge(MEMBUDGET_QUERY, a->held);
+    }
 }
 
 const arena_budget *arena_get_budget(const arena *a) {

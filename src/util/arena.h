@@ -37,6 +37,9 @@ typedef struct arena_budget {
      * code which reaches the query through nothing but its arena (expression kernels) can
      * check for cancellation too. */
     int64_t deadline_ns;
+    /* Also charge the blocks to the server-wide budget (util/membudget.h, kind query), so that
+     * what queries hold counts beside bodies, caches and the index. */
+    bool server;
 } arena_budget;
 /* Charges a's blocks (those it holds now and later) to b; NULL credits them back and detaches.
  * An arena must be detached before its budget goes away. */

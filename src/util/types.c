@@ -1,4 +1,4 @@
-/* Type names: see types.h. */
+/* Type sizes and names: see types.h. */
 #include "util/types.h"
 
 const char *vtype_sql_name(enum vtype t, enum tunit u) {
@@ -66,4 +66,55 @@ int64_t tunit_per_sec(enum tunit u) {
         return 1;
     }
     return 1000000000;
+}
+
+size_t vtype_size(uint8_t t) {
+    switch (t) {
+    case VT_BOOL:
+        return sizeof(bool);
+    case VT_STR:
+        return sizeof(strv);
+    case VT_INTERVAL:
+        return sizeof(interval);
+    case VT_NULL:
+        return 1;
+    default:
+        return 8;
+    }
+}
+
+bool vtype_numeric(uint8_t t) {
+    return t == VT_I64 || t == VT_U64 || t == VT_F64;
+}
+
+const char *vtype_arrow_name(uint8_t t, uint8_t unit) {
+    switch (t) {
+    case VT_BOOL:
+        return "Boolean";
+    case VT_I64:
+        return "Int64";
+    case VT_U64:
+        return "UInt64";
+    case VT_F64:
+        return "Float64";
+    case VT_STR:
+        return "Utf8";
+    case VT_TS:
+        switch (unit) {
+        case TU_NS:
+            return "Timestamp(Nanosecond, None)";
+        case TU_US:
+            return "Timestamp(Microsecond, None)";
+        case TU_MS:
+            return "Timestamp(Millisecond, None)";
+        default:
+            return "Timestamp(Second, None)";
+        }
+    case VT_INTERVAL:
+        return "Interval(MonthDayNano)";
+    case VT_DATE:
+        return "Date32";
+    default:
+        return "Null";
+    }
 }

@@ -64,7 +64,7 @@ typedef struct value {
  * (UBSan checks every bool load), string views point at readable memory (never a NULL pointer
  * handed to memcmp/memcpy), and loops can run over every row and take validity from the
  * bitmaps. Producers that skip a NULL row write the zero (vec_set_null, vec_alloc_null and
- * vec_zero_nulls in sql/expr.h). Storage hands NULL tag values to series predicates as
+ * vec_zero_nulls in util/vec.h). Storage hands NULL tag values to series predicates as
  * (NULL, 0) views, which the SQL layer turns into "" before a kernel sees them; in scan batches
  * the slots of NULL field values are unspecified (any bits are still a number, but not a bool
  * nor a string view), so the scan operator zeroes the NULL slots of BOOL and STRING columns.
@@ -124,6 +124,12 @@ static inline void vec_compact_valid(vec *v, uint32_t n) {
     v->valid = NULL;
 }
 
+/* Bytes of one slot of a vector of type t (1 for VT_NULL). */
+size_t vtype_size(uint8_t t);
+/* BIGINT, BIGINT UNSIGNED or DOUBLE. */
+bool vtype_numeric(uint8_t t);
+/* Arrow's name of a type, as DataFusion's messages print it (Int64, Utf8, Float64, ...). */
+const char *vtype_arrow_name(uint8_t t, uint8_t unit);
 /* SQL name of a type as DESCRIBE shows it (BIGINT, BIGINT UNSIGNED, DOUBLE, STRING, BOOLEAN,
  * TIMESTAMP(NANOSECOND) ...). */
 const char *vtype_sql_name(enum vtype t, enum tunit u);

@@ -1,6 +1,8 @@
 """Resource limits: the memory budget of one query, top-N sorts that stay small, and the
 server-wide memory budget over request bodies and parsing."""
 
+import time
+
 from strata_http import ROOT_AUTH, read_http_response
 
 
@@ -124,3 +126,29 @@ def test_large_writes_within_the_budget(make_server):
     r = srv.request("POST", "/api/v1/opentsdb/put", doc[:-1] + ',{"metric":5}]')
     assert r.status == 400 and f"element {n + 1}" in r.json()["error_message"], r
     assert srv.sql_ok("select count(*) from lw4") == f"COUNT(*)\n{n}\n"
+
+
+def test_memory_budget_bounds_queries(make_server):
+    """Queries count against the server-wide budget too: past it, a query that needs more than
+    a small allowance fails with a clear error naming memory.max_memory, while small queries
+    and ping still answer (issue 6, Deliver 5)."""
+    srv = make_server(config='[memory]\nmax_memory = "32MiB"\n')
+    pad = "p" * 40
+    for b in range(40):
+        body = "\n".join(f'qb,h=h{i % 50} s="{pad}{i}" {i + 1}'
+                         for i in range(b * 10000, (b + 1) * 10000))
+        for _ in range(300):  # a cache being flushed for the budget may ask to come back
+            r = srv.write(body)
+            if r.status == 200:
+                break
+            assert r.status == 503, r
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the budget never came back")
+    r = srv.sql("select s, count(*) from qb group by s order by s limit 1")
+    assert r.status == 500, r
+    msg = r.json()["error_message"]
+    assert msg.startswith("Resources exhausted") and "memory.max_memory" in msg, msg
+    assert srv.sql_ok("select count(*) from qb") == "COUNT(*)\n400000\n"
+    assert srv.sql_ok("select s from qb where h = 'h7' order by time limit 1") == f"s\n{pad}7\n"
+    assert srv.request("GET", "/api/v1/ping", auth=None).status == 200

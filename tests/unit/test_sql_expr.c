@@ -1,4 +1,4 @@
-/* Unit tests for the vectorized expression kernels (src/sql/expr.c, func.c).
+/* Unit tests for the vectorized expression kernels (src/sql/expr*.c, func.c).
  *
  * The NULL-slot invariant (util/types.h): every kernel, fed columns whose NULL rows hold
  * defined but meaningless values, must produce a vector whose NULL rows are defined too (a

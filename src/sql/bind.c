@@ -1,0 +1,538 @@
+/* The binder: resolves the names of an AST expression against a scope and types every node,
+ * producing a bexpr tree (sql/expr.h) whose column references are input positions. Operands
+ * are coerced to a common type the way DataFusion coerces them, and constant casts and
+ * function calls are folded. Over an aggregate (binder.agg), a group key expression becomes a
+ * column of the aggregate's output and each aggregate call a new aggregate. See plan_int.h. */
+#include "sql/plan_int.h"
+
+#include "sql/func.h"
+#include "sql/pattern.h"
+#include "util/buf.h"
+
+#include <string.h>
+
+int plan_err(err *er, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(er, 422, EC_QUERY_INTERNAL, fmt, ap);
+    va_end(ap);
+    err_prefix(er, "Datafusion: Error during planning: ");
+    return -1;
+}
+
+const char *plan_scope_qual(const struct scope *sc) {
+    return sc->n ? sc->cols[0].qual : NULL;
+}
+
+static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *er) {
+    const struct scope *sc = bd->in;
+    int found = -1;
+    for (uint32_t i = 0; i < sc->n; i++) {
+        if (strcmp(sc->cols[i].name, e->name) != 0) continue;
+        if (e->qual) {
+            /* `t.col`, or `db.t.col` where the table part decides; table names may themselves
+             * contain dots (OpenTSDB metrics), so an exact match comes first. */
+            const char *cq = sc->cols[i].qual;
+            if (!cq) continue;
+            if (strcmp(cq, e->qual) != 0) {
+                const char *dot = strrchr(e->qual, '.');
+                if (!dot || strcmp(cq, dot + 1) != 0) continue;
+            }
+        }
+        if (found >= 0) return plan_err(er, "Ambiguous reference to unqualified field %s", e->name);
+        found = (int)i;
+    }
+    if (found < 0) {
+        buf b;
+        buf_init(&b);
+        for (uint32_t i = 0; i < sc->n; i++) {
+            if (i) buf_puts(&b, ", ");
+            if (sc->cols[i].qual) buf_printf(&b, "%s.", sc->cols[i].qual);
+            buf_puts(&b, sc->cols[i].name);
+        }
+        int r;
+        if (e->qual)
+            r = err_set(er, 422, EC_QUERY_INTERNAL,
+                        "Datafusion: Schema error: No field named %s.%s. Valid fields are %s.",
+                        e->qual, e->name, b.len ? buf_cstr(&b) : "");
+        else
+            r = err_set(er, 422, EC_QUERY_INTERNAL,
+                        "Datafusion: Schema error: No field named %s. Valid fields are %s.",
+                        e->name, b.len ? buf_cstr(&b) : "");
+        buf_free(&b);
+        return r;
+    }
+    *idx = (uint32_t)found;
+    return 0;
+}
+
+/* Common type for comparison / arithmetic / CASE branches. */
+static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t opc, err *er) {
+    arena *a = bd->a;
+    uint8_t tx = (*x)->type, ty = (*y)->type;
+    if (tx == VT_NULL && ty == VT_NULL) return 0;
+    if (tx == VT_NULL) return bx_cast(a, x, ty, (*y)->unit, er);
+    if (ty == VT_NULL) return bx_cast(a, y, tx, (*x)->unit, er);
+    if (tx == ty && (tx != VT_TS || (*x)->unit == (*y)->unit)) return 0;
+    if (tx == VT_TS && ty == VT_TS) {
+        uint8_t u = (*x)->unit < (*y)->unit ? (*x)->unit : (*y)->unit; /* finer unit */
+        if (bx_cast(a, x, VT_TS, u, er) < 0) return -1;
+        return bx_cast(a, y, VT_TS, u, er);
+    }
+    if (vtype_numeric(tx) && vtype_numeric(ty)) {
+        uint8_t t = (tx == VT_F64 || ty == VT_F64) ? VT_F64 : VT_I64;
+        if (bx_cast(a, x, t, 0, er) < 0) return -1;
+        return bx_cast(a, y, t, 0, er);
+    }
+    if (!arith) {
+        /* time vs string / integer: the other side takes the timestamp's type. */
+        if (tx == VT_TS && (ty == VT_STR || vtype_numeric(ty)))
+            return bx_cast(a, y, VT_TS, (*x)->unit, er);
+        if (ty == VT_TS && (tx == VT_STR || vtype_numeric(tx)))
+            return bx_cast(a, x, VT_TS, (*y)->unit, er);
+        if (tx == VT_STR) return bx_cast(a, y, VT_STR, 0, er);
+        if (ty == VT_STR) return bx_cast(a, x, VT_STR, 0, er);
+    }
+    return plan_err(er, "Cannot infer common argument type for comparison operation %s %s %s",
+                    vtype_arrow_name(tx, (*x)->unit), plan_op_text(opc),
+                    vtype_arrow_name(ty, (*y)->unit));
+}
+
+/* Arithmetic: timestamp ± interval, interval ± interval, or numbers widened to one type (a
+ * string beside a number takes the number's type). */
+static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexpr **out, err *er) {
+    arena *a = bd->a;
+    uint8_t tx = x->type, ty = y->type;
+    bexpr *r = bx_new(a, BX_ARITH, 0, 2);
+    r->op = e->op;
+    if ((tx == VT_TS && ty == VT_INTERVAL && (e->op == OP_ADD || e->op == OP_SUB)) ||
+        (tx == VT_INTERVAL && ty == VT_TS && e->op == OP_ADD)) {
+        r->type = VT_TS;
+        r->unit = tx == VT_TS ? x->unit : y->unit;
+    } else if (tx == VT_INTERVAL && ty == VT_INTERVAL && (e->op == OP_ADD || e->op == OP_SUB)) {
+        r->type = VT_INTERVAL;
+    } else {
+        if (tx == VT_STR && vtype_numeric(ty)) {
+            if (bx_cast(a, &x, ty, 0, er) < 0) return -1;
+        } else if (ty == VT_STR && vtype_numeric(tx)) {
+            if (bx_cast(a, &y, tx, 0, er) < 0) return -1;
+        }
+        tx = x->type;
+        ty = y->type;
+        if (!(vtype_numeric(tx) || tx == VT_NULL) || !(vtype_numeric(ty) || ty == VT_NULL)) {
+            return plan_err(er, "Cannot coerce arithmetic expression %s %s %s to valid types",
+                            vtype_arrow_name(tx, x->unit), plan_op_text(e->op),
+                            vtype_arrow_name(ty, y->unit));
+        }
+        if (tx == VT_NULL && ty == VT_NULL) {
+            value v = {.type = VT_NULL, .null = true};
+            *out = bx_const(a, v);
+            return 0;
+        }
+        uint8_t t = (tx == VT_F64 || ty == VT_F64)   ? VT_F64
+                    : (tx == VT_U64 && ty == VT_U64) ? VT_U64
+                    : (tx == VT_NULL)                ? ty
+                    : (ty == VT_NULL)                ? tx
+                                                     : VT_I64;
+        if (tx == VT_U64 && ty == VT_NULL) t = VT_U64;
+        if (bx_cast(a, &x, t, 0, er) < 0 || bx_cast(a, &y, t, 0, er) < 0) return -1;
+        r->type = t;
+    }
+    r->args[0] = x;
+    r->args[1] = y;
+    *out = r;
+    return 0;
+}
+
+static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    bexpr *x, *y;
+    if (plan_bind(bd, e->args[0], &x, er) < 0 || plan_bind(bd, e->args[1], &y, er) < 0) return -1;
+    arena *a = bd->a;
+    switch (e->op) {
+    case OP_AND:
+    case OP_OR: {
+        if (bx_cast(a, &x, VT_BOOL, 0, er) < 0 || bx_cast(a, &y, VT_BOOL, 0, er) < 0) return -1;
+        bexpr *r = bx_new(a, e->op == OP_AND ? BX_AND : BX_OR, VT_BOOL, 2);
+        r->args[0] = x;
+        r->args[1] = y;
+        *out = r;
+        return 0;
+    }
+    case OP_EQ:
+    case OP_NE:
+    case OP_LT:
+    case OP_LE:
+    case OP_GT:
+    case OP_GE: {
+        if (unify(bd, &x, &y, false, e->op, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_CMP, VT_BOOL, 2);
+        r->op = e->op;
+        r->args[0] = x;
+        r->args[1] = y;
+        *out = r;
+        return 0;
+    }
+    case OP_IS_DISTINCT:
+    case OP_IS_NOT_DISTINCT: {
+        if (unify(bd, &x, &y, false, e->op, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_DISTINCT_FROM, VT_BOOL, 2);
+        r->negated = e->op == OP_IS_NOT_DISTINCT;
+        r->args[0] = x;
+        r->args[1] = y;
+        *out = r;
+        return 0;
+    }
+    case OP_REGEX:
+    case OP_IREGEX:
+    case OP_NREGEX:
+    case OP_NIREGEX: {
+        if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_REGEX, VT_BOOL, 2);
+        r->ilike = e->op == OP_IREGEX || e->op == OP_NIREGEX;
+        r->negated = e->op == OP_NREGEX || e->op == OP_NIREGEX;
+        r->args[0] = x;
+        r->args[1] = y;
+        if (y->kind == BX_CONST && !y->cval.null &&
+            !(r->aux = regex_compile(a, y->cval.v.s, r->ilike, er)))
+            return -1;
+        *out = r;
+        return 0;
+    }
+    case OP_CONCAT: {
+        if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_CONCAT, VT_STR, 2);
+        r->args[0] = x;
+        r->args[1] = y;
+        *out = r;
+        return 0;
+    }
+    case OP_ADD:
+    case OP_SUB:
+    case OP_MUL:
+    case OP_DIV:
+    case OP_MOD:
+        return bind_arith(bd, e, x, y, out, er);
+    default:
+        return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: operator %s",
+                       plan_op_text(e->op));
+    }
+}
+
+static int add_agg(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    if (!bd->agg) {
+        return plan_err(er, "Aggregate function %s is not allowed here", e->name);
+    }
+    if (bd->in_agg_arg) return plan_err(er, "Aggregate functions cannot be nested");
+    char *nm = plan_expr_name(bd->a, e, false, plan_scope_qual(bd->in));
+    for (uint32_t k = 0; k < bd->naggs; k++)
+        if (!strcmp(bd->agg_names[k], nm)) {
+            *out = bx_col(bd->a, bd->ngroup + k, bd->aggs[k].type, bd->aggs[k].unit);
+            return 0;
+        }
+    int kind = agg_lookup(e->name);
+    agg_spec sp = {.kind = kind, .distinct = e->distinct};
+    /* Arguments are bound against the input rows, not the aggregate's output. */
+    bool saved = bd->agg;
+    bd->agg = false;
+    bd->in_agg_arg = true;
+    int rc = 0;
+    uint8_t argt = VT_NULL;
+    if (kind == AGG_COUNT) {
+        if (!e->star && e->nargs > 0) {
+            if (e->args[0]->kind == EX_STAR) {
+                /* count(*) spelled through the parser as a star argument */
+            } else {
+                rc = plan_bind(bd, e->args[0], &sp.arg, er);
+                if (!rc) argt = sp.arg->type;
+            }
+        }
+    } else if (kind == AGG_FIRST || kind == AGG_LAST) {
+        if (e->nargs != 2) {
+            rc = plan_err(er, "The function %s expects 2 arguments (time, value), got %u", e->name,
+                          e->nargs);
+        } else {
+            rc = plan_bind(bd, e->args[0], &sp.arg, er);
+            if (!rc) rc = plan_bind(bd, e->args[1], &sp.arg2, er);
+            if (!rc && sp.arg->type != VT_TS)
+                rc = plan_err(er, "The first argument of %s must be a timestamp", e->name);
+            if (!rc) argt = sp.arg2->type;
+        }
+    } else {
+        if (e->nargs != 1 || e->star) {
+            rc = plan_err(er, "The function %s expects 1 argument, got %u", agg_display(kind),
+                          e->nargs);
+        } else {
+            rc = plan_bind(bd, e->args[0], &sp.arg, er);
+            if (!rc) argt = sp.arg->type;
+        }
+    }
+    bd->agg = saved;
+    bd->in_agg_arg = false;
+    if (rc < 0) return -1;
+    if (agg_result_type(kind, argt, &sp.type, er) < 0) return -1;
+    sp.unit = (kind == AGG_FIRST || kind == AGG_LAST) ? sp.arg2->unit : sp.arg ? sp.arg->unit : 0;
+    if (bd->naggs == bd->capaggs) {
+        uint32_t nc = bd->capaggs ? bd->capaggs * 2 : 8;
+        bd->aggs =
+            arena_realloc(bd->a, bd->aggs, sizeof *bd->aggs * bd->capaggs, sizeof *bd->aggs * nc);
+        bd->agg_names = arena_realloc(bd->a, bd->agg_names, sizeof *bd->agg_names * bd->capaggs,
+                                      sizeof *bd->agg_names * nc);
+        bd->capaggs = nc;
+    }
+    bd->aggs[bd->naggs] = sp;
+    bd->agg_names[bd->naggs] = nm;
+    *out = bx_col(bd->a, bd->ngroup + bd->naggs, sp.type, sp.unit);
+    bd->naggs++;
+    return 0;
+}
+
+/* Over an aggregate: a group key expression is a column of the aggregate's output, and a bare
+ * column that is not a group key cannot be read. 1 when e was bound so, 0 when it is to be
+ * bound as usual (an aggregate call, or an expression over them), -1 on error. */
+static int bind_group_key(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    arena *a = bd->a;
+    char *nm = plan_expr_name(a, e, false, plan_scope_qual(bd->in));
+    for (uint32_t k = 0; k < bd->ngroup; k++)
+        if (!strcmp(bd->group_names[k], nm)) {
+            *out = bx_col(a, k, bd->group_bx[k]->type, bd->group_bx[k]->unit);
+            (*out)->has_tz = bd->group_bx[k]->has_tz;
+            return 1;
+        }
+    if (e->kind == EX_COLUMN) {
+        buf b;
+        buf_init(&b);
+        for (uint32_t k = 0; k < bd->ngroup; k++)
+            buf_printf(&b, "%s%s", k ? ", " : "", bd->group_names[k]);
+        for (uint32_t k = 0; k < bd->naggs; k++)
+            buf_printf(&b, "%s%s", (k || bd->ngroup) ? ", " : "", bd->agg_names[k]);
+        int r = plan_err(er,
+                         "Projection references non-aggregate values: Expression %s could "
+                         "not be resolved from available columns: %s",
+                         nm, b.len ? buf_cstr(&b) : "");
+        buf_free(&b);
+        return r;
+    }
+    return 0;
+}
+
+static int bind_unary(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    arena *a = bd->a;
+    bexpr *x;
+    if (plan_bind(bd, e->args[0], &x, er) < 0) return -1;
+    if (e->op == OP_PLUS) {
+        *out = x;
+        return 0;
+    }
+    if (e->op == OP_NOT) {
+        if (bx_cast(a, &x, VT_BOOL, 0, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_NOT, VT_BOOL, 1);
+        r->args[0] = x;
+        *out = r;
+        return 0;
+    }
+    if (x->type == VT_U64 && bx_cast(a, &x, VT_I64, 0, er) < 0) return -1;
+    if (!vtype_numeric(x->type) && x->type != VT_INTERVAL && x->type != VT_NULL)
+        return plan_err(er, "Negation only supports numeric, interval and timestamp types");
+    bexpr *r = bx_new(a, BX_NEG, x->type, 1);
+    r->args[0] = x;
+    *out = r;
+    return 0;
+}
+
+static int bind_between(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    arena *a = bd->a;
+    /* x BETWEEN lo AND hi  ==  x >= lo AND x <= hi */
+    expr ge = {.kind = EX_BINARY, .op = OP_GE, .pos = e->pos}, le = ge, both = ge;
+    expr *ga[2] = {e->args[0], e->args[1]}, *la[2] = {e->args[0], e->args[2]};
+    ge.args = ga;
+    ge.nargs = 2;
+    le.op = OP_LE;
+    le.args = la;
+    le.nargs = 2;
+    expr *ba[2] = {&ge, &le};
+    both.op = OP_AND;
+    both.args = ba;
+    both.nargs = 2;
+    bexpr *r;
+    if (bind_binary(bd, &both, &r, er) < 0) return -1;
+    if (e->negated) {
+        bexpr *n = bx_new(a, BX_NOT, VT_BOOL, 1);
+        n->args[0] = r;
+        r = n;
+    }
+    *out = r;
+    return 0;
+}
+
+static int bind_case(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    arena *a = bd->a;
+    uint32_t n = (e->operand ? 1 : 0) + 2 * e->nwhen + (e->els ? 1 : 0);
+    bexpr *r = bx_new(a, BX_CASE, VT_NULL, n);
+    r->case_has_operand = e->operand != NULL;
+    r->case_has_else = e->els != NULL;
+    uint32_t k = 0;
+    if (e->operand && plan_bind(bd, e->operand, &r->args[k++], er) < 0) return -1;
+    uint32_t first_then = k + 1;
+    for (uint32_t i = 0; i < e->nwhen; i++) {
+        if (plan_bind(bd, e->when[i], &r->args[k], er) < 0) return -1;
+        if (e->operand) {
+            if (unify(bd, &r->args[0], &r->args[k], false, OP_EQ, er) < 0) return -1;
+        } else if (bx_cast(a, &r->args[k], VT_BOOL, 0, er) < 0) {
+            return -1;
+        }
+        k++;
+        if (plan_bind(bd, e->then[i], &r->args[k++], er) < 0) return -1;
+    }
+    if (e->els && plan_bind(bd, e->els, &r->args[k++], er) < 0) return -1;
+    /* Result type: unify every THEN and the ELSE against the first THEN, then cast them all
+     * to it (the evaluator copies slots of the result type from whichever branch). */
+    uint32_t *res_at = arena_alloc(a, sizeof *res_at * (e->nwhen + 1)), nres = 0;
+    for (uint32_t i = 0; i < e->nwhen; i++) res_at[nres++] = first_then + 2 * i;
+    if (e->els) res_at[nres++] = n - 1;
+    uint32_t res = res_at[0];
+    for (uint32_t i = 1; i < nres; i++)
+        if (unify(bd, &r->args[res], &r->args[res_at[i]], true, OP_EQ, er) < 0 &&
+            unify(bd, &r->args[res], &r->args[res_at[i]], false, OP_EQ, er) < 0)
+            return -1;
+    for (uint32_t i = 0; i < nres; i++)
+        if (bx_cast(a, &r->args[res_at[i]], r->args[res]->type, r->args[res]->unit, er) < 0)
+            return -1;
+    r->type = r->args[res]->type;
+    r->unit = r->args[res]->unit;
+    if (e->els && e->operand == NULL && n == 1) r->type = r->args[0]->type;
+    *out = r;
+    return 0;
+}
+
+static int bind_cast(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    arena *a = bd->a;
+    bexpr *x;
+    if (plan_bind(bd, e->args[0], &x, er) < 0) return -1;
+    if (e->cast_type.vt == VT_NULL)
+        return err_set(er, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: Unsupported SQL type %s",
+                       e->cast_type.name ? e->cast_type.name : "?");
+    uint8_t unit = e->cast_type.vt == VT_TS ? (x->type == VT_TS ? x->unit : e->cast_type.unit) : 0;
+    if (e->cast_type.vt == VT_TS && x->type == VT_TS) unit = e->cast_type.unit;
+    if (!bx_can_cast(x->type, e->cast_type.vt))
+        return plan_err(er, "Cannot cast to %s", plan_type_arrow(&e->cast_type));
+    bexpr *r = bx_new(a, BX_CAST, e->cast_type.vt, 1);
+    r->unit = unit;
+    r->try_cast = e->op == OP_TRY_CAST;
+    r->args[0] = x;
+    if (bx_is_const(r)) {
+        value v;
+        if (bx_fold(a, r, &v, er) < 0) return -1;
+        *out = bx_const(a, v);
+        return 0;
+    }
+    *out = r;
+    return 0;
+}
+
+static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    arena *a = bd->a;
+    if (e->over)
+        return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: window functions");
+    if (agg_lookup(e->name)) return add_agg(bd, e, out, er);
+    bexpr **args = arena_alloc(a, sizeof *args * (e->nargs + 1));
+    for (uint32_t i = 0; i < e->nargs; i++)
+        if (plan_bind(bd, e->args[i], &args[i], er) < 0) return -1;
+    bexpr *r;
+    if (func_bind(a, e->name, args, e->nargs, bd->now_ns, &r, er) < 0) return -1;
+    if (bx_is_const(r) && strcmp(e->name, "now") != 0) {
+        value v;
+        if (bx_fold(a, r, &v, er) < 0) return -1;
+        bexpr *c = bx_const(a, v);
+        c->has_tz = r->has_tz;
+        *out = c;
+        return 0;
+    }
+    *out = r;
+    return 0;
+}
+
+int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    arena *a = bd->a;
+    if (bd->agg) {
+        int r = bind_group_key(bd, e, out, er);
+        if (r != 0) return r > 0 ? 0 : -1;
+    }
+    switch (e->kind) {
+    case EX_LITERAL:
+        *out = bx_const(a, e->lit);
+        return 0;
+    case EX_COLUMN: {
+        if (e->name[0] == '@')
+            return err_set(er, 422, EC_QUERY_INTERNAL, "variable [\"%s\"] has no type information",
+                           e->name);
+        uint32_t idx = 0;
+        if (find_col(bd, e, &idx, er) < 0) return -1;
+        const struct col_ref *c = &bd->in->cols[idx];
+        *out = bx_col(a, idx, c->type, c->unit);
+        (*out)->has_tz = c->has_tz;
+        return 0;
+    }
+    case EX_STAR:
+        return plan_err(er, "Wildcard is not allowed here");
+    case EX_UNARY:
+        return bind_unary(bd, e, out, er);
+    case EX_BINARY:
+        return bind_binary(bd, e, out, er);
+    case EX_IS: {
+        bexpr *x;
+        if (plan_bind(bd, e->args[0], &x, er) < 0) return -1;
+        bexpr *r = bx_new(a, e->op == OP_IS_NULL ? BX_IS_NULL : BX_IS_BOOL, VT_BOOL, 1);
+        r->op = e->op;
+        r->negated = e->negated;
+        if (e->op != OP_IS_NULL && bx_cast(a, &x, VT_BOOL, 0, er) < 0) return -1;
+        r->args[0] = x;
+        *out = r;
+        return 0;
+    }
+    case EX_BETWEEN:
+        return bind_between(bd, e, out, er);
+    case EX_IN_LIST: {
+        bexpr *r = bx_new(a, BX_IN_LIST, VT_BOOL, e->nargs);
+        r->negated = e->negated;
+        for (uint32_t i = 0; i < e->nargs; i++)
+            if (plan_bind(bd, e->args[i], &r->args[i], er) < 0) return -1;
+        for (uint32_t i = 1; i < e->nargs; i++)
+            if (unify(bd, &r->args[0], &r->args[i], false, OP_EQ, er) < 0) return -1;
+        /* A later item may have widened args[0]; bring the earlier ones along. */
+        for (uint32_t i = 1; i < e->nargs; i++)
+            if (bx_cast(a, &r->args[i], r->args[0]->type, r->args[0]->unit, er) < 0) return -1;
+        bx_in_list_prepare(a, r);
+        *out = r;
+        return 0;
+    }
+    case EX_LIKE: {
+        bexpr *x, *p;
+        if (plan_bind(bd, e->args[0], &x, er) < 0 || plan_bind(bd, e->args[1], &p, er) < 0)
+            return -1;
+        if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &p, VT_STR, 0, er) < 0) return -1;
+        if (e->op == OP_SIMILAR)
+            return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: SIMILAR TO");
+        bexpr *r = bx_new(a, BX_LIKE, VT_BOOL, 2);
+        r->negated = e->negated;
+        r->ilike = e->op == OP_ILIKE;
+        r->args[0] = x;
+        r->args[1] = p;
+        if (p->kind == BX_CONST && !p->cval.null) r->aux = like_compile(a, p->cval.v.s, r->ilike);
+        *out = r;
+        return 0;
+    }
+    case EX_CASE:
+        return bind_case(bd, e, out, er);
+    case EX_CAST:
+        return bind_cast(bd, e, out, er);
+    case EX_FUNC:
+        return bind_func(bd, e, out, er);
+    case EX_SUBQUERY:
+    case EX_IN_QUERY:
+    case EX_EXISTS:
+        return err_set(er, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: subqueries in expressions");
+    }
+    return plan_err(er, "unsupported expression");
+}

@@ -1,0 +1,415 @@
+/* Casts: which are allowed (bx_can_cast), the cast node the binder inserts (bx_cast), and the
+ * kernel, which follows arrow's cast rules and error wording: text to number takes the whole
+ * text, floats out of an integer's range fail, TRY_CAST gives NULL where CAST fails. See
+ * expr_int.h. */
+#include "sql/expr_int.h"
+
+#include "format/format.h"
+#include "util/timeutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+bool bx_can_cast(uint8_t from, uint8_t to) {
+    if (from == to || from == VT_NULL) return true;
+    switch (to) {
+    case VT_BOOL:
+        return vtype_numeric(from) || from == VT_STR;
+    case VT_I64:
+    case VT_U64:
+    case VT_F64:
+        return vtype_numeric(from) || from == VT_BOOL || from == VT_STR || from == VT_TS;
+    case VT_STR:
+        return true;
+    case VT_TS:
+        return from == VT_STR || from == VT_I64 || from == VT_U64 || from == VT_TS ||
+               from == VT_DATE || from == VT_F64;
+    case VT_DATE:
+        return from == VT_STR || from == VT_TS || from == VT_I64;
+    case VT_INTERVAL:
+        return from == VT_STR;
+    }
+    return false;
+}
+
+/* Text to number as arrow's cast does it: the whole text is the number, no surrounding spaces
+ * (strtoll and strtod would skip leading ones), so TRY_CAST(' 256' AS BIGINT) is NULL. */
+static bool number_text(strv s, char *tmp, size_t cap) {
+    if (s.len == 0 || s.len >= cap || isspace((unsigned char)s.p[0])) return false;
+    memcpy(tmp, s.p, s.len);
+    tmp[s.len] = 0;
+    return true;
+}
+
+static bool parse_i64(strv s, int64_t *out) {
+    char tmp[64], *end;
+    if (!number_text(s, tmp, sizeof tmp)) return false;
+    errno = 0;
+    long long v = strtoll(tmp, &end, 10);
+    if (errno || *end) return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_u64(strv s, uint64_t *out) {
+    char tmp[64], *end;
+    if (!number_text(s, tmp, sizeof tmp) || s.p[0] == '-') return false;
+    errno = 0;
+    unsigned long long v = strtoull(tmp, &end, 10);
+    if (errno || *end) return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_f64(strv s, double *out) {
+    char tmp[128], *end;
+    if (!number_text(s, tmp, sizeof tmp)) return false;
+    double v = strtod(tmp, &end);
+    if (end == tmp || *end) return false;
+    *out = v;
+    return true;
+}
+
+static int cast_err(err *er, const value *v, uint8_t to, uint8_t unit) {
+    if (v->type == VT_STR)
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Arrow error: Cast error: Cannot cast string '%.*s' to value of %s type",
+                       (int)v->v.s.len, v->v.s.p, vtype_arrow_name(to, unit));
+    return err_set(er, 422, EC_QUERY_INTERNAL, "Arrow error: Cast error: Can't cast value to %s",
+                   vtype_arrow_name(to, unit));
+}
+
+/* To text, as arrow's cast prints each type. */
+static bool cast_to_str(arena *a, const value *in, value *out) {
+    bool ok = true;
+    char tmp[64];
+    size_t n = 0;
+    switch (in->type) {
+    case VT_BOOL:
+        n = (size_t)snprintf(tmp, sizeof tmp, "%s", in->v.b ? "true" : "false");
+        break;
+    case VT_I64:
+        n = (size_t)snprintf(tmp, sizeof tmp, "%lld", (long long)in->v.i);
+        break;
+    case VT_U64:
+        n = (size_t)snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)in->v.u);
+        break;
+    case VT_F64:
+        n = fmt_double(tmp, in->v.f);
+        break;
+    case VT_TS:
+        n = time_format(tmp, in->v.i, (enum tunit)in->unit, TSFMT_TRIM, false);
+        break;
+    case VT_DATE: {
+        int64_t y;
+        unsigned m, d;
+        civil_from_days(in->v.i, &y, &m, &d);
+        n = (size_t)snprintf(tmp, sizeof tmp, "%04lld-%02u-%02u", (long long)y, m, d);
+        break;
+    }
+    case VT_STR:
+        out->v.s = in->v.s;
+        return true;
+    case VT_INTERVAL: {
+        interval iv = in->v.iv;
+        int64_t secs = iv.nanos / 1000000000, frac = iv.nanos % 1000000000;
+        if (frac < 0) frac = -frac;
+        n = (size_t)snprintf(
+            tmp, sizeof tmp, "0 years %d mons %d days %lld hours %lld mins %lld.%09lld secs",
+            iv.months, iv.days, (long long)(secs / 3600), (long long)(secs % 3600 / 60),
+            (long long)(secs % 60), (long long)frac);
+        break;
+    }
+    default:
+        ok = false;
+    }
+    if (ok) out->v.s = (strv){arena_strndup(a, tmp, n), (uint32_t)n};
+    return ok;
+}
+
+static bool cast_to_ts(const value *in, uint8_t unit, value *out) {
+    bool ok = true;
+    switch (in->type) {
+    case VT_STR: {
+        int64_t ns;
+        ok = time_parse_ts(in->v.s.p, in->v.s.len, &ns);
+        if (ok) ok = tunit_convert(ns, TU_NS, (enum tunit)unit, &out->v.i);
+        break;
+    }
+    case VT_I64:
+        out->v.i = in->v.i;
+        break;
+    case VT_U64:
+        ok = in->v.u <= INT64_MAX;
+        out->v.i = (int64_t)in->v.u;
+        break;
+    case VT_F64:
+        ok = !isnan(in->v.f) && fabs(in->v.f) < 9.2e18;
+        out->v.i = ok ? (int64_t)in->v.f : 0;
+        break;
+    case VT_TS:
+        ok = tunit_convert(in->v.i, (enum tunit)in->unit, (enum tunit)unit, &out->v.i);
+        break;
+    case VT_DATE:
+        ok = time_from_days(in->v.i, 0, (enum tunit)unit, &out->v.i);
+        break;
+    default:
+        ok = false;
+    }
+    return ok;
+}
+
+static bool cast_to_date(const value *in, value *out) {
+    bool ok = true;
+    switch (in->type) {
+    case VT_STR: {
+        int64_t ns;
+        ok = time_parse_ts(in->v.s.p, in->v.s.len, &ns);
+        int64_t q = ns / 86400000000000LL;
+        if (ns % 86400000000000LL < 0) q--;
+        out->v.i = q;
+        break;
+    }
+    case VT_TS: {
+        int64_t s;
+        ok = tunit_convert(in->v.i, (enum tunit)in->unit, TU_S, &s);
+        int64_t q = s / 86400;
+        if (s % 86400 < 0) q--;
+        out->v.i = q;
+        break;
+    }
+    case VT_I64:
+        out->v.i = in->v.i;
+        break;
+    default:
+        ok = false;
+    }
+    return ok;
+}
+
+static bool cast_to_bool(const value *in, value *out) {
+    bool ok = true;
+    switch (in->type) {
+    case VT_BOOL:
+        out->v.b = in->v.b;
+        break;
+    case VT_I64:
+        out->v.b = in->v.i != 0;
+        break;
+    case VT_U64:
+        out->v.b = in->v.u != 0;
+        break;
+    case VT_F64:
+        out->v.b = in->v.f != 0;
+        break;
+    case VT_STR:
+        if (in->v.s.len == 4 && !strncasecmp(in->v.s.p, "true", 4))
+            out->v.b = true;
+        else if (in->v.s.len == 5 && !strncasecmp(in->v.s.p, "false", 5))
+            out->v.b = false;
+        else
+            ok = false;
+        break;
+    default:
+        ok = false;
+    }
+    return ok;
+}
+
+static bool cast_to_i64(const value *in, value *out) {
+    bool ok = true;
+    switch (in->type) {
+    case VT_BOOL:
+        out->v.i = in->v.b;
+        break;
+    case VT_I64:
+    case VT_TS:
+        out->v.i = in->v.i;
+        break;
+    case VT_U64:
+        ok = in->v.u <= INT64_MAX;
+        out->v.i = (int64_t)in->v.u;
+        break;
+    case VT_F64:
+        ok =
+            !isnan(in->v.f) && in->v.f >= -9223372036854775808.0 && in->v.f < 9223372036854775808.0;
+        out->v.i = ok ? (int64_t)in->v.f : 0;
+        break;
+    case VT_STR:
+        ok = parse_i64(in->v.s, &out->v.i);
+        break;
+    default:
+        ok = false;
+    }
+    return ok;
+}
+
+static bool cast_to_u64(const value *in, value *out) {
+    bool ok = true;
+    switch (in->type) {
+    case VT_BOOL:
+        out->v.u = in->v.b;
+        break;
+    case VT_I64:
+    case VT_TS:
+        ok = in->v.i >= 0;
+        out->v.u = (uint64_t)in->v.i;
+        break;
+    case VT_U64:
+        out->v.u = in->v.u;
+        break;
+    case VT_F64:
+        ok = !isnan(in->v.f) && in->v.f >= 0 && in->v.f < 18446744073709551616.0;
+        out->v.u = ok ? (uint64_t)in->v.f : 0;
+        break;
+    case VT_STR:
+        ok = parse_u64(in->v.s, &out->v.u);
+        break;
+    default:
+        ok = false;
+    }
+    return ok;
+}
+
+static bool cast_to_f64(const value *in, value *out) {
+    bool ok = true;
+    switch (in->type) {
+    case VT_BOOL:
+        out->v.f = in->v.b;
+        break;
+    case VT_I64:
+    case VT_TS:
+        out->v.f = (double)in->v.i;
+        break;
+    case VT_U64:
+        out->v.f = (double)in->v.u;
+        break;
+    case VT_F64:
+        out->v.f = in->v.f;
+        break;
+    case VT_STR:
+        ok = parse_f64(in->v.s, &out->v.f);
+        break;
+    default:
+        ok = false;
+    }
+    return ok;
+}
+
+/* Casts one non-null value; returns 1 = ok, 0 = NULL result (try_cast), -1 error. */
+static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool try_cast,
+                      value *out, err *er) {
+    memset(out, 0, sizeof *out);
+    out->type = to;
+    out->unit = unit;
+    bool ok = true;
+    switch (to) {
+    case VT_BOOL:
+        ok = cast_to_bool(in, out);
+        break;
+    case VT_I64:
+        ok = cast_to_i64(in, out);
+        break;
+    case VT_U64:
+        ok = cast_to_u64(in, out);
+        break;
+    case VT_F64:
+        ok = cast_to_f64(in, out);
+        break;
+    case VT_STR:
+        ok = cast_to_str(a, in, out);
+        break;
+    case VT_TS:
+        ok = cast_to_ts(in, unit, out);
+        break;
+    case VT_DATE:
+        ok = cast_to_date(in, out);
+        break;
+    case VT_INTERVAL:
+        if (in->type == VT_STR) {
+            char msg[300];
+            ok = interval_parse(in->v.s.p, in->v.s.len, "second", &out->v.iv, msg, sizeof msg);
+        } else if (in->type == VT_INTERVAL)
+            out->v.iv = in->v.iv;
+        else
+            ok = false;
+        break;
+    default:
+        ok = false;
+    }
+    if (ok) return 1;
+    if (try_cast) return 0;
+    return cast_err(er, in, to, unit);
+}
+
+int expr_eval_cast(const bexpr *e, const vec *in, uint32_t n, arena *a, vec *out, err *er) {
+    vec_alloc(a, e->type, e->unit, n, out);
+    out->has_tz = e->has_tz;
+    for (uint32_t i = 0; i < n; i++) {
+        value v, r;
+        vec_get(in, i, &v);
+        if (v.null) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        int rc = cast_value(a, &v, e->type, e->unit, e->try_cast, &r, er);
+        if (rc < 0) return -1;
+        if (rc == 0) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        switch (e->type) {
+        case VT_BOOL:
+            out->d.b[i] = r.v.b;
+            break;
+        case VT_I64:
+        case VT_TS:
+        case VT_DATE:
+            out->d.i64[i] = r.v.i;
+            break;
+        case VT_U64:
+            out->d.u64[i] = r.v.u;
+            break;
+        case VT_F64:
+            out->d.f64[i] = r.v.f;
+            break;
+        case VT_STR:
+            out->d.s[i] = r.v.s;
+            break;
+        case VT_INTERVAL:
+            out->d.iv[i] = r.v.iv;
+            break;
+        }
+    }
+    return 0;
+}
+
+int bx_cast(arena *a, bexpr **pe, uint8_t type, uint8_t unit, err *er) {
+    bexpr *e = *pe;
+    if (e->type == type && (type != VT_TS || e->unit == unit)) return 0;
+    if (e->type == VT_NULL) {
+        value v = {.type = type, .unit = unit, .null = true};
+        *pe = bx_const(a, v);
+        return 0;
+    }
+    if (!bx_can_cast(e->type, type))
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Datafusion: Error during planning: Cannot automatically convert %s to %s",
+                       vtype_arrow_name(e->type, e->unit), vtype_arrow_name(type, unit));
+    bexpr *c = bx_new(a, BX_CAST, type, 1);
+    c->unit = unit;
+    c->args[0] = e;
+    if (bx_is_const(c)) {
+        value v;
+        if (bx_fold(a, c, &v, er) < 0) return -1;
+        *pe = bx_const(a, v);
+        return 0;
+    }
+    *pe = c;
+    return 0;
+}

@@ -1,0 +1,250 @@
+/* The hash aggregate: GROUP BY keys hashed to a group index, each aggregate's state per group
+ * (agg_state.c), and one output row per group once the input is consumed. See ops.h. */
+#include "sql/ops_int.h"
+
+#include "sql/keyset.h"
+#include "util/buf.h"
+#include "util/mem.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct agg_op {
+    op o;
+    op *child;
+    bexpr **keys;
+    uint32_t nkeys;
+    agg_spec *aggs;
+    uint32_t naggs;
+    bool done;
+    keyset *groups;            /* encoded key → group index (query arena) */
+    struct colbuf gkeys;       /* one row per group */
+    struct agg_state **states; /* per group: naggs states */
+    uint32_t ngroups, capgroups;
+    uint32_t pos;
+};
+
+void agg_key_encode(buf *kb, const vec *v, uint32_t i) {
+    if (!vec_is_valid(v, i) || v->type == VT_NULL) {
+        buf_putc(kb, 0);
+        return;
+    }
+    buf_putc(kb, 1);
+    switch (v->type) {
+    case VT_STR:
+        buf_put_uvarint(kb, v->d.s[i].len);
+        buf_append(kb, v->d.s[i].p, v->d.s[i].len);
+        break;
+    case VT_BOOL:
+        buf_putc(kb, v->d.b[i] ? 1 : 0);
+        break;
+    case VT_F64: {
+        double d = v->d.f64[i];
+        if (d == 0) d = 0; /* -0.0 groups with 0.0 */
+        /* Every NaN is one group: 0.0 % 0.0 gives the sign-set NaN of the FPU, 'NaN' a positive
+         * one, and both print alike (SQL fuzzer finding 025). */
+        if (isnan(d)) d = NAN;
+        buf_append(kb, &d, 8);
+        break;
+    }
+    case VT_INTERVAL:
+        buf_append(kb, &v->d.iv[i], sizeof(interval));
+        break;
+    default:
+        buf_append(kb, &v->d.i64[i], 8);
+    }
+}
+
+/* Whether row i has the same group key values as row i-1. */
+static bool same_keys(const vec *kv, uint32_t nkeys, uint32_t i) {
+    for (uint32_t k = 0; k < nkeys; k++) {
+        const vec *v = &kv[k];
+        bool a = vec_is_valid(v, i - 1), b = vec_is_valid(v, i);
+        if (a != b) return false;
+        if (!a || v->type == VT_NULL) continue;
+        switch (v->type) {
+        case VT_STR: {
+            strv x = v->d.s[i - 1], y = v->d.s[i];
+            if (x.len != y.len || (x.p != y.p && memcmp(x.p, y.p, x.len) != 0)) return false;
+            break;
+        }
+        case VT_BOOL:
+            if (v->d.b[i - 1] != v->d.b[i]) return false;
+            break;
+        case VT_INTERVAL:
+            if (memcmp(&v->d.iv[i - 1], &v->d.iv[i], sizeof(interval)) != 0) return false;
+            break;
+        case VT_F64:
+            /* NaN and -0.0 need the hashed path's normalisation */
+            if (!(v->d.f64[i - 1] == v->d.f64[i]) || v->d.f64[i] == 0) return false;
+            break;
+        default:
+            if (v->d.i64[i - 1] != v->d.i64[i]) return false;
+        }
+    }
+    return true;
+}
+
+/* Group index of each of the batch's nrows rows into gidx (key vectors kv); a new group gets its
+ * states and its key row. */
+static void assign_groups(struct agg_op *g, vec *kv, uint32_t nrows, uint32_t *gidx, buf *kb,
+                          arena *ba) {
+    arena *qa = g->o.q->a;
+    uint32_t *newrows = arena_alloc(ba, sizeof *newrows * nrows);
+    uint32_t nnew = 0;
+    for (uint32_t i = 0; i < nrows; i++) {
+        /* Rows usually arrive in runs of one group (a series' rows, a time bucket): reuse
+         * the previous row's group without hashing. */
+        if (i > 0 && same_keys(kv, g->nkeys, i)) {
+            gidx[i] = gidx[i - 1];
+            continue;
+        }
+        buf_reset(kb);
+        for (uint32_t k = 0; k < g->nkeys; k++) agg_key_encode(kb, &kv[k], i);
+        bool ins;
+        uint32_t *slot = keyset_upsert(g->groups, kb->p, (uint32_t)kb->len, &ins);
+        if (ins) {
+            if (g->ngroups == g->capgroups) {
+                uint32_t nc = g->capgroups ? g->capgroups * 2 : 64;
+                g->states = arena_realloc(qa, g->states, sizeof *g->states * g->capgroups,
+                                          sizeof *g->states * nc);
+                g->capgroups = nc;
+            }
+            g->states[g->ngroups] = arena_calloc(qa, sizeof **g->states * (g->naggs + 1));
+            *slot = g->ngroups++;
+            newrows[nnew++] = i;
+        }
+        gidx[i] = *slot;
+    }
+    if (nnew) {
+        batch kbatch = {g->nkeys, nrows, kv}, sel;
+        batch_take(ba, &kbatch, newrows, nnew, &sel);
+        colbuf_append(qa, &g->gkeys, &sel);
+    }
+}
+
+/* Reads the whole input into the groups' states. */
+static int agg_consume(struct agg_op *g, err *er) {
+    op *o = &g->o;
+    arena *qa = o->q->a;
+    g->groups = keyset_new(qa, 64);
+    uint8_t *kt = arena_alloc(qa, g->nkeys + 1), *ku = arena_alloc(qa, g->nkeys + 1);
+    for (uint32_t k = 0; k < g->nkeys; k++) {
+        kt[k] = g->keys[k]->type;
+        ku[k] = g->keys[k]->unit;
+    }
+    colbuf_init(qa, &g->gkeys, g->nkeys, kt, ku);
+    buf kb;
+    buf_init(&kb);
+    vec *kv = arena_alloc(qa, sizeof *kv * (g->nkeys + 1));
+    vec *av = arena_alloc(qa, sizeof *av * (g->naggs + 1));
+    vec *av2 = arena_alloc(qa, sizeof *av2 * (g->naggs + 1));
+    uint32_t *gidx = NULL;
+    uint32_t gcap = 0;
+    if (g->nkeys == 0) {
+        /* No GROUP BY: exactly one group, even over no rows. */
+        g->states = arena_calloc(qa, sizeof *g->states);
+        g->states[0] = arena_calloc(qa, sizeof **g->states * (g->naggs + 1));
+        g->ngroups = 1;
+    }
+    int rc;
+    batch in;
+    while ((rc = g->child->next(g->child, &in, er)) > 0) {
+        if (q_check(o->q, er) < 0) goto fail;
+        arena *ba = o->q->ba;
+        for (uint32_t k = 0; k < g->nkeys; k++)
+            if (bexpr_eval(g->keys[k], &in, ba, &kv[k], er) < 0) goto fail;
+        for (uint32_t k = 0; k < g->naggs; k++) {
+            if (g->aggs[k].arg && bexpr_eval(g->aggs[k].arg, &in, ba, &av[k], er) < 0) goto fail;
+            if (g->aggs[k].arg2 && bexpr_eval(g->aggs[k].arg2, &in, ba, &av2[k], er) < 0) goto fail;
+        }
+        if (in.nrows > gcap) {
+            gcap = in.nrows;
+            gidx = xrealloc(gidx, sizeof *gidx * gcap);
+        }
+        if (g->nkeys)
+            assign_groups(g, kv, in.nrows, gidx, &kb, ba);
+        else
+            memset(gidx, 0, sizeof *gidx * in.nrows);
+        for (uint32_t k = 0; k < g->naggs; k++) {
+            const agg_spec *sp = &g->aggs[k];
+            /* runs of rows of one group go through the range update */
+            for (uint32_t i = 0; i < in.nrows;) {
+                uint32_t j = i + 1;
+                while (j < in.nrows && gidx[j] == gidx[i]) j++;
+                agg_state_update_range(qa, sp, &g->states[gidx[i]][k], sp->arg ? &av[k] : NULL,
+                                       sp->arg2 ? &av2[k] : NULL, i, j);
+                i = j;
+            }
+        }
+        arena_reset(o->q->ba);
+    }
+    free(gidx);
+    buf_free(&kb);
+    g->groups = NULL;
+    return rc < 0 ? -1 : 0;
+fail:
+    free(gidx);
+    buf_free(&kb);
+    g->groups = NULL;
+    return -1;
+}
+
+static int agg_next(op *o, batch *b, err *er) {
+    struct agg_op *g = (struct agg_op *)o;
+    if (!g->done) {
+        if (agg_consume(g, er) < 0) return -1;
+        g->done = true;
+    }
+    if (g->pos >= g->ngroups) return 0;
+    uint32_t n = g->ngroups - g->pos;
+    if (n > 4096) n = 4096;
+    arena *ba = o->q->ba;
+    b->ncols = o->ncols;
+    b->nrows = n;
+    b->cols = arena_alloc(ba, sizeof *b->cols * o->ncols);
+    if (g->nkeys) {
+        uint32_t *idx = arena_alloc(ba, sizeof *idx * n);
+        for (uint32_t i = 0; i < n; i++) idx[i] = g->pos + i;
+        batch all = {g->nkeys, g->gkeys.n, g->gkeys.cols}, sel;
+        batch_take(ba, &all, idx, n, &sel);
+        memcpy(b->cols, sel.cols, sizeof *b->cols * g->nkeys);
+    }
+    for (uint32_t k = 0; k < g->naggs; k++) {
+        vec *v = &b->cols[g->nkeys + k];
+        vec_alloc(ba, g->aggs[k].type, g->aggs[k].unit, n, v);
+        memset(v->d.raw, 0, vtype_size(v->type) * n);
+        for (uint32_t i = 0; i < n; i++)
+            agg_state_final(&g->aggs[k], &g->states[g->pos + i][k], v, i, ba);
+    }
+    g->pos += n;
+    return 1;
+}
+
+static void agg_close(op *o) {
+    struct agg_op *g = (struct agg_op *)o;
+    g->child->close(g->child);
+}
+
+op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uint32_t naggs) {
+    struct agg_op *g = arena_calloc(q->a, sizeof *g);
+    op_init(&g->o, q, nkeys + naggs);
+    for (uint32_t k = 0; k < nkeys; k++) {
+        g->o.types[k] = keys[k]->type;
+        g->o.units[k] = keys[k]->unit;
+        g->o.has_tz[k] = keys[k]->has_tz;
+    }
+    for (uint32_t k = 0; k < naggs; k++) {
+        g->o.types[nkeys + k] = aggs[k].type;
+        g->o.units[nkeys + k] = aggs[k].unit;
+    }
+    g->o.next = agg_next;
+    g->o.close = agg_close;
+    g->child = child;
+    g->keys = keys;
+    g->nkeys = nkeys;
+    g->aggs = aggs;
+    g->naggs = naggs;
+    return &g->o;
+}

@@ -1,0 +1,62 @@
+/* Internals shared by the operator files; nothing outside them includes this.
+ *
+ * The operators (ops.h) are split by family:
+ *   ops.c        what every operator shares (op_init, batch_take, the column buffer) and the
+ *                streaming operators: values, scan, filter, project, limit;
+ *   ops_sort.c   sort and top-N;
+ *   ops_agg.c    the hash aggregate: grouping rows by key;
+ *   agg_state.c  the aggregate functions: one state per aggregate and group, its update and
+ *                its result.
+ * Memory: operator state and blocking operators' buffers live in the query arena (or, for the
+ * sort, in an arena of its own under the query's budget); batches in the batch arena. */
+#ifndef STRATA_SQL_OPS_INT_H
+#define STRATA_SQL_OPS_INT_H
+
+#include "sql/keyset.h"
+#include "sql/ops.h"
+#include "util/buf.h"
+
+/* Fills the fields every operator has, with room for ncols output columns in q->a. */
+void op_init(op *o, qctx *q, uint32_t ncols);
+
+/* ---- materialisation ---- */
+/* A growing columnar buffer in the query arena: blocking operators collect rows into it. */
+struct colbuf {
+    uint32_t ncols;
+    uint32_t n, cap;
+    vec *cols;
+};
+void colbuf_init(arena *a, struct colbuf *cb, uint32_t ncols, const uint8_t *types,
+                 const uint8_t *units);
+/* Appends b's rows, copying strings into a (they must outlive the batch arena). */
+void colbuf_append(arena *a, struct colbuf *cb, const batch *b);
+
+/* ---- the hash aggregate (ops_agg.c) ---- */
+/* Appends row i of v to kb as part of a group or DISTINCT key: a NULL marker, then the value's
+ * bytes (strings length-prefixed, -0.0 as 0.0, every NaN as one), so equal keys encode alike. */
+void agg_key_encode(buf *kb, const vec *v, uint32_t i);
+
+/* ---- aggregate functions (agg_state.c) ---- */
+/* The state of one aggregate over one group; all zero before the first row. */
+struct agg_state {
+    int64_t count;
+    double sum_f, m2, mean; /* Welford for variance */
+    int64_t sum_i;
+    uint64_t sum_u;
+    bool has;       /* min/max/first/last seen a value */
+    value v, v2;    /* min/max; first/last value (v) */
+    int64_t ts;     /* first/last time */
+    uint64_t *vals; /* median: the raw 8 bytes of each f64/i64/u64 value */
+    uint32_t nvals, capvals;
+    keyset *distinct; /* DISTINCT: values seen (query arena) */
+};
+
+/* Updates st with rows [from, to) of the argument vectors x (NULL for count(*)) and y
+ * (first/last: x is the time, y the value). Memory that outlives the batch (strings, DISTINCT
+ * sets, median values) comes from a. */
+void agg_state_update_range(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x,
+                            const vec *y, uint32_t from, uint32_t to);
+/* Writes the aggregate's result for st into row r of out (NULL where SQL says so). */
+void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_t r, arena *a);
+
+#endif

@@ -1,0 +1,192 @@
+/* ORDER BY: the sort operator, which holds its whole input, and top-N, which holds only the
+ * rows a LIMIT can still return. See ops.h. */
+#include "sql/ops_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sort_op {
+    op o;
+    op *child;
+    sort_key *keys;
+    uint32_t nkeys;
+    int64_t keep;
+    bool done;
+    arena *da;          /* holds data: replaced whole when a top-N sort drops rows */
+    struct colbuf data; /* child columns then key columns */
+    uint32_t *perm;
+    uint32_t pos, total;
+};
+
+static int cmp_vals(const vec *v, uint32_t i, uint32_t j) {
+    switch (v->type) {
+    case VT_F64: {
+        double a = v->d.f64[i], b = v->d.f64[j];
+        /* NaN sorts above everything, as in arrow. */
+        if (isnan(a) || isnan(b)) return isnan(a) - isnan(b);
+        return (a > b) - (a < b);
+    }
+    case VT_I64:
+    case VT_TS:
+    case VT_DATE:
+        return (v->d.i64[i] > v->d.i64[j]) - (v->d.i64[i] < v->d.i64[j]);
+    case VT_U64:
+        return (v->d.u64[i] > v->d.u64[j]) - (v->d.u64[i] < v->d.u64[j]);
+    case VT_BOOL:
+        return (int)v->d.b[i] - (int)v->d.b[j];
+    case VT_STR: {
+        strv a = v->d.s[i], b = v->d.s[j];
+        uint32_t n = a.len < b.len ? a.len : b.len;
+        int r = memcmp(a.p, b.p, n);
+        return r ? (r > 0) - (r < 0) : (a.len > b.len) - (a.len < b.len);
+    }
+    default:
+        return 0;
+    }
+}
+
+static int sort_cmp(const void *pa, const void *pb, void *ctx) {
+    uint32_t i = *(const uint32_t *)pa, j = *(const uint32_t *)pb;
+    struct sort_op *s = ctx;
+    for (uint32_t k = 0; k < s->nkeys; k++) {
+        const vec *v = &s->data.cols[s->o.ncols + k];
+        bool vi = vec_is_valid(v, i), vj = vec_is_valid(v, j);
+        int r;
+        if (!vi || !vj) {
+            if (vi == vj) continue;
+            r = !vi ? -1 : 1; /* null first */
+            if (!s->keys[k].nulls_first) r = -r;
+            return r;
+        }
+        r = cmp_vals(v, i, j);
+        if (r) return s->keys[k].desc ? -r : r;
+    }
+    return (i > j) - (i < j); /* stable */
+}
+
+#define SORT_RUN 4096
+
+/* Sorts the rows held so far into s->perm: runs of SORT_RUN rows with qsort_r, then bottom-up
+ * merges. A single qsort of millions of rows cannot be interrupted; this checks the query's
+ * deadline and budget between runs and every 64k merged rows. */
+static int sort_perm(struct sort_op *s, err *er) {
+    uint32_t n = s->total = s->data.n;
+    uint32_t *src = arena_alloc(s->da, sizeof *src * (n ? n : 1));
+    for (uint32_t i = 0; i < n; i++) src[i] = i;
+    for (uint32_t i = 0; i < n; i += SORT_RUN) {
+        qsort_r(src + i, n - i < SORT_RUN ? n - i : SORT_RUN, sizeof *src, sort_cmp, s);
+        if ((i / SORT_RUN) % 16 == 15 && q_check(s->o.q, er) < 0) return -1;
+    }
+    uint32_t *dst = n > SORT_RUN ? arena_alloc(s->da, sizeof *dst * n) : NULL;
+    uint32_t since = 0;
+    for (uint64_t w = SORT_RUN; w < n; w *= 2) {
+        for (uint64_t lo = 0; lo < n; lo += 2 * w) {
+            uint32_t mid = (uint32_t)(lo + w < n ? lo + w : n);
+            uint32_t hi = (uint32_t)(lo + 2 * w < n ? lo + 2 * w : n);
+            uint32_t i = (uint32_t)lo, j = mid, k = (uint32_t)lo;
+            while (i < mid && j < hi)
+                dst[k++] = sort_cmp(&src[i], &src[j], s) <= 0 ? src[i++] : src[j++];
+            while (i < mid) dst[k++] = src[i++];
+            while (j < hi) dst[k++] = src[j++];
+            since += hi - (uint32_t)lo;
+            if (since >= 65536) {
+                since = 0;
+                if (q_check(s->o.q, er) < 0) return -1;
+            }
+        }
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    s->perm = src;
+    return 0;
+}
+
+/* Top-N: keeps only the first `keep` rows of what has arrived, so ORDER BY ... LIMIT n holds
+ * O(n) rows however large its input. */
+static int sort_trim(struct sort_op *s, const uint8_t *types, const uint8_t *units, err *er) {
+    if (sort_perm(s, er) < 0) return -1;
+    uint32_t n = (uint32_t)s->keep;
+    arena *na = arena_new(0);
+    arena_set_budget(na, &s->o.q->budget);
+    batch all = {s->data.ncols, s->data.n, s->data.cols}, top;
+    batch_take(na, &all, s->perm, n, &top);
+    struct colbuf fresh;
+    colbuf_init(na, &fresh, s->data.ncols, types, units);
+    colbuf_append(na, &fresh, &top);
+    arena_free(s->da);
+    s->da = na;
+    s->data = fresh;
+    return 0;
+}
+
+static int sort_next(op *o, batch *b, err *er) {
+    struct sort_op *s = (struct sort_op *)o;
+    if (!s->done) {
+        uint8_t *types = arena_alloc(o->q->a, o->ncols + s->nkeys + 1);
+        uint8_t *units = arena_alloc(o->q->a, o->ncols + s->nkeys + 1);
+        memcpy(types, o->types, o->ncols);
+        memcpy(units, o->units, o->ncols);
+        for (uint32_t k = 0; k < s->nkeys; k++) {
+            types[o->ncols + k] = s->keys[k].e->type;
+            units[o->ncols + k] = s->keys[k].e->unit;
+        }
+        /* default 64 KiB blocks: the budget counts blocks, and a sort of a few rows must not
+         * look like a megabyte (colbuf's large arrays get blocks of their own) */
+        s->da = arena_new(0);
+        arena_set_budget(s->da, &o->q->budget);
+        colbuf_init(s->da, &s->data, o->ncols + s->nkeys, types, units);
+        /* a limit past what a batch index can hold is no limit for trimming */
+        uint64_t trim_at =
+            s->keep >= 0 && s->keep < (1 << 30) ? 2 * (uint64_t)s->keep + 16384 : UINT64_MAX;
+        for (;;) {
+            batch in;
+            int rc = s->child->next(s->child, &in, er);
+            if (rc < 0) return -1;
+            if (rc == 0) break;
+            if (q_check(o->q, er) < 0) return -1;
+            batch ext = {o->ncols + s->nkeys, in.nrows, NULL};
+            ext.cols = arena_alloc(o->q->ba, sizeof *ext.cols * ext.ncols);
+            memcpy(ext.cols, in.cols, sizeof *ext.cols * o->ncols);
+            for (uint32_t k = 0; k < s->nkeys; k++)
+                if (bexpr_eval(s->keys[k].e, &in, o->q->ba, &ext.cols[o->ncols + k], er) < 0)
+                    return -1;
+            colbuf_append(s->da, &s->data, &ext);
+            arena_reset(o->q->ba);
+            if (s->data.n >= trim_at && sort_trim(s, types, units, er) < 0) return -1;
+        }
+        if (q_check(o->q, er) < 0 || sort_perm(s, er) < 0) return -1;
+        if (s->keep >= 0 && (uint64_t)s->keep < s->total) s->total = (uint32_t)s->keep;
+        s->done = true;
+    }
+    if (s->pos >= s->total) return 0;
+    uint32_t n = s->total - s->pos;
+    if (n > 4096) n = 4096;
+    batch all = {o->ncols, s->data.n, s->data.cols};
+    batch_take(o->q->ba, &all, s->perm + s->pos, n, b);
+    s->pos += n;
+    return 1;
+}
+
+static void sort_close(op *o) {
+    struct sort_op *s = (struct sort_op *)o;
+    arena_free(s->da);
+    s->da = NULL;
+    s->child->close(s->child);
+}
+
+op *op_sort(qctx *q, op *child, sort_key *keys, uint32_t nkeys, int64_t keep) {
+    struct sort_op *s = arena_calloc(q->a, sizeof *s);
+    op_init(&s->o, q, child->ncols);
+    memcpy(s->o.types, child->types, child->ncols);
+    memcpy(s->o.units, child->units, child->ncols);
+    memcpy(s->o.has_tz, child->has_tz, child->ncols);
+    s->o.next = sort_next;
+    s->o.close = sort_close;
+    s->child = child;
+    s->keys = keys;
+    s->nkeys = nkeys;
+    s->keep = keep;
+    return &s->o;
+}

@@ -1,0 +1,248 @@
+/* Display names of expressions, as DataFusion prints them: `COUNT(*)`, `AVG(t.f)`, `Int64(1)`,
+ * `CAST(t.x AS Utf8)`. They name output columns that have no alias, and the binder matches
+ * group keys and aggregates by them, so two spellings of one expression must print alike. See
+ * plan_int.h. */
+#include "sql/plan_int.h"
+
+#include "format/format.h"
+#include "sql/func.h"
+#include "util/buf.h"
+
+const char *plan_op_text(uint8_t opc) {
+    switch (opc) {
+    case OP_ADD:
+        return "+";
+    case OP_SUB:
+        return "-";
+    case OP_MUL:
+        return "*";
+    case OP_DIV:
+        return "/";
+    case OP_MOD:
+        return "%";
+    case OP_EQ:
+        return "=";
+    case OP_NE:
+        return "!=";
+    case OP_LT:
+        return "<";
+    case OP_LE:
+        return "<=";
+    case OP_GT:
+        return ">";
+    case OP_GE:
+        return ">=";
+    case OP_AND:
+        return "AND";
+    case OP_OR:
+        return "OR";
+    case OP_CONCAT:
+        return "||";
+    case OP_REGEX:
+        return "~";
+    case OP_IREGEX:
+        return "~*";
+    case OP_NREGEX:
+        return "!~";
+    case OP_NIREGEX:
+        return "!~*";
+    case OP_BITAND:
+        return "&";
+    case OP_BITOR:
+        return "|";
+    case OP_BITXOR:
+        return "#";
+    case OP_SHL:
+        return "<<";
+    case OP_SHR:
+        return ">>";
+    case OP_IS_DISTINCT:
+        return "IS DISTINCT FROM";
+    case OP_IS_NOT_DISTINCT:
+        return "IS NOT DISTINCT FROM";
+    }
+    return "?";
+}
+
+const char *plan_type_arrow(const sql_type *t) {
+    /* a type Strata does not know goes by its SQL name; a timestamp prints as nanoseconds
+     * whatever precision the CAST asked for */
+    if (t->vt == VT_NULL) return t->name ? t->name : "?";
+    return vtype_arrow_name(t->vt, TU_NS);
+}
+
+/* The display name of a literal the DataFusion way: Int64(1), Utf8("a"), Float64(1.5). */
+static char *value_display(arena *a, const value *v) {
+    if (v->null || v->type == VT_NULL) return arena_strdup(a, "NULL");
+    char tmp[64];
+    switch (v->type) {
+    case VT_BOOL:
+        return arena_printf(a, "Boolean(%s)", v->v.b ? "true" : "false");
+    case VT_I64:
+        return arena_printf(a, "Int64(%lld)", (long long)v->v.i);
+    case VT_U64:
+        return arena_printf(a, "UInt64(%llu)", (unsigned long long)v->v.u);
+    case VT_F64: {
+        tmp[fmt_double(tmp, v->v.f)] = 0;
+        return arena_printf(a, "Float64(%s)", tmp);
+    }
+    case VT_STR:
+        return arena_printf(a, "Utf8(\"%.*s\")", (int)v->v.s.len, v->v.s.p);
+    case VT_TS:
+        return arena_printf(a, "TimestampNanosecond(%lld, None)", (long long)v->v.i);
+    case VT_INTERVAL:
+        return arena_printf(a, "IntervalMonthDayNano(\"%d months %d days %lld nanos\")",
+                            v->v.iv.months, v->v.iv.days, (long long)v->v.iv.nanos);
+    default:
+        return arena_strdup(a, "?");
+    }
+}
+
+static void name_into(buf *b, arena *a, const expr *e, bool top, const char *qual);
+
+static void names_list(buf *b, arena *a, expr **args, uint32_t n, const char *qual,
+                       const char *sep) {
+    for (uint32_t i = 0; i < n; i++) {
+        if (i) buf_puts(b, sep);
+        name_into(b, a, args[i], false, qual);
+    }
+}
+
+static void name_case(buf *b, arena *a, const expr *e, const char *qual) {
+    buf_puts(b, "CASE ");
+    if (e->operand) {
+        name_into(b, a, e->operand, false, qual);
+        buf_putc(b, ' ');
+    }
+    for (uint32_t i = 0; i < e->nwhen; i++) {
+        buf_puts(b, "WHEN ");
+        name_into(b, a, e->when[i], false, qual);
+        buf_puts(b, " THEN ");
+        name_into(b, a, e->then[i], false, qual);
+        buf_putc(b, ' ');
+    }
+    if (e->els) {
+        buf_puts(b, "ELSE ");
+        name_into(b, a, e->els, false, qual);
+        buf_putc(b, ' ');
+    }
+    buf_puts(b, "END");
+}
+
+/* An aggregate call prints its name as DataFusion displays it (COUNT, AVG) and `*` for no
+ * argument. */
+static void name_func(buf *b, arena *a, const expr *e, const char *qual) {
+    int ak = agg_lookup(e->name);
+    if (ak && !e->over) {
+        buf_puts(b, agg_display(ak));
+        buf_putc(b, '(');
+        if (e->distinct) buf_puts(b, "DISTINCT ");
+        if (e->star || e->nargs == 0)
+            buf_putc(b, '*');
+        else
+            names_list(b, a, e->args, e->nargs, qual, ",");
+        buf_putc(b, ')');
+    } else {
+        buf_printf(b, "%s(", e->name);
+        if (e->distinct) buf_puts(b, "DISTINCT ");
+        if (e->star)
+            buf_putc(b, '*');
+        else
+            names_list(b, a, e->args, e->nargs, qual, ",");
+        buf_putc(b, ')');
+    }
+}
+
+static void name_into(buf *b, arena *a, const expr *e, bool top, const char *qual) {
+    switch (e->kind) {
+    case EX_LITERAL:
+        buf_puts(b, value_display(a, &e->lit));
+        break;
+    case EX_COLUMN:
+        if (!top) {
+            if (e->qual)
+                buf_printf(b, "%s.", e->qual);
+            else if (qual && e->name[0] != '@')
+                buf_printf(b, "%s.", qual);
+        }
+        buf_puts(b, e->name);
+        break;
+    case EX_STAR:
+        buf_puts(b, "*");
+        break;
+    case EX_UNARY:
+        if (e->op == OP_NOT) {
+            buf_puts(b, "NOT ");
+            name_into(b, a, e->args[0], false, qual);
+        } else {
+            buf_puts(b, e->op == OP_NEG ? "(- " : "(+ ");
+            name_into(b, a, e->args[0], false, qual);
+            buf_putc(b, ')');
+        }
+        break;
+    case EX_BINARY:
+        name_into(b, a, e->args[0], false, qual);
+        buf_printf(b, " %s ", plan_op_text(e->op));
+        name_into(b, a, e->args[1], false, qual);
+        break;
+    case EX_IS: {
+        name_into(b, a, e->args[0], false, qual);
+        const char *what = e->op == OP_IS_NULL    ? "NULL"
+                           : e->op == OP_IS_TRUE  ? "TRUE"
+                           : e->op == OP_IS_FALSE ? "FALSE"
+                                                  : "UNKNOWN";
+        buf_printf(b, " IS %s%s", e->negated ? "NOT " : "", what);
+        break;
+    }
+    case EX_BETWEEN:
+        name_into(b, a, e->args[0], false, qual);
+        buf_puts(b, e->negated ? " NOT BETWEEN " : " BETWEEN ");
+        name_into(b, a, e->args[1], false, qual);
+        buf_puts(b, " AND ");
+        name_into(b, a, e->args[2], false, qual);
+        break;
+    case EX_IN_LIST:
+        name_into(b, a, e->args[0], false, qual);
+        buf_puts(b, e->negated ? " NOT IN ([" : " IN ([");
+        names_list(b, a, e->args + 1, e->nargs - 1, qual, ", ");
+        buf_puts(b, "])");
+        break;
+    case EX_LIKE:
+        name_into(b, a, e->args[0], false, qual);
+        buf_printf(b, " %s%s ", e->negated ? "NOT " : "", e->op == OP_ILIKE ? "ILIKE" : "LIKE");
+        name_into(b, a, e->args[1], false, qual);
+        break;
+    case EX_CASE:
+        name_case(b, a, e, qual);
+        break;
+    case EX_CAST:
+        buf_puts(b, e->op == OP_TRY_CAST ? "TRY_CAST(" : "CAST(");
+        name_into(b, a, e->args[0], false, qual);
+        buf_printf(b, " AS %s)", plan_type_arrow(&e->cast_type));
+        break;
+    case EX_FUNC:
+        name_func(b, a, e, qual);
+        break;
+    case EX_SUBQUERY:
+        buf_puts(b, "(<subquery>)");
+        break;
+    case EX_EXISTS:
+        buf_puts(b, e->negated ? "NOT EXISTS (<subquery>)" : "EXISTS (<subquery>)");
+        break;
+    case EX_IN_QUERY:
+        name_into(b, a, e->args[0], false, qual);
+        buf_puts(b, e->negated ? " NOT IN (<subquery>)" : " IN (<subquery>)");
+        break;
+    default:
+        buf_puts(b, "?");
+    }
+}
+
+char *plan_expr_name(arena *a, const expr *e, bool top, const char *qual) {
+    buf b;
+    buf_init(&b);
+    name_into(&b, a, e, top, qual);
+    char *r = arena_strndup(a, b.p ? b.p : "", b.len);
+    buf_free(&b);
+    return r;
+}

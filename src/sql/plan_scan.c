@@ -1,0 +1,338 @@
+/* What storage does for a query: see plan_int.h. A WHERE clause is split into its AND
+ * conjuncts; `time <op> constant` ones narrow the scan's time range, those over tags only
+ * become a predicate that runs once per series (and `tag = 'constant'` ones pick candidate
+ * series straight from the index), and the rest is a filter over the scan's rows. */
+#include "sql/plan_int.h"
+
+#include "util/timeutil.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------------ pushdown helpers */
+
+static void split_and(arena *a, bexpr *e, bexpr ***list, uint32_t *n, uint32_t *cap) {
+    if (e->kind == BX_AND) {
+        split_and(a, e->args[0], list, n, cap);
+        split_and(a, e->args[1], list, n, cap);
+        return;
+    }
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 8;
+        *list = arena_realloc(a, *list, sizeof **list * *cap, sizeof **list * nc);
+        *cap = nc;
+    }
+    (*list)[(*n)++] = e;
+}
+
+void plan_mark_cols(const bexpr *e, bool *used) {
+    if (e->kind == BX_COL) used[e->col] = true;
+    for (uint32_t i = 0; i < e->nargs; i++) plan_mark_cols(e->args[i], used);
+}
+
+static bool only_tags(const bexpr *e, const struct scope *sc) {
+    if (e->kind == BX_COL) return sc->cols[e->col].kind == CK_TAG;
+    if (e->kind == BX_FUNC && e->fname && !strcmp(e->fname, "now")) return true;
+    for (uint32_t i = 0; i < e->nargs; i++)
+        if (!only_tags(e->args[i], sc)) return false;
+    return true;
+}
+
+static bool has_cols(const bexpr *e) {
+    if (e->kind == BX_COL) return true;
+    for (uint32_t i = 0; i < e->nargs; i++)
+        if (has_cols(e->args[i])) return true;
+    return false;
+}
+
+bexpr *plan_remap(arena *a, const bexpr *e, const uint32_t *map) {
+    bexpr *r = arena_alloc(a, sizeof *r);
+    *r = *e;
+    if (e->kind == BX_COL) r->col = map[e->col];
+    if (e->nargs) {
+        r->args = arena_alloc(a, sizeof *r->args * e->nargs);
+        for (uint32_t i = 0; i < e->nargs; i++) r->args[i] = plan_remap(a, e->args[i], map);
+    }
+    return r;
+}
+
+/* Tightens [tmin, tmax] with a conjunct `time <op> const` (or reversed); true if absorbed. */
+static bool time_bound(const bexpr *c, uint32_t time_col, int64_t *tmin, int64_t *tmax) {
+    if (c->kind != BX_CMP) return false;
+    const bexpr *l = c->args[0], *r = c->args[1];
+    uint8_t opc = c->op;
+    if (r->kind == BX_COL && l->kind == BX_CONST) {
+        const bexpr *t = l;
+        l = r;
+        r = t;
+        switch (opc) {
+        case OP_LT:
+            opc = OP_GT;
+            break;
+        case OP_LE:
+            opc = OP_GE;
+            break;
+        case OP_GT:
+            opc = OP_LT;
+            break;
+        case OP_GE:
+            opc = OP_LE;
+            break;
+        }
+    }
+    if (l->kind != BX_COL || l->col != time_col || r->kind != BX_CONST || r->type != VT_TS ||
+        r->cval.null || r->unit != l->unit)
+        return false;
+    int64_t v = r->cval.v.i;
+    switch (opc) {
+    case OP_EQ:
+        if (v > *tmin) *tmin = v;
+        if (v < *tmax) *tmax = v;
+        return true;
+    case OP_GT:
+        if (v == INT64_MAX) {
+            *tmin = INT64_MAX;
+            *tmax = INT64_MIN;
+        } else if (v + 1 > *tmin)
+            *tmin = v + 1;
+        return true;
+    case OP_GE:
+        if (v > *tmin) *tmin = v;
+        return true;
+    case OP_LT:
+        if (v == INT64_MIN) {
+            *tmin = INT64_MAX;
+            *tmax = INT64_MIN;
+        } else if (v - 1 < *tmax)
+            *tmax = v - 1;
+        return true;
+    case OP_LE:
+        if (v < *tmax) *tmax = v;
+        return true;
+    }
+    return false;
+}
+
+/* The per-series tag predicate, evaluated on a one-row batch of the series' tag values. Its
+ * memory is the query's scratch arena, reset for every series: a table of 300,000 series must
+ * not keep 300,000 evaluations (an IN list of 1,000 strings once cost 60 KB each). */
+struct series_pred {
+    bexpr *pred;
+    uint32_t ntags;
+    qctx *q;
+    err er;
+    bool failed;
+};
+
+/* The scan's interrupt: the query's deadline and memory limit, checked while it searches. */
+static int scan_check(void *ctx, err *e) {
+    return q_check(ctx, e);
+}
+
+static bool series_pred_eval(void *ctx, const strv *tags) {
+    struct series_pred *sp = ctx;
+    if (sp->failed) return false;
+    arena *a = q_scratch(sp->q);
+    vec *cols = arena_alloc(a, sizeof *cols * (sp->ntags + 1));
+    for (uint32_t k = 0; k < sp->ntags; k++) {
+        vec_alloc(a, VT_STR, 0, 1, &cols[k]);
+        if (tags[k].p)
+            cols[k].d.s[0] = tags[k];
+        else
+            vec_set_null(a, &cols[k], 0); /* storage's (NULL, 0) view becomes "" */
+    }
+    batch b = {sp->ntags, 1, cols};
+    vec r;
+    /* the scan being opened may run a long time over many series: the deadline counts here */
+    if (q_check(sp->q, &sp->er) < 0 || bexpr_eval(sp->pred, &b, a, &r, &sp->er) < 0) {
+        sp->failed = true;
+        return false;
+    }
+    return r.type == VT_BOOL && vec_is_valid(&r, 0) && r.d.b[0];
+}
+
+static struct series_pred *series_pred_new(qctx *q, bexpr *pred, uint32_t ntags) {
+    struct series_pred *spd = arena_calloc(q->a, sizeof *spd);
+    spd->pred = pred;
+    spd->ntags = ntags;
+    spd->q = q;
+    return spd;
+}
+
+/* ------------------------------------------------------------------ WHERE */
+
+static void and_into(arena *a, bexpr **acc, bexpr *c) {
+    bexpr *r = *acc ? bx_new(a, BX_AND, VT_BOOL, 2) : c;
+    if (*acc) {
+        r->args[0] = *acc;
+        r->args[1] = c;
+    }
+    *acc = r;
+}
+
+/* Sorts the conjuncts of where (BOOL, over the columns of sc, time first; NULL for none):
+ * `time <op> constant` ones narrow [*tmin, *tmax], those over tags only are ANDed into
+ * *tagpred, the others into *residual (each NULL when it gets none). */
+static void split_where(arena *a, bexpr *where, const struct scope *sc, int64_t *tmin,
+                        int64_t *tmax, bexpr **tagpred, bexpr **residual) {
+    *tagpred = *residual = NULL;
+    if (!where) return;
+    bexpr **conj = NULL;
+    uint32_t nconj = 0, cap = 0;
+    split_and(a, where, &conj, &nconj, &cap);
+    for (uint32_t i = 0; i < nconj; i++) {
+        if (time_bound(conj[i], 0, tmin, tmax)) continue;
+        and_into(a, has_cols(conj[i]) && only_tags(conj[i], sc) ? tagpred : residual, conj[i]);
+    }
+}
+
+/* ------------------------------------------------------------------ series filters */
+
+int plan_series_filter(sql_session *s, qctx *q, meta_table *t, const expr *where,
+                       series_filter *out, err *er) {
+    arena *a = q->a;
+    memset(out, 0, sizeof *out);
+    out->tmin = INT64_MIN;
+    out->tmax = INT64_MAX;
+    if (!where) return 0;
+    struct scope sc = {arena_calloc(a, sizeof *sc.cols * (t->ncols + 1)), t->ncols};
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        struct col_ref *c = &sc.cols[i];
+        c->qual = t->name;
+        c->name = t->cols[i].name;
+        c->type = t->cols[i].type;
+        c->unit = t->cols[i].kind == CK_TIME ? t->precision : 0;
+        c->kind = t->cols[i].kind;
+        c->col_id = t->cols[i].id;
+    }
+    struct binder bd = {.s = s, .q = q, .a = a, .in = &sc, .now_ns = time_now_ns()};
+    bexpr *w;
+    if (plan_bind(&bd, where, &w, er) < 0 || bx_cast(a, &w, VT_BOOL, 0, er) < 0) return -1;
+    bexpr *tagpred, *residual;
+    split_where(a, w, &sc, &out->tmin, &out->tmax, &tagpred, &residual);
+    out->has_other = residual != NULL;
+    if (!tagpred) return 0;
+    bool *used = arena_calloc(a, t->ncols + 1);
+    plan_mark_cols(tagpred, used);
+    uint32_t *map = arena_alloc(a, sizeof *map * (t->ncols + 1));
+    out->tag_ids = arena_alloc(a, sizeof *out->tag_ids * (t->ncols + 1));
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        map[i] = UINT32_MAX;
+        if (used[i]) {
+            map[i] = out->ntags;
+            out->tag_ids[out->ntags++] = t->cols[i].id;
+        }
+    }
+    out->pred = series_pred_eval;
+    out->ctx = series_pred_new(q, plan_remap(a, tagpred, map), out->ntags);
+    return 0;
+}
+
+int series_filter_check(const series_filter *sf, err *er) {
+    const struct series_pred *spd = sf->ctx;
+    if (!sf->pred || !spd->failed) return 0;
+    *er = spd->er;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ table scans */
+
+/* tag = 'const' conjuncts of the tag predicate: candidate series straight from the index
+ * bitmaps. */
+static void scan_eq_lookups(arena *a, const meta_table *t, bexpr *tagpred, scan_spec *sp) {
+    bexpr **tc = NULL;
+    uint32_t ntc = 0, captc = 0;
+    split_and(a, tagpred, &tc, &ntc, &captc);
+    uint32_t *eq_ids = arena_alloc(a, sizeof *eq_ids * (ntc + 1));
+    strv *eq_vals = arena_alloc(a, sizeof *eq_vals * (ntc + 1));
+    uint32_t neq = 0;
+    for (uint32_t i = 0; i < ntc; i++) {
+        const bexpr *c = tc[i];
+        if (c->kind != BX_CMP || c->op != OP_EQ) continue;
+        const bexpr *l = c->args[0], *r = c->args[1];
+        if (l->kind == BX_CONST) {
+            const bexpr *tmp = l;
+            l = r;
+            r = tmp;
+        }
+        if (l->kind != BX_COL || r->kind != BX_CONST || r->cval.null || r->type != VT_STR) continue;
+        eq_ids[neq] = t->cols[l->col].id;
+        eq_vals[neq++] = r->cval.v.s;
+    }
+    sp->neq = neq;
+    sp->eq_tag_ids = eq_ids;
+    sp->eq_vals = eq_vals;
+}
+
+int plan_table_scan(sql_session *s, qctx *q, meta_table *t, const struct scope *sc, bexpr *where,
+                    bool *used, op **out, const uint32_t **map_out, err *er) {
+    arena *a = q->a;
+    int64_t tmin = INT64_MIN, tmax = INT64_MAX;
+    bexpr *residual, *tagpred;
+    split_where(a, where, sc, &tmin, &tmax, &tagpred, &residual);
+    if (residual) plan_mark_cols(residual, used);
+    /* Scan columns: time, used tags, used fields; map table positions to scan outputs. */
+    uint32_t *map = arena_alloc(a, sizeof *map * (t->ncols + 1));
+    uint32_t ntag = 0, nfield = 0;
+    uint32_t *tag_ids = arena_alloc(a, sizeof *tag_ids * (t->ncols + 1));
+    uint32_t *field_ids = arena_alloc(a, sizeof *field_ids * (t->ncols + 1));
+    uint8_t *field_types = arena_alloc(a, t->ncols + 1);
+    bool *tag_used = arena_calloc(a, t->ncols + 1);
+    if (tagpred) plan_mark_cols(tagpred, tag_used);
+    for (uint32_t i = 0; i < t->ncols; i++)
+        if (t->cols[i].kind == CK_TAG && (used[i] || tag_used[i])) tag_ids[ntag++] = t->cols[i].id;
+    for (uint32_t i = 0; i < t->ncols; i++)
+        if (t->cols[i].kind == CK_FIELD && used[i]) {
+            field_types[nfield] = t->cols[i].type;
+            field_ids[nfield++] = t->cols[i].id;
+        }
+    uint32_t ti = 0, fi = 0;
+    uint32_t *tagmap = arena_alloc(a, sizeof *tagmap * (t->ncols + 1));
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        if (t->cols[i].kind == CK_TIME)
+            map[i] = 0;
+        else if (t->cols[i].kind == CK_TAG && (used[i] || tag_used[i])) {
+            tagmap[i] = ti;
+            map[i] = 1 + ti++;
+        } else if (t->cols[i].kind == CK_FIELD && used[i])
+            map[i] = 1 + ntag + fi++;
+        else
+            map[i] = UINT32_MAX;
+    }
+    scan_spec *sp = arena_calloc(a, sizeof *sp);
+    sp->db_id = t->db_id;
+    sp->table_id = t->id;
+    sp->precision = t->precision;
+    sp->tmin = tmin;
+    sp->tmax = tmax;
+    sp->ntags = ntag;
+    sp->tag_ids = tag_ids;
+    sp->nfields = nfield;
+    sp->field_ids = field_ids;
+    sp->field_types = field_types;
+    sp->need_time = used[0];
+    sp->check = scan_check;
+    sp->check_ctx = q;
+    struct series_pred *spd = NULL;
+    if (tagpred) {
+        spd = series_pred_new(q, plan_remap(a, tagpred, tagmap), ntag);
+        sp->series_pred = series_pred_eval;
+        sp->pred_ctx = spd;
+        scan_eq_lookups(a, t, tagpred, sp);
+    }
+    if (tmin > tmax) {
+        /* Contradictory time range: nothing to read. */
+        sp->tmin = 1;
+        sp->tmax = 0;
+    }
+    op *root = op_scan(q, s->eng, sp, er);
+    if (!root) return -1;
+    if (spd && spd->failed) {
+        *er = spd->er;
+        root->close(root);
+        return -1;
+    }
+    if (residual) root = op_filter(q, root, plan_remap(a, residual, map));
+    *out = root;
+    *map_out = map;
+    return 0;
+}

@@ -1,0 +1,72 @@
+/* Internals shared by the statement executors; nothing outside them includes this.
+ *
+ * sql_run (sql.c) parses a request and dispatches its statement:
+ *   sql.c       queries (planned by plan.h), INSERT and DELETE, the result plumbing;
+ *   sql_ddl.c   CREATE / ALTER / DROP DATABASE and TABLE, COMPACT;
+ *   sql_show.c  SHOW DATABASES / TABLES / SERIES / TAG VALUES, DESCRIBE.
+ * An executor takes the session and the parsed statement, and fills the result (statements
+ * with rows) or changes the catalog and storage (statements without). Memory: the session's
+ * arena (s->a). Errors: 0 / -1 with e filled, as sql.h describes. */
+#ifndef STRATA_SQL_SQL_INT_H
+#define STRATA_SQL_SQL_INT_H
+
+#include "sql/ast.h"
+#include "sql/ops.h"
+#include "sql/plan.h"
+#include "sql/sql.h"
+
+struct sql_result {
+    qctx q;
+    rschema schema;
+    op *root;
+};
+
+/* ---- results (sql.c) ---- */
+/* Sets r's schema from the names and the output types of o. */
+void set_schema(sql_result *r, uint32_t ncols, const char **names, const op *o);
+
+/* Builds a one-batch result of string/integer/boolean cells given row by row. */
+/* Builds a one-batch result of string/integer/boolean cells given row by row. */
+struct table_builder {
+    arena *a;
+    uint32_t ncols;
+    const char **names;
+    uint8_t *types;
+    uint32_t nrows, cap;
+    value *cells; /* nrows * ncols */
+};
+
+void tb_init(struct table_builder *tb, arena *a, uint32_t ncols, const char **names,
+             const uint8_t *types);
+/* A new row of ncols cells, all NULL until set. */
+value *tb_row(struct table_builder *tb);
+/* Cells: a string (copied into a), an unsigned integer, a boolean. */
+value tb_str(arena *a, const char *s);
+value tb_u64(uint64_t u);
+value tb_bool(bool b);
+/* Makes the rows r's result. */
+void tb_finish(struct table_builder *tb, sql_result *r);
+
+/* The series of table t that a WHERE over tags and time selects (DELETE, SHOW SERIES): *sf
+ * is the filter (sf->has_other when WHERE also reads fields), *sids the series ids. */
+int sqlx_series_filter(sql_session *s, sql_result *r, meta_table *t, const expr *where,
+                       series_filter *sf, uint32_t **sids, size_t *n, err *e);
+
+/* ---- DDL (sql_ddl.c) ---- */
+int sqlx_create_db(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_alter_db(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_drop_db(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_drop_table(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_compact(sql_session *s, const sql_stmt *st, err *e);
+
+/* ---- metadata statements (sql_show.c) ---- */
+int sqlx_show_databases(sql_session *s, sql_result *r, err *e);
+int sqlx_show_tables(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
+int sqlx_describe_table(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
+int sqlx_describe_db(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
+int sqlx_show_series(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
+int sqlx_show_tag_values(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
+
+#endif

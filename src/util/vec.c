@@ -1,0 +1,118 @@
+/* Column vectors: see vec.h. */
+#include "util/vec.h"
+
+#include <string.h>
+
+void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) {
+    memset(out, 0, sizeof *out);
+    out->type = type;
+    out->unit = unit;
+    out->len = n;
+    out->d.raw = arena_alloc(a, vtype_size(type) * (n ? n : 1));
+    out->valid = NULL;
+}
+
+/* Writes the type's zero into slot i (the NULL-slot invariant of types.h). */
+static inline void vec_zero_slot(vec *v, uint32_t i) {
+    if (v->type == VT_STR)
+        v->d.s[i] = (strv){"", 0};
+    else if (v->type == VT_BOOL)
+        v->d.b[i] = false;
+    else {
+        size_t sz = vtype_size(v->type);
+        memset((char *)v->d.raw + sz * i, 0, sz);
+    }
+}
+
+void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) {
+    vec_alloc(a, type, unit, n, out);
+    size_t nb = bitmap_bytes(n);
+    out->valid = arena_calloc(a, nb ? nb : 1);
+    if (type == VT_STR)
+        for (uint32_t i = 0; i < n; i++) out->d.s[i] = (strv){"", 0};
+    else
+        memset(out->d.raw, 0, vtype_size(type) * n);
+}
+
+void vec_zero_nulls(vec *v, uint32_t n) {
+    if (!v->valid || v->type == VT_NULL) return;
+    for (uint32_t i = 0; i < n; i += 8) {
+        if (v->valid[i >> 3] == 0xff) continue; /* eight valid rows */
+        for (uint32_t k = i; k < n && k < i + 8; k++)
+            if (!vec_is_valid(v, k)) vec_zero_slot(v, k);
+    }
+}
+
+void vec_set_null(arena *a, vec *v, uint32_t i) {
+    if (!v->valid) {
+        size_t nb = bitmap_bytes(v->len);
+        v->valid = arena_alloc(a, nb ? nb : 1);
+        memset(v->valid, 0xff, nb);
+    }
+    bitmap_clear(v->valid, i);
+    vec_zero_slot(v, i);
+}
+
+void vec_get(const vec *v, uint32_t i, value *out) {
+    memset(out, 0, sizeof *out);
+    out->type = v->type;
+    out->unit = v->unit;
+    if (v->type == VT_NULL || !vec_is_valid(v, i)) {
+        out->null = true;
+        return;
+    }
+    switch (v->type) {
+    case VT_BOOL:
+        out->v.b = v->d.b[i];
+        break;
+    case VT_I64:
+    case VT_TS:
+    case VT_DATE:
+        out->v.i = v->d.i64[i];
+        break;
+    case VT_U64:
+        out->v.u = v->d.u64[i];
+        break;
+    case VT_F64:
+        out->v.f = v->d.f64[i];
+        break;
+    case VT_STR:
+        out->v.s = v->d.s[i];
+        break;
+    case VT_INTERVAL:
+        out->v.iv = v->d.iv[i];
+        break;
+    }
+}
+
+void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out) {
+    if (v->null || v->type == VT_NULL) {
+        vec_alloc_null(a, v->type, v->unit, n, out);
+        return;
+    }
+    vec_alloc(a, v->type, v->unit, n, out);
+    for (uint32_t i = 0; i < n; i++) {
+        switch (v->type) {
+        case VT_BOOL:
+            out->d.b[i] = v->v.b;
+            break;
+        case VT_I64:
+        case VT_TS:
+        case VT_DATE:
+            out->d.i64[i] = v->v.i;
+            break;
+        case VT_U64:
+            out->d.u64[i] = v->v.u;
+            break;
+        case VT_F64:
+            out->d.f64[i] = v->v.f;
+            break;
+        case VT_STR:
+            out->d.s[i] = v->v.s;
+            break;
+        case VT_INTERVAL:
+            out->d.iv[i] = v->v.iv;
+            break;
+        }
+    }
+}

@@ -29,8 +29,9 @@ static void copy_valid(arena *a, vec *out, const vec *in, uint32_t n) {
 
 typedef double (*f64_op)(double);
 
+/* NaN stays NaN, as in DataFusion: a sign of "not a number" is not zero. */
 static double f_sign(double x) {
-    return x > 0 ? 1 : x < 0 ? -1 : 0;
+    return x > 0 ? 1 : x < 0 ? -1 : x == 0 ? 0 : x;
 }
 static double f_round(double x) {
     return round(x);

@@ -13,6 +13,10 @@
 CC      ?= cc
 VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
+# The revision is compiled into main.o only; this stamp changes when HEAD does, so a binary
+# never reports the revision of an older build.
+REV_STAMP := build/revision
+$(shell mkdir -p build && (echo '$(GIT_REV)' | cmp -s - $(REV_STAMP) || echo '$(GIT_REV)' > $(REV_STAMP)))
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CSTD    := -std=c11 -D_GNU_SOURCE
@@ -54,6 +58,8 @@ build/asan/strata: build/san/main.o $(SAN_OBJ)
 build/tsan/strata: $(TSAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -fsanitize=thread -o $@ $^ $(LIBS)
+
+build/rel/main.o build/san/main.o build/tsano/main.o: $(REV_STAMP)
 
 build/tsano/%.o: src/%.c
 	@mkdir -p $(dir $@)

@@ -22,8 +22,8 @@ typedef struct sql_query sql_query;
 /* A type name as written in CAST or DDL: vt is VT_NULL when the name is not one Strata knows,
  * in which case `name` lets the binder report it. */
 typedef struct sql_type {
-    uint8_t vt;   /* enum vtype */
-    uint8_t unit; /* enum tunit for VT_TS (TIMESTAMP = ns) */
+    uint8_t vt;       /* enum vtype */
+    uint8_t unit;     /* enum tunit for VT_TS (TIMESTAMP = ns) */
     const char *name; /* as written, upper-cased: BIGINT, BIGINT UNSIGNED, DOUBLE, ... */
     /* Added by the parser: for a name sqlparser-rs does not know, the type exactly as written
      * with its modifiers, as CnosDB quotes it in messages (`geometry(point, 1)`, `geometry` for
@@ -72,14 +72,14 @@ enum expr_op {
     OP_GE,
     OP_AND,
     OP_OR,
-    OP_CONCAT,   /* || */
-    OP_REGEX,    /* ~ */
-    OP_IREGEX,   /* ~* */
-    OP_NREGEX,   /* !~ */
-    OP_NIREGEX,  /* !~* */
-    OP_BITAND,   /* & */
-    OP_BITOR,    /* | */
-    OP_BITXOR,   /* # or ^ per dialect */
+    OP_CONCAT,  /* || */
+    OP_REGEX,   /* ~ */
+    OP_IREGEX,  /* ~* */
+    OP_NREGEX,  /* !~ */
+    OP_NIREGEX, /* !~* */
+    OP_BITAND,  /* & */
+    OP_BITOR,   /* | */
+    OP_BITXOR,  /* # or ^ per dialect */
     OP_SHL,
     OP_SHR,
     OP_IS_DISTINCT,     /* IS DISTINCT FROM */
@@ -133,9 +133,9 @@ typedef struct sql_named_window {
 } sql_named_window;
 
 typedef struct expr {
-    uint8_t kind; /* enum expr_kind */
-    uint8_t op;   /* enum expr_op */
-    bool negated; /* NOT BETWEEN, NOT IN, NOT LIKE, IS NOT, NOT EXISTS */
+    uint8_t kind;  /* enum expr_kind */
+    uint8_t op;    /* enum expr_op */
+    bool negated;  /* NOT BETWEEN, NOT IN, NOT LIKE, IS NOT, NOT EXISTS */
     bool distinct; /* f(DISTINCT ...) */
     bool star;     /* f(*) */
     bool quoted;   /* name was double-quoted */
@@ -173,7 +173,8 @@ typedef struct expr {
 /* The parser refuses statements nested deeper than these (message `recursion limit exceeded`),
  * so every later stage can walk the AST recursively on a normal thread stack. */
 #define SQL_MAX_DEPTH 256        /* nested parentheses, subqueries, operators parsed recursively */
-#define SQL_MAX_EXPR_HEIGHT 1000 /* height of any expression tree, flat operator chains included */
+#define SQL_MAX_EXPR_HEIGHT 1000 /* height of any expression tree, flat operator chains included   \
+                                  */
 #define SQL_MAX_CHAIN 1000       /* joins in one FROM clause, set operations in one query */
 
 struct sql_order_item {
@@ -237,7 +238,7 @@ typedef struct sql_select {
     expr *where;
     expr **group_by;
     uint32_t ngroup;
-    uint8_t group_kind; /* 0 plain, 1 ROLLUP(...), 2 CUBE(...), 3 GROUPING SETS */
+    uint8_t group_kind;    /* 0 plain, 1 ROLLUP(...), 2 CUBE(...), 3 GROUPING SETS */
     expr ***grouping_sets; /* for GROUPING SETS: nsets lists */
     uint32_t *grouping_set_len;
     uint32_t nsets;
@@ -324,9 +325,9 @@ enum stmt_kind {
                             name2 (RENAME to) */
     ST_DROP_TABLE,       /* table, if_exists */
     ST_SHOW_DATABASES,
-    ST_SHOW_TABLES,      /* on_db */
-    ST_SHOW_SERIES,      /* on_db, table, where, order_by, limit, offset */
-    ST_SHOW_TAG_VALUES,  /* on_db, table, tag_key_op, tag_keys, where, order_by, limit, offset */
+    ST_SHOW_TABLES,     /* on_db */
+    ST_SHOW_SERIES,     /* on_db, table, where, order_by, limit, offset */
+    ST_SHOW_TAG_VALUES, /* on_db, table, tag_key_op, tag_keys, where, order_by, limit, offset */
     ST_SHOW_QUERIES,
     ST_DESCRIBE_DATABASE, /* name */
     ST_DESCRIBE_TABLE,    /* table */
@@ -334,16 +335,16 @@ enum stmt_kind {
     ST_ALTER_TENANT,      /* name, alter_action (TA_*), name2 (user), role, opts */
     ST_DROP_TENANT,       /* name, if_exists, opts (AFTER) */
     ST_RECOVER_TENANT,
-    ST_CREATE_USER,       /* name, if_not_exists, opts */
-    ST_ALTER_USER,        /* name, opts (SET), name2 (RENAME TO) */
-    ST_DROP_USER,         /* name, if_exists */
-    ST_CREATE_ROLE,       /* name, if_not_exists, role (INHERIT owner|member) */
-    ST_DROP_ROLE,         /* name, if_exists */
-    ST_GRANT,             /* privilege, on_db, name (role) */
-    ST_REVOKE,            /* privilege, on_db, name (role) */
-    ST_KILL_QUERY,        /* query_id */
-    ST_COMPACT,           /* COMPACT DATABASE name / COMPACT VNODE ... (opts) */
-    ST_SET,               /* SET name = value */
+    ST_CREATE_USER, /* name, if_not_exists, opts */
+    ST_ALTER_USER,  /* name, opts (SET), name2 (RENAME TO) */
+    ST_DROP_USER,   /* name, if_exists */
+    ST_CREATE_ROLE, /* name, if_not_exists, role (INHERIT owner|member) */
+    ST_DROP_ROLE,   /* name, if_exists */
+    ST_GRANT,       /* privilege, on_db, name (role) */
+    ST_REVOKE,      /* privilege, on_db, name (role) */
+    ST_KILL_QUERY,  /* query_id */
+    ST_COMPACT,     /* COMPACT DATABASE name / COMPACT VNODE ... (opts) */
+    ST_SET,         /* SET name = value */
 };
 
 enum tenant_action {
@@ -407,12 +408,12 @@ typedef struct sql_stmt {
     /* KILL QUERY */
     uint64_t query_id;
     /* Added by the parser: */
-    const char *table_alias;  /* DELETE FROM t [AS] a, UPDATE t [AS] a */
-    expr **set_values;        /* ST_SET: the value list (SET x = 1, 2); opts[0] also holds the
-                                 first value when it is a literal or a bare word */
+    const char *table_alias; /* DELETE FROM t [AS] a, UPDATE t [AS] a */
+    expr **set_values;       /* ST_SET: the value list (SET x = 1, 2); opts[0] also holds the
+                                first value when it is a literal or a bare word */
     uint32_t nset_values;
-    uint8_t *privileges;      /* ST_GRANT/ST_REVOKE: every `priv ON DATABASE db` of the list, */
-    const char **priv_dbs;    /* privilege/on_db repeat the first one */
+    uint8_t *privileges;   /* ST_GRANT/ST_REVOKE: every `priv ON DATABASE db` of the list, */
+    const char **priv_dbs; /* privilege/on_db repeat the first one */
     uint32_t npriv;
     const char *explain_format; /* EXPLAIN FORMAT x: the word x as written, NULL if absent */
 } sql_stmt;

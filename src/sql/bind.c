@@ -28,7 +28,8 @@ static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *
     const struct scope *sc = bd->in;
     int found = -1;
     for (uint32_t i = 0; i < sc->n; i++) {
-        if (strcmp(sc->cols[i].name, e->name) != 0) continue;
+        if (sc->cols[i].vis == CV_GONE || strcmp(sc->cols[i].name, e->name) != 0) continue;
+        if (!e->qual && sc->cols[i].vis == CV_USING_RIGHT) continue;
         if (e->qual) {
             /* `t.col`, or `db.t.col` where the table part decides; table names may themselves
              * contain dots (OpenTSDB metrics), so an exact match comes first. */
@@ -138,6 +139,16 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
         if (bx_cast(a, &x, t, 0, er) < 0 || bx_cast(a, &y, t, 0, er) < 0) return -1;
         r->type = t;
     }
+    r->args[0] = x;
+    r->args[1] = y;
+    *out = r;
+    return 0;
+}
+
+int plan_bind_eq(struct binder *bd, bexpr *x, bexpr *y, bexpr **out, err *er) {
+    if (unify(bd, &x, &y, false, OP_EQ, er) < 0) return -1;
+    bexpr *r = bx_new(bd->a, BX_CMP, VT_BOOL, 2);
+    r->op = OP_EQ;
     r->args[0] = x;
     r->args[1] = y;
     *out = r;
@@ -531,8 +542,7 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
     case EX_SUBQUERY:
     case EX_IN_QUERY:
     case EX_EXISTS:
-        return err_set(er, 422, EC_NOT_IMPL,
-                       "This feature is not implemented: subqueries in expressions");
+        return plan_bind_subquery(bd, e, out, er);
     }
     return plan_err(er, "unsupported expression");
 }

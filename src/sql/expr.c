@@ -210,6 +210,32 @@ void bx_in_list_prepare(arena *a, bexpr *e) {
     e->aux = s;
 }
 
+bexpr *bx_in_values(arena *a, bexpr *x, const batch *b, uint32_t nb, bool negated) {
+    bexpr *e = bx_new(a, BX_IN_LIST, VT_BOOL, 1);
+    e->args[0] = x;
+    e->negated = negated;
+    struct in_set *s = arena_alloc(a, sizeof *s);
+    uint32_t total = 0;
+    for (uint32_t k = 0; k < nb; k++) total += b[k].nrows;
+    s->set = keyset_new(a, total);
+    s->has_null = false;
+    for (uint32_t k = 0; k < nb; k++)
+        for (uint32_t i = 0; i < b[k].nrows; i++) {
+            value p;
+            vec_get(&b[k].cols[0], i, &p);
+            char tmp[16];
+            const void *key;
+            uint32_t klen;
+            bool ins;
+            if (p.null || p.type == VT_NULL)
+                s->has_null = true;
+            else if (value_key(&p, tmp, &key, &klen))
+                keyset_upsert(s->set, key, klen, &ins);
+        }
+    e->aux = s;
+    return e;
+}
+
 static int eval_in_set(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     const struct in_set *s = e->aux;
     vec x;

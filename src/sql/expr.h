@@ -99,6 +99,10 @@ bool bx_can_cast(uint8_t from, uint8_t to);
  * lists are left to the per-row comparison. Call once the items have their final type. */
 void bx_in_list_prepare(arena *a, bexpr *e);
 
+/* x [NOT] IN (the first column of every row of b[0..nb), of x's type) as a hashed set (memory
+ * from a): an IN over a subquery's rows. */
+bexpr *bx_in_values(arena *a, bexpr *x, const batch *b, uint32_t nb, bool negated);
+
 /* Constant folding: evaluates a constant expression to a value (false if not constant). */
 bool bx_is_const(const bexpr *e);
 int bx_fold(arena *a, bexpr *e, value *out, err *er);

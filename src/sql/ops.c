@@ -283,7 +283,69 @@ op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit) {
     return &l->o;
 }
 
+/* ------------------------------------------------------------------ concat */
+
+struct concat_op {
+    op o;
+    op **children;
+    uint32_t n, cur;
+};
+
+static int concat_next(op *o, batch *b, err *er) {
+    struct concat_op *c = (struct concat_op *)o;
+    while (c->cur < c->n) {
+        op *ch = c->children[c->cur];
+        int rc = ch->next(ch, b, er);
+        if (rc != 0) return rc;
+        c->cur++;
+    }
+    return 0;
+}
+
+static void concat_close(op *o) {
+    struct concat_op *c = (struct concat_op *)o;
+    for (uint32_t i = 0; i < c->n; i++) c->children[i]->close(c->children[i]);
+}
+
+op *op_concat(qctx *q, op **children, uint32_t n) {
+    struct concat_op *c = arena_calloc(q->a, sizeof *c);
+    op *first = children[0];
+    op_init(&c->o, q, first->ncols);
+    memcpy(c->o.types, first->types, first->ncols);
+    memcpy(c->o.units, first->units, first->ncols);
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t k = 0; k < first->ncols; k++) c->o.has_tz[k] |= children[i]->has_tz[k];
+    c->o.next = concat_next;
+    c->o.close = concat_close;
+    c->children = children;
+    c->n = n;
+    return &c->o;
+}
+
 /* ------------------------------------------------------------------ materialisation */
+
+int op_collect(op *o, arena *a, uint64_t max_rows, batch *out, bool *more, err *er) {
+    struct colbuf cb;
+    colbuf_init(a, &cb, o->ncols, o->types, o->units);
+    *more = false;
+    int rc;
+    for (;;) {
+        batch b;
+        rc = o->next(o, &b, er);
+        if (rc <= 0) break;
+        if (cb.n + (uint64_t)b.nrows > max_rows) {
+            *more = true;
+            b.nrows = (uint32_t)(max_rows - cb.n);
+        }
+        colbuf_append(a, &cb, &b);
+        arena_reset(o->q->ba);
+        if (*more || (rc = q_check(o->q, er)) < 0) break;
+    }
+    o->close(o);
+    for (uint32_t c = 0; c < cb.ncols; c++) cb.cols[c].len = cb.n;
+    *out = (batch){cb.ncols, cb.n, cb.cols};
+    return rc < 0 ? -1 : 0;
+}
 
 void colbuf_init(arena *a, struct colbuf *cb, uint32_t ncols, const uint8_t *types,
                  const uint8_t *units) {

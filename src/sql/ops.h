@@ -74,6 +74,28 @@ typedef struct agg_spec {
 /* Hash aggregate: output = group keys then aggregates. With no keys, exactly one row. */
 op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uint32_t naggs);
 
+/* Join types. SEMI and ANTI keep the left input's rows that have (do not have) a match, and
+ * output only the left columns; the others output the left columns then the right ones. */
+enum join_type { JT_INNER = 1, JT_LEFT, JT_RIGHT, JT_FULL, JT_SEMI, JT_ANTI };
+typedef struct join_spec {
+    uint8_t type;   /* enum join_type */
+    uint32_t nkeys; /* equality keys; 0 = a nested loop over every pair */
+    bexpr **lkeys;  /* over the left input's columns */
+    bexpr **rkeys;  /* over the right input's columns, each the type of its lkeys */
+    bexpr *filter;  /* over a pair's row (left columns, then right); NULL = none */
+    bool null_eq;   /* NULL keys equal each other (set operations); else they match nothing */
+} join_spec;
+/* Hash join (ops_join.c): hashes the smaller input, streams the other. */
+op *op_join(qctx *q, op *left, op *right, const join_spec *js);
+
+/* The rows of every child in turn (UNION ALL); the children have the same column types. */
+op *op_concat(qctx *q, op **children, uint32_t n);
+
+/* Runs o to its end, or until it has given more than max_rows rows (*more set, out holding the
+ * first max_rows), collecting the rows into one batch in a; closes o. For subqueries run while
+ * the enclosing query is planned (the batch arena is reset between batches). */
+int op_collect(op *o, arena *a, uint64_t max_rows, batch *out, bool *more, err *er);
+
 /* Gathers rows idx[0..n) of in into out (memory from a). */
 void batch_take(arena *a, const batch *in, const uint32_t *idx, uint32_t n, batch *out);
 

@@ -2,9 +2,10 @@
  *
  * The operators (ops.h) are split by family:
  *   ops.c        what every operator shares (op_init, batch_take, the column buffer) and the
- *                streaming operators: values, scan, filter, project, limit;
+ *                streaming operators: values, scan, filter, project, limit, concat;
  *   ops_sort.c   sort and top-N;
  *   ops_agg.c    the hash aggregate: grouping rows by key;
+ *   ops_join.c   the hash join (and nested loop) for every join type;
  *   agg_state.c  the aggregate functions: one state per aggregate and group, its update and
  *                its result.
  * Memory: operator state and blocking operators' buffers live in the query arena (or, for the

@@ -6,64 +6,6 @@
 
 #include <string.h>
 
-/* ------------------------------------------------------------------ FROM */
-
-struct source {
-    struct scope sc;
-    meta_table *table; /* NULL for non-table sources */
-    op *child;         /* subquery or values source */
-};
-
-static int plan_from(sql_session *s, qctx *q, const sql_table_ref *tr, struct source *src,
-                     err *er) {
-    arena *a = q->a;
-    memset(src, 0, sizeof *src);
-    if (!tr) {
-        /* No FROM: one row without columns. */
-        batch *b = arena_calloc(a, sizeof *b);
-        b->nrows = 1;
-        src->child = op_values(q, 0, NULL, NULL, b, 1);
-        return 0;
-    }
-    if (tr->kind == TR_TABLE) {
-        const char *db = tr->db ? tr->db : s->db;
-        meta_table *t = catalog_get_table(s->cat, s->tenant, db, tr->name, er);
-        if (!t) return -1;
-        src->table = t;
-        src->sc.n = t->ncols;
-        src->sc.cols = arena_calloc(a, sizeof *src->sc.cols * t->ncols);
-        const char *qual = tr->alias ? tr->alias : arena_strdup(a, tr->name);
-        for (uint32_t i = 0; i < t->ncols; i++) {
-            struct col_ref *c = &src->sc.cols[i];
-            c->qual = qual;
-            c->name = arena_strdup(a, t->cols[i].name);
-            c->type = t->cols[i].type;
-            c->unit = t->cols[i].kind == CK_TIME ? t->precision : 0;
-            c->kind = t->cols[i].kind;
-            c->col_id = t->cols[i].id;
-        }
-        return 0;
-    }
-    if (tr->kind == TR_SUBQUERY) {
-        plan_out sub;
-        if (plan_query(s, q, tr->sub, &sub, er) < 0) return -1;
-        src->child = sub.root;
-        src->sc.n = sub.ncols;
-        src->sc.cols = arena_calloc(a, sizeof *src->sc.cols * (sub.ncols + 1));
-        for (uint32_t i = 0; i < sub.ncols; i++) {
-            struct col_ref *c = &src->sc.cols[i];
-            c->qual = tr->alias;
-            c->name = sub.names[i];
-            c->type = sub.root->types[i];
-            c->unit = sub.root->units[i];
-            c->has_tz = sub.root->has_tz[i];
-            c->kind = 0xff;
-        }
-        return 0;
-    }
-    return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: joins");
-}
-
 /* ------------------------------------------------------------------ SELECT */
 
 static int const_int(struct binder *bd, const expr *e, int64_t *out, const char *what, err *er) {
@@ -100,7 +42,8 @@ static int expand_items(arena *a, const sql_select *sel, const struct scope *sc,
         if (it->e->kind == EX_STAR) {
             if (!sel->from) return plan_err(er, "SELECT * with no tables specified is not valid");
             for (uint32_t c = 0; c < sc->n; c++) {
-                if (it->e->qual && sc->cols[c].qual && strcmp(it->e->qual, sc->cols[c].qual))
+                if (sc->cols[c].vis != CV_VISIBLE) continue;
+                if (it->e->qual && (!sc->cols[c].qual || strcmp(it->e->qual, sc->cols[c].qual)))
                     continue;
                 if (nitems == capitems) {
                     capitems *= 2;
@@ -251,18 +194,14 @@ static int order_keys(struct binder *bd, const sql_query *qy, const struct selec
     return 0;
 }
 
-/* The rows the query reads: a table's scan with WHERE pushed into it, or the FROM-less row or
- * subquery under a filter. What is evaluated over them (the aggregate's keys and arguments
- * when bd aggregates, the projection otherwise) is rewritten to the scan's columns. */
-static int plan_source(sql_session *s, qctx *q, const struct source *src, bexpr *where,
-                       struct binder *bd, bexpr **proj, uint32_t nproj, op **out, err *er) {
-    arena *a = q->a;
-    if (!src->table) {
-        *out = src->child;
-        if (where) *out = op_filter(q, *out, where);
-        return 0;
-    }
-    bool *used = arena_calloc(a, src->sc.n + 1);
+/* The rows the query reads: the FROM tree with WHERE placed in it, each table's scan reading
+ * only the columns used. What is evaluated over them (the aggregate's keys and arguments when
+ * bd aggregates, the projection otherwise) is rewritten to the FROM's output columns. */
+static int plan_source(const struct planner *p, struct rel *from, const struct scope *sc,
+                       bexpr *where, struct binder *bd, bexpr **proj, uint32_t nproj, op **out,
+                       err *er) {
+    arena *a = p->a;
+    bool *used = arena_calloc(a, sc->n + 1);
     /* time is read only when something uses it (the scan skips decoding it otherwise) */
     if (bd->agg) {
         for (uint32_t k = 0; k < bd->ngroup; k++) plan_mark_cols(bd->group_bx[k], used);
@@ -273,8 +212,9 @@ static int plan_source(sql_session *s, qctx *q, const struct source *src, bexpr 
     } else {
         for (uint32_t i = 0; i < nproj; i++) plan_mark_cols(proj[i], used);
     }
+    plan_from_where(a, from, where);
     const uint32_t *map;
-    if (plan_table_scan(s, q, src->table, &src->sc, where, used, out, &map, er) < 0) return -1;
+    if (plan_from_build(p, from, sc, used, out, &map, er) < 0) return -1;
     if (bd->agg) {
         for (uint32_t k = 0; k < bd->ngroup; k++)
             bd->group_bx[k] = plan_remap(a, bd->group_bx[k], map);
@@ -288,32 +228,96 @@ static int plan_source(sql_session *s, qctx *q, const struct source *src, bexpr 
     return 0;
 }
 
-int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err *er) {
-    arena *a = q->a;
-    if (qy->nctes) return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: WITH");
-    const sql_body *body = qy->body;
-    if (body->setop != SETOP_NONE)
-        return err_set(er, 422, EC_NOT_IMPL,
-                       "This feature is not implemented: UNION/INTERSECT/EXCEPT");
-    if (body->nested) {
-        if (qy->norder || qy->limit || qy->offset)
-            return err_set(
-                er, 422, EC_NOT_IMPL,
-                "This feature is not implemented: ORDER BY/LIMIT around a parenthesised query");
-        return plan_query(s, q, body->nested, out, er);
+/* ORDER BY, LIMIT and OFFSET of qy over a planned body whose output columns are named out->names
+ * (a set operation, VALUES, a parenthesised query): by position or by output name. */
+static int plan_order_limit(const struct planner *p, const sql_query *qy, plan_out *out, err *er) {
+    arena *a = p->a;
+    if (!qy->norder && !qy->limit && !qy->offset) return 0;
+    op *root = out->root;
+    struct scope sc = {arena_calloc(a, sizeof *sc.cols * (out->ncols + 1)), out->ncols};
+    for (uint32_t c = 0; c < out->ncols; c++) {
+        sc.cols[c].name = out->names[c];
+        sc.cols[c].type = root->types[c];
+        sc.cols[c].unit = root->units[c];
+        sc.cols[c].has_tz = root->has_tz[c];
+        sc.cols[c].kind = 0xff;
     }
-    if (body->values)
-        return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: VALUES as a query");
-    const sql_select *sel = body->select;
-    if (sel->from && sel->from->kind == TR_JOIN)
-        return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: joins");
+    struct binder bd = {.p = p, .s = p->s, .q = p->q, .a = a, .in = &sc, .now_ns = time_now_ns()};
+    struct select_list sl = {arena_alloc(a, sizeof *sl.items * (out->ncols + 1)), out->names,
+                             out->ncols};
+    bexpr **proj = arena_alloc(a, sizeof *proj * (out->ncols + qy->norder + 1));
+    for (uint32_t c = 0; c < out->ncols; c++) {
+        expr *ce = arena_calloc(a, sizeof *ce);
+        ce->kind = EX_COLUMN;
+        ce->name = out->names[c];
+        sl.items[c] = ce;
+        proj[c] = bx_col(a, c, root->types[c], root->units[c]);
+        proj[c]->has_tz = root->has_tz[c];
+    }
+    uint32_t nproj = out->ncols;
+    sort_key *keys = NULL;
+    int rc = order_keys(&bd, qy, &sl, proj, &nproj, &keys, er);
+    if (rc == 0 && nproj > out->ncols)
+        rc = plan_err(er, "ORDER BY of a set operation must name one of its output columns");
+    int64_t limit = -1, offset = 0;
+    if (rc == 0 && qy->limit) rc = const_int(&bd, qy->limit, &limit, "LIMIT", er);
+    if (rc == 0 && qy->offset) rc = const_int(&bd, qy->offset, &offset, "OFFSET", er);
+    if (rc < 0) {
+        root->close(root);
+        return -1;
+    }
+    if (offset < 0) offset = 0;
+    if (qy->norder) {
+        int64_t keep = -1;
+        if (limit >= 0 && __builtin_add_overflow(limit, offset, &keep)) keep = INT64_MAX;
+        root = op_sort(p->q, root, keys, qy->norder, keep);
+    }
+    if (limit >= 0 || offset > 0) root = op_limit(p->q, root, (uint64_t)offset, limit);
+    out->root = root;
+    return 0;
+}
 
-    struct source src;
-    if (plan_from(s, q, sel->from, &src, er) < 0) return -1;
+int plan_query_env(const struct planner *p, const sql_query *qy, plan_out *out, err *er) {
+    if (qy->recursive)
+        return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: Recursive CTEs");
+    struct planner sp = *p;
+    for (uint32_t i = 0; i < qy->nctes; i++) {
+        for (uint32_t k = 0; k < i; k++)
+            if (!strcmp(qy->ctes[k].name, qy->ctes[i].name))
+                return err_set(er, 422, EC_QUERY_INTERNAL,
+                               "sql parser error: WITH query name \"%s\" specified more than once",
+                               qy->ctes[i].name);
+        struct cte_env *ce = arena_calloc(p->a, sizeof *ce);
+        ce->cte = &qy->ctes[i];
+        ce->env = sp.ctes;
+        ce->next = sp.ctes;
+        sp.ctes = ce;
+    }
+    const sql_body *body = qy->body;
+    if (body->setop == SETOP_NONE && !body->nested && !body->values && body->select)
+        return plan_select(&sp, body->select, qy, out, er);
+    if (plan_body(&sp, body, out, er) < 0) return -1;
+    return plan_order_limit(&sp, qy, out, er);
+}
+
+int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err *er) {
+    struct planner p = {.s = s, .q = q, .a = q->a, .ctes = NULL};
+    return plan_query_env(&p, qy, out, er);
+}
+
+int plan_select(const struct planner *p, const sql_select *sel, const sql_query *qy, plan_out *out,
+                err *er) {
+    static const sql_query no_order = {0};
+    if (!qy) qy = &no_order;
+    qctx *q = p->q;
+    arena *a = q->a;
+    struct rel *from = NULL;
+    struct scope sc;
     int rc = -1;
-    struct binder bd = {.s = s, .q = q, .a = a, .in = &src.sc, .now_ns = time_now_ns()};
+    if (plan_from(p, sel->from, &from, &sc, er) < 0) goto done;
+    struct binder bd = {.p = p, .s = p->s, .q = q, .a = a, .in = &sc, .now_ns = time_now_ns()};
     struct select_list sl = {NULL, NULL, 0};
-    if (expand_items(a, sel, &src.sc, &sl, er) < 0) goto done;
+    if (expand_items(a, sel, &sc, &sl, er) < 0) goto done;
     uint32_t nitems = sl.nitems;
 
     /* WHERE */
@@ -352,7 +356,7 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
 
     /* Build: source → filter → aggregate → project → sort → limit. */
     op *root;
-    if (plan_source(s, q, &src, where, &bd, proj, nproj, &root, er) < 0) goto done;
+    if (plan_source(p, from, &sc, where, &bd, proj, nproj, &root, er) < 0) goto done;
     if (has_agg) {
         root = op_agg(q, root, bd.group_bx, bd.ngroup, bd.aggs, bd.naggs);
         if (having) root = op_filter(q, root, having);
@@ -382,6 +386,6 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
     out->names = sl.names;
     rc = 0;
 done:
-    if (src.table) meta_table_release(src.table);
+    plan_from_release(from);
     return rc;
 }

@@ -1,10 +1,11 @@
 /* Binder and planner for queries: AST → operator tree.
  *
  * plan_query resolves names against the catalog, types every expression, and builds the
- * operator pipeline scan → filter → aggregate → project → sort → limit. It pushes into the
- * storage scan what storage can do better: the time range (from `time` comparisons with
- * constants among the WHERE conjuncts), tag predicates (evaluated once per series instead of
- * once per row) and the set of columns read.
+ * operator tree: scans and joins → filter → aggregate → project → sort → limit for each
+ * SELECT, with set operations, VALUES, CTEs and subqueries around and inside it. It pushes
+ * into each storage scan what storage can do better: the time range (from `time` comparisons
+ * with constants among the WHERE conjuncts, and through the keys of a join), tag predicates
+ * (evaluated once per series instead of once per row) and the set of columns read.
  *
  * Output column names follow DataFusion's naming (`COUNT(*)`, `AVG(t.f)`, `Int64(1)`) unless
  * aliased. Errors: 422 with CnosDB's codes and wording. */

@@ -1,14 +1,19 @@
 /* Internals shared by the binder and planner files; nothing outside them includes this.
  *
- * Planning a query (plan.h) is three jobs, one file each:
- *   bind.c       names → columns, and types: AST expressions become typed bexpr trees bound
- *                against a scope (the columns of a table or subquery, or of an aggregate's
- *                output);
- *   plan_scan.c  what storage does for the query: the WHERE conjuncts split into a time
- *                range, a per-series tag predicate and a residual row filter; the columns read;
- *                the scan operator (and the series filters of DELETE and SHOW);
- *   plan.c       the SELECT: FROM, select list, grouping, ordering, limits, and the operator
- *                pipeline scan → filter → aggregate → project → sort → limit.
+ * Planning a query (plan.h) is split by job, one file each:
+ *   bind.c          names → columns, and types: AST expressions become typed bexpr trees bound
+ *                   against a scope (the columns of the FROM clause, or of an aggregate's
+ *                   output);
+ *   plan.c          a query level: its CTEs, and a SELECT's select list, grouping, ordering and
+ *                   limits, as named steps over the operator pipeline
+ *                   FROM → aggregate → project → distinct → sort → limit;
+ *   plan_from.c     the FROM clause: tables, subqueries and joins, and where each WHERE and ON
+ *                   conjunct runs (pushed into a scan, a join key, a filter over a join);
+ *   plan_scan.c     what storage does for one table: the WHERE conjuncts split into a time
+ *                   range, a per-series tag predicate and a residual row filter; the columns
+ *                   read; the scan operator (and the series filters of DELETE and SHOW);
+ *   plan_set.c      UNION / INTERSECT / EXCEPT, VALUES, parenthesised queries;
+ *   plan_subquery.c scalar, IN and EXISTS subqueries inside expressions.
  * plan_name.c prints expressions the way DataFusion names them, which both output column
  * names and the binder's matching of group keys and aggregates rely on.
  *
@@ -19,6 +24,11 @@
 
 #include "sql/plan.h"
 
+/* How a column of a FROM clause can be named. The right column of a USING pair is reached
+ * only by its qualified name and is left out of `*`; the right columns of a semi or anti join
+ * are gone above it. */
+enum col_vis { CV_VISIBLE = 0, CV_USING_RIGHT, CV_GONE };
+
 /* A column visible to expressions: a table or subquery column. */
 struct col_ref {
     const char *qual;
@@ -27,7 +37,30 @@ struct col_ref {
     uint8_t kind;    /* CK_TIME / CK_TAG / CK_FIELD, or 0xff for derived columns */
     uint32_t col_id; /* table column id (scans) */
     bool has_tz;
+    uint8_t vis; /* enum col_vis */
 };
+
+/* The CTEs a query can name: the innermost WITH first. A CTE sees the ones defined before it
+ * (env), not itself: WITH RECURSIVE is refused. */
+struct cte_env {
+    const sql_cte *cte;
+    const struct cte_env *env;  /* what the CTE's own query sees */
+    const struct cte_env *next; /* the next (outer or earlier) CTE */
+};
+
+/* One query level being planned. */
+struct planner {
+    sql_session *s;
+    qctx *q;
+    arena *a;
+    const struct cte_env *ctes;
+};
+
+/* A query planned into an operator: its output names (ncols of root). */
+int plan_query_env(const struct planner *p, const sql_query *qy, plan_out *out, err *er);
+/* One SELECT, with qy's ORDER BY / LIMIT / OFFSET (qy NULL: none). */
+int plan_select(const struct planner *p, const sql_select *sel, const sql_query *qy, plan_out *out,
+                err *er);
 
 struct scope {
     struct col_ref *cols;
@@ -35,6 +68,7 @@ struct scope {
 };
 
 struct binder {
+    const struct planner *p; /* for subqueries */
     sql_session *s;
     qctx *q;
     arena *a;
@@ -68,7 +102,44 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er);
 /* The qualifier of the scope's columns, for naming expressions (NULL for none). */
 const char *plan_scope_qual(const struct scope *sc);
 
+/* ---- FROM (plan_from.c) ---- */
+/* The FROM clause as a tree of relations: tables, subqueries (with CTEs and VALUES) and the
+ * joins over them. Its columns are one scope, every leaf's columns in order (rel.off, rel.n
+ * locate a node's). Built in three steps: plan_from resolves the tree and binds the join
+ * conditions; plan_from_where places each WHERE conjunct as low in the tree as SQL allows;
+ * plan_from_build makes the operators, each leaf reading only the columns marked used, and
+ * gives *map: each scope column's position in the output (UINT32_MAX if not read). */
+struct rel;
+int plan_from(const struct planner *p, const sql_table_ref *tr, struct rel **root, struct scope *sc,
+              err *er);
+/* where: bound against sc, BOOL (NULL for none). */
+void plan_from_where(arena *a, struct rel *root, bexpr *where);
+/* used[c] marks the scope columns read above the FROM (the conditions inside it are marked
+ * here). */
+int plan_from_build(const struct planner *p, struct rel *root, const struct scope *sc, bool *used,
+                    op **out, const uint32_t **map, err *er);
+/* Releases the tables the tree holds. */
+void plan_from_release(struct rel *root);
+
+/* ---- set operations, VALUES (plan_set.c) ---- */
+/* A query body that is not a plain SELECT: a set operation, VALUES, or a parenthesised query. */
+int plan_body(const struct planner *p, const sql_body *body, plan_out *out, err *er);
+/* Casts the columns of in (names kept) to types/units, projecting only where they differ. */
+op *plan_cast_cols(qctx *q, op *in, const uint8_t *types, const uint8_t *units, err *er);
+
+/* ---- subqueries in expressions (plan_subquery.c) ---- */
+/* Scalar subqueries, [NOT] IN (subquery) and [NOT] EXISTS: bound into bd. */
+int plan_bind_subquery(struct binder *bd, const expr *e, bexpr **out, err *er);
+/* x = y with y's and x's types unified as a comparison does. */
+int plan_bind_eq(struct binder *bd, bexpr *x, bexpr *y, bexpr **out, err *er);
+
 /* ---- scans (plan_scan.c) ---- */
+/* Whether e reads any column. */
+bool plan_has_cols(const bexpr *e);
+/* Appends the AND conjuncts of e to *list. */
+void plan_split_and(arena *a, bexpr *e, bexpr ***list, uint32_t *n, uint32_t *cap);
+/* *acc AND c (c alone when *acc is NULL). */
+void plan_and_into(arena *a, bexpr **acc, bexpr *c);
 /* Sets used[c] for every column e reads. */
 void plan_mark_cols(const bexpr *e, bool *used);
 /* A copy of e whose column c reads map[c] instead. */

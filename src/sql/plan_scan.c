@@ -10,10 +10,10 @@
 
 /* ------------------------------------------------------------------ pushdown helpers */
 
-static void split_and(arena *a, bexpr *e, bexpr ***list, uint32_t *n, uint32_t *cap) {
+void plan_split_and(arena *a, bexpr *e, bexpr ***list, uint32_t *n, uint32_t *cap) {
     if (e->kind == BX_AND) {
-        split_and(a, e->args[0], list, n, cap);
-        split_and(a, e->args[1], list, n, cap);
+        plan_split_and(a, e->args[0], list, n, cap);
+        plan_split_and(a, e->args[1], list, n, cap);
         return;
     }
     if (*n == *cap) {
@@ -37,10 +37,10 @@ static bool only_tags(const bexpr *e, const struct scope *sc) {
     return true;
 }
 
-static bool has_cols(const bexpr *e) {
+bool plan_has_cols(const bexpr *e) {
     if (e->kind == BX_COL) return true;
     for (uint32_t i = 0; i < e->nargs; i++)
-        if (has_cols(e->args[i])) return true;
+        if (plan_has_cols(e->args[i])) return true;
     return false;
 }
 
@@ -160,7 +160,7 @@ static struct series_pred *series_pred_new(qctx *q, bexpr *pred, uint32_t ntags)
 
 /* ------------------------------------------------------------------ WHERE */
 
-static void and_into(arena *a, bexpr **acc, bexpr *c) {
+void plan_and_into(arena *a, bexpr **acc, bexpr *c) {
     bexpr *r = *acc ? bx_new(a, BX_AND, VT_BOOL, 2) : c;
     if (*acc) {
         r->args[0] = *acc;
@@ -178,10 +178,11 @@ static void split_where(arena *a, bexpr *where, const struct scope *sc, int64_t 
     if (!where) return;
     bexpr **conj = NULL;
     uint32_t nconj = 0, cap = 0;
-    split_and(a, where, &conj, &nconj, &cap);
+    plan_split_and(a, where, &conj, &nconj, &cap);
     for (uint32_t i = 0; i < nconj; i++) {
         if (time_bound(conj[i], 0, tmin, tmax)) continue;
-        and_into(a, has_cols(conj[i]) && only_tags(conj[i], sc) ? tagpred : residual, conj[i]);
+        plan_and_into(a, plan_has_cols(conj[i]) && only_tags(conj[i], sc) ? tagpred : residual,
+                      conj[i]);
     }
 }
 
@@ -241,7 +242,7 @@ int series_filter_check(const series_filter *sf, err *er) {
 static void scan_eq_lookups(arena *a, const meta_table *t, bexpr *tagpred, scan_spec *sp) {
     bexpr **tc = NULL;
     uint32_t ntc = 0, captc = 0;
-    split_and(a, tagpred, &tc, &ntc, &captc);
+    plan_split_and(a, tagpred, &tc, &ntc, &captc);
     uint32_t *eq_ids = arena_alloc(a, sizeof *eq_ids * (ntc + 1));
     strv *eq_vals = arena_alloc(a, sizeof *eq_vals * (ntc + 1));
     uint32_t neq = 0;

@@ -108,6 +108,9 @@ static inline bool vec_is_valid(const vec *v, uint32_t i) {
 static inline void bitmap_set(uint8_t *bm, uint32_t i) {
     bm[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
+static inline bool bitmap_get(const uint8_t *bm, uint32_t i) {
+    return (bm[i >> 3] >> (i & 7)) & 1;
+}
 static inline void bitmap_clear(uint8_t *bm, uint32_t i) {
     bm[i >> 3] &= (uint8_t) ~(1u << (i & 7));
 }

@@ -172,10 +172,11 @@ typedef struct expr {
 
 /* The parser refuses statements nested deeper than these (message `recursion limit exceeded`),
  * so every later stage can walk the AST recursively on a normal thread stack. */
-#define SQL_MAX_DEPTH 256        /* nested parentheses, subqueries, operators parsed recursively */
-#define SQL_MAX_EXPR_HEIGHT 1000 /* height of any expression tree, flat operator chains included   \
-                                  */
-#define SQL_MAX_CHAIN 1000       /* joins in one FROM clause, set operations in one query */
+#define SQL_MAX_DEPTH 256 /* nested parentheses, subqueries, operators parsed recursively */
+#define SQL_MAX_EXPR_HEIGHT                                                                        \
+    1000                   /* height of any expression tree, flat operator chains included         \
+                            */
+#define SQL_MAX_CHAIN 1000 /* joins in one FROM clause, set operations in one query */
 
 struct sql_order_item {
     expr *e;

@@ -229,23 +229,16 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
     }
 }
 
-static int add_agg(struct binder *bd, const expr *e, bexpr **out, err *er) {
-    if (!bd->agg) {
-        return plan_err(er, "Aggregate function %s is not allowed here", e->name);
-    }
-    if (bd->in_agg_arg) return plan_err(er, "Aggregate functions cannot be nested");
-    char *nm = plan_expr_name(bd->a, e, false, plan_scope_qual(bd->in));
-    for (uint32_t k = 0; k < bd->naggs; k++)
-        if (!strcmp(bd->agg_names[k], nm)) {
-            *out = bx_col(bd->a, bd->ngroup + k, bd->aggs[k].type, bd->aggs[k].unit);
-            return 0;
-        }
+int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_spec *out, err *er) {
     int kind = agg_lookup(e->name);
     agg_spec sp = {.kind = kind, .distinct = e->distinct};
-    /* Arguments are bound against the input rows, not the aggregate's output. */
+    /* A grouping aggregate's arguments are bound against the input rows, not the aggregate's
+     * output; a window aggregate's against whatever the window reads. */
     bool saved = bd->agg;
-    bd->agg = false;
-    bd->in_agg_arg = true;
+    if (input_rows) {
+        bd->agg = false;
+        bd->in_agg_arg = true;
+    }
     int rc = 0;
     uint8_t argt = VT_NULL;
     if (kind == AGG_COUNT) {
@@ -278,10 +271,27 @@ static int add_agg(struct binder *bd, const expr *e, bexpr **out, err *er) {
         }
     }
     bd->agg = saved;
-    bd->in_agg_arg = false;
+    if (input_rows) bd->in_agg_arg = false;
     if (rc < 0) return -1;
     if (agg_result_type(kind, argt, &sp.type, er) < 0) return -1;
     sp.unit = (kind == AGG_FIRST || kind == AGG_LAST) ? sp.arg2->unit : sp.arg ? sp.arg->unit : 0;
+    *out = sp;
+    return 0;
+}
+
+static int add_agg(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    if (!bd->agg) {
+        return plan_err(er, "Aggregate function %s is not allowed here", e->name);
+    }
+    if (bd->in_agg_arg) return plan_err(er, "Aggregate functions cannot be nested");
+    char *nm = plan_expr_name(bd->a, e, false, plan_scope_qual(bd->in));
+    for (uint32_t k = 0; k < bd->naggs; k++)
+        if (!strcmp(bd->agg_names[k], nm)) {
+            *out = bx_col(bd->a, bd->ngroup + k, bd->aggs[k].type, bd->aggs[k].unit);
+            return 0;
+        }
+    agg_spec sp;
+    if (plan_bind_agg_spec(bd, e, true, &sp, er) < 0) return -1;
     if (bd->naggs == bd->capaggs) {
         uint32_t nc = bd->capaggs ? bd->capaggs * 2 : 8;
         bd->aggs =
@@ -443,8 +453,7 @@ static int bind_cast(struct binder *bd, const expr *e, bexpr **out, err *er) {
 
 static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
-    if (e->over)
-        return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: window functions");
+    if (e->over) return plan_bind_window(bd, e, out, er);
     if (agg_lookup(e->name)) return add_agg(bd, e, out, er);
     bexpr **args = arena_alloc(a, sizeof *args * (e->nargs + 1));
     for (uint32_t i = 0; i < e->nargs; i++)

@@ -74,6 +74,48 @@ typedef struct agg_spec {
 /* Hash aggregate: output = group keys then aggregates. With no keys, exactly one row. */
 op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uint32_t naggs);
 
+/* Window functions (ops_window.c). Each is computed over its partition (rows equal on `part`)
+ * ordered by `order`; the ranking ones and lag/lead look at positions and peers (rows equal on
+ * `order`), the others at the frame of each row. */
+enum win_fn {
+    WF_ROW_NUMBER = 1,
+    WF_RANK,
+    WF_DENSE_RANK,
+    WF_PERCENT_RANK,
+    WF_CUME_DIST,
+    WF_NTILE, /* args[0]: constant bucket count */
+    WF_LAG,   /* args: value, constant offset, default (of the value's type) */
+    WF_LEAD,
+    WF_FIRST_VALUE, /* args[0] */
+    WF_LAST_VALUE,
+    WF_NTH_VALUE, /* args[0], constant n */
+    WF_AGG,       /* an aggregate over the frame: agg */
+};
+enum frame_bound { FRB_UNBOUNDED = 1, FRB_OFFSET, FRB_CURRENT };
+typedef struct win_spec {
+    uint8_t fn; /* enum win_fn */
+    agg_spec agg;
+    bexpr **args;
+    uint32_t nargs;
+    int64_t n; /* ntile's buckets, lag/lead's offset, nth_value's n */
+    bexpr **part;
+    uint32_t npart;
+    sort_key *order;
+    uint32_t norder;
+    /* The frame: ROWS, RANGE or GROUPS (FRAME_* of ast.h) from start to end. An offset bound
+     * counts rows (ROWS), peer groups (GROUPS) or order-key units (RANGE: off for integer and
+     * time keys, in the key's unit; offf for float keys); start_preceding / end_preceding say
+     * which direction. */
+    uint8_t units;
+    uint8_t start, end; /* enum frame_bound */
+    bool start_preceding, end_preceding;
+    int64_t start_off, end_off;
+    double start_offf, end_offf;
+    uint8_t type, unit; /* result */
+} win_spec;
+/* Holds its whole input and appends one column per window function. */
+op *op_window(qctx *q, op *child, win_spec *w, uint32_t n);
+
 /* Join types. SEMI and ANTI keep the left input's rows that have (do not have) a match, and
  * output only the left columns; the others output the left columns then the right ones. */
 enum join_type { JT_INNER = 1, JT_LEFT, JT_RIGHT, JT_FULL, JT_SEMI, JT_ANTI };

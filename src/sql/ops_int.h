@@ -32,6 +32,20 @@ void colbuf_init(arena *a, struct colbuf *cb, uint32_t ncols, const uint8_t *typ
 /* Appends b's rows, copying strings into a (they must outlive the batch arena). */
 void colbuf_append(arena *a, struct colbuf *cb, const batch *b);
 
+/* ---- ordering rows (ops_sort.c) ---- */
+/* Rows compared by key vectors (one per key, indexed by row), each with its direction and
+ * NULL placement. */
+struct row_order {
+    const vec *keys;
+    const sort_key *spec;
+    uint32_t nkeys;
+};
+/* <0, 0, >0 as row i sorts before, with, after row j. */
+int rows_cmp(const struct row_order *ro, uint32_t i, uint32_t j);
+/* The permutation of rows 0..n-1 that sorts them (stable), in a; checks the query's deadline
+ * and budget as it goes (a sort of millions of rows is interruptible). */
+int rows_sort(qctx *q, arena *a, const struct row_order *ro, uint32_t n, uint32_t **perm, err *er);
+
 /* ---- the hash aggregate (ops_agg.c) ---- */
 /* Appends row i of v to kb as part of a group or DISTINCT key: a NULL marker, then the value's
  * bytes (strings length-prefixed, -0.0 as 0.0, every NaN as one), so equal keys encode alike. */

@@ -46,39 +46,40 @@ static int cmp_vals(const vec *v, uint32_t i, uint32_t j) {
     }
 }
 
-static int sort_cmp(const void *pa, const void *pb, void *ctx) {
-    uint32_t i = *(const uint32_t *)pa, j = *(const uint32_t *)pb;
-    struct sort_op *s = ctx;
-    for (uint32_t k = 0; k < s->nkeys; k++) {
-        const vec *v = &s->data.cols[s->o.ncols + k];
+int rows_cmp(const struct row_order *ro, uint32_t i, uint32_t j) {
+    for (uint32_t k = 0; k < ro->nkeys; k++) {
+        const vec *v = &ro->keys[k];
         bool vi = vec_is_valid(v, i), vj = vec_is_valid(v, j);
         int r;
         if (!vi || !vj) {
             if (vi == vj) continue;
             r = !vi ? -1 : 1; /* null first */
-            if (!s->keys[k].nulls_first) r = -r;
+            if (!ro->spec[k].nulls_first) r = -r;
             return r;
         }
         r = cmp_vals(v, i, j);
-        if (r) return s->keys[k].desc ? -r : r;
+        if (r) return ro->spec[k].desc ? -r : r;
     }
-    return (i > j) - (i < j); /* stable */
+    return 0;
+}
+
+static int sort_cmp(const void *pa, const void *pb, void *ctx) {
+    uint32_t i = *(const uint32_t *)pa, j = *(const uint32_t *)pb;
+    int r = rows_cmp(ctx, i, j);
+    return r ? r : (i > j) - (i < j); /* stable */
 }
 
 #define SORT_RUN 4096
 
-/* Sorts the rows held so far into s->perm: runs of SORT_RUN rows with qsort_r, then bottom-up
- * merges. A single qsort of millions of rows cannot be interrupted; this checks the query's
- * deadline and budget between runs and every 64k merged rows. */
-static int sort_perm(struct sort_op *s, err *er) {
-    uint32_t n = s->total = s->data.n;
-    uint32_t *src = arena_alloc(s->da, sizeof *src * (n ? n : 1));
+int rows_sort(qctx *q, arena *a, const struct row_order *ro, uint32_t n, uint32_t **perm, err *er) {
+    uint32_t *src = arena_alloc(a, sizeof *src * (n ? n : 1));
     for (uint32_t i = 0; i < n; i++) src[i] = i;
+    void *ctx = (void *)ro;
     for (uint32_t i = 0; i < n; i += SORT_RUN) {
-        qsort_r(src + i, n - i < SORT_RUN ? n - i : SORT_RUN, sizeof *src, sort_cmp, s);
-        if ((i / SORT_RUN) % 16 == 15 && q_check(s->o.q, er) < 0) return -1;
+        qsort_r(src + i, n - i < SORT_RUN ? n - i : SORT_RUN, sizeof *src, sort_cmp, ctx);
+        if ((i / SORT_RUN) % 16 == 15 && q_check(q, er) < 0) return -1;
     }
-    uint32_t *dst = n > SORT_RUN ? arena_alloc(s->da, sizeof *dst * n) : NULL;
+    uint32_t *dst = n > SORT_RUN ? arena_alloc(a, sizeof *dst * n) : NULL;
     uint32_t since = 0;
     for (uint64_t w = SORT_RUN; w < n; w *= 2) {
         for (uint64_t lo = 0; lo < n; lo += 2 * w) {
@@ -86,21 +87,28 @@ static int sort_perm(struct sort_op *s, err *er) {
             uint32_t hi = (uint32_t)(lo + 2 * w < n ? lo + 2 * w : n);
             uint32_t i = (uint32_t)lo, j = mid, k = (uint32_t)lo;
             while (i < mid && j < hi)
-                dst[k++] = sort_cmp(&src[i], &src[j], s) <= 0 ? src[i++] : src[j++];
+                dst[k++] = sort_cmp(&src[i], &src[j], ctx) <= 0 ? src[i++] : src[j++];
             while (i < mid) dst[k++] = src[i++];
             while (j < hi) dst[k++] = src[j++];
             since += hi - (uint32_t)lo;
             if (since >= 65536) {
                 since = 0;
-                if (q_check(s->o.q, er) < 0) return -1;
+                if (q_check(q, er) < 0) return -1;
             }
         }
         uint32_t *t = src;
         src = dst;
         dst = t;
     }
-    s->perm = src;
+    *perm = src;
     return 0;
+}
+
+/* Sorts the rows held so far into s->perm. */
+static int sort_perm(struct sort_op *s, err *er) {
+    s->total = s->data.n;
+    struct row_order ro = {s->data.cols + s->o.ncols, s->keys, s->nkeys};
+    return rows_sort(s->o.q, s->da, &ro, s->data.n, &s->perm, er);
 }
 
 /* Top-N: keeps only the first `keep` rows of what has arrived, so ORDER BY ... LIMIT n holds

@@ -194,6 +194,35 @@ static int order_keys(struct binder *bd, const sql_query *qy, const struct selec
     return 0;
 }
 
+/* Every expression of the window functions: marked into used (when not NULL), or rewritten
+ * through map (when not NULL). */
+static void window_exprs(arena *a, struct binder *bd, bool *used, const uint32_t *map) {
+    for (uint32_t k = 0; k < bd->nwins; k++) {
+        win_spec *w = &bd->wins[k];
+        bexpr **slots[4 + 1];
+        uint32_t ns = 0;
+        if (w->agg.arg) slots[ns++] = &w->agg.arg;
+        if (w->agg.arg2) slots[ns++] = &w->agg.arg2;
+        for (uint32_t i = 0; i < ns; i++) {
+            if (used) plan_mark_cols(*slots[i], used);
+            if (map) *slots[i] = plan_remap(a, *slots[i], map);
+        }
+        for (uint32_t i = 0; i < w->nargs; i++) {
+            if (!w->args[i]) continue;
+            if (used) plan_mark_cols(w->args[i], used);
+            if (map) w->args[i] = plan_remap(a, w->args[i], map);
+        }
+        for (uint32_t i = 0; i < w->npart; i++) {
+            if (used) plan_mark_cols(w->part[i], used);
+            if (map) w->part[i] = plan_remap(a, w->part[i], map);
+        }
+        for (uint32_t i = 0; i < w->norder; i++) {
+            if (used) plan_mark_cols(w->order[i].e, used);
+            if (map) w->order[i].e = plan_remap(a, w->order[i].e, map);
+        }
+    }
+}
+
 /* The rows the query reads: the FROM tree with WHERE placed in it, each table's scan reading
  * only the columns used. What is evaluated over them (the aggregate's keys and arguments when
  * bd aggregates, the projection otherwise) is rewritten to the FROM's output columns. */
@@ -211,6 +240,7 @@ static int plan_source(const struct planner *p, struct rel *from, const struct s
         }
     } else {
         for (uint32_t i = 0; i < nproj; i++) plan_mark_cols(proj[i], used);
+        window_exprs(a, bd, used, NULL);
     }
     plan_from_where(a, from, where);
     const uint32_t *map;
@@ -223,7 +253,12 @@ static int plan_source(const struct planner *p, struct rel *from, const struct s
             if (bd->aggs[k].arg2) bd->aggs[k].arg2 = plan_remap(a, bd->aggs[k].arg2, map);
         }
     } else {
-        for (uint32_t i = 0; i < nproj; i++) proj[i] = plan_remap(a, proj[i], map);
+        window_exprs(a, bd, NULL, map);
+        /* the window's results follow the FROM's columns */
+        uint32_t *ext = arena_alloc(a, sizeof *ext * (sc->n + bd->nwins + 1));
+        memcpy(ext, map, sizeof *ext * sc->n);
+        for (uint32_t k = 0; k < bd->nwins; k++) ext[sc->n + k] = (*out)->ncols + k;
+        for (uint32_t i = 0; i < nproj; i++) proj[i] = plan_remap(a, proj[i], ext);
     }
     return 0;
 }
@@ -315,7 +350,14 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
     struct scope sc;
     int rc = -1;
     if (plan_from(p, sel->from, &from, &sc, er) < 0) goto done;
-    struct binder bd = {.p = p, .s = p->s, .q = q, .a = a, .in = &sc, .now_ns = time_now_ns()};
+    struct binder bd = {.p = p,
+                        .s = p->s,
+                        .q = q,
+                        .a = a,
+                        .in = &sc,
+                        .now_ns = time_now_ns(),
+                        .named = sel->windows,
+                        .nnamed = sel->nwindows};
     struct select_list sl = {NULL, NULL, 0};
     if (expand_items(a, sel, &sc, &sl, er) < 0) goto done;
     uint32_t nitems = sl.nitems;
@@ -336,8 +378,10 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
 
     /* Projection (bound in aggregate mode when aggregating). */
     bexpr **proj = arena_alloc(a, sizeof *proj * (nitems + qy->norder + 1));
+    bd.allow_window = true;
     for (uint32_t i = 0; i < nitems; i++)
         if (plan_bind(&bd, sl.items[i], &proj[i], er) < 0) goto done;
+    bd.allow_window = false;
     bexpr *having = NULL;
     if (sel->having) {
         if (plan_bind(&bd, sel->having, &having, er) < 0) goto done;
@@ -345,7 +389,20 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
     }
     uint32_t nproj = nitems;
     sort_key *keys = NULL;
+    bd.allow_window = true;
     if (order_keys(&bd, qy, &sl, proj, &nproj, &keys, er) < 0) goto done;
+    bd.allow_window = false;
+    /* An unaliased window call is named after the window it resolved to (`OVER w` names a
+     * WINDOW clause entry). Then window results are read after the window's input: the FROM's
+     * columns (remapped with them by plan_source) or the aggregate's output. */
+    for (uint32_t i = 0; i < nitems && bd.nwins; i++) {
+        if (proj[i]->kind != BX_COL || proj[i]->col < PLAN_WIN_COL) continue;
+        for (uint32_t j = 0; j < sel->nitems; j++)
+            if (sel->items[j].e == sl.items[i] && !sel->items[j].alias)
+                sl.names[i] = bd.win_names[proj[i]->col - PLAN_WIN_COL];
+    }
+    for (uint32_t i = 0; i < nproj && bd.nwins; i++)
+        plan_window_fix(proj[i], has_agg ? bd.ngroup + bd.naggs : sc.n);
 
     int64_t limit = -1, offset = 0;
     if (qy->limit && const_int(&bd, qy->limit, &limit, "LIMIT", er) < 0) goto done;
@@ -361,6 +418,7 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
         root = op_agg(q, root, bd.group_bx, bd.ngroup, bd.aggs, bd.naggs);
         if (having) root = op_filter(q, root, having);
     }
+    if (bd.nwins) root = op_window(q, root, bd.wins, bd.nwins);
     root = op_project(q, root, proj, nproj);
     if (sel->distinct) {
         bexpr **dk = arena_alloc(a, sizeof *dk * (nproj + 1));

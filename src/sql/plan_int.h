@@ -84,7 +84,18 @@ struct binder {
     char **agg_names;
     uint32_t naggs, capaggs;
     bool in_agg_arg;
+    /* Window functions (plan_window.c), allowed where allow_window is set (the select list and
+     * ORDER BY): each call registers a win_spec, and its result is read as column
+     * PLAN_WIN_COL + k until plan_window_fix moves it after the window's input columns. */
+    bool allow_window;
+    const sql_named_window *named;
+    uint32_t nnamed;
+    win_spec *wins;
+    char **win_names;
+    uint32_t nwins, capwins;
 };
+
+#define PLAN_WIN_COL 0x40000000u
 
 /* A planning error: 422 "Datafusion: Error during planning: ..."; returns -1. */
 int plan_err(err *er, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -126,6 +137,15 @@ void plan_from_release(struct rel *root);
 int plan_body(const struct planner *p, const sql_body *body, plan_out *out, err *er);
 /* Casts the columns of in (names kept) to types/units, projecting only where they differ. */
 op *plan_cast_cols(qctx *q, op *in, const uint8_t *types, const uint8_t *units, err *er);
+
+/* ---- window functions (plan_window.c) ---- */
+/* A call with OVER: registers the window function in bd. */
+int plan_bind_window(struct binder *bd, const expr *e, bexpr **out, err *er);
+/* Makes e's window results read columns base + k. */
+void plan_window_fix(bexpr *e, uint32_t base);
+/* An aggregate call's spec; its arguments bound against the input rows when input_rows (a
+ * grouping aggregate), else as bd binds (a window aggregate). */
+int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_spec *out, err *er);
 
 /* ---- subqueries in expressions (plan_subquery.c) ---- */
 /* Scalar subqueries, [NOT] IN (subquery) and [NOT] EXISTS: bound into bd. */

@@ -129,11 +129,88 @@ static void name_case(buf *b, arena *a, const expr *e, const char *qual) {
     buf_puts(b, "END");
 }
 
+static void name_bound(buf *b, arena *a, const sql_frame_bound *fb) {
+    switch (fb->kind) {
+    case FB_UNBOUNDED_PRECEDING:
+        buf_puts(b, "UNBOUNDED PRECEDING");
+        return;
+    case FB_CURRENT_ROW:
+        buf_puts(b, "CURRENT ROW");
+        return;
+    case FB_UNBOUNDED_FOLLOWING:
+        buf_puts(b, "UNBOUNDED FOLLOWING");
+        return;
+    default:
+        if (fb->offset && fb->offset->kind == EX_LITERAL && fb->offset->text)
+            buf_puts(b, fb->offset->text); /* a number as written: `2 PRECEDING` */
+        else if (fb->offset && fb->offset->kind == EX_LITERAL)
+            buf_puts(b, value_display(a, &fb->offset->lit));
+        else if (fb->offset)
+            name_into(b, a, fb->offset, false, NULL);
+        buf_puts(b, fb->kind == FB_PRECEDING ? " PRECEDING" : " FOLLOWING");
+    }
+}
+
+/* A window function call as DataFusion names it: `SUM(t.v) PARTITION BY [t.a] ORDER BY [t.b ASC
+ * NULLS LAST] RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`, the default frame spelled
+ * out. */
+static void name_window(buf *b, arena *a, const expr *e, const char *qual) {
+    int ak = agg_lookup(e->name);
+    if (ak) {
+        buf_puts(b, agg_display(ak));
+    } else {
+        for (const char *c = e->name; *c; c++)
+            buf_putc(b, (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c));
+    }
+    buf_putc(b, '(');
+    if (e->distinct) buf_puts(b, "DISTINCT ");
+    if (e->star || (ak && e->nargs == 0))
+        buf_putc(b, '*');
+    else
+        names_list(b, a, e->args, e->nargs, qual, ",");
+    buf_putc(b, ')');
+    const sql_window *w = e->over;
+    if (w->npartition) {
+        buf_puts(b, " PARTITION BY [");
+        names_list(b, a, w->partition_by, w->npartition, qual, ", ");
+        buf_putc(b, ']');
+    }
+    if (w->norder) {
+        buf_puts(b, " ORDER BY [");
+        for (uint32_t i = 0; i < w->norder; i++) {
+            const sql_order_item *oi = &w->order_by[i];
+            if (i) buf_puts(b, ", ");
+            name_into(b, a, oi->e, false, qual);
+            bool nf = oi->nulls_first < 0 ? oi->desc : oi->nulls_first;
+            buf_puts(b, oi->desc ? " DESC" : " ASC");
+            buf_puts(b, nf ? " NULLS FIRST" : " NULLS LAST");
+        }
+        buf_putc(b, ']');
+    }
+    if (w->ref_name && !w->npartition && !w->norder && !w->frame_units)
+        buf_printf(b, " OVER %s", w->ref_name);
+    if (!w->frame_units) {
+        buf_puts(b, w->norder ? " RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+                              : " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING");
+        return;
+    }
+    buf_puts(b, w->frame_units == FRAME_ROWS    ? " ROWS BETWEEN "
+                : w->frame_units == FRAME_RANGE ? " RANGE BETWEEN "
+                                                : " GROUPS BETWEEN ");
+    name_bound(b, a, &w->frame_start);
+    buf_puts(b, " AND ");
+    name_bound(b, a, &w->frame_end);
+}
+
 /* An aggregate call prints its name as DataFusion displays it (COUNT, AVG) and `*` for no
  * argument. */
 static void name_func(buf *b, arena *a, const expr *e, const char *qual) {
     int ak = agg_lookup(e->name);
-    if (ak && !e->over) {
+    if (e->over) {
+        name_window(b, a, e, qual);
+        return;
+    }
+    if (ak) {
         buf_puts(b, agg_display(ak));
         buf_putc(b, '(');
         if (e->distinct) buf_puts(b, "DISTINCT ");

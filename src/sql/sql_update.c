@@ -235,6 +235,165 @@ static int update_fields(sql_session *s, const sql_stmt *st, sql_result *r, meta
     return 0;
 }
 
+/* ------------------------------------------------------------------ tag update */
+
+/* CnosDB refuses to rewrite more series than this in one statement. */
+#define MAX_RETAG_SERIES 10000
+
+/* `table,tag=value,...` of a series key, for messages. */
+static const char *key_text(arena *a, const meta_table *t, const strv *vals) {
+    buf b;
+    buf_init(&b);
+    buf_append(&b, t->name, strlen(t->name));
+    uint32_t k = 0;
+    for (uint32_t c = 0; c < t->ncols; c++) {
+        if (t->cols[c].kind != CK_TAG) continue;
+        const strv *v = &vals[k++];
+        if (!v->p) continue;
+        buf_putc(&b, ',');
+        buf_append(&b, t->cols[c].name, strlen(t->cols[c].name));
+        buf_putc(&b, '=');
+        buf_append(&b, v->p, v->len);
+    }
+    const char *out = arena_strndup(a, b.p ? (const char *)b.p : "", b.len);
+    buf_free(&b);
+    return out;
+}
+
+/* The constant an assignment gives a tag, as text (CnosDB prints non-string constants);
+ * *null when it is NULL. */
+static int tag_value(sql_session *s, sql_result *r, const sql_assign *as, strv *out, bool *null,
+                     err *e) {
+    expr *c = arena_calloc(s->a, sizeof *c);
+    c->kind = EX_CAST;
+    c->pos = as->pos;
+    c->args = arena_alloc(s->a, sizeof *c->args);
+    c->args[0] = as->e;
+    c->nargs = 1;
+    c->height = as->e->height + 1;
+    c->cast_type.vt = VT_STR;
+    c->cast_type.name = c->cast_type.text = "STRING";
+    sql_select sel = {0};
+    sql_select_item it = {.e = c};
+    sel.items = &it;
+    sel.nitems = 1;
+    sql_body body = {.select = &sel};
+    sql_query q = {.body = &body};
+    qctx qc = {.a = q_scratch(&r->q)};
+    qc.ba = qc.a;
+    plan_out po;
+    if (plan_query(s, &qc, &q, &po, e) < 0) return from_optimizer(e);
+    batch b;
+    int got = po.root->next(po.root, &b, e);
+    po.root->close(po.root);
+    if (got > 0 && b.nrows) {
+        value v;
+        vec_get(&b.cols[0], 0, &v);
+        *null = v.null;
+        if (!v.null) *out = (strv){arena_strndup(s->a, v.v.s.p, v.v.s.len), v.v.s.len};
+    }
+    arena_free(qc.scratch);
+    return got < 0 ? -1 : 0;
+}
+
+static int update_tags(sql_session *s, const sql_stmt *st, sql_result *r, meta_table *t,
+                       const uint32_t *cols, err *e) {
+    arena *a = s->a;
+    const char *bad = NULL;
+    if (check_columns(st->where, t, st->table_alias, NULL, &bad, e) < 0) return -1;
+    if (bad)
+        return err_set(e, 422, EC_QUERY_INTERNAL,
+                       "Datafusion: transform_update\ncaused by\nAnalysis error: Where clause "
+                       "cannot contain field/time column, but found: %s",
+                       bad);
+    /* New values: constants only. */
+    uint32_t ntag = t->ntags;
+    uint32_t *tag_ids = arena_alloc(a, sizeof *tag_ids * (ntag + 1));
+    int *slot_of = arena_alloc(a, sizeof *slot_of * (t->ncols + 1));
+    for (uint32_t c = 0, k = 0; c < t->ncols; c++) {
+        slot_of[c] = -1;
+        if (t->cols[c].kind != CK_TAG) continue;
+        slot_of[c] = (int)k;
+        tag_ids[k++] = t->cols[c].id;
+    }
+    strv *set = arena_calloc(a, sizeof *set * (ntag + 1));
+    bool *is_set = arena_calloc(a, ntag + 1);
+    for (uint32_t i = 0; i < st->nassigns; i++) {
+        unsigned kinds = 0;
+        if (check_columns(st->assigns[i].e, t, st->table_alias, &kinds, NULL, e) < 0) return -1;
+        if (kinds)
+            return err_set(e, 422, EC_QUERY_INTERNAL,
+                           "Datafusion: Error during planning: The value of tag %s must be a "
+                           "constant; it may not refer to columns",
+                           st->assigns[i].col);
+        int k = slot_of[cols[i]];
+        bool null = false;
+        strv v = {NULL, 0};
+        if (tag_value(s, r, &st->assigns[i], &v, &null, e) < 0) return -1;
+        set[k] = null ? (strv){NULL, 0} : v;
+        is_set[k] = true;
+    }
+    /* The series the tag predicates select. */
+    series_filter sf;
+    uint32_t *sids;
+    size_t n;
+    if (sqlx_series_filter(s, r, t, st->where, &sf, &sids, &n, e) < 0) return -1;
+    if (sf.has_other)
+        return err_set(e, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: this WHERE clause in an UPDATE of tags "
+                       "(only predicates over tags)");
+    if (n > MAX_RETAG_SERIES)
+        return err_set(e, 422, EC_QUERY_INTERNAL,
+                       "Datafusion: Execution error: The number of update records %zu exceeds the "
+                       "maximum limit %d",
+                       n, MAX_RETAG_SERIES);
+    strv *keys = arena_alloc(a, sizeof *keys * (n + 1));
+    strv **vals = arena_alloc(a, sizeof *vals * (n + 1));
+    buf kb;
+    buf_init(&kb);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        strv *v = vals[i] = arena_alloc(a, sizeof *v * (ntag + 1));
+        engine_series_tags(s->eng, t->db_id, sids[i], ntag, tag_ids, a, v);
+        uint32_t nn = 0;
+        for (uint32_t k = 0; k < ntag; k++) {
+            if (is_set[k]) v[k] = set[k];
+            nn += v[k].p != NULL;
+        }
+        if (!nn) {
+            rc = err_set(e, 422, EC_QUERY_INTERNAL,
+                         "Datafusion: Execution error: UPDATE would leave series '%s' without "
+                         "any tag: at least one tag must keep a value",
+                         key_text(a, t, v));
+            break;
+        }
+        /* tag_ids follow the table's column order; keys list tags by increasing id */
+        uint32_t *order = arena_alloc(a, sizeof *order * (ntag + 1)), m = 0;
+        for (uint32_t k = 0; k < ntag; k++)
+            if (v[k].p) order[m++] = k;
+        for (uint32_t x = 1; x < m; x++)
+            for (uint32_t y = x; y > 0 && tag_ids[order[y - 1]] > tag_ids[order[y]]; y--) {
+                uint32_t tmp = order[y];
+                order[y] = order[y - 1];
+                order[y - 1] = tmp;
+            }
+        series_key_begin(&kb, m);
+        for (uint32_t x = 0; x < m; x++)
+            series_key_tag(&kb, tag_ids[order[x]], v[order[x]].p, v[order[x]].len);
+        keys[i] = (strv){arena_strndup(a, (const char *)kb.p, kb.len), (uint32_t)kb.len};
+    }
+    buf_free(&kb);
+    if (rc < 0) return -1;
+    size_t conflict;
+    if (n && engine_retag(s->eng, t->db_id, t->id, n, sids, keys, &conflict, e) < 0) {
+        if (conflict == SIZE_MAX) return -1;
+        return err_set(e, 422, EC_WRITE, "Coordinator: Tskv: Index: series '%s' already exists",
+                       key_text(a, t, vals[conflict]));
+    }
+    sqlx_rows_result(s, r, n);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ entry */
 
 int sqlx_update(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
@@ -269,7 +428,7 @@ int sqlx_update(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     } else if (kinds == 1u << CK_FIELD) {
         rc = update_fields(s, st, r, t, cols, e);
     } else if (kinds == 1u << CK_TAG) {
-        err_set(e, 422, EC_NOT_IMPL, "This feature is not implemented: UPDATE of tags");
+        rc = update_tags(s, st, r, t, cols, e);
     } else {
         err_set(
             e, 422, EC_QUERY_INTERNAL,

@@ -132,13 +132,16 @@ static sql_query *update_query(arena *a, const sql_stmt *st, const meta_table *t
 
 /* ------------------------------------------------------------------ field update */
 
+/* Rows written back per write record. */
+#define UPDATE_SLICE_ROWS 2048
+
 /* One batch of the update query as points: time, tags, then the new field values (NULL = not
  * changed); a row whose every new value is NULL is not written. */
 static void batch_points(const meta_table *t, const uint32_t *fcols, uint32_t nf, const batch *b,
-                         arena *pa, point_batch *pb) {
+                         uint32_t from, uint32_t to, arena *pa, point_batch *pb) {
     strv table = {t->name, (uint32_t)strlen(t->name)};
     uint32_t tag0 = 1, f0 = 1 + t->ntags;
-    for (uint32_t i = 0; i < b->nrows; i++) {
+    for (uint32_t i = from; i < to; i++) {
         bool any = false;
         for (uint32_t k = 0; k < nf && !any; k++) any = vec_is_valid(&b->cols[f0 + k], i);
         if (!any) continue;
@@ -221,11 +224,16 @@ static int update_fields(sql_session *s, const sql_stmt *st, sql_result *r, meta
             break;
         }
         rows += b.nrows;
-        arena_reset(pa);
-        point_batch pb = {0};
-        batch_points(t, cols, nf, &b, pa, &pb);
-        if (pb.n && (rc = ingest_write(s->cat, s->eng, s->tenant, t->db, unit_ns, &pb, pa, e)) < 0)
-            break;
+        /* A batch can be large (a scan returns a series' cached rows at once): its points go
+         * in slices, so what they cost stays bounded whatever the batch. */
+        for (uint32_t from = 0; from < b.nrows && rc == 0; from += UPDATE_SLICE_ROWS) {
+            uint32_t to = b.nrows - from > UPDATE_SLICE_ROWS ? from + UPDATE_SLICE_ROWS : b.nrows;
+            arena_reset(pa);
+            point_batch pb = {0};
+            batch_points(t, cols, nf, &b, from, to, pa, &pb);
+            if (pb.n) rc = ingest_write(s->cat, s->eng, s->tenant, t->db, unit_ns, &pb, pa, e);
+        }
+        if (rc < 0) break;
     }
     po.root->close(po.root);
     arena_set_budget(pa, NULL);

@@ -45,8 +45,9 @@ static inline size_t plist_count(const plist *p) {
     return p->n;
 }
 bool plist_contains(const plist *p, uint32_t id);
-/* Removes id if present. The representation stays (an emptied array keeps its memory, a
- * roaring list stays roaring), which a rare removal (UPDATE of tags) does not mind. */
+/* Removes id if present. The representation stays (a shrunk array keeps its memory, a roaring
+ * list stays roaring), which a rare removal (UPDATE of tags) does not mind; an emptied list is
+ * freed. */
 void plist_remove(plist *p, uint32_t id);
 /* The smallest id; the list must not be empty. */
 uint32_t plist_min(const plist *p);

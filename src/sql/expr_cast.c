@@ -80,6 +80,15 @@ static int cast_err(err *er, const value *v, uint8_t to, uint8_t unit) {
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Arrow error: Cast error: Cannot cast string '%.*s' to value of %s type",
                        (int)v->v.s.len, v->v.s.p, vtype_arrow_name(to, unit));
+    /* Arrow names the integer it could not cast (`Can't cast value -3 to type UInt64`). */
+    if (v->type == VT_I64)
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Arrow error: Cast error: Can't cast value %lld to type %s",
+                       (long long)v->v.i, vtype_arrow_name(to, unit));
+    if (v->type == VT_U64)
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Arrow error: Cast error: Can't cast value %llu to type %s",
+                       (unsigned long long)v->v.u, vtype_arrow_name(to, unit));
     return err_set(er, 422, EC_QUERY_INTERNAL, "Arrow error: Cast error: Can't cast value to %s",
                    vtype_arrow_name(to, unit));
 }

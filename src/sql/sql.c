@@ -116,11 +116,25 @@ void tb_finish(struct table_builder *tb, sql_result *r) {
     set_schema(r, tb->ncols, tb->names, r->root);
 }
 
-/* One VALUES cell into point p: the constant expression ve evaluated and cast to column mc's
- * type. A NULL cell leaves the column out of the point. */
-static int insert_cell(sql_session *s, sql_result *r, const meta_table *t, const meta_column *mc,
-                       const expr *ve, point *p, err *e) {
-    /* planned in the scratch arena, so a long VALUES list costs its points, not a plan per
+void sqlx_rows_result(sql_session *s, sql_result *r, uint64_t n) {
+    static const char *cols[] = {"rows"};
+    static const uint8_t types[] = {VT_U64};
+    struct table_builder tb;
+    tb_init(&tb, s->a, 1, cols, types);
+    tb_row(&tb)[0] = tb_u64(n);
+    tb_finish(&tb, r);
+}
+
+/* A VALUES cell: the constant expression ve evaluated, with the type DataFusion gives it
+ * (*type VT_NULL for a bare NULL, which takes any column's type). */
+struct cell {
+    value v;
+    uint8_t type, unit;
+    bool has_tz;
+};
+
+static int eval_cell(sql_session *s, sql_result *r, const expr *ve, struct cell *out, err *e) {
+    /* planned in the scratch arena, so a long VALUES list costs its values, not a plan per
      * cell */
     sql_query q1 = {0};
     sql_body b1 = {0};
@@ -134,15 +148,24 @@ static int insert_cell(sql_session *s, sql_result *r, const meta_table *t, const
     qc.ba = qc.a;
     plan_out po;
     if (plan_query(s, &qc, &q1, &po, e) < 0) return -1;
+    out->type = po.root->types[0];
+    out->unit = po.root->units[0];
+    out->has_tz = po.root->has_tz[0];
     batch bb;
     int nr = po.root->next(po.root, &bb, e);
     po.root->close(po.root);
+    if (nr >= 0) vec_get(&bb.cols[0], 0, &out->v);
+    if (nr >= 0 && !out->v.null && out->v.type == VT_STR)
+        out->v.v.s.p = arena_strndup(s->a, out->v.v.s.p, out->v.v.s.len);
     arena_free(qc.scratch);
-    if (nr < 0) return -1;
-    value v;
-    vec_get(&bb.cols[0], 0, &v);
+    return nr < 0 ? -1 : 0;
+}
+
+/* One evaluated cell into point p, cast to column mc's type. A NULL cell leaves the column out
+ * of the point. */
+static int insert_cell(sql_session *s, const meta_table *t, const meta_column *mc, value v,
+                       point *p, err *e) {
     if (v.null) return 0;
-    if (v.type == VT_STR) v.v.s.p = arena_strndup(s->a, v.v.s.p, v.v.s.len);
     uint8_t want = mc->kind == CK_TIME ? VT_TS : mc->type;
     bexpr *cb = bx_const(s->a, v);
     if (want == VT_TS && v.type == VT_I64) {
@@ -183,6 +206,45 @@ static int insert_cell(sql_session *s, sql_result *r, const meta_table *t, const
     return 0;
 }
 
+/* Evaluates every VALUES cell and checks, as DataFusion's VALUES does before any cast to the
+ * table's types, that each column has one type across the rows (bare NULLs aside): `(1, 1),
+ * (2, 2.5)` is refused rather than stored as 1 and 2. Rows and columns count from 0 in the
+ * message, as in CnosDB's. */
+static int eval_values(sql_session *s, sql_result *r, const sql_body *body, uint32_t ncols,
+                       struct cell **out, err *e) {
+    struct cell *cells = arena_alloc(s->a, sizeof *cells * ((size_t)body->nvalues * ncols + 1));
+    for (uint32_t ri = 0; ri < body->nvalues; ri++) {
+        if (body->nvalue_cols != ncols)
+            return err_set(
+                e, 422, EC_QUERY_INTERNAL,
+                "Datafusion: Error during planning: Column count doesn't match insert query!");
+        for (uint32_t c = 0; c < ncols; c++)
+            if (eval_cell(s, r, body->values[ri][c], &cells[(size_t)ri * ncols + c], e) < 0)
+                return -1;
+    }
+    for (uint32_t c = 0; c < ncols; c++) {
+        const struct cell *first = NULL;
+        for (uint32_t ri = 0; ri < body->nvalues; ri++) {
+            const struct cell *x = &cells[(size_t)ri * ncols + c];
+            if (x->type == VT_NULL) continue;
+            if (!first) {
+                first = x;
+                continue;
+            }
+            bool same =
+                x->type == first->type &&
+                (x->type != VT_TS || (x->unit == first->unit && x->has_tz == first->has_tz));
+            if (!same)
+                return err_set(e, 422, EC_QUERY_INTERNAL,
+                               "Datafusion: Error during planning: Inconsistent data type across "
+                               "values list at row %u column %u",
+                               ri, c);
+        }
+    }
+    *out = cells;
+    return 0;
+}
+
 /* INSERT INTO t (cols) VALUES (...): rows become points through the normal write path. */
 static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
@@ -216,12 +278,17 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
                      "Datafusion: Error during planning: INSERT must provide the time column");
         goto out;
     }
+    struct cell *cells = NULL;
+    if (eval_values(s, r, body, ncols, &cells, e) < 0) goto out;
     point_batch pb = {0};
     for (uint32_t ri = 0; ri < body->nvalues; ri++) {
-        if (body->nvalue_cols != ncols) {
-            rc = err_set(
-                e, 422, EC_QUERY_INTERNAL,
-                "Datafusion: Error during planning: Column count doesn't match insert query!");
+        const struct cell *row = &cells[(size_t)ri * ncols];
+        /* Every row names its instant: a NULL time is refused, not taken as now. */
+        if (row[time_pos].v.null) {
+            rc = err_set(e, 422, EC_QUERY_INTERNAL,
+                         "Datafusion: Error during planning: INSERT: the time column is NULL in "
+                         "row %u of VALUES",
+                         ri + 1);
             goto out;
         }
         point *p = point_batch_push(s->a, &pb);
@@ -230,7 +297,7 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
         p->tags = arena_calloc(s->a, sizeof *p->tags * (ncols + 1));
         p->fields = arena_calloc(s->a, sizeof *p->fields * (ncols + 1));
         for (uint32_t c = 0; c < ncols; c++)
-            if (insert_cell(s, r, t, &t->cols[idx[c]], body->values[ri][c], p, e) < 0) goto out;
+            if (insert_cell(s, t, &t->cols[idx[c]], row[c].v, p, e) < 0) goto out;
         if (p->nfields == 0) {
             rc = err_set(e, 422, EC_WRITE, "Coordinator: Fields can't be empty");
             goto out;
@@ -239,12 +306,7 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     }
     int64_t unit_ns = 1000000000 / tunit_per_sec((enum tunit)t->precision);
     if (ingest_write(s->cat, s->eng, s->tenant, db, unit_ns, &pb, s->a, e) < 0) goto out;
-    static const char *cols[] = {"rows"};
-    static const uint8_t types[] = {VT_U64};
-    struct table_builder tb;
-    tb_init(&tb, s->a, 1, cols, types);
-    tb_row(&tb)[0] = tb_u64(pb.n);
-    tb_finish(&tb, r);
+    sqlx_rows_result(s, r, pb.n);
     rc = 0;
 out:
     meta_table_release(t);
@@ -345,7 +407,7 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         rc = run_delete(s, st, r, e);
         break;
     case ST_UPDATE:
-        rc = not_impl("UPDATE", e);
+        rc = sqlx_update(s, st, r, e);
         break;
     case ST_EXPLAIN:
         rc = not_impl("EXPLAIN", e);

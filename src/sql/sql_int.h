@@ -3,7 +3,8 @@
  * sql_run (sql.c) parses a request and dispatches its statement:
  *   sql.c       queries (planned by plan.h), INSERT and DELETE, the result plumbing;
  *   sql_ddl.c   CREATE / ALTER / DROP DATABASE and TABLE, COMPACT;
- *   sql_show.c  SHOW DATABASES / TABLES / SERIES / TAG VALUES, DESCRIBE.
+ *   sql_show.c  SHOW DATABASES / TABLES / SERIES / TAG VALUES, DESCRIBE;
+ *   sql_update.c  UPDATE of fields and of tags.
  * An executor takes the session and the parsed statement, and fills the result (statements
  * with rows) or changes the catalog and storage (statements without). Memory: the session's
  * arena (s->a). Errors: 0 / -1 with e filled, as sql.h describes. */
@@ -26,7 +27,6 @@ struct sql_result {
 void set_schema(sql_result *r, uint32_t ncols, const char **names, const op *o);
 
 /* Builds a one-batch result of string/integer/boolean cells given row by row. */
-/* Builds a one-batch result of string/integer/boolean cells given row by row. */
 struct table_builder {
     arena *a;
     uint32_t ncols;
@@ -46,11 +46,16 @@ value tb_u64(uint64_t u);
 value tb_bool(bool b);
 /* Makes the rows r's result. */
 void tb_finish(struct table_builder *tb, sql_result *r);
+/* The result of INSERT and UPDATE: one row, one column `rows` (UInt64) = n. */
+void sqlx_rows_result(sql_session *s, sql_result *r, uint64_t n);
 
 /* The series of table t that a WHERE over tags and time selects (DELETE, SHOW SERIES): *sf
  * is the filter (sf->has_other when WHERE also reads fields), *sids the series ids. */
 int sqlx_series_filter(sql_session *s, sql_result *r, meta_table *t, const expr *where,
                        series_filter *sf, uint32_t **sids, size_t *n, err *e);
+
+/* ---- UPDATE (sql_update.c) ---- */
+int sqlx_update(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 
 /* ---- DDL (sql_ddl.c) ---- */
 int sqlx_create_db(sql_session *s, const sql_stmt *st, err *e);

@@ -244,7 +244,11 @@ int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e) {
     int64_t t0 = time_mono_ns();
     omutex_lock(&d->wmu);
     int rc = wal_replay(d->wal, sdb_replay_cb, ctx, e);
-    if (rc == 0) rc = wal_skip_to(d->wal, flushed_lsn(d) + 1, e);
+    /* Past the newest key change too: a record with a smaller lsn would be taken for one
+     * written before the change (sindex_resolve). */
+    uint64_t floor = flushed_lsn(d);
+    if (sindex_retag_lsn(d->idx) > floor) floor = sindex_retag_lsn(d->idx);
+    if (rc == 0) rc = wal_skip_to(d->wal, floor + 1, e);
     omutex_unlock(&d->wmu);
     if (rc < 0) {
         sdb_free(d);

@@ -15,7 +15,9 @@
  *
  * Series: a series is a table plus its non-null tag values. Its key is
  * `varint ntags, (varint tag column id, varint length, bytes)...` sorted by column id; the
- * series index maps keys to dense per-database series ids.
+ * series index maps keys to dense per-database series ids. An UPDATE of tags changes a
+ * series' key and keeps its id (engine_retag), so rows never move; WAL records written before
+ * the change are resolved to the series by the key it had then (sindex.h).
  *
  * Threads: engine calls may come from any thread. Writes to one database are serialised
  * (WAL order = apply order, so last-write-wins is the same live and after replay); scans run
@@ -172,6 +174,14 @@ bool engine_series_has_rows(engine *g, uint64_t db_id, uint32_t sid, int64_t tmi
  * durable when it returns. Later writes are not affected. */
 int engine_delete(engine *g, uint64_t db_id, uint64_t table_id, const uint32_t *sids, size_t n,
                   int64_t tmin, int64_t tmax, err *e);
+
+/* UPDATE of tags: series sids[i] (of one table) get keys keys[i] (series_key_* format), keeping
+ * their ids, so every row of theirs (files, caches, WAL) is found under the new tags at once.
+ * All or nothing and durable when it returns (see sindex.h). Fails (422, *conflict = i) when
+ * keys[i] is another series' key or repeats an earlier key of the list; a series whose key
+ * stays the same is left alone. */
+int engine_retag(engine *g, uint64_t db_id, uint64_t table_id, size_t n, const uint32_t *sids,
+                 const strv *keys, size_t *conflict, err *e);
 
 /* Makes every memcache a file and compacts every vnode fully (tests, DROP TABLE). */
 int engine_flush_all(engine *g, uint64_t db_id, bool compact, err *e);

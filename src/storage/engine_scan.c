@@ -187,9 +187,15 @@ int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
                 continue;
             }
             s->pi++;
+            /* Only the range the cache held when the pieces were taken: rows written since
+             * (the active cache is shared with writers) could fall in the time of a piece
+             * already returned, and would come back twice. An UPDATE rewrites rows it has
+             * read while it scans; it must never see them again. */
             mc_rows r;
-            if (mc_read(p->mem, s->sids[s->si], sp->tmin, sp->tmax, sp->nfields, sp->field_ids,
-                        sp->field_types, ba, &r) < 0)
+            int64_t lo = p->lo > sp->tmin ? p->lo : sp->tmin;
+            int64_t hi = p->hi < sp->tmax ? p->hi : sp->tmax;
+            if (mc_read(p->mem, s->sids[s->si], lo, hi, sp->nfields, sp->field_ids, sp->field_types,
+                        ba, &r) < 0)
                 return -1;
             if (r.n) return rows_batch(s, ba, s->si, &r, b);
         }

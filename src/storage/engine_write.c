@@ -8,6 +8,8 @@
  *   'R' zigzag varint ts, 3-byte varint n, n × (varint col_id, u8 vtype, payload)
  * payload: f64 8 bytes LE, i64 zigzag varint, u64 varint, bool 1 byte, string varint len+bytes.
  * Kind 2, a DELETE: varint table_id, zigzag tmin, zigzag tmax, varint n, n × varint sid.
+ * A series key in a record is resolved as of the record's lsn (sindex_resolve): an UPDATE of
+ * tags may have given its series another key since.
  * A flat stream lets the builder append without back-patching counts, and lets replay apply
  * a record with the same code as a live write. */
 #include "storage/engine_int.h"
@@ -255,7 +257,7 @@ int sdb_apply_record_locked(engine *g, struct sdb *d, uint64_t lsn, const void *
             if (r.bad) break;
             have_series = false;
             if (live) {
-                if (sindex_get_or_add(d->idx, table_id, key, kl, &sid, e) < 0) {
+                if (sindex_resolve(d->idx, table_id, key, kl, lsn, &sid, e) < 0) {
                     rc = -1;
                     break;
                 }
@@ -412,6 +414,22 @@ int engine_delete(engine *g, uint64_t db_id, uint64_t table_id, const uint32_t *
     omutex_unlock(&d->wmu);
     if (rc == 0) rc = wal_sync(d->wal, lsn, e);
     buf_free(&b);
+    sdb_release(d);
+    return rc;
+}
+
+int engine_retag(engine *g, uint64_t db_id, uint64_t table_id, size_t n, const uint32_t *sids,
+                 const strv *keys, size_t *conflict, err *e) {
+    *conflict = SIZE_MAX;
+    struct sdb *d = sdb_get(g, db_id);
+    if (!d)
+        return err_set(e, 500, EC_STORAGE, "storage for database %llu is not open",
+                       (unsigned long long)db_id);
+    /* Under the write lock no record is being appended: every record up to the WAL's last lsn
+     * came before the change, every later one after it. */
+    omutex_lock(&d->wmu);
+    int rc = sindex_retag(d->idx, wal_last_lsn(d->wal), table_id, n, sids, keys, conflict, e);
+    omutex_unlock(&d->wmu);
     sdb_release(d);
     return rc;
 }

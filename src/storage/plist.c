@@ -74,6 +74,26 @@ void plist_add(plist *p, uint32_t id) {
     p->n++;
 }
 
+void plist_remove(plist *p, uint32_t id) {
+    if (p->cap == ROARING) {
+        if (roaring_bitmap_remove_checked(p->u.bm, id)) p->n--;
+    } else if (p->cap == 0) {
+        if (p->n == 1 && p->u.one == id) p->n = 0;
+    } else {
+        uint32_t at = lower_bound(p->u.arr, p->n, id);
+        if (at == p->n || p->u.arr[at] != id) return;
+        memmove(p->u.arr + at, p->u.arr + at + 1, sizeof *p->u.arr * (p->n - at - 1));
+        p->n--;
+    }
+    /* An empty list is always the inline one, which plist_add expects. */
+    if (p->n == 0) plist_free(p);
+}
+
+uint32_t plist_min(const plist *p) {
+    if (p->cap == ROARING) return roaring_bitmap_minimum(p->u.bm);
+    return p->cap == 0 ? p->u.one : p->u.arr[0];
+}
+
 bool plist_contains(const plist *p, uint32_t id) {
     if (p->cap == ROARING) return roaring_bitmap_contains(p->u.bm, id);
     if (p->cap == 0) return p->n == 1 && p->u.one == id;

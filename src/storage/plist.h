@@ -9,7 +9,8 @@
  *                      dense ones), which it never leaves.
  * Ids are mostly added in increasing order (the index hands them out that way), which costs
  * O(1) amortised; an id out of order is inserted in O(n) in an array. Adding an id already
- * present changes nothing.
+ * present changes nothing; removing one (a series whose key an UPDATE changed) costs O(n) in an
+ * array.
  *
  * Not thread safe: the owner serialises access (the series index holds its lock). */
 #ifndef STRATA_STORAGE_PLIST_H
@@ -44,6 +45,12 @@ static inline size_t plist_count(const plist *p) {
     return p->n;
 }
 bool plist_contains(const plist *p, uint32_t id);
+/* Removes id if present. The representation stays (a shrunk array keeps its memory, a roaring
+ * list stays roaring), which a rare removal (UPDATE of tags) does not mind; an emptied list is
+ * freed. */
+void plist_remove(plist *p, uint32_t id);
+/* The smallest id; the list must not be empty. */
+uint32_t plist_min(const plist *p);
 /* Writes the ids in increasing order (plist_count of them). */
 void plist_to_array(const plist *p, uint32_t *out);
 /* Heap bytes the list holds beyond its own 16, in O(1): exact for arrays, an estimate for

@@ -26,8 +26,12 @@
 
 #define REC_SERIES 1
 #define REC_DROP_TABLE 2
+#define REC_RETAG 3
 
 #define NONE UINT32_MAX
+/* `at` of a posting no series carries any more (its tag was changed by an UPDATE): it stays in
+ * its table's chain, which is singly linked, until the table is dropped. */
+#define DEAD_POST UINT32_MAX
 
 /* Memory layout (what a series costs is the point of it; see "Memory" in docs/benchmarks.md).
  *
@@ -54,9 +58,20 @@ struct tslot {
 
 struct post {
     uint32_t first; /* series whose key holds the value */
-    uint32_t at;    /* offset in that key of the (varint tag id, varint len, value) entry */
+    uint32_t at;    /* offset in that key of the (varint tag id, varint len, value) entry;
+                       DEAD_POST when no series holds it */
     uint32_t list;  /* 0: `first` is the only series; else its index in lists */
     uint32_t next;  /* next posting of the table (or of the free chain), NONE at the end */
+};
+
+/* A key change (UPDATE of tags), remembered so that WAL replay gives a write record made
+ * before it, which names the old key, to the series that carried that key then. */
+struct retag {
+    uint64_t lsn; /* the change came after every WAL record up to this one */
+    uint64_t table_id;
+    uint32_t sid;
+    uint32_t len;
+    const unsigned char *old_key; /* in `keys`: a replaced record is never freed */
 };
 
 struct sindex {
@@ -78,6 +93,10 @@ struct sindex {
     plist *lists; /* [0] unused, so that list 0 means "inline" */
     uint32_t nlists, listcap, free_list;
     size_t plist_bytes; /* heap bytes of every posting list (plist_heap_bytes) */
+    struct retag *retags;
+    uint32_t nretags, retagcap;
+    idset by_old;       /* retags by (table, old key) */
+    uint64_t retag_lsn; /* the largest lsn of retags */
     size_t charged;     /* bytes charged to the memory budget */
     buf wbuf;
 };
@@ -93,6 +112,11 @@ static inline const unsigned char *rec_key(const unsigned char *rec, size_t *len
     byte_reader r = {rec + 4, rec + 4 + 10, false};
     *len = (size_t)br_uvarint(&r);
     return r.p;
+}
+
+/* The record of a series id, NULL when unknown or retired. */
+static const unsigned char *rec_of(const sindex *x, uint32_t sid) {
+    return sid < x->n ? x->recs[sid] : NULL;
 }
 
 static uint32_t hash_key(uint64_t table_id, const void *key, size_t len) {
@@ -194,7 +218,8 @@ static void account_locked(sindex *x) {
     size_t now = slab_bytes(&x->keys) + sizeof *x->recs * x->cap + idset_bytes(&x->by_key) +
                  idset_bytes(&x->by_table) + idset_bytes(&x->by_val) +
                  sizeof *x->tslots * x->tslotcap + sizeof *x->posts * x->postcap +
-                 sizeof *x->lists * x->listcap + x->plist_bytes;
+                 sizeof *x->lists * x->listcap + x->plist_bytes + sizeof *x->retags * x->retagcap +
+                 idset_bytes(&x->by_old);
     if (now > x->charged)
         membudget_charge(MEMBUDGET_INDEX, now - x->charged);
     else
@@ -276,11 +301,9 @@ static void grow_recs(sindex *x, uint64_t need) {
 
 /* Adds a series to the in-memory structures (the log record is the caller's business). h is
  * hash_key(table_id, key). */
-static int insert(sindex *x, uint32_t sid, uint64_t table_id, const void *key, size_t keylen,
-                  uint32_t h) {
-    if (!key_valid(key, keylen) || keylen > UINT32_MAX) return -1;
-    uint32_t t = table_find(x, table_id);
-    if (t == NONE) t = table_new(x, table_id);
+/* A record `u32 table slot | varint key length | key` in the keys slab; *k = its key. */
+static unsigned char *new_rec(sindex *x, uint32_t t, const void *key, size_t keylen,
+                              const unsigned char **k) {
     unsigned char hdr[4 + 10];
     memcpy(hdr, &t, 4);
     size_t hl = 4;
@@ -290,12 +313,22 @@ static int insert(sindex *x, uint32_t sid, uint64_t table_id, const void *key, s
     unsigned char *rec = slab_alloc(&x->keys, hl + keylen, 1);
     memcpy(rec, hdr, hl);
     memcpy(rec + hl, key, keylen);
+    *k = rec + hl;
+    return rec;
+}
+
+static int insert(sindex *x, uint32_t sid, uint64_t table_id, const void *key, size_t keylen,
+                  uint32_t h) {
+    if (!key_valid(key, keylen) || keylen > UINT32_MAX) return -1;
+    uint32_t t = table_find(x, table_id);
+    if (t == NONE) t = table_new(x, table_id);
+    const unsigned char *k;
+    unsigned char *rec = new_rec(x, t, key, keylen, &k);
     grow_recs(x, (uint64_t)sid + 1);
     x->recs[sid] = rec;
     if (sid >= x->n) x->n = sid + 1;
     idset_insert(&x->by_key, h, sid);
     pl_add(x, &x->tslots[t].sids, sid);
-    const unsigned char *k = rec + hl;
     byte_reader r = {k, k + keylen, false};
     uint64_t ntags = br_uvarint(&r);
     for (uint64_t i = 0; i < ntags; i++) {
@@ -326,8 +359,10 @@ static void drop_table_mem(sindex *x, uint64_t table_id) {
         uint32_t id, next = ps->next;
         const unsigned char *v;
         size_t l;
-        post_tag(x, ps, &id, &v, &l);
-        idset_remove(&x->by_val, hash_val(t, id, v, l), p);
+        if (ps->at != DEAD_POST) {
+            post_tag(x, ps, &id, &v, &l);
+            idset_remove(&x->by_val, hash_val(t, id, v, l), p);
+        }
         if (ps->list) {
             pl_free(x, &x->lists[ps->list]);
             x->lists[ps->list].u.one = x->free_list;
@@ -341,6 +376,179 @@ static void drop_table_mem(sindex *x, uint64_t table_id) {
     pl_free(x, &ts->sids);
     ts->posts = NONE;
     ts->dead = true;
+}
+
+/* ------------------------------------------------------------------ key changes */
+
+/* Offset in key of the entry of tag_id, or NONE. */
+static uint32_t tag_at(const unsigned char *key, size_t len, uint32_t tag_id) {
+    byte_reader r = {key, key + len, false};
+    uint64_t n = br_uvarint(&r);
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t at = (uint32_t)(r.p - key), id;
+        const unsigned char *v;
+        size_t l;
+        if (!next_tag(&r, &id, &v, &l)) break;
+        if (id == tag_id) return at;
+    }
+    return NONE;
+}
+
+/* Whether key holds tag_id = val. */
+static bool key_has(const unsigned char *key, size_t len, uint32_t tag_id, const unsigned char *val,
+                    size_t vlen) {
+    uint32_t at = tag_at(key, len, tag_id);
+    if (at == NONE) return false;
+    byte_reader r = {key + at, key + len, false};
+    uint32_t id;
+    const unsigned char *v;
+    size_t l;
+    return next_tag(&r, &id, &v, &l) && l == vlen && memcmp(v, val, l) == 0;
+}
+
+/* Series sid (table slot t) no longer carries tag_id = val. Caller: sid's record still holds
+ * the old key. A posting left without series is marked dead (see DEAD_POST). */
+static void post_remove(sindex *x, uint32_t t, uint32_t sid, uint32_t tag_id,
+                        const unsigned char *val, size_t len) {
+    uint32_t h = hash_val(t, tag_id, val, len);
+    uint32_t p = post_find(x, t, h, tag_id, val, len);
+    if (p == NONE) return;
+    struct post *ps = &x->posts[p];
+    if (ps->list) {
+        plist *l = &x->lists[ps->list];
+        size_t before = plist_heap_bytes(l);
+        plist_remove(l, sid);
+        x->plist_bytes = x->plist_bytes - before + plist_heap_bytes(l);
+        if (plist_count(l)) {
+            if (ps->first == sid) {
+                /* The value is read from the first series' key: name one that still has it. */
+                uint32_t o = plist_min(l);
+                size_t kl;
+                const unsigned char *k = rec_key(x->recs[o], &kl);
+                ps->first = o;
+                ps->at = tag_at(k, kl, tag_id);
+            }
+            return;
+        }
+        pl_free(x, l);
+        l->u.one = x->free_list;
+        x->free_list = ps->list;
+        ps->list = 0;
+    } else if (ps->first != sid) {
+        return;
+    }
+    idset_remove(&x->by_val, h, p);
+    ps->at = DEAD_POST;
+}
+
+/* Gives series sid of table slot t the key `key` (valid, held by no other series), keeping
+ * its id, and remembers the old key for WAL replay (retag at lsn). */
+static void retag_one(sindex *x, uint32_t t, uint32_t sid, const unsigned char *key, size_t len,
+                      uint64_t lsn) {
+    uint64_t table_id = x->tslots[t].table_id;
+    size_t ol;
+    const unsigned char *old = rec_key(x->recs[sid], &ol);
+    /* Tags that keep their value keep their posting; one that reads its value from this key
+     * must move its offset to the new key once the record is replaced. */
+    byte_reader r = {old, old + ol, false};
+    uint64_t n = br_uvarint(&r);
+    uint32_t *keep = xmalloc(sizeof *keep * (n + 1)), nkeep = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t id;
+        const unsigned char *v;
+        size_t l;
+        (void)next_tag(&r, &id, &v, &l);
+        if (!key_has(key, len, id, v, l)) {
+            post_remove(x, t, sid, id, v, l);
+            continue;
+        }
+        uint32_t p = post_find(x, t, hash_val(t, id, v, l), id, v, l);
+        if (p != NONE && x->posts[p].first == sid) keep[nkeep++] = p;
+    }
+    idset_remove(&x->by_key, hash_key(table_id, old, ol), sid);
+    const unsigned char *k;
+    x->recs[sid] = new_rec(x, t, key, len, &k);
+    idset_insert(&x->by_key, hash_key(table_id, k, len), sid);
+    for (uint32_t i = 0; i < nkeep; i++) {
+        struct post *ps = &x->posts[keep[i]];
+        byte_reader pr = {old + ps->at, old + ol, false};
+        uint32_t id;
+        const unsigned char *v;
+        size_t l;
+        (void)next_tag(&pr, &id, &v, &l);
+        ps->at = tag_at(k, len, id);
+    }
+    free(keep);
+    r = (byte_reader){k, k + len, false};
+    n = br_uvarint(&r);
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t at = (uint32_t)(r.p - k), id;
+        const unsigned char *v;
+        size_t l;
+        (void)next_tag(&r, &id, &v, &l);
+        if (!key_has(old, ol, id, v, l)) post_add(x, t, sid, at, id, v, l);
+    }
+    if (x->nretags == x->retagcap) {
+        x->retagcap = x->retagcap ? x->retagcap * 2 : 16;
+        x->retags = xrealloc(x->retags, sizeof *x->retags * x->retagcap);
+    }
+    x->retags[x->nretags] = (struct retag){lsn, table_id, sid, (uint32_t)ol, old};
+    idset_insert(&x->by_old, hash_key(table_id, old, ol), x->nretags++);
+    if (lsn > x->retag_lsn) x->retag_lsn = lsn;
+}
+
+/* The series that carried (table, key) at WAL position lsn, if a key change since took the key
+ * from it: the earliest change at or after lsn of that key. NONE when none did. */
+static uint32_t retag_find(const sindex *x, uint64_t table_id, const void *key, size_t len,
+                           uint64_t lsn) {
+    if (!x->nretags || lsn > x->retag_lsn) return NONE;
+    uint32_t h = hash_key(table_id, key, len), pos = idset_start(&x->by_old, h), i, best = NONE;
+    while ((i = idset_probe(&x->by_old, h, &pos)) != NONE) {
+        const struct retag *rt = &x->retags[i];
+        if (rt->lsn >= lsn && rt->table_id == table_id && rt->len == len &&
+            memcmp(rt->old_key, key, len) == 0 && (best == NONE || i < best))
+            best = i;
+    }
+    return best == NONE ? NONE : x->retags[best].sid;
+}
+
+/* One series of a retag record, as decoded. */
+struct retag_item {
+    uint32_t sid;
+    const unsigned char *key;
+    size_t len;
+};
+
+/* Decodes and checks a retag record's entries (after kind, lsn, table id, count): every series
+ * is live in table slot t and every key well formed. NULL, or why not. */
+static const char *retag_decode(const sindex *x, byte_reader *r, uint32_t t, uint64_t n,
+                                struct retag_item *out) {
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t sid = br_uvarint(r);
+        uint64_t kl = br_uvarint(r);
+        const unsigned char *k = r->bad ? NULL : br_bytes(r, kl);
+        if (!k) return "truncated retag record";
+        const unsigned char *rec = sid < x->n ? x->recs[sid] : NULL;
+        if (!rec || rec_tslot(rec) != t) return "retag of an unknown series";
+        if (!key_valid(k, kl)) return "malformed series key";
+        out[i] = (struct retag_item){(uint32_t)sid, k, (size_t)kl};
+    }
+    return NULL;
+}
+
+static const char *apply_retag(sindex *x, byte_reader *r) {
+    uint64_t lsn = br_uvarint(r);
+    uint64_t tid = br_uvarint(r);
+    uint64_t n = br_uvarint(r);
+    if (r->bad || n > (uint64_t)(r->end - r->p)) return "truncated retag record";
+    uint32_t t = table_find(x, tid);
+    if (t == NONE) return n ? "retag of an unknown table" : NULL;
+    struct retag_item *items = xmalloc(sizeof *items * (n + 1));
+    const char *why = retag_decode(x, r, t, n, items);
+    for (uint64_t i = 0; !why && i < n; i++)
+        retag_one(x, t, items[i].sid, items[i].key, items[i].len, lsn);
+    free(items);
+    return why;
 }
 
 static int append_record(sindex *x, const void *payload, size_t len, err *e) {
@@ -375,7 +583,7 @@ static bool rec_at(const sindex *x, const unsigned char *d, size_t size, size_t 
         byte_reader r = {p + 1, p + n, false};
         uint64_t sid = br_uvarint(&r);
         if (r.bad || sid < x->n || sid - x->n > size / 8) return false;
-    } else if (scanning && *p != REC_DROP_TABLE) {
+    } else if (scanning && *p != REC_DROP_TABLE && *p != REC_RETAG) {
         return false;
     }
     if ((uint32_t)XXH3_64bits(p, n) != crc) return false;
@@ -406,6 +614,8 @@ static const char *apply(sindex *x, const unsigned char *p, size_t len) {
         uint64_t tid = br_uvarint(&r);
         if (r.bad) return "truncated drop record";
         drop_table_mem(x, tid);
+    } else if (*p == REC_RETAG) {
+        return apply_retag(x, &r);
     }
     return NULL; /* other kinds come from a newer format: skipped */
 }
@@ -579,6 +789,8 @@ int sindex_close(sindex *x) {
     for (uint32_t l = 1; l < x->nlists; l++)
         if (x->lists[l].n) plist_free(&x->lists[l]);
     free(x->lists);
+    free(x->retags);
+    idset_free(&x->by_old);
     buf_free(&x->wbuf);
     pthread_rwlock_destroy(&x->lock);
     free(x->dir);
@@ -655,6 +867,91 @@ int sindex_sync(sindex *x, err *e) {
     return 0;
 }
 
+int sindex_resolve(sindex *x, uint64_t table_id, const void *key, size_t keylen, uint64_t lsn,
+                   uint32_t *sid, err *e) {
+    pthread_rwlock_rdlock(&x->lock);
+    uint32_t old = retag_find(x, table_id, key, keylen, lsn);
+    pthread_rwlock_unlock(&x->lock);
+    if (old != NONE) {
+        *sid = old;
+        return 0;
+    }
+    return sindex_get_or_add(x, table_id, key, keylen, sid, e);
+}
+
+int sindex_retag(sindex *x, uint64_t lsn, uint64_t table_id, size_t n, const uint32_t *sids,
+                 const strv *keys, size_t *conflict, err *e) {
+    *conflict = SIZE_MAX;
+    pthread_rwlock_wrlock(&x->lock);
+    uint32_t t = table_find(x, table_id);
+    int rc = 0;
+    idset fresh = IDSET_INIT; /* indexes of the new keys seen so far, by key hash */
+    buf rec;
+    buf_init(&rec);
+    buf_putc(&rec, REC_RETAG);
+    buf_put_uvarint(&rec, lsn);
+    buf_put_uvarint(&rec, table_id);
+    size_t changed = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const unsigned char *rk = rec_of(x, sids[i]);
+        const unsigned char *k = (const unsigned char *)keys[i].p;
+        size_t kl = keys[i].len;
+        if (t == NONE || !rk || rec_tslot(rk) != t || !key_valid(k, kl)) {
+            rc = err_set(e, 500, EC_STORAGE, "series index: no series %u in table %llu to retag",
+                         sids[i], (unsigned long long)table_id);
+            break;
+        }
+        uint32_t h = hash_key(table_id, k, kl), pos = idset_start(&fresh, h), j;
+        while ((j = idset_probe(&fresh, h, &pos)) != NONE)
+            if (keys[j].len == kl && memcmp(keys[j].p, k, kl) == 0) break;
+        uint32_t holder = series_find(x, t, h, k, kl);
+        if (j != NONE || (holder != NONE && holder != sids[i])) {
+            *conflict = i;
+            rc = err_set(e, 422, EC_STORAGE, "series already exists");
+            break;
+        }
+        idset_insert(&fresh, h, (uint32_t)i);
+        if (holder != sids[i]) changed++;
+    }
+    idset_free(&fresh);
+    if (!rc && changed) {
+        buf_put_uvarint(&rec, changed);
+        for (size_t i = 0; i < n; i++) {
+            size_t kl;
+            const unsigned char *old = rec_key(x->recs[sids[i]], &kl);
+            if (kl == keys[i].len && memcmp(old, keys[i].p, kl) == 0) continue;
+            buf_put_uvarint(&rec, sids[i]);
+            buf_put_uvarint(&rec, keys[i].len);
+            buf_append(&rec, keys[i].p, keys[i].len);
+        }
+        /* One record for the statement, synced before anything changes in memory: after a
+         * crash every key of it is new, or (a torn record is cut) every key is old. */
+        rc = append_record(x, rec.p, rec.len, e);
+        if (!rc && fdatasync(x->fd) < 0)
+            rc = err_set(e, 500, EC_STORAGE, "series index: fsync %s/series.log: %s", x->dir,
+                         strerror(errno));
+        if (!rc) {
+            for (size_t i = 0; i < n; i++) {
+                size_t kl;
+                const unsigned char *old = rec_key(x->recs[sids[i]], &kl);
+                if (kl != keys[i].len || memcmp(old, keys[i].p, kl) != 0)
+                    retag_one(x, t, sids[i], (const unsigned char *)keys[i].p, keys[i].len, lsn);
+            }
+            account_locked(x);
+        }
+    }
+    buf_free(&rec);
+    pthread_rwlock_unlock(&x->lock);
+    return rc;
+}
+
+uint64_t sindex_retag_lsn(sindex *x) {
+    pthread_rwlock_rdlock(&x->lock);
+    uint64_t l = x->retag_lsn;
+    pthread_rwlock_unlock(&x->lock);
+    return l;
+}
+
 int sindex_drop_table(sindex *x, uint64_t table_id, err *e) {
     pthread_rwlock_wrlock(&x->lock);
     int rc = 0;
@@ -689,11 +986,6 @@ size_t sindex_table_sids(sindex *x, uint64_t table_id, arena *a, uint32_t **sids
     size_t n = plist_out(t == NONE ? NULL : &x->tslots[t].sids, a, sids);
     pthread_rwlock_unlock(&x->lock);
     return n;
-}
-
-/* The record of a series id, NULL when unknown or retired. */
-static const unsigned char *rec_of(const sindex *x, uint32_t sid) {
-    return sid < x->n ? x->recs[sid] : NULL;
 }
 
 bool sindex_series_table(sindex *x, uint32_t sid, uint64_t *table_id) {
@@ -778,6 +1070,7 @@ size_t sindex_tag_values(sindex *x, uint64_t table_id, uint32_t tag_id, arena *a
         uint32_t id;
         const unsigned char *v;
         size_t l;
+        if (x->posts[p].at == DEAD_POST) continue;
         post_tag(x, &x->posts[p], &id, &v, &l);
         if (id == tag_id) out[n++] = (strv){arena_strndup(a, (const char *)v, l), (uint32_t)l};
     }

@@ -19,7 +19,17 @@
  *
  * Record: u32 payload length | u32 checksum (low 32 bits of XXH3-64) | payload, where payload
  * is `u8 kind` then for kind 1 (series) `varint sid, varint table id, key bytes`, for kind 2
- * (table dropped) `varint table id`.
+ * (table dropped) `varint table id`, for kind 3 (keys changed by an UPDATE of tags) `varint
+ * lsn, varint table id, varint n, n × (varint sid, varint key length, key bytes)`.
+ *
+ * Key changes: a series keeps its id when an UPDATE gives it new tag values, so its rows in
+ * column files, caches and tombstones follow it untouched. One kind 3 record carries a whole
+ * statement and is synced before the change is visible: after a crash the statement is
+ * applied entirely or (a torn record is cut) not at all. WAL records written before the change
+ * still name the old key; the index keeps every replaced key with the lsn of its change, and
+ * sindex_resolve gives such a record's key to the series that carried it at that lsn, so replay
+ * neither loses those rows nor brings the old series back. The WAL never hands out an lsn at or
+ * below a change's (the engine skips past sindex_retag_lsn at open).
  *
  * Memory: about 80 bytes a series for a key of two short tags (layout in sindex.c), charged to
  * the server's memory budget (MEMBUDGET_INDEX) as the index grows, past the limit if need be
@@ -51,6 +61,22 @@ int sindex_get_or_add(sindex *x, uint64_t table_id, const void *key, size_t keyl
                       err *e);
 /* Makes every registration so far durable. */
 int sindex_sync(sindex *x, err *e);
+
+/* The id for a series key met in the WAL record at lsn (replay and live writes alike): the
+ * series that carried the key then, which an UPDATE of tags since may have given another key;
+ * otherwise as sindex_get_or_add. */
+int sindex_resolve(sindex *x, uint64_t table_id, const void *key, size_t keylen, uint64_t lsn,
+                   uint32_t *sid, err *e);
+
+/* UPDATE of tags: series sids[i] (of table_id) gets key keys[i], keeping its id. lsn: the change
+ * comes after every WAL record up to lsn and before any later one (the caller holds the
+ * database's write lock). All or nothing: fails (422, *conflict = i) when keys[i] is another
+ * series' key or repeats an earlier keys[j], before anything changes. A series whose key does
+ * not change is left alone. Durable (logged and synced) when it returns 0. */
+int sindex_retag(sindex *x, uint64_t lsn, uint64_t table_id, size_t n, const uint32_t *sids,
+                 const strv *keys, size_t *conflict, err *e);
+/* The lsn of the newest key change, 0 if none: the WAL must hand out larger lsns. */
+uint64_t sindex_retag_lsn(sindex *x);
 
 /* Forgets a dropped table's series (logged). Their ids stay retired. */
 int sindex_drop_table(sindex *x, uint64_t table_id, err *e);

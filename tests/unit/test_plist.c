@@ -1,7 +1,8 @@
 /* Unit tests for posting lists (src/storage/plist.c): every representation (inline, sorted
  * array, roaring) and the moves between them checked against a reference sorted set, with ids
  * added in increasing order (the index's case), out of order and repeated; contains for present
- * and absent ids; free leaves a reusable empty list. Leaks are caught by ASan. */
+ * and absent ids; removal in each representation; free leaves a reusable empty list. Leaks are
+ * caught by ASan. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,11 +116,57 @@ static void test_random_order(void **state) {
     }
 }
 
+static void model_remove(model *m, uint32_t id) {
+    size_t at = 0;
+    while (at < m->n && m->v[at] < id) at++;
+    if (at == m->n || m->v[at] != id) return;
+    memmove(m->v + at, m->v + at + 1, sizeof *m->v * (m->n - at - 1));
+    m->n--;
+}
+
+/* Removal (UPDATE of tags) in every representation, present and absent ids, down to empty;
+ * plist_min names the smallest id left. */
+static void test_remove(void **state) {
+    (void)state;
+    uint32_t sizes[] = {1, 2, 5, PLIST_ARRAY_MAX, PLIST_ARRAY_MAX + 50};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        plist p = PLIST_INIT;
+        model m = {0};
+        for (uint32_t i = 0; i < sizes[si]; i++) {
+            plist_add(&p, i * 3);
+            model_add(&m, i * 3);
+        }
+        plist_remove(&p, 1); /* absent */
+        plist_remove(&p, sizes[si] * 3 + 3);
+        check(&p, &m);
+        /* every other id, then the rest from the top */
+        for (uint32_t i = 0; i < sizes[si]; i += 2) {
+            plist_remove(&p, i * 3);
+            model_remove(&m, i * 3);
+            check(&p, &m);
+            if (m.n) assert_int_equal(plist_min(&p), m.v[0]);
+        }
+        for (uint32_t i = sizes[si]; i-- > 0;) {
+            plist_remove(&p, i * 3);
+            model_remove(&m, i * 3);
+            check(&p, &m);
+            if (m.n) assert_int_equal(plist_min(&p), m.v[0]);
+        }
+        assert_int_equal(plist_count(&p), 0);
+        plist_add(&p, 7); /* still usable */
+        assert_true(plist_contains(&p, 7));
+        assert_int_equal(plist_min(&p), 7);
+        plist_free(&p);
+        free(m.v);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_and_one),
         cmocka_unit_test(test_increasing_across_thresholds),
         cmocka_unit_test(test_random_order),
+        cmocka_unit_test(test_remove),
     };
     return cmocka_run_group_tests_name("plist", tests, NULL, NULL);
 }

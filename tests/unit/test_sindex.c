@@ -2,8 +2,9 @@
  * never reused, per-table series lists, tag bitmaps and tag values, DROP TABLE, reopening
  * (replay of series.log, including drops), a torn or corrupt tail cut at every byte position,
  * damage followed by intact records refused or salvaged, ids never reused after damage,
- * malformed keys refused without leaks, concurrent registration from several threads, and
- * destroy.
+ * malformed keys refused without leaks, concurrent registration from several threads,
+ * destroy, and key changes (UPDATE of tags): ids kept, postings moved, old keys resolved for WAL
+ * records written before the change, refusals that change nothing, a torn change record.
  *
  * Every test works in its own mkdtemp directory under /tmp and removes it. */
 #include <setjmp.h>
@@ -877,6 +878,193 @@ static void test_budget(void **state) {
     assert_int_equal(membudget_used_by(MEMBUDGET_INDEX), base);
 }
 
+/* ---- UPDATE of tags (sindex_retag) -------------------------------------------------------- */
+
+static strv key2(arena *a, const char *host, const char *region) {
+    buf b;
+    buf_init(&b);
+    mkkey(&b, 2, (uint32_t[]){1, 2}, (const char *const[]){host, region});
+    strv k = {arena_strndup(a, (const char *)b.p, b.len), (uint32_t)b.len};
+    buf_free(&b);
+    return k;
+}
+
+static uint32_t lookup2(sindex *x, uint64_t table, const char *host, const char *region,
+                        uint64_t lsn) {
+    arena *a = arena_new(0);
+    strv k = key2(a, host, region);
+    uint32_t sid = UINT32_MAX;
+    err e;
+    assert_int_equal(sindex_resolve(x, table, k.p, k.len, lsn, &sid, &e), 0);
+    arena_free(a);
+    return sid;
+}
+
+/* What the index says about table 10 after a (host, region) change of series a and b. */
+static void check_retagged(sindex *x, uint32_t a, uint32_t b, uint32_t c) {
+    arena *ar = arena_new(0);
+    uint32_t *sids;
+    size_t n;
+    /* new keys resolve to the old ids; the tags read back new */
+    assert_int_equal(lookup2(x, 10, "a2", "eu", 100), a);
+    assert_int_equal(lookup2(x, 10, "b", NULL, 100), b);
+    strv out[2];
+    sindex_series_tags(x, b, 2, (uint32_t[]){1, 2}, ar, out);
+    assert_strv(out[0], "b");
+    assert_strv(out[1], NULL);
+    /* postings: old values gone where no series holds them, kept (re-pointed) where one does */
+    n = sindex_tag_eq(x, 10, 1, "a", 1, ar, &sids);
+    assert_int_equal(n, 0);
+    n = sindex_tag_eq(x, 10, 1, "a2", 2, ar, &sids);
+    assert_sids(sids, n, (uint32_t[]){a}, 1);
+    n = sindex_tag_eq(x, 10, 2, "us", 2, ar, &sids);
+    assert_sids(sids, n, (uint32_t[]){c}, 1);
+    n = sindex_tag_eq(x, 10, 2, "eu", 2, ar, &sids);
+    assert_sids(sids, n, (uint32_t[]){a}, 1);
+    strv *vals;
+    n = sindex_tag_values(x, 10, 1, ar, &vals);
+    assert_int_equal(n, 3);
+    assert_strv(vals[0], "a2");
+    assert_strv(vals[1], "b");
+    assert_strv(vals[2], "c");
+    n = sindex_tag_values(x, 10, 2, ar, &vals);
+    assert_int_equal(n, 2);
+    assert_strv(vals[0], "eu");
+    assert_strv(vals[1], "us");
+    /* the series list of the table is unchanged */
+    n = sindex_table_sids(x, 10, ar, &sids);
+    assert_sids(sids, n, (uint32_t[]){a, b, c}, 3);
+    arena_free(ar);
+}
+
+/* A key change keeps the id, moves the postings, survives reopening, and leaves the old key to
+ * the WAL records written before it (lsn <= the change's) while a later write of the old key
+ * makes a new series, which keeps its id across reopening too. */
+static void test_retag(void **state) {
+    (void)state;
+    char *base, *dir;
+    sindex *x = open_fresh(&base, &dir);
+    err e;
+    arena *ar = arena_new(0);
+    uint32_t a = add2(x, 10, "a", "us");
+    uint32_t b = add2(x, 10, "b", "us");
+    uint32_t c = add2(x, 10, "c", "us"); /* `us` is first read from a's key */
+    uint32_t other = add2(x, 11, "a", "us");
+    size_t conflict;
+    /* a: host a→a2, region us→eu; b: region us→NULL */
+    strv keys[] = {key2(ar, "a2", "eu"), key2(ar, "b", NULL)};
+    assert_int_equal(sindex_retag(x, 7, 10, 2, (uint32_t[]){a, b}, keys, &conflict, &e), 0);
+    assert_int_equal(sindex_retag_lsn(x), 7);
+    check_retagged(x, a, b, c);
+    /* WAL records up to lsn 7 named the old keys: they belong to a and b */
+    assert_int_equal(lookup2(x, 10, "a", "us", 7), a);
+    assert_int_equal(lookup2(x, 10, "b", "us", 1), b);
+    assert_int_equal(sindex_count(x), 4);
+    /* other tables are untouched */
+    assert_int_equal(lookup2(x, 11, "a", "us", 100), other);
+    /* after the change the old key is free: a new series */
+    uint32_t a_new = lookup2(x, 10, "a", "us", 8);
+    assert_int_equal(a_new, 4);
+    assert_int_equal(lookup2(x, 10, "a", "us", 6), a);
+    assert_int_equal(sindex_close(x), 0);
+
+    assert_int_equal(sindex_open(dir, false, &x, &e), 0);
+    assert_int_equal(sindex_retag_lsn(x), 7);
+    assert_int_equal(lookup2(x, 10, "a", "us", 3), a);
+    assert_int_equal(lookup2(x, 10, "a", "us", 9), a_new);
+    uint32_t *sids;
+    size_t n = sindex_tag_eq(x, 10, 1, "a", 1, ar, &sids);
+    assert_sids(sids, n, (uint32_t[]){a_new}, 1);
+    n = sindex_tag_eq(x, 10, 1, "a2", 2, ar, &sids);
+    assert_sids(sids, n, (uint32_t[]){a}, 1);
+    /* a second change of the same series: the earliest change after a record's lsn wins */
+    strv k3[] = {key2(ar, "a3", "eu")};
+    assert_int_equal(sindex_retag(x, 12, 10, 1, (uint32_t[]){a}, k3, &conflict, &e), 0);
+    assert_int_equal(lookup2(x, 10, "a2", "eu", 10), a);
+    assert_int_equal(lookup2(x, 10, "a3", "eu", 13), a);
+    assert_int_equal(lookup2(x, 10, "a", "us", 5), a);
+    assert_int_equal(lookup2(x, 10, "a", "us", 11), a_new);
+    arena_free(ar);
+    close_rm(x, base, dir);
+}
+
+/* Refusals change nothing: a key another series has, two series given one key, a series of
+ * another table; a key that stays the same is no change (nothing logged). */
+static void test_retag_conflicts(void **state) {
+    (void)state;
+    char *base, *dir;
+    sindex *x = open_fresh(&base, &dir);
+    err e;
+    arena *ar = arena_new(0);
+    uint32_t a = add2(x, 10, "a", "us");
+    uint32_t b = add2(x, 10, "b", "us");
+    uint32_t o = add2(x, 11, "o", "us");
+    char *path = log_path(dir);
+    assert_int_equal(sindex_sync(x, &e), 0);
+    off_t size = file_size(path);
+    size_t conflict;
+    strv k1[] = {key2(ar, "b", "us")};
+    assert_int_equal(sindex_retag(x, 1, 10, 1, (uint32_t[]){a}, k1, &conflict, &e), -1);
+    assert_int_equal(conflict, 0);
+    strv k2[] = {key2(ar, "z", "us"), key2(ar, "z", "us")};
+    assert_int_equal(sindex_retag(x, 1, 10, 2, (uint32_t[]){a, b}, k2, &conflict, &e), -1);
+    assert_int_equal(conflict, 1);
+    strv k3[] = {key2(ar, "q", "us")};
+    assert_int_equal(sindex_retag(x, 1, 10, 1, (uint32_t[]){o}, k3, &conflict, &e), -1);
+    assert_int_equal(conflict, SIZE_MAX);
+    strv k4[] = {key2(ar, "a", "us")}; /* unchanged */
+    assert_int_equal(sindex_retag(x, 1, 10, 1, (uint32_t[]){a}, k4, &conflict, &e), 0);
+    assert_int_equal(file_size(path), size);
+    assert_int_equal(sindex_retag_lsn(x), 0);
+    assert_int_equal(lookup2(x, 10, "a", "us", 100), a);
+    assert_int_equal(lookup2(x, 10, "b", "us", 100), b);
+    assert_int_equal(sindex_count(x), 3);
+    free(path);
+    arena_free(ar);
+    close_rm(x, base, dir);
+}
+
+/* A torn retag record (cut at every byte) is a statement that never happened: every key is old
+ * after reopening; whole, every key is new. */
+static void test_retag_torn(void **state) {
+    (void)state;
+    char *base, *dir;
+    sindex *x = open_fresh(&base, &dir);
+    err e;
+    arena *ar = arena_new(0);
+    uint32_t a = add2(x, 10, "a", "us");
+    uint32_t b = add2(x, 10, "b", "us");
+    char *path = log_path(dir);
+    assert_int_equal(sindex_sync(x, &e), 0);
+    off_t before = file_size(path);
+    size_t conflict;
+    strv keys[] = {key2(ar, "a9", "eu"), key2(ar, "b9", "eu")};
+    assert_int_equal(sindex_retag(x, 3, 10, 2, (uint32_t[]){a, b}, keys, &conflict, &e), 0);
+    assert_int_equal(sindex_close(x), 0);
+    off_t after = file_size(path);
+    unsigned char *whole = xmalloc((size_t)after);
+    FILE *f = fopen(path, "rb");
+    assert_int_equal(fread(whole, 1, (size_t)after, f), (size_t)after);
+    fclose(f);
+    for (off_t cut = before; cut <= after; cut++) {
+        f = fopen(path, "wb");
+        assert_int_equal(fwrite(whole, 1, (size_t)cut, f), (size_t)cut);
+        fclose(f);
+        assert_int_equal(sindex_open(dir, false, &x, &e), 0);
+        bool done = cut == after;
+        assert_int_equal(lookup2(x, 10, done ? "a9" : "a", done ? "eu" : "us", 100), a);
+        assert_int_equal(lookup2(x, 10, done ? "b9" : "b", done ? "eu" : "us", 100), b);
+        assert_int_equal(sindex_count(x), 2);
+        assert_int_equal(sindex_retag_lsn(x), done ? 3 : 0);
+        assert_int_equal(sindex_close(x), 0);
+    }
+    assert_int_equal(sindex_open(dir, false, &x, &e), 0);
+    free(whole);
+    free(path);
+    arena_free(ar);
+    close_rm(x, base, dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_lookup),
@@ -892,6 +1080,9 @@ int main(void) {
         cmocka_unit_test(test_postings_drop_and_reuse),
         cmocka_unit_test(test_tag_twice_in_key),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_retag),
+        cmocka_unit_test(test_retag_conflicts),
+        cmocka_unit_test(test_retag_torn),
     };
     log_set_level(LOG_ERROR); /* the cut tails are expected */
     return cmocka_run_group_tests_name("sindex", tests, NULL, NULL);

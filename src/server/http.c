@@ -95,7 +95,9 @@ struct reply reply_err(const err *e) {
     http_json_escape(&b, e->code[0] ? e->code : EC_GENERIC);
     buf_puts(&b, "\",\"error_message\":\"");
     http_json_escape(&b, e->msg);
-    buf_puts(&b, "\"}");
+    buf_putc(&b, '"');
+    if (e->line) buf_printf(&b, ",\"error_line\":%u,\"error_column\":%u", e->line, e->col);
+    buf_putc(&b, '}');
     unsigned status = e->http ? (unsigned)e->http : 500;
     struct reply out = reply_buf(status, &b, "application/json", NULL);
     if (status == 401) MHD_add_response_header(out.r, "WWW-Authenticate", "Basic realm=\"strata\"");

@@ -74,6 +74,11 @@ typedef struct agg_spec {
 /* Hash aggregate: output = group keys then aggregates. With no keys, exactly one row. */
 op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uint32_t naggs);
 
+/* GROUPING SETS (ops_expand.c): every input batch once per set, as the input's columns, the
+ * keys (NULL where sets[s] leaves key k out: bit k clear) and the set's index (BIGINT). */
+op *op_expand(qctx *q, op *child, bexpr **keys, uint32_t nkeys, const uint64_t *sets,
+              uint32_t nsets);
+
 /* Window functions (ops_window.c). Each is computed over its partition (rows equal on `part`)
  * ordered by `order`; the ranking ones and lag/lead look at positions and peers (rows equal on
  * `order`), the others at the frame of each row. */

@@ -93,9 +93,8 @@ int sqlp_exp_kw(parser *p, int kw) {
 int sqlp_p_expected(parser *p, const char *what, const token *found) {
     char d[256];
     sql_tok_display(found, d, sizeof d);
-    return err_set(p->e, 422, EC_SQL_PARSE,
-                   "sql parser error: Expected %s, found: %s at line %u, column %u", what, d,
-                   found->pos.line, found->pos.col);
+    return err_set_at(p->e, 422, EC_SQL_PARSE, found->pos.line, found->pos.col,
+                      "sql parser error: Expected %s, found: %s", what, d);
 }
 
 int sqlp_p_error(parser *p, const token *at, const char *fmt, ...) {
@@ -104,8 +103,8 @@ int sqlp_p_error(parser *p, const token *at, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return err_set(p->e, 422, EC_SQL_PARSE, "sql parser error: %s at line %u, column %u", msg,
-                   at->pos.line, at->pos.col);
+    return err_set_at(p->e, 422, EC_SQL_PARSE, at->pos.line, at->pos.col, "sql parser error: %s",
+                      msg);
 }
 
 int sqlp_p_error_code(parser *p, const token *at, const char *code, const char *fmt, ...) {
@@ -114,7 +113,7 @@ int sqlp_p_error_code(parser *p, const token *at, const char *code, const char *
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return err_set(p->e, 422, code, "%s at line %u, column %u", msg, at->pos.line, at->pos.col);
+    return err_set_at(p->e, 422, code, at->pos.line, at->pos.col, "%s", msg);
 }
 
 int sqlp_p_enter(parser *p) {

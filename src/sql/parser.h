@@ -3,8 +3,10 @@
  *
  * sql_parse splits the text into statements at top-level `;` (empty statements are skipped)
  * and parses each into a sql_stmt (ast.h) allocated from the arena. On a syntax error it
- * returns -1 with HTTP 422, code 010009 and a message in sqlparser-rs's wording plus the
- * position, e.g. `sql parser error: Expected an SQL statement, found: 1 at line 1, column 1`.
+ * returns -1 with HTTP 422, code 010009 and a message in sqlparser-rs's (0.34, CnosDB's) exact
+ * wording, e.g. `sql parser error: Expected an SQL statement, found: 1`, and the position of
+ * the offending token in e->line / e->col (the HTTP body's error_line / error_column), so
+ * clients matching CnosDB's text still match and users still see where.
  * Thread safe; no global state. */
 #ifndef STRATA_SQL_PARSER_H
 #define STRATA_SQL_PARSER_H

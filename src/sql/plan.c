@@ -97,7 +97,7 @@ static void expr_push(arena *a, struct expr_stack *st, const expr *e) {
 
 static bool has_aggregate(arena *a, const sql_query *qy, const sql_select *sel,
                           const struct select_list *sl) {
-    bool has_agg = sel->ngroup > 0 || sel->having;
+    bool has_agg = sel->ngroup > 0 || sel->group_kind || sel->having;
     struct expr_stack todo = {0};
     for (uint32_t i = 0; i < sl->nitems && !has_agg; i++) {
         todo.n = 0;
@@ -121,16 +121,103 @@ static bool has_aggregate(arena *a, const sql_query *qy, const sql_select *sel,
     return has_agg;
 }
 
+/* ROLLUP, CUBE and GROUPING SETS as one list of distinct key expressions (*keys) and the sets
+ * over them (bit k of a set: key k is in it). ROLLUP(a, b) is (a, b), (a), (); CUBE(a, b) every
+ * subset; an element may be a parenthesised list of keys. */
+#define MAX_GROUPING_KEYS 64
+#define MAX_CUBE_ELEMENTS 12
+
+static int key_index(arena *a, expr **keys, const char **names, uint32_t *nkeys, expr *e,
+                     const char *qual, err *er) {
+    const char *nm = plan_expr_name(a, e, false, qual);
+    for (uint32_t k = 0; k < *nkeys; k++)
+        if (!strcmp(names[k], nm)) return (int)k;
+    if (*nkeys == MAX_GROUPING_KEYS)
+        return plan_err(er, "Grouping sets support at most %d distinct expressions",
+                        MAX_GROUPING_KEYS);
+    keys[*nkeys] = e;
+    names[*nkeys] = nm;
+    return (int)(*nkeys)++;
+}
+
+static int grouping_sets(arena *a, const sql_select *sel, const char *qual, expr ***keys_out,
+                         uint32_t *nkeys_out, uint64_t **sets_out, uint32_t *nsets_out, err *er) {
+    uint32_t nel = sel->group_kind == 3 ? sel->nsets : sel->ngroup;
+    if (sel->group_kind == 2 && nel > MAX_CUBE_ELEMENTS)
+        return plan_err(er, "CUBE supports up to %d grouping expressions, got %u",
+                        MAX_CUBE_ELEMENTS, nel);
+    expr **keys = arena_alloc(a, sizeof *keys * MAX_GROUPING_KEYS);
+    const char **names = arena_alloc(a, sizeof *names * MAX_GROUPING_KEYS);
+    uint32_t nkeys = 0;
+    uint64_t *el = arena_calloc(a, sizeof *el * (nel + 1)); /* each element's keys */
+    for (uint32_t i = 0; i < nel; i++) {
+        expr **list;
+        uint32_t n;
+        if (sel->group_kind == 3) {
+            list = sel->grouping_sets[i];
+            n = sel->grouping_set_len[i];
+        } else if (sel->group_by[i]->kind == EX_TUPLE) {
+            list = sel->group_by[i]->args;
+            n = sel->group_by[i]->nargs;
+        } else {
+            list = &sel->group_by[i];
+            n = 1;
+        }
+        for (uint32_t j = 0; j < n; j++) {
+            int k = key_index(a, keys, names, &nkeys, list[j], qual, er);
+            if (k < 0) return -1;
+            el[i] |= (uint64_t)1 << k;
+        }
+    }
+    uint32_t nsets = sel->group_kind == 1 ? nel + 1 : sel->group_kind == 2 ? 1u << nel : nel;
+    uint64_t *sets = arena_calloc(a, sizeof *sets * (nsets + 1));
+    for (uint32_t s = 0; s < nsets; s++) {
+        if (sel->group_kind == 3) {
+            sets[s] = el[s];
+        } else if (sel->group_kind == 1) {
+            for (uint32_t i = 0; i < nel - s; i++) sets[s] |= el[i]; /* the prefix of nel-s */
+        } else {
+            uint32_t m = nsets - 1 - s; /* the full set first */
+            for (uint32_t i = 0; i < nel; i++)
+                if (m >> i & 1) sets[s] |= el[i];
+        }
+    }
+    *keys_out = keys;
+    *nkeys_out = nkeys;
+    *sets_out = sets;
+    *nsets_out = nsets;
+    return 0;
+}
+
+/* The aggregate of grouping sets: the input expanded once per set, one aggregate over (keys,
+ * set index), the set index dropped so the output is keys then aggregates as for GROUP BY. */
+static op *plan_grouping_sets(qctx *q, op *root, const struct binder *bd, const uint64_t *sets,
+                              uint32_t nsets) {
+    arena *a = q->a;
+    uint32_t nin = root->ncols, k = bd->ngroup;
+    root = op_expand(q, root, bd->group_bx, k, sets, nsets);
+    bexpr **keys = arena_alloc(a, sizeof *keys * (k + 2));
+    for (uint32_t i = 0; i <= k; i++)
+        keys[i] = bx_col(a, nin + i, root->types[nin + i], root->units[nin + i]);
+    root = op_agg(q, root, keys, k + 1, bd->aggs, bd->naggs);
+    bexpr **out = arena_alloc(a, sizeof *out * (k + bd->naggs + 1));
+    for (uint32_t i = 0; i < k + bd->naggs; i++) {
+        uint32_t c = i < k ? i : i + 1;
+        out[i] = bx_col(a, c, root->types[c], root->units[c]);
+        out[i]->has_tz = root->has_tz[c];
+    }
+    return op_project(q, root, out, k + bd->naggs);
+}
+
 /* Binds the GROUP BY keys and turns the binder to the aggregate's output. */
-static int bind_group_by(struct binder *bd, const sql_select *sel, const struct select_list *sl,
-                         err *er) {
+static int bind_group_by(struct binder *bd, const sql_select *sel, expr *const *keys,
+                         uint32_t ngroup, const struct select_list *sl, err *er) {
     arena *a = bd->a;
     const struct scope *sc = bd->in;
-    uint32_t ngroup = sel->ngroup;
     bexpr **group_bx = arena_alloc(a, sizeof *group_bx * (ngroup + 1));
     bd->group_names = arena_alloc(a, sizeof *bd->group_names * (ngroup + 1));
     for (uint32_t k = 0; k < ngroup; k++) {
-        const expr *ge = sel->group_by[k];
+        const expr *ge = keys[k];
         /* GROUP BY 1 / GROUP BY alias refer to select items. */
         if (ge->kind == EX_LITERAL && ge->lit.type == VT_I64) {
             int64_t pos = ge->lit.v.i;
@@ -369,12 +456,14 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
         if (bx_cast(a, &where, VT_BOOL, 0, er) < 0) goto done;
     }
 
-    if (sel->group_kind) {
-        err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: ROLLUP/CUBE/GROUPING SETS");
+    expr **gkeys = sel->group_by;
+    uint32_t ngkeys = sel->ngroup, ngsets = 0;
+    uint64_t *gsets = NULL;
+    if (sel->group_kind &&
+        grouping_sets(a, sel, plan_scope_qual(&sc), &gkeys, &ngkeys, &gsets, &ngsets, er) < 0)
         goto done;
-    }
     bool has_agg = has_aggregate(a, qy, sel, &sl);
-    if (has_agg && bind_group_by(&bd, sel, &sl, er) < 0) goto done;
+    if (has_agg && bind_group_by(&bd, sel, gkeys, ngkeys, &sl, er) < 0) goto done;
 
     /* Projection (bound in aggregate mode when aggregating). */
     bexpr **proj = arena_alloc(a, sizeof *proj * (nitems + qy->norder + 1));
@@ -415,7 +504,8 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
     op *root;
     if (plan_source(p, from, &sc, where, &bd, proj, nproj, &root, er) < 0) goto done;
     if (has_agg) {
-        root = op_agg(q, root, bd.group_bx, bd.ngroup, bd.aggs, bd.naggs);
+        root = ngsets ? plan_grouping_sets(q, root, &bd, gsets, ngsets)
+                      : op_agg(q, root, bd.group_bx, bd.ngroup, bd.aggs, bd.naggs);
         if (having) root = op_filter(q, root, having);
     }
     if (bd.nwins) root = op_window(q, root, bd.wins, bd.nwins);

@@ -245,6 +245,58 @@ static int eval_values(sql_session *s, sql_result *r, const sql_body *body, uint
     return 0;
 }
 
+/* INSERT INTO t (cols) SELECT ...: the query's rows, each column cast to its target's type,
+ * become points through the normal write path (sqlx_write_rows). */
+static int insert_select(sql_session *s, const sql_stmt *st, sql_result *r, const meta_table *t,
+                         const int *idx, uint32_t ncols, err *e) {
+    arena *a = s->a;
+    plan_out po;
+    if (plan_query(s, &r->q, st->q, &po, e) < 0) return -1;
+    if (po.ncols != ncols) {
+        po.root->close(po.root);
+        return err_set(e, 422, EC_QUERY_INTERNAL,
+                       "Semantic error: Insert columns and Source columns not match");
+    }
+    /* time, every tag in table order (NULL when not inserted), the inserted fields */
+    bexpr **ex = arena_alloc(a, sizeof *ex * (t->ncols + 1));
+    uint32_t *fcols = arena_alloc(a, sizeof *fcols * (ncols + 1)), nf = 0, n = 1;
+    int rc = 0;
+    for (uint32_t c = 0; c < t->ncols && rc == 0; c++) {
+        const meta_column *mc = &t->cols[c];
+        int at = -1;
+        for (uint32_t k = 0; k < ncols; k++)
+            if (idx[k] == (int)c) at = (int)k;
+        bexpr *x = NULL;
+        if (at >= 0) {
+            x = bx_col(a, (uint32_t)at, po.root->types[at], po.root->units[at]);
+            /* an integer time is taken in the table's unit, as INSERT ... VALUES takes it */
+            uint8_t want = mc->kind == CK_TIME ? VT_TS : mc->kind == CK_TAG ? VT_STR : mc->type;
+            rc = bx_cast(a, &x, want, mc->kind == CK_TIME ? t->precision : 0, e);
+        } else if (mc->kind == CK_TAG) {
+            value null = {.type = VT_STR, .null = true};
+            x = bx_const(a, null);
+        }
+        if (rc < 0 || !x) continue;
+        if (mc->kind == CK_TIME) {
+            ex[0] = x;
+        } else if (mc->kind == CK_TAG) {
+            ex[n++] = x;
+        } else {
+            fcols[nf++] = c;
+            ex[t->ntags + nf] = x;
+        }
+    }
+    if (rc < 0) {
+        po.root->close(po.root);
+        return -1;
+    }
+    op *root = op_project(&r->q, po.root, ex, 1 + t->ntags + nf);
+    uint64_t rows;
+    if (sqlx_write_rows(s, r, t, root, fcols, nf, true, &rows, e) < 0) return -1;
+    sqlx_rows_result(s, r, rows);
+    return 0;
+}
+
 /* INSERT INTO t (cols) VALUES (...): rows become points through the normal write path. */
 static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
@@ -252,10 +304,6 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     if (!t) return -1;
     int rc = -1;
     const sql_body *body = st->q ? st->q->body : NULL;
-    if (!body || !body->values) {
-        rc = err_set(e, 422, EC_NOT_IMPL, "This feature is not implemented: INSERT ... SELECT");
-        goto out;
-    }
     uint32_t ncols = st->ninsert_cols ? st->ninsert_cols : t->ncols;
     int *idx = arena_alloc(s->a, sizeof *idx * (ncols + 1));
     int time_pos = -1;
@@ -276,6 +324,10 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     if (time_pos < 0) {
         rc = err_set(e, 422, EC_QUERY_INTERNAL,
                      "Datafusion: Error during planning: INSERT must provide the time column");
+        goto out;
+    }
+    if (!body || !body->values || st->q->norder || st->q->limit || st->q->offset || st->q->nctes) {
+        rc = insert_select(s, st, r, t, idx, ncols, e);
         goto out;
     }
     struct cell *cells = NULL;

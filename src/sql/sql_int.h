@@ -57,6 +57,13 @@ int sqlx_series_filter(sql_session *s, sql_result *r, meta_table *t, const expr 
 /* ---- UPDATE (sql_update.c) ---- */
 int sqlx_update(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 
+/* Writes the rows of root into table t through the write path, in slices: root's columns are
+ * time, every tag of t in table order, then the fields fcols[0..nf) (column indexes of t). A
+ * NULL field is left out of its point and a row without fields is not written; with need_time
+ * a NULL time is an error. *rows counts the rows read. Closes root. */
+int sqlx_write_rows(sql_session *s, sql_result *r, const meta_table *t, op *root,
+                    const uint32_t *fcols, uint32_t nf, bool need_time, uint64_t *rows, err *e);
+
 /* ---- DDL (sql_ddl.c) ---- */
 int sqlx_create_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_alter_db(sql_session *s, const sql_stmt *st, err *e);

@@ -210,37 +210,50 @@ static int update_fields(sql_session *s, const sql_stmt *st, sql_result *r, meta
     plan_out po;
     if (plan_query(s, &r->q, update_query(a, st, t, items, nf), &po, e) < 0)
         return from_optimizer(e);
+    uint64_t rows;
+    if (sqlx_write_rows(s, r, t, po.root, cols, nf, false, &rows, e) < 0) return -1;
+    sqlx_rows_result(s, r, rows);
+    return 0;
+}
+
+int sqlx_write_rows(sql_session *s, sql_result *r, const meta_table *t, op *root,
+                    const uint32_t *fcols, uint32_t nf, bool need_time, uint64_t *rows, err *e) {
     arena *pa = arena_new(0);
     arena_set_budget(pa, &r->q.budget);
     int64_t unit_ns = 1000000000 / tunit_per_sec((enum tunit)t->precision);
-    uint64_t rows = 0;
+    *rows = 0;
     int rc = 0;
     for (;;) {
         arena_reset(r->q.ba);
         batch b;
-        int got = po.root->next(po.root, &b, e);
+        int got = root->next(root, &b, e);
         if (got <= 0) {
             rc = got;
             break;
         }
-        rows += b.nrows;
+        for (uint32_t i = 0; i < b.nrows && need_time; i++)
+            if (!vec_is_valid(&b.cols[0], i)) {
+                rc = err_set(e, 422, EC_QUERY_INTERNAL,
+                             "Datafusion: Execution error: the time of an inserted row is NULL");
+                break;
+            }
+        if (rc < 0) break;
+        *rows += b.nrows;
         /* A batch can be large (a scan returns a series' cached rows at once): its points go
          * in slices, so what they cost stays bounded whatever the batch. */
         for (uint32_t from = 0; from < b.nrows && rc == 0; from += UPDATE_SLICE_ROWS) {
             uint32_t to = b.nrows - from > UPDATE_SLICE_ROWS ? from + UPDATE_SLICE_ROWS : b.nrows;
             arena_reset(pa);
             point_batch pb = {0};
-            batch_points(t, cols, nf, &b, from, to, pa, &pb);
+            batch_points(t, fcols, nf, &b, from, to, pa, &pb);
             if (pb.n) rc = ingest_write(s->cat, s->eng, s->tenant, t->db, unit_ns, &pb, pa, e);
         }
         if (rc < 0) break;
     }
-    po.root->close(po.root);
+    root->close(root);
     arena_set_budget(pa, NULL);
     arena_free(pa);
-    if (rc < 0) return -1;
-    sqlx_rows_result(s, r, rows);
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ tag update */

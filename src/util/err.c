@@ -9,6 +9,20 @@ int err_vset(err *e, int http, const char *code, const char *fmt, va_list ap) {
     e->http = http;
     snprintf(e->code, sizeof e->code, "%s", code);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    e->line = e->col = 0;
+    return -1;
+}
+
+int err_set_at(err *e, int http, const char *code, unsigned line, unsigned col, const char *fmt,
+               ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(e, http, code, fmt, ap);
+    va_end(ap);
+    if (e) {
+        e->line = line;
+        e->col = col;
+    }
     return -1;
 }
 
@@ -25,6 +39,7 @@ void err_clear(err *e) {
     e->http = 0;
     e->code[0] = 0;
     e->msg[0] = 0;
+    e->line = e->col = 0;
 }
 
 void err_prefix(err *e, const char *fmt, ...) {

@@ -15,6 +15,10 @@ typedef struct err {
     int http;     /* HTTP status to answer with */
     char code[8]; /* CnosDB error code, e.g. "040004" */
     char msg[ERR_MSG_MAX];
+    /* Where in the request the error is (SQL syntax errors), 1-based; 0 = nowhere. Kept out
+     * of msg so the message is CnosDB's text, which clients match; the server adds it to the
+     * JSON body as error_line / error_column. */
+    unsigned line, col;
 } err;
 
 /* CnosDB error codes Strata produces (module 2 digits + number 4 digits). */
@@ -51,6 +55,9 @@ int err_set(err *e, int http, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int err_vset(err *e, int http, const char *code, const char *fmt, va_list ap);
 void err_clear(err *e);
+/* err_set, with the position the error is at. */
+int err_set_at(err *e, int http, const char *code, unsigned line, unsigned col, const char *fmt,
+               ...) __attribute__((format(printf, 6, 7)));
 /* Prepends text to an existing message (used to add context while unwinding). */
 void err_prefix(err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -735,6 +735,7 @@ static char *render(const char *sql) {
     buf_init(&b);
     if (sql_parse(a, sql, strlen(sql), &st, &n, &e) < 0) {
         buf_printf(&b, "ERR %d %s %s", e.http, e.code, e.msg);
+        if (e.line) buf_printf(&b, " @%u:%u", e.line, e.col);
     } else {
         for (size_t i = 0; i < n; i++) {
             if (i) buf_puts(&b, " ; ");
@@ -929,16 +930,16 @@ static void test_literals(void **state) {
         {"select interval 5 minute, interval '1' second (3)",
          "select iv(0,0,300000000000), iv(0,0,1000000000)"},
         {"select interval '1 foo'",
-         PERR "Invalid input syntax for type interval: \"1 foo\" at line 1, column 17"},
+         PERR "Invalid input syntax for type interval: \"1 foo\" @1:17"},
         {"select interval 'x day'",
-         PERR "Invalid input syntax for type interval: \"x day\" at line 1, column 17"},
+         PERR "Invalid input syntax for type interval: \"x day\" @1:17"},
         {"select interval '1 day 2 day'",
-         PERR "Invalid input syntax for type interval: \"1 day 2 day\" at line 1, column 17"},
+         PERR "Invalid input syntax for type interval: \"1 day 2 day\" @1:17"},
         {"select interval '99999999999 years'",
-         PERR "Interval field value out of range: \"99999999999 years\" at line 1, column 17"},
+         PERR "Interval field value out of range: \"99999999999 years\" @1:17"},
         {"select interval '1-2' year to month",
          "ERR 422 010005 This feature is not implemented: Unsupported Interval Expression with "
-         "last_field at line 1, column 28"},
+         "last_field @1:28"},
         {"select interval, interval from t", "select interval, interval from t"},
         {"select timestamp '2022-01-31T06:30:30.123Z', date '2021-01-01', time '10:00', "
          "bigint '5', double precision '1.5'",
@@ -946,10 +947,8 @@ static void test_literals(void **state) {
          "(cast '10:00' TIME), (cast '5' BIGINT), (cast '1.5' DOUBLE PRECISION)"},
         {"select date, time, timestamp, string from t",
          "select date, time, timestamp, string from t"},
-        {"select X'1F'", "ERR 422 010005 This feature is not implemented: hex string literal at "
-                         "line 1, column 8"},
-        {"select $1", "ERR 422 010005 This feature is not implemented: placeholder $1 at line 1, "
-                      "column 8"},
+        {"select X'1F'", "ERR 422 010005 This feature is not implemented: hex string literal @1:8"},
+        {"select $1", "ERR 422 010005 This feature is not implemented: placeholder $1 @1:8"},
     };
     RUN(cases);
 }
@@ -1179,15 +1178,15 @@ static void test_dml(void **state) {
         {"update t x set a = length(t0) + 1", "update t as x set a=(+ length(t0) 1)"},
         {"insert into t values (1), (1, 2)",
          "ERR 422 010001 Datafusion: Error during planning: Inconsistent data length across "
-         "values list: got 2 values in row 1 but expected 1 at line 1, column 27"},
+         "values list: got 2 values in row 1 but expected 1 @1:27"},
         {"insert overwrite t values (1)",
-         "ERR 422 010005 This feature is not implemented: INSERT OVERWRITE at line 1, column 8"},
+         "ERR 422 010005 This feature is not implemented: INSERT OVERWRITE @1:8"},
         {"update t set a = 1 from u",
-         "ERR 422 010005 This feature is not implemented: UPDATE ... FROM at line 1, column 20"},
-        {"delete t", PERR "Expected FROM, found: t at line 1, column 8"},
-        {"update t a = 1", PERR "Expected SET, found: = at line 1, column 12"},
-        {"update t set a 1", PERR "Expected =, found: 1 at line 1, column 16"},
-        {"insert into t (a b) values (1)", PERR "Expected ), found: b at line 1, column 18"},
+         "ERR 422 010005 This feature is not implemented: UPDATE ... FROM @1:20"},
+        {"delete t", PERR "Expected FROM, found: t @1:8"},
+        {"update t a = 1", PERR "Expected SET, found: = @1:12"},
+        {"update t set a 1", PERR "Expected =, found: 1 @1:16"},
+        {"insert into t (a b) values (1)", PERR "Expected ), found: b @1:18"},
     };
     RUN(cases);
 }
@@ -1354,135 +1353,120 @@ static void test_multi_statements(void **state) {
 static void test_errors(void **state) {
     (void)state;
     static const pcase cases[] = {
-        {"1", PERR "Expected an SQL statement, found: 1 at line 1, column 1"},
-        {"1;", PERR "Expected an SQL statement, found: 1 at line 1, column 1"},
-        {"foo bar", PERR "Expected an SQL statement, found: foo at line 1, column 1"},
-        {"\"select\" 1", PERR "Expected an SQL statement, found: \"select\" at line 1, column 1"},
-        {"'x'", PERR "Expected an SQL statement, found: 'x' at line 1, column 1"},
+        {"1", PERR "Expected an SQL statement, found: 1 @1:1"},
+        {"1;", PERR "Expected an SQL statement, found: 1 @1:1"},
+        {"foo bar", PERR "Expected an SQL statement, found: foo @1:1"},
+        {"\"select\" 1", PERR "Expected an SQL statement, found: \"select\" @1:1"},
+        {"'x'", PERR "Expected an SQL statement, found: 'x' @1:1"},
         {"c\xec\x8f\xb4Qt', 'bf(h', 'a\nSELECT 1;",
-         PERR "Expected an SQL statement, found: c\xec\x8f\xb4Qt at line 1, column 1"},
+         PERR "Expected an SQL statement, found: c\xec\x8f\xb4Qt @1:1"},
         {"select rates(gauge_agg(time, f0)) from func_tb2;\\",
-         PERR "Expected an SQL statement, found: \\ at line 1, column 49"},
-        {"SELECT 1 2", PERR "Expected end of statement, found: 2 at line 1, column 10"},
-        {"select 1 select 2", PERR "Expected end of statement, found: select at line 1, column 10"},
-        {"select", PERR "Expected an expression:, found: EOF at line 1, column 7"},
-        {"select\n  a,\n  b from t where", PERR "Expected an expression:, found: EOF at line 3, "
-                                                "column 17"},
-        {"select (1", PERR "Expected ), found: EOF at line 1, column 10"},
-        {"select f(1, 2", PERR "Expected ), found: EOF at line 1, column 14"},
-        {"select * from", PERR "Expected identifier, found: EOF at line 1, column 14"},
-        {"select * from t wher x", PERR "Expected end of statement, found: x at line 1, column 22"},
-        {"select a FROM t AS", PERR "Expected an identifier after AS, found: EOF at line 1, "
-                                    "column 19"},
+         PERR "Expected an SQL statement, found: \\ @1:49"},
+        {"SELECT 1 2", PERR "Expected end of statement, found: 2 @1:10"},
+        {"select 1 select 2", PERR "Expected end of statement, found: select @1:10"},
+        {"select", PERR "Expected an expression:, found: EOF @1:7"},
+        {"select\n  a,\n  b from t where", PERR "Expected an expression:, found: EOF @3:17"},
+        {"select (1", PERR "Expected ), found: EOF @1:10"},
+        {"select f(1, 2", PERR "Expected ), found: EOF @1:14"},
+        {"select * from", PERR "Expected identifier, found: EOF @1:14"},
+        {"select * from t wher x", PERR "Expected end of statement, found: x @1:22"},
+        {"select a FROM t AS", PERR "Expected an identifier after AS, found: EOF @1:19"},
         /* sqlparser-rs reads any word in expression position as a name */
         {"select a, from t", "select a, from as t"},
-        {"SELECT ascii(!);", PERR "Expected an expression:, found: ! at line 1, column 14"},
-        {"select initcap(,);", PERR "Expected an expression:, found: , at line 1, column 16"},
+        {"SELECT ascii(!);", PERR "Expected an expression:, found: ! @1:14"},
+        {"select initcap(,);", PERR "Expected an expression:, found: , @1:16"},
         {"select increase(, f0) from func_tb2;",
-         PERR "Expected an expression:, found: , at line 1, column 17"},
-        {"select lpad(func_tb2.f3, ) from t", PERR "Expected an expression:, found: ) at line 1, "
-                                                   "column 26"},
-        {"select rates({first: 1})", PERR "Expected an expression:, found: { at line 1, column 14"},
+         PERR "Expected an expression:, found: , @1:17"},
+        {"select lpad(func_tb2.f3, ) from t", PERR "Expected an expression:, found: ) @1:26"},
+        {"select rates({first: 1})", PERR "Expected an expression:, found: { @1:14"},
         {"select array_agg() from func_tbl;",
-         PERR "Expected an expression:, found: ) at line 1, column 18"},
+         PERR "Expected an expression:, found: ) @1:18"},
         {"select array_agg(*) from func_tbl;",
-         PERR "Expected an expression:, found: * at line 1, column 18"},
+         PERR "Expected an expression:, found: * @1:18"},
         {"select array_agg(f0, f1) from func_tb2;",
-         PERR "Expected ), found: , at line 1, column 20"},
+         PERR "Expected ), found: , @1:20"},
         /* `over` is read as an alias here, as sqlparser-rs does */
         {"select array_agg(x) over () from t",
-         PERR "Expected end of statement, found: ( at line 1, column 26"},
+         PERR "Expected end of statement, found: ( @1:26"},
         {"select array_agg(x limit 3) from t",
-         "ERR 422 010005 This feature is not implemented: LIMIT not supported in ARRAY_AGG at "
-         "line 1, column 20"},
+         "ERR 422 010005 This feature is not implemented: LIMIT not supported in ARRAY_AGG @1:20"},
         {"SELECT time, ROW_NUMBER() OVER ('') FROM t",
-         PERR "Expected ROWS, RANGE, GROUPS, found: '' at line 1, column 33"},
+         PERR "Expected ROWS, RANGE, GROUPS, found: '' @1:33"},
         {"select f() over (rows between 1 and 2) from t",
-         PERR "Expected PRECEDING or FOLLOWING, found: ) at line 1, column 38"},
+         PERR "Expected PRECEDING or FOLLOWING, found: ) @1:38"},
         {"select f() over (rows 1 and)",
-         PERR "Expected an expression:, found: ) at line 1, column 28"},
+         PERR "Expected an expression:, found: ) @1:28"},
         {"select f() over x y", "select f() over(w=x) as y"},
-        {"select f() over from t", PERR "Expected (, found: from at line 1, column 17"},
+        {"select f() over from t", PERR "Expected (, found: from @1:17"},
         {"SELECT * FROM m4 WHERE (CAST(CAST(m4.f0 AS BOOLEAN) AS STRING)) NOTNULL;",
-         PERR "Expected end of statement, found: NOTNULL at line 1, column 65"},
+         PERR "Expected end of statement, found: NOTNULL @1:65"},
         {"SELECT m0.t0 FROM m0 WHERE NOT ((0.0241197153905911) NOTNULL);",
-         PERR "Expected ), found: NOTNULL at line 1, column 54"},
+         PERR "Expected ), found: NOTNULL @1:54"},
         {"SELECT m1.f1 FROM m1 WHERE CAST(((m1.f1) IS NULL) NOTNULL AS BOOLEAN)",
-         PERR "Expected AS, found: NOTNULL at line 1, column 51"},
+         PERR "Expected AS, found: NOTNULL @1:51"},
         {"select a is foo", PERR "Expected [NOT] NULL or TRUE|FALSE or [NOT] DISTINCT FROM after "
-                                 "IS, found: foo at line 1, column 13"},
-        {"select a between 1 or 2", PERR "Expected AND, found: or at line 1, column 20"},
-        {"select a in 1", PERR "Expected (, found: 1 at line 1, column 13"},
-        {"select a in ()", PERR "Expected an expression:, found: ) at line 1, column 14"},
+                                 "IS, found: foo @1:13"},
+        {"select a between 1 or 2", PERR "Expected AND, found: or @1:20"},
+        {"select a in 1", PERR "Expected (, found: 1 @1:13"},
+        {"select a in ()", PERR "Expected an expression:, found: ) @1:14"},
         {"select a like b escape 'xy'",
-         PERR "Expected a single character string literal, found: 'xy' at line 1, column 24"},
-        {"select case when a then 1", PERR "Expected END, found: EOF at line 1, column 26"},
-        {"select case a b", PERR "Expected WHEN, found: b at line 1, column 15"},
-        {"select cast(a bigint)", PERR "Expected AS, found: bigint at line 1, column 15"},
-        {"select cast(a as 1)", PERR "Expected a data type name, found: 1 at line 1, column 18"},
-        {"select a::", PERR "Expected a data type name, found: EOF at line 1, column 11"},
+         PERR "Expected a single character string literal, found: 'xy' @1:24"},
+        {"select case when a then 1", PERR "Expected END, found: EOF @1:26"},
+        {"select case a b", PERR "Expected WHEN, found: b @1:15"},
+        {"select cast(a bigint)", PERR "Expected AS, found: bigint @1:15"},
+        {"select cast(a as 1)", PERR "Expected a data type name, found: 1 @1:18"},
+        {"select a::", PERR "Expected a data type name, found: EOF @1:11"},
         {"select extract(1 from TIME) from t",
-         PERR "Expected date/time field, found: 1 at line 1, column 16"},
+         PERR "Expected date/time field, found: 1 @1:16"},
         {"select extract(foo from TIME) from t",
-         PERR "Expected date/time field, found: foo at line 1, column 16"},
+         PERR "Expected date/time field, found: foo @1:16"},
         {"select position('a', 'b')",
-         PERR "Position function must include IN keyword at line 1, column 20"},
+         PERR "Position function must include IN keyword @1:20"},
         {"select interval", "select interval"},
         {"select interval x", "select interval as x"},
-        {"select a.1", PERR "Expected end of statement, found: .1 at line 1, column 9"},
-        {"select a.)", PERR "Expected an identifier or a '*' after '.', found: ) at line 1, "
-                            "column 10"},
-        {"select a.b.", PERR "Expected an identifier or a '*' after '.', found: EOF at line 1, "
-                             "column 12"},
-        {"select ALL DISTINCT a", PERR "Cannot specify both ALL and DISTINCT at line 1, column 8"},
+        {"select a.1", PERR "Expected end of statement, found: .1 @1:9"},
+        {"select a.)", PERR "Expected an identifier or a '*' after '.', found: ) @1:10"},
+        {"select a.b.", PERR "Expected an identifier or a '*' after '.', found: EOF @1:12"},
+        {"select ALL DISTINCT a", PERR "Cannot specify both ALL and DISTINCT @1:8"},
         {"select count(all distinct a)",
-         PERR "Cannot specify both ALL and DISTINCT at line 1, column 14"},
-        {"select * from t join u on", PERR "Expected an expression:, found: EOF at line 1, "
-                                           "column 26"},
+         PERR "Cannot specify both ALL and DISTINCT @1:14"},
+        {"select * from t join u on", PERR "Expected an expression:, found: EOF @1:26"},
         {"select * from t join u using a", PERR "Expected a list of columns in parentheses, "
-                                                "found: a at line 1, column 30"},
-        {"select * from t cross u", PERR "Expected JOIN or APPLY after CROSS, found: u at line "
-                                         "1, column 23"},
-        {"select * from t natural u", PERR "Expected a join type after NATURAL, found: u at line "
-                                           "1, column 25"},
-        {"select * from t left u", PERR "expected OUTER, SEMI, ANTI or JOIN after LEFT at line "
-                                        "1, column 22"},
-        {"select * from t outer join u", PERR "Expected APPLY, found: join at line 1, column 23"},
-        {"select * from (select 1", PERR "Expected ), found: EOF at line 1, column 24"},
-        {"select * from (a join b", PERR "Expected ), found: EOF at line 1, column 24"},
-        {"select * from a.b.c.d", PERR "Unsupported compound identifier: a.b.c.d at line 1, "
-                                       "column 15"},
+                                                "found: a @1:30"},
+        {"select * from t cross u", PERR "Expected JOIN or APPLY after CROSS, found: u @1:23"},
+        {"select * from t natural u", PERR "Expected a join type after NATURAL, found: u @1:25"},
+        {"select * from t left u", PERR "expected OUTER, SEMI, ANTI or JOIN after LEFT @1:22"},
+        {"select * from t outer join u", PERR "Expected APPLY, found: join @1:23"},
+        {"select * from (select 1", PERR "Expected ), found: EOF @1:24"},
+        {"select * from (a join b", PERR "Expected ), found: EOF @1:24"},
+        {"select * from a.b.c.d", PERR "Unsupported compound identifier: a.b.c.d @1:15"},
         {"select 1 union", PERR "Expected SELECT, VALUES, or a subquery in the query body, "
-                                "found: EOF at line 1, column 15"},
-        {"with x select 1", PERR "Expected AS, found: select at line 1, column 8"},
-        {"with x as select 1", PERR "Expected (, found: select at line 1, column 11"},
-        {"values 1", PERR "Expected (, found: 1 at line 1, column 8"},
+                                "found: EOF @1:15"},
+        {"with x select 1", PERR "Expected AS, found: select @1:8"},
+        {"with x as select 1", PERR "Expected (, found: select @1:11"},
+        {"values 1", PERR "Expected (, found: 1 @1:8"},
         {"select a from t group by grouping sets ((a)), b",
          "ERR 422 010001 Datafusion: Error during planning: Invalid group by expressions, "
-         "GroupingSet must be the only expression at line 1, column 47"},
+         "GroupingSet must be the only expression @1:47"},
         {"select a from t group by a, rollup (b)",
          "ERR 422 010001 Datafusion: Error during planning: Invalid group by expressions, "
-         "GroupingSet must be the only expression at line 1, column 29"},
-        {"select a from t order by", PERR "Expected an expression:, found: EOF at line 1, column "
-                                          "25"},
-        {"select a from t limit", PERR "Expected an expression:, found: EOF at line 1, column 22"},
-        {"select 1 from t group", PERR "Expected end of statement, found: group at line 1, column "
-                                       "17"},
+         "GroupingSet must be the only expression @1:29"},
+        {"select a from t order by", PERR "Expected an expression:, found: EOF @1:25"},
+        {"select a from t limit", PERR "Expected an expression:, found: EOF @1:22"},
+        {"select 1 from t group", PERR "Expected end of statement, found: group @1:17"},
         {"select * except select 1", "(except select * select 1)"},
-        {"select * exclude", PERR "Expected identifier, found: EOF at line 1, column 17"},
-        {"select a window w as ('x')", PERR "Expected ROWS, RANGE, GROUPS, found: 'x' at line "
-                                            "1, column 23"},
+        {"select * exclude", PERR "Expected identifier, found: EOF @1:17"},
+        {"select a window w as ('x')", PERR "Expected ROWS, RANGE, GROUPS, found: 'x' @1:23"},
         {"truncate table t",
-         "ERR 422 010005 This feature is not implemented: TRUNCATE statement at line 1, column 1"},
+         "ERR 422 010005 This feature is not implemented: TRUNCATE statement @1:1"},
         {"copy into t from 'x'",
-         "ERR 422 010005 This feature is not implemented: COPY statement at line 1, column 1"},
+         "ERR 422 010005 This feature is not implemented: COPY statement @1:1"},
         {"CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 'x'",
-         "ERR 422 010005 This feature is not implemented: CREATE EXTERNAL TABLE at line 1, "
-         "column 1"},
+         "ERR 422 010005 This feature is not implemented: CREATE EXTERNAL TABLE @1:1"},
         {"create stream table s (time timestamp)",
-         "ERR 422 010005 This feature is not implemented: CREATE STREAM at line 1, column 1"},
+         "ERR 422 010005 This feature is not implemented: CREATE STREAM @1:1"},
         {"select lateral_t from lateral (select 1)",
-         "ERR 422 010005 This feature is not implemented: LATERAL at line 1, column 23"},
+         "ERR 422 010005 This feature is not implemented: LATERAL @1:23"},
     };
     RUN(cases);
 }
@@ -1491,125 +1475,102 @@ static void test_statement_errors(void **state) {
     (void)state;
     static const pcase cases[] = {
         {"create user '';",
-         PERR "Name cannot be empty or contain only spaces at line 1, column 13"},
-        {"create user ' ';", PERR "Name cannot be empty or contain only spaces at line 1, column "
-                                  "13"},
-        {"create user \"u/1\";", PERR "not supported keyword contains '/': u/1 at line 1, column "
-                                      "13"},
-        {"create user u7 with comment;", PERR "Expected a value, found: ; at line 1, column 28"},
-        {"create user u7 with comment = ,", PERR "Expected a value, found: , at line 1, column 31"},
+         PERR "Name cannot be empty or contain only spaces @1:13"},
+        {"create user ' ';", PERR "Name cannot be empty or contain only spaces @1:13"},
+        {"create user \"u/1\";", PERR "not supported keyword contains '/': u/1 @1:13"},
+        {"create user u7 with comment;", PERR "Expected a value, found: ; @1:28"},
+        {"create user u7 with comment = ,", PERR "Expected a value, found: , @1:31"},
         {"CREATE ROLE \"r/1\" INHERIT owner;",
-         PERR "not supported keyword contains '/': r/1 at line 1, column 13"},
-        {"create role '' INHERIT owner;", PERR "Name cannot be empty or contain only spaces at "
-                                               "line 1, column 13"},
+         PERR "not supported keyword contains '/': r/1 @1:13"},
+        {"create role '' INHERIT owner;", PERR "Name cannot be empty or contain only spaces @1:13"},
         {"create table \"tb/1\"(ma string);",
-         PERR "not supported keyword contains '/': tb/1 at line 1, column 14"},
-        {"create table ''(ma string);", PERR "Name cannot be empty or contain only spaces at line "
-                                             "1, column 14"},
-        {"create table \"\"(ma string);", PERR "Name cannot be empty or contain only spaces at "
-                                               "line 1, column 14"},
-        {"create table db.' '(ma string);", PERR "Name cannot be empty or contain only spaces at "
-                                                 "line 1, column 17"},
-        {"create database \"a/b\"", PERR "not supported keyword contains '/': a/b at line 1, "
-                                         "column 17"},
-        {"create tenant ' '", PERR "Name cannot be empty or contain only spaces at line 1, column "
-                                   "15"},
+         PERR "not supported keyword contains '/': tb/1 @1:14"},
+        {"create table ''(ma string);", PERR "Name cannot be empty or contain only spaces @1:14"},
+        {"create table \"\"(ma string);", PERR "Name cannot be empty or contain only spaces @1:14"},
+        {"create table db.' '(ma string);", PERR "Name cannot be empty or contain only spaces @1:17"},
+        {"create database \"a/b\"", PERR "not supported keyword contains '/': a/b @1:17"},
+        {"create tenant ' '", PERR "Name cannot be empty or contain only spaces @1:15"},
         {"CREATE TABLE createtable.\"tesT\"(column1 BIGINT,);",
-         PERR "Expected identifier, found: ) at line 1, column 48"},
+         PERR "Expected identifier, found: ) @1:48"},
         {"CREATE TABLE createtable.tesT;",
-         PERR "Expected field columns when create table at line 1, column 30"},
-        {"CREATE TABLE t()", PERR "Expected field columns when create table at line 1, column 16"},
+         PERR "Expected field columns when create table @1:30"},
+        {"CREATE TABLE t()", PERR "Expected field columns when create table @1:16"},
         {"CREATE TABLE t(c BIGINT CODEC(DEL))",
-         PERR "DEL is not valid encoding at line 1, column 31"},
+         PERR "DEL is not valid encoding @1:31"},
         {"CREATE TABLE t(c BIGINT CODEC(\"DELTA\"))",
-         PERR "\"DELTA\" is not valid encoding at line 1, column 31"},
+         PERR "\"DELTA\" is not valid encoding @1:31"},
         {"CREATE TABLE t(c BIGINT CODEC())",
-         PERR "expect codec encoding type in () at line 1, column 31"},
+         PERR "expect codec encoding type in () @1:31"},
         {"CREATE TABLE t(c BIGINT CODEC(DELTA)",
          PERR "Expected ',' or ')' after column "
-              "definition, found: EOF at line 1, column 37"},
-        {"CREATE TABLE t(c BIGINT foo)", PERR "Expected CODEC or ',', found: foo at line 1, "
-                                              "column 25"},
-        {"CREATE TABLE t(c BIGINT CODEC DELTA)", PERR "Expected (, found: DELTA at line 1, "
-                                                      "column 31"},
-        {"CREATE TABLE t(c 1)", PERR "1 is not a type at line 1, column 18"},
-        {"CREATE TABLE t(c bigint, tags(a b))", PERR ", is expected after column at line 1, "
-                                                     "column 33"},
+              "definition, found: EOF @1:37"},
+        {"CREATE TABLE t(c BIGINT foo)", PERR "Expected CODEC or ',', found: foo @1:25"},
+        {"CREATE TABLE t(c BIGINT CODEC DELTA)", PERR "Expected (, found: DELTA @1:31"},
+        {"CREATE TABLE t(c 1)", PERR "1 is not a type @1:18"},
+        {"CREATE TABLE t(c bigint, tags(a b))", PERR ", is expected after column @1:33"},
         {"CREATE TABLE t(c bigint, tags(a), d bigint)",
-         PERR "Expected ), found: , at line 1, column 33"},
+         PERR "Expected ), found: , @1:33"},
         {"alter table ddl_tbl rename column f0, f1 to f0_new000, f1_new_001;",
-         PERR "Expected TO, found: , at line 1, column 37"},
-        {"alter table t rename f0 to f1", PERR "Expected COLUMN, found: f0 at line 1, column 22"},
-        {"alter table t add column x", PERR "Expected FIELD or TAG, found: column at line 1, "
-                                            "column 19"},
-        {"alter table t add field x", PERR "EOF is not a type at line 1, column 26"},
-        {"alter table t alter x codec(delta)", PERR "Expected SET, found: codec at line 1, column "
-                                                    "23"},
-        {"alter table t modify x", PERR "Expected ADD or ALTER or DROP or RENAME, found: modify at "
-                                        "line 1, column 15"},
+         PERR "Expected TO, found: , @1:37"},
+        {"alter table t rename f0 to f1", PERR "Expected COLUMN, found: f0 @1:22"},
+        {"alter table t add column x", PERR "Expected FIELD or TAG, found: column @1:19"},
+        {"alter table t add field x", PERR "EOF is not a type @1:26"},
+        {"alter table t alter x codec(delta)", PERR "Expected SET, found: codec @1:23"},
+        {"alter table t modify x", PERR "Expected ADD or ALTER or DROP or RENAME, found: modify @1:15"},
         {"ALTER DATABASE alter_database Set TTL '30d' SHARD 6;",
-         PERR "Expected end of statement, found: SHARD at line 1, column 45"},
+         PERR "Expected end of statement, found: SHARD @1:45"},
         {"alter database tttest set max_memcache_size '100MiB';",
          PERR "database config is unmodifiable, only can modify database option: TTL, SHARD, "
-              "VNODE_DURATION, REPLICA at line 1, column 27"},
+              "VNODE_DURATION, REPLICA @1:27"},
         {"ALTER DATABASE alter_database Set PRECision 'ms';",
          PERR "database config is unmodifiable, only can modify database option: TTL, SHARD, "
-              "VNODE_DURATION, REPLICA at line 1, column 35"},
-        {"alter database x set foo 1", PERR "expected database option, but found foo at line 1, "
-                                            "column 22"},
-        {"alter database x ttl '1d'", PERR "Expected SET, found: ttl at line 1, column 18"},
-        {"create database d with shard 'x'", PERR "Expected literal number, found: 'x' at line 1, "
-                                                  "column 30"},
+              "VNODE_DURATION, REPLICA @1:35"},
+        {"alter database x set foo 1", PERR "expected database option, but found foo @1:22"},
+        {"alter database x ttl '1d'", PERR "Expected SET, found: ttl @1:18"},
+        {"create database d with shard 'x'", PERR "Expected literal number, found: 'x' @1:30"},
         {"create database d with shard 1.5",
-         PERR "this option should be a unsigned number, but get 1.5 at line 1, column 30"},
-        {"create database d with ttl", PERR "Expected a value, found: EOF at line 1, column 27"},
-        {"create database d with foo 1", PERR "Expected end of statement, found: foo at line 1, "
-                                              "column 24"},
-        {"create view v as select 1", PERR "Expected an object type after CREATE, found: view at "
-                                           "line 1, column 8"},
+         PERR "this option should be a unsigned number, but get 1.5 @1:30"},
+        {"create database d with ttl", PERR "Expected a value, found: EOF @1:27"},
+        {"create database d with foo 1", PERR "Expected end of statement, found: foo @1:24"},
+        {"create view v as select 1", PERR "Expected an object type after CREATE, found: view @1:8"},
         {"drop index i", PERR "Expected TABLE,DATABASE,TENANT,USER,ROLE,VNODE,STREAM after DROP, "
-                              "found: index at line 1, column 6"},
-        {"drop database x after", PERR "Expected a value, found: EOF at line 1, column 22"},
-        {"alter foo", PERR "Expected TABLE/DATABASE/TENANT/USER, found: foo at line 1, column 7"},
-        {"alter user u drop", PERR "Expected RENAME,SET, found: drop at line 1, column 14"},
-        {"alter tenant t foo", PERR "Expected ADD, REMOVE, SET, UNSET, found: foo at line 1, "
-                                    "column 16"},
-        {"alter tenant t add user u", PERR "Expected AS, found: EOF at line 1, column 26"},
-        {"alter tenant t remove u", PERR "Expected USER, found: u at line 1, column 23"},
-        {"SHOW TAG VALUES;", PERR "Expected FROM, found: ; at line 1, column 16"},
+                              "found: index @1:6"},
+        {"drop database x after", PERR "Expected a value, found: EOF @1:22"},
+        {"alter foo", PERR "Expected TABLE/DATABASE/TENANT/USER, found: foo @1:7"},
+        {"alter user u drop", PERR "Expected RENAME,SET, found: drop @1:14"},
+        {"alter tenant t foo", PERR "Expected ADD, REMOVE, SET, UNSET, found: foo @1:16"},
+        {"alter tenant t add user u", PERR "Expected AS, found: EOF @1:26"},
+        {"alter tenant t remove u", PERR "Expected USER, found: u @1:23"},
+        {"SHOW TAG VALUES;", PERR "Expected FROM, found: ; @1:16"},
         {"SHOW TAG VALUES ON public FROM show_series.test;",
-         PERR "Expected WITH, found: . at line 1, column 43"},
-        {"SHOW TAG VALUES FROM test;", PERR "Expected WITH, found: ; at line 1, column 26"},
-        {"show tag values from t with k = x", PERR "Expected KEY, found: k at line 1, column 29"},
-        {"show tag values from t with key ~ a", PERR "Expected =, !=, <>, IN, NOT IN, found: ~ at "
-                                                     "line 1, column 33"},
-        {"show tag values from t with key not a", PERR "Expected IN, found: a at line 1, column "
-                                                       "37"},
-        {"show tag keys from t", PERR "Expected VALUES, found: keys at line 1, column 10"},
-        {"SHOW SERIES FROM db.t", PERR "Expected end of statement, found: . at line 1, column 20"},
+         PERR "Expected WITH, found: . @1:43"},
+        {"SHOW TAG VALUES FROM test;", PERR "Expected WITH, found: ; @1:26"},
+        {"show tag values from t with k = x", PERR "Expected KEY, found: k @1:29"},
+        {"show tag values from t with key ~ a", PERR "Expected =, !=, <>, IN, NOT IN, found: ~ @1:33"},
+        {"show tag values from t with key not a", PERR "Expected IN, found: a @1:37"},
+        {"show tag keys from t", PERR "Expected VALUES, found: keys @1:10"},
+        {"SHOW SERIES FROM db.t", PERR "Expected end of statement, found: . @1:20"},
         {"show users", PERR "Expected TABLES or DATABASES or SERIES or TAG or QUERIES or STREAMS, "
-                            "found: users at line 1, column 6"},
-        {"show streams", "ERR 422 010005 This feature is not implemented: SHOW STREAMS at line "
-                         "1, column 1"},
-        {"describe t", PERR "Expected table/database, found: t at line 1, column 10"},
+                            "found: users @1:6"},
+        {"show streams", "ERR 422 010005 This feature is not implemented: SHOW STREAMS @1:1"},
+        {"describe t", PERR "Expected table/database, found: t @1:10"},
         {"grant select on database d to r",
-         PERR "Expected a privilege keyword [Read, Write, All], found: select at line 1, column 7"},
-        {"grant read on table t to r", PERR "Expected DATABASE, found: table at line 1, column 15"},
-        {"grant read on database d r", PERR "Expected TO, found: r at line 1, column 26"},
-        {"revoke read on database d to r", PERR "Expected FROM, found: to at line 1, column 27"},
-        {"kill x", PERR "Expected literal int, found: x at line 1, column 6"},
-        {"kill 1.5", PERR "Expected literal int, found: 1.5 at line 1, column 6"},
+         PERR "Expected a privilege keyword [Read, Write, All], found: select @1:7"},
+        {"grant read on table t to r", PERR "Expected DATABASE, found: table @1:15"},
+        {"grant read on database d r", PERR "Expected TO, found: r @1:26"},
+        {"revoke read on database d to r", PERR "Expected FROM, found: to @1:27"},
+        {"kill x", PERR "Expected literal int, found: x @1:6"},
+        {"kill 1.5", PERR "Expected literal int, found: 1.5 @1:6"},
         {"kill 99999999999999999999",
          PERR "Could not parse '99999999999999999999' as u64: number too large to fit in target "
-              "type at line 1, column 6"},
-        {"compact foo", PERR "Expected DATABASE or VNODE, found: foo at line 1, column 9"},
-        {"compact vnode x", PERR "Expected literal number, found: x at line 1, column 15"},
-        {"recover table t", PERR "Expected DATABASE or TENANT, found: table at line 1, column 9"},
-        {"set a", PERR "Expected equals sign or TO, found: EOF at line 1, column 6"},
-        {"set timezone 'x'", PERR "Expected equals sign or TO, found: 'x' at line 1, column 14"},
-        {"explain explain select 1", PERR "EXPLAIN can only appear once at line 1, column 9"},
-        {"explain format 1 select 1", PERR "Expected an explain format, found: 1 at line 1, "
-                                           "column 16"},
+              "type @1:6"},
+        {"compact foo", PERR "Expected DATABASE or VNODE, found: foo @1:9"},
+        {"compact vnode x", PERR "Expected literal number, found: x @1:15"},
+        {"recover table t", PERR "Expected DATABASE or TENANT, found: table @1:9"},
+        {"set a", PERR "Expected equals sign or TO, found: EOF @1:6"},
+        {"set timezone 'x'", PERR "Expected equals sign or TO, found: 'x' @1:14"},
+        {"explain explain select 1", PERR "EXPLAIN can only appear once @1:9"},
+        {"explain format 1 select 1", PERR "Expected an explain format, found: 1 @1:16"},
     };
     RUN(cases);
 }
@@ -1770,12 +1731,13 @@ static void test_parse_expr_api(void **state) {
     s = "a b";
     assert_int_equal(sql_parse_expr(a, s, strlen(s), &x, &e), -1);
     assert_null(x);
-    assert_string_equal(e.msg, "sql parser error: Expected end of expression, found: b at line 1, "
-                               "column 3");
+    assert_string_equal(e.msg, "sql parser error: Expected end of expression, found: b");
+    assert_int_equal(e.line, 1);
+    assert_int_equal(e.col, 3);
     s = "";
     assert_int_equal(sql_parse_expr(a, s, 0, &x, &e), -1);
-    assert_string_equal(e.msg, "sql parser error: Expected an expression:, found: EOF at line 1, "
-                               "column 1");
+    assert_string_equal(e.msg, "sql parser error: Expected an expression:, found: EOF");
+    assert_int_equal(e.col, 1);
     s = "'abc";
     assert_int_equal(sql_parse_expr(a, s, strlen(s), &x, &e), -1);
     assert_int_equal(e.http, 422);
@@ -1819,7 +1781,7 @@ static char *nest(const char *head, const char *pre, int n, const char *mid, con
 
 static void expect_limit(char *sql) {
     char *got = render(sql);
-    if (!strstr(got, "sql parser error: recursion limit exceeded at line 1, column "))
+    if (!strstr(got, "sql parser error: recursion limit exceeded @1:"))
         fail_msg("no limit error for %.60s...: %.200s", sql, got);
     free(got);
     free(sql);
@@ -1900,7 +1862,7 @@ static void check_clean(arena *a, const char *sql, size_t len) {
     int rc = sql_parse(a, sql, len, &st, &n, &e);
     if (rc < 0) {
         assert_int_equal(e.http, 422);
-        if (!strstr(e.msg, "at line ") && !strstr(e.msg, "at Line: "))
+        if (!e.line && !strstr(e.msg, "at Line: "))
             fail_msg("error without position: %s", e.msg);
     } else {
         for (size_t i = 0; i < n; i++) assert_non_null(st[i]);

@@ -7,6 +7,7 @@
 #include "util/timeutil.h"
 
 #include <string.h>
+#include <strings.h>
 
 struct ex_node {
     op *o; /* NULL: the TableWriter above an INSERT's source */
@@ -89,12 +90,12 @@ static int timed_next(op *o, batch *b, err *er) {
     return rc;
 }
 
-static void ex_instrument(arena *a, op *o) {
-    if (o->stats) return; /* an input shared by two parents */
-    o->stats = arena_calloc(a, sizeof *o->stats);
-    o->stats->next = o->next;
-    o->next = timed_next;
-    for (uint32_t i = 0; i < o->nchildren; i++) ex_instrument(a, o->children[i]);
+void explain_instrument(arena *a, op *root) {
+    if (root->stats) return; /* an input shared by two parents */
+    root->stats = arena_calloc(a, sizeof *root->stats);
+    root->stats->next = root->next;
+    root->next = timed_next;
+    for (uint32_t i = 0; i < root->nchildren; i++) explain_instrument(a, root->children[i]);
 }
 
 /* A duration as Rust's Debug prints one (DataFusion's metrics): `1.5s`, `2.25ms`, `12.3µs`,
@@ -125,8 +126,6 @@ static void put_duration(buf *b, int64_t ns) {
 
 /* ------------------------------------------------------------------ rendering */
 
-enum ex_style { EX_LOGICAL, EX_PHYSICAL, EX_SCHEMA, EX_METRICS, EX_FULL_METRICS };
-
 static void put_metrics(buf *b, const struct ex_node *n, bool full) {
     const struct op_stats *st = n->o ? n->o->stats : NULL;
     if (!st) return;
@@ -154,9 +153,9 @@ static void put_schema(buf *b, const struct ex_node *n) {
     buf_putc(b, ']');
 }
 
-static void ex_render(buf *b, const struct ex_node *n, int depth, enum ex_style st) {
+static void ex_render(buf *b, const struct ex_node *n, int depth, enum explain_style st) {
     const op_explain *x = &n->x;
-    bool logical = st == EX_LOGICAL;
+    bool logical = st == EXPLAIN_LOGICAL;
     if (logical && depth) buf_putc(b, '\n');
     for (int i = 0; i < depth; i++) buf_puts(b, "  ");
     const char *name = logical ? x->lname : x->pname;
@@ -166,10 +165,44 @@ static void ex_render(buf *b, const struct ex_node *n, int depth, enum ex_style 
         buf_puts(b, name[strlen(name) - 1] == ':' ? " " : ": ");
         buf_append(b, d->p, d->len);
     }
-    if (st == EX_SCHEMA) put_schema(b, n);
-    if (st == EX_METRICS || st == EX_FULL_METRICS) put_metrics(b, n, st == EX_FULL_METRICS);
+    if (st == EXPLAIN_SCHEMA) put_schema(b, n);
+    if (st == EXPLAIN_METRICS || st == EXPLAIN_FULL_METRICS)
+        put_metrics(b, n, st == EXPLAIN_FULL_METRICS);
     if (!logical) buf_putc(b, '\n');
     for (uint32_t i = 0; i < n->nk; i++) ex_render(b, n->kids[i], depth + 1, st);
+}
+
+/* The described tree of root, whose output the query names names[0..root->ncols) (NULL: no
+ * names). */
+static struct ex_node *ex_tree(arena *a, op *root, const char *const *names, bool analyzed) {
+    struct ex_node *tree = ex_build(a, root);
+    /* described twice: the first finds the operators that pass columns on, so that the
+     * query's names reach the one making them in the second */
+    ex_describe(a, tree, analyzed);
+    if (names) {
+        const char **alias = arena_calloc(a, sizeof *alias * (root->ncols + 1));
+        memcpy(alias, names, sizeof *alias * root->ncols);
+        ex_alias(a, tree, alias);
+        ex_describe(a, tree, analyzed);
+    }
+    return tree;
+}
+
+static char *ex_text(arena *a, const struct ex_node *tree, enum explain_style st) {
+    buf b;
+    buf_init(&b);
+    ex_render(&b, tree, 0, st);
+    char *r = arena_strndup(a, b.p ? b.p : "", b.len);
+    buf_free(&b);
+    return r;
+}
+
+char *explain_render(arena *a, op *root, const char *const *names, bool analyzed,
+                     enum explain_style st) {
+    struct ex_node *tree = ex_tree(a, root, names, analyzed);
+    char *r = ex_text(a, tree, st);
+    ex_free(tree);
+    return r;
 }
 
 static void add_row(struct table_builder *tb, arena *a, const char *type, const char *text) {
@@ -179,12 +212,8 @@ static void add_row(struct table_builder *tb, arena *a, const char *type, const 
 }
 
 static void add_plan(struct table_builder *tb, arena *a, const char *type,
-                     const struct ex_node *root, enum ex_style st) {
-    buf b;
-    buf_init(&b);
-    ex_render(&b, root, 0, st);
-    add_row(tb, a, type, buf_cstr(&b));
-    buf_free(&b);
+                     const struct ex_node *root, enum explain_style st) {
+    add_row(tb, a, type, ex_text(a, root, st));
 }
 
 /* ------------------------------------------------------------------ the statement */
@@ -241,25 +270,18 @@ int sqlx_explain(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     plan_out po;
     if (plan_query(s, &r->q, in->q, &po, e) < 0) return -1;
     op *root = po.root;
-    struct ex_node *tree = ex_build(a, root);
     uint64_t rows = 0;
     int64_t took = 0;
     int rc = 0;
     if (st->analyze) {
-        ex_instrument(a, root);
+        explain_instrument(a, root);
         int64_t t0 = time_mono_ns();
         rc = ex_run(r, root, &rows, e);
         took = time_mono_ns() - t0;
     }
     root->close(root);
     if (rc < 0) return -1;
-    /* twice: the first finds the operators that pass columns on, so that the query's names
-     * reach the one making them in the second */
-    ex_describe(a, tree, st->analyze);
-    const char **names = arena_calloc(a, sizeof *names * (po.ncols + 1));
-    memcpy(names, po.names, sizeof *names * po.ncols);
-    ex_alias(a, tree, names);
-    ex_describe(a, tree, st->analyze);
+    struct ex_node *tree = ex_tree(a, root, po.names, st->analyze);
     if (insert) tree = ex_writer(a, in, tree);
 
     static const char *cols[] = {"plan_type", "plan"};
@@ -267,13 +289,13 @@ int sqlx_explain(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     struct table_builder tb;
     tb_init(&tb, a, 2, cols, types);
     if (!st->analyze) {
-        add_plan(&tb, a, "logical_plan", tree, EX_LOGICAL);
-        add_plan(&tb, a, "physical_plan", tree, EX_PHYSICAL);
-        if (st->verbose) add_plan(&tb, a, "physical_plan_with_schema", tree, EX_SCHEMA);
+        add_plan(&tb, a, "logical_plan", tree, EXPLAIN_LOGICAL);
+        add_plan(&tb, a, "physical_plan", tree, EXPLAIN_PHYSICAL);
+        if (st->verbose) add_plan(&tb, a, "physical_plan_with_schema", tree, EXPLAIN_SCHEMA);
     } else {
-        add_plan(&tb, a, "Plan with Metrics", tree, EX_METRICS);
+        add_plan(&tb, a, "Plan with Metrics", tree, EXPLAIN_METRICS);
         if (st->verbose) {
-            add_plan(&tb, a, "Plan with Full Metrics", tree, EX_FULL_METRICS);
+            add_plan(&tb, a, "Plan with Full Metrics", tree, EXPLAIN_FULL_METRICS);
             add_row(&tb, a, "Output Rows", arena_printf(a, "%llu", (unsigned long long)rows));
             buf d;
             buf_init(&d);

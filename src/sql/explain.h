@@ -76,6 +76,23 @@ void ex_cols_init(arena *a, ex_cols *c, uint32_t n);
 /* The columns of a and then those of b (a join's pair of rows). */
 void ex_cols_concat(arena *a, const ex_cols *x, const ex_cols *y, ex_cols *out);
 
+/* ---- plans ---- */
+enum explain_style {
+    EXPLAIN_LOGICAL,      /* logical_plan */
+    EXPLAIN_PHYSICAL,     /* physical_plan */
+    EXPLAIN_SCHEMA,       /* physical_plan_with_schema: each operator's output columns */
+    EXPLAIN_METRICS,      /* Plan with Metrics: rows and time in the operator (ANALYZE) */
+    EXPLAIN_FULL_METRICS, /* Plan with Full Metrics: also batches and time with inputs */
+};
+/* The plan of the tree under root in one style (memory from a). names: the query's names of
+ * root's output columns, NULL for none; analyzed: the tree has run to its end (after
+ * explain_instrument), so operators may say what they chose while running. */
+char *explain_render(arena *a, op *root, const char *const *names, bool analyzed,
+                     enum explain_style st);
+/* Wraps the next() of every operator under root to measure it (struct op_stats, memory from
+ * a); the tree then runs as before. */
+void explain_instrument(arena *a, op *root);
+
 /* ---- statements (sql.c) ---- */
 /* EXPLAIN st->inner into r (columns plan_type, plan). */
 int sqlx_explain(sql_session *s, const sql_stmt *st, struct sql_result *r, err *e);

@@ -252,22 +252,29 @@ static void agg_describe(const op *o, op_explain *x) {
     buf nm;
     buf_init(&nm);
     for (uint32_t k = 0; k < g->naggs; k++) {
+        /* the column is named with its arguments joined by "," (DataFusion's create_name),
+         * the logical plan displays them joined by ", " */
         const agg_spec *sp = &g->aggs[k];
-        buf_reset(&nm);
+        const bexpr *args[2] = {sp->arg, sp->arg2};
+        buf_printf(&x->ld, "%s%s(%s", k ? ", " : "", agg_display(sp->kind),
+                   sp->distinct ? "DISTINCT " : "");
         buf_printf(&nm, "%s(%s", agg_display(sp->kind), sp->distinct ? "DISTINCT " : "");
-        if (sp->arg)
-            ex_expr(&nm, sp->arg, in, false);
-        else
+        if (!sp->arg) {
+            buf_putc(&x->ld, '*');
             buf_putc(&nm, '*');
-        if (sp->arg2) {
-            buf_puts(&nm, ", ");
-            ex_expr(&nm, sp->arg2, in, false);
         }
+        for (int i = 0; i < 2 && args[i]; i++) {
+            buf_puts(&x->ld, i ? ", " : "");
+            buf_puts(&nm, i ? "," : "");
+            ex_expr(&x->ld, args[i], in, false);
+            ex_expr(&nm, args[i], in, false);
+        }
+        buf_putc(&x->ld, ')');
         buf_putc(&nm, ')');
         const char *name = arena_strndup(x->a, nm.p, nm.len);
         x->out.lname[g->nkeys + k] = x->out.pname[g->nkeys + k] = name;
-        buf_printf(&x->ld, "%s%s", k ? ", " : "", name);
         buf_printf(&x->pd, "%s%s", k ? ", " : "", name);
+        buf_reset(&nm);
     }
     buf_free(&nm);
     buf_puts(&x->ld, "]]");

@@ -3,6 +3,8 @@
  * comes: values, scan, filter, project and limit. */
 #include "sql/ops_int.h"
 
+#include "util/timeutil.h"
+
 #include <string.h>
 
 int q_check(qctx *q, err *er) {
@@ -24,6 +26,19 @@ void op_init(op *o, qctx *q, uint32_t ncols) {
     o->types = arena_calloc(q->a, ncols + 1);
     o->units = arena_calloc(q->a, ncols + 1);
     o->has_tz = arena_calloc(q->a, ncols + 1);
+}
+
+void op_explain_as(op *o, const char *pname, const char *lname, op **children, uint32_t n) {
+    o->pname = pname;
+    o->lname = lname;
+    o->children = children;
+    o->nchildren = n;
+}
+
+void op_explain_child(op *o, void (*describe)(const op *, op_explain *), op **child) {
+    o->describe = describe;
+    o->children = child;
+    o->nchildren = 1;
 }
 
 static void noop_close(op *o) {
@@ -78,6 +93,40 @@ static int values_next(op *o, batch *b, err *er) {
     return 1;
 }
 
+/* VALUES rows shown in a logical plan; past this many the plan says how many more. */
+#define VALUES_SHOWN 16
+
+/* A VALUES list (DataFusion's columns column1, column2, ...), or, without columns, the one
+ * empty row of a SELECT without FROM. */
+static void values_describe(const op *o, op_explain *x) {
+    const struct values_op *v = (const struct values_op *)o;
+    uint64_t rows = 0;
+    for (uint32_t i = 0; i < v->n; i++) rows += v->batches[i].nrows;
+    if (o->ncols == 0) {
+        x->lname = "EmptyRelation";
+        x->pname = "EmptyExec";
+        buf_printf(&x->pd, "produce_one_row=%s", rows ? "true" : "false");
+        return;
+    }
+    x->lname = "Values";
+    x->pname = "ValuesExec";
+    for (uint32_t c = 0; c < o->ncols; c++)
+        x->out.lname[c] = x->out.pname[c] = arena_printf(x->a, "column%u", c + 1);
+    uint64_t shown = 0;
+    for (uint32_t k = 0; k < v->n; k++)
+        for (uint32_t i = 0; i < v->batches[k].nrows && shown < VALUES_SHOWN; i++, shown++) {
+            buf_puts(&x->ld, shown ? ", (" : "(");
+            for (uint32_t c = 0; c < o->ncols; c++) {
+                value val;
+                vec_get(&v->batches[k].cols[c], i, &val);
+                if (c) buf_puts(&x->ld, ", ");
+                ex_value(&x->ld, &val, false);
+            }
+            buf_putc(&x->ld, ')');
+        }
+    if (rows > shown) buf_printf(&x->ld, ", ... (%llu rows)", (unsigned long long)rows);
+}
+
 op *op_values(qctx *q, uint32_t ncols, const uint8_t *types, const uint8_t *units, batch *batches,
               uint32_t nbatches) {
     struct values_op *v = arena_calloc(q->a, sizeof *v);
@@ -86,6 +135,7 @@ op *op_values(qctx *q, uint32_t ncols, const uint8_t *types, const uint8_t *unit
     if (units && ncols) memcpy(v->o.units, units, ncols);
     v->o.next = values_next;
     v->o.close = noop_close;
+    v->o.describe = values_describe;
     v->batches = batches;
     v->n = nbatches;
     return &v->o;
@@ -96,6 +146,8 @@ op *op_values(qctx *q, uint32_t ncols, const uint8_t *types, const uint8_t *unit
 struct scan_op {
     op o;
     scan *s;
+    const scan_spec *spec;
+    const scan_desc *desc;
 };
 
 static int scan_next(op *o, batch *b, err *er) {
@@ -116,7 +168,116 @@ static void scan_close(op *o) {
     engine_scan_close(s->s);
 }
 
-op *op_scan(qctx *q, engine *g, const scan_spec *spec, err *er) {
+/* One end of the scan's time range, or none (-inf / +inf). */
+static void put_time_bound(buf *b, int64_t v, int64_t none, uint8_t unit) {
+    if (v == none) {
+        buf_puts(b, v < 0 ? "-inf" : "+inf");
+        return;
+    }
+    char tmp[48];
+    buf_append(b, tmp, time_format(tmp, v, unit, TSFMT_TRIM, false));
+}
+
+/* The conjuncts storage applies exactly, as a logical plan prints pushed filters: the time
+ * range as comparisons of time, then the tag predicate. */
+static void scan_full_filters(const struct scan_op *s, const ex_cols *out, const ex_cols *tags,
+                              buf *b) {
+    const scan_spec *sp = s->spec;
+    const char *t = out->lname[0];
+    value v = {.type = VT_TS, .unit = sp->precision};
+    bool any = false;
+    if (sp->tmin > sp->tmax) {
+        buf_puts(b, "Boolean(false)");
+        any = true;
+    } else if (sp->tmin == sp->tmax) {
+        v.v.i = sp->tmin;
+        buf_printf(b, "%s = ", t);
+        ex_value(b, &v, false);
+        any = true;
+    } else {
+        if (sp->tmin != INT64_MIN) {
+            v.v.i = sp->tmin;
+            buf_printf(b, "%s >= ", t);
+            ex_value(b, &v, false);
+            any = true;
+        }
+        if (sp->tmax != INT64_MAX) {
+            v.v.i = sp->tmax;
+            buf_printf(b, "%s%s <= ", any ? ", " : "", t);
+            ex_value(b, &v, false);
+            any = true;
+        }
+    }
+    if (s->desc && s->desc->tag_pred) {
+        if (any) buf_puts(b, ", ");
+        ex_expr(b, s->desc->tag_pred, tags, false);
+    }
+}
+
+/* TableScan / TskvExec: the table, the columns read, and what storage applies: the time range,
+ * the tag predicate (once per series) and the `tag = constant` lookups in the series index. */
+static void scan_describe(const op *o, op_explain *x) {
+    const struct scan_op *s = (const struct scan_op *)o;
+    const scan_spec *sp = s->spec;
+    const scan_desc *d = s->desc;
+    const char *table = d && d->table ? d->table : "?";
+    const char *qual = d && d->qual ? d->qual : table;
+    for (uint32_t c = 0; c < o->ncols; c++) {
+        const char *nm = d && d->cols ? d->cols[c] : NULL;
+        if (!nm)
+            nm = c == 0 ? "time"
+                        : arena_printf(x->a, "%s#%u", c <= sp->ntags ? "tag" : "field",
+                                       c <= sp->ntags ? sp->tag_ids[c - 1]
+                                                      : sp->field_ids[c - 1 - sp->ntags]);
+        x->out.pname[c] = nm;
+        x->out.lname[c] = arena_printf(x->a, "%s.%s", qual, nm);
+    }
+    /* the tag predicate reads the spec's tags: output columns 1..ntags */
+    ex_cols tags = {sp->ntags, x->out.lname + 1, x->out.pname + 1, 1};
+    x->lname = "TableScan";
+    x->pname = "TskvExec";
+    buf_printf(&x->ld, "%s projection=[", table);
+    buf_printf(&x->pd, "table=%s, projection=[", table);
+    for (uint32_t c = 0; c < o->ncols; c++) {
+        buf_printf(&x->ld, "%s%s", c ? ", " : "", x->out.pname[c]);
+        buf_printf(&x->pd, "%s%s", c ? "," : "", x->out.pname[c]);
+    }
+    buf_puts(&x->ld, "]");
+    buf_puts(&x->pd, "]");
+    if (sp->tmin != INT64_MIN || sp->tmax != INT64_MAX || (d && d->tag_pred)) {
+        buf_puts(&x->ld, ", full_filters=[");
+        scan_full_filters(s, &x->out, &tags, &x->ld);
+        buf_puts(&x->ld, "]");
+    }
+    buf_puts(&x->pd, ", time_range=");
+    if (sp->tmin > sp->tmax) {
+        buf_puts(&x->pd, "empty");
+    } else {
+        buf_putc(&x->pd, '[');
+        put_time_bound(&x->pd, sp->tmin, INT64_MIN, sp->precision);
+        buf_puts(&x->pd, ", ");
+        put_time_bound(&x->pd, sp->tmax, INT64_MAX, sp->precision);
+        buf_putc(&x->pd, ']');
+    }
+    if (d && d->tag_pred) {
+        buf_puts(&x->pd, ", tag_filter=");
+        ex_expr(&x->pd, d->tag_pred, &tags, true);
+    }
+    if (sp->neq) {
+        buf_puts(&x->pd, ", series_index=[");
+        for (uint32_t i = 0; i < sp->neq; i++) {
+            const char *nm = "?";
+            for (uint32_t k = 0; k < sp->ntags; k++)
+                if (sp->tag_ids[k] == sp->eq_tag_ids[i]) nm = tags.pname[k];
+            buf_printf(&x->pd, "%s%s = %.*s", i ? ", " : "", nm, (int)sp->eq_vals[i].len,
+                       sp->eq_vals[i].p);
+        }
+        buf_putc(&x->pd, ']');
+    }
+    if (!sp->need_time) buf_puts(&x->pd, ", time_read=false");
+}
+
+op *op_scan(qctx *q, engine *g, const scan_spec *spec, const scan_desc *desc, err *er) {
     struct scan_op *s = arena_calloc(q->a, sizeof *s);
     uint32_t n = 1 + spec->ntags + spec->nfields;
     op_init(&s->o, q, n);
@@ -127,6 +288,9 @@ op *op_scan(qctx *q, engine *g, const scan_spec *spec, err *er) {
         s->o.types[1 + spec->ntags + i] = spec->field_types[i];
     s->o.next = scan_next;
     s->o.close = scan_close;
+    s->o.describe = scan_describe;
+    s->spec = spec;
+    s->desc = desc;
     if (engine_scan_open(g, spec, q->a, &s->s, er) < 0) return NULL;
     return &s->o;
 }
@@ -168,6 +332,15 @@ static void filter_close(op *o) {
     f->child->close(f->child);
 }
 
+static void filter_describe(const op *o, op_explain *x) {
+    const struct filter_op *f = (const struct filter_op *)o;
+    x->lname = "Filter";
+    x->pname = "FilterExec";
+    x->passthrough = true;
+    ex_expr(&x->ld, f->pred, &x->in[0], false);
+    ex_expr(&x->pd, f->pred, &x->in[0], true);
+}
+
 op *op_filter(qctx *q, op *child, bexpr *pred) {
     struct filter_op *f = arena_calloc(q->a, sizeof *f);
     op_init(&f->o, q, child->ncols);
@@ -177,6 +350,7 @@ op *op_filter(qctx *q, op *child, bexpr *pred) {
     f->o.next = filter_next;
     f->o.close = filter_close;
     f->child = child;
+    op_explain_child(&f->o, filter_describe, &f->child);
     f->pred = pred;
     return &f->o;
 }
@@ -211,6 +385,38 @@ static void project_close(op *o) {
     p->child->close(p->child);
 }
 
+/* A logical projection prints `expr AS alias` only where the alias is not the expression's own
+ * name; a physical one always prints `expr as name`. Selecting a strict prefix of the input's
+ * columns unchanged (what ORDER BY by a column not selected leaves above the sort) passes the
+ * query's names on to the projection below. */
+static void project_describe(const op *o, op_explain *x) {
+    const struct project_op *p = (const struct project_op *)o;
+    const ex_cols *in = &x->in[0];
+    x->lname = "Projection";
+    x->pname = "ProjectionExec";
+    /* a strict prefix: an identity projection can also be an outer query renaming columns */
+    x->passthrough = p->n < in->n;
+    buf_puts(&x->pd, "expr=[");
+    for (uint32_t i = 0; i < p->n; i++) {
+        const bexpr *e = p->exprs[i];
+        if (e->kind != BX_COL || e->col != i) x->passthrough = false;
+        const char *alias = x->alias ? x->alias[i] : NULL;
+        ex_expr_col(x->a, e, in, NULL, &x->out, i);
+        const char *natural = e->kind == BX_COL ? x->out.pname[i] : x->out.lname[i];
+        if (alias && strcmp(alias, natural) == 0) alias = NULL; /* keeps a column's qualifier */
+        if (alias) x->out.lname[i] = x->out.pname[i] = alias;
+        if (i) {
+            buf_puts(&x->ld, ", ");
+            buf_puts(&x->pd, ", ");
+        }
+        ex_expr(&x->ld, e, in, false);
+        if (alias) buf_printf(&x->ld, " AS %s", alias);
+        ex_expr(&x->pd, e, in, true);
+        buf_printf(&x->pd, " as %s", x->out.pname[i]);
+    }
+    buf_putc(&x->pd, ']');
+}
+
 op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n) {
     struct project_op *p = arena_calloc(q->a, sizeof *p);
     op_init(&p->o, q, n);
@@ -222,6 +428,7 @@ op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n) {
     p->o.next = project_next;
     p->o.close = project_close;
     p->child = child;
+    op_explain_child(&p->o, project_describe, &p->child);
     p->exprs = exprs;
     p->n = n;
     return &p->o;
@@ -234,6 +441,8 @@ struct limit_op {
     op *child;
     uint64_t skip;
     int64_t left; /* -1 = unlimited */
+    uint64_t skip0;
+    int64_t fetch0;
 };
 
 static int limit_next(op *o, batch *b, err *er) {
@@ -269,6 +478,20 @@ static void limit_close(op *o) {
     l->child->close(l->child);
 }
 
+static void limit_describe(const op *o, op_explain *x) {
+    const struct limit_op *l = (const struct limit_op *)o;
+    x->lname = "Limit";
+    x->pname = "GlobalLimitExec";
+    x->passthrough = true;
+    /* skip and left count down as rows pass: after ANALYZE they no longer say what was asked */
+    buf_printf(&x->ld, "skip=%llu, fetch=", (unsigned long long)l->skip0);
+    if (l->fetch0 >= 0)
+        buf_printf(&x->ld, "%lld", (long long)l->fetch0);
+    else
+        buf_puts(&x->ld, "None");
+    buf_append(&x->pd, x->ld.p, x->ld.len);
+}
+
 op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit) {
     struct limit_op *l = arena_calloc(q->a, sizeof *l);
     op_init(&l->o, q, child->ncols);
@@ -278,8 +501,9 @@ op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit) {
     l->o.next = limit_next;
     l->o.close = limit_close;
     l->child = child;
-    l->skip = offset;
-    l->left = limit;
+    l->skip = l->skip0 = offset;
+    l->left = l->fetch0 = limit;
+    op_explain_child(&l->o, limit_describe, &l->child);
     return &l->o;
 }
 
@@ -307,6 +531,12 @@ static void concat_close(op *o) {
     for (uint32_t i = 0; i < c->n; i++) c->children[i]->close(c->children[i]);
 }
 
+static void concat_describe(const op *o, op_explain *x) {
+    (void)o;
+    x->lname = "Union";
+    x->pname = "UnionExec";
+}
+
 op *op_concat(qctx *q, op **children, uint32_t n) {
     struct concat_op *c = arena_calloc(q->a, sizeof *c);
     op *first = children[0];
@@ -319,6 +549,8 @@ op *op_concat(qctx *q, op **children, uint32_t n) {
     c->o.close = concat_close;
     c->children = children;
     c->n = n;
+    op_explain_as(&c->o, NULL, NULL, children, n);
+    c->o.describe = concat_describe;
     return &c->o;
 }
 

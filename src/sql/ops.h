@@ -32,6 +32,7 @@ typedef struct qctx {
 arena *q_scratch(qctx *q);
 
 typedef struct op op;
+typedef struct op_explain op_explain; /* explain.h */
 struct op {
     int (*next)(op *o, batch *b, err *er);
     void (*close)(op *o);
@@ -40,7 +41,22 @@ struct op {
     uint8_t *types;
     uint8_t *units;
     bool *has_tz;
+    /* EXPLAIN (explain.h). describe says what the operator is and does, in both of the plans
+     * EXPLAIN prints; children are its inputs, so the tree can be walked. An operator that
+     * sets neither is printed as a leaf named after its column count; one that sets only its
+     * children (op_explain_as) prints under its given name. stats is NULL except under EXPLAIN
+     * ANALYZE, which wraps next() to count rows and time: the normal path reads no clock. */
+    void (*describe)(const op *o, op_explain *x);
+    op **children;
+    uint32_t nchildren;
+    const char *pname, *lname; /* op_explain_as names, for operators without describe */
+    struct op_stats *stats;
 };
+
+/* For an operator without a describe function of its own: its physical and logical names
+ * ("WindowAggExec", "WindowAggr") and its inputs (children[0..n), kept by reference), so
+ * EXPLAIN prints it and walks through it. */
+void op_explain_as(op *o, const char *pname, const char *lname, op **children, uint32_t n);
 
 /* Checks the query deadline (500 when past it) and the memory limit (500 when the query's
  * arenas hold more than it: a sort, aggregation or IN list too large for the budget). */
@@ -49,8 +65,16 @@ int q_check(qctx *q, err *er);
 /* A leaf that yields prepared batches (SHOW, DESCRIBE, SELECT without FROM, VALUES). */
 op *op_values(qctx *q, uint32_t ncols, const uint8_t *types, const uint8_t *units, batch *batches,
               uint32_t nbatches);
-/* Storage scan: output = time, spec tags, spec fields. spec memory must live in q->a. */
-op *op_scan(qctx *q, engine *g, const scan_spec *spec, err *er);
+/* What EXPLAIN shows of a scan beyond its spec: the planner's names and the tag predicate. */
+typedef struct scan_desc {
+    const char *table;     /* the table's name */
+    const char *qual;      /* the name the query gives it (an alias), NULL = table */
+    const char **cols;     /* names of the output columns: time, spec tags, spec fields */
+    const bexpr *tag_pred; /* over the spec's tags (column k = spec tag k), NULL = none */
+} scan_desc;
+/* Storage scan: output = time, spec tags, spec fields. spec and desc memory must live in q->a;
+ * desc may be NULL (EXPLAIN then prints ids for names). */
+op *op_scan(qctx *q, engine *g, const scan_spec *spec, const scan_desc *desc, err *er);
 op *op_filter(qctx *q, op *child, bexpr *pred);
 op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n);
 op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit /* -1 = none */);

@@ -2,6 +2,7 @@
  * (agg_state.c), and one output row per group once the input is consumed. See ops.h. */
 #include "sql/ops_int.h"
 
+#include "sql/func.h"
 #include "sql/keyset.h"
 #include "util/buf.h"
 #include "util/mem.h"
@@ -227,6 +228,59 @@ static void agg_close(op *o) {
     g->child->close(g->child);
 }
 
+/* Aggregate: the group keys, then each aggregate by its display name (`COUNT(cpu.usage)`),
+ * which also names its output column. One phase: mode=Single. */
+static void agg_describe(const op *o, op_explain *x) {
+    const struct agg_op *g = (const struct agg_op *)o;
+    const ex_cols *in = &x->in[0];
+    x->lname = "Aggregate";
+    x->pname = "AggregateExec";
+    buf_puts(&x->ld, "groupBy=[[");
+    buf_puts(&x->pd, "mode=Single, gby=[");
+    for (uint32_t k = 0; k < g->nkeys; k++) {
+        ex_expr_col(x->a, g->keys[k], in, x->alias ? x->alias[k] : NULL, &x->out, k);
+        if (k) {
+            buf_puts(&x->ld, ", ");
+            buf_puts(&x->pd, ", ");
+        }
+        ex_expr(&x->ld, g->keys[k], in, false);
+        ex_expr(&x->pd, g->keys[k], in, true);
+        buf_printf(&x->pd, " as %s", x->out.pname[k]);
+    }
+    buf_puts(&x->ld, "]], aggr=[[");
+    buf_puts(&x->pd, "], aggr=[");
+    buf nm;
+    buf_init(&nm);
+    for (uint32_t k = 0; k < g->naggs; k++) {
+        /* the column is named with its arguments joined by "," (DataFusion's create_name),
+         * the logical plan displays them joined by ", " */
+        const agg_spec *sp = &g->aggs[k];
+        const bexpr *args[2] = {sp->arg, sp->arg2};
+        buf_printf(&x->ld, "%s%s(%s", k ? ", " : "", agg_display(sp->kind),
+                   sp->distinct ? "DISTINCT " : "");
+        buf_printf(&nm, "%s(%s", agg_display(sp->kind), sp->distinct ? "DISTINCT " : "");
+        if (!sp->arg) {
+            buf_putc(&x->ld, '*');
+            buf_putc(&nm, '*');
+        }
+        for (int i = 0; i < 2 && args[i]; i++) {
+            buf_puts(&x->ld, i ? ", " : "");
+            buf_puts(&nm, i ? "," : "");
+            ex_expr(&x->ld, args[i], in, false);
+            ex_expr(&nm, args[i], in, false);
+        }
+        buf_putc(&x->ld, ')');
+        buf_putc(&nm, ')');
+        const char *name = arena_strndup(x->a, nm.p, nm.len);
+        x->out.lname[g->nkeys + k] = x->out.pname[g->nkeys + k] = name;
+        buf_printf(&x->pd, "%s%s", k ? ", " : "", name);
+        buf_reset(&nm);
+    }
+    buf_free(&nm);
+    buf_puts(&x->ld, "]]");
+    buf_putc(&x->pd, ']');
+}
+
 op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uint32_t naggs) {
     struct agg_op *g = arena_calloc(q->a, sizeof *g);
     op_init(&g->o, q, nkeys + naggs);
@@ -242,6 +296,7 @@ op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uin
     g->o.next = agg_next;
     g->o.close = agg_close;
     g->child = child;
+    op_explain_child(&g->o, agg_describe, &g->child);
     g->keys = keys;
     g->nkeys = nkeys;
     g->aggs = aggs;

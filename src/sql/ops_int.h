@@ -13,12 +13,15 @@
 #ifndef STRATA_SQL_OPS_INT_H
 #define STRATA_SQL_OPS_INT_H
 
+#include "sql/explain.h"
 #include "sql/keyset.h"
 #include "sql/ops.h"
 #include "util/buf.h"
 
 /* Fills the fields every operator has, with room for ncols output columns in q->a. */
 void op_init(op *o, qctx *q, uint32_t ncols);
+/* The operator's describe function and its one input (EXPLAIN). */
+void op_explain_child(op *o, void (*describe)(const op *, op_explain *), op **child);
 
 /* ---- materialisation ---- */
 /* A growing columnar buffer in the query arena: blocking operators collect rows into it. */

@@ -374,6 +374,75 @@ static void join_close(op *o) {
     buf_free(&j->kb);
 }
 
+static const char *join_type_name(uint8_t t) {
+    switch (t) {
+    case JT_LEFT:
+        return "Left";
+    case JT_RIGHT:
+        return "Right";
+    case JT_FULL:
+        return "Full";
+    case JT_SEMI:
+        return "LeftSemi";
+    case JT_ANTI:
+        return "LeftAnti";
+    default:
+        return "Inner";
+    }
+}
+
+/* A join: its type, equality keys and residual filter. Which side was hashed is decided while
+ * running (the smaller one), so only a plan that has run (ANALYZE) names it. */
+static void join_describe(const op *o, op_explain *x) {
+    const struct join_op *j = (const struct join_op *)o;
+    const join_spec *js = &j->js;
+    ex_cols pair;
+    ex_cols_concat(x->a, &x->in[0], &x->in[1], &pair);
+    if (js->type == JT_SEMI || js->type == JT_ANTI)
+        x->out = x->in[0];
+    else
+        x->out = pair;
+    bool cross = js->nkeys == 0 && !js->filter && js->type == JT_INNER;
+    if (cross) {
+        x->lname = "CrossJoin:";
+        x->pname = "CrossJoinExec";
+        return;
+    }
+    x->lname = arena_printf(x->a, "%s Join:", join_type_name(js->type));
+    const char *eq = js->null_eq ? "IS NOT DISTINCT FROM" : "=";
+    for (uint32_t k = 0; k < js->nkeys; k++) {
+        buf_puts(&x->ld, k ? ", " : "");
+        ex_expr(&x->ld, js->lkeys[k], &x->in[0], false);
+        buf_printf(&x->ld, " %s ", eq);
+        ex_expr(&x->ld, js->rkeys[k], &x->in[1], false);
+    }
+    if (js->filter) {
+        buf_puts(&x->ld, js->nkeys ? " Filter: " : "Filter: ");
+        ex_expr(&x->ld, js->filter, &pair, false);
+    }
+    x->pname = js->nkeys ? "HashJoinExec" : "NestedLoopJoinExec";
+    const char *mode = !x->analyzed ? "CollectSmaller"
+                       : j->swapped ? "CollectLeft"
+                                    : "CollectRight";
+    buf_printf(&x->pd, "mode=%s, join_type=%s", mode, join_type_name(js->type));
+    if (js->nkeys) {
+        buf_puts(&x->pd, ", on=[");
+        for (uint32_t k = 0; k < js->nkeys; k++) {
+            buf_puts(&x->pd, k ? ", (" : "(");
+            ex_expr(&x->pd, js->lkeys[k], &x->in[0], true);
+            buf_puts(&x->pd, ", ");
+            ex_expr(&x->pd, js->rkeys[k], &x->in[1], true);
+            buf_putc(&x->pd, ')');
+        }
+        buf_putc(&x->pd, ']');
+    }
+    if (js->filter) {
+        buf_puts(&x->pd, ", filter=");
+        ex_expr(&x->pd, js->filter, &pair, true);
+    }
+    if (js->null_eq) buf_puts(&x->pd, ", null_equals_null=true");
+}
+
 op *op_join(qctx *q, op *left, op *right, const join_spec *js) {
     struct join_op *j = arena_calloc(q->a, sizeof *j);
     bool semi_like = js->type == JT_SEMI || js->type == JT_ANTI;
@@ -391,6 +460,11 @@ op *op_join(qctx *q, op *left, op *right, const join_spec *js) {
     j->o.close = join_close;
     j->left = left;
     j->right = right;
+    op **kids = arena_alloc(q->a, sizeof *kids * 2);
+    kids[0] = left;
+    kids[1] = right;
+    op_explain_as(&j->o, NULL, NULL, kids, 2);
+    j->o.describe = join_describe;
     j->js = *js;
     j->nl = left->ncols;
     j->nr = right->ncols;

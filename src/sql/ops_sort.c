@@ -184,6 +184,32 @@ static void sort_close(op *o) {
     s->child->close(s->child);
 }
 
+/* Sort: keys with their order (a logical plan spells out NULLS FIRST/LAST, a physical one only
+ * NULLS LAST, arrow's default being first), and the top-N row count as fetch. */
+static void sort_describe(const op *o, op_explain *x) {
+    const struct sort_op *s = (const struct sort_op *)o;
+    x->lname = "Sort";
+    x->pname = "SortExec";
+    x->passthrough = true;
+    if (s->keep >= 0) buf_printf(&x->pd, "fetch=%lld, ", (long long)s->keep);
+    buf_puts(&x->pd, "expr=[");
+    for (uint32_t k = 0; k < s->nkeys; k++) {
+        const sort_key *sk = &s->keys[k];
+        if (k) {
+            buf_puts(&x->ld, ", ");
+            buf_putc(&x->pd, ',');
+        }
+        ex_expr(&x->ld, sk->e, &x->in[0], false);
+        buf_printf(&x->ld, " %s NULLS %s", sk->desc ? "DESC" : "ASC",
+                   sk->nulls_first ? "FIRST" : "LAST");
+        ex_expr(&x->pd, sk->e, &x->in[0], true);
+        buf_puts(&x->pd, sk->desc ? " DESC" : " ASC");
+        if (!sk->nulls_first) buf_puts(&x->pd, " NULLS LAST"); /* arrow's default is first */
+    }
+    buf_putc(&x->pd, ']');
+    if (s->keep >= 0) buf_printf(&x->ld, ", fetch=%lld", (long long)s->keep);
+}
+
 op *op_sort(qctx *q, op *child, sort_key *keys, uint32_t nkeys, int64_t keep) {
     struct sort_op *s = arena_calloc(q->a, sizeof *s);
     op_init(&s->o, q, child->ncols);
@@ -193,6 +219,7 @@ op *op_sort(qctx *q, op *child, sort_key *keys, uint32_t nkeys, int64_t keep) {
     s->o.next = sort_next;
     s->o.close = sort_close;
     s->child = child;
+    op_explain_child(&s->o, sort_describe, &s->child);
     s->keys = keys;
     s->nkeys = nkeys;
     s->keep = keep;

@@ -325,7 +325,13 @@ int plan_table_scan(sql_session *s, qctx *q, meta_table *t, const struct scope *
         sp->tmin = 1;
         sp->tmax = 0;
     }
-    op *root = op_scan(q, s->eng, sp, er);
+    /* for EXPLAIN */
+    scan_desc *sd = arena_calloc(a, sizeof *sd);
+    const char **names = arena_calloc(a, sizeof *names * (1 + ntag + nfield));
+    for (uint32_t i = 0; i < t->ncols; i++)
+        if (map[i] != UINT32_MAX) names[map[i]] = t->cols[i].name;
+    *sd = (scan_desc){t->name, sc->cols[0].qual, names, spd ? spd->pred : NULL};
+    op *root = op_scan(q, s->eng, sp, sd, er);
     if (!root) return -1;
     if (spd && spd->failed) {
         *er = spd->er;

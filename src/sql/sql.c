@@ -4,6 +4,7 @@
 #include "sql/sql_int.h"
 
 #include "ingest/write.h"
+#include "sql/explain.h"
 #include "sql/parser.h"
 
 #include <string.h>
@@ -462,7 +463,7 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         rc = sqlx_update(s, st, r, e);
         break;
     case ST_EXPLAIN:
-        rc = not_impl("EXPLAIN", e);
+        rc = sqlx_explain(s, st, r, e);
         break;
     case ST_SHOW_SERIES:
         rc = sqlx_show_series(s, st, r, e);

@@ -6,7 +6,9 @@ Each file gets a fresh server (free port, temporary data directory). Records:
     statement ok                 the statement must succeed
     statement error <regex>      it must fail and the error message must match the regex
     query <types> [rowsort]      a query; after `----` the expected rows, cells separated by
-                                 single spaces; NULL for a null, (empty) for an empty string
+                                 single spaces; NULL for a null, (empty) for an empty string;
+                                 a multi-line last cell (a plan) gives a line of the other
+                                 cells, then one per line of it, leading spaces as '-'
     restart                      stop the server (SIGTERM) and start it again on the same data
     kill                         kill -9 the server and start it again on the same data
     -- #DATABASE = db            run following records in database db
@@ -104,6 +106,19 @@ def render(v):
     if v == "":
         return "(empty)"
     return str(v)
+
+
+def expand_row(cells):
+    """A multi-line last cell (an EXPLAIN plan) becomes one line per non-empty line, its
+    leading spaces written as '-', after a line of the other cells, as CnosDB's runner does."""
+    if not cells or "\n" not in cells[-1]:
+        return [" ".join(cells)]
+    out = [" ".join(cells[:-1])]
+    for l in cells[-1].split("\n"):
+        if l:
+            body = l.lstrip(" ")
+            out.append("-" * (len(l) - len(body)) + body)
+    return out
 
 
 class Failure(Exception):
@@ -215,7 +230,9 @@ def run_file(path, binary, verbose):
                     if len(header_line) != len(words[1]):
                         raise Failure("query returned %d columns, record says %d (%s)\n  sql: %s" % (
                             len(header_line), len(words[1]), words[1], sql))
-                    lines = [" ".join(render(r.get(c)) for c in header_line) for r in rows]
+                    lines = []
+                    for r in rows:
+                        lines.extend(expand_row([render(r.get(c)) for c in header_line]))
                     if "rowsort" in words[2:]:
                         lines.sort()
                         expected = sorted(expected)

@@ -24,9 +24,8 @@ const char *plan_scope_qual(const struct scope *sc) {
     return sc->n ? sc->cols[0].qual : NULL;
 }
 
-static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *er) {
-    const struct scope *sc = bd->in;
-    int found = -1;
+uint32_t plan_scope_find(const struct scope *sc, const expr *e, uint32_t *idx) {
+    uint32_t n = 0;
     for (uint32_t i = 0; i < sc->n; i++) {
         if (sc->cols[i].vis == CV_GONE || strcmp(sc->cols[i].name, e->name) != 0) continue;
         if (!e->qual && sc->cols[i].vis == CV_USING_RIGHT) continue;
@@ -40,10 +39,16 @@ static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *
                 if (!dot || strcmp(cq, dot + 1) != 0) continue;
             }
         }
-        if (found >= 0) return plan_err(er, "Ambiguous reference to unqualified field %s", e->name);
-        found = (int)i;
+        if (n++ == 0) *idx = i;
     }
-    if (found < 0) {
+    return n;
+}
+
+static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *er) {
+    const struct scope *sc = bd->in;
+    uint32_t n = plan_scope_find(sc, e, idx);
+    if (n > 1) return plan_err(er, "Ambiguous reference to unqualified field %s", e->name);
+    if (n == 0) {
         buf b;
         buf_init(&b);
         for (uint32_t i = 0; i < sc->n; i++) {
@@ -63,7 +68,6 @@ static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *
         buf_free(&b);
         return r;
     }
-    *idx = (uint32_t)found;
     return 0;
 }
 

@@ -68,6 +68,7 @@ op *op_expand(qctx *q, op *child, bexpr **keys, uint32_t nkeys, const uint64_t *
     struct expand_op *x = arena_calloc(q->a, sizeof *x);
     uint32_t nin = child->ncols;
     op_init(&x->o, q, nin + nkeys + 1);
+    op_explain_as(&x->o, "ExpandExec", "Expand", &x->child, 1);
     memcpy(x->o.types, child->types, nin);
     memcpy(x->o.units, child->units, nin);
     memcpy(x->o.has_tz, child->has_tz, nin);

@@ -382,6 +382,7 @@ static void window_close(op *o) {
 op *op_window(qctx *q, op *child, win_spec *w, uint32_t n) {
     struct window_op *wo = arena_calloc(q->a, sizeof *wo);
     op_init(&wo->o, q, child->ncols + n);
+    op_explain_as(&wo->o, "WindowAggExec", "WindowAggr", &wo->child, 1);
     memcpy(wo->o.types, child->types, child->ncols);
     memcpy(wo->o.units, child->units, child->ncols);
     memcpy(wo->o.has_tz, child->has_tz, child->ncols);

@@ -448,11 +448,13 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
     struct select_list sl = {NULL, NULL, 0};
     if (expand_items(a, sel, &sc, &sl, er) < 0) goto done;
     uint32_t nitems = sl.nitems;
+    const expr *where_ast = sel->where;
+    if (plan_decorrelate(p, &from, &sc, &where_ast, sl.items, nitems, er) < 0) goto done;
 
     /* WHERE */
     bexpr *where = NULL;
-    if (sel->where) {
-        if (plan_bind(&bd, sel->where, &where, er) < 0) goto done;
+    if (where_ast) {
+        if (plan_bind(&bd, where_ast, &where, er) < 0) goto done;
         if (bx_cast(a, &where, VT_BOOL, 0, er) < 0) goto done;
     }
 

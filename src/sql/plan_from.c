@@ -358,6 +358,35 @@ int plan_from(const struct planner *p, const sql_table_ref *tr, struct rel **roo
     return rc;
 }
 
+int plan_from_join_query(const struct planner *p, struct rel **root, struct scope *sc,
+                         const sql_query *sub, const char *alias, const expr *on, uint8_t jt,
+                         err *er) {
+    arena *a = p->a;
+    struct scope_buf sb = {sc->cols, sc->n, sc->n};
+    struct rel *leaf = arena_calloc(a, sizeof *leaf);
+    if (leaf_query(p, sub, p->ctes, alias, NULL, 0, &sb, leaf, er) < 0) return -1;
+    struct rel *j = arena_calloc(a, sizeof *j);
+    j->kind = REL_JOIN;
+    j->jt = jt;
+    j->l = *root;
+    j->r = leaf;
+    j->off = 0;
+    j->n = sb.n;
+    *root = j;
+    sc->cols = sb.cols;
+    sc->n = sb.n;
+    struct binder bd = {.p = p, .s = p->s, .q = p->q, .a = a, .in = sc, .now_ns = time_now_ns()};
+    bexpr *cond;
+    if (plan_bind(&bd, on, &cond, er) < 0 || bx_cast(a, &cond, VT_BOOL, 0, er) < 0) return -1;
+    bexpr **conj = NULL;
+    uint32_t nconj = 0, cap = 0;
+    plan_split_and(a, cond, &conj, &nconj, &cap);
+    for (uint32_t i = 0; i < nconj; i++) place_on(a, j, conj[i]);
+    if (jt == JT_SEMI || jt == JT_ANTI)
+        for (uint32_t i = leaf->off; i < leaf->off + leaf->n; i++) sc->cols[i].vis = CV_GONE;
+    return 0;
+}
+
 void plan_from_release(struct rel *r) {
     if (!r) return;
     if (r->kind == REL_TABLE && r->table) {

@@ -108,6 +108,8 @@ const char *plan_op_text(uint8_t opc);
 const char *plan_type_arrow(const sql_type *t);
 
 /* ---- binding (bind.c) ---- */
+/* How many columns of sc the column reference e names (the first in *idx), without errors. */
+uint32_t plan_scope_find(const struct scope *sc, const expr *e, uint32_t *idx);
 /* Binds e against bd->in (or, with bd->agg, against the aggregate's output). */
 int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er);
 /* The qualifier of the scope's columns, for naming expressions (NULL for none). */
@@ -129,6 +131,13 @@ void plan_from_where(arena *a, struct rel *root, bexpr *where);
  * here). */
 int plan_from_build(const struct planner *p, struct rel *root, const struct scope *sc, bool *used,
                     op **out, const uint32_t **map, err *er);
+/* Joins the query sub (its columns qualified by alias) to the right of the tree: *root
+ * becomes (*root JT sub) ON on, an AST condition bound against the whole scope, which *sc
+ * grows to (a semi or anti join's new columns are gone above it). For decorrelated
+ * subqueries. */
+int plan_from_join_query(const struct planner *p, struct rel **root, struct scope *sc,
+                         const sql_query *sub, const char *alias, const expr *on, uint8_t jt,
+                         err *er);
 /* Releases the tables the tree holds. */
 void plan_from_release(struct rel *root);
 
@@ -146,6 +155,13 @@ void plan_window_fix(bexpr *e, uint32_t base);
 /* An aggregate call's spec; its arguments bound against the input rows when input_rows (a
  * grouping aggregate), else as bd binds (a window aggregate). */
 int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_spec *out, err *er);
+
+/* ---- correlated subqueries (plan_correlate.c) ---- */
+/* Rewrites the correlated subqueries of a SELECT's WHERE (*where, an AST conjunction) and of
+ * its select items into joins of the FROM tree (*root, *sc): EXISTS and IN conjuncts become
+ * semi/anti joins and leave *where, scalar subqueries become left joins and a column. */
+int plan_decorrelate(const struct planner *p, struct rel **root, struct scope *sc,
+                     const expr **where, const expr **items, uint32_t nitems, err *er);
 
 /* ---- subqueries in expressions (plan_subquery.c) ---- */
 /* Scalar subqueries, [NOT] IN (subquery) and [NOT] EXISTS: bound into bd. */

@@ -33,7 +33,14 @@ static void test_errors_release_the_table(void **state) {
         const char *sql, *msg;
     } cases[] = {
         {"SELECT f0 FROM t GROUP BY 3", "GROUP BY position 3 is not in select list"},
-        {"SELECT f0 FROM t GROUP BY ROLLUP (t0)", "ROLLUP/CUBE/GROUPING SETS"},
+        {"SELECT f0 FROM t GROUP BY ROLLUP (t0)", "Projection references non-aggregate values"},
+        {"SELECT * FROM t JOIN t AS u ON t.nope = u.f0", "No field named t.nope"},
+        {"SELECT * FROM t, t AS u, (SELECT nope FROM t) AS v", "No field named nope"},
+        {"SELECT lag(f0) OVER (ORDER BY nope) FROM t", "No field named nope"},
+        {"SELECT f0 FROM t WHERE EXISTS (SELECT 1 FROM t AS u WHERE u.f0 = t.f0 AND u.nope = 1)",
+         "No field named u.nope"},
+        {"SELECT (SELECT max(f0) FROM t AS u WHERE u.t0 > t.t0) FROM t", "by equality"},
+        {"SELECT nope FROM t UNION SELECT f0 FROM t", "No field named nope"},
         {"SELECT nope FROM t", "No field named nope"},
         {"SELECT f0 FROM t WHERE nope > 1", "No field named nope"},
         {"SELECT f0 FROM t ORDER BY 5", "Order by column out of bounds"},

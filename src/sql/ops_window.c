@@ -230,9 +230,10 @@ static void eval_part(struct window_op *wo, const win_spec *w, const struct part
             break;
         case WF_LAG:
         case WF_LEAD: {
-            int64_t src = w->fn == WF_LAG ? (int64_t)i - w->n : (int64_t)i + w->n;
-            if (src >= 0 && src < (int64_t)m)
-                copy_cell(res, r, &args[0], p->rows[src], a);
+            /* an offset of any size, INT64_MIN included, only moves out of the partition */
+            __int128 src = w->fn == WF_LAG ? (__int128)i - w->n : (__int128)i + w->n;
+            if (src >= 0 && src < (__int128)m)
+                copy_cell(res, r, &args[0], p->rows[(uint32_t)src], a);
             else if (w->nargs > 2)
                 copy_cell(res, r, &args[2], r, a);
             else
@@ -242,11 +243,11 @@ static void eval_part(struct window_op *wo, const win_spec *w, const struct part
         default: { /* first_value, last_value, nth_value */
             uint32_t fs, fe;
             frame_of(w, p, key, i, &fs, &fe);
-            int64_t at = w->fn == WF_FIRST_VALUE  ? (int64_t)fs
-                         : w->fn == WF_LAST_VALUE ? (int64_t)fe - 1
-                                                  : (int64_t)fs + w->n - 1;
-            if (fs < fe && at >= (int64_t)fs && at < (int64_t)fe)
-                copy_cell(res, r, &args[0], p->rows[at], a);
+            __int128 at = w->fn == WF_FIRST_VALUE  ? (__int128)fs
+                          : w->fn == WF_LAST_VALUE ? (__int128)fe - 1
+                                                   : (__int128)fs + w->n - 1;
+            if (fs < fe && at >= fs && at < fe)
+                copy_cell(res, r, &args[0], p->rows[(uint32_t)at], a);
             else
                 vec_set_null(a, res, r);
         }

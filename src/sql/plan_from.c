@@ -38,6 +38,7 @@ struct rel {
     struct rel *l, *r;
     struct blist conds;   /* REL_JOIN: conditions of a pair (ON, WHERE over an inner join) */
     struct blist filters; /* conjuncts over this node's output (a leaf's go into its scan) */
+    uint32_t norig;       /* filters placed before key ranges were copied: only these are copied */
 };
 
 static void blist_add(arena *a, struct blist *l, bexpr *e) {
@@ -406,6 +407,14 @@ static struct rel *leaf_of(struct rel *r, uint32_t col) {
     return r;
 }
 
+static void mark_orig(struct rel *r) {
+    r->norig = r->filters.n;
+    if (r->kind == REL_JOIN) {
+        mark_orig(r->l);
+        mark_orig(r->r);
+    }
+}
+
 /* Copies the one-column conjuncts of each join key's leaf to the column it equals (see the
  * header note for when that is sound). */
 static void infer_key_ranges(arena *a, struct rel *root, struct rel *j, uint32_t total) {
@@ -433,7 +442,7 @@ static void infer_key_ranges(arena *a, struct rel *root, struct rel *j, uint32_t
             if (j->jt == JT_LEFT && !to_right) continue;
             if (j->jt == JT_RIGHT && to_right) continue;
             struct rel *src = leaf_of(root, from->col), *dst = leaf_of(root, to->col);
-            uint32_t nf = src->filters.n;
+            uint32_t nf = src->norig;
             for (uint32_t k = 0; k < nf; k++) {
                 bexpr *f = src->filters.e[k];
                 if (sole_col(f) != from->col) continue;
@@ -458,6 +467,7 @@ void plan_from_where(arena *a, struct rel *root, bexpr *where) {
         }
     }
     uint32_t total = root->off + root->n;
+    mark_orig(root);
     infer_key_ranges(a, root, root, total);
 }
 

@@ -55,12 +55,30 @@ bexpr *plan_remap(arena *a, const bexpr *e, const uint32_t *map) {
     return r;
 }
 
-/* Tightens [tmin, tmax] with a conjunct `time <op> const` (or reversed); true if absorbed. */
-static bool time_bound(const bexpr *c, uint32_t time_col, int64_t *tmin, int64_t *tmax) {
+/* Whether e reads the time column, itself or cast to a finer unit (a comparison with a value of
+ * a finer unit, such as now(), casts the column): *k is the scale from the column's unit. */
+static bool time_ref(const bexpr *e, uint32_t time_col, int64_t *k) {
+    if (e->kind == BX_COL && e->col == time_col && e->type == VT_TS) {
+        *k = 1;
+        return true;
+    }
+    if (e->kind != BX_CAST || e->try_cast || e->type != VT_TS) return false;
+    const bexpr *c = e->args[0];
+    if (c->kind != BX_COL || c->col != time_col || c->type != VT_TS) return false;
+    int64_t fine = tunit_per_sec((enum tunit)e->unit), col = tunit_per_sec((enum tunit)c->unit);
+    if (fine < col || fine % col) return false; /* to a coarser unit truncates */
+    *k = fine / col;
+    return true;
+}
+
+/* Tightens [tmin, tmax] with a conjunct `time <op> x` (or reversed), x a constant timestamp
+ * (`now() - INTERVAL '1 hour'` included: now() is fixed for the query); true if absorbed. */
+static bool time_bound(arena *a, const bexpr *c, uint32_t time_col, int64_t *tmin, int64_t *tmax) {
     if (c->kind != BX_CMP) return false;
     const bexpr *l = c->args[0], *r = c->args[1];
     uint8_t opc = c->op;
-    if (r->kind == BX_COL && l->kind == BX_CONST) {
+    int64_t k;
+    if (!time_ref(l, time_col, &k)) {
         const bexpr *t = l;
         l = r;
         r = t;
@@ -78,38 +96,59 @@ static bool time_bound(const bexpr *c, uint32_t time_col, int64_t *tmin, int64_t
             opc = OP_LE;
             break;
         }
+        if (!time_ref(l, time_col, &k)) return false;
     }
-    if (l->kind != BX_COL || l->col != time_col || r->kind != BX_CONST || r->type != VT_TS ||
-        r->cval.null || r->unit != l->unit)
-        return false;
-    int64_t v = r->cval.v.i;
+    if (r->type != VT_TS || r->unit != l->unit || !bx_is_const(r)) return false;
+    value cv;
+    err fe;
+    if (bx_fold(a, (bexpr *)r, &cv, &fe) < 0 || cv.null) return false;
+    int64_t v = cv.v.i, lo = INT64_MIN, hi = INT64_MAX;
+    bool empty = false;
     switch (opc) {
     case OP_EQ:
-        if (v > *tmin) *tmin = v;
-        if (v < *tmax) *tmax = v;
-        return true;
+        lo = hi = v;
+        break;
     case OP_GT:
-        if (v == INT64_MAX) {
-            *tmin = INT64_MAX;
-            *tmax = INT64_MIN;
-        } else if (v + 1 > *tmin)
-            *tmin = v + 1;
-        return true;
+        if (v == INT64_MAX)
+            empty = true;
+        else
+            lo = v + 1;
+        break;
     case OP_GE:
-        if (v > *tmin) *tmin = v;
-        return true;
+        lo = v;
+        break;
     case OP_LT:
-        if (v == INT64_MIN) {
-            *tmin = INT64_MAX;
-            *tmax = INT64_MIN;
-        } else if (v - 1 < *tmax)
-            *tmax = v - 1;
-        return true;
+        if (v == INT64_MIN)
+            empty = true;
+        else
+            hi = v - 1;
+        break;
     case OP_LE:
-        if (v < *tmax) *tmax = v;
+        hi = v;
+        break;
+    default:
+        return false;
+    }
+    if (!empty && k > 1) {
+        /* column * k in [lo, hi]  <=>  column in [ceil(lo / k), floor(hi / k)] */
+        int64_t q, m;
+        if (lo != INT64_MIN) {
+            time_floor_divmod(lo, k, &q, &m);
+            lo = q + (m != 0);
+        }
+        if (hi != INT64_MAX) {
+            time_floor_divmod(hi, k, &q, &m);
+            hi = q;
+        }
+    }
+    if (empty || lo > hi) {
+        *tmin = INT64_MAX;
+        *tmax = INT64_MIN;
         return true;
     }
-    return false;
+    if (lo > *tmin) *tmin = lo;
+    if (hi < *tmax) *tmax = hi;
+    return true;
 }
 
 /* The per-series tag predicate, evaluated on a one-row batch of the series' tag values. Its
@@ -180,7 +219,7 @@ static void split_where(arena *a, bexpr *where, const struct scope *sc, int64_t 
     uint32_t nconj = 0, cap = 0;
     plan_split_and(a, where, &conj, &nconj, &cap);
     for (uint32_t i = 0; i < nconj; i++) {
-        if (time_bound(conj[i], 0, tmin, tmax)) continue;
+        if (time_bound(a, conj[i], 0, tmin, tmax)) continue;
         plan_and_into(a, plan_has_cols(conj[i]) && only_tags(conj[i], sc) ? tagpred : residual,
                       conj[i]);
     }

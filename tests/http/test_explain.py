@@ -141,3 +141,19 @@ def test_analyze_error_is_the_query_error_and_server_goes_on(data):
     assert data.sql("SELECT CAST(host AS BIGINT) FROM cpu").status == 422
     assert data.sql("EXPLAIN SELECT CAST(host AS BIGINT) FROM cpu").status == 200
     assert count(data, "SELECT * FROM cpu") == HOSTS * POINTS
+
+
+def test_now_relative_ranges_reach_the_scan(data):
+    """`time > now() - INTERVAL ...`, the dashboard query, narrows the scan like a literal does
+    (now() is fixed for the query), also for a millisecond database whose time is cast to meet
+    now()'s nanoseconds."""
+    data.sql_ok("CREATE DATABASE IF NOT EXISTS now_ms WITH PRECISION 'ms'")
+    data.write_ok("m v=1 1672531200000", db="now_ms", precision="ms")
+    for db, table in (("public", "cpu"), ("now_ms", "m")):
+        r = data.sql(f"EXPLAIN SELECT count(*) FROM {table} WHERE time > now() - INTERVAL '1 hour' "
+                     "AND time <= now()", db=db, accept="application/json")
+        assert r.status == 200, r
+        phys = {row["plan_type"]: row["plan"] for row in r.json()}["physical_plan"]
+        m = re.search(r"time_range=\[([^,\]]+), ([^\]]+)\]", phys)
+        assert m and m.group(1) != "-inf" and m.group(2) != "+inf", phys
+        assert "FilterExec" not in phys, phys

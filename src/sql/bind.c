@@ -288,7 +288,7 @@ static int add_agg(struct binder *bd, const expr *e, bexpr **out, err *er) {
         return plan_err(er, "Aggregate function %s is not allowed here", e->name);
     }
     if (bd->in_agg_arg) return plan_err(er, "Aggregate functions cannot be nested");
-    char *nm = plan_expr_name(bd->a, e, false, plan_scope_qual(bd->in));
+    char *nm = plan_expr_name(bd->a, e, false, bd->in);
     for (uint32_t k = 0; k < bd->naggs; k++)
         if (!strcmp(bd->agg_names[k], nm)) {
             *out = bx_col(bd->a, bd->ngroup + k, bd->aggs[k].type, bd->aggs[k].unit);
@@ -316,7 +316,7 @@ static int add_agg(struct binder *bd, const expr *e, bexpr **out, err *er) {
  * bound as usual (an aggregate call, or an expression over them), -1 on error. */
 static int bind_group_key(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
-    char *nm = plan_expr_name(a, e, false, plan_scope_qual(bd->in));
+    char *nm = plan_expr_name(a, e, false, bd->in);
     for (uint32_t k = 0; k < bd->ngroup; k++)
         if (!strcmp(bd->group_names[k], nm)) {
             *out = bx_col(a, k, bd->group_bx[k]->type, bd->group_bx[k]->unit);

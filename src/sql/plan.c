@@ -68,8 +68,7 @@ static int expand_items(arena *a, const sql_select *sel, const struct scope *sc,
             names = arena_realloc(a, names, sizeof *names * nitems, sizeof *names * capitems);
         }
         items[nitems] = it->e;
-        names[nitems++] =
-            it->alias ? it->alias : plan_expr_name(a, it->e, true, plan_scope_qual(sc));
+        names[nitems++] = it->alias ? it->alias : plan_expr_name(a, it->e, true, sc);
     }
     out->items = items;
     out->names = names;
@@ -128,8 +127,8 @@ static bool has_aggregate(arena *a, const sql_query *qy, const sql_select *sel,
 #define MAX_CUBE_ELEMENTS 12
 
 static int key_index(arena *a, expr **keys, const char **names, uint32_t *nkeys, expr *e,
-                     const char *qual, err *er) {
-    const char *nm = plan_expr_name(a, e, false, qual);
+                     const struct scope *sc, err *er) {
+    const char *nm = plan_expr_name(a, e, false, sc);
     for (uint32_t k = 0; k < *nkeys; k++)
         if (!strcmp(names[k], nm)) return (int)k;
     if (*nkeys == MAX_GROUPING_KEYS)
@@ -140,7 +139,7 @@ static int key_index(arena *a, expr **keys, const char **names, uint32_t *nkeys,
     return (int)(*nkeys)++;
 }
 
-static int grouping_sets(arena *a, const sql_select *sel, const char *qual, expr ***keys_out,
+static int grouping_sets(arena *a, const sql_select *sel, const struct scope *sc, expr ***keys_out,
                          uint32_t *nkeys_out, uint64_t **sets_out, uint32_t *nsets_out, err *er) {
     uint32_t nel = sel->group_kind == 3 ? sel->nsets : sel->ngroup;
     if (sel->group_kind == 2 && nel > MAX_CUBE_ELEMENTS)
@@ -164,7 +163,7 @@ static int grouping_sets(arena *a, const sql_select *sel, const char *qual, expr
             n = 1;
         }
         for (uint32_t j = 0; j < n; j++) {
-            int k = key_index(a, keys, names, &nkeys, list[j], qual, er);
+            int k = key_index(a, keys, names, &nkeys, list[j], sc, er);
             if (k < 0) return -1;
             el[i] |= (uint64_t)1 << k;
         }
@@ -239,7 +238,7 @@ static int bind_group_by(struct binder *bd, const sql_select *sel, expr *const *
                 }
         }
         if (plan_bind(bd, ge, &group_bx[k], er) < 0) return -1;
-        bd->group_names[k] = plan_expr_name(a, ge, false, plan_scope_qual(sc));
+        bd->group_names[k] = plan_expr_name(a, ge, false, sc);
     }
     bd->group_bx = group_bx;
     bd->ngroup = ngroup;
@@ -265,7 +264,7 @@ static int order_keys(struct binder *bd, const sql_query *qy, const struct selec
         } else {
             char *nm = oi->e->kind == EX_COLUMN && !oi->e->qual
                            ? (char *)oi->e->name
-                           : plan_expr_name(a, oi->e, true, plan_scope_qual(bd->in));
+                           : plan_expr_name(a, oi->e, true, bd->in);
             for (uint32_t i = 0; i < sl->nitems && col < 0; i++)
                 if (!strcmp(sl->names[i], nm)) col = (int)i;
         }
@@ -461,8 +460,7 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
     expr **gkeys = sel->group_by;
     uint32_t ngkeys = sel->ngroup, ngsets = 0;
     uint64_t *gsets = NULL;
-    if (sel->group_kind &&
-        grouping_sets(a, sel, plan_scope_qual(&sc), &gkeys, &ngkeys, &gsets, &ngsets, er) < 0)
+    if (sel->group_kind && grouping_sets(a, sel, &sc, &gkeys, &ngkeys, &gsets, &ngsets, er) < 0)
         goto done;
     bool has_agg = has_aggregate(a, qy, sel, &sl);
     if (has_agg && bind_group_by(&bd, sel, gkeys, ngkeys, &sl, er) < 0) goto done;

@@ -98,32 +98,41 @@ static char *value_display(arena *a, const value *v) {
     }
 }
 
-static void name_into(buf *b, arena *a, const expr *e, bool top, const char *qual);
+static void name_into(buf *b, arena *a, const expr *e, bool top, const struct scope *sc);
 
-static void names_list(buf *b, arena *a, expr **args, uint32_t n, const char *qual,
+/* The qualifier DataFusion prints before an unqualified column: its table's (or alias's) as
+ * the scope resolves it, the first table's when it resolves to none (an output alias). */
+static const char *col_qual(const struct scope *sc, const expr *e) {
+    if (!sc) return NULL;
+    uint32_t i;
+    if (plan_scope_find(sc, e, &i)) return sc->cols[i].qual;
+    return plan_scope_qual(sc);
+}
+
+static void names_list(buf *b, arena *a, expr **args, uint32_t n, const struct scope *sc,
                        const char *sep) {
     for (uint32_t i = 0; i < n; i++) {
         if (i) buf_puts(b, sep);
-        name_into(b, a, args[i], false, qual);
+        name_into(b, a, args[i], false, sc);
     }
 }
 
-static void name_case(buf *b, arena *a, const expr *e, const char *qual) {
+static void name_case(buf *b, arena *a, const expr *e, const struct scope *sc) {
     buf_puts(b, "CASE ");
     if (e->operand) {
-        name_into(b, a, e->operand, false, qual);
+        name_into(b, a, e->operand, false, sc);
         buf_putc(b, ' ');
     }
     for (uint32_t i = 0; i < e->nwhen; i++) {
         buf_puts(b, "WHEN ");
-        name_into(b, a, e->when[i], false, qual);
+        name_into(b, a, e->when[i], false, sc);
         buf_puts(b, " THEN ");
-        name_into(b, a, e->then[i], false, qual);
+        name_into(b, a, e->then[i], false, sc);
         buf_putc(b, ' ');
     }
     if (e->els) {
         buf_puts(b, "ELSE ");
-        name_into(b, a, e->els, false, qual);
+        name_into(b, a, e->els, false, sc);
         buf_putc(b, ' ');
     }
     buf_puts(b, "END");
@@ -154,7 +163,7 @@ static void name_bound(buf *b, arena *a, const sql_frame_bound *fb) {
 /* A window function call as DataFusion names it: `SUM(t.v) PARTITION BY [t.a] ORDER BY [t.b ASC
  * NULLS LAST] RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`, the default frame spelled
  * out. */
-static void name_window(buf *b, arena *a, const expr *e, const char *qual) {
+static void name_window(buf *b, arena *a, const expr *e, const struct scope *sc) {
     int ak = agg_lookup(e->name);
     if (ak) {
         buf_puts(b, agg_display(ak));
@@ -167,12 +176,12 @@ static void name_window(buf *b, arena *a, const expr *e, const char *qual) {
     if (e->star || (ak && e->nargs == 0))
         buf_putc(b, '*');
     else
-        names_list(b, a, e->args, e->nargs, qual, ",");
+        names_list(b, a, e->args, e->nargs, sc, ",");
     buf_putc(b, ')');
     const sql_window *w = e->over;
     if (w->npartition) {
         buf_puts(b, " PARTITION BY [");
-        names_list(b, a, w->partition_by, w->npartition, qual, ", ");
+        names_list(b, a, w->partition_by, w->npartition, sc, ", ");
         buf_putc(b, ']');
     }
     if (w->norder) {
@@ -180,7 +189,7 @@ static void name_window(buf *b, arena *a, const expr *e, const char *qual) {
         for (uint32_t i = 0; i < w->norder; i++) {
             const sql_order_item *oi = &w->order_by[i];
             if (i) buf_puts(b, ", ");
-            name_into(b, a, oi->e, false, qual);
+            name_into(b, a, oi->e, false, sc);
             bool nf = oi->nulls_first < 0 ? oi->desc : oi->nulls_first;
             buf_puts(b, oi->desc ? " DESC" : " ASC");
             buf_puts(b, nf ? " NULLS FIRST" : " NULLS LAST");
@@ -204,10 +213,10 @@ static void name_window(buf *b, arena *a, const expr *e, const char *qual) {
 
 /* An aggregate call prints its name as DataFusion displays it (COUNT, AVG) and `*` for no
  * argument. */
-static void name_func(buf *b, arena *a, const expr *e, const char *qual) {
+static void name_func(buf *b, arena *a, const expr *e, const struct scope *sc) {
     int ak = agg_lookup(e->name);
     if (e->over) {
-        name_window(b, a, e, qual);
+        name_window(b, a, e, sc);
         return;
     }
     if (ak) {
@@ -217,7 +226,7 @@ static void name_func(buf *b, arena *a, const expr *e, const char *qual) {
         if (e->star || e->nargs == 0)
             buf_putc(b, '*');
         else
-            names_list(b, a, e->args, e->nargs, qual, ",");
+            names_list(b, a, e->args, e->nargs, sc, ",");
         buf_putc(b, ')');
     } else {
         buf_printf(b, "%s(", e->name);
@@ -225,22 +234,20 @@ static void name_func(buf *b, arena *a, const expr *e, const char *qual) {
         if (e->star)
             buf_putc(b, '*');
         else
-            names_list(b, a, e->args, e->nargs, qual, ",");
+            names_list(b, a, e->args, e->nargs, sc, ",");
         buf_putc(b, ')');
     }
 }
 
-static void name_into(buf *b, arena *a, const expr *e, bool top, const char *qual) {
+static void name_into(buf *b, arena *a, const expr *e, bool top, const struct scope *sc) {
     switch (e->kind) {
     case EX_LITERAL:
         buf_puts(b, value_display(a, &e->lit));
         break;
     case EX_COLUMN:
         if (!top) {
-            if (e->qual)
-                buf_printf(b, "%s.", e->qual);
-            else if (qual && e->name[0] != '@')
-                buf_printf(b, "%s.", qual);
+            const char *q = e->qual ? e->qual : e->name[0] != '@' ? col_qual(sc, e) : NULL;
+            if (q) buf_printf(b, "%s.", q);
         }
         buf_puts(b, e->name);
         break;
@@ -250,20 +257,20 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const char *qua
     case EX_UNARY:
         if (e->op == OP_NOT) {
             buf_puts(b, "NOT ");
-            name_into(b, a, e->args[0], false, qual);
+            name_into(b, a, e->args[0], false, sc);
         } else {
             buf_puts(b, e->op == OP_NEG ? "(- " : "(+ ");
-            name_into(b, a, e->args[0], false, qual);
+            name_into(b, a, e->args[0], false, sc);
             buf_putc(b, ')');
         }
         break;
     case EX_BINARY:
-        name_into(b, a, e->args[0], false, qual);
+        name_into(b, a, e->args[0], false, sc);
         buf_printf(b, " %s ", plan_op_text(e->op));
-        name_into(b, a, e->args[1], false, qual);
+        name_into(b, a, e->args[1], false, sc);
         break;
     case EX_IS: {
-        name_into(b, a, e->args[0], false, qual);
+        name_into(b, a, e->args[0], false, sc);
         const char *what = e->op == OP_IS_NULL    ? "NULL"
                            : e->op == OP_IS_TRUE  ? "TRUE"
                            : e->op == OP_IS_FALSE ? "FALSE"
@@ -272,33 +279,33 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const char *qua
         break;
     }
     case EX_BETWEEN:
-        name_into(b, a, e->args[0], false, qual);
+        name_into(b, a, e->args[0], false, sc);
         buf_puts(b, e->negated ? " NOT BETWEEN " : " BETWEEN ");
-        name_into(b, a, e->args[1], false, qual);
+        name_into(b, a, e->args[1], false, sc);
         buf_puts(b, " AND ");
-        name_into(b, a, e->args[2], false, qual);
+        name_into(b, a, e->args[2], false, sc);
         break;
     case EX_IN_LIST:
-        name_into(b, a, e->args[0], false, qual);
+        name_into(b, a, e->args[0], false, sc);
         buf_puts(b, e->negated ? " NOT IN ([" : " IN ([");
-        names_list(b, a, e->args + 1, e->nargs - 1, qual, ", ");
+        names_list(b, a, e->args + 1, e->nargs - 1, sc, ", ");
         buf_puts(b, "])");
         break;
     case EX_LIKE:
-        name_into(b, a, e->args[0], false, qual);
+        name_into(b, a, e->args[0], false, sc);
         buf_printf(b, " %s%s ", e->negated ? "NOT " : "", e->op == OP_ILIKE ? "ILIKE" : "LIKE");
-        name_into(b, a, e->args[1], false, qual);
+        name_into(b, a, e->args[1], false, sc);
         break;
     case EX_CASE:
-        name_case(b, a, e, qual);
+        name_case(b, a, e, sc);
         break;
     case EX_CAST:
         buf_puts(b, e->op == OP_TRY_CAST ? "TRY_CAST(" : "CAST(");
-        name_into(b, a, e->args[0], false, qual);
+        name_into(b, a, e->args[0], false, sc);
         buf_printf(b, " AS %s)", plan_type_arrow(&e->cast_type));
         break;
     case EX_FUNC:
-        name_func(b, a, e, qual);
+        name_func(b, a, e, sc);
         break;
     case EX_SUBQUERY:
         buf_puts(b, "(<subquery>)");
@@ -307,7 +314,7 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const char *qua
         buf_puts(b, e->negated ? "NOT EXISTS (<subquery>)" : "EXISTS (<subquery>)");
         break;
     case EX_IN_QUERY:
-        name_into(b, a, e->args[0], false, qual);
+        name_into(b, a, e->args[0], false, sc);
         buf_puts(b, e->negated ? " NOT IN (<subquery>)" : " IN (<subquery>)");
         break;
     default:
@@ -315,10 +322,10 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const char *qua
     }
 }
 
-char *plan_expr_name(arena *a, const expr *e, bool top, const char *qual) {
+char *plan_expr_name(arena *a, const expr *e, bool top, const struct scope *sc) {
     buf b;
     buf_init(&b);
-    name_into(&b, a, e, top, qual);
+    name_into(&b, a, e, top, sc);
     char *r = arena_strndup(a, b.p ? b.p : "", b.len);
     buf_free(&b);
     return r;

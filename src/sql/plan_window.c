@@ -264,7 +264,7 @@ int plan_bind_window(struct binder *bd, const expr *e, bexpr **out, err *er) {
     expr named = *e;
     w.ref_name = NULL;
     named.over = &w;
-    char *nm = plan_expr_name(a, &named, false, plan_scope_qual(bd->in));
+    char *nm = plan_expr_name(a, &named, false, bd->in);
     for (uint32_t k = 0; k < bd->nwins; k++)
         if (!strcmp(bd->win_names[k], nm)) {
             *out = bx_col(a, PLAN_WIN_COL + k, bd->wins[k].type, bd->wins[k].unit);

@@ -274,9 +274,32 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
             if (!rc) argt = sp.arg->type;
         }
     }
+    /* FILTER (WHERE p): the argument becomes CASE WHEN p THEN x END (count(*): THEN 1), which
+     * the aggregate skips like any NULL, so only the rows p selects count */
+    bexpr *filter = NULL;
+    if (!rc && e->filter) {
+        if (kind == AGG_FIRST || kind == AGG_LAST)
+            rc = err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: FILTER on %s",
+                         e->name);
+        else if (!(rc = plan_bind(bd, e->filter, &filter, er)))
+            rc = bx_cast(bd->a, &filter, VT_BOOL, 0, er);
+    }
     bd->agg = saved;
     if (input_rows) bd->in_agg_arg = false;
     if (rc < 0) return -1;
+    if (filter) {
+        if (!sp.arg) {
+            value one = {.type = VT_I64};
+            one.v.i = 1;
+            sp.arg = bx_const(bd->a, one);
+        }
+        bexpr *c = bx_new(bd->a, BX_CASE, sp.arg->type, 2);
+        c->unit = sp.arg->unit;
+        c->has_tz = sp.arg->has_tz;
+        c->args[0] = filter;
+        c->args[1] = sp.arg;
+        sp.arg = c;
+    }
     if (agg_result_type(kind, argt, &sp.type, er) < 0) return -1;
     sp.unit = (kind == AGG_FIRST || kind == AGG_LAST) ? sp.arg2->unit : sp.arg ? sp.arg->unit : 0;
     *out = sp;

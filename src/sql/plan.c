@@ -435,6 +435,10 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
     struct rel *from = NULL;
     struct scope sc;
     int rc = -1;
+    /* DataFusion 27 has no DISTINCT ON: refused rather than read as plain SELECT */
+    if (sel->ndistinct_on)
+        return err_set(er, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: DISTINCT ON Exprs not supported");
     if (plan_from(p, sel->from, &from, &sc, er) < 0) goto done;
     struct binder bd = {.p = p,
                         .s = p->s,

@@ -179,6 +179,10 @@ static int analyse(const struct planner *p, const sql_query *q, const struct sco
     plan_from_release(s->from);
     *correlated = s->corr.n > 0;
     if (!*correlated) return 0;
+    if (q->limit || q->offset)
+        return err_set(er, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: LIMIT or OFFSET in a correlated "
+                       "subquery");
     for (uint32_t i = 0; i < s->sel->nitems; i++)
         if (reads_outer(s->sel->items[i].e, s, outer))
             return err_set(er, 422, EC_NOT_IMPL,

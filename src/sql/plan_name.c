@@ -228,6 +228,11 @@ static void name_func(buf *b, arena *a, const expr *e, const struct scope *sc) {
         else
             names_list(b, a, e->args, e->nargs, sc, ",");
         buf_putc(b, ')');
+        if (e->filter) {
+            buf_puts(b, " FILTER (WHERE ");
+            name_into(b, a, e->filter, false, sc);
+            buf_putc(b, ')');
+        }
     } else {
         buf_printf(b, "%s(", e->name);
         if (e->distinct) buf_puts(b, "DISTINCT ");

@@ -426,105 +426,130 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
     return plan_query_env(&p, qy, out, er);
 }
 
-int plan_select(const struct planner *p, const sql_select *sel, const sql_query *qy, plan_out *out,
-                err *er) {
-    static const sql_query no_order = {0};
-    if (!qy) qy = &no_order;
-    qctx *q = p->q;
-    arena *a = q->a;
-    struct rel *from = NULL;
+/* A SELECT being planned: what each step fills in for the next. */
+struct select_plan {
+    const struct planner *p;
+    const sql_select *sel;
+    const sql_query *qy; /* its ORDER BY, LIMIT, OFFSET */
+    struct rel *from;
     struct scope sc;
-    int rc = -1;
+    struct binder bd;
+    struct select_list sl;
+    const expr *where_ast;
+    bexpr *where, *having;
+    bool has_agg;
+    uint64_t *gsets; /* grouping sets over bd's keys; NULL for a plain GROUP BY */
+    uint32_t ngsets;
+    bexpr **proj; /* select items, then ORDER BY keys that are not items */
+    uint32_t nproj;
+    sort_key *keys;
+    int64_t limit, offset;
+};
+
+/* Step 1: the FROM tree, the select list with `*` expanded, and the correlated subqueries of
+ * WHERE and the select list rewritten into joins of the tree. */
+static int select_from(struct select_plan *sp, err *er) {
+    const sql_select *sel = sp->sel;
+    arena *a = sp->p->a;
     /* DataFusion 27 has no DISTINCT ON: refused rather than read as plain SELECT */
     if (sel->ndistinct_on)
         return err_set(er, 422, EC_NOT_IMPL,
                        "This feature is not implemented: DISTINCT ON Exprs not supported");
-    if (plan_from(p, sel->from, &from, &sc, er) < 0) goto done;
-    struct binder bd = {.p = p,
-                        .s = p->s,
-                        .q = q,
-                        .a = a,
-                        .in = &sc,
-                        .now_ns = time_now_ns(),
-                        .named = sel->windows,
-                        .nnamed = sel->nwindows};
-    struct select_list sl = {NULL, NULL, 0};
-    if (expand_items(a, sel, &sc, &sl, er) < 0) goto done;
-    uint32_t nitems = sl.nitems;
-    const expr *where_ast = sel->where;
-    if (plan_decorrelate(p, &from, &sc, &where_ast, sl.items, nitems, er) < 0) goto done;
+    if (plan_from(sp->p, sel->from, &sp->from, &sp->sc, er) < 0) return -1;
+    if (expand_items(a, sel, &sp->sc, &sp->sl, er) < 0) return -1;
+    sp->where_ast = sel->where;
+    return plan_decorrelate(sp->p, &sp->from, &sp->sc, &sp->where_ast, sp->sl.items, sp->sl.nitems,
+                            er);
+}
 
-    /* WHERE */
-    bexpr *where = NULL;
-    if (where_ast) {
-        if (plan_bind(&bd, where_ast, &where, er) < 0) goto done;
-        if (bx_cast(a, &where, VT_BOOL, 0, er) < 0) goto done;
+/* Step 2: every expression bound and typed: WHERE, GROUP BY (the binder then reads the
+ * aggregate's output), the select items, HAVING, ORDER BY, LIMIT / OFFSET; window calls met
+ * on the way registered with the binder. */
+static int select_bind(struct select_plan *sp, err *er) {
+    const sql_select *sel = sp->sel;
+    const sql_query *qy = sp->qy;
+    struct binder *bd = &sp->bd;
+    arena *a = sp->p->a;
+    if (sp->where_ast) {
+        if (plan_bind(bd, sp->where_ast, &sp->where, er) < 0) return -1;
+        if (bx_cast(a, &sp->where, VT_BOOL, 0, er) < 0) return -1;
     }
-
     expr **gkeys = sel->group_by;
-    uint32_t ngkeys = sel->ngroup, ngsets = 0;
-    uint64_t *gsets = NULL;
-    if (sel->group_kind && grouping_sets(a, sel, &sc, &gkeys, &ngkeys, &gsets, &ngsets, er) < 0)
-        goto done;
-    bool has_agg = has_aggregate(a, qy, sel, &sl);
-    if (has_agg && bind_group_by(&bd, sel, gkeys, ngkeys, &sl, er) < 0) goto done;
+    uint32_t ngkeys = sel->ngroup;
+    if (sel->group_kind &&
+        grouping_sets(a, sel, &sp->sc, &gkeys, &ngkeys, &sp->gsets, &sp->ngsets, er) < 0)
+        return -1;
+    sp->has_agg = has_aggregate(a, qy, sel, &sp->sl);
+    if (sp->has_agg && bind_group_by(bd, sel, gkeys, ngkeys, &sp->sl, er) < 0) return -1;
 
-    /* Projection (bound in aggregate mode when aggregating). */
-    bexpr **proj = arena_alloc(a, sizeof *proj * (nitems + qy->norder + 1));
-    bd.allow_window = true;
+    /* the projection, bound in aggregate mode when aggregating */
+    uint32_t nitems = sp->sl.nitems;
+    sp->proj = arena_alloc(a, sizeof *sp->proj * (nitems + qy->norder + 1));
+    bd->allow_window = true;
     for (uint32_t i = 0; i < nitems; i++)
-        if (plan_bind(&bd, sl.items[i], &proj[i], er) < 0) goto done;
-    bd.allow_window = false;
-    bexpr *having = NULL;
+        if (plan_bind(bd, sp->sl.items[i], &sp->proj[i], er) < 0) return -1;
+    bd->allow_window = false;
     if (sel->having) {
-        if (plan_bind(&bd, sel->having, &having, er) < 0) goto done;
-        if (bx_cast(a, &having, VT_BOOL, 0, er) < 0) goto done;
+        if (plan_bind(bd, sel->having, &sp->having, er) < 0) return -1;
+        if (bx_cast(a, &sp->having, VT_BOOL, 0, er) < 0) return -1;
     }
-    uint32_t nproj = nitems;
-    sort_key *keys = NULL;
-    bd.allow_window = true;
-    if (order_keys(&bd, qy, &sl, proj, &nproj, &keys, er) < 0) goto done;
-    bd.allow_window = false;
+    sp->nproj = nitems;
+    bd->allow_window = true;
+    if (order_keys(bd, qy, &sp->sl, sp->proj, &sp->nproj, &sp->keys, er) < 0) return -1;
+    bd->allow_window = false;
     /* An unaliased window call is named after the window it resolved to (`OVER w` names a
      * WINDOW clause entry). Then window results are read after the window's input: the FROM's
      * columns (remapped with them by plan_source) or the aggregate's output. */
-    for (uint32_t i = 0; i < nitems && bd.nwins; i++) {
-        if (proj[i]->kind != BX_COL || proj[i]->col < PLAN_WIN_COL) continue;
+    for (uint32_t i = 0; i < nitems && bd->nwins; i++) {
+        bexpr *x = sp->proj[i];
+        if (x->kind != BX_COL || x->col < PLAN_WIN_COL) continue;
         for (uint32_t j = 0; j < sel->nitems; j++)
-            if (sel->items[j].e == sl.items[i] && !sel->items[j].alias)
-                sl.names[i] = bd.win_names[proj[i]->col - PLAN_WIN_COL];
+            if (sel->items[j].e == sp->sl.items[i] && !sel->items[j].alias)
+                sp->sl.names[i] = bd->win_names[x->col - PLAN_WIN_COL];
     }
-    for (uint32_t i = 0; i < nproj && bd.nwins; i++)
-        plan_window_fix(proj[i], has_agg ? bd.ngroup + bd.naggs : sc.n);
+    for (uint32_t i = 0; i < sp->nproj && bd->nwins; i++)
+        plan_window_fix(sp->proj[i], sp->has_agg ? bd->ngroup + bd->naggs : sp->sc.n);
 
-    int64_t limit = -1, offset = 0;
-    if (qy->limit && const_int(&bd, qy->limit, &limit, "LIMIT", er) < 0) goto done;
+    sp->limit = -1;
+    sp->offset = 0;
+    if (qy->limit && const_int(bd, qy->limit, &sp->limit, "LIMIT", er) < 0) return -1;
     if (qy->offset) {
-        if (const_int(&bd, qy->offset, &offset, "OFFSET", er) < 0) goto done;
-        if (offset < 0) offset = 0;
+        if (const_int(bd, qy->offset, &sp->offset, "OFFSET", er) < 0) return -1;
+        if (sp->offset < 0) sp->offset = 0;
     }
+    return 0;
+}
 
-    /* Build: source → filter → aggregate → project → sort → limit. */
+/* Step 3: the operators: FROM (scans and joins, WHERE placed in them) → aggregate → HAVING →
+ * window → project → DISTINCT → sort → limit → the select items alone. */
+static int select_build(struct select_plan *sp, plan_out *out, err *er) {
+    const sql_query *qy = sp->qy;
+    struct binder *bd = &sp->bd;
+    qctx *q = sp->p->q;
+    arena *a = q->a;
+    uint32_t nitems = sp->sl.nitems, nproj = sp->nproj;
+    bexpr **proj = sp->proj;
     op *root;
-    if (plan_source(p, from, &sc, where, &bd, proj, nproj, &root, er) < 0) goto done;
-    if (has_agg) {
-        root = ngsets ? plan_grouping_sets(q, root, &bd, gsets, ngsets)
-                      : op_agg(q, root, bd.group_bx, bd.ngroup, bd.aggs, bd.naggs);
-        if (having) root = op_filter(q, root, having);
+    if (plan_source(sp->p, sp->from, &sp->sc, sp->where, bd, proj, nproj, &root, er) < 0) return -1;
+    if (sp->has_agg) {
+        root = sp->ngsets ? plan_grouping_sets(q, root, bd, sp->gsets, sp->ngsets)
+                          : op_agg(q, root, bd->group_bx, bd->ngroup, bd->aggs, bd->naggs);
+        if (sp->having) root = op_filter(q, root, sp->having);
     }
-    if (bd.nwins) root = op_window(q, root, bd.wins, bd.nwins);
+    if (bd->nwins) root = op_window(q, root, bd->wins, bd->nwins);
     root = op_project(q, root, proj, nproj);
-    if (sel->distinct) {
+    if (sp->sel->distinct) {
         bexpr **dk = arena_alloc(a, sizeof *dk * (nproj + 1));
         for (uint32_t i = 0; i < nproj; i++) dk[i] = bx_col(a, i, proj[i]->type, proj[i]->unit);
         root = op_agg(q, root, dk, nproj, NULL, 0);
     }
     if (qy->norder) {
         int64_t keep = -1; /* LIMIT 2^63-1 OFFSET 10 keeps everything, it does not wrap */
-        if (limit >= 0 && __builtin_add_overflow(limit, offset, &keep)) keep = INT64_MAX;
-        root = op_sort(q, root, keys, qy->norder, keep);
+        if (sp->limit >= 0 && __builtin_add_overflow(sp->limit, sp->offset, &keep))
+            keep = INT64_MAX;
+        root = op_sort(q, root, sp->keys, qy->norder, keep);
     }
-    if (limit >= 0 || offset > 0) root = op_limit(q, root, (uint64_t)offset, limit);
+    if (sp->limit >= 0 || sp->offset > 0) root = op_limit(q, root, (uint64_t)sp->offset, sp->limit);
     if (nproj > nitems) {
         bexpr **fin = arena_alloc(a, sizeof *fin * (nitems + 1));
         for (uint32_t i = 0; i < nitems; i++) {
@@ -535,9 +560,25 @@ int plan_select(const struct planner *p, const sql_select *sel, const sql_query 
     }
     out->root = root;
     out->ncols = nitems;
-    out->names = sl.names;
-    rc = 0;
-done:
-    plan_from_release(from);
+    out->names = sp->sl.names;
+    return 0;
+}
+
+int plan_select(const struct planner *p, const sql_select *sel, const sql_query *qy, plan_out *out,
+                err *er) {
+    static const sql_query no_order = {0};
+    struct select_plan sp = {.p = p, .sel = sel, .qy = qy ? qy : &no_order};
+    sp.bd = (struct binder){.p = p,
+                            .s = p->s,
+                            .q = p->q,
+                            .a = p->a,
+                            .in = &sp.sc,
+                            .now_ns = time_now_ns(),
+                            .named = sel->windows,
+                            .nnamed = sel->nwindows};
+    int rc = -1;
+    if (select_from(&sp, er) == 0 && select_bind(&sp, er) == 0 && select_build(&sp, out, er) == 0)
+        rc = 0;
+    plan_from_release(sp.from);
     return rc;
 }

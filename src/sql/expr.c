@@ -242,6 +242,11 @@ static int eval_in_set(const bexpr *e, const batch *b, arena *a, vec *out, err *
     if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
     uint32_t n = b->nrows;
     vec_alloc(a, VT_BOOL, 0, n, out);
+    if (keyset_count(s->set) == 0 && !s->has_null) {
+        /* x IN (no rows) is false and x NOT IN (no rows) true, even for a NULL x */
+        for (uint32_t i = 0; i < n; i++) out->d.b[i] = e->negated;
+        return 0;
+    }
     for (uint32_t i = 0; i < n; i++) {
         value p;
         vec_get(&x, i, &p);

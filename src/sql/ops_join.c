@@ -90,7 +90,9 @@ static void take_side(arena *a, const op *side, const vec *src, const uint32_t *
 static void emit_pairs(struct join_op *j, const uint32_t *pi, const uint32_t *bi, uint32_t n,
                        bool both, bool probe, batch *out) {
     arena *a = j->o.q->ba;
-    out->ncols = j->o.ncols;
+    /* both sides even for a semi/anti join, whose output is the left side only: its filter
+     * reads a pair */
+    out->ncols = both ? j->nl + j->nr : j->nl;
     out->nrows = n;
     out->cols = arena_alloc(a, sizeof *out->cols * (out->ncols ? out->ncols : 1));
     const vec *pcols = probe ? j->pb.cols : NULL;

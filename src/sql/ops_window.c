@@ -325,6 +325,10 @@ static int compute(struct window_op *wo, const win_spec *w, vec *res, uint32_t *
         }
     }
     vec_alloc(a, w->type, w->unit, n, res);
+    /* the validity bitmap exists from the start, in the operator's arena: a NULL written while
+     * a frame's state lives in the scratch arena must not create it there */
+    res->valid = arena_alloc(a, bitmap_bytes(n) ? bitmap_bytes(n) : 1);
+    memset(res->valid, 0xff, bitmap_bytes(n) ? bitmap_bytes(n) : 1);
     res->has_tz = w->nargs && w->args[0] ? w->args[0]->has_tz : false;
     const vec *key = w->norder ? &keys[w->npart] : NULL;
     for (uint32_t ps = 0; ps < n;) {

@@ -263,6 +263,7 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
                              .is_admin = is_admin,
                              .a = arena_new(1 << 16),
                              .mem_limit = s->cfg.query_memory_limit,
+                             .parallelism = (uint32_t)s->cfg.query_parallelism,
                              .deadline_ns = s->cfg.query_timeout_ms > 0
                                                 ? time_mono_ns() + s->cfg.query_timeout_ms * 1000000
                                                 : 0};

@@ -3,6 +3,7 @@
 #include "sql/ops_int.h"
 
 #include "sql/func.h"
+#include "util/varint.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -124,6 +125,38 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
     }
 }
 
+/* first/last over rows [from, to): the winning row is found over the times alone and its value
+ * copied once (row by row, last() copied every row of a time-ordered series). The winner is
+ * the one the row-at-a-time rule picks: last takes the latest of equal times, first the
+ * earliest. */
+static void range_first_last(arena *a, bool last, struct agg_state *st, const vec *x, const vec *y,
+                             uint32_t from, uint32_t to) {
+    const int64_t *t = x->d.i64;
+    uint32_t bi = UINT32_MAX;
+    if (from >= to) return;
+    int64_t best = 0;
+    if (!x->valid && !y->valid) {
+        bi = from;
+        best = t[from];
+        if (last) {
+            for (uint32_t i = from + 1; i < to; i++)
+                if (t[i] >= best) best = t[bi = i];
+        } else {
+            for (uint32_t i = from + 1; i < to; i++)
+                if (t[i] < best) best = t[bi = i];
+        }
+    } else {
+        for (uint32_t i = from; i < to; i++) {
+            if (!vec_is_valid(x, i) || !vec_is_valid(y, i)) continue;
+            if (bi == UINT32_MAX || (last ? t[i] >= best : t[i] < best)) best = t[bi = i];
+        }
+    }
+    if (bi == UINT32_MAX || (st->has && (last ? best < st->ts : best >= st->ts))) return;
+    st->ts = best;
+    st_put(a, &st->v, y, bi);
+    st->has = true;
+}
+
 /* Update of one state with rows [from, to): tight loops for the common aggregates, the
  * row-at-a-time path for the rest. */
 void agg_state_update_range(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x,
@@ -131,6 +164,10 @@ void agg_state_update_range(arena *a, const agg_spec *sp, struct agg_state *st, 
     uint32_t n = to - from;
     if (sp->kind == AGG_COUNT && !sp->arg) {
         st->count += n;
+        return;
+    }
+    if ((sp->kind == AGG_FIRST || sp->kind == AGG_LAST) && x->type == VT_TS && y->type != VT_NULL) {
+        range_first_last(a, sp->kind == AGG_LAST, st, x, y, from, to);
         return;
     }
     if (!sp->distinct && x && x->type == VT_F64 &&
@@ -194,10 +231,143 @@ void agg_state_update_range(arena *a, const agg_spec *sp, struct agg_state *st, 
     for (uint32_t i = from; i < to; i++) agg_update(a, sp, st, x, y, i);
 }
 
+/* ------------------------------------------------------------------ merging partial states */
+
+/* A DISTINCT state's values come back from their encoded keys (agg_key_encode) and go through
+ * the other state's update, whose own set drops the values it has already counted. */
+struct distinct_merge {
+    arena *a;
+    const agg_spec *sp;
+    struct agg_state *dst;
+    uint8_t type, unit;
+};
+
+static void distinct_merge_one(void *ctx, const void *key, uint32_t klen) {
+    struct distinct_merge *m = ctx;
+    byte_reader r = {key, (const unsigned char *)key + klen, false};
+    if (klen == 0 || r.p[0] == 0) return; /* NULL: never counted */
+    r.p++;
+    vec v = {.type = m->type, .unit = m->unit, .len = 1};
+    union {
+        double f;
+        int64_t i;
+        bool b;
+        strv s;
+        interval iv;
+    } one;
+    memset(&one, 0, sizeof one);
+    v.d.raw = &one;
+    switch (m->type) {
+    case VT_STR: {
+        uint64_t len = br_uvarint(&r);
+        if (r.bad || len > (uint64_t)(r.end - r.p)) return;
+        one.s = (strv){(const char *)r.p, (uint32_t)len};
+        break;
+    }
+    case VT_BOOL:
+        one.b = r.p < r.end && r.p[0];
+        break;
+    case VT_INTERVAL:
+        if ((size_t)(r.end - r.p) < sizeof one.iv) return;
+        memcpy(&one.iv, r.p, sizeof one.iv);
+        break;
+    default:
+        if (r.end - r.p < 8) return;
+        memcpy(&one.i, r.p, 8);
+    }
+    agg_update(m->a, m->sp, m->dst, &v, NULL, 0);
+}
+
+static void merge_extreme(arena *a, const agg_spec *sp, struct agg_state *dst,
+                          const struct agg_state *src) {
+    if (!dst->has) {
+        dst->v = src->v;
+        dst->v2 = src->v2;
+        if (dst->v.type == VT_STR)
+            dst->v.v.s = (strv){arena_strndup(a, src->v.v.s.p, src->v.v.s.len), src->v.v.s.len};
+        if (dst->v2.type == VT_STR)
+            dst->v2.v.s = (strv){arena_strndup(a, src->v2.v.s.p, src->v2.v.s.len), src->v2.v.s.len};
+        dst->has = true;
+        return;
+    }
+    /* ties keep dst's value, as the row-at-a-time update keeps the first it saw */
+    if (sp->kind != AGG_MAX && cmp_value(&src->v, &dst->v) < 0) {
+        dst->v = src->v;
+        if (dst->v.type == VT_STR)
+            dst->v.v.s = (strv){arena_strndup(a, src->v.v.s.p, src->v.v.s.len), src->v.v.s.len};
+    }
+    if (sp->kind != AGG_MIN && cmp_value(&src->v2, &dst->v2) > 0) {
+        dst->v2 = src->v2;
+        if (dst->v2.type == VT_STR)
+            dst->v2.v.s = (strv){arena_strndup(a, src->v2.v.s.p, src->v2.v.s.len), src->v2.v.s.len};
+    }
+}
+
+void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
+                     const struct agg_state *src) {
+    if (sp->distinct && sp->arg && sp->kind != AGG_FIRST && sp->kind != AGG_LAST) {
+        if (!src->distinct) return;
+        struct distinct_merge m = {a, sp, dst, sp->arg->type, sp->arg->unit};
+        keyset_each(src->distinct, distinct_merge_one, &m);
+        return;
+    }
+    switch (sp->kind) {
+    case AGG_FIRST:
+    case AGG_LAST:
+        /* src's rows follow dst's: last takes the later of equal times, first the earlier */
+        if (!src->has ||
+            (dst->has && (sp->kind == AGG_LAST ? src->ts < dst->ts : src->ts >= dst->ts)))
+            return;
+        dst->ts = src->ts;
+        dst->v = src->v;
+        if (dst->v.type == VT_STR)
+            dst->v.v.s = (strv){arena_strndup(a, src->v.v.s.p, src->v.v.s.len), src->v.v.s.len};
+        dst->has = true;
+        return;
+    case AGG_MIN:
+    case AGG_MAX:
+    case AGG_SPREAD:
+        dst->count += src->count;
+        if (src->has) merge_extreme(a, sp, dst, src);
+        return;
+    case AGG_MEDIAN:
+        if (!src->nvals) return;
+        if (dst->nvals + src->nvals > dst->capvals) {
+            uint32_t nc = dst->nvals + src->nvals;
+            dst->vals = arena_realloc(a, dst->vals, sizeof *dst->vals * dst->capvals,
+                                      sizeof *dst->vals * nc);
+            dst->capvals = nc;
+        }
+        memcpy(dst->vals + dst->nvals, src->vals, sizeof *src->vals * src->nvals);
+        dst->nvals += src->nvals;
+        return;
+    default:
+        break;
+    }
+    /* count, sum, avg, variance: the sums add; the variance's mean and sum of squared
+     * deviations combine by Chan et al.'s pairwise formula */
+    if (src->count && dst->count) {
+        double na = (double)dst->count, nb = (double)src->count, n = na + nb;
+        double delta = src->mean - dst->mean;
+        dst->m2 += src->m2 + delta * delta * na * nb / n;
+        dst->mean += delta * nb / n;
+    } else if (src->count) {
+        dst->mean = src->mean;
+        dst->m2 = src->m2;
+    }
+    dst->count += src->count;
+    dst->sum_f += src->sum_f;
+    dst->sum_i = (int64_t)((uint64_t)dst->sum_i + (uint64_t)src->sum_i);
+    dst->sum_u += src->sum_u;
+}
+
 static int cmp_f64(const void *a, const void *b) {
     double x, y;
     memcpy(&x, a, 8);
     memcpy(&y, b, 8);
+    /* NaN above every number, as cmp_value: a total order, so the median does not depend on
+     * the order the values came in */
+    if (isnan(x) || isnan(y)) return isnan(x) - isnan(y);
     return (x > y) - (x < y);
 }
 static int cmp_i64(const void *a, const void *b) {

@@ -278,6 +278,11 @@ int str_len_check(size_t len, err *er) {
 
 int budget_check(const arena_budget *b, err *er) {
     if (!b) return 0;
+    /* a worker of a parallel query: stopped when another part failed, else the query's limits */
+    if (arena_budget_cancelled(b))
+        return err_set(er, 500, EC_QUERY_INTERNAL,
+                       "Query cancelled: another part of the parallel query failed");
+    b = arena_budget_root(b);
     if (b->deadline_ns && time_mono_ns() > b->deadline_ns)
         return err_set(er, 500, EC_QUERY_INTERNAL,
                        "Query timeout: the query ran past its deadline (query.query_timeout)");

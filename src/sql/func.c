@@ -212,36 +212,84 @@ static int ts_overflow(err *er, const char *what) {
                    what);
 }
 
-/* date_bin(stride, ts[, origin]): floor(ts - origin, stride) + origin. */
+/* The stride of a date_bin interval in the result's unit; -1 with the error when it has months,
+ * overflows or is not positive. */
+static int date_bin_stride(interval iv, int64_t per_ns, int64_t *stride, err *er) {
+    if (iv.months)
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Execution error: DATE_BIN stride does not support combination of "
+                       "month, day and nanosecond intervals");
+    int64_t s;
+    if (__builtin_mul_overflow((int64_t)iv.days, 86400000000000LL, &s) ||
+        __builtin_add_overflow(s, iv.nanos, &s))
+        return ts_overflow(er, "date_bin stride");
+    s /= per_ns;
+    if (s <= 0)
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Execution error: DATE_BIN stride must be non-zero");
+    *stride = s;
+    return 0;
+}
+
+/* date_bin(stride, ts[, origin]): floor(ts - origin, stride) + origin.
+ * Rows come in time order within a series, so the bucket of one row usually holds the next:
+ * the current bucket [lo, hi] is kept and a row inside it costs two comparisons; the division
+ * (in 128 bits: ts - origin spans up to 2^64 and a bucket may start below the range) runs only
+ * where a new bucket starts or the stride or origin changes. */
 static int fn_date_bin(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     int64_t per_ns = 1000000000 / tunit_per_sec((enum tunit)e->unit);
+    interval civ = {0};
+    bool have = false;
+    int64_t stride = 1, origin = 0, lo = 1, hi = 0; /* lo > hi: no current bucket */
+    /* A constant stride and origin (the usual `date_bin(INTERVAL '1 minute', time)`) without
+     * NULLs: the per-row checks of both go. */
+    bool fixed = e->args[0]->kind == BX_CONST && !e->args[0]->cval.null &&
+                 (e->nargs < 3 || (e->args[2]->kind == BX_CONST && !e->args[2]->cval.null));
+    const int64_t *ts = args[1].d.i64;
     for (uint32_t i = 0; i < n; i++) {
-        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i) ||
-            (e->nargs > 2 && !vec_is_valid(&args[2], i))) {
+        if (args[1].valid && !vec_is_valid(&args[1], i)) {
             vec_set_null(a, out, i);
             continue;
         }
-        interval iv = args[0].d.iv[i];
-        if (iv.months)
-            return err_set(er, 422, EC_QUERY_INTERNAL,
-                           "Execution error: DATE_BIN stride does not support combination of "
-                           "month, day and nanosecond intervals");
-        int64_t stride;
-        if (__builtin_mul_overflow((int64_t)iv.days, 86400000000000LL, &stride) ||
-            __builtin_add_overflow(stride, iv.nanos, &stride))
-            return ts_overflow(er, "date_bin stride");
-        stride /= per_ns;
-        if (stride <= 0)
-            return err_set(er, 422, EC_QUERY_INTERNAL,
-                           "Execution error: DATE_BIN stride must be non-zero");
-        int64_t origin = e->nargs > 2 ? args[2].d.i64[i] : 0;
-        /* 128 bits: ts - origin spans up to 2^64, and the bin start may fall below the range */
-        __int128 diff = (__int128)args[1].d.i64[i] - origin;
-        __int128 q = diff / stride;
-        if (diff % stride < 0) q--;
-        __int128 r = q * stride + origin;
+        if (!have || !fixed) {
+            if (!vec_is_valid(&args[0], i) || (e->nargs > 2 && !vec_is_valid(&args[2], i))) {
+                vec_set_null(a, out, i);
+                continue;
+            }
+            interval iv = args[0].d.iv[i];
+            int64_t org = e->nargs > 2 ? args[2].d.i64[i] : 0;
+            if (!have || iv.months != civ.months || iv.days != civ.days || iv.nanos != civ.nanos ||
+                org != origin) {
+                if (date_bin_stride(iv, per_ns, &stride, er) < 0) return -1;
+                civ = iv;
+                origin = org;
+                have = true;
+                lo = 1;
+                hi = 0;
+            }
+        }
+        int64_t t = ts[i];
+        if (t >= lo && t <= hi) {
+            out->d.i64[i] = lo;
+            continue;
+        }
+        int64_t d64;
+        __int128 r;
+        if (!__builtin_sub_overflow(t, origin, &d64)) {
+            int64_t q = d64 / stride;
+            if (d64 % stride < 0) q--;
+            r = (__int128)q * stride + origin;
+        } else {
+            __int128 diff = (__int128)t - origin;
+            __int128 q = diff / stride;
+            if (diff % stride < 0) q--;
+            r = q * stride + origin;
+        }
         if (r < INT64_MIN || r > INT64_MAX) return ts_overflow(er, "date_bin");
-        out->d.i64[i] = (int64_t)r;
+        __int128 end = r + stride - 1;
+        lo = (int64_t)r;
+        hi = end > INT64_MAX ? INT64_MAX : (int64_t)end;
+        out->d.i64[i] = lo;
     }
     return 0;
 }

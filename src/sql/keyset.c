@@ -78,3 +78,9 @@ bool keyset_get(const keyset *k, const void *key, uint32_t klen, uint32_t *val) 
     if (val) *val = s->val;
     return true;
 }
+
+void keyset_each(const keyset *k, void (*fn)(void *ctx, const void *key, uint32_t klen),
+                 void *ctx) {
+    for (uint32_t i = 0; i < k->cap; i++)
+        if (k->slots[i].key) fn(ctx, k->slots[i].key, k->slots[i].klen);
+}

@@ -23,5 +23,7 @@ uint32_t keyset_count(const keyset *k);
  * valid until the next insertion. */
 uint32_t *keyset_upsert(keyset *k, const void *key, uint32_t klen, bool *inserted);
 bool keyset_get(const keyset *k, const void *key, uint32_t klen, uint32_t *val);
+/* Calls fn with every key, in slot order (the hash's, not the order of insertion). */
+void keyset_each(const keyset *k, void (*fn)(void *ctx, const void *key, uint32_t klen), void *ctx);
 
 #endif

@@ -148,6 +148,7 @@ struct scan_op {
     scan *s;
     const scan_spec *spec;
     const scan_desc *desc;
+    bool newest; /* op_scan_newest */
 };
 
 static int scan_next(op *o, batch *b, err *er) {
@@ -275,6 +276,39 @@ static void scan_describe(const op *o, op_explain *x) {
         buf_putc(&x->pd, ']');
     }
     if (!sp->need_time) buf_puts(&x->pd, ", time_read=false");
+    if (s->newest) buf_puts(&x->pd, ", newest_rows_per_series=true");
+}
+
+/* Parts over runs of the scan's series (engine_scan_split). A spec that checks the deadline
+ * through this scan's context (the planner's) checks through each part's in that part. */
+static uint32_t scan_split(op *o, qctx *const *qs, uint32_t n, op **parts) {
+    struct scan_op *s = (struct scan_op *)o;
+    arena **as = arena_alloc(o->q->a, sizeof *as * n);
+    scan **cur = arena_alloc(o->q->a, sizeof *cur * n);
+    for (uint32_t i = 0; i < n; i++) as[i] = qs[i]->a;
+    uint32_t m =
+        engine_scan_split(s->s, n, as, s->spec->check_ctx == o->q ? (void *const *)qs : NULL, cur);
+    for (uint32_t i = 0; i < m; i++) {
+        struct scan_op *p = arena_alloc(qs[i]->a, sizeof *p);
+        *p = *s;
+        p->o.q = qs[i];
+        p->o.next = scan_next;
+        p->o.stats = NULL;
+        p->o.split = NULL;
+        p->s = cur[i];
+        parts[i] = &p->o;
+    }
+    return m;
+}
+
+bool op_scan_newest(op *o, const uint32_t *cols, uint32_t ncols) {
+    if (o->next != scan_next) return false;
+    struct scan_op *s = (struct scan_op *)o;
+    for (uint32_t i = 0; i < ncols; i++)
+        if (cols[i] < 1 || cols[i] > s->spec->ntags) return false;
+    engine_scan_newest(s->s);
+    s->newest = true;
+    return true;
 }
 
 op *op_scan(qctx *q, engine *g, const scan_spec *spec, const scan_desc *desc, err *er) {
@@ -289,6 +323,7 @@ op *op_scan(qctx *q, engine *g, const scan_spec *spec, const scan_desc *desc, er
     s->o.next = scan_next;
     s->o.close = scan_close;
     s->o.describe = scan_describe;
+    s->o.split = scan_split;
     s->spec = spec;
     s->desc = desc;
     if (engine_scan_open(g, spec, q->a, &s->s, er) < 0) return NULL;
@@ -341,6 +376,13 @@ static void filter_describe(const op *o, op_explain *x) {
     ex_expr(&x->pd, f->pred, &x->in[0], true);
 }
 
+static uint32_t filter_split(op *o, qctx *const *qs, uint32_t n, op **parts) {
+    struct filter_op *f = (struct filter_op *)o;
+    uint32_t m = f->child->split ? f->child->split(f->child, qs, n, parts) : 0;
+    for (uint32_t i = 0; i < m; i++) parts[i] = op_filter(qs[i], parts[i], f->pred);
+    return m;
+}
+
 op *op_filter(qctx *q, op *child, bexpr *pred) {
     struct filter_op *f = arena_calloc(q->a, sizeof *f);
     op_init(&f->o, q, child->ncols);
@@ -349,6 +391,7 @@ op *op_filter(qctx *q, op *child, bexpr *pred) {
     memcpy(f->o.has_tz, child->has_tz, child->ncols);
     f->o.next = filter_next;
     f->o.close = filter_close;
+    f->o.split = filter_split;
     f->child = child;
     op_explain_child(&f->o, filter_describe, &f->child);
     f->pred = pred;
@@ -417,6 +460,13 @@ static void project_describe(const op *o, op_explain *x) {
     buf_putc(&x->pd, ']');
 }
 
+static uint32_t project_split(op *o, qctx *const *qs, uint32_t n, op **parts) {
+    struct project_op *p = (struct project_op *)o;
+    uint32_t m = p->child->split ? p->child->split(p->child, qs, n, parts) : 0;
+    for (uint32_t i = 0; i < m; i++) parts[i] = op_project(qs[i], parts[i], p->exprs, p->n);
+    return m;
+}
+
 op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n) {
     struct project_op *p = arena_calloc(q->a, sizeof *p);
     op_init(&p->o, q, n);
@@ -427,6 +477,7 @@ op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n) {
     }
     p->o.next = project_next;
     p->o.close = project_close;
+    p->o.split = project_split;
     p->child = child;
     op_explain_child(&p->o, project_describe, &p->child);
     p->exprs = exprs;

@@ -25,6 +25,9 @@ typedef struct qctx {
      * and IN sets live in those arenas, so budget.held is what the query holds. budget.limit
      * is the query memory limit and budget.deadline_ns its timeout (0 = none). */
     arena_budget budget;
+    /* Threads an aggregate may run its input on (ops_parallel.c); 0 or 1 = the caller's only.
+     * A worker's own qctx has 1, and a budget whose parent is the query's. */
+    uint32_t parallelism;
 } qctx;
 
 /* The query's scratch arena, reset: for work whose memory must not outlive one call (a
@@ -51,6 +54,12 @@ struct op {
     uint32_t nchildren;
     const char *pname, *lname; /* op_explain_as names, for operators without describe */
     struct op_stats *stats;
+    /* Parallel execution (ops_parallel.c): splits an operator that has not been read yet into
+     * up to n operators over disjoint parts of its rows, part i built in worker context qs[i],
+     * such that the parts' rows in part order are its rows in its order. Returns how many
+     * (0 = it cannot split); the parts are closed before the operator. NULL = cannot split:
+     * scans split, filters and projections split their input. */
+    uint32_t (*split)(op *o, qctx *const *qs, uint32_t n, op **parts);
 };
 
 /* For an operator without a describe function of its own: its physical and logical names
@@ -75,6 +84,10 @@ typedef struct scan_desc {
 /* Storage scan: output = time, spec tags, spec fields. spec and desc memory must live in q->a;
  * desc may be NULL (EXPLAIN then prints ids for names). */
 op *op_scan(qctx *q, engine *g, const scan_spec *spec, const scan_desc *desc, err *er);
+/* If o is a storage scan whose columns cols[0..ncols) are all tags, makes it return only each
+ * series' newest rows (engine_scan_newest) and returns true; else false. For an aggregate
+ * that needs no more (last(time, x) grouped by tags). Call before o is read. */
+bool op_scan_newest(op *o, const uint32_t *cols, uint32_t ncols);
 op *op_filter(qctx *q, op *child, bexpr *pred);
 op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n);
 op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit /* -1 = none */);
@@ -95,7 +108,12 @@ typedef struct agg_spec {
     uint8_t type; /* result type */
     uint8_t unit;
 } agg_spec;
-/* Hash aggregate: output = group keys then aggregates. With no keys, exactly one row. */
+/* Hash aggregate: output = group keys then aggregates. With no keys, exactly one row. When
+ * q->parallelism > 1 and its input splits (a table scan under filters and projections), each
+ * part is aggregated on its own thread and the partial states merged in part order, so the
+ * groups come out in the order the serial plan gives them, with the same values (but for the
+ * rounding of float sums, which depends on how rows are grouped into batches anyway). Under
+ * EXPLAIN ANALYZE it stays serial, so the counts are the plan's. */
 op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uint32_t naggs);
 
 /* GROUPING SETS (ops_expand.c): every input batch once per set, as the input's columns, the

@@ -24,6 +24,7 @@ struct agg_op {
     struct agg_state **states; /* per group: naggs states */
     uint32_t ngroups, capgroups;
     uint32_t pos;
+    struct par *par; /* the parts of a parallel run, held until close (their states are adopted) */
 };
 
 void agg_key_encode(buf *kb, const vec *v, uint32_t i) {
@@ -125,10 +126,9 @@ static void assign_groups(struct agg_op *g, vec *kv, uint32_t nrows, uint32_t *g
     }
 }
 
-/* Reads the whole input into the groups' states. */
-static int agg_consume(struct agg_op *g, err *er) {
-    op *o = &g->o;
-    arena *qa = o->q->a;
+/* The empty group table (and, without GROUP BY, its one group). */
+static void agg_tables_init(struct agg_op *g) {
+    arena *qa = g->o.q->a;
     g->groups = keyset_new(qa, 64);
     uint8_t *kt = arena_alloc(qa, g->nkeys + 1), *ku = arena_alloc(qa, g->nkeys + 1);
     for (uint32_t k = 0; k < g->nkeys; k++) {
@@ -136,6 +136,19 @@ static int agg_consume(struct agg_op *g, err *er) {
         ku[k] = g->keys[k]->unit;
     }
     colbuf_init(qa, &g->gkeys, g->nkeys, kt, ku);
+    if (g->nkeys == 0) {
+        /* No GROUP BY: exactly one group, even over no rows. */
+        g->states = arena_calloc(qa, sizeof *g->states);
+        g->states[0] = arena_calloc(qa, sizeof **g->states * (g->naggs + 1));
+        g->ngroups = 1;
+    }
+}
+
+/* Reads the whole input into the groups' states. */
+static int agg_consume(struct agg_op *g, err *er) {
+    op *o = &g->o;
+    arena *qa = o->q->a;
+    agg_tables_init(g);
     buf kb;
     buf_init(&kb);
     vec *kv = arena_alloc(qa, sizeof *kv * (g->nkeys + 1));
@@ -143,12 +156,6 @@ static int agg_consume(struct agg_op *g, err *er) {
     vec *av2 = arena_alloc(qa, sizeof *av2 * (g->naggs + 1));
     uint32_t *gidx = NULL;
     uint32_t gcap = 0;
-    if (g->nkeys == 0) {
-        /* No GROUP BY: exactly one group, even over no rows. */
-        g->states = arena_calloc(qa, sizeof *g->states);
-        g->states[0] = arena_calloc(qa, sizeof **g->states * (g->naggs + 1));
-        g->ngroups = 1;
-    }
     int rc;
     batch in;
     while ((rc = g->child->next(g->child, &in, er)) > 0) {
@@ -192,10 +199,85 @@ fail:
     return -1;
 }
 
+/* ---- parallel: each part of the input aggregated on its own thread, then merged ---- */
+
+static int part_consume(void *arg, uint32_t i, err *er) {
+    struct agg_op **w = arg;
+    return agg_consume(w[i], er);
+}
+
+/* Adds part w's groups to g's, in w's order: a group new to g adopts w's states (they live in
+ * w's arena until close), one g already has merges them. Parts merged in order give the
+ * groups in the order a serial run meets them. */
+static void merge_part(struct agg_op *g, struct agg_op *w, buf *kb) {
+    arena *qa = g->o.q->a;
+    if (g->nkeys == 0) {
+        for (uint32_t k = 0; k < g->naggs; k++)
+            agg_state_merge(qa, &g->aggs[k], &g->states[0][k], &w->states[0][k]);
+        return;
+    }
+    uint32_t *newrows = arena_alloc(qa, sizeof *newrows * (w->ngroups + 1));
+    uint32_t nnew = 0;
+    for (uint32_t r = 0; r < w->ngroups; r++) {
+        buf_reset(kb);
+        for (uint32_t k = 0; k < g->nkeys; k++) agg_key_encode(kb, &w->gkeys.cols[k], r);
+        bool ins;
+        uint32_t *slot = keyset_upsert(g->groups, kb->p, (uint32_t)kb->len, &ins);
+        if (!ins) {
+            for (uint32_t k = 0; k < g->naggs; k++)
+                agg_state_merge(qa, &g->aggs[k], &g->states[*slot][k], &w->states[r][k]);
+            continue;
+        }
+        if (g->ngroups == g->capgroups) {
+            uint32_t nc = g->capgroups ? g->capgroups * 2 : 64;
+            g->states = arena_realloc(qa, g->states, sizeof *g->states * g->capgroups,
+                                      sizeof *g->states * nc);
+            g->capgroups = nc;
+        }
+        g->states[g->ngroups] = w->states[r];
+        *slot = g->ngroups++;
+        newrows[nnew++] = r;
+    }
+    if (nnew) {
+        batch all = {g->nkeys, w->gkeys.n, w->gkeys.cols}, sel;
+        batch_take(qa, &all, newrows, nnew, &sel);
+        colbuf_append(qa, &g->gkeys, &sel);
+    }
+}
+
+/* The input split into parts aggregated at once; 0 = done, 1 = it does not split (run
+ * serially), -1 = error. */
+static int agg_consume_parallel(struct agg_op *g, err *er) {
+    g->par = par_split(g->o.q, g->child);
+    if (!g->par) return 1;
+    qctx **qs;
+    op **parts;
+    uint32_t n = par_parts(g->par, &qs, &parts);
+    struct agg_op **w = arena_alloc(g->o.q->a, sizeof *w * n);
+    for (uint32_t i = 0; i < n; i++)
+        w[i] = (struct agg_op *)op_agg(qs[i], parts[i], g->keys, g->nkeys, g->aggs, g->naggs);
+    if (par_run(g->par, part_consume, w, er) < 0) return -1;
+    agg_tables_init(g);
+    buf kb;
+    buf_init(&kb);
+    for (uint32_t i = 0; i < n; i++) {
+        if (q_check(g->o.q, er) < 0) {
+            buf_free(&kb);
+            return -1;
+        }
+        merge_part(g, w[i], &kb);
+    }
+    buf_free(&kb);
+    g->groups = NULL;
+    return 0;
+}
+
 static int agg_next(op *o, batch *b, err *er) {
     struct agg_op *g = (struct agg_op *)o;
     if (!g->done) {
-        if (agg_consume(g, er) < 0) return -1;
+        int rc = agg_consume_parallel(g, er);
+        if (rc > 0) rc = agg_consume(g, er);
+        if (rc < 0) return -1;
         g->done = true;
     }
     if (g->pos >= g->ngroups) return 0;
@@ -225,6 +307,8 @@ static int agg_next(op *o, batch *b, err *er) {
 
 static void agg_close(op *o) {
     struct agg_op *g = (struct agg_op *)o;
+    par_free(g->par); /* the parts first: they share what the child holds */
+    g->par = NULL;
     g->child->close(g->child);
 }
 
@@ -281,6 +365,26 @@ static void agg_describe(const op *o, op_explain *x) {
     buf_putc(&x->pd, ']');
 }
 
+/* lastpoint: last(time, column) and nothing else, grouped by tags only, straight over a scan,
+ * needs of each series only its newest row per column: the scan reads no more (op_scan_newest).
+ * A group holds whole series (its keys are tags), so the newest rows of its series give its
+ * answer. */
+static void agg_try_newest(struct agg_op *g) {
+    if (!g->naggs) return;
+    for (uint32_t k = 0; k < g->naggs; k++) {
+        const agg_spec *sp = &g->aggs[k];
+        if (sp->kind != AGG_LAST || sp->distinct || sp->arg->kind != BX_COL || sp->arg->col != 0 ||
+            sp->arg2->kind != BX_COL)
+            return;
+    }
+    uint32_t *cols = arena_alloc(g->o.q->a, sizeof *cols * (g->nkeys + 1));
+    for (uint32_t k = 0; k < g->nkeys; k++) {
+        if (g->keys[k]->kind != BX_COL) return;
+        cols[k] = g->keys[k]->col;
+    }
+    op_scan_newest(g->child, cols, g->nkeys);
+}
+
 op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uint32_t naggs) {
     struct agg_op *g = arena_calloc(q->a, sizeof *g);
     op_init(&g->o, q, nkeys + naggs);
@@ -301,5 +405,6 @@ op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uin
     g->nkeys = nkeys;
     g->aggs = aggs;
     g->naggs = naggs;
+    agg_try_newest(g);
     return &g->o;
 }

@@ -6,8 +6,9 @@
  *   ops_sort.c   sort and top-N;
  *   ops_agg.c    the hash aggregate: grouping rows by key;
  *   ops_join.c   the hash join (and nested loop) for every join type;
- *   agg_state.c  the aggregate functions: one state per aggregate and group, its update and
- *                its result.
+ *   agg_state.c  the aggregate functions: one state per aggregate and group, its update, its
+ *                merge with another part's state and its result;
+ *   ops_parallel.c  an input split into parts run on threads of their own (par_*).
  * Memory: operator state and blocking operators' buffers live in the query arena (or, for the
  * sort, in an arena of its own under the query's budget); batches in the batch arena. */
 #ifndef STRATA_SQL_OPS_INT_H
@@ -74,7 +75,25 @@ struct agg_state {
  * sets, median values) comes from a. */
 void agg_state_update_range(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x,
                             const vec *y, uint32_t from, uint32_t to);
+/* Adds src, the state of the same aggregate over rows that come after dst's (the next part of
+ * a parallel input), into dst, as if dst had been updated with those rows too. Memory that
+ * outlives src's part (strings, sets, values) comes from a. */
+void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
+                     const struct agg_state *src);
 /* Writes the aggregate's result for st into row r of out (NULL where SQL says so). */
 void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_t r, arena *a);
+
+/* ---- parallel execution (ops_parallel.c) ---- */
+struct par;
+/* child in up to q->parallelism parts, each with its worker context; NULL when it does not
+ * split into two or more (run it serially then). */
+struct par *par_split(qctx *q, op *child);
+/* The parts and their worker contexts (valid until par_free); returns how many. */
+uint32_t par_parts(const struct par *p, qctx ***qs, op ***parts);
+/* Runs fn(arg, i) for every part i at once, part 0 on the caller's thread; the first to fail
+ * cancels the others and its error is returned (-1). */
+int par_run(struct par *p, int (*fn)(void *arg, uint32_t i, err *er), void *arg, err *er);
+/* Closes the parts and frees what the workers hold. NULL is a no-op. */
+void par_free(struct par *p);
 
 #endif

@@ -19,6 +19,7 @@ static sql_result *result_new(sql_session *s) {
     /* What parsing already took counts too: the statement arena is charged whole. */
     r->q.budget.limit = s->mem_limit;
     r->q.budget.server = true;
+    r->q.parallelism = s->parallelism;
     arena_set_budget(r->q.a, &r->q.budget);
     arena_set_budget(r->q.ba, &r->q.budget);
     return r;

@@ -32,9 +32,10 @@ typedef struct sql_session {
     const char *db;
     const char *user;
     bool is_admin;
-    arena *a;            /* statement lifetime */
-    int64_t deadline_ns; /* monotonic deadline (time_mono_ns), 0 = none */
-    uint64_t mem_limit;  /* statement memory budget in bytes, 0 = none */
+    arena *a;             /* statement lifetime */
+    int64_t deadline_ns;  /* monotonic deadline (time_mono_ns), 0 = none */
+    uint64_t mem_limit;   /* statement memory budget in bytes, 0 = none */
+    uint32_t parallelism; /* threads an aggregation may use (qctx.parallelism); 0 = one */
 } sql_session;
 
 typedef struct sql_result sql_result;

@@ -152,6 +152,23 @@ int engine_scan_open(engine *g, const scan_spec *s, arena *a, scan **out, err *e
 /* Fills *b with the next batch; returns 1 with a batch, 0 at the end, -1 on error. */
 int engine_scan_next(scan *s, arena *ba, batch *b, err *e);
 void engine_scan_close(scan *s);
+/* Makes a scan that has not been read return only each series' newest rows: for every field
+ * the newest row in the range where it is not NULL, and the newest row of all (at most
+ * nfields + 1 rows per series, one batch per series, in time order). What last(time, field)
+ * over whole series needs (a lastpoint query): storage reads the newest file chunks and cache
+ * rows of each series until every field is found, not the whole range. Rows of overlapping
+ * sources are merged and deleted rows skipped as in a full scan. */
+void engine_scan_newest(scan *s);
+/* Parallel scans: splits a scan that has not been read into n parts (fewer when it has fewer
+ * (series, vnode) pairs to share out; 0 = not split) over consecutive runs of its series and
+ * vnodes, so that the parts' rows in part order are exactly the scan's rows in its order. Part
+ * i's state comes from as[i]; each part may be read on its own thread while the others are,
+ * and is closed with engine_scan_close before the scan it came from (which holds what they
+ * share: the series, the pinned versions, the tombstones). The series predicate and tag values
+ * were taken when the scan opened. Part i calls spec.check with check_ctx[i] (NULL: with the
+ * scan's spec.check_ctx, from every part's thread). */
+uint32_t engine_scan_split(scan *s, uint32_t n, arena *const *as, void *const *check_ctx,
+                           scan **parts);
 
 /* Number of series of a table (for statistics). */
 size_t engine_table_series(engine *g, uint64_t db_id, uint64_t table_id);

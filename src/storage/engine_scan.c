@@ -4,6 +4,8 @@
  * See engine.h for the contract. */
 #include "storage/engine_int.h"
 
+#include "util/vec.h"
+
 #include <string.h>
 
 struct scan {
@@ -21,6 +23,12 @@ struct scan {
     tomb_set tombs;
     /* cursor: series si, vnode version vi, piece pi, chunk ci */
     size_t si, vi;
+    /* The cursor stops at unit (series, vnode) number uend (si * nvers + vi): a part of a
+     * split scan covers [its start, uend); the whole scan has SIZE_MAX. */
+    size_t uend;
+    bool part;   /* a part: shares the series, versions and tombstones of the scan it came from */
+    bool newest; /* engine_scan_newest: each series' newest rows only */
+    arena *na;   /* newest: the chunks of the current series, decoded */
     vpiece *pieces;
     size_t npieces, pi;
     const cf_reader *cf; /* file of the current piece */
@@ -95,8 +103,31 @@ int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *
             s->vers[s->nvers++] = vnode_acquire(d->vnodes[i]);
     pthread_rwlock_unlock(&d->rw);
     s->tombs = sdb_tombs_snapshot(d, sp->table_id, a);
+    s->uend = SIZE_MAX;
     *out = s;
     return 0;
+}
+
+uint32_t engine_scan_split(scan *s, uint32_t n, arena *const *as, void *const *check_ctx,
+                           scan **parts) {
+    /* a newest-rows scan reads a series' vnodes together: it is shared out by series */
+    if (s->part || s->si || s->vi || s->npieces || !s->nvers) return 0; /* read, or empty */
+    size_t per = s->newest ? s->nvers : 1, units = s->nsids * s->nvers / per;
+    if (n > units) n = (uint32_t)units;
+    if (n < 2) return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        scan *p = arena_alloc(as[i], sizeof *p);
+        *p = *s;
+        p->part = true;
+        p->pa = arena_new(0);
+        if (check_ctx) p->spec.check_ctx = check_ctx[i];
+        size_t ub = units * i / n * per;
+        p->si = ub / s->nvers;
+        p->vi = ub % s->nvers;
+        p->uend = units * (i + 1) / n * per;
+        parts[i] = p;
+    }
+    return n;
 }
 
 static size_t vtype_size_of(uint8_t t) {
@@ -167,8 +198,147 @@ static int rows_batch(scan *s, arena *ba, size_t si, mc_rows *r, batch *b) {
     return 1;
 }
 
+/* ---- newest rows per series ---- */
+
+void engine_scan_newest(scan *s) {
+    s->newest = true;
+}
+
+/* The rows a newest-rows scan keeps of one series: taken newest first, at most one per field
+ * plus the newest row, so nfields + 1 at most. */
+struct newest {
+    const scan_spec *sp;
+    bool *found; /* per field: its newest non-NULL value is taken */
+    uint32_t nfound;
+    bool any;
+    uint32_t n;
+    int64_t *ts;
+    value **vals; /* per kept row: the fields' values (null flag per value) */
+};
+
+static bool newest_done(const struct newest *nw) {
+    return nw->any && nw->nfound == nw->sp->nfields;
+}
+
+/* Looks at rows n-1 down to 0 of ts/cols (time order, some maybe outside the range), keeping
+ * a row that is the newest of all or the newest non-NULL of a field not yet found. */
+static void newest_take(struct newest *nw, arena *ba, const int64_t *ts, const vec *cols,
+                        uint32_t n) {
+    const scan_spec *sp = nw->sp;
+    for (uint32_t i = n; i-- > 0 && !newest_done(nw);) {
+        if (ts[i] < sp->tmin || ts[i] > sp->tmax) continue;
+        bool keep = !nw->any;
+        for (uint32_t k = 0; k < sp->nfields; k++)
+            if (!nw->found[k] && vec_is_valid(&cols[k], i)) {
+                nw->found[k] = true;
+                nw->nfound++;
+                keep = true;
+            }
+        if (!keep) continue;
+        nw->any = true;
+        value *row = arena_alloc(ba, sizeof *row * (sp->nfields + 1));
+        for (uint32_t k = 0; k < sp->nfields; k++) {
+            vec_get(&cols[k], i, &row[k]);
+            row[k].null = !vec_is_valid(&cols[k], i);
+            if (!row[k].null && row[k].type == VT_STR) /* the decoded chunk goes */
+                row[k].v.s =
+                    (strv){arena_strndup(ba, row[k].v.s.p, row[k].v.s.len), row[k].v.s.len};
+        }
+        nw->ts[nw->n] = ts[i];
+        nw->vals[nw->n++] = row;
+    }
+}
+
+/* One vnode's rows of the series, newest source and chunk first, until every field is found. */
+static int newest_vnode(scan *s, struct newest *nw, vversion *vv, arena *ba, err *e) {
+    arena *na = s->na;
+    const scan_spec *sp = &s->spec;
+    uint32_t sid = s->sids[s->si];
+    vpiece *pieces;
+    arena_reset(s->pa);
+    int np = vversion_pieces(vv, sid, sp->tmin, sp->tmax, &s->tombs, s->pa, &pieces);
+    if (np < 0) {
+        /* overlapping sources or tombstones: the merged rows */
+        mc_rows r;
+        if (vversion_read(vv, sid, sp->tmin, sp->tmax, sp->nfields, sp->field_ids, sp->field_types,
+                          &s->tombs, na, &r, e) < 0)
+            return -1;
+        newest_take(nw, ba, r.ts, r.cols, r.n);
+        return 0;
+    }
+    vec *cols = arena_alloc(na, sizeof *cols * (sp->nfields + 1));
+    for (int pi = np - 1; pi >= 0 && !newest_done(nw); pi--) {
+        vpiece *p = &pieces[pi];
+        if (!p->file) {
+            mc_rows r;
+            int64_t lo = p->lo > sp->tmin ? p->lo : sp->tmin;
+            int64_t hi = p->hi < sp->tmax ? p->hi : sp->tmax;
+            if (mc_read(p->mem, sid, lo, hi, sp->nfields, sp->field_ids, sp->field_types, na, &r) <
+                0)
+                return -1;
+            newest_take(nw, ba, r.ts, r.cols, r.n);
+            continue;
+        }
+        for (uint32_t ci = p->series->nchunks; ci-- > 0 && !newest_done(nw);) {
+            const cf_chunk *ch = &p->series->chunks[ci];
+            if (ch->tmax < sp->tmin || ch->tmin > sp->tmax) continue;
+            int64_t *ts = arena_alloc(na, sizeof *ts * ch->nrows);
+            if (cf_read_ts(p->file, ch, ts, e) < 0) return -1;
+            for (uint32_t k = 0; k < sp->nfields; k++)
+                if (cf_read_col(p->file, ch, sp->field_ids[k], sp->field_types[k], na, &cols[k],
+                                e) < 0)
+                    return -1;
+            newest_take(nw, ba, ts, cols, ch->nrows);
+        }
+    }
+    return 0;
+}
+
+/* The next series with rows, as one batch of its kept rows in time order. */
+static int scan_next_newest(scan *s, arena *ba, batch *b, err *e) {
+    const scan_spec *sp = &s->spec;
+    if (!s->na) s->na = arena_new(0);
+    for (; s->si < s->nsids && s->si * s->nvers < s->uend; s->si++) {
+        if ((s->si & 255) == 255 && scan_interrupted(s, e)) return -1;
+        arena_reset(s->na);
+        struct newest nw = {sp,
+                            arena_calloc(ba, sp->nfields + 1),
+                            0,
+                            false,
+                            0,
+                            arena_alloc(ba, sizeof(int64_t) * (sp->nfields + 1)),
+                            arena_alloc(ba, sizeof(value *) * (sp->nfields + 1))};
+        for (size_t vi = s->nvers; vi-- > 0 && !newest_done(&nw);)
+            if (newest_vnode(s, &nw, s->vers[vi], ba, e) < 0) return -1;
+        if (!nw.n) continue;
+        batch_shell(s, ba, s->si, nw.n, b);
+        int64_t *ts = arena_alloc(ba, sizeof *ts * nw.n);
+        for (uint32_t i = 0; i < nw.n; i++) ts[i] = nw.ts[nw.n - 1 - i];
+        b->cols[0].d.i64 = ts;
+        for (uint32_t k = 0; k < sp->nfields; k++) {
+            vec *v = &b->cols[1 + sp->ntags + k];
+            vec_alloc(ba, sp->field_types[k], 0, nw.n, v);
+            for (uint32_t i = 0; i < nw.n; i++) {
+                const value *x = &nw.vals[nw.n - 1 - i][k];
+                if (x->null)
+                    vec_set_null(ba, v, i);
+                else if (v->type == VT_STR)
+                    v->d.s[i] = x->v.s;
+                else if (v->type == VT_BOOL)
+                    v->d.b[i] = x->v.b;
+                else
+                    v->d.i64[i] = x->v.i; /* the 8 bytes of any number */
+            }
+        }
+        s->si++;
+        return 1;
+    }
+    return 0;
+}
+
 int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
     const scan_spec *sp = &s->spec;
+    if (s->newest) return scan_next_newest(s, ba, b, e);
     for (uint32_t spins = 1;; spins++) {
         if ((spins & 255) == 0 && scan_interrupted(s, e)) return -1;
         /* Continue the pieces of the current (series, vnode). */
@@ -205,6 +375,7 @@ int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
             s->vi++;
         }
         if (s->si >= s->nsids) return 0;
+        if (s->si * s->nvers + s->vi >= s->uend) return 0;
         if (s->vi >= s->nvers) {
             s->si++;
             s->vi = 0;
@@ -237,6 +408,12 @@ void engine_scan_close(scan *s) {
     if (!s || !s->d) return;
     arena_free(s->pa);
     s->pa = NULL;
+    arena_free(s->na);
+    s->na = NULL;
+    if (s->part) {
+        s->d = NULL;
+        return;
+    }
     for (size_t i = 0; i < s->nvers; i++) vversion_release(s->vers[i]);
     s->nvers = 0;
     sdb_release(s->d);

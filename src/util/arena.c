@@ -5,6 +5,7 @@
 #include "util/membudget.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,18 +39,18 @@ struct arena {
  * the query layer refuses to go on once the server is past its budget). */
 static void held_add(arena *a, size_t n) {
     a->held += n;
-    arena_budget *b = a->budget;
-    if (!b) return;
-    b->held += n;
-    if (b->server) membudget_charge(MEMBUDGET_QUERY, n);
+    for (arena_budget *b = a->budget; b; b = b->parent) {
+        atomic_fetch_add_explicit(&b->held, n, memory_order_relaxed);
+        if (b->server) membudget_charge(MEMBUDGET_QUERY, n);
+    }
 }
 
 static void held_sub(arena *a, size_t n) {
     a->held -= n;
-    arena_budget *b = a->budget;
-    if (!b) return;
-    b->held -= n;
-    if (b->server) membudget_release(MEMBUDGET_QUERY, n);
+    for (arena_budget *b = a->budget; b; b = b->parent) {
+        atomic_fetch_sub_explicit(&b->held, n, memory_order_relaxed);
+        if (b->server) membudget_release(MEMBUDGET_QUERY, n);
+    }
 }
 
 static struct block *block_new(arena *a, size_t cap) {
@@ -207,17 +208,23 @@ size_t arena_used(const arena *a) {
 }
 
 void arena_set_budget(arena *a, arena_budget *b) {
-    if (a->budget) {
-        a->budget->held -= a->held;
-        if (a->budget->server) membudget_release(MEMBUDGET_QUERY, a->held);
-    }
+    size_t n = a->held;
+    held_sub(a, n); /* credited back along the old chain */
     a->budget = b;
-    if (b) {
-        b->held += a->held;
-        if (b->server) membudget_charge(MEMBUDGET_QUERY, a->held);
-    }
+    held_add(a, n);
 }
 
 const arena_budget *arena_get_budget(const arena *a) {
     return a->budget;
+}
+
+const arena_budget *arena_budget_root(const arena_budget *b) {
+    while (b && b->parent) b = b->parent;
+    return b;
+}
+
+bool arena_budget_cancelled(const arena_budget *b) {
+    for (; b; b = b->parent)
+        if (atomic_load_explicit(&b->cancelled, memory_order_relaxed)) return true;
+    return false;
 }

@@ -8,7 +8,10 @@
  * Budgets: arenas that serve one query share an arena_budget, which every block they malloc
  * is charged to and every block they free is credited back, so the query layer compares what
  * the query really holds (its statement, batch, sort and scratch arenas together) with its
- * memory limit. The arenas of one budget are used by one thread at a time. */
+ * memory limit. A budget may have a parent: a worker thread of a parallel query charges its
+ * own budget and, through it, the query's, so the query's limit bounds all its threads
+ * together. The counters are atomics, so arenas of one budget tree may be used by different
+ * threads at once (each arena still by one thread at a time). */
 #ifndef STRATA_UTIL_ARENA_H
 #define STRATA_UTIL_ARENA_H
 
@@ -31,8 +34,8 @@ char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf,
 size_t arena_used(const arena *a);
 
 typedef struct arena_budget {
-    size_t held;  /* bytes of the blocks the charged arenas hold now */
-    size_t limit; /* 0 = none */
+    _Atomic size_t held; /* bytes of the blocks the charged arenas (and child budgets') hold */
+    size_t limit;        /* 0 = none */
     /* The owner's wall-clock deadline (monotonic ns, 0 = none). Arenas only carry it, so that
      * code which reaches the query through nothing but its arena (expression kernels) can
      * check for cancellation too. */
@@ -40,7 +43,17 @@ typedef struct arena_budget {
     /* Also charge the blocks to the server-wide budget (util/membudget.h, kind query), so that
      * what queries hold counts beside bodies, caches and the index. */
     bool server;
+    /* The budget this one is part of (NULL = a root): every charge goes up the chain, and
+     * the limit, deadline and server flag that count are the root's (arena_budget_root). */
+    struct arena_budget *parent;
+    /* Set by another thread to stop the work charged here (a parallel query whose other
+     * part failed); checked with the root's limits. */
+    _Atomic bool cancelled;
 } arena_budget;
+/* The root of b's chain (b itself when it has no parent). */
+const arena_budget *arena_budget_root(const arena_budget *b);
+/* Whether b or a budget above it was cancelled. */
+bool arena_budget_cancelled(const arena_budget *b);
 /* Charges a's blocks (those it holds now and later) to b; NULL credits them back and detaches.
  * An arena must be detached before its budget goes away. */
 void arena_set_budget(arena *a, arena_budget *b);

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -156,6 +157,8 @@ int config_set(config *c, const char *section, const char *key, const char *text
         rc = want_duration_ms(text, &c->query_timeout_ms);
     else if (IS("query", "query_memory_limit"))
         rc = parse_size(text, &c->query_memory_limit) ? 0 : -1;
+    else if (IS("query", "parallelism"))
+        rc = want_int(text, 0, 1024, &c->query_parallelism);
     else if (IS("memory", "max_memory")) {
         if (!strcasecmp(text, "auto"))
             c->max_memory = CONFIG_AUTO, rc = 0;
@@ -336,6 +339,13 @@ int config_finish(config *c, err *e) {
     if (c->http_threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->http_threads = n < 2 ? 2 : (int)(n > 64 ? 64 : n);
+    }
+    if (c->query_parallelism <= 0) {
+        /* the cores this process may run on (a cpuset or taskset), not the machine's */
+        cpu_set_t cs;
+        long n = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs)
+                                                           : sysconf(_SC_NPROCESSORS_ONLN);
+        c->query_parallelism = n < 1 ? 1 : (int)(n > 64 ? 64 : n);
     }
     return 0;
 }

@@ -28,6 +28,8 @@
  *   query.query_timeout = "0s"              (0 = none)
  *   query.query_memory_limit = "4GiB"       (memory one query may hold for sorts and
  *                                            aggregations; 0 = unlimited)
+ *   query.parallelism = 0                   (threads one aggregation over a table scan may
+ *                                            use; 0 = one per core this process may run on)
  *   memory.max_memory = "auto"              (the server-wide memory budget, util/membudget.h:
  *                                            auto = 3/4 of the cgroup limit or MemTotal;
  *                                            0 = no limit)
@@ -65,7 +67,8 @@ typedef struct config {
     int max_server_connections;
     int64_t query_timeout_ms;
     uint64_t query_memory_limit;
-    uint64_t max_memory; /* CONFIG_AUTO = from the machine */
+    int query_parallelism; /* 0 in the file = the cores; config_finish sets it */
+    uint64_t max_memory;   /* CONFIG_AUTO = from the machine */
     char log_level[16];
 } config;
 

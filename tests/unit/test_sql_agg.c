@@ -1,0 +1,213 @@
+/* Unit tests for the mergeable aggregate states (src/sql/agg_state.c) and the budgets that
+ * parallel parts share (util/arena.c).
+ *
+ * A parallel aggregate updates one state per part and merges them in part order; the result
+ * must be the one a single state updated with all the rows gives. The sweep below runs every
+ * aggregate kind over every argument type it takes, with and without DISTINCT, over rows
+ * with NULLs, NaN, -0.0, repeated times and strings, cut into parts at random places (empty
+ * parts included). Float values are multiples of 1/4, so sums are exact in any order; the
+ * variance, merged by Chan's formula, is compared to a relative 1e-12. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "sql/func.h"
+#include "sql/ops_int.h"
+#include "util/arena.h"
+
+#define NROWS 300
+
+static const char *const words[] = {"", "a", "b", "ab", "zz", "a\xc3\xa9", "m"};
+
+/* Column 0: time (with repeats and disorder), column 1: the argument of type t. */
+static void make_rows(arena *a, uint8_t t, unsigned seed, vec *ts, vec *x) {
+    srand(seed);
+    vec_alloc(a, VT_TS, 0, NROWS, ts);
+    vec_alloc(a, t, 0, NROWS, x);
+    for (uint32_t i = 0; i < NROWS; i++) {
+        ts->d.i64[i] = rand() % 50; /* repeated times: first/last pick among ties */
+        if (rand() % 6 == 0) {
+            vec_set_null(a, x, i);
+            continue;
+        }
+        int r = rand() % 41 - 20;
+        switch (t) {
+        case VT_F64:
+            x->d.f64[i] = rand() % 23 == 0 ? NAN : rand() % 19 == 0 ? -0.0 : r / 4.0;
+            break;
+        case VT_I64:
+            x->d.i64[i] = rand() % 29 == 0 ? INT64_MAX - 20 - r : r; /* sums wrap */
+            break;
+        case VT_U64:
+            x->d.u64[i] = (uint64_t)(r + 20);
+            break;
+        case VT_BOOL:
+            x->d.b[i] = r > 0;
+            break;
+        case VT_STR: {
+            const char *w = words[(unsigned)(r + 20) % (sizeof words / sizeof *words)];
+            x->d.s[i] = (strv){w, (uint32_t)strlen(w)};
+            break;
+        }
+        }
+    }
+}
+
+/* The state over rows [from, to), updated in batches of up to 37 rows as the operator does. */
+static void update(arena *a, const agg_spec *sp, struct agg_state *st, const vec *ts, const vec *x,
+                   uint32_t from, uint32_t to) {
+    bool fl = sp->kind == AGG_FIRST || sp->kind == AGG_LAST;
+    for (uint32_t i = from; i < to; i += 37) {
+        uint32_t e = i + 37 < to ? i + 37 : to;
+        agg_state_update_range(a, sp, st, fl ? ts : sp->arg ? x : NULL, fl ? x : NULL, i, e);
+    }
+}
+
+static bool same_result(const agg_spec *sp, const vec *a, const vec *b) {
+    if (vec_is_valid(a, 0) != vec_is_valid(b, 0)) return false;
+    if (!vec_is_valid(a, 0)) return true;
+    switch (sp->type) {
+    case VT_F64: {
+        double x = a->d.f64[0], y = b->d.f64[0];
+        if (isnan(x) || isnan(y)) return isnan(x) && isnan(y);
+        if (sp->kind == AGG_VAR || sp->kind == AGG_VAR_POP || sp->kind == AGG_STDDEV ||
+            sp->kind == AGG_STDDEV_POP)
+            return fabs(x - y) <= 1e-12 * fmax(1, fabs(x));
+        return memcmp(&x, &y, 8) == 0; /* -0.0 and 0.0 apart */
+    }
+    case VT_BOOL:
+        return a->d.b[0] == b->d.b[0];
+    case VT_STR:
+        return a->d.s[0].len == b->d.s[0].len && !memcmp(a->d.s[0].p, b->d.s[0].p, a->d.s[0].len);
+    default:
+        return a->d.i64[0] == b->d.i64[0];
+    }
+}
+
+static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
+    arena *a = arena_new(0);
+    agg_spec sp = {.kind = kind, .distinct = distinct};
+    err er;
+    uint8_t rt;
+    if (agg_result_type(kind, t, &rt, &er) < 0) {
+        arena_free(a);
+        return; /* not an argument type of this aggregate */
+    }
+    sp.type = rt;
+    bool fl = kind == AGG_FIRST || kind == AGG_LAST;
+    sp.arg = bx_col(a, 0, fl ? VT_TS : t, 0);
+    if (fl) sp.arg2 = bx_col(a, 1, t, 0);
+    vec ts, x;
+    make_rows(a, t, seed, &ts, &x);
+    for (int trial = 0; trial < 6; trial++) {
+        struct agg_state whole; /* afresh: the median's final sorts its values in place */
+        memset(&whole, 0, sizeof whole);
+        update(a, &sp, &whole, &ts, &x, 0, NROWS);
+        /* up to 5 parts; cut points may coincide (empty parts) */
+        uint32_t cuts[6] = {0};
+        int nparts = 1 + rand() % 5;
+        for (int p = 1; p < nparts; p++) cuts[p] = (uint32_t)(rand() % (NROWS + 1));
+        cuts[nparts] = NROWS;
+        for (int p = 1; p < nparts; p++)
+            for (int q = p; q > 1 && cuts[q - 1] > cuts[q]; q--) {
+                uint32_t tmp = cuts[q];
+                cuts[q] = cuts[q - 1];
+                cuts[q - 1] = tmp;
+            }
+        struct agg_state merged;
+        memset(&merged, 0, sizeof merged);
+        for (int p = 0; p < nparts; p++) {
+            /* each part's state in an arena of its own, as a worker's */
+            arena *pa = arena_new(0);
+            struct agg_state part;
+            memset(&part, 0, sizeof part);
+            update(pa, &sp, &part, &ts, &x, cuts[p], cuts[p + 1]);
+            agg_state_merge(a, &sp, &merged, &part); /* the first into an empty state */
+            arena_free(pa); /* the merged state must not point into a part's arena */
+        }
+        vec r1, r2;
+        vec_alloc(a, rt, 0, 1, &r1);
+        vec_alloc(a, rt, 0, 1, &r2);
+        memset(r1.d.raw, 0, vtype_size(rt));
+        memset(r2.d.raw, 0, vtype_size(rt));
+        agg_state_final(&sp, &whole, &r1, 0, a);
+        agg_state_final(&sp, &merged, &r2, 0, a);
+        if (!same_result(&sp, &r1, &r2))
+            fail_msg("%s(%s%s) over type %u, seed %u, %d parts: merged differs from serial",
+                     agg_display(kind), distinct ? "DISTINCT " : "", fl ? "time, x" : "x", t, seed,
+                     nparts);
+    }
+    arena_free(a);
+}
+
+static void test_merge_equals_serial(void **state) {
+    (void)state;
+    static const uint8_t types[] = {VT_F64, VT_I64, VT_U64, VT_BOOL, VT_STR};
+    for (int kind = AGG_COUNT; kind <= AGG_MEDIAN; kind++)
+        for (size_t t = 0; t < sizeof types; t++)
+            for (int d = 0; d < 2; d++)
+                for (unsigned seed = 1; seed <= 4; seed++)
+                    check_kind(kind, types[t], d, seed * 7919 + (unsigned)kind);
+}
+
+/* count(*) has no argument: the counts add. */
+static void test_merge_count_star(void **state) {
+    (void)state;
+    arena *a = arena_new(0);
+    agg_spec sp = {.kind = AGG_COUNT, .type = VT_I64};
+    struct agg_state x = {0}, y = {0};
+    agg_state_update_range(a, &sp, &x, NULL, NULL, 0, 10);
+    agg_state_update_range(a, &sp, &y, NULL, NULL, 0, 0);
+    agg_state_update_range(a, &sp, &y, NULL, NULL, 0, 5);
+    agg_state_merge(a, &sp, &x, &y);
+    assert_int_equal(x.count, 15);
+    arena_free(a);
+}
+
+/* A worker's budget charges the query's; the query's limit and the cancel flag reach it. */
+static void test_budget_chain(void **state) {
+    (void)state;
+    arena_budget root = {.limit = 1 << 20};
+    arena_budget w1 = {.parent = &root}, w2 = {.parent = &root};
+    arena *a1 = arena_new(0), *a2 = arena_new(0);
+    arena_set_budget(a1, &w1);
+    arena_set_budget(a2, &w2);
+    arena_alloc(a1, 300000);
+    arena_alloc(a2, 300000);
+    assert_true(w1.held >= 300000 && w1.held < 400000);
+    assert_true(root.held == w1.held + w2.held);
+    err er;
+    assert_int_equal(budget_check(&w1, &er), 0);
+    arena_alloc(a2, 600000); /* together past the root's limit, each alone below it */
+    assert_true(w1.held < root.limit && w2.held < root.limit);
+    assert_int_equal(budget_check(&w1, &er), -1);
+    assert_non_null(strstr(er.msg, "memory limit"));
+    arena_free(a2);
+    assert_true(root.held == w1.held);
+    assert_int_equal(budget_check(&w1, &er), 0);
+    w2.cancelled = true; /* a sibling's flag stops only that part */
+    assert_int_equal(budget_check(&w1, &er), 0);
+    assert_int_equal(budget_check(&w2, &er), -1);
+    assert_non_null(strstr(er.msg, "cancelled"));
+    arena_set_budget(a1, NULL);
+    assert_true(root.held == 0 && w1.held == 0);
+    arena_free(a1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_merge_equals_serial),
+        cmocka_unit_test(test_merge_count_star),
+        cmocka_unit_test(test_budget_chain),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -15,12 +15,35 @@
  * merge without copying.
  *
  * Threads are started per run, not pooled: a run is a whole scan of at least two (series,
- * vnode) units, against which thread start-up (tens of microseconds) is small. */
+ * vnode) units, against which thread start-up (tens of microseconds) is small. The server's
+ * extra threads are capped at one per core over all queries: a part that finds no thread
+ * free runs on the caller's thread, so many heavy queries at once do not multiply threads. */
 #include "sql/ops_int.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
+
+static _Atomic int extra_threads; /* running part threads, over all queries */
+
+static bool thread_take(void) {
+    static _Atomic long cap;
+    long c = atomic_load(&cap);
+    if (!c) {
+        c = sysconf(_SC_NPROCESSORS_ONLN);
+        if (c < 1) c = 1;
+        atomic_store(&cap, c);
+    }
+    int cur = atomic_load(&extra_threads);
+    while (cur < c)
+        if (atomic_compare_exchange_weak(&extra_threads, &cur, cur + 1)) return true;
+    return false;
+}
+
+static void thread_give(void) {
+    atomic_fetch_sub(&extra_threads, 1);
+}
 
 struct par {
     qctx *q;
@@ -107,14 +130,20 @@ int par_run(struct par *p, int (*fn)(void *arg, uint32_t i, err *er), void *arg,
     _Atomic int first_failed = -1;
     for (uint32_t i = 0; i < p->n; i++)
         jobs[i] = (struct par_job){p, i, fn, arg, {0}, 0, &first_failed};
-    for (uint32_t i = 1; i < p->n; i++)
+    for (uint32_t i = 1; i < p->n; i++) {
+        if (!thread_take()) continue;
         started[i] = pthread_create(&th[i], NULL, job_main, &jobs[i]) == 0;
+        if (!started[i]) thread_give();
+    }
     job_main(&jobs[0]);
     /* a part whose thread could not start runs here, after the caller's own */
     for (uint32_t i = 1; i < p->n; i++)
         if (!started[i]) job_main(&jobs[i]);
     for (uint32_t i = 1; i < p->n; i++)
-        if (started[i]) pthread_join(th[i], NULL);
+        if (started[i]) {
+            pthread_join(th[i], NULL);
+            thread_give();
+        }
     int f = atomic_load(&first_failed);
     if (f < 0) return 0;
     *er = jobs[f].er;

@@ -56,13 +56,15 @@ static void copy_cell(vec *dst, uint32_t di, const vec *src, uint32_t si, arena 
 
 /* ------------------------------------------------------------------ frames */
 
-/* The order key as a number on which offsets are taken (RANGE frames). */
-static bool key_num(const vec *k, uint32_t row, int64_t *i, double *f) {
+/* The order key as a number on which offsets are taken (RANGE frames): integer keys (signed,
+ * unsigned, times) in 128 bits, so a key near either end plus an offset neither wraps nor
+ * saturates onto another key's value. */
+static bool key_num(const vec *k, uint32_t row, __int128 *i, double *f) {
     if (!vec_is_valid(k, row)) return false;
     if (k->type == VT_F64)
         *f = k->d.f64[row];
     else if (k->type == VT_U64)
-        *i = k->d.u64[row] > INT64_MAX ? INT64_MAX : (int64_t)k->d.u64[row];
+        *i = k->d.u64[row];
     else
         *i = k->d.i64[row];
     return true;
@@ -77,10 +79,10 @@ static int64_t sat_add(int64_t a, int64_t b) {
 /* First position in [lo, hi) whose key is past (after == true) or at-or-past the target, in
  * the sort's direction. */
 static uint32_t range_search(const struct part *p, const vec *k, bool desc, bool after, uint32_t lo,
-                             uint32_t hi, int64_t ti, double tf) {
+                             uint32_t hi, __int128 ti, double tf) {
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        int64_t vi = 0;
+        __int128 vi = 0;
         double vf = 0;
         key_num(k, p->rows[mid], &vi, &vf);
         int c = k->type == VT_F64 ? (vf > tf) - (vf < tf) : (vi > ti) - (vi < ti);
@@ -140,7 +142,7 @@ static void frame_of(const win_spec *w, const struct part *p, const vec *key, ui
             int64_t g = prec ? (int64_t)p->gi[i] - off : sat_add((int64_t)p->gi[i], off);
             *out = group_bound(p, g, side);
         } else {
-            int64_t vi = 0;
+            __int128 vi = 0;
             double vf = 0;
             if (!key_num(key, p->rows[i], &vi, &vf)) {
                 /* a NULL key's frame is its peers, the other NULLs */
@@ -149,8 +151,7 @@ static void frame_of(const win_spec *w, const struct part *p, const vec *key, ui
             }
             /* preceding = towards the partition's start: smaller keys ascending */
             bool minus = prec != desc;
-            int64_t ti =
-                minus ? sat_add(vi, off == INT64_MIN ? INT64_MAX : -off) : sat_add(vi, off);
+            __int128 ti = minus ? vi - off : vi + off;
             double tf = minus ? vf - offf : vf + offf;
             uint32_t lo, hi;
             nonnull_span(p, key, &lo, &hi);

@@ -133,6 +133,9 @@ static int frame_offset(struct binder *bd, const sql_window *w, const win_spec *
     double d = v.type == VT_F64 ? v.v.f : v.type == VT_U64 ? (double)v.v.u : (double)v.v.i;
     if (d < 0) return plan_err(er, "Invalid window frame: frame offsets must be non negative");
     *offf = d;
+    if (v.type == VT_U64 && v.v.u > INT64_MAX)
+        return plan_err(er, "Invalid window frame: a RANGE offset above %lld is not supported",
+                        (long long)INT64_MAX);
     *off = v.type == VT_F64 ? (int64_t)d : v.type == VT_U64 ? (int64_t)v.v.u : v.v.i;
     if (key->type == VT_F64) *off = 0;
     return 0;

@@ -8,7 +8,10 @@ checks the answers and reports.
 Queries. The fifteen types of TSBS's devops use case, each written the way TSBS's generators
 write it for the system (InfluxQL for InfluxDB; the TimescaleDB/ClickHouse SQL flavour for
 DuckDB) and the way a CnosDB user writes it for Strata (date_bin, tag predicates, `time >= ...
-AND time < ...`, last(time, x) for the newest value). Two departures from TSBS's InfluxQL, both
+AND time < ...`, last(time, x) for the newest value). lastpoint in DuckDB is the same query as
+Strata's with arg_max(x, time) for last(time, x): TSBS's TimescaleDB form (SELECT DISTINCT ON
+(hostname) * ... ORDER BY hostname, time DESC) took DuckDB 30 times longer here, which would
+flatter Strata. Two departures from TSBS's InfluxQL, both
 so that every system answers the same question: cpu-max-all groups by time(1h) (the generator
 of the version read used 1m, against its own description and the SQL systems' hour), and
 groupby-orderby-limit orders by time DESC (TSBS's InfluxQL has no order and so returns the
@@ -249,7 +252,9 @@ def gen_instance(kind, args, rng, a):
         lasts = ", ".join(f"last(time, {m}) AS {m}" for m in CPU_METRICS)
         return three(f"SELECT hostname, max(time) AS time, {lasts} FROM cpu GROUP BY hostname ORDER BY hostname",
                      'SELECT * FROM cpu GROUP BY "hostname" ORDER BY time DESC LIMIT 1',
-                     duck_sql="SELECT DISTINCT ON (hostname) * FROM cpu ORDER BY hostname, time DESC")
+                     duck_sql=f"SELECT hostname, max(time) AS time, "
+                     + ", ".join(f"arg_max({m}, time) AS {m}" for m in CPU_METRICS)
+                     + " FROM cpu GROUP BY hostname ORDER BY hostname")
     if kind == "gobl":
         _, t1 = rand_window(rng, a.start, a.end, HOUR)
         return three("SELECT date_bin(INTERVAL '1 minute', time) AS minute, max(usage_user) AS max_usage_user "

@@ -871,12 +871,14 @@ profile_slowest() {
 # queries_one SET: generates the set, loads Strata (cpu and mem) and InfluxDB (cpu), runs the
 # query benchmark with DuckDB beside them, profiles Strata, stops everything.
 queries_one() {
-    local set=$1 tag dir rows rc=0 strata_pid influx_pid="" args duck=() influx=()
+    local set=$1 tag dir rows rc=0 strata_pid influx_pid="" args duck=() influx=() m tables=cpu
     tag=$(set_tag "$set")
     dir="$WORK/queries-$tag"
     mkdir -p "$dir"
-    log "queries $set: generating $(set_label "$set") (cpu and mem) at 10s from $START (seed $SEED)"
-    for m in cpu mem; do
+    # mem is only for the join.
+    [ "$QUERY_JOIN" = 1 ] && tables="cpu mem"
+    log "queries $set: generating $(set_label "$set") ($tables) at 10s from $START (seed $SEED)"
+    for m in $tables; do
         "$GEN" --hosts "${set%%:*}" --duration "${set#*:}" --start "$START" --seed "$SEED" \
             --measurement "$m" --out "$dir/$m.lp" || die "data generation failed for query set $set"
     done
@@ -884,13 +886,13 @@ queries_one() {
     printf '%s\t%s\t%s\n' "$set" "$rows" "$(du -sk "$dir/cpu.lp" | awk '{ printf "%.0f", $1 / 1024 }')" >>"$QSET_INFO"
     sync
 
-    log "queries $set: strata: loading cpu and mem, then COMPACT DATABASE"
+    log "queries $set: strata: loading $tables, then COMPACT DATABASE"
     start_and_wait strata "$dir/strata" || return 1
-    if ! load_data strata "$dir/strata" "$dir/cpu.lp" "$rows" ||
-        ! load_data strata "$dir/strata" "$dir/mem.lp" "$rows"; then
+    for m in $tables; do
+        load_data strata "$dir/strata" "$dir/$m.lp" "$rows" && continue
         stop_server
         return 1
-    fi
+    done
     compact_strata "$dir/strata" || log "queries $set: strata: COMPACT DATABASE failed; querying anyway"
     strata_pid=$SERVER_PID
     keep_up
@@ -908,12 +910,13 @@ queries_one() {
     fi
     [ "$KEEP" = 1 ] || rm -f "$dir/cpu.lp" "$dir/mem.lp"
     if duckdb_ok; then
-        for m in cpu mem; do
+        for m in $tables; do
             "$GEN" --hosts "${set%%:*}" --duration "${set#*:}" --start "$START" --seed "$SEED" \
                 --measurement "$m" --format csv --out "$dir/$m.csv" 2>/dev/null ||
                 die "CSV generation failed for query set $set"
         done
-        duck=(--duckdb "env NODE_PATH=$DUCKDB_MODULES node bench/duckdb_tsbs.cjs --db $dir/duck.db --cpu $dir/cpu.csv --mem $dir/mem.csv --threads $DUCKDB_THREADS")
+        duck=(--duckdb "env NODE_PATH=$DUCKDB_MODULES node bench/duckdb_tsbs.cjs --db $dir/duck.db --cpu $dir/cpu.csv --threads $DUCKDB_THREADS")
+        [ "$QUERY_JOIN" = 1 ] && duck[1]="${duck[1]} --mem $dir/mem.csv"
     else
         log "queries $set: DuckDB left out (BENCH_DUCKDB=0, or node or $DUCKDB_MODULES missing: scripts/install-deps.sh --bench)"
     fi

@@ -1295,7 +1295,7 @@ queries_summary() {
     echo "- Strata: loaded ($BATCH lines per request, $WORKERS connections), then COMPACT DATABASE; InfluxDB: loaded, then its full compaction (waited for);"
     echo "  DuckDB: the same rows from CSV into a database file, in-process (node, @duckdb/node-api), threads=$DUCKDB_THREADS"
     echo "- per type: $QUERY_INSTANCES generated instances, $QUERY_WARMUP untimed then $QUERY_RUNS timed runs per system, the systems taking turns; median ms"
-    echo "  (Strata and InfluxDB: HTTP request to last byte on a kept-alive connection; DuckDB: runAndReadAll); every answer compared with InfluxDB's"
+    echo "  (Strata and InfluxDB: HTTP request to last byte on a kept-alive connection; DuckDB: runAndReadAll); every answer compared with InfluxDB's (with Strata's when InfluxDB is left out)"
     echo
     while IFS=$'\t' read -r set _ _; do
         tag=$(set_tag "$set")

@@ -593,7 +593,7 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
 
 
-def report(a, times, notes, join_times, join_rows, duck_info):
+def report(a, times, notes, join_times, join_rows, duck_info, reference):
     med = {t: {s: (statistics.median(v) * 1000 if v else None) for s, v in d.items()}
            for t, d in times.items()}
     has = {s for d in times.values() for s in d}
@@ -604,6 +604,7 @@ def report(a, times, notes, join_times, join_rows, duck_info):
     if duck_info:
         lines.append(f"- DuckDB {duck_info.get('version')} in-process (node), threads={duck_info.get('threads')}, "
                      f"table loaded from CSV in {duck_info.get('load_s', 0):.1f} s")
+    lines.append(f"- answers compared with {reference}'s, every run")
     lines.append("")
     lines.append("| query type | Strata ms | InfluxDB ms | DuckDB ms | InfluxDB/Strata | DuckDB/Strata | answers |")
     lines.append("|---|---:|---:|---:|---:|---:|---|")
@@ -615,7 +616,9 @@ def report(a, times, notes, join_times, join_rows, duck_info):
         y = (du / st) if st and du else None
         ri.append(x)
         rd.append(y)
-        note = notes.get(t, "equal to InfluxDB's" if "influxdb" in has else "not checked")
+        others = [s for s in ("strata", "duckdb") if s in has and s != reference]
+        agreed = f"{' and '.join(others)} equal to {reference}'s" if others else "not checked"
+        note = notes.get(t, agreed)
         note = note.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {t} | {fmt_ms(st)} | {fmt_ms(inf)} | {fmt_ms(du)} | {fmt_ratio(inf, st)} | "
                      f"{fmt_ratio(du, st)} | {note} |")
@@ -671,7 +674,7 @@ def cmd_run(a):
                 notes.update(jn)
                 failed = failed or jf
                 join_rows = a.hosts * min(JOIN_S, a.end - a.start) // a.interval
-        md = report(a, times, notes, join_times, join_rows, duck.info if duck else None)
+        md = report(a, times, notes, join_times, join_rows, duck.info if duck else None, reference)
         with open(f"{a.out}/queries-{a.set}.md", "w") as f:
             f.write(md)
         print(md)

@@ -2,7 +2,8 @@
 #   make            release binary build/strata
 #   make run        build and start the server on 127.0.0.1:8902 with data in ./data
 #   make test       unit tests under ASan+UBSan, SQL logic tests, HTTP black-box tests
-#   make bench      ingestion and storage benchmarks against InfluxDB and VictoriaMetrics
+#   make bench      ingestion, storage, schema and TSBS query benchmarks against InfluxDB,
+#                   VictoriaMetrics and DuckDB (docs/benchmarks.md)
 #   make asan       sanitizer build of the server (build/asan/strata)
 #   make tsan       ThreadSanitizer build of the server (build/tsan/strata); run the HTTP tests
 #                   against it with STRATA_BIN=build/tsan/strata

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: the benchmarks behind `make bench`: ingestion, storage (bytes on disk after
-# compaction, scan speed) and schema changes, Strata next to InfluxDB 1.x and VictoriaMetrics.
+# compaction, scan speed), schema changes and queries, Strata next to InfluxDB 1.x and
+# VictoriaMetrics (and DuckDB for the queries).
 #
 # Ingestion: generates TSBS cpu-only data once (build/bench/tsbs_gen), then loads it with
 # build/bench/load into each system, one system at a time (the machine is small and the systems
@@ -23,11 +24,27 @@
 # is stopped (shutdown time) and started again on the same data (start-up time, until ping
 # answers). BENCH_SCHEMA_REPEAT rounds, alternating systems, medians reported.
 #
+# Queries: for each data set of BENCH_QUERY_SETS, TSBS cpu-only rows plus a `mem` table on the
+# same hosts and times are loaded into Strata (then COMPACT DATABASE) and the cpu rows into
+# InfluxDB (then its full compaction, waited for); both stay up, idle but for the query under
+# way, while bench/tsbs_queries.py runs TSBS's 15 devops query types on each, with DuckDB
+# in-process as a third system (bench/duckdb_tsbs.cjs, same rows from CSV), checks every answer
+# against InfluxDB's and reports medians and ratios, then a cpu JOIN mem. Then perf profiles
+# Strata on its BENCH_QUERY_PROFILE slowest types. See bench/tsbs_queries.py for the method.
+#
 # Everything goes into one summary, printed and written to bench/out/results.md.
 # docs/benchmarks.md explains the method.
 #
 # Environment (all optional):
-#   BENCH_MODE=all           ingest | storage | schema | all
+#   BENCH_MODE=all           ingest | storage | schema | queries | all
+#   BENCH_QUERY_SETS="100:3d 4000:1d"   queries: data sets, HOSTS:DURATION each
+#   BENCH_QUERY_RUNS=10, BENCH_QUERY_INSTANCES=10, BENCH_QUERY_WARMUP=1   queries: timed runs
+#                            per type and system, generated instances, untimed runs first
+#   BENCH_QUERY_TYPES=""     queries: comma-separated subset of the types (default: all 15)
+#   BENCH_QUERY_JOIN=1       queries: 0 skips the cpu JOIN mem benchmark
+#   BENCH_DUCKDB=1           queries: 0 leaves DuckDB out; BENCH_DUCKDB_THREADS=$(nproc)
+#   BENCH_QUERY_PROFILE=3    queries: perf profiles of Strata's N slowest types (0: none),
+#                            BENCH_PROFILE_SECONDS=10 of repeated queries each
 #   BENCH_SCHEMA_TABLES=100000, BENCH_SCHEMA_SERIES=1000000   schema: what is created
 #   BENCH_SCHEMA_REPEAT=3    schema: rounds per system (the median is reported)
 #   BENCH_PROBE_MS=10        schema: the probe's interval between writes
@@ -62,6 +79,16 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 
 MODE=${BENCH_MODE:-all}
+QUERY_SETS=${BENCH_QUERY_SETS:-100:3d 4000:1d}
+QUERY_RUNS=${BENCH_QUERY_RUNS:-10}
+QUERY_INSTANCES=${BENCH_QUERY_INSTANCES:-10}
+QUERY_WARMUP=${BENCH_QUERY_WARMUP:-1}
+QUERY_TYPES=${BENCH_QUERY_TYPES:-}
+QUERY_JOIN=${BENCH_QUERY_JOIN:-1}
+USE_DUCKDB=${BENCH_DUCKDB:-1}
+DUCKDB_THREADS=${BENCH_DUCKDB_THREADS:-$(nproc)}
+QUERY_PROFILE=${BENCH_QUERY_PROFILE:-3}
+PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-10}
 SCHEMA_TABLES=${BENCH_SCHEMA_TABLES:-100000}
 SCHEMA_SERIES=${BENCH_SCHEMA_SERIES:-1000000}
 SCHEMA_REPEAT=${BENCH_SCHEMA_REPEAT:-3}
@@ -113,24 +140,27 @@ die() {
 }
 
 for v in HOSTS WORKERS BATCH REPEAT READY_TIMEOUT STOP_TIMEOUT LOAD_TIMEOUT SCAN_RUNS \
-    COMPACT_TIMEOUT QUERY_TIMEOUT SCHEMA_TABLES SCHEMA_SERIES SCHEMA_REPEAT PROBE_MS; do
+    COMPACT_TIMEOUT QUERY_TIMEOUT SCHEMA_TABLES SCHEMA_SERIES SCHEMA_REPEAT PROBE_MS \
+    QUERY_RUNS QUERY_INSTANCES DUCKDB_THREADS PROFILE_SECONDS; do
     case ${!v} in
     '' | *[!0-9]* | 0) die "BENCH_$v must be a positive integer, got '${!v}'" ;;
     esac
 done
-for v in SCAN_WARMUP SETTLE; do
+for v in SCAN_WARMUP SETTLE QUERY_WARMUP QUERY_PROFILE; do
     case ${!v} in
     '' | *[!0-9]*) die "BENCH_$v must be a non-negative integer, got '${!v}'" ;;
     esac
 done
 case $MODE in
-ingest | storage | schema | all) ;;
-*) die "BENCH_MODE must be ingest, storage, schema or all, got '$MODE'" ;;
+ingest | storage | schema | queries | all) ;;
+*) die "BENCH_MODE must be ingest, storage, schema, queries or all, got '$MODE'" ;;
 esac
-case $PEER_SCAN in
-0 | 1) ;;
-*) die "BENCH_PEER_SCAN must be 0 or 1, got '$PEER_SCAN'" ;;
-esac
+for v in PEER_SCAN QUERY_JOIN USE_DUCKDB; do
+    case ${!v} in
+    0 | 1) ;;
+    *) die "BENCH_$v must be 0 or 1, got '${!v}'" ;;
+    esac
+done
 for s in $SYSTEMS; do
     case $s in
     strata | influxdb | victoriametrics) ;;
@@ -140,36 +170,48 @@ done
 do_ingest() { [ "$MODE" = ingest ] || [ "$MODE" = all ]; }
 do_storage() { [ "$MODE" = storage ] || [ "$MODE" = all ]; }
 do_schema() { [ "$MODE" = schema ] || [ "$MODE" = all ]; }
-if do_storage; then
-    [ -n "${STORAGE_SETS// /}" ] || die "BENCH_STORAGE_SETS is empty"
-    for set in $STORAGE_SETS; do
-        # The duration is checked by tsbs_gen itself; here only the shape and the host count.
+do_queries() { [ "$MODE" = queries ] || [ "$MODE" = all ]; }
+# check_sets NAME "SETS": each set is HOSTS:DURATION (the duration is checked by tsbs_gen
+# itself; here only the shape and the host count).
+check_sets() {
+    [ -n "${2// /}" ] || die "BENCH_$1 is empty"
+    for set in $2; do
         case $set in
-        *:*:* | :* | *:) die "BENCH_STORAGE_SETS: '$set' is not HOSTS:DURATION" ;;
+        *:*:* | :* | *:) die "BENCH_$1: '$set' is not HOSTS:DURATION" ;;
         *:*)
             case ${set%%:*} in
-            *[!0-9]* | 0) die "BENCH_STORAGE_SETS: '$set' needs a positive host count" ;;
+            *[!0-9]* | 0) die "BENCH_$1: '$set' needs a positive host count" ;;
             esac
             ;;
-        *) die "BENCH_STORAGE_SETS: '$set' is not HOSTS:DURATION" ;;
+        *) die "BENCH_$1: '$set' is not HOSTS:DURATION" ;;
         esac
     done
-fi
+}
+if do_storage; then check_sets STORAGE_SETS "$STORAGE_SETS"; fi
+if do_queries; then check_sets QUERY_SETS "$QUERY_SETS"; fi
 
 # ---------------------------------------------------------------- cleanup on any exit
 SERVER_PID=""
+OTHER_PIDS="" # servers kept up beside SERVER_PID (the query benchmark runs two at once)
 WORK=""
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null
+# end_pid PID: SIGTERM, then SIGKILL after 10 s.
+end_pid() {
+    if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+        kill -TERM "$1" 2>/dev/null
         for _ in $(seq 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
+            kill -0 "$1" 2>/dev/null || break
             sleep 0.2
         done
-        kill -KILL "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
+        kill -KILL "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
     fi
+}
+cleanup() {
+    local p
+    end_pid "$SERVER_PID"
+    for p in $OTHER_PIDS; do end_pid "$p"; done
     SERVER_PID=""
+    OTHER_PIDS=""
     if [ -n "$WORK" ] && [ -d "$WORK" ]; then
         if [ "$KEEP" = 1 ]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
     fi
@@ -196,6 +238,8 @@ SCANS="$WORK/scans.tsv"     # set system query ok runs rows median_s min_s max_s
 : >"$SCHEMA"
 : >"$STORE"
 : >"$SCANS"
+QSET_INFO="$WORK/query-sets.tsv" # set rows mb
+: >"$QSET_INFO"
 CLK_TCK=$(getconf CLK_TCK)
 
 free_port() {
@@ -766,6 +810,136 @@ schema_one() {
     [ "$ok" = 1 ]
 }
 
+# ---------------------------------------------------------------- queries
+QUERY_PY=bench/tsbs_queries.py
+DUCKDB_MODULES=${BENCH_DUCKDB_MODULES:-build/bench/duckdb/node_modules}
+
+# duckdb_ok: DuckDB can run (node and the npm package that install-deps.sh --bench installs).
+duckdb_ok() {
+    [ "$USE_DUCKDB" = 1 ] && command -v node >/dev/null && [ -d "$DUCKDB_MODULES/@duckdb/node-api" ]
+}
+
+# keep_up: the server just started stays up for the queries (cleanup still ends it).
+keep_up() {
+    OTHER_PIDS="$OTHER_PIDS $SERVER_PID"
+    SERVER_PID=""
+}
+
+# query_args: the data set's description for bench/tsbs_queries.py.
+query_args() {
+    local a=(--hosts "${1%%:*}" --duration "${1#*:}" --start "$START" --seed "$SEED"
+        --instances "$QUERY_INSTANCES" --timeout "$QUERY_TIMEOUT")
+    [ -n "$QUERY_TYPES" ] && a+=(--types "$QUERY_TYPES")
+    printf '%s\n' "${a[@]}"
+}
+
+# profile_slowest DIR TAG SET PID: perf profiles of the Strata server PID on its QUERY_PROFILE
+# slowest types (median ms in the run's TSV), each while tsbs_queries.py repeats that type for
+# PROFILE_SECONDS; the top of each report goes to DIR/profile-<type>.txt.
+profile_slowest() {
+    local dir=$1 tag=$2 set=$3 pid=$4 t perf_pid args
+    command -v perf >/dev/null || {
+        log "queries $set: perf is not installed; no profiles"
+        return 0
+    }
+    mapfile -t args < <(query_args "$set")
+    # Each type's (upper) median: its times sorted, the middle one printed at the type's end.
+    for t in $(awk -F'\t' '$3 == "strata" && $2 != "join-cpu-mem" { print $2 "\t" $6 }' \
+        "$dir/queries-$tag.tsv" | sort -t "$(printf '\t')" -k1,1 -k2,2g |
+        awk -F'\t' '$1 != k { if (n) print v[int(n / 2) + 1], k; k = $1; n = 0 }
+            { v[++n] = $2 } END { if (n) print v[int(n / 2) + 1], k }' |
+        sort -gr | head -n "$QUERY_PROFILE" | awk '{ print $2 }'); do
+        log "queries $set: profiling Strata on $t for ${PROFILE_SECONDS}s"
+        perf record -g -F 499 -p "$pid" -o "$dir/perf-$t.data" >"$dir/perf-$t.log" 2>&1 &
+        perf_pid=$!
+        sleep 0.5
+        python3 "$QUERY_PY" repeat "${args[@]}" --types "$t" --strata "127.0.0.1:$STRATA_PORT" \
+            --strata-db "$STRATA_DB" --strata-user "$STRATA_USER" --seconds "$PROFILE_SECONDS" \
+            2>"$dir/repeat-$t.log"
+        kill -INT "$perf_pid" 2>/dev/null
+        wait "$perf_pid" 2>/dev/null
+        {
+            sed 's/^\[[^]]*\] //' "$dir/repeat-$t.log" | tail -n 1
+            perf report -i "$dir/perf-$t.data" --stdio --no-children --sort symbol \
+                --percent-limit 1.5 -g none 2>/dev/null | grep -v '^#' | grep -v '^$' |
+                head -n 15 | awk '{ printf "%s %s\n", $1, $3 }'
+        } >"$dir/profile-$t.txt"
+        rm -f "$dir/perf-$t.data"
+    done
+}
+
+# queries_one SET: generates the set, loads Strata (cpu and mem) and InfluxDB (cpu), runs the
+# query benchmark with DuckDB beside them, profiles Strata, stops everything.
+queries_one() {
+    local set=$1 tag dir rows rc=0 strata_pid influx_pid="" args duck=() influx=() m tables=cpu
+    tag=$(set_tag "$set")
+    dir="$WORK/queries-$tag"
+    mkdir -p "$dir"
+    # mem is only for the join.
+    [ "$QUERY_JOIN" = 1 ] && tables="cpu mem"
+    log "queries $set: generating $(set_label "$set") ($tables) at 10s from $START (seed $SEED)"
+    for m in $tables; do
+        "$GEN" --hosts "${set%%:*}" --duration "${set#*:}" --start "$START" --seed "$SEED" \
+            --measurement "$m" --out "$dir/$m.lp" || die "data generation failed for query set $set"
+    done
+    rows=$(wc -l <"$dir/cpu.lp")
+    printf '%s\t%s\t%s\n' "$set" "$rows" "$(du -sk "$dir/cpu.lp" | awk '{ printf "%.0f", $1 / 1024 }')" >>"$QSET_INFO"
+    sync
+
+    log "queries $set: strata: loading $tables, then COMPACT DATABASE"
+    start_and_wait strata "$dir/strata" || return 1
+    for m in $tables; do
+        load_data strata "$dir/strata" "$dir/$m.lp" "$rows" && continue
+        stop_server
+        return 1
+    done
+    compact_strata "$dir/strata" || log "queries $set: strata: COMPACT DATABASE failed; querying anyway"
+    strata_pid=$SERVER_PID
+    keep_up
+    if in_run influxdb; then
+        log "queries $set: influxdb: loading cpu, then waiting for its full compaction"
+        if ! start_and_wait influxdb "$dir/influxdb" storage || ! load_data influxdb "$dir/influxdb" "$dir/cpu.lp" "$rows"; then
+            stop_server
+            end_pid "$strata_pid"
+            return 1
+        fi
+        compact_influxdb "$dir/influxdb" || log "queries $set: influxdb did not settle; querying anyway"
+        influx_pid=$SERVER_PID
+        keep_up
+        influx=(--influx "127.0.0.1:$INFLUX_PORT")
+    fi
+    [ "$KEEP" = 1 ] || rm -f "$dir/cpu.lp" "$dir/mem.lp"
+    if duckdb_ok; then
+        for m in $tables; do
+            "$GEN" --hosts "${set%%:*}" --duration "${set#*:}" --start "$START" --seed "$SEED" \
+                --measurement "$m" --format csv --out "$dir/$m.csv" 2>/dev/null ||
+                die "CSV generation failed for query set $set"
+        done
+        duck=(--duckdb "env NODE_PATH=$DUCKDB_MODULES node bench/duckdb_tsbs.cjs --db $dir/duck.db --cpu $dir/cpu.csv --threads $DUCKDB_THREADS")
+        [ "$QUERY_JOIN" = 1 ] && duck[1]="${duck[1]} --mem $dir/mem.csv"
+    else
+        log "queries $set: DuckDB left out (BENCH_DUCKDB=0, or node or $DUCKDB_MODULES missing: scripts/install-deps.sh --bench)"
+    fi
+    sync
+    mapfile -t args < <(query_args "$set")
+    log "queries $set: running the query types"
+    python3 "$QUERY_PY" run "${args[@]}" --runs "$QUERY_RUNS" --warmup "$QUERY_WARMUP" \
+        --join "$QUERY_JOIN" --strata "127.0.0.1:$STRATA_PORT" --strata-db "$STRATA_DB" \
+        --strata-user "$STRATA_USER" "${influx[@]}" "${duck[@]}" --set "$tag" --out "$dir" \
+        >"$dir/queries.out" || rc=1
+    [ "$KEEP" = 1 ] || rm -f "$dir/cpu.csv" "$dir/mem.csv" "$dir/duck.db" "$dir/duck.db.wal"
+    [ -f "$dir/queries-$tag.md" ] || rc=1
+    if [ "$QUERY_PROFILE" -gt 0 ] && [ -f "$dir/queries-$tag.tsv" ]; then
+        profile_slowest "$dir" "$tag" "$set" "$strata_pid"
+    fi
+    end_pid "$strata_pid"
+    end_pid "$influx_pid"
+    OTHER_PIDS=""
+    if [ "$KEEP" != 1 ]; then rm -rf "$dir/strata/data" "$dir/influxdb/data"; fi
+    sync
+    return $rc
+}
+
 # ---------------------------------------------------------------- summary helpers
 # median COLUMN SYSTEM [FILE]: median of a column of runs.tsv (or FILE) over the successful runs
 # of SYSTEM.
@@ -895,6 +1069,8 @@ done
 BENCH_T0=$SECONDS
 FAILED=0
 
+in_run() { [[ " $RUN_SYSTEMS " == *" $1 "* ]]; }
+
 # rounds N FUNC "SYSTEMS": FUNC SYSTEM ROUND for N rounds, the systems taking turns.
 rounds() {
     local n=$1 f=$2 systems=$3 r s
@@ -961,8 +1137,18 @@ if do_schema; then
 fi
 SCHEMA_SECS=$((SECONDS - BENCH_T0 - INGEST_SECS - STORAGE_SECS))
 
+if do_queries; then
+    if ! in_run strata; then
+        log "queries: Strata is not benchmarked (BENCH_SYSTEMS or a missing binary); skipping"
+    else
+        for set in $QUERY_SETS; do
+            queries_one "$set" || FAILED=1
+        done
+    fi
+fi
+QUERIES_SECS=$((SECONDS - BENCH_T0 - INGEST_SECS - STORAGE_SECS - SCHEMA_SECS))
+
 # ---------------------------------------------------------------- the summary
-in_run() { [[ " $RUN_SYSTEMS " == *" $1 "* ]]; }
 
 ingest_summary() {
     echo "## Ingestion"
@@ -1098,6 +1284,46 @@ schema_summary() {
                   for (i = 4; i <= 13; i++) printf " %s |", ($i == "" ? "NA" : $i); printf "\n" }' "$SCHEMA"
 }
 
+queries_summary() {
+    local set rows mb tag dir f
+    echo "## Queries (TSBS devops)"
+    echo
+    echo "- data: TSBS cpu-only at 10 s from $START (seed $SEED), plus a mem table on the same hosts and times (Strata and DuckDB, for the join):"
+    while IFS=$'\t' read -r set rows mb; do
+        echo "  $(set_label "$set"): $rows cpu rows, $mb MB of line protocol"
+    done <"$QSET_INFO"
+    echo "- Strata: loaded ($BATCH lines per request, $WORKERS connections), then COMPACT DATABASE; InfluxDB: loaded, then its full compaction (waited for);"
+    echo "  DuckDB: the same rows from CSV into a database file, in-process (node, @duckdb/node-api), threads=$DUCKDB_THREADS"
+    echo "- per type: $QUERY_INSTANCES generated instances, $QUERY_WARMUP untimed then $QUERY_RUNS timed runs per system, the systems taking turns; median ms"
+    echo "  (Strata and InfluxDB: HTTP request to last byte on a kept-alive connection; DuckDB: runAndReadAll); every answer compared with InfluxDB's (with Strata's when InfluxDB is left out)"
+    echo
+    while IFS=$'\t' read -r set _ _; do
+        tag=$(set_tag "$set")
+        dir="$WORK/queries-$tag"
+        if [ -f "$dir/queries-$tag.md" ]; then
+            cat "$dir/queries-$tag.md"
+        else
+            echo "### $(set_label "$set")"
+            echo
+            echo "FAILED before a report (see the log above)"
+        fi
+        echo
+        for f in "$dir"/profile-*.txt; do
+            [ -f "$f" ] || continue
+            f=${f##*/profile-}
+            echo "Strata profile, ${f%.txt} ($(head -n 1 "$dir/profile-$f")): $(tail -n +2 "$dir/profile-$f" | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
+            echo
+        done
+    done <"$QSET_INFO"
+}
+
+# busy_others: processes other than the benchmark's using more than 20% of a core, as
+# "name (pid) %cpu" (a fuzzer on one of the two cores changes what a figure means).
+busy_others() {
+    ps -eo pid=,pcpu=,comm= --sort=-pcpu | awk -v me=$$ '$2 > 20 && $1 != me { printf "%s%s %s%%", (n++ ? ", " : ""), $3, $2 }
+        END { if (!n) printf "none" }'
+}
+
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 MEM_GB=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 SUMMARY="$WORK/summary.md"
@@ -1106,7 +1332,8 @@ SUMMARY="$WORK/summary.md"
     echo
     echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "- machine: ${CPU_MODEL:-unknown CPU}, $(nproc) cores, ${MEM_GB} GB RAM, $(uname -sr)"
-    echo "- mode: $MODE; systems:${RUN_SYSTEMS}${SKIPPED:+ (skipped:$SKIPPED)}; time: ingestion ${INGEST_SECS} s, storage ${STORAGE_SECS} s, schema ${SCHEMA_SECS} s"
+    echo "- mode: $MODE; systems:${RUN_SYSTEMS}${SKIPPED:+ (skipped:$SKIPPED)}; time: ingestion ${INGEST_SECS} s, storage ${STORAGE_SECS} s, schema ${SCHEMA_SECS} s, queries ${QUERIES_SECS} s"
+    echo "- load while it ran: $(uptime | sed 's/.*load average/load average/'); other busy processes at the end: $(busy_others)"
     echo
     if do_ingest; then
         ingest_summary
@@ -1116,7 +1343,11 @@ SUMMARY="$WORK/summary.md"
         storage_summary
         echo
     fi
-    if do_schema; then schema_summary; fi
+    if do_schema; then
+        schema_summary
+        echo
+    fi
+    if do_queries; then queries_summary; fi
 } >"$SUMMARY"
 
 cp "$SUMMARY" "$OUT_DIR/results.md"

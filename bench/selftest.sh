@@ -103,6 +103,88 @@ assert len(host_tags) == 7
 EOF
 check "gen: line shape, value range, time/host order" python3 "$T/shape.py" "$T/a.lp"
 
+# CSV and mem: the same rows as line protocol, value for value (DuckDB gets the CSV, the
+# servers the line protocol); mem's byte counts add up.
+"$GEN" --hosts 7 --duration 1h --format csv --out "$T/a.csv" 2>/dev/null
+"$GEN" --hosts 5 --duration 30m --measurement mem --out "$T/m.lp" 2>/dev/null
+"$GEN" --hosts 5 --duration 30m --measurement mem --format csv --out "$T/m.csv" 2>/dev/null
+cat >"$T/csvcheck.py" <<'EOF'
+import csv, sys
+def lp(path):
+    for line in open(path):
+        series, fs, ts = line.rstrip("\n").split(" ")
+        parts = series.split(",")
+        yield parts[0], [ts] + [p.split("=")[1] for p in parts[1:]], [f.split("=") for f in fs.split(",")]
+for lp_path, csv_path in zip(sys.argv[1::2], sys.argv[2::2]):
+    rows = list(csv.reader(open(csv_path)))
+    got = list(lp(lp_path))
+    assert len(rows) == len(got) + 1, (len(rows), len(got))
+    for (meas, head, fields), row in zip(got, rows[1:]):
+        assert rows[0] == ["time", "hostname", "region", "datacenter", "rack", "os", "arch", "team",
+                           "service", "service_version", "service_environment"] + [k for k, _ in fields], rows[0]
+        assert row == head + [v.rstrip("i") for _, v in fields], (row, head, fields)
+        if meas == "mem":
+            f = {k: v for k, v in fields}
+            total, avail, used = (int(f[k][:-1]) for k in ("total", "available", "used"))
+            assert total == avail + used and total in (8 << 30, 16 << 30, 32 << 30, 64 << 30), f
+            assert abs(float(f["used_percent"]) + float(f["available_percent"]) - 100) < 0.011, f
+            assert int(f["free"][:-1]) >= 0, f
+        else:
+            assert meas == "cpu"
+EOF
+check "gen: --format csv holds the line protocol's rows and values (cpu, mem)" \
+    python3 "$T/csvcheck.py" "$T/a.lp" "$T/a.csv" "$T/m.lp" "$T/m.csv"
+check "gen: --measurement mem writes mem rows" sh -c "head -n 1 '$T/m.lp' | grep -q '^mem,hostname=host_0,'"
+
+# The query benchmark's driver: instances are a function of the settings, answers are compared
+# as described (tolerance, rows, InfluxDB's series tags) and a mismatch is caught.
+Q=bench/tsbs_queries.py
+python3 "$Q" gen --hosts 50 --duration 3d --instances 3 >"$T/q1" 2>/dev/null
+python3 "$Q" gen --hosts 50 --duration 3d --instances 3 >"$T/q2" 2>/dev/null
+python3 "$Q" gen --hosts 50 --duration 3d --instances 3 --seed 7 >"$T/q3" 2>/dev/null
+check "queries: the same settings give the same queries" cmp -s "$T/q1" "$T/q2"
+check "queries: another seed gives other queries" sh -c "! cmp -s '$T/q1' '$T/q3'"
+check "queries: 15 types (3 instances, lastpoint 1) and the join" sh -c \
+    "test \$(grep -c '^-- ' '$T/q1') -eq 46 && test \$(grep -c '^influxdb: ' '$T/q1') -eq 43 && test \$(grep -c '^duckdb: ' '$T/q1') -eq 46"
+check "queries: a data set shorter than a window is refused" sh -c \
+    "! python3 '$Q' gen --hosts 5 --duration 6h >/dev/null 2>&1"
+cat >"$T/cmp.py" <<'EOF'
+import sys
+sys.path.insert(0, "bench")
+import tsbs_queries as q
+class A: pass
+a = A(); a.hosts, a.start, a.end, a.seed, a.instances = 4, 1451606400, 1451606400 + 86400, "1", 1
+inst = q.instances(a, "double-groupby-1", "double", (1,))[0]
+influx = q.parse_influx(b'{"results":[{"series":['
+    b'{"name":"cpu","tags":{"hostname":"host_1"},"columns":["time","mean"],"values":[[3600000000000,1.5]]},'
+    b'{"name":"cpu","tags":{"hostname":"host_0"},"columns":["time","mean"],"values":[[3600000000000,2.25]]}]}]}')
+strata = q.parse_strata(b"hour,hostname,mean_usage_user\n1970-01-01T01:00:00.000000000,host_0,2.2500000000000004\n"
+                        b"1970-01-01T01:00:00.000000000,host_1,1.5\n")
+duck = q.Answer(["hour", "hostname", "mean_usage_user"], [["1970-01-01 01:00:00", "host_1", 1.5],
+                                                           ["1970-01-01 01:00:00", "host_0", 2.25]])
+ref = q.canon("influxdb", "double", inst, influx)
+assert ref == [(3600 * 10**9, "host_0", 2.25), (3600 * 10**9, "host_1", 1.5)], ref
+assert q.same(q.canon("strata", "double", inst, strata), ref)[0]
+assert q.same(q.canon("duckdb", "double", inst, duck), ref)[0]
+off = q.Answer(duck.columns, [duck.rows[0], ["1970-01-01 01:00:00", "host_0", 2.26]])
+assert not q.same(q.canon("duckdb", "double", inst, off), ref)[0]
+assert not q.same(q.canon("duckdb", "double", inst, q.Answer(duck.columns, duck.rows[:1])), ref)[0]
+late = q.Answer(duck.columns, [duck.rows[0], ["1970-01-01 01:00:01", "host_0", 2.25]])
+assert not q.same(q.canon("duckdb", "double", inst, late), ref)[0]
+assert q.parse_influx(b'{"results":[{"error":"boom"}]}').error == "boom"
+# InfluxDB's fill(null) bucket before the window's first row is no row; no rows is no series.
+single = q.instances(a, "single-groupby-1-1-1", "single", (1, 1, 1))[0]
+filled = q.parse_influx(b'{"results":[{"series":[{"name":"cpu","columns":["time","max"],'
+                        b'"values":[[0,null],[60000000000,3.5]]}]}]}')
+sql = q.Answer(["minute", "max_usage_user"], [["1970-01-01T00:01:00", "3.5"]])
+assert q.same(q.canon("strata", "single", single, sql), q.canon("influxdb", "single", single, filled))[0]
+none = q.parse_influx(b'{"results":[{"statement_id":0}]}')
+hc = q.instances(a, "high-cpu-1", "highcpu", (1,))[0]
+assert q.canon("influxdb", "highcpu", hc, none) == []
+assert q.canon("strata", "highcpu", hc, q.parse_strata(b"time,hostname\n")) == []
+EOF
+check "queries: answers compare within 1e-9, by rows, times and InfluxDB's series tags" python3 "$T/cmp.py"
+
 "$GEN" --hosts 20 --duration 10s 2>/dev/null | head -n 7 >"$T/h20"
 "$GEN" --hosts 7 --duration 10s 2>/dev/null >"$T/h7"
 check "gen: a host's tags do not depend on the host count" cmp -s "$T/h7" "$T/h20"
@@ -375,6 +457,12 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.path == "/api/v1/write?db=public":
             note("rows", "%d" % body.count(b"\n"))
             note("usage_user", " ".join(re.findall(r" usage_user=([0-9.]+)", body.decode())))
+            # The schema benchmark's tables (m<i>) and series (of table s).
+            for t in re.findall(r"^(m\d+),", body.decode(), re.M):
+                note("tables", t)
+            note("series", "%d" % len(re.findall(r"^s,", body.decode(), re.M)))
+            return self.reply(200)
+        if self.path == "/api/v1/write?db=probe":
             return self.reply(200)
         if self.path != "/api/v1/sql?db=public":
             return self.reply(400, b'{"error_code":"000000","error_message":"bad request"}')
@@ -384,6 +472,14 @@ class H(http.server.BaseHTTPRequestHandler):
         v = values()
         if mode == "lose":  # a row went missing somewhere
             v = v[1:]
+        if q == "CREATE DATABASE IF NOT EXISTS probe":
+            return self.reply(200)
+        if q == "SHOW TABLES":
+            t = open(os.path.join(a.data, "tables")).read() if os.path.exists(os.path.join(a.data, "tables")) else ""
+            return self.reply(200, ("table_name\n" + t).encode())
+        if q == "SELECT count(*) FROM s":
+            n = sum(int(x) for x in open(os.path.join(a.data, "series")).read().split())
+            return self.reply(200, f"COUNT(*)\n{n}\n".encode())
         if q == "COMPACT DATABASE public":
             if mode == "compactfail":
                 return self.reply(500, b'{"error_code":"050000","error_message":"compaction failed"}')
@@ -500,13 +596,22 @@ check "storage: a lost row fails the run" sh -c \
 storage_run garbled FAKE_MODE=garbled BENCH_MODE=storage BENCH_STORAGE_SETS=2:10m
 check "storage: an answer that is not one number fails the run" sh -c \
     "test $RUN_RC -ne 0 && grep -q 'did not answer one number' '$T/garbled/run.err' && grep -q 'usage_user > 50\` | 120 | FAILED | .* | NA |' '$R'"
-storage_run all BENCH_HOSTS=2 BENCH_DURATION=10m BENCH_REPEAT=1 BENCH_STORAGE_SETS=2:10m
+storage_run all BENCH_HOSTS=2 BENCH_DURATION=10m BENCH_REPEAT=1 BENCH_STORAGE_SETS=2:10m \
+    BENCH_SCHEMA_TABLES=3 BENCH_SCHEMA_SERIES=3 BENCH_SCHEMA_REPEAT=1 BENCH_QUERY_SETS=8:12h \
+    BENCH_QUERY_RUNS=2 BENCH_QUERY_INSTANCES=1 BENCH_DUCKDB=0 BENCH_QUERY_PROFILE=0
 check "run.sh: the default mode runs ingestion and storage" sh -c \
     "test $RUN_RC -eq 0 && grep -q '^## Ingestion' '$R' && grep -q '^## Storage' '$R' && grep -q '^| Strata | yes (WAL fsync per batch) | [0-9]* | .* | 1/1 |\$' '$R'"
+# The fake refuses every SELECT it does not know, as Strata refuses a function it lacks: each
+# type is reported as not supported, with the server's message, and the run goes on.
+check "run.sh: the default mode runs the queries; refused types are reported, not hidden" sh -c \
+    "grep -q '^## Queries (TSBS devops)' '$R' && test \$(grep -c '| n/a | n/a | n/a | n/a | n/a | not supported by Strata: HTTP 422: .*unknown query' '$R') -eq 15"
+check "run.sh: the queries' data (cpu and mem) reached the fake and was compacted" sh -c \
+    "test \$(cat '$W'/queries-8h-12h/strata/data/rows | awk '{ s += \$1 } END { print s }') -eq 69120 && grep -q 'COMPACT DATABASE public' '$W'/queries-8h-12h/strata/queries"
 
 for bad in BENCH_MODE=bogus BENCH_STORAGE_SETS=x:1d BENCH_STORAGE_SETS=100 BENCH_STORAGE_SETS=5: \
     BENCH_STORAGE_SETS=5:1d:2 BENCH_STORAGE_SETS=0:1d "BENCH_STORAGE_SETS= " BENCH_SCAN_RUNS=0 \
-    BENCH_SCAN_WARMUP=x BENCH_PEER_SCAN=2 BENCH_SETTLE=-1; do
+    BENCH_SCAN_WARMUP=x BENCH_PEER_SCAN=2 BENCH_SETTLE=-1 BENCH_QUERY_SETS=x:1d \
+    "BENCH_QUERY_SETS= " BENCH_QUERY_RUNS=0 BENCH_DUCKDB=2 BENCH_QUERY_PROFILE=x; do
     if env "$bad" BENCH_SKIP_DEPS=1 BENCH_SYSTEMS=strata BENCH_STRATA_BIN="$T/fake-strata" \
         BENCH_TMPDIR="$T" ./bench/run.sh >/dev/null 2>&1; then
         bad "run.sh: refuses $bad"

@@ -1,5 +1,5 @@
 /* tsbs_gen: writes TSBS-style "cpu-only" data as InfluxDB line protocol, for the ingestion
- * benchmark (bench/run.sh).
+ * and query benchmarks (bench/run.sh).
  *
  * The shape follows TSBS's devops cpu-only use case so that numbers are comparable with
  * published TSBS results: one measurement `cpu`, ten tags describing a host, ten float fields
@@ -8,6 +8,13 @@
  *
  * The output is a pure function of the options: a host's tags depend only on the seed and its
  * index (so 10 hosts are a prefix of 100 hosts), and each host's walk has its own PRNG stream.
+ *
+ * --measurement mem writes TSBS's devops `mem` rows for the same hosts and times instead (the
+ * join benchmark needs a second table on the same keys): total bytes fixed per host, three
+ * percentages doing the same clamped walk, the other byte counts derived from them.
+ * --format csv writes the same rows as CSV (header line; time in ns, then the tag values, then
+ * the field values with the same text as in line protocol), for systems that load CSV (DuckDB
+ * in the query benchmark), so that every system holds exactly the same values.
  * The generator is self-contained (bench binaries are built from one file each). */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +28,7 @@
 #include <unistd.h>
 
 #define NFIELDS 10
+#define MEM_WALKS 3 /* used, cached and buffered percent */
 #define OUTBUF_SIZE (4u << 20)
 
 static const char *const field_names[NFIELDS] = {
@@ -34,6 +42,25 @@ struct region {
     const char *dcs[5];
     int ndc;
 };
+/* TSBS's mem fields, in its order. */
+static const char *const mem_names[] = {
+    "total",
+    "available",
+    "used",
+    "free",
+    "cached",
+    "buffered",
+    "used_percent",
+    "available_percent",
+    "buffered_percent",
+};
+#define MEM_NFIELDS (sizeof mem_names / sizeof mem_names[0])
+
+static const char *const tag_names[] = {
+    "hostname", "region",          "datacenter",          "rack", "os", "arch", "team",
+    "service",  "service_version", "service_environment",
+};
+
 static const struct region regions[] = {
     {"us-east-1", {"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1e"}, 4},
     {"us-west-1", {"us-west-1a", "us-west-1b"}, 2},
@@ -116,9 +143,10 @@ static double rng_normal(struct rng *r, struct normal *n) {
 }
 
 struct host {
-    char *prefix; /* "cpu,<tags> " */
+    char *prefix; /* "cpu,<tags> ", or "<tag values>," in CSV */
     size_t prefix_len;
     double v[NFIELDS];
+    uint64_t mem_total; /* bytes, mem rows only */
     struct rng rng;
     struct normal nrm;
 };
@@ -131,6 +159,8 @@ struct opts {
     uint64_t seed;
     uint64_t limit; /* max rows, 0 = all */
     bool ints;      /* TSBS's current integer fields ("58i") instead of floats */
+    bool mem;       /* mem rows instead of cpu rows */
+    bool csv;       /* CSV instead of line protocol */
     const char *out;
 };
 
@@ -144,6 +174,8 @@ static void usage(FILE *f) {
                "  --seed N          PRNG seed (default 123)\n"
                "  --limit N         stop after N rows (default: no limit)\n"
                "  --ints            integer fields with an 'i' suffix, as current TSBS writes\n"
+               "  --measurement M   cpu (default) or mem (TSBS devops memory rows)\n"
+               "  --format F        lp (line protocol, default) or csv (header, time in ns)\n"
                "  --out FILE        output file (default stdout)\n");
 }
 
@@ -273,6 +305,8 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     o->seed = 123;
     o->limit = 0;
     o->ints = false;
+    o->mem = false;
+    o->csv = false;
     o->out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -302,7 +336,13 @@ static int parse_args(int argc, char **argv, struct opts *o) {
             ok = parse_u64(v, &o->seed);
         else if (IS("--limit"))
             ok = parse_u64(v, &o->limit);
-        else if (IS("--out")) {
+        else if (IS("--measurement")) {
+            ok = v && (!strcmp(v, "cpu") || !strcmp(v, "mem"));
+            o->mem = ok && !strcmp(v, "mem");
+        } else if (IS("--format")) {
+            ok = v && (!strcmp(v, "lp") || !strcmp(v, "csv"));
+            o->csv = ok && !strcmp(v, "csv");
+        } else if (IS("--out")) {
             ok = v && *v;
             o->out = v;
         } else {
@@ -369,7 +409,8 @@ static char *put_fixed2(char *p, double v) {
     return p;
 }
 
-static char *make_prefix(uint64_t idx, uint64_t seed, size_t *len) {
+static char *make_prefix(uint64_t idx, const struct opts *o, size_t *len) {
+    uint64_t seed = o->seed;
     struct rng r;
     rng_seed(&r, seed, 2 * idx + 1);
     const struct region *reg = &regions[rng_below(&r, NREGIONS)];
@@ -382,14 +423,73 @@ static char *make_prefix(uint64_t idx, uint64_t seed, size_t *len) {
     unsigned version = rng_below(&r, 2);
     const char *env = envs[rng_below(&r, COUNT(envs))];
     char tmp[512];
-    int n = snprintf(tmp, sizeof tmp,
-                     "cpu,hostname=host_%" PRIu64 ",region=%s,datacenter=%s,rack=%u,os=%s,"
+    int n;
+    if (o->csv)
+        n = snprintf(tmp, sizeof tmp, "host_%" PRIu64 ",%s,%s,%u,%s,%s,%s,%u,%u,%s,", idx,
+                     reg->name, dc, rack, os, arch, team, service, version, env);
+    else
+        n = snprintf(tmp, sizeof tmp,
+                     "%s,hostname=host_%" PRIu64 ",region=%s,datacenter=%s,rack=%u,os=%s,"
                      "arch=%s,team=%s,service=%u,service_version=%u,service_environment=%s ",
-                     idx, reg->name, dc, rack, os, arch, team, service, version, env);
+                     o->mem ? "mem" : "cpu", idx, reg->name, dc, rack, os, arch, team, service,
+                     version, env);
     char *p = malloc((size_t)n + 1);
     if (!p) return NULL;
     memcpy(p, tmp, (size_t)n + 1);
     *len = (size_t)n;
+    return p;
+}
+
+/* One field: "name=" in line protocol (the name is skipped in CSV), then the value. */
+static char *put_name(char *p, const struct opts *o, const char *name, bool first) {
+    if (!first) *p++ = ',';
+    if (o->csv) return p;
+    size_t nl = strlen(name);
+    memcpy(p, name, nl);
+    p += nl;
+    *p++ = '=';
+    return p;
+}
+
+static char *put_int(char *p, const struct opts *o, uint64_t v) {
+    p = put_u64(p, v);
+    if (!o->csv) *p++ = 'i';
+    return p;
+}
+
+static char *put_cpu(char *p, const struct opts *o, const struct host *h) {
+    for (int f = 0; f < NFIELDS; f++) {
+        p = put_name(p, o, field_names[f], f == 0);
+        p = o->ints ? put_int(p, o, (uint64_t)h->v[f]) : put_fixed2(p, h->v[f]);
+    }
+    return p;
+}
+
+/* The walks are used, cached and buffered percent, each within [0, 100/3] so that they never
+ * add up to more than the whole; the byte counts follow from them and the host's total. */
+static char *put_mem(char *p, const struct opts *o, const struct host *h) {
+    double total = (double)h->mem_total;
+    uint64_t used = (uint64_t)(total * h->v[0] / 100.0);
+    uint64_t cached = (uint64_t)(total * h->v[1] / 100.0);
+    uint64_t buffered = (uint64_t)(total * h->v[2] / 100.0);
+    uint64_t avail = h->mem_total - used;
+    uint64_t ints[6] = {h->mem_total, avail, used, avail - cached - buffered, cached, buffered};
+    double pct[3] = {h->v[0], 100.0 - h->v[0], h->v[2]};
+    for (size_t f = 0; f < MEM_NFIELDS; f++) {
+        p = put_name(p, o, mem_names[f], f == 0);
+        p = f < 6 ? put_int(p, o, ints[f]) : put_fixed2(p, pct[f - 6]);
+    }
+    return p;
+}
+
+/* The CSV header: time, the tags, the fields. */
+static char *put_header(char *p, const struct opts *o) {
+    p = stpcpy(p, "time");
+    for (size_t i = 0; i < COUNT(tag_names); i++) p = stpcpy(stpcpy(p, ","), tag_names[i]);
+    size_t n = o->mem ? MEM_NFIELDS : NFIELDS;
+    for (size_t f = 0; f < n; f++)
+        p = stpcpy(stpcpy(p, ","), o->mem ? mem_names[f] : field_names[f]);
+    *p++ = '\n';
     return p;
 }
 
@@ -399,11 +499,18 @@ static int generate(const struct opts *o, struct host *hosts, size_t maxrow, str
     uint64_t rows = 0;
     int64_t end = o->start_ns + o->duration_ns;
     bool done = false;
+    if (o->csv) w->len = (size_t)(put_header(w->buf, o) - w->buf);
     for (int64_t t = o->start_ns; t < end && !done; t += o->interval_ns) {
         char ts[32];
-        ts[0] = ' ';
-        size_t tslen = (size_t)(put_u64(ts + 1, (uint64_t)t) - ts);
-        ts[tslen++] = '\n';
+        size_t tslen;
+        if (o->csv) {
+            tslen = (size_t)(put_u64(ts, (uint64_t)t) - ts);
+            ts[tslen++] = ',';
+        } else {
+            ts[0] = ' ';
+            tslen = (size_t)(put_u64(ts + 1, (uint64_t)t) - ts);
+            ts[tslen++] = '\n';
+        }
         for (uint64_t i = 0; i < o->hosts; i++) {
             if (o->limit && rows == o->limit) {
                 done = true;
@@ -412,29 +519,27 @@ static int generate(const struct opts *o, struct host *hosts, size_t maxrow, str
             if (OUTBUF_SIZE - w->len < maxrow && out_flush(w) < 0) return -1;
             struct host *h = &hosts[i];
             char *p = w->buf + w->len;
+            if (o->csv) {
+                memcpy(p, ts, tslen);
+                p += tslen;
+            }
             memcpy(p, h->prefix, h->prefix_len);
             p += h->prefix_len;
-            for (int f = 0; f < NFIELDS; f++) {
-                size_t fl = strlen(field_names[f]);
-                if (f) *p++ = ',';
-                memcpy(p, field_names[f], fl);
-                p += fl;
-                *p++ = '=';
-                if (o->ints) {
-                    p = put_u64(p, (uint64_t)h->v[f]);
-                    *p++ = 'i';
-                } else {
-                    p = put_fixed2(p, h->v[f]);
-                }
+            p = o->mem ? put_mem(p, o, h) : put_cpu(p, o, h);
+            if (o->csv) {
+                *p++ = '\n';
+            } else {
+                memcpy(p, ts, tslen);
+                p += tslen;
             }
-            memcpy(p, ts, tslen);
-            p += tslen;
             w->len = (size_t)(p - w->buf);
             rows++;
             /* Advance the walk after emitting, so the first row shows the start values. */
-            for (int f = 0; f < NFIELDS; f++) {
+            int nwalk = o->mem ? MEM_WALKS : NFIELDS;
+            double hi = o->mem ? 100.0 / MEM_WALKS : 100.0;
+            for (int f = 0; f < nwalk; f++) {
                 double nv = h->v[f] + rng_normal(&h->rng, &h->nrm);
-                h->v[f] = nv < 0.0 ? 0.0 : nv > 100.0 ? 100.0 : nv;
+                h->v[f] = nv < 0.0 ? 0.0 : nv > hi ? hi : nv;
             }
         }
         if (t > INT64_MAX - o->interval_ns) break;
@@ -458,14 +563,21 @@ int main(int argc, char **argv) {
     size_t maxprefix = 0;
     for (uint64_t i = 0; i < o.hosts; i++) {
         struct host *h = &hosts[i];
-        h->prefix = make_prefix(i, o.seed, &h->prefix_len);
+        h->prefix = make_prefix(i, &o, &h->prefix_len);
         if (!h->prefix) {
             fprintf(stderr, "tsbs_gen: out of memory\n");
             goto out;
         }
         if (h->prefix_len > maxprefix) maxprefix = h->prefix_len;
-        rng_seed(&h->rng, o.seed, 2 * i + 2);
-        for (int f = 0; f < NFIELDS; f++) h->v[f] = rng_unit(&h->rng) * 100.0;
+        if (o.mem) {
+            /* A stream of its own, so that mem does not repeat the cpu walk's steps. */
+            rng_seed(&h->rng, o.seed ^ 0x6d656dull, 2 * i + 2);
+            h->mem_total = (8ull << 30) << rng_below(&h->rng, 4);
+            for (int f = 0; f < MEM_WALKS; f++) h->v[f] = rng_unit(&h->rng) * 100.0 / MEM_WALKS;
+        } else {
+            rng_seed(&h->rng, o.seed, 2 * i + 2);
+            for (int f = 0; f < NFIELDS; f++) h->v[f] = rng_unit(&h->rng) * 100.0;
+        }
     }
 
     w.fd = o.out ? open(o.out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : STDOUT_FILENO;
@@ -473,8 +585,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "tsbs_gen: %s: %s\n", o.out, strerror(errno));
         goto out;
     }
-    /* Upper bound of one row: prefix, ten "name=100.00," and a 19-digit timestamp. */
-    if (generate(&o, hosts, maxprefix + NFIELDS * 32 + 32, &w, &rows) < 0) goto out;
+    /* Upper bound of one row: prefix, ten "name=value," (a name up to 17 bytes, an integer up
+     * to 20 digits) and a 19-digit timestamp. */
+    if (generate(&o, hosts, maxprefix + NFIELDS * 48 + 32, &w, &rows) < 0) goto out;
     if (o.out) {
         int fd = w.fd;
         w.fd = -1;
@@ -484,7 +597,7 @@ int main(int argc, char **argv) {
         }
     }
     fprintf(stderr, "tsbs_gen: %" PRIu64 " rows, %" PRIu64 " hosts, %d fields, %" PRIu64 " bytes\n",
-            rows, o.hosts, NFIELDS, w.total);
+            rows, o.hosts, o.mem ? (int)MEM_NFIELDS : NFIELDS, w.total);
     rc = 0;
 out:
     if (o.out && w.fd >= 0) close(w.fd);

@@ -12,14 +12,31 @@ PKGS="build-essential pkg-config
   gzip zstd lz4 brotli"
 
 if [ "${1:-}" = "--bench" ]; then
-    PKGS="$PKGS influxdb victoria-metrics curl"
+    PKGS="$PKGS influxdb victoria-metrics curl linux-perf"
+    # node and npm may come from another nodejs package that bundles npm (and conflicts with
+    # Debian's npm): only when there is no npm at all are Debian's asked for.
+    command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 fi
+
+# DuckDB for the query benchmark: the npm package (a prebuilt library inside it), installed
+# under build/ (git-ignored) and found by bench/run.sh there. Its versions carry an "-r.N"
+# suffix that npm ranges do not match, hence the exact version.
+DUCKDB_NPM="@duckdb/node-api@1.5.6-r.1"
+duckdb_npm() {
+    dir="$(cd "$(dirname "$0")/.." && pwd)/build/bench/duckdb"
+    [ -d "$dir/node_modules/@duckdb/node-api" ] && return 0
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "$DUCKDB_NPM"
+}
 
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+    if [ "${1:-}" = "--bench" ]; then duckdb_npm; fi
+    exit 0
+fi
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -27,3 +44,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ "${1:-}" = "--bench" ]; then duckdb_npm; fi

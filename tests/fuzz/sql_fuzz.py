@@ -111,16 +111,24 @@ class Fuzzer:
                         known[c.saved_signature] = name[:-5]
                     except (OSError, ValueError, KeyError) as ex:
                         self.log(f"cannot read {name}: {ex}")
-            # more signatures of a bug already filed: "signature<TAB>finding" lines
-            aliases = os.path.join(d, "known-signatures.txt")
-            if os.path.exists(aliases):
-                with open(aliases) as f:
-                    for line in f:
-                        sig, _, name = line.rstrip("\n").partition("\t")
-                        if sig.startswith("glob:"):
-                            self.known_globs.append((sig[5:], name or "(alias)"))
-                        elif sig and not sig.startswith("#"):
-                            known[sig] = name or "(alias)"
+            known.update(self.load_aliases())
+        return known
+
+    def load_aliases(self):
+        """More signatures of bugs already filed, from known-signatures.txt: lines
+        "signature<TAB>finding", and "glob:PATTERN<TAB>finding" for a class of wrong answers
+        (kept in known_globs). Read again at each finding, so lines added during a long run
+        count from then on."""
+        known, self.known_globs = {}, []
+        path = os.path.join(self.args.findings or "", "known-signatures.txt")
+        if self.args.findings and os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    sig, _, name = line.rstrip("\n").partition("\t")
+                    if sig.startswith("glob:"):
+                        self.known_globs.append((sig[5:], name or "(alias)"))
+                    elif sig and not sig.startswith("#"):
+                        known[sig] = name or "(alias)"
         return known
 
     def out_of_time(self):
@@ -297,6 +305,7 @@ class Fuzzer:
         sig = case.signature()
         if not self.srv.alive():
             self.srv.start()
+        self.known.update(self.load_aliases())
         if sig in self.known and kind == "fault" and what.kind != "hang":
             self.stats["known"] = self.stats.get("known", 0) + 1
             if a.verbose:

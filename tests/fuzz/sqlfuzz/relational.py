@@ -19,6 +19,8 @@ scans (windows, NOT IN, INTERSECT/EXCEPT), so the reference shares no code with 
   sub_not_in   NOT IN (SQL's NULL rule) / NOT EXISTS / LEFT ANTI JOIN = Python's reference
   sub_scalar   (SELECT agg(x) FROM t b WHERE b.k = a.k [AND p]) = the GROUP BY answer joined
                back (count over no rows = 0); uncorrelated: = the aggregate query
+  sub_cmp      WHERE x op (SELECT agg(x) ... [correlated]) = the value joined in (cross join /
+               LEFT JOIN of the grouped aggregate)
   window       ranking, lag/lead, first/last/nth_value and aggregates OVER (PARTITION BY ...
                ORDER BY ... ROWS/RANGE/GROUPS frame) = Python over the fetched rows
   window_group count/sum/min/max OVER (PARTITION BY k) and max(row_number()) = GROUP BY k
@@ -34,7 +36,7 @@ scans (windows, NOT IN, INTERSECT/EXCEPT), so the reference shares no code with 
 import functools
 import math
 
-from .gen import Col, ExprGen, col_node
+from .gen import UNIT_NS, Col, ExprGen, col_node
 from .oracles import (Pushdown, key_items, key_types, multiset, multiset_diff, norm_zero,
                       partitions, render_list)
 
@@ -136,8 +138,8 @@ def aliased_gen(g, ctx, aliases, depth=3):
     return ExprGen(g.rng, cols, ctx.precision, g.pools, max_depth=depth)
 
 
-def keys_on(keys):
-    return " AND ".join(f"{q(k, 'a')} = {q(k, 'b')}" for k in keys)
+def keys_on(keys, x="a", y="b"):
+    return " AND ".join(f"{q(k, x)} = {q(k, y)}" for k in keys)
 
 
 def conj(*parts):
@@ -212,6 +214,8 @@ class JoinCount:
         forms = ["on", "on", "derived", "cte"]
         if kind == "inner":
             forms.append("comma")
+            if pair_estimate(ctx, keys) ** 1.5 <= MAX_PAIRS:
+                forms.append("three")  # t a JOIN t b ON ... JOIN t c ON b.k = c.k
         if all(k.col is not None for k in keys) and "pa" not in p and "pb" not in p:
             forms.append("using")
         p["shape"] = f"{kind} {r.choice(forms)}"
@@ -231,6 +235,8 @@ class JoinCount:
         if form == "using" and (pa or pb or len(set(using.split(", "))) != len(keys)):
             form = "on"
         pre, frm, where = join_from(ctx, form, p["kw"], on, using)
+        if form == "three":
+            frm += f" JOIN {ctx.table} c ON {keys_on(keys, 'b', 'c')}"
         cnt = [f"count(CASE WHEN {p[s].render()} THEN 1 END)" if s in p else "count(*)"
                for s in ("pa", "pb")]
         nk = len(keys)
@@ -241,7 +247,9 @@ class JoinCount:
     def check(self, ctx, p, rs):
         groups, nulls = group_rows(rs[0].rows, len(p["keys"]))
         n = sum(int(v[0]) for v in groups.values()) + sum(int(v[0]) for v in nulls)
-        inner = sum(int(v[1]) * int(v[2]) for v in groups.values())
+        three = p["shape"].endswith("three")
+        inner = sum(int(v[1]) * int(v[2]) * (int(v[0]) if three else 1)
+                    for v in groups.values())
         left_un = n - sum(int(v[1]) for v in groups.values() if int(v[2]) > 0)
         right_un = n - sum(int(v[2]) for v in groups.values() if int(v[1]) > 0)
         want = inner + (left_un if p["kind"] in ("left", "full") else 0) + \
@@ -567,6 +575,57 @@ class SubScalar:
         return None
 
 
+class SubCompare:
+    """A scalar subquery in WHERE = its value joined in: uncorrelated, a cross join with the
+    one-row aggregate; correlated on k, a LEFT JOIN of the aggregate grouped by k (count
+    over no rows is 0)."""
+
+    name = "sub_cmp"
+
+    def gen(self, g, ctx):
+        r = g.rng
+        if len(ctx.model.rows) > MAX_ROWS:
+            return None
+        xs = [c for c in ctx.cols if c.ty in ("int", "uint", "float", "str")]
+        if not xs:
+            return None
+        x = col_node(r.choice(xs))
+        fns = ["min", "max"] + (["count", "sum", "avg"] if x.ty != "str" else [])
+        p = {"x": x, "fn": r.choice(fns), "op": r.choice(["=", "<", ">=", "<>"])}
+        if r.random() < 0.6:
+            p["k"] = col_node(r.choice([c for c in ctx.cols if c.ty in KEY_TYPES] or
+                                       [ctx.cols[0]]))
+        if r.random() < 0.5:
+            p["p"] = g.expr("bool")
+        p["shape"] = p["fn"] + (" correlated" if "k" in p else "")
+        return p
+
+    def queries(self, ctx, p):
+        t, fn, op = ctx.table, p["fn"], p["op"]
+        ids = ", ".join(id_items(ctx, "a"))
+        conds = [f"({q(p['p'], 'b')})"] if "p" in p else []
+        if "k" in p:
+            conds.append(f"{q(p['k'], 'b')} = {q(p['k'], 'a')}")
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        xa = q(p["x"], "a")
+        fw = f" WHERE {p['p'].render()}" if "p" in p else ""
+        out = [f"SELECT {ids} FROM {t} a WHERE {xa} {op} (SELECT {fn}({q(p['x'], 'b')}) FROM "
+               f"{t} b{where})"]
+        if "k" in p:
+            v = "coalesce(s.v, 0)" if fn == "count" else "s.v"
+            out.append(f"SELECT {ids} FROM {t} a LEFT JOIN (SELECT {p['k'].render()} AS sk, "
+                       f"{fn}({p['x'].render()}) AS v FROM {t}{fw} GROUP BY 1) s ON "
+                       f"{q(p['k'], 'a')} = s.sk WHERE {xa} {op} {v}")
+        else:
+            out.append(f"SELECT {ids} FROM {t} a, (SELECT {fn}({p['x'].render()}) AS v FROM "
+                       f"{t}{fw}) s WHERE {xa} {op} s.v")
+        return out
+
+    def check(self, ctx, p, rs):
+        return differ(rs[0].rows, rs[1].rows, f"WHERE x {p['op']} (scalar subquery) gives "
+                      f"{len(rs[0].rows)} rows, with the value joined in {len(rs[1].rows)}")
+
+
 def close_float(a, b, rel=1e-9):
     try:
         fa, fb = float(a), float(b)
@@ -634,7 +693,7 @@ class Window:
         if fn == "nth_value":
             p["n"] = r.choice([1, 1, 2, 3, 5])
         if fn in AGGS + ("first_value", "last_value", "nth_value") and r.random() < 0.7:
-            p["frame"] = self.frame(r, p)
+            p["frame"] = self.frame(r, p, ctx.precision)
         if r.random() < 0.25:
             p["where"] = g.expr("bool")
         p["shape"] = fn + (" " + p["frame"][0] if "frame" in p else "") + \
@@ -642,13 +701,19 @@ class Window:
         return p
 
     @staticmethod
-    def frame(r, p):
+    def frame(r, p, precision):
         modes = ["ROWS", "GROUPS", "RANGE"]
         mode = r.choice(modes)
-        numeric = len(p["keys"]) == 1 and p["keys"][0].ty in ("int", "uint")
+        single = len(p["keys"]) == 1 and not p["unique"]
+        numeric = single and p["keys"][0].ty in ("int", "uint")
         bounds = [["UP"], ["P", r.choice([0, 1, 2, 5, 100])], ["C"],
                   ["F", r.choice([0, 1, 2, 5, 100])], ["UF"]]
-        if mode == "RANGE" and not (numeric and not p["unique"]):
+        if mode == "RANGE" and single and p["keys"][0].col is not None and \
+                p["keys"][0].col.kind == "time":
+            # RANGE over time takes INTERVAL offsets; the reference works in the table's unit
+            bounds = [["UP"], Window.interval(r, "P", precision), ["C"],
+                      Window.interval(r, "F", precision), ["UF"]]
+        elif mode == "RANGE" and not numeric:
             bounds = [["UP"], ["C"], ["UF"]]
         if mode == "ROWS":
             p["unique"] = True
@@ -659,10 +724,23 @@ class Window:
         return [mode, bounds[i], bounds[j]]
 
     @staticmethod
+    def interval(r, kind, precision):
+        """A bound of INTERVAL n unit: [kind, offset in the table's unit, SQL text]."""
+        n, unit, ns = r.choice([(0, "seconds", 10**9), (1, "second", 10**9),
+                                (90, "seconds", 10**9), (1, "minute", 60 * 10**9),
+                                (2, "hours", 3600 * 10**9), (1, "day", 86400 * 10**9),
+                                (500, "milliseconds", 10**6), (1, "microsecond", 1000),
+                                (3, "nanoseconds", 1)])
+        per = UNIT_NS[precision]
+        if (n * ns) % per:
+            n, unit, ns = 1, "second", 10**9  # not a whole number of the table's unit
+        return [kind, n * ns // per, f"INTERVAL '{n} {unit}'"]
+
+    @staticmethod
     def bound_sql(b, start):
         return {"UP": "UNBOUNDED PRECEDING", "C": "CURRENT ROW",
                 "UF": "UNBOUNDED FOLLOWING"}.get(b[0]) or \
-            f"{b[1]} {'PRECEDING' if b[0] == 'P' else 'FOLLOWING'}"
+            f"{b[2] if len(b) > 2 else b[1]} {'PRECEDING' if b[0] == 'P' else 'FOLLOWING'}"
 
     def order_nodes(self, ctx, p):
         """The ORDER BY items as (sql, fetched item, type, desc, nulls first)."""
@@ -777,11 +855,22 @@ class Window:
                 lo, hi = self.frame_of(p, order, keys, firsts, lasts, gid, i, n)
                 want, ok = self.agg_check(p, xs, xtext, lo, hi, got)
             if not ok:
+                if self.offset_overflows(p, order, keys[i]):
+                    # a class of its own: the key plus the offset leaves the key's type
+                    p["shape"] = p["shape"].split(" overflow")[0] + " overflow"
                 what = self.call(p) + (f" over rows {lo}..{hi}" if fn not in RANKING +
                                        ("lag", "lead") else "")
                 return (f"row {','.join(row[:-1])} (position {i + 1} of {n} in its partition): "
                         f"{what} = {got!r}, expected {want!r}")
         return None
+
+    @staticmethod
+    def offset_overflows(p, order, key):
+        if "frame" not in p or p["frame"][0] != "RANGE" or not key or key[0] is None:
+            return False
+        lo, hi = (0, 2**64 - 1) if order[0][2] == "uint" else (-(2**63), 2**63 - 1)
+        offs = [b[1] for b in p["frame"][1:] if b[0] in ("P", "F")]
+        return any(not lo <= key[0] + d <= hi for o in offs for d in (o, -o))
 
     def frame_of(self, p, order, keys, firsts, lasts, gid, i, n):
         """[lo, hi] of row i's frame (lo > hi: empty)."""
@@ -850,12 +939,14 @@ class Window:
         if not vals:
             return "", got == ""
         if fn in ("min", "max"):
-            if xty == "float":
-                vals = [v for v in vals if not math.isnan(v)] or [math.nan]
             want = (min if fn == "min" else max)(vals)
+            if xty == "float" and any(math.isnan(v) for v in vals):
+                # NaN is above every number (DataFusion's total order for floats)
+                nums = [v for v in vals if not math.isnan(v)]
+                want = min(nums) if fn == "min" and nums else math.nan
             if xty == "float":
                 return want, close_float(got, repr(want), 0) or \
-                    (want == 0 and got in ("0.0", "-0.0")) or math.isnan(want)
+                    (want == 0 and got in ("0.0", "-0.0"))
             if xty == "bool":
                 return want, got == ("true" if want else "false")
             if xty in ("int", "uint"):
@@ -1136,7 +1227,7 @@ class Grouping:
 
 
 REL_ORACLES = [JoinCount(), JoinOuter(), JoinTlp(), JoinForms(), JoinTime(), SubIn(),
-               SubNotIn(), SubScalar(), Window(), WindowGroup(), SetTlp(), SetRef(), Grouping()]
+               SubNotIn(), SubScalar(), SubCompare(), Window(), WindowGroup(), SetTlp(), SetRef(), Grouping()]
 REL_WEIGHTS = {"join_count": 6, "join_outer": 5, "join_tlp": 5, "join_forms": 4, "join_time": 5,
-               "sub_in": 4, "sub_not_in": 4, "sub_scalar": 4, "window": 12, "window_group": 4,
-               "set_tlp": 4, "set_ref": 5, "grouping": 4}
+               "sub_in": 4, "sub_not_in": 4, "sub_scalar": 4, "sub_cmp": 4, "window": 12,
+               "window_group": 4, "set_tlp": 4, "set_ref": 5, "grouping": 4}

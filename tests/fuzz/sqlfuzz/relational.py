@@ -11,6 +11,8 @@ scans (windows, NOT IN, INTERSECT/EXCEPT), so the reference shares no code with 
   join_count   count(*) of [INNER|LEFT|RIGHT|FULL] JOIN ON keys [AND pa] [AND pb] = the sum over
                GROUP BY keys of count_a * count_b, plus the unmatched rows of an outer side
   join_outer   outer join = inner join + each unmatched row NULL-extended (any ON condition)
+  join_semi    LEFT SEMI/ANTI JOIN and correlated [NOT] EXISTS with any ON condition = the
+               left rows that do / do not appear in the inner join
   join_tlp     TLP over a join: WHERE p / NOT p / p IS NULL recombine to the join
   join_forms   JOIN ON = comma join + WHERE = USING = over derived tables = over a CTE
   join_time    a join on (keys, time) with tag and time conditions in ON and WHERE = the same
@@ -300,6 +302,42 @@ class JoinOuter:
         return differ(got, want, f"{p['kind']} join has {len(got)} rows, inner join + "
                       f"unmatched rows {len(want)} ({len(inner)} inner); rows (outer vs "
                       "expected)")
+
+
+class JoinSemi:
+    """Semi and anti joins with any ON condition (LEFT SEMI/ANTI JOIN, correlated [NOT] EXISTS)
+    = the left rows that do / do not appear in the inner join with that condition."""
+
+    name = "join_semi"
+
+    def gen(self, g, ctx):
+        keys = sized_keys(g, ctx, MAX_ROWS)
+        if keys is None:
+            return None
+        return {"keys": keys, "on": aliased_gen(g, ctx, "ab").expr("bool")}
+
+    def queries(self, ctx, p):
+        cond = conj(keys_on(p["keys"]), p["on"].render())
+        t, ida = ctx.table, ", ".join(id_items(ctx, "a"))
+        return [f"SELECT {ida}, {', '.join(id_items(ctx, 'b'))} FROM {t} a JOIN {t} b ON {cond}",
+                f"SELECT {ida} FROM {t} a LEFT SEMI JOIN {t} b ON {cond}",
+                f"SELECT {ida} FROM {t} a LEFT ANTI JOIN {t} b ON {cond}",
+                f"SELECT {ida} FROM {t} a WHERE EXISTS (SELECT 1 FROM {t} b WHERE {cond})",
+                f"SELECT {ida} FROM {t} a WHERE NOT EXISTS (SELECT 1 FROM {t} b WHERE {cond})",
+                f"SELECT {', '.join(id_items(ctx))} FROM {t}"]
+
+    def check(self, ctx, p, rs):
+        ni = n_id(ctx)
+        matched = {r[:ni] for r in rs[0].rows}
+        semi = [r for r in rs[5].rows if r in matched]
+        anti = [r for r in rs[5].rows if r not in matched]
+        for name, r, want in (("LEFT SEMI JOIN", rs[1], semi), ("LEFT ANTI JOIN", rs[2], anti),
+                              ("EXISTS", rs[3], semi), ("NOT EXISTS", rs[4], anti)):
+            d = differ(r.rows, want, f"{name} gives {len(r.rows)} rows, the left rows of the "
+                       f"inner join {len(semi)} of {len(rs[5].rows)} (got vs expected)")
+            if d:
+                return d
+        return None
 
 
 class JoinTlp:
@@ -1226,8 +1264,9 @@ class Grouping:
                       f"of each set {len(want)} (got vs expected)")
 
 
-REL_ORACLES = [JoinCount(), JoinOuter(), JoinTlp(), JoinForms(), JoinTime(), SubIn(),
-               SubNotIn(), SubScalar(), SubCompare(), Window(), WindowGroup(), SetTlp(), SetRef(), Grouping()]
-REL_WEIGHTS = {"join_count": 6, "join_outer": 5, "join_tlp": 5, "join_forms": 4, "join_time": 5,
-               "sub_in": 4, "sub_not_in": 4, "sub_scalar": 4, "sub_cmp": 4, "window": 12,
-               "window_group": 4, "set_tlp": 4, "set_ref": 5, "grouping": 4}
+REL_ORACLES = [JoinCount(), JoinOuter(), JoinSemi(), JoinTlp(), JoinForms(), JoinTime(),
+               SubIn(), SubNotIn(), SubScalar(), SubCompare(), Window(), WindowGroup(), SetTlp(),
+               SetRef(), Grouping()]
+REL_WEIGHTS = {"join_count": 6, "join_outer": 5, "join_semi": 4, "join_tlp": 5, "join_forms": 4,
+               "join_time": 5, "sub_in": 4, "sub_not_in": 4, "sub_scalar": 4, "sub_cmp": 4,
+               "window": 12, "window_group": 4, "set_tlp": 4, "set_ref": 5, "grouping": 4}

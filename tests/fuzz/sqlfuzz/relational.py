@@ -734,6 +734,10 @@ class Window:
             p["frame"] = self.frame(r, p, ctx.precision)
         if r.random() < 0.25:
             p["where"] = g.expr("bool")
+        if r.random() < 0.4:
+            # a second window, sorted differently, in the same SELECT: count(*) over the whole
+            # partition by another column, checked too
+            p["extra"] = col_node(r.choice(pcols or [ctx.cols[0]]))
         p["shape"] = fn + (" " + p["frame"][0] if "frame" in p else "") + \
             ("" if fn in RANKING else f" {x.ty}")
         return p
@@ -827,6 +831,11 @@ class Window:
             items += [o[1], f"({o[1]}) IS NULL"]
         items += key_null_items([p["x"]])
         items.append(p["default"].render() if "default" in p else "NULL")
+        if "extra" in p:
+            e = p["extra"].render()
+            items += key_null_items([p["extra"]])
+            items.append(f"count(*) OVER (PARTITION BY {e} ORDER BY time DESC ROWS BETWEEN "
+                         "UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
         items.append(f"{self.call(p)} OVER ({' '.join(over)})")
         where = f" WHERE {p['where'].render()}" if "where" in p else ""
         return [f"SELECT {', '.join(items)} FROM {ctx.table}{where}"]
@@ -838,6 +847,13 @@ class Window:
         parts = {}
         for row in rs[0].rows:
             parts.setdefault(row[ni:ni + npart], []).append(row)
+        if "extra" in p:
+            sizes = multiset(r[-4:-2] for r in rs[0].rows)
+            for row in rs[0].rows:
+                if row[-2] != str(sizes[row[-4:-2]]):
+                    return (f"row {','.join(row[:ni])}: the second window, count(*) OVER "
+                            f"(PARTITION BY {p['extra'].render()}), = {row[-2]}, the partition "
+                            f"has {sizes[row[-4:-2]]} rows")
         for rows in parts.values():
             rows.sort(key=functools.cmp_to_key(lambda a, b: self.cmp(order, ni + npart, a, b)))
             d = self.check_partition(p, order, ni + npart, no, rows)

@@ -922,7 +922,9 @@ class Window:
     def offset_overflows(p, order, key):
         if "frame" not in p or p["frame"][0] != "RANGE" or not key or key[0] is None:
             return False
-        lo, hi = (0, 2**64 - 1) if order[0][2] == "uint" else (-(2**63), 2**63 - 1)
+        # BIGINT UNSIGNED keys past BIGINT's end belong to the class too (finding 019: the
+        # bounds are computed in BIGINT)
+        lo, hi = (0 if order[0][2] == "uint" else -(2**63)), 2**63 - 1
         offs = [b[1] for b in p["frame"][1:] if b[0] in ("P", "F")]
         return any(not lo <= key[0] + d <= hi for o in offs for d in (o, -o))
 

@@ -131,6 +131,11 @@ class Fuzzer:
                         known[sig] = name or "(alias)"
         return known
 
+    def known_glob(self, sig):
+        """The finding a glob line of known-signatures.txt files sig under, or None."""
+        return next((name for pat, name in self.known_globs if fnmatch.fnmatchcase(sig, pat)),
+                    None)
+
     def out_of_time(self):
         a = self.args
         if a.seconds and time.monotonic() - self.t0 >= a.seconds:
@@ -311,8 +316,7 @@ class Fuzzer:
             if a.verbose:
                 self.log(f"known finding {self.known[sig]} ({origin})")
             return
-        glob = next((name for pat, name in self.known_globs if fnmatch.fnmatchcase(sig, pat)),
-                    None)
+        glob = self.known_glob(sig)
         if glob:
             # a wrong answer of a class already filed: not reduced again
             self.stats["known"] = self.stats.get("known", 0) + 1
@@ -326,8 +330,8 @@ class Fuzzer:
             case = red.reduce(case)
             sig = case.signature()
             self.log(f"  reduced in {time.monotonic() - t:.0f} s, {red.attempts} attempts: {sig}")
-        if sig in self.known:
-            self.log(f"  known as {self.known[sig]}")
+        if sig in self.known or self.known_glob(sig):
+            self.log(f"  known as {self.known.get(sig) or self.known_glob(sig)}")
             return
         self.stats["new"] += 1
         if a.findings:

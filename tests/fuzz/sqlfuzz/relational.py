@@ -10,7 +10,10 @@ scans (windows, NOT IN, INTERSECT/EXCEPT), so the reference shares no code with 
 
   join_count   count(*) of [INNER|LEFT|RIGHT|FULL] JOIN ON keys [AND pa] [AND pb] = the sum over
                GROUP BY keys of count_a * count_b, plus the unmatched rows of an outer side
-  join_outer   outer join = inner join + each unmatched row NULL-extended (any ON condition)
+  join_outer   outer join = inner join + each unmatched row NULL-extended (any ON condition;
+               sides maybe filtered, so either may be the one hashed)
+  join_hash    ON a.x = b.y as a hash key = ON (a.x = b.y) IS TRUE as a filter (keys of
+               different types: BIGINT/UNSIGNED/DOUBLE, BIGINT/TIMESTAMP...)
   join_semi    LEFT SEMI/ANTI JOIN and correlated [NOT] EXISTS with any ON condition = the
                left rows that do / do not appear in the inner join
   join_tlp     TLP over a join: WHERE p / NOT p / p IS NULL recombine to the join
@@ -25,6 +28,8 @@ scans (windows, NOT IN, INTERSECT/EXCEPT), so the reference shares no code with 
                LEFT JOIN of the grouped aggregate)
   window       ranking, lag/lead, first/last/nth_value and aggregates OVER (PARTITION BY ...
                ORDER BY ... ROWS/RANGE/GROUPS frame) = Python over the fetched rows
+  window_filter  WHERE p over a window's subquery = p computed inside and applied after (only
+               a filter on the PARTITION BY keys may go below a window)
   window_group count/sum/min/max OVER (PARTITION BY k) and max(row_number()) = GROUP BY k
   set_tlp      UNION of the three TLP partitions = DISTINCT of the whole; UNION ALL = the
                whole (rows and count(*))
@@ -264,6 +269,19 @@ class JoinCount:
         return None
 
 
+def side(ctx, p, key, alias):
+    """One side of a self-join: the table, or the rows of a filter over it (so that the two
+    sides differ in size and either may be the one hashed)."""
+    if key in p:
+        return f"(SELECT * FROM {ctx.table} WHERE {p[key].render()}) {alias}"
+    return f"{ctx.table} {alias}"
+
+
+def side_rows(ctx, p, key):
+    where = f" WHERE {p[key].render()}" if key in p else ""
+    return f"SELECT {', '.join(id_items(ctx))} FROM {ctx.table}{where}"
+
+
 class JoinOuter:
     name = "join_outer"
 
@@ -275,6 +293,9 @@ class JoinOuter:
         p = {"keys": keys, "kind": r.choice(["left", "right", "full"])}
         if not keys or r.random() < 0.6:
             p["on"] = aliased_gen(g, ctx, "ab").expr("bool")
+        for k in ("fa", "fb"):
+            if r.random() < 0.3:
+                p[k] = g.expr("bool")
         p["shape"] = p["kind"] + ("" if keys else " nokeys")
         return p
 
@@ -282,26 +303,78 @@ class JoinOuter:
         on = conj(keys_on(p["keys"]), p["on"].render() if "on" in p else None) or "TRUE"
         ids = ", ".join(id_items(ctx, "a") + id_items(ctx, "b"))
         kw = JOIN_KINDS[p["kind"]][0]
-        t = ctx.table
-        return [f"SELECT {ids} FROM {t} a JOIN {t} b ON {on}",
-                f"SELECT {ids} FROM {t} a {kw} {t} b ON {on}",
-                f"SELECT {', '.join(id_items(ctx))} FROM {t}"]
+        a, b = side(ctx, p, "fa", "a"), side(ctx, p, "fb", "b")
+        return [f"SELECT {ids} FROM {a} JOIN {b} ON {on}",
+                f"SELECT {ids} FROM {a} {kw} {b} ON {on}",
+                side_rows(ctx, p, "fa"), side_rows(ctx, p, "fb")]
 
     def check(self, ctx, p, rs):
         ni = n_id(ctx)
         inner = rs[0].rows
         want = list(inner)
-        every = rs[2].rows
         if p["kind"] in ("left", "full"):
             seen = {r[:ni] for r in inner}
-            want += [r + null_id(ctx) for r in every if r not in seen]
+            want += [r + null_id(ctx) for r in rs[2].rows if r not in seen]
         if p["kind"] in ("right", "full"):
             seen = {r[ni:] for r in inner}
-            want += [null_id(ctx) + r for r in every if r not in seen]
+            want += [null_id(ctx) + r for r in rs[3].rows if r not in seen]
         got = rs[1].rows
         return differ(got, want, f"{p['kind']} join has {len(got)} rows, inner join + "
                       f"unmatched rows {len(want)} ({len(inner)} inner); rows (outer vs "
                       "expected)")
+
+
+class JoinHash:
+    """An equality between the sides as a hash key = the same equality hidden from the
+    planner (`(a.x = b.y) IS TRUE`, a filter over a nested loop): keys of different types
+    (BIGINT with BIGINT UNSIGNED or DOUBLE, strings, times), sides of different sizes."""
+
+    name = "join_hash"
+    PAIRS = [("int", "int"), ("int", "uint"), ("int", "float"), ("uint", "float"),
+             ("uint", "uint"), ("float", "float"), ("str", "str"), ("ts", "ts"),
+             ("bool", "bool"), ("int", "ts")]
+
+    def gen(self, g, ctx):
+        r = g.rng
+        tya, tyb = r.choice(self.PAIRS)
+        if r.random() < 0.5:
+            tya, tyb = tyb, tya
+        ka = g.leaf(tya) if r.random() < 0.8 else g.expr(tya, 2)
+        kb = g.leaf(tyb) if r.random() < 0.8 else g.expr(tyb, 2)
+        if not ka.columns() and not kb.columns() or self.pairs(ctx, ka, kb) > MAX_ROWS:
+            return None
+        p = {"ka": ka, "kb": kb, "kind": r.choice(list(JOIN_KINDS)),
+             "shape": f"{tya}={tyb}"}
+        for k in ("fa", "fb"):
+            if r.random() < 0.4:
+                p[k] = g.expr("bool")
+        return p
+
+    @staticmethod
+    def pairs(ctx, ka, kb):
+        """How many pairs the equality makes (by the model; n^2 unless both are columns)."""
+        rows = ctx.model.rows.values()
+        if ka.col is None or kb.col is None:
+            return len(rows) ** 2
+        count = {}
+        for row in rows:
+            v = model_value(row, kb.col)
+            if v is not None:
+                count[v] = count.get(v, 0) + 1
+        return sum(count.get(model_value(row, ka.col), 0) for row in rows)
+
+    def queries(self, ctx, p):
+        eq = f"{q(p['ka'], 'a')} = {q(p['kb'], 'b')}"
+        ids = ", ".join(id_items(ctx, "a") + id_items(ctx, "b"))
+        kw = JOIN_KINDS[p["kind"]][0]
+        frm = f"{side(ctx, p, 'fa', 'a')} {kw} {side(ctx, p, 'fb', 'b')}"
+        return [f"SELECT {ids} FROM {frm} ON {eq}",
+                f"SELECT {ids} FROM {frm} ON ({eq}) IS TRUE"]
+
+    def check(self, ctx, p, rs):
+        return differ(rs[0].rows, rs[1].rows, f"{p['kind']} join ON a = b (hash) gives "
+                      f"{len(rs[0].rows)} rows, ON (a = b) IS TRUE (nested loop) "
+                      f"{len(rs[1].rows)}")
 
 
 class JoinSemi:
@@ -1033,6 +1106,59 @@ class Window:
         return want, abs(g - want) <= 1e-9 * scale + 1e-300
 
 
+class WindowFilter:
+    """A filter over a window's subquery = the same filter computed inside it and applied
+    after: a filter may go below a window only when it reads nothing but the PARTITION BY
+    keys, so the planner must not push any other."""
+
+    name = "window_filter"
+
+    def gen(self, g, ctx):
+        r = g.rng
+        if len(ctx.model.rows) > MAX_ROWS:
+            return None
+        tags = [c for c in ctx.cols if c.kind == "tag"]
+        pcols = [c for c in ctx.cols if c.ty in KEY_TYPES]
+        part = [col_node(c) for c in r.sample(pcols, min(len(pcols), r.choice([0, 1, 1, 2])))]
+        xs = [c for c in ctx.cols if c.ty in ("int", "uint", "float")] or ctx.cols
+        p = {"part": part, "x": col_node(r.choice(xs)),
+             "fn": r.choice(["row_number", "count", "sum", "rank", "lag", "min"])}
+        if r.random() < 0.5 and (part or tags):
+            # over the partition keys (or tags) only: a filter that may be pushed down
+            cols = [n.col for n in part] or tags
+            p["p"] = ExprGen(r, cols, ctx.precision, g.pools, max_depth=3).expr("bool")
+        else:
+            p["p"] = g.expr("bool")
+        p["shape"] = p["fn"]
+        return p
+
+    @staticmethod
+    def window(ctx, p):
+        part = f"PARTITION BY {render_list(p['part'])} " if p["part"] else ""
+        uniq = ", ".join(["time"] + [Col.sql.fget(c) for c in ctx.cols if c.kind == "tag"])
+        x = p["x"].render()
+        return {"row_number": f"row_number() OVER ({part}ORDER BY {uniq})",
+                "count": f"count(*) OVER ({part})",
+                "sum": f"sum({x}) OVER ({part}ORDER BY {uniq})",
+                "rank": f"rank() OVER ({part}ORDER BY {x})",
+                "lag": f"lag({x}) OVER ({part}ORDER BY {uniq})",
+                "min": f"min({x}) OVER ({part}ORDER BY {uniq} ROWS BETWEEN 1 PRECEDING AND 1 "
+                       "FOLLOWING)"}[p["fn"]]
+
+    def queries(self, ctx, p):
+        cols = ", ".join(Col.sql.fget(c) for c in ctx.cols)
+        ids = ", ".join(id_items(ctx))
+        w, pr = self.window(ctx, p), p["p"].render()
+        return [f"SELECT {ids}, w FROM (SELECT {cols}, {w} AS w FROM {ctx.table}) WHERE {pr}",
+                f"SELECT {ids}, w FROM (SELECT {cols}, {w} AS w, ({pr}) AS pv FROM "
+                f"{ctx.table}) WHERE pv"]
+
+    def check(self, ctx, p, rs):
+        return differ(rs[0].rows, rs[1].rows, f"WHERE p over the window's subquery gives "
+                      f"{len(rs[0].rows)} rows, p computed inside and applied after "
+                      f"{len(rs[1].rows)}")
+
+
 class WindowGroup:
     """Aggregates OVER (PARTITION BY k) equal the GROUP BY k aggregates on every row of the
     group, and max(row_number()) over a partition is its count."""
@@ -1282,9 +1408,10 @@ class Grouping:
                       f"of each set {len(want)} (got vs expected)")
 
 
-REL_ORACLES = [JoinCount(), JoinOuter(), JoinSemi(), JoinTlp(), JoinForms(), JoinTime(),
-               SubIn(), SubNotIn(), SubScalar(), SubCompare(), Window(), WindowGroup(), SetTlp(),
-               SetRef(), Grouping()]
-REL_WEIGHTS = {"join_count": 6, "join_outer": 5, "join_semi": 4, "join_tlp": 5, "join_forms": 4,
-               "join_time": 5, "sub_in": 4, "sub_not_in": 4, "sub_scalar": 4, "sub_cmp": 4,
-               "window": 12, "window_group": 4, "set_tlp": 4, "set_ref": 5, "grouping": 4}
+REL_ORACLES = [JoinCount(), JoinOuter(), JoinHash(), JoinSemi(), JoinTlp(), JoinForms(),
+               JoinTime(), SubIn(), SubNotIn(), SubScalar(), SubCompare(), Window(),
+               WindowFilter(), WindowGroup(), SetTlp(), SetRef(), Grouping()]
+REL_WEIGHTS = {"join_count": 6, "join_outer": 5, "join_hash": 5, "join_semi": 4, "join_tlp": 5,
+               "join_forms": 4, "join_time": 5, "sub_in": 4, "sub_not_in": 4, "sub_scalar": 4,
+               "sub_cmp": 4, "window": 12, "window_filter": 5, "window_group": 4, "set_tlp": 4,
+               "set_ref": 5, "grouping": 4}

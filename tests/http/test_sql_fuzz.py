@@ -248,3 +248,15 @@ def test_oracle_grouping_rollup_is_the_union_of_group_bys():
     assert BY_NAME["grouping"].check(ctx, p, [rollup, csv("n", "2"), by_k, total]) is None
     assert BY_NAME["grouping"].check(ctx, p, [csv("h", "a,false,2,2,5,6,11"), csv("n", "2"),
                                               by_k, total])
+
+
+def test_oracle_join_semi_is_the_left_rows_of_the_inner_join():
+    ctx = ctx_one_table()
+    p = {"keys": [col_node(ctx.cols[1])], "on": Node("bool", "TRUE")}
+    a, b = id_row(1, "a"), id_row(2, None)
+    inner = csv("h", a + "," + a)
+    every = csv("h", a, b)
+    agree = [inner, csv("h", a), csv("h", b), csv("h", a), csv("h", b), every]
+    assert BY_NAME["join_semi"].check(ctx, p, agree) is None
+    swapped = [inner, csv("h", a), csv("h", b), csv("h", a), csv("h", a), every]
+    assert "NOT EXISTS gives 1 rows" in BY_NAME["join_semi"].check(ctx, p, swapped)

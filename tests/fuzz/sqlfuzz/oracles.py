@@ -41,7 +41,11 @@ runs only them): self-joins of the table, rows named by time and tags.
   join_count  count(*) of [INNER|LEFT|RIGHT|FULL] JOIN ON keys [AND pa] [AND pb] (ON, USING,
               comma, derived tables, CTE) = the sum over GROUP BY keys of count_a * count_b,
               plus the unmatched rows of each outer side
-  join_outer  an outer join (any ON condition) = the inner join + each unmatched row with NULLs
+  join_outer  an outer join (any ON condition, sides maybe filtered) = the inner join + each
+              unmatched row with NULLs
+  join_hash   ON a.x = b.y (a hash key; mixed types) = ON (a.x = b.y) IS TRUE (a filter)
+  join_semi   LEFT SEMI/ANTI JOIN, correlated [NOT] EXISTS with any ON condition = the left
+              rows that do / do not appear in the inner join
   join_tlp    a join's rows = WHERE p + WHERE NOT p + WHERE p IS NULL over it
   join_forms  JOIN ON = comma join + WHERE = USING = over derived tables = over a CTE
   join_time   a join on (tags, time) with tag and time filters in ON and WHERE = the same join
@@ -50,8 +54,10 @@ runs only them): self-joins of the table, rows named by time and tags.
   sub_not_in  NOT IN (NULL rule) / NOT EXISTS / LEFT ANTI JOIN = Python over fetched rows
   sub_scalar  (SELECT agg(x) FROM t b WHERE b.k = a.k [AND p]) = the GROUP BY answer (count of
               no rows 0); uncorrelated: = the aggregate query
+  sub_cmp     WHERE x op (scalar subquery [correlated]) = the value joined in
   window      ranking, lag/lead, first/last/nth_value, aggregates OVER (PARTITION BY, ORDER BY,
               ROWS/RANGE/GROUPS frames) = Python over the fetched rows
+  window_filter  WHERE p over a window's subquery = p computed inside and applied after
   window_group  aggregates OVER (PARTITION BY k) and max(row_number()) = GROUP BY k
   set_tlp     UNION of the TLP partitions = DISTINCT of the whole; UNION ALL = the whole
   set_ref     UNION/INTERSECT/EXCEPT [ALL] = Python over the two inputs' rows (ALL forms of

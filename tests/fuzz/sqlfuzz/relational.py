@@ -38,6 +38,11 @@ scans (windows, NOT IN, INTERSECT/EXCEPT), so the reference shares no code with 
                semi/anti join without DISTINCT, as in DataFusion 27)
   grouping     GROUP BY ROLLUP / CUBE / GROUPING SETS = the union of one GROUP BY per set,
                absent keys NULL (no rows for an empty input)
+
+Params may hold a "shape" (join type and form, window function / frame mode / argument type,
+set operator), which the finding's signature names, so that findings of different forms are
+not taken for one; the window check appends "overflow" when the differing row's RANGE bound
+leaves BIGINT (a class of its own, see findings/rel F6).
 """
 
 import bisect

@@ -13,6 +13,7 @@ number), so a finding names the seed that replays it. Exit status: 0 without fin
 """
 
 import argparse
+import fnmatch
 import os
 import random
 import re
@@ -27,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sqlfuzz.background import BackgroundWriter  # noqa: E402
 from sqlfuzz.gen import DataGen, ExprGen, Model, final_cols, make_rng, value_pools  # noqa: E402
 from sqlfuzz.oracles import BY_NAME, WEIGHTS, Ctx  # noqa: E402
+from sqlfuzz.relational import REL_ORACLES  # noqa: E402
 from sqlfuzz.reduce import Reducer  # noqa: E402
 from sqlfuzz.report import show, write_finding  # noqa: E402
 from sqlfuzz.runner import (Case, Outcome, Runner, SetupError, case_from_json,  # noqa: E402
@@ -69,6 +71,7 @@ class Fuzzer:
                       "findings": 0, "new": 0}
         self.per_oracle = {}
         self.skip_reasons = {}
+        self.known_globs = []  # (fnmatch pattern, finding): a class of wrong answers filed
         self.known = self.load_known()
         self.rev = self.binary_rev()
 
@@ -108,15 +111,30 @@ class Fuzzer:
                         known[c.saved_signature] = name[:-5]
                     except (OSError, ValueError, KeyError) as ex:
                         self.log(f"cannot read {name}: {ex}")
-            # more signatures of a bug already filed: "signature<TAB>finding" lines
-            aliases = os.path.join(d, "known-signatures.txt")
-            if os.path.exists(aliases):
-                with open(aliases) as f:
-                    for line in f:
-                        sig, _, name = line.rstrip("\n").partition("\t")
-                        if sig and not sig.startswith("#"):
-                            known[sig] = name or "(alias)"
+            known.update(self.load_aliases())
         return known
+
+    def load_aliases(self):
+        """More signatures of bugs already filed, from known-signatures.txt: lines
+        "signature<TAB>finding", and "glob:PATTERN<TAB>finding" for a class of wrong answers
+        (kept in known_globs). Read again at each finding, so lines added during a long run
+        count from then on."""
+        known, self.known_globs = {}, []
+        path = os.path.join(self.args.findings or "", "known-signatures.txt")
+        if self.args.findings and os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    sig, _, name = line.rstrip("\n").partition("\t")
+                    if sig.startswith("glob:"):
+                        self.known_globs.append((sig[5:], name or "(alias)"))
+                    elif sig and not sig.startswith("#"):
+                        known[sig] = name or "(alias)"
+        return known
+
+    def known_glob(self, sig):
+        """The finding a glob line of known-signatures.txt files sig under, or None."""
+        return next((name for pat, name in self.known_globs if fnmatch.fnmatchcase(sig, pat)),
+                    None)
 
     def out_of_time(self):
         a = self.args
@@ -171,7 +189,7 @@ class Fuzzer:
         self.log(f"status: {el / 3600:.2f} h, {s['rounds']} rounds, {q} queries "
                  f"({q / max(el, 1):.0f}/s), checks ok {s['ok']} skip {s['skip']} fail "
                  f"{s['fail']}, faults {s['faults']}, findings {s['findings']} (new {s['new']}, "
-                 f"known faults {s.get('known', 0)}), fuzzer errors {s.get('fuzzer_errors', 0)}, "
+                 f"known {s.get('known', 0)}), fuzzer errors {s.get('fuzzer_errors', 0)}, "
                  f"server starts {self.srv.starts}, refused steps {self.runner.rejected_steps}")
         self.log(f"  per oracle ok/skip/fail: {per}")
         if self.args.verbose:
@@ -188,7 +206,7 @@ class Fuzzer:
         origin = f"{origin} (round seed {seed}: replay with --replay {seed})"
         schema, steps = DataGen(rng).case("fz")
         self.stats["rounds"] += 1
-        names = [n for n in WEIGHTS if WEIGHTS[n]]
+        names = [n for n in WEIGHTS if WEIGHTS[n] and (not a.oracles or n in a.oracles)]
         state = {}
         faults = 0
 
@@ -292,10 +310,17 @@ class Fuzzer:
         sig = case.signature()
         if not self.srv.alive():
             self.srv.start()
+        self.known.update(self.load_aliases())
         if sig in self.known and kind == "fault" and what.kind != "hang":
             self.stats["known"] = self.stats.get("known", 0) + 1
             if a.verbose:
                 self.log(f"known finding {self.known[sig]} ({origin})")
+            return
+        glob = self.known_glob(sig)
+        if glob:
+            # a wrong answer of a class already filed: not reduced again
+            self.stats["known"] = self.stats.get("known", 0) + 1
+            self.log(f"known finding {glob} ({origin}): {sig}")
             return
         self.log(f"FINDING ({origin}): {sig}\n  {what if kind == 'mismatch' else what.detail}"
                  f"\n  query: {show(case.failing_sql[-1])[:400] if case.failing_sql else '?'}")
@@ -305,8 +330,8 @@ class Fuzzer:
             case = red.reduce(case)
             sig = case.signature()
             self.log(f"  reduced in {time.monotonic() - t:.0f} s, {red.attempts} attempts: {sig}")
-        if sig in self.known:
-            self.log(f"  known as {self.known[sig]}")
+        if sig in self.known or self.known_glob(sig):
+            self.log(f"  known as {self.known.get(sig) or self.known_glob(sig)}")
             return
         self.stats["new"] += 1
         if a.findings:
@@ -377,8 +402,20 @@ def main():
                     help="run the one round with this seed")
     ap.add_argument("--recheck", default=None, metavar="DIR",
                     help="replay the findings saved in DIR and say which still fail")
+    ap.add_argument("--oracles", default=None, metavar="NAMES",
+                    help="run only these oracles (comma-separated names; 'rel' for the "
+                         "relational ones: joins, subqueries, windows, set operations, "
+                         "grouping sets)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    if args.oracles:
+        names = set()
+        for n in args.oracles.split(","):
+            names |= {o.name for o in REL_ORACLES} if n == "rel" else {n}
+        unknown = names - set(BY_NAME)
+        if unknown:
+            sys.exit(f"unknown oracles: {', '.join(sorted(unknown))}")
+        args.oracles = names
     # SIGTERM (a run in the background being stopped) ends like Ctrl-C: the server is
     # stopped and the totals are logged
     signal.signal(signal.SIGTERM, interrupt)

@@ -35,6 +35,34 @@ The oracles (SQLancer's TLP and NoREC, plus differential ones):
   delete      DELETE WHERE (tags, time) removes exactly the rows the filter selects
   eval        an integer/string/boolean/double expression over a stored row = the reference
               evaluator's value (evaluate.py)
+
+The relational oracles (relational.py, registered at the end of this file; `--oracles rel`
+runs only them): self-joins of the table, rows named by time and tags.
+  join_count  count(*) of [INNER|LEFT|RIGHT|FULL] JOIN ON keys [AND pa] [AND pb] (ON, USING,
+              comma, derived tables, CTE) = the sum over GROUP BY keys of count_a * count_b,
+              plus the unmatched rows of each outer side
+  join_outer  an outer join (any ON condition, sides maybe filtered) = the inner join + each
+              unmatched row with NULLs
+  join_hash   ON a.x = b.y (a hash key; mixed types) = ON (a.x = b.y) IS TRUE (a filter)
+  join_semi   LEFT SEMI/ANTI JOIN, correlated [NOT] EXISTS with any ON condition = the left
+              rows that do / do not appear in the inner join
+  join_tlp    a join's rows = WHERE p + WHERE NOT p + WHERE p IS NULL over it
+  join_forms  JOIN ON = comma join + WHERE = USING = over derived tables = over a CTE
+  join_time   a join on (tags, time) with tag and time filters in ON and WHERE = the same join
+              over (SELECT * FROM t), which nothing is pushed into
+  sub_in      k IN (SELECT k ... WHERE p [AND b.c = a.c]) = EXISTS = LEFT SEMI JOIN = Python
+  sub_not_in  NOT IN (NULL rule) / NOT EXISTS / LEFT ANTI JOIN = Python over fetched rows
+  sub_scalar  (SELECT agg(x) FROM t b WHERE b.k = a.k [AND p]) = the GROUP BY answer (count of
+              no rows 0); uncorrelated: = the aggregate query
+  sub_cmp     WHERE x op (scalar subquery [correlated]) = the value joined in
+  window      ranking, lag/lead, first/last/nth_value, aggregates OVER (PARTITION BY, ORDER BY,
+              ROWS/RANGE/GROUPS frames) = Python over the fetched rows
+  window_filter  WHERE p over a window's subquery = p computed inside and applied after
+  window_group  aggregates OVER (PARTITION BY k) and max(row_number()) = GROUP BY k
+  set_tlp     UNION of the TLP partitions = DISTINCT of the whole; UNION ALL = the whole
+  set_ref     UNION/INTERSECT/EXCEPT [ALL] = Python over the two inputs' rows (ALL forms of
+              INTERSECT/EXCEPT are a semi/anti join without DISTINCT, as DataFusion 27)
+  grouping    ROLLUP / CUBE / GROUPING SETS = the union of a GROUP BY per set, absent keys NULL
 """
 
 import csv
@@ -1045,13 +1073,16 @@ class Eval:
         return None
 
 
+# The relational oracles use the helpers above, so they are imported here, at the end.
+from .relational import REL_ORACLES, REL_WEIGHTS  # noqa: E402
+
 ORACLES = [Model(), TlpWhere(), TlpCount(), TlpAgg(), TlpGroup(), TlpDistinct(), TlpHaving(),
            Pushdown(), Norec(), Fold(), TopN(), MinMax(), GroupFilter(), Formats(), Limit(),
-           Nested(), Show(), Delete(), Eval()]
+           Nested(), Show(), Delete(), Eval()] + REL_ORACLES
 BY_NAME = {o.name: o for o in ORACLES}
 # How often each oracle is picked (the model check runs first in every round, and delete,
 # which changes the table, at most once at the end).
 WEIGHTS = {"model": 0, "tlp_where": 14, "tlp_count": 6, "tlp_agg": 8, "tlp_group": 8,
            "tlp_distinct": 4, "tlp_having": 5, "pushdown": 14, "norec": 8, "fold": 14,
            "topn": 8, "minmax": 4, "group_filter": 8, "formats": 4, "limit": 4, "nested": 6,
-           "show": 3, "delete": 0, "eval": 12}
+           "show": 3, "delete": 0, "eval": 12, **REL_WEIGHTS}

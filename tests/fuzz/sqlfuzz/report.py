@@ -27,6 +27,23 @@ ORACLE_DOC = {
     "show": "SHOW SERIES / SHOW TAG VALUES WHERE p = SELECT DISTINCT tags WHERE p",
     "delete": "DELETE WHERE removes exactly the rows the filter selects",
     "eval": "expression over a stored row = the reference evaluator's value",
+    "join_count": "count(*) of a join ON keys = the GROUP BY keys counts (+ unmatched rows)",
+    "join_outer": "outer join = inner join + the unmatched rows NULL-extended",
+    "join_hash": "ON a.x = b.y (hash key) = ON (a.x = b.y) IS TRUE (nested-loop filter)",
+    "join_semi": "LEFT SEMI/ANTI JOIN, [NOT] EXISTS = the left rows of the inner join",
+    "join_tlp": "TLP over a join: WHERE p / NOT p / p IS NULL recombine to the join",
+    "join_forms": "JOIN ON = comma join + WHERE = USING = derived tables = CTE",
+    "join_time": "join on keys and time with tag/time filters = the same over subqueries",
+    "sub_in": "IN (subquery) = EXISTS = LEFT SEMI JOIN = Python's reference",
+    "sub_not_in": "NOT IN (NULL rule) / NOT EXISTS / LEFT ANTI JOIN = Python's reference",
+    "sub_scalar": "scalar subquery (correlated) = the GROUP BY answer joined back",
+    "window": "window function = Python over the fetched rows",
+    "window_filter": "WHERE p over a window's subquery = p computed inside, applied after",
+    "sub_cmp": "WHERE x op (scalar subquery) = the same with the value joined in",
+    "window_group": "aggregates OVER (PARTITION BY k), max(row_number()) = GROUP BY k",
+    "set_tlp": "UNION of the TLP partitions = DISTINCT whole; UNION ALL = whole",
+    "set_ref": "UNION/INTERSECT/EXCEPT [ALL] = Python over the inputs' rows",
+    "grouping": "ROLLUP/CUBE/GROUPING SETS = the union of one GROUP BY per set",
 }
 
 

@@ -44,7 +44,10 @@ class Case:
             for n in (v if isinstance(v, list) else [v]):
                 if isinstance(n, Node):
                     labels.update(n.labels())
-        return f"{'hang' if kind == 'fault' else self.oracle} [{' '.join(sorted(labels))}]"
+        # the relational oracles name the form of the query (join type, frame, set operator)
+        shape = self.params.get("shape")
+        shape = f" {{{shape}}}" if isinstance(shape, str) and kind != "fault" else ""
+        return f"{'hang' if kind == 'fault' else self.oracle}{shape} [{' '.join(sorted(labels))}]"
 
 
 class SetupError(Exception):

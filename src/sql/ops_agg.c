@@ -365,7 +365,8 @@ static void agg_describe(const op *o, op_explain *x) {
     buf_putc(&x->pd, ']');
 }
 
-/* lastpoint: last(time, column) and nothing else, grouped by tags only, straight over a scan,
+/* lastpoint: last(time, column) and max(time) and nothing else, grouped by tags only, straight
+ * over a scan,
  * needs of each series only its newest row per column: the scan reads no more (op_scan_newest).
  * A group holds whole series (its keys are tags), so the newest rows of its series give its
  * answer. */
@@ -373,9 +374,10 @@ static void agg_try_newest(struct agg_op *g) {
     if (!g->naggs) return;
     for (uint32_t k = 0; k < g->naggs; k++) {
         const agg_spec *sp = &g->aggs[k];
-        if (sp->kind != AGG_LAST || sp->distinct || sp->arg->kind != BX_COL || sp->arg->col != 0 ||
-            sp->arg2->kind != BX_COL)
-            return;
+        if (sp->distinct || !sp->arg || sp->arg->kind != BX_COL || sp->arg->col != 0) return;
+        /* max(time) is the time of a series' newest row, which the newest rows hold */
+        if (sp->kind == AGG_MAX) continue;
+        if (sp->kind != AGG_LAST || sp->arg2->kind != BX_COL) return;
     }
     uint32_t *cols = arena_alloc(g->o.q->a, sizeof *cols * (g->nkeys + 1));
     for (uint32_t k = 0; k < g->nkeys; k++) {

@@ -1296,14 +1296,21 @@ class SetRef:
         if r.random() < 0.2:
             p["items2"] = [g.expr(i.ty, 1) if r.random() < 0.5 else g.leaf(i.ty)
                            for i in p["items"]]
-        p["shape"] = p["op"]
+        if r.random() < 0.3:
+            # ORDER BY and LIMIT over the whole set operation
+            p["limit"] = r.choice([0, 1, 2, 5, 20])
+        p["shape"] = p["op"] + (" LIMIT" if "limit" in p else "")
         return p
 
     def queries(self, ctx, p):
         s1 = f"SELECT {', '.join(key_items(p['items']))} FROM {ctx.table} WHERE {p['p1'].render()}"
         s2 = (f"SELECT {', '.join(key_items(p.get('items2') or p['items']))} FROM {ctx.table} "
               f"WHERE {p['p2'].render()}")
-        return [s1, s2, f"{s1} {p['op']} {s2}"]
+        end = ""
+        if "limit" in p:
+            n = len(key_items(p["items"]))
+            end = f" ORDER BY {', '.join(str(i + 1) for i in range(n))} LIMIT {p['limit']}"
+        return [s1, s2, f"{s1} {p['op']} {s2}{end}"]
 
     def check(self, ctx, p, rs):
         types = key_types(p["items"])
@@ -1320,6 +1327,14 @@ class SetRef:
         if "float" in types and "ALL" not in op:
             # NaN, and -0.0 vs 0.0, as one value: which of equal rows survives is open
             got, want = list(set(got)), list(set(want))
+        if "limit" in p:
+            # LIMIT n of the ordered whole: n rows (or all), each one of the whole's
+            mg, mw = multiset(got), multiset(want)
+            extra = [k for k in mg if mg[k] > mw.get(k, 0)]
+            if len(got) != min(p["limit"], len(want)) or extra:
+                return (f"{op} ... LIMIT {p['limit']} gives {len(got)} rows of a whole of "
+                        f"{len(want)}; rows not in the whole: {extra[:3]}")
+            return None
         return differ(got, want, f"{op} gives {len(got)} rows, Python over the inputs' "
                       f"{len(a)} and {len(b)} rows {len(want)} (got vs expected)")
 

@@ -28,6 +28,12 @@ void op_init(op *o, qctx *q, uint32_t ncols) {
     o->has_tz = arena_calloc(q->a, ncols + 1);
 }
 
+void op_copy_cols(op *o, uint32_t at, const op *src) {
+    memcpy(o->types + at, src->types, src->ncols);
+    memcpy(o->units + at, src->units, src->ncols);
+    memcpy(o->has_tz + at, src->has_tz, src->ncols);
+}
+
 void op_explain_as(op *o, const char *pname, const char *lname, op **children, uint32_t n) {
     o->pname = pname;
     o->lname = lname;
@@ -386,9 +392,7 @@ static uint32_t filter_split(op *o, qctx *const *qs, uint32_t n, op **parts) {
 op *op_filter(qctx *q, op *child, bexpr *pred) {
     struct filter_op *f = arena_calloc(q->a, sizeof *f);
     op_init(&f->o, q, child->ncols);
-    memcpy(f->o.types, child->types, child->ncols);
-    memcpy(f->o.units, child->units, child->ncols);
-    memcpy(f->o.has_tz, child->has_tz, child->ncols);
+    op_copy_cols(&f->o, 0, child);
     f->o.next = filter_next;
     f->o.close = filter_close;
     f->o.split = filter_split;
@@ -546,9 +550,7 @@ static void limit_describe(const op *o, op_explain *x) {
 op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit) {
     struct limit_op *l = arena_calloc(q->a, sizeof *l);
     op_init(&l->o, q, child->ncols);
-    memcpy(l->o.types, child->types, child->ncols);
-    memcpy(l->o.units, child->units, child->ncols);
-    memcpy(l->o.has_tz, child->has_tz, child->ncols);
+    op_copy_cols(&l->o, 0, child);
     l->o.next = limit_next;
     l->o.close = limit_close;
     l->child = child;

@@ -69,9 +69,7 @@ op *op_expand(qctx *q, op *child, bexpr **keys, uint32_t nkeys, const uint64_t *
     uint32_t nin = child->ncols;
     op_init(&x->o, q, nin + nkeys + 1);
     op_explain_as(&x->o, "ExpandExec", "Expand", &x->child, 1);
-    memcpy(x->o.types, child->types, nin);
-    memcpy(x->o.units, child->units, nin);
-    memcpy(x->o.has_tz, child->has_tz, nin);
+    op_copy_cols(&x->o, 0, child);
     for (uint32_t k = 0; k < nkeys; k++) {
         x->o.types[nin + k] = keys[k]->type;
         x->o.units[nin + k] = keys[k]->unit;

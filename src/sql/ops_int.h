@@ -21,6 +21,8 @@
 
 /* Fills the fields every operator has, with room for ncols output columns in q->a. */
 void op_init(op *o, qctx *q, uint32_t ncols);
+/* Copies the column types, units and zone flags of src into o's columns from position at. */
+void op_copy_cols(op *o, uint32_t at, const op *src);
 /* The operator's describe function and its one input (EXPLAIN). */
 void op_explain_child(op *o, void (*describe)(const op *, op_explain *), op **child);
 

@@ -450,14 +450,8 @@ op *op_join(qctx *q, op *left, op *right, const join_spec *js) {
     bool semi_like = js->type == JT_SEMI || js->type == JT_ANTI;
     uint32_t n = left->ncols + (semi_like ? 0 : right->ncols);
     op_init(&j->o, q, n);
-    memcpy(j->o.types, left->types, left->ncols);
-    memcpy(j->o.units, left->units, left->ncols);
-    memcpy(j->o.has_tz, left->has_tz, left->ncols);
-    if (!semi_like) {
-        memcpy(j->o.types + left->ncols, right->types, right->ncols);
-        memcpy(j->o.units + left->ncols, right->units, right->ncols);
-        memcpy(j->o.has_tz + left->ncols, right->has_tz, right->ncols);
-    }
+    op_copy_cols(&j->o, 0, left);
+    if (!semi_like) op_copy_cols(&j->o, left->ncols, right);
     j->o.next = join_next;
     j->o.close = join_close;
     j->left = left;

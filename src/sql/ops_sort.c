@@ -213,9 +213,7 @@ static void sort_describe(const op *o, op_explain *x) {
 op *op_sort(qctx *q, op *child, sort_key *keys, uint32_t nkeys, int64_t keep) {
     struct sort_op *s = arena_calloc(q->a, sizeof *s);
     op_init(&s->o, q, child->ncols);
-    memcpy(s->o.types, child->types, child->ncols);
-    memcpy(s->o.units, child->units, child->ncols);
-    memcpy(s->o.has_tz, child->has_tz, child->ncols);
+    op_copy_cols(&s->o, 0, child);
     s->o.next = sort_next;
     s->o.close = sort_close;
     s->child = child;

@@ -389,9 +389,7 @@ op *op_window(qctx *q, op *child, win_spec *w, uint32_t n) {
     struct window_op *wo = arena_calloc(q->a, sizeof *wo);
     op_init(&wo->o, q, child->ncols + n);
     op_explain_as(&wo->o, "WindowAggExec", "WindowAggr", &wo->child, 1);
-    memcpy(wo->o.types, child->types, child->ncols);
-    memcpy(wo->o.units, child->units, child->ncols);
-    memcpy(wo->o.has_tz, child->has_tz, child->ncols);
+    op_copy_cols(&wo->o, 0, child);
     for (uint32_t k = 0; k < n; k++) {
         wo->o.types[child->ncols + k] = w[k].type;
         wo->o.units[child->ncols + k] = w[k].unit;

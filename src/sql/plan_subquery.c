@@ -13,18 +13,24 @@
 
 #include <string.h>
 
-/* Plans and runs sub, collecting at most max_rows rows (*more when there were others). */
-static int run_sub(struct binder *bd, const sql_query *sub, uint64_t max_rows, op **shape,
-                   batch *rows, bool *more, err *er) {
+/* Plans sub in the binder's query; a name it cannot find is noted as maybe a correlation. */
+static int plan_sub(struct binder *bd, const sql_query *sub, plan_out *po, err *er) {
     if (!bd->p)
         return err_set(er, 422, EC_NOT_IMPL,
                        "This feature is not implemented: subqueries in this statement");
-    plan_out po;
-    if (plan_query_env(bd->p, sub, &po, er) < 0) {
+    if (plan_query_env(bd->p, sub, po, er) < 0) {
         if (strstr(er->msg, "Schema error: No field named"))
             err_prefix(er, "correlated subqueries are not supported yet: ");
         return -1;
     }
+    return 0;
+}
+
+/* Plans and runs sub, collecting at most max_rows rows (*more when there were others). */
+static int run_sub(struct binder *bd, const sql_query *sub, uint64_t max_rows, op **shape,
+                   batch *rows, bool *more, err *er) {
+    plan_out po;
+    if (plan_sub(bd, sub, &po, er) < 0) return -1;
     *shape = po.root;
     return op_collect(po.root, bd->q->a, max_rows, rows, more, er);
 }
@@ -63,15 +69,8 @@ int plan_bind_subquery(struct binder *bd, const expr *e, bexpr **out, err *er) {
     /* x [NOT] IN (subquery): x and the subquery's column meet at their common type */
     bexpr *x;
     if (plan_bind(bd, e->args[0], &x, er) < 0) return -1;
-    if (!bd->p)
-        return err_set(er, 422, EC_NOT_IMPL,
-                       "This feature is not implemented: subqueries in this statement");
     plan_out po;
-    if (plan_query_env(bd->p, e->sub, &po, er) < 0) {
-        if (strstr(er->msg, "Schema error: No field named"))
-            err_prefix(er, "correlated subqueries are not supported yet: ");
-        return -1;
-    }
+    if (plan_sub(bd, e->sub, &po, er) < 0) return -1;
     if (po.root->ncols != 1) {
         po.root->close(po.root);
         return plan_err(er, "InSubquery should only return one column, but found %u",

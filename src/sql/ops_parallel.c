@@ -48,6 +48,7 @@ static void thread_give(void) {
 struct par {
     qctx *q;
     uint32_t n;
+    uint32_t nq; /* worker contexts allocated (qs[0..nq), NULL once freed) */
     qctx **qs;
     op **parts;
 };
@@ -66,16 +67,17 @@ struct par_job {
  * whose memory limit leaves less per part stays serial rather than fail for its threads. */
 #define PART_MIN_ROOM (1u << 20)
 
-struct par *par_split(qctx *q, op *child) {
-    uint32_t n = q->parallelism;
+/* child in up to n parts. */
+static struct par *par_split_n(qctx *q, op *child, uint32_t n) {
     /* EXPLAIN ANALYZE measures the operators of the plan; their parts would go unmeasured */
-    if (n < 2 || !child->split || child->stats) return NULL;
+    if (q->parallelism < 2 || n < 2 || !child->split || child->stats) return NULL;
     const arena_budget *root = arena_budget_root(&q->budget);
-    if (root->limit &&
-        (root->held > root->limit || root->limit - root->held < (size_t)n * PART_MIN_ROOM))
+    if (root->limit && (root->held > root->limit ||
+                        root->limit - root->held < (size_t)q->parallelism * PART_MIN_ROOM))
         return NULL;
     struct par *p = arena_calloc(q->a, sizeof *p);
     p->q = q;
+    p->nq = n;
     p->qs = arena_calloc(q->a, sizeof *p->qs * n);
     p->parts = arena_calloc(q->a, sizeof *p->parts * n);
     for (uint32_t i = 0; i < n; i++) {
@@ -103,6 +105,10 @@ struct par *par_split(qctx *q, op *child) {
         p->qs[i] = NULL;
     }
     return p;
+}
+
+struct par *par_split(qctx *q, op *child) {
+    return par_split_n(q, child, q->parallelism);
 }
 
 uint32_t par_parts(const struct par *p, qctx ***qs, op ***parts) {
@@ -154,7 +160,7 @@ void par_free(struct par *p) {
     if (!p) return;
     for (uint32_t i = 0; i < p->n; i++) p->parts[i]->close(p->parts[i]);
     p->n = 0;
-    for (uint32_t i = 0; i < p->q->parallelism; i++) {
+    for (uint32_t i = 0; i < p->nq; i++) {
         qctx *w = p->qs[i];
         if (!w) continue;
         arena_free(w->a);
@@ -162,4 +168,262 @@ void par_free(struct par *p) {
         arena_free(w->scratch);
         p->qs[i] = NULL;
     }
+}
+
+/* ---- gather: a streaming input run on several threads, its rows in their order ----
+ *
+ * The input is cut into more parts ("morsels") than there are threads. The caller's thread
+ * streams the morsel due next straight through; helper threads run the morsels after it
+ * ahead of time, each into a queue of batches copied out of the morsel's batch arena. Rows
+ * come out in morsel order, which is the serial plan's order. Memory stays bounded: a helper
+ * starts no morsel more than GATHER_AHEAD past the one being read, and a morsel's queue
+ * holds at most GATHER_QUEUE_BYTES before its helper waits for the reader. The copies live
+ * in arenas of their own under the query's budget, each freed once read. */
+
+#define GATHER_MORSELS_PER_THREAD 8
+#define GATHER_AHEAD 4
+#define GATHER_QUEUE_BYTES (8u << 20)
+
+struct gbatch {
+    struct gbatch *next;
+    arena *a; /* holds the copy */
+    batch b;
+    size_t bytes;
+};
+
+enum { GM_WAITING, GM_RUNNING, GM_DONE };
+
+struct morsel {
+    uint8_t state;
+    bool inline_run; /* the reader streams it itself */
+    struct gbatch *head, *tail;
+    size_t queued;
+    int rc;
+    err er;
+};
+
+struct gather_op {
+    op o;
+    op *child;
+    bool started, serial;
+    struct par *par;
+    struct morsel *m;
+    uint32_t n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a morsel was queued to, finished, or read from; or stop */
+    uint32_t take;     /* next morsel no thread has started */
+    uint32_t emit;     /* the morsel being read */
+    bool stop;
+    pthread_t *th;
+    uint32_t nth;
+    struct gbatch *held; /* the copy last handed out, freed at the next call */
+};
+
+/* A copy of b in its own arena (strings too: they may point into the batch arena). */
+static struct gbatch *gbatch_copy(const batch *b, arena_budget *budget) {
+    arena *a = arena_new(0);
+    arena_set_budget(a, budget);
+    struct gbatch *g = arena_calloc(a, sizeof *g);
+    g->a = a;
+    g->b.ncols = b->ncols;
+    g->b.nrows = b->nrows;
+    g->b.cols = arena_alloc(a, sizeof *g->b.cols * (b->ncols ? b->ncols : 1));
+    for (uint32_t c = 0; c < b->ncols; c++) {
+        const vec *s = &b->cols[c];
+        vec *d = &g->b.cols[c];
+        *d = *s;
+        size_t sz = vtype_size(s->type) * b->nrows;
+        if (s->type != VT_NULL && sz) {
+            d->d.raw = arena_alloc(a, sz);
+            memcpy(d->d.raw, s->d.raw, sz);
+        }
+        if (s->valid) {
+            d->valid = arena_alloc(a, bitmap_bytes(b->nrows) ? bitmap_bytes(b->nrows) : 1);
+            memcpy(d->valid, s->valid, bitmap_bytes(b->nrows));
+        }
+        if (s->type == VT_STR) {
+            size_t total = 0;
+            for (uint32_t i = 0; i < b->nrows; i++) total += s->d.s[i].len;
+            char *chars = arena_alloc(a, total ? total : 1);
+            for (uint32_t i = 0; i < b->nrows; i++) {
+                uint32_t len = s->d.s[i].len;
+                if (len) memcpy(chars, s->d.s[i].p, len);
+                d->d.s[i] = (strv){len ? chars : "", len};
+                chars += len;
+            }
+        }
+    }
+    g->bytes = arena_used(a);
+    return g;
+}
+
+/* Runs morsel i on a helper thread into its queue. Called and returns with mu held. */
+static void morsel_fill(struct gather_op *g, uint32_t i, qctx *w, op *part) {
+    struct morsel *m = &g->m[i];
+    int rc;
+    for (;;) {
+        pthread_mutex_unlock(&g->mu);
+        batch b;
+        err er = {0};
+        rc = part->next(part, &b, &er);
+        struct gbatch *gb = NULL;
+        if (rc > 0) {
+            gb = gbatch_copy(&b, &g->o.q->budget);
+            arena_reset(w->ba);
+            if (q_check(w, &er) < 0) rc = -1;
+        }
+        pthread_mutex_lock(&g->mu);
+        if (rc < 0) {
+            if (gb) arena_free(gb->a);
+            m->rc = -1;
+            m->er = er;
+            break;
+        }
+        if (rc == 0) break;
+        if (m->tail)
+            m->tail->next = gb;
+        else
+            m->head = gb;
+        m->tail = gb;
+        m->queued += gb->bytes;
+        pthread_cond_broadcast(&g->cv);
+        while (m->queued > GATHER_QUEUE_BYTES && !g->stop) pthread_cond_wait(&g->cv, &g->mu);
+        if (g->stop) break;
+    }
+    m->state = GM_DONE;
+    pthread_cond_broadcast(&g->cv);
+}
+
+static void *gather_main(void *arg) {
+    struct gather_op *g = arg;
+    qctx **qs;
+    op **parts;
+    par_parts(g->par, &qs, &parts);
+    pthread_mutex_lock(&g->mu);
+    while (!g->stop && g->take < g->n) {
+        if (g->take > g->emit + GATHER_AHEAD) {
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        }
+        uint32_t i = g->take++;
+        g->m[i].state = GM_RUNNING;
+        morsel_fill(g, i, qs[i], parts[i]);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+static bool gather_start(struct gather_op *g) {
+    qctx *q = g->o.q;
+    g->par = par_split_n(q, g->child, q->parallelism * GATHER_MORSELS_PER_THREAD);
+    if (!g->par) return false;
+    qctx **qs;
+    op **parts;
+    g->n = par_parts(g->par, &qs, &parts);
+    g->m = arena_calloc(q->a, sizeof *g->m * g->n);
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    g->th = arena_calloc(q->a, sizeof *g->th * q->parallelism);
+    for (uint32_t i = 1; i < q->parallelism; i++) {
+        if (!thread_take()) break;
+        if (pthread_create(&g->th[g->nth], NULL, gather_main, g) != 0) {
+            thread_give();
+            break;
+        }
+        g->nth++;
+    }
+    return true;
+}
+
+static int gather_next(op *o, batch *b, err *er) {
+    struct gather_op *g = (struct gather_op *)o;
+    if (!g->started) {
+        g->started = true;
+        g->serial = !gather_start(g);
+    }
+    if (g->serial) return g->child->next(g->child, b, er);
+    if (g->held) {
+        arena_free(g->held->a);
+        g->held = NULL;
+    }
+    qctx **qs;
+    op **parts;
+    par_parts(g->par, &qs, &parts);
+    pthread_mutex_lock(&g->mu);
+    while (g->emit < g->n) {
+        struct morsel *m = &g->m[g->emit];
+        if (m->state == GM_WAITING && g->take == g->emit) {
+            /* nobody runs it yet: the reader streams it without copies */
+            g->take++;
+            m->state = GM_RUNNING;
+            m->inline_run = true;
+        }
+        if (m->inline_run) {
+            pthread_mutex_unlock(&g->mu);
+            arena_reset(qs[g->emit]->ba);
+            int rc = parts[g->emit]->next(parts[g->emit], b, er);
+            if (rc != 0) return rc;
+            pthread_mutex_lock(&g->mu);
+            m->state = GM_DONE;
+        } else if (m->head) {
+            struct gbatch *gb = m->head;
+            m->head = gb->next;
+            if (!m->head) m->tail = NULL;
+            m->queued -= gb->bytes;
+            pthread_cond_broadcast(&g->cv);
+            pthread_mutex_unlock(&g->mu);
+            g->held = gb;
+            *b = gb->b;
+            return 1;
+        } else if (m->state != GM_DONE) {
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        } else if (m->rc < 0) {
+            *er = m->er;
+            pthread_mutex_unlock(&g->mu);
+            return -1;
+        }
+        g->emit++;
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return 0;
+}
+
+static void gather_close(op *o) {
+    struct gather_op *g = (struct gather_op *)o;
+    if (g->par) {
+        pthread_mutex_lock(&g->mu);
+        g->stop = true;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        /* a helper inside a morsel's next() stops at its next q_check */
+        for (uint32_t i = 0; i < g->n; i++) atomic_store(&g->par->qs[i]->budget.cancelled, true);
+        for (uint32_t i = 0; i < g->nth; i++) {
+            pthread_join(g->th[i], NULL);
+            thread_give();
+        }
+        for (uint32_t i = 0; i < g->n; i++)
+            for (struct gbatch *gb = g->m[i].head, *nx; gb; gb = nx) {
+                nx = gb->next;
+                arena_free(gb->a);
+            }
+        if (g->held) arena_free(g->held->a);
+        pthread_mutex_destroy(&g->mu);
+        pthread_cond_destroy(&g->cv);
+        par_free(g->par);
+    }
+    g->child->close(g->child);
+}
+
+op *op_gather(qctx *q, op *child) {
+    if (q->parallelism < 2 || !child->split) return child;
+    struct gather_op *g = arena_calloc(q->a, sizeof *g);
+    op_init(&g->o, q, child->ncols);
+    op_copy_cols(&g->o, 0, child);
+    g->o.next = gather_next;
+    g->o.close = gather_close;
+    g->child = child;
+    op_explain_as(&g->o, "CoalescePartitionsExec", "CoalescePartitions", &g->child, 1);
+    return &g->o;
 }

@@ -419,7 +419,7 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         plan_out po;
         rc = plan_query(s, &r->q, st->q, &po, e);
         if (rc == 0) {
-            r->root = po.root;
+            r->root = op_gather(&r->q, po.root);
             set_schema(r, po.ncols, po.names, po.root);
         }
         break;

@@ -74,6 +74,11 @@ QUERIES = [
     "SELECT count(*), max(f) FROM pt WHERE time > '1980-01-01T00:00:00Z'",
     "SELECT b, count(*), min(f), max(f) FROM pt GROUP BY b HAVING count(*) > 1",
     "SELECT host, round(var(i), 6), round(stddev(f), 6) FROM pt GROUP BY host",
+    # streaming answers (no aggregate): parts run ahead on other threads, rows keep their order
+    "SELECT * FROM pt",
+    "SELECT time, host, f * 2 AS f2, s FROM pt WHERE f > 40 OR s = 'late'",
+    "SELECT host, i FROM pt WHERE zone = 'z1' AND time > 60",
+    "SELECT time, host, b FROM pt WHERE b",
 ]
 
 
@@ -119,6 +124,34 @@ def test_parallel_query_error_stops_every_part(make_server):
     assert r.status == 422, r
     assert "Divide by zero" in r.json()["error_message"], r
     assert srv.sql_ok("SELECT count(*) FROM e") == "COUNT(*)\n8000\n"
+
+
+def test_parallel_stream_error_and_early_close(make_server):
+    """A streaming answer computed ahead by several threads: an error in a later part is the
+    query's error (after the rows before it); a client that stops reading a large answer
+    leaves nothing running, and the next queries are answered."""
+    srv = make_server(config=par_config(4))
+    rows = [f"e,h=h{h:02d} v={h * 1000 + k}i,d={0 if (h == 37 and k == 700) else 1}i {k}"
+            for h in range(40) for k in range(1000)]
+    srv.write_ok("\n".join(rows))
+    r = srv.sql("SELECT h, v / d FROM e")
+    assert r.status == 422, r
+    assert "Divide by zero" in r.json()["error_message"], r
+    # a big answer, streamed; the connection is dropped after its first bytes
+    import http.client
+    for _ in range(3):
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        c.request("POST", "/api/v1/sql?db=public&chunked=true", body=b"SELECT * FROM e",
+                  headers={"Authorization": "Basic cm9vdDo="})
+        resp = c.getresponse()
+        assert resp.status == 200
+        assert resp.read(1000)
+        c.close()
+    body = srv.sql_ok("SELECT h, v FROM e WHERE d = 1")
+    lines = body.splitlines()
+    assert len(lines) == 1 + 40 * 1000 - 1
+    assert lines[1] == "h00,0" and lines[-1] == "h39,39999"
+    assert srv.sql_ok("SELECT count(*) FROM e") == "COUNT(*)\n40000\n"
 
 
 LASTPOINT = [

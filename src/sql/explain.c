@@ -18,6 +18,9 @@ struct ex_node {
 };
 
 static struct ex_node *ex_build(arena *a, op *o) {
+    /* an operator with one input and no name of its own (op_gather) only changes how its
+     * input runs, not what it computes: the plans show the input */
+    while (!o->describe && !o->pname && o->nchildren == 1) o = o->children[0];
     struct ex_node *n = arena_calloc(a, sizeof *n);
     n->o = o;
     n->nk = o->nchildren;

@@ -93,7 +93,8 @@ op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n);
 op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit /* -1 = none */);
 /* child's rows in child's order, computed by up to q->parallelism threads when child splits
  * (a scan under filters and projections; ops_parallel.c), else child itself. For a streaming
- * root whose reader does work of its own between batches (formatting a result). */
+ * root whose reader does work of its own between batches (formatting a result), and for the
+ * inputs of sorts and joins. EXPLAIN shows child in its place. */
 op *op_gather(qctx *q, op *child);
 
 typedef struct sort_key {

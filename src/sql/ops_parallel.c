@@ -424,6 +424,6 @@ op *op_gather(qctx *q, op *child) {
     g->o.next = gather_next;
     g->o.close = gather_close;
     g->child = child;
-    op_explain_as(&g->o, "CoalescePartitionsExec", "CoalescePartitions", &g->child, 1);
+    op_explain_as(&g->o, NULL, NULL, &g->child, 1);
     return &g->o;
 }

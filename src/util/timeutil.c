@@ -356,19 +356,31 @@ size_t time_format(char *out, int64_t v, enum tunit u, enum ts_style style, bool
     time_floor_divmod(v, per, &secs, &sub);
     uint32_t nanos = (uint32_t)(sub * (NS_PER_SEC / per));
     time_floor_divmod(secs, SECS_PER_DAY, &days, &sod);
-    int64_t y;
-    unsigned mo, d;
-    civil_from_days(days, &y, &mo, &d);
-
     /* Built in a scratch buffer first: with second or millisecond units the year can have up
      * to 12 digits, and the caller only promised 40 bytes. */
     char tmp[64], *p = tmp;
-    p = put_year(p, y);
-    *p++ = '-';
-    p = put2(p, mo);
-    *p++ = '-';
-    p = put2(p, d);
-    *p++ = 'T';
+    /* A column's timestamps mostly share their day with the one before: the date part is
+     * kept per thread. */
+    static _Thread_local struct {
+        int64_t days;
+        size_t len;
+        char text[24];
+    } day = {INT64_MIN, 0, {0}};
+    if (days != day.days) {
+        int64_t y;
+        unsigned mo, d;
+        civil_from_days(days, &y, &mo, &d);
+        char *q = put_year(day.text, y);
+        *q++ = '-';
+        q = put2(q, mo);
+        *q++ = '-';
+        q = put2(q, d);
+        *q++ = 'T';
+        day.len = (size_t)(q - day.text);
+        day.days = days;
+    }
+    memcpy(p, day.text, day.len);
+    p += day.len;
     p = put2(p, (unsigned)(sod / 3600));
     *p++ = ':';
     p = put2(p, (unsigned)(sod / 60 % 60));

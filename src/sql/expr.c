@@ -526,8 +526,13 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
         return eval_case(e, b, a, out, er);
     case BX_FUNC: {
         vec *args = arena_alloc(a, sizeof *args * (e->nargs + 1));
-        for (uint32_t k = 0; k < e->nargs; k++)
+        for (uint32_t k = 0; k < e->nargs; k++) {
+            if (bx_scalar_const(e, k)) {
+                args[k] = (vec){.type = e->args[k]->type, .unit = e->args[k]->unit};
+                continue;
+            }
             if (bexpr_eval(e->args[k], b, a, &args[k], er) < 0) return -1;
+        }
         vec_alloc(a, e->type, e->unit, n, out);
         out->has_tz = e->has_tz;
         return e->fn(e, args, n, a, out, er);

@@ -64,6 +64,10 @@ struct bexpr {
     bool try_cast;
     bool case_has_operand;
     bool case_has_else;
+    /* BX_FUNC: bit k set = the kernel reads argument k, when it is a non-NULL constant, from
+     * args[k]->cval (bx_scalar_const), so the evaluator hands it an empty vector instead of n
+     * copies. */
+    uint32_t scalar_args;
     value cval;
     uint32_t col;
     bexpr **args;
@@ -83,6 +87,12 @@ int str_len_check(size_t len, err *er);
 /* -1 with the error (500) when the budget is past its deadline ("Query timeout") or holds more
  * than its memory limit ("Resources exhausted"); 0 otherwise, and for b NULL. */
 int budget_check(const arena_budget *b, err *er);
+
+/* Whether argument k of e is a non-NULL constant its kernel reads from the expression. */
+static inline bool bx_scalar_const(const bexpr *e, uint32_t k) {
+    return k < 32 && ((e->scalar_args >> k) & 1) && e->args[k]->kind == BX_CONST &&
+           !e->args[k]->cval.null;
+}
 
 /* Constructors used by the binder. */
 bexpr *bx_const(arena *a, value v);

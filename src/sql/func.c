@@ -242,9 +242,10 @@ static int fn_date_bin(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out
     bool have = false;
     int64_t stride = 1, origin = 0, lo = 1, hi = 0; /* lo > hi: no current bucket */
     /* A constant stride and origin (the usual `date_bin(INTERVAL '1 minute', time)`) without
-     * NULLs: the per-row checks of both go. */
-    bool fixed = e->args[0]->kind == BX_CONST && !e->args[0]->cval.null &&
-                 (e->nargs < 3 || (e->args[2]->kind == BX_CONST && !e->args[2]->cval.null));
+     * NULLs: the per-row checks of both go. A non-NULL constant is read from the expression:
+     * the evaluator does not broadcast it (e->scalar_args). */
+    bool c0 = bx_scalar_const(e, 0), c2 = e->nargs > 2 && bx_scalar_const(e, 2);
+    bool fixed = c0 && (e->nargs < 3 || c2);
     const int64_t *ts = args[1].d.i64;
     for (uint32_t i = 0; i < n; i++) {
         if (args[1].valid && !vec_is_valid(&args[1], i)) {
@@ -252,12 +253,13 @@ static int fn_date_bin(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out
             continue;
         }
         if (!have || !fixed) {
-            if (!vec_is_valid(&args[0], i) || (e->nargs > 2 && !vec_is_valid(&args[2], i))) {
+            if ((!c0 && !vec_is_valid(&args[0], i)) ||
+                (e->nargs > 2 && !c2 && !vec_is_valid(&args[2], i))) {
                 vec_set_null(a, out, i);
                 continue;
             }
-            interval iv = args[0].d.iv[i];
-            int64_t org = e->nargs > 2 ? args[2].d.i64[i] : 0;
+            interval iv = c0 ? e->args[0]->cval.v.iv : args[0].d.iv[i];
+            int64_t org = e->nargs < 3 ? 0 : c2 ? e->args[2]->cval.v.i : args[2].d.i64[i];
             if (!have || iv.months != civ.months || iv.days != civ.days || iv.nanos != civ.nanos ||
                 org != origin) {
                 if (date_bin_stride(iv, per_ns, &stride, er) < 0) return -1;
@@ -646,6 +648,7 @@ int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, int64_t 
         if (bx_cast(a, &args[1], VT_TS, unit, er) < 0) return -1;
         if (nargs > 2 && bx_cast(a, &args[2], VT_TS, unit, er) < 0) return -1;
         *out = mkcall(a, "date_bin", fn_date_bin, VT_TS, unit, args, nargs, NULL);
+        (*out)->scalar_args = 1u << 0 | 1u << 2; /* the stride and the origin */
         return 0;
     }
     if (!strcmp(name, "date_trunc") || !strcmp(name, "datetrunc")) {

@@ -219,7 +219,7 @@ static void csv_header(fmt_enc *f, buf *out) {
     f->header_done = true;
 }
 
-static void csv_rows(fmt_enc *f, const batch *b, buf *out) {
+static void csv_rows(const fmt_enc *f, const batch *b, buf *out) {
     char sep = f->kind == FMT_TSV ? '\t' : ',';
     char tmp[96];
     for (uint32_t r = 0; r < b->nrows; r++) {
@@ -309,7 +309,8 @@ static void json_keys(fmt_enc *f) {
 }
 
 /* Appends `,"key":value` (comma only when not first); false when the value is left out. */
-static bool json_member(fmt_enc *f, buf *out, const vec *v, uint32_t r, uint32_t c, bool first) {
+static bool json_member(const fmt_enc *f, buf *out, const vec *v, uint32_t r, uint32_t c,
+                        bool first) {
     if (!cell_valid(v, r)) return false;
     if (v->type == VT_F64 && !isfinite(v->d.f64[r])) return false;
     if (!first) buf_putc(out, ',');
@@ -339,18 +340,23 @@ static bool json_member(fmt_enc *f, buf *out, const vec *v, uint32_t r, uint32_t
     return true;
 }
 
+/* Row r as an object (keys prepared by json_keys). */
+static void json_row(const fmt_enc *f, const batch *b, uint32_t r, buf *out) {
+    buf_putc(out, '{');
+    bool first = true;
+    for (uint32_t c = 0; c < f->ncols; c++) {
+        const vec *v = c < b->ncols ? &b->cols[c] : NULL;
+        if (json_member(f, out, v, r, c, first)) first = false;
+    }
+    buf_putc(out, '}');
+}
+
 static void json_rows(fmt_enc *f, const batch *b, buf *out) {
     json_keys(f);
     bool nd = f->kind == FMT_NDJSON;
     for (uint32_t r = 0; r < b->nrows; r++) {
         if (!nd) buf_putc(out, f->rows == 0 ? '[' : ',');
-        buf_putc(out, '{');
-        bool first = true;
-        for (uint32_t c = 0; c < f->ncols; c++) {
-            const vec *v = c < b->ncols ? &b->cols[c] : NULL;
-            if (json_member(f, out, v, r, c, first)) first = false;
-        }
-        buf_putc(out, '}');
+        json_row(f, b, r, out);
         if (nd) buf_putc(out, '\n');
         f->rows++;
     }
@@ -602,6 +608,62 @@ void fmt_enc_batch(fmt_enc *f, const batch *b, buf *out) {
         if (f->chunked && b->nrows > 0 && !f->over) table_draw(f, out);
         break;
     }
+}
+
+/* ---- rows encoded apart ----
+ * A batch's rows are encoded on their own (any thread; the encoder is only read), then spliced
+ * into the document in order by fmt_enc_append, which adds what depends on the rows before:
+ * the CSV header, JSON's opening bracket. JSON rows are encoded each after a comma, and the
+ * document's first comma becomes the bracket. */
+
+bool fmt_enc_rows_apart(fmt_enc *f) {
+    if (f->kind == FMT_TABLE) return false;
+    if (f->kind == FMT_JSON || f->kind == FMT_NDJSON) json_keys(f);
+    return true;
+}
+
+void fmt_enc_rows(const fmt_enc *f, const batch *b, buf *out) {
+    switch (f->kind) {
+    case FMT_CSV:
+    case FMT_TSV:
+        csv_rows(f, b, out);
+        break;
+    case FMT_JSON:
+        for (uint32_t r = 0; r < b->nrows; r++) {
+            buf_putc(out, ',');
+            json_row(f, b, r, out);
+        }
+        break;
+    case FMT_NDJSON:
+        for (uint32_t r = 0; r < b->nrows; r++) {
+            json_row(f, b, r, out);
+            buf_putc(out, '\n');
+        }
+        break;
+    case FMT_TABLE:
+        break;
+    }
+}
+
+void fmt_enc_append(fmt_enc *f, const char *text, size_t len, uint64_t nrows, buf *out) {
+    switch (f->kind) {
+    case FMT_CSV:
+    case FMT_TSV:
+        if (!f->header_done) csv_header(f, out);
+        if (len) buf_append(out, text, len);
+        break;
+    case FMT_JSON:
+        if (!len) break;
+        buf_putc(out, f->rows == 0 ? '[' : ',');
+        buf_append(out, text + 1, len - 1);
+        break;
+    case FMT_NDJSON:
+        if (len) buf_append(out, text, len);
+        break;
+    case FMT_TABLE:
+        break;
+    }
+    f->rows += nrows;
 }
 
 void fmt_enc_finish(fmt_enc *f, buf *out) {

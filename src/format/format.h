@@ -41,6 +41,14 @@ typedef struct fmt_enc fmt_enc;
  * per batch. */
 fmt_enc *fmt_enc_new(enum fmt_kind k, const rschema *schema, bool chunked);
 void fmt_enc_batch(fmt_enc *f, const batch *b, buf *out);
+/* Rows encoded apart, so that another thread can encode a batch while this one writes the
+ * document: after fmt_enc_rows_apart(f) returns true (every format but the table; call it
+ * once, before other threads read f), fmt_enc_rows may run on any number of threads at once,
+ * each appending the rows of its batch to its own buffer, and fmt_enc_append splices such a
+ * text (nrows rows) into the document in order, interleaved with fmt_enc_batch as needed. */
+bool fmt_enc_rows_apart(fmt_enc *f);
+void fmt_enc_rows(const fmt_enc *f, const batch *b, buf *out);
+void fmt_enc_append(fmt_enc *f, const char *text, size_t len, uint64_t nrows, buf *out);
 /* Ends the document: header if no batch came (CSV/TSV/table), `]` or `[]` (JSON), the box. */
 void fmt_enc_finish(fmt_enc *f, buf *out);
 void fmt_enc_free(fmt_enc *f);

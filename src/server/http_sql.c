@@ -187,6 +187,10 @@ static void utf8_replace_invalid(const char *text, size_t tlen, buf *clean) {
 
 /* Without chunked=true the whole answer is built before the status line goes out, so it is
  * memory the query holds: bounded by the query's limit and charged to the server's. Frees st. */
+static void encode_rows(void *ctx, const batch *b, buf *out) {
+    fmt_enc_rows(ctx, b, out);
+}
+
 static struct reply whole_answer(server *s, struct stream *st, const struct sql_params *sp,
                                  const char *ctype, const char *cename) {
     err e;
@@ -196,8 +200,14 @@ static struct reply whole_answer(server *s, struct stream *st, const struct sql_
     batch b;
     int rc;
     uint64_t charged = 0;
-    while ((rc = sql_result_next(st->res, &b, &e)) > 0) {
-        fmt_enc_batch(st->enc, &b, &all);
+    /* a parallel answer is encoded by the threads that compute it */
+    if (fmt_enc_rows_apart(st->enc)) sql_result_encode_apart(st->res, encode_rows, st->enc);
+    const buf *text;
+    while ((rc = sql_result_next_text(st->res, &b, &text, &e)) > 0) {
+        if (text)
+            fmt_enc_append(st->enc, text->p, text->len, b.nrows, &all);
+        else
+            fmt_enc_batch(st->enc, &b, &all);
         if (answer_charge(s, st->enc, &all, &charged, &e) < 0) {
             rc = -1;
             break;

@@ -20,8 +20,11 @@
  * free runs on the caller's thread, so many heavy queries at once do not multiply threads. */
 #include "sql/ops_int.h"
 
+#include "util/mem.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -186,8 +189,10 @@ void par_free(struct par *p) {
 
 struct gbatch {
     struct gbatch *next;
-    arena *a; /* holds the copy */
-    batch b;
+    arena *a; /* holds the copy (NULL when encoded) */
+    batch b;  /* encoded: nrows only */
+    buf text; /* the batch's encoding, when the gather has an encode function */
+    bool encoded;
     size_t bytes;
 };
 
@@ -217,7 +222,30 @@ struct gather_op {
     pthread_t *th;
     uint32_t nth;
     struct gbatch *held; /* the copy last handed out, freed at the next call */
+    op_encode_fn enc;    /* helpers encode their batches (op_gather_encode), or NULL */
+    void *enc_ctx;
 };
+
+static void gbatch_free(struct gbatch *gb) {
+    if (!gb) return;
+    if (gb->encoded) {
+        buf_free(&gb->text);
+        free(gb);
+    } else {
+        arena_free(gb->a);
+    }
+}
+
+/* b's rows encoded by the gather's encode function. */
+static struct gbatch *gbatch_encode(struct gather_op *g, const batch *b) {
+    struct gbatch *gb = xcalloc(1, sizeof *gb);
+    gb->encoded = true;
+    gb->b.nrows = b->nrows;
+    buf_init(&gb->text);
+    g->enc(g->enc_ctx, b, &gb->text);
+    gb->bytes = gb->text.len;
+    return gb;
+}
 
 /* A copy of b in its own arena (strings too: they may point into the batch arena). */
 static struct gbatch *gbatch_copy(const batch *b, arena_budget *budget) {
@@ -268,13 +296,13 @@ static void morsel_fill(struct gather_op *g, uint32_t i, qctx *w, op *part) {
         rc = part->next(part, &b, &er);
         struct gbatch *gb = NULL;
         if (rc > 0) {
-            gb = gbatch_copy(&b, &g->o.q->budget);
+            gb = g->enc ? gbatch_encode(g, &b) : gbatch_copy(&b, &g->o.q->budget);
             arena_reset(w->ba);
             if (q_check(w, &er) < 0) rc = -1;
         }
         pthread_mutex_lock(&g->mu);
         if (rc < 0) {
-            if (gb) arena_free(gb->a);
+            gbatch_free(gb);
             m->rc = -1;
             m->er = er;
             break;
@@ -335,17 +363,16 @@ static bool gather_start(struct gather_op *g) {
     return true;
 }
 
-static int gather_next(op *o, batch *b, err *er) {
+static int gather_next_text(op *o, batch *b, const buf **text, err *er) {
     struct gather_op *g = (struct gather_op *)o;
+    *text = NULL;
     if (!g->started) {
         g->started = true;
         g->serial = !gather_start(g);
     }
     if (g->serial) return g->child->next(g->child, b, er);
-    if (g->held) {
-        arena_free(g->held->a);
-        g->held = NULL;
-    }
+    gbatch_free(g->held);
+    g->held = NULL;
     qctx **qs;
     op **parts;
     par_parts(g->par, &qs, &parts);
@@ -374,6 +401,7 @@ static int gather_next(op *o, batch *b, err *er) {
             pthread_mutex_unlock(&g->mu);
             g->held = gb;
             *b = gb->b;
+            if (gb->encoded) *text = &gb->text;
             return 1;
         } else if (m->state != GM_DONE) {
             pthread_cond_wait(&g->cv, &g->mu);
@@ -388,6 +416,29 @@ static int gather_next(op *o, batch *b, err *er) {
     }
     pthread_mutex_unlock(&g->mu);
     return 0;
+}
+
+static int gather_next(op *o, batch *b, err *er) {
+    const buf *text;
+    /* without an encode function no batch comes back encoded */
+    return gather_next_text(o, b, &text, er);
+}
+
+int op_gather_next_text(op *o, batch *b, const buf **text, err *er) {
+    if (o->next != gather_next) {
+        *text = NULL;
+        return o->next(o, b, er);
+    }
+    return gather_next_text(o, b, text, er);
+}
+
+bool op_gather_encode(op *o, op_encode_fn fn, void *ctx) {
+    if (o->next != gather_next) return false;
+    struct gather_op *g = (struct gather_op *)o;
+    if (g->started) return false;
+    g->enc = fn;
+    g->enc_ctx = ctx;
+    return true;
 }
 
 static void gather_close(op *o) {
@@ -406,9 +457,9 @@ static void gather_close(op *o) {
         for (uint32_t i = 0; i < g->n; i++)
             for (struct gbatch *gb = g->m[i].head, *nx; gb; gb = nx) {
                 nx = gb->next;
-                arena_free(gb->a);
+                gbatch_free(gb);
             }
-        if (g->held) arena_free(g->held->a);
+        gbatch_free(g->held);
         pthread_mutex_destroy(&g->mu);
         pthread_cond_destroy(&g->cv);
         par_free(g->par);

@@ -496,6 +496,17 @@ int sql_result_next(sql_result *r, batch *b, err *e) {
     return r->root->next(r->root, b, e);
 }
 
+void sql_result_encode_apart(sql_result *r, sql_encode_fn fn, void *ctx) {
+    if (r->root) (void)op_gather_encode(r->root, fn, ctx);
+}
+
+int sql_result_next_text(sql_result *r, batch *b, const buf **text, err *e) {
+    *text = NULL;
+    if (!r->root) return 0;
+    arena_reset(r->q.ba);
+    return op_gather_next_text(r->root, b, text, e);
+}
+
 void sql_result_close(sql_result *r) {
     if (!r) return;
     if (r->root) {

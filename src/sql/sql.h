@@ -22,6 +22,7 @@
 #include "meta/catalog.h"
 #include "storage/engine.h"
 #include "util/arena.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/types.h"
 
@@ -45,6 +46,14 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
 const rschema *sql_result_schema(const sql_result *r);
 /* 1 = *b holds a batch, 0 = end, -1 = error. */
 int sql_result_next(sql_result *r, batch *b, err *e);
+/* Encoding in parallel: when the result's rows are computed by several threads (a plain
+ * scan's answer), fn encodes each batch on the thread that made it (several at once, so fn
+ * must only read ctx); sql_result_next_text then hands some batches over encoded: *text is
+ * the rows' encoding and b holds only nrows. Without fn, or for other results, *text is
+ * always NULL and this is sql_result_next. Call before the first batch. */
+typedef void (*sql_encode_fn)(void *ctx, const batch *b, buf *out);
+void sql_result_encode_apart(sql_result *r, sql_encode_fn fn, void *ctx);
+int sql_result_next_text(sql_result *r, batch *b, const buf **text, err *e);
 void sql_result_close(sql_result *r);
 
 #endif

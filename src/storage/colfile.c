@@ -30,7 +30,9 @@
 #include <xxhash.h>
 
 #define CF_MAGIC "STRATAC1"
-#define CF_VERSION 1
+/* Version 2 adds each numeric page's last value to its statistics; version 1 files are read
+ * as before (their statistics have no last value). */
+#define CF_VERSION 2
 #define CF_FOOTER 32
 #define PAGE_FMT 1
 
@@ -51,6 +53,7 @@ struct cf_writer {
     uint32_t last_sid;
     uint64_t rows;
     arena *scratch;
+    uint32_t version; /* written to the footer; CF_VERSION unless a test asks for an older one */
 };
 
 static int flush_out(cf_writer *w, err *e) {
@@ -64,6 +67,7 @@ int cf_writer_open(const char *path, cf_writer **out, err *e) {
     cf_writer *w = xcalloc(1, sizeof *w);
     w->path = xstrdup(path);
     size_t n = strlen(path) + 8;
+    w->version = CF_VERSION;
     w->tmp = xmalloc(n);
     snprintf(w->tmp, n, "%s.tmp", path);
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -92,6 +96,11 @@ void cf_writer_abort(cf_writer *w) {
     free(w->path);
     free(w->tmp);
     free(w);
+}
+
+void cf_writer_set_version(cf_writer *w, uint32_t version) {
+    STRATA_ASSERT(version >= 1 && version <= CF_VERSION);
+    w->version = version;
 }
 
 uint64_t cf_writer_rows(const cf_writer *w) {
@@ -155,6 +164,12 @@ static int encode_col(cf_writer *w, const cf_col *c, uint32_t from, uint32_t n, 
     *nulls = nn;
     uint32_t nv = n - nn;
     memset(st, 0, sizeof *st);
+    if (nv) {
+        uint32_t i = n;
+        while (i-- > 0 && !vec_is_valid(v, from + i)) {
+        }
+        st->last_row = i;
+    }
     arena_reset(w->scratch);
     int rc = 0;
     switch (c->type) {
@@ -171,6 +186,7 @@ static int encode_col(cf_writer *w, const cf_col *c, uint32_t from, uint32_t n, 
                 sum += d[i];
             }
             st->sum.f = sum;
+            st->last.f = d[nv - 1];
         }
         rc = codec_encode_f64(d, nv, c->codec, &w->page, e);
         break;
@@ -202,6 +218,7 @@ static int encode_col(cf_writer *w, const cf_col *c, uint32_t from, uint32_t n, 
                 }
                 st->sum.u = sum;
             }
+            st->last.i = d[nv - 1];
         }
         rc = codec_encode_i64(d, nv, c->codec, &w->page, e);
         break;
@@ -222,13 +239,17 @@ static int encode_col(cf_writer *w, const cf_col *c, uint32_t from, uint32_t n, 
     return rc;
 }
 
-static void put_stats(buf *b, uint8_t type, const cf_stats *st) {
+static void put_stats(buf *b, uint32_t version, uint8_t type, const cf_stats *st) {
     if (type != VT_F64 && type != VT_I64 && type != VT_U64) return;
     buf_putc(b, st->has_stats ? 1 : 0);
     if (!st->has_stats) return;
     put_u64(b, st->min.u);
     put_u64(b, st->max.u);
     put_u64(b, st->sum.u);
+    if (version >= 2) {
+        put_u64(b, st->last.u);
+        buf_put_uvarint(b, st->last_row);
+    }
 }
 
 int cf_writer_add(cf_writer *w, uint32_t sid, uint64_t table_id, uint32_t nrows, const int64_t *ts,
@@ -278,7 +299,7 @@ int cf_writer_add(cf_writer *w, uint32_t sid, uint64_t table_id, uint32_t nrows,
             buf_putc(&w->index, (char)cols[k].type);
             buf_put_uvarint(&w->index, nulls);
             if (emit_page(w, e) < 0) return -1;
-            put_stats(&w->index, cols[k].type, &st);
+            put_stats(&w->index, w->version, cols[k].type, &st);
         }
     }
     return 0;
@@ -302,7 +323,7 @@ int cf_writer_finish(cf_writer *w, err *e) {
     put_u64(&w->out, index_off);
     put_u64(&w->out, index_len);
     put_u32(&w->out, index_crc);
-    put_u32(&w->out, CF_VERSION);
+    put_u32(&w->out, w->version);
     buf_append(&w->out, CF_MAGIC, 8);
     int rc = flush_out(w, e);
     if (rc == 0 && fsync(w->fd) < 0)
@@ -343,6 +364,7 @@ struct cf_reader {
     uint64_t *ents; /* offset of each series' entry in the index */
     size_t nseries;
     int64_t tmin, tmax;
+    uint32_t version;
 };
 
 /* off: where in the file the damage was found (the start of the page or index entry). */
@@ -415,6 +437,15 @@ static int parse_entry(const cf_reader *r, byte_reader *d, arena *a, cf_series *
                     st.min.u = br_u64(d);
                     st.max.u = br_u64(d);
                     st.sum.u = br_u64(d);
+                    if (r->version >= 2) {
+                        st.last.u = br_u64(d);
+                        uint64_t lr = br_uvarint(d);
+                        if (lr >= rows)
+                            return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx),
+                                           "bad last row");
+                        st.has_last = true;
+                        st.last_row = (uint32_t)lr;
+                    }
                 }
             } else if (type != VT_BOOL && type != VT_STR) {
                 return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx),
@@ -496,7 +527,7 @@ int cf_open(const char *path, cf_reader **out, err *e) {
     int rc = 0;
     if (memcmp(r->map, CF_MAGIC, 8) || memcmp(f + 24, CF_MAGIC, 8))
         rc = corrupt(e, path, 0, "bad magic");
-    else if (ver != CF_VERSION)
+    else if (ver != 1 && ver != CF_VERSION)
         rc = err_set(e, 500, EC_STORAGE, "column file %s: unsupported version %u", path, ver);
     else if (ioff < 8 || ilen > r->size || ioff > r->size - CF_FOOTER - ilen ||
              ioff + ilen != r->size - CF_FOOTER)
@@ -504,6 +535,7 @@ int cf_open(const char *path, cf_reader **out, err *e) {
     else if (crc32x(r->map + ioff, ilen) != icrc)
         rc = corrupt(e, path, ioff, "index checksum mismatch");
     else {
+        r->version = ver;
         r->idx = r->map + ioff;
         r->idx_len = (size_t)ilen;
         r->idx_off = ioff;

@@ -47,17 +47,23 @@ int cf_writer_add(cf_writer *w, uint32_t sid, uint64_t table_id, uint32_t nrows,
 int cf_writer_finish(cf_writer *w, err *e);
 void cf_writer_abort(cf_writer *w);
 uint64_t cf_writer_rows(const cf_writer *w);
+/* Writes the given older format version (for tests of reading old files). */
+void cf_writer_set_version(cf_writer *w, uint32_t version);
 
 typedef struct cf_reader cf_reader;
 
 /* Per-page statistics of a numeric column (valid when has_stats). */
 typedef struct cf_stats {
     bool has_stats;
+    /* last: the value of the page's last non-NULL row, last_row (files of version 2 on: read
+     * from older files, has_last is false) */
+    bool has_last;
+    uint32_t last_row;
     union {
         double f;
         int64_t i;
         uint64_t u;
-    } min, max, sum;
+    } min, max, sum, last;
 } cf_stats;
 
 typedef struct cf_colref {

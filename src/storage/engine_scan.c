@@ -249,6 +249,72 @@ static void newest_take(struct newest *nw, arena *ba, const int64_t *ts, const v
     }
 }
 
+/* A chunk's newest rows from the file's index alone (files of version 2 on): its newest row's
+ * time is the chunk's tmax, and each numeric field's newest value is its page's last value;
+ * the time page is decoded only when some field's last value sits on an earlier row. The rows
+ * handed to newest_take carry only the values they are kept for (the others NULL), which is
+ * all a lastpoint aggregate reads of them. 1 = taken; 0 = the chunk must be decoded (a field
+ * without a last value: not numeric, or an older file; or the chunk is not wholly in range). */
+static int newest_from_stats(scan *s, struct newest *nw, const cf_reader *f, const cf_chunk *ch,
+                             arena *ba, err *e) {
+    const scan_spec *sp = &s->spec;
+    if (ch->tmin < sp->tmin || ch->tmax > sp->tmax) return 0;
+    uint32_t nf = sp->nfields, last = ch->nrows - 1;
+    const cf_colref **refs = arena_calloc(s->na, sizeof *refs * (nf + 1));
+    uint32_t *rows = arena_alloc(s->na, sizeof *rows * (nf + 2));
+    uint32_t m = 0;
+    if (!nw->any) rows[m++] = last;
+    for (uint32_t k = 0; k < nf; k++) {
+        if (nw->found[k]) continue;
+        for (uint32_t c = 0; c < ch->ncols; c++)
+            if (ch->cols[c].col_id == sp->field_ids[k]) refs[k] = &ch->cols[c];
+        /* absent, or of another type: all NULL in this chunk (as cf_read_col reads it) */
+        if (!refs[k] || refs[k]->type != sp->field_types[k]) {
+            refs[k] = NULL;
+            continue;
+        }
+        if (!refs[k]->st.has_last) return 0;
+        rows[m++] = refs[k]->st.last_row;
+    }
+    if (m == 0) return 1;
+    /* the rows in time order, once each */
+    for (uint32_t i = 1; i < m; i++)
+        for (uint32_t j = i; j > 0 && rows[j - 1] > rows[j]; j--) {
+            uint32_t t = rows[j];
+            rows[j] = rows[j - 1];
+            rows[j - 1] = t;
+        }
+    uint32_t u = 0;
+    for (uint32_t i = 0; i < m; i++)
+        if (!u || rows[u - 1] != rows[i]) rows[u++] = rows[i];
+    m = u;
+    int64_t *ts = arena_alloc(s->na, sizeof *ts * m);
+    if (rows[0] != last) {
+        int64_t *all = arena_alloc(s->na, sizeof *all * ch->nrows);
+        if (cf_read_ts(f, ch, all, e) < 0) return -1;
+        for (uint32_t i = 0; i < m; i++) ts[i] = all[rows[i]];
+    } else {
+        ts[0] = ch->tmax;
+    }
+    vec *cols = arena_alloc(s->na, sizeof *cols * (nf + 1));
+    for (uint32_t k = 0; k < nf; k++) {
+        vec_alloc_null(s->na, sp->field_types[k], 0, m, &cols[k]);
+        if (!refs[k]) continue;
+        for (uint32_t i = 0; i < m; i++) {
+            if (rows[i] != refs[k]->st.last_row) continue;
+            bitmap_set(cols[k].valid, i);
+            if (sp->field_types[k] == VT_F64)
+                cols[k].d.f64[i] = refs[k]->st.last.f;
+            else if (sp->field_types[k] == VT_U64)
+                cols[k].d.u64[i] = refs[k]->st.last.u;
+            else
+                cols[k].d.i64[i] = refs[k]->st.last.i;
+        }
+    }
+    newest_take(nw, ba, ts, cols, m);
+    return 1;
+}
+
 /* One vnode's rows of the series, newest source and chunk first, until every field is found. */
 static int newest_vnode(scan *s, struct newest *nw, vversion *vv, arena *ba, err *e) {
     arena *na = s->na;
@@ -282,6 +348,9 @@ static int newest_vnode(scan *s, struct newest *nw, vversion *vv, arena *ba, err
         for (uint32_t ci = p->series->nchunks; ci-- > 0 && !newest_done(nw);) {
             const cf_chunk *ch = &p->series->chunks[ci];
             if (ch->tmax < sp->tmin || ch->tmin > sp->tmax) continue;
+            int st = newest_from_stats(s, nw, p->file, ch, ba, e);
+            if (st < 0) return -1;
+            if (st) continue;
             int64_t *ts = arena_alloc(na, sizeof *ts * ch->nrows);
             if (cf_read_ts(p->file, ch, ts, e) < 0) return -1;
             for (uint32_t k = 0; k < sp->nfields; k++)

@@ -174,6 +174,11 @@ LASTPOINT = [
     "SELECT rack, last(time, f), last(time, s), last(time, zone) FROM pt {w} GROUP BY rack, zone "
     "ORDER BY rack, 4",
     "SELECT last(time, f), last(time, b) FROM pt {w}",
+    # numbers only: each chunk of a file answers from its index (its pages' last values, the
+    # time page read only when a field's last value is not on the chunk's last row)
+    "SELECT host, max(time), last(time, f), last(time, i) FROM pt {w} GROUP BY host ORDER BY host",
+    "SELECT rack, last(time, f), max(time) FROM pt {w} GROUP BY rack ORDER BY rack",
+    "SELECT last(time, i), max(time), last(time, f) FROM pt {w}",
 ]
 
 

@@ -525,8 +525,9 @@ static void test_extreme_timestamps(void **state) {
 
 /* ---- statistics --------------------------------------------------------------------------- */
 
-static void test_statistics(void **state) {
-    (void)state;
+/* version 2 files keep each numeric page's last value and its row; version 1 files (still
+ * read) have none */
+static void statistics_at(uint32_t version) {
     char *dir = tu_tmpdir("cf");
     char path[512];
     snprintf(path, sizeof path, "%s/s.col", dir);
@@ -545,6 +546,9 @@ static void test_statistics(void **state) {
         b[i] = i & 1;
         if (i % 4 != 0) bitmap_set(valid, i); /* multiples of 4 are NULL */
     }
+    /* the first chunk ends in NULLs: its last value is on an earlier row */
+    for (uint32_t i = CF_CHUNK_ROWS - 3; i < CF_CHUNK_ROWS; i++)
+        valid[i >> 3] &= (uint8_t) ~(1u << (i & 7));
     /* the NULL rows carry extreme values that must not reach the statistics */
     f[0] = -1e300;
     i64[4] = INT64_MIN;
@@ -558,6 +562,7 @@ static void test_statistics(void **state) {
     err e;
     cf_writer *w;
     assert_int_equal(cf_writer_open(path, &w, &e), 0);
+    cf_writer_set_version(w, version);
     assert_int_equal(cf_writer_add(w, 1, 9, N, ts, 4, cols, &e), 0);
     assert_int_equal(cf_writer_rows(w), N);
     assert_int_equal(cf_writer_finish(w, &e), 0);
@@ -572,12 +577,13 @@ static void test_statistics(void **state) {
         double fmin = INFINITY, fmax = -INFINITY, fsum = 0;
         int64_t imin = INT64_MAX, imax = INT64_MIN, isum = 0;
         uint64_t umin = UINT64_MAX, umax = 0, usum = 0;
-        uint32_t nulls = 0;
+        uint32_t nulls = 0, last = 0;
         for (uint32_t i = from; i < from + n; i++) {
             if (!vec_is_valid(&vf, i)) {
                 nulls++;
                 continue;
             }
+            last = i;
             fmin = fmin < f[i] ? fmin : f[i];
             fmax = fmax > f[i] ? fmax : f[i];
             fsum += f[i];
@@ -589,8 +595,13 @@ static void test_statistics(void **state) {
             usum += u64[i];
         }
         assert_int_equal(ch->ncols, 4);
+        if (c == 0) assert_true(last < from + n - 1);
         for (uint32_t k = 0; k < 4; k++) {
             const cf_colref *cr = &ch->cols[k];
+            if (cr->type != VT_BOOL) {
+                assert_int_equal(cr->st.has_last, version >= 2);
+                if (version >= 2) assert_int_equal(cr->st.last_row, last - from);
+            }
             switch (cr->col_id) {
             case 1:
                 assert_int_equal(cr->type, VT_F64);
@@ -599,6 +610,7 @@ static void test_statistics(void **state) {
                 assert_true(cr->st.min.f == fmin);
                 assert_true(cr->st.max.f == fmax);
                 assert_true(fabs(cr->st.sum.f - fsum) < 1e-6);
+                if (version >= 2) assert_true(cr->st.last.f == f[last]);
                 break;
             case 2:
                 assert_int_equal(cr->nulls, nulls);
@@ -606,12 +618,14 @@ static void test_statistics(void **state) {
                 assert_int_equal(cr->st.min.i, imin);
                 assert_int_equal(cr->st.max.i, imax);
                 assert_int_equal(cr->st.sum.i, isum);
+                if (version >= 2) assert_int_equal(cr->st.last.i, i64[last]);
                 break;
             case 3:
                 assert_true(cr->st.has_stats);
                 assert_int_equal(cr->st.min.u, umin);
                 assert_int_equal(cr->st.max.u, umax);
                 assert_int_equal(cr->st.sum.u, usum);
+                if (version >= 2) assert_int_equal(cr->st.last.u, u64[last]);
                 break;
             case 4:
                 assert_int_equal(cr->type, VT_BOOL);
@@ -632,6 +646,12 @@ static void test_statistics(void **state) {
     free(b);
     free(valid);
     tu_rmdir(dir);
+}
+
+static void test_statistics(void **state) {
+    (void)state;
+    statistics_at(1);
+    statistics_at(2);
 }
 
 /* ---- writer errors ------------------------------------------------------------------------ */

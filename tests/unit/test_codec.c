@@ -211,13 +211,7 @@ static void check_ranges(enum ttype t, const void *v, const unsigned char *blk, 
     err e;
     for (size_t k = 0; k < sizeof r / sizeof r[0] + 8; k++) {
         uint32_t lo, hi;
-        if (k < sizeof r / sizeof r[0]) {
-            lo = r[k][0];
-            hi = r[k][1];
-        } else {
-            lo = n ? (uint32_t)(tr_next(&rg) % (n + 1)) : 0;
-            hi = lo + (n - lo ? (uint32_t)(tr_next(&rg) % (n - lo + 1)) : 0);
-        }
+        tu_range(r, sizeof r / sizeof r[0], k, n, &rg, &lo, &hi);
         void *out = malloc(hi > lo ? 8 * (size_t)(hi - lo) : 1);
         err_clear(&e);
         if (dec_range(t, blk, len, n, lo, hi, out, &e) != 0)

@@ -524,13 +524,7 @@ static void test_read_col_range(void **state) {
                 assert_int_equal(cf_read_col(r, ch, col, type, a, &all, &e), 0);
                 for (size_t q = 0; q < sizeof ranges / sizeof ranges[0] + 6; q++) {
                     uint32_t lo, hi;
-                    if (q < sizeof ranges / sizeof ranges[0]) {
-                        lo = ranges[q][0];
-                        hi = ranges[q][1];
-                    } else {
-                        lo = (uint32_t)(tr_next(&rg) % n);
-                        hi = lo + (uint32_t)(tr_next(&rg) % (n - lo + 1));
-                    }
+                    tu_range(ranges, sizeof ranges / sizeof ranges[0], q, n, &rg, &lo, &hi);
                     vec got;
                     if (cf_read_col_range(r, ch, col, type, lo, hi, a, &got, &e) != 0)
                         fail_msg("range %u..%u: %s", lo, hi, e.msg);

@@ -564,7 +564,8 @@ static int num_body_decode(const uint8_t *p, const uint8_t *end, uint32_t n, con
         acc = num_unzz(x);
         step = num_unzz(step);
         if (sk->iout) {
-            for (k = sk->lo; k < sk->hi; k++) sk->iout[k - sk->lo] = acc + k * step;
+            uint64_t y = acc + sk->lo * step, *o = sk->iout;
+            for (uint32_t i = 0; i < sk->hi - sk->lo; i++, y += step) o[i] = y;
         } else if (step == 0) { /* the usual constant double: one division */
             double c = (double)num_u2i(acc) / sk->scale;
             for (k = sk->lo; k < sk->hi; k++) sk->fout[k - sk->lo] = c;

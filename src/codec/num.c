@@ -423,8 +423,10 @@ typedef struct num_sink {
  * because -O2 vectorises only loops with no remainder; the range check rides along in the
  * same loop (a separate pass would not vectorise), and a page with a larger mantissa is
  * converted again the plain way. */
-static void num_to_f64(const uint64_t *restrict m, unsigned cnt, double scale,
-                       double *restrict out) {
+static inline __attribute__((always_inline)) unsigned num_to_f64_groups(const uint64_t *restrict m,
+                                                                        unsigned cnt, double scale,
+                                                                        double *restrict out,
+                                                                        bool divide) {
     const uint64_t half = (uint64_t)1 << 51, magic = 0x4338000000000000u; /* bits of 1.5*2^52 */
     const double magic_d = 6755399441055744.0;
     unsigned j = 0, full = cnt & ~7u;
@@ -435,9 +437,16 @@ static void num_to_f64(const uint64_t *restrict m, unsigned cnt, double scale,
             double x;
             memcpy(&x, &u, 8);
             any |= m[j + k] + half;
-            out[j + k] = (x - magic_d) / scale;
+            out[j + k] = divide ? (x - magic_d) / scale : x - magic_d;
         }
-    if (any >> 52) j = 0;
+    return any >> 52 ? 0 : j; /* how many are done */
+}
+
+/* e = 0 (whole numbers stored as doubles) needs no division at all. */
+static void num_to_f64(const uint64_t *restrict m, unsigned cnt, double scale,
+                       double *restrict out) {
+    unsigned j = scale == 1.0 ? num_to_f64_groups(m, cnt, scale, out, false)
+                              : num_to_f64_groups(m, cnt, scale, out, true);
     for (; j < cnt; j++) out[j] = (double)num_u2i(m[j]) / scale;
 }
 

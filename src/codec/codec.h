@@ -134,6 +134,17 @@ int codec_decode_i64(const void *in, size_t len, uint32_t n, int64_t *out, err *
 int codec_encode_f64(const double *v, uint32_t n, int codec, buf *out, err *e);
 int codec_decode_f64(const void *in, size_t len, uint32_t n, double *out, err *e);
 
+/* Values lo..hi-1 (lo <= hi <= n) of a block of n, into out[0..hi-lo): a scan that needs part
+ * of a page decodes up to the last value it needs, and converts only the ones it keeps. Only
+ * the part of the block read is checked (the rest may be corrupt without an error); a range
+ * outside the block is an error. The result is the slice of what the whole decode gives. */
+int codec_decode_ts_range(const void *in, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
+                          int64_t *out, err *e);
+int codec_decode_i64_range(const void *in, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
+                           int64_t *out, err *e);
+int codec_decode_f64_range(const void *in, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
+                           double *out, err *e);
+
 int codec_encode_bool(const bool *v, uint32_t n, int codec, buf *out, err *e);
 int codec_decode_bool(const void *in, size_t len, uint32_t n, bool *out, err *e);
 

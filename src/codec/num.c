@@ -132,19 +132,43 @@ static void num_bw_flush(num_bw *w) {
 
 /* ---- unpacking ---------------------------------------------------------------------------- */
 
-/* out[j] = the j-th w-bit field of p. p must be readable for ceil(cnt*w/8) + NUM_PAD bytes:
- * every field is fetched with one unaligned 8-byte load, so the loop has no branches. */
-static void num_unpack(const uint8_t *p, unsigned cnt, unsigned w, uint64_t *out) {
-    if (w == 0) {
-        memset(out, 0, cnt * sizeof *out);
-        return;
+/* Eight w-bit fields always end on a byte boundary, so the unpackers work in groups of eight
+ * whose byte offsets and shifts are constants: one specialised function per width (generated
+ * below) turns each field into a load, a constant shift and a mask, with no loop-carried bit
+ * position. They fill whole groups, so out must have room for cnt rounded up to 8. */
+#define NUM_GROUP_BYTES(cnt, w) ((size_t)(((cnt) + 7u) & ~7u) * (w) / 8)
+
+/* Widths up to 56: a field and its shift fit in one unaligned 8-byte load. */
+#define NUM_UNPACK_W(W)                                                                            \
+    static void num_unpack_##W(const uint8_t *p, unsigned cnt, uint64_t *out) {                    \
+        const uint64_t m = ((uint64_t)1 << W) - 1;                                                 \
+        for (unsigned g = 0; g < cnt; g += 8, p += W, out += 8) {                                  \
+            out[0] = num_ld64(p) & m;                                                              \
+            out[1] = (num_ld64(p + 1 * W / 8) >> (1 * W % 8)) & m;                                 \
+            out[2] = (num_ld64(p + 2 * W / 8) >> (2 * W % 8)) & m;                                 \
+            out[3] = (num_ld64(p + 3 * W / 8) >> (3 * W % 8)) & m;                                 \
+            out[4] = (num_ld64(p + 4 * W / 8) >> (4 * W % 8)) & m;                                 \
+            out[5] = (num_ld64(p + 5 * W / 8) >> (5 * W % 8)) & m;                                 \
+            out[6] = (num_ld64(p + 6 * W / 8) >> (6 * W % 8)) & m;                                 \
+            out[7] = (num_ld64(p + 7 * W / 8) >> (7 * W % 8)) & m;                                 \
+        }                                                                                          \
     }
+/* clang-format off */
+#define NUM_WIDTHS(X)                                                                       \
+    X(1)  X(2)  X(3)  X(4)  X(5)  X(6)  X(7)  X(8)  X(9)  X(10) X(11) X(12) X(13) X(14)    \
+    X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28)    \
+    X(29) X(30) X(31) X(32) X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42)    \
+    X(43) X(44) X(45) X(46) X(47) X(48) X(49) X(50) X(51) X(52) X(53) X(54) X(55) X(56)
+/* clang-format on */
+NUM_WIDTHS(NUM_UNPACK_W)
+#define NUM_UNPACK_REF(W) [W] = num_unpack_##W,
+static void (*const num_unpackers[57])(const uint8_t *, unsigned,
+                                       uint64_t *) = {NUM_WIDTHS(NUM_UNPACK_REF)};
+
+/* Widths 57..64 (rare: such pages are usually stored raw) take a ninth byte when the field
+ * does not start on a byte boundary. */
+static void num_unpack_wide(const uint8_t *p, unsigned cnt, unsigned w, uint64_t *out) {
     uint64_t m = num_mask(w);
-    if (w <= 57) {
-        for (unsigned j = 0, b = 0; j < cnt; j++, b += w)
-            out[j] = (num_ld64(p + (b >> 3)) >> (b & 7)) & m;
-        return;
-    }
     for (unsigned j = 0, b = 0; j < cnt; j++, b += w) {
         unsigned s = b & 7;
         uint64_t v = num_ld64(p + (b >> 3)) >> s;
@@ -153,17 +177,30 @@ static void num_unpack(const uint8_t *p, unsigned cnt, unsigned w, uint64_t *out
     }
 }
 
-/* Unpacks from the input when enough bytes follow it, else from a zero-padded copy. */
+/* out[j] = the j-th w-bit field of p, for j < cnt rounded up to 8 (see above). p must be
+ * readable for NUM_GROUP_BYTES(cnt, w) + NUM_PAD bytes. */
+static void num_unpack(const uint8_t *p, unsigned cnt, unsigned w, uint64_t *out) {
+    if (w == 0)
+        memset(out, 0, ((cnt + 7u) & ~7u) * sizeof *out);
+    else if (w <= 56)
+        num_unpackers[w](p, cnt, out);
+    else
+        num_unpack_wide(p, cnt, w, out);
+}
+
+/* Unpacks from the input when enough bytes follow it, else from a zero-padded copy of the
+ * ceil(cnt*w/8) bytes that hold the fields. cnt <= NUM_BLK. */
 static void num_unpack_safe(const uint8_t *p, const uint8_t *end, unsigned cnt, unsigned w,
                             uint64_t *out) {
-    size_t pb = ((size_t)cnt * w + 7) / 8;
-    if ((size_t)(end - p) >= pb + NUM_PAD) {
+    size_t need = NUM_GROUP_BYTES(cnt, w) + NUM_PAD;
+    if ((size_t)(end - p) >= need) {
         num_unpack(p, cnt, w, out);
         return;
     }
     uint8_t pad[NUM_BLK * 8 + NUM_PAD];
+    size_t pb = ((size_t)cnt * w + 7) / 8;
     memcpy(pad, p, pb);
-    memset(pad + pb, 0, NUM_PAD);
+    memset(pad + pb, 0, need - pb);
     num_unpack(pad, cnt, w, out);
 }
 
@@ -369,73 +406,162 @@ static void num_raw_encode(const void *v, uint32_t n, buf *out) {
 
 /* ---- integer packer: decoder -------------------------------------------------------------- */
 
-/* Stores decoded values either as integers (iout) or as doubles m / scale (fout). */
+/* Where decoded values go: integers (iout) or doubles m / scale (fout). Only values lo..hi-1
+ * of the page are stored, value i at out[i - lo]; decoding stops after the block holding
+ * value hi-1, so a scan that needs the first rows of a page does not decode the rest. */
 typedef struct num_sink {
     uint64_t *iout;
     double *fout;
     double scale;
+    uint32_t lo, hi;
 } num_sink;
 
-static inline void num_emit1(const num_sink *sk, uint32_t k, uint64_t v) {
-    if (sk->iout)
-        sk->iout[k] = v;
-    else
-        sk->fout[k] = (double)num_u2i(v) / sk->scale;
+/* out[j] = (double)(int64_t)m[j] / scale, bit for bit. (double) of an int64 has no SSE2
+ * vector form, so while every m is within +-2^51 it is done by placing m in the low mantissa
+ * bits of 1.5 * 2^52 (exact) and subtracting that again; the loop then vectorises, the division
+ * included (twice the throughput of the scalar divide). Groups of eight with a scalar tail,
+ * because -O2 vectorises only loops with no remainder; the range check rides along in the
+ * same loop (a separate pass would not vectorise), and a page with a larger mantissa is
+ * converted again the plain way. */
+static inline __attribute__((always_inline)) unsigned num_to_f64_groups(const uint64_t *restrict m,
+                                                                        unsigned cnt, double scale,
+                                                                        double *restrict out,
+                                                                        bool divide) {
+    const uint64_t half = (uint64_t)1 << 51, magic = 0x4338000000000000u; /* bits of 1.5*2^52 */
+    const double magic_d = 6755399441055744.0;
+    unsigned j = 0, full = cnt & ~7u;
+    uint64_t any = 0;
+    for (; j < full; j += 8)
+        for (unsigned k = 0; k < 8; k++) {
+            uint64_t u = m[j + k] + magic;
+            double x;
+            memcpy(&x, &u, 8);
+            any |= m[j + k] + half;
+            out[j + k] = divide ? (x - magic_d) / scale : x - magic_d;
+        }
+    return any >> 52 ? 0 : j; /* how many are done */
 }
 
-/* Writes one decoded block: t[0..cnt) are offsets from base in the transformed domain; acc and
- * d carry the running value and delta between blocks. The kind switch and the sink test sit
- * outside the loops so each loop body is a few instructions. */
-static inline void num_emit_block(const num_sink *sk, uint32_t k, int kind, const uint64_t *t,
-                                  unsigned cnt, uint64_t base, uint64_t *accp, uint64_t *dp) {
+/* e = 0 (whole numbers stored as doubles) needs no division at all. */
+static void num_to_f64(const uint64_t *restrict m, unsigned cnt, double scale,
+                       double *restrict out) {
+    unsigned j = scale == 1.0 ? num_to_f64_groups(m, cnt, scale, out, false)
+                              : num_to_f64_groups(m, cnt, scale, out, true);
+    for (; j < cnt; j++) out[j] = (double)num_u2i(m[j]) / scale;
+}
+
+/* Stores values v[0..cnt), which are values k..k+cnt-1 of the page, as far as the sink wants
+ * them. */
+static void num_emit(const num_sink *sk, uint32_t k, const uint64_t *v, unsigned cnt) {
+    uint32_t a = k < sk->lo ? sk->lo - k : 0;
+    uint32_t b = sk->hi - k < cnt ? sk->hi - k : cnt; /* k < hi */
+    if (a >= b) return;
+    if (sk->iout)
+        memcpy(sk->iout + (k + a - sk->lo), v + a, (size_t)(b - a) * sizeof *v);
+    else
+        num_to_f64(v + a, b - a, sk->scale, sk->fout + (k + a - sk->lo));
+}
+
+/* o[j] = t[j] + base (frame of reference), in groups of eight so that it vectorises. */
+static inline void num_add_base(const uint64_t *restrict t, unsigned cnt, uint64_t base,
+                                uint64_t *restrict o) {
+    unsigned j = 0;
+    for (; j + 8 <= cnt; j += 8)
+        for (unsigned k = 0; k < 8; k++) o[j + k] = t[j + k] + base;
+    for (; j < cnt; j++) o[j] = t[j] + base;
+}
+
+/* Undoes the transform of one block: t[0..cnt) are offsets from base in the transformed
+ * domain; acc and d carry the running value and delta between blocks. */
+static inline void num_untransform(int kind, const uint64_t *restrict t, unsigned cnt,
+                                   uint64_t base, uint64_t *accp, uint64_t *dp,
+                                   uint64_t *restrict o) {
     uint64_t acc = *accp, d = *dp;
-    if (sk->iout) {
-        uint64_t *o = sk->iout + k;
-        switch (kind) {
-        case IK_FOR:
-            for (unsigned j = 0; j < cnt; j++) o[j] = t[j] + base;
-            break;
-        case IK_DELTA:
-            for (unsigned j = 0; j < cnt; j++) o[j] = acc += t[j] + base;
-            break;
-        default:
-            for (unsigned j = 0; j < cnt; j++) {
-                d += t[j] + base;
-                o[j] = acc += d;
-            }
-            break;
+    switch (kind) {
+    case IK_FOR:
+        num_add_base(t, cnt, base, o);
+        break;
+    case IK_DELTA:
+        for (unsigned j = 0; j < cnt; j++) o[j] = acc += t[j] + base;
+        break;
+    default:
+        for (unsigned j = 0; j < cnt; j++) {
+            d += t[j] + base;
+            o[j] = acc += d;
         }
-    } else {
-        double *o = sk->fout + k, sc = sk->scale;
-        switch (kind) {
-        case IK_FOR:
-            for (unsigned j = 0; j < cnt; j++) o[j] = (double)num_u2i(t[j] + base) / sc;
-            break;
-        case IK_DELTA:
-            for (unsigned j = 0; j < cnt; j++) {
-                acc += t[j] + base;
-                o[j] = (double)num_u2i(acc) / sc;
-            }
-            break;
-        default:
-            for (unsigned j = 0; j < cnt; j++) {
-                d += t[j] + base;
-                acc += d;
-                o[j] = (double)num_u2i(acc) / sc;
-            }
-            break;
-        }
+        break;
     }
     *accp = acc;
     *dp = d;
 }
 
-/* Decodes an integer-packer body filling [p, end) exactly into n values. */
+/* One packed block's header, checked against the input. */
+typedef struct num_blk {
+    unsigned w, ne, ew;
+    uint64_t base;
+    const uint8_t *bits, *pos, *hibits; /* packed fields, exception positions and high parts */
+} num_blk;
+
+/* Parses the block of cnt values at *pp and moves *pp past it. */
+static int num_blk_parse(const uint8_t **pp, const uint8_t *end, unsigned cnt, uint32_t blk,
+                         num_blk *b, const char *type, err *e) {
+    const uint8_t *p = *pp;
+    uint64_t x;
+    if (p >= end) return codec_corrupt(e, type, "truncated before block %u", blk);
+    unsigned h = *p++;
+    b->w = h & 0x7f;
+    if (b->w > 64) return codec_corrupt(e, type, "block %u: bit width %u", blk, b->w);
+    if (num_uvarint(&p, end, &x) < 0)
+        return codec_corrupt(e, type, "block %u: truncated base", blk);
+    b->base = num_unzz(x);
+    size_t pb = ((size_t)cnt * b->w + 7) / 8;
+    if ((size_t)(end - p) < pb) return codec_corrupt(e, type, "block %u: truncated", blk);
+    b->bits = p;
+    p += pb;
+    b->ne = 0;
+    if (h & 0x80) {
+        if (end - p < 2) return codec_corrupt(e, type, "block %u: truncated exceptions", blk);
+        b->ne = (unsigned)p[0] + 1;
+        b->ew = p[1];
+        p += 2;
+        if (b->ne > cnt || b->ew == 0 || b->w + b->ew > 64)
+            return codec_corrupt(e, type, "block %u: bad exceptions (%u of width %u)", blk, b->ne,
+                                 b->ew);
+        size_t hb = ((size_t)b->ne * b->ew + 7) / 8;
+        if ((size_t)(end - p) < b->ne + hb)
+            return codec_corrupt(e, type, "block %u: truncated exceptions", blk);
+        b->pos = p;
+        b->hibits = p + b->ne;
+        p += b->ne + hb;
+    }
+    *pp = p;
+    return 0;
+}
+
+/* The block's offsets from its base, exceptions patched in. t has room for NUM_BLK values. */
+static int num_blk_unpack(const num_blk *b, const uint8_t *end, unsigned cnt, uint32_t blk,
+                          uint64_t *t, const char *type, err *e) {
+    num_unpack_safe(b->bits, end, cnt, b->w, t);
+    if (!b->ne) return 0;
+    uint64_t hi[NUM_BLK];
+    num_unpack_safe(b->hibits, end, b->ne, b->ew, hi);
+    for (unsigned j = 0; j < b->ne; j++) {
+        if (b->pos[j] >= cnt || (j && b->pos[j] <= b->pos[j - 1]))
+            return codec_corrupt(e, type, "block %u: bad exception position", blk);
+        t[b->pos[j]] |= hi[j] << b->w;
+    }
+    return 0;
+}
+
+/* Decodes an integer-packer body filling [p, end) exactly into n values, storing values
+ * sk->lo..sk->hi-1 (lo < hi <= n). Blocks after the last wanted value are not read, nor
+ * checked; frame-of-reference blocks before the first are only parsed. */
 static int num_body_decode(const uint8_t *p, const uint8_t *end, uint32_t n, const num_sink *sk,
                            const char *type, err *e) {
     if (p >= end) return codec_corrupt(e, type, "missing integer header");
     int kind = *p++;
     uint64_t acc = 0, d = 0, x;
+    uint64_t t[NUM_BLK], v[NUM_BLK];
     uint32_t k = 0;
     switch (kind) {
     case IK_CONST: {
@@ -447,10 +573,17 @@ static int num_body_decode(const uint8_t *p, const uint8_t *end, uint32_t n, con
         acc = num_unzz(x);
         step = num_unzz(step);
         if (sk->iout) {
-            for (uint32_t i = 0; i < n; i++, acc += step) sk->iout[i] = acc;
+            uint64_t y = acc + sk->lo * step, *o = sk->iout;
+            for (uint32_t i = 0; i < sk->hi - sk->lo; i++, y += step) o[i] = y;
+        } else if (step == 0) { /* the usual constant double: one division */
+            double c = (double)num_u2i(acc) / sk->scale;
+            for (k = sk->lo; k < sk->hi; k++) sk->fout[k - sk->lo] = c;
         } else {
-            for (uint32_t i = 0; i < n; i++, acc += step)
-                sk->fout[i] = (double)num_u2i(acc) / sk->scale;
+            for (k = sk->lo; k < sk->hi; k += NUM_BLK) {
+                unsigned cnt = sk->hi - k < NUM_BLK ? sk->hi - k : NUM_BLK;
+                for (unsigned j = 0; j < cnt; j++) v[j] = acc + (k + j) * step;
+                num_emit(sk, k, v, cnt);
+            }
         }
         return 0;
     }
@@ -461,66 +594,46 @@ static int num_body_decode(const uint8_t *p, const uint8_t *end, uint32_t n, con
         if (n < (kind == IK_DELTA ? 1u : 2u))
             return codec_corrupt(e, type, "delta run with %u values", n);
         if (num_uvarint(&p, end, &x) < 0) return codec_corrupt(e, type, "truncated first value");
-        acc = num_unzz(x);
-        num_emit1(sk, k++, acc);
+        v[k++] = acc = num_unzz(x);
         if (kind == IK_DOD) {
             if (num_uvarint(&p, end, &x) < 0)
                 return codec_corrupt(e, type, "truncated first delta");
             d = num_unzz(x);
-            acc += d;
-            num_emit1(sk, k++, acc);
+            v[k++] = acc += d;
         }
+        if (k > sk->lo) num_emit(sk, 0, v, k);
         break;
     default:
         return codec_corrupt(e, type, "unknown integer transform %d", kind);
     }
 
-    uint64_t t[NUM_BLK], hi[NUM_BLK];
-    for (uint32_t blk = 0; k < n; blk++) {
+    for (uint32_t blk = 0; k < n && k < sk->hi; blk++) {
         unsigned cnt = n - k < NUM_BLK ? n - k : NUM_BLK;
-        if (p >= end) return codec_corrupt(e, type, "truncated before block %u", blk);
-        unsigned h = *p++, w = h & 0x7f;
-        if (w > 64) return codec_corrupt(e, type, "block %u: bit width %u", blk, w);
-        if (num_uvarint(&p, end, &x) < 0)
-            return codec_corrupt(e, type, "block %u: truncated base", blk);
-        uint64_t base = num_unzz(x);
-        size_t pb = ((size_t)cnt * w + 7) / 8;
-        if ((size_t)(end - p) < pb) return codec_corrupt(e, type, "block %u: truncated", blk);
-        num_unpack_safe(p, end, cnt, w, t);
-        p += pb;
-        if (h & 0x80) {
-            if (end - p < 2) return codec_corrupt(e, type, "block %u: truncated exceptions", blk);
-            unsigned ne = (unsigned)p[0] + 1, ew = p[1];
-            p += 2;
-            if (ne > cnt || ew == 0 || w + ew > 64)
-                return codec_corrupt(e, type, "block %u: bad exceptions (%u of width %u)", blk, ne,
-                                     ew);
-            size_t hb = ((size_t)ne * ew + 7) / 8;
-            if ((size_t)(end - p) < ne + hb)
-                return codec_corrupt(e, type, "block %u: truncated exceptions", blk);
-            const uint8_t *pos = p;
-            p += ne;
-            num_unpack_safe(p, end, ne, ew, hi);
-            p += hb;
-            for (unsigned j = 0; j < ne; j++) {
-                if (pos[j] >= cnt || (j && pos[j] <= pos[j - 1]))
-                    return codec_corrupt(e, type, "block %u: bad exception position", blk);
-                t[pos[j]] |= hi[j] << w;
-            }
+        num_blk b = {0};
+        if (num_blk_parse(&p, end, cnt, blk, &b, type, e) < 0) return -1;
+        if (kind == IK_FOR && k + cnt <= sk->lo) { /* no running value to carry */
+            k += cnt;
+            continue;
         }
-        num_emit_block(sk, k, kind, t, cnt, base, &acc, &d);
+        if (num_blk_unpack(&b, end, cnt, blk, t, type, e) < 0) return -1;
+        /* integers wanted whole go straight to the output */
+        bool direct = sk->iout && k >= sk->lo && k + cnt <= sk->hi;
+        uint64_t *o = direct ? sk->iout + (k - sk->lo) : v;
+        num_untransform(kind, t, cnt, b.base, &acc, &d, o);
+        if (!direct) num_emit(sk, k, v, cnt);
         k += cnt;
     }
-    if (p != end) return codec_corrupt(e, type, "%zu trailing bytes", (size_t)(end - p));
+    if (k >= n && p != end) return codec_corrupt(e, type, "%zu trailing bytes", (size_t)(end - p));
     return 0;
 }
 
-static int num_raw_decode(const uint8_t *p, size_t len, uint32_t n, void *out, const char *type,
-                          err *e) {
+static int num_raw_decode(const uint8_t *p, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
+                          void *out, const char *type, err *e) {
     if (len != (size_t)n * 8)
         return codec_corrupt(e, type, "raw block of %zu bytes for %u values", len, n);
     uint8_t *o = out;
-    for (uint32_t i = 0; i < n; i++) num_st64(o + (size_t)i * 8, num_ld64(p + (size_t)i * 8));
+    for (uint32_t i = lo; i < hi; i++)
+        num_st64(o + (size_t)(i - lo) * 8, num_ld64(p + (size_t)i * 8));
     return 0;
 }
 
@@ -543,15 +656,16 @@ static void num_int_encode(const int64_t *v, uint32_t n, int codec, buf *out) {
     num_body_write(u, n, kind, size, out);
 }
 
-static int num_int_decode(const void *in, size_t len, uint32_t n, int64_t *out, const char *type,
-                          err *e) {
+/* lo <= hi <= n, checked by the callers. */
+static int num_int_decode(const void *in, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
+                          int64_t *out, const char *type, err *e) {
     const uint8_t *p = in;
     if (len == 0) return codec_corrupt(e, type, "empty");
     switch (p[0]) {
     case CB_RAW64:
-        return num_raw_decode(p + 1, len - 1, n, out, type, e);
+        return num_raw_decode(p + 1, len - 1, n, lo, hi, out, type, e);
     case CB_INT: {
-        num_sink sk = {(uint64_t *)out, NULL, 1};
+        num_sink sk = {(uint64_t *)out, NULL, 1, lo, hi};
         return num_body_decode(p + 1, p + len, n, &sk, type, e);
     }
     default:
@@ -564,8 +678,22 @@ int codec_encode_ts(const int64_t *v, uint32_t n, int codec, buf *out, err *e) {
     return 0;
 }
 
+/* The range entry points refuse a bad range as corruption: the caller got lo and hi from a
+ * page's header, which is what would be wrong. */
+static int num_range_ok(uint32_t n, uint32_t lo, uint32_t hi, const char *type, err *e) {
+    if (lo > hi || hi > n)
+        return codec_corrupt(e, type, "values %u..%u asked of a block of %u", lo, hi, n);
+    return 0;
+}
+
 int codec_decode_ts(const void *in, size_t len, uint32_t n, int64_t *out, err *e) {
-    return num_int_decode(in, len, n, out, "timestamp", e);
+    return num_int_decode(in, len, n, 0, n, out, "timestamp", e);
+}
+
+int codec_decode_ts_range(const void *in, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
+                          int64_t *out, err *e) {
+    if (num_range_ok(n, lo, hi, "timestamp", e) < 0) return -1;
+    return num_int_decode(in, len, n, lo, hi, out, "timestamp", e);
 }
 
 int codec_encode_i64(const int64_t *v, uint32_t n, int codec, buf *out, err *e) {
@@ -574,7 +702,13 @@ int codec_encode_i64(const int64_t *v, uint32_t n, int codec, buf *out, err *e) 
 }
 
 int codec_decode_i64(const void *in, size_t len, uint32_t n, int64_t *out, err *e) {
-    return num_int_decode(in, len, n, out, "integer", e);
+    return num_int_decode(in, len, n, 0, n, out, "integer", e);
+}
+
+int codec_decode_i64_range(const void *in, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
+                           int64_t *out, err *e) {
+    if (num_range_ok(n, lo, hi, "integer", e) < 0) return -1;
+    return num_int_decode(in, len, n, lo, hi, out, "integer", e);
 }
 
 void codec_put_uints(const uint64_t *v, uint32_t n, buf *out) {
@@ -590,7 +724,7 @@ void codec_put_uints(const uint64_t *v, uint32_t n, buf *out) {
 int codec_get_uints(const void *in, size_t len, uint32_t n, uint64_t *out, const char *type,
                     err *e) {
     const uint8_t *p = in;
-    num_sink sk = {out, NULL, 1};
+    num_sink sk = {out, NULL, 1, 0, n};
     return num_body_decode(p, p + len, n, &sk, type, e);
 }
 
@@ -743,28 +877,39 @@ static inline __attribute__((always_inline)) uint64_t num_gor_step(const uint8_t
     return st->prev;
 }
 
-static int num_gor_decode(const uint8_t *p, size_t nb, uint32_t n, double *out, err *e) {
+/* Values lo..hi-1 of the n into out[0..hi-lo); values before lo are decoded, not stored (each
+ * depends on the one before); the stream after value hi-1 is not read. */
+static int num_gor_decode(const uint8_t *p, size_t nb, uint32_t n, uint32_t lo, uint32_t hi,
+                          double *out, err *e) {
     const char *type = "double";
     if (n == 0) {
         if (nb) return codec_corrupt(e, type, "%zu bytes for no values", nb);
         return 0;
     }
     if (nb < 8) return codec_corrupt(e, type, "truncated first value");
+    if (hi == 0) return 0;
     num_gst st = {64, num_ld64(p), 0, 0, 0};
-    memcpy(&out[0], &st.prev, 8);
+    if (lo == 0) memcpy(&out[0], &st.prev, 8);
     uint32_t i = 1;
-    /* Fast loop while a whole value (at most 77 bits plus an 8-byte load) is in bounds. */
-    while (i < n && (st.pos >> 3) + 24 <= nb) {
-        uint64_t b = num_gor_step(p, nb, &st, false);
-        memcpy(&out[i++], &b, 8);
+    /* Fast loops while a whole value (at most 77 bits plus an 8-byte load) is in bounds. */
+    while (i < lo && (st.pos >> 3) + 24 <= nb) {
+        num_gor_step(p, nb, &st, false);
+        i++;
     }
-    while (i < n) {
+    while (i < hi && (st.pos >> 3) + 24 <= nb) {
+        uint64_t b = num_gor_step(p, nb, &st, false);
+        if (i >= lo) memcpy(&out[i - lo], &b, 8);
+        i++;
+    }
+    while (i < hi) {
         uint64_t b = num_gor_step(p, nb, &st, true);
-        memcpy(&out[i++], &b, 8);
+        if (i >= lo) memcpy(&out[i - lo], &b, 8);
+        i++;
         if (st.pos > (uint64_t)nb * 8) break;
     }
     if (st.bad) return codec_corrupt(e, type, "bad Gorilla header");
     if (st.pos > (uint64_t)nb * 8) return codec_corrupt(e, type, "truncated Gorilla stream");
+    if (hi < n) return 0;
     if ((st.pos + 7) / 8 != nb)
         return codec_corrupt(e, type, "%zu trailing bytes", nb - (size_t)((st.pos + 7) / 8));
     if ((st.pos & 7) && (p[nb - 1] >> (st.pos & 7)))
@@ -803,17 +948,23 @@ int codec_encode_f64(const double *v, uint32_t n, int codec, buf *out, err *e) {
 }
 
 int codec_decode_f64(const void *in, size_t len, uint32_t n, double *out, err *e) {
+    return codec_decode_f64_range(in, len, n, 0, n, out, e);
+}
+
+int codec_decode_f64_range(const void *in, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
+                           double *out, err *e) {
     const uint8_t *p = in;
     const char *type = "double";
+    if (num_range_ok(n, lo, hi, type, e) < 0) return -1;
     if (len == 0) return codec_corrupt(e, type, "empty");
     switch (p[0]) {
     case CB_RAW64:
-        return num_raw_decode(p + 1, len - 1, n, out, type, e);
+        return num_raw_decode(p + 1, len - 1, n, lo, hi, out, type, e);
     case CB_F64_GORILLA:
-        return num_gor_decode(p + 1, len - 1, n, out, e);
+        return num_gor_decode(p + 1, len - 1, n, lo, hi, out, e);
     case CB_F64_DECIMAL: {
         if (len < 2 || p[1] > NUM_DEC_EMAX) return codec_corrupt(e, type, "bad decimal exponent");
-        num_sink sk = {NULL, out, num_p10[p[1]]};
+        num_sink sk = {NULL, out, num_p10[p[1]], lo, hi};
         return num_body_decode(p + 2, p + len, n, &sk, type, e);
     }
     default:

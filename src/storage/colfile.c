@@ -652,13 +652,18 @@ int cf_read_ts(const cf_reader *r, const cf_chunk *c, int64_t *out, err *e) {
     return 0;
 }
 
-/* Spreads n dense values (size sz) over rows according to the validity bitmap, in place from
- * the back so no second buffer is needed. */
-static void spread(void *data, size_t sz, uint32_t rows, uint32_t nvals, const unsigned char *bm) {
+static inline bool bit_at(const unsigned char *bm, uint32_t i) {
+    return (bm[i >> 3] >> (i & 7)) & 1;
+}
+
+/* Spreads nvals dense values (size sz) over rows according to bits from..from+rows-1 of the
+ * validity bitmap, in place from the back so no second buffer is needed. */
+static void spread(void *data, size_t sz, uint32_t rows, uint32_t nvals, const unsigned char *bm,
+                   uint32_t from) {
     char *d = data;
     int64_t k = (int64_t)nvals - 1;
     for (int64_t i = (int64_t)rows - 1; i >= 0; i--) {
-        if ((bm[i >> 3] >> (i & 7)) & 1) {
+        if (bit_at(bm, from + (uint32_t)i)) {
             if (k != i) memcpy(d + sz * (size_t)i, d + sz * (size_t)k, sz);
             k--;
         } else {
@@ -667,22 +672,54 @@ static void spread(void *data, size_t sz, uint32_t rows, uint32_t nvals, const u
     }
 }
 
+/* Set bits among bits [from, to) of bm. */
+static uint32_t bits_count(const unsigned char *bm, uint32_t from, uint32_t to) {
+    uint32_t n = 0;
+    for (; from < to && (from & 7); from++) n += bit_at(bm, from);
+    for (; from + 8 <= to; from += 8) n += (uint32_t)__builtin_popcount(bm[from >> 3]);
+    for (; from < to; from++) n += bit_at(bm, from);
+    return n;
+}
+
+/* Bits [from, from+n) of bm as a bitmap of their own. */
+static uint8_t *bits_slice(arena *a, const unsigned char *bm, uint32_t from, uint32_t n) {
+    size_t nb = bitmap_bytes(n);
+    uint8_t *out = arena_calloc(a, nb ? nb : 1);
+    if (!(from & 7)) {
+        memcpy(out, bm + (from >> 3), nb);
+        if (n & 7) out[nb - 1] &= (uint8_t)((1u << (n & 7)) - 1);
+        return out;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (bit_at(bm, from + i)) out[i >> 3] |= (uint8_t)(1u << (i & 7));
+    return out;
+}
+
 int cf_read_col(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t type, arena *a,
                 vec *v, err *e) {
+    return cf_read_col_range(r, c, col_id, type, 0, c->nrows, a, v, e);
+}
+
+/* Numbers decode only the values of rows lo..hi-1 (codec_decode_*_range): a scan of the first
+ * rows of a chunk stops decoding there, and no later copy moves the kept rows down. Booleans and
+ * strings are decoded whole and the vector points at the rows kept. */
+int cf_read_col_range(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t type,
+                      uint32_t lo, uint32_t hi, arena *a, vec *v, err *e) {
+    STRATA_ASSERT(lo <= hi && hi <= c->nrows);
     const cf_colref *cr = NULL;
     for (uint32_t k = 0; k < c->ncols; k++)
         if (c->cols[k].col_id == col_id) {
             cr = &c->cols[k];
             break;
         }
+    uint32_t rows = hi - lo;
     memset(v, 0, sizeof *v);
     v->type = type;
-    v->len = c->nrows;
+    v->len = rows;
     size_t sz = type == VT_BOOL ? sizeof(bool) : type == VT_STR ? sizeof(strv) : 8;
-    v->d.raw = arena_alloc(a, sz * c->nrows);
     if (!cr || cr->type != type) {
-        memset(v->d.raw, 0, sz * c->nrows);
-        v->valid = arena_calloc(a, bitmap_bytes(c->nrows));
+        v->d.raw = arena_calloc(a, sz * (rows ? rows : 1));
+        v->valid = arena_calloc(a, bitmap_bytes(rows) + 1);
         return 0;
     }
     uint32_t nulls;
@@ -691,20 +728,32 @@ int cf_read_col(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t 
     if (page_open(r, cr->off, cr->len, cr->crc, c->nrows, &nulls, &bm, &blk, &blen, e) < 0)
         return -1;
     uint32_t nv = c->nrows - nulls;
+    bool whole = type == VT_BOOL || type == VT_STR;
+    /* the dense values of the rows wanted: [dlo, dhi) of the nv */
+    uint32_t dlo = lo, dhi = hi;
+    if (whole) {
+        dlo = 0;
+        dhi = nv;
+    } else if (nulls) {
+        dlo = bits_count(bm, 0, lo);
+        dhi = dlo + bits_count(bm, lo, hi);
+    }
+    uint32_t drows = whole ? c->nrows : rows; /* rows the buffer holds */
+    char *data = arena_alloc(a, sz * (drows ? drows : 1));
     int rc;
     switch (type) {
     case VT_F64:
-        rc = codec_decode_f64(blk, blen, nv, v->d.f64, e);
+        rc = codec_decode_f64_range(blk, blen, nv, dlo, dhi, (double *)data, e);
         break;
     case VT_I64:
     case VT_U64:
-        rc = codec_decode_i64(blk, blen, nv, v->d.i64, e);
+        rc = codec_decode_i64_range(blk, blen, nv, dlo, dhi, (int64_t *)data, e);
         break;
     case VT_BOOL:
-        rc = codec_decode_bool(blk, blen, nv, v->d.b, e);
+        rc = codec_decode_bool(blk, blen, nv, (bool *)data, e);
         break;
     case VT_STR:
-        rc = codec_decode_str(blk, blen, nv, a, v->d.s, e);
+        rc = codec_decode_str(blk, blen, nv, a, (strv *)data, e);
         break;
     default:
         return corrupt(e, r->path, cr->off, "unknown column type");
@@ -713,13 +762,14 @@ int cf_read_col(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t 
         err_prefix(e, "%s at offset %llu: ", r->path, (unsigned long long)cr->off);
         return -1;
     }
+    uint32_t from = whole ? 0 : lo; /* bitmap bit of the buffer's first row */
     if (nulls) {
-        spread(v->d.raw, sz, c->nrows, nv, bm);
-        v->valid = arena_alloc(a, bitmap_bytes(c->nrows));
-        memcpy(v->valid, bm, bitmap_bytes(c->nrows));
+        spread(data, sz, drows, dhi - dlo, bm, from);
         if (type == VT_STR)
-            for (uint32_t i = 0; i < c->nrows; i++)
-                if (!vec_is_valid(v, i)) v->d.s[i] = (strv){"", 0};
+            for (uint32_t i = 0; i < drows; i++)
+                if (!bit_at(bm, from + i)) ((strv *)data)[i] = (strv){"", 0};
+        v->valid = bits_slice(a, bm, lo, rows);
     }
+    v->d.raw = data + (whole ? sz * lo : 0);
     return 0;
 }

@@ -117,5 +117,10 @@ int cf_read_ts(const cf_reader *r, const cf_chunk *c, int64_t *out, err *e);
  * chunk does not have, or has with another type, comes back all NULL. */
 int cf_read_col(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t type, arena *a,
                 vec *v, err *e);
+/* Rows lo..hi-1 (lo <= hi <= nrows) of one column of a chunk, as cf_read_col gives them for
+ * the whole chunk (v->len = hi - lo, row lo first). Numeric columns decode only up to row
+ * hi - 1, and only the part of the page decoded is checked beyond its checksum. */
+int cf_read_col_range(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t type,
+                      uint32_t lo, uint32_t hi, arena *a, vec *v, err *e);
 
 #endif

@@ -130,10 +130,6 @@ uint32_t engine_scan_split(scan *s, uint32_t n, arena *const *as, void *const *c
     return n;
 }
 
-static size_t vtype_size_of(uint8_t t) {
-    return t == VT_BOOL ? sizeof(bool) : t == VT_STR ? sizeof(strv) : 8;
-}
-
 /* Output batch of nrows rows for series index si: time, tags, fields. */
 static void batch_shell(scan *s, arena *ba, size_t si, uint32_t nrows, batch *b) {
     const scan_spec *sp = &s->spec;
@@ -156,35 +152,37 @@ static void batch_shell(scan *s, arena *ba, size_t si, uint32_t nrows, batch *b)
     }
 }
 
-/* One chunk of the single-file fast path, decoded straight into the batch. */
+/* First index in ts[lo..hi) whose value is above t (`above`) or at least t (ts ascending). */
+static uint32_t ts_search(const int64_t *ts, uint32_t lo, uint32_t hi, int64_t t, bool above) {
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (above ? ts[mid] <= t : ts[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* One chunk of the single-file fast path, decoded straight into the batch: the time page first,
+ * then of each field only the rows in the time range (a query over the first hour of a chunk of
+ * ten stops decoding there). */
 static int scan_chunk(scan *s, arena *ba, const cf_chunk *ch, batch *b, err *e) {
     const scan_spec *sp = &s->spec;
     int64_t *ts = arena_alloc(ba, sizeof *ts * ch->nrows);
     bool inside = ch->tmin >= sp->tmin && ch->tmax <= sp->tmax;
     if ((sp->need_time || !inside) && cf_read_ts(s->cf, ch, ts, e) < 0) return -1;
     uint32_t lo = 0, hi = ch->nrows;
-    if (ch->tmin < sp->tmin)
-        while (lo < hi && ts[lo] < sp->tmin) lo++;
-    if (ch->tmax > sp->tmax)
-        while (hi > lo && ts[hi - 1] > sp->tmax) hi--;
+    if (ch->tmin < sp->tmin) lo = ts_search(ts, 0, hi, sp->tmin, false);
+    if (ch->tmax > sp->tmax) hi = ts_search(ts, lo, hi, sp->tmax, true);
     uint32_t n = hi - lo;
     batch_shell(s, ba, s->si, n, b);
     b->cols[0].d.i64 = ts + lo;
     for (uint32_t k = 0; k < sp->nfields; k++) {
         vec *v = &b->cols[1 + sp->ntags + k];
-        if (cf_read_col(s->cf, ch, sp->field_ids[k], sp->field_types[k], ba, v, e) < 0) return -1;
-        if (lo || hi != ch->nrows) {
-            /* Trim to the range: move values and validity down by lo. */
-            size_t sz = vtype_size_of(v->type);
-            memmove(v->d.raw, (char *)v->d.raw + sz * lo, sz * n);
-            if (v->valid) {
-                uint8_t *nv = arena_calloc(ba, bitmap_bytes(n) + 1);
-                for (uint32_t i = 0; i < n; i++)
-                    if (vec_is_valid(v, lo + i)) bitmap_set(nv, i);
-                v->valid = nv;
-            }
-        }
-        v->len = n;
+        if (cf_read_col_range(s->cf, ch, sp->field_ids[k], sp->field_types[k], lo, hi, ba, v, e) <
+            0)
+            return -1;
     }
     return 1;
 }

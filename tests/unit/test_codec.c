@@ -80,6 +80,18 @@ static int dec_any(enum ttype t, const void *in, size_t len, uint32_t n, void *o
     }
 }
 
+static int dec_range(enum ttype t, const void *in, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
+                     void *out, err *e) {
+    switch (t) {
+    case T_TS:
+        return codec_decode_ts_range(in, len, n, lo, hi, out, e);
+    case T_I64:
+        return codec_decode_i64_range(in, len, n, lo, hi, out, e);
+    default:
+        return codec_decode_f64_range(in, len, n, lo, hi, out, e);
+    }
+}
+
 /* An exactly sized heap copy: ASan reports any read past the end. */
 static unsigned char *exact_copy(const void *p, size_t len) {
     unsigned char *q = malloc(len ? len : 1);
@@ -179,6 +191,40 @@ static void torture(enum ttype t, const unsigned char *blk, size_t len, uint32_t
     arena_free(a);
 }
 
+/* Partial decodes (codec_decode_*_range) give the slice of the values, into exactly hi - lo
+ * outputs: ranges at the ends, across and inside 128-value blocks, empty ones and random ones;
+ * a range past the end is refused. */
+static void check_ranges(enum ttype t, const void *v, const unsigned char *blk, size_t len,
+                         uint32_t n) {
+    uint32_t r[][2] = {{0, n},
+                       {0, 0},
+                       {n, n},
+                       {0, n < 1 ? n : 1},
+                       {n / 2, n},
+                       {0, n / 2},
+                       {n / 3, n / 2},
+                       {0, n < 128 ? n : 128},
+                       {n < 127 ? 0 : 127, n < 129 ? n : 129},
+                       {n < 200 ? 0 : 200, n},
+                       {n ? n - 1 : 0, n}};
+    trng rg = {n * 7 + len};
+    err e;
+    for (size_t k = 0; k < sizeof r / sizeof r[0] + 8; k++) {
+        uint32_t lo, hi;
+        tu_range(r, sizeof r / sizeof r[0], k, n, &rg, &lo, &hi);
+        void *out = malloc(hi > lo ? 8 * (size_t)(hi - lo) : 1);
+        err_clear(&e);
+        if (dec_range(t, blk, len, n, lo, hi, out, &e) != 0)
+            fail_msg("range %u..%u of %u failed: %s", lo, hi, n, e.msg);
+        assert_same(t, (const char *)v + 8 * (size_t)lo, out, hi - lo);
+        free(out);
+    }
+    err_clear(&e);
+    assert_int_equal(dec_range(t, blk, len, n, 0, n + 1, NULL, &e), -1);
+    check_corrupt_err(&e, t);
+    assert_int_equal(dec_range(t, blk, len, n, 1, 0, NULL, &e), -1);
+}
+
 /* Encodes (appending behind a prefix), decodes from an exact copy into exactly n outputs,
  * compares, then tortures the block. Returns the encoded size; *block gets the block kind. */
 static size_t roundtrip_ex(enum ttype t, const void *v, uint32_t n, int codec, int *block,
@@ -204,6 +250,7 @@ static size_t roundtrip_ex(enum ttype t, const void *v, uint32_t n, int codec, i
                  codec_block_name(blk[0]), n, codec, e.msg);
     assert_same(t, v, out, n);
     free(out);
+    if (t != T_BOOL && t != T_STR) check_ranges(t, v, blk, len, n);
 
     /* A wrong value count must not crash (it is refused except where the block cannot tell). */
     out = malloc(tsize(t) * (n + 1));
@@ -523,6 +570,93 @@ static void test_f64_walks(void **state) {
     for (uint32_t i = 0; i < 300; i++) v[i] = dbits(i & 1 ? 0xffffffffffffffffull : 0);
     for (uint32_t i = 300; i < 600; i++) v[i] = dbits(((uint64_t)1 << (i % 64)) ^ 0x5555);
     roundtrip(T_F64, v, 600, CODEC_USE_GORILLA);
+    free(v);
+}
+
+/* The integer packer at every bit width 0..64, with and without exceptions, for every block
+ * shape (one partial block, whole blocks, a partial last block, sizes around a multiple of 8
+ * so that the unpackers' groups of eight end inside the data) and every transform: the
+ * decoder specialises each width and each must round-trip. */
+static void test_int_widths(void **state) {
+    static const uint32_t sizes[] = {1, 2, 7, 8, 9, 127, 128, 129, 255, 256, 300, 1000};
+    trng r = {77};
+    int64_t *v = malloc(1200 * sizeof *v);
+    bool kinds[8] = {false};
+    for (unsigned w = 0; w <= 64; w++) {
+        uint64_t m = w == 64 ? ~(uint64_t)0 : ((uint64_t)1 << w) - 1;
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            uint32_t n = sizes[s];
+            for (int shape = 0; shape < 4; shape++) {
+                uint64_t x = tr_next(&r), d = tr_next(&r) & m;
+                for (uint32_t i = 0; i < n; i++) {
+                    uint64_t u;
+                    switch (shape) {
+                    case 0: /* frame of reference: base + w random bits */
+                        u = x + (tr_next(&r) & m);
+                        break;
+                    case 1: /* deltas of w bits */
+                        u = x += tr_next(&r) & m;
+                        break;
+                    case 2: /* delta of deltas of w bits */
+                        u = x += d += (tr_next(&r) & m) - (m >> 1);
+                        break;
+                    default: /* w bits, and every 37th value an outlier (an exception) */
+                        u = (tr_next(&r) & m) ^ (i % 37 == 5 ? tr_next(&r) << 1 : 0);
+                        break;
+                    }
+                    v[i] = (int64_t)u;
+                }
+                int blk;
+                /* Torture only some: the truncation sweep is quadratic in the block size. */
+                bool tort = n <= 129 && (w % 7 == 0 || w >= 56);
+                roundtrip_ex(T_I64, v, n, CODEC_USE_DEFAULT, &blk, tort);
+                buf b;
+                buf_init(&b);
+                err e;
+                codec_encode_i64(v, n, CODEC_USE_DEFAULT, &b, &e);
+                if (b.p[0] == CB_INT) kinds[(unsigned char)b.p[1] & 7] = true;
+                buf_free(&b);
+                roundtrip_ex(T_TS, v, n, CODEC_USE_DEFAULT, &blk, false);
+            }
+        }
+    }
+    /* constant step, frame of reference, delta and delta of delta all came up */
+    for (int k = 1; k <= 4; k++)
+        if (!kinds[k]) fail_msg("integer transform %d never chosen", k);
+    free(v);
+}
+
+/* Decimal doubles at every exponent 0..18, negative and positive, with mantissas around 2^51
+ * (where the decoder's fast conversion hands over to the plain one) and up to 2^53 - 1. */
+static void test_f64_decimal_exponents(void **state) {
+    trng r = {31};
+    uint32_t n = 700;
+    double *v = malloc(n * sizeof *v);
+    static const double p10[19] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                                   1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+    for (int e = 0; e <= 18; e++) {
+        for (int mag = 0; mag < 4; mag++) {
+            /* mantissa magnitudes: small, just under 2^51, straddling 2^51, up to 2^53 - 1 */
+            uint64_t lim = mag == 0 ? 100000 : (uint64_t)1 << (mag == 1 ? 50 : mag == 2 ? 52 : 53);
+            int64_t m0 = mag == 2 ? ((int64_t)1 << 51) - 300 : 0;
+            for (uint32_t i = 0; i < n; i++) {
+                int64_t m =
+                    mag == 2 ? m0 + (int64_t)(tr_next(&r) % 600) : (int64_t)(tr_next(&r) % lim);
+                if (tr_next(&r) & 1) m = -m;
+                v[i] = (double)m / p10[e];
+            }
+            int blk;
+            roundtrip_ex(T_F64, v, n, CODEC_USE_DEFAULT, &blk, mag == 2 && e % 6 == 0);
+            /* the values were made as m / 10^e: unless a smaller form was found, decimal */
+            if (mag < 3 && blk != CB_F64_DECIMAL)
+                fail_msg("e=%d mag=%d: block %s", e, mag, codec_block_name(blk));
+        }
+    }
+    /* A slowly drifting walk is delta-coded; a constant one is a single run. */
+    for (uint32_t i = 0; i < n; i++) v[i] = (double)(123456 + (int64_t)i * 3) / 1e3;
+    roundtrip(T_F64, v, n, CODEC_USE_DEFAULT);
+    for (uint32_t i = 0; i < n; i++) v[i] = -42.25;
+    roundtrip(T_F64, v, n, CODEC_USE_DEFAULT);
     free(v);
 }
 
@@ -859,14 +993,23 @@ static void test_block_names(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ts_regular),         cmocka_unit_test(test_ts_edges),
-        cmocka_unit_test(test_i64_edges),          cmocka_unit_test(test_i64_random),
-        cmocka_unit_test(test_f64_specials),       cmocka_unit_test(test_f64_decimal),
-        cmocka_unit_test(test_f64_walks),          cmocka_unit_test(test_bool),
-        cmocka_unit_test(test_str_small),          cmocka_unit_test(test_str_pages),
-        cmocka_unit_test(test_str_long),           cmocka_unit_test(test_malformed_numbers),
-        cmocka_unit_test(test_malformed_bool_str), cmocka_unit_test(test_random_mix),
+        cmocka_unit_test(test_ts_regular),
+        cmocka_unit_test(test_ts_edges),
+        cmocka_unit_test(test_i64_edges),
+        cmocka_unit_test(test_i64_random),
+        cmocka_unit_test(test_f64_specials),
+        cmocka_unit_test(test_f64_decimal),
+        cmocka_unit_test(test_f64_walks),
+        cmocka_unit_test(test_bool),
+        cmocka_unit_test(test_str_small),
+        cmocka_unit_test(test_str_pages),
+        cmocka_unit_test(test_str_long),
+        cmocka_unit_test(test_malformed_numbers),
+        cmocka_unit_test(test_malformed_bool_str),
+        cmocka_unit_test(test_random_mix),
         cmocka_unit_test(test_block_names),
+        cmocka_unit_test(test_int_widths),
+        cmocka_unit_test(test_f64_decimal_exponents),
     };
     /* CODEC_TEST=pattern runs only the matching tests. */
     if (getenv("CODEC_TEST")) cmocka_set_test_filter(getenv("CODEC_TEST"));

@@ -491,6 +491,68 @@ static void test_empty_columns(void **state) {
     tu_rmdir(dir);
 }
 
+/* cf_read_col_range gives exactly the rows lo..hi-1 of what cf_read_col gives, for every type
+ * and NULL pattern (the dense values of a range start at the NULLs before it), at bitmap byte
+ * boundaries and off them, empty and whole ranges, and for a column the chunk lacks. */
+static void test_read_col_range(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("cf");
+    char path[512];
+    snprintf(path, sizeof path, "%s/r.col", dir);
+    arena *a = arena_new(0);
+    tfile tf = {6, arena_calloc(a, sizeof(tseries) * 6)};
+    for (uint32_t i = 0; i < 6; i++) gen_series(a, &tf.s[i], 1 + i, 1, 5000, 11, false);
+    err e;
+    assert_int_equal(write_file(path, &tf, &e), 0);
+    cf_reader *r;
+    assert_int_equal(cf_open(path, &r, &e), 0);
+    trng rg = {3};
+    for (uint32_t i = 0; i < 6; i++) {
+        const cf_series *s = cf_find(r, 1 + i, a);
+        for (uint32_t c = 0; c < s->nchunks; c++) {
+            const cf_chunk *ch = &s->chunks[c];
+            uint32_t n = ch->nrows;
+            uint32_t ranges[][2] = {{0, n},     {0, 0},     {n, n},         {0, 1},
+                                    {n - 1, n}, {8, 16},    {3, 130},       {0, n / 2},
+                                    {n / 2, n}, {127, 129}, {n / 3, n - 5}, {1, n}};
+            for (size_t k = 0; k < tf.s[i].ncols + 1; k++) {
+                /* the last round asks for a column id the file does not have */
+                uint32_t col = k < tf.s[i].ncols ? tf.s[i].c[k].col_id : 999;
+                uint8_t type = k < tf.s[i].ncols ? tf.s[i].v[k].type : VT_F64;
+                size_t sz = type == VT_BOOL ? sizeof(bool) : type == VT_STR ? sizeof(strv) : 8;
+                vec all;
+                assert_int_equal(cf_read_col(r, ch, col, type, a, &all, &e), 0);
+                for (size_t q = 0; q < sizeof ranges / sizeof ranges[0] + 6; q++) {
+                    uint32_t lo, hi;
+                    tu_range(ranges, sizeof ranges / sizeof ranges[0], q, n, &rg, &lo, &hi);
+                    vec got;
+                    if (cf_read_col_range(r, ch, col, type, lo, hi, a, &got, &e) != 0)
+                        fail_msg("range %u..%u: %s", lo, hi, e.msg);
+                    assert_int_equal(got.len, hi - lo);
+                    assert_int_equal(got.type, type);
+                    assert_int_equal(got.valid == NULL, all.valid == NULL);
+                    for (uint32_t j = 0; j < hi - lo; j++) {
+                        bool va = vec_is_valid(&all, lo + j);
+                        if (vec_is_valid(&got, j) != va)
+                            fail_msg("col %u range %u..%u row %u: validity", col, lo, hi, j);
+                        if (type == VT_STR) {
+                            strv x = all.d.s[lo + j], y = got.d.s[j];
+                            assert_int_equal(x.len, y.len);
+                            if (x.len) assert_memory_equal(x.p, y.p, x.len);
+                        } else if (va || type != VT_BOOL) {
+                            assert_memory_equal((char *)all.d.raw + sz * (lo + j),
+                                                (char *)got.d.raw + sz * j, sz);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    cf_release(r);
+    arena_free(a);
+    tu_rmdir(dir);
+}
+
 /* Extreme timestamps: a chunk spanning the whole int64 range. */
 static void test_extreme_timestamps(void **state) {
     (void)state;
@@ -972,6 +1034,7 @@ int main(void) {
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_empty_columns),
         cmocka_unit_test(test_extreme_timestamps),
+        cmocka_unit_test(test_read_col_range),
         cmocka_unit_test(test_statistics),
         cmocka_unit_test(test_writer_errors),
         cmocka_unit_test(test_flip_every_byte_small),

@@ -27,6 +27,18 @@ static inline uint64_t tr_next(trng *r) {
     return z ^ (z >> 31);
 }
 
+/* Range number k of a test over n values: fixed[k] while k < nfixed, then a random one. */
+static inline void tu_range(const uint32_t (*fixed)[2], size_t nfixed, size_t k, uint32_t n,
+                            trng *r, uint32_t *lo, uint32_t *hi) {
+    if (k < nfixed) {
+        *lo = fixed[k][0];
+        *hi = fixed[k][1];
+        return;
+    }
+    *lo = n ? (uint32_t)(tr_next(r) % (n + 1)) : 0;
+    *hi = *lo + (n - *lo ? (uint32_t)(tr_next(r) % (n - *lo + 1)) : 0);
+}
+
 /* A fresh directory /tmp/strata-<tag>-XXXXXX (caller frees with tu_rmdir). */
 static inline char *tu_tmpdir(const char *tag) {
     char tmpl[128];

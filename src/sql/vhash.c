@@ -5,20 +5,27 @@
 #include <string.h>
 #include <xxhash.h>
 
-/* Per inserted row. next links the keys of one bucket (read on a key's newest row only), dup
- * the rows of one key, newest first. One struct, so a probe's hash check and its step down
- * the chain touch one cache line. */
+/* A bucket: the newest row of one key and the low half of the key's hash. A key's home
+ * bucket is given by the top bits of the hash's high half, so the low half is free to tell
+ * keys apart, and the buckets can be redistributed from the high halves alone. */
+struct vh_slot {
+    uint32_t row; /* VHASH_NONE = empty */
+    uint32_t lo;
+};
+
+/* Per inserted row: the older row of its key, and its hash's high half (for growing). */
 struct vh_row {
-    uint64_t hash;
-    uint32_t next, dup;
+    uint32_t dup;
+    uint32_t hi;
 };
 
 struct vhash {
     arena *a;
     const vec *keys;
     uint32_t nkeys;
-    uint32_t *bucket; /* newest row of a key in the bucket, VHASH_NONE = empty */
-    uint32_t mask;    /* buckets - 1 */
+    struct vh_slot *slot;
+    uint32_t mask;  /* buckets - 1 */
+    uint32_t shift; /* 32 - log2(buckets): home bucket = hi >> shift */
     struct vh_row *rows;
     uint32_t caprows;
     uint32_t count; /* distinct keys */
@@ -43,6 +50,10 @@ static int key_class(uint8_t t) {
         return KC_INT; /* I64, U64, TS, DATE: 64 bits */
     }
 }
+
+/* How many rows ahead the insert and find loops prefetch the buckets and rows they will
+ * read: the table is much larger than the caches, and a key's bucket is a random place. */
+#define VH_AHEAD 16
 
 /* What a NULL contributes to a row's hash, whatever its slot holds. */
 #define VH_NULL 0x6a09e667f3bcc909ULL
@@ -91,6 +102,18 @@ static inline uint64_t str_key(strv s) {
             }                                                                                      \
     } while (0)
 
+/* VH_FOLD for a string column: a run of rows sharing one string (a series' tag value, or
+ * the copies of a staged batch) hashes it once. */
+static void hash_strings(const vec *v, uint32_t k, uint32_t n, uint64_t *h) {
+    strv last = {NULL, 0};
+    uint64_t lh = 0;
+#define STR_HASH(i)                                                                                \
+    (v->d.s[i].p == last.p && v->d.s[i].len == last.len ? lh                                       \
+                                                        : (last = v->d.s[i], lh = str_key(last)))
+    VH_FOLD(STR_HASH(i));
+#undef STR_HASH
+}
+
 void vhash_hash(const vec *keys, uint32_t nkeys, uint32_t n, uint64_t *h, uint8_t *nulls) {
     memset(nulls, 0, bitmap_bytes(n));
     if (nkeys == 0) memset(h, 0, sizeof *h * n);
@@ -108,7 +131,7 @@ void vhash_hash(const vec *keys, uint32_t nkeys, uint32_t n, uint64_t *h, uint8_
             VH_FOLD((uint64_t)v->d.b[i]);
             break;
         case KC_STR:
-            VH_FOLD(str_key(v->d.s[i]));
+            hash_strings(v, k, n, h);
             break;
         case KC_IV:
             VH_FOLD(iv_key(&v->d.iv[i]));
@@ -185,38 +208,45 @@ static void eq_col(const vec *b, const vec *p, uint32_t m, const uint32_t *sel,
     }
 }
 
+static void slots_alloc(vhash *t, uint32_t bits) {
+    uint32_t nb = 1u << bits;
+    t->mask = nb - 1;
+    t->shift = 32 - bits;
+    t->slot = arena_alloc(t->a, sizeof *t->slot * nb);
+    memset(t->slot, 0xff, sizeof *t->slot * nb);
+}
+
 vhash *vhash_new(arena *a, const vec *keys, uint32_t nkeys, uint32_t cap) {
     vhash *t = arena_calloc(a, sizeof *t);
     t->a = a;
     t->keys = keys;
     t->nkeys = nkeys;
-    uint32_t nb = 16;
-    while (nb < 2 * (uint64_t)cap && nb < (1u << 31)) nb *= 2;
-    t->mask = nb - 1;
-    t->bucket = arena_alloc(a, sizeof *t->bucket * nb);
-    memset(t->bucket, 0xff, sizeof *t->bucket * nb);
+    uint32_t bits = 4;
+    while ((1ull << bits) < 2 * (uint64_t)cap && bits < 31) bits++;
+    slots_alloc(t, bits);
     t->caprows = cap ? cap : 16;
     t->rows = arena_alloc(a, sizeof *t->rows * t->caprows);
     return t;
 }
 
-/* Twice the buckets, once the keys outnumber half of them; the chains are relinked from the
- * stored hashes, no key is read. */
-static void grow_buckets(vhash *t) {
+/* Twice the buckets, once the keys fill half of them; keys are placed again from their rows'
+ * stored high halves, no key is read. */
+static void grow_slots(vhash *t) {
     uint32_t oldn = t->mask + 1;
     if (oldn >= (1u << 31)) return;
-    const uint32_t *old = t->bucket;
-    t->mask = oldn * 2 - 1;
-    t->bucket = arena_alloc(t->a, sizeof *t->bucket * (oldn * 2));
-    memset(t->bucket, 0xff, sizeof *t->bucket * (oldn * 2));
-    for (uint32_t b = 0; b < oldn; b++)
-        for (uint32_t e = old[b]; e != VHASH_NONE;) {
-            uint32_t nx = t->rows[e].next;
-            uint32_t *s = &t->bucket[t->rows[e].hash & t->mask];
-            t->rows[e].next = *s;
-            *s = e;
-            e = nx;
-        }
+    const struct vh_slot *old = t->slot;
+    slots_alloc(t, 33 - t->shift);
+    for (uint32_t b = 0; b < oldn; b++) {
+        if (old[b].row == VHASH_NONE) continue;
+        uint32_t i = t->rows[old[b].row].hi >> t->shift;
+        while (t->slot[i].row != VHASH_NONE) i = (i + 1) & t->mask;
+        t->slot[i] = old[b];
+    }
+}
+
+static inline uint32_t home(const vhash *t, uint64_t h) {
+    /* a shift by 32 (one bucket) is undefined: the table has at least 16 */
+    return (uint32_t)(h >> 32) >> t->shift;
 }
 
 void vhash_insert(vhash *t, uint32_t from, uint32_t n, const uint64_t *h, const uint8_t *skip) {
@@ -229,27 +259,36 @@ void vhash_insert(vhash *t, uint32_t from, uint32_t n, const uint64_t *h, const 
         t->caprows = (uint32_t)nc;
     }
     for (uint32_t i = 0; i < n; i++) {
+        if (i + VH_AHEAD < n) __builtin_prefetch(&t->slot[home(t, h[i + VH_AHEAD])], 1);
         if (skip && bitmap_get(skip, i)) continue;
-        uint32_t r = from + i;
-        uint64_t hv = h[i];
-        uint32_t *link = &t->bucket[hv & t->mask];
-        uint32_t e = *link;
-        while (e != VHASH_NONE && !(t->rows[e].hash == hv && rows_eq(t, e, r))) {
-            link = &t->rows[e].next;
-            e = *link;
+        uint32_t r = from + i, lo = (uint32_t)h[i];
+        t->rows[r].hi = (uint32_t)(h[i] >> 32);
+        for (uint32_t b = home(t, h[i]);; b = (b + 1) & t->mask) {
+            struct vh_slot *s = &t->slot[b];
+            if (s->row == VHASH_NONE) {
+                *s = (struct vh_slot){r, lo};
+                t->rows[r].dup = VHASH_NONE;
+                if (++t->count > (t->mask + 1) / 2) grow_slots(t);
+                break;
+            }
+            if (s->lo == lo && rows_eq(t, s->row, r)) {
+                /* r leads the key's rows */
+                t->rows[r].dup = s->row;
+                s->row = r;
+                break;
+            }
         }
-        t->rows[r].hash = hv;
-        if (e == VHASH_NONE) {
-            uint32_t *head = &t->bucket[hv & t->mask];
-            t->rows[r].next = *head;
-            t->rows[r].dup = VHASH_NONE;
-            *head = r;
-            if (++t->count > (t->mask + 1) / 2) grow_buckets(t);
-        } else {
-            /* r takes e's place in the bucket chain and leads the key's rows */
-            t->rows[r].next = t->rows[e].next;
-            t->rows[r].dup = e;
-            *link = r;
+    }
+}
+
+/* From bucket b on, the first bucket holding a key whose low half is lo (then *row is its
+ * newest row), or the empty bucket ending the run (*row = VHASH_NONE). */
+static inline uint32_t scan_run(const vhash *t, uint32_t b, uint32_t lo, uint32_t *row) {
+    for (;; b = (b + 1) & t->mask) {
+        const struct vh_slot *s = &t->slot[b];
+        if (s->row == VHASH_NONE || s->lo == lo) {
+            *row = s->row;
+            return b;
         }
     }
 }
@@ -258,24 +297,24 @@ void vhash_find(const vhash *t, const vec *pkeys, uint32_t n, const uint64_t *h,
                 const uint8_t *skip, uint32_t *first, arena *a) {
     uint32_t *sel = arena_alloc(a, sizeof *sel * (n ? n : 1));
     uint32_t *cand = arena_alloc(a, sizeof *cand * (n ? n : 1));
+    uint32_t *at = arena_alloc(a, sizeof *at * (n ? n : 1));
     uint8_t *eq = arena_alloc(a, n ? n : 1);
-    const struct vh_row *rows = t->rows;
-    /* Every row's bucket first: independent loads the CPU overlaps. */
-    for (uint32_t i = 0; i < n; i++) first[i] = t->bucket[h[i] & t->mask];
+    /* Every row's home bucket, fetched ahead: independent loads the CPU overlaps. */
     uint32_t m = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t e = first[i];
+        if (i + VH_AHEAD < n) __builtin_prefetch(&t->slot[home(t, h[i + VH_AHEAD])]);
         first[i] = VHASH_NONE;
         if (skip && bitmap_get(skip, i)) continue;
-        while (e != VHASH_NONE && rows[e].hash != h[i]) e = rows[e].next;
-        if (e == VHASH_NONE) continue;
+        uint32_t row, b = scan_run(t, home(t, h[i]), (uint32_t)h[i], &row);
+        if (row == VHASH_NONE) continue;
         sel[m] = i;
-        cand[m++] = e;
+        cand[m] = row;
+        at[m++] = b;
     }
     while (m) {
         memset(eq, 1, m);
         for (uint32_t k = 0; k < t->nkeys; k++) eq_col(&t->keys[k], &pkeys[k], m, sel, cand, eq);
-        /* a hash-equal candidate with another key (rare): the next one down its chain */
+        /* a candidate with the same low half but another key (rare): search on */
         uint32_t m2 = 0;
         for (uint32_t j = 0; j < m; j++) {
             uint32_t i = sel[j];
@@ -283,11 +322,11 @@ void vhash_find(const vhash *t, const vec *pkeys, uint32_t n, const uint64_t *h,
                 first[i] = cand[j];
                 continue;
             }
-            uint32_t e = rows[cand[j]].next;
-            while (e != VHASH_NONE && rows[e].hash != h[i]) e = rows[e].next;
-            if (e == VHASH_NONE) continue;
+            uint32_t row, b = scan_run(t, (at[j] + 1) & t->mask, (uint32_t)h[i], &row);
+            if (row == VHASH_NONE) continue;
             sel[m2] = i;
-            cand[m2++] = e;
+            cand[m2] = row;
+            at[m2++] = b;
         }
         m = m2;
     }

@@ -17,18 +17,20 @@
  * an encoding of the row. The caller passes the hashes to insert and find, so it hashes each
  * vector once, and tests can pass degenerate hashes to force every collision.
  *
- * Layout. The table copies no key: it holds, per inserted row, the row's hash, the next key
- * of its bucket and the next (older) row of its own key, all indexed by the row's position in
- * the caller's key vectors, and a power-of-two bucket array of the newest row of each key, at
- * least twice as many buckets as keys. Equal keys therefore form one entry of a bucket chain
- * whose rows are chained apart from it: a probe compares hashes along the bucket chain, keys
- * only where the hashes agree, and then walks the duplicates without comparing anything.
- * vhash_find works on a whole probe vector: first every row's bucket and first hash-equal
- * candidate, then one comparison loop per key column over the candidates, then the (rare)
- * mismatches move down their chains and are compared again.
+ * Layout. The table copies no key. Its buckets (a power of two, at least twice as many as
+ * keys) hold, per distinct key, the key's newest row and the low half of its hash; a key sits
+ * in its home bucket (the top bits of the hash's high half) or the first free one after it
+ * (linear probing, so a lookup reads one cache line of buckets, not a chain of rows). Per
+ * inserted row, indexed by its position in the caller's key vectors, the table keeps the next
+ * older row of the same key (the duplicates' chain) and the high half of its hash (to place
+ * the keys again when the buckets double). A probe compares the low halves first and keys
+ * only where they agree, and then walks the duplicates without comparing anything.
+ * vhash_find works on a whole probe vector: first every row's bucket run up to a matching
+ * low half, then one comparison loop per key column over those candidates, then the (rare)
+ * mismatches search on and are compared again.
  *
  * Memory: everything from the arena given to vhash_new (the query arena, under its budget),
- * about 16 bytes per row plus 4 to 8 per key; growing the buckets leaves the old array in the
+ * 8 bytes per row plus 16 to 32 per key; growing the buckets leaves the old array in the
  * arena. Not thread safe; a finished table may be probed by several threads (vhash_find does
  * not write to it). */
 #ifndef STRATA_SQL_VHASH_H

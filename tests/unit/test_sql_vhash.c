@@ -6,7 +6,7 @@
  * against a brute-force scan with the equality vhash.h promises: the chain from vhash_find
  * through vhash_next must be exactly the inserted rows with an equal key, newest first. The
  * same runs with the real hashes and with degenerate ones (all equal, or two bits), which puts
- * every key in one bucket chain and makes the key comparisons decide everything. */
+ * every key in one run of buckets and makes the key comparisons decide everything. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -57,6 +57,7 @@ struct join_op {
     uint8_t phase;
     bool swapped; /* the left input is the build side */
     bool probe_outer, build_outer;
+    bool mark_probe, mark_build; /* whether a side's matched bits are read (outer, semi, anti) */
     /* build side */
     struct colbuf build;
     vec *bkeys; /* the build rows' key vectors (over build) */
@@ -318,6 +319,9 @@ static int join_build(struct join_op *j, err *er) {
     uint8_t t = j->js.type;
     j->probe_outer = t == JT_FULL || (t == JT_LEFT && probe_left) || (t == JT_RIGHT && !probe_left);
     j->build_outer = t == JT_FULL || (t == JT_LEFT && !probe_left) || (t == JT_RIGHT && probe_left);
+    bool semi_like = t == JT_SEMI || t == JT_ANTI;
+    j->mark_probe = j->probe_outer || (semi_like && probe_left);
+    j->mark_build = j->build_outer || (semi_like && !probe_left);
 
     uint32_t nb = j->build.n, nk = j->js.nkeys;
     j->bmatched = arena_calloc(q->a, bitmap_bytes(nb) ? bitmap_bytes(nb) : 1);
@@ -394,16 +398,18 @@ static int next_pairs(struct join_op *j, uint32_t **pi_out, uint32_t **bi_out, u
         uint32_t *bi = arena_alloc(a, sizeof *bi * JOIN_CHUNK);
         uint32_t n = 0;
         bool semi_like = j->js.type == JT_SEMI || j->js.type == JT_ANTI;
+        /* without a filter every candidate is a match: marked as it is found, so a left
+         * semi/anti row stops at its first */
+        bool mark_now = !j->js.filter && j->mark_probe;
+        bool first_only = semi_like && !j->swapped && !j->js.filter;
         while (n < JOIN_CHUNK && j->prow < j->pb.nrows) {
-            if (j->pcur == NONE ||
-                (semi_like && !j->swapped && !j->js.filter && bitmap_get(j->pmatched, j->prow))) {
-                /* next probe row (a left semi/anti row needs one match, not all of them) */
+            if (j->pcur == NONE || (first_only && bitmap_get(j->pmatched, j->prow))) {
                 if (++j->prow < j->pb.nrows) j->pcur = j->phead[j->prow];
                 continue;
             }
             pi[n] = j->prow;
             bi[n++] = j->pcur;
-            if (!j->js.filter) bitmap_set(j->pmatched, j->prow);
+            if (mark_now) bitmap_set(j->pmatched, j->prow);
             j->pcur = next_candidate(j, j->pcur);
         }
         if (q_check(q, er) < 0) return -1;
@@ -421,10 +427,10 @@ static int next_pairs(struct join_op *j, uint32_t **pi_out, uint32_t **bi_out, u
                 }
             n = m;
         }
-        for (uint32_t i = 0; i < n; i++) {
-            bitmap_set(j->pmatched, pi[i]);
-            bitmap_set(j->bmatched, bi[i]);
-        }
+        if (j->js.filter && j->mark_probe)
+            for (uint32_t i = 0; i < n; i++) bitmap_set(j->pmatched, pi[i]);
+        if (j->mark_build)
+            for (uint32_t i = 0; i < n; i++) bitmap_set(j->bmatched, bi[i]);
         if (n == 0) continue;
         *pi_out = pi;
         *bi_out = bi;

@@ -39,12 +39,14 @@
 #define JOIN_CHUNK 8192 /* a multiple of 8: buffered rows are sliced at whole bitmap bytes */
 #define NONE UINT32_MAX
 
-/* An input's batches as read, each copied at its own size, so no buffer is regrown and
- * recopied while an input of unknown length is read. */
-struct staged {
-    batch *b;
+/* A buffered input: its rows column by column, each column's slots and bitmap in arenas of
+ * their own, so that growing a column reallocates its arena's newest block, in place or by
+ * remapping it, instead of copying it into a new one. */
+struct sidebuf {
+    uint32_t ncols;
     uint32_t n, cap;
-    uint64_t rows;
+    vec *cols;
+    arena **ca, **va; /* per column: the slots' arena, the bitmap's */
 };
 
 enum join_phase { JP_BUILD, JP_NEXT_PROBE, JP_PAIRS, JP_PROBE_TAIL, JP_BUILD_TAIL, JP_DONE };
@@ -58,18 +60,18 @@ struct join_op {
     bool swapped; /* the left input is the build side */
     bool probe_outer, build_outer;
     bool mark_probe, mark_build; /* whether a side's matched bits are read (outer, semi, anti) */
+    struct sidebuf side[2];      /* the left and the right input's buffered rows */
     /* build side */
-    struct colbuf build;
+    struct sidebuf *build;
     vec *bkeys; /* the build rows' key vectors (over build) */
     vhash *ht;  /* the build rows by key; NULL without keys (a nested loop) */
     uint8_t *bmatched;
     uint32_t btail; /* next build row looked at by the build tail */
-    /* probe side: the batches staged while sizing the inputs, then the stream */
-    struct staged pst;
-    uint32_t pnext; /* next staged probe batch */
+    /* probe side: the rows buffered while sizing the inputs, then the stream */
+    struct sidebuf *pbuf;
+    uint32_t ppos; /* next buffered probe row */
     bool pstream_done;
-    arena *pa;    /* the current input batch and what is computed over it */
-    arena *sa[2]; /* staged batches of the left and the right input */
+    arena *pa; /* the current input batch and what is computed over it */
     batch pb;
     uint32_t *phead; /* per probe row: its first candidate build row, NONE for none */
     uint8_t *pmatched;
@@ -172,8 +174,8 @@ static void emit_pairs(struct join_op *j, const uint32_t *pi, const uint32_t *bi
     out->nrows = n;
     out->cols = arena_alloc(a, sizeof *out->cols * (out->ncols ? out->ncols : 1));
     const vec *pcols = probe ? j->pb.cols : NULL;
-    const vec *lsrc = j->swapped ? j->build.cols : pcols;
-    const vec *rsrc = j->swapped ? pcols : j->build.cols;
+    const vec *lsrc = j->swapped ? j->build->cols : pcols;
+    const vec *rsrc = j->swapped ? pcols : j->build->cols;
     const uint32_t *li = j->swapped ? bi : pi, *ri = j->swapped ? pi : bi;
     take_side(a, j->left, lsrc, li, n, out->cols);
     if (both) take_side(a, j->right, rsrc, ri, n, out->cols + j->nl);
@@ -187,67 +189,113 @@ static int eval_keys(qctx *q, bexpr **keys, uint32_t nkeys, const batch *b, aren
     return q_check(q, er);
 }
 
-/* Appends a copy of batch in (the columns of input side) to st: its fixed-size data in a, its
- * strings in sa (they must outlive a: the build side's staged batches are freed once
- * concatenated). The copy has the operator's column types, so a stream's untyped NULL column
- * becomes a typed one. A run of rows sharing one string (a series' tag value) shares one
- * copy. */
-static void stage(arena *a, arena *sa, const op *side, const batch *in, struct staged *st) {
-    if (st->n == st->cap) {
-        uint32_t nc = st->cap ? st->cap * 2 : 16;
-        st->b = arena_realloc(a, st->b, sizeof *st->b * st->cap, sizeof *st->b * nc);
-        st->cap = nc;
+/* Makes room for need rows in every column of sb. */
+static void sidebuf_reserve(struct sidebuf *sb, uint64_t need) {
+    if (need <= sb->cap) return;
+    uint32_t nc = sb->cap ? sb->cap : 1024;
+    while (nc < need) nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
+    for (uint32_t c = 0; c < sb->ncols; c++) {
+        vec *v = &sb->cols[c];
+        size_t sz = vtype_size(v->type);
+        v->d.raw = arena_realloc(sb->ca[c], v->d.raw, sz * sb->cap, sz * nc);
+        if (v->valid) {
+            v->valid = arena_realloc(sb->va[c], v->valid, bitmap_bytes(sb->cap), bitmap_bytes(nc));
+            memset(v->valid + bitmap_bytes(sb->cap), 0, bitmap_bytes(nc) - bitmap_bytes(sb->cap));
+        }
     }
-    batch *out = &st->b[st->n++];
-    uint32_t n = in->nrows;
-    out->ncols = side->ncols;
-    out->nrows = n;
-    out->cols = arena_alloc(a, sizeof *out->cols * (side->ncols + 1));
-    st->rows += n;
-    for (uint32_t c = 0; c < side->ncols; c++) {
+    sb->cap = nc;
+}
+
+/* Column c's bitmap, made (rows so far valid) when its first NULL arrives. */
+static uint8_t *sidebuf_valid(struct sidebuf *sb, uint32_t c) {
+    vec *v = &sb->cols[c];
+    if (!v->valid) {
+        v->valid = arena_calloc(sb->va[c], bitmap_bytes(sb->cap) ? bitmap_bytes(sb->cap) : 1);
+        memset(v->valid, 0xff, sb->n / 8);
+        for (uint32_t i = sb->n & ~7u; i < sb->n; i++) bitmap_set(v->valid, i);
+    }
+    return v->valid;
+}
+
+/* Appends batch in (of the input side's columns): slots copied, strings copied into sa (a run
+ * of rows sharing one string, such as a series' tag value, shares one copy). A stream's
+ * untyped NULL column becomes NULLs of the operator's type. */
+static void sidebuf_append(struct sidebuf *sb, arena *sa, const op *side, const batch *in) {
+    uint32_t n = in->nrows, at = sb->n;
+    if (n == 0) return;
+    sidebuf_reserve(sb, (uint64_t)at + n);
+    for (uint32_t c = 0; c < sb->ncols; c++) {
         const vec *s = &in->cols[c];
-        vec *d = &out->cols[c];
-        uint8_t type = side->types[c];
-        if (type == VT_NULL || s->type == VT_NULL || vtype_size(s->type) != vtype_size(type)) {
-            vec_alloc_null(a, type, side->units[c], n, d);
-            d->has_tz = side->has_tz[c];
+        vec *d = &sb->cols[c];
+        size_t sz = vtype_size(d->type);
+        char *dst = (char *)d->d.raw + sz * at;
+        if (side->types[c] == VT_NULL || s->type == VT_NULL || vtype_size(s->type) != sz) {
+            memset(dst, 0, sz * n);
+            if (d->type == VT_STR)
+                for (uint32_t i = 0; i < n; i++) d->d.s[at + i] = (strv){"", 0};
+            sidebuf_valid(sb, c); /* rows from at on are clear */
             continue;
         }
-        vec_alloc(a, type, side->units[c], n, d);
-        d->has_tz = side->has_tz[c] || s->has_tz;
-        if (s->valid) {
-            d->valid = arena_alloc(a, bitmap_bytes(n) ? bitmap_bytes(n) : 1);
-            memcpy(d->valid, s->valid, bitmap_bytes(n));
-            vec_compact_valid(d, n);
+        d->has_tz |= s->has_tz;
+        if (s->valid || d->valid) {
+            uint8_t *bm = sidebuf_valid(sb, c);
+            for (uint32_t i = 0; i < n; i++)
+                if (vec_is_valid(s, i)) bitmap_set(bm, at + i);
         }
-        if (type != VT_STR) {
-            memcpy(d->d.raw, s->d.raw, vtype_size(type) * n);
+        if (d->type != VT_STR) {
+            memcpy(dst, s->d.raw, sz * n);
             continue;
         }
         strv from = {NULL, 0}, copy = {"", 0};
         for (uint32_t i = 0; i < n; i++) {
             strv v = s->d.s[i];
             if (!v.len) {
-                d->d.s[i] = (strv){"", 0};
+                d->d.s[at + i] = (strv){"", 0};
                 continue;
             }
             if (v.p != from.p || v.len != from.len) {
                 from = v;
                 copy = (strv){arena_strndup(sa, v.p, v.len), v.len};
             }
-            d->d.s[i] = copy;
+            d->d.s[at + i] = copy;
+        }
+    }
+    sb->n = at + n;
+}
+
+static void sidebuf_init(struct sidebuf *sb, qctx *q, const op *side) {
+    sb->ncols = side->ncols;
+    sb->n = sb->cap = 0;
+    sb->cols = arena_calloc(q->a, sizeof *sb->cols * (side->ncols + 1));
+    sb->ca = arena_calloc(q->a, sizeof *sb->ca * 2 * (side->ncols + 1));
+    sb->va = sb->ca + side->ncols + 1;
+    for (uint32_t c = 0; c < side->ncols; c++) {
+        sb->cols[c].type = side->types[c];
+        sb->cols[c].unit = side->units[c];
+        sb->cols[c].has_tz = side->has_tz[c];
+        for (int k = 0; k < 2; k++) {
+            arena **a = k ? &sb->va[c] : &sb->ca[c];
+            *a = arena_new(0);
+            arena_set_budget(*a, &q->budget);
         }
     }
 }
 
-/* Stages the batches of `in` while at most upto rows are staged (one row past it says `in` is
- * the larger input); *done when `in` ended. Each input
- * batch is dead once copied, so the join's arena is reset between them. */
-static int stage_input(struct join_op *j, op *in, arena *a, struct staged *st, uint64_t upto,
-                       bool *done, err *er) {
+static void sidebuf_free(struct sidebuf *sb) {
+    for (uint32_t c = 0; sb->ca && c < sb->ncols; c++) {
+        arena_free(sb->ca[c]);
+        arena_free(sb->va[c]);
+    }
+}
+
+/* Buffers the batches of `in` while sb holds at most upto rows (one row past it says `in` is
+ * the larger input); *done when `in` ended. Each input batch is dead once appended, so the
+ * join's arena is reset between them. */
+static int buffer_input(struct join_op *j, op *in, struct sidebuf *sb, uint64_t upto, bool *done,
+                        err *er) {
     qctx *q = j->o.q;
     *done = false;
-    while (st->rows <= upto) {
+    while (sb->n <= upto) {
         arena_reset(j->pa);
         batch b;
         int rc = pull(j, in, j->pa, &b, er);
@@ -256,64 +304,32 @@ static int stage_input(struct join_op *j, op *in, arena *a, struct staged *st, u
             *done = true;
             break;
         }
-        stage(a, q->a, in, &b, st);
-        if (q_check(q, er) < 0) return -1;
-        if (st->rows >= NONE)
+        if ((uint64_t)sb->n + b.nrows >= NONE)
             return err_set(er, 500, EC_QUERY_INTERNAL,
                            "Resources exhausted: a join input of more than %u rows", NONE - 1);
+        sidebuf_append(sb, q->a, in, &b);
+        if (q_check(q, er) < 0) return -1;
     }
     arena_reset(j->pa);
-    return 0;
-}
-
-/* The staged batches as one buffer (memory from a): the build side, whose rows the hash
- * table addresses by position. */
-static void concat(arena *a, const op *side, const struct staged *st, struct colbuf *out) {
-    uint32_t n = (uint32_t)st->rows;
-    out->ncols = side->ncols;
-    out->n = out->cap = n;
-    out->cols = arena_alloc(a, sizeof *out->cols * (side->ncols + 1));
-    for (uint32_t c = 0; c < side->ncols; c++) {
-        vec *d = &out->cols[c];
-        uint8_t type = side->types[c];
-        size_t sz = vtype_size(type);
-        vec_alloc(a, type, side->units[c], n ? n : 1, d);
-        d->has_tz = side->has_tz[c];
-        bool nulls = false;
-        for (uint32_t b = 0; b < st->n; b++) nulls |= st->b[b].cols[c].valid != NULL;
-        if (nulls) d->valid = arena_calloc(a, bitmap_bytes(n) ? bitmap_bytes(n) : 1);
-        uint32_t at = 0;
-        for (uint32_t b = 0; b < st->n; b++) {
-            const vec *s = &st->b[b].cols[c];
-            uint32_t m = st->b[b].nrows;
-            d->has_tz |= s->has_tz;
-            memcpy((char *)d->d.raw + sz * at, s->d.raw, sz * m);
-            if (nulls)
-                for (uint32_t i = 0; i < m; i++)
-                    if (vec_is_valid(s, i)) bitmap_set(d->valid, at + i);
-            at += m;
-        }
+    for (uint32_t c = 0; c < sb->ncols; c++) {
+        sb->cols[c].len = sb->n;
+        vec_compact_valid(&sb->cols[c], sb->n);
     }
+    return 0;
 }
 
 /* Reads the inputs and hashes the smaller one. */
 static int join_build(struct join_op *j, err *er) {
     qctx *q = j->o.q;
-    struct staged in[2] = {{0}, {0}}; /* left, right */
-    for (int s = 0; s < 2; s++) {
-        j->sa[s] = arena_new(0);
-        arena_set_budget(j->sa[s], &q->budget);
-    }
+    sidebuf_init(&j->side[0], q, j->left);
+    sidebuf_init(&j->side[1], q, j->right);
     bool right_done, left_done;
-    if (stage_input(j, j->right, j->sa[1], &in[1], UINT64_MAX, &right_done, er) < 0 ||
-        stage_input(j, j->left, j->sa[0], &in[0], in[1].rows, &left_done, er) < 0)
+    if (buffer_input(j, j->right, &j->side[1], UINT64_MAX, &right_done, er) < 0 ||
+        buffer_input(j, j->left, &j->side[0], j->side[1].n, &left_done, er) < 0)
         return -1;
-    j->swapped = left_done && in[0].rows < in[1].rows;
-    int bs = j->swapped ? 0 : 1;
-    concat(q->a, bs ? j->right : j->left, &in[bs], &j->build);
-    arena_free(j->sa[bs]);
-    j->sa[bs] = NULL;
-    j->pst = in[!bs];
+    j->swapped = left_done && j->side[0].n < j->side[1].n;
+    j->build = &j->side[!j->swapped];
+    j->pbuf = &j->side[j->swapped];
     j->pstream_done = j->swapped || left_done;
     bool probe_left = !j->swapped;
     uint8_t t = j->js.type;
@@ -323,10 +339,10 @@ static int join_build(struct join_op *j, err *er) {
     j->mark_probe = j->probe_outer || (semi_like && probe_left);
     j->mark_build = j->build_outer || (semi_like && !probe_left);
 
-    uint32_t nb = j->build.n, nk = j->js.nkeys;
+    uint32_t nb = j->build->n, nk = j->js.nkeys;
     j->bmatched = arena_calloc(q->a, bitmap_bytes(nb) ? bitmap_bytes(nb) : 1);
     if (nk == 0) return 0;
-    batch bb = {j->swapped ? j->nl : j->nr, nb, j->build.cols};
+    batch bb = {j->swapped ? j->nl : j->nr, nb, j->build->cols};
     if (eval_keys(q, j->swapped ? j->js.lkeys : j->js.rkeys, nk, &bb, q->a, &j->bkeys, er) < 0)
         return -1;
     j->ht = vhash_new(q->a, j->bkeys, nk, nb);
@@ -344,13 +360,20 @@ static int join_build(struct join_op *j, err *er) {
     return 0;
 }
 
-/* The next probe batch: a staged one, else the stream's next batch; 0 at the
+/* The next probe batch: a slice of the buffered rows, else the stream's next batch; 0 at the
  * end of the probe side. */
 static int next_probe(struct join_op *j, err *er) {
     qctx *q = j->o.q;
     arena_reset(j->pa);
-    if (j->pnext < j->pst.n) {
-        j->pb = j->pst.b[j->pnext++];
+    if (j->ppos < j->pbuf->n) {
+        /* a slice of the buffered rows, in place */
+        uint32_t n = j->pbuf->n - j->ppos < JOIN_CHUNK ? j->pbuf->n - j->ppos : JOIN_CHUNK;
+        j->pb.ncols = j->pbuf->ncols;
+        j->pb.nrows = n;
+        j->pb.cols = arena_alloc(j->pa, sizeof *j->pb.cols * (j->pbuf->ncols + 1));
+        for (uint32_t c = 0; c < j->pbuf->ncols; c++)
+            vec_slice(&j->pbuf->cols[c], j->ppos, n, &j->pb.cols[c]);
+        j->ppos += n;
     } else {
         if (j->pstream_done) return 0;
         int rc = pull(j, j->left, j->pa, &j->pb, er);
@@ -364,7 +387,7 @@ static int next_probe(struct join_op *j, err *er) {
     j->phead = arena_alloc(j->pa, sizeof *j->phead * (n ? n : 1));
     j->pmatched = arena_calloc(j->pa, bitmap_bytes(n) ? bitmap_bytes(n) : 1);
     if (nk == 0) {
-        for (uint32_t i = 0; i < n; i++) j->phead[i] = j->build.n ? 0 : NONE;
+        for (uint32_t i = 0; i < n; i++) j->phead[i] = j->build->n ? 0 : NONE;
     } else {
         vec *pk;
         if (eval_keys(q, j->swapped ? j->js.rkeys : j->js.lkeys, nk, &j->pb, j->pa, &pk, er) < 0)
@@ -382,7 +405,7 @@ static int next_probe(struct join_op *j, err *er) {
 
 /* The candidate build row after b for the current probe row. */
 static uint32_t next_candidate(const struct join_op *j, uint32_t b) {
-    if (j->js.nkeys == 0) return b + 1 < j->build.n ? b + 1 : NONE;
+    if (j->js.nkeys == 0) return b + 1 < j->build->n ? b + 1 : NONE;
     return vhash_next(j->ht, b);
 }
 
@@ -505,7 +528,7 @@ static int join_next(op *o, batch *b, err *er) {
             if (probe)
                 n = tail_rows(o->q->ba, j->pmatched, &j->ptail, j->pb.nrows, want, &rows, &nones);
             else
-                n = tail_rows(o->q->ba, j->bmatched, &j->btail, j->build.n, want, &rows, &nones);
+                n = tail_rows(o->q->ba, j->bmatched, &j->btail, j->build->n, want, &rows, &nones);
             if (n == 0) {
                 j->phase = after;
                 break;
@@ -527,8 +550,8 @@ static void join_close(op *o) {
     j->left->close(j->left);
     j->right->close(j->right);
     arena_free(j->pa);
-    arena_free(j->sa[0]);
-    arena_free(j->sa[1]);
+    sidebuf_free(&j->side[0]);
+    sidebuf_free(&j->side[1]);
 }
 
 static const char *join_type_name(uint8_t t) {

@@ -27,7 +27,9 @@ struct vhash {
     uint32_t mask;  /* buckets - 1 */
     uint32_t shift; /* 32 - log2(buckets): home bucket = hi >> shift */
     struct vh_row *rows;
+    uint8_t *lead; /* per row: 1 = its key's newest row; 0 = an older one, or not inserted */
     uint32_t caprows;
+    uint32_t nrows; /* rows below this one have their rows[] and lead[] set */
     uint32_t count; /* distinct keys */
 };
 
@@ -226,6 +228,7 @@ vhash *vhash_new(arena *a, const vec *keys, uint32_t nkeys, uint32_t cap) {
     slots_alloc(t, bits);
     t->caprows = cap ? cap : 16;
     t->rows = arena_alloc(a, sizeof *t->rows * t->caprows);
+    t->lead = arena_alloc(a, t->caprows);
     return t;
 }
 
@@ -256,13 +259,21 @@ void vhash_insert(vhash *t, uint32_t from, uint32_t n, const uint64_t *h, const 
         while (nc < need) nc *= 2;
         if (nc > UINT32_MAX - 1) nc = UINT32_MAX - 1;
         t->rows = arena_realloc(t->a, t->rows, sizeof *t->rows * t->caprows, sizeof *t->rows * nc);
+        t->lead = arena_realloc(t->a, t->lead, t->caprows, nc);
         t->caprows = (uint32_t)nc;
     }
+    /* rows skipped here or over by an earlier call are nobody's: never predicted (find) */
+    for (uint32_t r = t->nrows; r < need; r++) {
+        t->rows[r] = (struct vh_row){VHASH_NONE, 0};
+        t->lead[r] = 0;
+    }
+    if (need > t->nrows) t->nrows = (uint32_t)need;
     for (uint32_t i = 0; i < n; i++) {
         if (i + VH_AHEAD < n) __builtin_prefetch(&t->slot[home(t, h[i + VH_AHEAD])], 1);
         if (skip && bitmap_get(skip, i)) continue;
         uint32_t r = from + i, lo = (uint32_t)h[i];
         t->rows[r].hi = (uint32_t)(h[i] >> 32);
+        t->lead[r] = 1;
         for (uint32_t b = home(t, h[i]);; b = (b + 1) & t->mask) {
             struct vh_slot *s = &t->slot[b];
             if (s->row == VHASH_NONE) {
@@ -274,6 +285,7 @@ void vhash_insert(vhash *t, uint32_t from, uint32_t n, const uint64_t *h, const 
             if (s->lo == lo && rows_eq(t, s->row, r)) {
                 /* r leads the key's rows */
                 t->rows[r].dup = s->row;
+                t->lead[s->row] = 0;
                 s->row = r;
                 break;
             }
@@ -293,28 +305,43 @@ static inline uint32_t scan_run(const vhash *t, uint32_t b, uint32_t lo, uint32_
     }
 }
 
+/* A candidate found by prediction rather than in a bucket (find's `at`). */
+#define VH_PREDICTED UINT32_MAX
+
 void vhash_find(const vhash *t, const vec *pkeys, uint32_t n, const uint64_t *h,
                 const uint8_t *skip, uint32_t *first, arena *a) {
     uint32_t *sel = arena_alloc(a, sizeof *sel * (n ? n : 1));
     uint32_t *cand = arena_alloc(a, sizeof *cand * (n ? n : 1));
     uint32_t *at = arena_alloc(a, sizeof *at * (n ? n : 1));
     uint8_t *eq = arena_alloc(a, n ? n : 1);
-    /* Every row's home bucket, fetched ahead: independent loads the CPU overlaps. */
-    uint32_t m = 0;
+    /* Rows often meet the rows inserted in the same order (both sides of a time-series join
+     * come from scans in series and time order): the row after the previous candidate is
+     * tried first, and when it leads its key and its hash agrees it is the candidate, with no
+     * bucket read. Otherwise the home bucket, fetched ahead while predictions fail. */
+    uint32_t m = 0, guess = VHASH_NONE;
+    bool streak = false;
     for (uint32_t i = 0; i < n; i++) {
-        if (i + VH_AHEAD < n) __builtin_prefetch(&t->slot[home(t, h[i + VH_AHEAD])]);
+        if (!streak && i + VH_AHEAD < n) __builtin_prefetch(&t->slot[home(t, h[i + VH_AHEAD])]);
         first[i] = VHASH_NONE;
         if (skip && bitmap_get(skip, i)) continue;
-        uint32_t row, b = scan_run(t, home(t, h[i]), (uint32_t)h[i], &row);
-        if (row == VHASH_NONE) continue;
+        uint32_t row, b;
+        streak = guess < t->nrows && t->lead[guess] && t->rows[guess].hi == (uint32_t)(h[i] >> 32);
+        if (streak) {
+            row = guess;
+            b = VH_PREDICTED;
+        } else {
+            b = scan_run(t, home(t, h[i]), (uint32_t)h[i], &row);
+            if (row == VHASH_NONE) continue;
+        }
         sel[m] = i;
         cand[m] = row;
         at[m++] = b;
+        guess = row + 1;
     }
     while (m) {
         memset(eq, 1, m);
         for (uint32_t k = 0; k < t->nkeys; k++) eq_col(&t->keys[k], &pkeys[k], m, sel, cand, eq);
-        /* a candidate with the same low half but another key (rare): search on */
+        /* a candidate with the same half hash but another key (rare): search on */
         uint32_t m2 = 0;
         for (uint32_t j = 0; j < m; j++) {
             uint32_t i = sel[j];
@@ -322,7 +349,8 @@ void vhash_find(const vhash *t, const vec *pkeys, uint32_t n, const uint64_t *h,
                 first[i] = cand[j];
                 continue;
             }
-            uint32_t row, b = scan_run(t, (at[j] + 1) & t->mask, (uint32_t)h[i], &row);
+            uint32_t from = at[j] == VH_PREDICTED ? home(t, h[i]) : (at[j] + 1) & t->mask;
+            uint32_t row, b = scan_run(t, from, (uint32_t)h[i], &row);
             if (row == VHASH_NONE) continue;
             sel[m2] = i;
             cand[m2] = row;

@@ -25,9 +25,12 @@
  * older row of the same key (the duplicates' chain) and the high half of its hash (to place
  * the keys again when the buckets double). A probe compares the low halves first and keys
  * only where they agree, and then walks the duplicates without comparing anything.
- * vhash_find works on a whole probe vector: first every row's bucket run up to a matching
- * low half, then one comparison loop per key column over those candidates, then the (rare)
- * mismatches search on and are compared again.
+ * vhash_find works on a whole probe vector: first every row's candidate, then one comparison
+ * loop per key column over the candidates, then the (rare) mismatches search on and are
+ * compared again. A row's candidate is the inserted row after the previous row's candidate
+ * when that one leads its key and agrees on the hash's high half (probe and build rows in the
+ * same order, as two scans of one series order give them: no bucket is read), else the
+ * first key of its bucket run with the same low half.
  *
  * Memory: everything from the arena given to vhash_new (the query arena, under its budget),
  * 8 bytes per row plus 16 to 32 per key; growing the buckets leaves the old array in the

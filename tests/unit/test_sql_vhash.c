@@ -201,12 +201,58 @@ static void test_duplicates_and_empty(void **state) {
     arena_free(a);
 }
 
+/* Probe rows in the order of the inserted rows, with jumps, repeats and keys missing from the
+ * table (rows left out by their skip bit): the row after the last candidate is tried before
+ * the buckets, and must never be taken for another key, an older row of its key or a row
+ * that was not inserted. */
+static void predicted(uint64_t mask) {
+    arena *a = arena_new(0);
+    enum { N = 3000 };
+    trng r = {7};
+    vec b, p;
+    vec_alloc(a, VT_I64, 0, N, &b);
+    vec_alloc(a, VT_I64, 0, N, &p);
+    uint8_t skip[bitmap_bytes(N)];
+    memset(skip, 0, sizeof skip);
+    for (uint32_t i = 0; i < N; i++) {
+        b.d.i64[i] = i % 500 == 499 ? (int64_t)i - 1 : (int64_t)i; /* a few keys twice */
+        if (i % 97 == 5) bitmap_set(skip, i);
+        uint64_t x = tr_next(&r) % 10;
+        p.d.i64[i] = x < 7 ? (int64_t)i : x < 9 ? (int64_t)(tr_next(&r) % N) : -1;
+    }
+    uint64_t hb[N], hp[N];
+    uint8_t nb[bitmap_bytes(N)], np[bitmap_bytes(N)];
+    vhash_hash(&b, 1, N, hb, nb);
+    vhash_hash(&p, 1, N, hp, np);
+    for (uint32_t i = 0; i < N; i++) {
+        hb[i] &= mask;
+        hp[i] &= mask;
+    }
+    vhash *t = vhash_new(a, &b, 1, N);
+    vhash_insert(t, 0, N, hb, skip);
+    uint32_t first[N];
+    vhash_find(t, &p, N, hp, NULL, first, a);
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t want = VHASH_NONE;
+        for (uint32_t j = 0; j < N; j++)
+            if (!bitmap_get(skip, j) && b.d.i64[j] == p.d.i64[i]) want = j; /* the newest */
+        assert_int_equal(first[i], want);
+    }
+    arena_free(a);
+}
+
+static void test_predicted_rows(void **state) {
+    (void)state;
+    predicted(~0ull);
+    predicted(0xffffffffull); /* every high half equal: predictions rest on the keys */
+    predicted(0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_real_hashes),
-        cmocka_unit_test(test_degenerate_hashes),
-        cmocka_unit_test(test_hash_rules),
-        cmocka_unit_test(test_duplicates_and_empty),
+        cmocka_unit_test(test_real_hashes),    cmocka_unit_test(test_degenerate_hashes),
+        cmocka_unit_test(test_hash_rules),     cmocka_unit_test(test_duplicates_and_empty),
+        cmocka_unit_test(test_predicted_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

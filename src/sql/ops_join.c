@@ -5,10 +5,12 @@
  * whole, then the left one up to as many rows; if the left ends first it becomes the build
  * side and the buffered right rows are the probe stream, otherwise the buffered left rows are
  * probed first and the rest of the left input streams. Memory is therefore at most twice the
- * smaller input, all of it in the query arena under the query's budget. Which side is built
- * changes only which side's unmatched rows are found by a bitmap at the end, not the answer.
- * The build rows' keys go into a vhash (vhash.h): hashed a column at a time, compared in
- * place in the buffered rows, never copied.
+ * smaller input, all of it in arenas under the query's budget. Which side is built changes
+ * only which side's unmatched rows are found by a bitmap at the end, not the answer. Each
+ * input is buffered column by column (struct sidebuf), every column in an arena of its own,
+ * so a column grows by reallocating its own newest block rather than by copying. The build
+ * rows' keys go into a vhash (vhash.h): hashed a column at a time, compared in place in the
+ * buffered rows, never copied.
  *
  * Probing. A probe batch's key columns are hashed in one pass each and looked up together
  * (vhash_find), giving each probe row its first candidate build row; the others follow down

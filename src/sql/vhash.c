@@ -105,7 +105,7 @@ static inline uint64_t str_key(strv s) {
     } while (0)
 
 /* VH_FOLD for a string column: a run of rows sharing one string (a series' tag value, or
- * the copies of a staged batch) hashes it once. */
+ * the join's buffered copies of one) hashes it once. */
 static void hash_strings(const vec *v, uint32_t k, uint32_t n, uint64_t *h) {
     strv last = {NULL, 0};
     uint64_t lh = 0;

@@ -5,28 +5,51 @@
  * whole, then the left one up to as many rows; if the left ends first it becomes the build
  * side and the buffered right rows are the probe stream, otherwise the buffered left rows are
  * probed first and the rest of the left input streams. Memory is therefore at most twice the
- * smaller input, all of it in the query arena under the query's budget. Which side is built
- * changes only which side's unmatched rows are found by a bitmap at the end, not the answer.
+ * smaller input, all of it in arenas under the query's budget. Which side is built changes
+ * only which side's unmatched rows are found by a bitmap at the end, not the answer. Each
+ * input is buffered column by column (struct sidebuf), every column in an arena of its own,
+ * so a column grows by reallocating its own newest block rather than by copying. The build
+ * rows' keys go into a vhash (vhash.h): hashed a column at a time, compared in place in the
+ * buffered rows, never copied.
  *
- * Probing. Each probe batch is copied into an arena of the join's own (reset per probe batch),
- * because its pairs may fill several output batches and the batch arena is reset between
- * them. Pairs are generated in chunks of at most JOIN_CHUNK rows, so a many-to-many or cross
- * join never builds more than a chunk at a time; the residual filter runs over each chunk.
- * A probe row is matched when one of its pairs passes the filter; a build row likewise (a
- * bitmap), which is all the outer, semi and anti joins need.
+ * Probing. A probe batch's key columns are hashed in one pass each and looked up together
+ * (vhash_find), giving each probe row its first candidate build row; the others follow down
+ * the key's chain. Pairs are generated in chunks of at most JOIN_CHUNK rows, so a
+ * many-to-many or cross join never builds more than a chunk at a time; the residual filter
+ * runs over each chunk, and the output columns are gathered a type at a time. A probe row is
+ * matched when one of its pairs passes the filter; a build row likewise (a bitmap), which is
+ * all the outer, semi and anti joins need.
+ *
+ * Whose memory. A probe batch's pairs may fill several output batches, and the consumer
+ * resets the batch arena after each (ops.h), so a probe batch must not live there: the join
+ * reads its inputs with the query's batch arena pointed at an arena of its own (pull), which
+ * it resets only when it moves to the next input batch, when nothing of the previous one is
+ * referenced any more. Buffered probe rows are probed in place, a slice at a time. Output
+ * batches go to the batch arena as usual; their strings point into the probe batch or the
+ * build buffer, both of which outlive the output batch.
  *
  * NULL keys match nothing (SQL's `=`), unless null_eq is set (set operations compare rows as
- * IS NOT DISTINCT FROM). Keys are encoded as the aggregate encodes its group keys, so -0.0
- * meets 0.0; both sides' key expressions have the same types (the planner casts them). */
+ * IS NOT DISTINCT FROM). Keys compare as the aggregate's group keys do, so -0.0 meets 0.0 and
+ * NaN meets NaN; both sides' key expressions have the same types (the planner casts them). */
 #include "sql/ops_int.h"
 
-#include "sql/keyset.h"
+#include "sql/vhash.h"
 #include "util/buf.h"
 
 #include <string.h>
 
-#define JOIN_CHUNK 8192
+#define JOIN_CHUNK 8192 /* a multiple of 8: buffered rows are sliced at whole bitmap bytes */
 #define NONE UINT32_MAX
+
+/* A buffered input: its rows column by column, each column's slots and bitmap in arenas of
+ * their own, so that growing a column reallocates its arena's newest block, in place or by
+ * remapping it, instead of copying it into a new one. */
+struct sidebuf {
+    uint32_t ncols;
+    uint32_t n, cap;
+    vec *cols;
+    arena **ca, **va; /* per column: the slots' arena, the bitmap's */
+};
 
 enum join_phase { JP_BUILD, JP_NEXT_PROBE, JP_PAIRS, JP_PROBE_TAIL, JP_BUILD_TAIL, JP_DONE };
 
@@ -38,49 +61,106 @@ struct join_op {
     uint8_t phase;
     bool swapped; /* the left input is the build side */
     bool probe_outer, build_outer;
+    bool mark_probe, mark_build; /* whether a side's matched bits are read (outer, semi, anti) */
+    struct sidebuf side[2];      /* the left and the right input's buffered rows */
     /* build side */
-    struct colbuf build;
-    vec *bkeys;      /* the build rows' key vectors (over build) */
-    keyset *ks;      /* encoded key → 1 + index of the chain's first row */
-    uint32_t *chain; /* next build row with the same key, NONE at the end */
+    struct sidebuf *build;
+    vec *bkeys; /* the build rows' key vectors (over build) */
+    vhash *ht;  /* the build rows by key; NULL without keys (a nested loop) */
     uint8_t *bmatched;
     uint32_t btail; /* next build row looked at by the build tail */
-    /* probe side: buffered rows first (pbuf, read while sizing the inputs), then the stream */
-    struct colbuf pbuf;
-    uint32_t ppos;
+    /* probe side: the rows buffered while sizing the inputs, then the stream */
+    struct sidebuf *pbuf;
+    uint32_t ppos; /* next buffered probe row */
     bool pstream_done;
-    arena *pa; /* the current probe batch */
+    arena *pa; /* the current input batch and what is computed over it */
     batch pb;
     uint32_t *phead; /* per probe row: its first candidate build row, NONE for none */
     uint8_t *pmatched;
     uint32_t prow, pcur; /* pair generation: current probe row and its candidate build row */
     uint32_t ptail;      /* next probe row looked at by the probe tail */
-    buf kb;
 };
+
+/* The next batch of input `in`, made in `into` rather than in the batch arena (see the header:
+ * operators put their batch data in q->ba while next() runs, so pointing it elsewhere for the
+ * call moves all of it). */
+static int pull(struct join_op *j, op *in, arena *into, batch *b, err *er) {
+    qctx *q = j->o.q;
+    arena *ba = q->ba;
+    q->ba = into;
+    int rc = in->next(in, b, er);
+    q->ba = ba;
+    return rc;
+}
+
+/* Rows [from, from + n) of src, in place; from is a multiple of 8. */
+static void vec_slice(const vec *src, uint32_t from, uint32_t n, vec *dst) {
+    *dst = *src;
+    dst->len = n;
+    if (src->d.raw) dst->d.raw = (char *)src->d.raw + vtype_size(src->type) * from;
+    if (src->valid) dst->valid = src->valid + from / 8;
+}
+
+/* Gathers rows idx[0..n) of s into d (allocated, slots of s's size); NONE = NULL. Without NULLs
+ * in s and with no NONE, a plain indexed copy per type. */
+#define GATHER(T, F, ZERO)                                                                         \
+    do {                                                                                           \
+        const T *src = s->d.F;                                                                     \
+        T *dst = d->d.F;                                                                           \
+        if (fast) {                                                                                \
+            for (uint32_t i = 0; i < n; i++) dst[i] = src[idx[i]];                                 \
+            break;                                                                                 \
+        }                                                                                          \
+        for (uint32_t i = 0; i < n; i++) {                                                         \
+            uint32_t x = idx[i];                                                                   \
+            if (x != NONE && vec_is_valid(s, x)) {                                                 \
+                dst[i] = src[x];                                                                   \
+                bitmap_set(valid, i);                                                              \
+            } else                                                                                 \
+                dst[i] = ZERO;                                                                     \
+        }                                                                                          \
+    } while (0)
+
+static void gather(arena *a, const vec *s, const uint32_t *idx, uint32_t n, bool any_none, vec *d) {
+    bool fast = !any_none && !s->valid;
+    uint8_t *valid = NULL;
+    if (!fast) valid = arena_calloc(a, bitmap_bytes(n) ? bitmap_bytes(n) : 1);
+    switch (d->type) {
+    case VT_STR:
+        GATHER(strv, s, ((strv){"", 0}));
+        break;
+    case VT_INTERVAL:
+        GATHER(interval, iv, ((interval){0, 0, 0}));
+        break;
+    case VT_BOOL:
+        GATHER(bool, b, false);
+        break;
+    default:
+        GATHER(uint64_t, u64, 0);
+    }
+    d->valid = valid;
+    vec_compact_valid(d, n);
+}
 
 /* Gathers rows idx[0..n) of one side (NONE = a NULL row) into dst; src NULL = every row NULL,
  * typed after the side's operator. */
 static void take_side(arena *a, const op *side, const vec *src, const uint32_t *idx, uint32_t n,
                       vec *dst) {
+    bool any_none = false;
+    for (uint32_t i = 0; i < n && !any_none && src; i++) any_none = idx[i] == NONE;
     for (uint32_t c = 0; c < side->ncols; c++) {
         uint8_t type = side->types[c];
         vec *d = &dst[c];
-        if (type == VT_NULL || !src) {
+        /* a stream batch may carry an untyped NULL column where the operator has a type */
+        if (type == VT_NULL || !src || src[c].type == VT_NULL ||
+            vtype_size(src[c].type) != vtype_size(type)) {
             vec_alloc_null(a, type, side->units[c], n, d);
             d->has_tz = side->has_tz[c];
             continue;
         }
-        const vec *s = &src[c];
         vec_alloc(a, type, side->units[c], n, d);
-        d->has_tz = side->has_tz[c] || s->has_tz;
-        size_t sz = vtype_size(type);
-        for (uint32_t i = 0; i < n; i++) {
-            if (idx[i] == NONE || !vec_is_valid(s, idx[i])) {
-                vec_set_null(a, d, i);
-                continue;
-            }
-            memcpy((char *)d->d.raw + sz * i, (const char *)s->d.raw + sz * idx[i], sz);
-        }
+        d->has_tz = side->has_tz[c] || src[c].has_tz;
+        gather(a, &src[c], idx, n, any_none, d);
     }
 }
 
@@ -96,20 +176,11 @@ static void emit_pairs(struct join_op *j, const uint32_t *pi, const uint32_t *bi
     out->nrows = n;
     out->cols = arena_alloc(a, sizeof *out->cols * (out->ncols ? out->ncols : 1));
     const vec *pcols = probe ? j->pb.cols : NULL;
-    const vec *lsrc = j->swapped ? j->build.cols : pcols;
-    const vec *rsrc = j->swapped ? pcols : j->build.cols;
+    const vec *lsrc = j->swapped ? j->build->cols : pcols;
+    const vec *rsrc = j->swapped ? pcols : j->build->cols;
     const uint32_t *li = j->swapped ? bi : pi, *ri = j->swapped ? pi : bi;
     take_side(a, j->left, lsrc, li, n, out->cols);
     if (both) take_side(a, j->right, rsrc, ri, n, out->cols + j->nl);
-}
-
-static void encode_keys(struct join_op *j, const vec *kv, uint32_t i, bool *has_null) {
-    buf_reset(&j->kb);
-    *has_null = false;
-    for (uint32_t k = 0; k < j->js.nkeys; k++) {
-        if (!vec_is_valid(&kv[k], i) || kv[k].type == VT_NULL) *has_null = true;
-        agg_key_encode(&j->kb, &kv[k], i);
-    }
 }
 
 static int eval_keys(qctx *q, bexpr **keys, uint32_t nkeys, const batch *b, arena *a, vec **out,
@@ -120,118 +191,224 @@ static int eval_keys(qctx *q, bexpr **keys, uint32_t nkeys, const batch *b, aren
     return q_check(q, er);
 }
 
+/* Makes room for need rows in every column of sb. */
+static void sidebuf_reserve(struct sidebuf *sb, uint64_t need) {
+    if (need <= sb->cap) return;
+    uint32_t nc = sb->cap ? sb->cap : 1024;
+    while (nc < need) nc = nc > UINT32_MAX / 2 ? UINT32_MAX : nc * 2;
+    for (uint32_t c = 0; c < sb->ncols; c++) {
+        vec *v = &sb->cols[c];
+        size_t sz = vtype_size(v->type);
+        v->d.raw = arena_realloc(sb->ca[c], v->d.raw, sz * sb->cap, sz * nc);
+        if (v->valid) {
+            v->valid = arena_realloc(sb->va[c], v->valid, bitmap_bytes(sb->cap), bitmap_bytes(nc));
+            memset(v->valid + bitmap_bytes(sb->cap), 0, bitmap_bytes(nc) - bitmap_bytes(sb->cap));
+        }
+    }
+    sb->cap = nc;
+}
+
+/* Column c's bitmap, made (rows so far valid) when its first NULL arrives. */
+static uint8_t *sidebuf_valid(struct sidebuf *sb, uint32_t c) {
+    vec *v = &sb->cols[c];
+    if (!v->valid) {
+        v->valid = arena_calloc(sb->va[c], bitmap_bytes(sb->cap) ? bitmap_bytes(sb->cap) : 1);
+        memset(v->valid, 0xff, sb->n / 8);
+        for (uint32_t i = sb->n & ~7u; i < sb->n; i++) bitmap_set(v->valid, i);
+    }
+    return v->valid;
+}
+
+/* Appends batch in (of the input side's columns): slots copied, strings copied into sa (a run
+ * of rows sharing one string, such as a series' tag value, shares one copy). A stream's
+ * untyped NULL column becomes NULLs of the operator's type. */
+static void sidebuf_append(struct sidebuf *sb, arena *sa, const op *side, const batch *in) {
+    uint32_t n = in->nrows, at = sb->n;
+    if (n == 0) return;
+    sidebuf_reserve(sb, (uint64_t)at + n);
+    for (uint32_t c = 0; c < sb->ncols; c++) {
+        const vec *s = &in->cols[c];
+        vec *d = &sb->cols[c];
+        size_t sz = vtype_size(d->type);
+        char *dst = (char *)d->d.raw + sz * at;
+        if (side->types[c] == VT_NULL || s->type == VT_NULL || vtype_size(s->type) != sz) {
+            memset(dst, 0, sz * n);
+            if (d->type == VT_STR)
+                for (uint32_t i = 0; i < n; i++) d->d.s[at + i] = (strv){"", 0};
+            sidebuf_valid(sb, c); /* rows from at on are clear */
+            continue;
+        }
+        d->has_tz |= s->has_tz;
+        if (s->valid || d->valid) {
+            uint8_t *bm = sidebuf_valid(sb, c);
+            for (uint32_t i = 0; i < n; i++)
+                if (vec_is_valid(s, i)) bitmap_set(bm, at + i);
+        }
+        if (d->type != VT_STR) {
+            memcpy(dst, s->d.raw, sz * n);
+            continue;
+        }
+        strv from = {NULL, 0}, copy = {"", 0};
+        for (uint32_t i = 0; i < n; i++) {
+            strv v = s->d.s[i];
+            if (!v.len) {
+                d->d.s[at + i] = (strv){"", 0};
+                continue;
+            }
+            if (v.p != from.p || v.len != from.len) {
+                from = v;
+                copy = (strv){arena_strndup(sa, v.p, v.len), v.len};
+            }
+            d->d.s[at + i] = copy;
+        }
+    }
+    sb->n = at + n;
+}
+
+static void sidebuf_init(struct sidebuf *sb, qctx *q, const op *side) {
+    sb->ncols = side->ncols;
+    sb->n = sb->cap = 0;
+    sb->cols = arena_calloc(q->a, sizeof *sb->cols * (side->ncols + 1));
+    sb->ca = arena_calloc(q->a, sizeof *sb->ca * 2 * (side->ncols + 1));
+    sb->va = sb->ca + side->ncols + 1;
+    for (uint32_t c = 0; c < side->ncols; c++) {
+        sb->cols[c].type = side->types[c];
+        sb->cols[c].unit = side->units[c];
+        sb->cols[c].has_tz = side->has_tz[c];
+        for (int k = 0; k < 2; k++) {
+            arena **a = k ? &sb->va[c] : &sb->ca[c];
+            *a = arena_new(0);
+            arena_set_budget(*a, &q->budget);
+        }
+    }
+}
+
+static void sidebuf_free(struct sidebuf *sb) {
+    for (uint32_t c = 0; sb->ca && c < sb->ncols; c++) {
+        arena_free(sb->ca[c]);
+        arena_free(sb->va[c]);
+    }
+}
+
+/* Buffers the batches of `in` while sb holds at most upto rows (one row past it says `in` is
+ * the larger input); *done when `in` ended. Each input batch is dead once appended, so the
+ * join's arena is reset between them. */
+static int buffer_input(struct join_op *j, op *in, struct sidebuf *sb, uint64_t upto, bool *done,
+                        err *er) {
+    qctx *q = j->o.q;
+    *done = false;
+    while (sb->n <= upto) {
+        arena_reset(j->pa);
+        batch b;
+        int rc = pull(j, in, j->pa, &b, er);
+        if (rc < 0) return -1;
+        if (rc == 0) {
+            *done = true;
+            break;
+        }
+        if ((uint64_t)sb->n + b.nrows >= NONE)
+            return err_set(er, 500, EC_QUERY_INTERNAL,
+                           "Resources exhausted: a join input of more than %u rows", NONE - 1);
+        sidebuf_append(sb, q->a, in, &b);
+        if (q_check(q, er) < 0) return -1;
+    }
+    arena_reset(j->pa);
+    for (uint32_t c = 0; c < sb->ncols; c++) {
+        sb->cols[c].len = sb->n;
+        vec_compact_valid(&sb->cols[c], sb->n);
+    }
+    return 0;
+}
+
 /* Reads the inputs and hashes the smaller one. */
 static int join_build(struct join_op *j, err *er) {
     qctx *q = j->o.q;
-    struct colbuf rbuf, lbuf;
-    colbuf_init(q->a, &rbuf, j->nr, j->right->types, j->right->units);
-    colbuf_init(q->a, &lbuf, j->nl, j->left->types, j->left->units);
-    for (;;) {
-        batch b;
-        int rc = j->right->next(j->right, &b, er);
-        if (rc < 0) return -1;
-        if (rc == 0) break;
-        colbuf_append(q->a, &rbuf, &b);
-        if (q_check(q, er) < 0) return -1;
-    }
-    bool left_done = false;
-    while (lbuf.n <= rbuf.n) {
-        batch b;
-        int rc = j->left->next(j->left, &b, er);
-        if (rc < 0) return -1;
-        if (rc == 0) {
-            left_done = true;
-            break;
-        }
-        colbuf_append(q->a, &lbuf, &b);
-        if (q_check(q, er) < 0) return -1;
-    }
-    j->swapped = left_done && lbuf.n < rbuf.n;
-    j->build = j->swapped ? lbuf : rbuf;
-    j->pbuf = j->swapped ? rbuf : lbuf;
+    sidebuf_init(&j->side[0], q, j->left);
+    sidebuf_init(&j->side[1], q, j->right);
+    bool right_done, left_done;
+    if (buffer_input(j, j->right, &j->side[1], UINT64_MAX, &right_done, er) < 0 ||
+        buffer_input(j, j->left, &j->side[0], j->side[1].n, &left_done, er) < 0)
+        return -1;
+    j->swapped = left_done && j->side[0].n < j->side[1].n;
+    j->build = &j->side[!j->swapped];
+    j->pbuf = &j->side[j->swapped];
     j->pstream_done = j->swapped || left_done;
     bool probe_left = !j->swapped;
     uint8_t t = j->js.type;
     j->probe_outer = t == JT_FULL || (t == JT_LEFT && probe_left) || (t == JT_RIGHT && !probe_left);
     j->build_outer = t == JT_FULL || (t == JT_LEFT && !probe_left) || (t == JT_RIGHT && probe_left);
+    bool semi_like = t == JT_SEMI || t == JT_ANTI;
+    j->mark_probe = j->probe_outer || (semi_like && probe_left);
+    j->mark_build = j->build_outer || (semi_like && !probe_left);
 
-    uint32_t nb = j->build.n;
-    batch bb = {j->swapped ? j->nl : j->nr, nb, j->build.cols};
-    if (eval_keys(q, j->swapped ? j->js.lkeys : j->js.rkeys, j->js.nkeys, &bb, q->a, &j->bkeys,
-                  er) < 0)
-        return -1;
-    j->chain = arena_alloc(q->a, sizeof *j->chain * (nb ? nb : 1));
+    uint32_t nb = j->build->n, nk = j->js.nkeys;
     j->bmatched = arena_calloc(q->a, bitmap_bytes(nb) ? bitmap_bytes(nb) : 1);
-    j->ks = keyset_new(q->a, nb);
-    for (uint32_t i = 0; i < nb; i++) {
-        j->chain[i] = NONE;
-        bool has_null;
-        encode_keys(j, j->bkeys, i, &has_null);
-        if (has_null && !j->js.null_eq) continue; /* matches nothing */
-        bool ins;
-        uint32_t *slot = keyset_upsert(j->ks, j->kb.p, (uint32_t)j->kb.len, &ins);
-        /* Chains keep insertion order reversed: the newest row first. */
-        j->chain[i] = ins ? NONE : *slot - 1;
-        *slot = i + 1;
-        if ((i & 4095) == 4095 && q_check(q, er) < 0) return -1;
+    if (nk == 0) return 0;
+    batch bb = {j->swapped ? j->nl : j->nr, nb, j->build->cols};
+    if (eval_keys(q, j->swapped ? j->js.lkeys : j->js.rkeys, nk, &bb, q->a, &j->bkeys, er) < 0)
+        return -1;
+    j->ht = vhash_new(q->a, j->bkeys, nk, nb);
+    uint64_t *h = arena_alloc(j->pa, sizeof *h * JOIN_CHUNK);
+    uint8_t *nulls = arena_alloc(j->pa, bitmap_bytes(JOIN_CHUNK));
+    vec *part = arena_alloc(j->pa, sizeof *part * nk);
+    for (uint32_t from = 0; from < nb; from += JOIN_CHUNK) {
+        uint32_t n = nb - from < JOIN_CHUNK ? nb - from : JOIN_CHUNK;
+        for (uint32_t k = 0; k < nk; k++) vec_slice(&j->bkeys[k], from, n, &part[k]);
+        vhash_hash(part, nk, n, h, nulls);
+        /* a NULL key matches nothing, unless NULLs are equal */
+        vhash_insert(j->ht, from, n, h, j->js.null_eq ? NULL : nulls);
+        if (q_check(q, er) < 0) return -1;
     }
     return 0;
 }
 
-/* The next probe batch, copied into the join's arena; 0 at the end of the probe side. */
+/* The next probe batch: a slice of the buffered rows, else the stream's next batch; 0 at the
+ * end of the probe side. */
 static int next_probe(struct join_op *j, err *er) {
     qctx *q = j->o.q;
     arena_reset(j->pa);
-    if (j->ppos < j->pbuf.n) {
-        uint32_t n = j->pbuf.n - j->ppos < JOIN_CHUNK ? j->pbuf.n - j->ppos : JOIN_CHUNK;
-        uint32_t *idx = arena_alloc(j->pa, sizeof *idx * n);
-        for (uint32_t i = 0; i < n; i++) idx[i] = j->ppos + i;
-        batch all = {j->pbuf.ncols, j->pbuf.n, j->pbuf.cols};
-        batch_take(j->pa, &all, idx, n, &j->pb);
+    if (j->ppos < j->pbuf->n) {
+        /* a slice of the buffered rows, in place */
+        uint32_t n = j->pbuf->n - j->ppos < JOIN_CHUNK ? j->pbuf->n - j->ppos : JOIN_CHUNK;
+        j->pb.ncols = j->pbuf->ncols;
+        j->pb.nrows = n;
+        j->pb.cols = arena_alloc(j->pa, sizeof *j->pb.cols * (j->pbuf->ncols + 1));
+        for (uint32_t c = 0; c < j->pbuf->ncols; c++)
+            vec_slice(&j->pbuf->cols[c], j->ppos, n, &j->pb.cols[c]);
         j->ppos += n;
     } else {
         if (j->pstream_done) return 0;
-        batch b;
-        int rc = j->left->next(j->left, &b, er);
+        int rc = pull(j, j->left, j->pa, &j->pb, er);
         if (rc < 0) return -1;
         if (rc == 0) {
             j->pstream_done = true;
             return 0;
         }
-        struct colbuf cb;
-        colbuf_init(j->pa, &cb, j->nl, j->left->types, j->left->units);
-        colbuf_append(j->pa, &cb, &b);
-        j->pb = (batch){cb.ncols, cb.n, cb.cols};
     }
-    uint32_t n = j->pb.nrows;
-    vec *pk;
-    if (eval_keys(q, j->swapped ? j->js.rkeys : j->js.lkeys, j->js.nkeys, &j->pb, j->pa, &pk, er) <
-        0)
-        return -1;
+    uint32_t n = j->pb.nrows, nk = j->js.nkeys;
     j->phead = arena_alloc(j->pa, sizeof *j->phead * (n ? n : 1));
     j->pmatched = arena_calloc(j->pa, bitmap_bytes(n) ? bitmap_bytes(n) : 1);
-    for (uint32_t i = 0; i < n; i++) {
-        j->phead[i] = NONE;
-        if (j->js.nkeys == 0) {
-            j->phead[i] = j->build.n ? 0 : NONE;
-            continue;
-        }
-        bool has_null;
-        encode_keys(j, pk, i, &has_null);
-        uint32_t v;
-        if ((!has_null || j->js.null_eq) && keyset_get(j->ks, j->kb.p, (uint32_t)j->kb.len, &v))
-            j->phead[i] = v - 1;
+    if (nk == 0) {
+        for (uint32_t i = 0; i < n; i++) j->phead[i] = j->build->n ? 0 : NONE;
+    } else {
+        vec *pk;
+        if (eval_keys(q, j->swapped ? j->js.rkeys : j->js.lkeys, nk, &j->pb, j->pa, &pk, er) < 0)
+            return -1;
+        uint64_t *h = arena_alloc(j->pa, sizeof *h * (n ? n : 1));
+        uint8_t *nulls = arena_alloc(j->pa, bitmap_bytes(n) ? bitmap_bytes(n) : 1);
+        vhash_hash(pk, nk, n, h, nulls);
+        vhash_find(j->ht, pk, n, h, j->js.null_eq ? NULL : nulls, j->phead, j->pa);
     }
     j->prow = 0;
     j->pcur = n ? j->phead[0] : NONE;
     j->ptail = 0;
-    return 1;
+    return q_check(q, er) < 0 ? -1 : 1;
 }
 
 /* The candidate build row after b for the current probe row. */
 static uint32_t next_candidate(const struct join_op *j, uint32_t b) {
-    if (j->js.nkeys == 0) return b + 1 < j->build.n ? b + 1 : NONE;
-    return j->chain[b];
+    if (j->js.nkeys == 0) return b + 1 < j->build->n ? b + 1 : NONE;
+    return vhash_next(j->ht, b);
 }
 
 /* The next chunk of candidate pairs of the current probe batch, with the filter applied; the
@@ -246,16 +423,18 @@ static int next_pairs(struct join_op *j, uint32_t **pi_out, uint32_t **bi_out, u
         uint32_t *bi = arena_alloc(a, sizeof *bi * JOIN_CHUNK);
         uint32_t n = 0;
         bool semi_like = j->js.type == JT_SEMI || j->js.type == JT_ANTI;
+        /* without a filter every candidate is a match: marked as it is found, so a left
+         * semi/anti row stops at its first */
+        bool mark_now = !j->js.filter && j->mark_probe;
+        bool first_only = semi_like && !j->swapped && !j->js.filter;
         while (n < JOIN_CHUNK && j->prow < j->pb.nrows) {
-            if (j->pcur == NONE ||
-                (semi_like && !j->swapped && !j->js.filter && bitmap_get(j->pmatched, j->prow))) {
-                /* next probe row (a left semi/anti row needs one match, not all of them) */
+            if (j->pcur == NONE || (first_only && bitmap_get(j->pmatched, j->prow))) {
                 if (++j->prow < j->pb.nrows) j->pcur = j->phead[j->prow];
                 continue;
             }
             pi[n] = j->prow;
             bi[n++] = j->pcur;
-            if (!j->js.filter) bitmap_set(j->pmatched, j->prow);
+            if (mark_now) bitmap_set(j->pmatched, j->prow);
             j->pcur = next_candidate(j, j->pcur);
         }
         if (q_check(q, er) < 0) return -1;
@@ -273,10 +452,10 @@ static int next_pairs(struct join_op *j, uint32_t **pi_out, uint32_t **bi_out, u
                 }
             n = m;
         }
-        for (uint32_t i = 0; i < n; i++) {
-            bitmap_set(j->pmatched, pi[i]);
-            bitmap_set(j->bmatched, bi[i]);
-        }
+        if (j->js.filter && j->mark_probe)
+            for (uint32_t i = 0; i < n; i++) bitmap_set(j->pmatched, pi[i]);
+        if (j->mark_build)
+            for (uint32_t i = 0; i < n; i++) bitmap_set(j->bmatched, bi[i]);
         if (n == 0) continue;
         *pi_out = pi;
         *bi_out = bi;
@@ -351,7 +530,7 @@ static int join_next(op *o, batch *b, err *er) {
             if (probe)
                 n = tail_rows(o->q->ba, j->pmatched, &j->ptail, j->pb.nrows, want, &rows, &nones);
             else
-                n = tail_rows(o->q->ba, j->bmatched, &j->btail, j->build.n, want, &rows, &nones);
+                n = tail_rows(o->q->ba, j->bmatched, &j->btail, j->build->n, want, &rows, &nones);
             if (n == 0) {
                 j->phase = after;
                 break;
@@ -373,7 +552,8 @@ static void join_close(op *o) {
     j->left->close(j->left);
     j->right->close(j->right);
     arena_free(j->pa);
-    buf_free(&j->kb);
+    sidebuf_free(&j->side[0]);
+    sidebuf_free(&j->side[1]);
 }
 
 static const char *join_type_name(uint8_t t) {
@@ -466,6 +646,5 @@ op *op_join(qctx *q, op *left, op *right, const join_spec *js) {
     j->nr = right->ncols;
     j->pa = arena_new(0);
     arena_set_budget(j->pa, &q->budget);
-    buf_init(&j->kb);
     return &j->o;
 }

@@ -12,6 +12,7 @@
 #                   FUZZ_SECONDS (default 60); FUZZ_SEED, FUZZ_FINDINGS=dir optional
 
 CC      ?= cc
+CXX     ?= c++
 VERSION := 0.1.0
 GIT_REV := $(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
 # The revision is compiled into main.o only; this stamp changes when HEAD does, so a binary
@@ -24,16 +25,21 @@ CSTD    := -std=c11 -D_GNU_SOURCE
 DEFS    := -DSTRATA_VERSION='"$(VERSION)"' -DSTRATA_REVISION='"$(GIT_REV)"'
 INC     := -Isrc
 LIBS    := -lmicrohttpd -ljansson -lzstd -llz4 -lsnappy -lz -lbz2 -lbrotlienc -lbrotlidec \
-           -lxxhash -lpcre2-8 -lroaring -lpthread -lm
+           -lxxhash -lpcre2-8 -lroaring -ldouble-conversion -lstdc++ -lpthread -lm
 
 REL_CFLAGS  := $(CSTD) $(WARN) $(DEFS) $(INC) -O2 -g -MMD -MP
+# C++ only where a library is C++ (src/format/fmt_dtoa.cc over libdouble-conversion)
+CXXSTD      := -std=c++17 -fno-exceptions -fno-rtti
+CXXWARN     := -Wall -Wextra -Werror -Wshadow
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_CFLAGS  := $(CSTD) $(WARN) $(DEFS) $(INC) -O1 -g -MMD -MP $(SAN_FLAGS)
 
 LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*/*.c))
-REL_OBJ   := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC))
-SAN_OBJ   := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
-TSAN_OBJ  := $(patsubst src/%.c,build/tsano/%.o,$(LIB_SRC) src/main.c)
+LIB_CXX   := $(wildcard src/*/*.cc)
+REL_OBJ   := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC)) $(patsubst src/%.cc,build/rel/%.o,$(LIB_CXX))
+SAN_OBJ   := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC)) $(patsubst src/%.cc,build/san/%.o,$(LIB_CXX))
+TSAN_OBJ  := $(patsubst src/%.c,build/tsano/%.o,$(LIB_SRC) src/main.c) \
+             $(patsubst src/%.cc,build/tsano/%.o,$(LIB_CXX))
 TSAN_CFLAGS := $(CSTD) $(WARN) $(DEFS) $(INC) -O1 -g -MMD -MP -fsanitize=thread
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
@@ -71,6 +77,21 @@ build/rel/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "CC      $<"
 	@$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+build/rel/%.o: src/%.cc
+	@mkdir -p $(dir $@)
+	@echo "CXX     $<"
+	@$(CXX) $(CXXSTD) $(CXXWARN) $(INC) -O2 -g -MMD -MP -c -o $@ $<
+
+build/san/%.o: src/%.cc
+	@mkdir -p $(dir $@)
+	@echo "CXX asan $<"
+	@$(CXX) $(CXXSTD) $(CXXWARN) $(INC) -O1 -g -MMD -MP $(SAN_FLAGS) -c -o $@ $<
+
+build/tsano/%.o: src/%.cc
+	@mkdir -p $(dir $@)
+	@echo "CXX tsan $<"
+	@$(CXX) $(CXXSTD) $(CXXWARN) $(INC) -O1 -g -MMD -MP -fsanitize=thread -c -o $@ $<
 
 build/san/%.o: src/%.c
 	@mkdir -p $(dir $@)

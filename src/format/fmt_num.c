@@ -7,15 +7,16 @@
  *      integers) with c < 2^53 and k <= 22: in that range the division (product) of two
  *      exact doubles is correctly rounded, so comparing it with the value is an exact
  *      round-trip test (Clinger's fast path), no strtod needed;
- *   3. otherwise snprintf("%.*e") at 15, 16, 17 significant digits with strtod to check.
- *      snprintf rounds correctly, so the first precision that reads back is the shortest,
- *      and any decimal of at most 15 digits survives a trip through a double (DBL_DIG),
- *      so a 15-digit hit stripped of trailing zeros is the shortest too.
+ *   3. otherwise (16 or 17 digits, subnormals, huge integers) double-conversion's shortest
+ *      mode (fmt_dtoa.cc): the fewest digits that read back, the nearest when several do,
+ *      which is what the first two tiers find too (checked against the printf-and-strtod
+ *      search this tier replaced on six million values of every kind).
  * At a power of two the gap below the value is half the gap above, so the correctly rounded
- * candidate can fail where the next one up reads back; tiers 2 and 3 try that one as well. */
+ * candidate can fail where the next one up reads back; tier 2 tries that one as well. */
 #include "format/fmt_num.h"
 
 #include "format/format.h"
+#include "format/fmt_dtoa.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -69,77 +70,18 @@ static int from_int(uint64_t m, int e10, char digits[17], int *sci_exp) {
     return n;
 }
 
-/* Reads "d.ddde±x" (any decimal point character) into digits and exponent; returns n. */
-static int parse_sci(const char *s, char dig[17], int *exp10) {
-    int n = 0;
-    for (; *s && *s != 'e'; s++)
-        if (*s >= '0' && *s <= '9' && n < 17) dig[n++] = *s;
-    *exp10 = *s == 'e' ? atoi(s + 1) : 0;
-    if (n == 0) dig[n++] = '0'; /* never from snprintf, but callers rely on n >= 1 */
-    return n;
-}
-
-/* strtod of digits[0..n) x 10^(sci_exp - n + 1), written without a decimal point so the
- * process locale cannot change the reading. */
-static double read_back(const char *dig, int n, int sci_exp) {
-    char s[48];
-    memcpy(s, dig, (size_t)n);
-    snprintf(s + n, sizeof s - (size_t)n, "e%d", sci_exp - n + 1);
-    return strtod(s, NULL);
-}
-
-static int strip_zeros(const char *dig, int n) {
-    while (n > 1 && dig[n - 1] == '0') n--;
-    return n;
-}
-
-static int slow_shortest(double v, bool pow2, int min_prec, char digits[17], int *sci_exp) {
-    char s[48], dig[17];
-    int e, n;
-    if (v < 2.2250738585072014e-308)
-        min_prec = 1; /* subnormal: fewer digits are exact */
-    else if (min_prec < 15)
-        min_prec = 15;
-    for (int prec = min_prec; prec <= 17; prec++) {
-        snprintf(s, sizeof s, "%.*e", prec - 1, v);
-        n = parse_sci(s, dig, &e);
-        if (prec == 17 || read_back(dig, n, e) == v) goto found;
-        if (pow2) {
-            int k = n - 1;
-            while (k >= 0 && dig[k] == '9') dig[k--] = '0';
-            if (k >= 0) {
-                dig[k]++;
-            } else {
-                dig[0] = '1';
-                e++;
-            }
-            if (read_back(dig, n, e) == v) goto found;
-        }
-    }
-    /* not reached: 17 digits always read back */
-    snprintf(s, sizeof s, "%.16e", v);
-    n = parse_sci(s, dig, &e);
-found:
-    n = strip_zeros(dig, n);
-    memcpy(digits, dig, (size_t)n);
-    *sci_exp = e;
-    return n;
-}
-
 int fmt_shortest(double d, char digits[17], int *sci_exp) {
     double v = fabs(d);
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     /* The gap below is smaller only for an exact power of two above the smallest normal. */
     bool pow2 = (bits & ((1ULL << 52) - 1)) == 0 && (bits >> 52) > 1;
-    int min_prec = 1;
     if (v < TWO53) {
         if (v >= 1.0 && v == (double)(uint64_t)v) return from_int((uint64_t)v, 0, digits, sci_exp);
         for (int k = 1; k <= 22; k++) {
             double s = v * P10[k];
             if (s >= TWO53) {
                 /* Every decimal of up to 15 digits would have been found by now. */
-                min_prec = 16;
                 break;
             }
             uint64_t c = (uint64_t)(s + 0.5);
@@ -181,9 +123,12 @@ int fmt_shortest(double d, char digits[17], int *sci_exp) {
         }
         /* At j = 22 a coarser scale might still work, which only tier 3 can tell. */
         if (bj >= 0 && j <= 22) return from_int(best, bj, digits, sci_exp);
-        if (bj < 0) min_prec = 16;
     }
-    return slow_shortest(v, pow2, min_prec, digits, sci_exp);
+    /* 16 or 17 digits (or a subnormal, or an integer past 2^53 * 10^22): double-conversion */
+    char dig[18];
+    int n = fmt_dtoa_shortest(v, dig, sci_exp);
+    memcpy(digits, dig, (size_t)n);
+    return n;
 }
 
 static char *put_exp(char *p, int e) {

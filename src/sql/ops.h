@@ -95,7 +95,7 @@ op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit /* -1 = none */)
 /* child's rows in child's order, computed by up to q->parallelism threads when child splits
  * (a scan under filters and projections; ops_parallel.c), else child itself. For a streaming
  * root whose reader does work of its own between batches (formatting a result), and for the
- * inputs of sorts and joins. EXPLAIN shows child in its place. */
+ * input of a sort. EXPLAIN shows child in its place. */
 op *op_gather(qctx *q, op *child);
 /* Encoding where the rows are made: fn appends the encoding of a batch's rows to out; it is
  * called by a gather's helper threads, several at once. Set on a gather before its first

@@ -550,7 +550,7 @@ static int build(struct build_ctx *bc, struct rel *r, op **out, err *er) {
         if (bc->map[i] != UINT32_MAX) bc->map[i] += lo->ncols;
     bexpr *f = blist_and(a, &rest);
     if (f) js.filter = plan_remap(a, f, bc->map);
-    o = op_join(p->q, op_gather(p->q, lo), op_gather(p->q, ro), &js);
+    o = op_join(p->q, lo, ro, &js);
     if (r->jt == JT_SEMI || r->jt == JT_ANTI)
         for (uint32_t i = r->r->off; i < r->r->off + r->r->n; i++) bc->map[i] = UINT32_MAX;
     bexpr *post = blist_and(a, &r->filters);

@@ -185,12 +185,12 @@ static void utf8_replace_invalid(const char *text, size_t tlen, buf *clean) {
     }
 }
 
-/* Without chunked=true the whole answer is built before the status line goes out, so it is
- * memory the query holds: bounded by the query's limit and charged to the server's. Frees st. */
 static void encode_rows(void *ctx, const batch *b, buf *out) {
     fmt_enc_rows(ctx, b, out);
 }
 
+/* Without chunked=true the whole answer is built before the status line goes out, so it is
+ * memory the query holds: bounded by the query's limit and charged to the server's. Frees st. */
 static struct reply whole_answer(server *s, struct stream *st, const struct sql_params *sp,
                                  const char *ctype, const char *cename) {
     err e;

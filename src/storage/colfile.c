@@ -652,10 +652,6 @@ int cf_read_ts(const cf_reader *r, const cf_chunk *c, int64_t *out, err *e) {
     return 0;
 }
 
-static inline bool bit_at(const unsigned char *bm, uint32_t i) {
-    return (bm[i >> 3] >> (i & 7)) & 1;
-}
-
 /* Spreads nvals dense values (size sz) over rows according to bits from..from+rows-1 of the
  * validity bitmap, in place from the back so no second buffer is needed. */
 static void spread(void *data, size_t sz, uint32_t rows, uint32_t nvals, const unsigned char *bm,
@@ -663,7 +659,7 @@ static void spread(void *data, size_t sz, uint32_t rows, uint32_t nvals, const u
     char *d = data;
     int64_t k = (int64_t)nvals - 1;
     for (int64_t i = (int64_t)rows - 1; i >= 0; i--) {
-        if (bit_at(bm, from + (uint32_t)i)) {
+        if (bitmap_get(bm, from + (uint32_t)i)) {
             if (k != i) memcpy(d + sz * (size_t)i, d + sz * (size_t)k, sz);
             k--;
         } else {
@@ -675,9 +671,9 @@ static void spread(void *data, size_t sz, uint32_t rows, uint32_t nvals, const u
 /* Set bits among bits [from, to) of bm. */
 static uint32_t bits_count(const unsigned char *bm, uint32_t from, uint32_t to) {
     uint32_t n = 0;
-    for (; from < to && (from & 7); from++) n += bit_at(bm, from);
+    for (; from < to && (from & 7); from++) n += bitmap_get(bm, from);
     for (; from + 8 <= to; from += 8) n += (uint32_t)__builtin_popcount(bm[from >> 3]);
-    for (; from < to; from++) n += bit_at(bm, from);
+    for (; from < to; from++) n += bitmap_get(bm, from);
     return n;
 }
 
@@ -691,7 +687,7 @@ static uint8_t *bits_slice(arena *a, const unsigned char *bm, uint32_t from, uin
         return out;
     }
     for (uint32_t i = 0; i < n; i++)
-        if (bit_at(bm, from + i)) out[i >> 3] |= (uint8_t)(1u << (i & 7));
+        if (bitmap_get(bm, from + i)) out[i >> 3] |= (uint8_t)(1u << (i & 7));
     return out;
 }
 
@@ -703,21 +699,22 @@ int cf_read_col(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t 
 /* Numbers decode only the values of rows lo..hi-1 (codec_decode_*_range): a scan of the first
  * rows of a chunk stops decoding there, and no later copy moves the kept rows down. Booleans and
  * strings are decoded whole and the vector points at the rows kept. */
+const cf_colref *cf_chunk_col(const cf_chunk *c, uint32_t col_id, uint8_t type) {
+    for (uint32_t k = 0; k < c->ncols; k++)
+        if (c->cols[k].col_id == col_id) return c->cols[k].type == type ? &c->cols[k] : NULL;
+    return NULL;
+}
+
 int cf_read_col_range(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t type,
                       uint32_t lo, uint32_t hi, arena *a, vec *v, err *e) {
     STRATA_ASSERT(lo <= hi && hi <= c->nrows);
-    const cf_colref *cr = NULL;
-    for (uint32_t k = 0; k < c->ncols; k++)
-        if (c->cols[k].col_id == col_id) {
-            cr = &c->cols[k];
-            break;
-        }
+    const cf_colref *cr = cf_chunk_col(c, col_id, type);
     uint32_t rows = hi - lo;
     memset(v, 0, sizeof *v);
     v->type = type;
     v->len = rows;
     size_t sz = type == VT_BOOL ? sizeof(bool) : type == VT_STR ? sizeof(strv) : 8;
-    if (!cr || cr->type != type) {
+    if (!cr) {
         v->d.raw = arena_calloc(a, sz * (rows ? rows : 1));
         v->valid = arena_calloc(a, bitmap_bytes(rows) + 1);
         return 0;
@@ -767,7 +764,7 @@ int cf_read_col_range(const cf_reader *r, const cf_chunk *c, uint32_t col_id, ui
         spread(data, sz, drows, dhi - dlo, bm, from);
         if (type == VT_STR)
             for (uint32_t i = 0; i < drows; i++)
-                if (!bit_at(bm, from + i)) ((strv *)data)[i] = (strv){"", 0};
+                if (!bitmap_get(bm, from + i)) ((strv *)data)[i] = (strv){"", 0};
         v->valid = bits_slice(a, bm, lo, rows);
     }
     v->d.raw = data + (whole ? sz * lo : 0);

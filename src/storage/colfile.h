@@ -117,6 +117,9 @@ int cf_read_ts(const cf_reader *r, const cf_chunk *c, int64_t *out, err *e);
  * chunk does not have, or has with another type, comes back all NULL. */
 int cf_read_col(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t type, arena *a,
                 vec *v, err *e);
+/* The chunk's page of column col_id when it holds that type, else NULL (the column reads as
+ * all NULL in this chunk). */
+const cf_colref *cf_chunk_col(const cf_chunk *c, uint32_t col_id, uint8_t type);
 /* Rows lo..hi-1 (lo <= hi <= nrows) of one column of a chunk, as cf_read_col gives them for
  * the whole chunk (v->len = hi - lo, row lo first). Numeric columns decode only up to row
  * hi - 1, and only the part of the page decoded is checked beyond its checksum. */

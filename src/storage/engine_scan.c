@@ -264,13 +264,8 @@ static int newest_from_stats(scan *s, struct newest *nw, const cf_reader *f, con
     if (!nw->any) rows[m++] = last;
     for (uint32_t k = 0; k < nf; k++) {
         if (nw->found[k]) continue;
-        for (uint32_t c = 0; c < ch->ncols; c++)
-            if (ch->cols[c].col_id == sp->field_ids[k]) refs[k] = &ch->cols[c];
-        /* absent, or of another type: all NULL in this chunk (as cf_read_col reads it) */
-        if (!refs[k] || refs[k]->type != sp->field_types[k]) {
-            refs[k] = NULL;
-            continue;
-        }
+        refs[k] = cf_chunk_col(ch, sp->field_ids[k], sp->field_types[k]);
+        if (!refs[k]) continue; /* all NULL in this chunk */
         if (!refs[k]->st.has_last) return 0;
         rows[m++] = refs[k]->st.last_row;
     }

@@ -367,16 +367,8 @@ size_t time_format(char *out, int64_t v, enum tunit u, enum ts_style style, bool
         char text[24];
     } day = {INT64_MIN, 0, {0}};
     if (days != day.days) {
-        int64_t y;
-        unsigned mo, d;
-        civil_from_days(days, &y, &mo, &d);
-        char *q = put_year(day.text, y);
-        *q++ = '-';
-        q = put2(q, mo);
-        *q++ = '-';
-        q = put2(q, d);
-        *q++ = 'T';
-        day.len = (size_t)(q - day.text);
+        day.len = time_format_date(day.text, days);
+        day.text[day.len++] = 'T';
         day.days = days;
     }
     memcpy(p, day.text, day.len);

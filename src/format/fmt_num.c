@@ -34,9 +34,17 @@ static const char DIG2[201] = "0001020304050607080910111213141516171819202122232
                               "34353637383940414243444546474849505152535455565758596061626364656667"
                               "6869707172737475767778798081828384858687888990919293949596979899";
 
-size_t fmt_u64(char *out, uint64_t v) {
-    char tmp[20];
-    char *p = tmp + sizeof tmp;
+/* Decimal digits of v (1 for 0). */
+static unsigned u64_digits(uint64_t v) {
+    unsigned n = 1;
+    for (; v >= 10000; v /= 10000) n += 4;
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* v's n digits (n >= its digit count; leading zeros fill the rest) into out[0..n). Written
+ * backwards in place: a copy of a variable length costs more than the digits. */
+static void put_digits(char *out, uint64_t v, unsigned n) {
+    char *p = out + n;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
@@ -49,8 +57,12 @@ size_t fmt_u64(char *out, uint64_t v) {
     } else {
         *--p = (char)('0' + v);
     }
-    size_t n = (size_t)(tmp + sizeof tmp - p);
-    memcpy(out, p, n);
+    while (p > out) *--p = '0';
+}
+
+size_t fmt_u64(char *out, uint64_t v) {
+    unsigned n = u64_digits(v);
+    put_digits(out, v, n);
     return n;
 }
 
@@ -70,33 +82,55 @@ static int from_int(uint64_t m, int e10, char digits[17], int *sci_exp) {
     return n;
 }
 
-int fmt_shortest(double d, char digits[17], int *sci_exp) {
-    double v = fabs(d);
+/* Tiers 1 and 2 below 2^53: v (finite, > 0) as c / 10^k with the fewest digits, if there is
+ * such a c below 2^53 with k <= 22. */
+static bool small_decimal(double v, bool pow2, uint64_t *cp, int *kp) {
+    if (v >= 1.0 && v == (double)(uint64_t)v) {
+        *cp = (uint64_t)v, *kp = 0;
+        return true;
+    }
+    for (int k = 1; k <= 22; k++) {
+        double s = v * P10[k];
+        if (s >= TWO53) {
+            /* Every decimal of up to 15 digits would have been found by now. */
+            break;
+        }
+        uint64_t c = (uint64_t)(s + 0.5);
+        if (c >= 1000000000000000ULL) {
+            /* With 16 digits two candidates may both read back, and s itself is rounded:
+             * pick the one nearest the exact product, which fma gives without rounding. */
+            double diff = (s - (double)c) + fma(v, P10[k], -s);
+            if (diff > 0.5)
+                c++;
+            else if (diff < -0.5)
+                c--;
+        }
+        if ((double)c / P10[k] == v) {
+            *cp = c, *kp = k;
+            return true;
+        }
+        if (pow2 && (double)(c + 1) / P10[k] == v) {
+            *cp = c + 1, *kp = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_pow2(double v) {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     /* The gap below is smaller only for an exact power of two above the smallest normal. */
-    bool pow2 = (bits & ((1ULL << 52) - 1)) == 0 && (bits >> 52) > 1;
+    return (bits & ((1ULL << 52) - 1)) == 0 && (bits >> 52) > 1;
+}
+
+int fmt_shortest(double d, char digits[17], int *sci_exp) {
+    double v = fabs(d);
+    bool pow2 = is_pow2(v);
     if (v < TWO53) {
-        if (v >= 1.0 && v == (double)(uint64_t)v) return from_int((uint64_t)v, 0, digits, sci_exp);
-        for (int k = 1; k <= 22; k++) {
-            double s = v * P10[k];
-            if (s >= TWO53) {
-                /* Every decimal of up to 15 digits would have been found by now. */
-                break;
-            }
-            uint64_t c = (uint64_t)(s + 0.5);
-            if (c >= 1000000000000000ULL) {
-                /* With 16 digits two candidates may both read back, and s itself is rounded:
-                 * pick the one nearest the exact product, which fma gives without rounding. */
-                double diff = (s - (double)c) + fma(v, P10[k], -s);
-                if (diff > 0.5)
-                    c++;
-                else if (diff < -0.5)
-                    c--;
-            }
-            if ((double)c / P10[k] == v) return from_int(c, -k, digits, sci_exp);
-            if (pow2 && (double)(c + 1) / P10[k] == v) return from_int(c + 1, -k, digits, sci_exp);
-        }
+        uint64_t c;
+        int k;
+        if (small_decimal(v, pow2, &c, &k)) return from_int(c, -k, digits, sci_exp);
     } else if (v < TWO53 * 1e22) {
         /* An integer: look for the coarsest scale 10^j that still reads back. Reading back at
          * j implies reading back at every finer scale, so stop at the first failure. */
@@ -142,6 +176,29 @@ static char *put_zeros(char *p, int n) {
     return p;
 }
 
+/* fmt_double's common case, written straight from c / 10^k: v (in [1e-5, 1e10)) in decimal
+ * notation when its shortest digits come from tier 1 or 2 and their exponent is in -5..9 (the
+ * text fmt_double would build from those digits). Returns the length, 0 otherwise. */
+static size_t put_decimal(char *out, double v) {
+    uint64_t c;
+    int k;
+    if (!small_decimal(v, is_pow2(v), &c, &k)) return 0;
+    while (k > 0 && c % 10 == 0) c /= 10, k--;
+    int e = (int)u64_digits(c) - 1 - k;
+    if (e < -5 || e > 9) return 0;
+    if (k == 0) {
+        size_t n = fmt_u64(out, c);
+        memcpy(out + n, ".0", 2);
+        return n + 2;
+    }
+    uint64_t scale = 1;
+    for (int i = 0; i < k; i++) scale *= 10;
+    size_t n = fmt_u64(out, c / scale);
+    out[n++] = '.';
+    put_digits(out + n, c % scale, (unsigned)k);
+    return n + (size_t)k;
+}
+
 /* lexical-core (arrow's CSV and display): decimal notation for decimal exponents -5..9,
  * scientific otherwise, and always a fraction (`1.0`, `1.0e10`). */
 size_t fmt_double(char *out, double d) {
@@ -158,6 +215,10 @@ size_t fmt_double(char *out, double d) {
     if (d == 0) {
         memcpy(p, "0.0", 3);
         return (size_t)(p + 3 - out);
+    }
+    if (fabs(d) >= 1e-5 && fabs(d) < 1e10) {
+        size_t n = put_decimal(p, fabs(d));
+        if (n) return (size_t)(p - out) + n;
     }
     char dig[17];
     int e, n = fmt_shortest(d, dig, &e);

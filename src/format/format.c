@@ -177,7 +177,8 @@ static size_t scalar_text(char *tmp, const vec *v, uint32_t r, enum ts_style ts,
 
 /* ---- CSV / TSV ---- */
 
-static void csv_put_str(buf *out, const char *p, size_t n, char sep) {
+/* Writes one field; returns whether it went out as is (no quotes needed). */
+static bool csv_put_str(buf *out, const char *p, size_t n, char sep) {
     bool quote = false;
     for (size_t i = 0; i < n && !quote; i++) {
         char c = p[i];
@@ -185,7 +186,7 @@ static void csv_put_str(buf *out, const char *p, size_t n, char sep) {
     }
     if (!quote) {
         buf_append(out, p, n);
-        return;
+        return true;
     }
     buf_reserve(out, n + 2);
     out->p[out->len++] = '"';
@@ -199,6 +200,7 @@ static void csv_put_str(buf *out, const char *p, size_t n, char sep) {
     }
     buf_append(out, p + start, n - start);
     buf_putc(out, '"');
+    return false;
 }
 
 /* A record that put no byte on the line (one empty field, or none) is written as `""` so it
@@ -219,9 +221,13 @@ static void csv_header(fmt_enc *f, buf *out) {
     f->header_done = true;
 }
 
+/* Columns whose last plain string csv_rows remembers (a tag repeats one value down a batch:
+ * it is checked for quoting once). */
+#define CSV_PLAIN_COLS 64
+
 static void csv_rows(const fmt_enc *f, const batch *b, buf *out) {
     char sep = f->kind == FMT_TSV ? '\t' : ',';
-    char tmp[96];
+    strv plain[CSV_PLAIN_COLS] = {{0}};
     for (uint32_t r = 0; r < b->nrows; r++) {
         size_t start = out->len;
         for (uint32_t c = 0; c < f->ncols; c++) {
@@ -229,10 +235,16 @@ static void csv_rows(const fmt_enc *f, const batch *b, buf *out) {
             const vec *v = c < b->ncols ? &b->cols[c] : NULL;
             if (!cell_valid(v, r)) continue;
             if (v->type == VT_STR) {
-                csv_put_str(out, v->d.s[r].p, v->d.s[r].len, sep);
+                strv x = v->d.s[r];
+                if (c < CSV_PLAIN_COLS && x.p == plain[c].p && x.len == plain[c].len)
+                    buf_append(out, x.p, x.len);
+                else if (csv_put_str(out, x.p, x.len, sep) && c < CSV_PLAIN_COLS)
+                    plain[c] = x;
             } else {
-                size_t n = scalar_text(tmp, v, r, TSFMT_FIXED9, v->has_tz || f->has_tz[c]);
-                buf_append(out, tmp, n);
+                /* straight into the output: scalar_text needs at most 96 bytes */
+                buf_reserve(out, 96);
+                out->len +=
+                    scalar_text(out->p + out->len, v, r, TSFMT_FIXED9, v->has_tz || f->has_tz[c]);
             }
         }
         csv_end_record(out, start);

@@ -265,8 +265,9 @@ static struct reply handle_ping(server *s) {
     return reply_buf(ready == 1 ? 200 : 503, &b, "application/json", NULL);
 }
 
-/* The work of a request whose body has arrived (on a worker). */
-static struct reply process(server *s, struct MHD_Connection *c, struct req *rq) {
+/* The work of a request whose body has arrived: on a worker, or with on_loop a query tried on
+ * the event loop (http_handle_sql), which may decline (status 0). */
+static struct reply process(server *s, struct MHD_Connection *c, struct req *rq, bool on_loop) {
     err e;
     err_clear(&e);
     if (!engine_healthy(s->eng, &e)) return reply_err(&e);
@@ -281,7 +282,8 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq)
     if (catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL, tenant,
                              s->cfg.auth_enabled, &is_admin, &e) < 0)
         return reply_err(&e);
-    if (rq->route == R_SQL) return http_handle_sql(s, c, rq, tenant, db, cr.user, is_admin);
+    if (rq->route == R_SQL)
+        return http_handle_sql(s, c, rq, tenant, db, cr.user, is_admin, on_loop);
     return http_handle_write(s, c, rq, tenant, db);
 }
 
@@ -290,7 +292,7 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq)
 
 static void run_request(void *arg) {
     struct req *rq = arg;
-    rq->out = process(rq->s, rq->c, rq);
+    rq->out = process(rq->s, rq->c, rq, false);
     size_t size = rq->body.len;
     /* A write is done with its body (a query's results may still point into its text). */
     if (rq->route != R_SQL) body_drop(rq);
@@ -299,7 +301,13 @@ static void run_request(void *arg) {
     MHD_resume_connection(rq->c);
 }
 
-/* The body is complete: hand the request to a worker. */
+/* Bodies up to this size may be tried on the event loop (parsing one is work too). */
+#define ON_LOOP_BODY_MAX (16u << 10)
+
+/* The body is complete: hand the request to a worker. A small query goes on the event loop
+ * instead when nothing else is in flight: handing it over costs two thread wake-ups, which
+ * on an otherwise idle machine (a VM especially) take longer than the query itself. Nobody
+ * waits for the loop meanwhile, and http_handle_sql bounds what it runs there. */
 static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct req *rq) {
     int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
     if (ready != 1 && !(ready == 2 && rq->admitted))
@@ -308,6 +316,11 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct req 
                                               : "Strata is shutting down"));
     conn *k = conn_of(c);
     if (k) conns_work(s->guard, k);
+    if (rq->route == R_SQL && s->cfg.query_inline_values && rq->body.len <= ON_LOOP_BODY_MAX &&
+        __atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE) == 1) {
+        struct reply out = process(s, c, rq, true);
+        if (out.status) return queue(c, out);
+    }
     if (!http_park(s)) return queue(c, reply_fail(503, EC_GENERIC, "Strata is shutting down"));
     rq->parked = true;
     rq->state = RQ_WORK;

@@ -47,7 +47,8 @@ struct server {
     bool closing; /* no more work is handed to workers */
 };
 
-/* A response built off the event loop, queued by it. */
+/* A response built off the event loop, queued by it (status 0: declined, see
+ * http_handle_sql). */
 struct reply {
     unsigned status;
     struct MHD_Response *r;
@@ -110,8 +111,12 @@ struct creds {
 int http_parse_auth(struct MHD_Connection *c, bool required, struct creds *cr, err *e);
 
 /* ---- handlers (http_sql.c, http_write.c), on a worker ---- */
+/* With on_loop, on the event loop: only a query whose storage indexes promise little work
+ * runs, single-threaded and stopped at a short deadline; any other statement, or one that
+ * would take longer, is declined (status 0, nothing done) for a worker to run again. */
 struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq,
-                             const char *tenant, const char *db, const char *user, bool is_admin);
+                             const char *tenant, const char *db, const char *user, bool is_admin,
+                             bool on_loop);
 struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *rq,
                                const char *tenant, const char *db);
 

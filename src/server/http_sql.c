@@ -7,6 +7,7 @@
 
 #include "format/format.h"
 #include "sql/sql.h"
+#include "util/log.h"
 #include "util/membudget.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
@@ -189,10 +190,27 @@ static void encode_rows(void *ctx, const batch *b, buf *out) {
     fmt_enc_rows(ctx, b, out);
 }
 
+/* How long a query may run on the event loop before it is stopped and run on a worker. */
+#define ON_LOOP_NS 1000000
+
+/* A reply that declines the work (see http_handle_sql). */
+static const struct reply declined = {0, NULL};
+
+/* After an error on the event loop: declined when the loop's deadline had passed (the likely
+ * cause: the worker runs it again with the query's own limits), else the error. */
+static struct reply on_loop_error(int64_t on_loop_end, const err *e) {
+    if (!on_loop_end || time_mono_ns() < on_loop_end) return reply_err(e);
+    log_debug("sql: a query ran past %d ms on the event loop; a worker runs it again",
+              ON_LOOP_NS / 1000000);
+    return declined;
+}
+
 /* Without chunked=true the whole answer is built before the status line goes out, so it is
- * memory the query holds: bounded by the query's limit and charged to the server's. Frees st. */
+ * memory the query holds: bounded by the query's limit and charged to the server's. Frees st.
+ * on_loop_end: the deadline of a query on the event loop (0 = on a worker); an error after it
+ * declines, the deadline being the likely cause. */
 static struct reply whole_answer(server *s, struct stream *st, const struct sql_params *sp,
-                                 const char *ctype, const char *cename) {
+                                 const char *ctype, const char *cename, int64_t on_loop_end) {
     err e;
     err_clear(&e);
     buf all;
@@ -221,7 +239,7 @@ static struct reply whole_answer(server *s, struct stream *st, const struct sql_
     membudget_release(MEMBUDGET_QUERY, charged);
     if (rc < 0) {
         buf_free(&all);
-        return reply_err(&e);
+        return on_loop_error(on_loop_end, &e);
     }
     if (sp->oe_present && sp->oe != CENC_IDENTITY) {
         buf z;
@@ -238,11 +256,14 @@ static struct reply whole_answer(server *s, struct stream *st, const struct sql_
 }
 
 struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq,
-                             const char *tenant, const char *db, const char *user, bool is_admin) {
+                             const char *tenant, const char *db, const char *user, bool is_admin,
+                             bool on_loop) {
     err e;
     err_clear(&e);
     struct sql_params sp;
     if (sql_params(c, &sp, &e) < 0) return reply_err(&e);
+    /* a streamed answer has no bound, nor has decompressing a body */
+    if (on_loop && (sp.chunked || sp.ce != CENC_IDENTITY)) return declined;
 
     buf decoded;
     buf_init(&decoded);
@@ -276,7 +297,17 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
                              .parallelism = (uint32_t)s->cfg.query_parallelism,
                              .deadline_ns = s->cfg.query_timeout_ms > 0
                                                 ? time_mono_ns() + s->cfg.query_timeout_ms * 1000000
-                                                : 0};
+                                                : 0,
+                             .queries_only = on_loop};
+    int64_t on_loop_end = 0;
+    if (on_loop) {
+        on_loop_end = time_mono_ns() + ON_LOOP_NS;
+        /* the query's own deadline, when sooner, stays the one that ends it */
+        if (!st->sess.deadline_ns || st->sess.deadline_ns > on_loop_end)
+            st->sess.deadline_ns = on_loop_end;
+        else
+            on_loop_end = 0;
+    }
     /* The session keeps pointers to these names beyond this call in streaming mode. */
     st->sess.tenant = arena_strdup(st->sess.a, tenant);
     st->sess.db = arena_strdup(st->sess.a, db);
@@ -284,9 +315,10 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
     int rc = sql_run(&st->sess, text, tlen, &st->res, &e);
     buf_free(&decoded);
     buf_free(&clean);
-    if (rc < 0) {
+    if (rc != 0 || (on_loop && sql_result_estimate(st->res, s->cfg.query_inline_values) >
+                                   s->cfg.query_inline_values)) {
         stream_free(st);
-        return reply_err(&e);
+        return rc >= 0 ? declined : on_loop_error(on_loop_end, &e);
     }
     const rschema *sch = sql_result_schema(st->res);
     const char *ctype = fmt_content_type(sp.fk);
@@ -312,5 +344,5 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
         if (cename) MHD_add_response_header(r, "Content-Encoding", cename);
         return (struct reply){200, r};
     }
-    return whole_answer(s, st, &sp, ctype, cename);
+    return whole_answer(s, st, &sp, ctype, cename, on_loop_end);
 }

@@ -276,16 +276,14 @@ int str_len_check(size_t len, err *er) {
 /* What a query may hold however busy the server is. */
 #define QUERY_SERVER_ALLOWANCE (8u << 20)
 
-int budget_check(const arena_budget *b, err *er) {
+/* budget_check without the clock: what an expression checks after each of its nodes. */
+static int memory_check(const arena_budget *b, err *er) {
     if (!b) return 0;
     /* a worker of a parallel query: stopped when another part failed, else the query's limits */
     if (arena_budget_cancelled(b))
         return err_set(er, 500, EC_QUERY_INTERNAL,
                        "Query cancelled: another part of the parallel query failed");
     b = arena_budget_root(b);
-    if (b->deadline_ns && time_mono_ns() > b->deadline_ns)
-        return err_set(er, 500, EC_QUERY_INTERNAL,
-                       "Query timeout: the query ran past its deadline (query.query_timeout)");
     if (b->limit && b->held > b->limit)
         return err_set(er, 500, EC_QUERY_INTERNAL,
                        "Resources exhausted: the query needs more than its memory limit of %llu "
@@ -303,6 +301,25 @@ int budget_check(const arena_budget *b, err *er) {
     return 0;
 }
 
+int budget_check(const arena_budget *b, err *er) {
+    if (memory_check(b, er) < 0) return -1;
+    if (!b) return 0;
+    b = arena_budget_root(b);
+    if (b->deadline_ns && time_mono_ns() > b->deadline_ns)
+        return err_set(er, 500, EC_QUERY_INTERNAL,
+                       "Query timeout: the query ran past its deadline (query.query_timeout)");
+    return 0;
+}
+
+/* An operand of a node: memory is checked after every node (a long || chain grows with
+ * each), the clock once per expression (bexpr_eval): reading it costs more than a node over a
+ * few rows (a tag predicate runs once per series). */
+static int eval_arg(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
+    if (eval_node(e, b, a, out, er) < 0) return -1;
+    VEC_CHECK(out, b->nrows, e);
+    return memory_check(arena_get_budget(a), er);
+}
+
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     if (eval_node(e, b, a, out, er) < 0) return -1;
     VEC_CHECK(out, b->nrows, e);
@@ -313,8 +330,8 @@ int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
 static int eval_logic(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     uint32_t n = b->nrows;
     vec x, y;
-    if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
-    if (bexpr_eval(e->args[1], b, a, &y, er) < 0) return -1;
+    if (eval_arg(e->args[0], b, a, &x, er) < 0) return -1;
+    if (eval_arg(e->args[1], b, a, &y, er) < 0) return -1;
     vec_alloc(a, VT_BOOL, 0, n, out);
     bool is_and = e->kind == BX_AND;
     for (uint32_t i = 0; i < n; i++) {
@@ -342,7 +359,7 @@ static int eval_logic(const bexpr *e, const batch *b, arena *a, vec *out, err *e
 static int eval_is(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     uint32_t n = b->nrows;
     vec x;
-    if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
+    if (eval_arg(e->args[0], b, a, &x, er) < 0) return -1;
     vec_alloc(a, VT_BOOL, 0, n, out);
     for (uint32_t i = 0; i < n; i++) {
         bool r;
@@ -363,8 +380,8 @@ static int eval_is(const bexpr *e, const batch *b, arena *a, vec *out, err *er) 
 static int eval_distinct(const bexpr *e, const batch *b, arena *a, vec *out, err *er) {
     uint32_t n = b->nrows;
     vec x, y;
-    if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
-    if (bexpr_eval(e->args[1], b, a, &y, er) < 0) return -1;
+    if (eval_arg(e->args[0], b, a, &x, er) < 0) return -1;
+    if (eval_arg(e->args[1], b, a, &y, er) < 0) return -1;
     vec_alloc(a, VT_BOOL, 0, n, out);
     for (uint32_t i = 0; i < n; i++) {
         value p, q;
@@ -382,10 +399,10 @@ static int eval_in_list(const bexpr *e, const batch *b, arena *a, vec *out, err 
     uint32_t n = b->nrows;
     if (e->aux) return eval_in_set(e, b, a, out, er);
     vec x;
-    if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
+    if (eval_arg(e->args[0], b, a, &x, er) < 0) return -1;
     vec *items = arena_alloc(a, sizeof *items * e->nargs);
     for (uint32_t k = 1; k < e->nargs; k++)
-        if (bexpr_eval(e->args[k], b, a, &items[k], er) < 0) return -1;
+        if (eval_arg(e->args[k], b, a, &items[k], er) < 0) return -1;
     vec_alloc(a, VT_BOOL, 0, n, out);
     for (uint32_t i = 0; i < n; i++) {
         /* n x items comparisons: a long list of non-constant items is a heavy kernel */
@@ -418,17 +435,17 @@ static int eval_case(const bexpr *e, const batch *b, arena *a, vec *out, err *er
     /* Row-wise: evaluate all branches vectorized, then pick per row. */
     uint32_t k = 0;
     vec operand;
-    if (e->case_has_operand && bexpr_eval(e->args[k++], b, a, &operand, er) < 0) return -1;
+    if (e->case_has_operand && eval_arg(e->args[k++], b, a, &operand, er) < 0) return -1;
     uint32_t npairs = (e->nargs - k - (e->case_has_else ? 1 : 0)) / 2;
     vec *when = arena_alloc(a, sizeof *when * (npairs + 1));
     vec *then = arena_alloc(a, sizeof *then * (npairs + 1));
     for (uint32_t p = 0; p < npairs; p++) {
-        if (bexpr_eval(e->args[k + 2 * p], b, a, &when[p], er) < 0) return -1;
-        if (bexpr_eval(e->args[k + 2 * p + 1], b, a, &then[p], er) < 0) return -1;
+        if (eval_arg(e->args[k + 2 * p], b, a, &when[p], er) < 0) return -1;
+        if (eval_arg(e->args[k + 2 * p + 1], b, a, &then[p], er) < 0) return -1;
     }
     vec els;
     bool has_else = e->case_has_else;
-    if (has_else && bexpr_eval(e->args[e->nargs - 1], b, a, &els, er) < 0) return -1;
+    if (has_else && eval_arg(e->args[e->nargs - 1], b, a, &els, er) < 0) return -1;
     vec_alloc(a, e->type, e->unit, n, out);
     size_t sz = vtype_size(e->type);
     for (uint32_t i = 0; i < n; i++) {
@@ -486,13 +503,13 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
         return 0;
     case BX_CAST: {
         vec in;
-        if (bexpr_eval(e->args[0], b, a, &in, er) < 0) return -1;
+        if (eval_arg(e->args[0], b, a, &in, er) < 0) return -1;
         return expr_eval_cast(e, &in, n, a, out, er);
     }
     case BX_NOT:
     case BX_NEG: {
         vec in;
-        if (bexpr_eval(e->args[0], b, a, &in, er) < 0) return -1;
+        if (eval_arg(e->args[0], b, a, &in, er) < 0) return -1;
         return expr_eval_unary(e, &in, n, a, out, er);
     }
     case BX_CMP:
@@ -504,8 +521,8 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
     case BX_REGEX:
     case BX_CONCAT: {
         vec x, y;
-        if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
-        if (bexpr_eval(e->args[1], b, a, &y, er) < 0) return -1;
+        if (eval_arg(e->args[0], b, a, &x, er) < 0) return -1;
+        if (eval_arg(e->args[1], b, a, &y, er) < 0) return -1;
         if (e->kind == BX_ARITH) return expr_eval_arith(e, &x, &y, n, a, out, er);
         if (e->kind == BX_CMP) return expr_eval_cmp(e, &x, &y, n, a, out, er);
         if (e->kind == BX_LIKE) return eval_like(e, &x, &y, n, a, out, er);
@@ -531,7 +548,7 @@ static int eval_node(const bexpr *e, const batch *b, arena *a, vec *out, err *er
                 args[k] = (vec){.type = e->args[k]->type, .unit = e->args[k]->unit};
                 continue;
             }
-            if (bexpr_eval(e->args[k], b, a, &args[k], er) < 0) return -1;
+            if (eval_arg(e->args[k], b, a, &args[k], er) < 0) return -1;
         }
         vec_alloc(a, e->type, e->unit, n, out);
         out->has_tz = e->has_tz;

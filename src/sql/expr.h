@@ -77,10 +77,10 @@ struct bexpr {
     const char *fname;
 };
 
-/* Evaluates e over batch b into out (memory from a). Checks a's budget (util/arena.h) after
- * every node, and heavy kernels every few rows, so one batch of one expression can neither
- * grow without bound (a long || chain) nor run past the query's deadline (a LIKE over long
- * strings). */
+/* Evaluates e over batch b into out (memory from a). Checks a's memory budget (util/arena.h)
+ * after every node and its deadline at the end, and heavy kernels check both every few rows,
+ * so one batch of one expression can neither grow without bound (a long || chain) nor run
+ * far past the query's deadline (a LIKE over long strings). */
 int bexpr_eval(const bexpr *e, const batch *b, arena *a, vec *out, err *er);
 /* A string value holds at most UINT32_MAX bytes (strv.len): -1 with an error past it. */
 int str_len_check(size_t len, err *er);

@@ -55,33 +55,7 @@ void batch_take(arena *a, const batch *in, const uint32_t *idx, uint32_t n, batc
     out->ncols = in->ncols;
     out->nrows = n;
     out->cols = arena_alloc(a, sizeof *out->cols * (in->ncols ? in->ncols : 1));
-    for (uint32_t c = 0; c < in->ncols; c++) {
-        const vec *src = &in->cols[c];
-        vec *dst = &out->cols[c];
-        if (src->type == VT_NULL) {
-            vec_alloc_null(a, VT_NULL, 0, n, dst);
-            continue;
-        }
-        vec_alloc(a, src->type, src->unit, n, dst);
-        dst->has_tz = src->has_tz;
-        size_t sz = vtype_size(src->type);
-        char *d = dst->d.raw;
-        const char *s = src->d.raw;
-        switch (sz) {
-        case 8:
-            for (uint32_t i = 0; i < n; i++)
-                ((uint64_t *)(void *)d)[i] = ((const uint64_t *)(const void *)s)[idx[i]];
-            break;
-        default:
-            for (uint32_t i = 0; i < n; i++) memcpy(d + sz * i, s + sz * idx[i], sz);
-        }
-        if (src->valid) {
-            size_t nb = bitmap_bytes(n);
-            dst->valid = arena_calloc(a, nb ? nb : 1);
-            for (uint32_t i = 0; i < n; i++)
-                if (vec_is_valid(src, idx[i])) bitmap_set(dst->valid, i);
-        }
-    }
+    for (uint32_t c = 0; c < in->ncols; c++) vec_take(a, &in->cols[c], idx, n, &out->cols[c]);
 }
 
 /* ------------------------------------------------------------------ values */
@@ -154,7 +128,8 @@ struct scan_op {
     scan *s;
     const scan_spec *spec;
     const scan_desc *desc;
-    bool newest; /* op_scan_newest */
+    bool newest;               /* op_scan_newest */
+    struct scan_op *next_scan; /* qctx.scans */
 };
 
 static int scan_next(op *o, batch *b, err *er) {
@@ -276,8 +251,12 @@ static void scan_describe(const op *o, op_explain *x) {
             const char *nm = "?";
             for (uint32_t k = 0; k < sp->ntags; k++)
                 if (sp->tag_ids[k] == sp->eq_tag_ids[i]) nm = tags.pname[k];
-            buf_printf(&x->pd, "%s%s = %.*s", i ? ", " : "", nm, (int)sp->eq_vals[i].len,
-                       sp->eq_vals[i].p);
+            uint32_t lo = sp->eq_off[i], hi = sp->eq_off[i + 1];
+            buf_printf(&x->pd, "%s%s %s", i ? ", " : "", nm, hi - lo == 1 ? "= " : "IN (");
+            for (uint32_t v = lo; v < hi; v++)
+                buf_printf(&x->pd, "%s%.*s", v > lo ? ", " : "", (int)sp->eq_vals[v].len,
+                           sp->eq_vals[v].p);
+            if (hi - lo != 1) buf_putc(&x->pd, ')');
         }
         buf_putc(&x->pd, ']');
     }
@@ -310,6 +289,7 @@ static uint32_t scan_split(op *o, qctx *const *qs, uint32_t n, op **parts) {
 bool op_scan_newest(op *o, const uint32_t *cols, uint32_t ncols) {
     if (o->next != scan_next) return false;
     struct scan_op *s = (struct scan_op *)o;
+    if (s->spec->keep) return false; /* a row filter, which newest rows would not honour */
     for (uint32_t i = 0; i < ncols; i++)
         if (cols[i] < 1 || cols[i] > s->spec->ntags) return false;
     engine_scan_newest(s->s);
@@ -333,7 +313,19 @@ op *op_scan(qctx *q, engine *g, const scan_spec *spec, const scan_desc *desc, er
     s->spec = spec;
     s->desc = desc;
     if (engine_scan_open(g, spec, q->a, &s->s, er) < 0) return NULL;
+    s->next_scan = q->scans;
+    q->scans = s;
     return &s->o;
+}
+
+size_t op_scans_estimate(qctx *q, size_t cap) {
+    size_t values = 0;
+    for (struct scan_op *s = q->scans; s && values <= cap; s = s->next_scan) {
+        size_t per_row = 1 + s->spec->nfields;
+        size_t rows = engine_scan_estimate(s->s, cap / per_row + 1);
+        values += rows * per_row;
+    }
+    return values > cap ? cap + 1 : values;
 }
 
 /* ------------------------------------------------------------------ filter */
@@ -341,28 +333,36 @@ op *op_scan(qctx *q, engine *g, const scan_spec *spec, const scan_desc *desc, er
 struct filter_op {
     op o;
     op *child;
-    bexpr *pred;
+    bexpr *pred; /* shown */
+    bexpr *eval; /* evaluated: pred less what the scan below applies; NULL = nothing */
 };
+
+int op_select(const bexpr *pred, const batch *b, arena *a, uint32_t *idx, err *er) {
+    vec p;
+    if (bexpr_eval(pred, b, a, &p, er) < 0) return -1;
+    int n = 0;
+    if (p.type == VT_BOOL) {
+        for (uint32_t i = 0; i < b->nrows; i++)
+            if (p.d.b[i] && vec_is_valid(&p, i)) idx[n++] = i;
+    }
+    return n;
+}
 
 static int filter_next(op *o, batch *b, err *er) {
     struct filter_op *f = (struct filter_op *)o;
+    if (!f->eval) return f->child->next(f->child, b, er);
     for (;;) {
         batch in;
         int rc = f->child->next(f->child, &in, er);
         if (rc <= 0) return rc;
-        vec p;
-        if (bexpr_eval(f->pred, &in, o->q->ba, &p, er) < 0) return -1;
         uint32_t *idx = arena_alloc(o->q->ba, sizeof *idx * (in.nrows ? in.nrows : 1));
-        uint32_t n = 0;
-        if (p.type == VT_BOOL) {
-            for (uint32_t i = 0; i < in.nrows; i++)
-                if (p.d.b[i] && vec_is_valid(&p, i)) idx[n++] = i;
-        }
+        int n = op_select(f->eval, &in, o->q->ba, idx, er);
+        if (n < 0) return -1;
         if (n == 0) continue;
-        if (n == in.nrows) {
+        if ((uint32_t)n == in.nrows) {
             *b = in;
         } else {
-            batch_take(o->q->ba, &in, idx, n, b);
+            batch_take(o->q->ba, &in, idx, (uint32_t)n, b);
         }
         return 1;
     }
@@ -385,11 +385,15 @@ static void filter_describe(const op *o, op_explain *x) {
 static uint32_t filter_split(op *o, qctx *const *qs, uint32_t n, op **parts) {
     struct filter_op *f = (struct filter_op *)o;
     uint32_t m = f->child->split ? f->child->split(f->child, qs, n, parts) : 0;
-    for (uint32_t i = 0; i < m; i++) parts[i] = op_filter(qs[i], parts[i], f->pred);
+    for (uint32_t i = 0; i < m; i++) parts[i] = op_filter_pushed(qs[i], parts[i], f->pred, f->eval);
     return m;
 }
 
 op *op_filter(qctx *q, op *child, bexpr *pred) {
+    return op_filter_pushed(q, child, pred, pred);
+}
+
+op *op_filter_pushed(qctx *q, op *child, bexpr *pred, bexpr *eval) {
     struct filter_op *f = arena_calloc(q->a, sizeof *f);
     op_init(&f->o, q, child->ncols);
     op_copy_cols(&f->o, 0, child);
@@ -399,6 +403,7 @@ op *op_filter(qctx *q, op *child, bexpr *pred) {
     f->child = child;
     op_explain_child(&f->o, filter_describe, &f->child);
     f->pred = pred;
+    f->eval = eval;
     return &f->o;
 }
 

@@ -29,6 +29,8 @@ typedef struct qctx {
     /* Threads an aggregate may run its input on (ops_parallel.c); 0 or 1 = the caller's only.
      * A worker's own qctx has 1, and a budget whose parent is the query's. */
     uint32_t parallelism;
+    /* The storage scans of the query, newest first (op_scan): what op_scans_estimate weighs. */
+    struct scan_op *scans;
 } qctx;
 
 /* The query's scratch arena, reset: for work whose memory must not outlive one call (a
@@ -85,11 +87,21 @@ typedef struct scan_desc {
 /* Storage scan: output = time, spec tags, spec fields. spec and desc memory must live in q->a;
  * desc may be NULL (EXPLAIN then prints ids for names). */
 op *op_scan(qctx *q, engine *g, const scan_spec *spec, const scan_desc *desc, err *er);
+/* About the values (rows times the columns read) the query's scans will read, counted up
+ * to cap (cap + 1 = more), from storage's indexes (engine_scan_estimate): the work of a query
+ * whose other operators are linear in their input. */
+size_t op_scans_estimate(qctx *q, size_t cap);
 /* If o is a storage scan whose columns cols[0..ncols) are all tags, makes it return only each
  * series' newest rows (engine_scan_newest) and returns true; else false. For an aggregate
  * that needs no more (last(time, x) grouped by tags). Call before o is read. */
 bool op_scan_newest(op *o, const uint32_t *cols, uint32_t ncols);
 op *op_filter(qctx *q, op *child, bexpr *pred);
+/* A filter of which the scan below applies a part already (scan_spec.keep): shows pred in
+ * EXPLAIN, evaluates only eval (the rest; NULL = passes its input through). */
+op *op_filter_pushed(qctx *q, op *child, bexpr *pred, bexpr *eval);
+/* The rows of b where pred is TRUE: their indexes into idx (b->nrows of room), increasing;
+ * returns how many, or -1 with er filled. */
+int op_select(const bexpr *pred, const batch *b, arena *a, uint32_t *idx, err *er);
 op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n);
 op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit /* -1 = none */);
 /* child's rows in child's order, computed by up to q->parallelism threads when child splits

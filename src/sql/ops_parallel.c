@@ -196,7 +196,9 @@ struct gbatch {
     size_t bytes;
 };
 
-enum { GM_WAITING, GM_RUNNING, GM_DONE };
+/* PAUSED: run ahead by the reader, which stopped when its queue filled (it cannot wait for
+ * itself to read); the reader carries on with it, inline, when it comes due. */
+enum { GM_WAITING, GM_RUNNING, GM_PAUSED, GM_DONE };
 
 struct morsel {
     uint8_t state;
@@ -285,8 +287,9 @@ static struct gbatch *gbatch_copy(const batch *b, arena_budget *budget) {
     return g;
 }
 
-/* Runs morsel i on a helper thread into its queue. Called and returns with mu held. */
-static void morsel_fill(struct gather_op *g, uint32_t i, qctx *w, op *part) {
+/* Runs morsel i into its queue: on a helper, or (reader) on the reading thread while the
+ * morsel due is on a helper. Called and returns with mu held. */
+static void morsel_fill(struct gather_op *g, uint32_t i, qctx *w, op *part, bool reader) {
     struct morsel *m = &g->m[i];
     int rc;
     for (;;) {
@@ -315,6 +318,10 @@ static void morsel_fill(struct gather_op *g, uint32_t i, qctx *w, op *part) {
         m->tail = gb;
         m->queued += gb->bytes;
         pthread_cond_broadcast(&g->cv);
+        if (reader && m->queued > GATHER_QUEUE_BYTES) {
+            m->state = GM_PAUSED;
+            return;
+        }
         while (m->queued > GATHER_QUEUE_BYTES && !g->stop) pthread_cond_wait(&g->cv, &g->mu);
         if (g->stop) break;
     }
@@ -335,7 +342,7 @@ static void *gather_main(void *arg) {
         }
         uint32_t i = g->take++;
         g->m[i].state = GM_RUNNING;
-        morsel_fill(g, i, qs[i], parts[i]);
+        morsel_fill(g, i, qs[i], parts[i], false);
     }
     pthread_mutex_unlock(&g->mu);
     return NULL;
@@ -385,14 +392,7 @@ static int gather_next_text(op *o, batch *b, const buf **text, err *er) {
             m->state = GM_RUNNING;
             m->inline_run = true;
         }
-        if (m->inline_run) {
-            pthread_mutex_unlock(&g->mu);
-            arena_reset(qs[g->emit]->ba);
-            int rc = parts[g->emit]->next(parts[g->emit], b, er);
-            if (rc != 0) return rc;
-            pthread_mutex_lock(&g->mu);
-            m->state = GM_DONE;
-        } else if (m->head) {
+        if (m->head) {
             struct gbatch *gb = m->head;
             m->head = gb->next;
             if (!m->head) m->tail = NULL;
@@ -403,8 +403,27 @@ static int gather_next_text(op *o, batch *b, const buf **text, err *er) {
             *b = gb->b;
             if (gb->encoded) *text = &gb->text;
             return 1;
+        } else if (m->state == GM_PAUSED) {
+            /* what the reader queued of it is read: the rest streams */
+            m->state = GM_RUNNING;
+            m->inline_run = true;
+            continue;
+        } else if (m->inline_run && m->state != GM_DONE) {
+            pthread_mutex_unlock(&g->mu);
+            arena_reset(qs[g->emit]->ba);
+            int rc = parts[g->emit]->next(parts[g->emit], b, er);
+            if (rc != 0) return rc;
+            pthread_mutex_lock(&g->mu);
+            m->state = GM_DONE;
         } else if (m->state != GM_DONE) {
-            pthread_cond_wait(&g->cv, &g->mu);
+            /* the morsel due runs on a helper: rather than wait for it, run one ahead too */
+            if (g->take < g->n && g->take <= g->emit + GATHER_AHEAD) {
+                uint32_t i = g->take++;
+                g->m[i].state = GM_RUNNING;
+                morsel_fill(g, i, qs[i], parts[i], true);
+            } else {
+                pthread_cond_wait(&g->cv, &g->mu);
+            }
             continue;
         } else if (m->rc < 0) {
             *er = m->er;

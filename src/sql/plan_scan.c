@@ -197,6 +197,16 @@ static struct series_pred *series_pred_new(qctx *q, bexpr *pred, uint32_t ntags)
     return spd;
 }
 
+/* The row filter a scan applies itself (scan_spec.keep): the rows where the predicate, over
+ * the scan's time and field columns, is TRUE. */
+static int rows_keep(void *ctx, batch *b, arena *a, uint32_t *sel, err *er) {
+    /* storage's NULL slots of bools and strings are not yet the zero the kernels expect */
+    for (uint32_t c = 0; c < b->ncols; c++)
+        if (b->cols[c].type == VT_BOOL || b->cols[c].type == VT_STR)
+            vec_zero_nulls(&b->cols[c], b->nrows);
+    return op_select(ctx, b, a, sel, er);
+}
+
 /* ------------------------------------------------------------------ WHERE */
 
 void plan_and_into(arena *a, bexpr **acc, bexpr *c) {
@@ -276,40 +286,109 @@ int series_filter_check(const series_filter *sf, err *er) {
 
 /* ------------------------------------------------------------------ table scans */
 
-/* tag = 'const' conjuncts of the tag predicate: candidate series straight from the index
- * bitmaps. */
+/* The values one conjunct lists for one column (tag_values). */
+struct value_list {
+    bool have_col;
+    uint32_t col;
+    strv *vals;
+    uint32_t n, cap;
+};
+
+/* Whether c allows a column only listed string values: `col = 'v'`, `col IN ('v', ...)`, or
+ * an OR of such on one column; appends the column and values to l. */
+static bool tag_values(arena *a, const bexpr *c, struct value_list *l) {
+    if (c->kind == BX_OR) return tag_values(a, c->args[0], l) && tag_values(a, c->args[1], l);
+    const bexpr *x;
+    bexpr *const *items;
+    uint32_t nitems;
+    if (c->kind == BX_CMP && c->op == OP_EQ) {
+        bool flip = c->args[0]->kind == BX_CONST;
+        x = c->args[flip];
+        items = &c->args[!flip];
+        nitems = 1;
+    } else if (c->kind == BX_IN_LIST && !c->negated && c->nargs > 1) {
+        x = c->args[0];
+        items = c->args + 1;
+        nitems = c->nargs - 1;
+    } else {
+        return false;
+    }
+    if (x->kind != BX_COL || (l->have_col && x->col != l->col)) return false;
+    l->have_col = true;
+    l->col = x->col;
+    for (uint32_t i = 0; i < nitems; i++) {
+        const bexpr *v = items[i];
+        if (v->kind != BX_CONST || v->type != VT_STR) return false;
+        if (v->cval.null) continue; /* equal to nothing */
+        if (l->n == l->cap) {
+            uint32_t nc = l->cap ? 2 * l->cap : 8;
+            strv *grown = arena_alloc(a, sizeof *grown * nc);
+            if (l->n) memcpy(grown, l->vals, sizeof *grown * l->n);
+            l->vals = grown;
+            l->cap = nc;
+        }
+        l->vals[l->n++] = v->cval.v.s;
+    }
+    return true;
+}
+
+/* Conjuncts of the tag predicate that list a tag's values (tag_values): candidate series
+ * straight from the index bitmaps. */
 static void scan_eq_lookups(arena *a, const meta_table *t, bexpr *tagpred, scan_spec *sp) {
     bexpr **tc = NULL;
     uint32_t ntc = 0, captc = 0;
     plan_split_and(a, tagpred, &tc, &ntc, &captc);
     uint32_t *eq_ids = arena_alloc(a, sizeof *eq_ids * (ntc + 1));
-    strv *eq_vals = arena_alloc(a, sizeof *eq_vals * (ntc + 1));
+    uint32_t *eq_off = arena_alloc(a, sizeof *eq_off * (ntc + 1));
+    struct value_list l = {0};
     uint32_t neq = 0;
+    eq_off[0] = 0;
     for (uint32_t i = 0; i < ntc; i++) {
-        const bexpr *c = tc[i];
-        if (c->kind != BX_CMP || c->op != OP_EQ) continue;
-        const bexpr *l = c->args[0], *r = c->args[1];
-        if (l->kind == BX_CONST) {
-            const bexpr *tmp = l;
-            l = r;
-            r = tmp;
+        uint32_t before = l.n;
+        l.have_col = false;
+        if (!tag_values(a, tc[i], &l)) {
+            l.n = before; /* partly a list: no use */
+            continue;
         }
-        if (l->kind != BX_COL || r->kind != BX_CONST || r->cval.null || r->type != VT_STR) continue;
-        eq_ids[neq] = t->cols[l->col].id;
-        eq_vals[neq++] = r->cval.v.s;
+        /* a list of nothing but NULLs stays, empty: the conjunct allows no series */
+        eq_ids[neq] = t->cols[l.col].id;
+        eq_off[++neq] = l.n;
     }
     sp->neq = neq;
     sp->eq_tag_ids = eq_ids;
-    sp->eq_vals = eq_vals;
+    sp->eq_off = eq_off;
+    sp->eq_vals = l.vals;
+}
+
+/* Sorts the conjuncts of the residual predicate (over table positions): those naming no tag
+ * into *pushed, which the scan can apply before it builds the tags of a row (rows_keep), the
+ * others into *rest (each NULL when it gets none). */
+static void split_pushable(arena *a, const meta_table *t, bexpr *residual, bexpr **pushed,
+                           bexpr **rest) {
+    *pushed = *rest = NULL;
+    bexpr **conj = NULL;
+    uint32_t nconj = 0, cap = 0;
+    plan_split_and(a, residual, &conj, &nconj, &cap);
+    bool *cols = arena_alloc(a, t->ncols + 1);
+    for (uint32_t i = 0; i < nconj; i++) {
+        memset(cols, 0, t->ncols + 1);
+        plan_mark_cols(conj[i], cols);
+        bool tag = false;
+        for (uint32_t c = 0; c < t->ncols; c++) tag |= cols[c] && t->cols[c].kind == CK_TAG;
+        plan_and_into(a, tag ? rest : pushed, conj[i]);
+    }
 }
 
 int plan_table_scan(sql_session *s, qctx *q, meta_table *t, const struct scope *sc, bexpr *where,
                     bool *used, op **out, const uint32_t **map_out, err *er) {
     arena *a = q->a;
     int64_t tmin = INT64_MIN, tmax = INT64_MAX;
-    bexpr *residual, *tagpred;
+    bexpr *residual, *tagpred, *pushed = NULL, *rest = NULL;
     split_where(a, where, sc, &tmin, &tmax, &tagpred, &residual);
-    if (residual) plan_mark_cols(residual, used);
+    if (residual) {
+        plan_mark_cols(residual, used);
+        split_pushable(a, t, residual, &pushed, &rest);
+    }
     /* Scan columns: time, used tags, used fields; map table positions to scan outputs. */
     uint32_t *map = arena_alloc(a, sizeof *map * (t->ncols + 1));
     uint32_t ntag = 0, nfield = 0;
@@ -359,6 +438,16 @@ int plan_table_scan(sql_session *s, qctx *q, meta_table *t, const struct scope *
         sp->pred_ctx = spd;
         scan_eq_lookups(a, t, tagpred, sp);
     }
+    if (pushed) {
+        bool *in_pushed = arena_calloc(a, t->ncols + 1);
+        plan_mark_cols(pushed, in_pushed);
+        bool *keep_fields = arena_calloc(a, nfield + 1);
+        for (uint32_t i = 0; i < t->ncols; i++)
+            if (in_pushed[i] && t->cols[i].kind == CK_FIELD) keep_fields[map[i] - 1 - ntag] = true;
+        sp->keep = rows_keep;
+        sp->keep_ctx = plan_remap(a, pushed, map);
+        sp->keep_fields = keep_fields;
+    }
     if (tmin > tmax) {
         /* Contradictory time range: nothing to read. */
         sp->tmin = 1;
@@ -377,7 +466,12 @@ int plan_table_scan(sql_session *s, qctx *q, meta_table *t, const struct scope *
         root->close(root);
         return -1;
     }
-    if (residual) root = op_filter(q, root, plan_remap(a, residual, map));
+    /* The filter the scan applies stays in the plan (EXPLAIN shows it where SQL puts it) but
+     * evaluates only what the scan does not. */
+    if (residual)
+        root = op_filter_pushed(q, root, plan_remap(a, residual, map),
+                                pushed ? (rest ? plan_remap(a, rest, map) : NULL)
+                                       : plan_remap(a, residual, map));
     *out = root;
     *map_out = map;
     return 0;

@@ -402,6 +402,9 @@ static int not_impl(const char *what, err *e) {
 
 /* ------------------------------------------------------------------ entry */
 
+/* Queries whose scans read fewer values (sql_result_estimate) run on one thread. */
+#define PARALLEL_MIN_VALUES 16384
+
 int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err *e) {
     sql_stmt **stmts;
     size_t n;
@@ -409,6 +412,7 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     if (n > 1)
         return err_set(e, 422, EC_MULTI_STMT, "Multi-statement not allow, found num:%zu, sql:%.*s",
                        n, (int)(len > 800 ? 800 : len), text);
+    if (s->queries_only && n && stmts[0]->kind != ST_QUERY) return 1;
     sql_result *r = result_new(s);
     *out = r;
     if (n == 0) return 0;
@@ -418,6 +422,11 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     case ST_QUERY: {
         plan_out po;
         rc = plan_query(s, &r->q, st->q, &po, e);
+        /* Threads cost more than they save on a small query: starting them and handing over
+         * its few batches take longer than its work. */
+        if (rc == 0 && r->q.parallelism > 1 &&
+            sql_result_estimate(r, PARALLEL_MIN_VALUES) <= PARALLEL_MIN_VALUES)
+            r->q.parallelism = 1;
         if (rc == 0) {
             r->root = op_gather(&r->q, po.root);
             set_schema(r, po.ncols, po.names, po.root);
@@ -494,6 +503,15 @@ int sql_result_next(sql_result *r, batch *b, err *e) {
     if (!r->root) return 0;
     arena_reset(r->q.ba);
     return r->root->next(r->root, b, e);
+}
+
+size_t sql_result_estimate(sql_result *r, size_t cap) {
+    /* a count below its cap was exact: good for any cap */
+    if (r->est_cap && (r->est <= r->est_cap || cap <= r->est_cap))
+        return r->est > cap ? cap + 1 : r->est;
+    r->est = op_scans_estimate(&r->q, cap);
+    r->est_cap = cap;
+    return r->est;
 }
 
 void sql_result_encode_apart(sql_result *r, sql_encode_fn fn, void *ctx) {

@@ -37,11 +37,21 @@ typedef struct sql_session {
     int64_t deadline_ns;  /* monotonic deadline (time_mono_ns), 0 = none */
     uint64_t mem_limit;   /* statement memory budget in bytes, 0 = none */
     uint32_t parallelism; /* threads an aggregation may use (qctx.parallelism); 0 = one */
+    /* Run nothing but a query (SELECT, WITH, VALUES): sql_run declines any other statement
+     * (returns 1, having done nothing). For a caller that may run the statement twice, or
+     * somewhere it must not block (see sql_result_estimate). */
+    bool queries_only;
 } sql_session;
 
 typedef struct sql_result sql_result;
 
+/* 0 = *out holds the result, -1 = error, 1 = declined (queries_only). */
 int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err *e);
+/* About the work a query's result has left, in values its storage scans will read, counted
+ * up to cap (cap + 1 = more), from the storage indexes alone. Subqueries the planner ran
+ * (uncorrelated ones) are done already. A measure for queries whose other operators are
+ * linear in their input; a join may multiply it. */
+size_t sql_result_estimate(sql_result *r, size_t cap);
 /* Result columns; ncols == 0 for statements that return nothing (DDL). */
 const rschema *sql_result_schema(const sql_result *r);
 /* 1 = *b holds a batch, 0 = end, -1 = error. */

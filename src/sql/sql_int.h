@@ -20,6 +20,8 @@ struct sql_result {
     qctx q;
     rschema schema;
     op *root;
+    /* sql_result_estimate's last answer: est values, counted up to est_cap */
+    size_t est, est_cap;
 };
 
 /* ---- results (sql.c) ---- */

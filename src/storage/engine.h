@@ -128,12 +128,26 @@ typedef struct scan_spec {
      * NULL = accept all. */
     bool (*series_pred)(void *ctx, const strv *tags);
     void *pred_ctx;
-    /* Equalities `tag = value` implied by the predicate: the candidate series come from the
-     * index's bitmaps (intersected) instead of every series of the table. */
+    /* Conjuncts of the predicate that allow a tag only listed values (`tag = v`, `tag IN
+     * (...)`, an OR of such equalities): the candidate series come from the index's bitmaps
+     * (the union over a conjunct's values, intersected across conjuncts) instead of every
+     * series of the table. Conjunct i: tag eq_tag_ids[i], values eq_vals[eq_off[i] ..
+     * eq_off[i + 1]). */
     uint32_t neq;
     const uint32_t *eq_tag_ids;
+    const uint32_t *eq_off; /* neq + 1 offsets */
     const strv *eq_vals;
     uint32_t batch_rows; /* 0 = default 4096 */
+    /* A filter on rows, applied before a batch is built (NULL = keep every row): keep(ctx, b,
+     * a, sel, e) gets a batch of the candidate rows in which time and the fields flagged in
+     * keep_fields hold values (NULL slots unspecified, as in output batches; keep may zero
+     * them in place) while the tags and other fields are empty shells, and writes the indexes
+     * of the rows to keep into sel, increasing; it returns how many, or -1 with e filled,
+     * which ends the scan. Only the kept rows are then decoded and built, and a chunk that
+     * keeps none is skipped. Memory from a (the batch arena). Not for newest-rows scans. */
+    int (*keep)(void *ctx, batch *b, arena *a, uint32_t *sel, err *e);
+    void *keep_ctx;
+    const bool *keep_fields; /* nfields flags */
     /* false: the caller never reads the time column, so chunks wholly inside the range skip
      * decoding it (the column's values are then unspecified). */
     bool need_time;
@@ -169,6 +183,16 @@ void engine_scan_newest(scan *s);
  * scan's spec.check_ctx, from every part's thread). */
 uint32_t engine_scan_split(scan *s, uint32_t n, arena *const *as, void *const *check_ctx,
                            scan **parts);
+
+/* About the rows a scan that has not been read would return, counted up to cap (cap + 1 =
+ * more), from what the indexes say without reading data: the row counts of the file chunks
+ * overlapping the range (a chunk partly inside it in proportion to the time inside, as if its
+ * rows were evenly spread) and the cached rows of each series. One index lookup per (series,
+ * vnode); more than cap / 16 of them count as more than cap, as do sources that must be
+ * merged. A newest-rows scan counts one row per field of each
+ * (series, vnode). For a caller choosing where to run a query (http: the event loop or a
+ * worker). */
+size_t engine_scan_estimate(scan *s, size_t cap);
 
 /* Number of series of a table (for statistics). */
 size_t engine_table_series(engine *g, uint64_t db_id, uint64_t table_id);

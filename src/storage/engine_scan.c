@@ -39,6 +39,50 @@ static bool scan_interrupted(scan *s, err *e) {
     return s->spec.check && s->spec.check(s->spec.check_ctx, e) < 0;
 }
 
+/* Keeps in a (increasing) the ids also in b (increasing); returns how many. */
+static size_t sids_intersect(uint32_t *a, size_t na, const uint32_t *b, size_t nb) {
+    size_t i = 0, j = 0, w = 0;
+    while (i < na && j < nb) {
+        if (a[i] < b[j])
+            i++;
+        else if (a[i] > b[j])
+            j++;
+        else {
+            a[w++] = a[i];
+            i++;
+            j++;
+        }
+    }
+    return w;
+}
+
+/* The series conjunct k of the spec's equalities allows, increasing: the union of its values'
+ * index entries. */
+static size_t eq_candidates(sindex *x, const scan_spec *sp, uint32_t k, arena *a, uint32_t **out) {
+    uint32_t tag = sp->eq_tag_ids[k], lo = sp->eq_off[k], hi = sp->eq_off[k + 1];
+    size_t n = 0;
+    *out = NULL;
+    if (lo < hi)
+        n = sindex_tag_eq(x, sp->table_id, tag, sp->eq_vals[lo].p, sp->eq_vals[lo].len, a, out);
+    for (uint32_t v = lo + 1; v < hi; v++) {
+        uint32_t *more;
+        size_t m =
+            sindex_tag_eq(x, sp->table_id, tag, sp->eq_vals[v].p, sp->eq_vals[v].len, a, &more);
+        if (!m) continue;
+        uint32_t *u = arena_alloc(a, sizeof *u * (n + m));
+        size_t i = 0, j = 0, w = 0;
+        while (i < n || j < m) {
+            uint32_t next = j >= m || (i < n && (*out)[i] <= more[j]) ? (*out)[i] : more[j];
+            if (i < n && (*out)[i] == next) i++;
+            if (j < m && more[j] == next) j++;
+            u[w++] = next;
+        }
+        *out = u;
+        n = w;
+    }
+    return n;
+}
+
 int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *e) {
     struct sdb *d = sdb_get(g, sp->db_id);
     if (!d)
@@ -53,25 +97,11 @@ int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *
     uint32_t *all;
     size_t cnt;
     if (sp->neq) {
-        cnt = sindex_tag_eq(d->idx, sp->table_id, sp->eq_tag_ids[0], sp->eq_vals[0].p,
-                            sp->eq_vals[0].len, a, &all);
+        cnt = eq_candidates(d->idx, sp, 0, a, &all);
         for (uint32_t k = 1; k < sp->neq && cnt; k++) {
             uint32_t *other;
-            size_t on = sindex_tag_eq(d->idx, sp->table_id, sp->eq_tag_ids[k], sp->eq_vals[k].p,
-                                      sp->eq_vals[k].len, a, &other);
-            size_t i = 0, j = 0, w = 0;
-            while (i < cnt && j < on) {
-                if (all[i] < other[j])
-                    i++;
-                else if (all[i] > other[j])
-                    j++;
-                else {
-                    all[w++] = all[i];
-                    i++;
-                    j++;
-                }
-            }
-            cnt = w;
+            size_t on = eq_candidates(d->idx, sp, k, a, &other);
+            cnt = sids_intersect(all, cnt, other, on);
         }
     } else {
         cnt = sindex_table_sids(d->idx, sp->table_id, a, &all);
@@ -130,8 +160,8 @@ uint32_t engine_scan_split(scan *s, uint32_t n, arena *const *as, void *const *c
     return n;
 }
 
-/* Output batch of nrows rows for series index si: time, tags, fields. */
-static void batch_shell(scan *s, arena *ba, size_t si, uint32_t nrows, batch *b) {
+/* The frame of an output batch of nrows rows: time, tags, fields, all still empty. */
+static void batch_frame(scan *s, arena *ba, uint32_t nrows, batch *b) {
     const scan_spec *sp = &s->spec;
     uint32_t ncols = 1 + sp->ntags + sp->nfields;
     b->ncols = ncols;
@@ -139,17 +169,42 @@ static void batch_shell(scan *s, arena *ba, size_t si, uint32_t nrows, batch *b)
     b->cols = arena_calloc(ba, sizeof *b->cols * ncols);
     b->cols[0].type = VT_TS;
     b->cols[0].unit = sp->precision;
-    b->cols[0].len = nrows;
+    for (uint32_t c = 0; c < ncols; c++) b->cols[c].len = nrows;
+    for (uint32_t k = 0; k < sp->ntags; k++) b->cols[1 + k].type = VT_STR;
+    for (uint32_t k = 0; k < sp->nfields; k++) b->cols[1 + sp->ntags + k].type = sp->field_types[k];
+}
+
+/* The tag columns of b (b->nrows rows of series index si): each a run of its one value. */
+static void fill_tags(scan *s, arena *ba, size_t si, batch *b) {
+    const scan_spec *sp = &s->spec;
+    uint32_t nrows = b->nrows;
     strv *tags = s->sid_tags[si];
     for (uint32_t k = 0; k < sp->ntags; k++) {
         vec *v = &b->cols[1 + k];
-        v->type = VT_STR;
-        v->len = nrows;
         v->d.s = arena_alloc(ba, sizeof(strv) * (nrows ? nrows : 1));
         strv t = tags[k].p ? tags[k] : (strv){"", 0};
         for (uint32_t i = 0; i < nrows; i++) v->d.s[i] = t;
         if (!tags[k].p) v->valid = arena_calloc(ba, bitmap_bytes(nrows) + 1);
     }
+}
+
+/* Applies spec.keep to b, whose time and keep_fields columns hold values: the kept rows'
+ * indexes in *sel; returns how many (-1 on error). */
+static int keep_rows(scan *s, arena *ba, batch *b, uint32_t **sel, err *e) {
+    *sel = arena_alloc(ba, sizeof **sel * (b->nrows ? b->nrows : 1));
+    return s->spec.keep(s->spec.keep_ctx, b, ba, *sel, e);
+}
+
+/* Keeps rows sel[0..m) of b's time and field columns (the tags are not built yet). */
+static void take_rows(scan *s, arena *ba, const uint32_t *sel, uint32_t m, batch *b) {
+    const scan_spec *sp = &s->spec;
+    for (uint32_t c = 0; c < b->ncols; c++) {
+        if (c >= 1 && c <= sp->ntags) continue;
+        vec all = b->cols[c];
+        vec_take(ba, &all, sel, m, &b->cols[c]);
+    }
+    for (uint32_t i = 0; i < b->ncols; i++) b->cols[i].len = m;
+    b->nrows = m;
 }
 
 /* First index in ts[lo..hi) whose value is above t (`above`) or at least t (ts ascending). */
@@ -175,24 +230,50 @@ static int scan_chunk(scan *s, arena *ba, const cf_chunk *ch, batch *b, err *e) 
     uint32_t lo = 0, hi = ch->nrows;
     if (ch->tmin < sp->tmin) lo = ts_search(ts, 0, hi, sp->tmin, false);
     if (ch->tmax > sp->tmax) hi = ts_search(ts, lo, hi, sp->tmax, true);
-    uint32_t n = hi - lo;
-    batch_shell(s, ba, s->si, n, b);
+    batch_frame(s, ba, hi - lo, b);
+    if (!b->nrows) return 1;
     b->cols[0].d.i64 = ts + lo;
+    uint32_t *sel = NULL;
+    int kept = -1; /* every row */
+    if (sp->keep) {
+        /* the filter's fields first: a chunk none of whose rows pass decodes nothing else */
+        for (uint32_t k = 0; k < sp->nfields; k++)
+            if (sp->keep_fields[k] &&
+                cf_read_col_range(s->cf, ch, sp->field_ids[k], sp->field_types[k], lo, hi, ba,
+                                  &b->cols[1 + sp->ntags + k], e) < 0)
+                return -1;
+        kept = keep_rows(s, ba, b, &sel, e);
+        if (kept < 0) return -1;
+        if (kept == 0) {
+            b->nrows = 0;
+            return 1;
+        }
+    }
     for (uint32_t k = 0; k < sp->nfields; k++) {
+        if (sp->keep && sp->keep_fields[k]) continue;
         vec *v = &b->cols[1 + sp->ntags + k];
         if (cf_read_col_range(s->cf, ch, sp->field_ids[k], sp->field_types[k], lo, hi, ba, v, e) <
             0)
             return -1;
     }
+    if (kept >= 0 && (uint32_t)kept < b->nrows) take_rows(s, ba, sel, (uint32_t)kept, b);
+    fill_tags(s, ba, s->si, b);
     return 1;
 }
 
-/* Rows from a cache piece or a merge, as one batch. */
-static int rows_batch(scan *s, arena *ba, size_t si, mc_rows *r, batch *b) {
+/* Rows from a cache piece or a merge, as one batch: 1, or 0 when the filter keeps none. */
+static int rows_batch(scan *s, arena *ba, size_t si, mc_rows *r, batch *b, err *e) {
     const scan_spec *sp = &s->spec;
-    batch_shell(s, ba, si, r->n, b);
+    batch_frame(s, ba, r->n, b);
     b->cols[0].d.i64 = r->ts;
     for (uint32_t k = 0; k < sp->nfields; k++) b->cols[1 + sp->ntags + k] = r->cols[k];
+    if (sp->keep) {
+        uint32_t *sel;
+        int kept = keep_rows(s, ba, b, &sel, e);
+        if (kept <= 0) return kept;
+        if ((uint32_t)kept < b->nrows) take_rows(s, ba, sel, (uint32_t)kept, b);
+    }
+    fill_tags(s, ba, si, b);
     return 1;
 }
 
@@ -373,7 +454,8 @@ static int scan_next_newest(scan *s, arena *ba, batch *b, err *e) {
         for (size_t vi = s->nvers; vi-- > 0 && !newest_done(&nw);)
             if (newest_vnode(s, &nw, s->vers[vi], ba, e) < 0) return -1;
         if (!nw.n) continue;
-        batch_shell(s, ba, s->si, nw.n, b);
+        batch_frame(s, ba, nw.n, b);
+        fill_tags(s, ba, s->si, b);
         int64_t *ts = arena_alloc(ba, sizeof *ts * nw.n);
         for (uint32_t i = 0; i < nw.n; i++) ts[i] = nw.ts[nw.n - 1 - i];
         b->cols[0].d.i64 = ts;
@@ -429,7 +511,8 @@ int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
             if (mc_read(p->mem, s->sids[s->si], lo, hi, sp->nfields, sp->field_ids, sp->field_types,
                         ba, &r) < 0)
                 return -1;
-            if (r.n) return rows_batch(s, ba, s->si, &r, b);
+            int rc = r.n ? rows_batch(s, ba, s->si, &r, b, e) : 0;
+            if (rc) return rc;
         }
         if (s->npieces) {
             s->npieces = 0;
@@ -462,8 +545,55 @@ int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
         if (vversion_read(vv, sid, sp->tmin, sp->tmax, sp->nfields, sp->field_ids, sp->field_types,
                           &s->tombs, ba, &r, e) < 0)
             return -1;
-        if (r.n) return rows_batch(s, ba, s->si, &r, b);
+        int rc = r.n ? rows_batch(s, ba, s->si, &r, b, e) : 0;
+        if (rc) return rc;
     }
+}
+
+/* The rows of a chunk in [tmin, tmax], taking its rows as spread evenly over its time: a
+ * chunk holds thousands of rows, and a query of an hour reads a sliver of one. */
+static size_t chunk_rows_in(const cf_chunk *ch, int64_t tmin, int64_t tmax) {
+    if (ch->tmax < tmin || ch->tmin > tmax) return 0;
+    if (ch->tmin >= tmin && ch->tmax <= tmax) return ch->nrows;
+    double lo = (double)(ch->tmin > tmin ? ch->tmin : tmin);
+    double hi = (double)(ch->tmax < tmax ? ch->tmax : tmax);
+    double span = (double)ch->tmax - (double)ch->tmin;
+    return 1 + (size_t)((double)ch->nrows * ((hi - lo) / span));
+}
+
+size_t engine_scan_estimate(scan *s, size_t cap) {
+    const scan_spec *sp = &s->spec;
+    /* a lookup costs more than a row: many pairs are a large scan whatever their rows */
+    if (s->nsids * s->nvers > cap / 16) return cap + 1;
+    if (s->newest) {
+        size_t rows = s->nsids * s->nvers * (sp->nfields + 1);
+        return rows > cap ? cap + 1 : rows;
+    }
+    size_t rows = 0;
+    arena *a = arena_new(0);
+    for (size_t si = 0; si < s->nsids && rows <= cap; si++) {
+        for (size_t vi = 0; vi < s->nvers && rows <= cap; vi++) {
+            arena_reset(a);
+            vpiece *pieces;
+            int np = vversion_pieces(s->vers[vi], s->sids[si], sp->tmin, sp->tmax, &s->tombs, a,
+                                     &pieces);
+            if (np < 0) {
+                rows = cap + 1; /* sources to merge: not worth a closer look */
+                break;
+            }
+            for (int pi = 0; pi < np; pi++) {
+                const vpiece *p = &pieces[pi];
+                if (p->mem) {
+                    rows += mc_series_rows(p->mem, s->sids[si]);
+                    continue;
+                }
+                for (uint32_t ci = 0; ci < p->series->nchunks; ci++)
+                    rows += chunk_rows_in(&p->series->chunks[ci], sp->tmin, sp->tmax);
+            }
+        }
+    }
+    arena_free(a);
+    return rows > cap ? cap + 1 : rows;
 }
 
 void engine_scan_close(scan *s) {

@@ -482,6 +482,14 @@ bool mc_has_series(memcache *m, uint32_t sid) {
     return r;
 }
 
+uint32_t mc_series_rows(memcache *m, uint32_t sid) {
+    pthread_rwlock_rdlock(&m->lock);
+    struct mseries *s = series_at(m, sid);
+    uint32_t n = s ? s->n : 0;
+    pthread_rwlock_unlock(&m->lock);
+    return n;
+}
+
 bool mc_series_range(memcache *m, uint32_t sid, int64_t *tmin, int64_t *tmax) {
     pthread_rwlock_rdlock(&m->lock);
     struct mseries *s = series_at(m, sid);

@@ -67,6 +67,8 @@ uint32_t mc_series_cols(memcache *m, uint32_t sid, arena *a, uint32_t **col_ids,
 size_t mc_bytes(const memcache *m);
 size_t mc_row_count(memcache *m);
 bool mc_has_series(memcache *m, uint32_t sid);
+/* Rows the cache holds for a series, at every time (0 when none). */
+uint32_t mc_series_rows(memcache *m, uint32_t sid);
 /* Time range of a series' rows; false if it has none. */
 bool mc_series_range(memcache *m, uint32_t sid, int64_t *tmin, int64_t *tmax);
 /* Smallest and largest timestamp held, false when empty. */

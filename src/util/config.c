@@ -38,6 +38,7 @@ void config_defaults(config *c) {
     c->max_server_connections = 10240;
     c->query_timeout_ms = 0;
     c->query_memory_limit = 4ull << 30;
+    c->query_inline_values = 65536;
     c->max_memory = CONFIG_AUTO;
     snprintf(c->log_level, sizeof c->log_level, "info");
 }
@@ -159,6 +160,8 @@ int config_set(config *c, const char *section, const char *key, const char *text
         rc = parse_size(text, &c->query_memory_limit) ? 0 : -1;
     else if (IS("query", "parallelism"))
         rc = want_int(text, 0, 1024, &c->query_parallelism);
+    else if (IS("query", "inline_values"))
+        rc = parse_size(text, &c->query_inline_values) ? 0 : -1;
     else if (IS("memory", "max_memory")) {
         if (!strcasecmp(text, "auto"))
             c->max_memory = CONFIG_AUTO, rc = 0;

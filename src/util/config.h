@@ -67,8 +67,9 @@ typedef struct config {
     int max_server_connections;
     int64_t query_timeout_ms;
     uint64_t query_memory_limit;
-    int query_parallelism; /* 0 in the file = the cores; config_finish sets it */
-    uint64_t max_memory;   /* CONFIG_AUTO = from the machine */
+    int query_parallelism;        /* 0 in the file = the cores; config_finish sets it */
+    uint64_t query_inline_values; /* small queries run on the HTTP event loop; 0 = never */
+    uint64_t max_memory;          /* CONFIG_AUTO = from the machine */
     char log_level[16];
 } config;
 

@@ -34,6 +34,32 @@ void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) 
         memset(out->d.raw, 0, vtype_size(type) * n);
 }
 
+void vec_take(arena *a, const vec *src, const uint32_t *idx, uint32_t n, vec *dst) {
+    if (src->type == VT_NULL) {
+        vec_alloc_null(a, VT_NULL, 0, n, dst);
+        return;
+    }
+    vec_alloc(a, src->type, src->unit, n, dst);
+    dst->has_tz = src->has_tz;
+    size_t sz = vtype_size(src->type);
+    char *d = dst->d.raw;
+    const char *s = src->d.raw;
+    switch (sz) {
+    case 8:
+        for (uint32_t i = 0; i < n; i++)
+            ((uint64_t *)(void *)d)[i] = ((const uint64_t *)(const void *)s)[idx[i]];
+        break;
+    default:
+        for (uint32_t i = 0; i < n; i++) memcpy(d + sz * i, s + sz * idx[i], sz);
+    }
+    if (src->valid) {
+        size_t nb = bitmap_bytes(n);
+        dst->valid = arena_calloc(a, nb ? nb : 1);
+        for (uint32_t i = 0; i < n; i++)
+            if (vec_is_valid(src, idx[i])) bitmap_set(dst->valid, i);
+    }
+}
+
 void vec_zero_nulls(vec *v, uint32_t n) {
     if (!v->valid || v->type == VT_NULL) return;
     for (uint32_t i = 0; i < n; i += 8) {

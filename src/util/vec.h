@@ -22,6 +22,8 @@ void vec_get(const vec *v, uint32_t i, value *out);
 void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
 /* A vector of n NULLs: all-clear bitmap, every slot the type's zero. */
 void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out);
+/* dst = the rows idx[0..n) of src, in that order (a gather); memory from a. */
+void vec_take(arena *a, const vec *src, const uint32_t *idx, uint32_t n, vec *dst);
 /* Writes the type's zero into every NULL slot of the first n rows (for vectors from outside
  * the SQL layer, whose NULL slots may be unspecified). */
 void vec_zero_nulls(vec *v, uint32_t n);

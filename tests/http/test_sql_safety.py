@@ -105,3 +105,26 @@ def test_small_queries_fit_a_tight_memory_limit(make_server):
     assert srv.sql_ok("SELECT a, count(*) FROM t GROUP BY a ORDER BY a LIMIT 1") == "a,COUNT(*)\nx0,12\n"
     assert srv.sql_ok("SELECT count(DISTINCT f0) FROM t") == "COUNT(DISTINCT t.f0)\n60\n"
     alive(srv)
+
+
+def test_small_query_past_its_time_on_the_event_loop_moves_to_a_worker(make_server):
+    # A query the indexes call small runs on the event loop, stopped after 1 ms; one that
+    # turns out slow (one row, but a heavy kernel) is run again on a worker: the right answer,
+    # no timeout, and the server answers others meanwhile.
+    srv = make_server(args=("--log-level", "debug"))
+    srv.write_ok(f'ol s="{"a" * 2000000}" 1')
+    pattern = "%" + "_a" * 8 + "b%"  # tens of ms of backtracking over 2 MB
+    r = srv.sql(f"SELECT count(*) AS n, length(max(s)) AS l FROM ol WHERE s LIKE '{pattern}' OR s LIKE 'a%'")
+    assert r.status == 200 and r.text == "n,l\n1,2000000\n", r
+    assert "a worker runs it again" in srv.log_since_start()
+    # with a real deadline it still ends as a timeout
+    srv2 = make_server(config='[query]\nquery_timeout = "1s"\n')
+    srv2.write_ok(f'lt s="{"a" * 2000000}" 1')
+    pattern = "%" + "_a" * 1000 + "b%"
+    r = srv2.sql(f"SELECT count(*) FROM lt WHERE s LIKE '{pattern}'")
+    assert r.status == 500 and r.json()["error_message"].startswith("Query timeout"), r
+    # statements other than queries never run there; they work as before
+    assert srv.sql("CREATE TABLE ol2 (f DOUBLE, TAGS(t))").status == 200
+    assert srv.sql_ok("INSERT INTO ol2 (time, t, f) VALUES (1, 'a', 1.5)") == "rows\n1\n"
+    assert srv.sql_ok("SELECT t, f FROM ol2") == "t,f\na,1.5\n"
+    alive(srv)

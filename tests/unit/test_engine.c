@@ -3,8 +3,8 @@
  * last-write-wins across records and replay, DELETE (tombstones) over caches and files and its
  * survival of flush, compaction and restart without hiding later writes, DROP TABLE and DROP
  * DATABASE freeing their files, retention of whole vnodes past the TTL, shards, tag queries,
- * and a data set many times the memcache limit (dozens of flushes and compactions) scanned
- * while it is written.
+ * series from listed tag values, scan estimates, and a data set many times the memcache limit
+ * (dozens of flushes and compactions) scanned while it is written.
  *
  * Each check compares the scan output with a reference model of the rows. Every test works in
  * its own mkdtemp directory under /tmp and removes it. */
@@ -1085,6 +1085,96 @@ static void test_scan_interrupt(void **state) {
     env_teardown(&t);
 }
 
+/* Scans whose spec lists tag values take their series from the index: the union of each
+ * conjunct's values, intersected across conjuncts. engine_scan_estimate counts about the rows
+ * a scan reads from the indexes alone, in caches and in files. */
+static size_t list_scan(env *t, const scan_spec *sp, unsigned *hosts) {
+    arena *a = arena_new(0), *ba = arena_new(0);
+    scan *s;
+    err e;
+    batch b;
+    int rc;
+    size_t rows = 0;
+    *hosts = 0;
+    assert_int_equal(engine_scan_open(t->g, sp, a, &s, &e), 0);
+    while ((rc = engine_scan_next(s, ba, &b, &e)) == 1) {
+        for (uint32_t i = 0; i < b.nrows; i++) *hosts |= 1u << atoi(b.cols[1].d.s[i].p + 1);
+        rows += b.nrows;
+        arena_reset(ba);
+    }
+    assert_int_equal(rc, 0);
+    engine_scan_close(s);
+    arena_free(ba);
+    arena_free(a);
+    return rows;
+}
+
+static size_t estimate(env *t, const scan_spec *sp, size_t cap) {
+    arena *a = arena_new(0);
+    scan *s;
+    err e;
+    assert_int_equal(engine_scan_open(t->g, sp, a, &s, &e), 0);
+    size_t n = engine_scan_estimate(s, cap);
+    engine_scan_close(s);
+    arena_free(a);
+    return n;
+}
+
+static void test_value_lists_and_estimate(void **state) {
+    (void)state;
+    env t;
+    env_setup(&t, 64 << 20, 3600000);
+    engine_db_opts o = dbopts(0, DAY_NS, 1);
+    db_open(&t, 4, &o);
+    put(&t, 4, TABLE, NULL, 0, NHOST, 0, 2000, 1, F_F64, 1); /* 3 vnodes of a day */
+    strv vals[] = {{"h1", 2}, {"h3", 2}, {"h6", 2}, {"h1", 2}, {"nobody", 6}, {"r0", 2}};
+    uint32_t ids[2] = {1, 2}, off[3] = {0, 5, 6};
+    scan_spec sp = {.db_id = 4,
+                    .table_id = TABLE,
+                    .precision = TU_NS,
+                    .tmin = INT64_MIN,
+                    .tmax = INT64_MAX,
+                    .ntags = 2,
+                    .tag_ids = TAG_IDS,
+                    .nfields = 1,
+                    .field_ids = FIELD_IDS,
+                    .field_types = FIELD_TYPES,
+                    .neq = 1,
+                    .eq_tag_ids = ids,
+                    .eq_off = off,
+                    .eq_vals = vals,
+                    .need_time = true};
+    unsigned hosts;
+    /* h1 twice and a value no series has: the union is h1, h3, h6 */
+    assert_int_equal(list_scan(&t, &sp, &hosts), 3 * 2000);
+    assert_int_equal(hosts, 0x4a);
+    /* AND region = r0: of those only h6 (odd hosts have no region) */
+    sp.neq = 2;
+    assert_int_equal(list_scan(&t, &sp, &hosts), 2000);
+    assert_int_equal(hosts, 0x40);
+    /* a conjunct listing nothing allows nothing */
+    uint32_t none[2] = {0, 0};
+    sp.neq = 1;
+    sp.eq_off = none;
+    assert_int_equal(list_scan(&t, &sp, &hosts), 0);
+
+    /* estimates: all 8 hosts, first in the caches (whole series per vnode), then in files */
+    sp.neq = 0;
+    assert_int_equal(estimate(&t, &sp, 1000000), NHOST * 2000);
+    assert_int_equal(estimate(&t, &sp, 5000), 5001);
+    assert_int_equal(estimate(&t, &sp, 100), 101); /* 24 (series, vnode) pairs: too many */
+    err e;
+    assert_int_equal(engine_flush_all(t.g, 4, true, &e), 0);
+    assert_int_equal(estimate(&t, &sp, 1000000), NHOST * 2000);
+    /* 500 slots of each host: chunks partly inside count in proportion */
+    sp.tmin = ts_of(100);
+    sp.tmax = ts_of(599);
+    assert_int_equal(list_scan(&t, &sp, &hosts), NHOST * 500);
+    size_t est = estimate(&t, &sp, 1000000);
+    assert_true(est >= NHOST * 500 / 2 && est <= NHOST * 500 * 2);
+    env_teardown(&t);
+}
+
 int main(void) {
     log_set_level(LOG_ERROR);
     const struct CMUnitTest tests[] = {
@@ -1100,6 +1190,7 @@ int main(void) {
         cmocka_unit_test(test_many_flushes_and_compactions),
         cmocka_unit_test(test_vnode_readers_during_retention),
         cmocka_unit_test(test_fresh_database),
+        cmocka_unit_test(test_value_lists_and_estimate),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

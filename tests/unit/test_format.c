@@ -295,6 +295,40 @@ static void test_double_roundtrip_shortest(void **st) {
     }
 }
 
+/* fmt_double's text laid out from fmt_shortest's digits by the lexical-core rules: the
+ * reference for its fast path (decimal values written straight from c / 10^k). */
+static void lexical_reference(double d, char *out) {
+    char dig[17];
+    int e, n = fmt_shortest(d, dig, &e);
+    char *p = out;
+    if (d < 0) *p++ = '-';
+    if (e < 0) {
+        p += sprintf(p, "0.%.*s%.*s", -e - 1, "0000", n, dig);
+    } else if (n <= e + 1) {
+        p += sprintf(p, "%.*s%.*s.0", n, dig, e + 1 - n, "0000000000");
+    } else {
+        p += sprintf(p, "%.*s.%.*s", e + 1, dig, n - e - 1, dig + e + 1);
+    }
+    *p = 0;
+}
+
+static void test_double_decimal_fast_path(void **st) {
+    (void)st;
+    uint64_t x = 0x243F6A8885A308D3ULL;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        /* few and many digits, at every scale of the decimal range, both signs */
+        double d = (double)(x % (i % 3 ? 100000ULL : 10000000000000000ULL)) /
+                   pow(10, (double)((x >> 40) % 21));
+        if (x >> 63) d = -d;
+        if (fabs(d) < 1e-5 || fabs(d) >= 1e10) continue;
+        char out[40], want[64];
+        out[fmt_double(out, d)] = 0;
+        lexical_reference(d, want);
+        if (strcmp(out, want) != 0) fail_msg("fmt_double(%.17g) = %s, want %s", d, out, want);
+    }
+}
+
 static void test_integers(void **st) {
     (void)st;
     char out[32];
@@ -903,6 +937,7 @@ int main(void) {
         cmocka_unit_test(test_content_type),
         cmocka_unit_test(test_double_text),
         cmocka_unit_test(test_double_roundtrip_shortest),
+        cmocka_unit_test(test_double_decimal_fast_path),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_csv_all_types),
         cmocka_unit_test(test_json_all_types),

@@ -930,6 +930,7 @@ queries_one() {
     python3 "$QUERY_PY" run "${args[@]}" --runs "$QUERY_RUNS" --warmup "$QUERY_WARMUP" \
         --join "$QUERY_JOIN" --strata "127.0.0.1:$STRATA_PORT" --strata-db "$STRATA_DB" \
         --strata-user "$STRATA_USER" "${influx[@]}" "${duck[@]}" --set "$tag" --out "$dir" \
+        --warm "$dir/strata/data" --warm "$dir/influxdb/data" \
         >"$dir/queries.out" || rc=1
     [ "$KEEP" = 1 ] || rm -f "$dir/cpu.csv" "$dir/mem.csv" "$dir/duck.db" "$dir/duck.db.wal"
     [ -f "$dir/queries-$tag.md" ] || rc=1

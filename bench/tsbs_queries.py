@@ -23,7 +23,9 @@ and lie inside the data.
 
 Method. Per type: INSTANCES instances; WARMUP untimed runs of the first instance on each system;
 then RUNS timed runs, run i using instance i mod INSTANCES, the systems taking turns within each
-run (one query at a time, the machine is small). Strata and InfluxDB are timed on the client
+run (one query at a time, the machine is small). Before the first, the files of the servers'
+data directories are read once (--warm): DuckDB's load has just pushed them out of the page
+cache, and the first runs would time disk reads instead of queries. Strata and InfluxDB are timed on the client
 from sending the request to the last byte of the answer over a kept-alive connection; DuckDB
 runs in-process in a node child (bench/duckdb_tsbs.cjs) that reports the time of
 runAndReadAll (the query run to its end, every row materialised). Medians per type and system.
@@ -53,6 +55,7 @@ import http.client
 import io
 import json
 import math
+import os
 import random
 import re
 import shlex
@@ -661,6 +664,25 @@ def report(a, times, notes, join_times, join_rows, duck_info, reference):
     return "\n".join(lines) + "\n"
 
 
+def warm(dirs):
+    """Reads every file under dirs once, so that each server starts with its files in the page
+    cache: DuckDB's load, gigabytes of CSV, has just pushed them out, and without this the
+    first runs of each type would time disk reads (most for whichever system's files went
+    first), not queries."""
+    for d in dirs:
+        t0, total = time.monotonic(), 0
+        for root, _, files in os.walk(d):
+            for f in files:
+                try:
+                    with open(os.path.join(root, f), "rb", buffering=0) as fh:
+                        while chunk := fh.read(4 << 20):
+                            total += len(chunk)
+                except OSError:
+                    pass  # a file compacted away meanwhile
+        log(f"read {total / 1e6:.0f} MB under {d} into the page cache in "
+            f"{time.monotonic() - t0:.1f} s")
+
+
 def cmd_run(a):
     types = [t for t in TYPES if t[0] in a.types]
     systems, duck = [], None
@@ -674,6 +696,7 @@ def cmd_run(a):
             duck = DuckDB(a.duckdb, a.timeout)
             systems.append(duck)
             log(f"DuckDB ready: {duck.info}")
+        warm(a.warm)
         names = [s.name for s in systems]
         reference = "influxdb" if "influxdb" in names else names[0]
         with open(f"{a.out}/queries-{a.set}.tsv", "w") as tsv:
@@ -738,6 +761,8 @@ def main():
     p.add_argument("--instances", type=int, default=10)
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--warm", action="append", default=[], metavar="DIR",
+                   help="read the files under DIR before the queries (repeatable)")
     p.add_argument("--types", default=",".join(TYPE_NAMES))
     p.add_argument("--join", type=int, default=1)
     p.add_argument("--strata")

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <string.h>
 
 #define SQL_KW_NAME(k) #k,
@@ -19,6 +20,28 @@ const char *sql_kw_name(int kw) {
     return kw > 0 && kw < KW__COUNT ? kw_names[kw] : "";
 }
 
+/* Keywords by hash of their upper-case text: open addressing in a power-of-two table at most
+ * a quarter full, built once. A lookup per word of every statement: cheaper than a binary
+ * search of strcmp calls. */
+#define KW_SLOTS 2048
+static uint16_t kw_table[KW_SLOTS];
+static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
+
+static uint32_t kw_hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static void kw_build(void) {
+    _Static_assert(KW__COUNT * 4 <= KW_SLOTS, "keyword table too full");
+    for (int k = 1; k < KW__COUNT; k++) {
+        uint32_t i = kw_hash(kw_names[k], strlen(kw_names[k])) & (KW_SLOTS - 1);
+        while (kw_table[i]) i = (i + 1) & (KW_SLOTS - 1);
+        kw_table[i] = (uint16_t)k;
+    }
+}
+
 int sql_kw_lookup(const char *s, size_t n) {
     if (n == 0 || n > KW_MAX_LEN) return KW_NONE;
     char up[KW_MAX_LEN + 1];
@@ -27,16 +50,10 @@ int sql_kw_lookup(const char *s, size_t n) {
         if (c >= 0x80) return KW_NONE;
         up[i] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
     }
-    up[n] = 0;
-    int lo = 1, hi = KW__COUNT - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        int c = strcmp(up, kw_names[mid]);
-        if (c == 0) return mid;
-        if (c < 0)
-            hi = mid - 1;
-        else
-            lo = mid + 1;
+    pthread_once(&kw_once, kw_build);
+    for (uint32_t i = kw_hash(up, n) & (KW_SLOTS - 1); kw_table[i]; i = (i + 1) & (KW_SLOTS - 1)) {
+        const char *name = kw_names[kw_table[i]];
+        if (!strncmp(name, up, n) && !name[n]) return kw_table[i];
     }
     return KW_NONE;
 }

@@ -180,6 +180,13 @@ bool engine_healthy(engine *g, err *e) {
     return false;
 }
 
+bool engine_healthy_known(engine *g, err *e) {
+    const char *why = atomic_load(&g->lost_why);
+    if (!why) return true;
+    err_set(e, 500, EC_STORAGE, LOST_FMT, g->dir, why);
+    return false;
+}
+
 /* Column files must not use series ids the index does not know (see sindex_check_bound). */
 static int check_series_ids(struct sdb *d, err *e) {
     uint64_t bound = 0;

@@ -71,6 +71,9 @@ int engine_close(engine *g);
  * the running server; from then on writes are refused. Checked on every call (two stats) and
  * by the background thread. */
 bool engine_healthy(engine *g, err *e);
+/* engine_healthy as last checked (by the background thread every second, or by any call of
+ * engine_healthy): no system call, for work that only reads. */
+bool engine_healthy_known(engine *g, err *e);
 
 /* Opens a database's storage, creating it if new, replaying its WAL. */
 int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e);

@@ -783,6 +783,7 @@ static void test_keyword_table(void **state) {
     assert_int_equal(sql_kw_lookup("select", 6), KW_SELECT);
     assert_int_equal(sql_kw_lookup("SeLeCt", 6), KW_SELECT);
     assert_int_equal(sql_kw_lookup("selects", 7), KW_NONE);
+    assert_int_equal(sql_kw_lookup("selec", 5), KW_NONE);
     assert_int_equal(sql_kw_lookup("", 0), KW_NONE);
     assert_int_equal(sql_kw_lookup("a_very_long_word_that_is_no_keyword", 35), KW_NONE);
     assert_int_equal(sql_kw_lookup("s\xc3\xa9lect", 7), KW_NONE);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sql/expr.h"
+#include "sql/sql.h"
 #include "storage/engine.h"
 #include "util/arena.h"
 #include "util/buf.h"
@@ -109,11 +110,10 @@ op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit /* -1 = none */)
  * root whose reader does work of its own between batches (formatting a result), and for the
  * input of a sort. EXPLAIN shows child in its place. */
 op *op_gather(qctx *q, op *child);
-/* Encoding where the rows are made: fn appends the encoding of a batch's rows to out; it is
- * called by a gather's helper threads, several at once. Set on a gather before its first
- * batch (false: o is not a gather, or has started). */
-typedef void (*op_encode_fn)(void *ctx, const batch *b, buf *out);
-bool op_gather_encode(op *o, op_encode_fn fn, void *ctx);
+/* Encoding where the rows are made: fn (sql.h) appends the encoding of a batch's rows to out;
+ * it is called by a gather's helper threads, several at once. Set on a gather before its
+ * first batch (false: o is not a gather, or has started). */
+bool op_gather_encode(op *o, sql_encode_fn fn, void *ctx);
 /* o's next batch, as o->next, except that a gather with an encode function may hand a batch
  * over encoded: *text is then its rows' encoding and b holds only nrows (no columns); else
  * *text is NULL. Both valid until the next call. */

@@ -224,7 +224,7 @@ struct gather_op {
     pthread_t *th;
     uint32_t nth;
     struct gbatch *held; /* the copy last handed out, freed at the next call */
-    op_encode_fn enc;    /* helpers encode their batches (op_gather_encode), or NULL */
+    sql_encode_fn enc;   /* helpers encode their batches (op_gather_encode), or NULL */
     void *enc_ctx;
 };
 
@@ -451,7 +451,7 @@ int op_gather_next_text(op *o, batch *b, const buf **text, err *er) {
     return gather_next_text(o, b, text, er);
 }
 
-bool op_gather_encode(op *o, op_encode_fn fn, void *ctx) {
+bool op_gather_encode(op *o, sql_encode_fn fn, void *ctx) {
     if (o->next != gather_next) return false;
     struct gather_op *g = (struct gather_op *)o;
     if (g->started) return false;

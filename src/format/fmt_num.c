@@ -104,6 +104,11 @@ static bool small_decimal(double v, bool pow2, uint64_t *cp, int *kp) {
                 c++;
             else if (diff < -0.5)
                 c--;
+        } else if (fabs(s - (double)c) > s * 0x1p-40 + 0x1p-40) {
+            /* A candidate that reads back as v is within a few ulps of s (the product and
+             * the quotient are both correctly rounded): c, this far from s, is none, and
+             * c + 1, at least half a unit from s, neither. Skips the division. */
+            continue;
         }
         if ((double)c / P10[k] == v) {
             *cp = c, *kp = k;

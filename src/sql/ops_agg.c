@@ -175,16 +175,20 @@ static int agg_consume(struct agg_op *g, err *er) {
             assign_groups(g, kv, in.nrows, gidx, &kb, ba);
         else
             memset(gidx, 0, sizeof *gidx * in.nrows);
+        /* Runs of rows of one group go through the range update: found once for all the
+         * aggregates (ten averages walked the group indexes ten times). runs[r] is the first
+         * row of run r; runs[nruns] = nrows. */
+        uint32_t *runs = arena_alloc(ba, sizeof *runs * (in.nrows + 1));
+        uint32_t nruns = 0;
+        for (uint32_t i = 0; i < in.nrows; i++)
+            if (i == 0 || gidx[i] != gidx[i - 1]) runs[nruns++] = i;
+        runs[nruns] = in.nrows;
         for (uint32_t k = 0; k < g->naggs; k++) {
             const agg_spec *sp = &g->aggs[k];
-            /* runs of rows of one group go through the range update */
-            for (uint32_t i = 0; i < in.nrows;) {
-                uint32_t j = i + 1;
-                while (j < in.nrows && gidx[j] == gidx[i]) j++;
-                agg_state_update_range(qa, sp, &g->states[gidx[i]][k], sp->arg ? &av[k] : NULL,
-                                       sp->arg2 ? &av2[k] : NULL, i, j);
-                i = j;
-            }
+            for (uint32_t r = 0; r < nruns; r++)
+                agg_state_update_range(qa, sp, &g->states[gidx[runs[r]]][k],
+                                       sp->arg ? &av[k] : NULL, sp->arg2 ? &av2[k] : NULL, runs[r],
+                                       runs[r + 1]);
         }
         arena_reset(o->q->ba);
     }

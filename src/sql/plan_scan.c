@@ -468,10 +468,13 @@ int plan_table_scan(sql_session *s, qctx *q, meta_table *t, const struct scope *
     }
     /* The filter the scan applies stays in the plan (EXPLAIN shows it where SQL puts it) but
      * evaluates only what the scan does not. */
-    if (residual)
-        root = op_filter_pushed(q, root, plan_remap(a, residual, map),
-                                pushed ? (rest ? plan_remap(a, rest, map) : NULL)
-                                       : plan_remap(a, residual, map));
+    if (residual) {
+        bexpr *shown = plan_remap(a, residual, map);
+        root = op_filter_pushed(q, root, shown,
+                                !pushed ? shown
+                                : rest  ? plan_remap(a, rest, map)
+                                        : NULL);
+    }
     *out = root;
     *map_out = map;
     return 0;

@@ -56,6 +56,24 @@ static size_t sids_intersect(uint32_t *a, size_t na, const uint32_t *b, size_t n
     return w;
 }
 
+/* The ids in a or b (each increasing), increasing and once each, into out (na + nb of room);
+ * returns how many. */
+static size_t sids_union(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
+                         uint32_t *out) {
+    size_t i = 0, j = 0, w = 0;
+    while (i < na && j < nb) {
+        if (a[i] < b[j])
+            out[w++] = a[i++];
+        else if (a[i] > b[j])
+            out[w++] = b[j++];
+        else
+            out[w++] = a[i++], j++;
+    }
+    while (i < na) out[w++] = a[i++];
+    while (j < nb) out[w++] = b[j++];
+    return w;
+}
+
 /* The series conjunct k of the spec's equalities allows, increasing: the union of its values'
  * index entries. */
 static size_t eq_candidates(sindex *x, const scan_spec *sp, uint32_t k, arena *a, uint32_t **out) {
@@ -70,15 +88,8 @@ static size_t eq_candidates(sindex *x, const scan_spec *sp, uint32_t k, arena *a
             sindex_tag_eq(x, sp->table_id, tag, sp->eq_vals[v].p, sp->eq_vals[v].len, a, &more);
         if (!m) continue;
         uint32_t *u = arena_alloc(a, sizeof *u * (n + m));
-        size_t i = 0, j = 0, w = 0;
-        while (i < n || j < m) {
-            uint32_t next = j >= m || (i < n && (*out)[i] <= more[j]) ? (*out)[i] : more[j];
-            if (i < n && (*out)[i] == next) i++;
-            if (j < m && more[j] == next) j++;
-            u[w++] = next;
-        }
+        n = sids_union(*out, n, more, m, u);
         *out = u;
-        n = w;
     }
     return n;
 }

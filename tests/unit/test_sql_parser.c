@@ -875,6 +875,20 @@ static void test_lexer_tokens(void **state) {
     assert_int_equal(n, 10001);
     assert_int_equal(t[9998].kind, TOK_WORD);
     assert_int_equal(t[9999].kind, TOK_COMMA);
+    /* one-byte tokens only, at the one-pass limit (a token per byte fills the array to its
+     * last slot) and past it (two passes): the same tokens either way */
+    for (uint32_t len = 16382; len <= 16388; len += 2) {
+        buf_reset(&b);
+        for (uint32_t i = 0; i < len / 2; i++) buf_puts(&b, "b,");
+        assert_int_equal(sql_lex(a, a, b.p, b.len, &t, &n, &e), 0);
+        assert_int_equal(n, len + 1);
+        for (uint32_t i = 0; i < len; i++) {
+            assert_int_equal(t[i].kind, i % 2 ? TOK_COMMA : TOK_WORD);
+            assert_int_equal(t[i].pos.col, i + 1);
+            if (i % 2 == 0) assert_string_equal(t[i].text, "b");
+        }
+        assert_int_equal(t[len].kind, TOK_EOF);
+    }
     buf_free(&b);
     arena_free(a);
 }
@@ -930,10 +944,8 @@ static void test_literals(void **state) {
          "select iv(0,0,600000000000), iv(0,12,23400000000000), iv(0,0,900000000000)"},
         {"select interval 5 minute, interval '1' second (3)",
          "select iv(0,0,300000000000), iv(0,0,1000000000)"},
-        {"select interval '1 foo'",
-         PERR "Invalid input syntax for type interval: \"1 foo\" @1:17"},
-        {"select interval 'x day'",
-         PERR "Invalid input syntax for type interval: \"x day\" @1:17"},
+        {"select interval '1 foo'", PERR "Invalid input syntax for type interval: \"1 foo\" @1:17"},
+        {"select interval 'x day'", PERR "Invalid input syntax for type interval: \"x day\" @1:17"},
         {"select interval '1 day 2 day'",
          PERR "Invalid input syntax for type interval: \"1 day 2 day\" @1:17"},
         {"select interval '99999999999 years'",
@@ -1376,27 +1388,21 @@ static void test_errors(void **state) {
         {"select a, from t", "select a, from as t"},
         {"SELECT ascii(!);", PERR "Expected an expression:, found: ! @1:14"},
         {"select initcap(,);", PERR "Expected an expression:, found: , @1:16"},
-        {"select increase(, f0) from func_tb2;",
-         PERR "Expected an expression:, found: , @1:17"},
+        {"select increase(, f0) from func_tb2;", PERR "Expected an expression:, found: , @1:17"},
         {"select lpad(func_tb2.f3, ) from t", PERR "Expected an expression:, found: ) @1:26"},
         {"select rates({first: 1})", PERR "Expected an expression:, found: { @1:14"},
-        {"select array_agg() from func_tbl;",
-         PERR "Expected an expression:, found: ) @1:18"},
-        {"select array_agg(*) from func_tbl;",
-         PERR "Expected an expression:, found: * @1:18"},
-        {"select array_agg(f0, f1) from func_tb2;",
-         PERR "Expected ), found: , @1:20"},
+        {"select array_agg() from func_tbl;", PERR "Expected an expression:, found: ) @1:18"},
+        {"select array_agg(*) from func_tbl;", PERR "Expected an expression:, found: * @1:18"},
+        {"select array_agg(f0, f1) from func_tb2;", PERR "Expected ), found: , @1:20"},
         /* `over` is read as an alias here, as sqlparser-rs does */
-        {"select array_agg(x) over () from t",
-         PERR "Expected end of statement, found: ( @1:26"},
+        {"select array_agg(x) over () from t", PERR "Expected end of statement, found: ( @1:26"},
         {"select array_agg(x limit 3) from t",
          "ERR 422 010005 This feature is not implemented: LIMIT not supported in ARRAY_AGG @1:20"},
         {"SELECT time, ROW_NUMBER() OVER ('') FROM t",
          PERR "Expected ROWS, RANGE, GROUPS, found: '' @1:33"},
         {"select f() over (rows between 1 and 2) from t",
          PERR "Expected PRECEDING or FOLLOWING, found: ) @1:38"},
-        {"select f() over (rows 1 and)",
-         PERR "Expected an expression:, found: ) @1:28"},
+        {"select f() over (rows 1 and)", PERR "Expected an expression:, found: ) @1:28"},
         {"select f() over x y", "select f() over(w=x) as y"},
         {"select f() over from t", PERR "Expected (, found: from @1:17"},
         {"SELECT * FROM m4 WHERE (CAST(CAST(m4.f0 AS BOOLEAN) AS STRING)) NOTNULL;",
@@ -1417,20 +1423,16 @@ static void test_errors(void **state) {
         {"select cast(a bigint)", PERR "Expected AS, found: bigint @1:15"},
         {"select cast(a as 1)", PERR "Expected a data type name, found: 1 @1:18"},
         {"select a::", PERR "Expected a data type name, found: EOF @1:11"},
-        {"select extract(1 from TIME) from t",
-         PERR "Expected date/time field, found: 1 @1:16"},
-        {"select extract(foo from TIME) from t",
-         PERR "Expected date/time field, found: foo @1:16"},
-        {"select position('a', 'b')",
-         PERR "Position function must include IN keyword @1:20"},
+        {"select extract(1 from TIME) from t", PERR "Expected date/time field, found: 1 @1:16"},
+        {"select extract(foo from TIME) from t", PERR "Expected date/time field, found: foo @1:16"},
+        {"select position('a', 'b')", PERR "Position function must include IN keyword @1:20"},
         {"select interval", "select interval"},
         {"select interval x", "select interval as x"},
         {"select a.1", PERR "Expected end of statement, found: .1 @1:9"},
         {"select a.)", PERR "Expected an identifier or a '*' after '.', found: ) @1:10"},
         {"select a.b.", PERR "Expected an identifier or a '*' after '.', found: EOF @1:12"},
         {"select ALL DISTINCT a", PERR "Cannot specify both ALL and DISTINCT @1:8"},
-        {"select count(all distinct a)",
-         PERR "Cannot specify both ALL and DISTINCT @1:14"},
+        {"select count(all distinct a)", PERR "Cannot specify both ALL and DISTINCT @1:14"},
         {"select * from t join u on", PERR "Expected an expression:, found: EOF @1:26"},
         {"select * from t join u using a", PERR "Expected a list of columns in parentheses, "
                                                 "found: a @1:30"},
@@ -1475,8 +1477,7 @@ static void test_errors(void **state) {
 static void test_statement_errors(void **state) {
     (void)state;
     static const pcase cases[] = {
-        {"create user '';",
-         PERR "Name cannot be empty or contain only spaces @1:13"},
+        {"create user '';", PERR "Name cannot be empty or contain only spaces @1:13"},
         {"create user ' ';", PERR "Name cannot be empty or contain only spaces @1:13"},
         {"create user \"u/1\";", PERR "not supported keyword contains '/': u/1 @1:13"},
         {"create user u7 with comment;", PERR "Expected a value, found: ; @1:28"},
@@ -1488,36 +1489,32 @@ static void test_statement_errors(void **state) {
          PERR "not supported keyword contains '/': tb/1 @1:14"},
         {"create table ''(ma string);", PERR "Name cannot be empty or contain only spaces @1:14"},
         {"create table \"\"(ma string);", PERR "Name cannot be empty or contain only spaces @1:14"},
-        {"create table db.' '(ma string);", PERR "Name cannot be empty or contain only spaces @1:17"},
+        {"create table db.' '(ma string);",
+         PERR "Name cannot be empty or contain only spaces @1:17"},
         {"create database \"a/b\"", PERR "not supported keyword contains '/': a/b @1:17"},
         {"create tenant ' '", PERR "Name cannot be empty or contain only spaces @1:15"},
         {"CREATE TABLE createtable.\"tesT\"(column1 BIGINT,);",
          PERR "Expected identifier, found: ) @1:48"},
-        {"CREATE TABLE createtable.tesT;",
-         PERR "Expected field columns when create table @1:30"},
+        {"CREATE TABLE createtable.tesT;", PERR "Expected field columns when create table @1:30"},
         {"CREATE TABLE t()", PERR "Expected field columns when create table @1:16"},
-        {"CREATE TABLE t(c BIGINT CODEC(DEL))",
-         PERR "DEL is not valid encoding @1:31"},
-        {"CREATE TABLE t(c BIGINT CODEC(\"DELTA\"))",
-         PERR "\"DELTA\" is not valid encoding @1:31"},
-        {"CREATE TABLE t(c BIGINT CODEC())",
-         PERR "expect codec encoding type in () @1:31"},
-        {"CREATE TABLE t(c BIGINT CODEC(DELTA)",
-         PERR "Expected ',' or ')' after column "
-              "definition, found: EOF @1:37"},
+        {"CREATE TABLE t(c BIGINT CODEC(DEL))", PERR "DEL is not valid encoding @1:31"},
+        {"CREATE TABLE t(c BIGINT CODEC(\"DELTA\"))", PERR "\"DELTA\" is not valid encoding @1:31"},
+        {"CREATE TABLE t(c BIGINT CODEC())", PERR "expect codec encoding type in () @1:31"},
+        {"CREATE TABLE t(c BIGINT CODEC(DELTA)", PERR "Expected ',' or ')' after column "
+                                                      "definition, found: EOF @1:37"},
         {"CREATE TABLE t(c BIGINT foo)", PERR "Expected CODEC or ',', found: foo @1:25"},
         {"CREATE TABLE t(c BIGINT CODEC DELTA)", PERR "Expected (, found: DELTA @1:31"},
         {"CREATE TABLE t(c 1)", PERR "1 is not a type @1:18"},
         {"CREATE TABLE t(c bigint, tags(a b))", PERR ", is expected after column @1:33"},
-        {"CREATE TABLE t(c bigint, tags(a), d bigint)",
-         PERR "Expected ), found: , @1:33"},
+        {"CREATE TABLE t(c bigint, tags(a), d bigint)", PERR "Expected ), found: , @1:33"},
         {"alter table ddl_tbl rename column f0, f1 to f0_new000, f1_new_001;",
          PERR "Expected TO, found: , @1:37"},
         {"alter table t rename f0 to f1", PERR "Expected COLUMN, found: f0 @1:22"},
         {"alter table t add column x", PERR "Expected FIELD or TAG, found: column @1:19"},
         {"alter table t add field x", PERR "EOF is not a type @1:26"},
         {"alter table t alter x codec(delta)", PERR "Expected SET, found: codec @1:23"},
-        {"alter table t modify x", PERR "Expected ADD or ALTER or DROP or RENAME, found: modify @1:15"},
+        {"alter table t modify x",
+         PERR "Expected ADD or ALTER or DROP or RENAME, found: modify @1:15"},
         {"ALTER DATABASE alter_database Set TTL '30d' SHARD 6;",
          PERR "Expected end of statement, found: SHARD @1:45"},
         {"alter database tttest set max_memcache_size '100MiB';",
@@ -1533,7 +1530,8 @@ static void test_statement_errors(void **state) {
          PERR "this option should be a unsigned number, but get 1.5 @1:30"},
         {"create database d with ttl", PERR "Expected a value, found: EOF @1:27"},
         {"create database d with foo 1", PERR "Expected end of statement, found: foo @1:24"},
-        {"create view v as select 1", PERR "Expected an object type after CREATE, found: view @1:8"},
+        {"create view v as select 1",
+         PERR "Expected an object type after CREATE, found: view @1:8"},
         {"drop index i", PERR "Expected TABLE,DATABASE,TENANT,USER,ROLE,VNODE,STREAM after DROP, "
                               "found: index @1:6"},
         {"drop database x after", PERR "Expected a value, found: EOF @1:22"},
@@ -1543,11 +1541,11 @@ static void test_statement_errors(void **state) {
         {"alter tenant t add user u", PERR "Expected AS, found: EOF @1:26"},
         {"alter tenant t remove u", PERR "Expected USER, found: u @1:23"},
         {"SHOW TAG VALUES;", PERR "Expected FROM, found: ; @1:16"},
-        {"SHOW TAG VALUES ON public FROM show_series.test;",
-         PERR "Expected WITH, found: . @1:43"},
+        {"SHOW TAG VALUES ON public FROM show_series.test;", PERR "Expected WITH, found: . @1:43"},
         {"SHOW TAG VALUES FROM test;", PERR "Expected WITH, found: ; @1:26"},
         {"show tag values from t with k = x", PERR "Expected KEY, found: k @1:29"},
-        {"show tag values from t with key ~ a", PERR "Expected =, !=, <>, IN, NOT IN, found: ~ @1:33"},
+        {"show tag values from t with key ~ a",
+         PERR "Expected =, !=, <>, IN, NOT IN, found: ~ @1:33"},
         {"show tag values from t with key not a", PERR "Expected IN, found: a @1:37"},
         {"show tag keys from t", PERR "Expected VALUES, found: keys @1:10"},
         {"SHOW SERIES FROM db.t", PERR "Expected end of statement, found: . @1:20"},
@@ -1863,8 +1861,7 @@ static void check_clean(arena *a, const char *sql, size_t len) {
     int rc = sql_parse(a, sql, len, &st, &n, &e);
     if (rc < 0) {
         assert_int_equal(e.http, 422);
-        if (!e.line && !strstr(e.msg, "at Line: "))
-            fail_msg("error without position: %s", e.msg);
+        if (!e.line && !strstr(e.msg, "at Line: ")) fail_msg("error without position: %s", e.msg);
     } else {
         for (size_t i = 0; i < n; i++) assert_non_null(st[i]);
     }

@@ -56,15 +56,11 @@ static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *
             if (sc->cols[i].qual) buf_printf(&b, "%s.", sc->cols[i].qual);
             buf_puts(&b, sc->cols[i].name);
         }
-        int r;
-        if (e->qual)
-            r = err_set(er, 422, EC_QUERY_INTERNAL,
-                        "Datafusion: Schema error: No field named %s.%s. Valid fields are %s.",
-                        e->qual, e->name, b.len ? buf_cstr(&b) : "");
-        else
-            r = err_set(er, 422, EC_QUERY_INTERNAL,
-                        "Datafusion: Schema error: No field named %s. Valid fields are %s.",
-                        e->name, b.len ? buf_cstr(&b) : "");
+        /* DataFusion lists the valid fields only when there are some */
+        int r = err_set(
+            er, 422, EC_QUERY_INTERNAL, "Datafusion: Schema error: No field named %s%s%s.%s%s%s",
+            e->qual ? e->qual : "", e->qual ? "." : "", e->name, b.len ? " Valid fields are " : "",
+            b.len ? buf_cstr(&b) : "", b.len ? "." : "");
         buf_free(&b);
         return r;
     }

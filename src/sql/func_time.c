@@ -280,8 +280,6 @@ static int fn_to_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, e
     int64_t in_unit = (int64_t)(intptr_t)e->aux; /* input unit per second, 0 = string */
     enum tunit u = (enum tunit)e->unit;
     int64_t per = tunit_per_sec(u);
-    /* a float is seconds for to_timestamp, the function's unit for the others */
-    double float_unit = !strcmp(e->fname, "to_timestamp") ? 1.0 : (double)in_unit;
     for (uint32_t i = 0; i < n; i++) {
         if (!vec_is_valid(&args[0], i)) {
             vec_set_null(a, out, i);
@@ -294,14 +292,11 @@ static int fn_to_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, e
             strv s = args[0].d.s[i];
             if (!time_parse_ts(s.p, s.len, &ns))
                 return err_set(er, 422, EC_QUERY_INTERNAL,
-                               "Arrow error: Parser error: Error parsing timestamp from '%.*s'",
-                               (int)s.len, s.p);
+                               "Arrow error: Parser error: Error parsing timestamp from '%.*s': %s",
+                               (int)s.len, s.p,
+                               s.len < 10 ? "timestamp must contain at least 10 characters"
+                                          : "error parsing date");
             ok = tunit_convert(ns, TU_NS, u, r);
-        } else if (args[0].type == VT_F64) {
-            double x = args[0].d.f64[i] * (double)per / float_unit;
-            /* NaN, infinities and values past int64 have no timestamp */
-            ok = x >= -9223372036854775808.0 && x < 9223372036854775808.0;
-            if (ok) *r = (int64_t)x;
         } else if (args[0].type == VT_TS) {
             ok = tunit_convert(args[0].d.i64[i], (enum tunit)args[0].unit, u, r);
         } else if (per >= in_unit) {
@@ -372,6 +367,9 @@ static int bind_to_ts(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out
     const struct to_ts *v = c->def->aux;
     uint8_t t = args[0]->type;
     if ((t == VT_U64 || t == VT_BOOL) && bx_cast(c->a, &args[0], VT_I64, 0, er) < 0) return -1;
+    /* a DOUBLE matches the Utf8 candidate: DataFusion 27 parses its text as a timestamp
+     * (to_timestamp_seconds(1672539600.987654) fails to parse), so does Strata */
+    if (t == VT_F64 && bx_cast(c->a, &args[0], VT_STR, 0, er) < 0) return -1;
     if (t == VT_INTERVAL)
         return func_plan_err(er, "The function %s does not accept this argument type",
                              c->def->name);

@@ -6,6 +6,7 @@
 #include "ingest/write.h"
 #include "sql/explain.h"
 #include "sql/parser.h"
+#include "util/timeutil.h"
 
 #include <string.h>
 
@@ -323,7 +324,7 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
         }
         if (t->cols[idx[c]].kind == CK_TIME) time_pos = (int)c;
     }
-    if (time_pos < 0) {
+    if (time_pos < 0 && (!body || !body->values)) {
         rc = err_set(e, 422, EC_QUERY_INTERNAL,
                      "Datafusion: Error during planning: INSERT must provide the time column");
         goto out;
@@ -335,10 +336,12 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     struct cell *cells = NULL;
     if (eval_values(s, r, body, ncols, &cells, e) < 0) goto out;
     point_batch pb = {0};
+    int64_t now = time_now_ns() / (1000000000 / tunit_per_sec((enum tunit)t->precision));
     for (uint32_t ri = 0; ri < body->nvalues; ri++) {
         const struct cell *row = &cells[(size_t)ri * ncols];
-        /* Every row names its instant: a NULL time is refused, not taken as now. */
-        if (row[time_pos].v.null) {
+        /* A NULL time is refused, not taken as now; rows without a time column at all are
+         * written at the statement's time, as CnosDB does. */
+        if (time_pos >= 0 && row[time_pos].v.null) {
             rc = err_set(e, 422, EC_QUERY_INTERNAL,
                          "Datafusion: Error during planning: INSERT: the time column is NULL in "
                          "row %u of VALUES",
@@ -352,6 +355,10 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
         p->fields = arena_calloc(s->a, sizeof *p->fields * (ncols + 1));
         for (uint32_t c = 0; c < ncols; c++)
             if (insert_cell(s, t, &t->cols[idx[c]], row[c].v, p, e) < 0) goto out;
+        if (time_pos < 0) {
+            p->ts = now;
+            p->has_ts = true;
+        }
         if (p->nfields == 0) {
             rc = err_set(e, 422, EC_WRITE, "Coordinator: Fields can't be empty");
             goto out;

@@ -3,8 +3,10 @@
 
 #include "util/buf.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -294,8 +296,169 @@ static const fn_def *reg_find(const char *name) {
     return NULL;
 }
 
+/* DataFusion 27's built-in scalar functions and then its aggregates (these as their upper-case
+ * enum names), in its declaration order: what its "Did you mean" picks from, whatever Strata
+ * implements. The first name at the least edit distance wins, so the order matters. */
+static const char *const df_names[] = {"abs",
+                                       "acos",
+                                       "asin",
+                                       "atan",
+                                       "acosh",
+                                       "asinh",
+                                       "atanh",
+                                       "atan2",
+                                       "cbrt",
+                                       "ceil",
+                                       "cos",
+                                       "cosh",
+                                       "degrees",
+                                       "exp",
+                                       "factorial",
+                                       "floor",
+                                       "gcd",
+                                       "isnan",
+                                       "iszero",
+                                       "lcm",
+                                       "ln",
+                                       "log",
+                                       "log10",
+                                       "log2",
+                                       "nanvl",
+                                       "pi",
+                                       "power",
+                                       "radians",
+                                       "random",
+                                       "round",
+                                       "signum",
+                                       "sin",
+                                       "sinh",
+                                       "sqrt",
+                                       "tan",
+                                       "tanh",
+                                       "trunc",
+                                       "array_append",
+                                       "array_concat",
+                                       "array_dims",
+                                       "array_fill",
+                                       "array_length",
+                                       "array_ndims",
+                                       "array_position",
+                                       "array_positions",
+                                       "array_prepend",
+                                       "array_remove",
+                                       "array_replace",
+                                       "array_to_string",
+                                       "cardinality",
+                                       "make_array",
+                                       "trim_array",
+                                       "ascii",
+                                       "bit_length",
+                                       "btrim",
+                                       "character_length",
+                                       "chr",
+                                       "coalesce",
+                                       "concat",
+                                       "concat_ws",
+                                       "date_part",
+                                       "date_trunc",
+                                       "date_bin",
+                                       "initcap",
+                                       "left",
+                                       "lpad",
+                                       "lower",
+                                       "ltrim",
+                                       "md5",
+                                       "nullif",
+                                       "octet_length",
+                                       "regexp_replace",
+                                       "repeat",
+                                       "replace",
+                                       "reverse",
+                                       "right",
+                                       "rpad",
+                                       "rtrim",
+                                       "sha224",
+                                       "sha256",
+                                       "sha384",
+                                       "sha512",
+                                       "digest",
+                                       "encode",
+                                       "decode",
+                                       "split_part",
+                                       "starts_with",
+                                       "strpos",
+                                       "substr",
+                                       "to_hex",
+                                       "to_timestamp",
+                                       "to_timestamp_millis",
+                                       "to_timestamp_micros",
+                                       "to_timestamp_seconds",
+                                       "from_unixtime",
+                                       "now",
+                                       "current_date",
+                                       "current_time",
+                                       "uuid",
+                                       "struct",
+                                       "arrow_typeof",
+                                       "translate",
+                                       "trim",
+                                       "upper",
+                                       "regexp_match",
+                                       "COUNT",
+                                       "SUM",
+                                       "MIN",
+                                       "MAX",
+                                       "AVG",
+                                       "MEDIAN",
+                                       "APPROXDISTINCT",
+                                       "ARRAYAGG",
+                                       "VARIANCE",
+                                       "VARIANCEPOP",
+                                       "STDDEV",
+                                       "STDDEVPOP",
+                                       "COVARIANCE",
+                                       "COVARIANCEPOP",
+                                       "CORRELATION",
+                                       "APPROXPERCENTILECONT",
+                                       "APPROXPERCENTILECONTWITHWEIGHT",
+                                       "APPROXMEDIAN",
+                                       "GROUPING",
+                                       "BITAND",
+                                       "BITOR",
+                                       "BITXOR",
+                                       "BOOLAND",
+                                       "BOOLOR",
+                                       "REGRSLOPE"};
+
+/* Levenshtein distance, case-insensitive, over bytes. */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t nb = strlen(b), row[64], prev;
+    if (nb >= sizeof row / sizeof row[0]) return SIZE_MAX;
+    for (size_t j = 0; j <= nb; j++) row[j] = j;
+    for (size_t i = 1; *a; a++, i++) {
+        prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t sub = prev + (tolower((unsigned char)*a) != tolower((unsigned char)b[j - 1]));
+            size_t best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+            prev = row[j];
+            row[j] = sub < best ? sub : best;
+        }
+    }
+    return row[nb];
+}
+
 static int unknown_fn(const char *name, err *er) {
-    return func_plan_err(er, "Invalid function '%s'.", name);
+    const char *best = df_names[0];
+    size_t bd = SIZE_MAX;
+    for (size_t i = 0; i < sizeof df_names / sizeof df_names[0]; i++) {
+        size_t d = edit_distance(df_names[i], name);
+        if (d < bd) {
+            bd = d;
+            best = df_names[i];
+        }
+    }
+    return func_plan_err(er, "Invalid function '%s'.\nDid you mean '%s'?", name, best);
 }
 
 int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, int64_t now_ns, bexpr **out,

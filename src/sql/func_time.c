@@ -290,12 +290,7 @@ static int fn_to_ts(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, e
         if (args[0].type == VT_STR) {
             int64_t ns;
             strv s = args[0].d.s[i];
-            if (!time_parse_ts(s.p, s.len, &ns))
-                return err_set(er, 422, EC_QUERY_INTERNAL,
-                               "Arrow error: Parser error: Error parsing timestamp from '%.*s': %s",
-                               (int)s.len, s.p,
-                               s.len < 10 ? "timestamp must contain at least 10 characters"
-                                          : "error parsing date");
+            if (!time_parse_ts(s.p, s.len, &ns)) return bx_ts_parse_err(er, s.p, s.len);
             ok = tunit_convert(ns, TU_NS, u, r);
         } else if (args[0].type == VT_TS) {
             ok = tunit_convert(args[0].d.i64[i], (enum tunit)args[0].unit, u, r);

@@ -80,6 +80,9 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
         if (bx_cast(a, x, VT_TS, u, er) < 0) return -1;
         return bx_cast(a, y, VT_TS, u, er);
     }
+    /* a DATE beside a timestamp is its midnight (DataFusion's temporal coercion) */
+    if (tx == VT_TS && ty == VT_DATE) return bx_cast(a, y, VT_TS, (*x)->unit, er);
+    if (ty == VT_TS && tx == VT_DATE) return bx_cast(a, x, VT_TS, (*y)->unit, er);
     if (vtype_numeric(tx) && vtype_numeric(ty)) {
         uint8_t t = (tx == VT_F64 || ty == VT_F64) ? VT_F64 : VT_I64;
         if (bx_cast(a, x, t, 0, er) < 0) return -1;
@@ -121,7 +124,7 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
         tx = x->type;
         ty = y->type;
         if (!(vtype_numeric(tx) || tx == VT_NULL) || !(vtype_numeric(ty) || ty == VT_NULL)) {
-            return plan_err(er, "Cannot coerce arithmetic expression %s %s %s to valid types",
+            return plan_err(er, "Unsupported argument types. Can not evaluate %s %s %s",
                             vtype_arrow_name(tx, x->unit), plan_op_text(e->op),
                             vtype_arrow_name(ty, y->unit));
         }

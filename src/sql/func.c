@@ -82,6 +82,8 @@ static uint8_t arg_dt(const bexpr *x) {
         return DT_UTF8;
     case VT_INTERVAL:
         return DT_INTERVAL;
+    case VT_DATE:
+        return DT_DATE32;
     case VT_TS:
         if (x->has_tz) return DT_TS_NS_UTC;
         return x->unit == TU_S    ? DT_TS_S
@@ -152,6 +154,8 @@ static bool dt_vtype(uint8_t t, uint8_t *vt, uint8_t *unit) {
         *vt = VT_BOOL;
     else if (t == DT_INTERVAL)
         *vt = VT_INTERVAL;
+    else if (t == DT_DATE32)
+        *vt = VT_DATE;
     else if (dt_is(t, DT_TS_S, DT_TS_NS_UTC)) {
         *vt = VT_TS;
         *unit = t == DT_TS_S ? TU_S : t == DT_TS_MS ? TU_MS : t == DT_TS_US ? TU_US : TU_NS;

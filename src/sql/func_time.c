@@ -317,6 +317,17 @@ static int bind_now(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, 
     return 0;
 }
 
+/* current_date(): the statement's day (UTC), a DATE. */
+static int bind_current_date(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out,
+                             err *er) {
+    int64_t day, rem;
+    time_floor_divmod(c->now_ns, 86400000000000LL, &day, &rem);
+    bexpr *e = func_call(c->a, c->def, fn_const_ts, VT_DATE, 0, args, 0, NULL);
+    e->cval.v.i = day;
+    *out = e;
+    return 0;
+}
+
 /* The unit a time argument keeps: its own when it is a timestamp (an ms database's time column
  * stays in ms), nanoseconds otherwise (a string or NULL cast to a timestamp). */
 static uint8_t ts_unit(const bexpr *x) {
@@ -391,6 +402,7 @@ static int bind_to_ts(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out
 const fn_def func_time_defs[] = {
     {.name = "now", .sig = SIG_EX0, .bind = bind_now},
     {.name = "current_timestamp", .sig = SIG_EX0, .bind = bind_now},
+    {.name = "current_date", .sig = SIG_EX0, .bind = bind_current_date},
     {.name = "date_bin", .sig = DATE_BIN_SIG, .bind = bind_date_bin, .raw_args = true},
     {.name = "date_trunc",
      .sig = SIG_EX(DT_UTF8, DT_TS_NS),

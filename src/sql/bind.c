@@ -213,6 +213,10 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
         return 0;
     }
     case OP_CONCAT: {
+        /* DataFusion's string_concat_coercion: one side must be text, the other is cast */
+        if (x->type != VT_STR && y->type != VT_STR)
+            return plan_err(er, "Unsupported argument types. Can not evaluate %s || %s",
+                            vtype_arrow_name(x->type, x->unit), vtype_arrow_name(y->type, y->unit));
         if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
         bexpr *r = bx_new(a, BX_CONCAT, VT_STR, 2);
         r->args[0] = x;

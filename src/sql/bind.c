@@ -10,6 +10,7 @@
 #include "util/buf.h"
 
 #include <string.h>
+#include <strings.h>
 
 int plan_err(err *er, const char *fmt, ...) {
     va_list ap;
@@ -481,6 +482,31 @@ static int bind_cast(struct binder *bd, const expr *e, bexpr **out, err *er) {
     return 0;
 }
 
+/* @@cluster_name, @@server_version, @@deployment_mode, @@node_id: CnosDB's system variables,
+ * constants of this server. Anything else starting with @ is a variable DataFusion has no type
+ * for. */
+static int bind_variable(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    static const struct {
+        const char *name, *text;
+    } vars[] = {{"@@cluster_name", "cluster_xxx"},
+                {"@@server_version", STRATA_VERSION},
+                {"@@deployment_mode", "singleton"}};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (!strcasecmp(e->name, vars[i].name)) {
+            value v = {.type = VT_STR};
+            v.v.s = (strv){vars[i].text, (uint32_t)strlen(vars[i].text)};
+            *out = bx_const(bd->a, v);
+            return 0;
+        }
+    if (!strcasecmp(e->name, "@@node_id")) {
+        value v = {.type = VT_U64};
+        v.v.u = 1001; /* CnosDB's single node */
+        *out = bx_const(bd->a, v);
+        return 0;
+    }
+    return plan_err(er, "variable [\"%s\"] has no type information", e->name);
+}
+
 static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
     if (e->over) return plan_bind_window(bd, e, out, er);
@@ -489,7 +515,10 @@ static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     for (uint32_t i = 0; i < e->nargs; i++)
         if (plan_bind(bd, e->args[i], &args[i], er) < 0) return -1;
     bexpr *r;
-    if (func_bind(a, e->name, args, e->nargs, bd->now_ns, &r, er) < 0) return -1;
+    const sql_session *ss = bd->s;
+    fn_env env = {bd->now_ns, ss ? ss->user : NULL, ss ? ss->tenant : NULL, ss ? ss->db : NULL,
+                  NULL};
+    if (func_bind(a, e->name, args, e->nargs, &env, &r, er) < 0) return -1;
     if (bx_is_const(r) && strcmp(e->name, "now") != 0) {
         value v;
         if (bx_fold(a, r, &v, er) < 0) return -1;
@@ -513,9 +542,7 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
         *out = bx_const(a, e->lit);
         return 0;
     case EX_COLUMN: {
-        if (e->name[0] == '@')
-            return err_set(er, 422, EC_QUERY_INTERNAL, "variable [\"%s\"] has no type information",
-                           e->name);
+        if (e->name[0] == '@') return bind_variable(bd, e, out, er);
         uint32_t idx = 0;
         if (find_col(bd, e, &idx, er) < 0) return -1;
         const struct col_ref *c = &bd->in->cols[idx];

@@ -465,8 +465,8 @@ static int unknown_fn(const char *name, err *er) {
     return func_plan_err(er, "Invalid function '%s'.\nDid you mean '%s'?", name, best);
 }
 
-int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, int64_t now_ns, bexpr **out,
-              err *er) {
+int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn_env *env,
+              bexpr **out, err *er) {
     const fn_def *d = reg_find(name);
     if (!d) return unknown_fn(name, er);
     uint8_t *cur = arena_alloc(a, 3 * (size_t)nargs + 1);
@@ -479,7 +479,7 @@ int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, int64_t 
             if (m.got[i] == cur[i] || !dt_vtype(m.got[i], &vt, &unit)) continue;
             if (bx_cast(a, &args[i], vt, unit, er) < 0) return -1;
         }
-    fn_ctx c = {a, now_ns, d, m.got};
+    fn_ctx c = {a, env->now_ns, env, d, m.got};
     if (d->bind) return d->bind(&c, args, nargs, out, er);
     uint8_t type = d->ret, unit = d->ret == VT_TS ? TU_NS : 0;
     if (d->ret == FN_RET_ARG0) {

@@ -16,8 +16,15 @@
 
 #include "sql/expr.h"
 
-int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, int64_t now_ns, bexpr **out,
-              err *er);
+/* What a call may read of its statement: now() and the session's names (current_user(),
+ * current_database() ...). role may be NULL (no role in the tenant). */
+typedef struct fn_env {
+    int64_t now_ns;
+    const char *user, *tenant, *db, *role;
+} fn_env;
+
+int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn_env *env,
+              bexpr **out, err *er);
 
 enum agg_kind {
     AGG_COUNT = 1, /* count(x); count(*) has no argument */

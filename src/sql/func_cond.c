@@ -1,4 +1,4 @@
-/* Conditional and type functions (DataFusion 27's signatures): see func_int.h. */
+/* Conditional, type and session functions (DataFusion 27's signatures): see func_int.h. */
 #include "sql/func_int.h"
 
 #include <string.h>
@@ -47,6 +47,21 @@ static int bind_typeof(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **ou
     return 0;
 }
 
+/* current_user() and friends: the session's names, the same for every row; NULL where the
+ * session has none (current_role() of a user without a role in the tenant). */
+static int bind_session(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
+    const fn_env *env = c->env;
+    const char *name = c->def->name;
+    const char *v = !strcmp(name, "current_user")       ? env->user
+                    : !strcmp(name, "current_tenant")   ? env->tenant
+                    : !strcmp(name, "current_database") ? env->db
+                                                        : env->role;
+    value val = {.type = VT_STR, .null = v == NULL};
+    if (v) val.v.s = (strv){arena_strdup(c->a, v), (uint32_t)strlen(v)};
+    *out = bx_const(c->a, val);
+    return 0;
+}
+
 /* The types coalesce and nullif take, in DataFusion's order: the first one every argument
  * coerces to is the common type (coalesce(1, 2.5) is DOUBLE, coalesce(1, 'a') a string). */
 #define COND_TYPES                                                                                 \
@@ -57,5 +72,9 @@ const fn_def func_cond_defs[] = {
     {.name = "coalesce", .sig = SIG_VAR(COND_TYPES), .ret = FN_RET_ARG0, .eval = fn_coalesce},
     {.name = "nullif", .sig = SIG_UNI(2, COND_TYPES), .ret = FN_RET_ARG0, .eval = fn_nullif},
     {.name = "arrow_typeof", .sig = SIG_ANYN(1), .bind = bind_typeof, .raw_args = true},
+    {.name = "current_user", .sig = SIG_EX0, .bind = bind_session},
+    {.name = "current_tenant", .sig = SIG_EX0, .bind = bind_session},
+    {.name = "current_database", .sig = SIG_EX0, .bind = bind_session},
+    {.name = "current_role", .sig = SIG_EX0, .bind = bind_session},
     {.name = NULL},
 };

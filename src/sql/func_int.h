@@ -102,6 +102,7 @@ struct fn_def;
 typedef struct fn_ctx {
     arena *a;
     int64_t now_ns; /* the statement's now(), the same for every call in it */
+    const fn_env *env;
     const struct fn_def *def;
     const uint8_t *dts; /* the matched candidate's types, one per argument */
 } fn_ctx;

@@ -318,8 +318,7 @@ static int bind_now(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, 
 }
 
 /* current_date(): the statement's day (UTC), a DATE. */
-static int bind_current_date(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out,
-                             err *er) {
+static int bind_current_date(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
     int64_t day, rem;
     time_floor_divmod(c->now_ns, 86400000000000LL, &day, &rem);
     bexpr *e = func_call(c->a, c->def, fn_const_ts, VT_DATE, 0, args, 0, NULL);

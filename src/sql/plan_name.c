@@ -299,10 +299,13 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const struct sc
         if (e->op == OP_NOT) {
             buf_puts(b, "NOT ");
             name_into(b, a, e->args[0], false, sc);
-        } else {
-            buf_puts(b, e->op == OP_NEG ? "(- " : "(+ ");
+        } else if (e->op == OP_NEG) {
+            buf_puts(b, "(- ");
             name_into(b, a, e->args[0], false, sc);
             buf_putc(b, ')');
+        } else {
+            /* DataFusion's planner drops a unary plus */
+            name_into(b, a, e->args[0], top, sc);
         }
         break;
     case EX_BINARY:
@@ -343,9 +346,8 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const struct sc
         name_case(b, a, e, sc);
         break;
     case EX_CAST:
-        buf_puts(b, e->op == OP_TRY_CAST ? "TRY_CAST(" : "CAST(");
-        name_into(b, a, e->args[0], false, sc);
-        buf_printf(b, " AS %s)", plan_type_arrow(&e->cast_type));
+        /* DataFusion: "CAST does not change the expression name" */
+        name_into(b, a, e->args[0], top, sc);
         break;
     case EX_FUNC:
         name_func(b, a, e, sc);

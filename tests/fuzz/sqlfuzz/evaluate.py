@@ -212,7 +212,7 @@ def cast(label, v):
     if (src, dst) == ("int", "str"):
         return str(v)
     if (src, dst) == ("bool", "str"):
-        return "true" if v else "false"
+        return "1" if v else "0"  # Arrow 40's cast under DataFusion 27 (CnosDB's cases)
     if (src, dst) == ("int", "float"):
         if abs(v) > 2**53:
             raise Unsupported("inexact integer")

@@ -331,7 +331,11 @@ def _evaluate(n, env):
         return None if v is None else -v if isinstance(v, float) else checked(-v)
     if lab == "abs":
         v = ev(0)
-        return None if v is None else abs(v) if isinstance(v, float) else checked(abs(v))
+        if v is None:
+            return None
+        if not isinstance(v, float) and abs(v) > 2**53:
+            raise Unsupported("inexact integer")
+        return float(abs(v))
     if lab in ("ceil", "floor", "trunc", "sign", "signum", "sqrt", "ln", "log10", "log2",
                "exp") and len(n.kids) == 1:
         v = ev(0)

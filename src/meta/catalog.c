@@ -732,7 +732,8 @@ static int alter_table_locked(catalog *c, struct mdb *d, meta_table *t, enum alt
     const char *table = t->name;
     if (op == ALTER_ADD_COLUMN) {
         if (meta_table_col(t, col->name, col->name_len) >= 0)
-            return err_set(e, 422, EC_META, "column %.*s already exists in table %s",
+            return err_set(e, 422, EC_META,
+                           "Semantic error: column %.*s already exists in table %s",
                            (int)col->name_len, col->name, table);
         /* Appended to the shared columns: O(1) however wide the table. */
         meta_table *nt = cat_table_next(t);
@@ -746,10 +747,15 @@ static int alter_table_locked(catalog *c, struct mdb *d, meta_table *t, enum alt
     const meta_column *mc = &t->cols[idx];
     meta_table *nt = NULL;
     if (op == ALTER_DROP_COLUMN) {
-        if (mc->kind == CK_TIME) return err_set(e, 422, EC_META, "Can't drop time column");
-        if (mc->kind == CK_TAG) return err_set(e, 422, EC_META, "Can't drop tag column %s.", name);
+        /* CnosDB's words, its odd one for the time column included */
+        if (mc->kind == CK_TIME)
+            return err_set(e, 422, EC_META,
+                           "Semantic error: There must be at least one tag column. ");
+        if (mc->kind == CK_TAG)
+            return err_set(e, 422, EC_META, "Semantic error: Can't drop tag column %s.", name);
         if (t->ncols - t->ntags - 1 <= 1)
-            return err_set(e, 422, EC_META, "There must be at least one field column");
+            return err_set(e, 422, EC_META,
+                           "Semantic error: There must be at least one field column.");
         nt = table_clone(d, t, idx, -1, NULL);
     } else if (op == ALTER_SET_CODEC) {
         nt = table_clone(d, t, -1, -1, NULL);
@@ -757,8 +763,8 @@ static int alter_table_locked(catalog *c, struct mdb *d, meta_table *t, enum alt
         nt->cols[idx].codec = col->codec;
     } else if (op == ALTER_RENAME_COLUMN) {
         if (meta_table_col(t, new_name, strlen(new_name)) >= 0)
-            return err_set(e, 422, EC_META, "column %s already exists in table %s", new_name,
-                           table);
+            return err_set(e, 422, EC_META, "Semantic error: column %s already exists in table %s",
+                           new_name, table);
         nt = table_clone(d, t, -1, idx, new_name);
     } else {
         return err_set(e, 500, EC_META, "unknown ALTER TABLE operation %d", (int)op);

@@ -188,7 +188,9 @@ int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e) {
     for (uint32_t i = 0; i < st->ncols; i++) {
         const sql_column_def *c = &st->cols[i];
         if (!strcmp(c->name, "time"))
-            return err_set(e, 422, EC_META, "Semantic error: column time already exists");
+            return err_set(e, 422, EC_META,
+                           "Semantic error: column time already exists in table %s.%s.%s",
+                           s->tenant, db, st->table.name);
         for (uint32_t k = 0; k < i; k++)
             if (!strcmp(st->cols[k].name, c->name))
                 return err_set(e, 422, EC_META,
@@ -203,8 +205,13 @@ int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e) {
             continue;
         }
         uint8_t vt = c->type.vt;
+        /* a TIMESTAMP column would be a second time column, as CnosDB words it */
+        if (vt == VT_TS)
+            return err_set(e, 422, EC_META,
+                           "Semantic error: column time already exists in table %s.%s.%s",
+                           s->tenant, db, st->table.name);
         if (vt != VT_I64 && vt != VT_U64 && vt != VT_F64 && vt != VT_STR && vt != VT_BOOL)
-            return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s",
+            return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s, ",
                            c->type.name ? c->type.name : "?", c->name);
         defs[i].kind = CK_FIELD;
         defs[i].type = vt;
@@ -236,7 +243,9 @@ int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e) {
     case AT_ADD_FIELD: {
         const sql_column_def *c = &st->cols[0];
         if (!strcmp(c->name, "time"))
-            return err_set(e, 422, EC_META, "Semantic error: column time already exists");
+            return err_set(e, 422, EC_META,
+                           "Semantic error: column time already exists in table %s",
+                           st->table.name);
         d.name = c->name;
         d.name_len = strlen(c->name);
         d.kind = st->alter_action == AT_ADD_TAG ? CK_TAG : CK_FIELD;
@@ -244,7 +253,7 @@ int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e) {
         if (d.kind == CK_FIELD) {
             uint8_t vt = c->type.vt;
             if (vt != VT_I64 && vt != VT_U64 && vt != VT_F64 && vt != VT_STR && vt != VT_BOOL)
-                return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s",
+                return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s, ",
                                c->type.name ? c->type.name : "?", c->name);
             if (codec_for(c, vt, &d.codec, e) < 0) return -1;
         }
@@ -264,7 +273,8 @@ int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e) {
             rc = err_set(e, 422, EC_META, "column %s not found in table %s", c->name,
                          st->table.name);
         else if (t->cols[idx].kind == CK_TIME)
-            rc = err_set(e, 422, EC_META, "Semantic error: time column cannot be altered");
+            rc = err_set(e, 422, EC_META,
+                         "Semantic error: Column time does not support modification");
         else if (t->cols[idx].kind == CK_TAG)
             rc = err_set(e, 422, EC_META, "Semantic error: Tag does not support compression");
         else

@@ -481,6 +481,9 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     case ST_DROP_DATABASE:
         rc = sqlx_drop_db(s, st, e);
         break;
+    case ST_RECOVER_DATABASE:
+        rc = sqlx_recover_db(s, st, e);
+        break;
     case ST_CREATE_TABLE:
         rc = sqlx_create_table(s, st, e);
         break;

@@ -159,12 +159,25 @@ int sqlx_alter_db(sql_session *s, const sql_stmt *st, err *e) {
 
 int sqlx_drop_db(sql_session *s, const sql_stmt *st, err *e) {
     if (reserved_db(s->tenant, st->name))
-        return err_set(e, 422, EC_META, "Meta: database %s is reserved and cannot be dropped",
-                       st->name);
+        return err_set(e, 422, EC_META, "Database \"%s\" forbid drop", st->name);
+    int64_t after = 0;
+    for (uint32_t i = 0; i < st->nopts; i++) {
+        if (strcasecmp(st->opts[i].name, "AFTER")) continue;
+        char text[256];
+        if (opt_string(&st->opts[i], text, sizeof text, e) < 0) return -1;
+        /* a bare number is days, as for TTL */
+        if (!duration_parse_sat(text, strlen(text), 86400000000000LL, &after) || after < 0)
+            return err_set(e, 422, EC_SQL_PARSE,
+                           "sql parser error: '%s' is not a valid duration for AFTER", text);
+    }
     uint64_t id;
-    if (catalog_drop_db(s->cat, s->tenant, st->name, st->if_exists, &id, e) < 0) return -1;
+    if (catalog_drop_db(s->cat, s->tenant, st->name, st->if_exists, after, &id, e) < 0) return -1;
     if (id) return engine_drop_db(s->eng, id, e);
     return 0;
+}
+
+int sqlx_recover_db(sql_session *s, const sql_stmt *st, err *e) {
+    return catalog_recover_db(s->cat, s->tenant, st->name, st->if_exists, e);
 }
 
 static int codec_for(const sql_column_def *c, uint8_t type, uint8_t *codec, err *e) {

@@ -70,6 +70,7 @@ int sqlx_write_rows(sql_session *s, sql_result *r, const meta_table *t, op *root
 int sqlx_create_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_alter_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_drop_db(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_recover_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_drop_table(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e);

@@ -1,5 +1,6 @@
-/* Arithmetic and comparison kernels. Integer arithmetic wraps as arrow's kernels do, except
- * division and remainder by zero, which fail; timestamp and interval arithmetic fails past the
+/* Arithmetic and comparison kernels. Integer arithmetic wraps as arrow's kernels do; an
+ * integer divided by zero is NULL (DataFusion 27's divide_dyn_opt) and a remainder by zero
+ * fails (modulus_dyn), as CnosDB's cases show; timestamp and interval arithmetic fails past the
  * range. Comparisons run one tight loop per type and operator, and `column <op> constant`
  * compares against the constant without broadcasting it. See expr_int.h. */
 #include "sql/expr_int.h"
@@ -112,7 +113,11 @@ int expr_eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
                 r[i] = (int64_t)(up * uq);
                 break;
             case OP_DIV:
-                if (q[i] == 0) return div_zero(er);
+                if (q[i] == 0) {
+                    vec_set_null(a, out, i);
+                    r[i] = 0;
+                    break;
+                }
                 r[i] = (p[i] == INT64_MIN && q[i] == -1) ? INT64_MIN : p[i] / q[i];
                 break;
             case OP_MOD:
@@ -157,7 +162,11 @@ int expr_eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
                 r[i] = p[i] * q[i];
                 break;
             case OP_DIV:
-                if (q[i] == 0) return div_zero(er);
+                if (q[i] == 0) {
+                    vec_set_null(a, out, i);
+                    r[i] = 0;
+                    break;
+                }
                 r[i] = p[i] / q[i];
                 break;
             case OP_MOD:

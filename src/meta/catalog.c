@@ -703,9 +703,9 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
     return rc;
 }
 
-int catalog_create_external_table(catalog *c, const char *tenant, const char *db,
-                                  const char *name, const col_def *cols, size_t ncols,
-                                  const char *ext, bool if_not_exists, err *e) {
+int catalog_create_external_table(catalog *c, const char *tenant, const char *db, const char *name,
+                                  const col_def *cols, size_t ncols, const char *ext,
+                                  bool if_not_exists, err *e) {
     if (names_check(NAME_TABLE, name, strlen(name), 422, EC_META, e) < 0) return -1;
     schema_lock(&c->ddl, true);
     int rc = 0;

@@ -163,9 +163,9 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
                          const col_def *cols, size_t ncols, bool if_not_exists, err *e);
 /* An external table: cols (every one CK_FIELD, any value type) in their order, and ext, the
  * definition kept for the SQL layer (copied). */
-int catalog_create_external_table(catalog *c, const char *tenant, const char *db,
-                                  const char *name, const col_def *cols, size_t ncols,
-                                  const char *ext, bool if_not_exists, err *e);
+int catalog_create_external_table(catalog *c, const char *tenant, const char *db, const char *name,
+                                  const col_def *cols, size_t ncols, const char *ext,
+                                  bool if_not_exists, err *e);
 int catalog_drop_table(catalog *c, const char *tenant, const char *db, const char *name,
                        bool if_exists, uint64_t *dropped_id, err *e);
 

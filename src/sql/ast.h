@@ -373,11 +373,11 @@ typedef struct sql_table_name {
 /* The file side of CREATE EXTERNAL TABLE and COPY INTO (added by the parser). Option names are
  * upper-cased, values as written. */
 typedef struct sql_ext {
-    const char *format;      /* STORED AS / FILE_FORMAT TYPE, upper-cased; NULL = not given */
-    const char *location;    /* LOCATION / the quoted path of COPY */
-    int8_t header;           /* WITH HEADER ROW / WITH_HEADER: -1 not given, 0, 1 */
-    const char *delimiter;   /* NULL = not given */
-    const char *compression; /* COMPRESSION TYPE, upper-cased; NULL = not given */
+    const char *format;          /* STORED AS / FILE_FORMAT TYPE, upper-cased; NULL = not given */
+    const char *location;        /* LOCATION / the quoted path of COPY */
+    int8_t header;               /* WITH HEADER ROW / WITH_HEADER: -1 not given, 0, 1 */
+    const char *delimiter;       /* NULL = not given */
+    const char *compression;     /* COMPRESSION TYPE, upper-cased; NULL = not given */
     const char **partition_cols; /* PARTITIONED BY (...) */
     uint32_t npartition;
     sql_option *opts; /* OPTIONS ('k' 'v', ...) of CREATE; COPY_OPTIONS (...) of COPY */

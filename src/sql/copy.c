@@ -56,8 +56,8 @@ int sqlx_create_external(sql_session *s, const sql_stmt *st, err *e) {
         if (ext_infer(s->a, &src, files[0], &n, &names, &types, &arrow, e) < 0) return -1;
         defs = arena_calloc(s->a, sizeof *defs * (n + 1));
         for (uint32_t i = 0; i < n; i++)
-            defs[i] = (col_def){.name = names[i], .name_len = strlen(names[i]), .kind = CK_FIELD,
-                                .type = types[i]};
+            defs[i] = (col_def){
+                .name = names[i], .name_len = strlen(names[i]), .kind = CK_FIELD, .type = types[i]};
     }
     char *def = ext_def_text(&src, arrow, n);
     if (!def) return err_set(e, 500, EC_INTERNAL, "cannot encode an external table definition");
@@ -94,9 +94,9 @@ static bool copy_option(const sql_ext *x, const char *name, bool *val) {
     for (uint32_t i = 0; i < x->nopts; i++)
         if (!strcmp(x->opts[i].name, name)) {
             const value *v = &x->opts[i].v;
-            *val = v->type == VT_BOOL ? v->v.b
-                                      : v->type == VT_STR && v->v.s.len == 4 &&
-                                            !strncasecmp(v->v.s.p, "true", 4);
+            *val = v->type == VT_BOOL
+                       ? v->v.b
+                       : v->type == VT_STR && v->v.s.len == 4 && !strncasecmp(v->v.s.p, "true", 4);
             return true;
         }
     return false;
@@ -193,8 +193,8 @@ static int write_rows(sql_result *r, op *root, fmt_enc *f, bool header, int fd, 
             fmt_enc_batch(f, &b, &out);
         if (out.len >= (1u << 20)) {
             if (fs_write_all(fd, out.p, out.len) < 0) {
-                rc = err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: %s",
-                             strerror(errno));
+                rc =
+                    err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: %s", strerror(errno));
                 break;
             }
             buf_reset(&out);
@@ -233,8 +233,8 @@ int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, e
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         po.root->close(po.root);
-        return err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: %s: %s",
-                       strerror(errno), path);
+        return err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: %s: %s", strerror(errno),
+                       path);
     }
     set_schema(r, po.ncols, po.names, po.root);
     fmt_enc *f = fmt_enc_new(kind, &r->schema, false);

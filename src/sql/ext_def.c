@@ -14,7 +14,9 @@ static int unsupported_format(const char *f, err *e) {
         return err_set(e, 422, EC_NOT_IMPL,
                        "This feature is not implemented: the file format %s is not supported: "
                        "Strata reads and writes CSV and JSON (NDJSON) files",
-                       !strcmp(f, "PARQUET") ? "Parquet" : !strcmp(f, "AVRO") ? "Avro" : "Arrow");
+                       !strcmp(f, "PARQUET") ? "Parquet"
+                       : !strcmp(f, "AVRO")  ? "Avro"
+                                             : "Arrow");
     return err_set(e, 422, EC_QUERY_INTERNAL,
                    "Datafusion: Error during planning: Unsupported file type %s", f);
 }
@@ -145,8 +147,8 @@ char *ext_def_text(const ext_source *src, const char *const *arrow_names, uint32
     for (uint32_t i = 0; i < ncols; i++) json_array_append_new(types, json_string(arrow_names[i]));
     char delim[2] = {src->delimiter, 0};
     json_t *j = json_pack("{s:i, s:i, s:b, s:s, s:s, s:o}", "format", (int)src->format,
-                          "compression", (int)src->compression, "header", src->header,
-                          "delimiter", delim, "location", src->location, "types", types);
+                          "compression", (int)src->compression, "header", src->header, "delimiter",
+                          delim, "location", src->location, "types", types);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return text;
@@ -155,8 +157,8 @@ char *ext_def_text(const ext_source *src, const char *const *arrow_names, uint32
 /* Timestamp unit of an Arrow timestamp name. */
 static uint8_t ts_unit(const char *arrow) {
     if (strncmp(arrow, "Timestamp(", 10)) return 0;
-    return !strncmp(arrow + 10, "Micro", 5)   ? TU_US
-           : !strncmp(arrow + 10, "Milli", 5) ? TU_MS
+    return !strncmp(arrow + 10, "Micro", 5)    ? TU_US
+           : !strncmp(arrow + 10, "Milli", 5)  ? TU_MS
            : !strncmp(arrow + 10, "Second", 6) ? TU_S
                                                : TU_NS;
 }

@@ -23,7 +23,8 @@ static bool word(const token *t, const char *name) {
 
 static const char *upper_text(parser *p, const char *s, uint32_t len) {
     char *u = arena_alloc(p->a, len + 1);
-    for (uint32_t i = 0; i < len; i++) u[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i];
+    for (uint32_t i = 0; i < len; i++)
+        u[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i];
     u[len] = 0;
     return u;
 }
@@ -177,8 +178,7 @@ static int file_format(parser *p, sql_ext *x) {
         bool str = k->v.type == VT_STR && !k->v.null;
         if (!strcmp(k->name, "TYPE") && str) {
             x->format = upper_text(p, k->v.v.s.p, k->v.v.s.len);
-        } else if ((!strcmp(k->name, "DELIMITER") || !strcmp(k->name, "FIELD_DELIMITER")) &&
-                   str) {
+        } else if ((!strcmp(k->name, "DELIMITER") || !strcmp(k->name, "FIELD_DELIMITER")) && str) {
             x->delimiter = arena_strndup(p->a, k->v.v.s.p, k->v.v.s.len);
         } else if (!strcmp(k->name, "WITH_HEADER") && k->v.type == VT_BOOL) {
             x->header = k->v.v.b;
@@ -245,10 +245,10 @@ sql_stmt *sqlp_parse_copy(parser *p, const token *first) {
     bool have_conn = false, have_fmt = false, have_opts = false;
     for (;;) {
         const token *t = pk(p);
-        bool *seen = is_kw(t, KW_CONNECTION)      ? &have_conn
-                     : word(t, "FILE_FORMAT")     ? &have_fmt
-                     : word(t, "COPY_OPTIONS")    ? &have_opts
-                                                  : NULL;
+        bool *seen = is_kw(t, KW_CONNECTION)   ? &have_conn
+                     : word(t, "FILE_FORMAT")  ? &have_fmt
+                     : word(t, "COPY_OPTIONS") ? &have_opts
+                                               : NULL;
         if (!seen) break;
         if (*seen) return duplicate(p, t, upper_text(p, t->text, t->len)), NULL;
         *seen = true;

@@ -84,8 +84,8 @@ static int local_path(const char *location, const char **path, err *e) {
 }
 
 static int not_found(const char *path, err *e) {
-    return err_set(e, 422, EC_QUERY_INTERNAL,
-                   "Datafusion: IO error: %s (os error %d): %s", strerror(errno), errno, path);
+    return err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: %s (os error %d): %s",
+                   strerror(errno), errno, path);
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -168,7 +168,8 @@ int ext_out_path(arena *a, const char *location, const char *suffix, char **path
     const char *p;
     if (local_path(location, &p, e) < 0) return -1;
     size_t len = strlen(p);
-    if (len >= PATH_MAX - 64) return err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: path too long");
+    if (len >= PATH_MAX - 64)
+        return err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: path too long");
     char tmp[PATH_MAX];
     memcpy(tmp, p, len + 1);
     struct stat st;

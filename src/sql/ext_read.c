@@ -140,8 +140,10 @@ static int in_fill(struct ext_in *in, err *e) {
         if (in->raw_eof) break;
         int bzerr;
         n = BZ2_bzRead(&bzerr, in->bz, in->b, IN_BUF);
-        if (bzerr == BZ_STREAM_END) in->raw_eof = true;
-        else if (bzerr != BZ_OK) return io_err(in, "damaged bzip2 data", e);
+        if (bzerr == BZ_STREAM_END)
+            in->raw_eof = true;
+        else if (bzerr != BZ_OK)
+            return io_err(in, "damaged bzip2 data", e);
         break;
     }
     case EXT_ZSTD:
@@ -282,8 +284,8 @@ static int json_line(struct ext_in *in, struct rec *r, uint64_t line, err *e) {
         }
         if (c == -2) return -1;
         size_t n = r->text.len;
-        while (n && (r->text.p[n - 1] == '\r' || r->text.p[n - 1] == ' ' ||
-                     r->text.p[n - 1] == '\t'))
+        while (n &&
+               (r->text.p[n - 1] == '\r' || r->text.p[n - 1] == ' ' || r->text.p[n - 1] == '\t'))
             n--;
         r->text.len = n;
         if (n) return 1;
@@ -395,8 +397,8 @@ static bool set_json(vec *v, uint32_t i, json_t *j, arena *a) {
     case JSON_TRUE:
     case JSON_FALSE:
         if (v->type == VT_BOOL) return v->d.b[i] = json_is_true(j), true;
-        return v->type == VT_STR && set_text(v, i, json_is_true(j) ? "true" : "false",
-                                             json_is_true(j) ? 4 : 5, a);
+        return v->type == VT_STR &&
+               set_text(v, i, json_is_true(j) ? "true" : "false", json_is_true(j) ? 4 : 5, a);
     default:
         return false;
     }
@@ -463,8 +465,7 @@ static int json_row(struct ext_scan *s, batch *b, uint32_t row, arena *a, err *e
     json_t *j = json_loadb(s->rec.text.p, s->rec.text.len, 0, &je);
     if (!j || !json_is_object(j)) {
         json_decref(j);
-        return err_set(er, 422, EC_QUERY_INTERNAL,
-                       READ_ERR "Json error: %s at line %llu of %s",
+        return err_set(er, 422, EC_QUERY_INTERNAL, READ_ERR "Json error: %s at line %llu of %s",
                        j ? "not a JSON object" : je.text, (unsigned long long)s->line + 1,
                        s->files[s->next_file - 1]);
     }
@@ -586,10 +587,8 @@ static enum guess merge(enum guess a, enum guess b) {
 
 static void guess_type(enum guess g, uint8_t *vt, const char **arrow) {
     static const uint8_t vts[] = {VT_STR, VT_BOOL, VT_I64, VT_F64, VT_DATE, VT_TS, VT_STR};
-    static const char *const names[] = {"Utf8",   "Boolean",
-                                        "Int64",  "Float64",
-                                        "Date32", "Timestamp(Nanosecond, None)",
-                                        "Utf8"};
+    static const char *const names[] = {
+        "Utf8", "Boolean", "Int64", "Float64", "Date32", "Timestamp(Nanosecond, None)", "Utf8"};
     *vt = vts[g];
     *arrow = names[g];
 }
@@ -605,8 +604,8 @@ static uint32_t infer_col(arena *a, struct infer_cols *ic, const char *name, siz
         if (strlen(ic->names[i]) == len && !memcmp(ic->names[i], name, len)) return i;
     if (ic->n == ic->cap) {
         uint32_t nc = ic->cap ? ic->cap * 2 : 16;
-        ic->names = arena_realloc(a, ic->names, sizeof *ic->names * ic->cap,
-                                  sizeof *ic->names * nc);
+        ic->names =
+            arena_realloc(a, ic->names, sizeof *ic->names * ic->cap, sizeof *ic->names * nc);
         ic->g = arena_realloc(a, ic->g, sizeof *ic->g * ic->cap, sizeof *ic->g * nc);
         ic->cap = nc;
     }

@@ -310,6 +310,11 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
     if (!t) return -1;
     int rc = -1;
+    if (t->ext) {
+        rc = err_set(e, 422, EC_NOT_IMPL,
+                     "This feature is not implemented: INSERT INTO the external table %s", t->name);
+        goto out;
+    }
     const sql_body *body = st->q ? st->q->body : NULL;
     uint32_t ncols = st->ninsert_cols ? st->ninsert_cols : t->ncols;
     int *idx = arena_alloc(s->a, sizeof *idx * (ncols + 1));

@@ -74,8 +74,8 @@ int sqlx_describe_table(sql_session *s, const sql_stmt *st, sql_result *r, err *
         const meta_column *c = &t->cols[i];
         value *row = tb_row(&tb);
         row[0] = tb_str(s->a, c->name);
-        row[1] = tb_str(s->a, arrow ? arrow[i]
-                                    : vtype_sql_name((enum vtype)c->type, (enum tunit)t->precision));
+        row[1] = tb_str(
+            s->a, arrow ? arrow[i] : vtype_sql_name((enum vtype)c->type, (enum tunit)t->precision));
         row[2] = tb_str(s->a, c->kind == CK_TIME ? "TIME" : c->kind == CK_TAG ? "TAG" : "FIELD");
         row[3] = tb_str(s->a, arrow ? "NULL" : codec_name((enum codec_id)c->codec));
     }

@@ -86,8 +86,9 @@ int ext_table_scan(qctx *q, const meta_table *t, op **out, err *e) {
         names[i] = arena_strdup(q->a, t->cols[i].name);
         types[i] = t->cols[i].type;
     }
-    *out = op_ext_scan(q, &src, files, nf, t->ncols, names, types, units, e);
-    return *out ? 0 : -1;
+    *out =
+        op_ext_scan(q, &src, files, nf, t->ncols, arena_strdup(q->a, t->name), names, types, units);
+    return 0;
 }
 
 static bool copy_option(const sql_ext *x, const char *name, bool *val) {
@@ -164,7 +165,7 @@ int sqlx_copy_into_table(sql_session *s, const sql_stmt *st, sql_result *r, err 
         /* the file's columns, by position; JSON values found by the file's own names */
         names = inames;
     }
-    op *files_op = op_ext_scan(&r->q, &src, files, nf, ncols, names, types, units, e);
+    op *files_op = op_ext_scan(&r->q, &src, files, nf, ncols, NULL, names, types, units);
     rc = sqlx_insert_rows(s, r, t, idx, ncols, files_op, e);
 out:
     meta_table_release(t);

@@ -71,10 +71,11 @@ int ext_files(arena *a, const char *location, char ***files, uint32_t *n, err *e
 int ext_out_path(arena *a, const char *location, const char *suffix, char **path, err *e);
 
 /* A scan over files: ncols output columns of the given names, types and units. CSV columns
- * are taken by position (file column k is output column k; extra file columns are an error),
- * JSON values by name. */
+ * are taken by position (file column k is output column k; a record with another number of
+ * fields is an error), JSON values by name. table names it in EXPLAIN (NULL: none). */
 op *op_ext_scan(qctx *q, const ext_source *src, char **files, uint32_t nfiles, uint32_t ncols,
-                const char *const *names, const uint8_t *types, const uint8_t *units, err *er);
+                const char *table, const char *const *names, const uint8_t *types,
+                const uint8_t *units);
 
 /* The columns an undeclared table gets from its first file (CSV: header names or column_1...,
  * JSON: the keys, sorted; types inferred from the first rows). */

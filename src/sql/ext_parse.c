@@ -68,6 +68,12 @@ static int parse_kv_list(parser *p, sql_option **out, uint32_t *n) {
         memset(o, 0, sizeof *o);
         o->name = upper_text(p, k->text, k->len);
         o->pos = k->pos;
+        /* DataFusion's keys may be dotted: format.has_header */
+        while (pk(p)->kind == TOK_PERIOD && pk_n(p, 1)->kind == TOK_WORD) {
+            nx(p);
+            const token *w = nx(p);
+            o->name = arena_printf(p->a, "%s.%s", o->name, upper_text(p, w->text, w->len));
+        }
         sqlp_acc(p, TOK_EQ);
         if (sqlp_parse_opt_value(p, o) < 0) return -1;
         if (pk(p)->kind != TOK_RPAREN && pk(p)->kind != TOK_EOF) sqlp_acc(p, TOK_COMMA);
@@ -186,9 +192,8 @@ static int file_format(parser *p, sql_ext *x) {
                    str) {
             x->compression = upper_text(p, k->v.v.s.p, k->v.v.s.len);
         } else {
-            return sqlp_p_error_code(p, pk(p), EC_NOT_IMPL,
-                                     "This feature is not implemented: FILE_FORMAT option %s",
-                                     k->name);
+            return err_set_at(p->e, 422, EC_NOT_IMPL, k->pos.line, k->pos.col,
+                              "This feature is not implemented: FILE_FORMAT option %s", k->name);
         }
     }
     return 0;

@@ -22,9 +22,11 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "sql/explain.h"
 #include "sql/ops_int.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 #include "util/vec.h"
 
 #define IN_BUF (256 * 1024)
@@ -412,6 +414,7 @@ struct ext_scan {
     char **files;
     uint32_t nfiles, next_file;
     const char *const *names;
+    const char *table; /* for EXPLAIN; NULL = a COPY's source */
     struct ext_in in;
     bool open;
     uint64_t line; /* number of the next record in the open file (arrow-csv's count) */
@@ -434,11 +437,11 @@ static int open_next(struct ext_scan *s, err *er) {
 }
 
 static int bad_value(const struct rec *r, uint32_t col, uint64_t line, err *er) {
+    char shown[96];
+    utf8_show(shown, sizeof shown, r->text.p + r->off[col], r->len[col]);
     return err_set(er, 422, EC_QUERY_INTERNAL,
-                   READ_ERR "Parser error: Error while parsing value %.*s for column %u at line "
-                            "%llu",
-                   (int)(r->len[col] > 200 ? 200 : r->len[col]), r->text.p + r->off[col], col,
-                   (unsigned long long)line);
+                   READ_ERR "Parser error: Error while parsing value %s for column %u at line %llu",
+                   shown, col, (unsigned long long)line);
 }
 
 static int csv_row(struct ext_scan *s, batch *b, uint32_t row, arena *a, err *er) {
@@ -454,8 +457,13 @@ static int csv_row(struct ext_scan *s, batch *b, uint32_t row, arena *a, err *er
             vec_set_null(a, v, row);
             continue;
         }
-        if (!set_text(v, row, r->text.p + r->off[c], r->len[c], a))
-            return bad_value(r, c, s->line, er);
+        const char *p = r->text.p + r->off[c];
+        if (v->type == VT_STR && !utf8_valid(p, r->len[c], NULL))
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           READ_ERR "Csv error: Encountered invalid UTF-8 data for line %llu and "
+                                    "field %u",
+                           (unsigned long long)s->line, c);
+        if (!set_text(v, row, p, r->len[c], a)) return bad_value(r, c, s->line, er);
     }
     return 0;
 }
@@ -537,9 +545,34 @@ static void ext_close(op *o) {
     rec_free(&s->rec);
 }
 
+/* As DataFusion prints a scan of files: `TableScan: t projection=[a, b]` over
+ * `CsvExec: file_groups={1 group: [[path]]}, has_header=true, projection=[a, b]`. */
+static void ext_describe(const op *o, op_explain *x) {
+    const struct ext_scan *s = (const struct ext_scan *)o;
+    const char *table = s->table ? s->table : "?table?";
+    ex_cols_init(x->a, &x->out, o->ncols);
+    buf proj;
+    buf_init(&proj);
+    for (uint32_t c = 0; c < o->ncols; c++) {
+        x->out.lname[c] = arena_printf(x->a, "%s.%s", table, s->names[c]);
+        x->out.pname[c] = s->names[c];
+        buf_printf(&proj, "%s%s", c ? ", " : "", s->names[c]);
+    }
+    x->lname = "TableScan";
+    buf_printf(&x->ld, "%s projection=[%.*s]", table, (int)proj.len, proj.p ? proj.p : "");
+    x->pname = s->src.format == EXT_CSV ? "CsvExec" : "JsonExec";
+    buf_printf(&x->pd, "file_groups={%u group%s: [[", s->nfiles, s->nfiles == 1 ? "" : "s");
+    for (uint32_t i = 0; i < s->nfiles; i++) buf_printf(&x->pd, "%s%s", i ? ", " : "", s->files[i]);
+    buf_puts(&x->pd, "]]}");
+    if (s->src.format == EXT_CSV)
+        buf_printf(&x->pd, ", has_header=%s", s->src.header ? "true" : "false");
+    buf_printf(&x->pd, ", projection=[%.*s]", (int)proj.len, proj.p ? proj.p : "");
+    buf_free(&proj);
+}
+
 op *op_ext_scan(qctx *q, const ext_source *src, char **files, uint32_t nfiles, uint32_t ncols,
-                const char *const *names, const uint8_t *types, const uint8_t *units, err *er) {
-    (void)er;
+                const char *table, const char *const *names, const uint8_t *types,
+                const uint8_t *units) {
     struct ext_scan *s = arena_calloc(q->a, sizeof *s);
     op_init(&s->o, q, ncols);
     if (ncols) {
@@ -548,9 +581,8 @@ op *op_ext_scan(qctx *q, const ext_source *src, char **files, uint32_t nfiles, u
     }
     s->o.next = ext_next;
     s->o.close = ext_close;
-    s->o.pname = "CsvExec";
-    s->o.lname = "TableScan";
-    if (src->format == EXT_JSON) s->o.pname = "JsonExec";
+    s->o.describe = ext_describe;
+    s->table = table;
     s->src = *src;
     s->files = files;
     s->nfiles = nfiles;

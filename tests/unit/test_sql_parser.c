@@ -500,6 +500,23 @@ static void dump_col(buf *b, const sql_column_def *c) {
     if (c->not_null) buf_puts(b, " notnull");
 }
 
+/* The file side of CREATE EXTERNAL TABLE and COPY: only what was given. */
+static void dump_ext(buf *b, const sql_ext *x) {
+    if (x->format) buf_printf(b, " fmt=%s", x->format);
+    if (x->header >= 0) buf_printf(b, " header=%d", x->header);
+    if (x->delimiter) buf_printf(b, " delim=%s", x->delimiter);
+    if (x->compression) buf_printf(b, " comp=%s", x->compression);
+    for (uint32_t i = 0; i < x->npartition; i++)
+        buf_printf(b, "%s%s", i ? "," : " part=", x->partition_cols[i]);
+    buf_printf(b, " loc=%s@%u:%u", x->location, x->location_pos.line, x->location_pos.col);
+    for (uint32_t i = 0; i < x->nopts; i++) {
+        buf_printf(b, "%s%s=", i ? ", " : " {", x->opts[i].name);
+        dump_value(b, &x->opts[i].v, x->opts[i].ident);
+        if (i + 1 == x->nopts) buf_puts(b, "}");
+    }
+    if (x->nconn) buf_printf(b, " conn=%u", x->nconn);
+}
+
 static void dump_show_tail(buf *b, const sql_stmt *s) {
     if (s->where) {
         buf_puts(b, " where ");
@@ -717,6 +734,31 @@ static void dump_stmt(buf *b, const sql_stmt *s) {
         buf_printf(b, "set %s = ", s->name);
         dump_list(b, s->set_values, s->nset_values, ", ");
         break;
+    case ST_CREATE_EXTERNAL_TABLE:
+        buf_printf(b, "create-external %s", ine);
+        dump_table(b, &s->table);
+        buf_puts(b, " (");
+        for (uint32_t i = 0; i < s->ncols; i++) {
+            if (i) buf_puts(b, ", ");
+            dump_col(b, &s->cols[i]);
+        }
+        buf_puts(b, ")");
+        dump_ext(b, s->ext);
+        break;
+    case ST_COPY_INTO_TABLE:
+        buf_puts(b, "copy-into ");
+        dump_table(b, &s->table);
+        for (uint32_t i = 0; i < s->ninsert_cols; i++)
+            buf_printf(b, "%s%s", i ? "," : "(", s->insert_cols[i]);
+        if (s->ninsert_cols) buf_puts(b, ")");
+        dump_ext(b, s->ext);
+        break;
+    case ST_COPY_INTO_LOCATION:
+        buf_puts(b, "copy-out (");
+        dump_query(b, s->q);
+        buf_puts(b, ")");
+        dump_ext(b, s->ext);
+        break;
     default:
         buf_printf(b, "?stmt%d", s->kind);
         break;
@@ -930,10 +972,8 @@ static void test_literals(void **state) {
          "select iv(0,0,600000000000), iv(0,12,23400000000000), iv(0,0,900000000000)"},
         {"select interval 5 minute, interval '1' second (3)",
          "select iv(0,0,300000000000), iv(0,0,1000000000)"},
-        {"select interval '1 foo'",
-         PERR "Invalid input syntax for type interval: \"1 foo\" @1:17"},
-        {"select interval 'x day'",
-         PERR "Invalid input syntax for type interval: \"x day\" @1:17"},
+        {"select interval '1 foo'", PERR "Invalid input syntax for type interval: \"1 foo\" @1:17"},
+        {"select interval 'x day'", PERR "Invalid input syntax for type interval: \"x day\" @1:17"},
         {"select interval '1 day 2 day'",
          PERR "Invalid input syntax for type interval: \"1 day 2 day\" @1:17"},
         {"select interval '99999999999 years'",
@@ -1192,6 +1232,48 @@ static void test_dml(void **state) {
     RUN(cases);
 }
 
+static void test_external_and_copy(void **state) {
+    (void)state;
+    static const pcase cases[] = {
+        {"CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 'x'",
+         "create-external t () fmt=CSV loc=x@1:48"},
+        /* clauses in any order, a trailing comma, NULL / NOT NULL, quoted and 3-part names */
+        {"create unbounded external table if not exists db.\"T\" (a int not null, b decimal(10,2) "
+         "null,) location '/p/' compression type gzip delimiter ';' with header row stored as "
+         "ndjson partitioned by (a) options ('k' 'v', format.x = 1)",
+         "create-external ine db.T (a INT/2 notnull, b DECIMAL(10,2)/0) fmt=NDJSON header=1 "
+         "delim=; comp=GZIP part=a loc=/p/@1:103 {K='v', FORMAT.X=1}"},
+        {"create external table t (a int) stored as csv", PERR "Missing LOCATION clause in CREATE "
+                                                               "EXTERNAL TABLE statement @1:46"},
+        {"create external table t (a int) location 'x'", PERR "Missing STORED AS clause in CREATE "
+                                                              "EXTERNAL TABLE statement @1:45"},
+        {"create external table t stored as csv stored as json location 'x'",
+         PERR "STORED AS specified more than once @1:39"},
+        {"create external table t stored as csv location x", PERR "Expected a location string, "
+                                                                  "found: x @1:48"},
+        {"create external table '' (a int) stored as csv location 'x'",
+         PERR "Name cannot be empty or contain only spaces @1:23"},
+        {"create external table t (a) stored as csv location 'x'",
+         PERR "Expected a data type name, found: ) @1:27"},
+        {"copy into db.t (time, a) from 'f.csv' file_format = (type = 'csv', with_header = false, "
+         "delimiter = ';') copy_options = (auto_infer_schema = true)",
+         "copy-into db.t(time,a) fmt=CSV header=0 delim=; loc=f.csv@1:31 "
+         "{AUTO_INFER_SCHEMA=true}"},
+        {"COPY INTO t FROM 'file:///f' CONNECTION = (region = 'r') FILE_FORMAT = (TYPE = json)",
+         "copy-into t fmt=JSON loc=file:///f@1:18 conn=1"},
+        {"copy into 'out/' from t file_format = (type = 'csv')",
+         "copy-out (select * from t) fmt=CSV loc=out/@1:11"},
+        {"copy into 'out/' from (select a from t where a > 1) file_format = (type = 'json')",
+         "copy-out (select a from t where (> a 1)) fmt=JSON loc=out/@1:11"},
+        {"copy into t from 'f' file_format = (type = 'csv') file_format = (type = 'csv')",
+         PERR "FILE_FORMAT specified more than once @1:51"},
+        {"copy into t from x", PERR "Expected a location string, found: x @1:18"},
+        {"copy into t from 'f' file_format = (type = 'csv', bogus = 1)",
+         "ERR 422 010005 This feature is not implemented: FILE_FORMAT option BOGUS @1:51"},
+    };
+    RUN(cases);
+}
+
 static void test_ddl(void **state) {
     (void)state;
     static const pcase cases[] = {
@@ -1376,27 +1458,21 @@ static void test_errors(void **state) {
         {"select a, from t", "select a, from as t"},
         {"SELECT ascii(!);", PERR "Expected an expression:, found: ! @1:14"},
         {"select initcap(,);", PERR "Expected an expression:, found: , @1:16"},
-        {"select increase(, f0) from func_tb2;",
-         PERR "Expected an expression:, found: , @1:17"},
+        {"select increase(, f0) from func_tb2;", PERR "Expected an expression:, found: , @1:17"},
         {"select lpad(func_tb2.f3, ) from t", PERR "Expected an expression:, found: ) @1:26"},
         {"select rates({first: 1})", PERR "Expected an expression:, found: { @1:14"},
-        {"select array_agg() from func_tbl;",
-         PERR "Expected an expression:, found: ) @1:18"},
-        {"select array_agg(*) from func_tbl;",
-         PERR "Expected an expression:, found: * @1:18"},
-        {"select array_agg(f0, f1) from func_tb2;",
-         PERR "Expected ), found: , @1:20"},
+        {"select array_agg() from func_tbl;", PERR "Expected an expression:, found: ) @1:18"},
+        {"select array_agg(*) from func_tbl;", PERR "Expected an expression:, found: * @1:18"},
+        {"select array_agg(f0, f1) from func_tb2;", PERR "Expected ), found: , @1:20"},
         /* `over` is read as an alias here, as sqlparser-rs does */
-        {"select array_agg(x) over () from t",
-         PERR "Expected end of statement, found: ( @1:26"},
+        {"select array_agg(x) over () from t", PERR "Expected end of statement, found: ( @1:26"},
         {"select array_agg(x limit 3) from t",
          "ERR 422 010005 This feature is not implemented: LIMIT not supported in ARRAY_AGG @1:20"},
         {"SELECT time, ROW_NUMBER() OVER ('') FROM t",
          PERR "Expected ROWS, RANGE, GROUPS, found: '' @1:33"},
         {"select f() over (rows between 1 and 2) from t",
          PERR "Expected PRECEDING or FOLLOWING, found: ) @1:38"},
-        {"select f() over (rows 1 and)",
-         PERR "Expected an expression:, found: ) @1:28"},
+        {"select f() over (rows 1 and)", PERR "Expected an expression:, found: ) @1:28"},
         {"select f() over x y", "select f() over(w=x) as y"},
         {"select f() over from t", PERR "Expected (, found: from @1:17"},
         {"SELECT * FROM m4 WHERE (CAST(CAST(m4.f0 AS BOOLEAN) AS STRING)) NOTNULL;",
@@ -1417,20 +1493,16 @@ static void test_errors(void **state) {
         {"select cast(a bigint)", PERR "Expected AS, found: bigint @1:15"},
         {"select cast(a as 1)", PERR "Expected a data type name, found: 1 @1:18"},
         {"select a::", PERR "Expected a data type name, found: EOF @1:11"},
-        {"select extract(1 from TIME) from t",
-         PERR "Expected date/time field, found: 1 @1:16"},
-        {"select extract(foo from TIME) from t",
-         PERR "Expected date/time field, found: foo @1:16"},
-        {"select position('a', 'b')",
-         PERR "Position function must include IN keyword @1:20"},
+        {"select extract(1 from TIME) from t", PERR "Expected date/time field, found: 1 @1:16"},
+        {"select extract(foo from TIME) from t", PERR "Expected date/time field, found: foo @1:16"},
+        {"select position('a', 'b')", PERR "Position function must include IN keyword @1:20"},
         {"select interval", "select interval"},
         {"select interval x", "select interval as x"},
         {"select a.1", PERR "Expected end of statement, found: .1 @1:9"},
         {"select a.)", PERR "Expected an identifier or a '*' after '.', found: ) @1:10"},
         {"select a.b.", PERR "Expected an identifier or a '*' after '.', found: EOF @1:12"},
         {"select ALL DISTINCT a", PERR "Cannot specify both ALL and DISTINCT @1:8"},
-        {"select count(all distinct a)",
-         PERR "Cannot specify both ALL and DISTINCT @1:14"},
+        {"select count(all distinct a)", PERR "Cannot specify both ALL and DISTINCT @1:14"},
         {"select * from t join u on", PERR "Expected an expression:, found: EOF @1:26"},
         {"select * from t join u using a", PERR "Expected a list of columns in parentheses, "
                                                 "found: a @1:30"},
@@ -1460,10 +1532,8 @@ static void test_errors(void **state) {
         {"select a window w as ('x')", PERR "Expected ROWS, RANGE, GROUPS, found: 'x' @1:23"},
         {"truncate table t",
          "ERR 422 010005 This feature is not implemented: TRUNCATE statement @1:1"},
-        {"copy into t from 'x'",
+        {"copy vnode 1 to node 2",
          "ERR 422 010005 This feature is not implemented: COPY statement @1:1"},
-        {"CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 'x'",
-         "ERR 422 010005 This feature is not implemented: CREATE EXTERNAL TABLE @1:1"},
         {"create stream table s (time timestamp)",
          "ERR 422 010005 This feature is not implemented: CREATE STREAM @1:1"},
         {"select lateral_t from lateral (select 1)",
@@ -1475,8 +1545,7 @@ static void test_errors(void **state) {
 static void test_statement_errors(void **state) {
     (void)state;
     static const pcase cases[] = {
-        {"create user '';",
-         PERR "Name cannot be empty or contain only spaces @1:13"},
+        {"create user '';", PERR "Name cannot be empty or contain only spaces @1:13"},
         {"create user ' ';", PERR "Name cannot be empty or contain only spaces @1:13"},
         {"create user \"u/1\";", PERR "not supported keyword contains '/': u/1 @1:13"},
         {"create user u7 with comment;", PERR "Expected a value, found: ; @1:28"},
@@ -1488,36 +1557,32 @@ static void test_statement_errors(void **state) {
          PERR "not supported keyword contains '/': tb/1 @1:14"},
         {"create table ''(ma string);", PERR "Name cannot be empty or contain only spaces @1:14"},
         {"create table \"\"(ma string);", PERR "Name cannot be empty or contain only spaces @1:14"},
-        {"create table db.' '(ma string);", PERR "Name cannot be empty or contain only spaces @1:17"},
+        {"create table db.' '(ma string);",
+         PERR "Name cannot be empty or contain only spaces @1:17"},
         {"create database \"a/b\"", PERR "not supported keyword contains '/': a/b @1:17"},
         {"create tenant ' '", PERR "Name cannot be empty or contain only spaces @1:15"},
         {"CREATE TABLE createtable.\"tesT\"(column1 BIGINT,);",
          PERR "Expected identifier, found: ) @1:48"},
-        {"CREATE TABLE createtable.tesT;",
-         PERR "Expected field columns when create table @1:30"},
+        {"CREATE TABLE createtable.tesT;", PERR "Expected field columns when create table @1:30"},
         {"CREATE TABLE t()", PERR "Expected field columns when create table @1:16"},
-        {"CREATE TABLE t(c BIGINT CODEC(DEL))",
-         PERR "DEL is not valid encoding @1:31"},
-        {"CREATE TABLE t(c BIGINT CODEC(\"DELTA\"))",
-         PERR "\"DELTA\" is not valid encoding @1:31"},
-        {"CREATE TABLE t(c BIGINT CODEC())",
-         PERR "expect codec encoding type in () @1:31"},
-        {"CREATE TABLE t(c BIGINT CODEC(DELTA)",
-         PERR "Expected ',' or ')' after column "
-              "definition, found: EOF @1:37"},
+        {"CREATE TABLE t(c BIGINT CODEC(DEL))", PERR "DEL is not valid encoding @1:31"},
+        {"CREATE TABLE t(c BIGINT CODEC(\"DELTA\"))", PERR "\"DELTA\" is not valid encoding @1:31"},
+        {"CREATE TABLE t(c BIGINT CODEC())", PERR "expect codec encoding type in () @1:31"},
+        {"CREATE TABLE t(c BIGINT CODEC(DELTA)", PERR "Expected ',' or ')' after column "
+                                                      "definition, found: EOF @1:37"},
         {"CREATE TABLE t(c BIGINT foo)", PERR "Expected CODEC or ',', found: foo @1:25"},
         {"CREATE TABLE t(c BIGINT CODEC DELTA)", PERR "Expected (, found: DELTA @1:31"},
         {"CREATE TABLE t(c 1)", PERR "1 is not a type @1:18"},
         {"CREATE TABLE t(c bigint, tags(a b))", PERR ", is expected after column @1:33"},
-        {"CREATE TABLE t(c bigint, tags(a), d bigint)",
-         PERR "Expected ), found: , @1:33"},
+        {"CREATE TABLE t(c bigint, tags(a), d bigint)", PERR "Expected ), found: , @1:33"},
         {"alter table ddl_tbl rename column f0, f1 to f0_new000, f1_new_001;",
          PERR "Expected TO, found: , @1:37"},
         {"alter table t rename f0 to f1", PERR "Expected COLUMN, found: f0 @1:22"},
         {"alter table t add column x", PERR "Expected FIELD or TAG, found: column @1:19"},
         {"alter table t add field x", PERR "EOF is not a type @1:26"},
         {"alter table t alter x codec(delta)", PERR "Expected SET, found: codec @1:23"},
-        {"alter table t modify x", PERR "Expected ADD or ALTER or DROP or RENAME, found: modify @1:15"},
+        {"alter table t modify x",
+         PERR "Expected ADD or ALTER or DROP or RENAME, found: modify @1:15"},
         {"ALTER DATABASE alter_database Set TTL '30d' SHARD 6;",
          PERR "Expected end of statement, found: SHARD @1:45"},
         {"alter database tttest set max_memcache_size '100MiB';",
@@ -1533,7 +1598,8 @@ static void test_statement_errors(void **state) {
          PERR "this option should be a unsigned number, but get 1.5 @1:30"},
         {"create database d with ttl", PERR "Expected a value, found: EOF @1:27"},
         {"create database d with foo 1", PERR "Expected end of statement, found: foo @1:24"},
-        {"create view v as select 1", PERR "Expected an object type after CREATE, found: view @1:8"},
+        {"create view v as select 1",
+         PERR "Expected an object type after CREATE, found: view @1:8"},
         {"drop index i", PERR "Expected TABLE,DATABASE,TENANT,USER,ROLE,VNODE,STREAM after DROP, "
                               "found: index @1:6"},
         {"drop database x after", PERR "Expected a value, found: EOF @1:22"},
@@ -1543,11 +1609,11 @@ static void test_statement_errors(void **state) {
         {"alter tenant t add user u", PERR "Expected AS, found: EOF @1:26"},
         {"alter tenant t remove u", PERR "Expected USER, found: u @1:23"},
         {"SHOW TAG VALUES;", PERR "Expected FROM, found: ; @1:16"},
-        {"SHOW TAG VALUES ON public FROM show_series.test;",
-         PERR "Expected WITH, found: . @1:43"},
+        {"SHOW TAG VALUES ON public FROM show_series.test;", PERR "Expected WITH, found: . @1:43"},
         {"SHOW TAG VALUES FROM test;", PERR "Expected WITH, found: ; @1:26"},
         {"show tag values from t with k = x", PERR "Expected KEY, found: k @1:29"},
-        {"show tag values from t with key ~ a", PERR "Expected =, !=, <>, IN, NOT IN, found: ~ @1:33"},
+        {"show tag values from t with key ~ a",
+         PERR "Expected =, !=, <>, IN, NOT IN, found: ~ @1:33"},
         {"show tag values from t with key not a", PERR "Expected IN, found: a @1:37"},
         {"show tag keys from t", PERR "Expected VALUES, found: keys @1:10"},
         {"SHOW SERIES FROM db.t", PERR "Expected end of statement, found: . @1:20"},
@@ -1863,8 +1929,7 @@ static void check_clean(arena *a, const char *sql, size_t len) {
     int rc = sql_parse(a, sql, len, &st, &n, &e);
     if (rc < 0) {
         assert_int_equal(e.http, 422);
-        if (!e.line && !strstr(e.msg, "at Line: "))
-            fail_msg("error without position: %s", e.msg);
+        if (!e.line && !strstr(e.msg, "at Line: ")) fail_msg("error without position: %s", e.msg);
     } else {
         for (size_t i = 0; i < n; i++) assert_non_null(st[i]);
     }
@@ -1919,6 +1984,7 @@ int main(void) {
         cmocka_unit_test(test_dcl),
         cmocka_unit_test(test_multi_statements),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_external_and_copy),
         cmocka_unit_test(test_statement_errors),
         cmocka_unit_test(test_ast_details),
         cmocka_unit_test(test_parse_expr_api),

@@ -128,14 +128,20 @@ int sqlx_copy_into_table(sql_session *s, const sql_stmt *st, sql_result *r, err 
         goto out;
     }
     if (ext_source_from_sql(st->ext, true, &src, e) < 0) goto out;
-    for (uint32_t i = 0; i < st->ext->nopts; i++)
-        if (strcmp(st->ext->opts[i].name, "AUTO_INFER_SCHEMA") &&
-            strcmp(st->ext->opts[i].name, "ON_ERROR")) {
+    for (uint32_t i = 0; i < st->ext->nopts; i++) {
+        const sql_option *o = &st->ext->opts[i];
+        /* ON_ERROR = 'abort' is what COPY does; skipping bad rows is not offered */
+        bool abort_ok = !strcmp(o->name, "ON_ERROR") && o->v.type == VT_STR && o->v.v.s.len == 5 &&
+                        !strncasecmp(o->v.v.s.p, "abort", 5);
+        if (strcmp(o->name, "AUTO_INFER_SCHEMA") && !abort_ok) {
             rc = err_set(e, 422, EC_NOT_IMPL,
-                         "This feature is not implemented: COPY_OPTIONS option %s",
-                         st->ext->opts[i].name);
+                         "This feature is not implemented: COPY_OPTIONS option %s%s%.*s", o->name,
+                         o->v.type == VT_STR ? " = " : "",
+                         o->v.type == VT_STR ? (int)o->v.v.s.len : 0,
+                         o->v.type == VT_STR ? o->v.v.s.p : "");
             goto out;
         }
+    }
     copy_option(st->ext, "AUTO_INFER_SCHEMA", &infer);
     for (uint32_t c = 0; c < ncols; c++) {
         idx[c] = st->ninsert_cols

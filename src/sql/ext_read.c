@@ -30,7 +30,9 @@
 #include "util/vec.h"
 
 #define IN_BUF (256 * 1024)
+/* Rows per batch: 4096, fewer for wide files so that a batch stays near 64Ki values. */
 #define EXT_BATCH 4096
+#define EXT_BATCH_VALUES 65536
 /* Records inference looks at. */
 #define INFER_ROWS 1000
 /* DataFusion's words in front of a reader's error, as CnosDB answers a failed COPY or scan. */
@@ -415,6 +417,7 @@ struct ext_scan {
     uint32_t nfiles, next_file;
     const char *const *names;
     const char *table; /* for EXPLAIN; NULL = a COPY's source */
+    uint32_t batch_rows;
     struct ext_in in;
     bool open;
     uint64_t line; /* number of the next record in the open file (arrow-csv's count) */
@@ -503,14 +506,15 @@ static int ext_next(op *o, batch *b, err *er) {
     if (q_check(o->q, er) < 0) return -1;
     b->ncols = o->ncols;
     b->cols = arena_alloc(a, sizeof *b->cols * (o->ncols + 1));
+    uint32_t cap = s->batch_rows;
     for (uint32_t c = 0; c < o->ncols; c++) {
-        vec_alloc(a, o->types[c], o->units[c], EXT_BATCH, &b->cols[c]);
-        memset(b->cols[c].d.raw, 0, vtype_size(o->types[c]) * EXT_BATCH);
+        vec_alloc(a, o->types[c], o->units[c], cap, &b->cols[c]);
+        memset(b->cols[c].d.raw, 0, vtype_size(o->types[c]) * cap);
         if (o->types[c] == VT_STR)
-            for (uint32_t i = 0; i < EXT_BATCH; i++) b->cols[c].d.s[i].p = "";
+            for (uint32_t i = 0; i < cap; i++) b->cols[c].d.s[i].p = "";
     }
     uint32_t n = 0;
-    while (n < EXT_BATCH) {
+    while (n < cap) {
         if (!s->open) {
             if (s->next_file == s->nfiles) break;
             if (open_next(s, er) < 0) return -1;
@@ -582,6 +586,9 @@ op *op_ext_scan(qctx *q, const ext_source *src, char **files, uint32_t nfiles, u
     s->o.next = ext_next;
     s->o.close = ext_close;
     s->o.describe = ext_describe;
+    s->batch_rows = EXT_BATCH;
+    if (ncols > EXT_BATCH_VALUES / EXT_BATCH) s->batch_rows = EXT_BATCH_VALUES / ncols;
+    if (s->batch_rows < 64) s->batch_rows = 64;
     s->table = table;
     s->src = *src;
     s->files = files;

@@ -92,3 +92,16 @@ def test_copy_rows_are_durable_when_acknowledged(make_server, tmp_path):
     srv.kill()
     srv.start()
     assert rows_of(srv, "SELECT count(*) AS n, sum(v) AS s FROM r") == [{"n": 60, "s": 1770}]
+
+
+def test_wide_file_in_smaller_batches(make_server, tmp_path):
+    # 2000 columns: batches shrink (about 64Ki values each) instead of 4096 rows of every column
+    ncols, nrows = 2000, 300
+    with open(tmp_path / "wide.csv", "w") as f:
+        f.write(",".join(f"c{i}" for i in range(ncols)) + "\n")
+        for r in range(nrows):
+            f.write(",".join(str(r * i) for i in range(ncols)) + "\n")
+    srv = make_server(env={"STRATA_COPY_ALLOWED_DIRS": str(tmp_path)})
+    srv.sql_ok(f"CREATE EXTERNAL TABLE wide STORED AS CSV WITH HEADER ROW LOCATION '{tmp_path}/wide.csv'")
+    got = rows_of(srv, f"SELECT count(*) AS n, sum(c{ncols - 1}) AS s FROM wide")
+    assert got == [{"n": nrows, "s": (ncols - 1) * nrows * (nrows - 1) // 2}]

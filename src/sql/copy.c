@@ -10,20 +10,17 @@
  *   COPY_OPTIONS (auto_infer_schema = true) takes the file's own columns, which must then be
  *   as many as the target's.
  * - COPY INTO 'path' FROM t | (query) writes the query's rows as one CSV (with a header unless
- *   WITH_HEADER = false) or JSON-lines file, through the HTTP result encoders (format.h), and
- *   answers `rows`. A location ending in `/` (or a directory) gets a new part-*.csv|json file.
+ *   WITH_HEADER = false) or JSON-lines file, compressed if asked (FILE_FORMAT's COMPRESSION),
+ *   through the HTTP result encoders (format.h), and answers `rows`. A location ending in `/` (or a
+ * directory) gets a new part-*.csv|json file.
  * - A query over an external table scans its files (ext_table_scan, from plan_from.c). */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "format/format.h"
 #include "sql/ext.h"
 #include "sql/sql_int.h"
-#include "util/fs.h"
 
 int sqlx_create_external(sql_session *s, const sql_stmt *st, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
@@ -178,8 +175,8 @@ out:
     return rc;
 }
 
-/* Writes the query's rows into fd with encoder f; *rows counts them. */
-static int write_rows(sql_result *r, op *root, fmt_enc *f, bool header, int fd, uint64_t *rows,
+/* Writes the query's rows into o with encoder f; *rows counts them. */
+static int write_rows(sql_result *r, op *root, fmt_enc *f, bool header, ext_out *o, uint64_t *rows,
                       err *e) {
     buf out;
     buf_init(&out);
@@ -199,17 +196,12 @@ static int write_rows(sql_result *r, op *root, fmt_enc *f, bool header, int fd, 
         else
             fmt_enc_batch(f, &b, &out);
         if (out.len >= (1u << 20)) {
-            if (fs_write_all(fd, out.p, out.len) < 0) {
-                rc =
-                    err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: %s", strerror(errno));
-                break;
-            }
+            if ((rc = ext_out_write(o, out.p, out.len, e)) < 0) break;
             buf_reset(&out);
         }
     }
     if (rc == 0 && !apart) fmt_enc_finish(f, &out);
-    if (rc == 0 && out.len && fs_write_all(fd, out.p, out.len) < 0)
-        rc = err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: %s", strerror(errno));
+    if (rc == 0) rc = ext_out_write(o, out.p, out.len, e);
     buf_free(&out);
     return rc < 0 ? -1 : 0;
 }
@@ -217,10 +209,6 @@ static int write_rows(sql_result *r, op *root, fmt_enc *f, bool header, int fd, 
 int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     ext_source src;
     if (ext_source_from_sql(st->ext, true, &src, e) < 0) return -1;
-    if (src.compression != EXT_UNCOMPRESSED)
-        return err_set(e, 422, EC_NOT_IMPL,
-                       "This feature is not implemented: compressed output of COPY INTO a "
-                       "location");
     enum fmt_kind kind = src.format == EXT_JSON ? FMT_NDJSON : FMT_CSV;
     if (kind == FMT_CSV && src.delimiter != ',') {
         if (src.delimiter != '\t')
@@ -233,25 +221,24 @@ int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, e
     plan_out po;
     if (plan_query(s, &r->q, st->q, &po, e) < 0) return -1;
     char *path;
-    if (ext_out_path(s->a, src.location, src.format == EXT_JSON ? "json" : "csv", &path, e) < 0) {
+    const char *suffix = arena_printf(s->a, "%s%s", src.format == EXT_JSON ? "json" : "csv",
+                                      ext_comp_suffix(src.compression));
+    ext_out *o;
+    if (ext_out_path(s->a, src.location, suffix, &path, e) < 0 ||
+        ext_out_open(path, src.compression, &o, e) < 0) {
         po.root->close(po.root);
         return -1;
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        po.root->close(po.root);
-        return err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: %s: %s", strerror(errno),
-                       path);
     }
     set_schema(r, po.ncols, po.names, po.root);
     fmt_enc *f = fmt_enc_new(kind, &r->schema, false);
     uint64_t rows = 0;
-    int rc = write_rows(r, po.root, f, src.header, fd, &rows, e);
+    int rc = write_rows(r, po.root, f, src.header, o, &rows, e);
     fmt_enc_free(f);
     po.root->close(po.root);
-    if (rc == 0 && fdatasync(fd) < 0)
-        rc = err_set(e, 422, EC_QUERY_INTERNAL, "Datafusion: IO error: %s", strerror(errno));
-    close(fd);
+    if (rc == 0)
+        rc = ext_out_close(o, e);
+    else
+        ext_out_free(o);
     if (rc < 0) return -1;
     sqlx_rows_result(s, r, rows);
     return 0;

@@ -3,7 +3,7 @@
  *
  * A source is a format (CSV, or JSON = NDJSON: one object per line, as DataFusion reads both),
  * a location (a file, or a directory whose files are read in name order; `file://` or a plain
- * path), a compression (gzip, bzip2, zstd; xz is refused), and for CSV the header flag and the
+ * path), a compression (gzip, bzip2, xz, zstd), and for CSV the header flag and the
  * delimiter. Parquet, Avro and remote object stores (s3://, gcs://, azblob://, ...) are refused
  * with an error naming them.
  *
@@ -34,7 +34,7 @@
 #include "util/err.h"
 
 enum ext_format { EXT_CSV = 1, EXT_JSON };
-enum ext_comp { EXT_UNCOMPRESSED = 0, EXT_GZIP, EXT_BZIP2, EXT_ZSTD };
+enum ext_comp { EXT_UNCOMPRESSED = 0, EXT_GZIP, EXT_BZIP2, EXT_ZSTD, EXT_XZ };
 
 typedef struct ext_source {
     uint8_t format;      /* enum ext_format */
@@ -81,6 +81,15 @@ op *op_ext_scan(qctx *q, const ext_source *src, char **files, uint32_t nfiles, u
  * JSON: the keys, sorted; types inferred from the first rows). */
 int ext_infer(arena *a, const ext_source *src, const char *file, uint32_t *ncols,
               const char ***names, uint8_t **types, const char ***arrow, err *e);
+
+/* A file COPY writes: created (replaced if there), compressed as comp; close makes it durable
+ * (fdatasync) and frees o, free abandons it. ext_comp_suffix: ".gz" ... or "". */
+typedef struct ext_out ext_out;
+int ext_out_open(const char *path, uint8_t comp, ext_out **out, err *e);
+int ext_out_write(ext_out *o, const void *p, size_t n, err *e);
+int ext_out_close(ext_out *o, err *e);
+void ext_out_free(ext_out *o);
+const char *ext_comp_suffix(uint8_t comp);
 
 /* The external table t: a scan of its files (sql/copy.c, for the planner's FROM), and the
  * Arrow names of its columns (for DESCRIBE). */

@@ -40,9 +40,7 @@ int ext_source_from_sql(const sql_ext *x, bool copy, ext_source *out, err *e) {
     else if (!strcmp(c, "ZSTD"))
         out->compression = EXT_ZSTD;
     else if (!strcmp(c, "XZ"))
-        return err_set(e, 422, EC_NOT_IMPL,
-                       "This feature is not implemented: COMPRESSION TYPE XZ (gzip, bzip2 and "
-                       "zstd are supported)");
+        out->compression = EXT_XZ;
     else
         return err_set(e, 422, EC_SQL_PARSE,
                        "sql parser error: Unsupported file compression type %s", c);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,11 @@ struct ext_in {
     FILE *fp;
     BZFILE *bz;
     ZSTD_DCtx *zd;
-    char *zin;
+    char *zin; /* compressed input of zstd and xz */
     ZSTD_inBuffer zib;
+    size_t zrest; /* zstd: what the frame still needs (0 = at a frame's end) */
+    lzma_stream xz;
+    bool xz_open;
     bool raw_eof;
     char *b;
     size_t pos, len;
@@ -88,6 +92,14 @@ static int in_open(struct ext_in *in, const char *path, uint8_t comp, err *e) {
         in->zin = malloc(ZSTD_DStreamInSize());
         if (!in->zd || !in->zin) return io_err(in, "out of memory", e);
         break;
+    case EXT_XZ:
+        in->xz = (lzma_stream)LZMA_STREAM_INIT;
+        in->zin = malloc(IN_BUF);
+        /* concatenated streams, as xz writes them; 1 GiB bounds the decoder's memory */
+        if (!in->zin || lzma_stream_decoder(&in->xz, 1ull << 30, LZMA_CONCATENATED) != LZMA_OK)
+            return io_err(in, "cannot start the xz decoder", e);
+        in->xz_open = true;
+        break;
     default:
         break;
     }
@@ -103,6 +115,7 @@ static void in_close(struct ext_in *in) {
     if (in->fp) fclose(in->fp);
     if (in->fd >= 0) close(in->fd);
     if (in->zd) ZSTD_freeDCtx(in->zd);
+    if (in->xz_open) lzma_end(&in->xz);
     free(in->zin);
     free(in->b);
     memset(in, 0, sizeof *in);
@@ -118,14 +131,37 @@ static int zstd_fill(struct ext_in *in, err *e) {
             if (n < 0) return io_err(in, strerror(errno), e);
             if (n == 0) {
                 in->raw_eof = true;
+                if (in->zrest) return io_err(in, "truncated zstd data", e);
                 break;
             }
             in->zib = (ZSTD_inBuffer){in->zin, (size_t)n, 0};
         }
         size_t r = ZSTD_decompressStream(in->zd, &out, &in->zib);
         if (ZSTD_isError(r)) return io_err(in, ZSTD_getErrorName(r), e);
+        in->zrest = r;
     }
     return (int)out.pos;
+}
+
+static int xz_fill(struct ext_in *in, err *e) {
+    lzma_stream *z = &in->xz;
+    z->next_out = (uint8_t *)in->b;
+    z->avail_out = IN_BUF;
+    while (z->avail_out == IN_BUF) {
+        lzma_action act = LZMA_RUN;
+        if (z->avail_in == 0 && !in->raw_eof) {
+            ssize_t n = read(in->fd, in->zin, IN_BUF);
+            if (n < 0) return io_err(in, strerror(errno), e);
+            if (n == 0) in->raw_eof = true;
+            z->next_in = (const uint8_t *)in->zin;
+            z->avail_in = (size_t)n;
+        }
+        if (in->raw_eof) act = LZMA_FINISH;
+        lzma_ret r = lzma_code(z, act);
+        if (r == LZMA_STREAM_END) break;
+        if (r != LZMA_OK) return io_err(in, "damaged xz data", e);
+    }
+    return (int)(IN_BUF - z->avail_out);
 }
 
 /* Refills the buffer (all of it consumed): its new length, 0 at the end. */
@@ -134,10 +170,10 @@ static int in_fill(struct ext_in *in, err *e) {
     switch (in->comp) {
     case EXT_GZIP: {
         n = gzread(in->gz, in->b, IN_BUF);
-        if (n < 0) {
-            int zerr;
-            return io_err(in, gzerror(in->gz, &zerr), e);
-        }
+        /* a truncated stream reads short with Z_BUF_ERROR set, not -1 */
+        int zerr;
+        const char *msg = gzerror(in->gz, &zerr);
+        if (n < 0 || (zerr != Z_OK && zerr != Z_STREAM_END)) return io_err(in, msg, e);
         break;
     }
     case EXT_BZIP2: {
@@ -152,6 +188,9 @@ static int in_fill(struct ext_in *in, err *e) {
     }
     case EXT_ZSTD:
         n = zstd_fill(in, e);
+        break;
+    case EXT_XZ:
+        n = xz_fill(in, e);
         break;
     default:
         n = read(in->fd, in->b, IN_BUF);

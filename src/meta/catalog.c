@@ -745,7 +745,8 @@ int catalog_drop_table(catalog *c, const char *tenant, const char *db, const cha
                                       (json_int_t)d->id, "id", (json_int_t)t->id),
                             e);
         if (!rc) {
-            *dropped_id = t->id;
+            /* an external table has nothing in storage to drop */
+            *dropped_id = t->ext ? 0 : t->id;
             pthread_rwlock_wrlock(&c->lock);
             cat_unpublish(d, t);
             pthread_rwlock_unlock(&c->lock);

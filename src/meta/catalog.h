@@ -166,6 +166,8 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
 int catalog_create_external_table(catalog *c, const char *tenant, const char *db, const char *name,
                                   const col_def *cols, size_t ncols, const char *ext,
                                   bool if_not_exists, err *e);
+/* *dropped_id gets the id of the table storage must drop: 0 if there was none, or it was an
+ * external table (it has no data). */
 int catalog_drop_table(catalog *c, const char *tenant, const char *db, const char *name,
                        bool if_exists, uint64_t *dropped_id, err *e);
 

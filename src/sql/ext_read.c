@@ -625,6 +625,7 @@ op *op_ext_scan(qctx *q, const ext_source *src, char **files, uint32_t nfiles, u
     s->o.next = ext_next;
     s->o.close = ext_close;
     s->o.describe = ext_describe;
+    q->unestimated = true; /* a file's size says little of its rows: never run on the loop */
     s->batch_rows = EXT_BATCH;
     if (ncols > EXT_BATCH_VALUES / EXT_BATCH) s->batch_rows = EXT_BATCH_VALUES / ncols;
     if (s->batch_rows < 64) s->batch_rows = 64;

@@ -10,6 +10,7 @@
 #include "util/buf.h"
 
 #include <string.h>
+#include <strings.h>
 
 int plan_err(err *er, const char *fmt, ...) {
     va_list ap;
@@ -56,15 +57,11 @@ static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *
             if (sc->cols[i].qual) buf_printf(&b, "%s.", sc->cols[i].qual);
             buf_puts(&b, sc->cols[i].name);
         }
-        int r;
-        if (e->qual)
-            r = err_set(er, 422, EC_QUERY_INTERNAL,
-                        "Datafusion: Schema error: No field named %s.%s. Valid fields are %s.",
-                        e->qual, e->name, b.len ? buf_cstr(&b) : "");
-        else
-            r = err_set(er, 422, EC_QUERY_INTERNAL,
-                        "Datafusion: Schema error: No field named %s. Valid fields are %s.",
-                        e->name, b.len ? buf_cstr(&b) : "");
+        /* DataFusion lists the valid fields only when there are some */
+        int r = err_set(
+            er, 422, EC_QUERY_INTERNAL, "Datafusion: Schema error: No field named %s%s%s.%s%s%s",
+            e->qual ? e->qual : "", e->qual ? "." : "", e->name, b.len ? " Valid fields are " : "",
+            b.len ? buf_cstr(&b) : "", b.len ? "." : "");
         buf_free(&b);
         return r;
     }
@@ -84,6 +81,9 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
         if (bx_cast(a, x, VT_TS, u, er) < 0) return -1;
         return bx_cast(a, y, VT_TS, u, er);
     }
+    /* a DATE beside a timestamp is its midnight (DataFusion's temporal coercion) */
+    if (tx == VT_TS && ty == VT_DATE) return bx_cast(a, y, VT_TS, (*x)->unit, er);
+    if (ty == VT_TS && tx == VT_DATE) return bx_cast(a, x, VT_TS, (*y)->unit, er);
     if (vtype_numeric(tx) && vtype_numeric(ty)) {
         uint8_t t = (tx == VT_F64 || ty == VT_F64) ? VT_F64 : VT_I64;
         if (bx_cast(a, x, t, 0, er) < 0) return -1;
@@ -125,7 +125,7 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
         tx = x->type;
         ty = y->type;
         if (!(vtype_numeric(tx) || tx == VT_NULL) || !(vtype_numeric(ty) || ty == VT_NULL)) {
-            return plan_err(er, "Cannot coerce arithmetic expression %s %s %s to valid types",
+            return plan_err(er, "Unsupported argument types. Can not evaluate %s %s %s",
                             vtype_arrow_name(tx, x->unit), plan_op_text(e->op),
                             vtype_arrow_name(ty, y->unit));
         }
@@ -214,6 +214,10 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
         return 0;
     }
     case OP_CONCAT: {
+        /* DataFusion's string_concat_coercion: one side must be text, the other is cast */
+        if (x->type != VT_STR && y->type != VT_STR)
+            return plan_err(er, "Unsupported argument types. Can not evaluate %s || %s",
+                            vtype_arrow_name(x->type, x->unit), vtype_arrow_name(y->type, y->unit));
         if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &y, VT_STR, 0, er) < 0) return -1;
         bexpr *r = bx_new(a, BX_CONCAT, VT_STR, 2);
         r->args[0] = x;
@@ -478,6 +482,31 @@ static int bind_cast(struct binder *bd, const expr *e, bexpr **out, err *er) {
     return 0;
 }
 
+/* @@cluster_name, @@server_version, @@deployment_mode, @@node_id: CnosDB's system variables,
+ * constants of this server. Anything else starting with @ is a variable DataFusion has no type
+ * for. */
+static int bind_variable(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    static const struct {
+        const char *name, *text;
+    } vars[] = {{"@@cluster_name", "cluster_xxx"},
+                {"@@server_version", STRATA_VERSION},
+                {"@@deployment_mode", "singleton"}};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (!strcasecmp(e->name, vars[i].name)) {
+            value v = {.type = VT_STR};
+            v.v.s = (strv){vars[i].text, (uint32_t)strlen(vars[i].text)};
+            *out = bx_const(bd->a, v);
+            return 0;
+        }
+    if (!strcasecmp(e->name, "@@node_id")) {
+        value v = {.type = VT_U64};
+        v.v.u = 1001; /* CnosDB's single node */
+        *out = bx_const(bd->a, v);
+        return 0;
+    }
+    return plan_err(er, "variable [\"%s\"] has no type information", e->name);
+}
+
 static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
     if (e->over) return plan_bind_window(bd, e, out, er);
@@ -486,7 +515,10 @@ static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     for (uint32_t i = 0; i < e->nargs; i++)
         if (plan_bind(bd, e->args[i], &args[i], er) < 0) return -1;
     bexpr *r;
-    if (func_bind(a, e->name, args, e->nargs, bd->now_ns, &r, er) < 0) return -1;
+    const sql_session *ss = bd->s;
+    fn_env env = {bd->now_ns, ss ? ss->user : NULL, ss ? ss->tenant : NULL, ss ? ss->db : NULL,
+                  NULL};
+    if (func_bind(a, e->name, args, e->nargs, &env, &r, er) < 0) return -1;
     if (bx_is_const(r) && strcmp(e->name, "now") != 0) {
         value v;
         if (bx_fold(a, r, &v, er) < 0) return -1;
@@ -510,9 +542,7 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
         *out = bx_const(a, e->lit);
         return 0;
     case EX_COLUMN: {
-        if (e->name[0] == '@')
-            return err_set(er, 422, EC_QUERY_INTERNAL, "variable [\"%s\"] has no type information",
-                           e->name);
+        if (e->name[0] == '@') return bind_variable(bd, e, out, er);
         uint32_t idx = 0;
         if (find_col(bd, e, &idx, er) < 0) return -1;
         const struct col_ref *c = &bd->in->cols[idx];

@@ -74,7 +74,10 @@ bexpr *bx_col(arena *a, uint32_t col, uint8_t type, uint8_t unit) {
 bool bx_is_const(const bexpr *e) {
     if (e->kind == BX_CONST) return true;
     if (e->kind == BX_COL) return false;
-    if (e->kind == BX_FUNC && e->fname && !strcmp(e->fname, "random")) return false;
+    /* volatile: a new value per row */
+    if (e->kind == BX_FUNC && e->fname &&
+        (!strcmp(e->fname, "random") || !strcmp(e->fname, "uuid")))
+        return false;
     for (uint32_t i = 0; i < e->nargs; i++)
         if (!bx_is_const(e->args[i])) return false;
     return e->kind != BX_FUNC || e->fn != NULL;

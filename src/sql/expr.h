@@ -104,6 +104,8 @@ bexpr *bx_new(arena *a, uint8_t kind, uint8_t type, uint32_t nargs);
 int bx_cast(arena *a, bexpr **e, uint8_t type, uint8_t unit, err *er);
 /* Whether casting from→to is allowed at all. */
 bool bx_can_cast(uint8_t from, uint8_t to);
+/* Arrow's error for text that is not a timestamp, as its parser words it. Returns -1. */
+int bx_ts_parse_err(err *er, const char *p, size_t n);
 
 /* Turns a BX_IN_LIST whose items are all constants into a hash-set probe (memory from a); other
  * lists are left to the per-row comparison. Call once the items have their final type. */

@@ -75,7 +75,15 @@ static bool parse_f64(strv s, double *out) {
     return true;
 }
 
+int bx_ts_parse_err(err *er, const char *p, size_t n) {
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Arrow error: Parser error: Error parsing timestamp from '%.*s': %s", (int)n, p,
+                   n < 10 ? "timestamp must contain at least 10 characters" : "error parsing date");
+}
+
 static int cast_err(err *er, const value *v, uint8_t to, uint8_t unit) {
+    /* text to a timestamp goes through Arrow's timestamp parser, which words its own error */
+    if (v->type == VT_STR && to == VT_TS) return bx_ts_parse_err(er, v->v.s.p, v->v.s.len);
     if (v->type == VT_STR)
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Arrow error: Cast error: Cannot cast string '%.*s' to value of %s type",
@@ -100,7 +108,10 @@ static bool cast_to_str(arena *a, const value *in, value *out) {
     size_t n = 0;
     switch (in->type) {
     case VT_BOOL:
-        n = (size_t)snprintf(tmp, sizeof tmp, "%s", in->v.b ? "true" : "false");
+        /* Arrow 40 under DataFusion 27 casts a boolean to "1" or "0": CnosDB's
+         * CAST(NOT TRUE AS STRING) is '0' (its sqlancer cases parse it as a timestamp) */
+        tmp[0] = in->v.b ? '1' : '0';
+        n = 1;
         break;
     case VT_I64:
         n = (size_t)snprintf(tmp, sizeof tmp, "%lld", (long long)in->v.i);

@@ -1,10 +1,13 @@
 /* Scalar and aggregate function catalogue.
  *
- * func_bind resolves a scalar call by name against its already-bound arguments: it checks the
- * argument count and types (casting where DataFusion would), fixes the result type and returns
- * a BX_FUNC node. Aggregates are looked up with agg_lookup and executed by the aggregate
- * operator (ops.c); their state layout is private to agg.c.
- * Errors use DataFusion's planning wording, e.g. `Invalid function 'foo'`. */
+ * func_bind resolves a scalar call by name against its already-bound arguments: it matches
+ * their types to the function's DataFusion 27 signature (the first candidate every argument
+ * coerces to), casts them to it, fixes the result type and returns a BX_FUNC node; the
+ * functions themselves are declared by family (func_int.h). Errors use DataFusion's planning
+ * wording: `Invalid function 'foo'.`, `No function matches the given name and argument types
+ * 'f(Utf8)'. ... Candidate functions: ...`. Aggregates are looked up with agg_lookup and
+ * executed by the aggregate operator (ops_agg.c); their state layout is private to
+ * agg_state.c. */
 #ifndef STRATA_SQL_FUNC_H
 #define STRATA_SQL_FUNC_H
 
@@ -13,8 +16,15 @@
 
 #include "sql/expr.h"
 
-int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, int64_t now_ns, bexpr **out,
-              err *er);
+/* What a call may read of its statement: now() and the session's names (current_user(),
+ * current_database() ...). role may be NULL (no role in the tenant). */
+typedef struct fn_env {
+    int64_t now_ns;
+    const char *user, *tenant, *db, *role;
+} fn_env;
+
+int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn_env *env,
+              bexpr **out, err *er);
 
 enum agg_kind {
     AGG_COUNT = 1, /* count(x); count(*) has no argument */

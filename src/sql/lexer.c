@@ -1,7 +1,8 @@
-/* SQL tokenizer: see lexer.h. The text is scanned twice: a first pass counts the tokens and the
- * bytes of their texts and reports any error, the second fills an array and a text pool of
- * exactly that size. A large statement (an INSERT of 100k rows is a million tokens) would
- * otherwise leave every outgrown copy of the array behind in the arena. */
+/* SQL tokenizer: see lexer.h. A statement of up to LEX_ONE_PASS bytes is scanned once into a
+ * token array and a text pool sized by its length (a token takes at least one byte of text).
+ * A longer one is scanned twice: a first pass counts the tokens and the bytes of their texts
+ * and reports any error, the second fills an array and a pool of exactly that size, since an
+ * INSERT of 100k rows is a million tokens and bounds from its length would waste as much. */
 #include "sql/lexer.h"
 
 #include <stdbool.h>
@@ -65,10 +66,11 @@ typedef struct lexer {
     uint32_t line, col;
     err *e;
     bool counting; /* first pass: count tokens and text bytes only */
+    bool overflow; /* the one-pass bounds did not hold (they do; a guard, not a path) */
     token *toks;
-    uint32_t ntoks;
-    char *pool; /* second pass: token texts, NUL-terminated, back to back */
-    size_t pool_len;
+    uint32_t ntoks, cap;
+    char *pool; /* token texts, NUL-terminated, back to back */
+    size_t pool_len, pool_cap;
     token dummy; /* what push() hands out while counting */
     /* Scratch for unescaping string contents: grown on the arena, reused per literal. */
     char *scratch;
@@ -107,7 +109,8 @@ static inline bool is_digit(int c) {
 }
 
 static token *push(lexer *lx, uint8_t kind, srcpos pos) {
-    token *t = lx->counting ? &lx->dummy : &lx->toks[lx->ntoks];
+    if (!lx->counting && lx->ntoks >= lx->cap) lx->overflow = true;
+    token *t = lx->counting || lx->overflow ? &lx->dummy : &lx->toks[lx->ntoks];
     lx->ntoks++;
     memset(t, 0, sizeof *t);
     t->kind = kind;
@@ -117,7 +120,8 @@ static token *push(lexer *lx, uint8_t kind, srcpos pos) {
 
 /* Keeps n bytes of text for a token: counted in the first pass, copied in the second. */
 static const char *keep(lexer *lx, const char *s, size_t n) {
-    if (lx->counting) {
+    if (!lx->counting && lx->pool_len + n + 1 > lx->pool_cap) lx->overflow = true;
+    if (lx->counting || lx->overflow) {
         lx->pool_len += n + 1;
         return "";
     }
@@ -458,13 +462,30 @@ static int lex_pass(lexer *lx0) {
     return 0;
 }
 
+#define LEX_ONE_PASS 16384
+
 int sql_lex(arena *a, arena *tok_arena, const char *sql, size_t len, token **toks, uint32_t *ntoks,
             err *e) {
+    if (len <= LEX_ONE_PASS) {
+        lexer one = {.ta = tok_arena, .s = sql, .n = len, .line = 1, .col = 1, .e = e};
+        one.cap = (uint32_t)len + 1;
+        one.toks = arena_alloc(tok_arena, one.cap * sizeof(token));
+        one.pool_cap = 2 * len + 1;
+        one.pool = arena_alloc(a, one.pool_cap);
+        if (lex_pass(&one) < 0) return -1;
+        if (!one.overflow) {
+            *toks = one.toks;
+            *ntoks = one.ntoks;
+            return 0;
+        }
+    }
     lexer lx = {.ta = tok_arena, .s = sql, .n = len, .line = 1, .col = 1, .e = e, .counting = true};
     if (lex_pass(&lx) < 0) return -1;
     lexer fill = {.ta = tok_arena, .s = sql, .n = len, .line = 1, .col = 1, .e = e};
+    fill.cap = lx.ntoks;
     fill.toks = arena_alloc(tok_arena, lx.ntoks * sizeof(token));
-    fill.pool = arena_alloc(a, lx.pool_len ? lx.pool_len : 1);
+    fill.pool_cap = lx.pool_len ? lx.pool_len : 1;
+    fill.pool = arena_alloc(a, fill.pool_cap);
     fill.scratch = lx.scratch;
     fill.scap = lx.scap;
     if (lex_pass(&fill) < 0) return -1; /* cannot happen: the text is the same */

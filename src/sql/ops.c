@@ -3,6 +3,8 @@
  * comes: values, scan, filter, project and limit. */
 #include "sql/ops_int.h"
 
+#include "sql/errstage.h"
+
 #include "util/timeutil.h"
 
 #include <string.h>
@@ -136,6 +138,8 @@ static int scan_next(op *o, batch *b, err *er) {
     struct scan_op *s = (struct scan_op *)o;
     if (q_check(o->q, er) < 0) return -1;
     int rc = engine_scan_next(s->s, o->q->ba, b, er);
+    /* an error of a filter the scan evaluates is the storage scan's, as CnosDB words it */
+    if (rc < 0) errstage_in_scan(er);
     /* Storage leaves the slots of NULL field values unspecified: any bits are a number, but
      * not a bool or a string view (util/types.h). Only such columns with NULLs pay. */
     if (rc > 0)

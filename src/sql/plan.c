@@ -4,6 +4,7 @@
 #include "sql/func.h"
 #include "util/timeutil.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ SELECT */
@@ -29,14 +30,56 @@ static int const_int(struct binder *bd, const expr *e, int64_t *out, const char 
 struct select_list {
     const expr **items;
     const char **names;
+    const char **aliases; /* an item's alias, NULL when it has none */
     uint32_t nitems;
 };
+
+static int cmp_name_at(const void *x, const void *y) {
+    const char *const *a = x, *const *b = y;
+    int c = strcmp(a[0], b[0]);
+    return c ? c : (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+/* DataFusion refuses a select list where two items have the same name: an alias, or the
+ * expression's qualified display name (t1.a and t2.a differ, a and CAST(a AS DOUBLE) do not).
+ * Output names are unqualified, so only items whose output names collide are named again. */
+static int unique_names(arena *a, const struct scope *sc, const struct select_list *sl, err *er) {
+    uint32_t n = sl->nitems;
+    if (n < 2) return 0;
+    /* (name, position) pairs sorted by name, then position */
+    const char **byname = arena_alloc(a, sizeof *byname * 2 * n);
+    for (uint32_t i = 0; i < n; i++) {
+        byname[2 * i] = sl->names[i];
+        byname[2 * i + 1] = (const char *)(uintptr_t)i;
+    }
+    qsort(byname, n, 2 * sizeof *byname, cmp_name_at);
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        if (strcmp(byname[2 * i], byname[2 * i + 2]) != 0) continue;
+        uint32_t j = (uint32_t)(uintptr_t)byname[2 * i + 1];
+        const char *qj = NULL;
+        for (uint32_t k = i + 1; k < n && !strcmp(byname[2 * i], byname[2 * k]); k++) {
+            uint32_t m = (uint32_t)(uintptr_t)byname[2 * k + 1];
+            if (!qj)
+                qj = sl->aliases[j] ? sl->aliases[j] : plan_expr_name(a, sl->items[j], false, sc);
+            const char *qm =
+                sl->aliases[m] ? sl->aliases[m] : plan_expr_name(a, sl->items[m], false, sc);
+            if (!strcmp(qj, qm))
+                return plan_err(er,
+                                "Projections require unique expression names but the expression "
+                                "\"%s\" at position %u and \"%s\" at position %u have the same "
+                                "name. Consider aliasing (\"AS\") one of them.",
+                                qj, j, qm, m);
+        }
+    }
+    return 0;
+}
 
 static int expand_items(arena *a, const sql_select *sel, const struct scope *sc,
                         struct select_list *out, err *er) {
     uint32_t nitems = 0, capitems = sel->nitems + sc->n + 1;
     const expr **items = arena_alloc(a, sizeof *items * capitems);
     const char **names = arena_alloc(a, sizeof *names * capitems);
+    const char **aliases = arena_alloc(a, sizeof *aliases * capitems);
     for (uint32_t i = 0; i < sel->nitems; i++) {
         const sql_select_item *it = &sel->items[i];
         if (it->e->kind == EX_STAR) {
@@ -51,6 +94,8 @@ static int expand_items(arena *a, const sql_select *sel, const struct scope *sc,
                         arena_realloc(a, items, sizeof *items * nitems, sizeof *items * capitems);
                     names =
                         arena_realloc(a, names, sizeof *names * nitems, sizeof *names * capitems);
+                    aliases = arena_realloc(a, aliases, sizeof *aliases * nitems,
+                                            sizeof *aliases * capitems);
                 }
                 expr *ce = arena_calloc(a, sizeof *ce);
                 ce->kind = EX_COLUMN;
@@ -58,6 +103,7 @@ static int expand_items(arena *a, const sql_select *sel, const struct scope *sc,
                 ce->qual = sc->cols[c].qual;
                 ce->pos = it->pos;
                 items[nitems] = ce;
+                aliases[nitems] = NULL;
                 names[nitems++] = sc->cols[c].name;
             }
             continue;
@@ -66,14 +112,18 @@ static int expand_items(arena *a, const sql_select *sel, const struct scope *sc,
             capitems *= 2;
             items = arena_realloc(a, items, sizeof *items * nitems, sizeof *items * capitems);
             names = arena_realloc(a, names, sizeof *names * nitems, sizeof *names * capitems);
+            aliases =
+                arena_realloc(a, aliases, sizeof *aliases * nitems, sizeof *aliases * capitems);
         }
         items[nitems] = it->e;
+        aliases[nitems] = it->alias;
         names[nitems++] = it->alias ? it->alias : plan_expr_name(a, it->e, true, sc);
     }
     out->items = items;
     out->names = names;
+    out->aliases = aliases;
     out->nitems = nitems;
-    return 0;
+    return unique_names(a, sc, out, er);
 }
 
 /* Whether the query aggregates: GROUP BY, HAVING, or an aggregate call anywhere in the select
@@ -365,7 +415,7 @@ static int plan_order_limit(const struct planner *p, const sql_query *qy, plan_o
     }
     struct binder bd = {.p = p, .s = p->s, .q = p->q, .a = a, .in = &sc, .now_ns = time_now_ns()};
     struct select_list sl = {arena_alloc(a, sizeof *sl.items * (out->ncols + 1)), out->names,
-                             out->ncols};
+                             arena_calloc(a, sizeof *sl.aliases * (out->ncols + 1)), out->ncols};
     bexpr **proj = arena_alloc(a, sizeof *proj * (out->ncols + qy->norder + 1));
     for (uint32_t c = 0; c < out->ncols; c++) {
         expr *ce = arena_calloc(a, sizeof *ce);

@@ -71,30 +71,62 @@ const char *plan_type_arrow(const sql_type *t) {
     return vtype_arrow_name(t->vt, TU_NS);
 }
 
-/* The display name of a literal the DataFusion way: Int64(1), Utf8("a"), Float64(1.5). */
-static char *value_display(arena *a, const value *v) {
-    if (v->null || v->type == VT_NULL) return arena_strdup(a, "NULL");
+static void put_i64(buf *b, int64_t v) {
+    char tmp[24];
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n = sizeof tmp;
+    do tmp[--n] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) tmp[--n] = '-';
+    buf_append(b, tmp + n, sizeof tmp - n);
+}
+
+/* The display name of a literal the DataFusion way: Int64(1), Utf8("a"), Float64(1.5). Names
+ * are built for every select item and group key of every query, so without printf. */
+static void value_display(buf *b, const value *v) {
+    if (v->null || v->type == VT_NULL) {
+        buf_puts(b, "NULL");
+        return;
+    }
     char tmp[64];
     switch (v->type) {
     case VT_BOOL:
-        return arena_printf(a, "Boolean(%s)", v->v.b ? "true" : "false");
+        buf_puts(b, v->v.b ? "Boolean(true)" : "Boolean(false)");
+        break;
     case VT_I64:
-        return arena_printf(a, "Int64(%lld)", (long long)v->v.i);
+        buf_puts(b, "Int64(");
+        put_i64(b, v->v.i);
+        buf_putc(b, ')');
+        break;
     case VT_U64:
-        return arena_printf(a, "UInt64(%llu)", (unsigned long long)v->v.u);
-    case VT_F64: {
-        tmp[fmt_double(tmp, v->v.f)] = 0;
-        return arena_printf(a, "Float64(%s)", tmp);
-    }
+        buf_printf(b, "UInt64(%llu)", (unsigned long long)v->v.u);
+        break;
+    case VT_F64:
+        buf_puts(b, "Float64(");
+        buf_append(b, tmp, fmt_double(tmp, v->v.f));
+        buf_putc(b, ')');
+        break;
     case VT_STR:
-        return arena_printf(a, "Utf8(\"%.*s\")", (int)v->v.s.len, v->v.s.p);
+        buf_puts(b, "Utf8(\"");
+        buf_append(b, v->v.s.p, v->v.s.len);
+        buf_puts(b, "\")");
+        break;
     case VT_TS:
-        return arena_printf(a, "TimestampNanosecond(%lld, None)", (long long)v->v.i);
+        buf_puts(b, "TimestampNanosecond(");
+        put_i64(b, v->v.i);
+        buf_puts(b, ", None)");
+        break;
     case VT_INTERVAL:
-        return arena_printf(a, "IntervalMonthDayNano(\"%d months %d days %lld nanos\")",
-                            v->v.iv.months, v->v.iv.days, (long long)v->v.iv.nanos);
+        buf_puts(b, "IntervalMonthDayNano(\"");
+        put_i64(b, v->v.iv.months);
+        buf_puts(b, " months ");
+        put_i64(b, v->v.iv.days);
+        buf_puts(b, " days ");
+        put_i64(b, v->v.iv.nanos);
+        buf_puts(b, " nanos\")");
+        break;
     default:
-        return arena_strdup(a, "?");
+        buf_putc(b, '?');
     }
 }
 
@@ -153,7 +185,7 @@ static void name_bound(buf *b, arena *a, const sql_frame_bound *fb) {
         if (fb->offset && fb->offset->kind == EX_LITERAL && fb->offset->text)
             buf_puts(b, fb->offset->text); /* a number as written: `2 PRECEDING` */
         else if (fb->offset && fb->offset->kind == EX_LITERAL)
-            buf_puts(b, value_display(a, &fb->offset->lit));
+            value_display(b, &fb->offset->lit);
         else if (fb->offset)
             name_into(b, a, fb->offset, false, NULL);
         buf_puts(b, fb->kind == FB_PRECEDING ? " PRECEDING" : " FOLLOWING");
@@ -234,7 +266,8 @@ static void name_func(buf *b, arena *a, const expr *e, const struct scope *sc) {
             buf_putc(b, ')');
         }
     } else {
-        buf_printf(b, "%s(", e->name);
+        buf_puts(b, e->name);
+        buf_putc(b, '(');
         if (e->distinct) buf_puts(b, "DISTINCT ");
         if (e->star)
             buf_putc(b, '*');
@@ -247,12 +280,15 @@ static void name_func(buf *b, arena *a, const expr *e, const struct scope *sc) {
 static void name_into(buf *b, arena *a, const expr *e, bool top, const struct scope *sc) {
     switch (e->kind) {
     case EX_LITERAL:
-        buf_puts(b, value_display(a, &e->lit));
+        value_display(b, &e->lit);
         break;
     case EX_COLUMN:
         if (!top) {
             const char *q = e->qual ? e->qual : e->name[0] != '@' ? col_qual(sc, e) : NULL;
-            if (q) buf_printf(b, "%s.", q);
+            if (q) {
+                buf_puts(b, q);
+                buf_putc(b, '.');
+            }
         }
         buf_puts(b, e->name);
         break;
@@ -263,15 +299,20 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const struct sc
         if (e->op == OP_NOT) {
             buf_puts(b, "NOT ");
             name_into(b, a, e->args[0], false, sc);
-        } else {
-            buf_puts(b, e->op == OP_NEG ? "(- " : "(+ ");
+        } else if (e->op == OP_NEG) {
+            buf_puts(b, "(- ");
             name_into(b, a, e->args[0], false, sc);
             buf_putc(b, ')');
+        } else {
+            /* DataFusion's planner drops a unary plus */
+            name_into(b, a, e->args[0], top, sc);
         }
         break;
     case EX_BINARY:
         name_into(b, a, e->args[0], false, sc);
-        buf_printf(b, " %s ", plan_op_text(e->op));
+        buf_putc(b, ' ');
+        buf_puts(b, plan_op_text(e->op));
+        buf_putc(b, ' ');
         name_into(b, a, e->args[1], false, sc);
         break;
     case EX_IS: {
@@ -305,9 +346,8 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const struct sc
         name_case(b, a, e, sc);
         break;
     case EX_CAST:
-        buf_puts(b, e->op == OP_TRY_CAST ? "TRY_CAST(" : "CAST(");
-        name_into(b, a, e->args[0], false, sc);
-        buf_printf(b, " AS %s)", plan_type_arrow(&e->cast_type));
+        /* DataFusion: "CAST does not change the expression name" */
+        name_into(b, a, e->args[0], top, sc);
         break;
     case EX_FUNC:
         name_func(b, a, e, sc);

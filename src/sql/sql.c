@@ -4,8 +4,10 @@
 #include "sql/sql_int.h"
 
 #include "ingest/write.h"
+#include "sql/errstage.h"
 #include "sql/explain.h"
 #include "sql/parser.h"
+#include "util/timeutil.h"
 
 #include <string.h>
 
@@ -251,7 +253,7 @@ int sqlx_insert_rows(sql_session *s, sql_result *r, const meta_table *t, const i
                      uint32_t ncols, op *src, err *e) {
     arena *a = s->a;
     /* time, every tag in table order (NULL when not inserted), the inserted fields */
-    bexpr **ex = arena_alloc(a, sizeof *ex * (t->ncols + 1));
+    bexpr **ex = arena_calloc(a, sizeof *ex * (t->ncols + 1));
     uint32_t *fcols = arena_alloc(a, sizeof *fcols * (ncols + 1)), nf = 0, n = 1;
     int rc = 0;
     for (uint32_t c = 0; c < t->ncols && rc == 0; c++) {
@@ -279,13 +281,19 @@ int sqlx_insert_rows(sql_session *s, sql_result *r, const meta_table *t, const i
             ex[t->ntags + nf] = x;
         }
     }
+    if (rc == 0 && !ex[0])
+        rc = err_set(e, 422, EC_QUERY_INTERNAL,
+                     "Datafusion: Error during planning: INSERT must provide the time column");
     if (rc < 0) {
         src->close(src);
         return -1;
     }
     op *root = op_project(&r->q, src, ex, 1 + t->ntags + nf);
     uint64_t rows;
-    if (sqlx_write_rows(s, r, t, root, fcols, nf, true, &rows, e) < 0) return -1;
+    if (sqlx_write_rows(s, r, t, root, fcols, nf, true, &rows, e) < 0) {
+        errstage_running(e);
+        return -1;
+    }
     sqlx_rows_result(s, r, rows);
     return 0;
 }
@@ -295,7 +303,10 @@ int sqlx_insert_rows(sql_session *s, sql_result *r, const meta_table *t, const i
 static int insert_select(sql_session *s, const sql_stmt *st, sql_result *r, const meta_table *t,
                          const int *idx, uint32_t ncols, err *e) {
     plan_out po;
-    if (plan_query(s, &r->q, st->q, &po, e) < 0) return -1;
+    if (plan_query(s, &r->q, st->q, &po, e) < 0) {
+        errstage_folded(e);
+        return -1;
+    }
     if (po.ncols != ncols) {
         po.root->close(po.root);
         return err_set(e, 422, EC_QUERY_INTERNAL,
@@ -333,7 +344,7 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
         }
         if (t->cols[idx[c]].kind == CK_TIME) time_pos = (int)c;
     }
-    if (time_pos < 0) {
+    if (time_pos < 0 && (!body || !body->values)) {
         rc = err_set(e, 422, EC_QUERY_INTERNAL,
                      "Datafusion: Error during planning: INSERT must provide the time column");
         goto out;
@@ -343,12 +354,19 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
         goto out;
     }
     struct cell *cells = NULL;
-    if (eval_values(s, r, body, ncols, &cells, e) < 0) goto out;
+    /* VALUES are constants DataFusion folds while planning; the cast to each column's type
+     * runs in the table writer */
+    if (eval_values(s, r, body, ncols, &cells, e) < 0) {
+        errstage_folded(e);
+        goto out;
+    }
     point_batch pb = {0};
+    int64_t now = time_now_ns() / (1000000000 / tunit_per_sec((enum tunit)t->precision));
     for (uint32_t ri = 0; ri < body->nvalues; ri++) {
         const struct cell *row = &cells[(size_t)ri * ncols];
-        /* Every row names its instant: a NULL time is refused, not taken as now. */
-        if (row[time_pos].v.null) {
+        /* A NULL time is refused, not taken as now; rows without a time column at all are
+         * written at the statement's time, as CnosDB does. */
+        if (time_pos >= 0 && row[time_pos].v.null) {
             rc = err_set(e, 422, EC_QUERY_INTERNAL,
                          "Datafusion: Error during planning: INSERT: the time column is NULL in "
                          "row %u of VALUES",
@@ -361,7 +379,14 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
         p->tags = arena_calloc(s->a, sizeof *p->tags * (ncols + 1));
         p->fields = arena_calloc(s->a, sizeof *p->fields * (ncols + 1));
         for (uint32_t c = 0; c < ncols; c++)
-            if (insert_cell(s, t, &t->cols[idx[c]], row[c].v, p, e) < 0) goto out;
+            if (insert_cell(s, t, &t->cols[idx[c]], row[c].v, p, e) < 0) {
+                errstage_running(e);
+                goto out;
+            }
+        if (time_pos < 0) {
+            p->ts = now;
+            p->has_ts = true;
+        }
         if (p->nfields == 0) {
             rc = err_set(e, 422, EC_WRITE, "Coordinator: Fields can't be empty");
             goto out;
@@ -432,6 +457,8 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     case ST_QUERY: {
         plan_out po;
         rc = plan_query(s, &r->q, st->q, &po, e);
+        /* an evaluation error while planning is a constant folded */
+        if (rc < 0) errstage_folded(e);
         /* Threads cost more than they save on a small query: starting them and handing over
          * its few batches take longer than its work. */
         if (rc == 0 && r->q.parallelism > 1 &&
@@ -521,7 +548,9 @@ const rschema *sql_result_schema(const sql_result *r) {
 int sql_result_next(sql_result *r, batch *b, err *e) {
     if (!r->root) return 0;
     arena_reset(r->q.ba);
-    return r->root->next(r->root, b, e);
+    int rc = r->root->next(r->root, b, e);
+    if (rc < 0) errstage_running(e);
+    return rc;
 }
 
 size_t sql_result_estimate(sql_result *r, size_t cap) {
@@ -541,7 +570,9 @@ int sql_result_next_text(sql_result *r, batch *b, const buf **text, err *e) {
     *text = NULL;
     if (!r->root) return 0;
     arena_reset(r->q.ba);
-    return op_gather_next_text(r->root, b, text, e);
+    int rc = op_gather_next_text(r->root, b, text, e);
+    if (rc < 0) errstage_running(e);
+    return rc;
 }
 
 void sql_result_close(sql_result *r) {

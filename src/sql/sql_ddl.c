@@ -53,7 +53,7 @@ static int apply_db_opts(const sql_option *opts, uint32_t n, db_options *o, bool
             if (opt_string(opt, text, sizeof text, e) < 0) return -1;
             if (!strcasecmp(text, "inf"))
                 o->ttl_ns = 0;
-            else if (!duration_parse(text, strlen(text), 86400000000000LL, &o->ttl_ns) ||
+            else if (!duration_parse_sat(text, strlen(text), 86400000000000LL, &o->ttl_ns) ||
                      o->ttl_ns <= 0)
                 return err_set(e, 422, EC_SQL_PARSE,
                                "sql parser error: '%s' is not a valid duration for TTL", text);

@@ -409,12 +409,25 @@ static int newest_vnode(scan *s, struct newest *nw, vversion *vv, arena *ba, err
     arena_reset(s->pa);
     int np = vversion_pieces(vv, sid, sp->tmin, sp->tmax, &s->tombs, s->pa, &pieces);
     if (np < 0) {
-        /* overlapping sources or tombstones: the merged rows */
-        mc_rows r;
-        if (vversion_read(vv, sid, sp->tmin, sp->tmax, sp->nfields, sp->field_ids, sp->field_types,
-                          &s->tombs, na, &r, e) < 0)
-            return -1;
-        newest_take(nw, ba, r.ts, r.cols, r.n);
+        /* Overlapping sources or tombstones: merged rows, newest first, in windows that double
+         * from 1/64 of the series' span, so the newest values (usually at the end) cost a
+         * small merge, not one of the series' whole history. */
+        int64_t lo, hi;
+        if (!vversion_span(vv, sid, s->pa, &lo, &hi)) return 0;
+        if (lo < sp->tmin) lo = sp->tmin;
+        if (hi > sp->tmax) hi = sp->tmax;
+        uint64_t w = ((uint64_t)hi - (uint64_t)lo) / 64 + 1;
+        while (lo <= hi && !newest_done(nw)) {
+            int64_t from = (uint64_t)hi - (uint64_t)lo < w ? lo : (int64_t)((uint64_t)hi - w);
+            mc_rows r;
+            if (vversion_read(vv, sid, from, hi, sp->nfields, sp->field_ids, sp->field_types,
+                              &s->tombs, na, &r, e) < 0)
+                return -1;
+            newest_take(nw, ba, r.ts, r.cols, r.n);
+            if (from == lo) break;
+            hi = from - 1;
+            w = w > UINT64_MAX / 2 ? UINT64_MAX : w * 2;
+        }
         return 0;
     }
     vec *cols = arena_alloc(na, sizeof *cols * (sp->nfields + 1));

@@ -490,9 +490,98 @@ uint32_t mc_series_rows(memcache *m, uint32_t sid) {
     return n;
 }
 
+struct order {
+    int64_t ts;
+    uint32_t idx;
+};
+
+static int cmp_order(const void *a, const void *b) {
+    const struct order *x = a, *y = b;
+    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Puts the rows of s in time order, one row per timestamp (a later write's valid values win),
+ * so that every later read is a binary search and a copy. Out-of-order rows usually arrive
+ * near the newest ones (concurrent writers, late points), so only the rows from the first
+ * one the unsorted tail must precede are rearranged. */
+static void series_sort(memcache *m, struct mseries *s) {
+    uint32_t r0 = 1;
+    while (r0 < s->n && s->ts[r0] > s->ts[r0 - 1]) r0++;
+    if (r0 >= s->n) {
+        s->sorted = 1;
+        return;
+    }
+    int64_t tail_min = s->ts[r0];
+    for (uint32_t i = r0 + 1; i < s->n; i++)
+        if (s->ts[i] < tail_min) tail_min = s->ts[i];
+    uint32_t pos = 0, h = r0;
+    while (pos < h) {
+        uint32_t mid = pos + (h - pos) / 2;
+        if (s->ts[mid] < tail_min)
+            pos = mid + 1;
+        else
+            h = mid;
+    }
+    uint32_t k = s->n - pos;
+    struct order *ord = xmalloc(sizeof *ord * k);
+    for (uint32_t i = 0; i < k; i++) ord[i] = (struct order){s->ts[pos + i], pos + i};
+    qsort(ord, k, sizeof *ord, cmp_order);
+    /* dst[i]: the output row of ord[i] (equal timestamps are adjacent, in write order). */
+    uint32_t *dst = xmalloc(sizeof *dst * k), outk = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        if (i == 0 || ord[i].ts != ord[i - 1].ts) s->ts[pos + outk++] = ord[i].ts;
+        dst[i] = pos + outk - 1;
+    }
+    void *tmp = xmalloc(sizeof(strv) * k);
+    uint8_t *bits = xmalloc(bitmap_bytes(k));
+    for (uint32_t c = 0; c < s->ncols; c++) {
+        struct mcol *col = &s->cols[c];
+        size_t w = type_size(col->type);
+        uint8_t *v = col_valid(s, col);
+        char *raw = col->d.raw;
+        memset(bits, 0, bitmap_bytes(k));
+        for (uint32_t i = 0; i < k; i++) {
+            uint32_t r = ord[i].idx, o = dst[i] - pos;
+            if (!((v[r >> 3] >> (r & 7)) & 1)) continue;
+            memcpy((char *)tmp + w * o, raw + w * r, w);
+            bitmap_set(bits, o);
+        }
+        for (uint32_t o = 0; o < k; o++) {
+            if (o < outk && ((bits[o >> 3] >> (o & 7)) & 1)) {
+                memcpy(raw + w * (pos + o), (char *)tmp + w * o, w);
+                bitmap_set(v, pos + o);
+            } else {
+                bitmap_clear(v, pos + o);
+            }
+        }
+    }
+    free(bits);
+    free(tmp);
+    free(dst);
+    free(ord);
+    m->nrows -= k - outk;
+    s->n = pos + outk;
+    s->sorted = 1;
+}
+
+/* Returns s (series sid) sorted if a reader holding the read lock finds it unsorted: the lock
+ * is dropped for the writer's while it sorts, so the series is looked up again, and a write
+ * in between may have unsorted it again (readers keep their unsorted path for that). */
+static struct mseries *series_sorted(memcache *m, uint32_t sid, struct mseries *s) {
+    if (!s || s->sorted) return s;
+    pthread_rwlock_unlock(&m->lock);
+    pthread_rwlock_wrlock(&m->lock);
+    s = series_at(m, sid);
+    if (s && !s->sorted) series_sort(m, s);
+    pthread_rwlock_unlock(&m->lock);
+    pthread_rwlock_rdlock(&m->lock);
+    return series_at(m, sid);
+}
+
 bool mc_series_range(memcache *m, uint32_t sid, int64_t *tmin, int64_t *tmax) {
     pthread_rwlock_rdlock(&m->lock);
-    struct mseries *s = series_at(m, sid);
+    struct mseries *s = series_sorted(m, sid, series_at(m, sid));
     bool r = s && s->n > 0;
     if (r) {
         if (s->sorted) {
@@ -521,17 +610,6 @@ bool mc_time_range(memcache *m, int64_t *tmin, int64_t *tmax) {
     return r;
 }
 
-struct order {
-    int64_t ts;
-    uint32_t idx;
-};
-
-static int cmp_order(const void *a, const void *b) {
-    const struct order *x = a, *y = b;
-    if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
 /* Copies row src_row of col into out at dst_row (types match). */
 static inline void put_val(vec *out, uint32_t dst, const struct mcol *col, uint32_t src) {
     switch (col->type) {
@@ -558,7 +636,7 @@ int mc_read(memcache *m, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncol
             const uint32_t *col_ids, const uint8_t *types, arena *a, mc_rows *out) {
     memset(out, 0, sizeof *out);
     pthread_rwlock_rdlock(&m->lock);
-    struct mseries *s = series_at(m, sid);
+    struct mseries *s = series_sorted(m, sid, series_at(m, sid));
     if (!s || s->n == 0) {
         pthread_rwlock_unlock(&m->lock);
         return 0;

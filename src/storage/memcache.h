@@ -1,10 +1,12 @@
 /* In-memory cache of recent writes for one vnode: per series, a column of timestamps and one
  * column per field, appended in write order.
  *
- * Rows are kept in arrival order; a series remembers whether its timestamps are still strictly
- * increasing, so reading an in-order series is a copy and an out-of-order one a stable sort
- * plus a merge of equal timestamps in which the later write wins field by field (CnosDB's
- * "last write wins" for a (series, time) pair).
+ * Rows are appended in arrival order; a series remembers whether its timestamps are still
+ * strictly increasing. The first read of a series that is not sorts it in place, from its first
+ * misplaced row on, merging equal timestamps so that the later write wins field by field
+ * (CnosDB's "last write wins" for a (series, time) pair). Reads are then a binary search and a
+ * copy until a write lands out of order again: concurrent writers make most series unsorted,
+ * and sorting a whole series on every query cost more than the query.
  *
  * Memory: mc_bytes is what the cache holds (its slab, malloc'd arrays, strings); it is charged
  * to the server's memory budget (MEMBUDGET_MEMCACHE) as it grows, past the limit if need be

@@ -641,6 +641,25 @@ static int cmp_piece(const void *pa, const void *pb) {
     return (a->lo > b->lo) - (a->lo < b->lo);
 }
 
+bool vversion_span(vversion *vv, uint32_t sid, arena *a, int64_t *lo, int64_t *hi) {
+    *lo = INT64_MAX;
+    *hi = INT64_MIN;
+    for (size_t i = 0; i < vv->nfiles; i++) {
+        const cf_series *s = cf_find(vv->files[i]->r, sid, a);
+        for (uint32_t c = 0; s && c < s->nchunks; c++) {
+            if (s->chunks[c].tmin < *lo) *lo = s->chunks[c].tmin;
+            if (s->chunks[c].tmax > *hi) *hi = s->chunks[c].tmax;
+        }
+    }
+    for (size_t i = 0; i <= vv->nimm; i++) {
+        int64_t l, h;
+        if (!mc_series_range(i < vv->nimm ? vv->imm[i] : vv->active, sid, &l, &h)) continue;
+        if (l < *lo) *lo = l;
+        if (h > *hi) *hi = h;
+    }
+    return *lo <= *hi;
+}
+
 int vversion_pieces(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, const tomb_set *tombs,
                     arena *a, vpiece **out) {
     size_t cap = vv->nfiles + vv->nimm + 1, n = 0;

@@ -116,6 +116,9 @@ void vversion_release(vversion *vv);
 int vversion_read(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, uint32_t ncols,
                   const uint32_t *col_ids, const uint8_t *types, const tomb_set *tombs, arena *a,
                   mc_rows *out, err *e);
+/* Oldest and newest timestamp any source of the version holds for series sid (rows a tombstone
+ * hides included); false when none does. Index and cache look-ups only. */
+bool vversion_span(vversion *vv, uint32_t sid, arena *a, int64_t *lo, int64_t *hi);
 
 /* Fast path for scans: when the sources holding the series' rows in [tmin, tmax] do not
  * overlap in time and no tombstone touches them (the usual case: successive flushes of

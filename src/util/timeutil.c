@@ -487,7 +487,8 @@ static int64_t unit_ns(const char *u, size_t n) {
 /* Grammar as humantime has it: parts of digits then letters; whitespace may sit before a
  * number, inside a number, between a number and its unit, and after a unit. A part without a
  * unit, an unknown unit or any other character is an error. */
-bool duration_parse(const char *s, size_t n, int64_t bare_unit_ns, int64_t *ns) {
+/* sat: a product or sum past INT64_MAX saturates (a number that does not fit still fails). */
+static bool duration_scan(const char *s, size_t n, int64_t bare_unit_ns, bool sat, int64_t *ns) {
     if (!s) return false;
     size_t i = 0;
     if (bare_unit_ns > 0 && n > 0) {
@@ -499,7 +500,10 @@ bool duration_parse(const char *s, size_t n, int64_t bare_unit_ns, int64_t *ns) 
                 if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[k] - '0', &v))
                     return false;
             int64_t r;
-            if (__builtin_mul_overflow(v, bare_unit_ns, &r)) return false;
+            if (__builtin_mul_overflow(v, bare_unit_ns, &r)) {
+                if (!sat) return false;
+                r = INT64_MAX;
+            }
             *ns = r;
             return true;
         }
@@ -527,13 +531,23 @@ bool duration_parse(const char *s, size_t n, int64_t bare_unit_ns, int64_t *ns) 
         if (i < n && !is_space((unsigned char)s[i]) && (s[i] < '0' || s[i] > '9')) return false;
         int64_t per = unit_ns(s + us, i - us), part;
         if (!per) return false;
-        if (__builtin_mul_overflow(v, per, &part) || __builtin_add_overflow(total, part, &total))
-            return false;
+        if (__builtin_mul_overflow(v, per, &part) || __builtin_add_overflow(total, part, &total)) {
+            if (!sat) return false;
+            total = INT64_MAX;
+        }
         any = true;
     }
     if (!any) return false;
     *ns = total;
     return true;
+}
+
+bool duration_parse(const char *s, size_t n, int64_t bare_unit_ns, int64_t *ns) {
+    return duration_scan(s, n, bare_unit_ns, false, ns);
+}
+
+bool duration_parse_sat(const char *s, size_t n, int64_t bare_unit_ns, int64_t *ns) {
+    return duration_scan(s, n, bare_unit_ns, true, ns);
 }
 
 static char *put_u64(char *p, uint64_t v) {

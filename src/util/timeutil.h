@@ -64,6 +64,9 @@ size_t time_format_date(char *out, int64_t days);
  * M month months (30.44 days), y year years (365.25 days). A bare integer is taken in
  * `bare_unit_ns` units (pass 0 to refuse bare numbers). Returns false on error/overflow. */
 bool duration_parse(const char *s, size_t n, int64_t bare_unit_ns, int64_t *ns);
+/* The same, but a well-formed duration past INT64_MAX nanoseconds (~292 years: CnosDB takes a
+ * TTL of '1000000d') gives INT64_MAX, longer than any timestamp can be old. */
+bool duration_parse_sat(const char *s, size_t n, int64_t bare_unit_ns, int64_t *ns);
 /* Humantime's compact form: `1year`, `2years 1month`, `10days`, `1h`... written to out
  * (needs 128 bytes); 0 → `0s`. */
 size_t duration_format(char *out, int64_t ns);

@@ -5,7 +5,9 @@
  * the slab and after it left; a first row wider than the slab's column table and than the
  * column index threshold; series ids far apart (the two-level series table); drop and delete
  * on series in the slab and out of it, and a dropped series written again; and the cost of a
- * one-row series, which is what a million new series pay. Leaks are caught by ASan. */
+ * one-row series, which is what a million new series pay; rows written out of order and again
+ * (a reader sorts the series in place, then writes unsort it again) against a model. Leaks are
+ * caught by ASan. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -237,6 +239,80 @@ static void test_budget_charged_and_released(void **state) {
     assert_int_equal(membudget_used_by(MEMBUDGET_MEMCACHE), base);
 }
 
+/* Model of one series: per timestamp 0..NTS-1, per column, the last valid value written. */
+#define NTS 400
+#define MCOLS 3
+struct model {
+    bool row[NTS];
+    bool valid[NTS][MCOLS];
+    int64_t val[NTS][MCOLS];
+};
+
+static void check_model(memcache *m, const struct model *mo, int64_t lo, int64_t hi) {
+    arena *a = arena_new(0);
+    uint32_t ids[MCOLS] = {1, 2, 3};
+    uint8_t types[MCOLS] = {VT_I64, VT_I64, VT_I64};
+    mc_rows r;
+    assert_int_equal(mc_read(m, 7, lo, hi, MCOLS, ids, types, a, &r), 0);
+    uint32_t i = 0;
+    for (int64_t ts = lo; ts <= hi; ts++) {
+        if (!mo->row[ts]) continue;
+        assert_true(i < r.n);
+        assert_int_equal(r.ts[i], ts);
+        for (uint32_t c = 0; c < MCOLS; c++) {
+            assert_int_equal(r.cols[c].len ? vec_is_valid(&r.cols[c], i) : 0, mo->valid[ts][c]);
+            if (mo->valid[ts][c]) assert_int_equal(r.cols[c].d.i64[i], mo->val[ts][c]);
+        }
+        i++;
+    }
+    assert_int_equal(r.n, i);
+    int64_t tmin, tmax;
+    uint32_t first = 0;
+    while (first < NTS && !mo->row[first]) first++;
+    assert_true(mc_series_range(m, 7, &tmin, &tmax));
+    assert_int_equal(tmin, first);
+    arena_free(a);
+}
+
+/* Rows arrive out of order, some timestamps twice with other columns set; reads between the
+ * writes sort the series (from the first misplaced row on), later writes unsort it again.
+ * Every read must equal the model: time order, one row per timestamp, later writes winning per
+ * column. The series passes through the slab, inline and malloc'd validity bits. */
+static void test_out_of_order_sorted_by_readers(void **state) {
+    (void)state;
+    memcache *m = mc_new();
+    static struct model mo;
+    memset(&mo, 0, sizeof mo);
+    uint64_t x = 88172645463325252ull;
+    for (int step = 0; step < 900; step++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        /* mostly advancing, sometimes far back, sometimes a rewrite of a recent timestamp */
+        int64_t ts = step < 600
+                         ? (int64_t)((step / 2 + (x % 7 == 0 ? NTS - 1 - step / 2 : 0)) % NTS)
+                         : (int64_t)(x % NTS);
+        mc_val vals[MCOLS];
+        uint32_t n = 0;
+        for (uint32_t c = 0; c < MCOLS; c++) {
+            if ((x >> (20 + c)) % 3 == 0) continue;
+            int64_t v = (int64_t)(x >> 8) + c;
+            vals[n++] = (mc_val){.col_id = c + 1, .type = VT_I64, .v.i = v};
+            mo.valid[ts][c] = true;
+            mo.val[ts][c] = v;
+        }
+        mo.row[ts] = true;
+        mc_append(m, 7, ts, vals, n);
+        if (x % 5 == 0) {
+            int64_t lo = (int64_t)((x >> 30) % NTS), hi = lo + (int64_t)((x >> 40) % 50);
+            check_model(m, &mo, lo, hi < NTS ? hi : NTS - 1);
+        }
+    }
+    check_model(m, &mo, 0, NTS - 1);
+    size_t distinct = 0;
+    for (int t = 0; t < NTS; t++) distinct += mo.row[t];
+    assert_int_equal(mc_row_count(m), distinct);
+    mc_release(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_growth_across_slab),
@@ -245,6 +321,7 @@ int main(void) {
         cmocka_unit_test(test_drop_delete),
         cmocka_unit_test(test_one_row_series_cost),
         cmocka_unit_test(test_budget_charged_and_released),
+        cmocka_unit_test(test_out_of_order_sorted_by_readers),
     };
     return cmocka_run_group_tests_name("memcache", tests, NULL, NULL);
 }

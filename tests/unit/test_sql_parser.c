@@ -917,6 +917,20 @@ static void test_lexer_tokens(void **state) {
     assert_int_equal(n, 10001);
     assert_int_equal(t[9998].kind, TOK_WORD);
     assert_int_equal(t[9999].kind, TOK_COMMA);
+    /* one-byte tokens only, at the one-pass limit (a token per byte fills the array to its
+     * last slot) and past it (two passes): the same tokens either way */
+    for (uint32_t len = 16382; len <= 16388; len += 2) {
+        buf_reset(&b);
+        for (uint32_t i = 0; i < len / 2; i++) buf_puts(&b, "b,");
+        assert_int_equal(sql_lex(a, a, b.p, b.len, &t, &n, &e), 0);
+        assert_int_equal(n, len + 1);
+        for (uint32_t i = 0; i < len; i++) {
+            assert_int_equal(t[i].kind, i % 2 ? TOK_COMMA : TOK_WORD);
+            assert_int_equal(t[i].pos.col, i + 1);
+            if (i % 2 == 0) assert_string_equal(t[i].text, "b");
+        }
+        assert_int_equal(t[len].kind, TOK_EOF);
+    }
     buf_free(&b);
     arena_free(a);
 }

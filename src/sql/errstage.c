@@ -1,0 +1,43 @@
+/* Stage wrappers of evaluation errors: see errstage.h. */
+#include "sql/errstage.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#define ARROW "Arrow error: "
+
+static bool starts(const char *s, const char *p) {
+    return !strncmp(s, p, strlen(p));
+}
+
+/* 1 = an Arrow kernel's error, 2 = DataFusion's, 0 = not an evaluation error. */
+static int kind(const err *e) {
+    if (starts(e->msg, ARROW)) return 1;
+    if (starts(e->msg, "Execution error: ") || starts(e->msg, "Internal error: ")) return 2;
+    return 0;
+}
+
+void errstage_folded(err *e) {
+    if (kind(e))
+        err_prefix(e, "Execute logical plan: Datafusion: Optimizer rule 'simplify_expressions' "
+                      "failed\ncaused by\n");
+}
+
+static void rewrap(err *e, const char *arrow_prefix) {
+    int k = kind(e);
+    if (k == 1) {
+        /* CnosDB names Arrow's error "Arrow: <message>", without DataFusion's "Arrow error: " */
+        memmove(e->msg, e->msg + strlen(ARROW), strlen(e->msg + strlen(ARROW)) + 1);
+        err_prefix(e, "Could not chunk result: %s", arrow_prefix);
+    } else if (k == 2) {
+        err_prefix(e, "Could not chunk result: Datafusion: ");
+    }
+}
+
+void errstage_running(err *e) {
+    rewrap(e, "Arrow: ");
+}
+
+void errstage_in_scan(err *e) {
+    rewrap(e, "Coordinator: Tskv: Arrow: ");
+}

@@ -120,8 +120,7 @@ int sqlx_copy_into_table(sql_session *s, const sql_stmt *st, sql_result *r, err 
     uint8_t *types = arena_alloc(a, ncols + 1), *units = arena_alloc(a, ncols + 1);
     bool infer = false;
     if (t->ext) {
-        rc = err_set(e, 422, EC_NOT_IMPL,
-                     "This feature is not implemented: COPY INTO the external table %s", t->name);
+        rc = not_impl_external("COPY INTO", t->name, e);
         goto out;
     }
     if (ext_source_from_sql(st->ext, true, &src, e) < 0) goto out;

@@ -191,7 +191,8 @@ int ext_out_path(arena *a, const char *location, const char *suffix, char **path
     }
     if (make_dirs(tmp, p, e) < 0) return -1;
     char real[PATH_MAX];
-    /* an existing file (or a link) is written through: its target must be allowed too */
+    /* the file is replaced by a rename, never written through a link; still, a link there
+     * that points outside is refused rather than replaced */
     if (realpath(p, real) && !under_allowed(real)) return refused(p, e);
     *path = arena_strdup(a, p);
     return 0;

@@ -1,5 +1,7 @@
 /* Writing an external file (COPY INTO a location): bytes through the chosen compression into a
- * new file, made durable (fdatasync) when closed. See ext.h. */
+ * hidden temporary file beside the target (`.<name>.tmp-<n>`, which listings skip), made
+ * durable (fdatasync) and renamed over the target when closed; abandoned, it is removed. So a
+ * reader (an external table over the directory) sees the whole file or none of it. See ext.h. */
 #include "sql/ext.h"
 
 #include <bzlib.h>
@@ -17,6 +19,7 @@
 
 struct ext_out {
     const char *path;
+    char *tmp; /* what is written, renamed to path at the end */
     uint8_t comp;
     int fd;
     gzFile gz;
@@ -49,8 +52,22 @@ void ext_out_free(ext_out *o) {
     if (o->fd >= 0) close(o->fd);
     if (o->zc) ZSTD_freeCCtx(o->zc);
     if (o->xz_open) lzma_end(&o->xz);
+    if (o->tmp) unlink(o->tmp);
+    free(o->tmp);
     free(o->zbuf);
     free(o);
+}
+
+/* `<dir>/.<base>.tmp-<pid>-<n>` for path. */
+static char *tmp_name(const char *path) {
+    static unsigned long seq;
+    unsigned long k = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+    const char *slash = strrchr(path, '/');
+    int dl = slash ? (int)(slash - path + 1) : 0;
+    char *t = NULL;
+    if (asprintf(&t, "%.*s.%s.tmp-%ld-%lu", dl, path, path + dl, (long)getpid(), k) < 0)
+        return NULL;
+    return t;
 }
 
 int ext_out_open(const char *path, uint8_t comp, ext_out **out, err *e) {
@@ -58,10 +75,15 @@ int ext_out_open(const char *path, uint8_t comp, ext_out **out, err *e) {
     if (!o) return err_set(e, 500, EC_INTERNAL, "out of memory");
     o->path = path;
     o->comp = comp;
-    /* O_NOFOLLOW: a link planted at the path is not written through */
-    o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    o->tmp = tmp_name(path);
+    /* O_EXCL: a new file, never a link planted at the name */
+    o->fd = o->tmp ? open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
     int rc = 0;
     if (o->fd < 0) {
+        if (o->tmp && errno == EEXIST) {
+            free(o->tmp); /* not ours to remove */
+            o->tmp = NULL;
+        }
         rc = out_err(o, strerror(errno), e);
     } else if (comp == EXT_GZIP) {
         int fd = dup(o->fd);
@@ -151,6 +173,13 @@ int ext_out_close(ext_out *o, err *e) {
         rc = stream(o, "", 0, true, e);
     }
     if (rc == 0 && fdatasync(o->fd) < 0) rc = out_err(o, strerror(errno), e);
+    /* rename replaces a link at path itself, never its target */
+    if (rc == 0 && rename(o->tmp, o->path) < 0) rc = out_err(o, strerror(errno), e);
+    if (rc == 0) {
+        free(o->tmp);
+        o->tmp = NULL;
+        fs_fsync_parent(o->path);
+    }
     ext_out_free(o);
     return rc;
 }

@@ -315,6 +315,11 @@ static int insert_select(sql_session *s, const sql_stmt *st, sql_result *r, cons
     return sqlx_insert_rows(s, r, t, idx, ncols, po.root, e);
 }
 
+int not_impl_external(const char *what, const char *table, err *e) {
+    return err_set(e, 422, EC_NOT_IMPL,
+                   "This feature is not implemented: %s of the external table %s", what, table);
+}
+
 /* INSERT INTO t (cols) VALUES (...): rows become points through the normal write path. */
 static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
@@ -322,8 +327,7 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     if (!t) return -1;
     int rc = -1;
     if (t->ext) {
-        rc = err_set(e, 422, EC_NOT_IMPL,
-                     "This feature is not implemented: INSERT INTO the external table %s", t->name);
+        rc = not_impl_external("INSERT", t->name, e);
         goto out;
     }
     const sql_body *body = st->q ? st->q->body : NULL;
@@ -417,6 +421,10 @@ static int run_delete(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     const char *db = st->table.db ? st->table.db : s->db;
     meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
     if (!t) return -1;
+    if (t->ext) {
+        meta_table_release(t);
+        return not_impl_external("DELETE", st->table.name, e);
+    }
     series_filter sf;
     uint32_t *sids;
     size_t n;

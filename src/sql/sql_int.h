@@ -73,6 +73,8 @@ int sqlx_insert_rows(sql_session *s, sql_result *r, const meta_table *t, const i
                      uint32_t ncols, op *src, err *e);
 
 /* ---- external tables and COPY (copy.c) ---- */
+/* 010005 `This feature is not implemented: <what> of the external table <table>` (sql.c). */
+int not_impl_external(const char *what, const char *table, err *e);
 int sqlx_create_external(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_copy_into_table(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, err *e);

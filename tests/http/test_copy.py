@@ -105,3 +105,15 @@ def test_wide_file_in_smaller_batches(make_server, tmp_path):
     srv.sql_ok(f"CREATE EXTERNAL TABLE wide STORED AS CSV WITH HEADER ROW LOCATION '{tmp_path}/wide.csv'")
     got = rows_of(srv, f"SELECT count(*) AS n, sum(c{ncols - 1}) AS s FROM wide")
     assert got == [{"n": nrows, "s": (ncols - 1) * nrows * (nrows - 1) // 2}]
+
+
+def test_line_protocol_refuses_an_external_table(make_server, tmp_path):
+    (tmp_path / "e.csv").write_text("v\n1\n")
+    srv = make_server(env={"STRATA_COPY_ALLOWED_DIRS": str(tmp_path)})
+    srv.sql_ok(f"CREATE EXTERNAL TABLE ext (v BIGINT) STORED AS CSV WITH HEADER ROW LOCATION '{tmp_path}/e.csv'")
+    r = srv.write("ext,host=a v=2i 1\n", db="public")
+    assert r.status == 422, r
+    assert "table ext is an external table: it reads files and takes no writes" in r.text
+    assert rows_of(srv, "SELECT v FROM ext") == [{"v": 1}]
+    # a new column of the same name is refused just the same
+    assert srv.write("ext w=1 1\n", db="public").status == 422

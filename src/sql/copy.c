@@ -13,10 +13,12 @@
  *   WITH_HEADER = false) or JSON-lines file, compressed if asked (FILE_FORMAT's COMPRESSION),
  *   through the HTTP result encoders (format.h), and answers `rows`. A location ending in `/` (or a
  * directory) gets a new part-*.csv|json file.
+ * - COPY INTO an external table over a directory adds a file to it, in the table's format.
  * - A query over an external table scans its files (ext_table_scan, from plan_from.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "format/format.h"
 #include "sql/ext.h"
@@ -105,6 +107,9 @@ static int not_match(err *e) {
                    "Semantic error: Insert columns and Source columns not match");
 }
 
+static int copy_into_external(sql_session *s, const sql_stmt *st, sql_result *r,
+                              const meta_table *t, const ext_source *from, err *e);
+
 int sqlx_copy_into_table(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
     meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
@@ -119,11 +124,11 @@ int sqlx_copy_into_table(sql_session *s, const sql_stmt *st, sql_result *r, err 
     const char **names = arena_alloc(a, sizeof *names * (ncols + 1));
     uint8_t *types = arena_alloc(a, ncols + 1), *units = arena_alloc(a, ncols + 1);
     bool infer = false;
+    if (ext_source_from_sql(st->ext, true, &src, e) < 0) goto out;
     if (t->ext) {
-        rc = not_impl_external("COPY INTO", t->name, e);
+        rc = copy_into_external(s, st, r, t, &src, e);
         goto out;
     }
-    if (ext_source_from_sql(st->ext, true, &src, e) < 0) goto out;
     for (uint32_t i = 0; i < st->ext->nopts; i++) {
         const sql_option *o = &st->ext->opts[i];
         /* ON_ERROR = 'abort' is what COPY does; skipping bad rows is not offered */
@@ -205,35 +210,39 @@ static int write_rows(sql_result *r, op *root, fmt_enc *f, bool header, ext_out 
     return rc < 0 ? -1 : 0;
 }
 
-int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
-    ext_source src;
-    if (ext_source_from_sql(st->ext, true, &src, e) < 0) return -1;
-    enum fmt_kind kind = src.format == EXT_JSON ? FMT_NDJSON : FMT_CSV;
-    if (kind == FMT_CSV && src.delimiter != ',') {
-        if (src.delimiter != '\t')
-            return err_set(e, 422, EC_NOT_IMPL,
-                           "This feature is not implemented: COPY INTO a location with the "
-                           "delimiter '%c' (',' and tab are supported)",
-                           src.delimiter);
-        kind = FMT_TSV;
-    }
-    plan_out po;
-    if (plan_query(s, &r->q, st->q, &po, e) < 0) return -1;
+static enum fmt_kind out_kind(const ext_source *dst) {
+    if (dst->format == EXT_JSON) return FMT_NDJSON;
+    return dst->delimiter == '\t' ? FMT_TSV : FMT_CSV;
+}
+
+static int check_out_delimiter(const ext_source *dst, err *e) {
+    if (dst->format == EXT_CSV && dst->delimiter != ',' && dst->delimiter != '\t')
+        return err_set(e, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: writing CSV with the delimiter '%c' "
+                       "(',' and tab are supported)",
+                       dst->delimiter);
+    return 0;
+}
+
+/* The rows of root (ncols columns called names) into a new file at dst, answering `rows`.
+ * Closes root. */
+static int copy_out(sql_session *s, sql_result *r, op *root, const char **names, uint32_t ncols,
+                    const ext_source *dst, err *e) {
     char *path;
-    const char *suffix = arena_printf(s->a, "%s%s", src.format == EXT_JSON ? "json" : "csv",
-                                      ext_comp_suffix(src.compression));
+    const char *suffix = arena_printf(s->a, "%s%s", dst->format == EXT_JSON ? "json" : "csv",
+                                      ext_comp_suffix(dst->compression));
     ext_out *o;
-    if (ext_out_path(s->a, src.location, suffix, &path, e) < 0 ||
-        ext_out_open(path, src.compression, &o, e) < 0) {
-        po.root->close(po.root);
+    if (ext_out_path(s->a, dst->location, suffix, &path, e) < 0 ||
+        ext_out_open(path, dst->compression, &o, e) < 0) {
+        root->close(root);
         return -1;
     }
-    set_schema(r, po.ncols, po.names, po.root);
-    fmt_enc *f = fmt_enc_new(kind, &r->schema, false);
+    set_schema(r, ncols, names, root);
+    fmt_enc *f = fmt_enc_new(out_kind(dst), &r->schema, false);
     uint64_t rows = 0;
-    int rc = write_rows(r, po.root, f, src.header, o, &rows, e);
+    int rc = write_rows(r, root, f, dst->header, o, &rows, e);
     fmt_enc_free(f);
-    po.root->close(po.root);
+    root->close(root);
     if (rc == 0)
         rc = ext_out_close(o, e);
     else
@@ -241,4 +250,49 @@ int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, e
     if (rc < 0) return -1;
     sqlx_rows_result(s, r, rows);
     return 0;
+}
+
+int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
+    ext_source dst;
+    if (ext_source_from_sql(st->ext, true, &dst, e) < 0 || check_out_delimiter(&dst, e) < 0)
+        return -1;
+    plan_out po;
+    if (plan_query(s, &r->q, st->q, &po, e) < 0) return -1;
+    return copy_out(s, r, po.root, po.names, po.ncols, &dst, e);
+}
+
+/* COPY INTO an external table: the file's rows, read as the table's columns, become a new file
+ * in the table's directory, in its format (CnosDB's way of appending to one). */
+static int copy_into_external(sql_session *s, const sql_stmt *st, sql_result *r,
+                              const meta_table *t, const ext_source *from, err *e) {
+    if (st->ninsert_cols)
+        return err_set(e, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: a column list in COPY INTO the external "
+                       "table %s",
+                       t->name);
+    ext_source dst;
+    const char **arrow;
+    uint8_t *units;
+    if (ext_def_parse(s->a, t->ext, t->ncols, &dst, &arrow, &units, e) < 0) return -1;
+    const char *loc = dst.location;
+    size_t len = strlen(loc);
+    struct stat sb;
+    const char *p = strncmp(loc, "file://", 7) ? loc : loc + 7;
+    if (!(len && loc[len - 1] == '/') && !(stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)))
+        return err_set(e, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: COPY INTO the external table %s over "
+                       "one file (its location must be a directory)",
+                       t->name);
+    if (check_out_delimiter(&dst, e) < 0) return -1;
+    char **files;
+    uint32_t nf;
+    if (ext_files(s->a, from->location, &files, &nf, e) < 0) return -1;
+    const char **names = arena_alloc(s->a, sizeof *names * (t->ncols + 1));
+    uint8_t *types = arena_alloc(s->a, t->ncols + 1);
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        names[i] = t->cols[i].name;
+        types[i] = t->cols[i].type;
+    }
+    op *rows = op_ext_scan(&r->q, from, files, nf, t->ncols, NULL, names, types, units);
+    return copy_out(s, r, rows, names, t->ncols, &dst, e);
 }

@@ -231,6 +231,27 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
     case OP_DIV:
     case OP_MOD:
         return bind_arith(bd, e, x, y, out, er);
+    case OP_BITAND:
+    case OP_BITOR:
+    case OP_BITXOR:
+    case OP_SHL:
+    case OP_SHR: {
+        /* integers only (DataFusion's bitwise_coercion); an UNSIGNED side makes it UNSIGNED */
+        bool ix = x->type == VT_I64 || x->type == VT_U64,
+             iy = y->type == VT_I64 || y->type == VT_U64;
+        if (!(ix && (iy || y->type == VT_NULL)) && !(iy && x->type == VT_NULL))
+            return plan_err(er, "Unsupported argument types. Can not evaluate %s %s %s",
+                            vtype_arrow_name(x->type, x->unit), plan_op_text(e->op),
+                            vtype_arrow_name(y->type, y->unit));
+        uint8_t t = x->type == VT_U64 || y->type == VT_U64 ? VT_U64 : VT_I64;
+        if (bx_cast(a, &x, t, 0, er) < 0 || bx_cast(a, &y, t, 0, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_ARITH, t, 2);
+        r->op = e->op;
+        r->args[0] = x;
+        r->args[1] = y;
+        *out = r;
+        return 0;
+    }
     default:
         return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: operator %s",
                        plan_op_text(e->op));

@@ -159,6 +159,7 @@ static int eval_regex(const bexpr *e, const vec *x, const vec *y, uint32_t n, ar
 struct in_set {
     keyset *set;
     bool has_null;
+    bool empty; /* no values at all: a NaN is a value no key holds */
 };
 
 /* The hash key of a non-NULL value: its bytes, with -0.0 folded into 0.0; false for NaN, which
@@ -199,6 +200,7 @@ void bx_in_list_prepare(arena *a, bexpr *e) {
     struct in_set *s = arena_alloc(a, sizeof *s);
     s->set = keyset_new(a, e->nargs - 1);
     s->has_null = false;
+    s->empty = e->nargs <= 1;
     for (uint32_t k = 1; k < e->nargs; k++) {
         const value *v = &e->args[k]->cval;
         char tmp[16];
@@ -222,6 +224,7 @@ bexpr *bx_in_values(arena *a, bexpr *x, const batch *b, uint32_t nb, bool negate
     for (uint32_t k = 0; k < nb; k++) total += b[k].nrows;
     s->set = keyset_new(a, total);
     s->has_null = false;
+    s->empty = total == 0;
     for (uint32_t k = 0; k < nb; k++)
         for (uint32_t i = 0; i < b[k].nrows; i++) {
             value p;
@@ -245,7 +248,7 @@ static int eval_in_set(const bexpr *e, const batch *b, arena *a, vec *out, err *
     if (bexpr_eval(e->args[0], b, a, &x, er) < 0) return -1;
     uint32_t n = b->nrows;
     vec_alloc(a, VT_BOOL, 0, n, out);
-    if (keyset_count(s->set) == 0 && !s->has_null) {
+    if (s->empty) {
         /* x IN (no rows) is false and x NOT IN (no rows) true, even for a NULL x */
         for (uint32_t i = 0; i < n; i++) out->d.b[i] = e->negated;
         return 0;

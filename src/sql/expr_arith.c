@@ -119,6 +119,21 @@ int expr_eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
                 if (q[i] == 0) return div_zero(er);
                 r[i] = q[i] == -1 ? 0 : p[i] % q[i];
                 break;
+            case OP_BITAND:
+                r[i] = p[i] & q[i];
+                break;
+            case OP_BITOR:
+                r[i] = p[i] | q[i];
+                break;
+            case OP_BITXOR:
+                r[i] = p[i] ^ q[i];
+                break;
+            case OP_SHL: /* arrow's wrapping shifts: the amount modulo 64 */
+                r[i] = (int64_t)(up << (uq & 63));
+                break;
+            case OP_SHR:
+                r[i] = p[i] >> (uq & 63);
+                break;
             }
         }
         return 0;
@@ -148,6 +163,21 @@ int expr_eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
             case OP_MOD:
                 if (q[i] == 0) return div_zero(er);
                 r[i] = p[i] % q[i];
+                break;
+            case OP_BITAND:
+                r[i] = p[i] & q[i];
+                break;
+            case OP_BITOR:
+                r[i] = p[i] | q[i];
+                break;
+            case OP_BITXOR:
+                r[i] = p[i] ^ q[i];
+                break;
+            case OP_SHL:
+                r[i] = p[i] << (q[i] & 63);
+                break;
+            case OP_SHR:
+                r[i] = p[i] >> (q[i] & 63);
                 break;
             }
         }

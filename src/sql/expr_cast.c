@@ -75,6 +75,34 @@ static bool parse_f64(strv s, double *out) {
     return true;
 }
 
+/* Arrow's text to boolean: trimmed and lower-cased, a prefix of true/false or yes/no, on/off,
+ * 1/0 (the letters t, tr ... and f, fa ... included); -1 for anything else. */
+/* s trimmed and lower-cased into out (at most cap bytes); its whole trimmed length. */
+static size_t trim_lower(strv s, char *out, size_t cap) {
+    size_t i = 0, j = s.len;
+    while (i < j && isspace((unsigned char)s.p[i])) i++;
+    while (j > i && isspace((unsigned char)s.p[j - 1])) j--;
+    for (size_t k = i; k < j && k - i < cap; k++) out[k - i] = (char)tolower((unsigned char)s.p[k]);
+    return j - i;
+}
+
+/* Arrow's text to boolean: trimmed and lower-cased, a prefix of true/false, yes/no, on/off,
+ * 1/0 (t, tr, ... and f, fa, ... included); -1 for anything else. */
+static int text_bool(strv s) {
+    static const char *const yes[] = {"t", "tr", "tru", "true", "y", "ye", "yes", "on", "1"};
+    static const char *const no[] = {"f", "fa", "fal", "fals", "false",
+                                     "n", "no", "of",  "off",  "0"};
+    char t[8];
+    size_t n = trim_lower(s, t, sizeof t - 1);
+    if (n >= sizeof t) return -1;
+    t[n] = 0;
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (!strcmp(t, yes[i])) return 1;
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (!strcmp(t, no[i])) return 0;
+    return -1;
+}
+
 int bx_ts_parse_err(err *er, const char *p, size_t n) {
     return err_set(er, 422, EC_QUERY_INTERNAL,
                    "Arrow error: Parser error: Error parsing timestamp from '%.*s': %s", (int)n, p,
@@ -84,6 +112,14 @@ int bx_ts_parse_err(err *er, const char *p, size_t n) {
 static int cast_err(err *er, const value *v, uint8_t to, uint8_t unit) {
     /* text to a timestamp goes through Arrow's timestamp parser, which words its own error */
     if (v->type == VT_STR && to == VT_TS) return bx_ts_parse_err(er, v->v.s.p, v->v.s.len);
+    if (v->type == VT_STR && to == VT_BOOL) {
+        /* Arrow names the value as it compared it: trimmed, lower-cased */
+        char low[256];
+        size_t n = trim_lower(v->v.s, low, sizeof low);
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Arrow error: Cast error: Cannot cast value '%.*s' to value of Boolean type",
+                       (int)(n < sizeof low ? n : sizeof low), low);
+    }
     if (v->type == VT_STR)
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Arrow error: Cast error: Cannot cast string '%.*s' to value of %s type",
@@ -227,14 +263,14 @@ static bool cast_to_bool(const value *in, value *out) {
     case VT_F64:
         out->v.b = in->v.f != 0;
         break;
-    case VT_STR:
-        if (in->v.s.len == 4 && !strncasecmp(in->v.s.p, "true", 4))
-            out->v.b = true;
-        else if (in->v.s.len == 5 && !strncasecmp(in->v.s.p, "false", 5))
-            out->v.b = false;
-        else
+    case VT_STR: {
+        int b = text_bool(in->v.s);
+        if (b < 0)
             ok = false;
+        else
+            out->v.b = b;
         break;
+    }
     default:
         ok = false;
     }

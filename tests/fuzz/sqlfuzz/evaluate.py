@@ -212,7 +212,7 @@ def cast(label, v):
     if (src, dst) == ("int", "str"):
         return str(v)
     if (src, dst) == ("bool", "str"):
-        return "true" if v else "false"
+        return "1" if v else "0"  # Arrow 40's cast under DataFusion 27 (CnosDB's cases)
     if (src, dst) == ("int", "float"):
         if abs(v) > 2**53:
             raise Unsupported("inexact integer")
@@ -331,7 +331,11 @@ def _evaluate(n, env):
         return None if v is None else -v if isinstance(v, float) else checked(-v)
     if lab == "abs":
         v = ev(0)
-        return None if v is None else abs(v) if isinstance(v, float) else checked(abs(v))
+        if v is None:
+            return None
+        if not isinstance(v, float) and abs(v) > 2**53:
+            raise Unsupported("inexact integer")
+        return float(abs(v))
     if lab in ("ceil", "floor", "trunc", "sign", "signum", "sqrt", "ln", "log10", "log2",
                "exp") and len(n.kids) == 1:
         v = ev(0)

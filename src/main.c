@@ -15,11 +15,13 @@
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,8 +223,19 @@ int main(int argc, char **argv) {
     server_set_ready(srv, cat, eng);
     log_info("ready");
 
+    /* The main thread waits for the signal to stop and meanwhile, once a second, carries out
+     * the delayed drops (DROP DATABASE ... AFTER) that have come due. */
     int sig = 0;
-    sigwait(&sigs, &sig);
+    for (;;) {
+        struct timespec tick = {1, 0};
+        sig = sigtimedwait(&sigs, NULL, &tick);
+        if (sig > 0) break;
+        uint64_t id;
+        while (catalog_take_due_drop(cat, time_now_ns(), &id, &e) == 0 && id) {
+            log_info("database %llu: its delayed drop came due; dropped", (unsigned long long)id);
+            if (engine_drop_db(eng, id, &e) < 0) log_error("%s", e.msg);
+        }
+    }
     log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     server_quiesce(srv);
     server_stop(srv);

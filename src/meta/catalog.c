@@ -210,16 +210,26 @@ static meta_table *as_table(uint64_t v) {
     return (meta_table *)(uintptr_t)v;
 }
 
+/* tenant NUL name: looked up on every statement, so without printf */
 static size_t db_key(char *key, size_t cap, const char *tenant, const char *name) {
-    int n = snprintf(key, cap, "%s%c%s", tenant, 0, name);
-    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+    size_t t = strlen(tenant), n = strlen(name);
+    if (t + 1 + n >= cap) return 0;
+    memcpy(key, tenant, t);
+    key[t] = 0;
+    memcpy(key + t + 1, name, n);
+    return t + 1 + n;
 }
 
-struct mdb *cat_find_db(catalog *c, const char *tenant, const char *name) {
+struct mdb *cat_find_db_any(catalog *c, const char *tenant, const char *name) {
     char key[512];
     size_t n = db_key(key, sizeof key, tenant, name);
     uint64_t v;
     return n && hmap_get(c->dbs, key, n, &v) ? as_db(v) : NULL;
+}
+
+struct mdb *cat_find_db(catalog *c, const char *tenant, const char *name) {
+    struct mdb *d = cat_find_db_any(c, tenant, name);
+    return d && !d->drop_at ? d : NULL;
 }
 
 struct mdb *cat_find_db_id(catalog *c, uint64_t id) {
@@ -473,7 +483,8 @@ int catalog_create_db(catalog *c, const char *tenant, const char *name, const db
     int rc = 0;
     if (!find_tenant(c, tenant)) {
         rc = err_set(e, 422, EC_TENANT_NOT_FOUND, "The tenant %s not found", tenant);
-    } else if (cat_find_db(c, tenant, name)) {
+    } else if (cat_find_db_any(c, tenant, name)) {
+        /* a database whose delayed drop is pending still holds its name */
         if (!if_not_exists)
             rc = err_set(e, 422, EC_DB_EXISTS, "Database \"%s\" already exists", name);
     } else {
@@ -515,23 +526,79 @@ int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_
     return rc;
 }
 
+/* Logs the drop of d and removes it; called with the schema lock held. */
+static int drop_db_locked(catalog *c, struct mdb *d, err *e) {
+    int rc = log_one_locked(c, json_pack("{s:s, s:I}", "t", "drop_db", "id", (json_int_t)d->id), e);
+    if (!rc) {
+        pthread_rwlock_wrlock(&c->lock);
+        db_unlink(c, d);
+        pthread_rwlock_unlock(&c->lock);
+        db_free(d);
+    }
+    return rc;
+}
+
+/* Logs d's state with drop_at set (0 = live again), then applies it. */
+static int set_drop_at_locked(catalog *c, struct mdb *d, int64_t drop_at, err *e) {
+    struct mdb next = *d;
+    next.drop_at = drop_at;
+    int rc = log_one_locked(c, cat_db_json(&next), e);
+    if (!rc) {
+        pthread_rwlock_wrlock(&c->lock);
+        d->drop_at = drop_at;
+        pthread_rwlock_unlock(&c->lock);
+    }
+    return rc;
+}
+
 int catalog_drop_db(catalog *c, const char *tenant, const char *name, bool if_exists,
-                    uint64_t *dropped_id, err *e) {
+                    int64_t after_ns, uint64_t *dropped_id, err *e) {
     *dropped_id = 0;
     schema_lock(&c->ddl, true);
     int rc = 0;
-    struct mdb *d = cat_find_db(c, tenant, name);
+    /* a hidden database may be dropped again: now, or with a new delay */
+    struct mdb *d = cat_find_db_any(c, tenant, name);
     if (!d) {
         if (!if_exists) rc = db_not_found(e, name);
+    } else if (after_ns > 0) {
+        int64_t at;
+        if (__builtin_add_overflow(time_now_ns(), after_ns, &at)) at = INT64_MAX;
+        rc = set_drop_at_locked(c, d, at, e);
     } else {
-        rc = log_one_locked(c, json_pack("{s:s, s:I}", "t", "drop_db", "id", (json_int_t)d->id), e);
-        if (!rc) {
-            *dropped_id = d->id;
-            pthread_rwlock_wrlock(&c->lock);
-            db_unlink(c, d);
-            pthread_rwlock_unlock(&c->lock);
-            db_free(d);
-        }
+        uint64_t id = d->id;
+        rc = drop_db_locked(c, d, e);
+        if (!rc) *dropped_id = id;
+    }
+    schema_unlock(&c->ddl);
+    return rc;
+}
+
+int catalog_recover_db(catalog *c, const char *tenant, const char *name, bool if_exists, err *e) {
+    schema_lock(&c->ddl, true);
+    int rc = 0;
+    struct mdb *d = cat_find_db_any(c, tenant, name);
+    if (!d) {
+        if (!if_exists) rc = db_not_found(e, name);
+    } else if (d->drop_at) {
+        rc = set_drop_at_locked(c, d, 0, e);
+    }
+    schema_unlock(&c->ddl);
+    return rc;
+}
+
+int catalog_take_due_drop(catalog *c, int64_t now_ns, uint64_t *dropped_id, err *e) {
+    *dropped_id = 0;
+    schema_lock(&c->ddl, true);
+    struct mdb *due = NULL;
+    size_t pos = 0;
+    uint64_t v;
+    while (!due && hmap_next(c->dbs, &pos, NULL, NULL, &v))
+        if (as_db(v)->drop_at && as_db(v)->drop_at <= now_ns) due = as_db(v);
+    int rc = 0;
+    if (due) {
+        uint64_t id = due->id;
+        rc = drop_db_locked(c, due, e);
+        if (!rc) *dropped_id = id;
     }
     schema_unlock(&c->ddl);
     return rc;
@@ -562,7 +629,7 @@ int catalog_list_dbs(catalog *c, const char *tenant, arena *a, char ***names, si
     char **arr = arena_alloc(a, sizeof *arr * (hmap_count(c->dbs) + 1));
     while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) {
         struct mdb *d = as_db(v);
-        if (strcmp(d->tenant, tenant) == 0) arr[cnt++] = arena_strdup(a, d->name);
+        if (!d->drop_at && strcmp(d->tenant, tenant) == 0) arr[cnt++] = arena_strdup(a, d->name);
     }
     pthread_rwlock_unlock(&c->lock);
     qsort(arr, cnt, sizeof *arr, cmp_str);
@@ -761,7 +828,8 @@ static int alter_table_locked(catalog *c, struct mdb *d, meta_table *t, enum alt
     const char *table = t->name;
     if (op == ALTER_ADD_COLUMN) {
         if (meta_table_col(t, col->name, col->name_len) >= 0)
-            return err_set(e, 422, EC_META, "column %.*s already exists in table %s",
+            return err_set(e, 422, EC_META,
+                           "Semantic error: column %.*s already exists in table %s",
                            (int)col->name_len, col->name, table);
         /* Appended to the shared columns: O(1) however wide the table. */
         meta_table *nt = cat_table_next(t);
@@ -775,10 +843,15 @@ static int alter_table_locked(catalog *c, struct mdb *d, meta_table *t, enum alt
     const meta_column *mc = &t->cols[idx];
     meta_table *nt = NULL;
     if (op == ALTER_DROP_COLUMN) {
-        if (mc->kind == CK_TIME) return err_set(e, 422, EC_META, "Can't drop time column");
-        if (mc->kind == CK_TAG) return err_set(e, 422, EC_META, "Can't drop tag column %s.", name);
+        /* CnosDB's words, its odd one for the time column included */
+        if (mc->kind == CK_TIME)
+            return err_set(e, 422, EC_META,
+                           "Semantic error: There must be at least one tag column. ");
+        if (mc->kind == CK_TAG)
+            return err_set(e, 422, EC_META, "Semantic error: Can't drop tag column %s.", name);
         if (t->ncols - t->ntags - 1 <= 1)
-            return err_set(e, 422, EC_META, "There must be at least one field column");
+            return err_set(e, 422, EC_META,
+                           "Semantic error: There must be at least one field column.");
         nt = table_clone(d, t, idx, -1, NULL);
     } else if (op == ALTER_SET_CODEC) {
         nt = table_clone(d, t, -1, -1, NULL);
@@ -786,8 +859,8 @@ static int alter_table_locked(catalog *c, struct mdb *d, meta_table *t, enum alt
         nt->cols[idx].codec = col->codec;
     } else if (op == ALTER_RENAME_COLUMN) {
         if (meta_table_col(t, new_name, strlen(new_name)) >= 0)
-            return err_set(e, 422, EC_META, "column %s already exists in table %s", new_name,
-                           table);
+            return err_set(e, 422, EC_META, "Semantic error: column %s already exists in table %s",
+                           new_name, table);
         nt = table_clone(d, t, -1, idx, new_name);
     } else {
         return err_set(e, 500, EC_META, "unknown ALTER TABLE operation %d", (int)op);

@@ -129,13 +129,22 @@ int catalog_create_db(catalog *c, const char *tenant, const char *name, const db
                       bool if_not_exists, err *e);
 /* Replaces the alterable options (TTL, SHARD, VNODE_DURATION, REPLICA). */
 int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_options *o, err *e);
-/* Drops the database and its tables; *dropped_id gets its id (0 if it did not exist). */
+/* Drops the database and its tables; *dropped_id gets its id (0 if nothing was dropped now).
+ * With after_ns > 0 (DROP DATABASE ... AFTER) it is only hidden, durably, until that much time
+ * has passed: every lookup by name fails as if it were gone (its name stays taken), storage
+ * keeps its data, catalog_recover_db brings it back, and catalog_take_due_drop drops it for
+ * real once due. A hidden database may be dropped again, now or with a new delay. */
 int catalog_drop_db(catalog *c, const char *tenant, const char *name, bool if_exists,
-                    uint64_t *dropped_id, err *e);
+                    int64_t after_ns, uint64_t *dropped_id, err *e);
+/* RECOVER DATABASE: cancels a pending delayed drop (a live database is left alone). */
+int catalog_recover_db(catalog *c, const char *tenant, const char *name, bool if_exists, err *e);
+/* Drops one hidden database whose delay has passed by now_ns: *dropped_id gets its id (for the
+ * storage to drop), 0 when none is due. Called periodically. */
+int catalog_take_due_drop(catalog *c, int64_t now_ns, uint64_t *dropped_id, err *e);
 int catalog_get_db(catalog *c, const char *tenant, const char *name, meta_db_info *out, err *e);
 /* Database names of a tenant, sorted, from the arena. */
 int catalog_list_dbs(catalog *c, const char *tenant, arena *a, char ***names, size_t *n);
-/* Every live database (all tenants) as id + options, for storage start-up. */
+/* Every database (all tenants, hidden ones too) as id + options, for storage start-up. */
 int catalog_all_dbs(catalog *c, arena *a, meta_db_info **out, size_t *n);
 
 /* ---- tables ---- */

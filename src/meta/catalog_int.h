@@ -125,6 +125,9 @@ struct mdb {
     char *tenant;
     char *name;
     db_options opts;
+    /* DROP DATABASE ... AFTER: the wall-clock time (ns) it is really dropped; until then it is
+     * hidden from everything but RECOVER DATABASE and the storage (0 = live). */
+    int64_t drop_at;
     hmap *tables; /* name → meta_table* (the current version) */
     hmap *by_id;  /* table id (8 bytes) → the same meta_table* */
 };
@@ -160,7 +163,10 @@ struct catalog {
 };
 
 /* ---- catalog.c: objects and maps (maps change only under ddl, or at open) */
+/* A live database by name (a hidden one is not found). */
 struct mdb *cat_find_db(catalog *c, const char *tenant, const char *name);
+/* Live or hidden (a delayed drop pending). */
+struct mdb *cat_find_db_any(catalog *c, const char *tenant, const char *name);
 struct mdb *cat_find_db_id(catalog *c, uint64_t id);
 meta_table *cat_find_table_id(struct mdb *d, uint64_t id);
 struct mdb *cat_db_new(catalog *c, uint64_t id, const char *tenant, const char *name,

@@ -1,6 +1,7 @@
 /* The catalog's log: `<dir>/catalog.log`, one record per line, `<crc32 as 8 hex> <json>\n`.
  *
- * Records (field "t"): "seq" (next id), "user", "tenant", "db" (a database's full state),
+ * Records (field "t"): "seq" (next id), "user", "tenant", "db" (a database's full state, a
+ * pending delayed drop included),
  * "drop_db", "table" (a table's full state: created, or changed other than by adding columns),
  * "cols" (columns appended to a table: the write path's additions and ADD COLUMN, so widening a
  * table logs only what is new), "drop_table". Replay applies them in order; the last record
@@ -34,16 +35,16 @@
 
 json_t *cat_db_json(const struct mdb *d) {
     const db_options *o = &d->opts;
-    return json_pack("{s:s, s:I, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:b, s:b, "
-                     "s:I}}",
-                     "t", "db", "id", (json_int_t)d->id, "tenant", d->tenant, "name", d->name,
-                     "opts", "ttl", (json_int_t)o->ttl_ns, "shard", (json_int_t)o->shard,
-                     "vnode_duration", (json_int_t)o->vnode_duration_ns, "replica",
-                     (json_int_t)o->replica, "precision", (int)o->precision, "max_memcache_size",
-                     (json_int_t)o->max_memcache_size, "memcache_partitions",
-                     (json_int_t)o->memcache_partitions, "wal_max_file_size",
-                     (json_int_t)o->wal_max_file_size, "wal_sync", o->wal_sync, "strict_write",
-                     o->strict_write, "max_cache_readers", (json_int_t)o->max_cache_readers);
+    return json_pack(
+        "{s:s, s:I, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:b, "
+        "s:b, s:I}}",
+        "t", "db", "id", (json_int_t)d->id, "tenant", d->tenant, "name", d->name, "drop_at",
+        (json_int_t)d->drop_at, "opts", "ttl", (json_int_t)o->ttl_ns, "shard", (json_int_t)o->shard,
+        "vnode_duration", (json_int_t)o->vnode_duration_ns, "replica", (json_int_t)o->replica,
+        "precision", (int)o->precision, "max_memcache_size", (json_int_t)o->max_memcache_size,
+        "memcache_partitions", (json_int_t)o->memcache_partitions, "wal_max_file_size",
+        (json_int_t)o->wal_max_file_size, "wal_sync", o->wal_sync, "strict_write", o->strict_write,
+        "max_cache_readers", (json_int_t)o->max_cache_readers);
 }
 
 /* Table records are written by hand rather than through jansson: creating 100k tables spent
@@ -215,7 +216,7 @@ static int replay_db(catalog *c, json_t *j) {
     p.wal_sync = json_is_true(json_object_get(o, "wal_sync"));
     p.strict_write = json_is_true(json_object_get(o, "strict_write"));
     p.max_cache_readers = (uint64_t)json_integer_value(json_object_get(o, "max_cache_readers"));
-    struct mdb *d = cat_find_db(c, tenant, name);
+    struct mdb *d = cat_find_db_any(c, tenant, name);
     if (d && d->id != id) {
         /* The same name under another id: the older database is gone. */
         cat_db_remove(c, d);
@@ -223,6 +224,7 @@ static int replay_db(catalog *c, json_t *j) {
     }
     if (!d) d = cat_db_new(c, id, tenant, name, &p);
     d->opts = p;
+    d->drop_at = json_integer_value(json_object_get(j, "drop_at")); /* absent (older logs): 0 */
     cat_bump_id(c, id);
     return 0;
 }

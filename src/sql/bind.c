@@ -488,7 +488,8 @@ static int bind_cast(struct binder *bd, const expr *e, bexpr **out, err *er) {
     uint8_t unit = e->cast_type.vt == VT_TS ? (x->type == VT_TS ? x->unit : e->cast_type.unit) : 0;
     if (e->cast_type.vt == VT_TS && x->type == VT_TS) unit = e->cast_type.unit;
     if (!bx_can_cast(x->type, e->cast_type.vt))
-        return plan_err(er, "Cannot cast to %s", plan_type_arrow(&e->cast_type));
+        return bx_cast_unsupported(er, x->type, x->unit, e->cast_type.vt, unit ? unit : TU_NS,
+                                   bx_is_const(x));
     bexpr *r = bx_new(a, BX_CAST, e->cast_type.vt, 1);
     r->unit = unit;
     r->try_cast = e->op == OP_TRY_CAST;

@@ -104,6 +104,10 @@ bexpr *bx_new(arena *a, uint8_t kind, uint8_t type, uint32_t nargs);
 int bx_cast(arena *a, bexpr **e, uint8_t type, uint8_t unit, err *er);
 /* Whether casting from→to is allowed at all. */
 bool bx_can_cast(uint8_t from, uint8_t to);
+/* A CAST Arrow cannot do, worded as CnosDB reports it: by the optimizer when the value is a
+ * constant it folds (folded), else when the plan is made physical. Returns -1. */
+int bx_cast_unsupported(err *er, uint8_t from, uint8_t from_unit, uint8_t to, uint8_t to_unit,
+                        bool folded);
 /* Arrow's error for text that is not a timestamp, as its parser words it. Returns -1. */
 int bx_ts_parse_err(err *er, const char *p, size_t n);
 

@@ -22,13 +22,15 @@ bool bx_can_cast(uint8_t from, uint8_t to) {
         return vtype_numeric(from) || from == VT_STR;
     case VT_I64:
     case VT_U64:
-    case VT_F64:
         return vtype_numeric(from) || from == VT_BOOL || from == VT_STR || from == VT_TS;
+    /* Arrow 40 has no cast between timestamps and floats or booleans (CnosDB's cases) */
+    case VT_F64:
+        return vtype_numeric(from) || from == VT_BOOL || from == VT_STR;
     case VT_STR:
         return true;
     case VT_TS:
         return from == VT_STR || from == VT_I64 || from == VT_U64 || from == VT_TS ||
-               from == VT_DATE || from == VT_F64;
+               from == VT_DATE;
     case VT_DATE:
         return from == VT_STR || from == VT_TS || from == VT_I64;
     case VT_INTERVAL:
@@ -101,6 +103,15 @@ static int text_bool(strv s) {
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         if (!strcmp(t, no[i])) return 0;
     return -1;
+}
+
+int bx_cast_unsupported(err *er, uint8_t from, uint8_t from_unit, uint8_t to, uint8_t to_unit,
+                        bool folded) {
+    return err_set(er, 422, EC_NOT_IMPL,
+                   "Execute logical plan: Datafusion: %sThis feature is not implemented: "
+                   "Unsupported CAST from %s to %s",
+                   folded ? "Optimizer rule 'simplify_expressions' failed\ncaused by\n" : "",
+                   vtype_arrow_name(from, from_unit), vtype_arrow_name(to, to_unit));
 }
 
 int bx_ts_parse_err(err *er, const char *p, size_t n) {

@@ -178,6 +178,9 @@ static int insert_cell(sql_session *s, const meta_table *t, const meta_column *m
         p->has_ts = true;
         return 0;
     }
+    if (!bx_can_cast(v.type, want))
+        return bx_cast_unsupported(e, v.type, v.unit, want, mc->kind == CK_TIME ? t->precision : 0,
+                                   false);
     if (bx_cast(s->a, &cb, want, mc->kind == CK_TIME ? t->precision : 0, e) < 0) return -1;
     value cv = cb->cval;
     if (mc->kind == CK_TIME) {
@@ -498,6 +501,9 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         break;
     case ST_DROP_DATABASE:
         rc = sqlx_drop_db(s, st, e);
+        break;
+    case ST_RECOVER_DATABASE:
+        rc = sqlx_recover_db(s, st, e);
         break;
     case ST_CREATE_TABLE:
         rc = sqlx_create_table(s, st, e);

@@ -159,12 +159,25 @@ int sqlx_alter_db(sql_session *s, const sql_stmt *st, err *e) {
 
 int sqlx_drop_db(sql_session *s, const sql_stmt *st, err *e) {
     if (reserved_db(s->tenant, st->name))
-        return err_set(e, 422, EC_META, "Meta: database %s is reserved and cannot be dropped",
-                       st->name);
+        return err_set(e, 422, EC_META, "Database \"%s\" forbid drop", st->name);
+    int64_t after = 0;
+    for (uint32_t i = 0; i < st->nopts; i++) {
+        if (strcasecmp(st->opts[i].name, "AFTER")) continue;
+        char text[256];
+        if (opt_string(&st->opts[i], text, sizeof text, e) < 0) return -1;
+        /* a bare number is days, as for TTL */
+        if (!duration_parse_sat(text, strlen(text), 86400000000000LL, &after) || after < 0)
+            return err_set(e, 422, EC_SQL_PARSE,
+                           "sql parser error: '%s' is not a valid duration for AFTER", text);
+    }
     uint64_t id;
-    if (catalog_drop_db(s->cat, s->tenant, st->name, st->if_exists, &id, e) < 0) return -1;
+    if (catalog_drop_db(s->cat, s->tenant, st->name, st->if_exists, after, &id, e) < 0) return -1;
     if (id) return engine_drop_db(s->eng, id, e);
     return 0;
+}
+
+int sqlx_recover_db(sql_session *s, const sql_stmt *st, err *e) {
+    return catalog_recover_db(s->cat, s->tenant, st->name, st->if_exists, e);
 }
 
 static int codec_for(const sql_column_def *c, uint8_t type, uint8_t *codec, err *e) {
@@ -188,7 +201,9 @@ int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e) {
     for (uint32_t i = 0; i < st->ncols; i++) {
         const sql_column_def *c = &st->cols[i];
         if (!strcmp(c->name, "time"))
-            return err_set(e, 422, EC_META, "Semantic error: column time already exists");
+            return err_set(e, 422, EC_META,
+                           "Semantic error: column time already exists in table %s.%s.%s",
+                           s->tenant, db, st->table.name);
         for (uint32_t k = 0; k < i; k++)
             if (!strcmp(st->cols[k].name, c->name))
                 return err_set(e, 422, EC_META,
@@ -203,8 +218,13 @@ int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e) {
             continue;
         }
         uint8_t vt = c->type.vt;
+        /* a TIMESTAMP column would be a second time column, as CnosDB words it */
+        if (vt == VT_TS)
+            return err_set(e, 422, EC_META,
+                           "Semantic error: column time already exists in table %s.%s.%s",
+                           s->tenant, db, st->table.name);
         if (vt != VT_I64 && vt != VT_U64 && vt != VT_F64 && vt != VT_STR && vt != VT_BOOL)
-            return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s",
+            return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s, ",
                            c->type.name ? c->type.name : "?", c->name);
         defs[i].kind = CK_FIELD;
         defs[i].type = vt;
@@ -236,7 +256,9 @@ int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e) {
     case AT_ADD_FIELD: {
         const sql_column_def *c = &st->cols[0];
         if (!strcmp(c->name, "time"))
-            return err_set(e, 422, EC_META, "Semantic error: column time already exists");
+            return err_set(e, 422, EC_META,
+                           "Semantic error: column time already exists in table %s",
+                           st->table.name);
         d.name = c->name;
         d.name_len = strlen(c->name);
         d.kind = st->alter_action == AT_ADD_TAG ? CK_TAG : CK_FIELD;
@@ -244,7 +266,7 @@ int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e) {
         if (d.kind == CK_FIELD) {
             uint8_t vt = c->type.vt;
             if (vt != VT_I64 && vt != VT_U64 && vt != VT_F64 && vt != VT_STR && vt != VT_BOOL)
-                return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s",
+                return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s, ",
                                c->type.name ? c->type.name : "?", c->name);
             if (codec_for(c, vt, &d.codec, e) < 0) return -1;
         }
@@ -264,7 +286,8 @@ int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e) {
             rc = err_set(e, 422, EC_META, "column %s not found in table %s", c->name,
                          st->table.name);
         else if (t->cols[idx].kind == CK_TIME)
-            rc = err_set(e, 422, EC_META, "Semantic error: time column cannot be altered");
+            rc = err_set(e, 422, EC_META,
+                         "Semantic error: Column time does not support modification");
         else if (t->cols[idx].kind == CK_TAG)
             rc = err_set(e, 422, EC_META, "Semantic error: Tag does not support compression");
         else

@@ -83,6 +83,7 @@ int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, e
 int sqlx_create_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_alter_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_drop_db(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_recover_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_drop_table(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e);

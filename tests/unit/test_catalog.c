@@ -25,6 +25,7 @@
 
 #include "codec/codec.h"
 #include "meta/catalog.h"
+#include "util/timeutil.h"
 #include "meta/catalog_int.h"
 #include "util/log.h"
 
@@ -388,10 +389,66 @@ static void test_ddl_codecs_and_replay(void **state) {
     c = cat_reopen(c, dir);
     assert_false(catalog_table_live(c, db_id, id));
     assert_null(get(c, "db1", "air"));
-    assert_int_equal(catalog_drop_db(c, "cnosdb", "db1", false, &dropped, &e), 0);
+    assert_int_equal(catalog_drop_db(c, "cnosdb", "db1", false, 0, &dropped, &e), 0);
     c = cat_reopen(c, dir);
     meta_db_info info;
     assert_int_equal(catalog_get_db(c, "cnosdb", "db1", &info, &e), -1);
+    catalog_close(c);
+    tu_rmdir(dir);
+}
+
+/* DROP DATABASE ... AFTER: hidden from every lookup by name and from the list, its name still
+ * taken, across reopening; recovered; dropped for real by take_due_drop only once due. */
+static void test_delayed_drop(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("cat");
+    catalog *c = cat_open(dir);
+    err e;
+    err_clear(&e);
+    create_db(c, "db1");
+    col_def cols[] = {tag("t1"), field("f1", VT_F64)};
+    assert_int_equal(catalog_create_table(c, "cnosdb", "db1", "air", cols, 2, false, &e), 0);
+    meta_db_info info;
+    assert_int_equal(catalog_get_db(c, "cnosdb", "db1", &info, &e), 0);
+    uint64_t id = info.id, dropped = 1;
+    int64_t hour = 3600000000000LL;
+    assert_int_equal(catalog_drop_db(c, "cnosdb", "db1", false, hour, &dropped, &e), 0);
+    assert_int_equal(dropped, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(catalog_get_db(c, "cnosdb", "db1", &info, &e), -1);
+        assert_null(catalog_get_table(c, "cnosdb", "db1", "air", &e));
+        arena *a = arena_new(0);
+        char **dbs;
+        size_t n;
+        catalog_list_dbs(c, "cnosdb", a, &dbs, &n);
+        for (size_t i = 0; i < n; i++) assert_string_not_equal(dbs[i], "db1");
+        meta_db_info *all;
+        catalog_all_dbs(c, a, &all, &n);
+        bool found = false;
+        for (size_t i = 0; i < n; i++) found |= all[i].id == id;
+        assert_true(found); /* storage keeps it open */
+        arena_free(a);
+        db_options o;
+        db_options_default(&o);
+        assert_int_equal(catalog_create_db(c, "cnosdb", "db1", &o, false, &e), -1);
+        assert_int_equal(catalog_take_due_drop(c, time_now_ns(), &dropped, &e), 0);
+        assert_int_equal(dropped, 0); /* not due yet */
+        c = cat_reopen(c, dir);
+    }
+    assert_int_equal(catalog_recover_db(c, "cnosdb", "db1", false, &e), 0);
+    meta_table *t = get(c, "db1", "air");
+    meta_table_release(t);
+    c = cat_reopen(c, dir);
+    assert_int_equal(catalog_get_db(c, "cnosdb", "db1", &info, &e), 0);
+    assert_int_equal(catalog_drop_db(c, "cnosdb", "db1", false, hour, &dropped, &e), 0);
+    assert_int_equal(catalog_take_due_drop(c, time_now_ns() + 2 * hour, &dropped, &e), 0);
+    assert_int_equal(dropped, id);
+    assert_int_equal(catalog_take_due_drop(c, time_now_ns() + 2 * hour, &dropped, &e), 0);
+    assert_int_equal(dropped, 0);
+    c = cat_reopen(c, dir);
+    assert_int_equal(catalog_recover_db(c, "cnosdb", "db1", false, &e), -1);
+    assert_int_equal(catalog_recover_db(c, "cnosdb", "db1", true, &e), 0);
+    create_db(c, "db1");
     catalog_close(c);
     tu_rmdir(dir);
 }
@@ -659,6 +716,7 @@ int main(void) {
         cmocka_unit_test(test_wide_table_versions),
         cmocka_unit_test(test_request_all_or_nothing),
         cmocka_unit_test(test_ddl_codecs_and_replay),
+        cmocka_unit_test(test_delayed_drop),
         cmocka_unit_test(test_names_in_the_log),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_failed_append_changes_nothing),

@@ -8,6 +8,7 @@
  * command line or configuration. */
 #include "meta/catalog.h"
 #include "server/http.h"
+#include "sql/ext.h"
 #include "storage/engine.h"
 #include "util/arena.h"
 #include "util/config.h"
@@ -145,6 +146,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     log_set_level((enum log_level)log_level_parse(cfg.log_level));
+    ext_set_allowed_dirs(cfg.copy_allowed_dirs, cfg.data_path);
 
     /* Signals are taken synchronously by this thread; every other thread inherits the mask. */
     sigset_t sigs;

@@ -110,6 +110,7 @@ void cat_table_free(meta_table *t) {
     free(t->tenant);
     free(t->db);
     free(t->name);
+    free(t->ext);
     colset_release(t->colset);
     free(t);
 }
@@ -151,6 +152,7 @@ meta_table *cat_table_next(const meta_table *t) {
     nt->cols = t->cols;
     nt->ntags = t->ntags;
     nt->next_col_id = t->next_col_id;
+    nt->ext = t->ext ? xstrdup(t->ext) : NULL;
     nt->colset = t->colset;
     nt->refs = 1;
     colset_retain(nt->colset);
@@ -181,6 +183,7 @@ static meta_table *table_clone(const struct mdb *d, const meta_table *src, int s
         cat_table_append(t, c->id, name, strlen(name), c->kind, c->type, c->codec);
     }
     t->next_col_id = src->next_col_id;
+    t->ext = src->ext ? xstrdup(src->ext) : NULL;
     return t;
 }
 
@@ -767,6 +770,31 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
     return rc;
 }
 
+int catalog_create_external_table(catalog *c, const char *tenant, const char *db, const char *name,
+                                  const col_def *cols, size_t ncols, const char *ext,
+                                  bool if_not_exists, err *e) {
+    if (names_check(NAME_TABLE, name, strlen(name), 422, EC_META, e) < 0) return -1;
+    schema_lock(&c->ddl, true);
+    int rc = 0;
+    struct mdb *d = cat_find_db(c, tenant, db);
+    if (!d) {
+        rc = db_not_found(e, db);
+    } else if (find_table(d, name, strlen(name))) {
+        if (!if_not_exists) rc = err_set(e, 422, EC_TABLE_EXISTS, "Table %s already exists.", name);
+    } else {
+        colset *cs = colset_new((uint32_t)ncols + 1);
+        meta_table *t = cat_table_shell(d, c->next_id++, name, strlen(name), cs);
+        colset_release(cs);
+        t->ext = xstrdup(ext);
+        for (size_t i = 0; i < ncols; i++)
+            cat_table_append(t, t->next_col_id, cols[i].name, cols[i].name_len, CK_FIELD,
+                             cols[i].type, CODEC_DEFAULT);
+        rc = table_commit_locked(c, d, t, 0, e);
+    }
+    schema_unlock(&c->ddl);
+    return rc;
+}
+
 int catalog_drop_table(catalog *c, const char *tenant, const char *db, const char *name,
                        bool if_exists, uint64_t *dropped_id, err *e) {
     *dropped_id = 0;
@@ -784,7 +812,8 @@ int catalog_drop_table(catalog *c, const char *tenant, const char *db, const cha
                                       (json_int_t)d->id, "id", (json_int_t)t->id),
                             e);
         if (!rc) {
-            *dropped_id = t->id;
+            /* an external table has nothing in storage to drop */
+            *dropped_id = t->ext ? 0 : t->id;
             pthread_rwlock_wrlock(&c->lock);
             cat_unpublish(d, t);
             pthread_rwlock_unlock(&c->lock);
@@ -856,6 +885,9 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
         rc = db_not_found(e, db);
     else if (!t)
         rc = table_not_found(e, tenant, db, table);
+    else if (t->ext)
+        rc = err_set(e, 422, EC_NOT_IMPL,
+                     "This feature is not implemented: ALTER TABLE of an external table");
     else
         rc = alter_table_locked(c, d, t, op, col, name, new_name, e);
     schema_unlock(&c->ddl);
@@ -868,6 +900,11 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
 /* Checks one column against t: 1 if t lacks it, 0 if t has it as given, -1 with a conflict
  * error. */
 static int check_col(const meta_table *t, const col_def *cd, err *e) {
+    if (t->ext)
+        return err_set(e, 422, EC_WRITE,
+                       "Apply engine failed: table %s is an external table: it reads files and "
+                       "takes no writes",
+                       t->name);
     int idx = meta_table_col(t, cd->name, cd->name_len);
     if (idx < 0) return 1;
     const meta_column *mc = &t->cols[idx];

@@ -79,6 +79,11 @@ typedef struct meta_table {
     uint32_t next_col_id;
     struct colset *colset; /* the columns, shared with the table's other versions */
     int refs;              /* atomic */
+    /* An external table (CREATE EXTERNAL TABLE): its source as the SQL layer wrote it (JSON
+     * text, sql/ext.h), persisted with the table; NULL for a table Strata stores. An external
+     * table has no time column, every column is a CK_FIELD, and it owns no series or data:
+     * the write path and ALTER refuse it. */
+    char *ext;
 } meta_table;
 
 void meta_table_retain(meta_table *t);
@@ -165,6 +170,13 @@ typedef struct col_def {
 
 int catalog_create_table(catalog *c, const char *tenant, const char *db, const char *name,
                          const col_def *cols, size_t ncols, bool if_not_exists, err *e);
+/* An external table: cols (every one CK_FIELD, any value type) in their order, and ext, the
+ * definition kept for the SQL layer (copied). */
+int catalog_create_external_table(catalog *c, const char *tenant, const char *db, const char *name,
+                                  const col_def *cols, size_t ncols, const char *ext,
+                                  bool if_not_exists, err *e);
+/* *dropped_id gets the id of the table storage must drop: 0 if there was none, or it was an
+ * external table (it has no data). */
 int catalog_drop_table(catalog *c, const char *tenant, const char *db, const char *name,
                        bool if_exists, uint64_t *dropped_id, err *e);
 

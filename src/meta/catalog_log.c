@@ -135,6 +135,10 @@ void cat_table_line(const meta_table *t, buf *out) {
     put_name(out, t->name, strlen(t->name));
     buf_puts(out, ",\"next_col\":");
     put_uint(out, t->next_col_id);
+    if (t->ext) {
+        buf_puts(out, ",\"ext\":");
+        put_name(out, t->ext, strlen(t->ext));
+    }
     put_cols(out, t, 0);
     cat_record_end(out, start);
 }
@@ -258,6 +262,8 @@ static int replay_table(catalog *c, json_t *j) {
     }
     uint32_t nc = (uint32_t)json_integer_value(json_object_get(j, "next_col"));
     if (nc > t->next_col_id) t->next_col_id = nc;
+    const char *ext = json_string_value(json_object_get(j, "ext"));
+    if (ext) t->ext = xstrdup(ext);
     cat_publish(d, t);
     return 0;
 }

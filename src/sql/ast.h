@@ -346,6 +346,10 @@ enum stmt_kind {
     ST_KILL_QUERY,  /* query_id */
     ST_COMPACT,     /* COMPACT DATABASE name / COMPACT VNODE ... (opts) */
     ST_SET,         /* SET name = value */
+    /* Added by the parser: */
+    ST_CREATE_EXTERNAL_TABLE, /* table, if_not_exists, cols (every one a field), ext */
+    ST_COPY_INTO_TABLE,       /* COPY INTO table [(insert_cols)] FROM ext->location */
+    ST_COPY_INTO_LOCATION,    /* COPY INTO ext->location FROM q (a table is SELECT * FROM it) */
 };
 
 enum tenant_action {
@@ -365,6 +369,23 @@ typedef struct sql_table_name {
     srcpos pos;
     const char *tenant; /* added by the parser: tenant.db.t; NULL = session tenant */
 } sql_table_name;
+
+/* The file side of CREATE EXTERNAL TABLE and COPY INTO (added by the parser). Option names are
+ * upper-cased, values as written. */
+typedef struct sql_ext {
+    const char *format;          /* STORED AS / FILE_FORMAT TYPE, upper-cased; NULL = not given */
+    const char *location;        /* LOCATION / the quoted path of COPY */
+    int8_t header;               /* WITH HEADER ROW / WITH_HEADER: -1 not given, 0, 1 */
+    const char *delimiter;       /* NULL = not given */
+    const char *compression;     /* COMPRESSION TYPE, upper-cased; NULL = not given */
+    const char **partition_cols; /* PARTITIONED BY (...) */
+    uint32_t npartition;
+    sql_option *opts; /* OPTIONS ('k' 'v', ...) of CREATE; COPY_OPTIONS (...) of COPY */
+    uint32_t nopts;
+    sql_option *conn; /* CONNECTION = (...) of COPY */
+    uint32_t nconn;
+    srcpos location_pos;
+} sql_ext;
 
 typedef struct sql_assign {
     const char *col;
@@ -417,6 +438,7 @@ typedef struct sql_stmt {
     const char **priv_dbs; /* privilege/on_db repeat the first one */
     uint32_t npriv;
     const char *explain_format; /* EXPLAIN FORMAT x: the word x as written, NULL if absent */
+    sql_ext *ext;               /* CREATE EXTERNAL TABLE, COPY INTO */
 } sql_stmt;
 
 /* How the parser fills the AST where the grammar leaves a choice (added by the parser):

@@ -323,6 +323,7 @@ op *op_scan(qctx *q, engine *g, const scan_spec *spec, const scan_desc *desc, er
 }
 
 size_t op_scans_estimate(qctx *q, size_t cap) {
+    if (q->unestimated) return cap + 1;
     size_t values = 0;
     for (struct scan_op *s = q->scans; s && values <= cap; s = s->next_scan) {
         size_t per_row = 1 + s->spec->nfields;

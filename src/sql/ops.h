@@ -32,6 +32,9 @@ typedef struct qctx {
     uint32_t parallelism;
     /* The storage scans of the query, newest first (op_scan): what op_scans_estimate weighs. */
     struct scan_op *scans;
+    /* A scan whose work no index can tell (external files, sql/ext.h): op_scans_estimate then
+     * answers "more than any cap". */
+    bool unestimated;
 } qctx;
 
 /* The query's scratch arena, reset: for work whose memory must not outlive one call (a

@@ -254,6 +254,14 @@ static int parse_table(parser *p, sql_table_name *tn, bool new_name) {
     return 0;
 }
 
+int sqlp_parse_table_name(parser *p, sql_table_name *tn, bool new_name) {
+    return parse_table(p, tn, new_name);
+}
+
+int sqlp_parse_opt_value(parser *p, sql_option *o) {
+    return parse_opt_value(p, o);
+}
+
 static const char *const codecs[] = {"DEFAULT",  "NULL",    "DELTA", "DELTATS", "GORILLA",
                                      "QUANTILE", "BITPACK", "ZSTD",  "SNAPPY",  "GZIP",
                                      "BZIP",     "ZLIB",    "SDT",   "DEADBAND"};
@@ -536,7 +544,7 @@ sql_stmt *sqlp_parse_create(parser *p, const token *first) {
     if (is_kw(t, KW_USER)) return nx(p), parse_create_user(p, first);
     if (is_kw(t, KW_ROLE)) return nx(p), parse_create_role(p, first);
     if (is_kw(t, KW_EXTERNAL) || word_is(t, "UNBOUNDED"))
-        return not_impl(p, first, "CREATE EXTERNAL TABLE");
+        return sqlp_parse_create_external(p, first);
     if (word_is(t, "STREAM")) return not_impl(p, first, "CREATE STREAM");
     sqlp_p_expected(p, "an object type after CREATE", t);
     return NULL;

@@ -148,6 +148,14 @@ sql_stmt *sqlp_new_stmt(parser *p, int kind, const token *first);
 sql_stmt *sqlp_parse_create(parser *p, const token *first);
 sql_stmt *sqlp_parse_alter(parser *p, const token *first);
 sql_stmt *sqlp_parse_drop(parser *p, const token *first);
+/* [tenant.][db.]name; with new_name the name is checked as CREATE checks it. */
+int sqlp_parse_table_name(parser *p, sql_table_name *tn, bool new_name);
+/* An option value: 'string', number, -number, TRUE/FALSE/NULL, or a bare word (ident). */
+int sqlp_parse_opt_value(parser *p, sql_option *o);
+/* CREATE [UNBOUNDED] EXTERNAL TABLE ..., at UNBOUNDED/EXTERNAL; COPY INTO ..., after COPY
+ * (ext_parse.c). */
+sql_stmt *sqlp_parse_create_external(parser *p, const token *first);
+sql_stmt *sqlp_parse_copy(parser *p, const token *first);
 sql_stmt *sqlp_parse_show(parser *p, const token *first);
 sql_stmt *sqlp_parse_describe(parser *p, const token *first);
 sql_stmt *sqlp_parse_grant_revoke(parser *p, const token *first, bool grant);

@@ -429,8 +429,10 @@ static sql_stmt *statement_body(parser *p) {
     case KW_COMPACT:
         nx(p);
         return sqlp_parse_compact(p, t);
-    /* Statements sqlparser-rs or CnosDB know and Strata does not carry out. */
     case KW_COPY:
+        if (is_kw(pk_n(p, 1), KW_INTO)) return nx(p), sqlp_parse_copy(p, t);
+        return not_implemented(p, t);
+    /* Statements sqlparser-rs or CnosDB know and Strata does not carry out. */
     case KW_TRUNCATE:
     case KW_ANALYZE:
     case KW_MSCK:

@@ -18,6 +18,7 @@
  * join), so no outer row is lost. */
 #include "sql/plan_int.h"
 
+#include "sql/ext.h"
 #include "util/timeutil.h"
 
 #include <string.h>
@@ -146,6 +147,35 @@ static int leaf_query(const struct planner *p, const sql_query *sub, const struc
     return 0;
 }
 
+/* An external table: a scan of its files (sql/ext.h) under the filters placed on it. */
+static int leaf_external(const struct planner *p, const sql_table_ref *tr, meta_table *t,
+                         struct scope_buf *sb, struct rel *r, err *er) {
+    op *o;
+    int rc = ext_table_scan(p->q, t, &o, er);
+    if (rc == 0 && tr->nalias_cols > t->ncols)
+        rc = plan_err(er, "Source table contains %u columns but only %u names given", t->ncols,
+                      tr->nalias_cols);
+    if (rc < 0) {
+        meta_table_release(t);
+        return -1;
+    }
+    r->kind = REL_OP;
+    r->child = o;
+    r->off = sb->n;
+    r->n = t->ncols;
+    const char *qual = tr->alias ? tr->alias : arena_strdup(p->a, tr->name);
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        struct col_ref *c = scope_add(p->a, sb);
+        c->qual = qual;
+        c->name = i < tr->nalias_cols ? tr->alias_cols[i] : arena_strdup(p->a, t->cols[i].name);
+        c->type = o->types[i];
+        c->unit = o->units[i];
+        c->kind = 0xff;
+    }
+    meta_table_release(t);
+    return 0;
+}
+
 static int leaf_table(const struct planner *p, const sql_table_ref *tr, struct scope_buf *sb,
                       struct rel *r, err *er) {
     sql_session *s = p->s;
@@ -162,6 +192,7 @@ static int leaf_table(const struct planner *p, const sql_table_ref *tr, struct s
     const char *db = tr->db ? tr->db : s->db;
     meta_table *t = catalog_get_table(s->cat, s->tenant, db, tr->name, er);
     if (!t) return -1;
+    if (t->ext) return leaf_external(p, tr, t, sb, r, er);
     r->kind = REL_TABLE;
     r->table = t;
     r->off = sb->n;

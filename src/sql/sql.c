@@ -252,23 +252,11 @@ static int eval_values(sql_session *s, sql_result *r, const sql_body *body, uint
     return 0;
 }
 
-/* INSERT INTO t (cols) SELECT ...: the query's rows, each column cast to its target's type,
- * become points through the normal write path (sqlx_write_rows). */
-static int insert_select(sql_session *s, const sql_stmt *st, sql_result *r, const meta_table *t,
-                         const int *idx, uint32_t ncols, err *e) {
+int sqlx_insert_rows(sql_session *s, sql_result *r, const meta_table *t, const int *idx,
+                     uint32_t ncols, op *src, err *e) {
     arena *a = s->a;
-    plan_out po;
-    if (plan_query(s, &r->q, st->q, &po, e) < 0) {
-        errstage_folded(e);
-        return -1;
-    }
-    if (po.ncols != ncols) {
-        po.root->close(po.root);
-        return err_set(e, 422, EC_QUERY_INTERNAL,
-                       "Semantic error: Insert columns and Source columns not match");
-    }
     /* time, every tag in table order (NULL when not inserted), the inserted fields */
-    bexpr **ex = arena_alloc(a, sizeof *ex * (t->ncols + 1));
+    bexpr **ex = arena_calloc(a, sizeof *ex * (t->ncols + 1));
     uint32_t *fcols = arena_alloc(a, sizeof *fcols * (ncols + 1)), nf = 0, n = 1;
     int rc = 0;
     for (uint32_t c = 0; c < t->ncols && rc == 0; c++) {
@@ -278,7 +266,7 @@ static int insert_select(sql_session *s, const sql_stmt *st, sql_result *r, cons
             if (idx[k] == (int)c) at = (int)k;
         bexpr *x = NULL;
         if (at >= 0) {
-            x = bx_col(a, (uint32_t)at, po.root->types[at], po.root->units[at]);
+            x = bx_col(a, (uint32_t)at, src->types[at], src->units[at]);
             /* an integer time is taken in the table's unit, as INSERT ... VALUES takes it */
             uint8_t want = mc->kind == CK_TIME ? VT_TS : mc->kind == CK_TAG ? VT_STR : mc->type;
             rc = bx_cast(a, &x, want, mc->kind == CK_TIME ? t->precision : 0, e);
@@ -296,11 +284,14 @@ static int insert_select(sql_session *s, const sql_stmt *st, sql_result *r, cons
             ex[t->ntags + nf] = x;
         }
     }
+    if (rc == 0 && !ex[0])
+        rc = err_set(e, 422, EC_QUERY_INTERNAL,
+                     "Datafusion: Error during planning: INSERT must provide the time column");
     if (rc < 0) {
-        po.root->close(po.root);
+        src->close(src);
         return -1;
     }
-    op *root = op_project(&r->q, po.root, ex, 1 + t->ntags + nf);
+    op *root = op_project(&r->q, src, ex, 1 + t->ntags + nf);
     uint64_t rows;
     if (sqlx_write_rows(s, r, t, root, fcols, nf, true, &rows, e) < 0) {
         errstage_running(e);
@@ -310,12 +301,38 @@ static int insert_select(sql_session *s, const sql_stmt *st, sql_result *r, cons
     return 0;
 }
 
+/* INSERT INTO t (cols) SELECT ...: the query's rows, each column cast to its target's type,
+ * become points through the normal write path (sqlx_insert_rows). */
+static int insert_select(sql_session *s, const sql_stmt *st, sql_result *r, const meta_table *t,
+                         const int *idx, uint32_t ncols, err *e) {
+    plan_out po;
+    if (plan_query(s, &r->q, st->q, &po, e) < 0) {
+        errstage_folded(e);
+        return -1;
+    }
+    if (po.ncols != ncols) {
+        po.root->close(po.root);
+        return err_set(e, 422, EC_QUERY_INTERNAL,
+                       "Semantic error: Insert columns and Source columns not match");
+    }
+    return sqlx_insert_rows(s, r, t, idx, ncols, po.root, e);
+}
+
+int not_impl_external(const char *what, const char *table, err *e) {
+    return err_set(e, 422, EC_NOT_IMPL,
+                   "This feature is not implemented: %s of the external table %s", what, table);
+}
+
 /* INSERT INTO t (cols) VALUES (...): rows become points through the normal write path. */
 static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
     meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
     if (!t) return -1;
     int rc = -1;
+    if (t->ext) {
+        rc = not_impl_external("INSERT", t->name, e);
+        goto out;
+    }
     const sql_body *body = st->q ? st->q->body : NULL;
     uint32_t ncols = st->ninsert_cols ? st->ninsert_cols : t->ncols;
     int *idx = arena_alloc(s->a, sizeof *idx * (ncols + 1));
@@ -407,6 +424,10 @@ static int run_delete(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     const char *db = st->table.db ? st->table.db : s->db;
     meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
     if (!t) return -1;
+    if (t->ext) {
+        meta_table_release(t);
+        return not_impl_external("DELETE", st->table.name, e);
+    }
     series_filter sf;
     uint32_t *sids;
     size_t n;
@@ -513,6 +534,15 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         break;
     case ST_COMPACT:
         rc = sqlx_compact(s, st, e);
+        break;
+    case ST_CREATE_EXTERNAL_TABLE:
+        rc = sqlx_create_external(s, st, e);
+        break;
+    case ST_COPY_INTO_TABLE:
+        rc = sqlx_copy_into_table(s, st, r, e);
+        break;
+    case ST_COPY_INTO_LOCATION:
+        rc = sqlx_copy_into_location(s, st, r, e);
         break;
     default:
         rc = not_impl("this statement", e);

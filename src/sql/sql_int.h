@@ -4,7 +4,8 @@
  *   sql.c       queries (planned by plan.h), INSERT and DELETE, the result plumbing;
  *   sql_ddl.c   CREATE / ALTER / DROP DATABASE and TABLE, COMPACT;
  *   sql_show.c  SHOW DATABASES / TABLES / SERIES / TAG VALUES, DESCRIBE;
- *   sql_update.c  UPDATE of fields and of tags.
+ *   sql_update.c  UPDATE of fields and of tags;
+ *   copy.c      CREATE EXTERNAL TABLE, COPY INTO a table or a location (over sql/ext.h).
  * An executor takes the session and the parsed statement, and fills the result (statements
  * with rows) or changes the catalog and storage (statements without). Memory: the session's
  * arena (s->a). Errors: 0 / -1 with e filled, as sql.h describes. */
@@ -65,6 +66,18 @@ int sqlx_update(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
  * a NULL time is an error. *rows counts the rows read. Closes root. */
 int sqlx_write_rows(sql_session *s, sql_result *r, const meta_table *t, op *root,
                     const uint32_t *fcols, uint32_t nf, bool need_time, uint64_t *rows, err *e);
+
+/* INSERT's write of a source's rows into t: src column k goes into column idx[k] of t (cast
+ * to its type), tags not given are NULL; answers `rows`. Closes src. */
+int sqlx_insert_rows(sql_session *s, sql_result *r, const meta_table *t, const int *idx,
+                     uint32_t ncols, op *src, err *e);
+
+/* ---- external tables and COPY (copy.c) ---- */
+/* 010005 `This feature is not implemented: <what> of the external table <table>` (sql.c). */
+int not_impl_external(const char *what, const char *table, err *e);
+int sqlx_create_external(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_copy_into_table(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
+int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 
 /* ---- DDL (sql_ddl.c) ---- */
 int sqlx_create_db(sql_session *s, const sql_stmt *st, err *e);

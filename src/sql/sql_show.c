@@ -4,6 +4,7 @@
 #include "sql/sql_int.h"
 
 #include "codec/codec.h"
+#include "sql/ext.h"
 #include "util/buf.h"
 #include "util/hmap.h"
 #include "util/timeutil.h"
@@ -63,13 +64,20 @@ int sqlx_describe_table(sql_session *s, const sql_stmt *st, sql_result *r, err *
     static const uint8_t types[] = {VT_STR, VT_STR, VT_STR, VT_STR};
     struct table_builder tb;
     tb_init(&tb, s->a, 4, cols, types);
+    /* an external table shows Arrow's type names and no codec, as CnosDB does */
+    const char **arrow = NULL;
+    if (t->ext && ext_table_columns(s->a, t, &arrow, e) < 0) {
+        meta_table_release(t);
+        return -1;
+    }
     for (uint32_t i = 0; i < t->ncols; i++) {
         const meta_column *c = &t->cols[i];
         value *row = tb_row(&tb);
         row[0] = tb_str(s->a, c->name);
-        row[1] = tb_str(s->a, vtype_sql_name((enum vtype)c->type, (enum tunit)t->precision));
+        row[1] = tb_str(
+            s->a, arrow ? arrow[i] : vtype_sql_name((enum vtype)c->type, (enum tunit)t->precision));
         row[2] = tb_str(s->a, c->kind == CK_TIME ? "TIME" : c->kind == CK_TAG ? "TAG" : "FIELD");
-        row[3] = tb_str(s->a, codec_name((enum codec_id)c->codec));
+        row[3] = tb_str(s->a, arrow ? "NULL" : codec_name((enum codec_id)c->codec));
     }
     meta_table_release(t);
     tb_finish(&tb, r);

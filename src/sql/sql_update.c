@@ -421,6 +421,10 @@ int sqlx_update(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
     meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
     if (!t) return -1;
+    if (t->ext) {
+        meta_table_release(t);
+        return not_impl_external("UPDATE", st->table.name, e);
+    }
     int rc = -1;
     uint32_t *cols = arena_alloc(s->a, sizeof *cols * (st->nassigns + 1));
     unsigned kinds = 0;

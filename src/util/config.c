@@ -167,6 +167,8 @@ int config_set(config *c, const char *section, const char *key, const char *text
             c->max_memory = CONFIG_AUTO, rc = 0;
         else
             rc = parse_size(text, &c->max_memory) ? 0 : -1;
+    } else if (IS("copy", "allowed_dirs")) {
+        rc = want_str(text, c->copy_allowed_dirs, sizeof c->copy_allowed_dirs);
     } else if (IS("log", "level")) {
         rc = log_level_parse(text) < 0 ? -1 : want_str(text, c->log_level, sizeof c->log_level);
     }
@@ -319,7 +321,8 @@ int config_load_env(config *c, err *e) {
         key[kn] = 0;
         if (strcasecmp(section, "service") && strcasecmp(section, "storage") &&
             strcasecmp(section, "wal") && strcasecmp(section, "query") &&
-            strcasecmp(section, "memory") && strcasecmp(section, "log"))
+            strcasecmp(section, "memory") && strcasecmp(section, "log") &&
+            strcasecmp(section, "copy"))
             continue;
         if (config_set(c, section, key, eq + 1, e) < 0) {
             err_prefix(e, "environment STRATA_%s_%s: ", section, key);

@@ -34,6 +34,9 @@
  *                                            auto = 3/4 of the cgroup limit or MemTotal;
  *                                            0 = no limit)
  *   log.level = "info"
+ *   copy.allowed_dirs = ""                  (directories external tables and COPY INTO may
+ *                                            read and write, `:`-separated; empty =
+ *                                            <storage.path>/import only)
  * Unknown sections and keys are ignored with a warning (CnosDB's file has many that do not
  * apply); a malformed file or a value of the wrong type is an error naming file, line and key.
  * Sizes take CnosDB's forms ("16M", "16 MiB", "128MB", plain bytes). */
@@ -71,6 +74,7 @@ typedef struct config {
     uint64_t query_inline_values; /* small queries run on the HTTP event loop; 0 = never */
     uint64_t max_memory;          /* CONFIG_AUTO = from the machine */
     char log_level[16];
+    char copy_allowed_dirs[4096]; /* `:`-separated; empty = <data_path>/import */
 } config;
 
 #define CONFIG_AUTO UINT64_MAX

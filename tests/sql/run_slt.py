@@ -15,6 +15,10 @@ Each file gets a fresh server (free port, temporary data directory). Records:
     -- #LP_BEGIN ... -- #LP_END  a line-protocol body posted to /api/v1/write
     -- #PRECISION = ms           precision of following line-protocol writes
 
+In SQL, ${DATA} is the absolute path of the data/ folder beside the .slt files and ${OUT} a
+fresh writable folder of the server's; the server may read and write external files only
+under those two (STRATA_COPY_ALLOWED_DIRS), so paths anywhere else are refused.
+
 Records are separated by blank lines; `#` lines outside records are comments.
 Usage: run_slt.py --binary build/strata FILE_OR_DIR...
 """
@@ -42,18 +46,23 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary):
+    def __init__(self, binary, data_dir):
         self.binary = binary
         self.dir = tempfile.mkdtemp(prefix="strata-slt-")
+        self.data_dir = data_dir
+        self.out_dir = os.path.join(self.dir, "out")
+        os.makedirs(self.out_dir)
         self.proc = None
         self.port = None
 
     def start(self):
         self.port = free_port()
         self.log = open(os.path.join(self.dir, "server.log"), "ab")
+        env = dict(os.environ)
+        env["STRATA_COPY_ALLOWED_DIRS"] = self.data_dir + ":" + self.out_dir
         self.proc = subprocess.Popen(
             [self.binary, "--data", os.path.join(self.dir, "data"), "--port", str(self.port)],
-            stdout=self.log, stderr=self.log)
+            stdout=self.log, stderr=self.log, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -167,7 +176,7 @@ def parse_records(text):
 
 
 def run_file(path, binary, verbose):
-    srv = Server(binary)
+    srv = Server(binary, os.path.join(os.path.dirname(os.path.abspath(path)), "data"))
     srv.start()
     db = "public"
     precision = "ns"
@@ -198,7 +207,7 @@ def run_file(path, binary, verbose):
                     srv.stop(kill=words[0] == "kill")
                     srv.start()
                     continue
-                sql = "\n".join(body)
+                sql = "\n".join(body).replace("${DATA}", srv.data_dir).replace("${OUT}", srv.out_dir)
                 status, resp = srv.post("/api/v1/sql?db=%s" % db, sql,
                                         {"Accept": "application/json"})
                 if words[0] == "statement":
@@ -222,7 +231,7 @@ def run_file(path, binary, verbose):
                     # the CSV header of the same query.
                     # A statement that changes rows (UPDATE ... answering `rows`) must run once:
                     # its one column is never NULL, so the JSON keys name it.
-                    if sql.split(None, 1)[0].upper() in ("UPDATE", "INSERT", "DELETE"):
+                    if sql.split(None, 1)[0].upper() in ("UPDATE", "INSERT", "DELETE", "COPY"):
                         header_line = list(rows[0].keys()) if rows else []
                     else:
                         st2, csv_text = srv.post("/api/v1/sql?db=%s" % db, sql, {"Accept": "text/csv"})

@@ -500,6 +500,23 @@ static void dump_col(buf *b, const sql_column_def *c) {
     if (c->not_null) buf_puts(b, " notnull");
 }
 
+/* The file side of CREATE EXTERNAL TABLE and COPY: only what was given. */
+static void dump_ext(buf *b, const sql_ext *x) {
+    if (x->format) buf_printf(b, " fmt=%s", x->format);
+    if (x->header >= 0) buf_printf(b, " header=%d", x->header);
+    if (x->delimiter) buf_printf(b, " delim=%s", x->delimiter);
+    if (x->compression) buf_printf(b, " comp=%s", x->compression);
+    for (uint32_t i = 0; i < x->npartition; i++)
+        buf_printf(b, "%s%s", i ? "," : " part=", x->partition_cols[i]);
+    buf_printf(b, " loc=%s@%u:%u", x->location, x->location_pos.line, x->location_pos.col);
+    for (uint32_t i = 0; i < x->nopts; i++) {
+        buf_printf(b, "%s%s=", i ? ", " : " {", x->opts[i].name);
+        dump_value(b, &x->opts[i].v, x->opts[i].ident);
+        if (i + 1 == x->nopts) buf_puts(b, "}");
+    }
+    if (x->nconn) buf_printf(b, " conn=%u", x->nconn);
+}
+
 static void dump_show_tail(buf *b, const sql_stmt *s) {
     if (s->where) {
         buf_puts(b, " where ");
@@ -716,6 +733,31 @@ static void dump_stmt(buf *b, const sql_stmt *s) {
     case ST_SET:
         buf_printf(b, "set %s = ", s->name);
         dump_list(b, s->set_values, s->nset_values, ", ");
+        break;
+    case ST_CREATE_EXTERNAL_TABLE:
+        buf_printf(b, "create-external %s", ine);
+        dump_table(b, &s->table);
+        buf_puts(b, " (");
+        for (uint32_t i = 0; i < s->ncols; i++) {
+            if (i) buf_puts(b, ", ");
+            dump_col(b, &s->cols[i]);
+        }
+        buf_puts(b, ")");
+        dump_ext(b, s->ext);
+        break;
+    case ST_COPY_INTO_TABLE:
+        buf_puts(b, "copy-into ");
+        dump_table(b, &s->table);
+        for (uint32_t i = 0; i < s->ninsert_cols; i++)
+            buf_printf(b, "%s%s", i ? "," : "(", s->insert_cols[i]);
+        if (s->ninsert_cols) buf_puts(b, ")");
+        dump_ext(b, s->ext);
+        break;
+    case ST_COPY_INTO_LOCATION:
+        buf_puts(b, "copy-out (");
+        dump_query(b, s->q);
+        buf_puts(b, ")");
+        dump_ext(b, s->ext);
         break;
     default:
         buf_printf(b, "?stmt%d", s->kind);
@@ -1204,6 +1246,48 @@ static void test_dml(void **state) {
     RUN(cases);
 }
 
+static void test_external_and_copy(void **state) {
+    (void)state;
+    static const pcase cases[] = {
+        {"CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 'x'",
+         "create-external t () fmt=CSV loc=x@1:48"},
+        /* clauses in any order, a trailing comma, NULL / NOT NULL, quoted and 3-part names */
+        {"create unbounded external table if not exists db.\"T\" (a int not null, b decimal(10,2) "
+         "null,) location '/p/' compression type gzip delimiter ';' with header row stored as "
+         "ndjson partitioned by (a) options ('k' 'v', format.x = 1)",
+         "create-external ine db.T (a INT/2 notnull, b DECIMAL(10,2)/0) fmt=NDJSON header=1 "
+         "delim=; comp=GZIP part=a loc=/p/@1:103 {K='v', FORMAT.X=1}"},
+        {"create external table t (a int) stored as csv", PERR "Missing LOCATION clause in CREATE "
+                                                               "EXTERNAL TABLE statement @1:46"},
+        {"create external table t (a int) location 'x'", PERR "Missing STORED AS clause in CREATE "
+                                                              "EXTERNAL TABLE statement @1:45"},
+        {"create external table t stored as csv stored as json location 'x'",
+         PERR "STORED AS specified more than once @1:39"},
+        {"create external table t stored as csv location x", PERR "Expected a location string, "
+                                                                  "found: x @1:48"},
+        {"create external table '' (a int) stored as csv location 'x'",
+         PERR "Name cannot be empty or contain only spaces @1:23"},
+        {"create external table t (a) stored as csv location 'x'",
+         PERR "Expected a data type name, found: ) @1:27"},
+        {"copy into db.t (time, a) from 'f.csv' file_format = (type = 'csv', with_header = false, "
+         "delimiter = ';') copy_options = (auto_infer_schema = true)",
+         "copy-into db.t(time,a) fmt=CSV header=0 delim=; loc=f.csv@1:31 "
+         "{AUTO_INFER_SCHEMA=true}"},
+        {"COPY INTO t FROM 'file:///f' CONNECTION = (region = 'r') FILE_FORMAT = (TYPE = json)",
+         "copy-into t fmt=JSON loc=file:///f@1:18 conn=1"},
+        {"copy into 'out/' from t file_format = (type = 'csv')",
+         "copy-out (select * from t) fmt=CSV loc=out/@1:11"},
+        {"copy into 'out/' from (select a from t where a > 1) file_format = (type = 'json')",
+         "copy-out (select a from t where (> a 1)) fmt=JSON loc=out/@1:11"},
+        {"copy into t from 'f' file_format = (type = 'csv') file_format = (type = 'csv')",
+         PERR "FILE_FORMAT specified more than once @1:51"},
+        {"copy into t from x", PERR "Expected a location string, found: x @1:18"},
+        {"copy into t from 'f' file_format = (type = 'csv', bogus = 1)",
+         "ERR 422 010005 This feature is not implemented: FILE_FORMAT option BOGUS @1:51"},
+    };
+    RUN(cases);
+}
+
 static void test_ddl(void **state) {
     (void)state;
     static const pcase cases[] = {
@@ -1462,10 +1546,8 @@ static void test_errors(void **state) {
         {"select a window w as ('x')", PERR "Expected ROWS, RANGE, GROUPS, found: 'x' @1:23"},
         {"truncate table t",
          "ERR 422 010005 This feature is not implemented: TRUNCATE statement @1:1"},
-        {"copy into t from 'x'",
+        {"copy vnode 1 to node 2",
          "ERR 422 010005 This feature is not implemented: COPY statement @1:1"},
-        {"CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 'x'",
-         "ERR 422 010005 This feature is not implemented: CREATE EXTERNAL TABLE @1:1"},
         {"create stream table s (time timestamp)",
          "ERR 422 010005 This feature is not implemented: CREATE STREAM @1:1"},
         {"select lateral_t from lateral (select 1)",
@@ -1916,6 +1998,7 @@ int main(void) {
         cmocka_unit_test(test_dcl),
         cmocka_unit_test(test_multi_statements),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_external_and_copy),
         cmocka_unit_test(test_statement_errors),
         cmocka_unit_test(test_ast_details),
         cmocka_unit_test(test_parse_expr_api),

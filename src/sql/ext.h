@@ -1,0 +1,99 @@
+/* External files: the tables CREATE EXTERNAL TABLE defines over CSV and JSON files, and the
+ * files COPY INTO reads and writes.
+ *
+ * A source is a format (CSV, or JSON = NDJSON: one object per line, as DataFusion reads both),
+ * a location (a file, or a directory whose files are read in name order; `file://` or a plain
+ * path), a compression (gzip, bzip2, xz, zstd), and for CSV the header flag and the
+ * delimiter. Parquet, Avro and remote object stores (s3://, gcs://, azblob://, ...) are refused
+ * with an error naming them.
+ *
+ * Paths: every file is read or written only under one of the directories the administrator
+ * allowed (config `copy.allowed_dirs`, a `:`-separated list; empty = `<storage.path>/import`).
+ * The check is made at each access, on the realpath of the file (or, for a file not yet
+ * written, of its directory), so `..` and symbolic links cannot step out; a table's definition
+ * names a path but opens nothing.
+ *
+ * Reading streams: a scan holds one buffer of the (decompressed) file and one batch of rows, so
+ * a file of any size is read in bounded memory. Values are converted to the declared column
+ * types: an empty CSV field or a JSON null is NULL; a value that does not convert fails with
+ * DataFusion's message (`Error while parsing value x for column c at line l`, columns counted
+ * from 0 and lines as arrow-csv counts them: the header is line 0).
+ *
+ * Definitions are persisted in the catalog as JSON text (meta_table.ext): ext_def_text writes
+ * it, ext_def_parse reads it back. */
+#ifndef STRATA_SQL_EXT_H
+#define STRATA_SQL_EXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "meta/catalog.h"
+#include "sql/ast.h"
+#include "sql/ops.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+enum ext_format { EXT_CSV = 1, EXT_JSON };
+enum ext_comp { EXT_UNCOMPRESSED = 0, EXT_GZIP, EXT_BZIP2, EXT_ZSTD, EXT_XZ };
+
+typedef struct ext_source {
+    uint8_t format;      /* enum ext_format */
+    uint8_t compression; /* enum ext_comp */
+    bool header;         /* CSV: the first record names the columns */
+    char delimiter;      /* CSV */
+    const char *location;
+} ext_source;
+
+/* The source a CREATE EXTERNAL TABLE or COPY names. copy: COPY's defaults (CSV has a header
+ * unless WITH_HEADER = false; CREATE's default is none). Fails for unknown or unsupported
+ * formats, compressions and locations. */
+int ext_source_from_sql(const sql_ext *x, bool copy, ext_source *out, err *e);
+
+/* Column types of an external table's declaration: value type, unit and the Arrow name
+ * DESCRIBE shows (Int32, Decimal128(10, 6), ...). DECIMAL is read as DOUBLE. */
+int ext_column_type(arena *a, const sql_type *ty, const char *col, uint8_t *vt, uint8_t *unit,
+                    const char **arrow, err *e);
+
+/* A table's persisted definition: the source and each column's Arrow name. */
+char *ext_def_text(const ext_source *src, const char *const *arrow_names, uint32_t ncols);
+int ext_def_parse(arena *a, const char *text, uint32_t ncols, ext_source *src,
+                  const char ***arrow_names, uint8_t **units, err *e);
+
+/* Allowed directories: list (`:`-separated, NULL or empty = `<data_path>/import`). Called once
+ * at start-up, before any request; without it every path is refused. */
+void ext_set_allowed_dirs(const char *list, const char *data_path);
+
+/* The files of a location, checked against the allowed directories, in name order (a
+ * directory's regular files, hidden ones left out). No files is an error. */
+int ext_files(arena *a, const char *location, char ***files, uint32_t *n, err *e);
+/* The file COPY INTO 'location' writes: location itself, or when it ends in `/` or is a
+ * directory a new file in it (created as needed) named part-<n>.<ext>. Checked likewise. */
+int ext_out_path(arena *a, const char *location, const char *suffix, char **path, err *e);
+
+/* A scan over files: ncols output columns of the given names, types and units. CSV columns
+ * are taken by position (file column k is output column k; a record with another number of
+ * fields is an error), JSON values by name. table names it in EXPLAIN (NULL: none). */
+op *op_ext_scan(qctx *q, const ext_source *src, char **files, uint32_t nfiles, uint32_t ncols,
+                const char *table, const char *const *names, const uint8_t *types,
+                const uint8_t *units);
+
+/* The columns an undeclared table gets from its first file (CSV: header names or column_1...,
+ * JSON: the keys, sorted; types inferred from the first rows). */
+int ext_infer(arena *a, const ext_source *src, const char *file, uint32_t *ncols,
+              const char ***names, uint8_t **types, const char ***arrow, err *e);
+
+/* A file COPY writes: created (replaced if there), compressed as comp; close makes it durable
+ * (fdatasync) and frees o, free abandons it. ext_comp_suffix: ".gz" ... or "". */
+typedef struct ext_out ext_out;
+int ext_out_open(const char *path, uint8_t comp, ext_out **out, err *e);
+int ext_out_write(ext_out *o, const void *p, size_t n, err *e);
+int ext_out_close(ext_out *o, err *e);
+void ext_out_free(ext_out *o);
+const char *ext_comp_suffix(uint8_t comp);
+
+/* The external table t: a scan of its files (sql/copy.c, for the planner's FROM), and the
+ * Arrow names of its columns (for DESCRIBE). */
+int ext_table_scan(qctx *q, const meta_table *t, op **out, err *e);
+int ext_table_columns(arena *a, const meta_table *t, const char ***arrow, err *e);
+
+#endif

@@ -159,6 +159,12 @@ int plan_bind_eq(struct binder *bd, bexpr *x, bexpr *y, bexpr **out, err *er) {
     return 0;
 }
 
+/* 1 or 0 for a constant TRUE or FALSE, -1 for anything else (NULL included). */
+static int bool_const(const bexpr *x) {
+    if (x->kind != BX_CONST || x->type != VT_BOOL || x->cval.null) return -1;
+    return x->cval.v.b ? 1 : 0;
+}
+
 static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
     bexpr *x, *y;
     if (plan_bind(bd, e->args[0], &x, er) < 0 || plan_bind(bd, e->args[1], &y, er) < 0) return -1;
@@ -167,6 +173,18 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
     case OP_AND:
     case OP_OR: {
         if (bx_cast(a, &x, VT_BOOL, 0, er) < 0 || bx_cast(a, &y, VT_BOOL, 0, er) < 0) return -1;
+        /* DataFusion's simplifier: A OR true is true and A AND false false (A never runs, so
+         * its errors never happen), A OR false and A AND true are A */
+        int cx = bool_const(x), cy = bool_const(y);
+        bool is_or = e->op == OP_OR;
+        if (cx == is_or || cy == is_or) {
+            *out = cx == is_or ? x : y;
+            return 0;
+        }
+        if (cx == !is_or || cy == !is_or) {
+            *out = cx == !is_or ? y : x;
+            return 0;
+        }
         bexpr *r = bx_new(a, e->op == OP_AND ? BX_AND : BX_OR, VT_BOOL, 2);
         r->args[0] = x;
         r->args[1] = y;
@@ -398,6 +416,13 @@ static int bind_unary(struct binder *bd, const expr *e, bexpr **out, err *er) {
     }
     if (e->op == OP_NOT) {
         if (bx_cast(a, &x, VT_BOOL, 0, er) < 0) return -1;
+        int c = bool_const(x);
+        if (c >= 0) {
+            value v = {.type = VT_BOOL};
+            v.v.b = !c;
+            *out = bx_const(a, v);
+            return 0;
+        }
         bexpr *r = bx_new(a, BX_NOT, VT_BOOL, 1);
         r->args[0] = x;
         *out = r;

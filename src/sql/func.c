@@ -255,16 +255,17 @@ static void sig_repr(buf *b, const char *name, const fn_sig *s) {
 }
 
 static int no_match(const fn_def *d, const uint8_t *cur, uint32_t nargs, err *er) {
+    const char *name = d->display ? d->display : d->name; /* length() is character_length */
     buf b;
     buf_init(&b);
     join_dts(&b, cur, nargs, ", ");
     buf c;
     buf_init(&c);
-    sig_repr(&c, d->name, &d->sig);
+    sig_repr(&c, name, &d->sig);
     func_plan_err(er,
                   "No function matches the given name and argument types '%s(%s)'. You might "
                   "need to add explicit type casts.\n\tCandidate functions:%s",
-                  d->name, b.len ? buf_cstr(&b) : "", c.len ? buf_cstr(&c) : "");
+                  name, b.len ? buf_cstr(&b) : "", c.len ? buf_cstr(&c) : "");
     buf_free(&b);
     buf_free(&c);
     return -1;
@@ -450,6 +451,11 @@ static size_t edit_distance(const char *a, const char *b) {
         }
     }
     return row[nb];
+}
+
+const char *func_display(const char *name) {
+    const fn_def *d = reg_find(name);
+    return d && d->display ? d->display : name;
 }
 
 static int unknown_fn(const char *name, err *er) {

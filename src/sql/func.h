@@ -25,6 +25,9 @@ typedef struct fn_env {
 
 int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn_env *env,
               bexpr **out, err *er);
+/* The name DataFusion shows for a scalar function called by name: its canonical one for an
+ * alias (length and char_length are character_length, pow is power), else name itself. */
+const char *func_display(const char *name);
 
 enum agg_kind {
     AGG_COUNT = 1, /* count(x); count(*) has no argument */

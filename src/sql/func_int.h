@@ -123,6 +123,8 @@ typedef struct fn_def {
     /* bind gets the arguments as written, matched but not cast: time functions keep their
      * input's unit where DataFusion would cast to nanoseconds. */
     bool raw_args;
+    /* An alias: the canonical name DataFusion shows in expression names (NULL: name). */
+    const char *display;
 } fn_def;
 
 /* The families' tables, each ending with an entry whose name is NULL. */

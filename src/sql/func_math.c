@@ -221,7 +221,8 @@ const fn_def func_math_defs[] = {
     {.name = "pow",
      .sig = SIG_ONEOF(SIG_EX(DT_I64, DT_I64), SIG_EX(DT_F64, DT_F64)),
      .eval = fn_pow,
-     .bind = bind_f64},
+     .bind = bind_f64,
+     .display = "power"},
     {.name = "log",
      .sig =
          SIG_ONEOF(SIG_EX(DT_F64), SIG_EX(DT_F32), SIG_EX(DT_F64, DT_F64), SIG_EX(DT_F32, DT_F32)),

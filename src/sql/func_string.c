@@ -68,8 +68,16 @@ static int fn_starts_with(const bexpr *e, vec *args, uint32_t n, arena *a, vec *
               SIG_EX(DT_LUTF8, DT_LUTF8))
 
 const fn_def func_string_defs[] = {
-    {.name = "length", .sig = SIG_UNI(1, DT_STRINGS), .ret = VT_I64, .eval = fn_length},
-    {.name = "char_length", .sig = SIG_UNI(1, DT_STRINGS), .ret = VT_I64, .eval = fn_length},
+    {.name = "length",
+     .sig = SIG_UNI(1, DT_STRINGS),
+     .ret = VT_I64,
+     .eval = fn_length,
+     .display = "character_length"},
+    {.name = "char_length",
+     .sig = SIG_UNI(1, DT_STRINGS),
+     .ret = VT_I64,
+     .eval = fn_length,
+     .display = "character_length"},
     {.name = "character_length", .sig = SIG_UNI(1, DT_STRINGS), .ret = VT_I64, .eval = fn_length},
     {.name = "lower", .sig = SIG_UNI(1, DT_STRINGS), .ret = VT_STR, .eval = fn_case},
     {.name = "upper",

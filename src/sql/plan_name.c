@@ -266,7 +266,7 @@ static void name_func(buf *b, arena *a, const expr *e, const struct scope *sc) {
             buf_putc(b, ')');
         }
     } else {
-        buf_puts(b, e->name);
+        buf_puts(b, func_display(e->name));
         buf_putc(b, '(');
         if (e->distinct) buf_puts(b, "DISTINCT ");
         if (e->star)

@@ -89,6 +89,8 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
         if (bx_cast(a, x, t, 0, er) < 0) return -1;
         return bx_cast(a, y, t, 0, er);
     }
+    /* text and booleans do not compare (DataFusion 27's comparison_coercion) */
+    if ((tx == VT_STR && ty == VT_BOOL) || (tx == VT_BOOL && ty == VT_STR)) goto no_common;
     if (!arith) {
         /* time vs string / integer: the other side takes the timestamp's type. */
         if (tx == VT_TS && (ty == VT_STR || vtype_numeric(ty)))
@@ -98,6 +100,7 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
         if (tx == VT_STR) return bx_cast(a, y, VT_STR, 0, er);
         if (ty == VT_STR) return bx_cast(a, x, VT_STR, 0, er);
     }
+no_common:
     return plan_err(er, "Cannot infer common argument type for comparison operation %s %s %s",
                     vtype_arrow_name(tx, (*x)->unit), plan_op_text(opc),
                     vtype_arrow_name(ty, (*y)->unit));
@@ -622,7 +625,21 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
         for (uint32_t i = 0; i < e->nargs; i++)
             if (plan_bind(bd, e->args[i], &r->args[i], er) < 0) return -1;
         for (uint32_t i = 1; i < e->nargs; i++)
-            if (unify(bd, &r->args[0], &r->args[i], false, OP_EQ, er) < 0) return -1;
+            if (unify(bd, &r->args[0], &r->args[i], false, OP_EQ, er) < 0) {
+                /* DataFusion's type_coercion rule words it over the whole list */
+                buf b;
+                buf_init(&b);
+                for (uint32_t k = 1; k < e->nargs; k++) {
+                    if (k > 1) buf_puts(&b, ", ");
+                    buf_puts(&b, vtype_arrow_name(r->args[k]->type, r->args[k]->unit));
+                }
+                err_set(er, 422, EC_QUERY_INTERNAL,
+                        "Execute logical plan: Datafusion: type_coercion\ncaused by\nError during "
+                        "planning: Can not find compatible types to compare %s with [%s]",
+                        vtype_arrow_name(r->args[0]->type, r->args[0]->unit), buf_cstr(&b));
+                buf_free(&b);
+                return -1;
+            }
         /* A later item may have widened args[0]; bring the earlier ones along. */
         for (uint32_t i = 1; i < e->nargs; i++)
             if (bx_cast(a, &r->args[i], r->args[0]->type, r->args[0]->unit, er) < 0) return -1;

@@ -45,6 +45,32 @@ uint32_t plan_scope_find(const struct scope *sc, const expr *e, uint32_t *idx) {
     return n;
 }
 
+/* DataFusion's quote_identifier: a name that is not lower-case letters, digits and _ (or
+ * starts with a digit) is shown in double quotes, inner quotes doubled. */
+static void put_ident(buf *b, const char *s) {
+    bool plain = *s && !(*s >= '0' && *s <= '9');
+    for (const char *p = s; *p && plain; p++)
+        plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+    if (plain) {
+        buf_puts(b, s);
+        return;
+    }
+    buf_putc(b, '"');
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') buf_putc(b, '"');
+        buf_putc(b, *p);
+    }
+    buf_putc(b, '"');
+}
+
+static void put_qualified(buf *b, const char *qual, const char *name) {
+    if (qual) {
+        put_ident(b, qual);
+        buf_putc(b, '.');
+    }
+    put_ident(b, name);
+}
+
 static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *er) {
     const struct scope *sc = bd->in;
     uint32_t n = plan_scope_find(sc, e, idx);
@@ -52,16 +78,16 @@ static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *
     if (n == 0) {
         buf b;
         buf_init(&b);
-        for (uint32_t i = 0; i < sc->n; i++) {
-            if (i) buf_puts(&b, ", ");
-            if (sc->cols[i].qual) buf_printf(&b, "%s.", sc->cols[i].qual);
-            buf_puts(&b, sc->cols[i].name);
-        }
+        buf_puts(&b, "Datafusion: Schema error: No field named ");
+        put_qualified(&b, e->qual, e->name);
+        buf_putc(&b, '.');
         /* DataFusion lists the valid fields only when there are some */
-        int r = err_set(
-            er, 422, EC_QUERY_INTERNAL, "Datafusion: Schema error: No field named %s%s%s.%s%s%s",
-            e->qual ? e->qual : "", e->qual ? "." : "", e->name, b.len ? " Valid fields are " : "",
-            b.len ? buf_cstr(&b) : "", b.len ? "." : "");
+        for (uint32_t i = 0; i < sc->n; i++) {
+            buf_puts(&b, i ? ", " : " Valid fields are ");
+            put_qualified(&b, bd->unqualified_errors ? NULL : sc->cols[i].qual, sc->cols[i].name);
+        }
+        if (sc->n) buf_putc(&b, '.');
+        int r = err_set(er, 422, EC_QUERY_INTERNAL, "%s", buf_cstr(&b));
         buf_free(&b);
         return r;
     }
@@ -117,6 +143,9 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
         (tx == VT_INTERVAL && ty == VT_TS && e->op == OP_ADD)) {
         r->type = VT_TS;
         r->unit = tx == VT_TS ? x->unit : y->unit;
+    } else if ((tx == VT_DATE && ty == VT_INTERVAL && (e->op == OP_ADD || e->op == OP_SUB)) ||
+               (tx == VT_INTERVAL && ty == VT_DATE && e->op == OP_ADD)) {
+        r->type = VT_DATE; /* date '1996-01-01' + interval '3' month (TPC-H) */
     } else if (tx == VT_INTERVAL && ty == VT_INTERVAL && (e->op == OP_ADD || e->op == OP_SUB)) {
         r->type = VT_INTERVAL;
     } else {

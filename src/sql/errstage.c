@@ -35,6 +35,14 @@ static void rewrap(err *e, const char *arrow_prefix) {
 }
 
 void errstage_running(err *e) {
+    /* a write into a range the TTL has expired: CnosDB's coordinator error, without the line
+     * the HTTP write path names */
+    if (!strcmp(e->code, EC_EXPIRED)) {
+        err_set(e, e->http, EC_EXPIRED,
+                "Could not chunk result: Coordinator: Meta: Operation not support: create "
+                "expired bucket");
+        return;
+    }
     rewrap(e, "Arrow: ");
 }
 

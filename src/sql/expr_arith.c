@@ -63,6 +63,28 @@ static int arith_interval(const bexpr *e, const vec *x, const vec *y, uint32_t n
     return 0;
 }
 
+/* date ± interval (either side): calendar months and days, the rest in whole days (floored);
+ * computed in seconds, whose range covers every date. */
+static int arith_date(const bexpr *e, const vec *x, const vec *y, uint32_t n, vec *out, err *er) {
+    const vec *dv = x->type == VT_DATE ? x : y;
+    const vec *iv = x->type == VT_DATE ? y : x;
+    int sign = e->op == OP_SUB ? -1 : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!vec_is_valid(out, i)) {
+            out->d.i64[i] = 0;
+            continue;
+        }
+        int64_t secs, r, rem;
+        if (__builtin_mul_overflow(dv->d.i64[i], 86400, &secs) ||
+            !time_add_interval(secs, TU_S, iv->d.iv[i], sign, &r))
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Arrow error: Compute error: Overflow happened on: date %s interval",
+                           sign < 0 ? "-" : "+");
+        time_floor_divmod(r, 86400, &out->d.i64[i], &rem);
+    }
+    return 0;
+}
+
 int expr_eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out,
                     err *er) {
     vec_alloc(a, e->type, e->unit, n, out);
@@ -70,6 +92,7 @@ int expr_eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
     uint8_t op = e->op;
     if (e->type == VT_TS) return arith_ts(e, x, y, n, out, er);
     if (e->type == VT_INTERVAL) return arith_interval(e, x, y, n, out, er);
+    if (e->type == VT_DATE) return arith_date(e, x, y, n, out, er);
     switch (e->type) {
     case VT_F64: {
         const double *p = x->d.f64, *q = y->d.f64;

@@ -77,6 +77,8 @@ struct binder {
     /* Aggregation: when agg is set, expressions are bound against the aggregate's output
      * (group keys, then aggregates), and aggregate calls register new aggregates. */
     bool agg;
+    /* "Valid fields are ..." without qualifiers (DELETE and UPDATE, as CnosDB words them) */
+    bool unqualified_errors;
     char **group_names;
     bexpr **group_bx;
     uint32_t ngroup;

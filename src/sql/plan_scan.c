@@ -254,7 +254,8 @@ int plan_series_filter(sql_session *s, qctx *q, meta_table *t, const expr *where
         c->kind = t->cols[i].kind;
         c->col_id = t->cols[i].id;
     }
-    struct binder bd = {.s = s, .q = q, .a = a, .in = &sc, .now_ns = time_now_ns()};
+    struct binder bd = {
+        .s = s, .q = q, .a = a, .in = &sc, .now_ns = time_now_ns(), .unqualified_errors = true};
     bexpr *w;
     if (plan_bind(&bd, where, &w, er) < 0 || bx_cast(a, &w, VT_BOOL, 0, er) < 0) return -1;
     bexpr *tagpred, *residual;

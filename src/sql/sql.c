@@ -401,7 +401,10 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
         point_normalize(p);
     }
     int64_t unit_ns = 1000000000 / tunit_per_sec((enum tunit)t->precision);
-    if (ingest_write(s->cat, s->eng, s->tenant, db, unit_ns, &pb, s->a, e) < 0) goto out;
+    if (ingest_write(s->cat, s->eng, s->tenant, db, unit_ns, &pb, s->a, e) < 0) {
+        errstage_running(e);
+        goto out;
+    }
     sqlx_rows_result(s, r, pb.n);
     rc = 0;
 out:

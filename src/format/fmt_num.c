@@ -302,3 +302,40 @@ size_t fmt_double_json(char *out, double d) {
     }
     return (size_t)(p - out);
 }
+
+size_t fmt_double_plain(char *out, double d) {
+    if (isnan(d)) {
+        memcpy(out, "NaN", 3);
+        return 3;
+    }
+    char *p = out;
+    if (signbit(d)) *p++ = '-';
+    if (isinf(d)) {
+        memcpy(p, "inf", 3);
+        return (size_t)(p + 3 - out);
+    }
+    if (d == 0) {
+        *p++ = '0';
+        return (size_t)(p - out);
+    }
+    char dig[17];
+    int e, n = fmt_shortest(d, dig, &e);
+    int kk = e + 1; /* digits before the point */
+    if (kk >= n) {
+        memcpy(p, dig, (size_t)n);
+        p = put_zeros(p + n, kk - n);
+    } else if (kk > 0) {
+        memcpy(p, dig, (size_t)kk);
+        p += kk;
+        *p++ = '.';
+        memcpy(p, dig + kk, (size_t)(n - kk));
+        p += n - kk;
+    } else {
+        *p++ = '0';
+        *p++ = '.';
+        p = put_zeros(p, -kk);
+        memcpy(p, dig, (size_t)n);
+        p += n;
+    }
+    return (size_t)(p - out);
+}

@@ -19,6 +19,11 @@ int fmt_shortest(double d, char digits[17], int *sci_exp);
  * which JSON cannot hold, are written as `null`. */
 size_t fmt_double_json(char *out, double d);
 
+/* Rust's Display of an f64, which DataFusion's names and plans show (`Float64(50)`,
+ * `Float64(0.1)`, `Float64(12345678865)`): shortest digits, never an exponent, no fraction
+ * for a whole number; `NaN`, `inf`. out needs 330 bytes. */
+size_t fmt_double_plain(char *out, double d);
+
 /* Decimal integers (out needs 21 bytes). */
 size_t fmt_u64(char *out, uint64_t v);
 size_t fmt_i64(char *out, int64_t v);

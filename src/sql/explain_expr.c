@@ -7,6 +7,8 @@
  * plan prints an expression whose name is also a column's. */
 #include "sql/explain.h"
 
+#include "format/fmt_num.h"
+
 #include "format/format.h"
 #include "sql/plan_int.h"
 
@@ -29,7 +31,6 @@ static const char *ts_scalar_name(uint8_t unit) {
  * `1`, `a`) prints it. */
 static void put_value(buf *b, const value *v, uint8_t type, uint8_t unit, bool has_tz,
                       bool physical) {
-    char tmp[64];
     const char *tz = has_tz ? "Some(\"+00:00\")" : "None";
     if (v->null || type == VT_NULL) {
         if (physical || type == VT_NULL)
@@ -51,11 +52,12 @@ static void put_value(buf *b, const value *v, uint8_t type, uint8_t unit, bool h
         buf_printf(b, physical ? "%llu" : "UInt64(%llu)", (unsigned long long)v->v.u);
         break;
     case VT_F64: {
-        /* Rust prints a whole f64 without a fraction: Float64(1) */
-        size_t n = fmt_double(tmp, v->v.f);
-        if (n > 2 && !memcmp(tmp + n - 2, ".0", 2)) n -= 2;
-        tmp[n] = 0;
-        buf_printf(b, physical ? "%s" : "Float64(%s)", tmp);
+        /* Rust's Display: Float64(1), Float64(12345678865), never an exponent */
+        char num[330];
+        size_t n = fmt_double_plain(num, v->v.f);
+        if (!physical) buf_puts(b, "Float64(");
+        buf_append(b, num, n);
+        if (!physical) buf_putc(b, ')');
         break;
     }
     case VT_STR:

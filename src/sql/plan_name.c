@@ -4,6 +4,8 @@
  * plan_int.h. */
 #include "sql/plan_int.h"
 
+#include "format/fmt_num.h"
+
 #include "format/format.h"
 #include "sql/func.h"
 #include "util/buf.h"
@@ -88,7 +90,6 @@ static void value_display(buf *b, const value *v) {
         buf_puts(b, "NULL");
         return;
     }
-    char tmp[64];
     switch (v->type) {
     case VT_BOOL:
         buf_puts(b, v->v.b ? "Boolean(true)" : "Boolean(false)");
@@ -101,11 +102,13 @@ static void value_display(buf *b, const value *v) {
     case VT_U64:
         buf_printf(b, "UInt64(%llu)", (unsigned long long)v->v.u);
         break;
-    case VT_F64:
+    case VT_F64: {
+        char num[330]; /* Rust's Display, as DataFusion names it: Float64(50) */
         buf_puts(b, "Float64(");
-        buf_append(b, tmp, fmt_double(tmp, v->v.f));
+        buf_append(b, num, fmt_double_plain(num, v->v.f));
         buf_putc(b, ')');
         break;
+    }
     case VT_STR:
         buf_puts(b, "Utf8(\"");
         buf_append(b, v->v.s.p, v->v.s.len);

@@ -931,6 +931,44 @@ static void test_table_many_lines(void **st) {
     free(p);
 }
 
+/* Rust's Display of an f64 (DataFusion's names and plans): no exponent, no fraction for a
+ * whole number; compared with the shortest digits strtod reads back. */
+static void test_double_plain(void **st) {
+    (void)st;
+    static const struct {
+        double d;
+        const char *want;
+    } cases[] = {{0.0, "0"},
+                 {-0.0, "-0"},
+                 {50.0, "50"},
+                 {12345678865.0, "12345678865"},
+                 {0.1, "0.1"},
+                 {0.30663777479646737, "0.30663777479646737"},
+                 {1.5e-7, "0.00000015"},
+                 {-2.5, "-2.5"},
+                 {1e21, "1000000000000000000000"},
+                 {123456.789, "123456.789"}};
+    char out[330];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = fmt_double_plain(out, cases[i].d);
+        out[n] = 0;
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("fmt_double_plain(%.17g) = %s, want %s", cases[i].d, out, cases[i].want);
+    }
+    size_t n = fmt_double_plain(out, 1e308);
+    assert_int_equal(n, 309);
+    n = fmt_double_plain(out, 4.9e-324);
+    out[n] = 0;
+    assert_int_equal(n, 2 + 323 + 2 - 1);
+    assert_string_equal(out + n - 2, "05");
+    n = fmt_double_plain(out, strtod("nan", NULL));
+    out[n] = 0;
+    assert_string_equal(out, "NaN");
+    n = fmt_double_plain(out, -1.0 / 0.0);
+    out[n] = 0;
+    assert_string_equal(out, "-inf");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept),
@@ -962,6 +1000,7 @@ int main(void) {
         cmocka_unit_test(test_table_timestamps_and_invalid_utf8),
         cmocka_unit_test(test_edge_inputs),
         cmocka_unit_test(test_large_result),
+        cmocka_unit_test(test_double_plain),
     };
     return cmocka_run_group_tests_name("format", tests, NULL, NULL);
 }

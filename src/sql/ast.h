@@ -461,4 +461,8 @@ typedef struct sql_stmt {
  * - IS [NOT] DISTINCT FROM takes a whole expression on its right, as sqlparser-rs does:
  *   `a IS DISTINCT FROM b AND c` compares a with (b AND c). */
 
+/* An operator as DataFusion writes it (`+`, `||`, `AND`, `IS DISTINCT FROM` ...), for names,
+ * plans and messages (plan_name.c). */
+const char *plan_op_text(uint8_t opc);
+
 #endif

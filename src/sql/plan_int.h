@@ -106,7 +106,6 @@ int plan_err(err *er, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* Name of an expression as DataFusion prints it; `top` leaves a bare column unqualified; an
  * unqualified column inside gets the qualifier sc resolves it to (sc may be NULL). */
 char *plan_expr_name(arena *a, const expr *e, bool top, const struct scope *sc);
-const char *plan_op_text(uint8_t opc);
 /* Arrow's name of a SQL type (Int64, Utf8, Timestamp(Nanosecond, None), ...). */
 const char *plan_type_arrow(const sql_type *t);
 

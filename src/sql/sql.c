@@ -423,7 +423,47 @@ int sqlx_series_filter(sql_session *s, sql_result *r, meta_table *t, const expr 
     return series_filter_check(sf, e);
 }
 
+static bool has_column(const expr *x) {
+    if (!x) return false;
+    if (x->kind == EX_COLUMN) return true;
+    for (uint32_t i = 0; i < x->nargs; i++)
+        if (has_column(x->args[i])) return true;
+    return false;
+}
+
+/* A DELETE's condition becomes a range of tags and time: an operator that computes a value
+ * from a column (arithmetic, ||, bitwise) has no place there, as CnosDB refuses it (one over
+ * constants is folded first). */
+static int delete_operators(const expr *x, err *e) {
+    if (!x) return 0;
+    if (x->kind == EX_BINARY && has_column(x)) {
+        switch (x->op) {
+        case OP_ADD:
+        case OP_SUB:
+        case OP_MUL:
+        case OP_DIV:
+        case OP_MOD:
+        case OP_CONCAT:
+        case OP_BITAND:
+        case OP_BITOR:
+        case OP_BITXOR:
+        case OP_SHL:
+        case OP_SHR:
+            return err_set(e, 422, EC_NOT_IMPL,
+                           "Execute logical plan: Datafusion: This feature is not implemented: "
+                           "operator %s in delete statement",
+                           plan_op_text(x->op));
+        default:
+            break;
+        }
+    }
+    for (uint32_t i = 0; i < x->nargs; i++)
+        if (delete_operators(x->args[i], e) < 0) return -1;
+    return 0;
+}
+
 static int run_delete(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
+    if (delete_operators(st->where, e) < 0) return -1;
     const char *db = st->table.db ? st->table.db : s->db;
     meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
     if (!t) return -1;

@@ -169,6 +169,21 @@ static int cmp_tag_name(const void *pa, const void *pb, void *ctx) {
     return strcmp(t->cols[*(const uint32_t *)pa].name, t->cols[*(const uint32_t *)pb].name);
 }
 
+/* The first field column a WHERE names (CnosDB refuses fields there, naming SHOW SERIES for
+ * SHOW TAG VALUES too). */
+static const char *first_field(const meta_table *t, const expr *x) {
+    if (!x) return NULL;
+    if (x->kind == EX_COLUMN) {
+        int c = meta_table_col(t, x->name, strlen(x->name));
+        return c >= 0 && t->cols[c].kind == CK_FIELD ? x->name : NULL;
+    }
+    for (uint32_t i = 0; i < x->nargs; i++) {
+        const char *f = first_field(t, x->args[i]);
+        if (f) return f;
+    }
+    return NULL;
+}
+
 /* The start of SHOW SERIES / SHOW TAG VALUES: the table and the series its WHERE selects
  * (tags and time only). On success the caller releases *t. */
 static int show_series_set(sql_session *s, const sql_stmt *st, sql_result *r, const char *what,
@@ -176,7 +191,12 @@ static int show_series_set(sql_session *s, const sql_stmt *st, sql_result *r, co
     const char *db = st->on_db ? st->on_db : s->db;
     *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
     if (!*t) return -1;
-    int rc = sqlx_series_filter(s, r, *t, st->where, sf, sids, n, e);
+    const char *field = first_field(*t, st->where);
+    int rc = field ? err_set(e, 422, EC_SEMANTIC,
+                             "Semantic error: SHOW SERIES does not support where clause contains "
+                             "field %s",
+                             field)
+                   : sqlx_series_filter(s, r, *t, st->where, sf, sids, n, e);
     if (rc == 0 && sf->has_other)
         rc = err_set(e, 422, EC_NOT_IMPL,
                      "This feature is not implemented: %s only filters on tags and time", what);

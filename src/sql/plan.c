@@ -302,6 +302,8 @@ static int order_keys(struct binder *bd, const sql_query *qy, const struct selec
                       bexpr **proj, uint32_t *nproj, sort_key **out, err *er) {
     arena *a = bd->a;
     sort_key *keys = arena_alloc(a, sizeof *keys * (qy->norder + 1));
+    /* the names of the ORDER BY items added to the projection, by position */
+    char **hidden = arena_calloc(a, sizeof *hidden * (*nproj + qy->norder + 1));
     for (uint32_t k = 0; k < qy->norder; k++) {
         const sql_order_item *oi = &qy->order_by[k];
         int col = -1;
@@ -319,7 +321,18 @@ static int order_keys(struct binder *bd, const sql_query *qy, const struct selec
                 if (!strcmp(sl->names[i], nm)) col = (int)i;
         }
         if (col < 0) {
+            /* DataFusion adds them to the projection, whose names must stay unique */
+            char *q = plan_expr_name(a, oi->e, false, bd->in);
+            for (uint32_t i = 0; i < *nproj; i++)
+                if (hidden[i] && !strcmp(hidden[i], q))
+                    return plan_err(
+                        er,
+                        "Projections require unique expression names but the "
+                        "expression \"%s\" at position %u and \"%s\" at position "
+                        "%u have the same name. Consider aliasing (\"AS\") one of them.",
+                        q, i, q, *nproj);
             if (plan_bind(bd, oi->e, &proj[*nproj], er) < 0) return -1;
+            hidden[*nproj] = q;
             col = (int)(*nproj)++;
         }
         keys[k].e = bx_col(a, (uint32_t)col, proj[col]->type, proj[col]->unit);

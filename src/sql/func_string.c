@@ -714,5 +714,13 @@ const fn_def func_string_defs[] = {
     STRFN("decode", SIG_CODED, VT_STR, fs_decode,
           RULE(CK_STR_BIN, "The decode function can only accept utf8 or binary.", NULL)),
     STRFN("uuid", SIG_EX0, VT_STR, fs_uuid, NOCHECK(NULL)),
+    STRFN("regexp_match",
+          SIG_ONEOF(SIG_EX(DT_UTF8, DT_UTF8), SIG_EX(DT_LUTF8, DT_UTF8),
+                    SIG_EX(DT_UTF8, DT_UTF8, DT_UTF8), SIG_EX(DT_LUTF8, DT_UTF8, DT_UTF8)),
+          VT_STR, fs_regexp_match,
+          RULE(CK_STR, "The regexp_extract function can only accept strings.", NULL)),
+    STRFN("regexp_replace",
+          SIG_ONEOF(SIG_EX(DT_UTF8, DT_UTF8, DT_UTF8), SIG_EX(DT_UTF8, DT_UTF8, DT_UTF8, DT_UTF8)),
+          VT_STR, fs_regexp_replace, RULE(CK_STR, STR_ONLY("regex_replace"), NULL)),
     {.name = NULL},
 };

@@ -131,10 +131,8 @@ expr *sqlp_parse_array_agg(parser *p, srcpos pos) {
  * the alias never shows: `length(x)` is named character_length(x) in result headers and in
  * "No function matches ... 'character_length(Utf8, Utf8)'". */
 static const char *canonical_func(const char *name) {
-    static const char *const alias[][2] = {{"length", "character_length"},
-                                           {"char_length", "character_length"},
-                                           {"instr", "strpos"},
-                                           {"position", "strpos"}};
+    static const char *const alias[][2] = {
+        {"length", "character_length"}, {"char_length", "character_length"}, {"instr", "strpos"}};
     for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
         if (!strcmp(name, alias[i][0])) return alias[i][1];
     return name;

@@ -2,14 +2,12 @@
  * func_int.h for how a function is declared, func_str_int.h for what the family's kernels
  * share. Hashing, encodings and uuid live in func_hash.c, regular expressions in func_regex.c.
  *
- * Two DataFusion habits shape the binding (bind_str):
- * - DataFusion checks a call against the signature (where a number coerces to Utf8), then
- *   computes the result type from the arguments as written: for most string functions a first
- *   argument that is not a string (or NULL) passes the first step and fails the second, with
- *   the internal error "The \"lpad\" function can only accept strings.". CnosDB's cases expect
- *   exactly that, so each row names the check its function makes (struct str_rule).
- * - Arguments are cast as arrow 43 casts: a boolean becomes "1" or "0" (not "true"), which
- *   CnosDB's cases show through concat(f2), replace(..., f2) and ascii(f2). */
+ * DataFusion checks a call against the signature (where a number coerces to Utf8), then
+ * computes the result type from the arguments as written: for most string functions a first
+ * argument that is not a string (or NULL) passes the first step and fails the second, with the
+ * internal error "The \"lpad\" function can only accept strings.". CnosDB's cases expect exactly
+ * that, so each row names the check its function makes (struct str_rule) and bind_str makes it
+ * before casting the arguments. */
 #include "sql/func_str_int.h"
 
 #include "util/utf8.h"
@@ -133,32 +131,12 @@ static bool first_ok(uint8_t check, uint8_t t) {
     }
 }
 
-static int bool_text(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
-    func_same_valid(out, &args[0]);
-    for (uint32_t i = 0; i < n; i++) out->d.s[i] = (strv){args[0].d.b[i] ? "1" : "0", 1};
-    return 0;
-}
-
-/* x as the argument type t of the matched candidate. */
+/* x as the argument type t of the matched candidate: a boolean becomes "1"/"0" (expr_cast.c
+ * casts as arrow does under DataFusion 27), which CnosDB's cases show through concat(f2),
+ * replace(..., f2) and ascii(f2). */
 static int cast_arg(arena *a, bexpr **x, uint8_t t, err *er) {
     uint8_t vt = t == DT_I64 ? VT_I64 : VT_STR;
-    if ((*x)->type == vt) return 0;
-    if ((*x)->type == VT_BOOL && vt == VT_STR) {
-        if ((*x)->kind == BX_CONST) {
-            value v = {.type = VT_STR, .null = (*x)->cval.null};
-            v.v.s = (strv){(*x)->cval.v.b ? "1" : "0", 1};
-            if (v.null) v.v.s = (strv){"", 0};
-            *x = bx_const(a, v);
-            return 0;
-        }
-        bexpr *c = bx_new(a, BX_FUNC, VT_STR, 1);
-        c->fn = bool_text;
-        c->fname = "CAST";
-        c->args[0] = *x;
-        *x = c;
-        return 0;
-    }
-    return bx_cast(a, x, vt, 0, er);
+    return (*x)->type == vt ? 0 : bx_cast(a, x, vt, 0, er);
 }
 
 static int bind_str(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {

@@ -19,6 +19,11 @@
 
 /* ------------------------------------------------------------------ shared helpers */
 
+/* What DataFusion appends to the message of an internal error. */
+#define DF_BUG_TAIL                                                                                \
+    ". This was likely caused by a bug in DataFusion's code and we would welcome that you file "   \
+    "an bug report in our issue tracker"
+
 uint32_t fs_char_len(const char *p, const char *e) {
     size_t n = utf8_seq(p, (size_t)(e - p));
     return n ? (uint32_t)n : 1;
@@ -70,9 +75,11 @@ char *fs_alloc(arena *a, size_t len, err *er) {
     return p;
 }
 
+/* Whether DataFusion would have evaluated the call while planning: its arguments are
+ * constant expressions. */
 static bool all_const(const bexpr *e) {
     for (uint32_t k = 0; k < e->nargs; k++)
-        if (e->args[k]->kind != BX_CONST) return false;
+        if (!bx_is_const(e->args[k])) return false;
     return true;
 }
 
@@ -82,11 +89,7 @@ int fs_exec_err(const bexpr *e, err *er, const char *kind, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    const char *tail = strcmp(kind, "Internal error") ? ""
-                                                      : ". This was likely caused by a bug in "
-                                                        "DataFusion's code and we would welcome "
-                                                        "that you file an bug report in our "
-                                                        "issue tracker";
+    const char *tail = strcmp(kind, "Internal error") ? "" : DF_BUG_TAIL;
     if (all_const(e))
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Datafusion: Optimizer rule 'simplify_expressions' failed\ncaused by\n%s: "
@@ -142,10 +145,7 @@ static int cast_arg(arena *a, bexpr **x, uint8_t t, err *er) {
 static int bind_str(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
     const struct str_rule *r = c->def->aux;
     if (r->check && nargs && !first_ok(r->check, args[0]->type))
-        return err_set(er, 422, EC_QUERY_INTERNAL,
-                       "Datafusion: Internal error: %s. This was likely caused by a bug in "
-                       "DataFusion's code and we would welcome that you file an bug report in "
-                       "our issue tracker",
+        return err_set(er, 422, EC_QUERY_INTERNAL, "Datafusion: Internal error: %s" DF_BUG_TAIL,
                        r->why);
     for (uint32_t i = 0; i < nargs; i++)
         if (cast_arg(c->a, &args[i], c->dts[i], er) < 0) return -1;
@@ -412,11 +412,21 @@ static int bind_concat_ws(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr *
     if (nargs < 2)
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Datafusion: Internal error: concat_ws was called with %u arguments. It "
-                       "requires at least 2.. This was likely caused by a bug in DataFusion's "
-                       "code and we would welcome that you file an bug report in our issue "
-                       "tracker",
+                       "requires at least 2." DF_BUG_TAIL,
                        nargs);
     return bind_str(c, args, nargs, out, er);
+}
+
+/* Writes len bytes of unit, unit, ... at dst (unit not empty), doubling what is written so a
+ * one-byte unit repeated 2^31 times costs 31 copies, not 2^31. */
+static void fill_cycle(char *dst, size_t len, strv unit) {
+    size_t done = unit.len < len ? unit.len : len;
+    memcpy(dst, unit.p, done);
+    while (done < len) {
+        size_t c = done < len - done ? done : len - done;
+        memcpy(dst + done, dst, c);
+        done += c;
+    }
 }
 
 /* repeat(s, k): k copies; none for k <= 0 */
@@ -434,7 +444,7 @@ static int fn_repeat(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
         size_t len = (size_t)s.len * (size_t)k;
         char *p = fs_alloc(a, len, er);
         if (!p) return -1;
-        for (int64_t j = 0; j < k; j++) memcpy(p + (size_t)j * s.len, s.p, s.len);
+        fill_cycle(p, len, s);
         out->d.s[i] = (strv){p, (uint32_t)len};
     }
     return 0;
@@ -462,11 +472,7 @@ static int fn_pad(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err
         size_t padb = (size_t)(pad / nfill) * fill.len + char_prefix(fill, pad % nfill);
         char *p = fs_alloc(a, padb + s.len, er);
         if (!p) return -1;
-        char *q = p + (left ? 0 : s.len);
-        for (size_t at = 0; at < padb; at += fill.len) {
-            size_t l = padb - at < fill.len ? padb - at : fill.len;
-            memcpy(q + at, fill.p, l);
-        }
+        fill_cycle(p + (left ? 0 : s.len), padb, fill);
         if (s.len) memcpy(left ? p + padb : p, s.p, s.len);
         out->d.s[i] = (strv){p, (uint32_t)(padb + s.len)};
     }
@@ -521,30 +527,63 @@ static int fn_replace(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out,
 
 /* translate(s, from, to): each character of s found in from becomes the character of to at
  * the same place, or goes when to is shorter; a character repeated in from takes its last
- * place (DataFusion builds a map from from's characters). */
-static strv translate_one(strv from, strv to, const char *c, uint32_t l) {
-    int64_t at = -1, k = 0;
-    for (const char *p = from.p, *e = from.p + from.len; p < e; k++) {
-        uint32_t pl = fs_char_len(p, e);
-        if (pl == l && !memcmp(p, c, l)) at = k;
-        p += pl;
-    }
-    if (at < 0) return (strv){c, l};
-    uint32_t off = char_prefix(to, (uint64_t)at);
+ * place (DataFusion builds a map from from's characters). The map is built once per row:
+ * a table for ASCII, a scan of from's other characters for the rest. */
+struct tr_map {
+    strv ascii[128]; /* what each ASCII character becomes, where mapped */
+    bool mapped[128];
+    strv from, to;
+};
+
+/* What from's k-th character maps to: to's k-th, or nothing. */
+static strv tr_target(strv to, uint64_t k) {
+    uint32_t off = char_prefix(to, k);
     if (off >= to.len) return (strv){"", 0};
     return (strv){to.p + off, fs_char_len(to.p + off, to.p + to.len)};
 }
 
+static void tr_build(struct tr_map *m, strv from, strv to) {
+    memset(m->mapped, 0, sizeof m->mapped);
+    m->from = from, m->to = to;
+    uint64_t k = 0;
+    const char *tp = to.p, *te = to.p + to.len;
+    for (const char *p = from.p, *e = from.p + from.len; p < e; k++) {
+        uint32_t l = fs_char_len(p, e);
+        uint32_t tl = tp < te ? fs_char_len(tp, te) : 0;
+        if (l == 1 && !((unsigned char)*p & 0x80)) {
+            m->ascii[(unsigned char)*p] = (strv){tl ? tp : "", tl};
+            m->mapped[(unsigned char)*p] = true;
+        }
+        p += l, tp += tl;
+    }
+}
+
+static strv tr_one(const struct tr_map *m, const char *c, uint32_t l) {
+    if (l == 1 && !((unsigned char)*c & 0x80)) {
+        unsigned char u = (unsigned char)*c;
+        return m->mapped[u] ? m->ascii[u] : (strv){c, 1};
+    }
+    int64_t at = -1, k = 0;
+    for (const char *p = m->from.p, *e = m->from.p + m->from.len; p < e; k++) {
+        uint32_t pl = fs_char_len(p, e);
+        if (pl == l && !memcmp(p, c, l)) at = k;
+        p += pl;
+    }
+    return at < 0 ? (strv){c, l} : tr_target(m->to, (uint64_t)at);
+}
+
 static int fn_translate(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    struct tr_map m;
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
         if (!fs_row_valid(a, args, 3, i, out)) continue;
-        strv s = args[0].d.s[i], f = args[1].d.s[i], t = args[2].d.s[i];
+        strv s = args[0].d.s[i];
+        tr_build(&m, args[1].d.s[i], args[2].d.s[i]);
         const char *end = s.p + s.len;
         size_t len = 0;
         for (const char *c = s.p; c < end;) {
             uint32_t l = fs_char_len(c, end);
-            len += translate_one(f, t, c, l).len;
+            len += tr_one(&m, c, l).len;
             c += l;
         }
         char *p = fs_alloc(a, len, er);
@@ -552,7 +591,7 @@ static int fn_translate(const bexpr *e, vec *args, uint32_t n, arena *a, vec *ou
         size_t at = 0;
         for (const char *c = s.p; c < end;) {
             uint32_t l = fs_char_len(c, end);
-            strv r = translate_one(f, t, c, l);
+            strv r = tr_one(&m, c, l);
             if (r.len) memcpy(p + at, r.p, r.len);
             at += r.len;
             c += l;

@@ -17,9 +17,9 @@ bool fs_row_valid(arena *a, const vec *args, uint32_t nargs, uint32_t i, vec *ou
 /* Room for a result of len bytes in a, checked against the 4 GiB a value may hold and the
  * query's memory limit before it is filled; NULL with the error. */
 char *fs_alloc(arena *a, size_t len, err *er);
-/* An error of a kernel, worded as DataFusion words it: "Execution error: ..." at run time, and
- * inside its optimizer's message when every argument is a constant (DataFusion folds such a
- * call while planning). kind is "Execution error" or "Internal error". Returns -1. */
+/* An error of a kernel in DataFusion's words, "<kind>: <message>" (kind "Execution error",
+ * "Internal error" with DataFusion's tail, "Error during planning" or "Arrow error: Compute
+ * error"), which errstage.h wraps by the stage it arose in. Returns -1. */
 int fs_exec_err(const bexpr *e, err *er, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -75,14 +75,6 @@ char *fs_alloc(arena *a, size_t len, err *er) {
     return p;
 }
 
-/* Whether DataFusion would have evaluated the call while planning: its arguments are
- * constant expressions. */
-static bool all_const(const bexpr *e) {
-    for (uint32_t k = 0; k < e->nargs; k++)
-        if (!bx_is_const(e->args[k])) return false;
-    return true;
-}
-
 int fs_exec_err(const bexpr *e, err *er, const char *kind, const char *fmt, ...) {
     char msg[512];
     va_list ap;
@@ -90,12 +82,7 @@ int fs_exec_err(const bexpr *e, err *er, const char *kind, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     const char *tail = strcmp(kind, "Internal error") ? "" : DF_BUG_TAIL;
-    if (all_const(e))
-        return err_set(er, 422, EC_QUERY_INTERNAL,
-                       "Datafusion: Optimizer rule 'simplify_expressions' failed\ncaused by\n%s: "
-                       "%s%s",
-                       kind, msg, tail);
-    return err_set(er, 422, EC_QUERY_INTERNAL, "Datafusion: %s: %s%s", kind, msg, tail);
+    return err_set(er, 422, EC_QUERY_INTERNAL, "%s: %s%s", kind, msg, tail);
 }
 
 static strv str_dup(arena *a, const char *p, size_t n) {
@@ -385,6 +372,10 @@ static int fn_concat(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
     /* concat skips NULL arguments (PostgreSQL/DataFusion); concat_ws (aux) puts its first
      * argument between the others and is NULL when that separator is */
     bool ws = e->aux != NULL;
+    if (ws && e->nargs < 2)
+        return fs_exec_err(e, er, "Internal error",
+                           "concat_ws was called with %u arguments. It requires at least 2.",
+                           e->nargs);
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
         if (ws && !fs_row_valid(a, args, 1, i, out)) continue;
@@ -406,15 +397,6 @@ static int fn_concat(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
         out->d.s[i] = (strv){p, (uint32_t)len};
     }
     return 0;
-}
-
-static int bind_concat_ws(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
-    if (nargs < 2)
-        return err_set(er, 422, EC_QUERY_INTERNAL,
-                       "Datafusion: Internal error: concat_ws was called with %u arguments. It "
-                       "requires at least 2." DF_BUG_TAIL,
-                       nargs);
-    return bind_str(c, args, nargs, out, er);
 }
 
 /* Writes len bytes of unit, unit, ... at dst (unit not empty), doubling what is written so a
@@ -706,13 +688,7 @@ const fn_def func_string_defs[] = {
     STRFN("starts_with", SIG_PAIRS, VT_BOOL, fn_starts_with, NOCHECK(NULL)),
     STRFN("ends_with", SIG_PAIRS, VT_BOOL, fn_starts_with, NOCHECK("ends")),
     STRFN("concat", SIG_VAR(DT_UTF8), VT_STR, fn_concat, NOCHECK(NULL)),
-    {.name = "concat_ws",
-     .sig = SIG_VAR(DT_UTF8),
-     .ret = VT_STR,
-     .eval = fn_concat,
-     .aux = NOCHECK("ws"),
-     .bind = bind_concat_ws,
-     .raw_args = true},
+    STRFN("concat_ws", SIG_VAR(DT_UTF8), VT_STR, fn_concat, NOCHECK("ws")),
     STRFN("chr", SIG_UNI(1, DT_I64), VT_STR, fn_chr, NOCHECK(NULL)),
     STRFN("to_hex", SIG_UNI(1, DT_I64), VT_STR, fn_to_hex,
           RULE(CK_INT, "The to_hex function can only accept integers.", NULL)),

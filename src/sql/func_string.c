@@ -637,6 +637,13 @@ static int fn_to_hex(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
         .raw_args = true                                                                           \
     }
 
+/* Another name of a function: DataFusion shows (and names in its messages) the function. */
+#define ALIAS(nm, canon, sg, rt, fn, rule)                                                         \
+    {                                                                                              \
+        .name = (nm), .display = (canon), .sig = sg, .ret = (rt), .eval = (fn), .aux = (rule),     \
+        .bind = bind_str, .raw_args = true                                                         \
+    }
+
 #define SIG_S1 SIG_UNI(1, DT_STRINGS)
 #define SIG_S1_OPT2 SIG_ONEOF(SIG_EX(DT_UTF8), SIG_EX(DT_UTF8, DT_UTF8))
 #define SIG_SI SIG_ONEOF(SIG_EX(DT_UTF8, DT_I64), SIG_EX(DT_LUTF8, DT_I64))
@@ -660,6 +667,10 @@ const fn_def func_string_defs[] = {
     STRFN("octet_length", SIG_S1, VT_I64, fn_length, RULE(CK_STR, STR_ONLY("octet_length"), "o")),
     STRFN("character_length", SIG_S1, VT_I64, fn_length,
           RULE(CK_STR, STR_ONLY("character_length"), NULL)),
+    ALIAS("length", "character_length", SIG_S1, VT_I64, fn_length,
+          RULE(CK_STR, STR_ONLY("character_length"), NULL)),
+    ALIAS("char_length", "character_length", SIG_S1, VT_I64, fn_length,
+          RULE(CK_STR, STR_ONLY("character_length"), NULL)),
     STRFN("lower", SIG_S1, VT_STR, fn_case, RULE(CK_STR, STR_ONLY("lower"), "l")),
     STRFN("upper", SIG_S1, VT_STR, fn_case, RULE(CK_STR, STR_ONLY("upper"), "u")),
     STRFN("initcap", SIG_S1, VT_STR, fn_case, RULE(CK_STR, STR_ONLY("initcap"), "i")),
@@ -677,6 +688,7 @@ const fn_def func_string_defs[] = {
     STRFN("translate", SIG_S3, VT_STR, fn_translate, RULE(CK_STR, STR_ONLY("translate"), NULL)),
     STRFN("reverse", SIG_S1, VT_STR, fn_reverse, RULE(CK_STR, STR_ONLY("reverse"), NULL)),
     STRFN("strpos", SIG_PAIRS, VT_I64, fn_strpos, RULE(CK_STR, STR_ONLY("strpos"), NULL)),
+    ALIAS("instr", "strpos", SIG_PAIRS, VT_I64, fn_strpos, RULE(CK_STR, STR_ONLY("strpos"), NULL)),
     STRFN("substr",
           SIG_ONEOF(SIG_EX(DT_UTF8, DT_I64), SIG_EX(DT_LUTF8, DT_I64),
                     SIG_EX(DT_UTF8, DT_I64, DT_I64), SIG_EX(DT_LUTF8, DT_I64, DT_I64)),

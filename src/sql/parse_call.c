@@ -3,8 +3,6 @@
  * specifications that calls and queries share. See parse_internal.h. */
 #include "sql/parse_internal.h"
 
-#include <string.h>
-
 const char *sqlp_join_parts(parser *p, const char **parts, uint32_t n) {
     char *q = (char *)parts[0];
     for (uint32_t i = 1; i < n; i++) q = arena_printf(p->a, "%s.%s", q, parts[i]);
@@ -127,22 +125,11 @@ expr *sqlp_parse_array_agg(parser *p, srcpos pos) {
     return sqlp_expr_fin(p, e);
 }
 
-/* DataFusion resolves a function's alias to the function itself when it plans the call, so
- * the alias never shows: `length(x)` is named character_length(x) in result headers and in
- * "No function matches ... 'character_length(Utf8, Utf8)'". */
-static const char *canonical_func(const char *name) {
-    static const char *const alias[][2] = {
-        {"length", "character_length"}, {"char_length", "character_length"}, {"instr", "strpos"}};
-    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
-        if (!strcmp(name, alias[i][0])) return alias[i][1];
-    return name;
-}
-
 /* name(...) [FILTER (WHERE ...)] [OVER (...) | OVER w], after the name. */
 expr *sqlp_parse_call(parser *p, const char **parts, uint32_t nparts, bool quoted, srcpos pos) {
     if (sqlp_exp_tok(p, TOK_LPAREN) < 0) return NULL;
     expr *e = sqlp_new_expr(p, EX_FUNC, pos);
-    e->name = nparts == 1 ? canonical_func(parts[0]) : parts[nparts - 1];
+    e->name = parts[nparts - 1];
     e->quoted = quoted;
     if (nparts > 1) e->qual = sqlp_join_parts(p, parts, nparts - 1);
     const token *at = pk(p);

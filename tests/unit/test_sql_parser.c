@@ -1230,7 +1230,7 @@ static void test_dml(void **state) {
         {"delete from t x", "delete t as x"},
         {"update dml_tb2 set f2_boolean = 'FALSE', t.b = 2 where time = '1999-12-31T00:00:00'",
          "update dml_tb2 set f2_boolean='FALSE', b=2 where (= time '1999-12-31T00:00:00')"},
-        {"update t x set a = length(t0) + 1", "update t as x set a=(+ character_length(t0) 1)"},
+        {"update t x set a = length(t0) + 1", "update t as x set a=(+ length(t0) 1)"},
         {"insert into t values (1), (1, 2)",
          "ERR 422 010001 Datafusion: Error during planning: Inconsistent data length across "
          "values list: got 2 values in row 1 but expected 1 @1:27"},

@@ -13,7 +13,9 @@ static bool starts(const char *s, const char *p) {
 /* 1 = an Arrow kernel's error, 2 = DataFusion's, 0 = not an evaluation error. */
 static int kind(const err *e) {
     if (starts(e->msg, ARROW)) return 1;
-    if (starts(e->msg, "Execution error: ") || starts(e->msg, "Internal error: ")) return 2;
+    if (starts(e->msg, "Execution error: ") || starts(e->msg, "Internal error: ") ||
+        starts(e->msg, "Error during planning: "))
+        return 2;
     return 0;
 }
 

@@ -1,7 +1,9 @@
 /* Where an evaluation error arose changes how CnosDB words it, and clients match the words.
  *
  * Strata's evaluators raise DataFusion's own text: "Arrow error: Cast error: ..." for what
- * Arrow's kernels report, "Execution error: ..." or "Internal error: ..." for DataFusion's.
+ * Arrow's kernels report, "Execution error: ...", "Internal error: ..." or (a function's plan
+ * error found when it runs, as digest's unknown algorithm) "Error during planning: ..." for
+ * DataFusion's.
  * CnosDB wraps that text by stage:
  * - folded while planning (a constant expression, evaluated by DataFusion's
  *   simplify_expressions rule): "Execute logical plan: Datafusion: Optimizer rule

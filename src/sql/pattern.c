@@ -190,7 +190,8 @@ regex_pat *regex_compile(arena *a, strv p, bool ci, err *er) {
     pcre2_compile_context *cc = pcre2_compile_context_create(gc);
     int ecode;
     PCRE2_SIZE eoff;
-    uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | (ci ? PCRE2_CASELESS : 0);
+    uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
+                    (ci ? PCRE2_CASELESS : 0);
     pcre2_code *code =
         pcre2_compile((PCRE2_SPTR)(p.len ? p.p : ""), p.len, opts, &ecode, &eoff, cc);
     if (!code) {
@@ -218,10 +219,7 @@ regex_run *regex_begin(void) {
     return run;
 }
 
-int regex_exec(regex_run *run, const regex_pat *re, strv s, err *er) {
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)(s.len ? s.p : ""), s.len, 0, 0, run->md, run->mc);
-    if (rc >= 0) return 1;
-    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+static int regex_fail(int rc, strv s, err *er) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(rc, msg, sizeof msg);
     return err_set(er, 422, EC_QUERY_INTERNAL,
@@ -229,6 +227,41 @@ int regex_exec(regex_run *run, const regex_pat *re, strv s, err *er) {
                    "most %u backtracking steps, depth %u and %u KiB per value)",
                    s.len, (const char *)msg, REGEX_MATCH_LIMIT, REGEX_DEPTH_LIMIT,
                    REGEX_HEAP_LIMIT);
+}
+
+int regex_exec(regex_run *run, const regex_pat *re, strv s, err *er) {
+    int rc = pcre2_match(re->code, (PCRE2_SPTR)(s.len ? s.p : ""), s.len, 0, 0, run->md, run->mc);
+    if (rc >= 0) return 1;
+    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+    return regex_fail(rc, s, er);
+}
+
+int regex_groups(regex_run *run, const regex_pat *re, strv s, size_t start, const size_t **ov,
+                 uint32_t *ngroups, err *er) {
+    uint32_t groups = 0;
+    pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &groups);
+    groups++; /* the whole match */
+    if (pcre2_get_ovector_count(run->md) < groups) {
+        pcre2_match_data_free(run->md);
+        run->md = pcre2_match_data_create(groups, NULL);
+        if (!run->md) abort(); /* malloc failed: as xmalloc does */
+    }
+    int rc =
+        pcre2_match(re->code, (PCRE2_SPTR)(s.len ? s.p : ""), s.len, start, 0, run->md, run->mc);
+    if (rc == PCRE2_ERROR_NOMATCH) return 0;
+    if (rc < 0) return regex_fail(rc, s, er);
+    *ov = pcre2_get_ovector_pointer(run->md);
+    *ngroups = groups;
+    return 1;
+}
+
+long regex_group_number(const regex_pat *re, const char *name, size_t len) {
+    char tmp[64];
+    if (len >= sizeof tmp) return -1;
+    memcpy(tmp, name, len);
+    tmp[len] = 0;
+    int g = pcre2_substring_number_from_name(re->code, (PCRE2_SPTR)tmp);
+    return g < 0 ? -1 : g;
 }
 
 void regex_end(regex_run *run) {

@@ -14,6 +14,7 @@
 #define STRATA_SQL_PATTERN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/arena.h"
@@ -28,8 +29,9 @@ like_pat *like_compile(arena *a, strv p, bool ci);
  * ran out during a long search. ILIKE copies s folded to lower case into a. */
 int like_match(const like_pat *pt, strv s, arena *a, err *er);
 
-/* Regular expressions (the ~ ~* !~ !~* operators) run on PCRE2 in UTF mode with Unicode
- * classes, which accepts the syntax of the Rust regex crate DataFusion uses (and more). PCRE2
+/* Regular expressions (the ~ ~* !~ !~* operators, regexp_match, regexp_replace) run on PCRE2 in
+ * UTF mode with Unicode classes and `$` at the end of the text only, which accepts the syntax of
+ * the Rust regex crate DataFusion uses (and more). PCRE2
  * backtracks, so every match runs under a match context with limits on backtracking steps,
  * recursion depth and heap (REGEX_*_LIMIT): a pathological pattern fails that row's match with
  * a clear error instead of burning the CPU. Compiled code lives in the arena given to
@@ -46,6 +48,15 @@ regex_pat *regex_compile(arena *a, strv p, bool ci, err *er);
 regex_run *regex_begin(void);
 /* 1 when re matches somewhere in s, 0 when not, -1 with the error when a limit was hit. */
 int regex_exec(regex_run *run, const regex_pat *re, strv s, err *er);
+/* The first match of re in s at or after byte offset start, with its groups: 1 and *ov = the
+ * byte offsets (start, end) of the whole match then of each group, *ngroups pairs of them,
+ * REGEX_UNSET for a group that took no part; 0 when none; -1 with the error when a limit was
+ * hit. *ov is valid until the next call on run. */
+#define REGEX_UNSET ((size_t)-1)
+int regex_groups(regex_run *run, const regex_pat *re, strv s, size_t start, const size_t **ov,
+                 uint32_t *ngroups, err *er);
+/* The number of the group re names name[0..len), or -1. */
+long regex_group_number(const regex_pat *re, const char *name, size_t len);
 void regex_end(regex_run *run);
 
 #endif

@@ -204,23 +204,33 @@ static size_t put_decimal(char *out, double v) {
     return n + (size_t)k;
 }
 
-/* lexical-core (arrow's CSV and display): decimal notation for decimal exponents -5..9,
- * scientific otherwise, and always a fraction (`1.0`, `1.0e10`). */
-size_t fmt_double(char *out, double d) {
+/* NaN, infinities and zero (in the form given), as lexical-core and Rust both write them: their
+ * length; else 0, with *p past the sign for the caller to write the rest. */
+static size_t put_special(char *out, double d, const char *zero, char **p) {
     if (isnan(d)) {
         memcpy(out, "NaN", 3);
         return 3;
     }
-    char *p = out;
-    if (signbit(d)) *p++ = '-';
+    *p = out;
+    if (signbit(d)) *(*p)++ = '-';
     if (isinf(d)) {
-        memcpy(p, "inf", 3);
-        return (size_t)(p + 3 - out);
+        memcpy(*p, "inf", 3);
+        return (size_t)(*p + 3 - out);
     }
     if (d == 0) {
-        memcpy(p, "0.0", 3);
-        return (size_t)(p + 3 - out);
+        size_t z = strlen(zero);
+        memcpy(*p, zero, z);
+        return (size_t)(*p + z - out);
     }
+    return 0;
+}
+
+/* lexical-core (arrow's CSV and display): decimal notation for decimal exponents -5..9,
+ * scientific otherwise, and always a fraction (`1.0`, `1.0e10`). */
+size_t fmt_double(char *out, double d) {
+    char *p;
+    size_t done = put_special(out, d, "0.0", &p);
+    if (done) return done;
     if (fabs(d) >= 1e-5 && fabs(d) < 1e10) {
         size_t n = put_decimal(p, fabs(d));
         if (n) return (size_t)(p - out) + n;
@@ -304,20 +314,9 @@ size_t fmt_double_json(char *out, double d) {
 }
 
 size_t fmt_double_plain(char *out, double d) {
-    if (isnan(d)) {
-        memcpy(out, "NaN", 3);
-        return 3;
-    }
-    char *p = out;
-    if (signbit(d)) *p++ = '-';
-    if (isinf(d)) {
-        memcpy(p, "inf", 3);
-        return (size_t)(p + 3 - out);
-    }
-    if (d == 0) {
-        *p++ = '0';
-        return (size_t)(p - out);
-    }
+    char *p;
+    size_t done = put_special(out, d, "0", &p);
+    if (done) return done;
     char dig[17];
     int e, n = fmt_shortest(d, dig, &e);
     int kk = e + 1; /* digits before the point */

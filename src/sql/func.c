@@ -26,9 +26,8 @@ bexpr *func_call(arena *a, const fn_def *d, scalar_fn eval, uint8_t type, uint8_
 int func_plan_err(err *er, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    err_vset(er, 422, EC_QUERY_INTERNAL, fmt, ap);
+    err_vplan(er, fmt, ap);
     va_end(ap);
-    err_prefix(er, "Datafusion: Error during planning: ");
     return -1;
 }
 

@@ -344,22 +344,23 @@ static int bind_date_bin(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **
     return 0;
 }
 
-static int bind_date_trunc(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
+/* (text, time) calls: the text as is, the time in its own unit; type TS means the time's. */
+static int bind_field_time(const fn_ctx *c, bexpr **args, uint32_t nargs, scalar_fn fn,
+                           uint8_t type, const char *name, bexpr **out, err *er) {
     uint8_t unit = ts_unit(args[1]);
     if (bx_cast(c->a, &args[0], VT_STR, 0, er) < 0 || bx_cast(c->a, &args[1], VT_TS, unit, er) < 0)
         return -1;
-    *out = func_call(c->a, c->def, fn_date_trunc, VT_TS, unit, args, nargs, NULL);
-    (*out)->fname = "date_trunc";
+    *out = func_call(c->a, c->def, fn, type, type == VT_TS ? unit : 0, args, nargs, NULL);
+    (*out)->fname = name;
     return 0;
 }
 
+static int bind_date_trunc(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
+    return bind_field_time(c, args, nargs, fn_date_trunc, VT_TS, "date_trunc", out, er);
+}
+
 static int bind_date_part(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
-    uint8_t unit = ts_unit(args[1]);
-    if (bx_cast(c->a, &args[0], VT_STR, 0, er) < 0 || bx_cast(c->a, &args[1], VT_TS, unit, er) < 0)
-        return -1;
-    *out = func_call(c->a, c->def, fn_date_part, VT_F64, 0, args, nargs, NULL);
-    (*out)->fname = "date_part";
-    return 0;
+    return bind_field_time(c, args, nargs, fn_date_part, VT_F64, "date_part", out, er);
 }
 
 /* to_timestamp and its variants: the result unit and how many input units make a second. */

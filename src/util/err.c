@@ -57,3 +57,9 @@ void err_prefix(err *e, const char *fmt, ...) {
     memcpy(e->msg, head, hl);
     e->msg[hl + ml] = 0;
 }
+
+int err_vplan(err *e, const char *fmt, va_list ap) {
+    err_vset(e, 422, EC_QUERY_INTERNAL, fmt, ap);
+    err_prefix(e, "Datafusion: Error during planning: ");
+    return -1;
+}

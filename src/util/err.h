@@ -58,6 +58,8 @@ void err_clear(err *e);
 /* err_set, with the position the error is at. */
 int err_set_at(err *e, int http, const char *code, unsigned line, unsigned col, const char *fmt,
                ...) __attribute__((format(printf, 6, 7)));
+/* DataFusion's planning error: 422, 010001, "Datafusion: Error during planning: " + message. */
+int err_vplan(err *e, const char *fmt, va_list ap);
 /* Prepends text to an existing message (used to add context while unwinding). */
 void err_prefix(err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -112,6 +112,10 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
         return;
     }
     if (x->type == VT_NULL || !vec_is_valid(x, i)) return;
+    if (sp->kind == AGG_INCREASE) {
+        agg_increase_add(a, st, x, y, i);
+        return;
+    }
     if (is_pair_stat(sp->kind)) {
         pair_update(sp, st, x, y, i);
         return;
@@ -446,6 +450,7 @@ void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
         if (src->has) merge_extreme(a, sp, dst, src);
         return;
     case AGG_MEDIAN:
+    case AGG_INCREASE:
         agg_vals_append(a, dst, src);
         return;
     case AGG_BIT_AND:
@@ -635,6 +640,9 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
         break;
     case AGG_ARRAY_AGG:
         agg_array_final(sp, st, out, r, a);
+        break;
+    case AGG_INCREASE:
+        agg_increase_final(sp, st, out, r, a);
         break;
     case AGG_APPROX_DISTINCT:
         out->d.u64[r] = st->hll ? hll_count(st->hll) : 0;

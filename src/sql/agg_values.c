@@ -1,6 +1,7 @@
 /* The aggregates that keep values rather than a fixed-size state: mode (each distinct value
  * with its count), array_agg (every value, with its ORDER BY key), and the approximate
- * percentiles (values buffered, then folded into a t-digest a batch at a time, see sketch.h).
+ * percentiles (values buffered, then folded into a t-digest a batch at a time, see sketch.h),
+ * increase (each (time, value) pair, put in time order at the end).
  * Their states grow with the input, in the arena the operator gives (the query's, under its
  * memory budget). See ops_int.h. */
 #include "sql/ops_int.h"
@@ -9,6 +10,7 @@
 #include "sql/sketch.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Sorted values given to the digest at a time: DataFusion merges each input batch (8192 rows)
@@ -293,4 +295,56 @@ void agg_array_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
         one.d.raw = &v.v;
         agg_array_add(a, sp, dst, &one, NULL, 0);
     }
+}
+
+/* increase: the pairs are kept and sorted by time when read, so the rows may come in any order
+ * and parts merge by appending (CnosDB's accumulator needs its rows in time order and adds the
+ * partial increases of its partitions, which loses the steps across their boundaries). */
+void agg_increase_add(arena *a, struct agg_state *st, const vec *t, const vec *x, uint32_t i) {
+    if (!x || x->type == VT_NULL || !vec_is_valid(x, i)) return;
+    agg_vals_push(a, st, (uint64_t)t->d.i64[i]);
+    agg_vals_push(a, st, x->d.u64[i]); /* the bits of an i64, u64 or f64 */
+}
+
+struct tpoint {
+    int64_t t;
+    uint64_t v;
+    uint32_t seq; /* arrival: equal times keep it */
+};
+
+static int cmp_tpoint(const void *x, const void *y) {
+    const struct tpoint *p = x, *q = y;
+    if (p->t != q->t) return p->t < q->t ? -1 : 1;
+    return (p->seq > q->seq) - (p->seq < q->seq);
+}
+
+/* The sum of the rises from each value to the next; a fall is a counter reset, which adds the
+ * new value (it counted up from 0). Wrapping integer sums, as ScalarValue's add. */
+void agg_increase_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
+                        arena *a) {
+    uint32_t n = st->nvals / 2;
+    struct tpoint *p = arena_alloc(a, sizeof *p * (n + 1));
+    for (uint32_t k = 0; k < n; k++)
+        p[k] = (struct tpoint){(int64_t)st->vals[2 * k], st->vals[2 * k + 1], k};
+    qsort(p, n, sizeof *p, cmp_tpoint);
+    double sf = 0;
+    uint64_t si = 0;
+    for (uint32_t k = 1; k < n; k++) {
+        uint64_t prev = p[k - 1].v, cur = p[k].v;
+        if (sp->type == VT_F64) {
+            double x, y;
+            memcpy(&x, &prev, 8);
+            memcpy(&y, &cur, 8);
+            sf += y > x ? y - x : y < x ? y : 0;
+        } else if (sp->type == VT_I64) {
+            int64_t x = (int64_t)prev, y = (int64_t)cur;
+            si += y > x ? (uint64_t)y - (uint64_t)x : y < x ? (uint64_t)y : 0;
+        } else {
+            si += cur > prev ? cur - prev : cur < prev ? cur : 0;
+        }
+    }
+    if (sp->type == VT_F64)
+        out->d.f64[r] = sf;
+    else
+        out->d.u64[r] = si;
 }

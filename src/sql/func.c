@@ -379,7 +379,8 @@ static const struct {
     {"approx_median", AGG_APPROX_MEDIAN, "APPROX_MEDIAN", "ApproxMedian"},
     {"approx_percentile_cont", AGG_APPROX_PCT, "APPROX_PERCENTILE_CONT", "ApproxPercentileCont"},
     {"approx_percentile_cont_with_weight", AGG_APPROX_PCT_W, "APPROX_PERCENTILE_CONT_WITH_WEIGHT",
-     "ApproxPercentileContWithWeight"}};
+     "ApproxPercentileContWithWeight"},
+    {"increase", AGG_INCREASE, "increase", "\"increase\""}};
 
 #define NAGGS (sizeof aggs / sizeof aggs[0])
 
@@ -416,6 +417,26 @@ static int agg_coercion_err(bexpr **args, uint32_t nargs, const char *sig, err *
     for (uint32_t i = 0; i < nargs; i++)
         buf_printf(&b, "%s%s", i ? ", " : "", vtype_arrow_name(args[i]->type, args[i]->unit));
     func_plan_err(er, "Coercion from [%s] to the signature %s failed.", buf_cstr(&b), sig);
+    buf_free(&b);
+    return -1;
+}
+
+/* increase's signature is every (timestamp unit, numeric type) pair, listed as DataFusion lists
+ * a OneOf signature's candidates. */
+static int increase_no_match(bexpr **args, err *er) {
+    static const char *const units[] = {"Second", "Millisecond", "Microsecond", "Nanosecond"};
+    static const char *const nums[] = {"Int8",   "Int16",  "Int32",  "Int64",   "UInt8",
+                                       "UInt16", "UInt32", "UInt64", "Float32", "Float64"};
+    buf b;
+    buf_init(&b);
+    for (size_t n = 0; n < sizeof nums / sizeof nums[0]; n++)
+        for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+            buf_printf(&b, "\n\tincrease(Timestamp(%s, None), %s)", units[u], nums[n]);
+    func_plan_err(er,
+                  "No function matches the given name and argument types 'increase(%s, %s)'. You "
+                  "might need to add explicit type casts.\n\tCandidate functions:%s",
+                  vtype_arrow_name(args[0]->type, args[0]->unit),
+                  vtype_arrow_name(args[1]->type, args[1]->unit), buf_cstr(&b));
     buf_free(&b);
     return -1;
 }
@@ -479,7 +500,11 @@ static int agg_arity(int kind, uint32_t nargs, err *er) {
         return func_plan_err(er, "The function %s expects at least one argument", agg_debug(kind));
     case AGG_APPROX_PCT:
     case AGG_APPROX_PCT_W:
-        if (nargs == 3 || (nargs == 2 && kind == AGG_APPROX_PCT)) return 0;
+    case AGG_INCREASE: /* OneOf signatures: no count of their own */
+        if (kind == AGG_INCREASE     ? nargs == 2
+            : kind == AGG_APPROX_PCT ? nargs == 2 || nargs == 3
+                                     : nargs == 3)
+            return 0;
         return func_plan_err(er, "The function %s does not accept %u function arguments.",
                              agg_debug(kind), nargs);
     case AGG_COVAR:
@@ -661,6 +686,17 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
         sp->arg2 = args[1];
         sp->type = t;
         return 0;
+    case AGG_INCREASE: {
+        uint8_t vt = args[1]->type;
+        if ((t != VT_TS && t != VT_STR && t != VT_NULL) || (!vtype_numeric(vt) && vt != VT_NULL))
+            return increase_no_match(args, er);
+        if (t == VT_STR && bx_cast(a, &args[0], VT_TS, TU_NS, er) < 0) return -1;
+        sp->arg = args[0];
+        sp->arg2 = args[1];
+        sp->type = vt == VT_NULL ? VT_I64 : vt;
+        sp->unit = 0;
+        return 0;
+    }
     default:
         if (is_regr(kind)) {
             /* DataFusion names the first argument's type whichever one is wrong */

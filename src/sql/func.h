@@ -57,6 +57,7 @@ enum agg_kind {
     AGG_APPROX_MEDIAN,   /* t-digest, as approx_percentile_cont(x, 0.5) */
     AGG_APPROX_PCT,      /* approx_percentile_cont(x, p [, centroids]) */
     AGG_APPROX_PCT_W,    /* approx_percentile_cont_with_weight(x, w, p) */
+    AGG_INCREASE,        /* increase(time, x): a counter's growth, resets counted from 0 */
 };
 
 struct agg_spec;

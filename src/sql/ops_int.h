@@ -121,6 +121,12 @@ void agg_pct_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
                    const struct agg_state *src);
 bool agg_pct_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r, arena *a);
 
+/* increase(time, x): row i's pair kept (none when x is NULL); the increase over the pairs in
+ * time order into row r (0 for none). Parts merge with agg_vals_append. */
+void agg_increase_add(arena *a, struct agg_state *st, const vec *t, const vec *x, uint32_t i);
+void agg_increase_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
+                        arena *a);
+
 /* Updates st with rows [from, to) of the argument vectors x (NULL for count(*)) and y
  * (first/last: x is the time, y the value). Memory that outlives the batch (strings, DISTINCT
  * sets, median values) comes from a. */

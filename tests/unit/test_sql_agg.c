@@ -68,7 +68,7 @@ static void make_rows(arena *a, uint8_t t, unsigned seed, vec *ts, vec *x) {
  * y is the second argument of the two-argument aggregates. */
 static void update(arena *a, const agg_spec *sp, struct agg_state *st, const vec *ts, const vec *x,
                    const vec *y, uint32_t from, uint32_t to) {
-    bool fl = sp->kind == AGG_FIRST || sp->kind == AGG_LAST;
+    bool fl = sp->kind == AGG_FIRST || sp->kind == AGG_LAST || sp->kind == AGG_INCREASE;
     for (uint32_t i = from; i < to; i += 37) {
         uint32_t e = i + 37 < to ? i + 37 : to;
         agg_state_update_range(a, sp, st,
@@ -122,7 +122,10 @@ static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
         value p = {.type = VT_F64, .v.f = 0.3};
         bexpr *args[3] = {bx_col(a, 0, t, 0), bx_col(a, 1, t, 0), bx_const(a, p)};
         if (kind == AGG_APPROX_PCT) args[1] = args[2];
-        uint32_t n = kind == AGG_APPROX_PCT_W ? 3 : kind == AGG_APPROX_PCT ? 2 : 1;
+        if (kind == AGG_INCREASE) args[0] = bx_col(a, 0, VT_TS, 0); /* (time, x) */
+        uint32_t n = kind == AGG_APPROX_PCT_W                         ? 3
+                     : kind == AGG_APPROX_PCT || kind == AGG_INCREASE ? 2
+                                                                      : 1;
         if (kind >= AGG_COVAR && kind <= AGG_REGR_SXY) n = 2;
         if ((kind == AGG_ARRAY_AGG && t != VT_STR) || agg_bind(a, args, n, false, &sp, &er) < 0) {
             arena_free(a);
@@ -178,7 +181,7 @@ static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
 static void test_merge_equals_serial(void **state) {
     (void)state;
     static const uint8_t types[] = {VT_F64, VT_I64, VT_U64, VT_BOOL, VT_STR};
-    for (int kind = AGG_COUNT; kind <= AGG_APPROX_PCT_W; kind++)
+    for (int kind = AGG_COUNT; kind <= AGG_INCREASE; kind++)
         for (size_t t = 0; t < sizeof types; t++)
             for (int d = 0; d < 2; d++)
                 for (unsigned seed = 1; seed <= 4; seed++)

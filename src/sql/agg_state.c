@@ -111,6 +111,10 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
         agg_array_add(a, sp, st, x, y, i);
         return;
     }
+    if (sp->kind == AGG_FIRST_VALUE || sp->kind == AGG_LAST_VALUE) {
+        agg_pick_add(a, sp, st, x, y, i);
+        return;
+    }
     if (x->type == VT_NULL || !vec_is_valid(x, i)) return;
     if (sp->kind == AGG_INCREASE) {
         agg_increase_add(a, st, x, y, i);
@@ -424,6 +428,10 @@ void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
         agg_array_merge(a, sp, dst, src);
         return;
     }
+    if (sp->kind == AGG_FIRST_VALUE || sp->kind == AGG_LAST_VALUE) {
+        agg_pick_merge(a, sp, dst, src);
+        return;
+    }
     if (sp->distinct && sp->arg && sp->kind != AGG_FIRST && sp->kind != AGG_LAST) {
         if (!src->distinct) return;
         struct distinct_merge m = {a, sp, dst, sp->arg->type, sp->arg->unit};
@@ -643,6 +651,13 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
         break;
     case AGG_INCREASE:
         agg_increase_final(sp, st, out, r, a);
+        break;
+    case AGG_FIRST_VALUE:
+    case AGG_LAST_VALUE:
+        if (!st->has || st->v.null)
+            null = true;
+        else
+            agg_put_value(out, r, &st->v);
         break;
     case AGG_APPROX_DISTINCT:
         out->d.u64[r] = st->hll ? hll_count(st->hll) : 0;

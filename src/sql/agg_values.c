@@ -348,3 +348,48 @@ void agg_increase_final(const agg_spec *sp, const struct agg_state *st, vec *out
     else
         out->d.u64[r] = si;
 }
+
+/* first_value/last_value: row i's value when its ORDER BY key (from k; none: arrival order)
+ * sorts before the kept one's (first_value, ties keep the earlier row) or not before it
+ * (last_value, ties take the later row). NULL values count like any other. */
+void agg_pick_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x, const vec *k,
+                  uint32_t i) {
+    value key = {0};
+    if (k) {
+        vec_get(k, i, &key);
+        if (!vec_is_valid(k, i) || k->type == VT_NULL) key.null = true;
+    }
+    bool take = !st->has;
+    if (!take) {
+        int c = k ? keys_cmp(&key, &st->v2, sp) : 1;
+        take = sp->kind == AGG_FIRST_VALUE ? c < 0 : c >= 0;
+    }
+    if (!take) return;
+    vec_get(x, i, &st->v);
+    if (!vec_is_valid(x, i) || x->type == VT_NULL) st->v.null = true;
+    if (st->v.type == VT_STR && !st->v.null)
+        st->v.v.s = (strv){arena_strndup(a, st->v.v.s.p, st->v.v.s.len), st->v.v.s.len};
+    if (key.type == VT_STR && !key.null)
+        key.v.s = (strv){arena_strndup(a, key.v.s.p, key.v.s.len), key.v.s.len};
+    st->v2 = key;
+    st->has = true;
+}
+
+void agg_pick_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
+                    const struct agg_state *src) {
+    if (!src->has) return;
+    if (dst->has) {
+        int c = sp->arg2 ? keys_cmp(&src->v2, &dst->v2, sp) : 1;
+        if (sp->kind == AGG_FIRST_VALUE ? c >= 0 : c < 0) return;
+    }
+    /* src's value and key through the row path: one-row vectors */
+    static const uint8_t none = 0;
+    value v = src->v, key = src->v2;
+    vec x = {.type = v.type, .unit = v.unit, .len = 1, .valid = v.null ? (uint8_t *)&none : NULL};
+    vec k = {
+        .type = key.type, .unit = key.unit, .len = 1, .valid = key.null ? (uint8_t *)&none : NULL};
+    x.d.raw = &v.v;
+    k.d.raw = &key.v;
+    dst->has = false;
+    agg_pick_add(a, sp, dst, &x, sp->arg2 ? &k : NULL, 0);
+}

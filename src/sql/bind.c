@@ -269,15 +269,17 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
         for (uint32_t i = 0; i < n && !rc; i++) rc = plan_bind(bd, e->args[i], &args[i], er);
         if (!rc) rc = agg_bind(bd->a, args, n, star, &sp, er);
         /* array_agg(x ORDER BY k): the values are collected with their key and sorted at the
-         * end; other aggregates do not depend on the order of their rows */
+         * end; first_value/last_value keep the row whose key sorts first/last; other
+         * aggregates do not depend on the order of their rows */
+        bool ordered = kind == AGG_ARRAY_AGG || kind == AGG_FIRST_VALUE || kind == AGG_LAST_VALUE;
         if (!rc && kind == AGG_ARRAY_AGG && e->nfunc_order && e->distinct)
             rc = err_set(er, 422, EC_NOT_IMPL,
                          "This feature is not implemented: ARRAY_AGG(DISTINCT) with ORDER BY");
-        if (!rc && kind == AGG_ARRAY_AGG && e->nfunc_order > 1)
+        if (!rc && ordered && e->nfunc_order > 1)
             rc = err_set(er, 422, EC_NOT_IMPL,
-                         "This feature is not implemented: ARRAY_AGG with more than one ORDER BY "
-                         "key");
-        if (!rc && kind == AGG_ARRAY_AGG && e->nfunc_order == 1) {
+                         "This feature is not implemented: %s with more than one ORDER BY key",
+                         agg_display(kind));
+        if (!rc && ordered && e->nfunc_order == 1) {
             const sql_order_item *oi = e->func_order;
             rc = plan_bind(bd, oi->e, &sp.arg2, er);
             sp.order_desc = oi->desc;
@@ -286,10 +288,12 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
         if (!rc && kind == AGG_ARRAY_AGG) rc = bx_cast(bd->a, &sp.arg, VT_STR, 0, er);
     }
     /* FILTER (WHERE p): the argument becomes CASE WHEN p THEN x END (count(*): THEN 1), which
-     * the aggregate skips like any NULL, so only the rows p selects count */
+     * the aggregate skips like any NULL, so only the rows p selects count; the aggregates that
+     * keep NULL values cannot tell those rows apart */
     bexpr *filter = NULL;
     if (!rc && e->filter) {
-        if (kind == AGG_FIRST || kind == AGG_LAST || kind == AGG_ARRAY_AGG)
+        if (kind == AGG_FIRST || kind == AGG_LAST || kind == AGG_ARRAY_AGG ||
+            kind == AGG_FIRST_VALUE || kind == AGG_LAST_VALUE)
             rc = err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: FILTER on %s",
                          e->name);
         else if (!(rc = plan_bind(bd, e->filter, &filter, er)))

@@ -380,7 +380,9 @@ static const struct {
     {"approx_percentile_cont", AGG_APPROX_PCT, "APPROX_PERCENTILE_CONT", "ApproxPercentileCont"},
     {"approx_percentile_cont_with_weight", AGG_APPROX_PCT_W, "APPROX_PERCENTILE_CONT_WITH_WEIGHT",
      "ApproxPercentileContWithWeight"},
-    {"increase", AGG_INCREASE, "increase", "\"increase\""}};
+    {"increase", AGG_INCREASE, "increase", "\"increase\""},
+    {"first_value", AGG_FIRST_VALUE, "FIRST_VALUE", "FirstValue"},
+    {"last_value", AGG_LAST_VALUE, "LAST_VALUE", "LastValue"}};
 
 #define NAGGS (sizeof aggs / sizeof aggs[0])
 
@@ -636,6 +638,8 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
         sp->type = VT_BOOL;
         return 0;
     case AGG_MODE:
+    case AGG_FIRST_VALUE:
+    case AGG_LAST_VALUE:
         sp->type = t;
         return 0;
     case AGG_ARRAY_AGG:

@@ -58,6 +58,8 @@ enum agg_kind {
     AGG_APPROX_PCT,      /* approx_percentile_cont(x, p [, centroids]) */
     AGG_APPROX_PCT_W,    /* approx_percentile_cont_with_weight(x, w, p) */
     AGG_INCREASE,        /* increase(time, x): a counter's growth, resets counted from 0 */
+    AGG_FIRST_VALUE,     /* first_value(x [ORDER BY arg2]): x of the first row in that order */
+    AGG_LAST_VALUE,
 };
 
 struct agg_spec;

@@ -127,6 +127,13 @@ void agg_increase_add(arena *a, struct agg_state *st, const vec *t, const vec *x
 void agg_increase_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
                         arena *a);
 
+/* first_value/last_value (x, ORDER BY key k or NULL): row i taken when it sorts first/last;
+ * src's pick against dst's (src's rows after dst's). The kept value is st->v, its key st->v2. */
+void agg_pick_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x, const vec *k,
+                  uint32_t i);
+void agg_pick_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
+                    const struct agg_state *src);
+
 /* Updates st with rows [from, to) of the argument vectors x (NULL for count(*)) and y
  * (first/last: x is the time, y the value). Memory that outlives the batch (strings, DISTINCT
  * sets, median values) comes from a. */

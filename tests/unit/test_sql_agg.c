@@ -123,6 +123,11 @@ static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
         bexpr *args[3] = {bx_col(a, 0, t, 0), bx_col(a, 1, t, 0), bx_const(a, p)};
         if (kind == AGG_APPROX_PCT) args[1] = args[2];
         if (kind == AGG_INCREASE) args[0] = bx_col(a, 0, VT_TS, 0); /* (time, x) */
+        if (kind == AGG_FIRST_VALUE || kind == AGG_LAST_VALUE) {    /* ORDER BY the second column */
+            sp.arg2 = args[1];
+            sp.order_desc = seed % 2;
+            sp.order_nulls_first = seed % 3 == 0;
+        }
         uint32_t n = kind == AGG_APPROX_PCT_W                         ? 3
                      : kind == AGG_APPROX_PCT || kind == AGG_INCREASE ? 2
                                                                       : 1;
@@ -181,7 +186,7 @@ static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
 static void test_merge_equals_serial(void **state) {
     (void)state;
     static const uint8_t types[] = {VT_F64, VT_I64, VT_U64, VT_BOOL, VT_STR};
-    for (int kind = AGG_COUNT; kind <= AGG_INCREASE; kind++)
+    for (int kind = AGG_COUNT; kind <= AGG_LAST_VALUE; kind++)
         for (size_t t = 0; t < sizeof types; t++)
             for (int d = 0; d < 2; d++)
                 for (unsigned seed = 1; seed <= 4; seed++)

@@ -57,10 +57,11 @@ static bool is_pair_stat(int kind) {
            (kind >= AGG_REGR_SLOPE && kind <= AGG_REGR_SXY);
 }
 
-bool agg_distinct_first(arena *a, struct agg_state *st, const vec *x, uint32_t i) {
+bool agg_distinct_first(arena *a, struct agg_state *st, const vec *x, const vec *y, uint32_t i) {
     buf kb;
     buf_init(&kb);
     agg_key_encode(&kb, x, i);
+    if (y) agg_key_encode(&kb, y, i);
     bool ins;
     if (!st->distinct) st->distinct = keyset_new(a, 4);
     keyset_upsert(st->distinct, kb.p, (uint32_t)kb.len, &ins);
@@ -116,6 +117,11 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
         return;
     }
     if (x->type == VT_NULL || !vec_is_valid(x, i)) return;
+    if (sp->kind == AGG_COUNT && y) { /* count(DISTINCT x, y) */
+        if (y->type == VT_NULL || !vec_is_valid(y, i)) return;
+        st->count += agg_distinct_first(a, st, x, y, i);
+        return;
+    }
     if (sp->kind == AGG_INCREASE) {
         agg_increase_add(a, st, x, y, i);
         return;
@@ -124,7 +130,7 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
         pair_update(sp, st, x, y, i);
         return;
     }
-    if (sp->distinct && !agg_distinct_first(a, st, x, i)) return;
+    if (sp->distinct && !agg_distinct_first(a, st, x, NULL, i)) return;
     st->count++;
     switch (sp->kind) {
     case AGG_COUNT:
@@ -375,6 +381,19 @@ static void distinct_merge_one(void *ctx, const void *key, uint32_t klen) {
     agg_update(m->a, m->sp, m->dst, &v, NULL, 0);
 }
 
+struct count_merge {
+    arena *a;
+    struct agg_state *dst;
+};
+
+static void count_merge_one(void *ctx, const void *key, uint32_t klen) {
+    struct count_merge *m = ctx;
+    bool ins;
+    if (!m->dst->distinct) m->dst->distinct = keyset_new(m->a, 4);
+    keyset_upsert(m->dst->distinct, key, klen, &ins);
+    m->dst->count += ins;
+}
+
 static void merge_extreme(arena *a, const agg_spec *sp, struct agg_state *dst,
                           const struct agg_state *src) {
     if (!dst->has) {
@@ -430,6 +449,12 @@ void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
     }
     if (sp->kind == AGG_FIRST_VALUE || sp->kind == AGG_LAST_VALUE) {
         agg_pick_merge(a, sp, dst, src);
+        return;
+    }
+    if (sp->distinct && sp->kind == AGG_COUNT) {
+        /* the key sets' union: every key is a counted value (NULLs never enter) */
+        struct count_merge m = {a, dst};
+        if (src->distinct) keyset_each(src->distinct, count_merge_one, &m);
         return;
     }
     if (sp->distinct && sp->arg && sp->kind != AGG_FIRST && sp->kind != AGG_LAST) {

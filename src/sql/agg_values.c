@@ -139,7 +139,7 @@ void agg_array_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec
         vec_get(k, i, &key);
         if (!vec_is_valid(k, i) || k->type == VT_NULL) key.null = true;
     }
-    if (sp->distinct && !agg_distinct_first(a, st, x, i)) return;
+    if (sp->distinct && !agg_distinct_first(a, st, x, NULL, i)) return;
     items_push(a, items_of(a, st), &v, k ? &key : NULL, false);
 }
 

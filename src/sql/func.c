@@ -562,13 +562,14 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
     switch (kind) {
     case AGG_COUNT:
     case AGG_EXACT_COUNT:
-        if (nargs > 1) {
-            if (sp->distinct)
-                return err_set(er, 422, EC_NOT_IMPL,
-                               "This feature is not implemented: COUNT DISTINCT over more than "
-                               "one argument");
+        if (nargs > 2 && sp->distinct)
+            return err_set(er, 422, EC_NOT_IMPL,
+                           "This feature is not implemented: COUNT DISTINCT over more than two "
+                           "arguments");
+        if (nargs == 2 && sp->distinct)
+            sp->arg2 = args[1]; /* the pairs (x, y) of non-NULL values, counted once each */
+        else if (nargs > 1)
             sp->arg = count_all_args(a, args, nargs);
-        }
         sp->kind = AGG_COUNT; /* Strata's count is exact: no statistics shortcut */
         sp->type = VT_I64;
         sp->unit = 0;

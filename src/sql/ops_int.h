@@ -90,8 +90,9 @@ struct agg_items {
 /* Shared by agg_state.c and agg_values.c: values ordered as min/max order them (NaN above every
  * number); row i of a numeric vector as a double; v written into row r of out (v's type). */
 int agg_value_cmp(const value *x, const value *y);
-/* DISTINCT: whether value i of x is new to st's set (and now in it). */
-bool agg_distinct_first(arena *a, struct agg_state *st, const vec *x, uint32_t i);
+/* DISTINCT: whether value i of x (with y's, when y is given) is new to st's set, and now in
+ * it. */
+bool agg_distinct_first(arena *a, struct agg_state *st, const vec *x, const vec *y, uint32_t i);
 double agg_num_at(const vec *x, uint32_t i);
 void agg_put_value(vec *out, uint32_t r, const value *v);
 

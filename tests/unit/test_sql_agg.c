@@ -131,7 +131,7 @@ static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
         uint32_t n = kind == AGG_APPROX_PCT_W                         ? 3
                      : kind == AGG_APPROX_PCT || kind == AGG_INCREASE ? 2
                                                                       : 1;
-        if (kind >= AGG_COVAR && kind <= AGG_REGR_SXY) n = 2;
+        if ((kind >= AGG_COVAR && kind <= AGG_REGR_SXY) || (kind == AGG_COUNT && distinct)) n = 2;
         if ((kind == AGG_ARRAY_AGG && t != VT_STR) || agg_bind(a, args, n, false, &sp, &er) < 0) {
             arena_free(a);
             return; /* not an argument type of this aggregate */

@@ -45,23 +45,8 @@ static void pct_flush(arena *a, const agg_spec *sp, struct agg_state *st) {
         double *v = (double *)(void *)st->vals;
         td_sort(v, st->nvals);
         td_add_sorted(a, td, v, st->nvals);
-    } else {
-        uint32_t n = st->nvals / 2;
-        tdigest *ds = arena_alloc(a, sizeof *ds * (n + 1));
-        td_centroid *cs = arena_alloc(a, sizeof *cs * (n + 1));
-        ds[0] = *td;
-        for (uint32_t k = 0; k < n; k++) {
-            memcpy(&cs[k].mean, &st->vals[2 * k], 8);
-            memcpy(&cs[k].weight, &st->vals[2 * k + 1], 8);
-            ds[k + 1] = (tdigest){.c = &cs[k],
-                                  .n = 1,
-                                  .max_size = td->max_size,
-                                  .sum = cs[k].mean * cs[k].weight,
-                                  .count = 1,
-                                  .min = cs[k].mean,
-                                  .max = cs[k].mean};
-        }
-        td_merge(a, td, ds, n + 1);
+    } else { /* the buffer holds (value, weight) pairs of doubles */
+        td_add_weighted(a, td, (const td_centroid *)(const void *)st->vals, st->nvals / 2);
     }
     st->nvals = 0;
 }
@@ -243,23 +228,12 @@ void agg_array_final(const agg_spec *sp, const struct agg_state *st, vec *out, u
     buf_free(&b);
 }
 
-/* The estimate over the digest and the values still buffered, leaving the state as it is (a
- * window reads a growing state after each row); memory from a. */
-bool agg_pct_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r, arena *a) {
-    struct agg_state tmp;
-    memset(&tmp, 0, sizeof tmp);
-    if (st->td) {
-        tmp.td = arena_alloc(a, sizeof *tmp.td);
-        *tmp.td = *st->td;
-    }
-    if (st->nvals) {
-        tmp.vals = arena_alloc(a, sizeof *tmp.vals * st->nvals);
-        memcpy(tmp.vals, st->vals, sizeof *tmp.vals * st->nvals);
-        tmp.nvals = tmp.capvals = st->nvals;
-    }
-    pct_flush(a, sp, &tmp);
-    if (!tmp.td || !(tmp.td->count > 0)) return false;
-    double q = td_quantile(tmp.td, sp->kind == AGG_APPROX_MEDIAN ? 0.5 : sp->param);
+/* The estimate: the buffered values go into the digest first (a window reads a growing state
+ * after each row, one row more each time, as DataFusion's window accumulator is fed). */
+bool agg_pct_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_t r, arena *a) {
+    pct_flush(a, sp, st);
+    if (!st->td || !(st->td->count > 0)) return false;
+    double q = td_quantile(st->td, sp->kind == AGG_APPROX_MEDIAN ? 0.5 : sp->param);
     /* Rust's `as` casts: saturating, NaN to 0 */
     switch (sp->type) {
     case VT_I64:

@@ -114,13 +114,14 @@ void agg_array_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
 void agg_array_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
                      arena *a);
 /* approx_median / approx_percentile_cont[_with_weight]: value i of x (weight from w); src
- * merged in; the estimate into row r, false if there were no values. The final leaves st as
- * it is (a window reads a growing state after each row). */
+ * merged in; the estimate into row r, false if there were no values. The final folds the
+ * buffered values into the digest with memory from a: a must outlive every later read of st
+ * (the state's own arena, or one reset only once st is no longer read). */
 void agg_pct_update(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x, const vec *w,
                     uint32_t i);
 void agg_pct_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
                    const struct agg_state *src);
-bool agg_pct_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r, arena *a);
+bool agg_pct_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_t r, arena *a);
 
 /* increase(time, x): row i's pair kept (none when x is NULL); the increase over the pairs in
  * time order into row r (0 for none). Parts merge with agg_vals_append. */

@@ -34,6 +34,27 @@ static void sort_centroids(td_centroid *c, uint32_t n) {
     }
 }
 
+/* *p with room for need centroids, grown geometrically in a. */
+static td_centroid *room(arena *a, td_centroid **p, uint32_t *cap, uint32_t need) {
+    if (*cap < need) {
+        uint32_t nc = *cap ? *cap : 16;
+        while (nc < need) nc *= 2;
+        *p = arena_alloc(a, sizeof **p * nc);
+        *cap = nc;
+    }
+    return *p;
+}
+
+/* The spare buffer, just built, becomes the centroids; the old centroids the spare. */
+static void swap_spare(tdigest *td) {
+    td_centroid *c = td->c;
+    uint32_t cap = td->cap;
+    td->c = td->spare;
+    td->cap = td->spare_cap;
+    td->spare = c;
+    td->spare_cap = cap;
+}
+
 void td_init(tdigest *td, uint32_t max_size) {
     memset(td, 0, sizeof *td);
     td->max_size = max_size ? max_size : TD_DEFAULT_SIZE;
@@ -101,6 +122,17 @@ static void compress_end(struct compress *z) {
     sort_centroids(z->out, z->n);
 }
 
+/* Ends the compression, built in td's spare buffer, and makes it td's centroids. */
+static void install(tdigest *td, struct compress *z, double lo, double hi) {
+    compress_end(z);
+    swap_spare(td);
+    td->n = z->n;
+    td->sum = z->sum;
+    td->count = z->count;
+    td->min = lo;
+    td->max = hi;
+}
+
 void td_add_sorted(arena *a, tdigest *td, const double *v, uint32_t n) {
     if (!n) return;
     double count = td->count + n;
@@ -110,7 +142,7 @@ void td_add_sorted(arena *a, tdigest *td, const double *v, uint32_t n) {
         hi = fmax(td->max, hi);
     }
     struct compress z;
-    z.out = arena_alloc(a, sizeof *z.out * ((size_t)td->n + n));
+    z.out = room(a, &td->spare, &td->spare_cap, td->n + n);
     uint32_t ci = 0, vi = 0;
     /* the next input in order: a centroid when its mean is below the next value */
 #define TD_NEXT()                                                                                  \
@@ -120,13 +152,53 @@ void td_add_sorted(arena *a, tdigest *td, const double *v, uint32_t n) {
     compress_start(&z, first, count, td->max_size, 1, 2);
     while (ci < td->n || vi < n) compress_next(&z, TD_NEXT());
 #undef TD_NEXT
-    compress_end(&z);
-    td->c = z.out;
-    td->n = z.n;
-    td->sum = z.sum;
-    td->count = count;
-    td->min = lo;
-    td->max = hi;
+    install(td, &z, lo, hi);
+}
+
+/* The stable sort of c[0..n) by mean, runs merged left first (tmp: room for n). */
+static void stable_sort(td_centroid *c, td_centroid *tmp, uint32_t n) {
+    for (uint32_t w = 1; w < n; w *= 2) {
+        for (uint32_t lo = 0; lo + w < n; lo += 2 * w) {
+            uint32_t mid = lo + w, end = lo + 2 * w < n ? lo + 2 * w : n;
+            uint32_t i = lo, j = mid, k = lo;
+            while (i < mid && j < end)
+                tmp[k++] = total_key(c[j].mean) < total_key(c[i].mean) ? c[j++] : c[i++];
+            while (i < mid) tmp[k++] = c[i++];
+            while (j < end) tmp[k++] = c[j++];
+            memcpy(c + lo, tmp + lo, sizeof *c * (end - lo));
+        }
+    }
+}
+
+void td_add_weighted(arena *a, tdigest *td, const td_centroid *pairs, uint32_t n) {
+    if (!n) return;
+    uint32_t m = td->n + n;
+    td_centroid *all = room(a, &td->spare, &td->spare_cap, m);
+    td_centroid *tmp = room(a, &td->work, &td->work_cap, m);
+    double lo = td->count > 0 ? td->min : INFINITY, hi = td->count > 0 ? td->max : -INFINITY;
+    if (td->n) memcpy(all, td->c, sizeof *all * td->n);
+    memcpy(all + td->n, pairs, sizeof *all * n);
+    for (uint32_t i = 0; i < n; i++) {
+        lo = fmin(lo, pairs[i].mean);
+        hi = fmax(hi, pairs[i].mean);
+    }
+    /* td's run is sorted: sort the pairs, then merge the two runs, td's first on ties */
+    stable_sort(all + td->n, tmp, n);
+    if (td->n) {
+        memcpy(tmp, all, sizeof *all * m);
+        uint32_t i = 0, j = td->n, k = 0;
+        while (i < td->n && j < m)
+            all[k++] = total_key(tmp[j].mean) < total_key(tmp[i].mean) ? tmp[j++] : tmp[i++];
+        while (i < td->n) all[k++] = tmp[i++];
+        while (j < m) all[k++] = tmp[j++];
+    }
+    /* compressed in place: the output never passes the input read */
+    double count = td->count + n;
+    struct compress z;
+    z.out = all;
+    compress_start(&z, all[0], count, td->max_size, 1, 1);
+    for (uint32_t i = 1; i < m; i++) compress_next(&z, all[i]);
+    install(td, &z, lo, hi);
 }
 
 static int cmp_centroid(const void *x, const void *y) {
@@ -184,8 +256,7 @@ void td_merge(arena *a, tdigest *out, const tdigest *ds, uint32_t nd) {
     compress_start(&z, all[0], count, max_size, 1, 1);
     for (uint32_t i = 1; i < m; i++) compress_next(&z, all[i]);
     compress_end(&z);
-    out->c = z.out;
-    out->n = z.n;
+    *out = (tdigest){.c = z.out, .n = z.n, .cap = m};
     out->max_size = max_size;
     out->sum = z.sum;
     out->count = count;

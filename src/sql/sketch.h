@@ -36,16 +36,24 @@ typedef struct td_centroid {
 } td_centroid;
 
 typedef struct tdigest {
-    td_centroid *c; /* n centroids sorted by mean (total order) */
-    uint32_t n;
+    td_centroid *c; /* n centroids sorted by mean (total order), room for cap */
+    uint32_t n, cap;
     uint32_t max_size;
     double sum, count, min, max; /* count 0: nothing seen, min and max NaN */
+    /* Scratch the next merge builds in, then swaps with c: a digest fed batch after batch
+     * allocates only while its batches grow (td_init: none yet). */
+    td_centroid *spare, *work;
+    uint32_t spare_cap, work_cap;
 } tdigest;
 
 /* An empty digest of at most max_size centroids. */
 void td_init(tdigest *td, uint32_t max_size);
 /* Adds n values sorted by total order. */
 void td_add_sorted(arena *a, tdigest *td, const double *v, uint32_t n);
+/* Adds n (value, weight) pairs, in any order, each as a digest of its own of count 1 merged
+ * with td (DataFusion's approx_percentile_cont_with_weight: the count is of rows, the weights
+ * only shape the centroids). */
+void td_add_weighted(arena *a, tdigest *td, const td_centroid *pairs, uint32_t n);
 /* Replaces out with the merge of ds[0..nd) (out may be one of them); every digest's max_size
  * is ds[0]'s. */
 void td_merge(arena *a, tdigest *out, const tdigest *ds, uint32_t nd);

@@ -286,6 +286,30 @@ static void test_tdigest_datafusion(void **state) {
     }
     assert_true(td.n <= 2 * TD_DEFAULT_SIZE);
     assert_true(fabs(td_quantile(&td, 0.5) - 49150) < 1000);
+    /* batch after batch reuses the digest's two buffers: their room is one batch's */
+    assert_true(td.cap <= 16384 && td.spare_cap <= 16384);
+    /* weighted pairs merged at once are the merge of one-centroid digests of count 1 */
+    td_centroid pairs[6] = {{3, 2}, {1, 1}, {3, 0.5}, {-2, 4}, {1, 1}, {9, 3}};
+    tdigest w, one[7];
+    td_init(&w, TD_DEFAULT_SIZE);
+    td_add_weighted(a, &w, pairs, 3);
+    td_add_weighted(a, &w, pairs + 3, 3);
+    td_init(&one[0], TD_DEFAULT_SIZE);
+    td_add_weighted(a, &one[0], pairs, 3);
+    for (int i = 0; i < 3; i++)
+        one[i + 1] = (tdigest){.c = &pairs[3 + i],
+                               .n = 1,
+                               .max_size = TD_DEFAULT_SIZE,
+                               .count = 1,
+                               .min = pairs[3 + i].mean,
+                               .max = pairs[3 + i].mean};
+    tdigest mw;
+    td_merge(a, &mw, one, 4);
+    assert_int_equal(w.n, mw.n);
+    assert_true(w.count == 6 && mw.count == 6 && w.min == -2 && w.max == 9);
+    for (uint32_t i = 0; i < w.n; i++)
+        assert_true(w.c[i].mean == mw.c[i].mean && w.c[i].weight == mw.c[i].weight);
+    assert_true(td_quantile(&w, 0.5) == td_quantile(&mw, 0.5));
     arena_free(a);
 }
 

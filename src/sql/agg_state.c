@@ -3,7 +3,10 @@
 #include "sql/ops_int.h"
 
 #include "sql/func.h"
+#include "sql/sketch.h"
 #include "util/varint.h"
+
+#include <xxhash.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,7 +18,7 @@ static void st_put(arena *a, value *dst, const vec *v, uint32_t i) {
         dst->v.s = (strv){arena_strndup(a, dst->v.s.p, dst->v.s.len), dst->v.s.len};
 }
 
-static int cmp_value(const value *x, const value *y) {
+int agg_value_cmp(const value *x, const value *y) {
     switch (x->type) {
     case VT_F64:
         /* NaN above every number, as ORDER BY sorts it and arrow's min/max see it */
@@ -35,6 +38,59 @@ static int cmp_value(const value *x, const value *y) {
     }
 }
 
+/* Row i of a numeric vector as a double. */
+double agg_num_at(const vec *x, uint32_t i) {
+    switch (x->type) {
+    case VT_F64:
+        return x->d.f64[i];
+    case VT_I64:
+        return (double)x->d.i64[i];
+    case VT_U64:
+        return (double)x->d.u64[i];
+    default:
+        return 0;
+    }
+}
+
+static bool is_pair_stat(int kind) {
+    return kind == AGG_COVAR || kind == AGG_COVAR_POP || kind == AGG_CORR ||
+           (kind >= AGG_REGR_SLOPE && kind <= AGG_REGR_SXY);
+}
+
+bool agg_distinct_first(arena *a, struct agg_state *st, const vec *x, const vec *y, uint32_t i) {
+    buf kb;
+    buf_init(&kb);
+    agg_key_encode(&kb, x, i);
+    if (y) agg_key_encode(&kb, y, i);
+    bool ins;
+    if (!st->distinct) st->distinct = keyset_new(a, 4);
+    keyset_upsert(st->distinct, kb.p, (uint32_t)kb.len, &ins);
+    buf_free(&kb);
+    return ins;
+}
+
+/* The two-argument statistics: both values non-NULL, Welford's update for each variable and
+ * the co-moment, as DataFusion's covariance and variance accumulators make them. */
+static void pair_update(const agg_spec *sp, struct agg_state *st, const vec *x, const vec *y,
+                        uint32_t i) {
+    if (!y || y->type == VT_NULL || !vec_is_valid(y, i)) return;
+    double vx = agg_num_at(x, i), vy = agg_num_at(y, i);
+    if (sp->kind >= AGG_REGR_SLOPE && sp->kind <= AGG_REGR_SXY) { /* regr_*(y, x) */
+        double t = vx;
+        vx = vy;
+        vy = t;
+    }
+    double n = (double)(st->count + 1);
+    double dx = vx - st->mean, mx = dx / n + st->mean;
+    double dy = vy - st->mean_y, my = dy / n + st->mean_y;
+    st->cxy += dx * (vy - my);
+    st->m2 += dx * (vx - mx);
+    st->m2_y += dy * (vy - my);
+    st->mean = mx;
+    st->mean_y = my;
+    st->count++;
+}
+
 static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x,
                        const vec *y, uint32_t i) {
     if (sp->kind == AGG_COUNT && !sp->arg) {
@@ -52,20 +108,74 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
         }
         return;
     }
-    if (x->type == VT_NULL || !vec_is_valid(x, i)) return;
-    if (sp->distinct) {
-        buf kb;
-        buf_init(&kb);
-        agg_key_encode(&kb, x, i);
-        bool ins;
-        if (!st->distinct) st->distinct = keyset_new(a, 4);
-        keyset_upsert(st->distinct, kb.p, (uint32_t)kb.len, &ins);
-        buf_free(&kb);
-        if (!ins) return;
+    if (sp->kind == AGG_ARRAY_AGG) {
+        agg_array_add(a, sp, st, x, y, i);
+        return;
     }
+    if (sp->kind == AGG_FIRST_VALUE || sp->kind == AGG_LAST_VALUE) {
+        agg_pick_add(a, sp, st, x, y, i);
+        return;
+    }
+    if (x->type == VT_NULL || !vec_is_valid(x, i)) return;
+    if (sp->kind == AGG_COUNT && y) { /* count(DISTINCT x, y) */
+        if (y->type == VT_NULL || !vec_is_valid(y, i)) return;
+        st->count += agg_distinct_first(a, st, x, y, i);
+        return;
+    }
+    if (sp->kind == AGG_INCREASE) {
+        agg_increase_add(a, st, x, y, i);
+        return;
+    }
+    if (is_pair_stat(sp->kind)) {
+        pair_update(sp, st, x, y, i);
+        return;
+    }
+    if (sp->distinct && !agg_distinct_first(a, st, x, NULL, i)) return;
     st->count++;
     switch (sp->kind) {
     case AGG_COUNT:
+        break;
+    case AGG_BIT_AND:
+    case AGG_BIT_OR:
+    case AGG_BIT_XOR: {
+        uint64_t b = x->d.u64[i]; /* the bits of an i64 or u64 */
+        if (!st->has) {
+            st->sum_u = b;
+            st->has = true;
+        } else if (sp->kind == AGG_BIT_AND) {
+            st->sum_u &= b;
+        } else if (sp->kind == AGG_BIT_OR) {
+            st->sum_u |= b;
+        } else {
+            st->sum_u ^= b;
+        }
+        break;
+    }
+    case AGG_BOOL_AND:
+    case AGG_BOOL_OR: {
+        bool b = x->d.b[i];
+        st->v.v.b = !st->has ? b : sp->kind == AGG_BOOL_AND ? (st->v.v.b && b) : (st->v.v.b || b);
+        st->has = true;
+        break;
+    }
+    case AGG_MODE:
+        agg_mode_add(a, st, x, i, 1);
+        break;
+    case AGG_APPROX_DISTINCT: {
+        buf kb;
+        buf_init(&kb);
+        agg_key_encode(&kb, x, i);
+        if (!st->hll) st->hll = arena_calloc(a, HLL_REGISTERS);
+        hll_add(st->hll, XXH3_64bits(kb.p, kb.len));
+        buf_free(&kb);
+        break;
+    }
+    case AGG_APPROX_MEDIAN:
+    case AGG_APPROX_PCT:
+    case AGG_APPROX_PCT_W:
+        agg_pct_update(a, sp, st, x, y, i);
+        break;
+    default:
         break;
     case AGG_SUM:
     case AGG_AVG:
@@ -97,16 +207,9 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
         }
         break;
     }
-    case AGG_MEDIAN: {
-        if (st->nvals == st->capvals) {
-            uint32_t nc = st->capvals ? st->capvals * 2 : 16;
-            st->vals =
-                arena_realloc(a, st->vals, sizeof *st->vals * st->capvals, sizeof *st->vals * nc);
-            st->capvals = nc;
-        }
-        st->vals[st->nvals++] = x->d.u64[i]; /* all three types are 8 bytes */
+    case AGG_MEDIAN:
+        agg_vals_push(a, st, x->d.u64[i]); /* all three types are 8 bytes */
         break;
-    }
     case AGG_MIN:
     case AGG_MAX:
     case AGG_SPREAD: {
@@ -118,8 +221,8 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
             st->has = true;
             break;
         }
-        if (sp->kind != AGG_MAX && cmp_value(&v, &st->v) < 0) st_put(a, &st->v, x, i);
-        if (sp->kind != AGG_MIN && cmp_value(&v, &st->v2) > 0) st_put(a, &st->v2, x, i);
+        if (sp->kind != AGG_MAX && agg_value_cmp(&v, &st->v) < 0) st_put(a, &st->v, x, i);
+        if (sp->kind != AGG_MIN && agg_value_cmp(&v, &st->v2) > 0) st_put(a, &st->v2, x, i);
         break;
     }
     }
@@ -245,9 +348,9 @@ struct distinct_merge {
 static void distinct_merge_one(void *ctx, const void *key, uint32_t klen) {
     struct distinct_merge *m = ctx;
     byte_reader r = {key, (const unsigned char *)key + klen, false};
+    vec v = {.type = m->type, .unit = m->unit, .len = 1};
     if (klen == 0 || r.p[0] == 0) return; /* NULL: never counted */
     r.p++;
-    vec v = {.type = m->type, .unit = m->unit, .len = 1};
     union {
         double f;
         int64_t i;
@@ -278,6 +381,19 @@ static void distinct_merge_one(void *ctx, const void *key, uint32_t klen) {
     agg_update(m->a, m->sp, m->dst, &v, NULL, 0);
 }
 
+struct count_merge {
+    arena *a;
+    struct agg_state *dst;
+};
+
+static void count_merge_one(void *ctx, const void *key, uint32_t klen) {
+    struct count_merge *m = ctx;
+    bool ins;
+    if (!m->dst->distinct) m->dst->distinct = keyset_new(m->a, 4);
+    keyset_upsert(m->dst->distinct, key, klen, &ins);
+    m->dst->count += ins;
+}
+
 static void merge_extreme(arena *a, const agg_spec *sp, struct agg_state *dst,
                           const struct agg_state *src) {
     if (!dst->has) {
@@ -291,20 +407,56 @@ static void merge_extreme(arena *a, const agg_spec *sp, struct agg_state *dst,
         return;
     }
     /* ties keep dst's value, as the row-at-a-time update keeps the first it saw */
-    if (sp->kind != AGG_MAX && cmp_value(&src->v, &dst->v) < 0) {
+    if (sp->kind != AGG_MAX && agg_value_cmp(&src->v, &dst->v) < 0) {
         dst->v = src->v;
         if (dst->v.type == VT_STR)
             dst->v.v.s = (strv){arena_strndup(a, src->v.v.s.p, src->v.v.s.len), src->v.v.s.len};
     }
-    if (sp->kind != AGG_MIN && cmp_value(&src->v2, &dst->v2) > 0) {
+    if (sp->kind != AGG_MIN && agg_value_cmp(&src->v2, &dst->v2) > 0) {
         dst->v2 = src->v2;
         if (dst->v2.type == VT_STR)
             dst->v2.v.s = (strv){arena_strndup(a, src->v2.v.s.p, src->v2.v.s.len), src->v2.v.s.len};
     }
 }
 
+/* Chan et al.'s pairwise combination, in DataFusion's arithmetic. */
+static void pair_merge(struct agg_state *dst, const struct agg_state *src) {
+    if (!src->count) return;
+    if (!dst->count) {
+        dst->count = src->count;
+        dst->mean = src->mean;
+        dst->mean_y = src->mean_y;
+        dst->m2 = src->m2;
+        dst->m2_y = src->m2_y;
+        dst->cxy = src->cxy;
+        return;
+    }
+    double na = (double)dst->count, nb = (double)src->count, n = na + nb;
+    double dx = dst->mean - src->mean, dy = dst->mean_y - src->mean_y;
+    dst->cxy += src->cxy + dx * dy * na * nb / n;
+    dst->m2 += src->m2 + dx * dx * na * nb / n;
+    dst->m2_y += src->m2_y + dy * dy * na * nb / n;
+    dst->mean = dst->mean * na / n + src->mean * nb / n;
+    dst->mean_y = dst->mean_y * na / n + src->mean_y * nb / n;
+    dst->count += src->count;
+}
+
 void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
                      const struct agg_state *src) {
+    if (sp->kind == AGG_ARRAY_AGG) {
+        agg_array_merge(a, sp, dst, src);
+        return;
+    }
+    if (sp->kind == AGG_FIRST_VALUE || sp->kind == AGG_LAST_VALUE) {
+        agg_pick_merge(a, sp, dst, src);
+        return;
+    }
+    if (sp->distinct && sp->kind == AGG_COUNT) {
+        /* the key sets' union: every key is a counted value (NULLs never enter) */
+        struct count_merge m = {a, dst};
+        if (src->distinct) keyset_each(src->distinct, count_merge_one, &m);
+        return;
+    }
     if (sp->distinct && sp->arg && sp->kind != AGG_FIRST && sp->kind != AGG_LAST) {
         if (!src->distinct) return;
         struct distinct_merge m = {a, sp, dst, sp->arg->type, sp->arg->unit};
@@ -331,17 +483,46 @@ void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
         if (src->has) merge_extreme(a, sp, dst, src);
         return;
     case AGG_MEDIAN:
-        if (!src->nvals) return;
-        if (dst->nvals + src->nvals > dst->capvals) {
-            uint32_t nc = dst->nvals + src->nvals;
-            dst->vals = arena_realloc(a, dst->vals, sizeof *dst->vals * dst->capvals,
-                                      sizeof *dst->vals * nc);
-            dst->capvals = nc;
-        }
-        memcpy(dst->vals + dst->nvals, src->vals, sizeof *src->vals * src->nvals);
-        dst->nvals += src->nvals;
+    case AGG_INCREASE:
+        agg_vals_append(a, dst, src);
+        return;
+    case AGG_BIT_AND:
+    case AGG_BIT_OR:
+    case AGG_BIT_XOR:
+        if (!src->has) return;
+        dst->count += src->count;
+        dst->sum_u = !dst->has                 ? src->sum_u
+                     : sp->kind == AGG_BIT_AND ? dst->sum_u & src->sum_u
+                     : sp->kind == AGG_BIT_OR  ? dst->sum_u | src->sum_u
+                                               : dst->sum_u ^ src->sum_u;
+        dst->has = true;
+        return;
+    case AGG_BOOL_AND:
+    case AGG_BOOL_OR:
+        if (!src->has) return;
+        dst->v.v.b = !dst->has                  ? src->v.v.b
+                     : sp->kind == AGG_BOOL_AND ? dst->v.v.b && src->v.v.b
+                                                : dst->v.v.b || src->v.v.b;
+        dst->has = true;
+        return;
+    case AGG_MODE:
+        agg_mode_merge(a, dst, src);
+        return;
+    case AGG_APPROX_DISTINCT:
+        if (!src->hll) return;
+        if (!dst->hll) dst->hll = arena_calloc(a, HLL_REGISTERS);
+        hll_merge(dst->hll, src->hll);
+        return;
+    case AGG_APPROX_MEDIAN:
+    case AGG_APPROX_PCT:
+    case AGG_APPROX_PCT_W:
+        agg_pct_merge(a, sp, dst, src);
         return;
     default:
+        if (is_pair_stat(sp->kind)) {
+            pair_merge(dst, src);
+            return;
+        }
         break;
     }
     /* count, sum, avg, variance: the sums add; the variance's mean and sum of squared
@@ -401,9 +582,116 @@ static void median_final(const agg_spec *sp, struct agg_state *st, vec *out, uin
     }
 }
 
+/* Writes v into row r of out, whose type is v's. */
+void agg_put_value(vec *out, uint32_t r, const value *v) {
+    switch (out->type) {
+    case VT_F64:
+        out->d.f64[r] = v->v.f;
+        break;
+    case VT_U64:
+        out->d.u64[r] = v->v.u;
+        break;
+    case VT_BOOL:
+        out->d.b[r] = v->v.b;
+        break;
+    case VT_STR:
+        out->d.s[r] = v->v.s;
+        break;
+    case VT_INTERVAL:
+        out->d.iv[r] = v->v.iv;
+        break;
+    case VT_NULL:
+        break;
+    default:
+        out->d.i64[r] = v->v.i;
+        break;
+    }
+}
+
+/* The two-argument statistics from the pair state, NULL where DataFusion gives NULL. */
+static bool pair_final(const agg_spec *sp, const struct agg_state *st, double *res) {
+    double n = (double)st->count;
+    double cov = st->cxy / n, vx = st->m2 / n, vy = st->m2_y / n;
+    switch (sp->kind) {
+    case AGG_COVAR:
+        if (st->count < 2) return false;
+        *res = st->cxy / (n - 1);
+        return true;
+    case AGG_COVAR_POP:
+        if (!st->count) return false;
+        *res = cov;
+        return true;
+    case AGG_CORR: {
+        if (!st->count) return false;
+        double sx = sqrt(vx), sy = sqrt(vy);
+        *res = sx == 0 || sy == 0 ? 0.0 : cov / sx / sy;
+        return true;
+    }
+    case AGG_REGR_COUNT:
+        *res = n;
+        return true;
+    case AGG_REGR_SLOPE:
+    case AGG_REGR_INTERCEPT:
+        if (st->count < 2 || vx == 0) return false;
+        *res = sp->kind == AGG_REGR_SLOPE ? cov / vx : st->mean_y - cov / vx * st->mean;
+        return true;
+    case AGG_REGR_R2:
+        if (st->count < 2 || vx == 0) return false;
+        *res = vy == 0 ? 1.0 : cov * cov / (vx * vy);
+        return true;
+    default:
+        if (!st->count) return false;
+        *res = sp->kind == AGG_REGR_AVGX   ? st->mean
+               : sp->kind == AGG_REGR_AVGY ? st->mean_y
+               : sp->kind == AGG_REGR_SXX  ? st->m2
+               : sp->kind == AGG_REGR_SYY  ? st->m2_y
+                                           : st->cxy;
+        return true;
+    }
+}
+
 void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_t r, arena *a) {
     bool null = false;
     switch (sp->kind) {
+    case AGG_BIT_AND:
+    case AGG_BIT_OR:
+    case AGG_BIT_XOR:
+        if (!st->has)
+            null = true;
+        else
+            out->d.u64[r] = st->sum_u;
+        break;
+    case AGG_BOOL_AND:
+    case AGG_BOOL_OR:
+        if (!st->has)
+            null = true;
+        else
+            out->d.b[r] = st->v.v.b;
+        break;
+    case AGG_MODE:
+        null = !agg_mode_final(st, out, r);
+        break;
+    case AGG_ARRAY_AGG:
+        agg_array_final(sp, st, out, r, a);
+        break;
+    case AGG_INCREASE:
+        agg_increase_final(sp, st, out, r, a);
+        break;
+    case AGG_FIRST_VALUE:
+    case AGG_LAST_VALUE:
+        if (!st->has || st->v.null)
+            null = true;
+        else
+            agg_put_value(out, r, &st->v);
+        break;
+    case AGG_APPROX_DISTINCT:
+        out->d.u64[r] = st->hll ? hll_count(st->hll) : 0;
+        break;
+    case AGG_APPROX_MEDIAN:
+    case AGG_APPROX_PCT:
+    case AGG_APPROX_PCT_W:
+        null = !agg_pct_final(sp, st, out, r, a);
+        break;
     case AGG_COUNT:
         out->d.i64[r] = st->count;
         break;
@@ -466,25 +754,12 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
                 out->d.u64[r] = st->v2.v.u - st->v.v.u;
             break;
         }
-        switch (sp->type) {
-        case VT_F64:
-            out->d.f64[r] = v->v.f;
-            break;
-        case VT_U64:
-            out->d.u64[r] = v->v.u;
-            break;
-        case VT_BOOL:
-            out->d.b[r] = v->v.b;
-            break;
-        case VT_STR:
-            out->d.s[r] = v->v.s;
-            break;
-        default:
-            out->d.i64[r] = v->v.i;
-            break;
-        }
+        agg_put_value(out, r, v);
         break;
     }
+    default:
+        if (is_pair_stat(sp->kind)) null = !pair_final(sp, st, &out->d.f64[r]);
+        break;
     }
     if (null) vec_set_null(a, out, r);
 }

@@ -318,17 +318,7 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
         bd->in_agg_arg = true;
     }
     int rc = 0;
-    uint8_t argt = VT_NULL;
-    if (kind == AGG_COUNT) {
-        if (!e->star && e->nargs > 0) {
-            if (e->args[0]->kind == EX_STAR) {
-                /* count(*) spelled through the parser as a star argument */
-            } else {
-                rc = plan_bind(bd, e->args[0], &sp.arg, er);
-                if (!rc) argt = sp.arg->type;
-            }
-        }
-    } else if (kind == AGG_FIRST || kind == AGG_LAST) {
+    if (kind == AGG_FIRST || kind == AGG_LAST) {
         if (e->nargs != 2) {
             rc = plan_err(er, "The function %s expects 2 arguments (time, value), got %u", e->name,
                           e->nargs);
@@ -337,22 +327,53 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
             if (!rc) rc = plan_bind(bd, e->args[1], &sp.arg2, er);
             if (!rc && sp.arg->type != VT_TS)
                 rc = plan_err(er, "The first argument of %s must be a timestamp", e->name);
-            if (!rc) argt = sp.arg2->type;
+            if (!rc && sp.arg2->type == VT_INTERVAL)
+                rc = plan_err(er, "The function %s does not support inputs of type %s.", e->name,
+                              vtype_arrow_name(sp.arg2->type, sp.arg2->unit));
+        }
+        if (!rc) {
+            sp.type = sp.arg2->type;
+            sp.unit = sp.arg2->unit;
         }
     } else {
-        if (e->nargs != 1 || e->star) {
-            rc = plan_err(er, "The function %s expects 1 argument, got %u", agg_display(kind),
-                          e->nargs);
-        } else {
-            rc = plan_bind(bd, e->args[0], &sp.arg, er);
-            if (!rc) argt = sp.arg->type;
+        /* count(*) may come through the parser as a star argument */
+        bool star = e->star || (e->nargs == 1 && e->args[0]->kind == EX_STAR);
+        uint32_t n = star ? 0 : e->nargs;
+        bexpr **args = arena_alloc(bd->a, sizeof *args * (n + 1));
+        for (uint32_t i = 0; i < n && !rc; i++) rc = plan_bind(bd, e->args[i], &args[i], er);
+        if (!rc) rc = agg_bind(bd->a, args, n, star, &sp, er);
+        /* array_agg(x ORDER BY k): the values are collected with their key and sorted at the
+         * end; first_value/last_value keep the row whose key sorts first/last; other
+         * aggregates do not depend on the order of their rows */
+        bool ordered = kind == AGG_ARRAY_AGG || kind == AGG_FIRST_VALUE || kind == AGG_LAST_VALUE;
+        if (!rc && kind == AGG_ARRAY_AGG && e->nfunc_order && e->distinct)
+            rc = err_set(er, 422, EC_NOT_IMPL,
+                         "This feature is not implemented: ARRAY_AGG(DISTINCT) with ORDER BY");
+        if (!rc && ordered && e->nfunc_order > 1)
+            rc = err_set(er, 422, EC_NOT_IMPL,
+                         "This feature is not implemented: %s with more than one ORDER BY key",
+                         agg_display(kind));
+        if (!rc && ordered && e->nfunc_order == 1) {
+            const sql_order_item *oi = e->func_order;
+            rc = plan_bind(bd, oi->e, &sp.arg2, er);
+            sp.order_desc = oi->desc;
+            sp.order_nulls_first = oi->nulls_first < 0 ? oi->desc : oi->nulls_first;
+        }
+        if (!rc && kind == AGG_ARRAY_AGG) {
+            /* a list shows booleans as true/false, where a CAST to text gives 1/0 */
+            if (sp.arg->type == VT_BOOL)
+                sp.arg = func_bool_text(bd->a, sp.arg);
+            else
+                rc = bx_cast(bd->a, &sp.arg, VT_STR, 0, er);
         }
     }
     /* FILTER (WHERE p): the argument becomes CASE WHEN p THEN x END (count(*): THEN 1), which
-     * the aggregate skips like any NULL, so only the rows p selects count */
+     * the aggregate skips like any NULL, so only the rows p selects count; the aggregates that
+     * keep NULL values cannot tell those rows apart */
     bexpr *filter = NULL;
     if (!rc && e->filter) {
-        if (kind == AGG_FIRST || kind == AGG_LAST)
+        if (kind == AGG_FIRST || kind == AGG_LAST || kind == AGG_ARRAY_AGG ||
+            kind == AGG_FIRST_VALUE || kind == AGG_LAST_VALUE)
             rc = err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: FILTER on %s",
                          e->name);
         else if (!(rc = plan_bind(bd, e->filter, &filter, er)))
@@ -374,8 +395,6 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
         c->args[1] = sp.arg;
         sp.arg = c;
     }
-    if (agg_result_type(kind, argt, &sp.type, er) < 0) return -1;
-    sp.unit = (kind == AGG_FIRST || kind == AGG_LAST) ? sp.arg2->unit : sp.arg ? sp.arg->unit : 0;
     *out = sp;
     return 0;
 }

@@ -1,12 +1,15 @@
 /* The scalar function registry and the aggregate catalogue: see func.h and func_int.h. */
 #include "sql/func_int.h"
 
+#include "format/format.h"
+#include "sql/ops.h"
 #include "util/buf.h"
 
 #include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -497,72 +500,390 @@ int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn
 
 /* ------------------------------------------------------------------ aggregates */
 
+/* Each aggregate with the name DataFusion displays in column headers and plans (`COVARIANCE`)
+ * and the one its planning errors use (the Rust enum's Debug: `Covariance`; CnosDB's own
+ * functions, registered as UDAFs, are quoted by name). */
 static const struct {
     const char *name;
     int kind;
     const char *display;
-} aggs[] = {{"count", AGG_COUNT, "COUNT"},
-            {"sum", AGG_SUM, "SUM"},
-            {"avg", AGG_AVG, "AVG"},
-            {"mean", AGG_AVG, "AVG"},
-            {"min", AGG_MIN, "MIN"},
-            {"max", AGG_MAX, "MAX"},
-            {"first", AGG_FIRST, "first"},
-            {"last", AGG_LAST, "last"},
-            {"spread", AGG_SPREAD, "spread"},
-            {"stddev", AGG_STDDEV, "STDDEV"},
-            {"stddev_samp", AGG_STDDEV, "STDDEV"},
-            {"stddev_pop", AGG_STDDEV_POP, "STDDEV_POP"},
-            {"var", AGG_VAR, "VARIANCE"},
-            {"variance", AGG_VAR, "VARIANCE"},
-            {"var_samp", AGG_VAR, "VARIANCE"},
-            {"var_pop", AGG_VAR_POP, "VARIANCE_POP"},
-            {"median", AGG_MEDIAN, "MEDIAN"}};
+    const char *debug;
+} aggs[] = {
+    {"count", AGG_COUNT, "COUNT", "Count"},
+    {"exact_count", AGG_EXACT_COUNT, "exact_count", "\"exact_count\""},
+    {"sum", AGG_SUM, "SUM", "Sum"},
+    {"avg", AGG_AVG, "AVG", "Avg"},
+    {"mean", AGG_AVG, "AVG", "Avg"},
+    {"min", AGG_MIN, "MIN", "Min"},
+    {"max", AGG_MAX, "MAX", "Max"},
+    {"first", AGG_FIRST, "first", "\"first\""},
+    {"last", AGG_LAST, "last", "\"last\""},
+    {"spread", AGG_SPREAD, "spread", "\"spread\""},
+    {"stddev", AGG_STDDEV, "STDDEV", "Stddev"},
+    {"stddev_samp", AGG_STDDEV, "STDDEV", "Stddev"},
+    {"stddev_pop", AGG_STDDEV_POP, "STDDEV_POP", "StddevPop"},
+    {"var", AGG_VAR, "VARIANCE", "Variance"},
+    {"variance", AGG_VAR, "VARIANCE", "Variance"},
+    {"var_samp", AGG_VAR, "VARIANCE", "Variance"},
+    {"var_pop", AGG_VAR_POP, "VARIANCE_POP", "VariancePop"},
+    {"median", AGG_MEDIAN, "MEDIAN", "Median"},
+    {"covar", AGG_COVAR, "COVARIANCE", "Covariance"},
+    {"covar_samp", AGG_COVAR, "COVARIANCE", "Covariance"},
+    {"covar_pop", AGG_COVAR_POP, "COVARIANCE_POP", "CovariancePop"},
+    {"corr", AGG_CORR, "CORRELATION", "Correlation"},
+    {"regr_slope", AGG_REGR_SLOPE, "REGR_SLOPE", "RegrSlope"},
+    {"regr_intercept", AGG_REGR_INTERCEPT, "REGR_INTERCEPT", "RegrIntercept"},
+    {"regr_count", AGG_REGR_COUNT, "REGR_COUNT", "RegrCount"},
+    {"regr_r2", AGG_REGR_R2, "REGR_R2", "RegrR2"},
+    {"regr_avgx", AGG_REGR_AVGX, "REGR_AVGX", "RegrAvgx"},
+    {"regr_avgy", AGG_REGR_AVGY, "REGR_AVGY", "RegrAvgy"},
+    {"regr_sxx", AGG_REGR_SXX, "REGR_SXX", "RegrSXX"},
+    {"regr_syy", AGG_REGR_SYY, "REGR_SYY", "RegrSYY"},
+    {"regr_sxy", AGG_REGR_SXY, "REGR_SXY", "RegrSXY"},
+    {"bit_and", AGG_BIT_AND, "BIT_AND", "BitAnd"},
+    {"bit_or", AGG_BIT_OR, "BIT_OR", "BitOr"},
+    {"bit_xor", AGG_BIT_XOR, "BIT_XOR", "BitXor"},
+    {"bool_and", AGG_BOOL_AND, "BOOL_AND", "BoolAnd"},
+    {"bool_or", AGG_BOOL_OR, "BOOL_OR", "BoolOr"},
+    {"mode", AGG_MODE, "mode", "\"mode\""},
+    {"array_agg", AGG_ARRAY_AGG, "ARRAY_AGG", "ArrayAgg"},
+    {"approx_distinct", AGG_APPROX_DISTINCT, "APPROX_DISTINCT", "ApproxDistinct"},
+    {"approx_median", AGG_APPROX_MEDIAN, "APPROX_MEDIAN", "ApproxMedian"},
+    {"approx_percentile_cont", AGG_APPROX_PCT, "APPROX_PERCENTILE_CONT", "ApproxPercentileCont"},
+    {"approx_percentile_cont_with_weight", AGG_APPROX_PCT_W, "APPROX_PERCENTILE_CONT_WITH_WEIGHT",
+     "ApproxPercentileContWithWeight"},
+    {"increase", AGG_INCREASE, "increase", "\"increase\""},
+    {"first_value", AGG_FIRST_VALUE, "FIRST_VALUE", "FirstValue"},
+    {"last_value", AGG_LAST_VALUE, "LAST_VALUE", "LastValue"}};
+
+#define NAGGS (sizeof aggs / sizeof aggs[0])
 
 int agg_lookup(const char *name) {
-    for (size_t i = 0; i < sizeof aggs / sizeof aggs[0]; i++)
+    for (size_t i = 0; i < NAGGS; i++)
         if (!strcmp(name, aggs[i].name)) return aggs[i].kind;
     return 0;
 }
 
 const char *agg_display(int kind) {
-    for (size_t i = 0; i < sizeof aggs / sizeof aggs[0]; i++)
+    for (size_t i = 0; i < NAGGS; i++)
         if (aggs[i].kind == kind) return aggs[i].display;
     return "?";
 }
 
-int agg_result_type(int kind, uint8_t t, uint8_t *out, err *er) {
+static const char *agg_debug(int kind) {
+    for (size_t i = 0; i < NAGGS; i++)
+        if (aggs[i].kind == kind) return aggs[i].debug;
+    return "?";
+}
+
+static const char *const numerics_sig =
+    "Int8, Int16, Int32, Int64, UInt8, UInt16, UInt32, UInt64, Float32, Float64";
+
+static int agg_type_err(int kind, const bexpr *x, err *er) {
+    return func_plan_err(er, "The function %s does not support inputs of type %s.", agg_debug(kind),
+                         vtype_arrow_name(x->type, x->unit));
+}
+
+/* DataFusion's type coercion failing after the function's own check let the call through. */
+static int agg_coercion_err(bexpr **args, uint32_t nargs, const char *sig, err *er) {
+    buf b;
+    buf_init(&b);
+    for (uint32_t i = 0; i < nargs; i++)
+        buf_printf(&b, "%s%s", i ? ", " : "", vtype_arrow_name(args[i]->type, args[i]->unit));
+    func_plan_err(er, "Coercion from [%s] to the signature %s failed.", buf_cstr(&b), sig);
+    buf_free(&b);
+    return -1;
+}
+
+/* increase's signature is every (timestamp unit, numeric type) pair, listed as DataFusion lists
+ * a OneOf signature's candidates. */
+static int increase_no_match(bexpr **args, err *er) {
+    static const char *const units[] = {"Second", "Millisecond", "Microsecond", "Nanosecond"};
+    static const char *const nums[] = {"Int8",   "Int16",  "Int32",  "Int64",   "UInt8",
+                                       "UInt16", "UInt32", "UInt64", "Float32", "Float64"};
+    buf b;
+    buf_init(&b);
+    for (size_t n = 0; n < sizeof nums / sizeof nums[0]; n++)
+        for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+            buf_printf(&b, "\n\tincrease(Timestamp(%s, None), %s)", units[u], nums[n]);
+    func_plan_err(er,
+                  "No function matches the given name and argument types 'increase(%s, %s)'. You "
+                  "might need to add explicit type casts.\n\tCandidate functions:%s",
+                  vtype_arrow_name(args[0]->type, args[0]->unit),
+                  vtype_arrow_name(args[1]->type, args[1]->unit), buf_cstr(&b));
+    buf_free(&b);
+    return -1;
+}
+
+/* The percentile of approx_percentile_cont[_with_weight]: a constant in [0, 1]. */
+static int agg_percentile(arena *a, bexpr *p, double *out, err *er) {
+    value v;
+    if (!bx_is_const(p) || !vtype_numeric(p->type))
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Datafusion: Internal error: desired percentile argument must be float "
+                       "literal. This was likely caused by a bug in DataFusion's code and we "
+                       "would welcome that you file an bug report in our issue tracker");
+    if (bx_fold(a, p, &v, er) < 0) return -1;
+    if (v.null)
+        return err_set(er, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: Percentile value for "
+                       "'APPROX_PERCENTILE_CONT' must be Float32 or Float64 literal (got data "
+                       "type Float64)");
+    double q = v.type == VT_F64 ? v.v.f : v.type == VT_I64 ? (double)v.v.i : (double)v.v.u;
+    if (!(q >= 0.0 && q <= 1.0)) {
+        char tmp[48];
+        tmp[fmt_double(tmp, q)] = 0;
+        return func_plan_err(
+            er, "Percentile value must be between 0.0 and 1.0 inclusive, %s is invalid", tmp);
+    }
+    *out = q;
+    return 0;
+}
+
+/* count(a, b, ...) counts the rows where every argument is non-NULL: one argument that is 1
+ * on those rows and NULL elsewhere. */
+static bexpr *count_all_args(arena *a, bexpr **args, uint32_t nargs) {
+    bexpr *cond = NULL;
+    for (uint32_t i = 0; i < nargs; i++) {
+        bexpr *nn = bx_new(a, BX_IS_NULL, VT_BOOL, 1);
+        nn->negated = true;
+        nn->args[0] = args[i];
+        if (cond) {
+            bexpr *and = bx_new(a, BX_AND, VT_BOOL, 2);
+            and->args[0] = cond;
+            and->args[1] = nn;
+            nn = and;
+        }
+        cond = nn;
+    }
+    value one = {.type = VT_I64, .v.i = 1};
+    bexpr *c = bx_new(a, BX_CASE, VT_I64, 2);
+    c->args[0] = cond;
+    c->args[1] = bx_const(a, one);
+    return c;
+}
+
+/* The number of arguments each aggregate takes, checked before their types as DataFusion's
+ * check_arg_count does. */
+static int agg_arity(int kind, uint32_t nargs, err *er) {
+    uint32_t want = 1;
     switch (kind) {
     case AGG_COUNT:
-        *out = VT_I64;
+    case AGG_EXACT_COUNT:
+        if (nargs) return 0;
+        return func_plan_err(er, "The function %s expects at least one argument", agg_debug(kind));
+    case AGG_APPROX_PCT:
+    case AGG_APPROX_PCT_W:
+    case AGG_INCREASE: /* OneOf signatures: no count of their own */
+        if (kind == AGG_INCREASE     ? nargs == 2
+            : kind == AGG_APPROX_PCT ? nargs == 2 || nargs == 3
+                                     : nargs == 3)
+            return 0;
+        return func_plan_err(er, "The function %s does not accept %u function arguments.",
+                             agg_debug(kind), nargs);
+    case AGG_COVAR:
+    case AGG_COVAR_POP:
+    case AGG_CORR:
+    case AGG_REGR_SLOPE:
+    case AGG_REGR_INTERCEPT:
+    case AGG_REGR_COUNT:
+    case AGG_REGR_R2:
+    case AGG_REGR_AVGX:
+    case AGG_REGR_AVGY:
+    case AGG_REGR_SXX:
+    case AGG_REGR_SYY:
+    case AGG_REGR_SXY:
+        want = 2;
+        break;
+    default:
+        break;
+    }
+    if (nargs == want) return 0;
+    return func_plan_err(er, "The function %s expects %u arguments, but %u were provided",
+                         agg_debug(kind), want, nargs);
+}
+
+static bool is_regr(int kind) {
+    return kind >= AGG_REGR_SLOPE && kind <= AGG_REGR_SXY;
+}
+
+int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, err *er) {
+    int kind = sp->kind;
+    if (star && kind != AGG_COUNT && kind != AGG_EXACT_COUNT)
+        return err_set(er, 422, EC_QUERY_INTERNAL,
+                       "Datafusion: Internal error: Create physical name does not support "
+                       "wildcard. This was likely caused by a bug in DataFusion's code and we "
+                       "would welcome that you file an bug report in our issue tracker");
+    if (star) { /* count(*): no argument, every row counts */
+        sp->kind = AGG_COUNT;
+        sp->type = VT_I64;
+        return 0;
+    }
+    if (agg_arity(kind, nargs, er) < 0) return -1;
+    if (sp->distinct && (kind == AGG_APPROX_PCT || kind == AGG_APPROX_PCT_W || nargs > 1) &&
+        kind != AGG_COUNT && kind != AGG_EXACT_COUNT)
+        return err_set(er, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: %s(DISTINCT) aggregations are not "
+                       "available",
+                       agg_display(kind));
+    bexpr *x = args[0];
+    uint8_t t = x->type;
+    sp->arg = x;
+    sp->unit = x->unit;
+    sp->type = VT_F64;
+    switch (kind) {
+    case AGG_COUNT:
+    case AGG_EXACT_COUNT:
+        if (nargs > 2 && sp->distinct)
+            return err_set(er, 422, EC_NOT_IMPL,
+                           "This feature is not implemented: COUNT DISTINCT over more than two "
+                           "arguments");
+        if (nargs == 2 && sp->distinct)
+            sp->arg2 = args[1]; /* the pairs (x, y) of non-NULL values, counted once each */
+        else if (nargs > 1)
+            sp->arg = count_all_args(a, args, nargs);
+        sp->kind = AGG_COUNT; /* Strata's count is exact: no statistics shortcut */
+        sp->type = VT_I64;
+        sp->unit = 0;
         return 0;
     case AGG_SUM:
-        if (!vtype_numeric(t) && t != VT_NULL) break;
-        *out = t == VT_NULL ? VT_I64 : t;
+        if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
+        sp->type = t;
         return 0;
     case AGG_AVG:
     case AGG_STDDEV:
     case AGG_STDDEV_POP:
     case AGG_VAR:
     case AGG_VAR_POP:
+        if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
+        return 0;
     case AGG_MEDIAN:
-        if (!vtype_numeric(t) && t != VT_NULL) break;
-        *out = kind == AGG_MEDIAN && t != VT_NULL ? t : VT_F64;
+    case AGG_APPROX_MEDIAN:
+        if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
+        sp->type = t;
         return 0;
     case AGG_SPREAD:
-        if (!vtype_numeric(t)) break;
-        *out = t;
+        if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
+        sp->type = t;
         return 0;
     case AGG_MIN:
     case AGG_MAX:
-    case AGG_FIRST:
-    case AGG_LAST:
-        if (t == VT_INTERVAL) break;
-        *out = t;
+        if (t == VT_INTERVAL) return agg_type_err(kind, x, er);
+        if (t == VT_NULL)
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Datafusion: Internal error: Min/Max accumulator not implemented for "
+                           "type Null. This was likely caused by a bug in DataFusion's code and "
+                           "we would welcome that you file an bug report in our issue tracker");
+        sp->type = t;
+        return 0;
+    case AGG_COVAR:
+    case AGG_COVAR_POP:
+    case AGG_CORR:
+        if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
+        if (args[1]->type == VT_STR || args[1]->type == VT_BOOL) {
+            /* DataFusion checks only the first argument and casts the second to Float64, a
+             * text that is no number becoming NULL */
+            bexpr *c = bx_new(a, BX_CAST, VT_F64, 1);
+            c->try_cast = true;
+            c->args[0] = args[1];
+            args[1] = c;
+        } else if (!vtype_numeric(args[1]->type) && args[1]->type != VT_NULL) {
+            char sig[160];
+            snprintf(sig, sizeof sig, "Uniform(2, [%s])", numerics_sig);
+            return agg_coercion_err(args, nargs, sig, er);
+        }
+        sp->arg2 = args[1];
+        return 0;
+    case AGG_BIT_AND:
+    case AGG_BIT_OR:
+    case AGG_BIT_XOR:
+        if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
+        if (t == VT_F64)
+            return agg_coercion_err(args, nargs,
+                                    "Uniform(1, [Int8, Int16, Int32, Int64, UInt8, UInt16, "
+                                    "UInt32, UInt64])",
+                                    er);
+        sp->type = t;
+        return 0;
+    case AGG_BOOL_AND:
+    case AGG_BOOL_OR:
+        if (t != VT_BOOL) return agg_type_err(kind, x, er);
+        sp->type = VT_BOOL;
+        return 0;
+    case AGG_MODE:
+    case AGG_FIRST_VALUE:
+    case AGG_LAST_VALUE:
+        sp->type = t;
+        return 0;
+    case AGG_ARRAY_AGG:
+        sp->type = VT_STR; /* the list as Arrow displays it: Strata has no list type */
+        sp->unit = 0;
+        return 0;
+    case AGG_APPROX_DISTINCT:
+        sp->type = VT_U64;
+        sp->unit = 0;
+        return 0;
+    case AGG_APPROX_PCT:
+        if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
+        if (nargs == 3) {
+            value v;
+            if (!bx_is_const(args[2]) || (args[2]->type != VT_I64 && args[2]->type != VT_U64))
+                return func_plan_err(er,
+                                     "The percentile sample points count for %s must be "
+                                     "integer, not %s.",
+                                     agg_debug(kind),
+                                     vtype_arrow_name(args[2]->type, args[2]->unit));
+            if (bx_fold(a, args[2], &v, er) < 0) return -1;
+            if (v.null || v.v.i <= 0)
+                return err_set(er, 422, EC_NOT_IMPL,
+                               "This feature is not implemented: Tdigest max_size value for "
+                               "'APPROX_PERCENTILE_CONT' must be UInt > 0 literal (got data "
+                               "type %s).",
+                               vtype_arrow_name(args[2]->type, 0));
+            sp->param2 = v.v.i;
+        }
+        if (!vtype_numeric(args[1]->type))
+            return func_plan_err(er,
+                                 "Could not coerce the percent argument for %s to Float64. Was  "
+                                 "%s.",
+                                 agg_debug(kind), vtype_arrow_name(args[1]->type, args[1]->unit));
+        if (agg_percentile(a, args[1], &sp->param, er) < 0) return -1;
+        sp->type = t;
+        return 0;
+    case AGG_APPROX_PCT_W:
+        if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
+        if (!vtype_numeric(args[1]->type))
+            return func_plan_err(er,
+                                 "The weight argument for %s does not support inputs of type %s.",
+                                 agg_debug(kind), vtype_arrow_name(args[1]->type, args[1]->unit));
+        if (args[2]->type != VT_F64)
+            return func_plan_err(er, "The percentile argument for %s must be Float64, not %s.",
+                                 agg_debug(kind), vtype_arrow_name(args[2]->type, args[2]->unit));
+        if (agg_percentile(a, args[2], &sp->param, er) < 0) return -1;
+        sp->arg2 = args[1];
+        sp->type = t;
+        return 0;
+    case AGG_INCREASE: {
+        uint8_t vt = args[1]->type;
+        if ((t != VT_TS && t != VT_STR && t != VT_NULL) || (!vtype_numeric(vt) && vt != VT_NULL))
+            return increase_no_match(args, er);
+        if (t == VT_STR && bx_cast(a, &args[0], VT_TS, TU_NS, er) < 0) return -1;
+        sp->arg = args[0];
+        sp->arg2 = args[1];
+        sp->type = vt == VT_NULL ? VT_I64 : vt;
+        sp->unit = 0;
         return 0;
     }
-    return err_set(er, 422, EC_QUERY_INTERNAL,
-                   "Datafusion: Error during planning: The function %s does not support inputs "
-                   "of type %s.",
-                   agg_display(kind), vtype_sql_name((enum vtype)t, TU_NS));
+    default:
+        if (is_regr(kind)) {
+            /* DataFusion names the first argument's type whichever one is wrong */
+            bool ok0 = vtype_numeric(t) || t == VT_NULL;
+            bool ok1 = vtype_numeric(args[1]->type) || args[1]->type == VT_NULL;
+            if (!ok0 || !ok1) return agg_type_err(kind, x, er);
+            sp->arg2 = args[1];
+            return 0;
+        }
+        break;
+    }
+    return agg_type_err(kind, x, er);
 }

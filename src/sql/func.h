@@ -25,12 +25,14 @@ typedef struct fn_env {
 
 int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn_env *env,
               bexpr **out, err *er);
+/* A boolean as Arrow displays it in a list ("true"/"false"; a CAST to text is "1"/"0"). */
+bexpr *func_bool_text(arena *a, bexpr *x);
 /* The name DataFusion shows for a scalar function called by name: its canonical one for an
  * alias (length and char_length are character_length, pow is power), else name itself. */
 const char *func_display(const char *name);
 
 enum agg_kind {
-    AGG_COUNT = 1, /* count(x); count(*) has no argument */
+    AGG_COUNT = 1, /* count(x, ...); count(*) has no argument */
     AGG_SUM,
     AGG_AVG,
     AGG_MIN,
@@ -43,13 +45,46 @@ enum agg_kind {
     AGG_VAR,
     AGG_VAR_POP,
     AGG_MEDIAN,
+    AGG_EXACT_COUNT, /* count without CnosDB's statistics shortcut: Strata's count already */
+    AGG_COVAR,       /* two arguments: x, y */
+    AGG_COVAR_POP,
+    AGG_CORR,
+    AGG_REGR_SLOPE, /* regr_*(y, x): the dependent variable first */
+    AGG_REGR_INTERCEPT,
+    AGG_REGR_COUNT,
+    AGG_REGR_R2,
+    AGG_REGR_AVGX,
+    AGG_REGR_AVGY,
+    AGG_REGR_SXX,
+    AGG_REGR_SYY,
+    AGG_REGR_SXY,
+    AGG_BIT_AND,
+    AGG_BIT_OR,
+    AGG_BIT_XOR,
+    AGG_BOOL_AND,
+    AGG_BOOL_OR,
+    AGG_MODE,
+    AGG_ARRAY_AGG,       /* arg: the value as text; arg2: the ORDER BY key, if any */
+    AGG_APPROX_DISTINCT, /* HyperLogLog */
+    AGG_APPROX_MEDIAN,   /* t-digest, as approx_percentile_cont(x, 0.5) */
+    AGG_APPROX_PCT,      /* approx_percentile_cont(x, p [, centroids]) */
+    AGG_APPROX_PCT_W,    /* approx_percentile_cont_with_weight(x, w, p) */
+    AGG_INCREASE,        /* increase(time, x): a counter's growth, resets counted from 0 */
+    AGG_FIRST_VALUE,     /* first_value(x [ORDER BY arg2]): x of the first row in that order */
+    AGG_LAST_VALUE,
 };
+
+struct agg_spec;
 
 /* Returns the aggregate kind for a function name, 0 if it is not an aggregate. */
 int agg_lookup(const char *name);
-/* Result type of an aggregate over an argument type; -1 with an error if unsupported. */
-int agg_result_type(int kind, uint8_t arg_type, uint8_t *out, err *er);
-/* DataFusion's display name of the function (COUNT, SUM, AVG, MIN, MAX, first, ...). */
+/* Checks a call of aggregate sp->kind over its bound arguments (star: `f(*)`) as DataFusion 27
+ * does, with its messages: arity first (`The function Covariance expects 2 arguments, but 3 were
+ * provided`), then types (`The function Variance does not support inputs of type Utf8.`).
+ * Fills sp's arguments, constant parameters and result type; memory from a. first/last are
+ * bound by the binder itself. */
+int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, struct agg_spec *sp, err *er);
+/* DataFusion's display name of the function (COUNT, SUM, AVG, COVARIANCE, first, mode...). */
 const char *agg_display(int kind);
 
 #endif

@@ -133,10 +133,14 @@ op *op_sort(qctx *q, op *child, sort_key *keys, uint32_t nkeys, int64_t keep);
 typedef struct agg_spec {
     int kind;    /* enum agg_kind */
     bexpr *arg;  /* NULL for count(*) */
-    bexpr *arg2; /* first/last: the value; arg is the time */
+    bexpr *arg2; /* first/last: the value (arg is the time); two-argument statistics: the second;
+                    approx_percentile_cont_with_weight: the weight; array_agg: the ORDER BY key */
     bool distinct;
-    uint8_t type; /* result type */
+    bool order_desc, order_nulls_first; /* array_agg(x ORDER BY arg2 ...) */
+    uint8_t type;                       /* result type */
     uint8_t unit;
+    double param;   /* approx_percentile_cont[_with_weight]: the percentile, in [0, 1] */
+    int64_t param2; /* approx_percentile_cont: the t-digest's centroids (0 = 100) */
 } agg_spec;
 /* Hash aggregate: output = group keys then aggregates. With no keys, exactly one row. When
  * q->parallelism > 1 and its input splits (a table scan under filters and projections), each

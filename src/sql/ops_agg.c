@@ -4,6 +4,7 @@
 
 #include "sql/func.h"
 #include "sql/keyset.h"
+#include "format/format.h"
 #include "util/buf.h"
 #include "util/mem.h"
 
@@ -316,6 +317,38 @@ static void agg_close(op *o) {
     g->child->close(g->child);
 }
 
+/* An aggregate's arguments as the call wrote them: array_agg's value without the cast to text
+ * the binder added and its key as ` ORDER BY [...]`, the percentiles' constants as literals. */
+static void describe_args(buf *b, const agg_spec *sp, const ex_cols *in, const char *sep) {
+    const bexpr *x = sp->arg, *y = sp->arg2;
+    if (!x) {
+        buf_puts(b, "*)");
+        return;
+    }
+    if (sp->kind == AGG_ARRAY_AGG) {
+        if (x->kind == BX_CAST && x->nargs == 1 && x->args[0]->type != VT_STR) x = x->args[0];
+        y = NULL;
+    }
+    ex_expr(b, x, in, false);
+    if (y) {
+        buf_puts(b, sep);
+        ex_expr(b, y, in, false);
+    }
+    if (sp->kind == AGG_APPROX_PCT || sp->kind == AGG_APPROX_PCT_W) {
+        char tmp[48];
+        tmp[fmt_double(tmp, sp->param)] = 0;
+        buf_printf(b, "%sFloat64(%s)", sep, tmp);
+        if (sp->param2) buf_printf(b, "%sInt64(%lld)", sep, (long long)sp->param2);
+    }
+    buf_putc(b, ')');
+    if (sp->kind == AGG_ARRAY_AGG && sp->arg2) {
+        buf_puts(b, " ORDER BY [");
+        ex_expr(b, sp->arg2, in, false);
+        buf_puts(b, sp->order_desc ? " DESC" : " ASC");
+        buf_puts(b, sp->order_nulls_first ? " NULLS FIRST]" : " NULLS LAST]");
+    }
+}
+
 /* Aggregate: the group keys, then each aggregate by its display name (`COUNT(cpu.usage)`),
  * which also names its output column. One phase: mode=Single. */
 static void agg_describe(const op *o, op_explain *x) {
@@ -343,22 +376,11 @@ static void agg_describe(const op *o, op_explain *x) {
         /* the column is named with its arguments joined by "," (DataFusion's create_name),
          * the logical plan displays them joined by ", " */
         const agg_spec *sp = &g->aggs[k];
-        const bexpr *args[2] = {sp->arg, sp->arg2};
         buf_printf(&x->ld, "%s%s(%s", k ? ", " : "", agg_display(sp->kind),
                    sp->distinct ? "DISTINCT " : "");
         buf_printf(&nm, "%s(%s", agg_display(sp->kind), sp->distinct ? "DISTINCT " : "");
-        if (!sp->arg) {
-            buf_putc(&x->ld, '*');
-            buf_putc(&nm, '*');
-        }
-        for (int i = 0; i < 2 && args[i]; i++) {
-            buf_puts(&x->ld, i ? ", " : "");
-            buf_puts(&nm, i ? "," : "");
-            ex_expr(&x->ld, args[i], in, false);
-            ex_expr(&nm, args[i], in, false);
-        }
-        buf_putc(&x->ld, ')');
-        buf_putc(&nm, ')');
+        describe_args(&x->ld, sp, in, ", ");
+        describe_args(&nm, sp, in, ",");
         const char *name = arena_strndup(x->a, nm.p, nm.len);
         x->out.lname[g->nkeys + k] = x->out.pname[g->nkeys + k] = name;
         buf_printf(&x->pd, "%s%s", k ? ", " : "", name);

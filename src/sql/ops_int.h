@@ -8,6 +8,7 @@
  *   ops_join.c   the hash join (and nested loop) for every join type;
  *   agg_state.c  the aggregate functions: one state per aggregate and group, its update, its
  *                merge with another part's state and its result;
+ *   agg_values.c those of them whose state keeps values: mode, array_agg, the percentiles;
  *   ops_parallel.c  an input split into parts run on threads of their own (par_*).
  * Memory: operator state and blocking operators' buffers live in the query arena (or, for the
  * sort, in an arena of its own under the query's budget); batches in the batch arena. */
@@ -61,16 +62,79 @@ void agg_key_encode(buf *kb, const vec *v, uint32_t i);
 /* The state of one aggregate over one group; all zero before the first row. */
 struct agg_state {
     int64_t count;
-    double sum_f, m2, mean; /* Welford for variance */
+    double sum_f, m2, mean;   /* Welford for variance; two-argument statistics: x's */
+    double mean_y, m2_y, cxy; /* two-argument statistics: y's mean and squared deviations, and
+                                 the co-moment sum (x - mean)(y - mean_y) */
     int64_t sum_i;
-    uint64_t sum_u;
-    bool has;       /* min/max/first/last seen a value */
-    value v, v2;    /* min/max; first/last value (v) */
+    uint64_t sum_u; /* also bit_and/bit_or/bit_xor's bits */
+    bool has;       /* min/max/first/last, bit_ and bool_ aggregates: seen a value */
+    value v, v2;    /* min/max; first/last value (v); bool_and/bool_or (v.v.b) */
     int64_t ts;     /* first/last time */
-    uint64_t *vals; /* median: the raw 8 bytes of each f64/i64/u64 value */
+    uint64_t *vals; /* median: the raw 8 bytes of each f64/i64/u64 value; approximate
+                       percentiles: values (with weights: value, weight pairs) not yet in td */
     uint32_t nvals, capvals;
-    keyset *distinct; /* DISTINCT: values seen (query arena) */
+    keyset *distinct;        /* DISTINCT: values seen (query arena) */
+    struct agg_items *items; /* mode, array_agg */
+    struct tdigest *td;      /* approx_median, approx_percentile_cont[_with_weight] */
+    uint8_t *hll;            /* approx_distinct: HLL_REGISTERS registers */
 };
+/* The values mode and array_agg keep, in arrival order. */
+struct agg_items {
+    value *v;      /* mode: each distinct value; array_agg: each value (text or NULL) */
+    value *key;    /* array_agg ORDER BY: each value's key */
+    uint32_t *cnt; /* mode: occurrences of v[i] */
+    uint32_t n, cap;
+    keyset *index; /* mode: encoded value -> i + 1 */
+};
+
+/* Shared by agg_state.c and agg_values.c: values ordered as min/max order them (NaN above every
+ * number); row i of a numeric vector as a double; v written into row r of out (v's type). */
+int agg_value_cmp(const value *x, const value *y);
+/* DISTINCT: whether value i of x (with y's, when y is given) is new to st's set, and now in
+ * it. */
+bool agg_distinct_first(arena *a, struct agg_state *st, const vec *x, const vec *y, uint32_t i);
+double agg_num_at(const vec *x, uint32_t i);
+void agg_put_value(vec *out, uint32_t r, const value *v);
+
+/* ---- aggregates that keep values (agg_values.c) ---- */
+/* The raw 8 bytes of a value appended to st->vals; src's appended to dst's. */
+void agg_vals_push(arena *a, struct agg_state *st, uint64_t bits);
+void agg_vals_append(arena *a, struct agg_state *dst, const struct agg_state *src);
+/* mode: value i of x counted n more times; src's counts added; the most frequent value (of
+ * equals the smallest) into row r of out, false if none. */
+void agg_mode_add(arena *a, struct agg_state *st, const vec *x, uint32_t i, uint32_t n);
+void agg_mode_merge(arena *a, struct agg_state *dst, const struct agg_state *src);
+bool agg_mode_final(const struct agg_state *st, vec *out, uint32_t r);
+/* array_agg: value i of x (text or NULL) kept with its ORDER BY key from k (NULL: none);
+ * src's values after dst's; the list's text `[a, NULL, b]` in key order into row r. */
+void agg_array_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x, const vec *k,
+                   uint32_t i);
+void agg_array_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
+                     const struct agg_state *src);
+void agg_array_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
+                     arena *a);
+/* approx_median / approx_percentile_cont[_with_weight]: value i of x (weight from w); src
+ * merged in; the estimate into row r, false if there were no values. The final folds the
+ * buffered values into the digest with memory from a: a must outlive every later read of st
+ * (the state's own arena, or one reset only once st is no longer read). */
+void agg_pct_update(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x, const vec *w,
+                    uint32_t i);
+void agg_pct_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
+                   const struct agg_state *src);
+bool agg_pct_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_t r, arena *a);
+
+/* increase(time, x): row i's pair kept (none when x is NULL); the increase over the pairs in
+ * time order into row r (0 for none). Parts merge with agg_vals_append. */
+void agg_increase_add(arena *a, struct agg_state *st, const vec *t, const vec *x, uint32_t i);
+void agg_increase_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
+                        arena *a);
+
+/* first_value/last_value (x, ORDER BY key k or NULL): row i taken when it sorts first/last;
+ * src's pick against dst's (src's rows after dst's). The kept value is st->v, its key st->v2. */
+void agg_pick_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x, const vec *k,
+                  uint32_t i);
+void agg_pick_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
+                    const struct agg_state *src);
 
 /* Updates st with rows [from, to) of the argument vectors x (NULL for count(*)) and y
  * (first/last: x is the time, y the value). Memory that outlives the batch (strings, DISTINCT

@@ -311,7 +311,8 @@ static int to_semi_join(struct ctx *c, const expr *e, const struct sub *s0) {
 }
 
 static bool is_count(const expr *e) {
-    return e->kind == EX_FUNC && !e->over && agg_lookup(e->name) == AGG_COUNT;
+    int k = e->kind == EX_FUNC && !e->over ? agg_lookup(e->name) : 0;
+    return k == AGG_COUNT || k == AGG_EXACT_COUNT;
 }
 
 static bool has_agg(const expr *e) {

@@ -195,6 +195,22 @@ static void name_bound(buf *b, arena *a, const sql_frame_bound *fb) {
     }
 }
 
+/* ` ORDER BY [t.b ASC NULLS LAST, ...]` of a window or an aggregate (nothing for no keys). */
+static void name_order(buf *b, arena *a, const sql_order_item *items, uint32_t n,
+                       const struct scope *sc) {
+    if (!n) return;
+    buf_puts(b, " ORDER BY [");
+    for (uint32_t i = 0; i < n; i++) {
+        const sql_order_item *oi = &items[i];
+        if (i) buf_puts(b, ", ");
+        name_into(b, a, oi->e, false, sc);
+        bool nf = oi->nulls_first < 0 ? oi->desc : oi->nulls_first;
+        buf_puts(b, oi->desc ? " DESC" : " ASC");
+        buf_puts(b, nf ? " NULLS FIRST" : " NULLS LAST");
+    }
+    buf_putc(b, ']');
+}
+
 /* A window function call as DataFusion names it: `SUM(t.v) PARTITION BY [t.a] ORDER BY [t.b ASC
  * NULLS LAST] RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`, the default frame spelled
  * out. */
@@ -219,18 +235,7 @@ static void name_window(buf *b, arena *a, const expr *e, const struct scope *sc)
         names_list(b, a, w->partition_by, w->npartition, sc, ", ");
         buf_putc(b, ']');
     }
-    if (w->norder) {
-        buf_puts(b, " ORDER BY [");
-        for (uint32_t i = 0; i < w->norder; i++) {
-            const sql_order_item *oi = &w->order_by[i];
-            if (i) buf_puts(b, ", ");
-            name_into(b, a, oi->e, false, sc);
-            bool nf = oi->nulls_first < 0 ? oi->desc : oi->nulls_first;
-            buf_puts(b, oi->desc ? " DESC" : " ASC");
-            buf_puts(b, nf ? " NULLS FIRST" : " NULLS LAST");
-        }
-        buf_putc(b, ']');
-    }
+    name_order(b, a, w->order_by, w->norder, sc);
     if (w->ref_name && !w->npartition && !w->norder && !w->frame_units)
         buf_printf(b, " OVER %s", w->ref_name);
     if (!w->frame_units) {
@@ -268,6 +273,7 @@ static void name_func(buf *b, arena *a, const expr *e, const struct scope *sc) {
             name_into(b, a, e->filter, false, sc);
             buf_putc(b, ')');
         }
+        name_order(b, a, e->func_order, e->nfunc_order, sc);
     } else {
         buf_puts(b, func_display(e->name));
         buf_putc(b, '(');

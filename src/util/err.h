@@ -9,7 +9,7 @@
 
 #include <stdarg.h>
 
-#define ERR_MSG_MAX 1024
+#define ERR_MSG_MAX 4096 /* DataFusion lists every candidate signature: increase's run to 2 KiB */
 
 typedef struct err {
     int http;     /* HTTP status to answer with */

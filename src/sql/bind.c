@@ -555,7 +555,12 @@ static int bind_case(struct binder *bd, const expr *e, bexpr **out, err *er) {
 static int bind_cast(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
     bexpr *x;
-    if (plan_bind(bd, e->args[0], &x, er) < 0) return -1;
+    /* DataFusion types a CAST by its target alone: what is inside is typed later */
+    bool lazy = bd->lazy_types;
+    bd->lazy_types = true;
+    int rc = plan_bind(bd, e->args[0], &x, er);
+    bd->lazy_types = lazy;
+    if (rc < 0) return -1;
     if (e->cast_type.vt == VT_NULL)
         return err_set(er, 422, EC_NOT_IMPL,
                        "This feature is not implemented: Unsupported SQL type %s",
@@ -614,7 +619,7 @@ static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     bexpr *r;
     const sql_session *ss = bd->s;
     fn_env env = {bd->now_ns, ss ? ss->user : NULL, ss ? ss->tenant : NULL, ss ? ss->db : NULL,
-                  NULL};
+                  NULL,       bd->lazy_types};
     if (func_bind(a, e->name, args, e->nargs, &env, &r, er) < 0) return -1;
     if (bx_is_const(r) && strcmp(e->name, "now") != 0) {
         value v;

@@ -256,11 +256,63 @@ static void sig_repr(buf *b, const char *name, const fn_sig *s) {
     buf_putc(b, ')');
 }
 
-static int no_match(const fn_def *d, const uint8_t *cur, uint32_t nargs, err *er) {
+/* A signature as Rust's Debug prints DataFusion's TypeSignature: Uniform(1, [Utf8, LargeUtf8]),
+ * Exact([Utf8, Int64]), OneOf([Exact([..]), ..]), Variadic([Utf8]), Any(1), VariadicEqual. */
+static void sig_debug(buf *b, const fn_sig *s) {
+    switch (s->kind) {
+    case SIG_EXACT:
+        buf_puts(b, "Exact([");
+        join_dts(b, s->types, s->ntypes, ", ");
+        buf_puts(b, "])");
+        break;
+    case SIG_UNIFORM:
+        buf_printf(b, "Uniform(%u, [", (unsigned)s->n);
+        join_dts(b, s->types, s->ntypes, ", ");
+        buf_puts(b, "])");
+        break;
+    case SIG_VARIADIC:
+        buf_puts(b, "Variadic([");
+        join_dts(b, s->types, s->ntypes, ", ");
+        buf_puts(b, "])");
+        break;
+    case SIG_VARIADIC_EQUAL:
+        buf_puts(b, "VariadicEqual");
+        break;
+    case SIG_VARIADIC_ANY:
+        buf_puts(b, "VariadicAny");
+        break;
+    case SIG_ANY:
+        buf_printf(b, "Any(%u)", (unsigned)s->n);
+        break;
+    case SIG_ONE_OF:
+        buf_puts(b, "OneOf([");
+        for (uint32_t k = 0; k < s->nalts; k++) {
+            if (k) buf_puts(b, ", ");
+            sig_debug(b, &s->alts[k]);
+        }
+        buf_puts(b, "])");
+        break;
+    }
+}
+
+static int no_match(const fn_def *d, const uint8_t *cur, uint32_t nargs, bool lazy, err *er) {
     const char *name = d->display ? d->display : d->name; /* length() is character_length */
     buf b;
     buf_init(&b);
     join_dts(&b, cur, nargs, ", ");
+    if (lazy) {
+        /* found by DataFusion's type_coercion rule, after the plan is built */
+        buf c;
+        buf_init(&c);
+        sig_debug(&c, &d->sig);
+        err_set(er, 422, EC_QUERY_INTERNAL,
+                "Execute logical plan: Datafusion: type_coercion\ncaused by\nError during "
+                "planning: Coercion from [%s] to the signature %s failed.",
+                b.len ? buf_cstr(&b) : "", buf_cstr(&c));
+        buf_free(&b);
+        buf_free(&c);
+        return -1;
+    }
     buf c;
     buf_init(&c);
     sig_repr(&c, name, &d->sig);
@@ -480,7 +532,7 @@ int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn
     uint8_t *cur = arena_alloc(a, 3 * (size_t)nargs + 1);
     struct match m = {cur, nargs, cur + nargs, cur + 2 * (size_t)nargs};
     for (uint32_t i = 0; i < nargs; i++) cur[i] = arg_dt(args[i]);
-    if (!match_sig(&d->sig, &m)) return no_match(d, cur, nargs, er);
+    if (!match_sig(&d->sig, &m)) return no_match(d, cur, nargs, env && env->lazy, er);
     if (!d->raw_args)
         for (uint32_t i = 0; i < nargs; i++) {
             uint8_t vt, unit;

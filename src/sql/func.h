@@ -21,6 +21,10 @@
 typedef struct fn_env {
     int64_t now_ns;
     const char *user, *tenant, *db, *role;
+    /* The call is not typed while DataFusion builds the plan (in WHERE or ON, inside a CAST):
+     * a mismatch is the type_coercion rule's `Coercion from [..] to the signature ..
+     * failed.`, not `No function matches ..`. */
+    bool lazy;
 } fn_env;
 
 int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn_env *env,

@@ -534,7 +534,10 @@ static int select_bind(struct select_plan *sp, err *er) {
     struct binder *bd = &sp->bd;
     arena *a = sp->p->a;
     if (sp->where_ast) {
-        if (plan_bind(bd, sp->where_ast, &sp->where, er) < 0) return -1;
+        bd->lazy_types = true; /* DataFusion does not type a filter while building the plan */
+        int rc = plan_bind(bd, sp->where_ast, &sp->where, er);
+        bd->lazy_types = false;
+        if (rc < 0) return -1;
         if (bx_cast(a, &sp->where, VT_BOOL, 0, er) < 0) return -1;
     }
     expr **gkeys = sel->group_by;

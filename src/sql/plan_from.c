@@ -331,6 +331,7 @@ static int join_conds(const struct planner *p, const sql_table_ref *tr, struct s
     }
     if (tr->on) {
         bexpr *on;
+        bd.lazy_types = true; /* ON is a filter: not typed while the plan is built */
         if (plan_bind(&bd, tr->on, &on, er) < 0) return -1;
         if (bx_cast(a, &on, VT_BOOL, 0, er) < 0) return -1;
         on = plan_remap(a, on, to_scope);
@@ -409,6 +410,7 @@ int plan_from_join_query(const struct planner *p, struct rel **root, struct scop
     sc->n = sb.n;
     struct binder bd = {.p = p, .s = p->s, .q = p->q, .a = a, .in = sc, .now_ns = time_now_ns()};
     bexpr *cond;
+    bd.lazy_types = true;
     if (plan_bind(&bd, on, &cond, er) < 0 || bx_cast(a, &cond, VT_BOOL, 0, er) < 0) return -1;
     bexpr **conj = NULL;
     uint32_t nconj = 0, cap = 0;

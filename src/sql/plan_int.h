@@ -79,6 +79,10 @@ struct binder {
     bool agg;
     /* "Valid fields are ..." without qualifiers (DELETE and UPDATE, as CnosDB words them) */
     bool unqualified_errors;
+    /* Binding where DataFusion builds the plan without typing the expression (WHERE, ON, the
+     * inside of a CAST): a call that fits no signature fails later, in its type_coercion rule,
+     * with other words (func.h: fn_env.lazy). */
+    bool lazy_types;
     char **group_names;
     bexpr **group_bx;
     uint32_t ngroup;

@@ -234,7 +234,7 @@ static void test_functions_keep_null_slots(void **state) {
                 for (uint32_t k = 0; k < nargs; k++, x /= NCOLS) args[k] = col(a, (int)(x % NCOLS));
                 bexpr *e;
                 err er = {0};
-                fn_env env = {0, "root", "cnosdb", "public", NULL};
+                fn_env env = {0, "root", "cnosdb", "public", NULL, false};
                 if (func_bind(a, funcs[f], args, nargs, &env, &e, &er) < 0) continue;
                 bound++;
                 eval_all(a, e, funcs[f]);

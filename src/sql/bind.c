@@ -701,8 +701,13 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
     }
     case EX_LIKE: {
         bexpr *x, *p;
-        if (plan_bind(bd, e->args[0], &x, er) < 0 || plan_bind(bd, e->args[1], &p, er) < 0)
-            return -1;
+        if (plan_bind(bd, e->args[0], &x, er) < 0) return -1;
+        /* DataFusion types a LIKE pattern as it builds the plan, wherever the LIKE is */
+        bool lazy = bd->lazy_types;
+        bd->lazy_types = false;
+        int rc = plan_bind(bd, e->args[1], &p, er);
+        bd->lazy_types = lazy;
+        if (rc < 0) return -1;
         if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &p, VT_STR, 0, er) < 0) return -1;
         if (e->op == OP_SIMILAR)
             return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: SIMILAR TO");

@@ -741,6 +741,18 @@ static int table_commit_locked(catalog *c, struct mdb *d, meta_table *t, uint32_
     return 0;
 }
 
+/* The database a new table goes into, with the schema lock held: *d is NULL when the table
+ * must not be created (the database is unknown: -1; the name is taken: -1, or 0 under IF NOT
+ * EXISTS). */
+static int new_table_db_locked(catalog *c, const char *tenant, const char *db, const char *name,
+                               bool if_not_exists, struct mdb **d, err *e) {
+    *d = cat_find_db(c, tenant, db);
+    if (!*d) return db_not_found(e, db);
+    if (!find_table(*d, name, strlen(name))) return 0;
+    *d = NULL;
+    return if_not_exists ? 0 : err_set(e, 422, EC_TABLE_EXISTS, "Table %s already exists.", name);
+}
+
 int catalog_create_table(catalog *c, const char *tenant, const char *db, const char *name,
                          const col_def *cols, size_t ncols, bool if_not_exists, err *e) {
     if (names_check(NAME_TABLE, name, strlen(name), 422, EC_META, e) < 0) return -1;
@@ -748,13 +760,9 @@ int catalog_create_table(catalog *c, const char *tenant, const char *db, const c
         if (names_check(NAME_COLUMN, cols[i].name, cols[i].name_len, 422, EC_META, e) < 0)
             return -1;
     schema_lock(&c->ddl, true);
-    int rc = 0;
-    struct mdb *d = cat_find_db(c, tenant, db);
-    if (!d) {
-        rc = db_not_found(e, db);
-    } else if (find_table(d, name, strlen(name))) {
-        if (!if_not_exists) rc = err_set(e, 422, EC_TABLE_EXISTS, "Table %s already exists.", name);
-    } else {
+    struct mdb *d;
+    int rc = new_table_db_locked(c, tenant, db, name, if_not_exists, &d, e);
+    if (d) {
         /* Columns as declared: tags first, then fields. */
         const col_def **add = xmalloc(sizeof *add * (ncols + 1));
         size_t na = 0;
@@ -775,13 +783,9 @@ int catalog_create_external_table(catalog *c, const char *tenant, const char *db
                                   bool if_not_exists, err *e) {
     if (names_check(NAME_TABLE, name, strlen(name), 422, EC_META, e) < 0) return -1;
     schema_lock(&c->ddl, true);
-    int rc = 0;
-    struct mdb *d = cat_find_db(c, tenant, db);
-    if (!d) {
-        rc = db_not_found(e, db);
-    } else if (find_table(d, name, strlen(name))) {
-        if (!if_not_exists) rc = err_set(e, 422, EC_TABLE_EXISTS, "Table %s already exists.", name);
-    } else {
+    struct mdb *d;
+    int rc = new_table_db_locked(c, tenant, db, name, if_not_exists, &d, e);
+    if (d) {
         colset *cs = colset_new((uint32_t)ncols + 1);
         meta_table *t = cat_table_shell(d, c->next_id++, name, strlen(name), cs);
         colset_release(cs);

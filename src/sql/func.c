@@ -34,6 +34,15 @@ int func_plan_err(err *er, const char *fmt, ...) {
     return -1;
 }
 
+bool func_row_valid(arena *a, const vec *args, uint32_t nargs, uint32_t i, vec *out) {
+    for (uint32_t k = 0; k < nargs; k++)
+        if (!vec_is_valid(&args[k], i)) {
+            vec_set_null(a, out, i);
+            return false;
+        }
+    return true;
+}
+
 void func_same_valid(vec *out, const vec *in) {
     out->valid = in->valid;
 }

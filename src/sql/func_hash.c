@@ -298,7 +298,7 @@ int fs_decode(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er
     if (encoding_of(e, "decode", &hex, er) < 0) return -1;
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, 1, i, out)) continue;
+        if (!func_row_valid(a, args, 1, i, out)) continue;
         strv s = args[0].d.s[i];
         unsigned char *q = arena_alloc(a, s.len + 1);
         int64_t len = decode_one(e, hex, s, q, er);

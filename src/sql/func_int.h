@@ -140,6 +140,8 @@ bexpr *func_call(arena *a, const fn_def *d, scalar_fn eval, uint8_t type, uint8_
 int func_plan_err(err *er, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* DataFusion's name of an argument's type: Int64, Utf8, Timestamp(Nanosecond, None)... */
 const char *func_dt_name(const bexpr *x);
+/* Whether every argument of row i is non-NULL; marks out's row NULL otherwise. */
+bool func_row_valid(arena *a, const vec *args, uint32_t nargs, uint32_t i, vec *out);
 /* The result's validity is the argument's: the same bitmap, shared (no copy). */
 void func_same_valid(vec *out, const vec *in);
 

@@ -24,10 +24,7 @@ static int fn_math1(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, e
 
 static int fn_pow(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     for (uint32_t i = 0; i < n; i++) {
-        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
-            vec_set_null(a, out, i);
-            continue;
-        }
+        if (!func_row_valid(a, args, 2, i, out)) continue;
         out->d.f64[i] = pow(args[0].d.f64[i], args[1].d.f64[i]);
     }
     return 0;
@@ -36,11 +33,7 @@ static int fn_pow(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err
 static int fn_log(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     /* log(x) is base 10; log(b, x) takes the base first. */
     for (uint32_t i = 0; i < n; i++) {
-        bool ok = vec_is_valid(&args[0], i) && (e->nargs < 2 || vec_is_valid(&args[1], i));
-        if (!ok) {
-            vec_set_null(a, out, i);
-            continue;
-        }
+        if (!func_row_valid(a, args, e->nargs, i, out)) continue;
         out->d.f64[i] =
             e->nargs == 1 ? log10(args[0].d.f64[i]) : log(args[1].d.f64[i]) / log(args[0].d.f64[i]);
     }
@@ -49,10 +42,7 @@ static int fn_log(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err
 
 static int fn_round2(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     for (uint32_t i = 0; i < n; i++) {
-        if (!vec_is_valid(&args[0], i) || (e->nargs > 1 && !vec_is_valid(&args[1], i))) {
-            vec_set_null(a, out, i);
-            continue;
-        }
+        if (!func_row_valid(a, args, e->nargs, i, out)) continue;
         double x = args[0].d.f64[i];
         int64_t d = e->nargs > 1 ? args[1].d.i64[i] : 0;
         double m = pow(10.0, (double)d);
@@ -73,10 +63,7 @@ static double f_radians(double x) {
 static int fn_math2(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     double (*op)(double, double) = (double (*)(double, double))e->aux;
     for (uint32_t i = 0; i < n; i++) {
-        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
-            vec_set_null(a, out, i);
-            continue;
-        }
+        if (!func_row_valid(a, args, 2, i, out)) continue;
         out->d.f64[i] = op(args[0].d.f64[i], args[1].d.f64[i]);
     }
     return 0;
@@ -139,10 +126,7 @@ static uint64_t abs_u(int64_t v) {
 static int fn_gcd_lcm(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     bool lcm = e->aux != NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
-            vec_set_null(a, out, i);
-            continue;
-        }
+        if (!func_row_valid(a, args, 2, i, out)) continue;
         uint64_t x = abs_u(args[0].d.i64[i]), y = abs_u(args[1].d.i64[i]), g = gcd_u(x, y), r;
         if (!lcm)
             r = g;

@@ -63,7 +63,7 @@ static int regex_rows(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out,
     int rc = 0;
     out->valid = NULL;
     for (uint32_t i = 0; i < n && rc == 0; i++)
-        if (fs_row_valid(a, args, e->nargs, i, out)) rc = row(e, args, i, a, &c, run, out, er);
+        if (func_row_valid(a, args, e->nargs, i, out)) rc = row(e, args, i, a, &c, run, out, er);
     regex_end(run);
     return rc;
 }

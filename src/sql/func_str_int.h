@@ -12,8 +12,6 @@
 
 /* Byte length of the character at p (1 for a byte that starts no valid sequence), p < e. */
 uint32_t fs_char_len(const char *p, const char *e);
-/* Whether every argument of row i is non-NULL; marks out's row NULL otherwise. */
-bool fs_row_valid(arena *a, const vec *args, uint32_t nargs, uint32_t i, vec *out);
 /* Room for a result of len bytes in a, checked against the 4 GiB a value may hold and the
  * query's memory limit before it is filled; NULL with the error. */
 char *fs_alloc(arena *a, size_t len, err *er);

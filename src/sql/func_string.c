@@ -58,15 +58,6 @@ static uint32_t char_code(const char *p, const char *e) {
     }
 }
 
-bool fs_row_valid(arena *a, const vec *args, uint32_t nargs, uint32_t i, vec *out) {
-    for (uint32_t k = 0; k < nargs; k++)
-        if (!vec_is_valid(&args[k], i)) {
-            vec_set_null(a, out, i);
-            return false;
-        }
-    return true;
-}
-
 char *fs_alloc(arena *a, size_t len, err *er) {
     if (str_len_check(len, er) < 0) return NULL;
     char *p = arena_alloc(a, len ? len : 1);
@@ -216,7 +207,7 @@ static int fn_trim(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, er
     char side = *(const char *)e->aux;
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, e->nargs, i, out)) continue;
+        if (!func_row_valid(a, args, e->nargs, i, out)) continue;
         strv s = args[0].d.s[i], set = e->nargs > 1 ? args[1].d.s[i] : (strv){" ", 1};
         const char *p = s.p, *q = s.p + s.len;
         if (side != 'r')
@@ -245,7 +236,7 @@ static int fn_left_right(const bexpr *e, vec *args, uint32_t n, arena *a, vec *o
     bool left = *(const char *)e->aux == 'l';
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, 2, i, out)) continue;
+        if (!func_row_valid(a, args, 2, i, out)) continue;
         strv s = args[0].d.s[i];
         int64_t k = args[1].d.i64[i];
         uint64_t len = char_count(s), absk = k < 0 ? (uint64_t)0 - (uint64_t)k : (uint64_t)k;
@@ -268,7 +259,7 @@ static int fn_left_right(const bexpr *e, vec *args, uint32_t n, arena *a, vec *o
 static int fn_substr(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, e->nargs, i, out)) continue;
+        if (!func_row_valid(a, args, e->nargs, i, out)) continue;
         strv s = args[0].d.s[i];
         int64_t start = args[1].d.i64[i];
         uint64_t skip = start > 1 ? (uint64_t)start - 1 : 0, take = UINT64_MAX;
@@ -313,7 +304,7 @@ static int fn_reverse(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out,
 static int fn_strpos(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, 2, i, out)) continue;
+        if (!func_row_valid(a, args, 2, i, out)) continue;
         strv s = args[0].d.s[i], sub = args[1].d.s[i];
         const char *m = sub.len ? memmem(s.p, s.len, sub.p, sub.len) : s.p;
         out->d.i64[i] = m ? (int64_t)char_count((strv){s.p, (uint32_t)(m - s.p)}) + 1 : 0;
@@ -326,7 +317,7 @@ static int fn_strpos(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
 static int fn_split_part(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, 3, i, out)) continue;
+        if (!func_row_valid(a, args, 3, i, out)) continue;
         strv s = args[0].d.s[i], d = args[1].d.s[i];
         int64_t k = args[2].d.i64[i];
         if (k <= 0)
@@ -362,7 +353,7 @@ static int fn_starts_with(const bexpr *e, vec *args, uint32_t n, arena *a, vec *
     bool ends = e->aux != NULL;
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, 2, i, out)) continue;
+        if (!func_row_valid(a, args, 2, i, out)) continue;
         strv s = args[0].d.s[i], p = args[1].d.s[i];
         out->d.b[i] = p.len <= s.len && !memcmp(ends ? s.p + s.len - p.len : s.p, p.p, p.len);
     }
@@ -381,7 +372,7 @@ static int fn_concat(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, 
                            e->nargs);
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (ws && !fs_row_valid(a, args, 1, i, out)) continue;
+        if (ws && !func_row_valid(a, args, 1, i, out)) continue;
         strv sep = ws ? args[0].d.s[i] : (strv){"", 0};
         size_t len = 0, parts = 0;
         for (uint32_t k = ws; k < e->nargs; k++)
@@ -418,7 +409,7 @@ static void fill_cycle(char *dst, size_t len, strv unit) {
 static int fn_repeat(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, 2, i, out)) continue;
+        if (!func_row_valid(a, args, 2, i, out)) continue;
         strv s = args[0].d.s[i];
         int64_t k = args[1].d.i64[i];
         if (k <= 0 || !s.len) {
@@ -441,7 +432,7 @@ static int fn_pad(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err
     bool left = *(const char *)e->aux == 'l';
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, e->nargs, i, out)) continue;
+        if (!func_row_valid(a, args, e->nargs, i, out)) continue;
         strv s = args[0].d.s[i], fill = e->nargs > 2 ? args[2].d.s[i] : (strv){" ", 1};
         int64_t want = args[1].d.i64[i];
         if (want > INT32_MAX)
@@ -469,7 +460,7 @@ static int fn_pad(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err
 static int fn_replace(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, 3, i, out)) continue;
+        if (!func_row_valid(a, args, 3, i, out)) continue;
         strv s = args[0].d.s[i], f = args[1].d.s[i], t = args[2].d.s[i];
         const char *end = s.p + s.len;
         size_t hits = 0;
@@ -561,7 +552,7 @@ static int fn_translate(const bexpr *e, vec *args, uint32_t n, arena *a, vec *ou
     struct tr_map m;
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, 3, i, out)) continue;
+        if (!func_row_valid(a, args, 3, i, out)) continue;
         strv s = args[0].d.s[i];
         tr_build(&m, args[1].d.s[i], args[2].d.s[i]);
         const char *end = s.p + s.len;
@@ -592,7 +583,7 @@ static int fn_translate(const bexpr *e, vec *args, uint32_t n, arena *a, vec *ou
 static int fn_chr(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     out->valid = NULL;
     for (uint32_t i = 0; i < n; i++) {
-        if (!fs_row_valid(a, args, 1, i, out)) continue;
+        if (!func_row_valid(a, args, 1, i, out)) continue;
         int64_t v = args[0].d.i64[i];
         uint32_t c = (uint32_t)v;
         if (v == 0) return fs_exec_err(e, er, "Execution error", "null character not permitted.");

@@ -139,10 +139,7 @@ static int fn_date_trunc(const bexpr *e, vec *args, uint32_t n, arena *a, vec *o
     enum tunit u = (enum tunit)e->unit;
     int64_t per_sec = tunit_per_sec(u);
     for (uint32_t i = 0; i < n; i++) {
-        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
-            vec_set_null(a, out, i);
-            continue;
-        }
+        if (!func_row_valid(a, args, 2, i, out)) continue;
         int f = date_field(args[0].d.s[i]);
         int64_t t = args[1].d.i64[i];
         int64_t days, tod, y, rem;
@@ -204,10 +201,7 @@ static int fn_date_part(const bexpr *e, vec *args, uint32_t n, arena *a, vec *ou
     uint8_t unit = args[1].unit;
     int64_t per_sec = tunit_per_sec((enum tunit)unit);
     for (uint32_t i = 0; i < n; i++) {
-        if (!vec_is_valid(&args[0], i) || !vec_is_valid(&args[1], i)) {
-            vec_set_null(a, out, i);
-            continue;
-        }
+        if (!func_row_valid(a, args, 2, i, out)) continue;
         int f = date_field(args[0].d.s[i]);
         int64_t t = args[1].d.i64[i];
         int64_t days, tod, y;

@@ -126,6 +126,9 @@ int codec_corrupt(err *e, const char *type, const char *fmt, ...)
 /* Timestamps (any unit), ascending in a page; the decoder does not rely on the order. */
 int codec_encode_ts(const int64_t *v, uint32_t n, int codec, buf *out, err *e);
 int codec_decode_ts(const void *in, size_t len, uint32_t n, int64_t *out, err *e);
+/* True when the block of n timestamps is a constant-step run: v[i] = *first + i * *step
+ * (wrapping). A scan then finds the rows of a time range without decoding any. */
+bool codec_ts_step(const void *in, size_t len, uint32_t n, int64_t *first, int64_t *step);
 
 /* BIGINT, and BIGINT UNSIGNED through pointer casts (the bits are what is stored). */
 int codec_encode_i64(const int64_t *v, uint32_t n, int codec, buf *out, err *e);

@@ -690,6 +690,17 @@ int codec_decode_ts(const void *in, size_t len, uint32_t n, int64_t *out, err *e
     return num_int_decode(in, len, n, 0, n, out, "timestamp", e);
 }
 
+bool codec_ts_step(const void *in, size_t len, uint32_t n, int64_t *first, int64_t *step) {
+    const uint8_t *p = in, *end = p + len;
+    uint64_t f, st;
+    if (n == 0 || len < 2 || p[0] != CB_INT || p[1] != IK_CONST) return false;
+    p += 2;
+    if (num_uvarint(&p, end, &f) < 0 || num_uvarint(&p, end, &st) < 0 || p != end) return false;
+    *first = num_u2i(num_unzz(f));
+    *step = num_u2i(num_unzz(st));
+    return true;
+}
+
 int codec_decode_ts_range(const void *in, size_t len, uint32_t n, uint32_t lo, uint32_t hi,
                           int64_t *out, err *e) {
     if (num_range_ok(n, lo, hi, "timestamp", e) < 0) return -1;

@@ -113,6 +113,11 @@ const char *cf_path(const cf_reader *r);
 
 /* Decodes a chunk's timestamps into out (nrows values). */
 int cf_read_ts(const cf_reader *r, const cf_chunk *c, int64_t *out, err *e);
+/* The rows of chunk c whose times are in [tmin, tmax]: rows [*lo, *hi), their times from *ts
+ * on. room has space for c->nrows times and *ts points into it. A constant-step time page (regular
+ * samples, the usual case) is decoded only for those rows. */
+int cf_read_ts_window(const cf_reader *r, const cf_chunk *c, int64_t tmin, int64_t tmax,
+                      int64_t *room, int64_t **ts, uint32_t *lo, uint32_t *hi, err *e);
 /* Decodes one column of a chunk into v (memory from a): type `type`, len = nrows. A column the
  * chunk does not have, or has with another type, comes back all NULL. */
 int cf_read_col(const cf_reader *r, const cf_chunk *c, uint32_t col_id, uint8_t type, arena *a,

@@ -33,6 +33,11 @@ struct scan {
     size_t npieces, pi;
     const cf_reader *cf; /* file of the current piece */
     uint32_t ci;
+    /* The pieces of the first unit (series 0, vnode 0), taken into pa by engine_scan_estimate
+     * and used by the first read: a small query's estimate and its read decode the same file
+     * entries, and that decoding is a good part of its work. memo_np < 0: none. */
+    vpiece *memo;
+    int memo_np;
 };
 
 static bool scan_interrupted(scan *s, err *e) {
@@ -104,6 +109,7 @@ int engine_scan_open(engine *g, const scan_spec *sp, arena *a, scan **out, err *
     s->spec = *sp;
     s->a = a;
     s->pa = arena_new(0);
+    s->memo_np = -1;
     if (!s->spec.batch_rows) s->spec.batch_rows = 4096;
     uint32_t *all;
     size_t cnt;
@@ -161,6 +167,7 @@ uint32_t engine_scan_split(scan *s, uint32_t n, arena *const *as, void *const *c
         *p = *s;
         p->part = true;
         p->pa = arena_new(0);
+        p->memo_np = -1;
         if (check_ctx) p->spec.check_ctx = check_ctx[i];
         size_t ub = units * i / n * per;
         p->si = ub / s->nvers;
@@ -218,32 +225,20 @@ static void take_rows(scan *s, arena *ba, const uint32_t *sel, uint32_t m, batch
     b->nrows = m;
 }
 
-/* First index in ts[lo..hi) whose value is above t (`above`) or at least t (ts ascending). */
-static uint32_t ts_search(const int64_t *ts, uint32_t lo, uint32_t hi, int64_t t, bool above) {
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (above ? ts[mid] <= t : ts[mid] < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* One chunk of the single-file fast path, decoded straight into the batch: the time page first,
  * then of each field only the rows in the time range (a query over the first hour of a chunk of
  * ten stops decoding there). */
 static int scan_chunk(scan *s, arena *ba, const cf_chunk *ch, batch *b, err *e) {
     const scan_spec *sp = &s->spec;
-    int64_t *ts = arena_alloc(ba, sizeof *ts * ch->nrows);
+    int64_t *room = arena_alloc(ba, sizeof *room * ch->nrows), *ts = room;
     bool inside = ch->tmin >= sp->tmin && ch->tmax <= sp->tmax;
-    if ((sp->need_time || !inside) && cf_read_ts(s->cf, ch, ts, e) < 0) return -1;
     uint32_t lo = 0, hi = ch->nrows;
-    if (ch->tmin < sp->tmin) lo = ts_search(ts, 0, hi, sp->tmin, false);
-    if (ch->tmax > sp->tmax) hi = ts_search(ts, lo, hi, sp->tmax, true);
+    if ((sp->need_time || !inside) &&
+        cf_read_ts_window(s->cf, ch, sp->tmin, sp->tmax, room, &ts, &lo, &hi, e) < 0)
+        return -1;
     batch_frame(s, ba, hi - lo, b);
     if (!b->nrows) return 1;
-    b->cols[0].d.i64 = ts + lo;
+    b->cols[0].d.i64 = ts;
     uint32_t *sel = NULL;
     int kept = -1; /* every row */
     if (sp->keep) {
@@ -552,9 +547,13 @@ int engine_scan_next(scan *s, arena *ba, batch *b, err *e) {
         }
         vversion *vv = s->vers[s->vi];
         uint32_t sid = s->sids[s->si];
-        vpiece *pieces;
-        arena_reset(s->pa);
-        int np = vversion_pieces(vv, sid, sp->tmin, sp->tmax, &s->tombs, s->pa, &pieces);
+        vpiece *pieces = s->memo;
+        int np = s->memo_np;
+        s->memo_np = -1;
+        if (np < 0 || s->si || s->vi) {
+            arena_reset(s->pa);
+            np = vversion_pieces(vv, sid, sp->tmin, sp->tmax, &s->tombs, s->pa, &pieces);
+        }
         if (np > 0) {
             s->pieces = pieces;
             s->npieces = (size_t)np;
@@ -594,13 +593,26 @@ size_t engine_scan_estimate(scan *s, size_t cap) {
         return rows > cap ? cap + 1 : rows;
     }
     size_t rows = 0;
-    arena *a = arena_new(0);
+    arena *a = NULL;
+    bool first = !s->part && !s->si && !s->vi && !s->npieces;
     for (size_t si = 0; si < s->nsids && rows <= cap; si++) {
         for (size_t vi = 0; vi < s->nvers && rows <= cap; vi++) {
-            arena_reset(a);
             vpiece *pieces;
-            int np = vversion_pieces(s->vers[vi], s->sids[si], sp->tmin, sp->tmax, &s->tombs, a,
+            arena *into = s->pa;
+            if (!first) {
+                if (!a) a = arena_new(0);
+                arena_reset(a);
+                into = a;
+            } else {
+                arena_reset(s->pa);
+            }
+            int np = vversion_pieces(s->vers[vi], s->sids[si], sp->tmin, sp->tmax, &s->tombs, into,
                                      &pieces);
+            if (first) {
+                s->memo = pieces;
+                s->memo_np = np;
+                first = false;
+            }
             if (np < 0) {
                 rows = cap + 1; /* sources to merge: not worth a closer look */
                 break;

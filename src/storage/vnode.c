@@ -487,12 +487,11 @@ static int read_file_series(const cf_reader *f, const cf_series *s, int64_t tmin
     for (uint32_t c = 0; c < s->nchunks; c++) {
         const cf_chunk *ch = &s->chunks[c];
         if (ch->tmax < tmin || ch->tmin > tmax) continue;
-        if (cf_read_ts(f, ch, ts, e) < 0) return -1;
-        uint32_t lo = 0, hi = ch->nrows;
-        while (lo < ch->nrows && ts[lo] < tmin) lo++;
-        while (hi > lo && ts[hi - 1] > tmax) hi--;
+        int64_t *at;
+        uint32_t lo, hi;
+        if (cf_read_ts_window(f, ch, tmin, tmax, ts, &at, &lo, &hi, e) < 0) return -1;
         if (lo == hi) continue;
-        memcpy(out->ts + n, ts + lo, sizeof *ts * (hi - lo));
+        memcpy(out->ts + n, at, sizeof *ts * (hi - lo));
         for (uint32_t k = 0; k < ncols; k++) {
             vec cv;
             if (cf_read_col(f, ch, col_ids[k], types[k], a, &cv, e) < 0) return -1;

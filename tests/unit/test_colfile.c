@@ -585,6 +585,81 @@ static void test_extreme_timestamps(void **state) {
     tu_rmdir(dir);
 }
 
+/* cf_read_ts_window against a search of the whole decoded page, for regular times (a
+ * constant-step page, found without decoding), irregular ones, one row, and steps next to
+ * INT64's ends; windows before, after, inside, across and exactly on the chunk's rows. */
+static void window_case(const int64_t *ts, uint32_t n) {
+    char *dir = tu_tmpdir("cf");
+    char path[512];
+    snprintf(path, sizeof path, "%s/w.col", dir);
+    int64_t *iv = xcalloc(n, sizeof *iv);
+    vec v = {.type = VT_I64, .len = n, .d.i64 = iv};
+    cf_col c = {.col_id = 1, .type = VT_I64, .v = &v};
+    err e;
+    cf_writer *w;
+    assert_int_equal(cf_writer_open(path, &w, &e), 0);
+    assert_int_equal(cf_writer_add(w, 1, 1, n, ts, 1, &c, &e), 0);
+    assert_int_equal(cf_writer_finish(w, &e), 0);
+    cf_reader *r;
+    assert_int_equal(cf_open(path, &r, &e), 0);
+    arena *a = arena_new(0);
+    const cf_series *s = cf_find(r, 1, a);
+    int64_t *room = xmalloc(sizeof *room * CF_CHUNK_ROWS),
+            *all = xmalloc(sizeof *all * CF_CHUNK_ROWS);
+    for (uint32_t ci = 0; ci < s->nchunks; ci++) {
+        const cf_chunk *ch = &s->chunks[ci];
+        assert_int_equal(cf_read_ts(r, ch, all, &e), 0);
+        /* bounds: around every few rows, the chunk's ends and the type's */
+        int64_t probe[64];
+        size_t np = 0;
+        probe[np++] = INT64_MIN;
+        probe[np++] = INT64_MAX;
+        for (uint32_t k = 0; k < 8; k++) {
+            int64_t t = all[(uint64_t)k * (ch->nrows - 1) / 7];
+            probe[np++] = t;
+            if (t > INT64_MIN) probe[np++] = t - 1;
+            if (t < INT64_MAX) probe[np++] = t + 1;
+        }
+        for (size_t i = 0; i < np; i++)
+            for (size_t j = 0; j < np; j++) {
+                int64_t tmin = probe[i], tmax = probe[j];
+                uint32_t want_lo = 0, want_hi;
+                while (want_lo < ch->nrows && all[want_lo] < tmin) want_lo++;
+                want_hi = want_lo;
+                while (want_hi < ch->nrows && all[want_hi] <= tmax) want_hi++;
+                int64_t *got;
+                uint32_t lo, hi;
+                assert_int_equal(cf_read_ts_window(r, ch, tmin, tmax, room, &got, &lo, &hi, &e), 0);
+                assert_int_equal(lo, want_lo);
+                assert_int_equal(hi, want_hi);
+                if (hi > lo) assert_memory_equal(got, all + lo, sizeof *got * (hi - lo));
+            }
+    }
+    free(room);
+    free(all);
+    free(iv);
+    arena_free(a);
+    cf_release(r);
+    tu_rmdir(dir);
+}
+
+static void test_ts_window(void **state) {
+    (void)state;
+    enum { N = CF_CHUNK_ROWS + 300 };
+    int64_t *ts = xmalloc(sizeof *ts * N);
+    for (uint32_t i = 0; i < N; i++) ts[i] = 1451606400000000000 + (int64_t)i * 10000000000;
+    window_case(ts, N); /* regular: constant-step pages */
+    for (uint32_t i = 0; i < N; i++) ts[i] = -5000 + (int64_t)i * i;
+    window_case(ts, N); /* irregular */
+    window_case(ts, 1);
+    for (uint32_t i = 0; i < 128; i++) /* unsigned: no overflow on the way up */
+        ts[i] = (int64_t)((uint64_t)INT64_MIN + (uint64_t)i * (uint64_t)(INT64_MAX / 64));
+    window_case(ts, 128); /* the type's whole span in big steps */
+    for (uint32_t i = 0; i < 100; i++) ts[i] = INT64_MAX - 99 + (int64_t)i;
+    window_case(ts, 100);
+    free(ts);
+}
+
 /* ---- statistics --------------------------------------------------------------------------- */
 
 /* version 2 files keep each numeric page's last value and its row; version 1 files (still
@@ -1035,6 +1110,7 @@ int main(void) {
         cmocka_unit_test(test_empty_columns),
         cmocka_unit_test(test_extreme_timestamps),
         cmocka_unit_test(test_read_col_range),
+        cmocka_unit_test(test_ts_window),
         cmocka_unit_test(test_statistics),
         cmocka_unit_test(test_writer_errors),
         cmocka_unit_test(test_flip_every_byte_small),

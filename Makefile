@@ -24,7 +24,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototy
 CSTD    := -std=c11 -D_GNU_SOURCE
 DEFS    := -DSTRATA_VERSION='"$(VERSION)"' -DSTRATA_REVISION='"$(GIT_REV)"'
 INC     := -Isrc
-LIBS    := -lmicrohttpd -ljansson -lzstd -llz4 -lsnappy -lz -lbz2 -llzma -lbrotlienc -lbrotlidec \
+LIBS    := -lmicrohttpd -largon2 -ljansson -lzstd -llz4 -lsnappy -lz -lbz2 -llzma -lbrotlienc -lbrotlidec \
            -lxxhash -lpcre2-8 -lcrypto -lroaring -ldouble-conversion -lstdc++ -lpthread -lm
 
 REL_CFLAGS  := $(CSTD) $(WARN) $(DEFS) $(INC) -O2 -g -MMD -MP

@@ -247,18 +247,6 @@ meta_table *cat_find_table_id(struct mdb *d, uint64_t id) {
     return hmap_get(d->by_id, &id, sizeof id, &v) ? as_table(v) : NULL;
 }
 
-static struct user *find_user(catalog *c, const char *name) {
-    for (size_t i = 0; i < c->nusers; i++)
-        if (strcmp(c->users[i].name, name) == 0) return &c->users[i];
-    return NULL;
-}
-
-static struct tenant *find_tenant(catalog *c, const char *name) {
-    for (size_t i = 0; i < c->ntenants; i++)
-        if (strcmp(c->tenants[i].name, name) == 0) return &c->tenants[i];
-    return NULL;
-}
-
 void cat_publish(struct mdb *d, meta_table *t) {
     meta_table *old = cat_find_table_id(d, t->id);
     if (old && strcmp(old->name, t->name) != 0) hmap_del(d->tables, old->name, strlen(old->name));
@@ -333,37 +321,6 @@ void cat_bump_id(catalog *c, uint64_t id) {
     if (id >= c->next_id) c->next_id = id + 1;
 }
 
-void cat_user_set(catalog *c, const char *name, const char *pw, const char *comment, bool admin,
-                  bool must_change) {
-    struct user *u = find_user(c, name);
-    if (!u) {
-        c->users = xrealloc(c->users, sizeof *c->users * (c->nusers + 1));
-        u = &c->users[c->nusers++];
-        memset(u, 0, sizeof *u);
-        u->name = xstrdup(name);
-    }
-    free(u->password);
-    free(u->comment);
-    u->password = xstrdup(pw);
-    u->comment = xstrdup(comment);
-    u->admin = admin;
-    u->must_change = must_change;
-}
-
-void cat_tenant_set(catalog *c, uint64_t id, const char *name, const char *comment) {
-    struct tenant *t = find_tenant(c, name);
-    if (!t) {
-        c->tenants = xrealloc(c->tenants, sizeof *c->tenants * (c->ntenants + 1));
-        t = &c->tenants[c->ntenants++];
-        memset(t, 0, sizeof *t);
-        t->name = xstrdup(name);
-    }
-    t->id = id;
-    free(t->comment);
-    t->comment = xstrdup(comment);
-    cat_bump_id(c, id);
-}
-
 /* One record appended and synced, under ddl. */
 static int log_one_locked(catalog *c, json_t *j, err *e) {
     buf b;
@@ -381,6 +338,7 @@ int catalog_open(const char *dir, catalog **out, err *e) {
         return err_set(e, 500, EC_META, "catalog: cannot create %s: %s", dir, strerror(errno));
     catalog *c = xcalloc(1, sizeof *c);
     pthread_rwlock_init(&c->lock, NULL);
+    pthread_mutex_init(&c->mac_mu, NULL);
     schema_lock_init(&c->ddl);
     c->dir = xstrdup(dir);
     c->logfd = -1;
@@ -395,8 +353,7 @@ int catalog_open(const char *dir, catalog **out, err *e) {
     }
     if (fresh) {
         /* The defaults every CnosDB node starts with. */
-        cat_user_set(c, "root", "", "system admin", true, false);
-        cat_tenant_set(c, c->next_id++, "cnosdb", "system tenant");
+        cat_access_defaults(c);
         const char *defaults[] = {"public", "usage_schema", "cluster_schema"};
         db_options o;
         db_options_default(&o);
@@ -419,17 +376,8 @@ void catalog_close(catalog *c) {
     while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) db_free(as_db(v));
     hmap_free(c->dbs);
     hmap_free(c->dbs_by_id);
-    for (size_t i = 0; i < c->nusers; i++) {
-        free(c->users[i].name);
-        free(c->users[i].password);
-        free(c->users[i].comment);
-    }
-    free(c->users);
-    for (size_t i = 0; i < c->ntenants; i++) {
-        free(c->tenants[i].name);
-        free(c->tenants[i].comment);
-    }
-    free(c->tenants);
+    cat_access_free(c);
+    pthread_mutex_destroy(&c->mac_mu);
     if (c->logfd >= 0) close(c->logfd);
     pthread_rwlock_destroy(&c->lock);
     schema_lock_destroy(&c->ddl);
@@ -438,37 +386,6 @@ void catalog_close(catalog *c) {
 }
 
 /* ------------------------------------------------------------------ users and tenants */
-
-int catalog_authenticate(catalog *c, const char *user, const char *password, const char *tenant,
-                         bool check_password, bool *is_admin, err *e) {
-    int rc = 0;
-    pthread_rwlock_rdlock(&c->lock);
-    struct user *u = find_user(c, user);
-    if (check_password) {
-        if (!u || !password || strcmp(u->password, password) != 0 || !find_tenant(c, tenant))
-            rc = err_set(e, 401, EC_AUTH,
-                         "Auth error: Access denied for user '%s' (using xxx) username or "
-                         "password invalid",
-                         user);
-    } else if (!u) {
-        rc = err_set(e, 401, EC_AUTH, "Auth error: The user %s not found", user);
-    } else if (!find_tenant(c, tenant)) {
-        rc = err_set(e, 401, EC_AUTH, "Auth error: The tenant %s not found", tenant);
-    }
-    if (!rc && u && !u->admin)
-        rc = err_set(e, 401, EC_AUTH, "Auth error: The member %s of tenant %s not found", user,
-                     tenant);
-    if (!rc && is_admin) *is_admin = u->admin;
-    pthread_rwlock_unlock(&c->lock);
-    return rc;
-}
-
-bool catalog_tenant_exists(catalog *c, const char *tenant) {
-    pthread_rwlock_rdlock(&c->lock);
-    bool ok = find_tenant(c, tenant) != NULL;
-    pthread_rwlock_unlock(&c->lock);
-    return ok;
-}
 
 /* ------------------------------------------------------------------ databases */
 
@@ -481,7 +398,7 @@ int catalog_create_db(catalog *c, const char *tenant, const char *name, const db
     if (names_check(NAME_DATABASE, name, strlen(name), 422, EC_META, e) < 0) return -1;
     schema_lock(&c->ddl, true);
     int rc = 0;
-    if (!find_tenant(c, tenant)) {
+    if (!cat_find_tenant(c, tenant, false)) {
         rc = err_set(e, 422, EC_TENANT_NOT_FOUND, "The tenant %s not found", tenant);
     } else if (cat_find_db_any(c, tenant, name)) {
         /* a database whose delayed drop is pending still holds its name */
@@ -527,7 +444,7 @@ int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_
 }
 
 /* Logs the drop of d and removes it; called with the schema lock held. */
-static int drop_db_locked(catalog *c, struct mdb *d, err *e) {
+int cat_drop_db_locked(catalog *c, struct mdb *d, err *e) {
     int rc = log_one_locked(c, json_pack("{s:s, s:I}", "t", "drop_db", "id", (json_int_t)d->id), e);
     if (!rc) {
         pthread_rwlock_wrlock(&c->lock);
@@ -566,7 +483,7 @@ int catalog_drop_db(catalog *c, const char *tenant, const char *name, bool if_ex
         rc = set_drop_at_locked(c, d, at, e);
     } else {
         uint64_t id = d->id;
-        rc = drop_db_locked(c, d, e);
+        rc = cat_drop_db_locked(c, d, e);
         if (!rc) *dropped_id = id;
     }
     schema_unlock(&c->ddl);
@@ -589,6 +506,11 @@ int catalog_recover_db(catalog *c, const char *tenant, const char *name, bool if
 int catalog_take_due_drop(catalog *c, int64_t now_ns, uint64_t *dropped_id, err *e) {
     *dropped_id = 0;
     schema_lock(&c->ddl, true);
+    int done = cat_take_due_tenant_locked(c, now_ns, dropped_id, e);
+    if (done) {
+        schema_unlock(&c->ddl);
+        return done < 0 ? -1 : 0;
+    }
     struct mdb *due = NULL;
     size_t pos = 0;
     uint64_t v;
@@ -597,7 +519,7 @@ int catalog_take_due_drop(catalog *c, int64_t now_ns, uint64_t *dropped_id, err 
     int rc = 0;
     if (due) {
         uint64_t id = due->id;
-        rc = drop_db_locked(c, due, e);
+        rc = cat_drop_db_locked(c, due, e);
         if (!rc) *dropped_id = id;
     }
     schema_unlock(&c->ddl);
@@ -676,6 +598,13 @@ meta_table *catalog_get_table(catalog *c, const char *tenant, const char *db, co
             table_not_found(e, tenant, db, name);
     }
     pthread_rwlock_unlock(&c->lock);
+    return t;
+}
+
+meta_table *catalog_find_table(catalog *c, const char *tenant, const char *db, const char *name,
+                               err *e) {
+    meta_table *t = catalog_get_table(c, tenant, db, name, e);
+    if (!t && !strcmp(e->code, EC_DB_NOT_FOUND)) table_not_found(e, tenant, db, name);
     return t;
 }
 

@@ -116,13 +116,84 @@ typedef struct meta_db_info {
 int catalog_open(const char *dir, catalog **out, err *e);
 void catalog_close(catalog *c);
 
-/* ---- users and tenants ---- */
-/* Checks a request's credentials against tenant membership. password may be NULL (not given).
+/* ---- users, tenants, roles and privileges (catalog_access.c) ---- */
+/* Privileges on a database, each including the ones before it. */
+enum cat_priv { PRIV_R = 1, PRIV_W = 2, PRIV_A = 3 };
+
+/* Who a request is, once authenticated. */
+typedef struct cat_login {
+    /* in: verify only from the cache of passwords already verified (the event loop must not
+     * run an Argon2 hash): a password that needs the slow check returns 1 */
+    bool cached_only;
+    /* out */
+    bool is_admin;    /* root or GRANTED_ADMIN: everything, in every tenant */
+    bool must_change; /* MUST_CHANGE_PASSWORD is set: checked only with passwords on */
+    char role[256];   /* the role held in the tenant, "" = none (current_role()) */
+} cat_login;
+
+/* Checks a request's credentials and tenant membership. password may be NULL (not given).
  * With check_password false only the user's existence (and membership) is checked, as CnosDB
- * does when auth_enabled is off. Errors: HTTP 401, code 010016, CnosDB's messages. */
-int catalog_authenticate(catalog *c, const char *user, const char *password, const char *tenant,
-                         bool check_password, bool *is_admin, err *e);
+ * does when auth_enabled is off. A hidden tenant (delayed drop) is not found. Errors: HTTP 401,
+ * code 010016, CnosDB's messages. Returns 0, -1, or 1 (see cached_only). */
+int catalog_authenticate(catalog *c, const char *user, const char *password, size_t pwlen,
+                         const char *tenant, bool check_password, cat_login *out, err *e);
 bool catalog_tenant_exists(catalog *c, const char *tenant);
+
+/* What a statement needs, checked by catalog_require. */
+enum cat_need {
+    NEED_READ = PRIV_R, /* on db, or on every database of the tenant when db is NULL */
+    NEED_WRITE = PRIV_W,
+    NEED_ALL = PRIV_A,
+    NEED_ROLES,  /* roles, grants and members of the tenant: its owners */
+    NEED_SYSTEM, /* users and tenants: administrators */
+    NEED_ROOT,   /* root's own settings */
+};
+/* Whether user may do `need` in tenant (on database db where it names one): 0, or -1 with
+ * CnosDB's 422 010004 "Insufficient privileges, expected [...]". */
+int catalog_require(catalog *c, const char *user, const char *tenant, enum cat_need need,
+                    const char *db, err *e);
+
+/* Options of CREATE/ALTER USER: a NULL string or a -1 flag is not given. */
+typedef struct user_opts {
+    const char *password;
+    const char *comment;
+    const char *rsa_key;
+    int must_change;
+    int granted_admin;
+} user_opts;
+int catalog_create_user(catalog *c, const char *name, const user_opts *o, bool if_not_exists,
+                        err *e);
+int catalog_alter_user(catalog *c, const char *name, const user_opts *o, err *e);
+int catalog_rename_user(catalog *c, const char *name, const char *to, err *e);
+int catalog_drop_user(catalog *c, const char *name, bool if_exists, err *e);
+
+/* Options of CREATE/ALTER TENANT (NULL: not given; for ALTER ... UNSET, unset_* true). */
+typedef struct tenant_opts {
+    const char *comment, *drop_after, *limiter;
+    bool unset_comment, unset_drop_after, unset_limiter;
+} tenant_opts;
+int catalog_create_tenant(catalog *c, const char *name, const tenant_opts *o, bool if_not_exists,
+                          err *e);
+int catalog_alter_tenant(catalog *c, const char *name, const tenant_opts *o, err *e);
+/* Drops a tenant and its databases now (their ids into *db_ids, malloc'ed, for storage), or
+ * with after_ns > 0 hides it until then (RECOVER TENANT undoes that). */
+int catalog_drop_tenant(catalog *c, const char *name, bool if_exists, int64_t after_ns,
+                        uint64_t **db_ids, size_t *ndb, err *e);
+int catalog_recover_tenant(catalog *c, const char *name, bool if_exists, err *e);
+/* ALTER TENANT t ADD USER u AS role (add: refused if already a member) / SET USER (replace) /
+ * REMOVE USER. */
+int catalog_set_member(catalog *c, const char *tenant, const char *user, const char *role, bool add,
+                       err *e);
+int catalog_remove_member(catalog *c, const char *tenant, const char *user, err *e);
+/* CREATE ROLE r [INHERIT owner|member] (inherit NULL: none) / DROP ROLE. */
+int catalog_create_role(catalog *c, const char *tenant, const char *name, const char *inherit,
+                        bool if_not_exists, err *e);
+int catalog_drop_role(catalog *c, const char *tenant, const char *name, bool if_exists, err *e);
+/* GRANT/REVOKE priv ON DATABASE db TO/FROM role. */
+int catalog_grant(catalog *c, const char *tenant, const char *role, const char *db,
+                  enum cat_priv priv, bool revoke, err *e);
+/* The id CnosDB's messages show for a tenant (0 if unknown). */
+uint64_t catalog_tenant_id(catalog *c, const char *tenant);
 
 /* ---- databases ---- */
 int catalog_create_db(catalog *c, const char *tenant, const char *name, const db_options *o,
@@ -151,6 +222,10 @@ int catalog_all_dbs(catalog *c, arena *a, meta_db_info **out, size_t *n);
 /* Returns a retained table version, or NULL with 030019 (or 030017 for the database). */
 meta_table *catalog_get_table(catalog *c, const char *tenant, const char *db, const char *name,
                               err *e);
+/* catalog_get_table for a statement that reads or writes the table (a query, INSERT): a
+ * missing database is reported as the table not found, as CnosDB words it there. */
+meta_table *catalog_find_table(catalog *c, const char *tenant, const char *db, const char *name,
+                               err *e);
 /* Whether table id still exists in database id (storage replay skips dropped tables). */
 bool catalog_table_live(catalog *c, uint64_t db_id, uint64_t table_id);
 /* Codec of a column by ids, as the codec's own id (enum codec_use of codec/codec.h;

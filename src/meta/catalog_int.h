@@ -132,18 +132,51 @@ struct mdb {
     hmap *by_id;  /* table id (8 bytes) → the same meta_table* */
 };
 
+/* Users, tenants, roles: see catalog_access.c. A user is global; it reaches a tenant as a member
+ * holding a role: a system role ("owner", "member") or one of the tenant's custom roles. */
 struct user {
+    uint64_t id;
     char *name;
-    char *password;
-    char *comment;
-    bool admin;
-    bool must_change;
+    char *hash;           /* passwd.h's Argon2id string; never the password */
+    char *comment;        /* NULL: never set (CnosDB lists only the options that were set) */
+    char *rsa_key;        /* RSA_PUBLIC_KEY, NULL: none */
+    int8_t must_change;   /* MUST_CHANGE_PASSWORD: -1 never set, else 0/1 */
+    int8_t granted_admin; /* GRANTED_ADMIN: -1 never set, else 0/1 */
+    /* the keyed digest of the last password that verified (under c->mac_mu) */
+    bool mac_ok;
+    unsigned char mac[32];
+};
+
+enum role_inherit { ROLE_NONE = 0, ROLE_OWNER, ROLE_MEMBER };
+
+struct grant {
+    char *db;
+    uint8_t priv; /* enum cat_priv */
+};
+
+struct role {
+    char *name;
+    uint8_t inherit; /* enum role_inherit */
+    struct grant *grants;
+    size_t ngrants;
+};
+
+struct member {
+    uint64_t user_id;
+    char *role; /* "owner", "member" or a custom role's name */
 };
 
 struct tenant {
     uint64_t id;
     char *name;
-    char *comment;
+    char *comment;    /* NULL: not set */
+    char *drop_after; /* the DROP_AFTER option as written, NULL: not set */
+    char *limiter;    /* the limiter options as JSON text, NULL: not set */
+    int64_t drop_at;  /* DROP TENANT ... AFTER: when it is really dropped; 0 = live */
+    struct member *members;
+    size_t nmembers;
+    struct role *roles;
+    size_t nroles;
 };
 
 struct catalog {
@@ -160,6 +193,7 @@ struct catalog {
     size_t nusers;
     struct tenant *tenants;
     size_t ntenants;
+    pthread_mutex_t mac_mu; /* the users' verified-password digests */
 };
 
 /* ---- catalog.c: objects and maps (maps change only under ddl, or at open) */
@@ -172,10 +206,28 @@ meta_table *cat_find_table_id(struct mdb *d, uint64_t id);
 struct mdb *cat_db_new(catalog *c, uint64_t id, const char *tenant, const char *name,
                        const db_options *o);
 void cat_db_remove(catalog *c, struct mdb *d);
-void cat_user_set(catalog *c, const char *name, const char *pw, const char *comment, bool admin,
-                  bool must_change);
-void cat_tenant_set(catalog *c, uint64_t id, const char *name, const char *comment);
 void cat_bump_id(catalog *c, uint64_t id);
+/* Drops d now (logs it); under ddl. */
+int cat_drop_db_locked(catalog *c, struct mdb *d, err *e);
+
+/* ---- catalog_access.c: users, tenants, roles (maps change under ddl + lock) */
+struct user *cat_find_user(catalog *c, const char *name);
+/* A tenant by name; a hidden one (delayed drop pending) only with any. */
+struct tenant *cat_find_tenant(catalog *c, const char *name, bool any);
+/* The defaults of a new catalog: root and the tenant cnosdb. */
+void cat_access_defaults(catalog *c);
+void cat_access_free(catalog *c);
+/* Records: "user", "drop_user", "tenant", "drop_tenant" (replay applies them; the API applies
+ * the same records after logging them, so replay and live changes cannot differ). */
+json_t *cat_user_json(const struct user *u);
+json_t *cat_tenant_json(const struct tenant *t);
+int cat_apply_user(catalog *c, json_t *j, bool *rewrite);
+int cat_apply_tenant(catalog *c, json_t *j);
+int cat_apply_drop_user(catalog *c, json_t *j);
+int cat_apply_drop_tenant(catalog *c, json_t *j);
+/* A tenant whose delayed drop is due: drops one of its databases (*dropped_id) or, when none is
+ * left, the tenant itself. Returns 1 if it did something. Under ddl. */
+int cat_take_due_tenant_locked(catalog *c, int64_t now_ns, uint64_t *dropped_id, err *e);
 /* A table version with no columns over colset cs (a reference is taken). */
 meta_table *cat_table_shell(const struct mdb *d, uint64_t id, const char *name, size_t len,
                             colset *cs);

@@ -1,6 +1,8 @@
 /* The catalog's log: `<dir>/catalog.log`, one record per line, `<crc32 as 8 hex> <json>\n`.
  *
- * Records (field "t"): "seq" (next id), "user", "tenant", "db" (a database's full state, a
+ * Records (field "t"): "seq" (next id), "user" and "tenant" (the whole object as it becomes:
+ * a tenant with its roles and members, see catalog_access.c), "drop_user", "drop_tenant",
+ * "db" (a database's full state, a
  * pending delayed drop included),
  * "drop_db", "table" (a table's full state: created, or changed other than by adding columns),
  * "cols" (columns appended to a table: the write path's additions and ADD COLUMN, so widening a
@@ -150,17 +152,6 @@ void cat_cols_line(const meta_table *t, uint32_t from, buf *out) {
     cat_record_end(out, start);
 }
 
-static json_t *user_json(const struct user *u) {
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "t", "user", "name", u->name, "password",
-                     u->password, "comment", u->comment ? u->comment : "", "admin", u->admin,
-                     "must_change", u->must_change);
-}
-
-static json_t *tenant_json(const struct tenant *t) {
-    return json_pack("{s:s, s:I, s:s, s:s}", "t", "tenant", "id", (json_int_t)t->id, "name",
-                     t->name, "comment", t->comment ? t->comment : "");
-}
-
 void cat_line(json_t *j, buf *out) {
     char *s = json_dumps(j, JSON_COMPACT);
     size_t start = cat_record_begin(out);
@@ -284,24 +275,19 @@ static int replay_add_cols(catalog *c, json_t *j) {
     return 0;
 }
 
-static int replay_record(catalog *c, json_t *j) {
+static int replay_record(catalog *c, json_t *j, bool *rewrite) {
     const char *t = json_string_value(json_object_get(j, "t"));
     if (!t) return -1;
     if (!strcmp(t, "seq")) {
         cat_bump_id(c, (uint64_t)json_integer_value(json_object_get(j, "next_id")) - 1);
     } else if (!strcmp(t, "user")) {
-        const char *name = json_string_value(json_object_get(j, "name"));
-        const char *pw = json_string_value(json_object_get(j, "password"));
-        const char *cm = json_string_value(json_object_get(j, "comment"));
-        if (!name || !pw) return -1;
-        cat_user_set(c, name, pw, cm ? cm : "", json_is_true(json_object_get(j, "admin")),
-                     json_is_true(json_object_get(j, "must_change")));
+        return cat_apply_user(c, j, rewrite);
+    } else if (!strcmp(t, "drop_user")) {
+        return cat_apply_drop_user(c, j);
     } else if (!strcmp(t, "tenant")) {
-        const char *name = json_string_value(json_object_get(j, "name"));
-        const char *cm = json_string_value(json_object_get(j, "comment"));
-        if (!name) return -1;
-        cat_tenant_set(c, (uint64_t)json_integer_value(json_object_get(j, "id")), name,
-                       cm ? cm : "");
+        return cat_apply_tenant(c, j);
+    } else if (!strcmp(t, "drop_tenant")) {
+        return cat_apply_drop_tenant(c, j);
     } else if (!strcmp(t, "db")) {
         return replay_db(c, j);
     } else if (!strcmp(t, "drop_db")) {
@@ -371,7 +357,7 @@ int cat_log_replay(catalog *c, bool *fresh, bool *rewrite, err *e) {
             rc = err_set(e, 500, EC_META, "catalog: corrupt record at %s:%zu", path, lineno);
             break;
         }
-        if (replay_record(c, j) < 0)
+        if (replay_record(c, j, rewrite) < 0)
             rc = err_set(e, 500, EC_META, "catalog: malformed record at %s:%zu", path, lineno);
         json_decref(j);
         if (rc) break;
@@ -388,8 +374,8 @@ static int log_rewrite(catalog *c, const char *path, err *e) {
     buf b;
     buf_init(&b);
     cat_line(json_pack("{s:s, s:I}", "t", "seq", "next_id", (json_int_t)c->next_id), &b);
-    for (size_t i = 0; i < c->nusers; i++) cat_line(user_json(&c->users[i]), &b);
-    for (size_t i = 0; i < c->ntenants; i++) cat_line(tenant_json(&c->tenants[i]), &b);
+    for (size_t i = 0; i < c->nusers; i++) cat_line(cat_user_json(&c->users[i]), &b);
+    for (size_t i = 0; i < c->ntenants; i++) cat_line(cat_tenant_json(&c->tenants[i]), &b);
     size_t pos = 0;
     uint64_t v;
     while (hmap_next(c->dbs, &pos, NULL, NULL, &v)) {

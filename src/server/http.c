@@ -281,12 +281,18 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     if (name_arg(c, "tenant", NAME_TENANT, "cnosdb", &tenant, &e) < 0 ||
         name_arg(c, "db", NAME_DATABASE, "public", &db, &e) < 0)
         return reply_err(&e);
-    bool is_admin = false;
-    if (catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL, tenant,
-                             s->cfg.auth_enabled, &is_admin, &e) < 0)
-        return reply_err(&e);
+    cat_login who = {.cached_only = on_loop};
+    int rc = catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL,
+                                  strlen(cr.password), tenant, s->cfg.auth_enabled, &who, &e);
+    if (rc > 0) return (struct reply){0}; /* a password to hash: not on the event loop */
+    if (rc < 0) return reply_err(&e);
+    /* CnosDB: a user who must change their password may do nothing else first */
+    bool must_change = s->cfg.auth_enabled && who.must_change;
     if (rq->route == R_SQL)
-        return http_handle_sql(s, c, rq, tenant, db, cr.user, is_admin, on_loop);
+        return http_handle_sql(s, c, rq, tenant, db, cr.user, &who, must_change, on_loop);
+    if (must_change)
+        return reply_fail(422, EC_PRIVILEGE, "Insufficient privileges, expected [change password]");
+    if (catalog_require(s->cat, cr.user, tenant, NEED_WRITE, db, &e) < 0) return reply_err(&e);
     return http_handle_write(s, c, rq, tenant, db);
 }
 

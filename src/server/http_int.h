@@ -115,8 +115,8 @@ int http_parse_auth(struct MHD_Connection *c, bool required, struct creds *cr, e
  * runs, single-threaded and stopped at a short deadline; any other statement, or one that
  * would take longer, is declined (status 0, nothing done) for a worker to run again. */
 struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq,
-                             const char *tenant, const char *db, const char *user, bool is_admin,
-                             bool on_loop);
+                             const char *tenant, const char *db, const char *user,
+                             const cat_login *who, bool must_change, bool on_loop);
 struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *rq,
                                const char *tenant, const char *db);
 

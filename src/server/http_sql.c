@@ -256,8 +256,8 @@ static struct reply whole_answer(server *s, struct stream *st, const struct sql_
 }
 
 struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq,
-                             const char *tenant, const char *db, const char *user, bool is_admin,
-                             bool on_loop) {
+                             const char *tenant, const char *db, const char *user,
+                             const cat_login *who, bool must_change, bool on_loop) {
     err e;
     err_clear(&e);
     struct sql_params sp;
@@ -291,7 +291,8 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
                              .tenant = tenant,
                              .db = db,
                              .user = user,
-                             .is_admin = is_admin,
+                             .is_admin = who->is_admin,
+                             .must_change = must_change,
                              .a = arena_new(1 << 16),
                              .mem_limit = s->cfg.query_memory_limit,
                              .parallelism = (uint32_t)s->cfg.query_parallelism,
@@ -312,6 +313,7 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
     st->sess.tenant = arena_strdup(st->sess.a, tenant);
     st->sess.db = arena_strdup(st->sess.a, db);
     st->sess.user = arena_strdup(st->sess.a, user);
+    st->sess.role = who->role[0] ? arena_strdup(st->sess.a, who->role) : NULL;
     int rc = sql_run(&st->sess, text, tlen, &st->res, &e);
     buf_free(&decoded);
     buf_free(&clean);

@@ -618,8 +618,8 @@ static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
         if (plan_bind(bd, e->args[i], &args[i], er) < 0) return -1;
     bexpr *r;
     const sql_session *ss = bd->s;
-    fn_env env = {bd->now_ns, ss ? ss->user : NULL, ss ? ss->tenant : NULL, ss ? ss->db : NULL,
-                  NULL,       bd->lazy_types};
+    fn_env env = {bd->now_ns,         ss ? ss->user : NULL, ss ? ss->tenant : NULL,
+                  ss ? ss->db : NULL, ss ? ss->role : NULL, bd->lazy_types};
     if (func_bind(a, e->name, args, e->nargs, &env, &r, er) < 0) return -1;
     if (bx_is_const(r) && strcmp(e->name, "now") != 0) {
         value v;

@@ -190,7 +190,11 @@ static int leaf_table(const struct planner *p, const sql_table_ref *tr, struct s
         }
     }
     const char *db = tr->db ? tr->db : s->db;
-    meta_table *t = catalog_get_table(s->cat, s->tenant, db, tr->name, er);
+    /* READ on each database a query reads (sql_dcl.c has the statement-level rules) */
+    if (!s->is_admin && s->user &&
+        catalog_require(s->cat, s->user, s->tenant, NEED_READ, db, er) < 0)
+        return -1;
+    meta_table *t = catalog_find_table(s->cat, s->tenant, db, tr->name, er);
     if (!t) return -1;
     if (t->ext) return leaf_external(p, tr, t, sb, r, er);
     r->kind = REL_TABLE;

@@ -326,7 +326,7 @@ int not_impl_external(const char *what, const char *table, err *e) {
 /* INSERT INTO t (cols) VALUES (...): rows become points through the normal write path. */
 static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
-    meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
+    meta_table *t = catalog_find_table(s->cat, s->tenant, db, st->table.name, e);
     if (!t) return -1;
     int rc = -1;
     if (t->ext) {
@@ -506,7 +506,12 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     *out = r;
     if (n == 0) return 0;
     const sql_stmt *st = stmts[0];
-    int rc = 0;
+    int rc = sqlx_authorize(s, st, e);
+    if (rc < 0) {
+        sql_result_close(r);
+        *out = NULL;
+        return rc;
+    }
     switch (st->kind) {
     case ST_QUERY: {
         plan_out po;
@@ -586,6 +591,19 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         break;
     case ST_COPY_INTO_LOCATION:
         rc = sqlx_copy_into_location(s, st, r, e);
+        break;
+    case ST_CREATE_USER:
+    case ST_ALTER_USER:
+    case ST_DROP_USER:
+    case ST_CREATE_TENANT:
+    case ST_ALTER_TENANT:
+    case ST_DROP_TENANT:
+    case ST_RECOVER_TENANT:
+    case ST_CREATE_ROLE:
+    case ST_DROP_ROLE:
+    case ST_GRANT:
+    case ST_REVOKE:
+        rc = sqlx_dcl(s, st, e);
         break;
     default:
         rc = not_impl("this statement", e);

@@ -33,6 +33,8 @@ typedef struct sql_session {
     const char *db;
     const char *user;
     bool is_admin;
+    bool must_change;     /* only ALTER USER may run (auth on, MUST_CHANGE_PASSWORD set) */
+    const char *role;     /* the user's role in the tenant, NULL = none */
     arena *a;             /* statement lifetime */
     int64_t deadline_ns;  /* monotonic deadline (time_mono_ns), 0 = none */
     uint64_t mem_limit;   /* statement memory budget in bytes, 0 = none */

@@ -157,19 +157,25 @@ int sqlx_alter_db(sql_session *s, const sql_stmt *st, err *e) {
     return 0;
 }
 
-int sqlx_drop_db(sql_session *s, const sql_stmt *st, err *e) {
-    if (reserved_db(s->tenant, st->name))
-        return err_set(e, 422, EC_META, "Database \"%s\" forbid drop", st->name);
-    int64_t after = 0;
+int sqlx_after_option(const sql_stmt *st, int64_t *after, err *e) {
+    *after = 0;
     for (uint32_t i = 0; i < st->nopts; i++) {
         if (strcasecmp(st->opts[i].name, "AFTER")) continue;
         char text[256];
         if (opt_string(&st->opts[i], text, sizeof text, e) < 0) return -1;
         /* a bare number is days, as for TTL */
-        if (!duration_parse_sat(text, strlen(text), 86400000000000LL, &after) || after < 0)
+        if (!duration_parse_sat(text, strlen(text), 86400000000000LL, after) || *after < 0)
             return err_set(e, 422, EC_SQL_PARSE,
                            "sql parser error: '%s' is not a valid duration for AFTER", text);
     }
+    return 0;
+}
+
+int sqlx_drop_db(sql_session *s, const sql_stmt *st, err *e) {
+    if (reserved_db(s->tenant, st->name))
+        return err_set(e, 422, EC_META, "Database \"%s\" forbid drop", st->name);
+    int64_t after;
+    if (sqlx_after_option(st, &after, e) < 0) return -1;
     uint64_t id;
     if (catalog_drop_db(s->cat, s->tenant, st->name, st->if_exists, after, &id, e) < 0) return -1;
     if (id) return engine_drop_db(s->eng, id, e);

@@ -83,6 +83,8 @@ int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, e
 int sqlx_create_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_alter_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_drop_db(sql_session *s, const sql_stmt *st, err *e);
+/* The AFTER 'duration' of DROP DATABASE/TENANT (0 = none; a bare number is days). */
+int sqlx_after_option(const sql_stmt *st, int64_t *after, err *e);
 int sqlx_recover_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_drop_table(sql_session *s, const sql_stmt *st, err *e);
@@ -91,6 +93,13 @@ int sqlx_compact(sql_session *s, const sql_stmt *st, err *e);
 
 /* ---- metadata statements (sql_show.c) ---- */
 int sqlx_show_databases(sql_session *s, sql_result *r, err *e);
+
+/* ---- sql_dcl.c: users, tenants, roles, grants; who may run what */
+/* Whether the session's user may run st (catalog_require); reads of tables are checked as
+ * they are planned (plan_from.c). */
+int sqlx_authorize(sql_session *s, const sql_stmt *st, err *e);
+/* CREATE/ALTER/DROP USER, TENANT, ROLE, RECOVER TENANT, GRANT, REVOKE. */
+int sqlx_dcl(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_show_tables(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 int sqlx_describe_table(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 int sqlx_describe_db(sql_session *s, const sql_stmt *st, sql_result *r, err *e);

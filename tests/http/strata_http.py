@@ -41,6 +41,15 @@ def basic(user, password=""):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+def set_root_password(srv, password):
+    """With passwords checked, root starts as root/root and must change it before anything
+    else (CnosDB): does that."""
+    r = srv.sql("select 1", auth=basic("root", "root"))
+    assert r.status == 422 and "change password" in r.text, r
+    r = srv.sql(f"alter user root set password = '{password}'", auth=basic("root", "root"))
+    assert r.status == 200, r
+
+
 def free_port():
     """A port that was free a moment ago (the server cannot be given port 0)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

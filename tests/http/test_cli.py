@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from strata_http import STRATA_BIN, basic, free_port
+from strata_http import STRATA_BIN, basic, free_port, set_root_password
 
 
 @pytest.fixture
@@ -179,8 +179,10 @@ auth_enabled = true
                        args=["--port", str(p_flag), "--data", str(d_flag), "--auth"])
     r = srv2.sql("select 1", auth=basic("root", "wrong"))
     assert r.status == 401, r  # --auth wins over STRATA_QUERY_AUTH_ENABLED=false
-    assert srv2.sql("select 1", auth=basic("root", "")).status == 200
-    assert srv2.sql_ok("show tables") == "table_name\n"  # a different data directory
+    set_root_password(srv2, "s3cret")
+    assert srv2.sql("select 1", auth=basic("root", "s3cret")).status == 200
+    # a different data directory
+    assert srv2.sql("show tables", auth=basic("root", "s3cret")).text == "table_name\n"
     assert srv2.stop() == 0
     assert d_flag.is_dir() and not d_file.exists()
 
@@ -199,7 +201,8 @@ def test_env_turns_auth_on(make_server):
     assert r.json() == {"error_code": "010016", "error_message":
                         "Auth error: Access denied for user 'root' (using xxx) username or "
                         "password invalid"}
-    assert srv.sql("select 1", auth=basic("root", "")).text == "Int64(1)\n1\n"
+    set_root_password(srv, "s3cret")
+    assert srv.sql("select 1", auth=basic("root", "s3cret")).text == "Int64(1)\n1\n"
 
 
 def test_env_limits_and_connections(make_server):

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from strata_http import ROOT_AUTH, Strata, Threads, basic, finish_servers, read_http_response
+from strata_http import (ROOT_AUTH, Strata, Threads, basic, finish_servers, read_http_response,
+                         set_root_password)
 
 # ------------------------------------------------------------------ helpers
 
@@ -237,15 +238,17 @@ def test_401_auth_enabled(make_server):
         exact_error(r, 401, "010016", denied.format("bob"))
         r = srv.request("POST", path, body, auth=None)
         assert_error(r, 401, "010016")
-    # root's password is empty by default
-    assert srv.sql("select 1", auth=basic("root", "")).text == "Int64(1)\n1\n"
-    srv.write_ok("st401a f=1 1", auth=basic("root", ""))
+    # root's password is "root" at first, and must be changed before anything else (CnosDB)
+    set_root_password(srv, "pw")
+    assert srv.sql("select 1", auth=basic("root", "pw")).text == "Int64(1)\n1\n"
+    srv.write_ok("st401a f=1 1", auth=basic("root", "pw"))
     # /write takes u/p parameters too
     r = srv.request("POST", "/write?db=public&u=root&p=nope", "st401a f=2 2", auth=None)
     exact_error(r, 401, "010016", denied.format("root"))
-    r = srv.request("POST", "/write?db=public&u=root&p=", "st401a f=2 2", auth=None)
+    r = srv.request("POST", "/write?db=public&u=root&p=pw", "st401a f=2 2", auth=None)
     assert r.status == 200, r
-    assert srv.sql_ok("select count(*) from st401a") == "COUNT(*)\n2\n"
+    assert srv.sql("select count(*) from st401a", auth=basic("root", "pw")).text == \
+        "COUNT(*)\n2\n"
 
 
 # ------------------------------------------------------------------ 404

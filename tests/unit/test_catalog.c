@@ -28,6 +28,9 @@
 #include "util/timeutil.h"
 #include "meta/catalog_int.h"
 #include "util/log.h"
+#include "util/mem.h"
+
+#include <zlib.h>
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -515,6 +518,69 @@ static void test_torn_tail(void **state) {
     tu_rmdir(dir);
 }
 
+/* Users, tenants, roles, members and grants replay to the same privileges, and a log from
+ * before passwords were hashed loses its plain text at the next open. */
+static void test_access_replay_and_legacy_passwords(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("cat");
+    catalog *c = cat_open(dir);
+    err e;
+    user_opts uo = {"pw-1", NULL, NULL, -1, -1};
+    tenant_opts to = {0};
+    assert_int_equal(catalog_create_user(c, "u1", &uo, false, &e), 0);
+    assert_int_equal(catalog_create_tenant(c, "t1", &to, false, &e), 0);
+    db_options o;
+    db_options_default(&o);
+    assert_int_equal(catalog_create_db(c, "t1", "d1", &o, false, &e), 0);
+    assert_int_equal(catalog_create_role(c, "t1", "r1", "member", false, &e), 0);
+    assert_int_equal(catalog_grant(c, "t1", "r1", "d1", PRIV_W, false, &e), 0);
+    assert_int_equal(catalog_set_member(c, "t1", "u1", "r1", true, &e), 0);
+    for (int round = 0; round < 2; round++) {
+        cat_login who = {0};
+        assert_int_equal(catalog_authenticate(c, "u1", "pw-1", 4, "t1", true, &who, &e), 0);
+        assert_string_equal(who.role, "r1");
+        assert_false(who.is_admin);
+        assert_int_equal(catalog_authenticate(c, "u1", "pw-2", 4, "t1", true, &who, &e), -1);
+        assert_int_equal(e.http, 401);
+        assert_int_equal(catalog_require(c, "u1", "t1", NEED_WRITE, "d1", &e), 0);
+        assert_int_equal(catalog_require(c, "u1", "t1", NEED_READ, NULL, &e), 0);
+        assert_int_equal(catalog_require(c, "u1", "t1", NEED_ALL, "d1", &e), -1);
+        assert_int_equal(catalog_require(c, "u1", "t1", NEED_WRITE, NULL, &e), -1);
+        assert_int_equal(catalog_require(c, "u1", "t1", NEED_ROLES, NULL, &e), -1);
+        assert_int_equal(catalog_require(c, "root", "t1", NEED_SYSTEM, NULL, &e), 0);
+        c = cat_reopen(c, dir);
+    }
+    catalog_close(c);
+    /* a legacy record: the password as given */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/catalog.log", dir);
+    const char *json = "{\"t\":\"user\",\"name\":\"old\",\"password\":\"Plain-Text-99\","
+                       "\"comment\":\"\",\"admin\":false,\"must_change\":false}";
+    char line[512];
+    snprintf(line, sizeof line, "%08lx %s\n", crc32(0, (const unsigned char *)json, strlen(json)),
+             json);
+    size_t n;
+    char *text = tu_read_file(path, &n);
+    char *all = xmalloc(n + strlen(line));
+    memcpy(all, text, n);
+    memcpy(all + n, line, strlen(line));
+    tu_write_file(path, all, n + strlen(line));
+    free(all);
+    free(text);
+    c = cat_open(dir);
+    cat_login who = {0};
+    assert_int_equal(catalog_authenticate(c, "old", "Plain-Text-99", 13, "cnosdb", true, &who, &e),
+                     -1); /* exists, but is no member of cnosdb */
+    assert_int_equal(catalog_set_member(c, "cnosdb", "old", "member", true, &e), 0);
+    assert_int_equal(catalog_authenticate(c, "old", "Plain-Text-99", 13, "cnosdb", true, &who, &e),
+                     0);
+    catalog_close(c);
+    text = tu_read_file(path, &n);
+    assert_null(memmem(text, n, "Plain-Text-99", 13));
+    free(text);
+    tu_rmdir(dir);
+}
+
 /* An append the file system refuses (here: past RLIMIT_FSIZE) changes nothing, leaves a log
  * that replays, and the next change after the limit is lifted works. */
 static void test_failed_append_changes_nothing(void **state) {
@@ -719,6 +785,7 @@ int main(void) {
         cmocka_unit_test(test_delayed_drop),
         cmocka_unit_test(test_names_in_the_log),
         cmocka_unit_test(test_torn_tail),
+        cmocka_unit_test(test_access_replay_and_legacy_passwords),
         cmocka_unit_test(test_failed_append_changes_nothing),
         cmocka_unit_test(test_readers_during_schema_storm),
         cmocka_unit_test(test_schema_lock_order),

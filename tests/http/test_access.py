@@ -1,0 +1,260 @@
+"""Users, tenants, roles and privileges over HTTP (issue 9): DCL statements and their errors,
+what each role may do on each endpoint, tenant isolation, passwords (hashed, checked, changed,
+never stored as given), and that all of it survives a restart."""
+
+import os
+
+import pytest
+
+from strata_http import basic, set_root_password
+
+ROOT = basic("root", "")
+
+
+def sql(srv, q, user="root", password="", tenant=None, db=None):
+    params = {"tenant": tenant} if tenant else None
+    return srv.sql(q, db=db, params=params, auth=basic(user, password))
+
+
+def ok(srv, q, **kw):
+    r = sql(srv, q, **kw)
+    assert r.status == 200, (q, r)
+    return r.text
+
+
+def err(srv, q, status, text, **kw):
+    r = sql(srv, q, **kw)
+    assert r.status == status and text in r.json()["error_message"], (q, r)
+    return r.json()
+
+
+def write(srv, lines, user, tenant=None, db=None, path="/api/v1/write"):
+    params = {"tenant": tenant} if tenant else {}
+    if db:
+        params["db"] = db
+    return srv.request("POST", srv.url(path, params), lines, auth=basic(user, ""))
+
+
+def test_users_ddl_and_errors(server):
+    ok(server, "create user acc_u1")
+    err(server, "create user acc_u1", 422, "The user acc_u1 already exists")
+    ok(server, "create user if not exists acc_u1")
+    ok(server, "create user acc_u2 with password = 'abc', must_change_password = true, "
+               "comment = 'c'")
+    err(server, "create user acc_u3 with colour = 'red'", 422, "Expected PASSWORD")
+    err(server, "create user acc_u3 with comment = 1", 422, "Expected a string for COMMENT")
+    err(server, "drop user root", 422, "User 'root' is prohibited from being dropped")
+    err(server, "drop user acc_nobody", 422, "The user acc_nobody not found")
+    ok(server, "drop user if exists acc_nobody")
+    err(server, "alter user root set granted_admin = true", 422,
+        "The root user does not support changing granted_admin")
+    err(server, "alter user acc_nobody set comment = 'x'", 422, "The user acc_nobody not found")
+    ok(server, "alter user acc_u1 rename to acc_u1b")
+    err(server, "alter user acc_u1b rename to acc_u2", 422, "The user acc_u2 already exists")
+    ok(server, "drop user acc_u1b")
+    ok(server, "drop user acc_u2")
+    err(server, "create user ''", 422, "Name cannot be empty")
+
+
+def test_tenant_isolation_and_membership(server):
+    ok(server, "create tenant acc_t1")
+    err(server, "create tenant acc_t1", 422, "The tenant acc_t1 already exists")
+    ok(server, "create user acc_own")
+    ok(server, "alter tenant acc_t1 add user acc_own as owner")
+    err(server, "alter tenant acc_t1 add user acc_own as member", 422,
+        "The member acc_own of tenant acc_t1 already exists")
+    err(server, "alter tenant acc_t1 add user acc_nobody as member", 422,
+        "The user acc_nobody not found")
+    err(server, "alter tenant acc_t1 add user acc_own as no_role", 422,
+        "The role no_role not found")
+    ok(server, "create database acc_db", user="acc_own", tenant="acc_t1")
+    ok(server, "create table acc_tbl (v double, tags(h))", user="acc_own", tenant="acc_t1",
+       db="acc_db")
+    ok(server, "insert into acc_tbl (time, h, v) values (1, 'a', 1.5)", user="acc_own",
+       tenant="acc_t1", db="acc_db")
+    assert ok(server, "select h, v from acc_tbl", user="acc_own", tenant="acc_t1",
+              db="acc_db") == "h,v\na,1.5\n"
+    # invisible from the default tenant: names, data, errors
+    assert "acc_db" not in ok(server, "show databases")
+    err(server, "select * from acc_db.acc_tbl", 422, 'Table not found: "cnosdb.acc_db.acc_tbl"')
+    # a member of acc_t1 only
+    err(server, "select 1", 401, "The member acc_own of tenant cnosdb not found", user="acc_own")
+    err(server, "select 1", 401, "The tenant acc_t2 not found", tenant="acc_t2")
+    err(server, "select 1", 401, "The user acc_ghost not found", user="acc_ghost")
+    # dropping the tenant drops its databases; its members are members of nothing
+    err(server, "drop tenant cnosdb", 422, 'Tenant "cnosdb" forbid drop')
+    ok(server, "drop tenant acc_t1")
+    err(server, "select 1", 401, "The tenant acc_t1 not found", user="acc_own", tenant="acc_t1")
+    ok(server, "create tenant acc_t1")
+    ok(server, "alter tenant acc_t1 add user acc_own as owner")
+    assert "acc_db" not in ok(server, "show databases", user="acc_own", tenant="acc_t1")
+    ok(server, "drop tenant acc_t1")
+    ok(server, "drop user acc_own")
+
+
+def test_delayed_tenant_drop_and_recover(server):
+    ok(server, "create tenant acc_td")
+    ok(server, "create database acc_tdb", tenant="acc_td")
+    ok(server, "drop tenant acc_td after '1d'")
+    err(server, "select 1", 401, "The tenant acc_td not found", tenant="acc_td")
+    ok(server, "recover tenant acc_td")
+    assert "acc_tdb" in ok(server, "show databases", tenant="acc_td")
+    ok(server, "drop tenant acc_td")
+
+
+def test_roles_and_privileges_on_every_endpoint(server):
+    ok(server, "create tenant acc_p")
+    for u in ("acc_owner", "acc_member", "acc_writer", "acc_none"):
+        ok(server, f"create user {u}")
+    ok(server, "alter tenant acc_p add user acc_owner as owner")
+    ok(server, "alter tenant acc_p add user acc_member as member")
+    ok(server, "create database pdb", user="acc_owner", tenant="acc_p")
+    ok(server, "create database pdb2", user="acc_owner", tenant="acc_p")
+    ok(server, "create table pdb.m (v double, tags(h))", user="acc_owner", tenant="acc_p")
+    # roles are the owners' business
+    err(server, "create role acc_r inherit member", 422,
+        "Insufficient privileges, expected [maintainer for all roles of tenant", user="acc_member",
+        tenant="acc_p")
+    err(server, "create role acc_r inherit acc_x", 422,
+        "Semantic error: Expected [owner,member], found acc_x", user="acc_owner", tenant="acc_p")
+    ok(server, "create role acc_r", user="acc_owner", tenant="acc_p")  # inherits nothing
+    ok(server, "grant write on database pdb to role acc_r", user="acc_owner", tenant="acc_p")
+    err(server, "grant read on database nodb to role acc_r", 422, 'Database not found: "nodb"',
+        user="acc_owner", tenant="acc_p")
+    err(server, "grant read on database pdb to role acc_nor", 422, "The role acc_nor not found",
+        user="acc_owner", tenant="acc_p")
+    ok(server, "alter tenant acc_p add user acc_writer as acc_r", user="acc_owner",
+       tenant="acc_p")
+    ok(server, "alter tenant acc_p add user acc_none as acc_r", user="acc_owner", tenant="acc_p")
+    ok(server, "alter tenant acc_p remove user acc_none", user="acc_owner", tenant="acc_p")
+    kw = {"tenant": "acc_p", "db": "pdb"}
+    # member: reads everything, writes nothing, creates nothing
+    ok(server, "select * from m", user="acc_member", **kw)
+    ok(server, "show databases", user="acc_member", tenant="acc_p")
+    err(server, "insert into m (time, h, v) values (1, 'a', 1)", 422,
+        "Insufficient privileges, expected [Write on database pdb of tenant", user="acc_member",
+        **kw)
+    for path, body in (("/api/v1/write", "m,h=a v=1 1"), ("/write", "m,h=a v=1 1"),
+                       ("/api/v1/opentsdb/write", "put m 1 1 h=a")):
+        r = write(server, body, "acc_member", **kw, path=path)
+        assert r.status == 422 and "Write on database pdb" in r.text, (path, r)
+    err(server, "create database pdb3", 422,
+        "Insufficient privileges, expected [Write on all databases of tenant", user="acc_member",
+        tenant="acc_p")
+    err(server, "drop table m", 422, "[All on database pdb of tenant", user="acc_member", **kw)
+    # the custom role: WRITE (so READ) on pdb only, nothing on pdb2
+    ok(server, "insert into m (time, h, v) values (2, 'b', 2)", user="acc_writer", **kw)
+    for path, body in (("/api/v1/write", "m,h=c v=3 3"), ("/api/v1/opentsdb/write",
+                                                         "put m 4 4 h=d")):
+        r = write(server, body, "acc_writer", **kw, path=path)
+        assert r.status == 200, (path, r)
+    assert ok(server, "select count(*) from m", user="acc_writer", **kw) == "COUNT(*)\n3\n"
+    err(server, "show tables", 422, "[Read on database pdb2 of tenant", user="acc_writer",
+        tenant="acc_p", db="pdb2")
+    err(server, "select * from pdb2.x", 422, "[Read on database pdb2 of tenant",
+        user="acc_writer", **kw)
+    err(server, "show databases", 422, "[Read on all databases of tenant", user="acc_writer",
+        tenant="acc_p")
+    err(server, "create user acc_x", 422, "[maintainer for system]", user="acc_owner",
+        tenant="acc_p")
+    assert ok(server, "select current_role(), current_tenant()", user="acc_writer", **kw) == \
+        "current_role(),current_tenant()\nacc_r,acc_p\n"
+    # REVOKE takes it away; revoking what the role does not have is an error
+    ok(server, "revoke write on database pdb from acc_r", user="acc_owner", tenant="acc_p")
+    err(server, "insert into m (time, h, v) values (5, 'e', 5)", 422, "[Write on database pdb",
+        user="acc_writer", **kw)
+    ok(server, "select * from m", user="acc_writer", **kw)  # READ stays
+    ok(server, "revoke read on database pdb from acc_r", user="acc_owner", tenant="acc_p")
+    err(server, "select * from m", 422, "[Read on database pdb", user="acc_writer", **kw)
+    err(server, "revoke read on database pdb from acc_r", 422,
+        "cannot revoke the privilege Read on database pdb of role acc_r", user="acc_owner",
+        tenant="acc_p")
+    # a dropped role leaves its members with nothing
+    ok(server, "grant all on database pdb to acc_r", user="acc_owner", tenant="acc_p")
+    ok(server, "select * from m", user="acc_writer", **kw)
+    ok(server, "drop role acc_r", user="acc_owner", tenant="acc_p")
+    err(server, "select * from m", 422, "[Read on database pdb", user="acc_writer", **kw)
+    # an administrator may do everything, in any tenant
+    ok(server, "alter user acc_member set granted_admin = true")
+    ok(server, "create user acc_y", user="acc_member", tenant="acc_p")
+    ok(server, "drop user acc_y", user="acc_member", tenant="acc_p")
+    err(server, "alter user root set comment = 'x'", 422, "[root user]", user="acc_member",
+        tenant="acc_p")
+    ok(server, "drop tenant acc_p")
+    for u in ("acc_owner", "acc_member", "acc_writer", "acc_none"):
+        ok(server, f"drop user {u}")
+
+
+def test_passwords_checked_changed_and_hashed(make_server):
+    srv = make_server(args=["--auth"])
+    # root/root at first, and nothing but ALTER USER until it is changed (CnosDB)
+    r = srv.sql("select 1", auth=basic("root", "root"))
+    assert r.status == 422 and r.json() == {
+        "error_code": "010004", "error_message":
+        "Insufficient privileges, expected [change password]"}, r
+    r = srv.write("pw f=1 1", auth=basic("root", "root"))
+    assert r.status == 422 and "change password" in r.text, r
+    set_root_password(srv, "Root-Pa55")
+    root = basic("root", "Root-Pa55")
+    assert srv.sql("select 1", auth=basic("root", "root")).status == 401
+    assert srv.sql("select 1", auth=root).status == 200
+    secret = "Very-Secret-Passw0rd-4711"
+    assert srv.sql(f"create user pw_u with password = '{secret}'", auth=root).status == 200
+    assert srv.sql("alter tenant cnosdb add user pw_u as member", auth=root).status == 200
+    for _ in range(3):  # the second time from the cache of verified passwords
+        assert srv.sql("select 1", auth=basic("pw_u", secret)).status == 200
+    for bad in ("", "very-secret-passw0rd-4711", secret + "x", secret[:-1]):
+        r = srv.sql("select 1", auth=basic("pw_u", bad))
+        assert r.status == 401, (bad, r)
+    # a user changes their own password; the old one stops working at once
+    r = srv.sql("alter user pw_u set password = 'Another-0ne'", auth=basic("pw_u", secret))
+    assert r.status == 200, r
+    assert srv.sql("select 1", auth=basic("pw_u", secret)).status == 401
+    assert srv.sql("select 1", auth=basic("pw_u", "Another-0ne")).status == 200
+    # but not someone else's
+    r = srv.sql("alter user root set password = 'x'", auth=basic("pw_u", "Another-0ne"))
+    assert r.status == 422 and "[root user]" in r.text, r
+    srv.write_ok("pw f=1 1", auth=root)
+    assert srv.stop() == 0
+    # nothing in the data directory or the log holds a password as given
+    for pw in (secret, "Another-0ne", "Root-Pa55"):
+        assert pw not in srv.log_text()
+        for base, _, files in os.walk(srv.data):
+            for f in files:
+                with open(os.path.join(base, f), "rb") as fh:
+                    assert pw.encode() not in fh.read(), (pw, f)
+    # and all of it survives a restart
+    srv.start()
+    assert srv.sql("select 1", auth=basic("pw_u", "Another-0ne")).status == 200
+    assert srv.sql("select 1", auth=root).status == 200
+    assert srv.sql("select 1", auth=basic("root", "root")).status == 401
+
+
+def test_access_survives_restart(make_server):
+    srv = make_server()
+    ok(srv, "create tenant rs_t")
+    ok(srv, "create user rs_u")
+    ok(srv, "create database rs_db", tenant="rs_t")
+    ok(srv, "create role rs_r inherit member", tenant="rs_t")
+    ok(srv, "grant write on database rs_db to rs_r", tenant="rs_t")
+    ok(srv, "alter tenant rs_t add user rs_u as rs_r")
+    assert srv.stop() == 0
+    srv.start()
+    r = write(srv, "m v=1 1", "rs_u", tenant="rs_t", db="rs_db")
+    assert r.status == 200, r
+    assert ok(srv, "select current_role()", user="rs_u", tenant="rs_t") == \
+        "current_role()\nrs_r\n"
+    err(srv, "create database rs_db2", 422, "[Write on all databases", user="rs_u", tenant="rs_t")
+    ok(srv, "drop user rs_u")
+    assert srv.stop() == 0
+    srv.start()
+    err(srv, "select 1", 401, "The user rs_u not found", user="rs_u", tenant="rs_t")
+
+
+@pytest.mark.parametrize("stmt", ["create tenant x_t", "drop tenant cnosdb", "create user x_u",
+                                  "drop user root", "alter tenant cnosdb set comment = 'x'"])
+def test_system_statements_need_an_administrator(server, stmt):
+    ok(server, "create user if not exists acc_plain")
+    ok(server, "alter tenant cnosdb set user acc_plain as owner")
+    err(server, stmt, 422, "Insufficient privileges, expected [maintainer for system]",
+        user="acc_plain")

@@ -404,6 +404,8 @@ int catalog_create_db(catalog *c, const char *tenant, const char *name, const db
         /* a database whose delayed drop is pending still holds its name */
         if (!if_not_exists)
             rc = err_set(e, 422, EC_DB_EXISTS, "Database \"%s\" already exists", name);
+    } else if (cat_check_db_limits_locked(c, tenant, o, true, e) < 0) {
+        rc = -1;
     } else {
         struct mdb *d = db_alloc(c->next_id++, tenant, name, o);
         rc = log_one_locked(c, cat_db_json(d), e);
@@ -432,7 +434,8 @@ int catalog_alter_db(catalog *c, const char *tenant, const char *name, const db_
         next.opts.shard = o->shard;
         next.opts.vnode_duration_ns = o->vnode_duration_ns;
         next.opts.replica = o->replica;
-        rc = log_one_locked(c, cat_db_json(&next), e);
+        rc = cat_check_db_limits_locked(c, tenant, &next.opts, false, e);
+        if (!rc) rc = log_one_locked(c, cat_db_json(&next), e);
         if (!rc) {
             pthread_rwlock_wrlock(&c->lock);
             d->opts = next.opts;

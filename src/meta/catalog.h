@@ -192,6 +192,11 @@ int catalog_drop_role(catalog *c, const char *tenant, const char *name, bool if_
 /* GRANT/REVOKE priv ON DATABASE db TO/FROM role. */
 int catalog_grant(catalog *c, const char *tenant, const char *role, const char *db,
                   enum cat_priv priv, bool revoke, err *e);
+/* A counter that changes whenever any user or tenant changes (limits, members, roles...). */
+uint64_t catalog_access_gen(catalog *c);
+/* The tenant's limits as JSON ({"object_config": {...}, "http_queries": {...}, ...}), malloc'ed;
+ * NULL when it has none. */
+char *catalog_tenant_limiter(catalog *c, const char *tenant);
 /* The id CnosDB's messages show for a tenant (0 if unknown). */
 uint64_t catalog_tenant_id(catalog *c, const char *tenant);
 

@@ -299,6 +299,7 @@ static int commit_locked(catalog *c, json_t *j, int (*apply)(catalog *, json_t *
     if (!rc) {
         pthread_rwlock_wrlock(&c->lock);
         apply(c, j);
+        __atomic_add_fetch(&c->access_gen, 1, __ATOMIC_RELEASE);
         pthread_rwlock_unlock(&c->lock);
     }
     json_decref(j);
@@ -413,6 +414,18 @@ bool catalog_tenant_exists(catalog *c, const char *tenant) {
     return ok;
 }
 
+uint64_t catalog_access_gen(catalog *c) {
+    return __atomic_load_n(&c->access_gen, __ATOMIC_ACQUIRE);
+}
+
+char *catalog_tenant_limiter(catalog *c, const char *tenant) {
+    pthread_rwlock_rdlock(&c->lock);
+    struct tenant *t = cat_find_tenant(c, tenant, true);
+    char *l = t && t->limiter ? xstrdup(t->limiter) : NULL;
+    pthread_rwlock_unlock(&c->lock);
+    return l;
+}
+
 uint64_t catalog_tenant_id(catalog *c, const char *tenant) {
     pthread_rwlock_rdlock(&c->lock);
     struct tenant *t = cat_find_tenant(c, tenant, true);
@@ -487,6 +500,48 @@ int catalog_require(catalog *c, const char *user, const char *tenant, enum cat_n
         return err_set(e, 422, EC_PRIVILEGE, "%s [%s on all databases of tenant %llu]", pre,
                        priv_name(need), tid);
     }
+}
+
+/* ------------------------------------------------------------------ object limits */
+
+/* The tenant's object_config limit `key`, -1 when unlimited (absent or null). */
+static int64_t object_limit(const struct tenant *t, const char *key) {
+    if (!t->limiter) return -1;
+    json_t *j = json_loads(t->limiter, 0, NULL);
+    json_t *v = json_object_get(json_object_get(j, "object_config"), key);
+    int64_t n = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+    json_decref(j);
+    return n;
+}
+
+static int over_limit(err *e, const char *tenant, const char *what, int64_t limit) {
+    return err_set(e, 422, EC_LIMIT, "Tenant %s: %s exceeds its limit %lld", tenant, what,
+                   (long long)limit);
+}
+
+int cat_check_db_limits_locked(catalog *c, const char *tenant, const db_options *o, bool create,
+                               err *e) {
+    const struct tenant *t = cat_find_tenant(c, tenant, true);
+    if (!t) return 0;
+    int64_t n;
+    if (create && (n = object_limit(t, "max_databases")) >= 0) {
+        int64_t have = 0;
+        size_t pos = 0;
+        uint64_t v;
+        while (hmap_next(c->dbs, &pos, NULL, NULL, &v))
+            have += !strcmp(((struct mdb *)(uintptr_t)v)->tenant, tenant);
+        if (have + 1 > n) return over_limit(e, tenant, "the number of databases", n);
+    }
+    if ((n = object_limit(t, "max_shard_number")) >= 0 && (int64_t)o->shard > n)
+        return over_limit(e, tenant, "SHARD", n);
+    if ((n = object_limit(t, "max_replicate_number")) >= 0 && (int64_t)o->replica > n)
+        return over_limit(e, tenant, "REPLICA", n);
+    /* max_retention_time is in days; an infinite TTL exceeds any */
+    if ((n = object_limit(t, "max_retention_time")) >= 0 &&
+        (o->ttl_ns == 0 || o->ttl_ns / 86400000000000LL > n ||
+         (o->ttl_ns / 86400000000000LL == n && o->ttl_ns % 86400000000000LL)))
+        return over_limit(e, tenant, "TTL (days)", n);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ users */
@@ -759,6 +814,9 @@ int catalog_set_member(catalog *c, const char *tenant, const char *user, const c
         role_not_found(e, role);
     } else if (role && add && member) {
         err_set(e, 422, EC_META, "The member %s of tenant %s already exists", user, tenant);
+    } else if (role && !member && object_limit(t, "max_users_number") >= 0 &&
+               (int64_t)t->nmembers + 1 > object_limit(t, "max_users_number")) {
+        over_limit(e, tenant, "the number of members", object_limit(t, "max_users_number"));
     } else if (!role && !member) {
         err_set(e, 422, EC_META, "The member %s of tenant %s not found", user, tenant);
     } else {

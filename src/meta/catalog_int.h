@@ -194,6 +194,7 @@ struct catalog {
     struct tenant *tenants;
     size_t ntenants;
     pthread_mutex_t mac_mu; /* the users' verified-password digests */
+    uint64_t access_gen;    /* atomic: bumped by every user or tenant change */
 };
 
 /* ---- catalog.c: objects and maps (maps change only under ddl, or at open) */
@@ -225,6 +226,10 @@ int cat_apply_user(catalog *c, json_t *j, bool *rewrite);
 int cat_apply_tenant(catalog *c, json_t *j);
 int cat_apply_drop_user(catalog *c, json_t *j);
 int cat_apply_drop_tenant(catalog *c, json_t *j);
+/* The tenant's object limits (object_config) for a database created (create) or altered to o:
+ * 0, or -1 with a 422 naming the limit. Under ddl. */
+int cat_check_db_limits_locked(catalog *c, const char *tenant, const db_options *o, bool create,
+                               err *e);
 /* A tenant whose delayed drop is due: drops one of its databases (*dropped_id) or, when none is
  * left, the tenant itself. Returns 1 if it did something. Under ddl. */
 int cat_take_due_tenant_locked(catalog *c, int64_t now_ns, uint64_t *dropped_id, err *e);

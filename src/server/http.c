@@ -288,6 +288,12 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     if (rc < 0) return reply_err(&e);
     /* CnosDB: a user who must change their password may do nothing else first */
     bool must_change = s->cfg.auth_enabled && who.must_change;
+    /* the tenant's request limits: the request itself and its body */
+    enum lim_event ev = rq->route == R_SQL ? LIM_QUERY : LIM_WRITE;
+    if (!rq->limited && (limiter_take(s->lim, tenant, ev, 1, &e) < 0 ||
+                         limiter_take(s->lim, tenant, LIM_DATA_IN, rq->body.len, &e) < 0))
+        return reply_err(&e);
+    rq->limited = true; /* once, even if the event loop hands it to a worker after this */
     if (rq->route == R_SQL)
         return http_handle_sql(s, c, rq, tenant, db, cr.user, &who, must_change, on_loop);
     if (must_change)
@@ -614,6 +620,7 @@ int server_start(const config *cfg, server **out, err *e) {
 void server_set_ready(server *s, catalog *cat, engine *eng) {
     s->cat = cat;
     s->eng = eng;
+    s->lim = limiter_new(cat);
     __atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -640,6 +647,7 @@ void server_stop(server *s) {
     pthread_mutex_unlock(&s->mu);
     MHD_stop_daemon(s->d);
     workers_free(s->pool);
+    limiter_free(s->lim);
     conns_free(s->guard);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);

@@ -18,6 +18,7 @@
 #include "server/compress.h"
 #include "server/conns.h"
 #include "server/http.h"
+#include "server/limiter.h"
 #include "server/workers.h"
 #include "util/buf.h"
 
@@ -41,6 +42,7 @@ struct server {
     int port;
     conns *guard;
     workers *pool;
+    limiter *lim;
     pthread_mutex_t mu; /* parked, closing */
     pthread_cond_t cv;  /* parked reached 0 */
     int parked;
@@ -62,6 +64,7 @@ struct req {
     struct MHD_Connection *c;
     enum route route;
     enum rstate state;
+    bool limited; /* the tenant's request limits have counted it */
     bool admitted;          /* arrived while serving: finishes even if shutdown starts meanwhile */
     bool counted;           /* inflight was incremented */
     bool parked;            /* suspended for a worker, answer not yet taken back */

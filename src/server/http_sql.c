@@ -129,6 +129,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
     if (n > max) n = max;
     memcpy(out, st->out.p + st->off, n);
     st->off += n;
+    limiter_charge(st->srv->lim, st->sess.tenant, LIM_DATA_OUT, n);
     return (ssize_t)n;
 }
 
@@ -250,8 +251,10 @@ static struct reply whole_answer(server *s, struct stream *st, const struct sql_
             return reply_err(&e);
         }
         buf_free(&all);
+        limiter_charge(s->lim, st->sess.tenant, LIM_DATA_OUT, z.len);
         return reply_buf(200, &z, ctype, cename);
     }
+    limiter_charge(s->lim, st->sess.tenant, LIM_DATA_OUT, all.len);
     return reply_buf(200, &all, ctype, cename);
 }
 

@@ -38,6 +38,7 @@ typedef struct err {
 #define EC_TABLE_EXISTS "030020"
 #define EC_META "030000"
 #define EC_EXPIRED "030034"
+#define EC_LIMIT "030024" /* a tenant's request limit */
 #define EC_INVALID_HEADER "040005"
 #define EC_PARSE_AUTH "040006"
 #define EC_FETCH_RESULT "040007"

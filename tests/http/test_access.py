@@ -3,6 +3,7 @@ what each role may do on each endpoint, tenant isolation, passwords (hashed, che
 never stored as given), and that all of it survives a restart."""
 
 import os
+import time
 
 import pytest
 
@@ -258,3 +259,58 @@ def test_system_statements_need_an_administrator(server, stmt):
     ok(server, "alter tenant cnosdb set user acc_plain as owner")
     err(server, stmt, 422, "Insufficient privileges, expected [maintainer for system]",
         user="acc_plain")
+
+
+def test_tenant_object_limits(server):
+    ok(server, "create tenant lim_o with object_config max_databases = 1 max_users_number = 1 "
+               "max_shard_number = 2 max_replicate_number = 1 max_retention_time = 30")
+    ok(server, "create database lim_a with ttl '10d' shard 2", tenant="lim_o")
+    err(server, "create database lim_b", 422, "the number of databases exceeds its limit 1",
+        tenant="lim_o")
+    ok(server, "drop database lim_a", tenant="lim_o")
+    err(server, "create database lim_b with ttl '10d' shard 3", 422, "SHARD exceeds its limit 2",
+        tenant="lim_o")
+    err(server, "create database lim_b with ttl '31d'", 422, "TTL (days) exceeds its limit 30",
+        tenant="lim_o")
+    err(server, "create database lim_b", 422, "TTL (days) exceeds its limit 30", tenant="lim_o")
+    ok(server, "create database lim_b with ttl '30d'", tenant="lim_o")
+    err(server, "alter database lim_b set shard 5", 422, "SHARD exceeds its limit 2",
+        tenant="lim_o")
+    ok(server, "create user if not exists lim_u1")
+    ok(server, "create user if not exists lim_u2")
+    ok(server, "alter tenant lim_o add user lim_u1 as member")
+    err(server, "alter tenant lim_o add user lim_u2 as member", 422,
+        "the number of members exceeds its limit 1")
+    ok(server, "alter tenant lim_o set user lim_u1 as owner")  # not a new member
+    # the limits are gone with UNSET
+    ok(server, "alter tenant lim_o unset _limiter")
+    ok(server, "alter tenant lim_o add user lim_u2 as member")
+    ok(server, "drop tenant lim_o")
+
+
+def test_tenant_request_limits_429(server):
+    ok(server, "create tenant lim_r with http_queries remote_max = 3 remote_initial = 3 "
+               "remote_refill = 3 remote_interval = 500 local_max = 0 local_initial = 0, "
+               "http_writes remote_max = 2 remote_initial = 2 remote_refill = 0 "
+               "remote_interval = 1000 local_max = 0 local_initial = 0")
+    ok(server, "create database lim_db", tenant="lim_r")  # one query of three
+    codes = [sql(server, "select 1", tenant="lim_r").status for _ in range(4)]
+    assert codes[:2] == [200, 200] and codes[2:] == [429, 429], codes
+    r = sql(server, "select 1", tenant="lim_r")
+    assert r.status == 429 and r.json() == {"error_code": "030024",
+                                            "error_message": "HttpQueries reached limit"}, r
+    # other tenants are not affected
+    assert sql(server, "select 1").status == 200
+    # writes have their own bucket, which never refills here
+    codes = [write(server, f"m v={i} {i}", "root", tenant="lim_r", db="lim_db").status
+             for i in range(1, 4)]
+    assert codes == [200, 200, 429], codes
+    # the query bucket refills with time (3 tokens every 500 ms)
+    deadline = time.monotonic() + 10
+    while sql(server, "select 1", tenant="lim_r").status == 429:
+        assert time.monotonic() < deadline, "the bucket never refilled"
+        time.sleep(0.1)
+    ok(server, "alter tenant lim_r unset _limiter")
+    for _ in range(10):
+        assert sql(server, "select 1", tenant="lim_r").status == 200
+    ok(server, "drop tenant lim_r")

@@ -197,6 +197,42 @@ uint64_t catalog_access_gen(catalog *c);
 /* The tenant's limits as JSON ({"object_config": {...}, "http_queries": {...}, ...}), malloc'ed;
  * NULL when it has none. */
 char *catalog_tenant_limiter(catalog *c, const char *tenant);
+/* A copy of the users and tenants (with their roles, grants and members), for the system views
+ * and the DDL dump; everything from the arena, sorted by name. */
+typedef struct snap_grant {
+    const char *db;
+    uint8_t priv; /* enum cat_priv */
+} snap_grant;
+typedef struct snap_role {
+    const char *name;
+    const char *inherit; /* "owner", "member" or NULL */
+    snap_grant *grants;
+    size_t ngrants;
+} snap_role;
+typedef struct snap_member {
+    const char *user, *role;
+} snap_member;
+typedef struct snap_tenant {
+    uint64_t id;
+    const char *name, *comment, *drop_after, *limiter; /* NULL: not set */
+    bool hidden;                                       /* a delayed drop is pending */
+    snap_member *members;
+    size_t nmembers;
+    snap_role *roles;
+    size_t nroles;
+} snap_tenant;
+typedef struct snap_user {
+    const char *name, *comment, *rsa_key; /* NULL: not set */
+    int must_change, granted_admin;       /* -1: not set */
+    bool is_admin;
+} snap_user;
+typedef struct access_snap {
+    snap_user *users;
+    size_t nusers;
+    snap_tenant *tenants;
+    size_t ntenants;
+} access_snap;
+void catalog_access_snapshot(catalog *c, arena *a, access_snap *out);
 /* The id CnosDB's messages show for a tenant (0 if unknown). */
 uint64_t catalog_tenant_id(catalog *c, const char *tenant);
 

@@ -434,6 +434,74 @@ uint64_t catalog_tenant_id(catalog *c, const char *tenant) {
     return id;
 }
 
+/* ------------------------------------------------------------------ snapshot */
+
+static const char *adup(arena *a, const char *s) {
+    return s ? arena_strdup(a, s) : NULL;
+}
+
+static int cmp_user(const void *x, const void *y) {
+    return strcmp(((const snap_user *)x)->name, ((const snap_user *)y)->name);
+}
+static int cmp_tenant(const void *x, const void *y) {
+    return strcmp(((const snap_tenant *)x)->name, ((const snap_tenant *)y)->name);
+}
+static int cmp_role(const void *x, const void *y) {
+    return strcmp(((const snap_role *)x)->name, ((const snap_role *)y)->name);
+}
+static int cmp_member(const void *x, const void *y) {
+    return strcmp(((const snap_member *)x)->user, ((const snap_member *)y)->user);
+}
+
+void catalog_access_snapshot(catalog *c, arena *a, access_snap *out) {
+    pthread_rwlock_rdlock(&c->lock);
+    out->nusers = c->nusers;
+    out->users = arena_calloc(a, sizeof *out->users * (c->nusers + 1));
+    for (size_t i = 0; i < c->nusers; i++) {
+        const struct user *u = &c->users[i];
+        out->users[i] = (snap_user){adup(a, u->name), adup(a, u->comment), adup(a, u->rsa_key),
+                                    u->must_change,   u->granted_admin,    is_admin(u)};
+    }
+    out->ntenants = c->ntenants;
+    out->tenants = arena_calloc(a, sizeof *out->tenants * (c->ntenants + 1));
+    for (size_t i = 0; i < c->ntenants; i++) {
+        const struct tenant *t = &c->tenants[i];
+        snap_tenant *st = &out->tenants[i];
+        *st = (snap_tenant){t->id,
+                            adup(a, t->name),
+                            adup(a, t->comment),
+                            adup(a, t->drop_after),
+                            adup(a, t->limiter),
+                            t->drop_at != 0,
+                            arena_calloc(a, sizeof *st->members * (t->nmembers + 1)),
+                            0,
+                            arena_calloc(a, sizeof *st->roles * (t->nroles + 1)),
+                            t->nroles};
+        for (size_t k = 0; k < t->nmembers; k++) {
+            const struct user *u = find_user_id(c, t->members[k].user_id);
+            if (u)
+                st->members[st->nmembers++] =
+                    (snap_member){adup(a, u->name), adup(a, t->members[k].role)};
+        }
+        for (size_t k = 0; k < t->nroles; k++) {
+            const struct role *r = &t->roles[k];
+            snap_role *sr = &st->roles[k];
+            *sr = (snap_role){adup(a, r->name), inherit_name(r->inherit),
+                              arena_calloc(a, sizeof *sr->grants * (r->ngrants + 1)), r->ngrants};
+            for (size_t g = 0; g < r->ngrants; g++)
+                sr->grants[g] = (snap_grant){adup(a, r->grants[g].db), r->grants[g].priv};
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    qsort(out->users, out->nusers, sizeof *out->users, cmp_user);
+    qsort(out->tenants, out->ntenants, sizeof *out->tenants, cmp_tenant);
+    for (size_t i = 0; i < out->ntenants; i++) {
+        snap_tenant *st = &out->tenants[i];
+        qsort(st->roles, st->nroles, sizeof *st->roles, cmp_role);
+        qsort(st->members, st->nmembers, sizeof *st->members, cmp_member);
+    }
+}
+
 /* ------------------------------------------------------------------ privileges */
 
 static const char *priv_name(int p) {

@@ -17,6 +17,8 @@
  * connections), so server_stop refuses new work, waits for the parked ones, then stops. */
 #include "server/http_int.h"
 
+#include "sql/sql.h"
+
 #include "util/log.h"
 #include "util/membudget.h"
 #include "util/mem.h"
@@ -172,6 +174,7 @@ static enum route route_of(const char *url, bool *known) {
         enum route r;
     } routes[] = {{"/api/v1/ping", R_PING},
                   {"/api/v1/sql", R_SQL},
+                  {"/api/v1/dump/sql/ddl", R_DUMP},
                   {"/api/v1/write", R_WRITE},
                   {"/write", R_WRITE_V1},
                   {"/api/v1/opentsdb/write", R_TSDB_WRITE},
@@ -265,6 +268,25 @@ static struct reply handle_ping(server *s) {
     return reply_buf(ready == 1 ? 200 : 503, &b, "application/json", NULL);
 }
 
+/* GET /api/v1/dump/sql/ddl[?tenant=t]: every tenant's DDL, or t's. It lists users and
+ * tenants, so it needs an administrator (CnosDB serves it without any check). */
+static struct reply handle_dump(server *s, struct MHD_Connection *c, const char *tenant,
+                                const cat_login *who) {
+    err e;
+    if (!who->is_admin)
+        return reply_fail(422, EC_PRIVILEGE,
+                          "Insufficient privileges, expected [maintainer for "
+                          "system]");
+    const char *only = http_arg(c, "tenant") ? tenant : NULL;
+    buf b;
+    buf_init(&b);
+    if (sql_dump_ddl(s->cat, only, &b, &e) < 0) {
+        buf_free(&b);
+        return reply_err(&e);
+    }
+    return reply_buf(200, &b, "application/octet-stream", NULL);
+}
+
 /* The work of a request whose body has arrived: on a worker, or with on_loop a query tried on
  * the event loop (http_handle_sql), which may decline (status 0). */
 static struct reply process(server *s, struct MHD_Connection *c, struct req *rq, bool on_loop) {
@@ -288,6 +310,7 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     if (rc < 0) return reply_err(&e);
     /* CnosDB: a user who must change their password may do nothing else first */
     bool must_change = s->cfg.auth_enabled && who.must_change;
+    if (rq->route == R_DUMP) return handle_dump(s, c, tenant, &who);
     /* the tenant's request limits: the request itself and its body */
     enum lim_event ev = rq->route == R_SQL ? LIM_QUERY : LIM_WRITE;
     if (!rq->limited && (limiter_take(s->lim, tenant, ev, 1, &e) < 0 ||
@@ -382,7 +405,8 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
         *con_cls = &ping_request;
         return MHD_YES;
     }
-    if (strcmp(method, "POST"))
+    /* the dump is read with GET (cnosdb-cli); everything else is POST */
+    if (strcmp(method, "POST") && !(r == R_DUMP && !strcmp(method, "GET")))
         return queue(c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
     struct length_headers lh = {0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, scan_length_headers, &lh);

@@ -26,6 +26,7 @@ enum route {
     R_NONE = 0,
     R_PING,
     R_SQL,
+    R_DUMP, /* GET /api/v1/dump/sql/ddl */
     R_WRITE,
     R_WRITE_V1, /* /write, InfluxDB 1.x */
     R_TSDB_WRITE,
@@ -64,7 +65,7 @@ struct req {
     struct MHD_Connection *c;
     enum route route;
     enum rstate state;
-    bool limited; /* the tenant's request limits have counted it */
+    bool limited;           /* the tenant's request limits have counted it */
     bool admitted;          /* arrived while serving: finishes even if shutdown starts meanwhile */
     bool counted;           /* inflight was incremented */
     bool parked;            /* suspended for a worker, answer not yet taken back */

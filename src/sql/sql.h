@@ -68,4 +68,8 @@ void sql_result_encode_apart(sql_result *r, sql_encode_fn fn, void *ctx);
 int sql_result_next_text(sql_result *r, batch *b, const buf **text, err *e);
 void sql_result_close(sql_result *r);
 
+/* The DDL that recreates the users and, for tenant (NULL: every tenant), the tenant, its
+ * limits, databases, tables, roles, grants and members, as a script (sql_dump.c). */
+int sql_dump_ddl(catalog *c, const char *tenant, buf *out, err *e);
+
 #endif

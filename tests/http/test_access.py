@@ -314,3 +314,56 @@ def test_tenant_request_limits_429(server):
     for _ in range(10):
         assert sql(server, "select 1", tenant="lim_r").status == 200
     ok(server, "drop tenant lim_r")
+
+
+def replay_dump(srv, script):
+    """Runs a dump as cnosdb-cli would: `\\change_tenant` / `\\change_database` lines switch
+    where the statements after them run."""
+    tenant, db = None, None
+    for line in script.splitlines():
+        if not line or line.startswith("--"):
+            continue
+        if line.startswith("\\change_tenant "):
+            tenant, db = line.split(" ", 1)[1], None
+            continue
+        if line.startswith("\\change_database "):
+            db = line.split(" ", 1)[1]
+            continue
+        ok(srv, line, tenant=tenant, db=db)
+
+
+def test_dump_ddl_recreates_everything(make_server):
+    src = make_server()
+    ok(src, "create user d_u with comment = 'it''s', granted_admin = true")
+    ok(src, "create user d_v with must_change_password = true")
+    ok(src, "create tenant d_t with comment = 'team', object_config max_databases = 5, "
+            "http_writes remote_max = 100 remote_initial = 100 remote_refill = 10 "
+            "remote_interval = 1000 local_max = 0 local_initial = 0")
+    ok(src, "create database d_db with ttl '30d' shard 2 precision 'ms'", tenant="d_t")
+    ok(src, 'create table m (v double codec(gorilla), n bigint unsigned, b boolean, s string, '
+            'tags(h, "we""ird"))', tenant="d_t", db="d_db")
+    ok(src, "create role d_r inherit member", tenant="d_t")
+    ok(src, "grant write on database d_db to d_r", tenant="d_t")
+    ok(src, "alter tenant d_t add user d_v as d_r")
+    ok(src, "alter tenant d_t add user d_u as owner")
+    ok(src, "create table pub (x string, tags(t))")
+    # it needs an administrator, and is GET
+    ok(src, "alter tenant cnosdb add user d_v as member")
+    r = src.request("GET", "/api/v1/dump/sql/ddl", auth=basic("d_v", ""))
+    assert r.status == 422 and "[maintainer for system]" in r.text, r
+    assert src.request("DELETE", "/api/v1/dump/sql/ddl").status == 405
+    r = src.request("GET", "/api/v1/dump/sql/ddl?tenant=nope")
+    assert r.status == 401 and "The tenant nope not found" in r.text, r
+    r = src.request("GET", "/api/v1/dump/sql/ddl")
+    assert r.status == 200, r
+    script = r.text
+    assert " password =" not in script.lower().replace("set password = '...'", "")
+    one = src.request("GET", "/api/v1/dump/sql/ddl?tenant=d_t").text
+    assert "d_db" in one and '"pub"' not in one and "d_u" in one
+    dst = make_server()
+    replay_dump(dst, script)
+    again = dst.request("GET", "/api/v1/dump/sql/ddl")
+    assert again.status == 200 and again.text == script, (script, again.text)
+    assert ok(dst, "select current_role()", user="d_v", tenant="d_t") == "current_role()\nd_r\n"
+    r = write(dst, "m,h=a v=1", "d_v", tenant="d_t", db="d_db")  # now: inside the TTL
+    assert r.status == 200, r

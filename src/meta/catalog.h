@@ -323,4 +323,27 @@ typedef struct table_cols {
 int catalog_ensure_tables(catalog *c, const char *tenant, const char *db, const table_cols *tabs,
                           size_t n, meta_table **out, err *e);
 
+/* ---- listings for the system views (catalog_views.c) ---- */
+/* What information_schema shows of the catalog, read under the read lock, copied or retained
+ * so that the caller holds nothing of the catalog's. Only a tenant's live databases are
+ * listed: a hidden one (a delayed drop pending) is as invisible here as to a lookup. */
+typedef struct meta_db_view {
+    char *name;
+    uint64_t id;
+    int64_t drop_at; /* hidden ones: when the delayed drop comes due (wall-clock ns) */
+    db_options opts;
+} meta_db_view;
+/* The live databases of tenant (hidden: the hidden ones instead, drop_at set), sorted by name,
+ * from the arena. */
+int catalog_view_dbs(catalog *c, const char *tenant, bool hidden, arena *a, meta_db_view **out,
+                     size_t *n);
+/* The current version of every table of tenant's live databases, sorted by database then
+ * name; each is retained: the caller releases them (meta_table_release). */
+int catalog_view_tables(catalog *c, const char *tenant, arena *a, meta_table ***out, size_t *n);
+/* Where database id stands: gone (dropped, or never), live, or hidden until *drop_at (ns). */
+enum meta_db_state { META_DB_GONE = 0, META_DB_LIVE, META_DB_HIDDEN };
+enum meta_db_state catalog_db_state(catalog *c, uint64_t id, int64_t *drop_at);
+/* The id of tenant's database name, live or hidden; 0 when there is none. */
+uint64_t catalog_db_id_any(catalog *c, const char *tenant, const char *name);
+
 #endif

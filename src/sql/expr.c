@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +286,9 @@ int str_len_check(size_t len, err *er) {
 /* budget_check without the clock: what an expression checks after each of its nodes. */
 static int memory_check(const arena_budget *b, err *er) {
     if (!b) return 0;
+    /* KILL QUERY (sql/queries.h) marks the query's root budget */
+    if (atomic_load_explicit(&arena_budget_root(b)->killed, memory_order_relaxed))
+        return err_set(er, 422, EC_QUERY_INTERNAL, "Query canceled");
     /* a worker of a parallel query: stopped when another part failed, else the query's limits */
     if (arena_budget_cancelled(b))
         return err_set(er, 500, EC_QUERY_INTERNAL,

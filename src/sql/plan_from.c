@@ -19,6 +19,7 @@
 #include "sql/plan_int.h"
 
 #include "sql/ext.h"
+#include "sql/sysview.h"
 #include "util/timeutil.h"
 
 #include <string.h>
@@ -147,33 +148,50 @@ static int leaf_query(const struct planner *p, const sql_query *sub, const struc
     return 0;
 }
 
+/* A leaf over an operator that is not a query: its columns named names[0..o->ncols), or after
+ * the alias's column list. */
+static int leaf_op(const struct planner *p, const sql_table_ref *tr, op *o,
+                   const char *const *names, struct scope_buf *sb, struct rel *r, err *er) {
+    if (tr->nalias_cols > o->ncols)
+        return plan_err(er, "Source table contains %u columns but only %u names given", o->ncols,
+                        tr->nalias_cols);
+    r->kind = REL_OP;
+    r->child = o;
+    r->off = sb->n;
+    r->n = o->ncols;
+    const char *qual = tr->alias ? tr->alias : arena_strdup(p->a, tr->name);
+    for (uint32_t i = 0; i < o->ncols; i++) {
+        struct col_ref *c = scope_add(p->a, sb);
+        c->qual = qual;
+        c->name = i < tr->nalias_cols ? tr->alias_cols[i] : arena_strdup(p->a, names[i]);
+        c->type = o->types[i];
+        c->unit = o->units[i];
+        c->kind = 0xff;
+    }
+    return 0;
+}
+
 /* An external table: a scan of its files (sql/ext.h) under the filters placed on it. */
 static int leaf_external(const struct planner *p, const sql_table_ref *tr, meta_table *t,
                          struct scope_buf *sb, struct rel *r, err *er) {
     op *o;
     int rc = ext_table_scan(p->q, t, &o, er);
-    if (rc == 0 && tr->nalias_cols > t->ncols)
-        rc = plan_err(er, "Source table contains %u columns but only %u names given", t->ncols,
-                      tr->nalias_cols);
-    if (rc < 0) {
-        meta_table_release(t);
-        return -1;
-    }
-    r->kind = REL_OP;
-    r->child = o;
-    r->off = sb->n;
-    r->n = t->ncols;
-    const char *qual = tr->alias ? tr->alias : arena_strdup(p->a, tr->name);
-    for (uint32_t i = 0; i < t->ncols; i++) {
-        struct col_ref *c = scope_add(p->a, sb);
-        c->qual = qual;
-        c->name = i < tr->nalias_cols ? tr->alias_cols[i] : arena_strdup(p->a, t->cols[i].name);
-        c->type = o->types[i];
-        c->unit = o->units[i];
-        c->kind = 0xff;
+    if (rc == 0) {
+        const char **names = arena_alloc(p->a, sizeof *names * (t->ncols + 1));
+        for (uint32_t i = 0; i < t->ncols; i++) names[i] = t->cols[i].name;
+        rc = leaf_op(p, tr, o, names, sb, r, er);
     }
     meta_table_release(t);
-    return 0;
+    return rc;
+}
+
+/* A system view (sql/sysview.h): its rows, made now, under the filters placed on it. */
+static int leaf_sysview(const struct planner *p, const sql_table_ref *tr, const char *schema,
+                        struct scope_buf *sb, struct rel *r, err *er) {
+    op *o;
+    const char *const *names;
+    if (sysview_open(p->s, p->q, schema, tr->name, &o, &names, er) < 0) return -1;
+    return leaf_op(p, tr, o, names, sb, r, er);
 }
 
 static int leaf_table(const struct planner *p, const sql_table_ref *tr, struct scope_buf *sb,
@@ -190,6 +208,7 @@ static int leaf_table(const struct planner *p, const sql_table_ref *tr, struct s
         }
     }
     const char *db = tr->db ? tr->db : s->db;
+    if (sysview_is_schema(db)) return leaf_sysview(p, tr, db, sb, r, er);
     /* READ on each database a query reads (sql_dcl.c has the statement-level rules) */
     if (!s->is_admin && s->user &&
         catalog_require(s->cat, s->user, s->tenant, NEED_READ, db, er) < 0)

@@ -7,6 +7,8 @@
 #include "sql/errstage.h"
 #include "sql/explain.h"
 #include "sql/parser.h"
+#include "sql/queries.h"
+#include "sql/sysview.h"
 #include "util/timeutil.h"
 
 #include <string.h>
@@ -82,7 +84,7 @@ value tb_bool(bool b) {
     return v;
 }
 
-void tb_finish(struct table_builder *tb, sql_result *r) {
+op *tb_op(struct table_builder *tb, qctx *q) {
     arena *a = tb->a;
     batch *b = arena_calloc(a, sizeof *b);
     b->ncols = tb->ncols;
@@ -105,6 +107,7 @@ void tb_finish(struct table_builder *tb, sql_result *r) {
                 v->d.u64[i] = cell->v.u;
                 break;
             case VT_I64:
+            case VT_TS:
                 v->d.i64[i] = cell->v.i;
                 break;
             case VT_BOOL:
@@ -116,7 +119,11 @@ void tb_finish(struct table_builder *tb, sql_result *r) {
             }
         }
     }
-    r->root = op_values(&r->q, tb->ncols, tb->types, NULL, b, tb->nrows ? 1 : 0);
+    return op_values(q, tb->ncols, tb->types, NULL, b, tb->nrows ? 1 : 0);
+}
+
+void tb_finish(struct table_builder *tb, sql_result *r) {
+    r->root = tb_op(tb, &r->q);
     set_schema(r, tb->ncols, tb->names, r->root);
 }
 
@@ -505,6 +512,7 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     sql_result *r = result_new(s);
     *out = r;
     if (n == 0) return 0;
+    r->qe = queries_enter(s->tenant, s->user, s->db, text, len, &r->q.budget);
     const sql_stmt *st = stmts[0];
     int rc = sqlx_authorize(s, st, e);
     if (rc < 0) {
@@ -605,6 +613,12 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     case ST_REVOKE:
         rc = sqlx_dcl(s, st, e);
         break;
+    case ST_SHOW_QUERIES:
+        rc = sqlx_show_queries(s, r, e);
+        break;
+    case ST_KILL_QUERY:
+        rc = sqlx_kill_query(s, st, e);
+        break;
     default:
         rc = not_impl("this statement", e);
         break;
@@ -612,7 +626,18 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     if (rc < 0) {
         sql_result_close(r);
         *out = NULL;
+    } else {
+        queries_running(r->qe);
     }
+    return rc;
+}
+
+/* Accounts a batch (or the end, or an error) of r in the registry of running statements. */
+static int result_counted(sql_result *r, const batch *b, int rc) {
+    if (rc > 0)
+        queries_processed(r->qe, b->nrows);
+    else if (rc < 0)
+        queries_failed(r->qe);
     return rc;
 }
 
@@ -625,7 +650,7 @@ int sql_result_next(sql_result *r, batch *b, err *e) {
     arena_reset(r->q.ba);
     int rc = r->root->next(r->root, b, e);
     if (rc < 0) errstage_running(e);
-    return rc;
+    return result_counted(r, b, rc);
 }
 
 size_t sql_result_estimate(sql_result *r, size_t cap) {
@@ -647,11 +672,14 @@ int sql_result_next_text(sql_result *r, batch *b, const buf **text, err *e) {
     arena_reset(r->q.ba);
     int rc = op_gather_next_text(r->root, b, text, e);
     if (rc < 0) errstage_running(e);
-    return rc;
+    return result_counted(r, b, rc);
 }
 
 void sql_result_close(sql_result *r) {
     if (!r) return;
+    /* before the budget the registry points at goes */
+    queries_leave(r->qe);
+    r->qe = NULL;
     if (r->root) {
         r->root->close(r->root);
         r->root = NULL;

@@ -3,6 +3,7 @@
 #include "sql/sql_int.h"
 
 #include "codec/codec.h"
+#include "sql/rstatus.h"
 #include "util/config.h"
 #include "util/timeutil.h"
 
@@ -177,13 +178,19 @@ int sqlx_drop_db(sql_session *s, const sql_stmt *st, err *e) {
     int64_t after;
     if (sqlx_after_option(st, &after, e) < 0) return -1;
     uint64_t id;
+    int64_t now = time_now_ns();
     if (catalog_drop_db(s->cat, s->tenant, st->name, st->if_exists, after, &id, e) < 0) return -1;
     if (id) return engine_drop_db(s->eng, id, e);
+    uint64_t hidden = after > 0 ? catalog_db_id_any(s->cat, s->tenant, st->name) : 0;
+    if (hidden) rstatus_schedule(s->tenant, st->name, hidden, now + after);
     return 0;
 }
 
 int sqlx_recover_db(sql_session *s, const sql_stmt *st, err *e) {
-    return catalog_recover_db(s->cat, s->tenant, st->name, st->if_exists, e);
+    uint64_t id = catalog_db_id_any(s->cat, s->tenant, st->name);
+    if (catalog_recover_db(s->cat, s->tenant, st->name, st->if_exists, e) < 0) return -1;
+    if (id) rstatus_cancel(s->tenant, st->name, id);
+    return 0;
 }
 
 static int codec_for(const sql_column_def *c, uint8_t type, uint8_t *codec, err *e) {

@@ -23,6 +23,9 @@ struct sql_result {
     op *root;
     /* sql_result_estimate's last answer: est values, counted up to est_cap */
     size_t est, est_cap;
+    /* The statement in the registry of running ones (sql/queries.h), from sql_run to
+     * sql_result_close. */
+    struct query_entry *qe;
 };
 
 /* ---- results (sql.c) ---- */
@@ -49,6 +52,8 @@ value tb_u64(uint64_t u);
 value tb_bool(bool b);
 /* Makes the rows r's result. */
 void tb_finish(struct table_builder *tb, sql_result *r);
+/* The rows as a leaf operator of q (tb->a must live as long as q). */
+op *tb_op(struct table_builder *tb, qctx *q);
 /* The result of INSERT and UPDATE: one row, one column `rows` (UInt64) = n. */
 void sqlx_rows_result(sql_session *s, sql_result *r, uint64_t n);
 
@@ -105,5 +110,16 @@ int sqlx_describe_table(sql_session *s, const sql_stmt *st, sql_result *r, err *
 int sqlx_describe_db(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 int sqlx_show_series(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 int sqlx_show_tag_values(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
+/* What DESCRIBE DATABASE and information_schema.databases show of a database's options: the
+ * columns (names, types) and one row's cells (row[0..SQLX_DB_OPTION_COLS)). */
+#define SQLX_DB_OPTION_COLS 11
+extern const char *sqlx_db_option_names[SQLX_DB_OPTION_COLS];
+extern const uint8_t sqlx_db_option_types[SQLX_DB_OPTION_COLS];
+void sqlx_db_option_cells(arena *a, const db_options *o, value *row);
+/* What DESCRIBE TABLE and information_schema.columns show of a table's columns: each one's
+ * data type (Arrow's names for an external table), and a column kind's name (TIME, TAG,
+ * FIELD). */
+int sqlx_column_types(arena *a, const meta_table *t, const char ***out, err *e);
+const char *sqlx_column_kind(uint8_t kind);
 
 #endif

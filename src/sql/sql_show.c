@@ -28,6 +28,20 @@ static const char *prec_text(uint8_t p) {
     return p == TU_MS ? "MS" : p == TU_US ? "US" : "NS";
 }
 
+const char *sqlx_db_option_names[SQLX_DB_OPTION_COLS] = {"ttl",
+                                                         "shard",
+                                                         "vnode_duration",
+                                                         "replica",
+                                                         "precision",
+                                                         "max_memcache_size",
+                                                         "memcache_partitions",
+                                                         "wal_max_file_size",
+                                                         "wal_sync",
+                                                         "strict_write",
+                                                         "max_cache_readers"};
+const uint8_t sqlx_db_option_types[SQLX_DB_OPTION_COLS] = {
+    VT_STR, VT_U64, VT_STR, VT_U64, VT_STR, VT_STR, VT_U64, VT_STR, VT_BOOL, VT_BOOL, VT_U64};
+
 /* A one-column result listing names. */
 static void names_result(sql_session *s, sql_result *r, const char **col, char **names, size_t n) {
     static const uint8_t types[] = {VT_STR};
@@ -56,6 +70,20 @@ int sqlx_show_tables(sql_session *s, const sql_stmt *st, sql_result *r, err *e) 
     return 0;
 }
 
+const char *sqlx_column_kind(uint8_t kind) {
+    return kind == CK_TIME ? "TIME" : kind == CK_TAG ? "TAG" : "FIELD";
+}
+
+int sqlx_column_types(arena *a, const meta_table *t, const char ***out, err *e) {
+    /* an external table shows Arrow's type names, as CnosDB does */
+    if (t->ext) return ext_table_columns(a, t, out, e);
+    const char **types = arena_alloc(a, sizeof *types * (t->ncols + 1));
+    for (uint32_t i = 0; i < t->ncols; i++)
+        types[i] = vtype_sql_name((enum vtype)t->cols[i].type, (enum tunit)t->precision);
+    *out = types;
+    return 0;
+}
+
 int sqlx_describe_table(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
     meta_table *t = catalog_get_table(s->cat, s->tenant, db, st->table.name, e);
@@ -64,9 +92,8 @@ int sqlx_describe_table(sql_session *s, const sql_stmt *st, sql_result *r, err *
     static const uint8_t types[] = {VT_STR, VT_STR, VT_STR, VT_STR};
     struct table_builder tb;
     tb_init(&tb, s->a, 4, cols, types);
-    /* an external table shows Arrow's type names and no codec, as CnosDB does */
-    const char **arrow = NULL;
-    if (t->ext && ext_table_columns(s->a, t, &arrow, e) < 0) {
+    const char **dtypes;
+    if (sqlx_column_types(s->a, t, &dtypes, e) < 0) {
         meta_table_release(t);
         return -1;
     }
@@ -74,55 +101,44 @@ int sqlx_describe_table(sql_session *s, const sql_stmt *st, sql_result *r, err *
         const meta_column *c = &t->cols[i];
         value *row = tb_row(&tb);
         row[0] = tb_str(s->a, c->name);
-        row[1] = tb_str(
-            s->a, arrow ? arrow[i] : vtype_sql_name((enum vtype)c->type, (enum tunit)t->precision));
-        row[2] = tb_str(s->a, c->kind == CK_TIME ? "TIME" : c->kind == CK_TAG ? "TAG" : "FIELD");
-        row[3] = tb_str(s->a, arrow ? "NULL" : codec_name((enum codec_id)c->codec));
+        row[1] = tb_str(s->a, dtypes[i]);
+        row[2] = tb_str(s->a, sqlx_column_kind(c->kind));
+        /* an external table has no codec: "NULL" */
+        row[3] = tb_str(s->a, t->ext ? "NULL" : codec_name((enum codec_id)c->codec));
     }
     meta_table_release(t);
     tb_finish(&tb, r);
     return 0;
 }
 
-int sqlx_describe_db(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
-    meta_db_info info;
-    if (catalog_get_db(s->cat, s->tenant, st->name, &info, e) < 0) return -1;
-    static const char *cols[] = {"ttl",
-                                 "shard",
-                                 "vnode_duration",
-                                 "replica",
-                                 "precision",
-                                 "max_memcache_size",
-                                 "memcache_partitions",
-                                 "wal_max_file_size",
-                                 "wal_sync",
-                                 "strict_write",
-                                 "max_cache_readers"};
-    static const uint8_t types[] = {VT_STR, VT_U64, VT_STR,  VT_U64,  VT_STR, VT_STR,
-                                    VT_U64, VT_STR, VT_BOOL, VT_BOOL, VT_U64};
-    struct table_builder tb;
-    tb_init(&tb, s->a, 11, cols, types);
-    value *row = tb_row(&tb);
+void sqlx_db_option_cells(arena *a, const db_options *o, value *row) {
     char text[128];
-    const db_options *o = &info.opts;
     if (o->ttl_ns == 0)
         snprintf(text, sizeof text, "INF");
     else
         text[duration_format(text, o->ttl_ns)] = 0;
-    row[0] = tb_str(s->a, text);
+    row[0] = tb_str(a, text);
     row[1] = tb_u64(o->shard);
     text[duration_format(text, o->vnode_duration_ns)] = 0;
-    row[2] = tb_str(s->a, text);
+    row[2] = tb_str(a, text);
     row[3] = tb_u64(o->replica);
-    row[4] = tb_str(s->a, prec_text(o->precision));
+    row[4] = tb_str(a, prec_text(o->precision));
     size_text(text, sizeof text, o->max_memcache_size);
-    row[5] = tb_str(s->a, text);
+    row[5] = tb_str(a, text);
     row[6] = tb_u64(o->memcache_partitions);
     size_text(text, sizeof text, o->wal_max_file_size);
-    row[7] = tb_str(s->a, text);
+    row[7] = tb_str(a, text);
     row[8] = tb_bool(o->wal_sync);
     row[9] = tb_bool(o->strict_write);
     row[10] = tb_u64(o->max_cache_readers);
+}
+
+int sqlx_describe_db(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
+    meta_db_info info;
+    if (catalog_get_db(s->cat, s->tenant, st->name, &info, e) < 0) return -1;
+    struct table_builder tb;
+    tb_init(&tb, s->a, SQLX_DB_OPTION_COLS, sqlx_db_option_names, sqlx_db_option_types);
+    sqlx_db_option_cells(s->a, &info.opts, tb_row(&tb));
     tb_finish(&tb, r);
     return 0;
 }

@@ -49,6 +49,8 @@ typedef struct arena_budget {
     /* Set by another thread to stop the work charged here (a parallel query whose other
      * part failed); checked with the root's limits. */
     _Atomic bool cancelled;
+    /* Set on a root by KILL QUERY (sql/queries.h): the query stops at its next check. */
+    _Atomic bool killed;
 } arena_budget;
 /* The root of b's chain (b itself when it has no parent). */
 const arena_budget *arena_budget_root(const arena_budget *b);

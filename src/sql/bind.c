@@ -172,6 +172,12 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
                     : (ty == VT_NULL)                ? tx
                                                      : VT_I64;
         if (tx == VT_U64 && ty == VT_NULL) t = VT_U64;
+        /* DataFusion's simplifier: A * NULL, A / NULL and A % NULL (either side) are NULL */
+        if ((tx == VT_NULL || ty == VT_NULL) &&
+            (e->op == OP_MUL || e->op == OP_DIV || e->op == OP_MOD)) {
+            *out = bx_const(a, (value){.type = VT_NULL, .null = true});
+            return bx_cast(a, out, t, 0, er);
+        }
         if (bx_cast(a, &x, t, 0, er) < 0 || bx_cast(a, &y, t, 0, er) < 0) return -1;
         r->type = t;
     }
@@ -404,8 +410,8 @@ static int add_agg(struct binder *bd, const expr *e, bexpr **out, err *er) {
     if (bd->typing_only) {
         agg_spec sp;
         if (plan_bind_agg_spec(bd, e, true, &sp, er) < 0) return -1;
-        *out = bx_const(bd->a, (value){.type = VT_NULL});
-        return 0;
+        *out = bx_const(bd->a, (value){.type = VT_NULL, .null = true});
+        return bx_cast(bd->a, out, sp.type, sp.unit, er);
     }
     if (!bd->agg) {
         return plan_err(er, "Aggregate function %s is not allowed here", e->name);
@@ -467,8 +473,9 @@ static void list_aggs(struct binder *bd, const expr *e, buf *b, char ***names, u
 static int bind_group_key(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
     char *nm = plan_expr_name(a, e, false, bd->in);
+    char *key = bd->ngroup ? plan_expr_display(a, e, bd->in) : NULL;
     for (uint32_t k = 0; k < bd->ngroup; k++)
-        if (!strcmp(bd->group_names[k], nm)) {
+        if (!strcmp(bd->group_keys[k], key)) {
             *out = bx_col(a, k, bd->group_bx[k]->type, bd->group_bx[k]->unit);
             (*out)->has_tz = bd->group_bx[k]->has_tz;
             return 1;
@@ -667,6 +674,16 @@ static int bind_variable(struct binder *bd, const expr *e, bexpr **out, err *er)
 static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
     if (e->over && bd->typing_only) {
+        /* only what the window reads is typed here: the call itself is planned later */
+        const sql_window *w = e->over;
+        bexpr *ignored;
+        for (uint32_t i = 0; i < e->nargs; i++)
+            if (e->args[i]->kind != EX_STAR && plan_bind(bd, e->args[i], &ignored, er) < 0)
+                return -1;
+        for (uint32_t i = 0; i < w->npartition; i++)
+            if (plan_bind(bd, w->partition_by[i], &ignored, er) < 0) return -1;
+        for (uint32_t i = 0; i < w->norder; i++)
+            if (plan_bind(bd, w->order_by[i].e, &ignored, er) < 0) return -1;
         *out = bx_const(a, (value){.type = VT_NULL});
         return 0;
     }

@@ -108,6 +108,7 @@ struct binder {
      * not registered, each read as NULL. */
     bool typing_only;
     char **group_names;
+    char **group_keys; /* plan_expr_display of each group key: what an expression matches */
     bexpr **group_bx;
     uint32_t ngroup;
     agg_spec *aggs;
@@ -134,6 +135,9 @@ int plan_err(err *er, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* Name of an expression as DataFusion prints it; `top` leaves a bare column unqualified; an
  * unqualified column inside gets the qualifier sc resolves it to (sc may be NULL). */
 char *plan_expr_name(arena *a, const expr *e, bool top, const struct scope *sc);
+/* e as DataFusion's Display prints it (CASTs kept): two expressions that print alike are the
+ * same expression, where names may not tell them apart (`CAST(t.x AS Int64)` is named t.x). */
+char *plan_expr_display(arena *a, const expr *e, const struct scope *sc);
 /* Arrow's name of a SQL type (Int64, Utf8, Timestamp(Nanosecond, None), ...). */
 const char *plan_type_arrow(const sql_type *t);
 

@@ -487,7 +487,9 @@ int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err 
     struct planner p = {.s = s, .q = q, .a = q->a, .ctes = NULL, .defer = d};
     int rc = plan_query_env(&p, qy, out, er);
     if (!d->rank) return rc;
-    if (rc < 0) {
+    if (rc == 0) {
+        out->root->close(out->root); /* planned, but not to be run */
+    } else {
         int rank = plan_err_rank(er);
         if (!rank || rank < d->rank) return -1;
     }

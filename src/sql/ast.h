@@ -464,5 +464,8 @@ typedef struct sql_stmt {
 /* An operator as DataFusion writes it (`+`, `||`, `AND`, `IS DISTINCT FROM` ...), for names,
  * plans and messages (plan_name.c). */
 const char *plan_op_text(uint8_t opc);
+/* DataFusion's Operator::precedence of a binary operator; 0 (||, IS DISTINCT FROM, bitwise,
+ * regex): always bracketed as an operand. */
+int plan_op_precedence(uint8_t opc);
 
 #endif

@@ -5,6 +5,7 @@
  * column of the aggregate's output and each aggregate call a new aggregate. See plan_int.h. */
 #include "sql/plan_int.h"
 
+#include "sql/errstage.h"
 #include "sql/func.h"
 #include "sql/pattern.h"
 #include "util/buf.h"
@@ -171,6 +172,12 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
                     : (ty == VT_NULL)                ? tx
                                                      : VT_I64;
         if (tx == VT_U64 && ty == VT_NULL) t = VT_U64;
+        /* DataFusion's simplifier: A * NULL, A / NULL and A % NULL (either side) are NULL */
+        if ((tx == VT_NULL || ty == VT_NULL) &&
+            (e->op == OP_MUL || e->op == OP_DIV || e->op == OP_MOD)) {
+            *out = bx_const(a, (value){.type = VT_NULL, .null = true});
+            return bx_cast(a, out, t, 0, er);
+        }
         if (bx_cast(a, &x, t, 0, er) < 0 || bx_cast(a, &y, t, 0, er) < 0) return -1;
         r->type = t;
     }
@@ -400,6 +407,13 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
 }
 
 static int add_agg(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    if (bd->typing_only) {
+        agg_spec sp;
+        if (plan_bind_agg_spec(bd, e, true, &sp, er) < 0) return -1;
+        /* a value of the aggregate's type that is no constant, never read */
+        *out = bx_col(bd->a, 0, sp.type, sp.unit);
+        return 0;
+    }
     if (!bd->agg) {
         return plan_err(er, "Aggregate function %s is not allowed here", e->name);
     }
@@ -427,25 +441,74 @@ static int add_agg(struct binder *bd, const expr *e, bexpr **out, err *er) {
     return 0;
 }
 
+/* Appends to b the names of the aggregate calls in e not yet in b's list (names, *n), in the
+ * order DataFusion's find_aggregate_exprs meets them. */
+static void list_aggs(struct binder *bd, const expr *e, buf *b, char ***names, uint32_t *n,
+                      uint32_t *cap) {
+    if (!e) return;
+    if (e->kind == EX_FUNC && !e->over && agg_lookup(e->name)) {
+        char *nm = plan_expr_name(bd->a, e, false, bd->in);
+        for (uint32_t k = 0; k < *n; k++)
+            if (!strcmp((*names)[k], nm)) return;
+        if (*n == *cap) {
+            uint32_t nc = *cap ? *cap * 2 : 8;
+            *names = arena_realloc(bd->a, *names, sizeof **names * *cap, sizeof **names * nc);
+            *cap = nc;
+        }
+        (*names)[(*n)++] = nm;
+        buf_printf(b, "%s%s", b->len ? ", " : "", nm);
+        return;
+    }
+    for (uint32_t k = 0; k < e->nargs; k++) list_aggs(bd, e->args[k], b, names, n, cap);
+    list_aggs(bd, e->operand, b, names, n, cap);
+    for (uint32_t k = 0; k < e->nwhen; k++) {
+        list_aggs(bd, e->when[k], b, names, n, cap);
+        list_aggs(bd, e->then[k], b, names, n, cap);
+    }
+    list_aggs(bd, e->els, b, names, n, cap);
+}
+
 /* Over an aggregate: a group key expression is a column of the aggregate's output, and a bare
  * column that is not a group key cannot be read. 1 when e was bound so, 0 when it is to be
  * bound as usual (an aggregate call, or an expression over them), -1 on error. */
 static int bind_group_key(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
     char *nm = plan_expr_name(a, e, false, bd->in);
+    char *key = bd->ngroup ? plan_expr_display(a, e, bd->in) : NULL;
     for (uint32_t k = 0; k < bd->ngroup; k++)
-        if (!strcmp(bd->group_names[k], nm)) {
+        if (!strcmp(bd->group_keys[k], key)) {
             *out = bx_col(a, k, bd->group_bx[k]->type, bd->group_bx[k]->unit);
             (*out)->has_tz = bd->group_bx[k]->has_tz;
             return 1;
         }
+    if (e->kind == EX_COLUMN && bd->order_fields) {
+        buf b;
+        buf_init(&b);
+        buf_printf(&b, "Execute logical plan: Datafusion: Schema error: No field named %s.", nm);
+        for (uint32_t k = 0; k < bd->norder_fields; k++) {
+            buf_puts(&b, k ? ", " : " Valid fields are ");
+            put_ident(&b, bd->order_fields[k]);
+        }
+        if (bd->norder_fields) buf_putc(&b, '.');
+        int r = err_set(er, 422, EC_QUERY_INTERNAL, "%s", buf_cstr(&b));
+        buf_free(&b);
+        return r;
+    }
     if (e->kind == EX_COLUMN) {
         buf b;
         buf_init(&b);
         for (uint32_t k = 0; k < bd->ngroup; k++)
             buf_printf(&b, "%s%s", k ? ", " : "", bd->group_names[k]);
-        for (uint32_t k = 0; k < bd->naggs; k++)
-            buf_printf(&b, "%s%s", (k || bd->ngroup) ? ", " : "", bd->agg_names[k]);
+        char **seen = NULL;
+        uint32_t nseen = 0, cap = 0;
+        if (bd->agg_items || bd->agg_having) {
+            for (uint32_t k = 0; k < bd->nagg_items; k++)
+                list_aggs(bd, bd->agg_items[k], &b, &seen, &nseen, &cap);
+            list_aggs(bd, bd->agg_having, &b, &seen, &nseen, &cap);
+        } else {
+            for (uint32_t k = 0; k < bd->naggs; k++)
+                buf_printf(&b, "%s%s", (k || bd->ngroup) ? ", " : "", bd->agg_names[k]);
+        }
         int r = plan_err(er,
                          "Projection references non-aggregate values: Expression %s could "
                          "not be resolved from available columns: %s",
@@ -611,6 +674,20 @@ static int bind_variable(struct binder *bd, const expr *e, bexpr **out, err *er)
 
 static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
+    if (e->over && bd->typing_only) {
+        /* only what the window reads is typed here: the call itself is planned later */
+        const sql_window *w = e->over;
+        bexpr *ignored;
+        for (uint32_t i = 0; i < e->nargs; i++)
+            if (e->args[i]->kind != EX_STAR && plan_bind(bd, e->args[i], &ignored, er) < 0)
+                return -1;
+        for (uint32_t i = 0; i < w->npartition; i++)
+            if (plan_bind(bd, w->partition_by[i], &ignored, er) < 0) return -1;
+        for (uint32_t i = 0; i < w->norder; i++)
+            if (plan_bind(bd, w->order_by[i].e, &ignored, er) < 0) return -1;
+        *out = bx_const(a, (value){.type = VT_NULL});
+        return 0;
+    }
     if (e->over) return plan_bind_window(bd, e, out, er);
     if (agg_lookup(e->name)) return add_agg(bd, e, out, er);
     bexpr **args = arena_alloc(a, sizeof *args * (e->nargs + 1));
@@ -630,6 +707,29 @@ static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
         return 0;
     }
     *out = r;
+    return 0;
+}
+
+int plan_err_rank(const err *er) {
+    static const char exec[] = "Execute logical plan: Datafusion: ";
+    if (errstage_is_eval(er)) return 2; /* a constant folded: sql.c words it so */
+    if (strncmp(er->msg, exec, sizeof exec - 1) != 0) return 0;
+    const char *m = er->msg + sizeof exec - 1;
+    if (!strncmp(m, "type_coercion", 13)) return 1;
+    if (!strncmp(m, "Optimizer rule 'simplify_expressions'", 37)) return 2;
+    return 3;
+}
+
+int plan_bind_item(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    if (plan_bind(bd, e, out, er) == 0) return 0;
+    struct plan_defer *d = bd->p ? bd->p->defer : NULL;
+    int rank = plan_err_rank(er);
+    if (!d || !rank) return -1;
+    if (!d->rank || rank < d->rank) {
+        d->e = *er;
+        d->rank = rank;
+    }
+    *out = bx_const(bd->a, (value){.type = VT_NULL});
     return 0;
 }
 
@@ -701,13 +801,14 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
     }
     case EX_LIKE: {
         bexpr *x, *p;
-        if (plan_bind(bd, e->args[0], &x, er) < 0) return -1;
-        /* DataFusion types a LIKE pattern as it builds the plan, wherever the LIKE is */
+        /* DataFusion types a LIKE pattern as it builds the plan, wherever the LIKE is, and
+         * before it turns to the LIKE's operand */
         bool lazy = bd->lazy_types;
         bd->lazy_types = false;
         int rc = plan_bind(bd, e->args[1], &p, er);
         bd->lazy_types = lazy;
         if (rc < 0) return -1;
+        if (plan_bind(bd, e->args[0], &x, er) < 0) return -1;
         if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &p, VT_STR, 0, er) < 0) return -1;
         if (e->op == OP_SIMILAR)
             return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: SIMILAR TO");
@@ -729,6 +830,10 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
     case EX_SUBQUERY:
     case EX_IN_QUERY:
     case EX_EXISTS:
+        if (bd->typing_only) {
+            *out = bx_const(a, (value){.type = VT_NULL});
+            return 0;
+        }
         return plan_bind_subquery(bd, e, out, er);
     }
     return plan_err(er, "unsupported expression");

@@ -19,6 +19,10 @@ static int kind(const err *e) {
     return 0;
 }
 
+bool errstage_is_eval(const err *e) {
+    return kind(e) != 0;
+}
+
 void errstage_folded(err *e) {
     if (kind(e))
         err_prefix(e, "Execute logical plan: Datafusion: Optimizer rule 'simplify_expressions' "

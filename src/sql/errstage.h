@@ -19,6 +19,10 @@
 
 #include "util/err.h"
 
+#include <stdbool.h>
+
+/* Whether e is an evaluation error, not yet wrapped (what errstage_folded would wrap). */
+bool errstage_is_eval(const err *e);
 void errstage_folded(err *e);
 void errstage_running(err *e);
 void errstage_in_scan(err *e);

@@ -94,16 +94,7 @@ static int precedence(const bexpr *e) {
     case BX_CMP:
         return 20;
     case BX_ARITH:
-        switch (e->op) {
-        case OP_ADD:
-        case OP_SUB:
-            return 30;
-        case OP_MUL:
-        case OP_DIV:
-        case OP_MOD:
-            return 40;
-        }
-        return 0;
+        return plan_op_precedence(e->op);
     default:
         return -1; /* not a binary operator */
     }

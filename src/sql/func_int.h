@@ -145,4 +145,9 @@ bool func_row_valid(arena *a, const vec *args, uint32_t nargs, uint32_t i, vec *
 /* The result's validity is the argument's: the same bitmap, shared (no copy). */
 void func_same_valid(vec *out, const vec *in);
 
+/* What DataFusion appends to the message of an internal error. */
+#define DF_BUG_TAIL                                                                                \
+    ". This was likely caused by a bug in DataFusion's code and we would welcome that you file "   \
+    "an bug report in our issue tracker"
+
 #endif

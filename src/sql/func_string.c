@@ -19,11 +19,6 @@
 
 /* ------------------------------------------------------------------ shared helpers */
 
-/* What DataFusion appends to the message of an internal error. */
-#define DF_BUG_TAIL                                                                                \
-    ". This was likely caused by a bug in DataFusion's code and we would welcome that you file "   \
-    "an bug report in our issue tracker"
-
 uint32_t fs_char_len(const char *p, const char *e) {
     size_t n = utf8_seq(p, (size_t)(e - p));
     return n ? (uint32_t)n : 1;

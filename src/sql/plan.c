@@ -265,17 +265,14 @@ static int bind_group_by(struct binder *bd, const sql_select *sel, expr *const *
     const struct scope *sc = bd->in;
     bexpr **group_bx = arena_alloc(a, sizeof *group_bx * (ngroup + 1));
     bd->group_names = arena_alloc(a, sizeof *bd->group_names * (ngroup + 1));
+    bd->group_keys = arena_alloc(a, sizeof *bd->group_keys * (ngroup + 1));
     for (uint32_t k = 0; k < ngroup; k++) {
         const expr *ge = keys[k];
-        /* GROUP BY 1 / GROUP BY alias refer to select items. */
+        /* GROUP BY 1 / GROUP BY alias refer to select items; a number that is no item's
+         * position is a constant key, as DataFusion's resolve_positions_to_exprs leaves it. */
         if (ge->kind == EX_LITERAL && ge->lit.type == VT_I64) {
             int64_t pos = ge->lit.v.i;
-            if (pos < 1 || pos > sl->nitems)
-                return plan_err(er,
-                                "Projection references non-aggregate values: GROUP BY position "
-                                "%lld is not in select list",
-                                (long long)pos);
-            ge = sl->items[pos - 1];
+            if (pos >= 1 && pos <= sl->nitems) ge = sl->items[pos - 1];
         } else if (ge->kind == EX_COLUMN && !ge->qual) {
             for (uint32_t i = 0; i < sl->nitems; i++)
                 if (sel->items[i < sel->nitems ? i : 0].alias && i < sel->nitems &&
@@ -287,8 +284,9 @@ static int bind_group_by(struct binder *bd, const sql_select *sel, expr *const *
                     break;
                 }
         }
-        if (plan_bind(bd, ge, &group_bx[k], er) < 0) return -1;
+        if (plan_bind_item(bd, ge, &group_bx[k], er) < 0) return -1;
         bd->group_names[k] = plan_expr_name(a, ge, false, sc);
+        bd->group_keys[k] = plan_expr_display(a, ge, sc);
     }
     bd->group_bx = group_bx;
     bd->ngroup = ngroup;
@@ -485,8 +483,18 @@ int plan_query_env(const struct planner *p, const sql_query *qy, plan_out *out, 
 }
 
 int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err *er) {
-    struct planner p = {.s = s, .q = q, .a = q->a, .ctes = NULL};
-    return plan_query_env(&p, qy, out, er);
+    struct plan_defer *d = arena_calloc(q->a, sizeof *d);
+    struct planner p = {.s = s, .q = q, .a = q->a, .ctes = NULL, .defer = d};
+    int rc = plan_query_env(&p, qy, out, er);
+    if (!d->rank) return rc;
+    if (rc == 0) {
+        out->root->close(out->root); /* planned, but not to be run */
+    } else {
+        int rank = plan_err_rank(er);
+        if (!rank || rank < d->rank) return -1;
+    }
+    *er = d->e;
+    return -1;
 }
 
 /* A SELECT being planned: what each step fills in for the next. */
@@ -535,7 +543,7 @@ static int select_bind(struct select_plan *sp, err *er) {
     arena *a = sp->p->a;
     if (sp->where_ast) {
         bd->lazy_types = true; /* DataFusion does not type a filter while building the plan */
-        int rc = plan_bind(bd, sp->where_ast, &sp->where, er);
+        int rc = plan_bind_item(bd, sp->where_ast, &sp->where, er);
         bd->lazy_types = false;
         if (rc < 0) return -1;
         if (bx_cast(a, &sp->where, VT_BOOL, 0, er) < 0) return -1;
@@ -546,6 +554,22 @@ static int select_bind(struct select_plan *sp, err *er) {
         grouping_sets(a, sel, &sp->sc, &gkeys, &ngkeys, &sp->gsets, &sp->ngsets, er) < 0)
         return -1;
     sp->has_agg = has_aggregate(a, qy, sel, &sp->sl);
+    bd->agg_items = sp->sl.items;
+    bd->nagg_items = sp->sl.nitems;
+    bd->agg_having = sel->having;
+    if (sp->has_agg) {
+        /* DataFusion types the select list over the input rows (a projection that resolves
+         * the aliases GROUP BY may name) before it turns to GROUP BY */
+        bd->typing_only = true;
+        for (uint32_t i = 0; i < sp->sl.nitems; i++) {
+            bexpr *ignored;
+            if (plan_bind_item(bd, sp->sl.items[i], &ignored, er) < 0) {
+                bd->typing_only = false;
+                return -1;
+            }
+        }
+        bd->typing_only = false;
+    }
     if (sp->has_agg && bind_group_by(bd, sel, gkeys, ngkeys, &sp->sl, er) < 0) return -1;
 
     /* the projection, bound in aggregate mode when aggregating */
@@ -553,15 +577,20 @@ static int select_bind(struct select_plan *sp, err *er) {
     sp->proj = arena_alloc(a, sizeof *sp->proj * (nitems + qy->norder + 1));
     bd->allow_window = true;
     for (uint32_t i = 0; i < nitems; i++)
-        if (plan_bind(bd, sp->sl.items[i], &sp->proj[i], er) < 0) return -1;
+        if (plan_bind_item(bd, sp->sl.items[i], &sp->proj[i], er) < 0) return -1;
     bd->allow_window = false;
     if (sel->having) {
-        if (plan_bind(bd, sel->having, &sp->having, er) < 0) return -1;
+        if (plan_bind_item(bd, sel->having, &sp->having, er) < 0) return -1;
         if (bx_cast(a, &sp->having, VT_BOOL, 0, er) < 0) return -1;
     }
     sp->nproj = nitems;
     bd->allow_window = true;
+    if (sp->has_agg) {
+        bd->order_fields = sp->sl.names;
+        bd->norder_fields = nitems;
+    }
     if (order_keys(bd, qy, &sp->sl, sp->proj, &sp->nproj, &sp->keys, er) < 0) return -1;
+    bd->order_fields = NULL;
     bd->allow_window = false;
     /* An unaliased window call is named after the window it resolved to (`OVER w` names a
      * WINDOW clause entry). Then window results are read after the window's input: the FROM's

@@ -48,12 +48,22 @@ struct cte_env {
     const struct cte_env *next; /* the next (outer or earlier) CTE */
 };
 
+/* An error DataFusion meets only after the plan is built (its type_coercion rule, then
+ * simplify_expressions, then the physical planner): any error of building the plan comes first,
+ * wherever it is in the query. So the first such error is kept while the rest of the query is
+ * bound, and a later one replaces it only when an earlier pass would have met it (rank). */
+struct plan_defer {
+    err e;
+    int rank; /* 0: none kept */
+};
+
 /* One query level being planned. */
 struct planner {
     sql_session *s;
     qctx *q;
     arena *a;
     const struct cte_env *ctes;
+    struct plan_defer *defer; /* shared by every level of one query */
 };
 
 /* A query planned into an operator: its output names (ncols of root). */
@@ -83,7 +93,22 @@ struct binder {
      * inside of a CAST): a call that fits no signature fails later, in its type_coercion rule,
      * with other words (func.h: fn_env.lazy). */
     bool lazy_types;
+    /* Binding ORDER BY over an aggregate: DataFusion builds the sort over the projection without
+     * checking it, and finding a column that is neither there nor a group key fails only when
+     * the physical plan is made ("Schema error: No field named ..." listing these names). */
+    const char *const *order_fields;
+    uint32_t norder_fields;
+    /* The select items and HAVING of the aggregate: DataFusion finds all their aggregate calls
+     * before it checks any item, so its "available columns" name those not bound yet too. */
+    const expr *const *agg_items;
+    uint32_t nagg_items;
+    const expr *agg_having;
+    /* Typing the select list over the input rows only for its errors, as DataFusion builds a
+     * projection of it before it looks at GROUP BY: aggregates, windows and subqueries are
+     * not registered, each read as NULL. */
+    bool typing_only;
     char **group_names;
+    char **group_keys; /* plan_expr_display of each group key: what an expression matches */
     bexpr **group_bx;
     uint32_t ngroup;
     agg_spec *aggs;
@@ -110,6 +135,9 @@ int plan_err(err *er, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* Name of an expression as DataFusion prints it; `top` leaves a bare column unqualified; an
  * unqualified column inside gets the qualifier sc resolves it to (sc may be NULL). */
 char *plan_expr_name(arena *a, const expr *e, bool top, const struct scope *sc);
+/* e as DataFusion's Display prints it (CASTs kept): two expressions that print alike are the
+ * same expression, where names may not tell them apart (`CAST(t.x AS Int64)` is named t.x). */
+char *plan_expr_display(arena *a, const expr *e, const struct scope *sc);
 /* Arrow's name of a SQL type (Int64, Utf8, Timestamp(Nanosecond, None), ...). */
 const char *plan_type_arrow(const sql_type *t);
 
@@ -118,6 +146,13 @@ const char *plan_type_arrow(const sql_type *t);
 uint32_t plan_scope_find(const struct scope *sc, const expr *e, uint32_t *idx);
 /* Binds e against bd->in (or, with bd->agg, against the aggregate's output). */
 int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er);
+/* plan_bind for a whole clause item (a select item, a group key, WHERE, HAVING, an ORDER BY
+ * key): an error of a pass after plan building is kept in bd->p->defer and the item bound as
+ * NULL, so that an error of building the plan in a later item is still found. */
+int plan_bind_item(struct binder *bd, const expr *e, bexpr **out, err *er);
+/* Which pass of DataFusion raises er: 0 building the plan, 1 type_coercion,
+ * 2 simplify_expressions, 3 the physical planner. */
+int plan_err_rank(const err *er);
 /* The qualifier of the scope's columns, for naming expressions (NULL for none). */
 const char *plan_scope_qual(const struct scope *sc);
 

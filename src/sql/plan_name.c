@@ -133,7 +133,16 @@ static void value_display(buf *b, const value *v) {
     }
 }
 
-static void name_into(buf *b, arena *a, const expr *e, bool top, const struct scope *sc);
+/* How an expression is printed: DataFusion names a column by its expression's create_name, which
+ * drops CASTs and joins arguments with ","; but a LIKE's operands are printed with Display, which
+ * keeps `CAST(x AS T)`, joins arguments with ", " and brackets a binary operand of lower
+ * precedence (disp). */
+struct nctx {
+    const struct scope *sc;
+    bool disp;
+};
+
+static void name_into(buf *b, arena *a, const expr *e, bool top, const struct nctx *sc);
 
 /* The qualifier DataFusion prints before an unqualified column: its table's (or alias's) as
  * the scope resolves it, the first table's when it resolves to none (an output alias). */
@@ -144,7 +153,7 @@ static const char *col_qual(const struct scope *sc, const expr *e) {
     return plan_scope_qual(sc);
 }
 
-static void names_list(buf *b, arena *a, expr **args, uint32_t n, const struct scope *sc,
+static void names_list(buf *b, arena *a, expr **args, uint32_t n, const struct nctx *sc,
                        const char *sep) {
     for (uint32_t i = 0; i < n; i++) {
         if (i) buf_puts(b, sep);
@@ -152,7 +161,7 @@ static void names_list(buf *b, arena *a, expr **args, uint32_t n, const struct s
     }
 }
 
-static void name_case(buf *b, arena *a, const expr *e, const struct scope *sc) {
+static void name_case(buf *b, arena *a, const expr *e, const struct nctx *sc) {
     buf_puts(b, "CASE ");
     if (e->operand) {
         name_into(b, a, e->operand, false, sc);
@@ -190,14 +199,14 @@ static void name_bound(buf *b, arena *a, const sql_frame_bound *fb) {
         else if (fb->offset && fb->offset->kind == EX_LITERAL)
             value_display(b, &fb->offset->lit);
         else if (fb->offset)
-            name_into(b, a, fb->offset, false, NULL);
+            name_into(b, a, fb->offset, false, &(struct nctx){0});
         buf_puts(b, fb->kind == FB_PRECEDING ? " PRECEDING" : " FOLLOWING");
     }
 }
 
 /* ` ORDER BY [t.b ASC NULLS LAST, ...]` of a window or an aggregate (nothing for no keys). */
 static void name_order(buf *b, arena *a, const sql_order_item *items, uint32_t n,
-                       const struct scope *sc) {
+                       const struct nctx *sc) {
     if (!n) return;
     buf_puts(b, " ORDER BY [");
     for (uint32_t i = 0; i < n; i++) {
@@ -214,7 +223,7 @@ static void name_order(buf *b, arena *a, const sql_order_item *items, uint32_t n
 /* A window function call as DataFusion names it: `SUM(t.v) PARTITION BY [t.a] ORDER BY [t.b ASC
  * NULLS LAST] RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`, the default frame spelled
  * out. */
-static void name_window(buf *b, arena *a, const expr *e, const struct scope *sc) {
+static void name_window(buf *b, arena *a, const expr *e, const struct nctx *sc) {
     int ak = agg_lookup(e->name);
     if (ak) {
         buf_puts(b, agg_display(ak));
@@ -227,7 +236,7 @@ static void name_window(buf *b, arena *a, const expr *e, const struct scope *sc)
     if (e->star || (ak && e->nargs == 0))
         buf_putc(b, '*');
     else
-        names_list(b, a, e->args, e->nargs, sc, ",");
+        names_list(b, a, e->args, e->nargs, sc, sc->disp ? ", " : ",");
     buf_putc(b, ')');
     const sql_window *w = e->over;
     if (w->npartition) {
@@ -253,7 +262,7 @@ static void name_window(buf *b, arena *a, const expr *e, const struct scope *sc)
 
 /* An aggregate call prints its name as DataFusion displays it (COUNT, AVG) and `*` for no
  * argument. */
-static void name_func(buf *b, arena *a, const expr *e, const struct scope *sc) {
+static void name_func(buf *b, arena *a, const expr *e, const struct nctx *sc) {
     int ak = agg_lookup(e->name);
     if (e->over) {
         name_window(b, a, e, sc);
@@ -266,7 +275,7 @@ static void name_func(buf *b, arena *a, const expr *e, const struct scope *sc) {
         if (e->star || e->nargs == 0)
             buf_putc(b, '*');
         else
-            names_list(b, a, e->args, e->nargs, sc, ",");
+            names_list(b, a, e->args, e->nargs, sc, sc->disp ? ", " : ",");
         buf_putc(b, ')');
         if (e->filter) {
             buf_puts(b, " FILTER (WHERE ");
@@ -281,19 +290,132 @@ static void name_func(buf *b, arena *a, const expr *e, const struct scope *sc) {
         if (e->star)
             buf_putc(b, '*');
         else
-            names_list(b, a, e->args, e->nargs, sc, ",");
+            names_list(b, a, e->args, e->nargs, sc, sc->disp ? ", " : ",");
         buf_putc(b, ')');
     }
 }
 
-static void name_into(buf *b, arena *a, const expr *e, bool top, const struct scope *sc) {
+/* A BuiltinScalarFunction variant as Rust's Debug prints it: the name in CamelCase, but for
+ * the variants DataFusion spells otherwise. */
+static void put_fun_variant(buf *b, const char *name) {
+    static const char *const odd[][2] = {
+        {"md5", "MD5"},         {"sha224", "SHA224"}, {"sha256", "SHA256"},
+        {"sha384", "SHA384"},   {"sha512", "SHA512"}, {"concat_ws", "ConcatWithSeparator"},
+        {"initcap", "InitCap"}, {"nullif", "NullIf"},
+    };
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
+        if (!strcmp(name, odd[i][0])) {
+            buf_puts(b, odd[i][1]);
+            return;
+        }
+    bool up = true;
+    for (const char *c = name; *c; c++) {
+        if (*c == '_') {
+            up = true;
+            continue;
+        }
+        buf_putc(b, (char)(up && *c >= 'a' && *c <= 'z' ? *c - 32 : *c));
+        up = false;
+    }
+}
+
+/* An expression as Rust's derived Debug prints DataFusion's Expr, for the forms an IN list
+ * holds in practice (literals, calls over them, columns, casts, negations); anything else by
+ * its name. */
+static void debug_into(buf *b, arena *a, const expr *e, const struct nctx *sc) {
+    switch (e->kind) {
+    case EX_LITERAL:
+        buf_puts(b, "Literal(");
+        value_display(b, &e->lit);
+        buf_putc(b, ')');
+        return;
+    case EX_COLUMN: {
+        const char *q = e->qual ? e->qual : col_qual(sc->sc, e);
+        buf_puts(b, "Column(Column { relation: ");
+        if (q)
+            buf_printf(b, "Some(Bare { table: \"%s\" })", q);
+        else
+            buf_puts(b, "None");
+        buf_printf(b, ", name: \"%s\" })", e->name);
+        return;
+    }
+    case EX_UNARY:
+        if (e->op == OP_NEG || e->op == OP_NOT) {
+            buf_puts(b, e->op == OP_NEG ? "Negative(" : "Not(");
+            debug_into(b, a, e->args[0], sc);
+            buf_putc(b, ')');
+        } else {
+            debug_into(b, a, e->args[0], sc);
+        }
+        return;
+    case EX_CAST: {
+        const char *k = e->op == 1 ? "TryCast" : "Cast";
+        buf_printf(b, "%s(%s { expr: ", k, k);
+        debug_into(b, a, e->args[0], sc);
+        buf_printf(b, ", data_type: %s })", plan_type_arrow(&e->cast_type));
+        return;
+    }
+    case EX_FUNC:
+        if (!e->over && !agg_lookup(e->name) && !e->star) {
+            buf_puts(b, "ScalarFunction(ScalarFunction { fun: ");
+            put_fun_variant(b, func_display(e->name));
+            buf_puts(b, ", args: [");
+            for (uint32_t i = 0; i < e->nargs; i++) {
+                if (i) buf_puts(b, ", ");
+                debug_into(b, a, e->args[i], sc);
+            }
+            buf_puts(b, "] })");
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    name_into(b, a, e, false, sc);
+}
+
+int plan_op_precedence(uint8_t opc) {
+    switch (opc) {
+    case OP_OR:
+        return 5;
+    case OP_AND:
+        return 10;
+    case OP_EQ:
+    case OP_NE:
+    case OP_LT:
+    case OP_LE:
+    case OP_GT:
+    case OP_GE:
+        return 20;
+    case OP_ADD:
+    case OP_SUB:
+        return 30;
+    case OP_MUL:
+    case OP_DIV:
+    case OP_MOD:
+        return 40;
+    default:
+        return 0;
+    }
+}
+
+/* An operand of a binary operator; Display brackets one of lower precedence. */
+static void name_operand(buf *b, arena *a, const expr *x, uint8_t opc, const struct nctx *sc) {
+    int p = x->kind == EX_BINARY ? plan_op_precedence(x->op) : -1;
+    bool paren = sc->disp && p >= 0 && (p == 0 || p < plan_op_precedence(opc));
+    if (paren) buf_putc(b, '(');
+    name_into(b, a, x, false, sc);
+    if (paren) buf_putc(b, ')');
+}
+
+static void name_into(buf *b, arena *a, const expr *e, bool top, const struct nctx *sc) {
     switch (e->kind) {
     case EX_LITERAL:
         value_display(b, &e->lit);
         break;
     case EX_COLUMN:
         if (!top) {
-            const char *q = e->qual ? e->qual : e->name[0] != '@' ? col_qual(sc, e) : NULL;
+            const char *q = e->qual ? e->qual : e->name[0] != '@' ? col_qual(sc->sc, e) : NULL;
             if (q) {
                 buf_puts(b, q);
                 buf_putc(b, '.');
@@ -318,11 +440,11 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const struct sc
         }
         break;
     case EX_BINARY:
-        name_into(b, a, e->args[0], false, sc);
+        name_operand(b, a, e->args[0], e->op, sc);
         buf_putc(b, ' ');
         buf_puts(b, plan_op_text(e->op));
         buf_putc(b, ' ');
-        name_into(b, a, e->args[1], false, sc);
+        name_operand(b, a, e->args[1], e->op, sc);
         break;
     case EX_IS: {
         name_into(b, a, e->args[0], false, sc);
@@ -342,19 +464,39 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const struct sc
         break;
     case EX_IN_LIST:
         name_into(b, a, e->args[0], false, sc);
-        buf_puts(b, e->negated ? " NOT IN ([" : " IN ([");
-        names_list(b, a, e->args + 1, e->nargs - 1, sc, ", ");
-        buf_puts(b, "])");
+        if (sc->disp) {
+            buf_puts(b, e->negated ? " NOT IN ([" : " IN ([");
+            names_list(b, a, e->args + 1, e->nargs - 1, sc, ", ");
+            buf_puts(b, "])");
+            break;
+        }
+        /* DataFusion 27's create_name prints the list as the Debug of an iterator over it */
+        buf_puts(b, e->negated ? " NOT IN (Map { iter: Iter([" : " IN (Map { iter: Iter([");
+        for (uint32_t i = 1; i < e->nargs; i++) {
+            if (i > 1) buf_puts(b, ", ");
+            debug_into(b, a, e->args[i], sc);
+        }
+        buf_puts(b, "]) })");
         break;
-    case EX_LIKE:
-        name_into(b, a, e->args[0], false, sc);
+    case EX_LIKE: {
+        /* create_name leaves a space for the ESCAPE character even when there is none */
+        const struct nctx d = {.sc = sc->sc, .disp = true};
+        name_into(b, a, e->args[0], false, &d);
         buf_printf(b, " %s%s ", e->negated ? "NOT " : "", e->op == OP_ILIKE ? "ILIKE" : "LIKE");
-        name_into(b, a, e->args[1], false, sc);
+        name_into(b, a, e->args[1], false, &d);
+        if (!sc->disp) buf_putc(b, ' ');
         break;
+    }
     case EX_CASE:
         name_case(b, a, e, sc);
         break;
     case EX_CAST:
+        if (sc->disp) {
+            buf_puts(b, e->op == 1 ? "TRY_CAST(" : "CAST(");
+            name_into(b, a, e->args[0], false, sc);
+            buf_printf(b, " AS %s)", plan_type_arrow(&e->cast_type));
+            break;
+        }
         /* DataFusion: "CAST does not change the expression name" */
         name_into(b, a, e->args[0], top, sc);
         break;
@@ -376,10 +518,19 @@ static void name_into(buf *b, arena *a, const expr *e, bool top, const struct sc
     }
 }
 
+char *plan_expr_display(arena *a, const expr *e, const struct scope *sc) {
+    buf b;
+    buf_init(&b);
+    name_into(&b, a, e, false, &(struct nctx){.sc = sc, .disp = true});
+    char *r = arena_strndup(a, b.p ? b.p : "", b.len);
+    buf_free(&b);
+    return r;
+}
+
 char *plan_expr_name(arena *a, const expr *e, bool top, const struct scope *sc) {
     buf b;
     buf_init(&b);
-    name_into(&b, a, e, top, sc);
+    name_into(&b, a, e, top, &(struct nctx){.sc = sc});
     char *r = arena_strndup(a, b.p ? b.p : "", b.len);
     buf_free(&b);
     return r;

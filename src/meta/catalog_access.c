@@ -936,8 +936,10 @@ int catalog_drop_role(catalog *c, const char *tenant, const char *name, bool if_
     int rc = -1;
     struct tenant *t = tenant_for_change(c, tenant, e);
     if (!t) {
+    } else if (system_role(name)) {
+        err_set(e, 422, EC_META, "Couldn't drop system role %s", name);
     } else if (!find_role(t, name)) {
-        rc = if_exists && !system_role(name) ? 0 : role_not_found(e, name);
+        rc = if_exists ? 0 : role_not_found(e, name);
     } else {
         rc = commit_roles_locked(c, t, roles_json_except(t, name), e);
     }

@@ -6,8 +6,9 @@
 static const char *const schemas[] = {"information_schema", "cluster_schema"};
 
 static const struct sysview *const views[] = {
-    &sysview_databases, &sysview_tables,          &sysview_columns,
-    &sysview_queries,   &sysview_resource_status,
+    &sysview_databases,           &sysview_tables,  &sysview_columns, &sysview_queries,
+    &sysview_resource_status,     &sysview_roles,   &sysview_members, &sysview_enabled_roles,
+    &sysview_database_privileges, &sysview_tenants, &sysview_users,
 };
 
 bool sysview_is_schema(const char *name) {

@@ -45,6 +45,9 @@ int sysview_open(sql_session *s, qctx *q, const char *schema, const char *name, 
 /* The views (sysview_info.c, sysview_queries.c). */
 extern const struct sysview sysview_databases, sysview_tables, sysview_columns,
     sysview_resource_status, sysview_queries;
+/* sysview_access.c */
+extern const struct sysview sysview_roles, sysview_members, sysview_enabled_roles,
+    sysview_database_privileges, sysview_tenants, sysview_users;
 
 /* ---- query management statements (sysview_queries.c) ---- */
 int sqlx_show_queries(sql_session *s, sql_result *r, err *e);

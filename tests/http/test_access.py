@@ -367,3 +367,58 @@ def test_dump_ddl_recreates_everything(make_server):
     assert ok(dst, "select current_role()", user="d_v", tenant="d_t") == "current_role()\nd_r\n"
     r = write(dst, "m,h=a v=1", "d_v", tenant="d_t", db="d_db")  # now: inside the TTL
     assert r.status == 200, r
+
+
+def test_access_views_scoped(server):
+    ok(server, "create tenant v_t")
+    for u in ("v_own", "v_mem", "v_cus"):
+        ok(server, f"create user {u}")
+    ok(server, "alter user v_own set comment = 'c'")
+    ok(server, "alter tenant v_t add user v_own as owner")
+    ok(server, "alter tenant v_t add user v_mem as member")
+    kw = {"tenant": "v_t"}
+    ok(server, "create database v_db", **kw)
+    ok(server, "create role v_r inherit member", **kw)
+    ok(server, "create role v_r2", **kw)
+    ok(server, "grant write on database v_db to v_r", **kw)
+    ok(server, "grant read on database v_db to v_r2", **kw)
+    ok(server, "alter tenant v_t add user v_cus as v_r")
+    roles = "role_name,role_type,inherit_role\nmember,system,\nowner,system,\nv_r,custom,member\n" \
+            "v_r2,custom,\n"
+    q = "select * from information_schema.roles order by role_name"
+    assert ok(server, q, **kw) == roles
+    assert ok(server, q, user="v_own", **kw) == roles
+    assert ok(server, q, user="v_mem", **kw) == "role_name,role_type,inherit_role\n"
+    q = "select * from information_schema.members order by user_name"
+    assert ok(server, q, user="v_own", **kw) == \
+        "user_name,role_name\nv_cus,v_r\nv_mem,member\nv_own,owner\n"
+    assert ok(server, q, user="v_cus", **kw) == "user_name,role_name\n"
+    q = "select * from information_schema.enabled_roles"
+    assert ok(server, q, user="v_cus", **kw) == "role_name\nv_r\n"
+    assert ok(server, q, user="v_mem", **kw) == "role_name\nmember\n"
+    assert ok(server, q, **kw) == "role_name\n"  # root holds no role there
+    q = "select * from information_schema.database_privileges order by role_name"
+    assert ok(server, q, user="v_own", **kw) == ("tenant_name,database_name,privilege_type,"
+                                                 "role_name\nv_t,v_db,Write,v_r\nv_t,v_db,Read,"
+                                                 "v_r2\n")
+    assert ok(server, q, user="v_cus", **kw) == ("tenant_name,database_name,privilege_type,"
+                                                 "role_name\nv_t,v_db,Write,v_r\n")
+    err(server, "drop role owner", 422, "Couldn't drop system role owner", **kw)
+    # cluster_schema: administrators, in cnosdb only; passwords never show
+    ok(server, "alter tenant cnosdb add user v_own as owner")
+    q = "select * from cluster_schema.users where user_name in ('root', 'v_own') order by user_name"
+    assert ok(server, q) == ('user_name,is_admin,user_options\n'
+                             'root,true,"{""hash_password"":""*****"",""must_change_password"":true,'
+                             '""comment"":""system admin""}"\n'
+                             'v_own,false,"{""hash_password"":""*****"",""comment"":""c""}"\n')
+    assert ok(server, q, user="v_own") == "user_name,is_admin,user_options\n"
+    err(server, "select * from cluster_schema.users", 422,
+        'Table not found: "v_t.cluster_schema.users"', **kw)
+    ok(server, "alter tenant v_t set comment = 'team'")
+    assert ok(server, "select tenant_options from cluster_schema.tenants "
+                      "where tenant_name = 'v_t'") == \
+        'tenant_options\n"{""comment"":""team"",""tenant_is_hidden"":false}"\n'
+    ok(server, "alter tenant cnosdb remove user v_own")
+    ok(server, "drop tenant v_t")
+    for u in ("v_own", "v_mem", "v_cus"):
+        ok(server, f"drop user {u}")

@@ -34,7 +34,8 @@ static catalog *two_tenants(char **dir) {
     err e;
     err_clear(&e);
     assert_int_equal(catalog_open(*dir, &c, &e), 0);
-    cat_tenant_set(c, 1000, "t2", "");
+    tenant_opts to = {0};
+    assert_int_equal(catalog_create_tenant(c, "t2", &to, false, &e), 0);
     db_options o;
     db_options_default(&o);
     col_def cols[] = {col("t0", CK_TAG, VT_STR), col("f0", CK_FIELD, VT_I64)};

@@ -268,6 +268,23 @@ static struct reply handle_ping(server *s) {
     return reply_buf(ready == 1 ? 200 : 503, &b, "application/json", NULL);
 }
 
+/* usage_schema's counters for an admitted request (see usage.h). */
+static void count_request(server *s, const struct req *rq, const char *tenant, const char *db,
+                          const char *user) {
+    static const char *const api[] = {[R_SQL] = "/api/v1/sql",
+                                      [R_WRITE] = "/api/v1/write",
+                                      [R_WRITE_V1] = "/write",
+                                      [R_TSDB_WRITE] = "/api/v1/opentsdb/write",
+                                      [R_TSDB_PUT] = "/api/v1/opentsdb/put"};
+    const char *path = (size_t)rq->route < sizeof api / sizeof *api ? api[rq->route] : NULL;
+    bool q = rq->route == R_SQL;
+    uint64_t n = rq->body.len;
+    usage_count(s->use, q ? U_HTTP_QUERIES : U_HTTP_WRITES, tenant, db, user, path, 1);
+    usage_count(s->use, q ? U_COORD_QUERIES : U_COORD_WRITES, tenant, db, NULL, NULL, 1);
+    usage_count(s->use, U_HTTP_DATA_IN, tenant, db, user, path, n);
+    usage_count(s->use, q ? U_SQL_DATA_IN : U_COORD_DATA_IN, tenant, db, NULL, NULL, n);
+}
+
 /* GET /api/v1/dump/sql/ddl[?tenant=t]: every tenant's DDL, or t's. It lists users and
  * tenants, so it needs an administrator (CnosDB serves it without any check). */
 static struct reply handle_dump(server *s, struct MHD_Connection *c, const char *tenant,
@@ -316,6 +333,7 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     if (!rq->limited && (limiter_take(s->lim, tenant, ev, 1, &e) < 0 ||
                          limiter_take(s->lim, tenant, LIM_DATA_IN, rq->body.len, &e) < 0))
         return reply_err(&e);
+    if (!rq->limited) count_request(s, rq, tenant, db, cr.user);
     rq->limited = true; /* once, even if the event loop hands it to a worker after this */
     if (rq->route == R_SQL)
         return http_handle_sql(s, c, rq, tenant, db, cr.user, &who, must_change, on_loop);
@@ -645,6 +663,7 @@ void server_set_ready(server *s, catalog *cat, engine *eng) {
     s->cat = cat;
     s->eng = eng;
     s->lim = limiter_new(cat);
+    s->use = usage_start(cat, eng, s->cfg.usage_interval_ms);
     __atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -672,6 +691,7 @@ void server_stop(server *s) {
     MHD_stop_daemon(s->d);
     workers_free(s->pool);
     limiter_free(s->lim);
+    usage_stop(s->use);
     conns_free(s->guard);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);

@@ -19,6 +19,7 @@
 #include "server/conns.h"
 #include "server/http.h"
 #include "server/limiter.h"
+#include "server/usage.h"
 #include "server/workers.h"
 #include "util/buf.h"
 
@@ -44,6 +45,7 @@ struct server {
     conns *guard;
     workers *pool;
     limiter *lim;
+    usage *use;
     pthread_mutex_t mu; /* parked, closing */
     pthread_cond_t cv;  /* parked reached 0 */
     int parked;

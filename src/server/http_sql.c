@@ -107,6 +107,13 @@ static void stream_fill_job(void *arg) {
     MHD_resume_connection(st->c);
 }
 
+/* Bytes of an answer sent: the tenant's data-out limit and usage_schema's counters. */
+static void http_count_out(server *s, const sql_session *ss, uint64_t n) {
+    limiter_charge(s->lim, ss->tenant, LIM_DATA_OUT, n);
+    usage_count(s->use, U_HTTP_DATA_OUT, ss->tenant, ss->db, ss->user, "/api/v1/sql", n);
+    usage_count(s->use, U_COORD_DATA_OUT, ss->tenant, ss->db, NULL, NULL, n);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
     struct stream *st = cls;
     if (st->filling) {
@@ -129,7 +136,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
     if (n > max) n = max;
     memcpy(out, st->out.p + st->off, n);
     st->off += n;
-    limiter_charge(st->srv->lim, st->sess.tenant, LIM_DATA_OUT, n);
+    http_count_out(st->srv, &st->sess, n);
     return (ssize_t)n;
 }
 
@@ -236,25 +243,26 @@ static struct reply whole_answer(server *s, struct stream *st, const struct sql_
         fmt_enc_finish(st->enc, &all);
         if (answer_charge(s, st->enc, &all, &charged, &e) < 0) rc = -1;
     }
+    if (rc == 0 && sp->oe_present && sp->oe != CENC_IDENTITY) {
+        buf z;
+        buf_init(&z);
+        rc = cenc_encode(sp->oe, all.p ? all.p : "", all.len, &z, &e);
+        buf_free(&all);
+        all = z;
+        if (rc < 0) {
+            stream_free(st);
+            membudget_release(MEMBUDGET_QUERY, charged);
+            buf_free(&all);
+            return reply_err(&e);
+        }
+    }
+    if (rc == 0) http_count_out(s, &st->sess, all.len); /* the session goes with st */
     stream_free(st);
     membudget_release(MEMBUDGET_QUERY, charged);
     if (rc < 0) {
         buf_free(&all);
         return on_loop_error(on_loop_end, &e);
     }
-    if (sp->oe_present && sp->oe != CENC_IDENTITY) {
-        buf z;
-        buf_init(&z);
-        if (cenc_encode(sp->oe, all.p ? all.p : "", all.len, &z, &e) < 0) {
-            buf_free(&z);
-            buf_free(&all);
-            return reply_err(&e);
-        }
-        buf_free(&all);
-        limiter_charge(s->lim, st->sess.tenant, LIM_DATA_OUT, z.len);
-        return reply_buf(200, &z, ctype, cename);
-    }
-    limiter_charge(s->lim, st->sess.tenant, LIM_DATA_OUT, all.len);
     return reply_buf(200, &all, ctype, cename);
 }
 

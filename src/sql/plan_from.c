@@ -194,6 +194,22 @@ static int leaf_sysview(const struct planner *p, const sql_table_ref *tr, const 
     return leaf_op(p, tr, o, names, sb, r, er);
 }
 
+/* Keeps a usage_schema table's rows of tenant: a condition on its tenant tag (none: no rows). */
+static void own_usage_rows(arena *a, struct rel *r, const meta_table *t, const char *tenant) {
+    int k = meta_table_col(t, "tenant", 6);
+    bexpr *keep;
+    if (k < 0 || t->cols[k].kind != CK_TAG) {
+        keep = bx_const(a, (value){.type = VT_BOOL, .v.b = false});
+    } else {
+        keep = bx_new(a, BX_CMP, VT_BOOL, 2);
+        keep->op = OP_EQ;
+        keep->args[0] = bx_col(a, r->off + (uint32_t)k, VT_STR, 0);
+        keep->args[1] = bx_const(
+            a, (value){.type = VT_STR, .v.s = {arena_strdup(a, tenant), (uint32_t)strlen(tenant)}});
+    }
+    blist_add(a, &r->filters, keep);
+}
+
 static int leaf_table(const struct planner *p, const sql_table_ref *tr, struct scope_buf *sb,
                       struct rel *r, err *er) {
     sql_session *s = p->s;
@@ -209,11 +225,15 @@ static int leaf_table(const struct planner *p, const sql_table_ref *tr, struct s
     }
     const char *db = tr->db ? tr->db : s->db;
     if (sysview_is_schema(db)) return leaf_sysview(p, tr, db, sb, r, er);
+    /* usage_schema is the tenant cnosdb's (server/usage.h): every tenant reads its own rows of
+     * it, and only administrators in cnosdb see all of them */
+    bool usage = !strcmp(db, "usage_schema");
+    bool usage_own = usage && !(s->is_admin && !strcmp(s->tenant, "cnosdb"));
     /* READ on each database a query reads (sql_dcl.c has the statement-level rules) */
-    if (!s->is_admin && s->user &&
+    if (!usage && !s->is_admin && s->user &&
         catalog_require(s->cat, s->user, s->tenant, NEED_READ, db, er) < 0)
         return -1;
-    meta_table *t = catalog_find_table(s->cat, s->tenant, db, tr->name, er);
+    meta_table *t = catalog_find_table(s->cat, usage ? "cnosdb" : s->tenant, db, tr->name, er);
     if (!t) return -1;
     if (t->ext) return leaf_external(p, tr, t, sb, r, er);
     r->kind = REL_TABLE;
@@ -233,6 +253,7 @@ static int leaf_table(const struct planner *p, const sql_table_ref *tr, struct s
         c->kind = t->cols[i].kind;
         c->col_id = t->cols[i].id;
     }
+    if (usage_own) own_usage_rows(a, r, t, s->tenant);
     return 0;
 }
 

@@ -236,5 +236,12 @@ typedef struct engine_stats {
     uint64_t vnodes, files, file_bytes, mem_bytes, wal_bytes, series, pending_flushes;
 } engine_stats;
 void engine_db_stats(engine *g, uint64_t db_id, engine_stats *st);
+/* Per vnode of a database: its time bucket and shard, bytes in its caches and in its files. */
+typedef struct engine_vnode_stat {
+    int64_t bucket;
+    uint32_t shard;
+    uint64_t mem_bytes, file_bytes;
+} engine_vnode_stat;
+size_t engine_vnode_stats(engine *g, uint64_t db_id, arena *a, engine_vnode_stat **out);
 
 #endif

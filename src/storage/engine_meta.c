@@ -88,6 +88,25 @@ bool engine_series_has_rows(engine *g, uint64_t db_id, uint32_t sid, int64_t tmi
     return found;
 }
 
+size_t engine_vnode_stats(engine *g, uint64_t db_id, arena *a, engine_vnode_stat **out) {
+    *out = NULL;
+    struct sdb *d = sdb_get(g, db_id);
+    if (!d) return 0;
+    size_t nv;
+    vnode **vs = sdb_vnodes_snapshot(d, &nv);
+    *out = arena_calloc(a, sizeof **out * (nv + 1));
+    for (size_t i = 0; i < nv; i++) {
+        size_t f;
+        uint64_t b;
+        vnode_disk_usage(vs[i], &f, &b);
+        (*out)[i] = (engine_vnode_stat){vnode_bucket(vs[i]), vnode_shard(vs[i]),
+                                        vnode_mem_bytes(vs[i]), b};
+    }
+    sdb_vnodes_release(vs, nv);
+    sdb_release(d);
+    return nv;
+}
+
 void engine_db_stats(engine *g, uint64_t db_id, engine_stats *st) {
     memset(st, 0, sizeof *st);
     struct sdb *d = sdb_get(g, db_id);

@@ -41,6 +41,7 @@ void config_defaults(config *c) {
     c->query_inline_values = 65536;
     c->max_memory = CONFIG_AUTO;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    c->usage_interval_ms = 10000;
 }
 
 bool parse_size(const char *s, uint64_t *out) {
@@ -167,6 +168,8 @@ int config_set(config *c, const char *section, const char *key, const char *text
             c->max_memory = CONFIG_AUTO, rc = 0;
         else
             rc = parse_size(text, &c->max_memory) ? 0 : -1;
+    } else if (IS("usage", "report_interval")) {
+        rc = want_duration_ms(text, &c->usage_interval_ms);
     } else if (IS("copy", "allowed_dirs")) {
         rc = want_str(text, c->copy_allowed_dirs, sizeof c->copy_allowed_dirs);
     } else if (IS("log", "level")) {
@@ -322,7 +325,7 @@ int config_load_env(config *c, err *e) {
         if (strcasecmp(section, "service") && strcasecmp(section, "storage") &&
             strcasecmp(section, "wal") && strcasecmp(section, "query") &&
             strcasecmp(section, "memory") && strcasecmp(section, "log") &&
-            strcasecmp(section, "copy"))
+            strcasecmp(section, "copy") && strcasecmp(section, "usage"))
             continue;
         if (config_set(c, section, key, eq + 1, e) < 0) {
             err_prefix(e, "environment STRATA_%s_%s: ", section, key);

@@ -75,6 +75,7 @@ typedef struct config {
     uint64_t max_memory;          /* CONFIG_AUTO = from the machine */
     char log_level[16];
     char copy_allowed_dirs[4096]; /* `:`-separated; empty = <data_path>/import */
+    int64_t usage_interval_ms;    /* usage_schema's metrics written every; 0 = never */
 } config;
 
 #define CONFIG_AUTO UINT64_MAX

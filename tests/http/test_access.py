@@ -422,3 +422,36 @@ def test_access_views_scoped(server):
     ok(server, "drop tenant v_t")
     for u in ("v_own", "v_mem", "v_cus"):
         ok(server, f"drop user {u}")
+
+
+def test_usage_schema_metrics_per_tenant(make_server):
+    srv = make_server(env={"STRATA_USAGE_REPORT_INTERVAL": "200ms"})
+    ok(srv, "create tenant us_t")
+    ok(srv, "create user us_u")
+    ok(srv, "alter tenant us_t add user us_u as owner")
+    ok(srv, "alter tenant cnosdb add user us_u as member")
+    ok(srv, "create database us_db", user="us_u", tenant="us_t")
+    r = write(srv, "m,h=a v=1", "us_u", tenant="us_t", db="us_db")
+    assert r.status == 200, r
+    for _ in range(3):
+        ok(srv, "select * from m", user="us_u", tenant="us_t", db="us_db")
+    q = ("select max(value) from usage_schema.http_queries where database = 'us_db' "
+         "and tenant = 'us_t'")
+    deadline = time.monotonic() + 20
+    while not (r := sql(srv, q)).text.endswith("\n3\n"):  # the table appears with a report
+        assert time.monotonic() < deadline, r
+        time.sleep(0.1)
+    # each tenant reads its own rows; an administrator in cnosdb reads everyone's
+    own = "select distinct tenant from usage_schema.coord_queries order by tenant"
+    assert ok(srv, own, user="us_u", tenant="us_t") == "tenant\nus_t\n"
+    assert ok(srv, own, user="us_u") == "tenant\ncnosdb\n"
+    assert ok(srv, own) == "tenant\ncnosdb\nus_t\n"
+    assert ok(srv, "select max(value) from usage_schema.http_writes", user="us_u",
+              tenant="us_t") == "MAX(http_writes.value)\n1\n"
+    # caches and files per vnode, and CnosDB's columns
+    assert "us_db" in ok(srv, "select distinct database from usage_schema.vnode_cache_size")
+    assert ok(srv, "describe table usage_schema.coord_data_in") == (
+        "column_name,data_type,column_type,compression_codec\n"
+        "time,TIMESTAMP(NANOSECOND),TIME,DEFAULT\ndatabase,STRING,TAG,DEFAULT\n"
+        "node_id,STRING,TAG,DEFAULT\ntenant,STRING,TAG,DEFAULT\n"
+        "value,BIGINT UNSIGNED,FIELD,DEFAULT\n")

@@ -128,6 +128,7 @@ int queries_kill(const char *tenant, const char *user, uint64_t id, err *e) {
     }
     pthread_mutex_unlock(&reg_mu);
     if (!found)
-        return err_set(e, 422, EC_QUERY_INTERNAL, "Query not found: %llu", (unsigned long long)id);
+        return err_set(e, 422, EC_QUERY_NOT_FOUND, "Query not found: QueryId(%llu)",
+                       (unsigned long long)id);
     return 0;
 }

@@ -157,7 +157,8 @@ static void test_kill_reaches_only_its_tenant(void **state) {
     assert_int_equal(budget_check(&b2, &e), 0);
     assert_int_equal(queries_kill("t2", "u", id2, &e), 0);
     assert_int_equal(budget_check(&b2, &e), -1);
-    assert_string_equal(e.msg, "Query canceled");
+    assert_string_equal(e.msg, "The query has been canceled");
+    assert_string_equal(e.code, "010014");
     /* a worker's budget under the killed one stops too */
     arena_budget part = {.parent = &b2};
     assert_int_equal(budget_check(&part, &e), -1);

@@ -288,7 +288,7 @@ static int memory_check(const arena_budget *b, err *er) {
     if (!b) return 0;
     /* KILL QUERY (sql/queries.h) marks the query's root budget */
     if (atomic_load_explicit(&arena_budget_root(b)->killed, memory_order_relaxed))
-        return err_set(er, 422, EC_QUERY_INTERNAL, "Query canceled");
+        return err_set(er, 422, EC_QUERY_CANCELED, "The query has been canceled");
     /* a worker of a parallel query: stopped when another part failed, else the query's limits */
     if (arena_budget_cancelled(b))
         return err_set(er, 500, EC_QUERY_INTERNAL,

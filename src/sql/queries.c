@@ -84,13 +84,18 @@ void queries_leave(query_entry *q) {
     free(q);
 }
 
-void queries_list(const char *tenant, arena *a, query_row **out, size_t *n) {
+/* Whether q is listed to (and may be killed by) tenant's user (NULL: anyone of tenant). */
+static bool visible(const struct query_entry *q, const char *tenant, const char *user) {
+    return !strcmp(q->tenant, tenant) && (!user || !strcmp(q->user, user));
+}
+
+void queries_list(const char *tenant, const char *user, arena *a, query_row **out, size_t *n) {
     int64_t now = time_mono_ns();
     size_t cnt = 0, cap = 0;
     query_row *rows = NULL;
     pthread_mutex_lock(&reg_mu);
     for (struct query_entry *q = reg_head; q; q = q->next) {
-        if (strcmp(q->tenant, tenant)) continue;
+        if (!visible(q, tenant, user)) continue;
         if (cnt == cap) {
             size_t nc = cap ? cap * 2 : 16;
             rows = arena_realloc(a, rows, sizeof *rows * cap, sizeof *rows * nc);
@@ -113,16 +118,17 @@ void queries_list(const char *tenant, arena *a, query_row **out, size_t *n) {
     *n = cnt;
 }
 
-int queries_kill(const char *tenant, uint64_t id, err *e) {
+int queries_kill(const char *tenant, const char *user, uint64_t id, err *e) {
     bool found = false;
     pthread_mutex_lock(&reg_mu);
     for (struct query_entry *q = reg_head; q && !found; q = q->next) {
-        if (q->id != id || strcmp(q->tenant, tenant)) continue;
+        if (q->id != id || !visible(q, tenant, user)) continue;
         found = true;
         if (q->budget) atomic_store(&q->budget->killed, true);
     }
     pthread_mutex_unlock(&reg_mu);
     if (!found)
-        return err_set(e, 422, EC_QUERY_INTERNAL, "Query not found: %llu", (unsigned long long)id);
+        return err_set(e, 422, EC_QUERY_NOT_FOUND, "Query not found: QueryId(%llu)",
+                       (unsigned long long)id);
     return 0;
 }

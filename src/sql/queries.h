@@ -9,10 +9,12 @@
  *
  * Killing: queries_kill marks the statement's root memory budget (arena_budget.killed); every
  * place that checks the query's deadline and memory limit (each scan batch, storage's own
- * check hook, every expression evaluation, sort and join loops) then fails with 422 "Query
- * canceled", which the client receives as the statement's error (or, when the answer is
- * already streaming, as the error that ends the stream). A kill is scoped to a tenant: another
- * tenant's id is "not found", so ids leak nothing across tenants.
+ * check hook, every expression evaluation, sort and join loops) then fails with 422 (010014)
+ * "The query has been canceled", CnosDB's words, which the client receives as the statement's
+ * error (or, when the answer is
+ * already streaming, as the error that ends the stream). Listing and killing are scoped to a
+ * tenant, and for a caller who is not an administrator to the caller's own statements: an id
+ * outside that is "not found", so ids leak nothing across tenants or users.
  *
  * Threads: one mutex guards the registry; entries are touched by their statement's thread and
  * read or marked by listings and kills under the mutex. An entry's budget pointer is valid while
@@ -50,9 +52,11 @@ typedef struct query_row {
     uint64_t processed, errors;
 } query_row;
 
-/* The statements of tenant, by id (oldest first). */
-void queries_list(const char *tenant, arena *a, query_row **out, size_t *n);
-/* Marks query id of tenant killed; 422 "Query not found: <id>" when tenant has no such query. */
-int queries_kill(const char *tenant, uint64_t id, err *e);
+/* The statements of tenant, by id (oldest first); with user, only that user's. */
+void queries_list(const char *tenant, const char *user, arena *a, query_row **out, size_t *n);
+/* Marks query id of tenant (with user: of that user) killed; 422 (010011) "Query not found:
+ * QueryId(<id>)", CnosDB's words, when there is no such query, so that one cannot learn of queries
+ * one may not list. */
+int queries_kill(const char *tenant, const char *user, uint64_t id, err *e);
 
 #endif

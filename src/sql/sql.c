@@ -107,7 +107,6 @@ op *tb_op(struct table_builder *tb, qctx *q) {
                 v->d.u64[i] = cell->v.u;
                 break;
             case VT_I64:
-            case VT_TS:
                 v->d.i64[i] = cell->v.i;
                 break;
             case VT_BOOL:

@@ -23,7 +23,7 @@
 
 struct sysview_col {
     const char *name;
-    uint8_t type; /* enum vtype; VT_TS columns are nanoseconds */
+    uint8_t type; /* enum vtype: VT_STR, VT_U64, VT_I64, VT_F64, VT_BOOL (a table builder's) */
 };
 
 struct sysview {

@@ -6,6 +6,8 @@
 
 #include "sql/rstatus.h"
 
+#include <time.h>
+
 /* ------------------------------------------------------------------ databases */
 
 static const struct sysview_col db_cols[] = {
@@ -116,9 +118,19 @@ const struct sysview sysview_columns = {"information_schema", "columns", column_
 /* ------------------------------------------------------------------ resource_status */
 
 static const struct sysview_col rs_cols[] = {
-    {"time", VT_TS},       {"name", VT_STR},   {"action", VT_STR},
+    {"time", VT_STR},      {"name", VT_STR},   {"action", VT_STR},
     {"try_count", VT_STR}, {"status", VT_STR}, {"comment", VT_STR},
 };
+
+/* CnosDB shows when an operation is due as text, to the second, in UTC. */
+static value time_cell(arena *a, int64_t ns) {
+    time_t secs = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char text[32];
+    strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+    return tb_str(a, text);
+}
 
 static int rs_rows(sql_session *s, struct table_builder *tb, err *e) {
     (void)e;
@@ -127,7 +139,7 @@ static int rs_rows(sql_session *s, struct table_builder *tb, err *e) {
     rstatus_list(s->cat, s->tenant, tb->a, &rs, &n);
     for (size_t i = 0; i < n; i++) {
         value *row = tb_row(tb);
-        row[0] = (value){.type = VT_TS, .unit = TU_NS, .v.i = rs[i].time_ns};
+        row[0] = time_cell(tb->a, rs[i].time_ns);
         row[1] = tb_str(tb->a, rs[i].name);
         row[2] = tb_str(tb->a, rs[i].action);
         row[3].type = VT_STR;

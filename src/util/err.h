@@ -29,6 +29,8 @@ typedef struct err {
 #define EC_SQL_PARSE "010009"
 #define EC_CONCURRENCY "010012"
 #define EC_MULTI_STMT "010013"
+#define EC_QUERY_NOT_FOUND "010011" /* KILL QUERY of an id not running */
+#define EC_QUERY_CANCELED "010014"  /* a query stopped by KILL QUERY */
 #define EC_AUTH "010016"
 #define EC_SEMANTIC "010008"
 #define EC_TENANT_NOT_FOUND "030010"

@@ -133,37 +133,44 @@ static void test_kill_reaches_only_its_tenant(void **state) {
     arena *a = arena_new(0);
     query_row *rows;
     size_t n;
-    queries_list("t2", a, &rows, &n);
+    queries_list("t2", NULL, a, &rows, &n);
     assert_int_equal(n, 1);
     assert_string_equal(rows[0].text, "select 2");
     assert_string_equal(rows[0].state, "ANALYZING");
     uint64_t id2 = rows[0].id;
     queries_running(q2);
     queries_processed(q2, 7);
-    queries_list("t2", a, &rows, &n);
+    queries_list("t2", NULL, a, &rows, &n);
     assert_string_equal(rows[0].state, "SCHEDULING");
     assert_int_equal(rows[0].processed, 7);
 
     err e;
     err_clear(&e);
     /* another tenant's id is not found, and its statement goes on */
-    assert_int_equal(queries_kill("cnosdb", id2, &e), -1);
+    assert_int_equal(queries_kill("cnosdb", NULL, id2, &e), -1);
     assert_non_null(strstr(e.msg, "Query not found"));
+    /* another user of the tenant (not an administrator) neither sees nor kills it */
+    queries_list("t2", "v", a, &rows, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(queries_kill("t2", "v", id2, &e), -1);
+    queries_list("t2", "u", a, &rows, &n);
+    assert_int_equal(n, 1);
     assert_int_equal(budget_check(&b2, &e), 0);
-    assert_int_equal(queries_kill("t2", id2, &e), 0);
+    assert_int_equal(queries_kill("t2", "u", id2, &e), 0);
     assert_int_equal(budget_check(&b2, &e), -1);
-    assert_string_equal(e.msg, "Query canceled");
+    assert_string_equal(e.msg, "The query has been canceled");
+    assert_string_equal(e.code, "010014");
     /* a worker's budget under the killed one stops too */
     arena_budget part = {.parent = &b2};
     assert_int_equal(budget_check(&part, &e), -1);
     assert_int_equal(budget_check(&b1, &e), 0);
 
     queries_leave(q2);
-    assert_int_equal(queries_kill("t2", id2, &e), -1);
-    queries_list("cnosdb", a, &rows, &n);
+    assert_int_equal(queries_kill("t2", NULL, id2, &e), -1);
+    queries_list("cnosdb", NULL, a, &rows, &n);
     assert_int_equal(n, 1);
     queries_leave(q1);
-    queries_list("cnosdb", a, &rows, &n);
+    queries_list("cnosdb", NULL, a, &rows, &n);
     assert_int_equal(n, 0);
     arena_free(a);
 }

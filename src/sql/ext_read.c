@@ -26,6 +26,7 @@
 #include "sql/explain.h"
 #include "sql/ops_int.h"
 #include "util/buf.h"
+#include "util/dec.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 #include "util/vec.h"
@@ -417,6 +418,13 @@ static bool set_text(vec *v, uint32_t i, const char *s, size_t n, arena *a) {
         return parse_ts(s, n, v->unit, &v->d.i64[i]);
     case VT_DATE:
         return parse_date(s, n, &v->d.i64[i]);
+    case VT_DEC128: {
+        i128 d;
+        if (!dec_parse(s, n, dec_scale(v->unit), true, &d) || !dec_fits(d, dec_prec(v->unit)))
+            return false;
+        v->d.dec[i] = dec_put(d);
+        return true;
+    }
     default:
         return false;
     }
@@ -434,7 +442,7 @@ static bool set_json(vec *v, uint32_t i, json_t *j, arena *a) {
         return set_text(v, i, tmp, strlen(tmp), a);
     case JSON_REAL:
         if (v->type == VT_F64) return v->d.f64[i] = json_real_value(j), true;
-        if (v->type != VT_STR) return false;
+        if (v->type != VT_STR && v->type != VT_DEC128) return false;
         snprintf(tmp, sizeof tmp, "%.17g", json_real_value(j));
         return set_text(v, i, tmp, strlen(tmp), a);
     case JSON_TRUE:

@@ -54,6 +54,9 @@ void agg_key_encode(buf *kb, const vec *v, uint32_t i) {
     case VT_INTERVAL:
         buf_append(kb, &v->d.iv[i], sizeof(interval));
         break;
+    case VT_DEC128:
+        buf_append(kb, &v->d.dec[i], sizeof(dec128));
+        break;
     default:
         buf_append(kb, &v->d.i64[i], 8);
     }

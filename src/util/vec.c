@@ -108,6 +108,9 @@ void vec_get(const vec *v, uint32_t i, value *out) {
     case VT_INTERVAL:
         out->v.iv = v->d.iv[i];
         break;
+    case VT_DEC128:
+        out->v.dec = v->d.dec[i];
+        break;
     }
 }
 
@@ -138,6 +141,9 @@ void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out) {
             break;
         case VT_INTERVAL:
             out->d.iv[i] = v->v.iv;
+            break;
+        case VT_DEC128:
+            out->d.dec[i] = v->v.dec;
             break;
         }
     }

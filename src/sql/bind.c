@@ -94,17 +94,12 @@ static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *
     return 0;
 }
 
-/* A decimal beside a number (DataFusion 27's comparison coercion): beside a float both are
- * Float64; beside an integer or another decimal both take the wider decimal, an integer
- * counting as the decimal of its digits (Int64 = Decimal128(20, 0)). */
+/* A decimal beside a number (DataFusion 27's comparison coercion, which prefers decimals to
+ * floats): both take the wider decimal, an integer counting as the decimal of its digits
+ * (Int64 = Decimal128(20, 0)) and a float as Decimal128(30, 15) (Float32: (14, 7)). */
 static int unify_dec(arena *a, bexpr **x, bexpr **y, err *er) {
-    uint8_t tx = (*x)->type, ty = (*y)->type;
-    if (tx == VT_F64 || ty == VT_F64) {
-        if (bx_cast(a, x, VT_F64, 0, er) < 0) return -1;
-        return bx_cast(a, y, VT_F64, 0, er);
-    }
-    int w = dec_wider_code((uint8_t)dec_code_of_int(tx, (*x)->unit),
-                           (uint8_t)dec_code_of_int(ty, (*y)->unit));
+    int cx = dec_code_of_num((*x)->type, (*x)->unit), cy = dec_code_of_num((*y)->type, (*y)->unit);
+    int w = cx < 0 || cy < 0 ? -1 : dec_wider_code((uint8_t)cx, (uint8_t)cy);
     if (w < 0) return plan_err(er, "more distinct decimal types than Strata keeps");
     if (bx_cast(a, x, VT_DEC128, (uint8_t)w, er) < 0) return -1;
     return bx_cast(a, y, VT_DEC128, (uint8_t)w, er);
@@ -124,7 +119,7 @@ static int bind_dec_arith(arena *a, bexpr *r, bexpr **x, bexpr **y, err *er) {
     }
     uint8_t ux = (*x)->type == VT_NULL ? (*y)->unit : (*x)->unit;
     uint8_t uy = (*y)->type == VT_NULL ? (*x)->unit : (*y)->unit;
-    int cx = dec_code_of_int(tx, ux), cy = dec_code_of_int(ty, uy);
+    int cx = dec_code_of_num(tx, ux), cy = dec_code_of_num(ty, uy);
     char opch = r->op == OP_ADD   ? '+'
                 : r->op == OP_SUB ? '-'
                 : r->op == OP_MUL ? '*'

@@ -81,6 +81,9 @@ static bool same_keys(const vec *kv, uint32_t nkeys, uint32_t i) {
         case VT_INTERVAL:
             if (memcmp(&v->d.iv[i - 1], &v->d.iv[i], sizeof(interval)) != 0) return false;
             break;
+        case VT_DEC128:
+            if (memcmp(&v->d.dec[i - 1], &v->d.dec[i], sizeof(dec128)) != 0) return false;
+            break;
         case VT_F64:
             /* NaN and -0.0 need the hashed path's normalisation */
             if (!(v->d.f64[i - 1] == v->d.f64[i]) || v->d.f64[i] == 0) return false;

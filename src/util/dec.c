@@ -213,7 +213,8 @@ int dec_wider_code(uint8_t a, uint8_t b) {
     return dec_clamped(s + range, s);
 }
 
-int dec_code_of_int(uint8_t vt, uint8_t unit) {
+int dec_code_of_num(uint8_t vt, uint8_t unit) {
     if (vt == VT_DEC128) return unit;
-    return vt == VT_I64 && unit == 1 ? dec_code(10, 0) : dec_code(20, 0);
+    if (vt == VT_F64) return unit == NU_32 ? dec_code(14, 7) : dec_code(30, 15);
+    return vt == VT_I64 && unit == NU_32 ? dec_code(10, 0) : dec_code(20, 0);
 }

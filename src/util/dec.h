@@ -72,8 +72,8 @@ size_t dec_format(i128 v, int s, char out[DEC_TEXT_MAX]);
 int dec_result_code(char op, uint8_t a, uint8_t b);
 /* The common type two decimals are compared and unified in (get_wider_decimal_type). */
 int dec_wider_code(uint8_t a, uint8_t b);
-/* The Decimal128 an integer type turns into beside a decimal: Int64 (20, 0), UInt64 (20, 0),
- * Int32 (10, 0). */
-int dec_code_of_int(uint8_t vt, uint8_t unit);
+/* The Decimal128 a number turns into beside a decimal (a decimal: itself): Int64 and UInt64
+ * (20, 0), Int32 (10, 0); in comparisons Float64 (30, 15) and Float32 (14, 7). */
+int dec_code_of_num(uint8_t vt, uint8_t unit);
 
 #endif

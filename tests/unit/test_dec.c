@@ -111,8 +111,16 @@ static void test_result_types(void **st) {
     assert_string_equal(dec_arrow_name((uint8_t)dec_result_code('%', d10, i64)),
                         "Decimal128(10, 2)");
     assert_string_equal(dec_arrow_name((uint8_t)dec_wider_code(d10, i64)), "Decimal128(22, 2)");
-    assert_string_equal(dec_arrow_name((uint8_t)dec_code_of_int(VT_I64, NU_32)),
+    assert_string_equal(dec_arrow_name((uint8_t)dec_code_of_num(VT_I64, NU_32)),
                         "Decimal128(10, 0)");
+    assert_string_equal(dec_arrow_name((uint8_t)dec_code_of_num(VT_U64, 0)), "Decimal128(20, 0)");
+    assert_string_equal(dec_arrow_name((uint8_t)dec_code_of_num(VT_F64, 0)), "Decimal128(30, 15)");
+    assert_string_equal(dec_arrow_name((uint8_t)dec_code_of_num(VT_F64, NU_32)),
+                        "Decimal128(14, 7)");
+    /* a NUMERIC beside a float compares at scale 15, its 28 integer digits capped to 23 */
+    assert_string_equal(
+        dec_arrow_name((uint8_t)dec_wider_code(d38, (uint8_t)dec_code_of_num(VT_F64, 0))),
+        "Decimal128(38, 15)");
 }
 
 static const char *ftext(float f, bool json) {

@@ -77,12 +77,11 @@ static void put_value(buf *b, const value *v, uint8_t type, uint8_t unit, bool h
         buf_printf(b, physical ? "%lld" : "Date32(\"%lld\")", (long long)v->v.i);
         break;
     case VT_DEC128: {
+        /* ScalarValue shows a decimal's integer, precision and scale either way */
         char t[DEC_TEXT_MAX];
-        dec_format(dec_get(v->v.dec), physical ? dec_scale(unit) : 0, t);
-        if (physical)
-            buf_printf(b, "%s", t);
-        else
-            buf_printf(b, "Decimal128(Some(%s),%d,%d)", t, dec_prec(unit), dec_scale(unit));
+        dec_format(dec_get(v->v.dec), 0, t);
+        buf_printf(b, physical ? "Some(%s),%d,%d" : "Decimal128(Some(%s),%d,%d)", t, dec_prec(unit),
+                   dec_scale(unit));
         break;
     }
     case VT_INTERVAL:

@@ -23,6 +23,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "format/fmt_num.h"
 #include "sql/explain.h"
 #include "sql/ops_int.h"
 #include "util/buf.h"
@@ -442,7 +443,13 @@ static bool set_json(vec *v, uint32_t i, json_t *j, arena *a) {
         return set_text(v, i, tmp, strlen(tmp), a);
     case JSON_REAL:
         if (v->type == VT_F64) return v->d.f64[i] = json_real_value(j), true;
-        if (v->type != VT_STR && v->type != VT_DEC128) return false;
+        if (v->type == VT_DEC128) {
+            /* the number's shortest digits: 0.3 is 0.3 at any scale, as arrow reads its text */
+            char num[340];
+            size_t n = fmt_double_plain(num, json_real_value(j));
+            return set_text(v, i, num, n, a);
+        }
+        if (v->type != VT_STR) return false;
         snprintf(tmp, sizeof tmp, "%.17g", json_real_value(j));
         return set_text(v, i, tmp, strlen(tmp), a);
     case JSON_TRUE:

@@ -170,6 +170,8 @@ static size_t scalar_text(char *tmp, const vec *v, uint32_t r, enum ts_style ts,
         return time_format(tmp, v->d.i64[r], (enum tunit)v->unit, ts, tz);
     case VT_DATE:
         return time_format_date(tmp, v->d.i64[r]);
+    case VT_TIME64:
+        return time_format_time(tmp, v->d.i64[r]);
     case VT_INTERVAL:
         return interval_text(tmp, 96, v->d.iv[r]);
     case VT_DEC128:
@@ -343,6 +345,7 @@ static bool json_member(const fmt_enc *f, buf *out, const vec *v, uint32_t r, ui
         break;
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
     case VT_INTERVAL:
         buf_putc(out, '"');
         n = scalar_text(tmp, v, r, TSFMT_TRIM, v->has_tz || f->has_tz[c]);

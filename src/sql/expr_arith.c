@@ -368,6 +368,7 @@ int expr_eval_cmp(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena 
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         CMP_LOOP(int64_t, i64);
         break;
     case VT_U64:
@@ -441,6 +442,7 @@ int expr_eval_cmp_scalar(const bexpr *e, const batch *b, arena *a, vec *out, err
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         CMP_SCALAR(int64_t, i64, cv->v.i);
         return 0;
     case VT_U64:
@@ -474,6 +476,7 @@ bool expr_values_equal(const value *a, const value *b) {
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         return a->v.i == b->v.i;
     case VT_U64:
         return a->v.u == b->v.u;

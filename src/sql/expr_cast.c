@@ -189,6 +189,9 @@ static bool cast_to_str(arena *a, const value *in, value *out) {
     case VT_DEC128:
         n = dec_format(dec_get(in->v.dec), dec_scale(in->unit), tmp);
         break;
+    case VT_TIME64:
+        n = time_format_time(tmp, in->v.i);
+        break;
     case VT_INTERVAL: {
         interval iv = in->v.iv;
         int64_t secs = iv.nanos / 1000000000, frac = iv.nanos % 1000000000;

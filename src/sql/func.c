@@ -76,6 +76,7 @@ static const char *const dt_names[DT__COUNT] = {
     [DT_TS_NS_UTC] = "Timestamp(Nanosecond, Some(\"+00:00\"))",
     [DT_INTERVAL] = "Interval(MonthDayNano)",
     [DT_DEC128] = "Decimal128(38, 10)",
+    [DT_TIME64] = "Time64(Nanosecond)",
 };
 
 /* The DataFusion type of a bound argument. */
@@ -97,6 +98,8 @@ static uint8_t arg_dt(const bexpr *x) {
         return DT_INTERVAL;
     case VT_DEC128:
         return DT_DEC128;
+    case VT_TIME64:
+        return DT_TIME64;
     case VT_DATE:
         return DT_DATE32;
     case VT_TS:

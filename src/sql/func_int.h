@@ -49,6 +49,7 @@ enum fn_dt {
     DT_TS_NS_UTC, /* Timestamp(Nanosecond, Some("+00:00")): now() */
     DT_INTERVAL,  /* Interval(MonthDayNano) */
     DT_DEC128,    /* Decimal128(p, s), named with its (p, s) where the argument is known */
+    DT_TIME64,    /* Time64(Nanosecond) */
     DT__COUNT
 };
 

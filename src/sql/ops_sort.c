@@ -30,6 +30,7 @@ static int cmp_vals(const vec *v, uint32_t i, uint32_t j) {
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         return (v->d.i64[i] > v->d.i64[j]) - (v->d.i64[i] < v->d.i64[j]);
     case VT_U64:
         return (v->d.u64[i] > v->d.u64[j]) - (v->d.u64[i] < v->d.u64[j]);

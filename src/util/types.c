@@ -33,6 +33,8 @@ const char *vtype_sql_name(enum vtype t, enum tunit u) {
         return "DATE";
     case VT_DEC128:
         return dec_sql_name(u);
+    case VT_TIME64:
+        return "TIME";
     case VT_NULL:
         return "NULL";
     }
@@ -122,6 +124,8 @@ const char *vtype_arrow_name(uint8_t t, uint8_t unit) {
         return "Date32";
     case VT_DEC128:
         return dec_arrow_name(unit);
+    case VT_TIME64:
+        return "Time64(Nanosecond)";
     default:
         return "Null";
     }

@@ -25,6 +25,7 @@ enum vtype {
     VT_DATE = 8,     /* days since 1970-01-01, expressions only */
     VT_DEC128 = 9,   /* Decimal128(p, s): external tables and expressions; (p, s) coded in the
                       * unit byte (util/dec.h) */
+    VT_TIME64 = 10,  /* Time64(Nanosecond): nanoseconds since midnight, expressions only */
 };
 
 /* Timestamp units. Persisted: append only. */

@@ -94,6 +94,7 @@ void vec_get(const vec *v, uint32_t i, value *out) {
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         out->v.i = v->d.i64[i];
         break;
     case VT_U64:
@@ -128,6 +129,7 @@ void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out) {
         case VT_I64:
         case VT_TS:
         case VT_DATE:
+        case VT_TIME64:
             out->d.i64[i] = v->v.i;
             break;
         case VT_U64:

@@ -103,6 +103,7 @@ int ext_column_type(arena *a, const sql_type *ty, const char *col, uint8_t *vt, 
                            : !strncmp(n, "INT8", 4)     ? "Int64"
                                                         : "Int32";
         *arrow = is_unsigned ? arena_printf(a, "U%s", base) : base;
+        if (!strcmp(base, "Int32") && !is_unsigned) *unit = NU_32;
         return 0;
     }
     case VT_F64:
@@ -110,6 +111,7 @@ int ext_column_type(arena *a, const sql_type *ty, const char *col, uint8_t *vt, 
                          !strcmp(n, "FLOAT4")
                      ? "Float32"
                      : "Float64";
+        if (!strcmp(*arrow, "Float32")) *unit = NU_32;
         return 0;
     case VT_STR:
         *arrow = "Utf8";
@@ -160,8 +162,10 @@ char *ext_def_text(const ext_source *src, const char *const *arrow_names, uint32
     return text;
 }
 
-/* Unit byte of an Arrow type name: a timestamp's unit, a decimal's (p, s) code. */
+/* Unit byte of an Arrow type name: a timestamp's unit, a decimal's (p, s) code, NU_32 for the
+ * Int32 and Float32 Strata holds in 64 bits. */
 static uint8_t ts_unit(const char *arrow) {
+    if (!strcmp(arrow, "Int32") || !strcmp(arrow, "Float32")) return NU_32;
     int p, s;
     if (sscanf(arrow, "Decimal128(%d, %d)", &p, &s) == 2) {
         int code = dec_code(p, s);

@@ -15,3 +15,13 @@ extern "C" int fmt_dtoa_shortest(double v, char digits[18], int *sci_exp) {
     *sci_exp = point - 1;
     return length;
 }
+
+extern "C" int fmt_dtoa_shortest_single(float v, char digits[18], int *sci_exp) {
+    using double_conversion::DoubleToStringConverter;
+    bool sign;
+    int length = 0, point = 0;
+    DoubleToStringConverter::DoubleToAscii(v, DoubleToStringConverter::SHORTEST_SINGLE, 0, digits,
+                                           18, &sign, &length, &point);
+    *sci_exp = point - 1;
+    return length;
+}

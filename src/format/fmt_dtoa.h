@@ -11,6 +11,8 @@ extern "C" {
 #endif
 
 int fmt_dtoa_shortest(double v, char digits[18], int *sci_exp);
+/* The same for a float: the fewest digits that read back as the same float (n <= 9). */
+int fmt_dtoa_shortest_single(float v, char digits[18], int *sci_exp);
 
 #ifdef __cplusplus
 }

@@ -206,6 +206,9 @@ static size_t put_decimal(char *out, double v) {
 
 /* NaN, infinities and zero (in the form given), as lexical-core and Rust both write them: their
  * length; else 0, with *p past the sign for the caller to write the rest. */
+static char *lexical_layout(char *p, const char *dig, int n, int e);
+static char *json_layout(char *p, const char *dig, int n, int e);
+
 static size_t put_special(char *out, double d, const char *zero, char **p) {
     if (isnan(d)) {
         memcpy(out, "NaN", 3);
@@ -237,6 +240,21 @@ size_t fmt_double(char *out, double d) {
     }
     char dig[17];
     int e, n = fmt_shortest(d, dig, &e);
+    return (size_t)(lexical_layout(p, dig, n, e) - out);
+}
+
+size_t fmt_float(char *out, float f) {
+    char *p;
+    size_t done = put_special(out, f, "0.0", &p);
+    if (done) return done;
+    char dig[18];
+    int e, n = fmt_dtoa_shortest_single(f, dig, &e);
+    return (size_t)(lexical_layout(p, dig, n, e) - out);
+}
+
+/* lexical-core's layout of the shortest digits dig[0..n) x 10^e (see fmt_double) at p;
+ * returns the end. */
+static char *lexical_layout(char *p, const char *dig, int n, int e) {
     if (e < -5 || e > 9) {
         *p++ = dig[0];
         *p++ = '.';
@@ -265,12 +283,13 @@ size_t fmt_double(char *out, double d) {
         memcpy(p, dig + e + 1, (size_t)(n - e - 1));
         p += n - e - 1;
     }
-    return (size_t)(p - out);
+    return p;
 }
 
 /* ryu's pretty format as serde_json uses it; kk is the position of the decimal point
  * relative to the first digit (10^(kk-1) <= |d| < 10^kk). */
-size_t fmt_double_json(char *out, double d) {
+/* serde_json's text of d, from a float's shortest digits when single (d holds a float). */
+static size_t json_number(char *out, double d, bool single) {
     if (!isfinite(d)) {
         memcpy(out, "null", 4);
         return 4;
@@ -281,8 +300,21 @@ size_t fmt_double_json(char *out, double d) {
         memcpy(p, "0.0", 3);
         return (size_t)(p + 3 - out);
     }
-    char dig[17];
-    int e, n = fmt_shortest(d, dig, &e);
+    char dig[18];
+    int e, n = single ? fmt_dtoa_shortest_single((float)d, dig, &e) : fmt_shortest(d, dig, &e);
+    return (size_t)(json_layout(p, dig, n, e) - out);
+}
+
+size_t fmt_double_json(char *out, double d) {
+    return json_number(out, d, false);
+}
+
+size_t fmt_float_json(char *out, float f) {
+    return json_number(out, f, true);
+}
+
+/* ryu's layout of the shortest digits dig[0..n) x 10^e at p; returns the end. */
+static char *json_layout(char *p, const char *dig, int n, int e) {
     int kk = e + 1, k = kk - n;
     if (k >= 0 && kk <= 16) {
         memcpy(p, dig, (size_t)n);
@@ -310,7 +342,7 @@ size_t fmt_double_json(char *out, double d) {
         }
         p = put_exp(p, kk - 1);
     }
-    return (size_t)(p - out);
+    return p;
 }
 
 size_t fmt_double_plain(char *out, double d) {

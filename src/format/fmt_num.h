@@ -18,6 +18,8 @@ int fmt_shortest(double d, char digits[17], int *sci_exp);
  * `1e20`, `1.5e-7`, `0.00001`, `1000000000000000.0` (needs 32 bytes). Non-finite values,
  * which JSON cannot hold, are written as `null`. */
 size_t fmt_double_json(char *out, double d);
+/* The same for a Float32, from its shortest float digits. */
+size_t fmt_float_json(char *out, float f);
 
 /* Rust's Display of an f64, which DataFusion's names and plans show (`Float64(50)`,
  * `Float64(0.1)`, `Float64(12345678865)`): shortest digits, never an exponent, no fraction

@@ -8,6 +8,7 @@
 #include "format/format.h"
 
 #include "format/fmt_num.h"
+#include "util/dec.h"
 #include "util/mem.h"
 #include "util/timeutil.h"
 
@@ -163,13 +164,18 @@ static size_t scalar_text(char *tmp, const vec *v, uint32_t r, enum ts_style ts,
     case VT_U64:
         return fmt_u64(tmp, v->d.u64[r]);
     case VT_F64:
+        if (v->unit == NU_32) return fmt_float(tmp, (float)v->d.f64[r]);
         return fmt_double(tmp, v->d.f64[r]);
     case VT_TS:
         return time_format(tmp, v->d.i64[r], (enum tunit)v->unit, ts, tz);
     case VT_DATE:
         return time_format_date(tmp, v->d.i64[r]);
+    case VT_TIME64:
+        return time_format_time(tmp, v->d.i64[r]);
     case VT_INTERVAL:
         return interval_text(tmp, 96, v->d.iv[r]);
+    case VT_DEC128:
+        return dec_format(dec_get(v->d.dec[r]), dec_scale(v->unit), tmp);
     default:
         return 0;
     }
@@ -334,10 +340,12 @@ static bool json_member(const fmt_enc *f, buf *out, const vec *v, uint32_t r, ui
         json_put_str(out, v->d.s[r].p, v->d.s[r].len);
         return true;
     case VT_F64:
-        n = fmt_double_json(tmp, v->d.f64[r]);
+        n = v->unit == NU_32 ? fmt_float_json(tmp, (float)v->d.f64[r])
+                             : fmt_double_json(tmp, v->d.f64[r]);
         break;
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
     case VT_INTERVAL:
         buf_putc(out, '"');
         n = scalar_text(tmp, v, r, TSFMT_TRIM, v->has_tz || f->has_tz[c]);

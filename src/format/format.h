@@ -62,5 +62,7 @@ int fmt_enc_error(const fmt_enc *f, err *e);
 /* Shortest text that reads back as exactly d, CnosDB style (`1.0`, `1.0e10`, `NaN`, `inf`).
  * out needs 32 bytes; returns the length. */
 size_t fmt_double(char *out, double d);
+/* The same for a Float32: its shortest float digits (`1.5707964`, `6.0e-6`). */
+size_t fmt_float(char *out, float f);
 
 #endif

@@ -3,6 +3,7 @@
 #include "sql/ops_int.h"
 
 #include "sql/func.h"
+#include "util/dec.h"
 #include "sql/sketch.h"
 #include "util/varint.h"
 
@@ -28,6 +29,10 @@ int agg_value_cmp(const value *x, const value *y) {
         return (x->v.u > y->v.u) - (x->v.u < y->v.u);
     case VT_BOOL:
         return (int)x->v.b - (int)y->v.b;
+    case VT_DEC128: {
+        i128 a = dec_get(x->v.dec), b = dec_get(y->v.dec);
+        return (a > b) - (a < b);
+    }
     case VT_STR: {
         uint32_t n = x->v.s.len < y->v.s.len ? x->v.s.len : y->v.s.len;
         int r = memcmp(x->v.s.p, y->v.s.p, n);
@@ -196,6 +201,10 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
             d = (double)x->d.u64[i];
             st->sum_u += x->d.u64[i];
             break;
+        case VT_DEC128: /* wraps past 128 bits, as DataFusion's sum does */
+            d = 0;
+            st->sum_d = dec_add_wrap(st->sum_d, x->d.dec[i]);
+            break;
         default:
             d = 0;
         }
@@ -357,6 +366,7 @@ static void distinct_merge_one(void *ctx, const void *key, uint32_t klen) {
         bool b;
         strv s;
         interval iv;
+        dec128 dec;
     } one;
     memset(&one, 0, sizeof one);
     v.d.raw = &one;
@@ -373,6 +383,10 @@ static void distinct_merge_one(void *ctx, const void *key, uint32_t klen) {
     case VT_INTERVAL:
         if ((size_t)(r.end - r.p) < sizeof one.iv) return;
         memcpy(&one.iv, r.p, sizeof one.iv);
+        break;
+    case VT_DEC128:
+        if ((size_t)(r.end - r.p) < sizeof one.dec) return;
+        memcpy(&one.dec, r.p, sizeof one.dec);
         break;
     default:
         if (r.end - r.p < 8) return;
@@ -540,6 +554,7 @@ void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
     dst->sum_f += src->sum_f;
     dst->sum_i = (int64_t)((uint64_t)dst->sum_i + (uint64_t)src->sum_i);
     dst->sum_u += src->sum_u;
+    dst->sum_d = dec_add_wrap(dst->sum_d, src->sum_d);
 }
 
 static int cmp_f64(const void *a, const void *b) {
@@ -600,6 +615,9 @@ void agg_put_value(vec *out, uint32_t r, const value *v) {
     case VT_INTERVAL:
         out->d.iv[r] = v->v.iv;
         break;
+    case VT_DEC128:
+        out->d.dec[r] = v->v.dec;
+        break;
     case VT_NULL:
         break;
     default:
@@ -650,6 +668,20 @@ static bool pair_final(const agg_spec *sp, const struct agg_state *st, double *r
     }
 }
 
+/* DataFusion 27's DecimalAverager: the sum brought to the result's scale, then divided by the
+ * count with truncation. An average past the result's precision is NULL here (DataFusion fails
+ * the query with "Arithmetic Overflow in AvgAccumulator"). */
+static int dec_avg(const agg_spec *sp, const struct agg_state *st, dec128 *out, arena *a) {
+    (void)a;
+    int s_in = dec_scale(sp->arg->unit), s_out = dec_scale(sp->unit);
+    i128 v;
+    if (!dec_rescale(dec_get(st->sum_d), s_in, s_out, &v)) return -1;
+    v /= st->count;
+    if (!dec_fits(v, dec_prec(sp->unit))) return -1;
+    *out = dec_put(v);
+    return 0;
+}
+
 void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_t r, arena *a) {
     bool null = false;
     switch (sp->kind) {
@@ -698,6 +730,8 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
     case AGG_SUM:
         if (!st->count)
             null = true;
+        else if (sp->type == VT_DEC128)
+            out->d.dec[r] = st->sum_d;
         else if (sp->type == VT_F64)
             out->d.f64[r] = st->sum_f;
         else if (sp->type == VT_I64)
@@ -708,7 +742,9 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
     case AGG_AVG:
         if (!st->count)
             null = true;
-        else
+        else if (sp->type == VT_DEC128) {
+            if (dec_avg(sp, st, &out->d.dec[r], a) < 0) null = true;
+        } else
             out->d.f64[r] = st->sum_f / (double)st->count;
         break;
     case AGG_VAR:

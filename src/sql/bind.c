@@ -9,6 +9,7 @@
 #include "sql/func.h"
 #include "sql/pattern.h"
 #include "util/buf.h"
+#include "util/dec.h"
 
 #include <string.h>
 #include <strings.h>
@@ -94,6 +95,47 @@ static int find_col(const struct binder *bd, const expr *e, uint32_t *idx, err *
     return 0;
 }
 
+/* A decimal beside a number (DataFusion 27's comparison coercion, which prefers decimals to
+ * floats): both take the wider decimal, an integer counting as the decimal of its digits
+ * (Int64 = Decimal128(20, 0)) and a float as Decimal128(30, 15) (Float32: (14, 7)). */
+static int unify_dec(arena *a, bexpr **x, bexpr **y, err *er) {
+    int cx = dec_code_of_num((*x)->type, (*x)->unit), cy = dec_code_of_num((*y)->type, (*y)->unit);
+    int w = cx < 0 || cy < 0 ? -1 : dec_wider_code((uint8_t)cx, (uint8_t)cy);
+    if (w < 0) return plan_err(er, "more distinct decimal types than Strata keeps");
+    if (bx_cast(a, x, VT_DEC128, (uint8_t)w, er) < 0) return -1;
+    return bx_cast(a, y, VT_DEC128, (uint8_t)w, er);
+}
+
+/* Decimal arithmetic (DataFusion 27): beside a float both are Float64; otherwise an integer is
+ * the decimal of its digits, the result type is dec_result_code's, and the operands are
+ * brought to their wider type first except for `*`, whose kernel adds the scales. */
+static int bind_dec_arith(arena *a, bexpr *r, bexpr **x, bexpr **y, err *er) {
+    uint8_t tx = (*x)->type, ty = (*y)->type;
+    if (tx == VT_NULL) tx = ty;
+    if (ty == VT_NULL) ty = tx;
+    if (tx == VT_F64 || ty == VT_F64) {
+        r->type = VT_F64;
+        if (bx_cast(a, x, VT_F64, 0, er) < 0) return -1;
+        return bx_cast(a, y, VT_F64, 0, er);
+    }
+    uint8_t ux = (*x)->type == VT_NULL ? (*y)->unit : (*x)->unit;
+    uint8_t uy = (*y)->type == VT_NULL ? (*x)->unit : (*y)->unit;
+    int cx = dec_code_of_num(tx, ux), cy = dec_code_of_num(ty, uy);
+    char opch = r->op == OP_ADD   ? '+'
+                : r->op == OP_SUB ? '-'
+                : r->op == OP_MUL ? '*'
+                : r->op == OP_DIV ? '/'
+                                  : '%';
+    int rc = cx < 0 || cy < 0 ? -1 : dec_result_code(opch, (uint8_t)cx, (uint8_t)cy);
+    int w = rc < 0 ? -1 : dec_wider_code((uint8_t)cx, (uint8_t)cy);
+    if (w < 0) return plan_err(er, "more distinct decimal types than Strata keeps");
+    if (opch != '*') cx = cy = w;
+    r->type = VT_DEC128;
+    r->unit = (uint8_t)rc;
+    if (bx_cast(a, x, VT_DEC128, (uint8_t)cx, er) < 0) return -1;
+    return bx_cast(a, y, VT_DEC128, (uint8_t)cy, er);
+}
+
 /* Common type for comparison / arithmetic / CASE branches. */
 static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t opc, err *er) {
     arena *a = bd->a;
@@ -101,7 +143,15 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
     if (tx == VT_NULL && ty == VT_NULL) return 0;
     if (tx == VT_NULL) return bx_cast(a, x, ty, (*y)->unit, er);
     if (ty == VT_NULL) return bx_cast(a, y, tx, (*x)->unit, er);
-    if (tx == ty && (tx != VT_TS || (*x)->unit == (*y)->unit)) return 0;
+    if (tx == ty && (tx == VT_I64 || tx == VT_F64) && (*x)->unit != (*y)->unit) {
+        /* Int32 beside Int64, Float32 beside Float64: the wider */
+        if (bx_cast(a, x, tx, NU_64, er) < 0) return -1;
+        return bx_cast(a, y, tx, NU_64, er);
+    }
+    if (tx == ty && ((tx != VT_TS && tx != VT_DEC128) || (*x)->unit == (*y)->unit)) return 0;
+    if ((tx == VT_DEC128 && vtype_numeric(ty)) || (ty == VT_DEC128 && vtype_numeric(tx)) ||
+        (tx == VT_DEC128 && ty == VT_DEC128))
+        return unify_dec(a, x, y, er);
     if (tx == VT_TS && ty == VT_TS) {
         uint8_t u = (*x)->unit < (*y)->unit ? (*x)->unit : (*y)->unit; /* finer unit */
         if (bx_cast(a, x, VT_TS, u, er) < 0) return -1;
@@ -149,14 +199,15 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
     } else if (tx == VT_INTERVAL && ty == VT_INTERVAL && (e->op == OP_ADD || e->op == OP_SUB)) {
         r->type = VT_INTERVAL;
     } else {
-        if (tx == VT_STR && vtype_numeric(ty)) {
-            if (bx_cast(a, &x, ty, 0, er) < 0) return -1;
-        } else if (ty == VT_STR && vtype_numeric(tx)) {
-            if (bx_cast(a, &y, tx, 0, er) < 0) return -1;
+        if (tx == VT_STR && (vtype_numeric(ty) || ty == VT_DEC128)) {
+            if (bx_cast(a, &x, ty, y->unit, er) < 0) return -1;
+        } else if (ty == VT_STR && (vtype_numeric(tx) || tx == VT_DEC128)) {
+            if (bx_cast(a, &y, tx, x->unit, er) < 0) return -1;
         }
         tx = x->type;
         ty = y->type;
-        if (!(vtype_numeric(tx) || tx == VT_NULL) || !(vtype_numeric(ty) || ty == VT_NULL)) {
+        if (!(vtype_numeric(tx) || tx == VT_NULL || tx == VT_DEC128) ||
+            !(vtype_numeric(ty) || ty == VT_NULL || ty == VT_DEC128)) {
             return plan_err(er, "Unsupported argument types. Can not evaluate %s %s %s",
                             vtype_arrow_name(tx, x->unit), plan_op_text(e->op),
                             vtype_arrow_name(ty, y->unit));
@@ -164,6 +215,20 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
         if (tx == VT_NULL && ty == VT_NULL) {
             value v = {.type = VT_NULL, .null = true};
             *out = bx_const(a, v);
+            return 0;
+        }
+        if (tx == VT_DEC128 || ty == VT_DEC128) {
+            bool ok = e->op == OP_ADD || e->op == OP_SUB || e->op == OP_MUL || e->op == OP_DIV ||
+                      e->op == OP_MOD;
+            if (!ok || bind_dec_arith(a, r, &x, &y, er) < 0) {
+                if (ok) return -1;
+                return plan_err(er, "Unsupported argument types. Can not evaluate %s %s %s",
+                                vtype_arrow_name(tx, x->unit), plan_op_text(e->op),
+                                vtype_arrow_name(ty, y->unit));
+            }
+            r->args[0] = x;
+            r->args[1] = y;
+            *out = r;
             return 0;
         }
         uint8_t t = (tx == VT_F64 || ty == VT_F64)   ? VT_F64
@@ -542,9 +607,11 @@ static int bind_unary(struct binder *bd, const expr *e, bexpr **out, err *er) {
         return 0;
     }
     if (x->type == VT_U64 && bx_cast(a, &x, VT_I64, 0, er) < 0) return -1;
-    if (!vtype_numeric(x->type) && x->type != VT_INTERVAL && x->type != VT_NULL)
+    if (!vtype_numeric(x->type) && x->type != VT_INTERVAL && x->type != VT_NULL &&
+        x->type != VT_DEC128)
         return plan_err(er, "Negation only supports numeric, interval and timestamp types");
     bexpr *r = bx_new(a, BX_NEG, x->type, 1);
+    r->unit = x->unit;
     r->args[0] = x;
     *out = r;
     return 0;
@@ -628,7 +695,9 @@ static int bind_cast(struct binder *bd, const expr *e, bexpr **out, err *er) {
         return err_set(er, 422, EC_NOT_IMPL,
                        "This feature is not implemented: Unsupported SQL type %s",
                        e->cast_type.name ? e->cast_type.name : "?");
-    uint8_t unit = e->cast_type.vt == VT_TS ? (x->type == VT_TS ? x->unit : e->cast_type.unit) : 0;
+    uint8_t unit = e->cast_type.vt == VT_TS       ? (x->type == VT_TS ? x->unit : e->cast_type.unit)
+                   : e->cast_type.vt == VT_DEC128 ? e->cast_type.unit
+                                                  : 0;
     if (e->cast_type.vt == VT_TS && x->type == VT_TS) unit = e->cast_type.unit;
     if (!bx_can_cast(x->type, e->cast_type.vt))
         return bx_cast_unsupported(er, x->type, x->unit, e->cast_type.vt, unit ? unit : TU_NS,

@@ -11,6 +11,7 @@
 
 #include "format/format.h"
 #include "sql/plan_int.h"
+#include "util/dec.h"
 
 #include <string.h>
 
@@ -75,6 +76,14 @@ static void put_value(buf *b, const value *v, uint8_t type, uint8_t unit, bool h
     case VT_DATE:
         buf_printf(b, physical ? "%lld" : "Date32(\"%lld\")", (long long)v->v.i);
         break;
+    case VT_DEC128: {
+        /* ScalarValue shows a decimal's integer, precision and scale either way */
+        char t[DEC_TEXT_MAX];
+        dec_format(dec_get(v->v.dec), 0, t);
+        buf_printf(b, physical ? "Some(%s),%d,%d" : "Decimal128(Some(%s),%d,%d)", t, dec_prec(unit),
+                   dec_scale(unit));
+        break;
+    }
     case VT_INTERVAL:
         buf_printf(b, "IntervalMonthDayNano(\"%d months %d days %lld nanos\")", v->v.iv.months,
                    v->v.iv.days, (long long)v->v.iv.nanos);

@@ -187,6 +187,10 @@ static bool value_key(const value *v, char tmp[16], const void **k, uint32_t *kl
         memcpy(tmp, &v->v.iv, sizeof(interval));
         *klen = sizeof(interval);
         break;
+    case VT_DEC128:
+        memcpy(tmp, &v->v.dec, sizeof(dec128));
+        *klen = sizeof(dec128);
+        break;
     default:
         memcpy(tmp, &v->v.i, 8);
         *klen = 8;

@@ -5,6 +5,7 @@
  * compares against the constant without broadcasting it. See expr_int.h. */
 #include "sql/expr_int.h"
 
+#include "util/dec.h"
 #include "util/timeutil.h"
 
 #include <math.h>
@@ -85,6 +86,58 @@ static int arith_date(const bexpr *e, const vec *x, const vec *y, uint32_t n, ve
     return 0;
 }
 
+static int dec_overflow(err *er, i128 p, const char *op, i128 q) {
+    char a[DEC_TEXT_MAX], b[DEC_TEXT_MAX];
+    dec_format(p, 0, a);
+    dec_format(q, 0, b);
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Arrow error: Compute error: Overflow happened on: %s %s %s", a, op, b);
+}
+
+/* Decimal128 arithmetic on the 128-bit integers. + - % see both operands at the result's
+ * scale (the binder cast them to their wider type); * adds the scales and rounds to the
+ * result's where DataFusion caps it at 38; / scales the dividend by 10^(result scale) first
+ * and truncates, and a zero divisor gives NULL, as DataFusion 27's divide_dyn_opt_decimal. */
+static int arith_dec(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out,
+                     err *er) {
+    int sx = dec_scale(x->unit), sy = dec_scale(y->unit), sr = dec_scale(e->unit);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!vec_is_valid(out, i)) {
+            out->d.dec[i] = dec_put(0);
+            continue;
+        }
+        i128 p = dec_get(x->d.dec[i]), q = dec_get(y->d.dec[i]), r = 0;
+        switch (e->op) {
+        case OP_ADD:
+            if (__builtin_add_overflow(p, q, &r)) return dec_overflow(er, p, "+", q);
+            break;
+        case OP_SUB:
+            if (__builtin_sub_overflow(p, q, &r)) return dec_overflow(er, p, "-", q);
+            break;
+        case OP_MUL:
+            if (__builtin_mul_overflow(p, q, &r)) return dec_overflow(er, p, "*", q);
+            if (sx + sy != sr) dec_rescale(r, sx + sy, sr, &r);
+            break;
+        case OP_DIV: {
+            if (q == 0) {
+                vec_set_null(a, out, i);
+                continue;
+            }
+            i128 m;
+            if (!dec_rescale(p, 0, sr - sx + sy, &m)) return dec_overflow(er, p, "/", q);
+            r = m / q;
+            break;
+        }
+        case OP_MOD:
+            if (q == 0) return div_zero(er);
+            r = p % q;
+            break;
+        }
+        out->d.dec[i] = dec_put(r);
+    }
+    return 0;
+}
+
 int expr_eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena *a, vec *out,
                     err *er) {
     vec_alloc(a, e->type, e->unit, n, out);
@@ -93,6 +146,7 @@ int expr_eval_arith(const bexpr *e, const vec *x, const vec *y, uint32_t n, aren
     if (e->type == VT_TS) return arith_ts(e, x, y, n, out, er);
     if (e->type == VT_INTERVAL) return arith_interval(e, x, y, n, out, er);
     if (e->type == VT_DATE) return arith_date(e, x, y, n, out, er);
+    if (e->type == VT_DEC128) return arith_dec(e, x, y, n, a, out, er);
     switch (e->type) {
     case VT_F64: {
         const double *p = x->d.f64, *q = y->d.f64;
@@ -231,6 +285,9 @@ int expr_eval_unary(const bexpr *e, const vec *in, uint32_t n, arena *a, vec *ou
         for (uint32_t i = 0; i < n; i++) out->d.f64[i] = -in->d.f64[i];
     } else if (e->type == VT_I64) {
         for (uint32_t i = 0; i < n; i++) out->d.i64[i] = (int64_t)(0 - (uint64_t)in->d.i64[i]);
+    } else if (e->type == VT_DEC128) {
+        /* |v| < 10^38 always has a negation */
+        for (uint32_t i = 0; i < n; i++) out->d.dec[i] = dec_put(-dec_get(in->d.dec[i]));
     } else if (e->type == VT_INTERVAL) {
         for (uint32_t i = 0; i < n; i++) {
             interval v = in->d.iv[i];
@@ -311,6 +368,7 @@ int expr_eval_cmp(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena 
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         CMP_LOOP(int64_t, i64);
         break;
     case VT_U64:
@@ -323,6 +381,12 @@ int expr_eval_cmp(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena 
         for (uint32_t i = 0; i < n; i++) {
             int c = cmp_strv(x->d.s[i], y->d.s[i]);
             r[i] = cmp_holds(op, c);
+        }
+        break;
+    case VT_DEC128:
+        for (uint32_t i = 0; i < n; i++) {
+            i128 p = dec_get(x->d.dec[i]), q = dec_get(y->d.dec[i]);
+            r[i] = cmp_holds(op, (p > q) - (p < q));
         }
         break;
     case VT_NULL:
@@ -378,6 +442,7 @@ int expr_eval_cmp_scalar(const bexpr *e, const batch *b, arena *a, vec *out, err
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         CMP_SCALAR(int64_t, i64, cv->v.i);
         return 0;
     case VT_U64:
@@ -392,6 +457,14 @@ int expr_eval_cmp_scalar(const bexpr *e, const batch *b, arena *a, vec *out, err
             r[i] = cmp_holds(op, c);
         }
         return 0;
+    case VT_DEC128: {
+        i128 q = dec_get(cv->v.dec);
+        for (uint32_t i = 0; i < n; i++) {
+            i128 p = dec_get(x.d.dec[i]);
+            r[i] = cmp_holds(op, (p > q) - (p < q));
+        }
+        return 0;
+    }
     }
     return err_set(er, 422, EC_QUERY_INTERNAL, "cannot compare values of this type");
 }
@@ -403,6 +476,7 @@ bool expr_values_equal(const value *a, const value *b) {
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         return a->v.i == b->v.i;
     case VT_U64:
         return a->v.u == b->v.u;
@@ -410,6 +484,8 @@ bool expr_values_equal(const value *a, const value *b) {
         return a->v.f == b->v.f;
     case VT_STR:
         return cmp_strv(a->v.s, b->v.s) == 0;
+    case VT_DEC128:
+        return a->v.dec.lo == b->v.dec.lo && a->v.dec.hi == b->v.dec.hi;
     default:
         return false;
     }

@@ -5,6 +5,7 @@
 #include "sql/expr_int.h"
 
 #include "format/format.h"
+#include "util/dec.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -22,10 +23,11 @@ bool bx_can_cast(uint8_t from, uint8_t to) {
         return vtype_numeric(from) || from == VT_STR;
     case VT_I64:
     case VT_U64:
-        return vtype_numeric(from) || from == VT_BOOL || from == VT_STR || from == VT_TS;
+        return vtype_numeric(from) || from == VT_BOOL || from == VT_STR || from == VT_TS ||
+               from == VT_DEC128;
     /* Arrow 40 has no cast between timestamps and floats or booleans (CnosDB's cases) */
     case VT_F64:
-        return vtype_numeric(from) || from == VT_BOOL || from == VT_STR;
+        return vtype_numeric(from) || from == VT_BOOL || from == VT_STR || from == VT_DEC128;
     case VT_STR:
         return true;
     case VT_TS:
@@ -35,6 +37,8 @@ bool bx_can_cast(uint8_t from, uint8_t to) {
         return from == VT_STR || from == VT_TS || from == VT_I64;
     case VT_INTERVAL:
         return from == VT_STR;
+    case VT_DEC128:
+        return vtype_numeric(from) || from == VT_STR || from == VT_DEC128;
     }
     return false;
 }
@@ -167,7 +171,7 @@ static bool cast_to_str(arena *a, const value *in, value *out) {
         n = (size_t)snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)in->v.u);
         break;
     case VT_F64:
-        n = fmt_double(tmp, in->v.f);
+        n = in->unit == NU_32 ? fmt_float(tmp, (float)in->v.f) : fmt_double(tmp, in->v.f);
         break;
     case VT_TS:
         n = time_format(tmp, in->v.i, (enum tunit)in->unit, TSFMT_TRIM, false);
@@ -182,6 +186,12 @@ static bool cast_to_str(arena *a, const value *in, value *out) {
     case VT_STR:
         out->v.s = in->v.s;
         return true;
+    case VT_DEC128:
+        n = dec_format(dec_get(in->v.dec), dec_scale(in->unit), tmp);
+        break;
+    case VT_TIME64:
+        n = time_format_time(tmp, in->v.i);
+        break;
     case VT_INTERVAL: {
         interval iv = in->v.iv;
         int64_t secs = iv.nanos / 1000000000, frac = iv.nanos % 1000000000;
@@ -310,6 +320,13 @@ static bool cast_to_i64(const value *in, value *out) {
     case VT_STR:
         ok = parse_i64(in->v.s, &out->v.i);
         break;
+    case VT_DEC128: {
+        /* arrow truncates the fraction */
+        i128 v = dec_get(in->v.dec) / dec_pow10(dec_scale(in->unit));
+        ok = v >= INT64_MIN && v <= INT64_MAX;
+        out->v.i = ok ? (int64_t)v : 0;
+        break;
+    }
     default:
         ok = false;
     }
@@ -337,6 +354,12 @@ static bool cast_to_u64(const value *in, value *out) {
     case VT_STR:
         ok = parse_u64(in->v.s, &out->v.u);
         break;
+    case VT_DEC128: {
+        i128 v = dec_get(in->v.dec) / dec_pow10(dec_scale(in->unit));
+        ok = v >= 0 && v <= (i128)UINT64_MAX;
+        out->v.u = ok ? (uint64_t)v : 0;
+        break;
+    }
     default:
         ok = false;
     }
@@ -362,10 +385,54 @@ static bool cast_to_f64(const value *in, value *out) {
     case VT_STR:
         ok = parse_f64(in->v.s, &out->v.f);
         break;
+    case VT_DEC128:
+        out->v.f = dec_to_f64(dec_get(in->v.dec), dec_scale(in->unit));
+        break;
     default:
         ok = false;
     }
     return ok;
+}
+
+/* To Decimal128(p, s) of code unit. 0 = not a number; -1 = more digits than p (*v says). */
+static int cast_to_dec(const value *in, uint8_t unit, value *out, i128 *v) {
+    int p = dec_prec(unit), s = dec_scale(unit);
+    bool ok = true;
+    switch (in->type) {
+    case VT_I64:
+        ok = dec_rescale(in->v.i, 0, s, v);
+        break;
+    case VT_U64:
+        ok = dec_rescale((i128)in->v.u, 0, s, v);
+        break;
+    case VT_F64:
+        ok = dec_from_f64(in->v.f, s, v);
+        break;
+    case VT_STR:
+        ok = dec_parse(in->v.s.p, in->v.s.len, s, false, v);
+        break;
+    case VT_DEC128:
+        ok = dec_rescale(dec_get(in->v.dec), dec_scale(in->unit), s, v);
+        break;
+    default:
+        ok = false;
+    }
+    if (!ok) return 0;
+    if (!dec_fits(*v, p)) return -1;
+    out->v.dec = dec_put(*v);
+    return 1;
+}
+
+/* arrow's precision check on a value cast to Decimal128(p, s). */
+static int dec_precision_err(err *er, i128 v, uint8_t unit) {
+    char t[DEC_TEXT_MAX], m[DEC_TEXT_MAX];
+    int p = dec_prec(unit);
+    dec_format(v, 0, t);
+    dec_format(dec_pow10(p) - 1, 0, m);
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Arrow error: Invalid argument error: %s is too large to store in a "
+                   "Decimal128 of precision %d. Max is %s",
+                   t, p, m);
 }
 
 /* Casts one non-null value; returns 1 = ok, 0 = NULL result (try_cast), -1 error. */
@@ -381,12 +448,14 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
         break;
     case VT_I64:
         ok = cast_to_i64(in, out);
+        if (ok && unit == NU_32) ok = out->v.i >= INT32_MIN && out->v.i <= INT32_MAX;
         break;
     case VT_U64:
         ok = cast_to_u64(in, out);
         break;
     case VT_F64:
         ok = cast_to_f64(in, out);
+        if (ok && unit == NU_32) out->v.f = (float)out->v.f;
         break;
     case VT_STR:
         ok = cast_to_str(a, in, out);
@@ -397,6 +466,13 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
     case VT_DATE:
         ok = cast_to_date(in, out);
         break;
+    case VT_DEC128: {
+        i128 v = 0;
+        int rc = cast_to_dec(in, unit, out, &v);
+        if (rc < 0) return try_cast ? 0 : dec_precision_err(er, v, unit);
+        ok = rc > 0;
+        break;
+    }
     case VT_INTERVAL:
         if (in->type == VT_STR) {
             char msg[300];
@@ -451,6 +527,9 @@ int expr_eval_cast(const bexpr *e, const vec *in, uint32_t n, arena *a, vec *out
         case VT_INTERVAL:
             out->d.iv[i] = r.v.iv;
             break;
+        case VT_DEC128:
+            out->d.dec[i] = r.v.dec;
+            break;
         }
     }
     return 0;
@@ -458,7 +537,12 @@ int expr_eval_cast(const bexpr *e, const vec *in, uint32_t n, arena *a, vec *out
 
 int bx_cast(arena *a, bexpr **pe, uint8_t type, uint8_t unit, err *er) {
     bexpr *e = *pe;
-    if (e->type == type && (type != VT_TS || e->unit == unit)) return 0;
+    /* a timestamp's unit, a decimal's (p, s) and Int32/Float32 against Int64/Float64 differ in
+     * values or names: a cast between them is a cast */
+    if (e->type == type &&
+        ((type != VT_TS && type != VT_DEC128 && type != VT_I64 && type != VT_F64) ||
+         e->unit == unit))
+        return 0;
     if (e->type == VT_NULL) {
         value v = {.type = type, .unit = unit, .null = true};
         *pe = bx_const(a, v);

@@ -50,7 +50,8 @@ typedef struct ext_source {
 int ext_source_from_sql(const sql_ext *x, bool copy, ext_source *out, err *e);
 
 /* Column types of an external table's declaration: value type, unit and the Arrow name
- * DESCRIBE shows (Int32, Decimal128(10, 6), ...). DECIMAL is read as DOUBLE. */
+ * DESCRIBE shows (Int32, Decimal128(10, 6), ...); the unit byte carries a timestamp's unit, a
+ * decimal's (p, s) code, or NU_32 for Int32 and Float32. */
 int ext_column_type(arena *a, const sql_type *ty, const char *col, uint8_t *vt, uint8_t *unit,
                     const char **arrow, err *e);
 

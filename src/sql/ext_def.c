@@ -3,6 +3,8 @@
  * name DataFusion gives them, the persisted JSON definition. See ext.h. */
 #include "sql/ext.h"
 
+#include "util/dec.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +103,7 @@ int ext_column_type(arena *a, const sql_type *ty, const char *col, uint8_t *vt, 
                            : !strncmp(n, "INT8", 4)     ? "Int64"
                                                         : "Int32";
         *arrow = is_unsigned ? arena_printf(a, "U%s", base) : base;
+        if (!strcmp(base, "Int32") && !is_unsigned) *unit = NU_32;
         return 0;
     }
     case VT_F64:
@@ -108,6 +111,7 @@ int ext_column_type(arena *a, const sql_type *ty, const char *col, uint8_t *vt, 
                          !strcmp(n, "FLOAT4")
                      ? "Float32"
                      : "Float64";
+        if (!strcmp(*arrow, "Float32")) *unit = NU_32;
         return 0;
     case VT_STR:
         *arrow = "Utf8";
@@ -131,8 +135,14 @@ int ext_column_type(arena *a, const sql_type *ty, const char *col, uint8_t *vt, 
                            "Datafusion: Error during planning: Decimal(precision = %s) should "
                            "satisfy `0 < precision <= 38`, and `scale <= precision`.",
                            n);
-        *vt = VT_F64;
-        *arrow = arena_printf(a, "Decimal128(%d, %d)", p, s);
+        int code = dec_code(p, s);
+        if (code < 0)
+            return err_set(e, 422, EC_NOT_IMPL,
+                           "This feature is not implemented: more distinct decimal types than "
+                           "Strata keeps");
+        *vt = VT_DEC128;
+        *unit = (uint8_t)code;
+        *arrow = dec_arrow_name((uint8_t)code);
         return 0;
     }
     return err_set(e, 422, EC_NOT_IMPL,
@@ -152,8 +162,15 @@ char *ext_def_text(const ext_source *src, const char *const *arrow_names, uint32
     return text;
 }
 
-/* Timestamp unit of an Arrow timestamp name. */
+/* Unit byte of an Arrow type name: a timestamp's unit, a decimal's (p, s) code, NU_32 for the
+ * Int32 and Float32 Strata holds in 64 bits. */
 static uint8_t ts_unit(const char *arrow) {
+    if (!strcmp(arrow, "Int32") || !strcmp(arrow, "Float32")) return NU_32;
+    int p, s;
+    if (sscanf(arrow, "Decimal128(%d, %d)", &p, &s) == 2) {
+        int code = dec_code(p, s);
+        return code < 0 ? 0 : (uint8_t)code;
+    }
     if (strncmp(arrow, "Timestamp(", 10)) return 0;
     return !strncmp(arrow + 10, "Micro", 5)    ? TU_US
            : !strncmp(arrow + 10, "Milli", 5)  ? TU_MS

@@ -23,9 +23,11 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "format/fmt_num.h"
 #include "sql/explain.h"
 #include "sql/ops_int.h"
 #include "util/buf.h"
+#include "util/dec.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 #include "util/vec.h"
@@ -406,17 +408,28 @@ static bool set_text(vec *v, uint32_t i, const char *s, size_t n, arena *a) {
         return true;
     }
     case VT_I64:
-        return parse_i64(s, n, &v->d.i64[i]);
+        /* an Int32 column holds only Int32 values (types.h's NU_32) */
+        return parse_i64(s, n, &v->d.i64[i]) &&
+               (v->unit != NU_32 || (v->d.i64[i] >= INT32_MIN && v->d.i64[i] <= INT32_MAX));
     case VT_U64:
         return parse_u64(s, n, &v->d.u64[i]);
     case VT_F64:
-        return parse_f64(s, n, &v->d.f64[i]);
+        if (!parse_f64(s, n, &v->d.f64[i])) return false;
+        if (v->unit == NU_32) v->d.f64[i] = (float)v->d.f64[i];
+        return true;
     case VT_BOOL:
         return parse_bool(s, n, &v->d.b[i]);
     case VT_TS:
         return parse_ts(s, n, v->unit, &v->d.i64[i]);
     case VT_DATE:
         return parse_date(s, n, &v->d.i64[i]);
+    case VT_DEC128: {
+        i128 d;
+        if (!dec_parse(s, n, dec_scale(v->unit), true, &d) || !dec_fits(d, dec_prec(v->unit)))
+            return false;
+        v->d.dec[i] = dec_put(d);
+        return true;
+    }
     default:
         return false;
     }
@@ -433,7 +446,15 @@ static bool set_json(vec *v, uint32_t i, json_t *j, arena *a) {
         snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(j));
         return set_text(v, i, tmp, strlen(tmp), a);
     case JSON_REAL:
-        if (v->type == VT_F64) return v->d.f64[i] = json_real_value(j), true;
+        if (v->type == VT_F64)
+            return v->d.f64[i] = v->unit == NU_32 ? (float)json_real_value(j) : json_real_value(j),
+                   true;
+        if (v->type == VT_DEC128) {
+            /* the number's shortest digits: 0.3 is 0.3 at any scale, as arrow reads its text */
+            char num[340];
+            size_t n = fmt_double_plain(num, json_real_value(j));
+            return set_text(v, i, num, n, a);
+        }
         if (v->type != VT_STR) return false;
         snprintf(tmp, sizeof tmp, "%.17g", json_real_value(j));
         return set_text(v, i, tmp, strlen(tmp), a);

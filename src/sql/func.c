@@ -4,6 +4,7 @@
 #include "format/format.h"
 #include "sql/ops.h"
 #include "util/buf.h"
+#include "util/dec.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -74,6 +75,8 @@ static const char *const dt_names[DT__COUNT] = {
     [DT_TS_NS] = "Timestamp(Nanosecond, None)",
     [DT_TS_NS_UTC] = "Timestamp(Nanosecond, Some(\"+00:00\"))",
     [DT_INTERVAL] = "Interval(MonthDayNano)",
+    [DT_DEC128] = "Decimal128(38, 10)",
+    [DT_TIME64] = "Time64(Nanosecond)",
 };
 
 /* The DataFusion type of a bound argument. */
@@ -84,15 +87,19 @@ static uint8_t arg_dt(const bexpr *x) {
     case VT_BOOL:
         return DT_BOOL;
     case VT_I64:
-        return DT_I64;
+        return x->unit == NU_32 ? DT_I32 : DT_I64;
     case VT_U64:
         return DT_U64;
     case VT_F64:
-        return DT_F64;
+        return x->unit == NU_32 ? DT_F32 : DT_F64;
     case VT_STR:
         return DT_UTF8;
     case VT_INTERVAL:
         return DT_INTERVAL;
+    case VT_DEC128:
+        return DT_DEC128;
+    case VT_TIME64:
+        return DT_TIME64;
     case VT_DATE:
         return DT_DATE32;
     case VT_TS:
@@ -106,6 +113,7 @@ static uint8_t arg_dt(const bexpr *x) {
 }
 
 const char *func_dt_name(const bexpr *x) {
+    if (x->type == VT_DEC128) return dec_arrow_name(x->unit);
     return dt_names[arg_dt(x)];
 }
 
@@ -134,7 +142,7 @@ static bool can_coerce(uint8_t into, uint8_t from) {
     case DT_F32:
         return dt_is(from, DT_I8, DT_U64);
     case DT_F64:
-        return dt_is(from, DT_I8, DT_F32);
+        return dt_is(from, DT_I8, DT_F32) || from == DT_DEC128;
     case DT_UTF8:
     case DT_LUTF8:
         return true;
@@ -153,13 +161,15 @@ static bool can_coerce(uint8_t into, uint8_t from) {
  * has no values of (Date32: NULL stays NULL). */
 static bool dt_vtype(uint8_t t, uint8_t *vt, uint8_t *unit) {
     *unit = 0;
-    if (dt_is(t, DT_I8, DT_I64))
+    if (dt_is(t, DT_I8, DT_I64)) {
         *vt = VT_I64;
-    else if (dt_is(t, DT_U8, DT_U64))
+        *unit = t == DT_I32 ? NU_32 : NU_64;
+    } else if (dt_is(t, DT_U8, DT_U64)) {
         *vt = VT_U64;
-    else if (dt_is(t, DT_F32, DT_F64))
+    } else if (dt_is(t, DT_F32, DT_F64)) {
         *vt = VT_F64;
-    else if (dt_is(t, DT_UTF8, DT_LBIN))
+        *unit = t == DT_F32 ? NU_32 : NU_64;
+    } else if (dt_is(t, DT_UTF8, DT_LBIN))
         *vt = VT_STR;
     else if (t == DT_BOOL)
         *vt = VT_BOOL;
@@ -551,6 +561,10 @@ int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn
     fn_ctx c = {a, env->now_ns, env, d, m.got};
     if (d->bind) return d->bind(&c, args, nargs, out, er);
     uint8_t type = d->ret, unit = d->ret == VT_TS ? TU_NS : 0;
+    /* a float function whose Float32 candidate fit (atan2(1, 2)) answers a Float32 */
+    bool f32 = d->ret == VT_F64 && nargs > 0;
+    for (uint32_t i = 0; i < nargs; i++) f32 &= m.got[i] == DT_F32;
+    if (f32) unit = NU_32;
     if (d->ret == FN_RET_ARG0) {
         type = nargs ? args[0]->type : VT_NULL;
         unit = nargs ? args[0]->unit : 0;
@@ -639,6 +653,18 @@ static const char *agg_debug(int kind) {
 
 static const char *const numerics_sig =
     "Int8, Int16, Int32, Int64, UInt8, UInt16, UInt32, UInt64, Float32, Float64";
+
+/* A decimal aggregate's result type, precision and scale capped at 38 as DataFusion caps them. */
+static int agg_dec_type(agg_spec *sp, int p, int s, err *er) {
+    int code = dec_code(p < DEC_MAX_PREC ? p : DEC_MAX_PREC, s < DEC_MAX_PREC ? s : DEC_MAX_PREC);
+    if (code < 0)
+        return err_set(
+            er, 422, EC_NOT_IMPL,
+            "This feature is not implemented: more distinct decimal types than Strata keeps");
+    sp->type = VT_DEC128;
+    sp->unit = (uint8_t)code;
+    return 0;
+}
 
 static int agg_type_err(int kind, const bexpr *x, err *er) {
     return func_plan_err(er, "The function %s does not support inputs of type %s.", agg_debug(kind),
@@ -790,7 +816,8 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
     bexpr *x = args[0];
     uint8_t t = x->type;
     sp->arg = x;
-    sp->unit = x->unit;
+    /* an Int32 or Float32 argument's aggregates are named as 64-bit ones: sums outgrow it */
+    sp->unit = t == VT_I64 || t == VT_F64 ? NU_64 : x->unit;
     sp->type = VT_F64;
     switch (kind) {
     case AGG_COUNT:
@@ -808,10 +835,16 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
         sp->unit = 0;
         return 0;
     case AGG_SUM:
+        if (t == VT_DEC128) /* DataFusion: Decimal128(min(38, p + 10), s) */
+            return agg_dec_type(sp, dec_prec(x->unit) + 10, dec_scale(x->unit), er);
         if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
         sp->type = t;
         return 0;
     case AGG_AVG:
+        if (t == VT_DEC128) /* Decimal128(min(38, p + 4), min(38, s + 4)) */
+            return agg_dec_type(sp, dec_prec(x->unit) + 4, dec_scale(x->unit) + 4, er);
+        if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
+        return 0;
     case AGG_STDDEV:
     case AGG_STDDEV_POP:
     case AGG_VAR:

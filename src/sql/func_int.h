@@ -48,6 +48,8 @@ enum fn_dt {
     DT_TS_NS,
     DT_TS_NS_UTC, /* Timestamp(Nanosecond, Some("+00:00")): now() */
     DT_INTERVAL,  /* Interval(MonthDayNano) */
+    DT_DEC128,    /* Decimal128(p, s), named with its (p, s) where the argument is known */
+    DT_TIME64,    /* Time64(Nanosecond) */
     DT__COUNT
 };
 
@@ -126,6 +128,13 @@ typedef struct fn_def {
     /* An alias: the canonical name DataFusion shows in expression names (NULL: name). */
     const char *display;
 } fn_def;
+
+/* A Float32 result (e->unit NU_32: the call matched DataFusion's Float32 signature) computed in
+ * doubles is rounded to the float DataFusion's f32 kernel gives. */
+static inline void func_narrow_f32(const bexpr *e, vec *out, uint32_t n) {
+    if (e->type != VT_F64 || e->unit != NU_32) return;
+    for (uint32_t i = 0; i < n; i++) out->d.f64[i] = (float)out->d.f64[i];
+}
 
 /* The families' tables, each ending with an entry whose name is NULL. */
 extern const fn_def func_math_defs[];

@@ -37,6 +37,7 @@ static int fn_log(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err
         out->d.f64[i] =
             e->nargs == 1 ? log10(args[0].d.f64[i]) : log(args[1].d.f64[i]) / log(args[0].d.f64[i]);
     }
+    func_narrow_f32(e, out, n);
     return 0;
 }
 
@@ -66,6 +67,7 @@ static int fn_math2(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, e
         if (!func_row_valid(a, args, 2, i, out)) continue;
         out->d.f64[i] = op(args[0].d.f64[i], args[1].d.f64[i]);
     }
+    func_narrow_f32(e, out, n);
     return 0;
 }
 

@@ -125,7 +125,9 @@ static int bind_str(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, 
                        r->why);
     for (uint32_t i = 0; i < nargs; i++)
         if (cast_arg(c->a, &args[i], c->dts[i], er) < 0) return -1;
-    *out = func_call(c->a, c->def, c->def->eval, c->def->ret, 0, args, nargs, r->aux);
+    /* DataFusion 27's lengths and positions of a Utf8 are Int32 */
+    uint8_t unit = c->def->ret == VT_I64 ? NU_32 : 0;
+    *out = func_call(c->a, c->def, c->def->eval, c->def->ret, unit, args, nargs, r->aux);
     return 0;
 }
 

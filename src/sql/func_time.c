@@ -311,14 +311,21 @@ static int bind_now(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, 
     return 0;
 }
 
-/* current_date(): the statement's day (UTC), a DATE. */
-static int bind_current_date(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
-    int64_t day, rem;
-    time_floor_divmod(c->now_ns, 86400000000000LL, &day, &rem);
-    bexpr *e = func_call(c->a, c->def, fn_const_ts, VT_DATE, 0, args, 0, NULL);
-    e->cval.v.i = day;
+/* current_date() and current_time(): the statement's day (UTC), a DATE, or its time of day, a
+ * Time64(Nanosecond). */
+static int bind_clock(const fn_ctx *c, bexpr **args, uint8_t type, bexpr **out) {
+    int64_t day, ns;
+    time_floor_divmod(c->now_ns, 86400000000000LL, &day, &ns);
+    bexpr *e = func_call(c->a, c->def, fn_const_ts, type, 0, args, 0, NULL);
+    e->cval.v.i = type == VT_DATE ? day : ns;
     *out = e;
     return 0;
+}
+static int bind_current_date(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
+    return bind_clock(c, args, VT_DATE, out);
+}
+static int bind_current_time(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
+    return bind_clock(c, args, VT_TIME64, out);
 }
 
 /* The unit a time argument keeps: its own when it is a timestamp (an ms database's time column
@@ -405,6 +412,7 @@ const fn_def func_time_defs[] = {
     {.name = "now", .sig = SIG_EX0, .bind = bind_now},
     {.name = "current_timestamp", .sig = SIG_EX0, .bind = bind_now},
     {.name = "current_date", .sig = SIG_EX0, .bind = bind_current_date},
+    {.name = "current_time", .sig = SIG_EX0, .bind = bind_current_time},
     {.name = "date_bin", .sig = DATE_BIN_SIG, .bind = bind_date_bin, .raw_args = true},
     {.name = "date_trunc",
      .sig = SIG_EX(DT_UTF8, DT_TS_NS),

@@ -54,6 +54,9 @@ void agg_key_encode(buf *kb, const vec *v, uint32_t i) {
     case VT_INTERVAL:
         buf_append(kb, &v->d.iv[i], sizeof(interval));
         break;
+    case VT_DEC128:
+        buf_append(kb, &v->d.dec[i], sizeof(dec128));
+        break;
     default:
         buf_append(kb, &v->d.i64[i], 8);
     }
@@ -77,6 +80,9 @@ static bool same_keys(const vec *kv, uint32_t nkeys, uint32_t i) {
             break;
         case VT_INTERVAL:
             if (memcmp(&v->d.iv[i - 1], &v->d.iv[i], sizeof(interval)) != 0) return false;
+            break;
+        case VT_DEC128:
+            if (memcmp(&v->d.dec[i - 1], &v->d.dec[i], sizeof(dec128)) != 0) return false;
             break;
         case VT_F64:
             /* NaN and -0.0 need the hashed path's normalisation */

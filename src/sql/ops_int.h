@@ -67,6 +67,7 @@ struct agg_state {
                                  the co-moment sum (x - mean)(y - mean_y) */
     int64_t sum_i;
     uint64_t sum_u; /* also bit_and/bit_or/bit_xor's bits */
+    dec128 sum_d;   /* sum and avg of decimals */
     bool has;       /* min/max/first/last, bit_ and bool_ aggregates: seen a value */
     value v, v2;    /* min/max; first/last value (v); bool_and/bool_or (v.v.b) */
     int64_t ts;     /* first/last time */

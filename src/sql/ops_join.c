@@ -132,6 +132,9 @@ static void gather(arena *a, const vec *s, const uint32_t *idx, uint32_t n, bool
     case VT_INTERVAL:
         GATHER(interval, iv, ((interval){0, 0, 0}));
         break;
+    case VT_DEC128:
+        GATHER(dec128, dec, ((dec128){0, 0}));
+        break;
     case VT_BOOL:
         GATHER(bool, b, false);
         break;

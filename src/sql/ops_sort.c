@@ -30,11 +30,17 @@ static int cmp_vals(const vec *v, uint32_t i, uint32_t j) {
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         return (v->d.i64[i] > v->d.i64[j]) - (v->d.i64[i] < v->d.i64[j]);
     case VT_U64:
         return (v->d.u64[i] > v->d.u64[j]) - (v->d.u64[i] < v->d.u64[j]);
     case VT_BOOL:
         return (int)v->d.b[i] - (int)v->d.b[j];
+    case VT_DEC128: {
+        dec128 a = v->d.dec[i], b = v->d.dec[j];
+        if (a.hi != b.hi) return (a.hi > b.hi) - (a.hi < b.hi);
+        return (a.lo > b.lo) - (a.lo < b.lo);
+    }
     case VT_STR: {
         strv a = v->d.s[i], b = v->d.s[j];
         uint32_t n = a.len < b.len ? a.len : b.len;

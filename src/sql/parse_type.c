@@ -8,6 +8,7 @@
 
 #include "sql/parse_internal.h"
 
+#include "util/dec.h"
 #include "util/timeutil.h"
 
 static bool all_digits(const char *s) {
@@ -195,6 +196,17 @@ static int type_params(parser *p, char **name, bool allow_two, int *first) {
     return sqlp_exp_tok(p, TOK_RPAREN);
 }
 
+/* DECIMAL's `(p [, s])`: DataFusion's defaults are (38, 10), and (p) alone means scale 0. */
+static int type_params_dec(parser *p, char **name, int *prec, int *scale) {
+    if (pk(p)->kind != TOK_LPAREN) return 0;
+    if (pk_n(p, 1)->kind == TOK_NUMBER && pk_n(p, 2)->kind == TOK_COMMA &&
+        pk_n(p, 3)->kind == TOK_NUMBER)
+        *scale = atoi(pk_n(p, 3)->text);
+    else
+        *scale = 0;
+    return type_params(p, name, true, prec);
+}
+
 static int time_zone_suffix(parser *p, char **name) {
     if (sqlp_acc_kws3(p, KW_WITH, KW_TIME, KW_ZONE))
         *name = arena_printf(p->a, "%s WITH TIME ZONE", *name);
@@ -341,9 +353,17 @@ int sqlp_parse_type(parser *p, sql_type *ty) {
         ty->vt = VT_INTERVAL;
         break;
     case KW_DECIMAL:
-    case KW_NUMERIC:
-        if (type_params(p, &name, true, NULL) < 0) return -1;
+    case KW_NUMERIC: {
+        int prec = 38, scale = 10;
+        if (type_params_dec(p, &name, &prec, &scale) < 0) return -1;
+        /* an out-of-range pair stays untyped: the statement using it reports it */
+        int code = dec_code(prec, scale);
+        if (code >= 0) {
+            ty->vt = VT_DEC128;
+            ty->unit = (uint8_t)code;
+        }
         break;
+    }
     case KW_DATETIME:
     case KW_BYTEA:
     case KW_UUID:

@@ -16,13 +16,15 @@
 op *plan_cast_cols(qctx *q, op *in, const uint8_t *types, const uint8_t *units, err *er) {
     bool same = true;
     for (uint32_t c = 0; c < in->ncols; c++)
-        same &= in->types[c] == types[c] && (types[c] != VT_TS || in->units[c] == units[c]);
+        same &= in->types[c] == types[c] &&
+                ((types[c] != VT_TS && types[c] != VT_DEC128) || in->units[c] == units[c]);
     if (same) return in;
     bexpr **ex = arena_alloc(q->a, sizeof *ex * (in->ncols + 1));
     for (uint32_t c = 0; c < in->ncols; c++) {
         ex[c] = bx_col(q->a, c, in->types[c], in->units[c]);
         ex[c]->has_tz = in->has_tz[c];
-        if (bx_cast(q->a, &ex[c], types[c], types[c] == VT_TS ? units[c] : 0, er) < 0) {
+        uint8_t u = types[c] == VT_TS || types[c] == VT_DEC128 ? units[c] : 0;
+        if (bx_cast(q->a, &ex[c], types[c], u, er) < 0) {
             in->close(in);
             return NULL;
         }

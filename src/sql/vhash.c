@@ -34,7 +34,7 @@ struct vhash {
 };
 
 /* Types whose values compare alike: keys of different classes never meet. */
-enum { KC_NULL, KC_INT, KC_F64, KC_BOOL, KC_STR, KC_IV };
+enum { KC_NULL, KC_INT, KC_F64, KC_BOOL, KC_STR, KC_IV, KC_DEC };
 
 static int key_class(uint8_t t) {
     switch (t) {
@@ -48,6 +48,8 @@ static int key_class(uint8_t t) {
         return KC_STR;
     case VT_INTERVAL:
         return KC_IV;
+    case VT_DEC128:
+        return KC_DEC; /* operands share one scale: equal values have equal bits */
     default:
         return KC_INT; /* I64, U64, TS, DATE: 64 bits */
     }
@@ -138,6 +140,9 @@ void vhash_hash(const vec *keys, uint32_t nkeys, uint32_t n, uint64_t *h, uint8_
         case KC_IV:
             VH_FOLD(iv_key(&v->d.iv[i]));
             break;
+        case KC_DEC:
+            VH_FOLD(vh_mix(v->d.dec[i].lo) ^ (uint64_t)v->d.dec[i].hi);
+            break;
         default:
             VH_FOLD(v->d.u64[i]);
         }
@@ -167,6 +172,8 @@ static bool key_eq(const vec *a, uint32_t i, const vec *b, uint32_t j) {
     case KC_IV:
         return a->d.iv[i].months == b->d.iv[j].months && a->d.iv[i].days == b->d.iv[j].days &&
                a->d.iv[i].nanos == b->d.iv[j].nanos;
+    case KC_DEC:
+        return a->d.dec[i].lo == b->d.dec[j].lo && a->d.dec[i].hi == b->d.dec[j].hi;
     default:
         return a->d.u64[i] == b->d.u64[j];
     }
@@ -203,6 +210,7 @@ static void eq_col(const vec *b, const vec *p, uint32_t m, const uint32_t *sel,
         }
         break;
     case KC_IV:
+    case KC_DEC:
         for (uint32_t j = 0; j < m; j++) eq[j] &= key_eq(b, cand[j], p, sel[j]);
         break;
     default:

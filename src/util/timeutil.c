@@ -350,6 +350,41 @@ static char *put_year(char *p, int64_t y) {
     return p;
 }
 
+/* `HH:MM:SS` and the fraction: 9 digits, or with trim as chrono trims it (none, 3, 6 or 9).
+ * *frac_at is where the fraction starts. */
+static char *put_time_of_day(char *p, int64_t sod, uint32_t nanos, bool trim, char **frac_at) {
+    p = put2(p, (unsigned)(sod / 3600));
+    *p++ = ':';
+    p = put2(p, (unsigned)(sod / 60 % 60));
+    *p++ = ':';
+    p = put2(p, (unsigned)(sod % 60));
+    *frac_at = p;
+    int nd = 9;
+    if (trim) {
+        if (nanos == 0)
+            nd = 0;
+        else if (nanos % 1000000 == 0)
+            nd = 3;
+        else if (nanos % 1000 == 0)
+            nd = 6;
+    }
+    if (nd) {
+        uint32_t f = nanos;
+        for (int k = nd; k < 9; k++) f /= 10;
+        *p++ = '.';
+        for (int k = nd - 1; k >= 0; k--) p[k] = (char)('0' + f % 10), f /= 10;
+        p += nd;
+    }
+    return p;
+}
+
+size_t time_format_time(char *out, int64_t ns) {
+    int64_t sod, sub;
+    time_floor_divmod(ns, NS_PER_SEC, &sod, &sub);
+    char *frac_at;
+    return (size_t)(put_time_of_day(out, sod % SECS_PER_DAY, (uint32_t)sub, true, &frac_at) - out);
+}
+
 size_t time_format(char *out, int64_t v, enum tunit u, enum ts_style style, bool with_tz) {
     int64_t per = (unsigned)u <= TU_S ? tunit_per_sec(u) : NS_PER_SEC;
     int64_t secs, sub, days, sod;
@@ -373,28 +408,8 @@ size_t time_format(char *out, int64_t v, enum tunit u, enum ts_style style, bool
     }
     memcpy(p, day.text, day.len);
     p += day.len;
-    p = put2(p, (unsigned)(sod / 3600));
-    *p++ = ':';
-    p = put2(p, (unsigned)(sod / 60 % 60));
-    *p++ = ':';
-    p = put2(p, (unsigned)(sod % 60));
-    char *frac_at = p;
-    int nd = 9;
-    if (style == TSFMT_TRIM) {
-        if (nanos == 0)
-            nd = 0;
-        else if (nanos % 1000000 == 0)
-            nd = 3;
-        else if (nanos % 1000 == 0)
-            nd = 6;
-    }
-    if (nd) {
-        uint32_t f = nanos;
-        for (int k = nd; k < 9; k++) f /= 10;
-        *p++ = '.';
-        for (int k = nd - 1; k >= 0; k--) p[k] = (char)('0' + f % 10), f /= 10;
-        p += nd;
-    }
+    char *frac_at;
+    p = put_time_of_day(p, sod, nanos, style == TSFMT_TRIM, &frac_at);
     char *frac_end = p;
     if (with_tz) {
         if (style == TSFMT_TRIM) {

@@ -57,6 +57,9 @@ enum ts_style { TSFMT_FIXED9 = 0, TSFMT_TRIM = 1 };
 size_t time_format(char *out, int64_t v, enum tunit u, enum ts_style style, bool with_tz);
 /* `YYYY-MM-DD` of a day count since the epoch (years as above); out needs 24 bytes. */
 size_t time_format_date(char *out, int64_t days);
+/* `HH:MM:SS[.fff[fff[fff]]]` of nanoseconds since midnight (0 <= ns < 86400e9), the fraction
+ * trimmed as chrono's NaiveTime shows it; out needs 24 bytes. */
+size_t time_format_time(char *out, int64_t ns);
 
 /* Parses a humantime duration (`10d`, `2y1M`, `1h 30m`, `500ms`, `inf` is NOT accepted here)
  * into nanoseconds. Units: ns nsec nanos, us usec micros, ms msec millis, s sec secs second

@@ -1,6 +1,8 @@
 /* Type sizes and names: see types.h. */
 #include "util/types.h"
 
+#include "util/dec.h"
+
 const char *vtype_sql_name(enum vtype t, enum tunit u) {
     switch (t) {
     case VT_BOOL:
@@ -29,6 +31,10 @@ const char *vtype_sql_name(enum vtype t, enum tunit u) {
         return "INTERVAL";
     case VT_DATE:
         return "DATE";
+    case VT_DEC128:
+        return dec_sql_name(u);
+    case VT_TIME64:
+        return "TIME";
     case VT_NULL:
         return "NULL";
     }
@@ -76,6 +82,8 @@ size_t vtype_size(uint8_t t) {
         return sizeof(strv);
     case VT_INTERVAL:
         return sizeof(interval);
+    case VT_DEC128:
+        return sizeof(dec128);
     case VT_NULL:
         return 1;
     default:
@@ -92,11 +100,11 @@ const char *vtype_arrow_name(uint8_t t, uint8_t unit) {
     case VT_BOOL:
         return "Boolean";
     case VT_I64:
-        return "Int64";
+        return unit == NU_32 ? "Int32" : "Int64";
     case VT_U64:
         return "UInt64";
     case VT_F64:
-        return "Float64";
+        return unit == NU_32 ? "Float32" : "Float64";
     case VT_STR:
         return "Utf8";
     case VT_TS:
@@ -114,6 +122,10 @@ const char *vtype_arrow_name(uint8_t t, uint8_t unit) {
         return "Interval(MonthDayNano)";
     case VT_DATE:
         return "Date32";
+    case VT_DEC128:
+        return dec_arrow_name(unit);
+    case VT_TIME64:
+        return "Time64(Nanosecond)";
     default:
         return "Null";
     }

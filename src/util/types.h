@@ -23,10 +23,18 @@ enum vtype {
     VT_TS = 6,       /* TIMESTAMP, unit in vec.unit */
     VT_INTERVAL = 7, /* month-day-nanosecond interval, expressions only */
     VT_DATE = 8,     /* days since 1970-01-01, expressions only */
+    VT_DEC128 = 9,   /* Decimal128(p, s): external tables and expressions; (p, s) coded in the
+                      * unit byte (util/dec.h) */
+    VT_TIME64 = 10,  /* Time64(Nanosecond): nanoseconds since midnight, expressions only */
 };
 
 /* Timestamp units. Persisted: append only. */
 enum tunit { TU_NS = 0, TU_US = 1, TU_MS = 2, TU_S = 3 };
+
+/* The unit byte of a VT_I64 or VT_F64 value: NU_32 marks DataFusion's narrower Int32 or
+ * Float32, still held in 64 bits. It only names and prints the value (arrow_typeof, messages,
+ * `1.5707964`); producers keep it true: an Int32 holds Int32 values, a Float32 a float's. */
+enum { NU_64 = 0, NU_32 = 1 };
 
 typedef struct strv {
     const char *p;
@@ -40,9 +48,15 @@ typedef struct interval {
     int64_t nanos;
 } interval;
 
+/* A Decimal128's 128-bit integer, in two halves so slots keep 8-byte alignment (util/dec.h). */
+typedef struct dec128 {
+    uint64_t lo;
+    int64_t hi;
+} dec128;
+
 typedef struct value {
     uint8_t type; /* enum vtype */
-    uint8_t unit; /* enum tunit, for VT_TS */
+    uint8_t unit; /* enum tunit, for VT_TS; the (p, s) code for VT_DEC128 */
     bool null;
     union {
         bool b;
@@ -51,6 +65,7 @@ typedef struct value {
         double f;
         strv s;
         interval iv;
+        dec128 dec;
     } v;
 } value;
 
@@ -71,7 +86,7 @@ typedef struct value {
  * Sanitizer builds verify the invariant on every vector an expression produces or reads. */
 typedef struct vec {
     uint8_t type; /* enum vtype */
-    uint8_t unit; /* enum tunit, for VT_TS */
+    uint8_t unit; /* enum tunit, for VT_TS; the (p, s) code for VT_DEC128 */
     bool has_tz;  /* VT_TS printed with a zone (now() and friends) */
     uint32_t len;
     /* Validity bitmap, bit i set = row i is not NULL; NULL pointer = no NULLs. */
@@ -83,6 +98,7 @@ typedef struct vec {
         double *f64;
         strv *s;
         interval *iv;
+        dec128 *dec;
         void *raw;
     } d;
 } vec;

@@ -94,6 +94,7 @@ void vec_get(const vec *v, uint32_t i, value *out) {
     case VT_I64:
     case VT_TS:
     case VT_DATE:
+    case VT_TIME64:
         out->v.i = v->d.i64[i];
         break;
     case VT_U64:
@@ -107,6 +108,9 @@ void vec_get(const vec *v, uint32_t i, value *out) {
         break;
     case VT_INTERVAL:
         out->v.iv = v->d.iv[i];
+        break;
+    case VT_DEC128:
+        out->v.dec = v->d.dec[i];
         break;
     }
 }
@@ -125,6 +129,7 @@ void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out) {
         case VT_I64:
         case VT_TS:
         case VT_DATE:
+        case VT_TIME64:
             out->d.i64[i] = v->v.i;
             break;
         case VT_U64:
@@ -138,6 +143,9 @@ void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out) {
             break;
         case VT_INTERVAL:
             out->d.iv[i] = v->v.iv;
+            break;
+        case VT_DEC128:
+            out->d.dec[i] = v->v.dec;
             break;
         }
     }

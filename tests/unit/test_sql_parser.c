@@ -1255,7 +1255,7 @@ static void test_external_and_copy(void **state) {
         {"create unbounded external table if not exists db.\"T\" (a int not null, b decimal(10,2) "
          "null,) location '/p/' compression type gzip delimiter ';' with header row stored as "
          "ndjson partitioned by (a) options ('k' 'v', format.x = 1)",
-         "create-external ine db.T (a INT/2 notnull, b DECIMAL(10,2)/0) fmt=NDJSON header=1 "
+         "create-external ine db.T (a INT/2 notnull, b DECIMAL(10,2)/9) fmt=NDJSON header=1 "
          "delim=; comp=GZIP part=a loc=/p/@1:103 {K='v', FORMAT.X=1}"},
         {"create external table t (a int) stored as csv", PERR "Missing LOCATION clause in CREATE "
                                                                "EXTERNAL TABLE statement @1:46"},

@@ -198,6 +198,20 @@ static void test_format_extreme_years(void **st) {
     n = time_format_date(out, 19000);
     out[n] = 0;
     assert_string_equal(out, "2022-01-08");
+    /* Time64(Nanosecond): chrono's NaiveTime trims the fraction to 0, 3, 6 or 9 digits */
+    static const struct {
+        int64_t ns;
+        const char *text;
+    } times[] = {
+        {0, "00:00:00"},
+        {1, "00:00:00.000000001"},
+        {13 * 3600000000000LL + 5 * 60000000000LL + 7000000000LL + 120000000, "13:05:07.120"},
+        {86399999999000LL, "23:59:59.999999"}};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        n = time_format_time(out, times[i].ns);
+        out[n] = 0;
+        assert_string_equal(out, times[i].text);
+    }
 }
 
 /* ---- timestamp text in ---- */

@@ -10,8 +10,13 @@
 
 /* Whose statements the session sees and may kill: an administrator every one of its tenant,
  * anyone else their own (the tenant's owners, too, once roles exist). */
+/* Whose queries the session may see and kill: all of the tenant's for its administrators and
+ * owners (NULL), else the user's own. */
 static const char *who(const sql_session *s) {
-    return s->is_admin ? NULL : s->user;
+    err e;
+    if (s->is_admin || catalog_require(s->cat, s->user, s->tenant, NEED_ROLES, NULL, &e) == 0)
+        return NULL;
+    return s->user;
 }
 
 static value id_cell(arena *a, uint64_t id) {

@@ -100,6 +100,13 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
     if (tx == VT_NULL && ty == VT_NULL) return 0;
     if (tx == VT_NULL) return bx_cast(a, x, ty, (*y)->unit, er);
     if (ty == VT_NULL) return bx_cast(a, y, tx, (*x)->unit, er);
+    /* lists meet only lists of the same element type, and then only for (in)equality: their
+     * bytes are canonical (util/vlist.h), so equal bytes are equal lists */
+    if (tx == VT_LIST || ty == VT_LIST) {
+        if (tx == ty && (*x)->unit == (*y)->unit && !arith && (opc == OP_EQ || opc == OP_NE))
+            return 0;
+        goto no_common;
+    }
     if (tx == ty && (tx != VT_TS || (*x)->unit == (*y)->unit)) return 0;
     if (tx == VT_TS && ty == VT_TS) {
         uint8_t u = (*x)->unit < (*y)->unit ? (*x)->unit : (*y)->unit; /* finer unit */
@@ -358,13 +365,6 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
             rc = plan_bind(bd, oi->e, &sp.arg2, er);
             sp.order_desc = oi->desc;
             sp.order_nulls_first = oi->nulls_first < 0 ? oi->desc : oi->nulls_first;
-        }
-        if (!rc && kind == AGG_ARRAY_AGG) {
-            /* a list shows booleans as true/false, where a CAST to text gives 1/0 */
-            if (sp.arg->type == VT_BOOL)
-                sp.arg = func_bool_text(bd->a, sp.arg);
-            else
-                rc = bx_cast(bd->a, &sp.arg, VT_STR, 0, er);
         }
     }
     /* FILTER (WHERE p): the argument becomes CASE WHEN p THEN x END (count(*): THEN 1), which

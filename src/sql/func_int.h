@@ -48,6 +48,7 @@ enum fn_dt {
     DT_TS_NS,
     DT_TS_NS_UTC, /* Timestamp(Nanosecond, Some("+00:00")): now() */
     DT_INTERVAL,  /* Interval(MonthDayNano) */
+    DT_LIST,      /* List(Field { .. }) of any element type: the array functions take it */
     DT__COUNT
 };
 
@@ -132,6 +133,7 @@ extern const fn_def func_math_defs[];
 extern const fn_def func_string_defs[];
 extern const fn_def func_time_defs[];
 extern const fn_def func_cond_defs[];
+extern const fn_def func_array_defs[];
 
 /* A BX_FUNC node calling eval over args, named as d is. */
 bexpr *func_call(arena *a, const fn_def *d, scalar_fn eval, uint8_t type, uint8_t unit,

@@ -23,6 +23,7 @@ enum vtype {
     VT_TS = 6,       /* TIMESTAMP, unit in vec.unit */
     VT_INTERVAL = 7, /* month-day-nanosecond interval, expressions only */
     VT_DATE = 8,     /* days since 1970-01-01, expressions only */
+    VT_LIST = 9,     /* a list of one scalar type (util/vlist.h), expressions only */
 };
 
 /* Timestamp units. Persisted: append only. */
@@ -125,6 +126,12 @@ static inline void vec_compact_valid(vec *v, uint32_t n) {
     for (uint32_t i = n & ~7u; i < n; i++)
         if (!((v->valid[i >> 3] >> (i & 7)) & 1)) return;
     v->valid = NULL;
+}
+
+/* Types whose slots are strv views of bytes held elsewhere (strings, lists): what must be copied
+ * with their bytes when a vector outlives its arena. */
+static inline bool vtype_is_bytes(uint8_t t) {
+    return t == VT_STR || t == VT_LIST;
 }
 
 /* Bytes of one slot of a vector of type t (1 for VT_NULL). */

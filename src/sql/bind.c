@@ -100,11 +100,12 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
     if (tx == VT_NULL && ty == VT_NULL) return 0;
     if (tx == VT_NULL) return bx_cast(a, x, ty, (*y)->unit, er);
     if (ty == VT_NULL) return bx_cast(a, y, tx, (*x)->unit, er);
-    /* lists meet only lists of the same element type, and then only for (in)equality: their
-     * bytes are canonical (util/vlist.h), so equal bytes are equal lists */
+    /* lists meet only lists of the same element type, and then only for (in)equality and
+     * DISTINCT FROM: their bytes are canonical (util/vlist.h), so equal bytes are equal lists */
     if (tx == VT_LIST || ty == VT_LIST) {
-        if (tx == ty && (*x)->unit == (*y)->unit && !arith && (opc == OP_EQ || opc == OP_NE))
-            return 0;
+        bool eq =
+            opc == OP_EQ || opc == OP_NE || opc == OP_IS_DISTINCT || opc == OP_IS_NOT_DISTINCT;
+        if (tx == ty && (*x)->unit == (*y)->unit && !arith && eq) return 0;
         goto no_common;
     }
     if (tx == ty && (tx != VT_TS || (*x)->unit == (*y)->unit)) return 0;

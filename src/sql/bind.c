@@ -709,6 +709,13 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
         int rc = plan_bind(bd, e->args[1], &p, er);
         bd->lazy_types = lazy;
         if (rc < 0) return -1;
+        if (x->type == VT_LIST || p->type == VT_LIST) /* found by DataFusion's type_coercion */
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Execute logical plan: Datafusion: type_coercion\ncaused by\nError "
+                           "during planning: There isn't a common type to coerce %s and %s in "
+                           "%s expression",
+                           vtype_arrow_name(x->type, x->unit), vtype_arrow_name(p->type, p->unit),
+                           e->op == OP_ILIKE ? "ILIKE" : "LIKE");
         if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &p, VT_STR, 0, er) < 0) return -1;
         if (e->op == OP_SIMILAR)
             return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: SIMILAR TO");

@@ -158,43 +158,40 @@ static int bind_concat(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **ou
 }
 
 /* array_length(l [, dim]), array_ndims(l), cardinality(l), array_dims(l): sizes of a list,
- * which has one dimension. */
+ * which has one dimension. The kernel's aux says which. */
+enum size_fn { SZ_LENGTH, SZ_NDIMS, SZ_DIMS, SZ_CARDINALITY };
+static const enum size_fn size_fns[] = {SZ_LENGTH, SZ_NDIMS, SZ_DIMS, SZ_CARDINALITY};
+
 static int fn_sizes(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
-    char f = e->fname[6]; /* array_[l]ength, array_[n]dims, array_[d]ims; cardinality */
-    bool card = e->fname[0] == 'c';
+    enum size_fn f = *(const enum size_fn *)e->aux;
     for (uint32_t i = 0; i < n; i++) {
         if (!func_row_valid(a, args, e->nargs, i, out)) continue;
         uint32_t len = vlist_len(list_at(&args[0], i));
-        if (card) {
-            out->d.u64[i] = len;
-        } else if (f == 'n') {
-            out->d.u64[i] = 1;
-        } else if (f == 'd') {
+        if (f == SZ_DIMS) {
             value dim = {.type = VT_U64};
             dim.v.u = len;
             out->d.s[i] = vlist_make(a, VT_U64, &dim, 1);
+        } else if (f == SZ_LENGTH && e->nargs > 1 && args[1].d.i64[i] != 1) {
+            vec_set_null(a, out, i); /* no second dimension */
         } else {
-            int64_t d = e->nargs > 1 ? args[1].d.i64[i] : 1;
-            if (d != 1)
-                vec_set_null(a, out, i);
-            else
-                out->d.u64[i] = len;
+            out->d.u64[i] = f == SZ_NDIMS ? 1 : len;
         }
     }
     return 0;
 }
 
 static int bind_sizes(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
-    const char *name = c->def->name;
+    const enum size_fn *f = c->def->aux;
     if (!is_list(args[0])) return list_arg_err(c, "first", er);
-    if (!strcmp(name, "array_length")) {
+    if (*f == SZ_LENGTH) {
         if (nargs > 2)
             return func_plan_err(er, "The array_length function takes one or two arguments");
         if (nargs == 2 && bx_cast(c->a, &args[1], VT_I64, 0, er) < 0) return -1;
     }
-    bool dims = !strcmp(name, "array_dims");
-    return call(c, fn_sizes, dims ? VT_LIST : VT_U64, dims ? vlist_unit(VT_U64, 0, false) : 0, args,
-                nargs, out);
+    bool dims = *f == SZ_DIMS;
+    *out = func_call(c->a, c->def, fn_sizes, dims ? VT_LIST : VT_U64,
+                     dims ? vlist_unit(VT_U64, 0, false) : 0, args, nargs, f);
+    return 0;
 }
 
 /* array_position(l, x [, from]) and array_positions(l, x): 1-based indexes of x. */
@@ -458,10 +455,13 @@ const fn_def func_array_defs[] = {
     {.name = "array_append", .sig = SIG_ANYN(2), .bind = bind_append},
     {.name = "array_prepend", .sig = SIG_ANYN(2), .bind = bind_append},
     {.name = "array_concat", .sig = SIG_VAR_ANY, .bind = bind_concat},
-    {.name = "array_length", .sig = SIG_VAR_ANY, .bind = bind_sizes},
-    {.name = "array_ndims", .sig = SIG_ANYN(1), .bind = bind_sizes},
-    {.name = "array_dims", .sig = SIG_ANYN(1), .bind = bind_sizes},
-    {.name = "cardinality", .sig = SIG_ANYN(1), .bind = bind_sizes},
+    {.name = "array_length", .sig = SIG_VAR_ANY, .bind = bind_sizes, .aux = &size_fns[SZ_LENGTH]},
+    {.name = "array_ndims", .sig = SIG_ANYN(1), .bind = bind_sizes, .aux = &size_fns[SZ_NDIMS]},
+    {.name = "array_dims", .sig = SIG_ANYN(1), .bind = bind_sizes, .aux = &size_fns[SZ_DIMS]},
+    {.name = "cardinality",
+     .sig = SIG_ANYN(1),
+     .bind = bind_sizes,
+     .aux = &size_fns[SZ_CARDINALITY]},
     {.name = "array_position", .sig = SIG_VAR_ANY, .bind = bind_position},
     {.name = "array_positions", .sig = SIG_ANYN(2), .bind = bind_position},
     {.name = "array_remove", .sig = SIG_ANYN(2), .bind = bind_remove_replace},

@@ -42,3 +42,10 @@ def test_array_agg_over_many_batches_and_groups(server):
     assert [r["k"] for r in got] == ["k%d" % i for i in range(7)]
     for i, r in enumerate(got):
         assert r["l"] == list(range(i, 20000, 7))
+
+
+def test_list_headers(server):
+    """Columns are named as DataFusion names the expressions: make_array(..), l[i] (its
+    GetIndexedField, the key's Display), ARRAY_AGG(..)."""
+    assert server.sql_ok("SELECT [1, 2][2], make_array('a')") == (
+        '"make_array(Int64(1),Int64(2))[2]","make_array(Utf8(""a""))"\n2,[a]\n')

@@ -15,7 +15,7 @@
 
 static void st_put(arena *a, value *dst, const vec *v, uint32_t i) {
     vec_get(v, i, dst);
-    if (dst->type == VT_STR)
+    if (vtype_is_bytes(dst->type))
         dst->v.s = (strv){arena_strndup(a, dst->v.s.p, dst->v.s.len), dst->v.s.len};
 }
 
@@ -371,7 +371,8 @@ static void distinct_merge_one(void *ctx, const void *key, uint32_t klen) {
     memset(&one, 0, sizeof one);
     v.d.raw = &one;
     switch (m->type) {
-    case VT_STR: {
+    case VT_STR:
+    case VT_LIST: {
         uint64_t len = br_uvarint(&r);
         if (r.bad || len > (uint64_t)(r.end - r.p)) return;
         one.s = (strv){(const char *)r.p, (uint32_t)len};
@@ -413,9 +414,9 @@ static void merge_extreme(arena *a, const agg_spec *sp, struct agg_state *dst,
     if (!dst->has) {
         dst->v = src->v;
         dst->v2 = src->v2;
-        if (dst->v.type == VT_STR)
+        if (vtype_is_bytes(dst->v.type))
             dst->v.v.s = (strv){arena_strndup(a, src->v.v.s.p, src->v.v.s.len), src->v.v.s.len};
-        if (dst->v2.type == VT_STR)
+        if (vtype_is_bytes(dst->v2.type))
             dst->v2.v.s = (strv){arena_strndup(a, src->v2.v.s.p, src->v2.v.s.len), src->v2.v.s.len};
         dst->has = true;
         return;
@@ -423,12 +424,12 @@ static void merge_extreme(arena *a, const agg_spec *sp, struct agg_state *dst,
     /* ties keep dst's value, as the row-at-a-time update keeps the first it saw */
     if (sp->kind != AGG_MAX && agg_value_cmp(&src->v, &dst->v) < 0) {
         dst->v = src->v;
-        if (dst->v.type == VT_STR)
+        if (vtype_is_bytes(dst->v.type))
             dst->v.v.s = (strv){arena_strndup(a, src->v.v.s.p, src->v.v.s.len), src->v.v.s.len};
     }
     if (sp->kind != AGG_MIN && agg_value_cmp(&src->v2, &dst->v2) > 0) {
         dst->v2 = src->v2;
-        if (dst->v2.type == VT_STR)
+        if (vtype_is_bytes(dst->v2.type))
             dst->v2.v.s = (strv){arena_strndup(a, src->v2.v.s.p, src->v2.v.s.len), src->v2.v.s.len};
     }
 }
@@ -486,7 +487,7 @@ void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
             return;
         dst->ts = src->ts;
         dst->v = src->v;
-        if (dst->v.type == VT_STR)
+        if (vtype_is_bytes(dst->v.type))
             dst->v.v.s = (strv){arena_strndup(a, src->v.v.s.p, src->v.v.s.len), src->v.v.s.len};
         dst->has = true;
         return;
@@ -598,34 +599,6 @@ static void median_final(const agg_spec *sp, struct agg_state *st, vec *out, uin
 }
 
 /* Writes v into row r of out, whose type is v's. */
-void agg_put_value(vec *out, uint32_t r, const value *v) {
-    switch (out->type) {
-    case VT_F64:
-        out->d.f64[r] = v->v.f;
-        break;
-    case VT_U64:
-        out->d.u64[r] = v->v.u;
-        break;
-    case VT_BOOL:
-        out->d.b[r] = v->v.b;
-        break;
-    case VT_STR:
-        out->d.s[r] = v->v.s;
-        break;
-    case VT_INTERVAL:
-        out->d.iv[r] = v->v.iv;
-        break;
-    case VT_DEC128:
-        out->d.dec[r] = v->v.dec;
-        break;
-    case VT_NULL:
-        break;
-    default:
-        out->d.i64[r] = v->v.i;
-        break;
-    }
-}
-
 /* The two-argument statistics from the pair state, NULL where DataFusion gives NULL. */
 static bool pair_final(const agg_spec *sp, const struct agg_state *st, double *res) {
     double n = (double)st->count;
@@ -714,7 +687,7 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
         if (!st->has || st->v.null)
             null = true;
         else
-            agg_put_value(out, r, &st->v);
+            vec_put(out, r, &st->v);
         break;
     case AGG_APPROX_DISTINCT:
         out->d.u64[r] = st->hll ? hll_count(st->hll) : 0;
@@ -790,7 +763,7 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
                 out->d.u64[r] = st->v2.v.u - st->v.v.u;
             break;
         }
-        agg_put_value(out, r, v);
+        vec_put(out, r, v);
         break;
     }
     default:

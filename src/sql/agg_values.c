@@ -8,6 +8,7 @@
 
 #include "sql/func.h"
 #include "sql/sketch.h"
+#include "util/vlist.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -83,12 +84,12 @@ static uint32_t items_push(arena *a, struct agg_items *it, const value *v, const
         it->cap = nc;
     }
     value c = *v;
-    if (c.type == VT_STR && !c.null)
+    if (vtype_is_bytes(c.type) && !c.null)
         c.v.s = (strv){arena_strndup(a, c.v.s.p, c.v.s.len), c.v.s.len};
     it->v[it->n] = c;
     if (key) {
         c = *key;
-        if (c.type == VT_STR && !c.null)
+        if (vtype_is_bytes(c.type) && !c.null)
             c.v.s = (strv){arena_strndup(a, c.v.s.p, c.v.s.len), c.v.s.len};
         it->key[it->n] = c;
     }
@@ -184,7 +185,7 @@ bool agg_mode_final(const struct agg_state *st, vec *out, uint32_t r) {
         if (it->cnt[k] > it->cnt[best] ||
             (it->cnt[k] == it->cnt[best] && agg_value_cmp(&it->v[k], &it->v[best]) < 0))
             best = k;
-    agg_put_value(out, r, &it->v[best]);
+    vec_put(out, r, &it->v[best]);
     return true;
 }
 
@@ -197,8 +198,8 @@ static int keys_cmp(const value *x, const value *y, const agg_spec *sp) {
     return sp->order_desc ? -c : c;
 }
 
-/* array_agg: the values as Arrow displays a list, `[a, NULL, c]`, in ORDER BY order (stable:
- * ties keep arrival order). */
+/* array_agg: the values as a list in ORDER BY order (stable: ties keep arrival order); no rows
+ * make an empty list, as DataFusion 27's accumulator gives. */
 void agg_array_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
                      arena *a) {
     const struct agg_items *it = st->items;
@@ -212,20 +213,9 @@ void agg_array_final(const agg_spec *sp, const struct agg_state *st, vec *out, u
                 ord[j] = ord[j - 1];
             ord[j] = x;
         }
-    buf b;
-    buf_init(&b);
-    buf_putc(&b, '[');
-    for (uint32_t k = 0; k < n; k++) {
-        const value *v = &it->v[ord[k]];
-        if (k) buf_puts(&b, ", ");
-        if (v->null || v->type != VT_STR)
-            buf_puts(&b, "NULL");
-        else
-            buf_append(&b, v->v.s.p, v->v.s.len);
-    }
-    buf_putc(&b, ']');
-    out->d.s[r] = (strv){arena_strndup(a, b.p, b.len), (uint32_t)b.len};
-    buf_free(&b);
+    value *vals = arena_alloc(a, sizeof *vals * (n + 1));
+    for (uint32_t k = 0; k < n; k++) vals[k] = it->v[ord[k]];
+    out->d.s[r] = vlist_make(a, vlist_etype(sp->unit), vals, n);
 }
 
 /* The estimate: the buffered values go into the digest first (a window reads a growing state
@@ -265,7 +255,8 @@ void agg_array_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
         }
         static const uint8_t none = 0;
         value v = it->v[k];
-        vec one = {.type = VT_STR, .len = 1, .valid = v.null ? (uint8_t *)&none : NULL};
+        vec one = {
+            .type = v.type, .unit = v.unit, .len = 1, .valid = v.null ? (uint8_t *)&none : NULL};
         one.d.raw = &v.v;
         agg_array_add(a, sp, dst, &one, NULL, 0);
     }
@@ -341,9 +332,9 @@ void agg_pick_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec 
     if (!take) return;
     vec_get(x, i, &st->v);
     if (!vec_is_valid(x, i) || x->type == VT_NULL) st->v.null = true;
-    if (st->v.type == VT_STR && !st->v.null)
+    if (vtype_is_bytes(st->v.type) && !st->v.null)
         st->v.v.s = (strv){arena_strndup(a, st->v.v.s.p, st->v.v.s.len), st->v.v.s.len};
-    if (key.type == VT_STR && !key.null)
+    if (vtype_is_bytes(key.type) && !key.null)
         key.v.s = (strv){arena_strndup(a, key.v.s.p, key.v.s.len), key.v.s.len};
     st->v2 = key;
     st->has = true;

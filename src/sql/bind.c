@@ -143,6 +143,14 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
     if (tx == VT_NULL && ty == VT_NULL) return 0;
     if (tx == VT_NULL) return bx_cast(a, x, ty, (*y)->unit, er);
     if (ty == VT_NULL) return bx_cast(a, y, tx, (*x)->unit, er);
+    /* lists meet only lists of the same element type, and then only for (in)equality and
+     * DISTINCT FROM: their bytes are canonical (util/vlist.h), so equal bytes are equal lists */
+    if (tx == VT_LIST || ty == VT_LIST) {
+        bool eq =
+            opc == OP_EQ || opc == OP_NE || opc == OP_IS_DISTINCT || opc == OP_IS_NOT_DISTINCT;
+        if (tx == ty && (*x)->unit == (*y)->unit && !arith && eq) return 0;
+        goto no_common;
+    }
     if (tx == ty && (tx == VT_I64 || tx == VT_F64) && (*x)->unit != (*y)->unit) {
         /* Int32 beside Int64, Float32 beside Float64: the wider */
         if (bx_cast(a, x, tx, NU_64, er) < 0) return -1;
@@ -430,13 +438,6 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
             rc = plan_bind(bd, oi->e, &sp.arg2, er);
             sp.order_desc = oi->desc;
             sp.order_nulls_first = oi->nulls_first < 0 ? oi->desc : oi->nulls_first;
-        }
-        if (!rc && kind == AGG_ARRAY_AGG) {
-            /* a list shows booleans as true/false, where a CAST to text gives 1/0 */
-            if (sp.arg->type == VT_BOOL)
-                sp.arg = func_bool_text(bd->a, sp.arg);
-            else
-                rc = bx_cast(bd->a, &sp.arg, VT_STR, 0, er);
         }
     }
     /* FILTER (WHERE p): the argument becomes CASE WHEN p THEN x END (count(*): THEN 1), which
@@ -878,6 +879,13 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
         bd->lazy_types = lazy;
         if (rc < 0) return -1;
         if (plan_bind(bd, e->args[0], &x, er) < 0) return -1;
+        if (x->type == VT_LIST || p->type == VT_LIST) /* found by DataFusion's type_coercion */
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Execute logical plan: Datafusion: type_coercion\ncaused by\nError "
+                           "during planning: There isn't a common type to coerce %s and %s in "
+                           "%s expression",
+                           vtype_arrow_name(x->type, x->unit), vtype_arrow_name(p->type, p->unit),
+                           e->op == OP_ILIKE ? "ILIKE" : "LIKE");
         if (bx_cast(a, &x, VT_STR, 0, er) < 0 || bx_cast(a, &p, VT_STR, 0, er) < 0) return -1;
         if (e->op == OP_SIMILAR)
             return err_set(er, 422, EC_NOT_IMPL, "This feature is not implemented: SIMILAR TO");

@@ -12,6 +12,7 @@
 #include "format/format.h"
 #include "sql/plan_int.h"
 #include "util/dec.h"
+#include "util/vlist.h"
 
 #include <string.h>
 
@@ -88,6 +89,18 @@ static void put_value(buf *b, const value *v, uint8_t type, uint8_t unit, bool h
         buf_printf(b, "IntervalMonthDayNano(\"%d months %d days %lld nanos\")", v->v.iv.months,
                    v->v.iv.days, (long long)v->v.iv.nanos);
         break;
+    case VT_LIST: { /* ScalarValue::List: its elements' Display joined by commas */
+        uint32_t n = vlist_len(v->v.s);
+        if (!physical) buf_puts(b, "List([");
+        for (uint32_t i = 0; i < n; i++) {
+            value el;
+            vlist_get(v->v.s, unit, i, &el);
+            if (i) buf_putc(b, ',');
+            put_value(b, &el, el.type, el.unit, vlist_etz(unit), true);
+        }
+        if (!physical) buf_puts(b, "])");
+        break;
+    }
     default:
         buf_puts(b, "?");
     }

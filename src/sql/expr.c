@@ -20,7 +20,7 @@
  * the fuzzer), not when a later kernel trips over the garbage. Reading every byte of a NULL
  * row's string lets ASan flag a view of freed or wild memory. */
 static void vec_check(const vec *v, uint32_t n, const bexpr *e) {
-    if (v->type != VT_BOOL && v->type != VT_STR) return;
+    if (v->type != VT_BOOL && !vtype_is_bytes(v->type)) return;
     volatile unsigned char sink = 0;
     for (uint32_t i = 0; i < n; i++) {
         bool ok = true;
@@ -168,6 +168,7 @@ struct in_set {
 static bool value_key(const value *v, char tmp[16], const void **k, uint32_t *klen) {
     switch (v->type) {
     case VT_STR:
+    case VT_LIST:
         *k = v->v.s.p;
         *klen = v->v.s.len;
         return true;

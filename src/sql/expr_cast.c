@@ -3,6 +3,7 @@
  * text, floats out of an integer's range fail, TRY_CAST gives NULL where CAST fails. See
  * expr_int.h. */
 #include "sql/expr_int.h"
+#include "util/vlist.h"
 
 #include "format/format.h"
 #include "util/dec.h"
@@ -18,6 +19,7 @@
 
 bool bx_can_cast(uint8_t from, uint8_t to) {
     if (from == to || from == VT_NULL) return true;
+    if (from == VT_LIST || to == VT_LIST) return false; /* lists cast only to lists */
     switch (to) {
     case VT_BOOL:
         return vtype_numeric(from) || from == VT_STR;
@@ -482,6 +484,20 @@ static int cast_value(arena *a, const value *in, uint8_t to, uint8_t unit, bool 
         else
             ok = false;
         break;
+    case VT_LIST: { /* element by element, a NULL element staying NULL */
+        value *items;
+        uint32_t n = vlist_items(a, in->v.s, in->unit, &items);
+        for (uint32_t i = 0; i < n; i++) {
+            if (items[i].null) continue;
+            value r;
+            int rc =
+                cast_value(a, &items[i], vlist_etype(unit), vlist_eunit(unit), try_cast, &r, er);
+            if (rc <= 0) return rc;
+            items[i] = r;
+        }
+        out->v.s = vlist_make(a, vlist_etype(unit), items, n);
+        break;
+    }
     default:
         ok = false;
     }
@@ -506,31 +522,7 @@ int expr_eval_cast(const bexpr *e, const vec *in, uint32_t n, arena *a, vec *out
             vec_set_null(a, out, i);
             continue;
         }
-        switch (e->type) {
-        case VT_BOOL:
-            out->d.b[i] = r.v.b;
-            break;
-        case VT_I64:
-        case VT_TS:
-        case VT_DATE:
-            out->d.i64[i] = r.v.i;
-            break;
-        case VT_U64:
-            out->d.u64[i] = r.v.u;
-            break;
-        case VT_F64:
-            out->d.f64[i] = r.v.f;
-            break;
-        case VT_STR:
-            out->d.s[i] = r.v.s;
-            break;
-        case VT_INTERVAL:
-            out->d.iv[i] = r.v.iv;
-            break;
-        case VT_DEC128:
-            out->d.dec[i] = r.v.dec;
-            break;
-        }
+        vec_put(out, i, &r);
     }
     return 0;
 }
@@ -540,7 +532,8 @@ int bx_cast(arena *a, bexpr **pe, uint8_t type, uint8_t unit, err *er) {
     /* a timestamp's unit, a decimal's (p, s) and Int32/Float32 against Int64/Float64 differ in
      * values or names: a cast between them is a cast */
     if (e->type == type &&
-        ((type != VT_TS && type != VT_DEC128 && type != VT_I64 && type != VT_F64) ||
+        ((type != VT_TS && type != VT_DEC128 && type != VT_I64 && type != VT_F64 &&
+          type != VT_LIST) ||
          e->unit == unit))
         return 0;
     if (e->type == VT_NULL) {

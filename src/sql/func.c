@@ -5,6 +5,7 @@
 #include "sql/ops.h"
 #include "util/buf.h"
 #include "util/dec.h"
+#include "util/vlist.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -77,6 +78,7 @@ static const char *const dt_names[DT__COUNT] = {
     [DT_INTERVAL] = "Interval(MonthDayNano)",
     [DT_DEC128] = "Decimal128(38, 10)",
     [DT_TIME64] = "Time64(Nanosecond)",
+    [DT_LIST] = "List",
 };
 
 /* The DataFusion type of a bound argument. */
@@ -102,6 +104,8 @@ static uint8_t arg_dt(const bexpr *x) {
         return DT_TIME64;
     case VT_DATE:
         return DT_DATE32;
+    case VT_LIST:
+        return DT_LIST;
     case VT_TS:
         if (x->has_tz) return DT_TS_NS_UTC;
         return x->unit == TU_S    ? DT_TS_S
@@ -114,6 +118,7 @@ static uint8_t arg_dt(const bexpr *x) {
 
 const char *func_dt_name(const bexpr *x) {
     if (x->type == VT_DEC128) return dec_arrow_name(x->unit);
+    if (x->type == VT_LIST) return vtype_arrow_name(x->type, x->unit); /* with its element */
     return dt_names[arg_dt(x)];
 }
 
@@ -126,6 +131,7 @@ static bool dt_is(uint8_t t, uint8_t a, uint8_t b) {
  * to a string, a timestamp of any unit (or a string) to nanoseconds, and NULL everywhere. */
 static bool can_coerce(uint8_t into, uint8_t from) {
     if (into == from || from == DT_NULL) return true;
+    if (from == DT_LIST) return false; /* not even to a string */
     switch (into) {
     case DT_I16:
         return from == DT_I8 || from == DT_U8;
@@ -314,11 +320,12 @@ static void sig_debug(buf *b, const fn_sig *s) {
     }
 }
 
-static int no_match(const fn_def *d, const uint8_t *cur, uint32_t nargs, bool lazy, err *er) {
+static int no_match(const fn_def *d, bexpr **args, uint32_t nargs, bool lazy, err *er) {
     const char *name = d->display ? d->display : d->name; /* length() is character_length */
     buf b;
     buf_init(&b);
-    join_dts(&b, cur, nargs, ", ");
+    for (uint32_t i = 0; i < nargs; i++)
+        buf_printf(&b, "%s%s", i ? ", " : "", func_dt_name(args[i]));
     if (lazy) {
         /* found by DataFusion's type_coercion rule, after the plan is built */
         buf c;
@@ -358,7 +365,7 @@ static uint32_t name_hash(const char *s) {
 
 static void reg_build(void) {
     const fn_def *const families[] = {func_math_defs, func_string_defs, func_time_defs,
-                                      func_cond_defs};
+                                      func_cond_defs, func_array_defs};
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
         for (const fn_def *d = families[f]; d->name; d++) {
             uint32_t i = name_hash(d->name) & (REG_SLOTS - 1);
@@ -551,7 +558,7 @@ int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn
     uint8_t *cur = arena_alloc(a, 3 * (size_t)nargs + 1);
     struct match m = {cur, nargs, cur + nargs, cur + 2 * (size_t)nargs};
     for (uint32_t i = 0; i < nargs; i++) cur[i] = arg_dt(args[i]);
-    if (!match_sig(&d->sig, &m)) return no_match(d, cur, nargs, env && env->lazy, er);
+    if (!match_sig(&d->sig, &m)) return no_match(d, args, nargs, env && env->lazy, er);
     if (!d->raw_args)
         for (uint32_t i = 0; i < nargs; i++) {
             uint8_t vt, unit;
@@ -862,7 +869,7 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
         return 0;
     case AGG_MIN:
     case AGG_MAX:
-        if (t == VT_INTERVAL) return agg_type_err(kind, x, er);
+        if (t == VT_INTERVAL || t == VT_LIST) return agg_type_err(kind, x, er);
         if (t == VT_NULL)
             return err_set(er, 422, EC_QUERY_INTERNAL,
                            "Datafusion: Internal error: Min/Max accumulator not implemented for "
@@ -910,8 +917,12 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
         sp->type = t;
         return 0;
     case AGG_ARRAY_AGG:
-        sp->type = VT_STR; /* the list as Arrow displays it: Strata has no list type */
-        sp->unit = 0;
+        if (!vlist_elem_ok(t)) /* util/vlist.h */
+            return err_set(er, 422, EC_NOT_IMPL,
+                           "This feature is not implemented: ARRAY_AGG over %s: a list of %s",
+                           vtype_arrow_name(t, x->unit), t == VT_LIST ? "lists" : "decimals");
+        sp->type = VT_LIST;
+        sp->unit = vlist_unit(t, x->unit, x->has_tz);
         return 0;
     case AGG_APPROX_DISTINCT:
         sp->type = VT_U64;

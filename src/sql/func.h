@@ -29,8 +29,6 @@ typedef struct fn_env {
 
 int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn_env *env,
               bexpr **out, err *er);
-/* A boolean as Arrow displays it in a list ("true"/"false"; a CAST to text is "1"/"0"). */
-bexpr *func_bool_text(arena *a, bexpr *x);
 /* The name DataFusion shows for a scalar function called by name: its canonical one for an
  * alias (length and char_length are character_length, pow is power), else name itself. */
 const char *func_display(const char *name);

@@ -62,18 +62,6 @@ static int bind_session(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **o
     return 0;
 }
 
-static int fn_bool_text(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
-    func_same_valid(out, &args[0]);
-    for (uint32_t i = 0; i < n; i++)
-        out->d.s[i] = args[0].d.b[i] ? (strv){"true", 4} : (strv){"false", 5};
-    return 0;
-}
-
-bexpr *func_bool_text(arena *a, bexpr *x) {
-    static const fn_def def = {.name = "bool_text"};
-    return func_call(a, &def, fn_bool_text, VT_STR, 0, &x, 1, NULL);
-}
-
 /* The types coalesce and nullif take, in DataFusion's order: the first one every argument
  * coerces to is the common type (coalesce(1, 2.5) is DOUBLE, coalesce(1, 'a') a string). */
 #define COND_TYPES                                                                                 \

@@ -50,6 +50,7 @@ enum fn_dt {
     DT_INTERVAL,  /* Interval(MonthDayNano) */
     DT_DEC128,    /* Decimal128(p, s), named with its (p, s) where the argument is known */
     DT_TIME64,    /* Time64(Nanosecond) */
+    DT_LIST,      /* List(Field { .. }) of any element type: the array functions take it */
     DT__COUNT
 };
 
@@ -141,6 +142,7 @@ extern const fn_def func_math_defs[];
 extern const fn_def func_string_defs[];
 extern const fn_def func_time_defs[];
 extern const fn_def func_cond_defs[];
+extern const fn_def func_array_defs[];
 
 /* A BX_FUNC node calling eval over args, named as d is. */
 bexpr *func_call(arena *a, const fn_def *d, scalar_fn eval, uint8_t type, uint8_t unit,

@@ -8,13 +8,14 @@
  * every match (Rust's find_iter), and a replacement is expanded as Rust's Captures::expand
  * after DataFusion's rewrite of PostgreSQL's `\1` into `${1}`.
  *
- * regexp_match answers DataFusion's List(Utf8) as the text its clients print for one,
- * "[a, b]": Strata has no list type. A pattern is compiled once per batch when it is the same
- * on every row (a constant, or a column that repeats), else once per row. */
+ * regexp_match answers DataFusion's List(Utf8) (util/vlist.h), without the groups that took no
+ * part in the match (as arrow's kernel leaves them out). A pattern is compiled once per batch when
+ * it is the same on every row (a constant, or a column that repeats), else once per row. */
 #include "sql/func_str_int.h"
 
 #include "sql/pattern.h"
 #include "util/buf.h"
+#include "util/vlist.h"
 
 #include <string.h>
 
@@ -84,19 +85,14 @@ static int match_row(const bexpr *e, vec *args, uint32_t i, arena *a, struct re_
         if (m == 0) vec_set_null(a, out, i);
         return m;
     }
-    buf b;
-    buf_init(&b);
-    buf_putc(&b, '[');
-    bool first = true;
+    value *groups = arena_alloc(a, sizeof *groups * ng);
+    uint32_t k = 0;
     for (uint32_t g = ng > 1 ? 1 : 0; g < ng; g++) {
-        if (ov[2 * g] == REGEX_UNSET) continue; /* a group that took no part */
-        if (!first) buf_puts(&b, ", ");
-        buf_append(&b, s.p + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
-        first = false;
+        if (ov[2 * g] == REGEX_UNSET) continue; /* a group that took no part: left out */
+        groups[k] = (value){.type = VT_STR};
+        groups[k++].v.s = (strv){s.p + ov[2 * g], (uint32_t)(ov[2 * g + 1] - ov[2 * g])};
     }
-    buf_putc(&b, ']');
-    out->d.s[i] = (strv){arena_strndup(a, b.p, b.len), (uint32_t)b.len};
-    buf_free(&b);
+    out->d.s[i] = vlist_make(a, VT_STR, groups, k);
     return 0;
 }
 

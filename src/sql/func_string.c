@@ -9,6 +9,7 @@
  * that, so each row names the check its function makes (struct str_rule) and bind_str makes it
  * before casting the arguments. */
 #include "sql/func_str_int.h"
+#include "util/vlist.h"
 
 #include "util/utf8.h"
 
@@ -125,8 +126,11 @@ static int bind_str(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, 
                        r->why);
     for (uint32_t i = 0; i < nargs; i++)
         if (cast_arg(c->a, &args[i], c->dts[i], er) < 0) return -1;
-    /* DataFusion 27's lengths and positions of a Utf8 are Int32 */
-    uint8_t unit = c->def->ret == VT_I64 ? NU_32 : 0;
+    /* DataFusion 27's lengths and positions of a Utf8 are Int32; a list result is
+     * regexp_match's, of strings */
+    uint8_t unit = c->def->ret == VT_I64    ? NU_32
+                   : c->def->ret == VT_LIST ? vlist_unit(VT_STR, 0, false)
+                                            : 0;
     *out = func_call(c->a, c->def, c->def->eval, c->def->ret, unit, args, nargs, r->aux);
     return 0;
 }
@@ -713,7 +717,7 @@ const fn_def func_string_defs[] = {
     STRFN("regexp_match",
           SIG_ONEOF(SIG_EX(DT_UTF8, DT_UTF8), SIG_EX(DT_LUTF8, DT_UTF8),
                     SIG_EX(DT_UTF8, DT_UTF8, DT_UTF8), SIG_EX(DT_LUTF8, DT_UTF8, DT_UTF8)),
-          VT_STR, fs_regexp_match,
+          VT_LIST, fs_regexp_match,
           RULE(CK_STR, "The regexp_extract function can only accept strings.", NULL)),
     STRFN("regexp_replace",
           SIG_ONEOF(SIG_EX(DT_UTF8, DT_UTF8, DT_UTF8), SIG_EX(DT_UTF8, DT_UTF8, DT_UTF8, DT_UTF8)),

@@ -677,8 +677,8 @@ void colbuf_append(arena *a, struct colbuf *cb, const batch *b) {
         for (uint32_t i = 0; i < b->nrows; i++) {
             bool ok = s->type != VT_NULL && vec_is_valid(s, i);
             if (ok) bitmap_set(v->valid, cb->n + i);
-            if (!ok && v->type != VT_STR) memset((char *)v->d.raw + sz * (cb->n + i), 0, sz);
-            if (v->type == VT_STR) {
+            if (!ok && !vtype_is_bytes(v->type)) memset((char *)v->d.raw + sz * (cb->n + i), 0, sz);
+            if (vtype_is_bytes(v->type)) {
                 /* Strings must outlive the batch arena. */
                 strv sv = ok ? s->d.s[i] : (strv){"", 0};
                 v->d.s[cb->n + i] = (strv){arena_strndup(a, sv.p, sv.len), sv.len};

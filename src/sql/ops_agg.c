@@ -36,6 +36,7 @@ void agg_key_encode(buf *kb, const vec *v, uint32_t i) {
     buf_putc(kb, 1);
     switch (v->type) {
     case VT_STR:
+    case VT_LIST:
         buf_put_uvarint(kb, v->d.s[i].len);
         buf_append(kb, v->d.s[i].p, v->d.s[i].len);
         break;
@@ -70,7 +71,8 @@ static bool same_keys(const vec *kv, uint32_t nkeys, uint32_t i) {
         if (a != b) return false;
         if (!a || v->type == VT_NULL) continue;
         switch (v->type) {
-        case VT_STR: {
+        case VT_STR:
+        case VT_LIST: {
             strv x = v->d.s[i - 1], y = v->d.s[i];
             if (x.len != y.len || (x.p != y.p && memcmp(x.p, y.p, x.len) != 0)) return false;
             break;
@@ -323,18 +325,15 @@ static void agg_close(op *o) {
     g->child->close(g->child);
 }
 
-/* An aggregate's arguments as the call wrote them: array_agg's value without the cast to text
- * the binder added and its key as ` ORDER BY [...]`, the percentiles' constants as literals. */
+/* An aggregate's arguments as the call wrote them: array_agg's key as ` ORDER BY [...]`, the
+ * percentiles' constants as literals. */
 static void describe_args(buf *b, const agg_spec *sp, const ex_cols *in, const char *sep) {
     const bexpr *x = sp->arg, *y = sp->arg2;
     if (!x) {
         buf_puts(b, "*)");
         return;
     }
-    if (sp->kind == AGG_ARRAY_AGG) {
-        if (x->kind == BX_CAST && x->nargs == 1 && x->args[0]->type != VT_STR) x = x->args[0];
-        y = NULL;
-    }
+    if (sp->kind == AGG_ARRAY_AGG) y = NULL;
     ex_expr(b, x, in, false);
     if (y) {
         buf_puts(b, sep);

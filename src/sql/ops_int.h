@@ -95,7 +95,6 @@ int agg_value_cmp(const value *x, const value *y);
  * it. */
 bool agg_distinct_first(arena *a, struct agg_state *st, const vec *x, const vec *y, uint32_t i);
 double agg_num_at(const vec *x, uint32_t i);
-void agg_put_value(vec *out, uint32_t r, const value *v);
 
 /* ---- aggregates that keep values (agg_values.c) ---- */
 /* The raw 8 bytes of a value appended to st->vals; src's appended to dst's. */

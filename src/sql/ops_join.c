@@ -127,6 +127,7 @@ static void gather(arena *a, const vec *s, const uint32_t *idx, uint32_t n, bool
     if (!fast) valid = arena_calloc(a, bitmap_bytes(n) ? bitmap_bytes(n) : 1);
     switch (d->type) {
     case VT_STR:
+    case VT_LIST:
         GATHER(strv, s, ((strv){"", 0}));
         break;
     case VT_INTERVAL:
@@ -236,7 +237,7 @@ static void sidebuf_append(struct sidebuf *sb, arena *sa, const op *side, const 
         char *dst = (char *)d->d.raw + sz * at;
         if (side->types[c] == VT_NULL || s->type == VT_NULL || vtype_size(s->type) != sz) {
             memset(dst, 0, sz * n);
-            if (d->type == VT_STR)
+            if (vtype_is_bytes(d->type))
                 for (uint32_t i = 0; i < n; i++) d->d.s[at + i] = (strv){"", 0};
             sidebuf_valid(sb, c); /* rows from at on are clear */
             continue;
@@ -247,7 +248,7 @@ static void sidebuf_append(struct sidebuf *sb, arena *sa, const op *side, const 
             for (uint32_t i = 0; i < n; i++)
                 if (vec_is_valid(s, i)) bitmap_set(bm, at + i);
         }
-        if (d->type != VT_STR) {
+        if (!vtype_is_bytes(d->type)) {
             memcpy(dst, s->d.raw, sz * n);
             continue;
         }

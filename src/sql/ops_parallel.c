@@ -271,7 +271,7 @@ static struct gbatch *gbatch_copy(const batch *b, arena_budget *budget) {
             d->valid = arena_alloc(a, bitmap_bytes(b->nrows) ? bitmap_bytes(b->nrows) : 1);
             memcpy(d->valid, s->valid, bitmap_bytes(b->nrows));
         }
-        if (s->type == VT_STR) {
+        if (vtype_is_bytes(s->type)) {
             size_t total = 0;
             for (uint32_t i = 0; i < b->nrows; i++) total += s->d.s[i].len;
             char *chars = arena_alloc(a, total ? total : 1);

@@ -1,6 +1,7 @@
 /* ORDER BY: the sort operator, which holds its whole input, and top-N, which holds only the
  * rows a LIMIT can still return. See ops.h. */
 #include "sql/ops_int.h"
+#include "util/vlist.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ static int cmp_vals(const vec *v, uint32_t i, uint32_t j) {
         int r = memcmp(a.p, b.p, n);
         return r ? (r > 0) - (r < 0) : (a.len > b.len) - (a.len < b.len);
     }
+    case VT_LIST:
+        return vlist_cmp(v->d.s[i], v->d.s[j], v->unit);
     default:
         return 0;
     }

@@ -199,7 +199,7 @@ static void agg_frames(struct window_op *wo, const win_spec *w, const struct par
             agg_state_update_range(scratch, &w->agg, &st, xs, ys, p->base + fs, p->base + fe);
         uint32_t r = p->rows[i];
         agg_state_final(&w->agg, &st, res, r, scratch);
-        if (res->type == VT_STR && vec_is_valid(res, r))
+        if (vtype_is_bytes(res->type) && vec_is_valid(res, r))
             res->d.s[r].p = arena_strndup(a, res->d.s[r].p, res->d.s[r].len);
     }
 }

@@ -283,6 +283,12 @@ static void name_func(buf *b, arena *a, const expr *e, const struct nctx *sc) {
             buf_putc(b, ')');
         }
         name_order(b, a, e->func_order, e->nfunc_order, sc);
+    } else if (!strcmp(e->name, "array_element") && e->nargs == 2 &&
+               e->args[1]->kind == EX_LITERAL && e->args[1]->lit.type == VT_I64 &&
+               !e->args[1]->lit.null) {
+        /* l[i] is DataFusion's GetIndexedField, named `l[i]` with the key's Display */
+        name_into(b, a, e->args[0], false, sc);
+        buf_printf(b, "[%lld]", (long long)e->args[1]->lit.v.i);
     } else {
         buf_puts(b, func_display(e->name));
         buf_putc(b, '(');

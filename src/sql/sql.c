@@ -99,23 +99,7 @@ op *tb_op(struct table_builder *tb, qctx *q) {
                 vec_set_null(a, v, i);
                 continue;
             }
-            switch (v->type) {
-            case VT_STR:
-                v->d.s[i] = cell->v.s;
-                break;
-            case VT_U64:
-                v->d.u64[i] = cell->v.u;
-                break;
-            case VT_I64:
-                v->d.i64[i] = cell->v.i;
-                break;
-            case VT_BOOL:
-                v->d.b[i] = cell->v.b;
-                break;
-            case VT_F64:
-                v->d.f64[i] = cell->v.f;
-                break;
-            }
+            vec_put(v, i, cell);
         }
     }
     return op_values(q, tb->ncols, tb->types, NULL, b, tb->nrows ? 1 : 0);
@@ -165,7 +149,7 @@ static int eval_cell(sql_session *s, sql_result *r, const expr *ve, struct cell 
     int nr = po.root->next(po.root, &bb, e);
     po.root->close(po.root);
     if (nr >= 0) vec_get(&bb.cols[0], 0, &out->v);
-    if (nr >= 0 && !out->v.null && out->v.type == VT_STR)
+    if (nr >= 0 && !out->v.null && vtype_is_bytes(out->v.type))
         out->v.v.s.p = arena_strndup(s->a, out->v.v.s.p, out->v.v.s.len);
     arena_free(qc.scratch);
     return nr < 0 ? -1 : 0;

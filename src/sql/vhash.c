@@ -45,6 +45,7 @@ static int key_class(uint8_t t) {
     case VT_BOOL:
         return KC_BOOL;
     case VT_STR:
+    case VT_LIST:
         return KC_STR;
     case VT_INTERVAL:
         return KC_IV;

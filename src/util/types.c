@@ -2,6 +2,7 @@
 #include "util/types.h"
 
 #include "util/dec.h"
+#include "util/vlist.h"
 
 const char *vtype_sql_name(enum vtype t, enum tunit u) {
     switch (t) {
@@ -35,6 +36,8 @@ const char *vtype_sql_name(enum vtype t, enum tunit u) {
         return dec_sql_name(u);
     case VT_TIME64:
         return "TIME";
+    case VT_LIST:
+        return "LIST";
     case VT_NULL:
         return "NULL";
     }
@@ -79,6 +82,7 @@ size_t vtype_size(uint8_t t) {
     case VT_BOOL:
         return sizeof(bool);
     case VT_STR:
+    case VT_LIST:
         return sizeof(strv);
     case VT_INTERVAL:
         return sizeof(interval);
@@ -93,6 +97,43 @@ size_t vtype_size(uint8_t t) {
 
 bool vtype_numeric(uint8_t t) {
     return t == VT_I64 || t == VT_U64 || t == VT_F64;
+}
+
+#define LIST_OF(item)                                                                              \
+    "List(Field { name: \"item\", data_type: " item                                                \
+    ", nullable: true, dict_id: 0, dict_is_ordered: false, metadata: {} })"
+
+/* Arrow's Display of List(Field) for each element type a list may have. */
+static const char *list_arrow_name(uint8_t unit) {
+    static const char *const ts[2][4] = {
+        {LIST_OF("Timestamp(Nanosecond, None)"), LIST_OF("Timestamp(Microsecond, None)"),
+         LIST_OF("Timestamp(Millisecond, None)"), LIST_OF("Timestamp(Second, None)")},
+        {LIST_OF("Timestamp(Nanosecond, Some(\"+00:00\"))"),
+         LIST_OF("Timestamp(Microsecond, Some(\"+00:00\"))"),
+         LIST_OF("Timestamp(Millisecond, Some(\"+00:00\"))"),
+         LIST_OF("Timestamp(Second, Some(\"+00:00\"))")}};
+    switch (vlist_etype(unit)) {
+    case VT_BOOL:
+        return LIST_OF("Boolean");
+    case VT_I64:
+        return LIST_OF("Int64");
+    case VT_U64:
+        return LIST_OF("UInt64");
+    case VT_F64:
+        return LIST_OF("Float64");
+    case VT_STR:
+        return LIST_OF("Utf8");
+    case VT_TS:
+        return ts[vlist_etz(unit)][vlist_eunit(unit)];
+    case VT_INTERVAL:
+        return LIST_OF("Interval(MonthDayNano)");
+    case VT_TIME64:
+        return LIST_OF("Time64(Nanosecond)");
+    case VT_DATE:
+        return LIST_OF("Date32");
+    default:
+        return LIST_OF("Null");
+    }
 }
 
 const char *vtype_arrow_name(uint8_t t, uint8_t unit) {
@@ -126,6 +167,8 @@ const char *vtype_arrow_name(uint8_t t, uint8_t unit) {
         return dec_arrow_name(unit);
     case VT_TIME64:
         return "Time64(Nanosecond)";
+    case VT_LIST:
+        return list_arrow_name(unit);
     default:
         return "Null";
     }

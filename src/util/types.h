@@ -26,6 +26,7 @@ enum vtype {
     VT_DEC128 = 9,   /* Decimal128(p, s): external tables and expressions; (p, s) coded in the
                       * unit byte (util/dec.h) */
     VT_TIME64 = 10,  /* Time64(Nanosecond): nanoseconds since midnight, expressions only */
+    VT_LIST = 11,    /* a list of one scalar type (util/vlist.h), expressions only */
 };
 
 /* Timestamp units. Persisted: append only. */
@@ -141,6 +142,12 @@ static inline void vec_compact_valid(vec *v, uint32_t n) {
     for (uint32_t i = n & ~7u; i < n; i++)
         if (!((v->valid[i >> 3] >> (i & 7)) & 1)) return;
     v->valid = NULL;
+}
+
+/* Types whose slots are strv views of bytes held elsewhere (strings, lists): what must be copied
+ * with their bytes when a vector outlives its arena. */
+static inline bool vtype_is_bytes(uint8_t t) {
+    return t == VT_STR || t == VT_LIST;
 }
 
 /* Bytes of one slot of a vector of type t (1 for VT_NULL). */

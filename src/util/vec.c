@@ -14,7 +14,7 @@ void vec_alloc(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) {
 
 /* Writes the type's zero into slot i (the NULL-slot invariant of types.h). */
 static inline void vec_zero_slot(vec *v, uint32_t i) {
-    if (v->type == VT_STR)
+    if (vtype_is_bytes(v->type))
         v->d.s[i] = (strv){"", 0};
     else if (v->type == VT_BOOL)
         v->d.b[i] = false;
@@ -28,7 +28,7 @@ void vec_alloc_null(arena *a, uint8_t type, uint8_t unit, uint32_t n, vec *out) 
     vec_alloc(a, type, unit, n, out);
     size_t nb = bitmap_bytes(n);
     out->valid = arena_calloc(a, nb ? nb : 1);
-    if (type == VT_STR)
+    if (vtype_is_bytes(type))
         for (uint32_t i = 0; i < n; i++) out->d.s[i] = (strv){"", 0};
     else
         memset(out->d.raw, 0, vtype_size(type) * n);
@@ -104,6 +104,7 @@ void vec_get(const vec *v, uint32_t i, value *out) {
         out->v.f = v->d.f64[i];
         break;
     case VT_STR:
+    case VT_LIST:
         out->v.s = v->d.s[i];
         break;
     case VT_INTERVAL:
@@ -115,38 +116,34 @@ void vec_get(const vec *v, uint32_t i, value *out) {
     }
 }
 
+void vec_put(vec *out, uint32_t i, const value *v) {
+    switch (out->type) {
+    case VT_BOOL:
+        out->d.b[i] = v->v.b;
+        break;
+    case VT_STR:
+    case VT_LIST:
+        out->d.s[i] = v->v.s;
+        break;
+    case VT_INTERVAL:
+        out->d.iv[i] = v->v.iv;
+        break;
+    case VT_DEC128:
+        out->d.dec[i] = v->v.dec;
+        break;
+    case VT_NULL:
+        break;
+    default: /* eight bytes: i64, u64, f64, timestamps, dates, times of day */
+        memcpy(&out->d.i64[i], &v->v.i, 8);
+        break;
+    }
+}
+
 void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out) {
     if (v->null || v->type == VT_NULL) {
         vec_alloc_null(a, v->type, v->unit, n, out);
         return;
     }
     vec_alloc(a, v->type, v->unit, n, out);
-    for (uint32_t i = 0; i < n; i++) {
-        switch (v->type) {
-        case VT_BOOL:
-            out->d.b[i] = v->v.b;
-            break;
-        case VT_I64:
-        case VT_TS:
-        case VT_DATE:
-        case VT_TIME64:
-            out->d.i64[i] = v->v.i;
-            break;
-        case VT_U64:
-            out->d.u64[i] = v->v.u;
-            break;
-        case VT_F64:
-            out->d.f64[i] = v->v.f;
-            break;
-        case VT_STR:
-            out->d.s[i] = v->v.s;
-            break;
-        case VT_INTERVAL:
-            out->d.iv[i] = v->v.iv;
-            break;
-        case VT_DEC128:
-            out->d.dec[i] = v->v.dec;
-            break;
-        }
-    }
+    for (uint32_t i = 0; i < n; i++) vec_put(out, i, v);
 }

@@ -16,6 +16,8 @@
 void vec_broadcast(arena *a, const value *v, uint32_t n, vec *out);
 /* Row i of v as a value (strings point into v). */
 void vec_get(const vec *v, uint32_t i, value *out);
+/* Writes the non-NULL value v (of the vector's type) into row i; strings and lists by view. */
+void vec_put(vec *out, uint32_t i, const value *v);
 /* Allocates a vector of type t with room for n rows, no bitmap (all valid). The slots are
  * uninitialised: the producer writes every one of them, a NULL row's with the type's zero (the
  * NULL-slot invariant of util/types.h), e.g. through vec_set_null. */

@@ -112,6 +112,8 @@ def render(v):
         return "false"
     if isinstance(v, float):
         return repr(v) if v != int(v) or abs(v) >= 1e16 else "%.1f" % v
+    if isinstance(v, list):  # a list as Arrow displays it: [1, NULL, a b]
+        return "[" + ", ".join("" if x == "" else render(x) for x in v) + "]"
     if v == "":
         return "(empty)"
     return str(v)

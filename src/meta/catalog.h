@@ -192,6 +192,8 @@ int catalog_drop_role(catalog *c, const char *tenant, const char *name, bool if_
 /* GRANT/REVOKE priv ON DATABASE db TO/FROM role. */
 int catalog_grant(catalog *c, const char *tenant, const char *role, const char *db,
                   enum cat_priv priv, bool revoke, err *e);
+/* Whether any tenant has limits (one atomic load: the request path's way to skip them). */
+bool catalog_has_limits(catalog *c);
 /* A counter that changes whenever any user or tenant changes (limits, members, roles...). */
 uint64_t catalog_access_gen(catalog *c);
 /* The tenant's limits as JSON ({"object_config": {...}, "http_queries": {...}, ...}), malloc'ed;

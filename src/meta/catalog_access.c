@@ -208,6 +208,12 @@ static uint8_t parse_inherit(const char *s) {
     return !s ? ROLE_NONE : !strcmp(s, "owner") ? ROLE_OWNER : ROLE_MEMBER;
 }
 
+static void count_limited(catalog *c) {
+    int n = 0;
+    for (size_t i = 0; i < c->ntenants; i++) n += c->tenants[i].limiter != NULL;
+    __atomic_store_n(&c->limited, n, __ATOMIC_RELEASE);
+}
+
 int cat_apply_tenant(catalog *c, json_t *j) {
     const char *name = json_string_value(json_object_get(j, "name"));
     json_t *jid = json_object_get(j, "id");
@@ -256,6 +262,7 @@ int cat_apply_tenant(catalog *c, json_t *j) {
         }
     }
     cat_bump_id(c, id);
+    count_limited(c);
     return 0;
 }
 
@@ -281,6 +288,7 @@ int cat_apply_drop_tenant(catalog *c, json_t *j) {
     if (!t) return 0;
     tenant_clear(t);
     *t = c->tenants[--c->ntenants];
+    count_limited(c);
     return 0;
 }
 
@@ -412,6 +420,10 @@ bool catalog_tenant_exists(catalog *c, const char *tenant) {
     bool ok = cat_find_tenant(c, tenant, false) != NULL;
     pthread_rwlock_unlock(&c->lock);
     return ok;
+}
+
+bool catalog_has_limits(catalog *c) {
+    return __atomic_load_n(&c->limited, __ATOMIC_ACQUIRE) > 0;
 }
 
 uint64_t catalog_access_gen(catalog *c) {

@@ -195,6 +195,7 @@ struct catalog {
     size_t ntenants;
     pthread_mutex_t mac_mu; /* the users' verified-password digests */
     uint64_t access_gen;    /* atomic: bumped by every user or tenant change */
+    int limited;            /* atomic: tenants that have limits (the request path skips none) */
 };
 
 /* ---- catalog.c: objects and maps (maps change only under ddl, or at open) */

@@ -279,10 +279,11 @@ static void count_request(server *s, const struct req *rq, const char *tenant, c
     const char *path = (size_t)rq->route < sizeof api / sizeof *api ? api[rq->route] : NULL;
     bool q = rq->route == R_SQL;
     uint64_t n = rq->body.len;
-    usage_count(s->use, q ? U_HTTP_QUERIES : U_HTTP_WRITES, tenant, db, user, path, 1);
-    usage_count(s->use, q ? U_COORD_QUERIES : U_COORD_WRITES, tenant, db, NULL, NULL, 1);
-    usage_count(s->use, U_HTTP_DATA_IN, tenant, db, user, path, n);
-    usage_count(s->use, q ? U_SQL_DATA_IN : U_COORD_DATA_IN, tenant, db, NULL, NULL, n);
+    const struct usage_add adds[] = {{q ? U_HTTP_QUERIES : U_HTTP_WRITES, 1},
+                                     {q ? U_COORD_QUERIES : U_COORD_WRITES, 1},
+                                     {U_HTTP_DATA_IN, n},
+                                     {q ? U_SQL_DATA_IN : U_COORD_DATA_IN, n}};
+    usage_count(s->use, tenant, db, user, path, adds, sizeof adds / sizeof *adds);
 }
 
 /* GET /api/v1/dump/sql/ddl[?tenant=t]: every tenant's DDL, or t's. It lists users and

@@ -110,8 +110,8 @@ static void stream_fill_job(void *arg) {
 /* Bytes of an answer sent: the tenant's data-out limit and usage_schema's counters. */
 static void http_count_out(server *s, const sql_session *ss, uint64_t n) {
     limiter_charge(s->lim, ss->tenant, LIM_DATA_OUT, n);
-    usage_count(s->use, U_HTTP_DATA_OUT, ss->tenant, ss->db, ss->user, "/api/v1/sql", n);
-    usage_count(s->use, U_COORD_DATA_OUT, ss->tenant, ss->db, NULL, NULL, n);
+    const struct usage_add adds[] = {{U_HTTP_DATA_OUT, n}, {U_COORD_DATA_OUT, n}};
+    usage_count(s->use, ss->tenant, ss->db, ss->user, "/api/v1/sql", adds, 2);
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {

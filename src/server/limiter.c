@@ -135,6 +135,7 @@ static void take(struct bucket *b, double n) {
 }
 
 int limiter_take(limiter *l, const char *tenant, enum lim_event ev, uint64_t n, err *e) {
+    if (!catalog_has_limits(l->cat)) return 0;
     int64_t now = time_mono_ns();
     pthread_mutex_lock(&l->mu);
     struct tenant_lim *t = tenant_locked(l, tenant, now);
@@ -152,6 +153,7 @@ int limiter_take(limiter *l, const char *tenant, enum lim_event ev, uint64_t n, 
 }
 
 void limiter_charge(limiter *l, const char *tenant, enum lim_event ev, uint64_t n) {
+    if (!catalog_has_limits(l->cat)) return;
     int64_t now = time_mono_ns();
     pthread_mutex_lock(&l->mu);
     struct tenant_lim *t = tenant_locked(l, tenant, now);

@@ -39,24 +39,38 @@ static bool http_metric(enum usage_metric m) {
     return m <= U_HTTP_WRITES;
 }
 
-void usage_count(usage *u, enum usage_metric m, const char *tenant, const char *db,
-                 const char *user, const char *api, uint64_t n) {
-    if (!u || !n) return;
-    buf k;
-    buf_init(&k);
-    buf_putc(&k, (char)m);
-    buf_append(&k, tenant, strlen(tenant) + 1);
-    buf_append(&k, db ? db : "", strlen(db ? db : "") + 1);
-    if (http_metric(m)) {
-        buf_append(&k, user ? user : "", strlen(user ? user : "") + 1);
-        buf_append(&k, api ? api : "", strlen(api ? api : "") + 1);
-    }
+/* key: metric byte, then tenant, db (and for http_* metrics user, api), each NUL-ended */
+static size_t put_key_part(char *k, size_t at, size_t cap, const char *part) {
+    size_t n = strlen(part ? part : "") + 1;
+    if (at + n > cap) return cap + 1;
+    memcpy(k + at, part ? part : "", n);
+    return at + n;
+}
+
+void usage_count(usage *u, const char *tenant, const char *db, const char *user, const char *api,
+                 const struct usage_add *adds, size_t nadds) {
+    if (!u) return;
+    /* names are at most a few hundred bytes: both keys on the stack */
+    char hk[1100], ck[600];
+    size_t hl = put_key_part(hk, 1, sizeof hk, tenant), cl;
+    hl = put_key_part(hk, hl, sizeof hk, db);
+    cl = hl <= sizeof ck ? hl : sizeof ck + 1;
+    if (cl <= sizeof ck) memcpy(ck, hk, cl);
+    hl = put_key_part(hk, hl, sizeof hk, user);
+    hl = put_key_part(hk, hl, sizeof hk, api);
+    if (hl > sizeof hk || cl > sizeof ck) return; /* not a name the catalog would take */
     pthread_mutex_lock(&u->mu);
-    uint64_t v = 0;
-    hmap_get(u->counters, k.p, k.len, &v);
-    hmap_put(u->counters, k.p, k.len, v + n);
+    for (size_t i = 0; i < nadds; i++) {
+        if (!adds[i].n) continue;
+        bool h = http_metric(adds[i].metric);
+        char *k = h ? hk : ck;
+        size_t kl = h ? hl : cl;
+        k[0] = (char)adds[i].metric;
+        uint64_t v = 0;
+        hmap_get(u->counters, k, kl, &v);
+        hmap_put(u->counters, k, kl, v + adds[i].n);
+    }
     pthread_mutex_unlock(&u->mu);
-    buf_free(&k);
 }
 
 /* A tag value as line protocol writes it: `,`, `=` and space escaped; empty is left out by the

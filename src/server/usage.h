@@ -40,9 +40,14 @@ enum usage_metric {
 usage *usage_start(catalog *c, engine *g, int64_t interval_ms);
 /* Stops the thread; no report is written after it returns. */
 void usage_stop(usage *u);
-/* Adds n to a counter. The http_* metrics use api and user; the others ignore them. */
-void usage_count(usage *u, enum usage_metric m, const char *tenant, const char *db,
-                 const char *user, const char *api, uint64_t n);
+/* Adds to counters of one tenant, database, user and api: adds[i].n to adds[i].metric. The
+ * http_* metrics use api and user; the others ignore them. One lock for all. */
+struct usage_add {
+    enum usage_metric metric;
+    uint64_t n;
+};
+void usage_count(usage *u, const char *tenant, const char *db, const char *user, const char *api,
+                 const struct usage_add *adds, size_t nadds);
 /* Writes one report now (tests). */
 void usage_report(usage *u);
 

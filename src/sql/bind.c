@@ -539,7 +539,8 @@ static void list_aggs(struct binder *bd, const expr *e, buf *b, char ***names, u
  * bound as usual (an aggregate call, or an expression over them), -1 on error. */
 static int bind_group_key(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
-    char *nm = plan_expr_name(a, e, false, bd->in);
+    /* a literal is never a group key: it binds as itself (its display is work for nothing) */
+    if (e->kind == EX_LITERAL) return 0;
     char *key = bd->ngroup ? plan_expr_display(a, e, bd->in) : NULL;
     for (uint32_t k = 0; k < bd->ngroup; k++)
         if (!strcmp(bd->group_keys[k], key)) {
@@ -547,7 +548,10 @@ static int bind_group_key(struct binder *bd, const expr *e, bexpr **out, err *er
             (*out)->has_tz = bd->group_bx[k]->has_tz;
             return 1;
         }
-    if (e->kind == EX_COLUMN && bd->order_fields) {
+    if (e->kind != EX_COLUMN) return 0;
+    /* the errors name the column (only they need its name) */
+    char *nm = plan_expr_name(a, e, false, bd->in);
+    if (bd->order_fields) {
         buf b;
         buf_init(&b);
         buf_printf(&b, "Execute logical plan: Datafusion: Schema error: No field named %s.", nm);
@@ -560,7 +564,7 @@ static int bind_group_key(struct binder *bd, const expr *e, bexpr **out, err *er
         buf_free(&b);
         return r;
     }
-    if (e->kind == EX_COLUMN) {
+    {
         buf b;
         buf_init(&b);
         for (uint32_t k = 0; k < bd->ngroup; k++)

@@ -666,8 +666,18 @@ int catalog_create_user(catalog *c, const char *name, const user_opts *o, bool i
 }
 
 int catalog_alter_user(catalog *c, const char *name, const user_opts *o, err *e) {
-    char hash[PASSWD_HASH_MAX];
-    if (o->password && passwd_hash(o->password, strlen(o->password), hash, e) < 0) return -1;
+    char hash[PASSWD_HASH_MAX], old[PASSWD_HASH_MAX] = "";
+    if (o->password) {
+        /* a password that must change must change to something else (CnosDB) */
+        pthread_rwlock_rdlock(&c->lock);
+        const struct user *u = cat_find_user(c, name);
+        if (u && u->must_change == 1 && strlen(u->hash) < sizeof old) strcpy(old, u->hash);
+        pthread_rwlock_unlock(&c->lock);
+        if (old[0] && passwd_verify(old, o->password, strlen(o->password)))
+            return err_set(e, 422, EC_PRIVILEGE,
+                           "Insufficient privileges, expected [input different password]");
+        if (passwd_hash(o->password, strlen(o->password), hash, e) < 0) return -1;
+    }
     schema_lock(&c->ddl, true);
     int rc = 0;
     struct user *u = cat_find_user(c, name);

@@ -195,6 +195,8 @@ def test_passwords_checked_changed_and_hashed(make_server):
         "Insufficient privileges, expected [change password]"}, r
     r = srv.write("pw f=1 1", auth=basic("root", "root"))
     assert r.status == 422 and "change password" in r.text, r
+    r = srv.sql("alter user root set password = 'root'", auth=basic("root", "root"))
+    assert r.status == 422 and "[input different password]" in r.text, r
     set_root_password(srv, "Root-Pa55")
     root = basic("root", "Root-Pa55")
     assert srv.sql("select 1", auth=basic("root", "root")).status == 401

@@ -357,7 +357,11 @@ int catalog_open(const char *dir, catalog **out, err *e) {
         const char *defaults[] = {"public", "usage_schema", "cluster_schema"};
         db_options o;
         db_options_default(&o);
-        for (size_t i = 0; i < 3; i++) cat_db_new(c, c->next_id++, "cnosdb", defaults[i], &o);
+        for (size_t i = 0; i < 3; i++) {
+            db_options_default(&o);
+            if (i == 1) o.max_memcache_size = 2u << 20; /* CnosDB's metrics database: small */
+            cat_db_new(c, c->next_id++, "cnosdb", defaults[i], &o);
+        }
     }
     if (cat_log_open(c, rewrite, e) < 0) {
         catalog_close(c);

@@ -495,7 +495,9 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     sql_result *r = result_new(s);
     *out = r;
     if (n == 0) return 0;
-    r->qe = queries_enter(s->tenant, s->user, s->db, text, len, &r->q.budget);
+    /* SHOW QUERIES shows every statement's text, but never a password */
+    const char *shown = sqlx_secret_free_text(s->a, stmts[0], text, &len);
+    r->qe = queries_enter(s->tenant, s->user, s->db, shown, len, &r->q.budget);
     const sql_stmt *st = stmts[0];
     int rc = sqlx_authorize(s, st, e);
     if (rc < 0) {

@@ -107,6 +107,18 @@ int sqlx_authorize(sql_session *s, const sql_stmt *st, err *e) {
     return catalog_require(s->cat, s->user, tenant, need, db, e);
 }
 
+const char *sqlx_secret_free_text(arena *a, const sql_stmt *st, const char *text, size_t *len) {
+    if (st->kind != ST_CREATE_USER && st->kind != ST_ALTER_USER) return text;
+    for (uint32_t i = 0; i < st->nopts; i++)
+        if (!strcasecmp(st->opts[i].name, "PASSWORD")) {
+            char *t = arena_printf(a, "%s USER %s ... PASSWORD = '*****' ...",
+                                   st->kind == ST_CREATE_USER ? "CREATE" : "ALTER", st->name);
+            *len = strlen(t);
+            return t;
+        }
+    return text;
+}
+
 /* ------------------------------------------------------------------ options */
 
 static int want_string(const sql_option *o, const char **out, err *e) {

@@ -105,6 +105,9 @@ int sqlx_show_databases(sql_session *s, sql_result *r, err *e);
 int sqlx_authorize(sql_session *s, const sql_stmt *st, err *e);
 /* CREATE/ALTER/DROP USER, TENANT, ROLE, RECOVER TENANT, GRANT, REVOKE. */
 int sqlx_dcl(sql_session *s, const sql_stmt *st, err *e);
+/* text, or for a statement that sets a password (CREATE/ALTER USER) a text without it; *len is
+ * the length of what is returned. */
+const char *sqlx_secret_free_text(arena *a, const sql_stmt *st, const char *text, size_t *len);
 int sqlx_show_tables(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 int sqlx_describe_table(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 int sqlx_describe_db(sql_session *s, const sql_stmt *st, sql_result *r, err *e);

@@ -19,6 +19,8 @@
 #include "sql/queries.h"
 #include "sql/rstatus.h"
 #include "sql/sql.h"
+#include "sql/parser.h"
+#include "sql/sql_int.h"
 #include "util/arena.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -175,10 +177,35 @@ static void test_kill_reaches_only_its_tenant(void **state) {
     arena_free(a);
 }
 
+/* SHOW QUERIES never shows a password: the text of CREATE/ALTER USER ... PASSWORD is replaced. */
+static void test_query_text_hides_passwords(void **state) {
+    (void)state;
+    arena *a = arena_new(0);
+    const char *cases[][2] = {
+        {"create user u1 with password = 'S3cret', comment = 'c'",
+         "CREATE USER u1 ... PASSWORD = '*****' ..."},
+        {"alter user u1 set password = 'S3cret'", "ALTER USER u1 ... PASSWORD = '*****' ..."},
+        {"alter user u1 set comment = 'kept'", "alter user u1 set comment = 'kept'"},
+        {"select 'password'", "select 'password'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sql_stmt **st;
+        size_t n;
+        err e;
+        size_t len = strlen(cases[i][0]);
+        assert_int_equal(sql_parse(a, cases[i][0], len, &st, &n, &e), 0);
+        const char *t = sqlx_secret_free_text(a, st[0], cases[i][0], &len);
+        assert_int_equal(len, strlen(cases[i][1]));
+        assert_memory_equal(t, cases[i][1], len);
+    }
+    arena_free(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_views_are_scoped_to_the_tenant),
         cmocka_unit_test(test_kill_reaches_only_its_tenant),
+        cmocka_unit_test(test_query_text_hides_passwords),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -541,13 +541,30 @@ static int bind_group_key(struct binder *bd, const expr *e, bexpr **out, err *er
     arena *a = bd->a;
     /* a literal is never a group key: it binds as itself (its display is work for nothing) */
     if (e->kind == EX_LITERAL) return 0;
-    char *key = bd->ngroup ? plan_expr_display(a, e, bd->in) : NULL;
-    for (uint32_t k = 0; k < bd->ngroup; k++)
-        if (!strcmp(bd->group_keys[k], key)) {
-            *out = bx_col(a, k, bd->group_bx[k]->type, bd->group_bx[k]->unit);
-            (*out)->has_tz = bd->group_bx[k]->has_tz;
-            return 1;
-        }
+    /* A key's display is long (a date_bin's interval spelled out): it is made only for an
+     * expression that could be a key, and not at all for the key's own expression (GROUP BY
+     * naming a select item by alias or position). */
+    int match = -1;
+    bool maybe = false;
+    for (uint32_t k = 0; k < bd->ngroup && match < 0; k++) {
+        const expr *g = bd->group_ast ? bd->group_ast[k] : NULL;
+        if (g == e)
+            match = (int)k;
+        else if (!g || (g->kind == e->kind &&
+                        (e->kind != EX_FUNC || (g->nargs == e->nargs && g->name && e->name &&
+                                                !strcasecmp(g->name, e->name)))))
+            maybe = true;
+    }
+    if (match < 0 && maybe) {
+        char *key = plan_expr_display(a, e, bd->in);
+        for (uint32_t k = 0; k < bd->ngroup && match < 0; k++)
+            if (!strcmp(bd->group_keys[k], key)) match = (int)k;
+    }
+    if (match >= 0) {
+        *out = bx_col(a, (uint32_t)match, bd->group_bx[match]->type, bd->group_bx[match]->unit);
+        (*out)->has_tz = bd->group_bx[match]->has_tz;
+        return 1;
+    }
     if (e->kind != EX_COLUMN) return 0;
     /* the errors name the column (only they need its name) */
     char *nm = plan_expr_name(a, e, false, bd->in);

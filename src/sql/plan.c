@@ -266,6 +266,8 @@ static int bind_group_by(struct binder *bd, const sql_select *sel, expr *const *
     bexpr **group_bx = arena_alloc(a, sizeof *group_bx * (ngroup + 1));
     bd->group_names = arena_alloc(a, sizeof *bd->group_names * (ngroup + 1));
     bd->group_keys = arena_alloc(a, sizeof *bd->group_keys * (ngroup + 1));
+    const expr **group_ast = arena_alloc(a, sizeof *group_ast * (ngroup + 1));
+    bd->group_ast = group_ast;
     for (uint32_t k = 0; k < ngroup; k++) {
         const expr *ge = keys[k];
         /* GROUP BY 1 / GROUP BY alias refer to select items; a number that is no item's
@@ -287,6 +289,7 @@ static int bind_group_by(struct binder *bd, const sql_select *sel, expr *const *
         if (plan_bind_item(bd, ge, &group_bx[k], er) < 0) return -1;
         bd->group_names[k] = plan_expr_name(a, ge, false, sc);
         bd->group_keys[k] = plan_expr_display(a, ge, sc);
+        group_ast[k] = ge;
     }
     bd->group_bx = group_bx;
     bd->ngroup = ngroup;

@@ -108,7 +108,8 @@ struct binder {
      * not registered, each read as NULL. */
     bool typing_only;
     char **group_names;
-    char **group_keys; /* plan_expr_display of each group key: what an expression matches */
+    char **group_keys;      /* plan_expr_display of each group key: what an expression matches */
+    const expr **group_ast; /* each group key's expression, for the cheap tests before that */
     bexpr **group_bx;
     uint32_t ngroup;
     agg_spec *aggs;

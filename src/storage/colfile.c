@@ -381,10 +381,30 @@ static void reader_free(cf_reader *r) {
     free(r);
 }
 
+/* Steps over a chunk's pc column references (checked at open: see parse_index). */
+static void skip_colrefs(const cf_reader *r, byte_reader *d, uint64_t pc) {
+    for (uint64_t k = 0; k < pc && !d->bad; k++) {
+        br_skip_uvarint(d); /* column id */
+        const unsigned char *t = br_bytes(d, 1);
+        if (!t) return;
+        for (int i = 0; i < 3; i++) br_skip_uvarint(d); /* NULLs, offset, length */
+        br_bytes(d, 4);                                 /* crc */
+        if (*t != VT_F64 && *t != VT_I64 && *t != VT_U64) continue;
+        const unsigned char *has = br_bytes(d, 1);
+        if (!has || !*has) continue;
+        br_bytes(d, 24); /* min, max, sum */
+        if (r->version >= 2) {
+            br_bytes(d, 8); /* last */
+            br_skip_uvarint(d);
+        }
+    }
+}
+
 /* Parses one series entry at d: checks it, and with an arena fills out (chunks and column
- * references from a); with range, widens range[0..1] by its chunks' times. */
+ * references from a) with the chunks that overlap [lo, hi] (the others are stepped over); with
+ * range, widens range[0..1] by its chunks' times. */
 static int parse_entry(const cf_reader *r, byte_reader *d, arena *a, cf_series *out, int64_t *range,
-                       err *e) {
+                       int64_t lo, int64_t hi, err *e) {
     const unsigned char *idx = r->idx;
     uint64_t data_end = r->idx_off;
     size_t len = r->idx_len;
@@ -392,9 +412,10 @@ static int parse_entry(const cf_reader *r, byte_reader *d, arena *a, cf_series *
     if (d->bad || sid > UINT32_MAX || nc > len)
         return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx), "bad series entry");
     cf_chunk *chunks = NULL;
+    uint32_t kept = 0;
     if (a) {
         chunks = arena_alloc(a, sizeof *chunks * (nc ? nc : 1));
-        *out = (cf_series){(uint32_t)sid, tid, (uint32_t)nc, chunks};
+        *out = (cf_series){(uint32_t)sid, tid, 0, chunks};
     }
     for (uint64_t c = 0; c < nc; c++) {
         uint64_t zz = br_uvarint(d);
@@ -409,11 +430,15 @@ static int parse_entry(const cf_reader *r, byte_reader *d, arena *a, cf_series *
             (__int128)tmin + (__int128)span > (__int128)INT64_MAX)
             return corrupt(e, r->path, data_end + (uint64_t)(d->p - idx), "bad chunk entry");
         int64_t tmax = (int64_t)((uint64_t)tmin + span);
+        if (a && (tmax < lo || tmin > hi)) {
+            skip_colrefs(r, d, pc);
+            continue;
+        }
         cf_colref *cols = NULL;
         if (a) {
             cols = arena_alloc(a, sizeof *cols * (pc ? pc : 1));
-            chunks[c] = (cf_chunk){tmin,           tmax, (uint32_t)rows, toff,
-                                   (uint32_t)tlen, tcrc, (uint32_t)pc,   cols};
+            chunks[kept++] = (cf_chunk){tmin,           tmax, (uint32_t)rows, toff,
+                                        (uint32_t)tlen, tcrc, (uint32_t)pc,   cols};
         }
         if (range) {
             if (tmin < range[0]) range[0] = tmin;
@@ -467,7 +492,8 @@ static int parse_entry(const cf_reader *r, byte_reader *d, arena *a, cf_series *
             cr->len = (uint32_t)plen;
         }
     }
-    return 0;
+    if (a) out->nchunks = kept;
+    return d->bad ? corrupt(e, r->path, data_end + (uint64_t)(d->p - idx), "bad series entry") : 0;
 }
 
 /* Checks the whole index once, so that a damaged file fails at open, and records where each
@@ -484,7 +510,7 @@ static int parse_index(cf_reader *r, err *e) {
         byte_reader peek = d;
         uint64_t sid = br_uvarint(&peek);
         int64_t range[2] = {r->tmin, r->tmax};
-        if (parse_entry(r, &d, NULL, NULL, range, e) < 0) return -1;
+        if (parse_entry(r, &d, NULL, NULL, range, INT64_MIN, INT64_MAX, e) < 0) return -1;
         r->tmin = range[0];
         r->tmax = range[1];
         if (s && sid <= r->sids[s - 1])
@@ -579,15 +605,20 @@ uint64_t cf_table_at(const cf_reader *r, size_t i) {
     return br_uvarint(&d);
 }
 
-const cf_series *cf_series_at(const cf_reader *r, size_t i, arena *a) {
+static const cf_series *series_window(const cf_reader *r, size_t i, int64_t lo, int64_t hi,
+                                      arena *a) {
     byte_reader d = {r->idx + r->ents[i], r->idx + r->idx_len, false};
     cf_series *s = arena_alloc(a, sizeof *s);
     err e;
     /* The entry was checked at open and the map is read-only: it parses again. */
-    int rc = parse_entry(r, &d, a, s, NULL, &e);
+    int rc = parse_entry(r, &d, a, s, NULL, lo, hi, &e);
     STRATA_ASSERT(rc == 0);
     (void)rc;
     return s;
+}
+
+const cf_series *cf_series_at(const cf_reader *r, size_t i, arena *a) {
+    return series_window(r, i, INT64_MIN, INT64_MAX, a);
 }
 
 int64_t cf_tmin(const cf_reader *r) {
@@ -603,7 +634,8 @@ const char *cf_path(const cf_reader *r) {
     return r->path;
 }
 
-const cf_series *cf_find(const cf_reader *r, uint32_t sid, arena *a) {
+const cf_series *cf_find_range(const cf_reader *r, uint32_t sid, int64_t tmin, int64_t tmax,
+                               arena *a) {
     size_t lo = 0, hi = r->nseries;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -612,7 +644,11 @@ const cf_series *cf_find(const cf_reader *r, uint32_t sid, arena *a) {
         else
             hi = mid;
     }
-    return lo < r->nseries && r->sids[lo] == sid ? cf_series_at(r, lo, a) : NULL;
+    return lo < r->nseries && r->sids[lo] == sid ? series_window(r, lo, tmin, tmax, a) : NULL;
+}
+
+const cf_series *cf_find(const cf_reader *r, uint32_t sid, arena *a) {
+    return cf_find_range(r, sid, INT64_MIN, INT64_MAX, a);
 }
 
 /* Validates a page and parses its header; returns the codec block. */

@@ -106,6 +106,10 @@ uint64_t cf_table_at(const cf_reader *r, size_t i);
 const cf_series *cf_series_at(const cf_reader *r, size_t i, arena *a);
 /* The series with this id (decoded into a), or NULL. */
 const cf_series *cf_find(const cf_reader *r, uint32_t sid, arena *a);
+/* cf_find with only the chunks whose times overlap [tmin, tmax] (a query's range: the others
+ * are not decoded into a). */
+const cf_series *cf_find_range(const cf_reader *r, uint32_t sid, int64_t tmin, int64_t tmax,
+                               arena *a);
 int64_t cf_tmin(const cf_reader *r);
 int64_t cf_tmax(const cf_reader *r);
 uint64_t cf_size(const cf_reader *r);

@@ -610,7 +610,7 @@ int vversion_read(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, uint32
     for (size_t i = 0; i < vv->nfiles; i++, k++) {
         const struct cfile *f = vv->files[i];
         if (cf_tmax(f->r) < tmin || cf_tmin(f->r) > tmax) continue;
-        const cf_series *s = cf_find(f->r, sid, a);
+        const cf_series *s = cf_find_range(f->r, sid, tmin, tmax, a);
         if (!s) continue;
         if (read_file_series(f->r, s, tmin, tmax, ncols, col_ids, types, a, &src[k], e) < 0)
             return -1;
@@ -666,7 +666,7 @@ int vversion_pieces(vversion *vv, uint32_t sid, int64_t tmin, int64_t tmax, cons
     for (size_t i = 0; i < vv->nfiles; i++) {
         const struct cfile *f = vv->files[i];
         if (cf_tmax(f->r) < tmin || cf_tmin(f->r) > tmax) continue;
-        const cf_series *s = cf_find(f->r, sid, a);
+        const cf_series *s = cf_find_range(f->r, sid, tmin, tmax, a);
         if (!s) continue;
         int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (uint32_t c = 0; c < s->nchunks; c++) {

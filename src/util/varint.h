@@ -54,6 +54,18 @@ static inline const unsigned char *br_bytes(byte_reader *r, size_t n) {
     return p;
 }
 
+/* Steps over a varint without decoding it. */
+static inline void br_skip_uvarint(byte_reader *r) {
+    for (int i = 0; i < 10; i++) {
+        if (r->p >= r->end) {
+            r->bad = true;
+            return;
+        }
+        if (!(*r->p++ & 0x80)) return;
+    }
+    r->bad = true;
+}
+
 static inline uint32_t br_u32(byte_reader *r) {
     const unsigned char *p = br_bytes(r, 4);
     uint32_t v = 0;

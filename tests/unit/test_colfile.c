@@ -623,6 +623,20 @@ static void window_case(const int64_t *ts, uint32_t n) {
         for (size_t i = 0; i < np; i++)
             for (size_t j = 0; j < np; j++) {
                 int64_t tmin = probe[i], tmax = probe[j];
+                /* cf_find_range keeps exactly the chunks that overlap, in order */
+                const cf_series *fw = cf_find_range(r, 1, tmin, tmax, a);
+                uint32_t want = 0;
+                for (uint32_t k = 0; k < s->nchunks; k++) {
+                    const cf_chunk *o = &s->chunks[k];
+                    if (o->tmax < tmin || o->tmin > tmax) continue;
+                    assert_true(want < fw->nchunks);
+                    assert_int_equal(fw->chunks[want].tmin, o->tmin);
+                    assert_int_equal(fw->chunks[want].ts_off, o->ts_off);
+                    assert_int_equal(fw->chunks[want].ncols, o->ncols);
+                    assert_int_equal(fw->chunks[want].cols[0].off, o->cols[0].off);
+                    want++;
+                }
+                assert_int_equal(fw->nchunks, want);
                 uint32_t want_lo = 0, want_hi;
                 while (want_lo < ch->nrows && all[want_lo] < tmin) want_lo++;
                 want_hi = want_lo;

@@ -486,7 +486,9 @@ int plan_query_env(const struct planner *p, const sql_query *qy, plan_out *out, 
 }
 
 int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err *er) {
-    struct plan_defer *d = arena_calloc(q->a, sizeof *d);
+    /* not calloc: its error is 4 KiB, written only when an error is deferred */
+    struct plan_defer *d = arena_alloc(q->a, sizeof *d);
+    d->rank = 0;
     struct planner p = {.s = s, .q = q, .a = q->a, .ctes = NULL, .defer = d};
     int rc = plan_query_env(&p, qy, out, er);
     if (!d->rank) return rc;

@@ -40,6 +40,8 @@
 
 /* The request state of every ping (it needs none of its own). */
 static struct req ping_request;
+/* ... and of every InfluxDB-style /ping */
+static struct req influx_ping_request;
 
 /* ------------------------------------------------------------------ responses */
 
@@ -121,6 +123,41 @@ struct reply reply_empty(unsigned status) {
                           MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT)};
 }
 
+/* InfluxDB 1.x's version, sent by /write as InfluxDB does (clients show it, some check it). */
+#define INFLUX_VERSION "1.8.10"
+
+struct reply http_fail_for(const struct req *rq, const err *e) {
+    if (rq->route != R_WRITE_V1) return reply_err(e);
+    /* /write is InfluxDB's: {"error": "..."} and its statuses (a bad line is 400, an unknown
+     * database 404), so its clients report what went wrong */
+    unsigned st = e->http ? (unsigned)e->http : 500;
+    if (!strcmp(e->code, EC_DB_NOT_FOUND))
+        st = 404;
+    else if (!strcmp(e->code, EC_PRIVILEGE))
+        st = 403;
+    else if (st >= 500)
+        st = st == 503 ? 503 : 500;
+    else if (st != 401 && st != 413 && st != 429)
+        st = 400;
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "{\"error\":\"");
+    http_json_escape(&b, e->msg);
+    buf_puts(&b, "\"}");
+    struct reply out = reply_buf(st, &b, "application/json", NULL);
+    MHD_add_response_header(out.r, "X-Influxdb-Version", INFLUX_VERSION);
+    if (st == 401) MHD_add_response_header(out.r, "WWW-Authenticate", "Basic realm=\"strata\"");
+    if (st == 503 || st == 429) MHD_add_response_header(out.r, "Retry-After", "1");
+    return out;
+}
+
+struct reply http_write_done(const struct req *rq) {
+    if (rq->route != R_WRITE_V1) return reply_empty(200); /* CnosDB's: 200, empty */
+    struct reply out = reply_empty(204);                  /* InfluxDB's */
+    MHD_add_response_header(out.r, "X-Influxdb-Version", INFLUX_VERSION);
+    return out;
+}
+
 /* Hands a reply to libmicrohttpd (event loop only). */
 static enum MHD_Result queue(struct MHD_Connection *c, struct reply out) {
     enum MHD_Result ret = MHD_queue_response(c, out.status, out.r);
@@ -177,6 +214,7 @@ static enum route route_of(const char *url, bool *known) {
                   {"/api/v1/dump/sql/ddl", R_DUMP},
                   {"/api/v1/write", R_WRITE},
                   {"/write", R_WRITE_V1},
+                  {"/ping", R_PING_V1},
                   {"/api/v1/opentsdb/write", R_TSDB_WRITE},
                   {"/api/v1/opentsdb/put", R_TSDB_PUT}};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
@@ -286,6 +324,27 @@ static void count_request(server *s, const struct req *rq, const char *tenant, c
     usage_count(s->use, tenant, db, user, path, adds, sizeof adds / sizeof *adds);
 }
 
+/* InfluxDB 1.x's GET|HEAD /ping: 204 with its version headers (`?verbose=true`: 200 and the
+ * version as JSON); 503 while Strata is not serving. */
+static struct reply handle_influx_ping(server *s, struct MHD_Connection *c) {
+    int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
+    const char *verbose = http_arg(c, "verbose");
+    struct reply out;
+    if (ready != 1) {
+        out = reply_empty(503);
+    } else if (verbose && !strcmp(verbose, "true")) {
+        buf b;
+        buf_init(&b);
+        buf_puts(&b, "{\"version\":\"" INFLUX_VERSION "\"}");
+        out = reply_buf(200, &b, "application/json", NULL);
+    } else {
+        out = reply_empty(204);
+    }
+    MHD_add_response_header(out.r, "X-Influxdb-Version", INFLUX_VERSION);
+    MHD_add_response_header(out.r, "X-Influxdb-Build", "OSS");
+    return out;
+}
+
 /* GET /api/v1/dump/sql/ddl[?tenant=t]: every tenant's DDL, or t's. It lists users and
  * tenants, so it needs an administrator (CnosDB serves it without any check). */
 static struct reply handle_dump(server *s, struct MHD_Connection *c, const char *tenant,
@@ -313,19 +372,19 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     /* a query on the loop only reads: the background thread's check, a second old at most,
      * does (a query that writes, INSERT, is declined there and checked on a worker) */
     if (!(on_loop ? engine_healthy_known(s->eng, &e) : engine_healthy(s->eng, &e)))
-        return reply_err(&e);
+        return http_fail_for(rq, &e);
     bool v1 = rq->route == R_WRITE_V1;
     struct creds cr;
-    if (http_parse_auth(c, !v1, &cr, &e) < 0) return reply_err(&e);
+    if (http_parse_auth(c, !v1, &cr, &e) < 0) return http_fail_for(rq, &e);
     const char *tenant, *db;
     if (name_arg(c, "tenant", NAME_TENANT, "cnosdb", &tenant, &e) < 0 ||
         name_arg(c, "db", NAME_DATABASE, "public", &db, &e) < 0)
-        return reply_err(&e);
+        return http_fail_for(rq, &e);
     cat_login who = {.cached_only = on_loop};
     int rc = catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL,
                                   strlen(cr.password), tenant, s->cfg.auth_enabled, &who, &e);
     if (rc > 0) return (struct reply){0}; /* a password to hash: not on the event loop */
-    if (rc < 0) return reply_err(&e);
+    if (rc < 0) return http_fail_for(rq, &e);
     /* CnosDB: a user who must change their password may do nothing else first */
     bool must_change = s->cfg.auth_enabled && who.must_change;
     if (rq->route == R_DUMP) return handle_dump(s, c, tenant, &who);
@@ -333,14 +392,17 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     enum lim_event ev = rq->route == R_SQL ? LIM_QUERY : LIM_WRITE;
     if (!rq->limited && (limiter_take(s->lim, tenant, ev, 1, &e) < 0 ||
                          limiter_take(s->lim, tenant, LIM_DATA_IN, rq->body.len, &e) < 0))
-        return reply_err(&e);
+        return http_fail_for(rq, &e);
     if (!rq->limited) count_request(s, rq, tenant, db, cr.user);
     rq->limited = true; /* once, even if the event loop hands it to a worker after this */
     if (rq->route == R_SQL)
         return http_handle_sql(s, c, rq, tenant, db, cr.user, &who, must_change, on_loop);
-    if (must_change)
-        return reply_fail(422, EC_PRIVILEGE, "Insufficient privileges, expected [change password]");
-    if (catalog_require(s->cat, cr.user, tenant, NEED_WRITE, db, &e) < 0) return reply_err(&e);
+    if (must_change) {
+        err_set(&e, 422, EC_PRIVILEGE, "Insufficient privileges, expected [change password]");
+        return http_fail_for(rq, &e);
+    }
+    if (catalog_require(s->cat, cr.user, tenant, NEED_WRITE, db, &e) < 0)
+        return http_fail_for(rq, &e);
     return http_handle_write(s, c, rq, tenant, db);
 }
 
@@ -416,12 +478,12 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
     bool known;
     enum route r = route_of(url, &known);
     if (!known) return queue(c, reply_fail(404, EC_GENERIC, "Not Found: %s", url));
-    if (r == R_PING) {
+    if (r == R_PING || r == R_PING_V1) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return queue(c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
         /* Answered on the next call, once the request is complete: a response queued from
          * the head alone makes libmicrohttpd close the connection after it. */
-        *con_cls = &ping_request;
+        *con_cls = r == R_PING ? &ping_request : &influx_ping_request;
         return MHD_YES;
     }
     /* the dump is read with GET (cnosdb-cli); everything else is POST */
@@ -484,7 +546,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return on_head(s, c, url, method, con_cls);
     }
     if (rq == &ping_request && !*upload_size) return queue(c, handle_ping(s));
-    if (rq == &ping_request) {
+    if (rq == &influx_ping_request && !*upload_size) return queue(c, handle_influx_ping(s, c));
+    if (rq == &ping_request || rq == &influx_ping_request) {
         *upload_size = 0; /* a body sent with a ping is ignored */
         return MHD_YES;
     }
@@ -533,7 +596,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn *k = conn_of(c);
     if (k) conns_idle(s->guard, k, now_ms());
     struct req *rq = *con_cls;
-    if (!rq || rq == &ping_request) return;
+    if (!rq || rq == &ping_request || rq == &influx_ping_request) return;
     if (rq->parked) http_unpark(s); /* resumed, then closed before the handler was called again */
     if (rq->out.r) MHD_destroy_response(rq->out.r);
     if (rq->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);

@@ -26,6 +26,7 @@
 enum route {
     R_NONE = 0,
     R_PING,
+    R_PING_V1, /* InfluxDB's /ping */
     R_SQL,
     R_DUMP, /* GET /api/v1/dump/sql/ddl */
     R_WRITE,
@@ -112,6 +113,12 @@ struct creds {
     char password[256];
     bool has_password;
 };
+
+/* A failed request's answer: CnosDB's JSON body, or on /write (InfluxDB 1.x's path) InfluxDB's
+ * {"error": ...} with its statuses and X-Influxdb-Version. */
+struct reply http_fail_for(const struct req *rq, const err *e);
+/* A write's success: 200 empty (CnosDB's paths) or 204 with X-Influxdb-Version (/write). */
+struct reply http_write_done(const struct req *rq);
 
 /* Fills cr from the request; with required false a missing header falls back to u/p or root. */
 int http_parse_auth(struct MHD_Connection *c, bool required, struct creds *cr, err *e);

@@ -24,12 +24,14 @@ struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *
     err_clear(&e);
     const char *ptext = http_arg(c, "precision");
     int64_t prec = 1;
-    if (ptext && !(prec = write_precision_ns(ptext)))
-        return reply_fail(400, EC_GENERIC,
-                          "invalid precision '%s': expected one of ns, us, ms, s, m, h", ptext);
+    if (ptext && !(prec = write_precision_ns(ptext))) {
+        err_set(&e, 400, EC_GENERIC, "invalid precision '%s': expected one of ns, us, ms, s, m, h",
+                ptext);
+        return http_fail_for(rq, &e);
+    }
     enum cenc ce;
     if (cenc_parse_content_encoding(http_header(c, "Content-Encoding"), &ce, &e) < 0)
-        return reply_err(&e);
+        return http_fail_for(rq, &e);
     buf decoded;
     buf_init(&decoded);
     const char *body = rq->body.p;
@@ -39,7 +41,7 @@ struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *
             buf_free(&decoded);
             if (rq->route == R_TSDB_PUT && e.http == 400)
                 snprintf(e.code, sizeof e.code, "%s", EC_INVALID_HEADER);
-            return reply_err(&e);
+            return http_fail_for(rq, &e);
         }
         body = decoded.p;
         blen = decoded.len;
@@ -78,6 +80,6 @@ struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *
     membudget_release(MEMBUDGET_PARSE, parse_cost);
     membudget_release(MEMBUDGET_BODY, decoded.cap);
     buf_free(&decoded);
-    if (rc < 0) return reply_err(&e);
-    return reply_empty(200);
+    if (rc < 0) return http_fail_for(rq, &e);
+    return http_write_done(rq);
 }

@@ -530,16 +530,19 @@ def test_request_gzip_with_opentsdb(server):
 
 
 def test_influx_v1_write_path(server):
+    # InfluxDB's answers: 204 and its version header (Telegraf and the client libraries count
+    # only 204 as written)
     r = server.request("POST", "/write?db=public", "v1w,t=a f=1 1\nv1w,t=b f=2 2", auth=None)
-    assert r.status == 200 and r.body == b"", r
+    assert r.status == 204 and r.body == b"", r
+    assert r.header("X-Influxdb-Version") == "1.8.10"
     r = server.request("POST", "/write?db=public&precision=s", "v1w,t=c f=3 3", auth=None)
-    assert r.status == 200, r
+    assert r.status == 204, r
     r = server.request("POST", "/write?db=public&u=root&p=any", "v1w,t=d f=4 4", auth=None)
-    assert r.status == 200, r
+    assert r.status == 204, r
     r = server.request("POST", "/write?db=public", "v1w,t=e f=5 5", auth=ROOT_AUTH)
-    assert r.status == 200, r
+    assert r.status == 204, r
     r = server.request("POST", "/write", "v1w,t=f f=6 6", auth=None)  # db defaults to public
-    assert r.status == 200, r
+    assert r.status == 204, r
     assert server.sql_ok("select * from v1w order by time") == (
         "time,t,f\n"
         "1970-01-01T00:00:00.000000001,a,1.0\n"
@@ -549,7 +552,19 @@ def test_influx_v1_write_path(server):
         "1970-01-01T00:00:00.000000006,f,6.0\n"
         "1970-01-01T00:00:03.000000000,c,3.0\n")
     r = server.request("POST", "/write?db=public", "v1w,t=a f=oops 9", auth=None)
-    assert r.status == 422 and r.json()["error_code"] == "040004", r
+    assert r.status == 400 and list(r.json()) == ["error"] and "oops" in r.json()["error"], r
+    r = server.request("POST", "/write?db=public&precision=x", "v1w f=1 1", auth=None)
+    assert r.status == 400 and "invalid precision 'x'" in r.json()["error"], r
+
+
+def test_influx_v1_ping(server):
+    for method in ("GET", "HEAD"):
+        r = server.request(method, "/ping", auth=None)
+        assert r.status == 204 and r.body == b"", r
+        assert r.header("X-Influxdb-Version") == "1.8.10" and r.header("X-Influxdb-Build") == "OSS"
+    r = server.request("GET", "/ping?verbose=true", auth=None)
+    assert r.status == 200 and r.json() == {"version": "1.8.10"}, r
+    assert server.request("POST", "/ping", "x", auth=None).status == 405
 
 
 @pytest.mark.parametrize("precision,expected", [

@@ -40,8 +40,8 @@
 
 /* The request state of every ping (it needs none of its own). */
 static struct req ping_request;
-/* ... and of every InfluxDB-style /ping */
-static struct req influx_ping_request;
+/* ... and of every InfluxDB-style /ping, and /health */
+static struct req influx_ping_request, health_request;
 
 /* ------------------------------------------------------------------ responses */
 
@@ -126,8 +126,25 @@ struct reply reply_empty(unsigned status) {
 /* InfluxDB 1.x's version, sent by /write as InfluxDB does (clients show it, some check it). */
 #define INFLUX_VERSION "1.8.10"
 
+/* InfluxDB 2.x's error body: {"code": "...", "message": "..."} by status. */
+static struct reply influx2_err(unsigned st, const err *e) {
+    buf b;
+    buf_init(&b);
+    buf_printf(&b, "{\"code\":\"%s\",\"message\":\"",
+               st == 401   ? "unauthorized"
+               : st == 403 ? "forbidden"
+               : st == 404 ? "not found"
+               : st == 413 ? "request too large"
+               : st == 429 ? "too many requests"
+               : st >= 500 ? "internal error"
+                           : "invalid");
+    http_json_escape(&b, e->msg);
+    buf_puts(&b, "\"}");
+    return reply_buf(st, &b, "application/json", NULL);
+}
+
 struct reply http_fail_for(const struct req *rq, const err *e) {
-    if (rq->route != R_WRITE_V1) return reply_err(e);
+    if (rq->route != R_WRITE_V1 && rq->route != R_WRITE_V2) return reply_err(e);
     /* /write is InfluxDB's: {"error": "..."} and its statuses (a bad line is 400, an unknown
      * database 404), so its clients report what went wrong */
     unsigned st = e->http ? (unsigned)e->http : 500;
@@ -139,12 +156,17 @@ struct reply http_fail_for(const struct req *rq, const err *e) {
         st = st == 503 ? 503 : 500;
     else if (st != 401 && st != 413 && st != 429)
         st = 400;
-    buf b;
-    buf_init(&b);
-    buf_puts(&b, "{\"error\":\"");
-    http_json_escape(&b, e->msg);
-    buf_puts(&b, "\"}");
-    struct reply out = reply_buf(st, &b, "application/json", NULL);
+    struct reply out;
+    if (rq->route == R_WRITE_V2) {
+        out = influx2_err(st, e);
+    } else {
+        buf b;
+        buf_init(&b);
+        buf_puts(&b, "{\"error\":\"");
+        http_json_escape(&b, e->msg);
+        buf_puts(&b, "\"}");
+        out = reply_buf(st, &b, "application/json", NULL);
+    }
     MHD_add_response_header(out.r, "X-Influxdb-Version", INFLUX_VERSION);
     if (st == 401) MHD_add_response_header(out.r, "WWW-Authenticate", "Basic realm=\"strata\"");
     if (st == 503 || st == 429) MHD_add_response_header(out.r, "Retry-After", "1");
@@ -152,8 +174,10 @@ struct reply http_fail_for(const struct req *rq, const err *e) {
 }
 
 struct reply http_write_done(const struct req *rq) {
-    if (rq->route != R_WRITE_V1) return reply_empty(200); /* CnosDB's: 200, empty */
-    struct reply out = reply_empty(204);                  /* InfluxDB's */
+    if (rq->route == R_TSDB_PUT_OT) return reply_empty(204); /* OpenTSDB's */
+    if (rq->route != R_WRITE_V1 && rq->route != R_WRITE_V2)
+        return reply_empty(200);         /* CnosDB's: 200, empty */
+    struct reply out = reply_empty(204); /* InfluxDB's */
     MHD_add_response_header(out.r, "X-Influxdb-Version", INFLUX_VERSION);
     return out;
 }
@@ -215,6 +239,9 @@ static enum route route_of(const char *url, bool *known) {
                   {"/api/v1/write", R_WRITE},
                   {"/write", R_WRITE_V1},
                   {"/ping", R_PING_V1},
+                  {"/api/v2/write", R_WRITE_V2},
+                  {"/health", R_HEALTH},
+                  {"/api/put", R_TSDB_PUT_OT},
                   {"/api/v1/opentsdb/write", R_TSDB_WRITE},
                   {"/api/v1/opentsdb/put", R_TSDB_PUT}};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
@@ -313,7 +340,9 @@ static void count_request(server *s, const struct req *rq, const char *tenant, c
                                       [R_WRITE] = "/api/v1/write",
                                       [R_WRITE_V1] = "/write",
                                       [R_TSDB_WRITE] = "/api/v1/opentsdb/write",
-                                      [R_TSDB_PUT] = "/api/v1/opentsdb/put"};
+                                      [R_TSDB_PUT] = "/api/v1/opentsdb/put",
+                                      [R_WRITE_V2] = "/api/v2/write",
+                                      [R_TSDB_PUT_OT] = "/api/put"};
     const char *path = (size_t)rq->route < sizeof api / sizeof *api ? api[rq->route] : NULL;
     bool q = rq->route == R_SQL;
     uint64_t n = rq->body.len;
@@ -345,6 +374,20 @@ static struct reply handle_influx_ping(server *s, struct MHD_Connection *c) {
     return out;
 }
 
+/* InfluxDB 2.x's GET /health: 200 and "pass" while serving, 503 and "fail" otherwise. */
+static struct reply handle_health(server *s) {
+    int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
+    bool ok = ready == 1 && engine_healthy_known(s->eng, NULL);
+    buf b;
+    buf_init(&b);
+    buf_printf(&b,
+               "{\"name\":\"strata\",\"message\":\"%s\",\"status\":\"%s\",\"checks\":[],"
+               "\"version\":\"%s\"}",
+               ok ? "ready for queries and writes" : "not ready", ok ? "pass" : "fail",
+               STRATA_VERSION);
+    return reply_buf(ok ? 200 : 503, &b, "application/json", NULL);
+}
+
 /* GET /api/v1/dump/sql/ddl[?tenant=t]: every tenant's DDL, or t's. It lists users and
  * tenants, so it needs an administrator (CnosDB serves it without any check). */
 static struct reply handle_dump(server *s, struct MHD_Connection *c, const char *tenant,
@@ -373,13 +416,18 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
      * does (a query that writes, INSERT, is declined there and checked on a worker) */
     if (!(on_loop ? engine_healthy_known(s->eng, &e) : engine_healthy(s->eng, &e)))
         return http_fail_for(rq, &e);
-    bool v1 = rq->route == R_WRITE_V1;
+    bool v1 = rq->route == R_WRITE_V1, v2 = rq->route == R_WRITE_V2;
     struct creds cr;
-    if (http_parse_auth(c, !v1, &cr, &e) < 0) return http_fail_for(rq, &e);
+    if (http_parse_auth(c, !v1, v2, &cr, &e) < 0) return http_fail_for(rq, &e);
     const char *tenant, *db;
+    /* InfluxDB 2.x names the database its bucket, and requires it */
     if (name_arg(c, "tenant", NAME_TENANT, "cnosdb", &tenant, &e) < 0 ||
-        name_arg(c, "db", NAME_DATABASE, "public", &db, &e) < 0)
+        name_arg(c, v2 ? "bucket" : "db", NAME_DATABASE, v2 ? NULL : "public", &db, &e) < 0)
         return http_fail_for(rq, &e);
+    if (!db) {
+        err_set(&e, 400, EC_GENERIC, "bucket not specified");
+        return http_fail_for(rq, &e);
+    }
     cat_login who = {.cached_only = on_loop};
     int rc = catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL,
                                   strlen(cr.password), tenant, s->cfg.auth_enabled, &who, &e);
@@ -478,12 +526,14 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
     bool known;
     enum route r = route_of(url, &known);
     if (!known) return queue(c, reply_fail(404, EC_GENERIC, "Not Found: %s", url));
-    if (r == R_PING || r == R_PING_V1) {
+    if (r == R_PING || r == R_PING_V1 || r == R_HEALTH) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return queue(c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
         /* Answered on the next call, once the request is complete: a response queued from
          * the head alone makes libmicrohttpd close the connection after it. */
-        *con_cls = r == R_PING ? &ping_request : &influx_ping_request;
+        *con_cls = r == R_PING     ? &ping_request
+                   : r == R_HEALTH ? &health_request
+                                   : &influx_ping_request;
         return MHD_YES;
     }
     /* the dump is read with GET (cnosdb-cli); everything else is POST */
@@ -547,7 +597,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (rq == &ping_request && !*upload_size) return queue(c, handle_ping(s));
     if (rq == &influx_ping_request && !*upload_size) return queue(c, handle_influx_ping(s, c));
-    if (rq == &ping_request || rq == &influx_ping_request) {
+    if (rq == &health_request && !*upload_size) return queue(c, handle_health(s));
+    if (rq == &ping_request || rq == &influx_ping_request || rq == &health_request) {
         *upload_size = 0; /* a body sent with a ping is ignored */
         return MHD_YES;
     }
@@ -596,7 +647,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn *k = conn_of(c);
     if (k) conns_idle(s->guard, k, now_ms());
     struct req *rq = *con_cls;
-    if (!rq || rq == &ping_request || rq == &influx_ping_request) return;
+    if (!rq || rq == &ping_request || rq == &influx_ping_request || rq == &health_request) return;
     if (rq->parked) http_unpark(s); /* resumed, then closed before the handler was called again */
     if (rq->out.r) MHD_destroy_response(rq->out.r);
     if (rq->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);

@@ -47,7 +47,16 @@ static bool b64decode(const char *s, char *out, size_t cap, size_t *outlen) {
     return true;
 }
 
-int http_parse_auth(struct MHD_Connection *c, bool required, struct creds *cr, err *e) {
+/* user:password at s (sep at the colon; both parts known to fit) into cr. */
+static int take_pair(struct creds *cr, const char *s, const char *sep) {
+    memcpy(cr->user, s, (size_t)(sep - s));
+    cr->user[sep - s] = 0;
+    snprintf(cr->password, sizeof cr->password, "%s", sep + 1);
+    cr->has_password = true;
+    return 0;
+}
+
+int http_parse_auth(struct MHD_Connection *c, bool required, bool token, struct creds *cr, err *e) {
     const char *h = http_header(c, "Authorization");
     memset(cr, 0, sizeof *cr);
     if (!h) {
@@ -70,6 +79,14 @@ int http_parse_auth(struct MHD_Connection *c, bool required, struct creds *cr, e
         return err_set(e, 401, EC_AUTH, "Auth error: Missing request header \"authorization\"");
     }
     /* The header is never quoted back: it holds a token or a password. */
+    if (token && !strncmp(h, "Token ", 6)) {
+        const char *t = h + 6, *sep = strchr(t, ':');
+        if (!sep || (size_t)(sep - t) >= sizeof cr->user || strlen(sep + 1) >= sizeof cr->password)
+            return err_set(e, 401, EC_AUTH,
+                           "Auth error: a token is user:password (InfluxDB 1.x's compatibility "
+                           "form)");
+        return take_pair(cr, t, sep);
+    }
     char dec[600];
     size_t n;
     const char *colon = NULL;
@@ -79,9 +96,5 @@ int http_parse_auth(struct MHD_Connection *c, bool required, struct creds *cr, e
         return err_set(e, 400, EC_PARSE_AUTH,
                        "Parse auth, malformed basic auth encoding: expected 'Basic ' and the "
                        "base64 of user:password");
-    memcpy(cr->user, dec, (size_t)(colon - dec));
-    cr->user[colon - dec] = 0;
-    snprintf(cr->password, sizeof cr->password, "%s", colon + 1);
-    cr->has_password = true;
-    return 0;
+    return take_pair(cr, dec, colon);
 }

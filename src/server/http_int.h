@@ -27,12 +27,15 @@ enum route {
     R_NONE = 0,
     R_PING,
     R_PING_V1, /* InfluxDB's /ping */
+    R_HEALTH,  /* InfluxDB 2.x's GET /health */
     R_SQL,
     R_DUMP, /* GET /api/v1/dump/sql/ddl */
     R_WRITE,
     R_WRITE_V1, /* /write, InfluxDB 1.x */
+    R_WRITE_V2, /* /api/v2/write, InfluxDB 2.x: bucket = database */
     R_TSDB_WRITE,
     R_TSDB_PUT,
+    R_TSDB_PUT_OT, /* OpenTSDB's own /api/put: timestamps in seconds or milliseconds */
 };
 
 struct server {
@@ -117,11 +120,13 @@ struct creds {
 /* A failed request's answer: CnosDB's JSON body, or on /write (InfluxDB 1.x's path) InfluxDB's
  * {"error": ...} with its statuses and X-Influxdb-Version. */
 struct reply http_fail_for(const struct req *rq, const err *e);
-/* A write's success: 200 empty (CnosDB's paths) or 204 with X-Influxdb-Version (/write). */
+/* A write's success: 200 empty (CnosDB's paths), 204 with X-Influxdb-Version (/write,
+ * /api/v2/write), 204 (OpenTSDB's /api/put). */
 struct reply http_write_done(const struct req *rq);
 
-/* Fills cr from the request; with required false a missing header falls back to u/p or root. */
-int http_parse_auth(struct MHD_Connection *c, bool required, struct creds *cr, err *e);
+/* Fills cr from the request; with required false a missing header falls back to u/p or root;
+ * with token, InfluxDB 2.x's `Authorization: Token user:password` is taken too. */
+int http_parse_auth(struct MHD_Connection *c, bool required, bool token, struct creds *cr, err *e);
 
 /* ---- handlers (http_sql.c, http_write.c), on a worker ---- */
 /* With on_loop, on the event loop: only a query whose storage indexes promise little work

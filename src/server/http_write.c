@@ -18,6 +18,18 @@
 
 typedef int (*parse_next_fn)(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
 
+/* OpenTSDB's /api/put: a timestamp of up to 10 digits is in seconds, a longer one in
+ * milliseconds (OpenTSDB's own rule); made nanoseconds here. */
+static void opentsdb_units(point_batch *pb) {
+    for (size_t i = 0; i < pb->n; i++) {
+        point *p = &pb->pts[i];
+        if (!p->has_ts) continue;
+        int64_t t = p->ts,
+                mul = (t > -10000000000LL && t < 10000000000LL) ? 1000000000LL : 1000000LL;
+        if (__builtin_mul_overflow(t, mul, &p->ts)) p->ts = t < 0 ? INT64_MIN : INT64_MAX;
+    }
+}
+
 struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *rq,
                                const char *tenant, const char *db) {
     err e;
@@ -59,9 +71,11 @@ struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *
         buf_free(&decoded);
         return reply_busy(parse_cost);
     }
-    parse_next_fn next = rq->route == R_TSDB_WRITE ? tsdb_text_next
-                         : rq->route == R_TSDB_PUT ? tsdb_json_next
-                                                   : lp_next;
+    bool opentsdb = rq->route == R_TSDB_PUT_OT;
+    parse_next_fn next = rq->route == R_TSDB_WRITE             ? tsdb_text_next
+                         : rq->route == R_TSDB_PUT || opentsdb ? tsdb_json_next
+                                                               : lp_next;
+    if (opentsdb) prec = 1; /* each point's own unit, below */
     arena *ra = arena_new(1 << 20), *sa = arena_new(1 << 20);
     point_cursor cur;
     point_cursor_init(&cur, body ? body : "", blen);
@@ -71,6 +85,7 @@ struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *
     do {
         point_batch pb = {0};
         rc = next(&cur, sa, &pb, WRITE_SLICE, &e);
+        if (rc >= 0 && opentsdb) opentsdb_units(&pb);
         if (rc >= 0 && ingest_add(s->cat, tenant, db, prec, &pb, sa, &ir, &e) < 0) rc = -1;
         arena_reset(sa);
     } while (rc > 0);

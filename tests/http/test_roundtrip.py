@@ -639,3 +639,37 @@ def test_unicode_names(server):
     assert server.sql_ok('select * from "温度"') == "time,城市,值,名\n1970-01-01T00:00:00.000000001,北京,1.5,晴\n"
     r = server.sql('select "值" from "温度" where "城市" = \'北京\'', accept="application/json")
     assert r.text == '[{"值":1.5}]'
+
+
+def test_influx_v2_write_and_health(server):
+    # InfluxDB 2.x: the bucket is the database; Token user:password or Basic; 204
+    r = server.request("POST", "/api/v2/write?org=any&bucket=public&precision=s",
+                       "v2w,t=a f=1 1", headers={"Authorization": "Token root:"}, auth=None)
+    assert r.status == 204, r
+    r = server.request("POST", "/api/v2/write?bucket=public&precision=ms", "v2w,t=b f=2 2")
+    assert r.status == 204, r
+    assert server.sql_ok("select t, f from v2w order by time") == "t,f\nb,2.0\na,1.0\n"
+    r = server.request("POST", "/api/v2/write?org=x", "v2w f=1 1")  # no bucket
+    assert r.status == 400 and r.json() == {"code": "invalid",
+                                            "message": "bucket not specified"}, r
+    r = server.request("POST", "/api/v2/write?bucket=nope", "v2w f=1 1")
+    assert r.status == 404 and r.json()["code"] == "not found", r
+    r = server.request("POST", "/api/v2/write?bucket=public", "v2w f=", auth=None,
+                       headers={"Authorization": "Token root:"})
+    assert r.status == 400 and r.json()["code"] == "invalid", r
+    r = server.request("POST", "/api/v2/write?bucket=public", "v2w f=1 1", auth=None,
+                       headers={"Authorization": "Token ghost:pw"})
+    assert r.status == 401 and r.json()["code"] == "unauthorized", r
+    r = server.request("GET", "/health", auth=None)
+    assert r.status == 200 and r.json()["status"] == "pass", r
+
+
+def test_opentsdb_api_put_units(server):
+    # OpenTSDB's own path: 10 digits or fewer are seconds, longer are milliseconds
+    body = ('[{"metric":"otu","timestamp":1700000000,"value":1,"tags":{"h":"s"}},'
+            '{"metric":"otu","timestamp":1700000000500,"value":2,"tags":{"h":"ms"}}]')
+    r = server.request("POST", "/api/put", body)
+    assert r.status == 204, r  # OpenTSDB's answer
+    assert server.sql_ok("select time, h, value from otu order by time") == (
+        "time,h,value\n2023-11-14T22:13:20.000000000,s,1.0\n"
+        "2023-11-14T22:13:20.500000000,ms,2.0\n")

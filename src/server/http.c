@@ -41,7 +41,7 @@
 /* The request state of every ping (it needs none of its own). */
 static struct req ping_request;
 /* ... and of every InfluxDB-style /ping, and /health */
-static struct req influx_ping_request, health_request;
+static struct req influx_ping_request, health_request, metrics_request;
 
 /* ------------------------------------------------------------------ responses */
 
@@ -183,7 +183,11 @@ struct reply http_write_done(const struct req *rq) {
 }
 
 /* Hands a reply to libmicrohttpd (event loop only). */
-static enum MHD_Result queue(struct MHD_Connection *c, struct reply out) {
+static enum MHD_Result queue(server *s, struct MHD_Connection *c, struct reply out) {
+    /* every answer passes here, on the event loop: the route and start of the request being
+     * answered are the loop's current ones (on_request sets them) */
+    metrics_answer(s->met, (unsigned)s->cur_route, out.status,
+                   (double)(time_mono_ns() - s->cur_t0) / 1e9);
     enum MHD_Result ret = MHD_queue_response(c, out.status, out.r);
     MHD_destroy_response(out.r);
     return ret;
@@ -221,6 +225,9 @@ static void body_drop(struct req *rq) {
 
 /* ------------------------------------------------------------------ request helpers */
 
+/* Route names for /metrics, by route. */
+static const char *route_names[R__COUNT];
+
 static enum route route_of(const char *url, bool *known) {
     char path[64];
     size_t n = strlen(url);
@@ -242,8 +249,14 @@ static enum route route_of(const char *url, bool *known) {
                   {"/api/v2/write", R_WRITE_V2},
                   {"/health", R_HEALTH},
                   {"/api/put", R_TSDB_PUT_OT},
+                  {"/metrics", R_METRICS},
                   {"/api/v1/opentsdb/write", R_TSDB_WRITE},
                   {"/api/v1/opentsdb/put", R_TSDB_PUT}};
+    if (!route_names[R_NONE]) { /* once, on the event loop */
+        route_names[R_NONE] = "unknown";
+        for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+            route_names[routes[i].r] = routes[i].p;
+    }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].p) == 0) {
             *known = true;
@@ -374,6 +387,18 @@ static struct reply handle_influx_ping(server *s, struct MHD_Connection *c) {
     return out;
 }
 
+/* GET /metrics (metrics.h). */
+static struct reply handle_metrics(server *s) {
+    buf b;
+    buf_init(&b);
+    conns_stats cs;
+    conns_get_stats(s->guard, &cs);
+    bool serving = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == 1;
+    metrics_text(s->met, route_names, R__COUNT, serving ? s->cat : NULL, serving ? s->eng : NULL,
+                 cs.open, &b);
+    return reply_buf(200, &b, "text/plain; version=0.0.4", NULL);
+}
+
 /* InfluxDB 2.x's GET /health: 200 and "pass" while serving, 503 and "fail" otherwise. */
 static struct reply handle_health(server *s) {
     int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
@@ -478,17 +503,18 @@ static void run_request(void *arg) {
 static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct req *rq) {
     int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
     if (ready != 1 && !(ready == 2 && rq->admitted))
-        return queue(c, reply_fail(503, EC_GENERIC,
-                                   ready == 0 ? "Strata is starting (replaying its log)"
-                                              : "Strata is shutting down"));
+        return queue(s, c,
+                     reply_fail(503, EC_GENERIC,
+                                ready == 0 ? "Strata is starting (replaying its log)"
+                                           : "Strata is shutting down"));
     conn *k = conn_of(c);
     if (k) conns_work(s->guard, k);
     if (rq->route == R_SQL && s->cfg.query_inline_values && rq->body.len <= ON_LOOP_BODY_MAX &&
         __atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE) == 1) {
         struct reply out = process(s, c, rq, true);
-        if (out.status) return queue(c, out);
+        if (out.status) return queue(s, c, out);
     }
-    if (!http_park(s)) return queue(c, reply_fail(503, EC_GENERIC, "Strata is shutting down"));
+    if (!http_park(s)) return queue(s, c, reply_fail(503, EC_GENERIC, "Strata is shutting down"));
     rq->parked = true;
     rq->state = RQ_WORK;
     MHD_suspend_connection(c);
@@ -525,28 +551,31 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
                                const char *method, void **con_cls) {
     bool known;
     enum route r = route_of(url, &known);
-    if (!known) return queue(c, reply_fail(404, EC_GENERIC, "Not Found: %s", url));
-    if (r == R_PING || r == R_PING_V1 || r == R_HEALTH) {
+    if (!known) return queue(s, c, reply_fail(404, EC_GENERIC, "Not Found: %s", url));
+    if (r == R_PING || r == R_PING_V1 || r == R_HEALTH || r == R_METRICS) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-            return queue(c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
+            return queue(s, c,
+                         reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
         /* Answered on the next call, once the request is complete: a response queued from
          * the head alone makes libmicrohttpd close the connection after it. */
-        *con_cls = r == R_PING     ? &ping_request
-                   : r == R_HEALTH ? &health_request
-                                   : &influx_ping_request;
+        *con_cls = r == R_PING      ? &ping_request
+                   : r == R_HEALTH  ? &health_request
+                   : r == R_METRICS ? &metrics_request
+                                    : &influx_ping_request;
         return MHD_YES;
     }
     /* the dump is read with GET (cnosdb-cli); everything else is POST */
     if (strcmp(method, "POST") && !(r == R_DUMP && !strcmp(method, "GET")))
-        return queue(c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
+        return queue(s, c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
     struct length_headers lh = {0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, scan_length_headers, &lh);
     if (lh.conflict)
         return queue(
-            c, reply_fail(400, EC_GENERIC, "Bad Request: two different Content-Length headers"));
+            s, c, reply_fail(400, EC_GENERIC, "Bad Request: two different Content-Length headers"));
     if (lh.content_length && lh.chunked)
-        return queue(c, reply_fail(400, EC_GENERIC,
-                                   "Bad Request: both Content-Length and Transfer-Encoding"));
+        return queue(
+            s, c,
+            reply_fail(400, EC_GENERIC, "Bad Request: both Content-Length and Transfer-Encoding"));
     uint64_t limit = r == R_SQL ? s->cfg.query_sql_limit : s->cfg.write_sql_limit;
     const char *cl = http_header(c, "Content-Length");
     if (cl) {
@@ -554,22 +583,25 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
         if (!errno && *end == 0 && n > limit)
-            return queue(c, reply_fail(413, EC_GENERIC,
-                                       "Payload Too Large: body of %llu bytes is over the limit "
-                                       "of %llu",
-                                       n, (unsigned long long)limit));
+            return queue(s, c,
+                         reply_fail(413, EC_GENERIC,
+                                    "Payload Too Large: body of %llu bytes is over the limit "
+                                    "of %llu",
+                                    n, (unsigned long long)limit));
     }
     int now = __atomic_add_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
     if (now > s->cfg.max_server_connections) {
         __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
-        return queue(c, reply_fail(429, EC_CONCURRENCY,
-                                   "Concurrent query request limit exceeded (%d): retry later",
-                                   s->cfg.max_server_connections));
+        return queue(s, c,
+                     reply_fail(429, EC_CONCURRENCY,
+                                "Concurrent query request limit exceeded (%d): retry later",
+                                s->cfg.max_server_connections));
     }
     struct req *rq = xcalloc(1, sizeof *rq);
     rq->s = s;
     rq->c = c;
     rq->route = r;
+    rq->t0 = s->cur_t0;
     rq->state = RQ_BODY;
     rq->admitted = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == 1;
     rq->counted = true;
@@ -593,12 +625,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!rq) {
         conn *k = conn_of(c);
         if (k) conns_body(s->guard, k, now_ms());
+        bool known;
+        s->cur_route = route_of(url, &known);
+        s->cur_t0 = time_mono_ns();
         return on_head(s, c, url, method, con_cls);
     }
-    if (rq == &ping_request && !*upload_size) return queue(c, handle_ping(s));
-    if (rq == &influx_ping_request && !*upload_size) return queue(c, handle_influx_ping(s, c));
-    if (rq == &health_request && !*upload_size) return queue(c, handle_health(s));
-    if (rq == &ping_request || rq == &influx_ping_request || rq == &health_request) {
+    if (rq == &ping_request || rq == &influx_ping_request || rq == &health_request ||
+        rq == &metrics_request) {
+        s->cur_route = rq == &ping_request      ? R_PING
+                       : rq == &health_request  ? R_HEALTH
+                       : rq == &metrics_request ? R_METRICS
+                                                : R_PING_V1;
+        s->cur_t0 = time_mono_ns();
+    } else {
+        s->cur_route = rq->route;
+        s->cur_t0 = rq->t0;
+    }
+    if (rq == &ping_request && !*upload_size) return queue(s, c, handle_ping(s));
+    if (rq == &influx_ping_request && !*upload_size) return queue(s, c, handle_influx_ping(s, c));
+    if (rq == &health_request && !*upload_size) return queue(s, c, handle_health(s));
+    if (rq == &metrics_request && !*upload_size) return queue(s, c, handle_metrics(s));
+    if (rq == &ping_request || rq == &influx_ping_request || rq == &health_request ||
+        rq == &metrics_request) {
         *upload_size = 0; /* a body sent with a ping is ignored */
         return MHD_YES;
     }
@@ -624,10 +672,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     switch (rq->state) {
     case RQ_BODY:
         if (rq->too_large)
-            return queue(c, reply_fail(413, EC_GENERIC,
-                                       "Payload Too Large: body is over the limit of %llu bytes",
-                                       (unsigned long long)rq->limit));
-        if (rq->over_budget) return queue(c, reply_busy(0));
+            return queue(s, c,
+                         reply_fail(413, EC_GENERIC,
+                                    "Payload Too Large: body is over the limit of %llu bytes",
+                                    (unsigned long long)rq->limit));
+        if (rq->over_budget) return queue(s, c, reply_busy(0));
         return dispatch(s, c, rq);
     case RQ_WORK:
         return MHD_YES; /* still with its worker */
@@ -638,7 +687,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     http_unpark(s);
     struct reply out = rq->out;
     rq->out.r = NULL;
-    return queue(c, out);
+    return queue(s, c, out);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -647,7 +696,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn *k = conn_of(c);
     if (k) conns_idle(s->guard, k, now_ms());
     struct req *rq = *con_cls;
-    if (!rq || rq == &ping_request || rq == &influx_ping_request || rq == &health_request) return;
+    if (!rq || rq == &ping_request || rq == &influx_ping_request || rq == &health_request ||
+        rq == &metrics_request)
+        return;
     if (rq->parked) http_unpark(s); /* resumed, then closed before the handler was called again */
     if (rq->out.r) MHD_destroy_response(rq->out.r);
     if (rq->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
@@ -744,6 +795,7 @@ int server_start(const config *cfg, server **out, err *e) {
                      .max = maxc};
     s->guard = conns_new(&co);
     s->pool = workers_new(4, 30000);
+    s->met = metrics_new();
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
@@ -758,6 +810,7 @@ int server_start(const config *cfg, server **out, err *e) {
     if (!s->d) {
         int saved = errno;
         workers_free(s->pool);
+        metrics_free(s->met);
         conns_free(s->guard);
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);
@@ -807,6 +860,7 @@ void server_stop(server *s) {
     workers_free(s->pool);
     limiter_free(s->lim);
     usage_stop(s->use);
+    metrics_free(s->met);
     conns_free(s->guard);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);

@@ -19,6 +19,7 @@
 #include "server/conns.h"
 #include "server/http.h"
 #include "server/limiter.h"
+#include "server/metrics.h"
 #include "server/usage.h"
 #include "server/workers.h"
 #include "util/buf.h"
@@ -36,6 +37,8 @@ enum route {
     R_TSDB_WRITE,
     R_TSDB_PUT,
     R_TSDB_PUT_OT, /* OpenTSDB's own /api/put: timestamps in seconds or milliseconds */
+    R_METRICS,     /* GET /metrics */
+    R__COUNT
 };
 
 struct server {
@@ -50,6 +53,10 @@ struct server {
     workers *pool;
     limiter *lim;
     usage *use;
+    metrics *met;
+    /* the request the event loop is answering: for metrics_answer in queue (loop only) */
+    enum route cur_route;
+    int64_t cur_t0;
     pthread_mutex_t mu; /* parked, closing */
     pthread_cond_t cv;  /* parked reached 0 */
     int parked;
@@ -72,6 +79,7 @@ struct req {
     enum route route;
     enum rstate state;
     bool limited;           /* the tenant's request limits have counted it */
+    int64_t t0;             /* time_mono_ns of its head */
     bool admitted;          /* arrived while serving: finishes even if shutdown starts meanwhile */
     bool counted;           /* inflight was incremented */
     bool parked;            /* suspended for a worker, answer not yet taken back */

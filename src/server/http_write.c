@@ -96,5 +96,6 @@ struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *
     membudget_release(MEMBUDGET_BODY, decoded.cap);
     buf_free(&decoded);
     if (rc < 0) return http_fail_for(rq, &e);
+    metrics_written(s->met, ir.points, blen);
     return http_write_done(rq);
 }

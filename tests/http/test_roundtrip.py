@@ -673,3 +673,31 @@ def test_opentsdb_api_put_units(server):
     assert server.sql_ok("select time, h, value from otu order by time") == (
         "time,h,value\n2023-11-14T22:13:20.000000000,s,1.0\n"
         "2023-11-14T22:13:20.500000000,ms,2.0\n")
+
+
+def test_metrics_endpoint(server):
+    import re
+    server.write_ok("met_m,h=a v=1 1\nmet_m,h=b v=2 2")
+    server.sql_ok("select count(*) from met_m")
+    assert server.request("GET", "/nope", auth=None).status == 404
+    r = server.request("GET", "/metrics", auth=None)
+    assert r.status == 200 and r.header("Content-Type").startswith("text/plain"), r
+    text = r.text
+    # every sample line is `name{labels} value` in Prometheus' text format
+    sample = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? [0-9.e+-]+$')
+    for line in text.splitlines():
+        assert line.startswith("# HELP ") or line.startswith("# TYPE ") or sample.match(line), line
+    def value(prefix):
+        for line in text.splitlines():
+            if line.startswith(prefix):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"no {prefix} in\n{text}")
+    assert value('strata_http_requests_total{route="/api/v1/write",code="200"}') >= 1
+    assert value('strata_http_requests_total{route="/api/v1/sql",code="200"}') >= 1
+    assert value('strata_http_requests_total{route="unknown",code="404"}') >= 1
+    assert value('strata_http_request_duration_seconds_count{route="/api/v1/sql"}') >= 1
+    assert value("strata_written_points_total") >= 2
+    assert value('strata_database_series{tenant="cnosdb",database="public"}') >= 2
+    assert value("strata_resident_memory_bytes") > 0
+    assert value("strata_up") == 1
+    assert server.request("POST", "/metrics", "x", auth=None).status == 405

@@ -488,9 +488,19 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
     sql_stmt **stmts;
     size_t n;
     if (sql_parse(s->a, text, len, &stmts, &n, e) < 0) return -1;
-    if (n > 1)
+    if (n > 1) {
+        /* the text goes back in the message, but never a password in it */
+        for (size_t i = 0; i < n; i++) {
+            size_t l = len;
+            if (sqlx_secret_free_text(s->a, stmts[i], text, &l) != text)
+                return err_set(e, 422, EC_MULTI_STMT,
+                               "Multi-statement not allow, found num:%zu, sql:(not shown: it "
+                               "sets a password)",
+                               n);
+        }
         return err_set(e, 422, EC_MULTI_STMT, "Multi-statement not allow, found num:%zu, sql:%.*s",
                        n, (int)(len > 800 ? 800 : len), text);
+    }
     if (s->queries_only && n && stmts[0]->kind != ST_QUERY) return 1;
     sql_result *r = result_new(s);
     *out = r;

@@ -220,6 +220,9 @@ def test_passwords_checked_changed_and_hashed(make_server):
     r = srv.sql("alter user root set password = 'x'", auth=basic("pw_u", "Another-0ne"))
     assert r.status == 422 and "[root user]" in r.text, r
     srv.write_ok("pw f=1 1", auth=root)
+    # nor in an error that quotes the request
+    r = srv.sql(f"alter user pw_u set password = '{secret}'; select 1", auth=root)
+    assert r.status == 422 and secret not in r.text and "Multi-statement" in r.text, r
     assert srv.stop() == 0
     # nothing in the data directory or the log holds a password as given
     for pw in (secret, "Another-0ne", "Root-Pa55"):

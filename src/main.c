@@ -18,6 +18,7 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -146,6 +147,16 @@ int main(int argc, char **argv) {
         return 2;
     }
     log_set_level((enum log_level)log_level_parse(cfg.log_level));
+    if (cfg.log_path[0]) {
+        /* the log goes where standard error goes: the file, appended to */
+        int fd = open(cfg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
+            fprintf(stderr, "strata: cannot open the log file %s: %s\n", cfg.log_path,
+                    strerror(errno));
+            return 2;
+        }
+        close(fd);
+    }
     ext_set_allowed_dirs(cfg.copy_allowed_dirs, cfg.data_path);
 
     /* Signals are taken synchronously by this thread; every other thread inherits the mask. */

@@ -174,6 +174,8 @@ int config_set(config *c, const char *section, const char *key, const char *text
         rc = want_str(text, c->copy_allowed_dirs, sizeof c->copy_allowed_dirs);
     } else if (IS("log", "level")) {
         rc = log_level_parse(text) < 0 ? -1 : want_str(text, c->log_level, sizeof c->log_level);
+    } else if (IS("log", "path")) {
+        rc = want_str(text, c->log_path, sizeof c->log_path);
     }
 #undef IS
     if (rc < 0)

@@ -74,6 +74,7 @@ typedef struct config {
     uint64_t query_inline_values; /* small queries run on the HTTP event loop; 0 = never */
     uint64_t max_memory;          /* CONFIG_AUTO = from the machine */
     char log_level[16];
+    char log_path[1024];          /* empty = standard error */
     char copy_allowed_dirs[4096]; /* `:`-separated; empty = <data_path>/import */
     int64_t usage_interval_ms;    /* usage_schema's metrics written every; 0 = never */
 } config;

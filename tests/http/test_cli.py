@@ -229,3 +229,18 @@ def test_host_flag(make_server):
         p = run(["--host", "not-an-address", "--data", os.path.join(d, "data"),
                  "--port", str(free_port())])
         assert p.returncode != 0 and p.stderr.strip()
+
+
+def test_log_path_sends_the_log_to_a_file(make_server, tmp_path):
+    logf = tmp_path / "strata.log"
+    srv = make_server(env={"STRATA_LOG_PATH": str(logf)})
+    srv.write_ok("logp f=1 1")
+    assert srv.stop() == 0
+    text = logf.read_text()
+    assert "listening on http://" in text and "ready" in text and "stopped" in text, text
+    assert "listening on http://" not in srv.log_since_start()
+    # a path that cannot be written stops the start with a clear message
+    p = subprocess.run([STRATA_BIN, "--data", str(tmp_path / "d2"), "--port", "0"],
+                       env={**os.environ, "STRATA_LOG_PATH": str(tmp_path / "no" / "dir" / "x")},
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "cannot open the log file" in p.stderr, p

@@ -38,10 +38,16 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The request state of every ping (it needs none of its own). */
-static struct req ping_request;
-/* ... and of every InfluxDB-style /ping, and /health */
-static struct req influx_ping_request, health_request, metrics_request;
+/* The request state of every request answered from its head alone (pings, /health, /metrics):
+ * one shared marker per route, since such a request needs no state of its own. */
+static struct req head_only[R__COUNT];
+
+/* The route of a head-only marker, or R_NONE for a request with state of its own. */
+static enum route head_only_route(const struct req *rq) {
+    /* as integers: comparing pointers into different objects is undefined */
+    uintptr_t p = (uintptr_t)rq, lo = (uintptr_t)head_only, hi = (uintptr_t)(head_only + R__COUNT);
+    return p >= lo && p < hi ? (enum route)((p - lo) / sizeof *head_only) : R_NONE;
+}
 
 /* ------------------------------------------------------------------ responses */
 
@@ -558,10 +564,7 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
                          reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
         /* Answered on the next call, once the request is complete: a response queued from
          * the head alone makes libmicrohttpd close the connection after it. */
-        *con_cls = r == R_PING      ? &ping_request
-                   : r == R_HEALTH  ? &health_request
-                   : r == R_METRICS ? &metrics_request
-                                    : &influx_ping_request;
+        *con_cls = &head_only[r];
         return MHD_YES;
     }
     /* the dump is read with GET (cnosdb-cli); everything else is POST */
@@ -630,25 +633,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         s->cur_t0 = time_mono_ns();
         return on_head(s, c, url, method, con_cls);
     }
-    if (rq == &ping_request || rq == &influx_ping_request || rq == &health_request ||
-        rq == &metrics_request) {
-        s->cur_route = rq == &ping_request      ? R_PING
-                       : rq == &health_request  ? R_HEALTH
-                       : rq == &metrics_request ? R_METRICS
-                                                : R_PING_V1;
-        s->cur_t0 = time_mono_ns();
-    } else {
-        s->cur_route = rq->route;
-        s->cur_t0 = rq->t0;
-    }
-    if (rq == &ping_request && !*upload_size) return queue(s, c, handle_ping(s));
-    if (rq == &influx_ping_request && !*upload_size) return queue(s, c, handle_influx_ping(s, c));
-    if (rq == &health_request && !*upload_size) return queue(s, c, handle_health(s));
-    if (rq == &metrics_request && !*upload_size) return queue(s, c, handle_metrics(s));
-    if (rq == &ping_request || rq == &influx_ping_request || rq == &health_request ||
-        rq == &metrics_request) {
-        *upload_size = 0; /* a body sent with a ping is ignored */
-        return MHD_YES;
+    enum route ho = head_only_route(rq);
+    s->cur_route = ho ? ho : rq->route;
+    s->cur_t0 = ho ? time_mono_ns() : rq->t0;
+    if (ho) {
+        if (*upload_size) { /* a body sent with a ping is ignored */
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        switch (ho) {
+        case R_PING:
+            return queue(s, c, handle_ping(s));
+        case R_HEALTH:
+            return queue(s, c, handle_health(s));
+        case R_METRICS:
+            return queue(s, c, handle_metrics(s));
+        default:
+            return queue(s, c, handle_influx_ping(s, c));
+        }
     }
     if (*upload_size) {
         conn *k = conn_of(c);
@@ -696,9 +698,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn *k = conn_of(c);
     if (k) conns_idle(s->guard, k, now_ms());
     struct req *rq = *con_cls;
-    if (!rq || rq == &ping_request || rq == &influx_ping_request || rq == &health_request ||
-        rq == &metrics_request)
-        return;
+    if (!rq || head_only_route(rq)) return;
     if (rq->parked) http_unpark(s); /* resumed, then closed before the handler was called again */
     if (rq->out.r) MHD_destroy_response(rq->out.r);
     if (rq->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);

@@ -146,4 +146,4 @@ format:
 clean:
 	rm -rf build
 
--include $(wildcard build/rel/*/*.d build/rel/*.d build/san/*/*.d build/san/*.d build/tsano/*/*.d build/tsano/*.d)
+-include $(wildcard build/rel/*/*.d build/rel/*.d build/san/*/*.d build/san/*.d build/tsano/*/*.d build/tsano/*.d build/bench/*.d)

@@ -412,6 +412,50 @@ for args in "--batch 0" "--workers 0" "--workers x" "--url https://x/y" "--timeo
 done
 check "load: no --url is refused" sh -c "! '$LOAD' '$T/data.lp' 2>/dev/null"
 
+# ------------------------------------------------------------------ query client, against the mock
+QC=${QC:-build/bench/qclient}
+cat >"$T/qc.py" <<'EOF'
+# Drives qclient through its pipe protocol: three POSTs, prints "status body_len body" each.
+import subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+for i in range(3):
+    body = b"m v=%d 1\n" % i
+    req = b"POST /write HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    p.stdin.write(b"%d\n" % len(req) + req)
+    p.stdin.flush()
+    status, ns, n = (int(x) for x in p.stdout.readline().split())
+    data = p.stdout.read(n)
+    print(status, n, data.decode())
+p.stdin.close()
+sys.exit(p.wait())
+EOF
+# qc_mock MODE EXPECTED: three requests through qclient against a fresh mock in MODE.
+qc_mock() {
+    mock "$1"
+    local got
+    got=$(timeout 30 python3 "$T/qc.py" "$QC" 127.0.0.1 "$PORT" 5 2>&1 | tr '\n' '|')
+    mock_stop
+    [ "$got" = "$2" ] || {
+        echo "   got: $got" >&2
+        return 1
+    }
+}
+if [ -x "$QC" ]; then
+    X26=$(printf 'x%.0s' $(seq 26))
+    check "qclient: Content-Length bodies" qc_mock body "200 5 hello|200 5 hello|200 5 hello|"
+    check "qclient: chunked bodies are unchunked" qc_mock chunked \
+        "200 31 hello$X26|200 31 hello$X26|200 31 hello$X26|"
+    check "qclient: 204 has no body" qc_mock 204 "204 0 |204 0 |204 0 |"
+    check "qclient: Connection: close reconnects" qc_mock close "200 2 ok|200 2 ok|200 2 ok|"
+    check "qclient: HTTP/1.0 body to close" qc_mock http10 \
+        "200 16 body until close|200 16 body until close|200 16 body until close|"
+    check "qclient: a dropped idle connection is retried once" qc_mock drop-idle "200 0 |200 0 |200 0 |"
+    check "qclient: no answer is status 0 with the reason" sh -c \
+        "timeout 30 python3 '$T/qc.py' '$QC' 127.0.0.1 1 5 2>&1 | grep -q '^0 .*connect'"
+else
+    bad "qclient: $QC is missing (make build/bench/qclient)"
+fi
+
 # ------------------------------------------------------------------ run.sh, with a fake Strata
 # The fake speaks just enough of Strata's contract (flags, ping, authenticated write, the few SQL
 # statements the storage benchmark sends) to walk run.sh's Strata paths end to end, and records

@@ -25,8 +25,9 @@ Method. Per type: INSTANCES instances; WARMUP untimed runs of the first instance
 then RUNS timed runs, run i using instance i mod INSTANCES, the systems taking turns within each
 run (one query at a time, the machine is small). Before the first, the files of the servers'
 data directories are read once (--warm): DuckDB's load has just pushed them out of the page
-cache, and the first runs would time disk reads instead of queries. Strata and InfluxDB are timed on the client
-from sending the request to the last byte of the answer over a kept-alive connection; DuckDB
+cache, and the first runs would time disk reads instead of queries. Strata and InfluxDB are
+timed on the client from sending the request to the last byte of the answer over a kept-alive connection, by a
+compiled child (bench/qclient.c) so that the Python interpreter is not in the timed path; DuckDB
 runs in-process in a node child (bench/duckdb_tsbs.cjs) that reports the time of
 runAndReadAll (the query run to its end, every row materialised). Medians per type and system.
 
@@ -51,7 +52,6 @@ import argparse
 import base64
 import csv
 import datetime as dt
-import http.client
 import io
 import json
 import math
@@ -407,41 +407,53 @@ def same(a, b):
 
 # ------------------------------------------------------------------ systems
 class HttpSystem:
-    def __init__(self, name, hostport):
-        host, port = hostport.rsplit(":", 1)
-        self.name, self.host, self.port = name, host, int(port)
-        self.conn = None
+    """One kept-alive connection through bench/qclient (built by make bench): the request is
+    formatted here, sent and timed there, so the interpreter stays out of the timed path."""
 
-    def _request(self, method, path, body, headers, timeout):
-        for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-            try:
-                t0 = time.perf_counter()
-                self.conn.request(method, path, body=body, headers=headers)
-                resp = self.conn.getresponse()
-                data = resp.read()
-                return resp.status, data, time.perf_counter() - t0
-            except (ConnectionError, http.client.HTTPException):
-                # A server may close a kept-alive connection between queries; one new try.
-                self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-        raise AssertionError
+    def __init__(self, name, hostport, timeout):
+        host, port = hostport.rsplit(":", 1)
+        self.name, self.host = name, host
+        exe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bench",
+                           "qclient")
+        if not os.access(exe, os.X_OK):
+            raise Fail(f"{exe} is missing: run 'make bench' (it builds bench/*.c)")
+        self.proc = subprocess.Popen([exe, host, port, str(int(timeout))], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+
+    def _request(self, method, path, body, headers):
+        body = body or b""
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += f"Content-Length: {len(body)}\r\n\r\n" if body or method == "POST" else "\r\n"
+        req = head.encode() + body
+        self.proc.stdin.write(b"%d\n" % len(req) + req)
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise Fail(f"qclient for {self.name} exited")
+        status, ns, n = (int(x) for x in line.split())
+        data = self.proc.stdout.read(n)
+        if status == 0:
+            raise Fail(f"{self.name}: {data.decode('utf-8', 'replace')}")
+        return status, data, ns / 1e9
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(30)
 
 
 class Strata(HttpSystem):
     def __init__(self, hostport, db, user, timeout):
-        super().__init__("strata", hostport)
-        self.db, self.timeout = db, timeout
+        super().__init__("strata", hostport, timeout)
+        self.db = db
         self.headers = {"Authorization": "Basic " + base64.b64encode(user.encode()).decode(),
                         "Content-Type": "text/plain"}
 
     def query(self, inst):
         status, data, secs = self._request(
             "POST", f"/api/v1/sql?db={urllib.parse.quote(self.db)}", inst.strata.encode(),
-            self.headers, self.timeout)
+            self.headers)
         if status != 200:
             return secs, Answer(error=f"HTTP {status}: {data[:400].decode('utf-8', 'replace')}")
         return secs, parse_strata(data)
@@ -449,12 +461,12 @@ class Strata(HttpSystem):
 
 class Influx(HttpSystem):
     def __init__(self, hostport, db, timeout):
-        super().__init__("influxdb", hostport)
-        self.db, self.timeout = db, timeout
+        super().__init__("influxdb", hostport, timeout)
+        self.db = db
 
     def query(self, inst):
         qs = urllib.parse.urlencode({"db": self.db, "epoch": "ns", "q": inst.influxql})
-        status, data, secs = self._request("GET", f"/query?{qs}", None, {}, self.timeout)
+        status, data, secs = self._request("GET", f"/query?{qs}", None, {})
         if status != 200:
             return secs, Answer(error=f"HTTP {status}: {data[:400].decode('utf-8', 'replace')}")
         return secs, parse_influx(data)
@@ -716,8 +728,8 @@ def cmd_run(a):
         print(md)
         return 1 if failed else 0
     finally:
-        if duck:
-            duck.close()
+        for sysobj in systems:
+            sysobj.close()
 
 
 def cmd_gen(a):
@@ -746,6 +758,7 @@ def cmd_repeat(a):
             log(f"{name}: {ans.error}")
             return 1
         n += 1
+    s.close()
     log(f"{name}: {n} queries in {a.seconds} s")
     return 0
 

@@ -352,12 +352,13 @@ static char *put_year(char *p, int64_t y) {
 
 /* `HH:MM:SS` and the fraction: 9 digits, or with trim as chrono trims it (none, 3, 6 or 9).
  * *frac_at is where the fraction starts. */
-static char *put_time_of_day(char *p, int64_t sod, uint32_t nanos, bool trim, char **frac_at) {
-    p = put2(p, (unsigned)(sod / 3600));
+static char *put_time_of_day(char *p, int64_t sod64, uint32_t nanos, bool trim, char **frac_at) {
+    unsigned sod = (unsigned)sod64; /* 0..86399: 32-bit divisions are the cheaper ones */
+    p = put2(p, sod / 3600);
     *p++ = ':';
-    p = put2(p, (unsigned)(sod / 60 % 60));
+    p = put2(p, sod / 60 % 60);
     *p++ = ':';
-    p = put2(p, (unsigned)(sod % 60));
+    p = put2(p, sod % 60);
     *frac_at = p;
     int nd = 9;
     if (trim) {
@@ -368,11 +369,17 @@ static char *put_time_of_day(char *p, int64_t sod, uint32_t nanos, bool trim, ch
         else if (nanos % 1000 == 0)
             nd = 6;
     }
+    if (nd == 9 && nanos == 0) { /* whole seconds, the usual bucket start: nothing to divide */
+        memcpy(p, ".000000000", 10);
+        return p + 10;
+    }
     if (nd) {
         uint32_t f = nanos;
-        for (int k = nd; k < 9; k++) f /= 10;
+        f /= nd == 3 ? 1000000u : nd == 6 ? 1000u : 1u;
         *p++ = '.';
-        for (int k = nd - 1; k >= 0; k--) p[k] = (char)('0' + f % 10), f /= 10;
+        int k = nd;
+        for (; k >= 2; k -= 2, f /= 100) put2(p + k - 2, f % 100);
+        if (k) p[0] = (char)('0' + f);
         p += nd;
     }
     return p;

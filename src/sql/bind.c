@@ -29,7 +29,8 @@ const char *plan_scope_qual(const struct scope *sc) {
 uint32_t plan_scope_find(const struct scope *sc, const expr *e, uint32_t *idx) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < sc->n; i++) {
-        if (sc->cols[i].vis == CV_GONE || strcmp(sc->cols[i].name, e->name) != 0) continue;
+        const char *cn = sc->cols[i].name; /* the first byte rules out most columns */
+        if (sc->cols[i].vis == CV_GONE || cn[0] != e->name[0] || strcmp(cn, e->name) != 0) continue;
         if (!e->qual && sc->cols[i].vis == CV_USING_RIGHT) continue;
         if (e->qual) {
             /* `t.col`, or `db.t.col` where the table part decides; table names may themselves

@@ -830,6 +830,20 @@ static size_t raise_nofile(void) {
     return (size_t)rl.rlim_cur;
 }
 
+/* Frees what the server holds besides its daemon and listener (a start that fails, or the
+ * end of server_stop). */
+static void server_free(server *s) {
+    workers_free(s->pool);
+    limiter_free(s->lim);
+    usage_stop(s->use);
+    metrics_free(s->met);
+    cors_free(s->cors);
+    conns_free(s->guard);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
 int server_start(const config *cfg, server **out, err *e) {
     server *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
@@ -889,15 +903,21 @@ int server_start(const config *cfg, server **out, err *e) {
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
     if (!s->d) {
         int saved = errno;
-        workers_free(s->pool);
-        metrics_free(s->met);
-        cors_free(s->cors);
-        conns_free(s->guard);
-        pthread_cond_destroy(&s->cv);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
+        server_free(s);
         return err_set(e, 0, EC_GENERIC, "cannot listen on %s:%d: %s", cfg->listen_addr, cfg->port,
                        strerror(saved));
+    }
+    if (cfg->tsdb_tcp_port) {
+        tsdb_tcp_opts to = {.host = cfg->tsdb_tcp_host[0] ? cfg->tsdb_tcp_host : cfg->listen_addr,
+                            .port = cfg->tsdb_tcp_port,
+                            .tenant = cfg->tsdb_tenant,
+                            .db = cfg->tsdb_database,
+                            .met = s->met};
+        if (tsdb_tcp_open(&to, &s->tcp, e) < 0) {
+            MHD_stop_daemon(s->d);
+            server_free(s);
+            return -1;
+        }
     }
     conns_run_reaper(s->guard);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -913,6 +933,8 @@ void server_set_ready(server *s, catalog *cat, engine *eng) {
     s->eng = eng;
     s->lim = limiter_new(cat);
     s->use = usage_start(cat, eng, s->cfg.usage_interval_ms);
+    err e;
+    if (s->tcp && tsdb_tcp_serve(s->tcp, cat, eng, &e) < 0) log_error("%s", e.msg);
     __atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -938,15 +960,8 @@ void server_stop(server *s) {
     while (s->parked > 0) pthread_cond_wait(&s->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     MHD_stop_daemon(s->d);
-    workers_free(s->pool);
-    limiter_free(s->lim);
-    usage_stop(s->use);
-    metrics_free(s->met);
-    cors_free(s->cors);
-    conns_free(s->guard);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    tsdb_tcp_stop(s->tcp); /* before the engine closes: it writes what it has read */
+    server_free(s);
 }
 
 int server_port(const server *s) {

@@ -21,6 +21,7 @@
 #include "server/http.h"
 #include "server/limiter.h"
 #include "server/metrics.h"
+#include "server/tsdb_tcp.h"
 #include "server/usage.h"
 #include "server/workers.h"
 #include "util/buf.h"
@@ -56,6 +57,7 @@ struct server {
     usage *use;
     metrics *met;
     cors *cors;        /* NULL = CORS off */
+    tsdb_tcp *tcp;     /* OpenTSDB's telnet listener; NULL = off */
     int request_level; /* enum log_level of a request's log line (reqlog.h) */
     /* the request the event loop is answering: for metrics_answer and the request log in
      * queue (loop only); cur_rq NULL for one answered from its head alone */

@@ -119,14 +119,14 @@ static int want_str(const char *text, char *dst, size_t cap) {
     return 0;
 }
 
-/* A `,`-separated list of origins: each `*` or `scheme://host[:port]`, nothing else (an origin
+/* A `,`-separated list of origins: each `*`, `null` or `scheme://host[:port]`, nothing else (an origin
  * is compared whole with a request's Origin header, so a path or a space could never match). */
 static bool origins_ok(const char *text) {
     while (*text) {
         const char *end = strchr(text, ',');
         size_t n = end ? (size_t)(end - text) : strlen(text);
         const char *sep = memmem(text, n, "://", 3);
-        bool star = n == 1 && *text == '*';
+        bool star = (n == 1 && *text == '*') || (n == 4 && !memcmp(text, "null", 4));
         if (!star && (!sep || sep == text || sep + 3 == text + n)) return false;
         for (size_t i = 0; i < n && !star; i++)
             if (!isgraph((unsigned char)text[i]) ||

@@ -58,6 +58,7 @@ struct tsdb_tcp {
     struct pend *pend;
     size_t npend, cap_pend;
     uint64_t lines, bad; /* of the round, for metrics */
+    arena *scratch;      /* a line's points while it is checked */
 };
 
 int tsdb_tcp_open(const tsdb_tcp_opts *o, tsdb_tcp **out, err *e) {
@@ -91,6 +92,7 @@ int tsdb_tcp_open(const tsdb_tcp_opts *o, tsdb_tcp **out, err *e) {
     t->tenant = xstrdup(o->tenant);
     t->db = xstrdup(o->db);
     t->met = o->met;
+    t->scratch = arena_new(0);
     atomic_init(&t->stop, false);
     buf_init(&t->batch);
     *out = t;
@@ -174,12 +176,11 @@ static void handle_line(tsdb_tcp *t, size_t ci, const char *p, size_t len) {
     size_t wl = 0;
     while (wl < len && p[wl] != ' ' && p[wl] != '\t') wl++;
     if (wl == 3 && !memcmp(p, "put", 3)) {
-        arena *a = arena_new(0);
         point_batch pb = {0};
         err e;
         err_clear(&e);
-        int rc = tsdb_parse_text(a, p, len, &pb, &e);
-        arena_free(a);
+        int rc = tsdb_parse_text(t->scratch, p, len, &pb, &e);
+        arena_reset(t->scratch);
         if (rc < 0) {
             t->bad++;
             reply(k, "put: illegal argument: %s", why(&e));
@@ -391,6 +392,7 @@ void tsdb_tcp_stop(tsdb_tcp *t) {
     close(t->wake[0]);
     close(t->wake[1]);
     buf_free(&t->batch);
+    arena_free(t->scratch);
     free(t->pend);
     free(t->tenant);
     free(t->db);

@@ -924,6 +924,7 @@ int server_start(const config *cfg, server **out, err *e) {
     s->port = di ? di->port : cfg->port;
     log_debug("http: up to %zu connections (descriptor limit %zu), memory budget %llu bytes", maxc,
               nofile, (unsigned long long)budget);
+    if (s->cors) log_info("http: CORS allowed for %s", cfg->cors_origins);
     *out = s;
     return 0;
 }

@@ -29,6 +29,7 @@ def test_off_by_default(server):
 
 def test_allowed_origin_gets_its_headers(make_server):
     srv = make_server(config=CONFIG)
+    assert f"http: CORS allowed for {A},{B}" in srv.log_since_start()
     for origin in (A, B):
         r = srv.sql("select 1", headers={"Origin": origin})
         assert r.status == 200, r

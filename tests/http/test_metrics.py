@@ -186,3 +186,52 @@ def test_counters_move_with_writes_flushes_and_compactions(server):
     dbs = {lab["database"] for _, lab, _ in two["strata_database_series"]["samples"]}
     assert {"public", "metdb"} <= dbs and not any(d.isdigit() for d in dbs), dbs
 
+
+
+@pytest.mark.skipif(not shutil.which("prometheus"), reason="prometheus (Debian) absent")
+def test_a_real_prometheus_scrapes_it(server, tmp_path):
+    """Prometheus itself scrapes /metrics every second: the target is healthy, with no scrape
+    error, and the samples are queryable by their labels."""
+    import json
+    import time
+    import urllib.request
+
+    from strata_http import free_port
+
+    server.write_ok("mprom,h=a v=1 1")
+    port = free_port()
+    conf = tmp_path / "prometheus.yml"
+    conf.write_text("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: strata\n"
+                    f"    static_configs:\n      - targets: ['127.0.0.1:{server.port}']\n")
+    log = open(tmp_path / "prometheus.log", "wb")
+    proc = subprocess.Popen(["prometheus", f"--config.file={conf}",
+                             f"--storage.tsdb.path={tmp_path / 'data'}",
+                             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=log)
+
+    def api(path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return json.load(r)["data"]
+
+    try:
+        deadline = time.monotonic() + 60
+        target, result = None, []
+        while time.monotonic() < deadline:
+            try:
+                targets = api("/api/v1/targets")["activeTargets"]
+                target = targets[0] if targets else None
+                if target and target["health"] == "up":
+                    result = api("/api/v1/query?query=strata_database_series"
+                                 "%7Bdatabase%3D%22public%22%7D")["result"]
+                    if result:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        assert target and target["health"] == "up" and target["lastError"] == "", (
+            target, open(tmp_path / "prometheus.log").read()[-3000:])
+        assert result and result[0]["metric"]["tenant"] == "cnosdb", result
+        assert float(result[0]["value"][1]) >= 1, result
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()

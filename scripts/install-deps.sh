@@ -9,7 +9,8 @@ PKGS="build-essential pkg-config
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libbz2-dev liblzma-dev libbrotli-dev
   libxxhash-dev libpcre2-dev libssl-dev libroaring-dev libdouble-conversion-dev libargon2-dev
   libcmocka-dev python3 python3-pytest python3-requests
-  gzip zstd lz4 brotli xz-utils"
+  gzip zstd lz4 brotli xz-utils
+  collectd-core"
 
 if [ "${1:-}" = "--bench" ]; then
     PKGS="$PKGS influxdb victoria-metrics curl linux-perf"

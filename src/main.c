@@ -61,6 +61,10 @@ static uint8_t col_codec(void *ctx, uint64_t db_id, uint64_t table_id, uint32_t 
     return catalog_column_codec(ctx, db_id, table_id, col_id);
 }
 
+static void db_label(void *ctx, uint64_t db_id, char *out, size_t cap) {
+    catalog_db_label(ctx, db_id, out, cap);
+}
+
 int main(int argc, char **argv) {
     config cfg;
     config_defaults(&cfg);
@@ -204,6 +208,7 @@ int main(int argc, char **argv) {
                       .max_memcache_size = cfg.max_memcache_size,
                       .table_live = table_live,
                       .col_codec = col_codec,
+                      .db_label = db_label,
                       .table_live_ctx = cat,
                       .salvage = cfg.wal_salvage};
     engine *eng = NULL;

@@ -680,3 +680,13 @@ int tsdb_parse_json(arena *a, const char *body, size_t len, point_batch *out, er
     point_cursor_init(&cur, body ? body : "", len);
     return tsdb_json_next(&cur, a, out, SIZE_MAX, e) < 0 ? -1 : 0;
 }
+
+void tsdb_units_to_ns(point_batch *pb) {
+    for (size_t i = 0; i < pb->n; i++) {
+        point *p = &pb->pts[i];
+        if (!p->has_ts) continue;
+        int64_t t = p->ts,
+                mul = (t > -10000000000LL && t < 10000000000LL) ? 1000000000LL : 1000000LL;
+        if (__builtin_mul_overflow(t, mul, &p->ts)) p->ts = t < 0 ? INT64_MIN : INT64_MAX;
+    }
+}

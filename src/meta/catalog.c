@@ -623,6 +623,16 @@ bool catalog_table_live(catalog *c, uint64_t db_id, uint64_t table_id) {
     return live;
 }
 
+void catalog_db_label(catalog *c, uint64_t db_id, char *out, size_t cap) {
+    pthread_rwlock_rdlock(&c->lock);
+    struct mdb *d = cat_find_db_id(c, db_id);
+    if (d)
+        snprintf(out, cap, "%s.%s", d->tenant, d->name);
+    else
+        snprintf(out, cap, "#%llu (dropped)", (unsigned long long)db_id);
+    pthread_rwlock_unlock(&c->lock);
+}
+
 uint8_t catalog_column_codec(catalog *c, uint64_t db_id, uint64_t table_id, uint32_t col_id) {
     pthread_rwlock_rdlock(&c->lock);
     uint8_t codec = CODEC_DEFAULT;

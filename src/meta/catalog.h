@@ -274,6 +274,8 @@ bool catalog_table_live(catalog *c, uint64_t db_id, uint64_t table_id);
 /* Codec of a column by ids, as the codec's own id (enum codec_use of codec/codec.h;
  * CODEC_USE_DEFAULT when unknown); used when storage writes files. */
 uint8_t catalog_column_codec(catalog *c, uint64_t db_id, uint64_t table_id, uint32_t col_id);
+/* `tenant.database` of a database id, for log lines (`#id (dropped)` once it is gone). */
+void catalog_db_label(catalog *c, uint64_t db_id, char *out, size_t cap);
 int catalog_list_tables(catalog *c, const char *tenant, const char *db, arena *a, char ***names,
                         size_t *n, err *e);
 

@@ -17,6 +17,7 @@
  * connections), so server_stop refuses new work, waits for the parked ones, then stops. */
 #include "server/http_int.h"
 
+#include "server/reqlog.h"
 #include "sql/sql.h"
 
 #include "util/log.h"
@@ -42,11 +43,19 @@
  * one shared marker per route, since such a request needs no state of its own. */
 static struct req head_only[R__COUNT];
 
+/* The same for a CORS preflight (OPTIONS with an Origin, CORS on), on any route. */
+static struct req preflight[R__COUNT];
+
+/* The route of a marker of the array markers, or R_NONE for another request. */
+static enum route marker_route(const struct req *rq, const struct req *markers) {
+    /* as integers: comparing pointers into different objects is undefined */
+    uintptr_t p = (uintptr_t)rq, lo = (uintptr_t)markers, hi = (uintptr_t)(markers + R__COUNT);
+    return p >= lo && p < hi ? (enum route)((p - lo) / sizeof *markers) : R_NONE;
+}
+
 /* The route of a head-only marker, or R_NONE for a request with state of its own. */
 static enum route head_only_route(const struct req *rq) {
-    /* as integers: comparing pointers into different objects is undefined */
-    uintptr_t p = (uintptr_t)rq, lo = (uintptr_t)head_only, hi = (uintptr_t)(head_only + R__COUNT);
-    return p >= lo && p < hi ? (enum route)((p - lo) / sizeof *head_only) : R_NONE;
+    return marker_route(rq, head_only);
 }
 
 /* ------------------------------------------------------------------ responses */
@@ -95,7 +104,7 @@ struct reply reply_buf(unsigned status, buf *body, const char *ctype, const char
         len, p ? p : (char *)"", p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
     if (cenc) MHD_add_response_header(r, "Content-Encoding", cenc);
-    return (struct reply){status, r};
+    return (struct reply){status, r, (int64_t)len};
 }
 
 struct reply reply_err(const err *e) {
@@ -125,8 +134,8 @@ struct reply reply_fail(int status, const char *code, const char *fmt, ...) {
 }
 
 struct reply reply_empty(unsigned status) {
-    return (struct reply){status,
-                          MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT)};
+    return (struct reply){
+        status, MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT), 0};
 }
 
 /* InfluxDB 1.x's version, sent by /write as InfluxDB does (clients show it, some check it). */
@@ -188,12 +197,48 @@ struct reply http_write_done(const struct req *rq) {
     return out;
 }
 
+/* The request log's line for the answer being queued (reqlog.h). */
+static void log_request(server *s, struct MHD_Connection *c, const struct reply *out,
+                        double seconds) {
+    int level = reqlog_level(s->request_level, out->status);
+    /* a probe polling a server that is starting or stopping sees 503 by design */
+    if (out->status == 503 &&
+        (s->cur_route == R_PING || s->cur_route == R_PING_V1 || s->cur_route == R_HEALTH))
+        level = s->request_level;
+    if (level > log_threshold) return;
+    const struct req *rq = s->cur_rq;
+    char client[INET6_ADDRSTRLEN] = "";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, client, sizeof client);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, client,
+                      sizeof client);
+    }
+    reqlog_entry e = {.method = s->cur_method,
+                      .path = s->cur_url,
+                      .status = out->status,
+                      .seconds = seconds,
+                      .bytes_in = rq ? rq->bytes_in : 0,
+                      .bytes_out = out->bytes,
+                      .user = rq ? rq->user : NULL,
+                      .tenant = rq ? rq->tenant : NULL,
+                      .db = rq ? rq->db : NULL,
+                      .client = client};
+    reqlog_write(level, &e);
+}
+
 /* Hands a reply to libmicrohttpd (event loop only). */
 static enum MHD_Result queue(server *s, struct MHD_Connection *c, struct reply out) {
-    /* every answer passes here, on the event loop: the route and start of the request being
+    /* every answer passes here, on the event loop: the route, start and request being
      * answered are the loop's current ones (on_request sets them) */
-    metrics_answer(s->met, (unsigned)s->cur_route, out.status,
-                   (double)(time_mono_ns() - s->cur_t0) / 1e9);
+    double seconds = (double)(time_mono_ns() - s->cur_t0) / 1e9;
+    metrics_answer(s->met, (unsigned)s->cur_route, out.status, seconds);
+    log_request(s, c, &out, seconds);
+    if (s->cors) cors_answer(s->cors, http_header(c, "Origin"), out.r);
     enum MHD_Result ret = MHD_queue_response(c, out.status, out.r);
     MHD_destroy_response(out.r);
     return ret;
@@ -405,6 +450,18 @@ static struct reply handle_metrics(server *s) {
     return reply_buf(200, &b, "text/plain; version=0.0.4", NULL);
 }
 
+/* A CORS preflight (cors.h): 204 with what the origin may send, or 403 for an origin not
+ * allowed. queue adds the headers every answer to an origin carries. */
+static struct reply handle_preflight(server *s, struct MHD_Connection *c) {
+    const char *origin = http_header(c, "Origin");
+    if (!cors_allowed(s->cors, origin))
+        return reply_fail(403, EC_GENERIC,
+                          "CORS: origin '%s' is not allowed (http.cors_allowed_origins)", origin);
+    struct reply out = reply_empty(204);
+    cors_preflight(s->cors, origin, http_header(c, "Access-Control-Request-Headers"), out.r);
+    return out;
+}
+
 /* InfluxDB 2.x's GET /health: 200 and "pass" while serving, 503 and "fail" otherwise. */
 static struct reply handle_health(server *s) {
     int ready = __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE);
@@ -463,6 +520,9 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     int rc = catalog_authenticate(s->cat, cr.user, cr.has_password ? cr.password : NULL,
                                   strlen(cr.password), tenant, s->cfg.auth_enabled, &who, &e);
     if (rc > 0) return (struct reply){0}; /* a password to hash: not on the event loop */
+    snprintf(rq->user, sizeof rq->user, "%s", cr.user);
+    snprintf(rq->tenant, sizeof rq->tenant, "%s", tenant);
+    snprintf(rq->db, sizeof rq->db, "%s", db);
     if (rc < 0) return http_fail_for(rq, &e);
     /* CnosDB: a user who must change their password may do nothing else first */
     bool must_change = s->cfg.auth_enabled && who.must_change;
@@ -558,6 +618,10 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
     bool known;
     enum route r = route_of(url, &known);
     if (!known) return queue(s, c, reply_fail(404, EC_GENERIC, "Not Found: %s", url));
+    if (s->cors && !strcmp(method, "OPTIONS") && http_header(c, "Origin")) {
+        *con_cls = &preflight[r]; /* answered once complete, as head-only routes are */
+        return MHD_YES;
+    }
     if (r == R_PING || r == R_PING_V1 || r == R_HEALTH || r == R_METRICS) {
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
             return queue(s, c,
@@ -631,11 +695,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         bool known;
         s->cur_route = route_of(url, &known);
         s->cur_t0 = time_mono_ns();
+        s->cur_method = method;
+        s->cur_url = url;
+        s->cur_rq = NULL;
         return on_head(s, c, url, method, con_cls);
     }
-    enum route ho = head_only_route(rq);
-    s->cur_route = ho ? ho : rq->route;
-    s->cur_t0 = ho ? time_mono_ns() : rq->t0;
+    enum route ho = head_only_route(rq), pf = marker_route(rq, preflight);
+    s->cur_route = ho ? ho : pf ? pf : rq->route;
+    s->cur_t0 = ho || pf ? time_mono_ns() : rq->t0;
+    s->cur_method = method;
+    s->cur_url = url;
+    s->cur_rq = ho || pf ? NULL : rq;
+    if (pf) {
+        if (*upload_size) { /* a preflight has no body; one sent is ignored */
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        return queue(s, c, handle_preflight(s, c));
+    }
     if (ho) {
         if (*upload_size) { /* a body sent with a ping is ignored */
             *upload_size = 0;
@@ -655,6 +732,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size) {
         conn *k = conn_of(c);
         if (k) conns_body(s->guard, k, now_ms());
+        rq->bytes_in += *upload_size;
         if (!rq->too_large && !rq->over_budget) {
             size_t need = rq->body.len + *upload_size;
             if (need > rq->limit) {
@@ -698,7 +776,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn *k = conn_of(c);
     if (k) conns_idle(s->guard, k, now_ms());
     struct req *rq = *con_cls;
-    if (!rq || head_only_route(rq)) return;
+    if (!rq || head_only_route(rq) || marker_route(rq, preflight)) return;
     if (rq->parked) http_unpark(s); /* resumed, then closed before the handler was called again */
     if (rq->out.r) MHD_destroy_response(rq->out.r);
     if (rq->counted) __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
@@ -752,6 +830,20 @@ static size_t raise_nofile(void) {
     return (size_t)rl.rlim_cur;
 }
 
+/* Frees what the server holds besides its daemon and listener (a start that fails, or the
+ * end of server_stop). */
+static void server_free(server *s) {
+    workers_free(s->pool);
+    limiter_free(s->lim);
+    usage_stop(s->use);
+    metrics_free(s->met);
+    cors_free(s->cors);
+    conns_free(s->guard);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
 int server_start(const config *cfg, server **out, err *e) {
     server *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
@@ -796,6 +888,8 @@ int server_start(const config *cfg, server **out, err *e) {
     s->guard = conns_new(&co);
     s->pool = workers_new(4, 30000);
     s->met = metrics_new();
+    s->cors = cors_new(cfg->cors_origins);
+    s->request_level = log_level_parse(cfg->log_request_level);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
@@ -809,20 +903,28 @@ int server_start(const config *cfg, server **out, err *e) {
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
     if (!s->d) {
         int saved = errno;
-        workers_free(s->pool);
-        metrics_free(s->met);
-        conns_free(s->guard);
-        pthread_cond_destroy(&s->cv);
-        pthread_mutex_destroy(&s->mu);
-        free(s);
+        server_free(s);
         return err_set(e, 0, EC_GENERIC, "cannot listen on %s:%d: %s", cfg->listen_addr, cfg->port,
                        strerror(saved));
+    }
+    if (cfg->tsdb_tcp_port) {
+        tsdb_tcp_opts to = {.host = cfg->tsdb_tcp_host[0] ? cfg->tsdb_tcp_host : cfg->listen_addr,
+                            .port = cfg->tsdb_tcp_port,
+                            .tenant = cfg->tsdb_tenant,
+                            .db = cfg->tsdb_database,
+                            .met = s->met};
+        if (tsdb_tcp_open(&to, &s->tcp, e) < 0) {
+            MHD_stop_daemon(s->d);
+            server_free(s);
+            return -1;
+        }
     }
     conns_run_reaper(s->guard);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : cfg->port;
     log_debug("http: up to %zu connections (descriptor limit %zu), memory budget %llu bytes", maxc,
               nofile, (unsigned long long)budget);
+    if (s->cors) log_info("http: CORS allowed for %s", cfg->cors_origins);
     *out = s;
     return 0;
 }
@@ -832,6 +934,8 @@ void server_set_ready(server *s, catalog *cat, engine *eng) {
     s->eng = eng;
     s->lim = limiter_new(cat);
     s->use = usage_start(cat, eng, s->cfg.usage_interval_ms);
+    err e;
+    if (s->tcp && tsdb_tcp_serve(s->tcp, cat, eng, &e) < 0) log_error("%s", e.msg);
     __atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -857,14 +961,8 @@ void server_stop(server *s) {
     while (s->parked > 0) pthread_cond_wait(&s->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     MHD_stop_daemon(s->d);
-    workers_free(s->pool);
-    limiter_free(s->lim);
-    usage_stop(s->use);
-    metrics_free(s->met);
-    conns_free(s->guard);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
+    tsdb_tcp_stop(s->tcp); /* before the engine closes: it writes what it has read */
+    server_free(s);
 }
 
 int server_port(const server *s) {

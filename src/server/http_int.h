@@ -17,9 +17,11 @@
 
 #include "server/compress.h"
 #include "server/conns.h"
+#include "server/cors.h"
 #include "server/http.h"
 #include "server/limiter.h"
 #include "server/metrics.h"
+#include "server/tsdb_tcp.h"
 #include "server/usage.h"
 #include "server/workers.h"
 #include "util/buf.h"
@@ -54,9 +56,15 @@ struct server {
     limiter *lim;
     usage *use;
     metrics *met;
-    /* the request the event loop is answering: for metrics_answer in queue (loop only) */
+    cors *cors;        /* NULL = CORS off */
+    tsdb_tcp *tcp;     /* OpenTSDB's telnet listener; NULL = off */
+    int request_level; /* enum log_level of a request's log line (reqlog.h) */
+    /* the request the event loop is answering: for metrics_answer and the request log in
+     * queue (loop only); cur_rq NULL for one answered from its head alone */
     enum route cur_route;
     int64_t cur_t0;
+    const char *cur_method, *cur_url;
+    struct req *cur_rq;
     pthread_mutex_t mu; /* parked, closing */
     pthread_cond_t cv;  /* parked reached 0 */
     int parked;
@@ -68,6 +76,7 @@ struct server {
 struct reply {
     unsigned status;
     struct MHD_Response *r;
+    int64_t bytes; /* the body's size, for the request log; -1 = streamed */
 };
 
 enum rstate { RQ_BODY, RQ_WORK, RQ_DONE };
@@ -87,6 +96,9 @@ struct req {
     bool over_budget;       /* the memory budget could not take the body */
     uint64_t body_reserved; /* bytes of the memory budget held for body (its capacity) */
     uint64_t limit;
+    uint64_t bytes_in; /* body bytes received */
+    /* who it was, for the request log (set once the request is authenticated) */
+    char user[256], tenant[256], db[256];
     buf body;
     struct reply out; /* set by the worker */
 };

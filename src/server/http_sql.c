@@ -202,7 +202,7 @@ static void encode_rows(void *ctx, const batch *b, buf *out) {
 #define ON_LOOP_NS 1000000
 
 /* A reply that declines the work (see http_handle_sql). */
-static const struct reply declined = {0, NULL};
+static const struct reply declined = {0};
 
 /* After an error on the event loop: declined when the loop's deadline had passed (the likely
  * cause: the worker runs it again with the query's own limits), else the error. */
@@ -355,7 +355,7 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
                                                                    stream_read, st, stream_free);
         MHD_add_response_header(r, "Content-Type", ctype);
         if (cename) MHD_add_response_header(r, "Content-Encoding", cename);
-        return (struct reply){200, r};
+        return (struct reply){200, r, -1};
     }
     return whole_answer(s, st, &sp, ctype, cename, on_loop_end);
 }

@@ -18,18 +18,6 @@
 
 typedef int (*parse_next_fn)(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
 
-/* OpenTSDB's /api/put: a timestamp of up to 10 digits is in seconds, a longer one in
- * milliseconds (OpenTSDB's own rule); made nanoseconds here. */
-static void opentsdb_units(point_batch *pb) {
-    for (size_t i = 0; i < pb->n; i++) {
-        point *p = &pb->pts[i];
-        if (!p->has_ts) continue;
-        int64_t t = p->ts,
-                mul = (t > -10000000000LL && t < 10000000000LL) ? 1000000000LL : 1000000LL;
-        if (__builtin_mul_overflow(t, mul, &p->ts)) p->ts = t < 0 ? INT64_MIN : INT64_MAX;
-    }
-}
-
 struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *rq,
                                const char *tenant, const char *db) {
     err e;
@@ -85,7 +73,7 @@ struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *
     do {
         point_batch pb = {0};
         rc = next(&cur, sa, &pb, WRITE_SLICE, &e);
-        if (rc >= 0 && opentsdb) opentsdb_units(&pb);
+        if (rc >= 0 && opentsdb) tsdb_units_to_ns(&pb);
         if (rc >= 0 && ingest_add(s->cat, tenant, db, prec, &pb, sa, &ir, &e) < 0) rc = -1;
         arena_reset(sa);
     } while (rc > 0);

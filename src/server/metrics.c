@@ -25,6 +25,7 @@ struct metrics {
     _Atomic uint64_t buckets[ROUTES][NB + 1]; /* counts per bucket (not cumulative) */
     _Atomic uint64_t micros[ROUTES];          /* sum of durations, microseconds */
     _Atomic uint64_t points, bytes;
+    _Atomic uint64_t tcp_open, tcp_conns, tcp_lines, tcp_bad; /* OpenTSDB's telnet listener */
 };
 
 metrics *metrics_new(void) {
@@ -50,6 +51,18 @@ void metrics_written(metrics *m, uint64_t points, uint64_t bytes) {
     if (!m) return;
     atomic_fetch_add_explicit(&m->points, points, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->bytes, bytes, memory_order_relaxed);
+}
+
+void metrics_tsdb_tcp(metrics *m, int conns, uint64_t lines, uint64_t bad) {
+    if (!m) return;
+    if (conns > 0) {
+        atomic_fetch_add_explicit(&m->tcp_open, (uint64_t)conns, memory_order_relaxed);
+        atomic_fetch_add_explicit(&m->tcp_conns, (uint64_t)conns, memory_order_relaxed);
+    } else if (conns < 0) {
+        atomic_fetch_sub_explicit(&m->tcp_open, (uint64_t)-conns, memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&m->tcp_lines, lines, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->tcp_bad, bad, memory_order_relaxed);
 }
 
 /* A label value, escaped as the text format wants (\\, \", \n). */
@@ -147,6 +160,61 @@ static void db_part(catalog *c, engine *g, buf *b) {
     arena_free(a);
 }
 
+/* One sample of a family without labels, with its HELP and TYPE. */
+static void single(buf *b, const char *name, const char *type, const char *text, double v) {
+    help(b, name, type, text);
+    buf_printf(b, "%s %.17g\n", name, v);
+}
+
+static uint64_t load(_Atomic uint64_t *v) {
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static void storage_part(buf *b) {
+    engine_counters k;
+    engine_counters_get(&k);
+    single(b, "strata_wal_syncs_total", "counter", "fsyncs of write-ahead log files.",
+           (double)k.wal_syncs);
+    single(b, "strata_wal_written_bytes_total", "counter",
+           "Bytes appended to write-ahead logs, record headers included.", (double)k.wal_bytes);
+    single(b, "strata_flushes_total", "counter", "In-memory caches written out as column files.",
+           (double)k.flushes);
+    single(b, "strata_flush_written_bytes_total", "counter", "Bytes of the files flushes wrote.",
+           (double)k.flush_bytes);
+    single(b, "strata_flush_seconds_total", "counter", "Time spent flushing.", k.flush_seconds);
+    single(b, "strata_compactions_total", "counter", "Merges of column files into one.",
+           (double)k.compactions);
+    single(b, "strata_compaction_read_bytes_total", "counter",
+           "Bytes of the column files compactions merged.", (double)k.compact_bytes_in);
+    single(b, "strata_compaction_written_bytes_total", "counter",
+           "Bytes of the column files compactions wrote.", (double)k.compact_bytes_out);
+    single(b, "strata_compaction_seconds_total", "counter", "Time spent compacting.",
+           k.compact_seconds);
+}
+
+static void memory_part(buf *b) {
+    help(b, "strata_memory_budget_bytes", "gauge",
+         "The server's memory budget (memory.max_memory; 0 = no limit).");
+    buf_printf(b, "strata_memory_budget_bytes %llu\n", (unsigned long long)membudget_limit());
+    help(b, "strata_memory_budget_used_bytes", "gauge", "Memory held against the budget, by use.");
+    for (int k = 0; k < MEMBUDGET_NKINDS; k++)
+        buf_printf(b, "strata_memory_budget_used_bytes{use=\"%s\"} %llu\n",
+                   membudget_kind_name((enum membudget_kind)k),
+                   (unsigned long long)membudget_used_by((enum membudget_kind)k));
+}
+
+static void tcp_part(metrics *m, buf *b) {
+    single(b, "strata_opentsdb_tcp_connections", "gauge",
+           "Open connections of the OpenTSDB telnet listener.", (double)load(&m->tcp_open));
+    single(b, "strata_opentsdb_tcp_connections_total", "counter",
+           "Connections the OpenTSDB telnet listener accepted.", (double)load(&m->tcp_conns));
+    single(b, "strata_opentsdb_tcp_lines_total", "counter",
+           "Lines the OpenTSDB telnet listener read (commands and points).",
+           (double)load(&m->tcp_lines));
+    single(b, "strata_opentsdb_tcp_errors_total", "counter",
+           "Lines the OpenTSDB telnet listener answered with an error.", (double)load(&m->tcp_bad));
+}
+
 static uint64_t resident_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");
     unsigned long long size = 0, rss = 0;
@@ -171,7 +239,10 @@ void metrics_text(metrics *m, const char *const *routes, unsigned nroutes, catal
                (unsigned long long)atomic_load_explicit(&m->bytes, memory_order_relaxed));
     help(out, "strata_open_connections", "gauge", "HTTP connections open.");
     buf_printf(out, "strata_open_connections %llu\n", (unsigned long long)open);
+    tcp_part(m, out);
     help(out, "strata_resident_memory_bytes", "gauge", "The process's resident memory.");
     buf_printf(out, "strata_resident_memory_bytes %llu\n", (unsigned long long)resident_bytes());
+    memory_part(out);
+    storage_part(out);
     if (c && g) db_part(c, g, out);
 }

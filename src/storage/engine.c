@@ -208,6 +208,13 @@ static uint64_t flushed_lsn(struct sdb *d) {
     return m;
 }
 
+void sdb_label(const engine *g, uint64_t id, char *out, size_t cap) {
+    if (g->opts.db_label)
+        g->opts.db_label(g->opts.table_live_ctx, id, out, cap);
+    else
+        snprintf(out, cap, "#%llu", (unsigned long long)id);
+}
+
 int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e) {
     struct sdb *existing = sdb_get(g, db_id);
     if (existing) {
@@ -261,9 +268,11 @@ int engine_open_db(engine *g, uint64_t db_id, const engine_db_opts *o, err *e) {
         sdb_free(d);
         return -1;
     }
-    log_info("database %llu: %zu vnodes, %zu series, WAL replayed up to lsn %llu in %.1f ms",
-             (unsigned long long)db_id, d->nvnodes, sindex_count(d->idx),
-             (unsigned long long)wal_last_lsn(d->wal), (double)(time_mono_ns() - t0) / 1e6);
+    char name[300];
+    sdb_label(g, db_id, name, sizeof name);
+    log_info("database %s: %zu vnodes, %zu series, WAL replayed up to lsn %llu in %.1f ms", name,
+             d->nvnodes, sindex_count(d->idx), (unsigned long long)wal_last_lsn(d->wal),
+             (double)(time_mono_ns() - t0) / 1e6);
     pthread_mutex_lock(&g->mu);
     hmap_put(g->dbs, &db_id, sizeof db_id, (uint64_t)(uintptr_t)d);
     pthread_mutex_unlock(&g->mu);

@@ -46,7 +46,9 @@ typedef struct engine_opts {
     bool (*table_live)(void *ctx, uint64_t db_id, uint64_t table_id);
     /* Codec of a column (enum codec_use of codec/codec.h), for files. */
     uint8_t (*col_codec)(void *ctx, uint64_t db_id, uint64_t table_id, uint32_t col_id);
-    void *table_live_ctx; /* context of both callbacks */
+    /* A database's name for log lines (`tenant.name`); NULL = its id. */
+    void (*db_label)(void *ctx, uint64_t db_id, char *out, size_t cap);
+    void *table_live_ctx; /* context of the callbacks */
     /* Background work period in ms (flush, compaction, retention); 0 = 1000. */
     int bg_interval_ms;
     /* Opening a database repairs a damaged WAL or series index, keeping every intact record
@@ -243,5 +245,16 @@ typedef struct engine_vnode_stat {
     uint64_t mem_bytes, file_bytes;
 } engine_vnode_stat;
 size_t engine_vnode_stats(engine *g, uint64_t db_id, arena *a, engine_vnode_stat **out);
+
+/* What storage has done since the process started (all engines together): WAL fsyncs and
+ * bytes appended, flushes and compactions with the bytes they read and wrote and the time
+ * they took. For /metrics; each counter only grows. */
+typedef struct engine_counters {
+    uint64_t wal_syncs, wal_bytes;
+    uint64_t flushes, flush_bytes;
+    uint64_t compactions, compact_bytes_in, compact_bytes_out;
+    double flush_seconds, compact_seconds;
+} engine_counters;
+void engine_counters_get(engine_counters *out);
 
 #endif

@@ -3,6 +3,8 @@
  * of every open database. See engine_int.h for the locks. */
 #include "storage/engine_int.h"
 
+#include "storage/counters.h"
+
 #include "util/log.h"
 #include "util/membudget.h"
 #include "util/mem.h"
@@ -36,6 +38,37 @@ static int env_sync(void *ctx, err *e) {
     return sindex_sync(d->idx, e);
 }
 
+/* A flush's or compaction's bytes and time, for its log line: the storage counters before it,
+ * read again after (background work is serialised by bg_work, so the difference is its own). */
+struct work_mark {
+    enum storage_counter in, out, micros; /* in = SC__COUNT: the work reads no files */
+    uint64_t v[3];
+};
+
+static uint64_t counter_or_0(enum storage_counter c) {
+    return c < SC__COUNT ? storage_counter_get(c) : 0;
+}
+
+static struct work_mark work_mark(enum storage_counter in, enum storage_counter out,
+                                  enum storage_counter micros) {
+    return (struct work_mark){
+        in, out, micros, {counter_or_0(in), counter_or_0(out), counter_or_0(micros)}};
+}
+
+static void log_work(const struct work_mark *wm, const char *what, const char *db, vnode *v) {
+    if (log_threshold < LOG_DEBUG) return;
+    uint64_t in = counter_or_0(wm->in) - wm->v[0], out = counter_or_0(wm->out) - wm->v[1],
+             us = counter_or_0(wm->micros) - wm->v[2];
+    if (wm->in == SC__COUNT)
+        log_debug("database %s: %s vnode [%lld, %lld] in %.1f ms: %llu bytes written", db, what,
+                  (long long)vnode_tmin(v), (long long)vnode_tmax(v), (double)us / 1e3,
+                  (unsigned long long)out);
+    else
+        log_debug("database %s: %s vnode [%lld, %lld] in %.1f ms: %llu bytes read, %llu written",
+                  db, what, (long long)vnode_tmin(v), (long long)vnode_tmax(v), (double)us / 1e3,
+                  (unsigned long long)in, (unsigned long long)out);
+}
+
 /* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
  * which runs on this same thread, so the snapshot of pointers stays valid. */
 int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
@@ -48,15 +81,20 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
                      env_sync,  d,        sdb_tombs_snapshot(d, 0, a)};
     size_t nv;
     vnode **vs = sdb_vnodes_snapshot(d, &nv);
+    char name[300];
+    sdb_label(g, d->id, name, sizeof name);
     for (size_t i = 0; i < nv; i++) {
         int rc;
-        while ((rc = vnode_flush_one(vs[i], &env, &e)) == 1) {
+        for (;;) {
+            struct work_mark wm = work_mark(SC__COUNT, SC_FLUSH_BYTES, SC_FLUSH_MICROS);
+            if ((rc = vnode_flush_one(vs[i], &env, &e)) != 1) break;
+            log_work(&wm, "flushed a cache of", name, vs[i]);
             omutex_lock(&d->wmu);
             pthread_cond_broadcast(&d->drained);
             omutex_unlock(&d->wmu);
         }
         if (rc < 0) {
-            log_error("flush: %s", e.msg);
+            log_error("database %s: flush: %s", name, e.msg);
             if (frc == 0 && flush_err) *flush_err = e;
             frc = -1;
             err_clear(&e);
@@ -72,10 +110,13 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
          * compaction has a larger LSN than every input and keeps covering the output. */
         while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
             env.tombs = sdb_tombs_snapshot(d, 0, a);
-            if ((rc = vnode_compact(vs[i], &env, force, &e)) != 1 || force) break;
+            struct work_mark wm = work_mark(SC_COMPACT_IN, SC_COMPACT_OUT, SC_COMPACT_MICROS);
+            rc = vnode_compact(vs[i], &env, force, &e);
+            if (rc == 1) log_work(&wm, "compacted files of", name, vs[i]);
+            if (rc != 1 || force) break;
         }
         if (rc < 0) {
-            log_error("compaction: %s", e.msg);
+            log_error("database %s: compaction: %s", name, e.msg);
             err_clear(&e);
         }
     }
@@ -88,9 +129,8 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
         for (size_t i = 0; i < d->nvnodes; i++) {
             vnode *v = d->vnodes[i];
             if (vnode_tmax(v) < cutoff) {
-                log_info("database %llu: dropping expired vnode [%lld, %lld]",
-                         (unsigned long long)d->id, (long long)vnode_tmin(v),
-                         (long long)vnode_tmax(v));
+                log_info("database %s: dropping expired vnode [%lld, %lld]", name,
+                         (long long)vnode_tmin(v), (long long)vnode_tmax(v));
                 vnode_mark_dropped(v);
                 vnode_close(v);
             } else {
@@ -122,7 +162,7 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
     }
     omutex_unlock(&d->wmu);
     if (wal_trim(d->wal, keep, &e) < 0) {
-        log_error("wal trim: %s", e.msg);
+        log_error("database %s: wal trim: %s", name, e.msg);
         err_clear(&e);
     }
     /* A vnode that sees few writes would pin old WAL segments forever: when the WAL grows
@@ -182,7 +222,7 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
     d->ntombs = k;
     pthread_rwlock_unlock(&d->rw);
     if (pruned && sdb_tombs_save(d, &e) < 0) {
-        log_error("tombstones: %s", e.msg);
+        log_error("database %s: tombstones: %s", name, e.msg);
         err_clear(&e);
     }
     sdb_vnodes_release(vs, nv);

@@ -103,6 +103,8 @@ int sdb_replay_cb(void *ctx, uint64_t lsn, const void *rec, size_t len, err *e);
 
 /* ---- engine_vnode.c: routing */
 /* VNODE_DURATION in database time units (at least 1). */
+/* The database's name for log lines (engine_opts.db_label), else `database <id>`. */
+void sdb_label(const engine *g, uint64_t id, char *out, size_t cap);
 int64_t sdb_vnode_units(const struct sdb *d);
 /* Times below this are in expired vnodes (INT64_MIN without a TTL). */
 int64_t sdb_expired_before(const struct sdb *d);

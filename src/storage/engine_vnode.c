@@ -115,7 +115,9 @@ int sdb_open_vnodes(struct sdb *d, err *e) {
         snprintf(path, sizeof path, "%s/%s", d->dir, de->d_name);
         if (sdb_expired_before(d) > tmax) {
             /* Past the TTL: retention would drop it at once; never show it again. */
-            log_info("database %llu: removing expired %s", (unsigned long long)d->id, path);
+            char name[300];
+            sdb_label(d->g, d->id, name, sizeof name);
+            log_info("database %s: removing expired %s", name, path);
             fs_rm_rf(path);
             continue;
         }

@@ -1,10 +1,13 @@
 /* Vnodes: versions, flush, compaction and merged reads. See vnode.h. */
 #include "storage/vnode.h"
 
+#include "storage/counters.h"
+
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/timeutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -738,6 +741,7 @@ int vnode_flush_one(vnode *n, const vnode_env *env, err *e) {
     mc_retain(m);
     uint64_t id = n->next_file_id++;
     pthread_mutex_unlock(&n->mu);
+    int64_t t0 = time_mono_ns();
 
     int rc = -1;
     arena *a = arena_new(1 << 20);
@@ -805,10 +809,14 @@ int vnode_flush_one(vnode *n, const vnode_env *env, err *e) {
         goto out;
     }
     __atomic_store_n(&n->flushed_lsn, flushed, __ATOMIC_RELEASE);
+    uint64_t written = cf ? cf_size(cf->r) : 0;
     install(n, v);
     pthread_mutex_unlock(&n->mu);
     cf = NULL;
     rc = 1;
+    storage_count(SC_FLUSHES, 1);
+    storage_count(SC_FLUSH_BYTES, written);
+    storage_count(SC_FLUSH_MICROS, (uint64_t)(time_mono_ns() - t0) / 1000);
 out:
     if (cf) {
         cf->obsolete = true;
@@ -905,6 +913,7 @@ int vnode_compact(vnode *n, const vnode_env *env, bool force, err *e) {
     uint64_t id = n->next_file_id++;
     pthread_mutex_unlock(&n->mu);
 
+    int64_t t0 = time_mono_ns();
     int rc = -1;
     arena *a = arena_new(1 << 20);
     arena *sa = arena_new(1 << 20);
@@ -985,11 +994,19 @@ int vnode_compact(vnode *n, const vnode_env *env, bool force, err *e) {
         outf = NULL;
         goto out;
     }
-    for (size_t j = 0; j < nin; j++) in[j]->obsolete = true;
+    uint64_t read = 0, written = outf ? cf_size(outf->r) : 0;
+    for (size_t j = 0; j < nin; j++) {
+        in[j]->obsolete = true;
+        read += cf_size(in[j]->r);
+    }
     install(n, v);
     pthread_mutex_unlock(&n->mu);
     outf = NULL;
     rc = 1;
+    storage_count(SC_COMPACTIONS, 1);
+    storage_count(SC_COMPACT_IN, read);
+    storage_count(SC_COMPACT_OUT, written);
+    storage_count(SC_COMPACT_MICROS, (uint64_t)(time_mono_ns() - t0) / 1000);
 out:
     if (w) cf_writer_abort(w);
     if (outf) {

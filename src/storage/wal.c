@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "storage/counters.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -27,6 +28,11 @@
 #define STACK_IOV 16
 
 /* ---- small helpers ---- */
+
+static void count_fsync(wal *w) {
+    atomic_fetch_add(&w->nfsync, 1);
+    storage_count(SC_WAL_SYNCS, 1);
+}
 
 char *seg_path(const char *dir, uint64_t first) {
     size_t n = strlen(dir) + 1 + NAME_LEN + 1;
@@ -230,13 +236,13 @@ int seg_open_new_locked(wal *w, err *e) {
     if (fsync(w->dirfd) != 0) {
         /* The new entry may vanish on a crash while later records are acknowledged in it. */
         int en = errno;
-        atomic_fetch_add(&w->nfsync, 1);
+        count_fsync(w);
         set_failed(w, "fsync directory", w->dir, en);
         close(fd);
         free(path);
         return fail_err(w, e);
     }
-    atomic_fetch_add(&w->nfsync, 1);
+    count_fsync(w);
     segs_push(w, w->next_lsn, 0);
     w->cur = wfile_new(fd, path);
     return 0;
@@ -250,7 +256,7 @@ static int close_cur_locked(wal *w, err *e) {
     if (!f) return 0;
     int rc = fdatasync(f->fd);
     int en = errno;
-    atomic_fetch_add(&w->nfsync, 1);
+    count_fsync(w);
     if (rc != 0) {
         set_failed(w, "fdatasync", f->path, en);
         return fail_err(w, e);
@@ -297,7 +303,7 @@ static int sync_upto(wal *w, uint64_t lsn, err *e) {
         if (f) {
             rc = fdatasync(f->fd);
             en = errno;
-            atomic_fetch_add(&w->nfsync, 1);
+            count_fsync(w);
         }
 
         pthread_mutex_lock(&w->smu);
@@ -503,6 +509,7 @@ int wal_appendv(wal *w, const void *const *parts, const size_t *lens, int nparts
     s->size += HDR + total;
     s->last = l;
     w->total_bytes += HDR + total;
+    storage_count(SC_WAL_BYTES, HDR + total);
     w->next_lsn = l + 1;
     atomic_store(&w->last_lsn, l);
     if (lsn) *lsn = l;

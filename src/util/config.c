@@ -42,6 +42,9 @@ void config_defaults(config *c) {
     c->max_memory = CONFIG_AUTO;
     snprintf(c->log_level, sizeof c->log_level, "info");
     c->usage_interval_ms = 10000;
+    snprintf(c->log_request_level, sizeof c->log_request_level, "debug");
+    snprintf(c->tsdb_tenant, sizeof c->tsdb_tenant, "cnosdb");
+    snprintf(c->tsdb_database, sizeof c->tsdb_database, "public");
 }
 
 bool parse_size(const char *s, uint64_t *out) {
@@ -116,6 +119,25 @@ static int want_str(const char *text, char *dst, size_t cap) {
     return 0;
 }
 
+/* A `,`-separated list of origins: each `*`, `null` or `scheme://host[:port]`, nothing else (an origin
+ * is compared whole with a request's Origin header, so a path or a space could never match). */
+static bool origins_ok(const char *text) {
+    while (*text) {
+        const char *end = strchr(text, ',');
+        size_t n = end ? (size_t)(end - text) : strlen(text);
+        const char *sep = memmem(text, n, "://", 3);
+        bool star = (n == 1 && *text == '*') || (n == 4 && !memcmp(text, "null", 4));
+        if (!star && (!sep || sep == text || sep + 3 == text + n)) return false;
+        for (size_t i = 0; i < n && !star; i++)
+            if (!isgraph((unsigned char)text[i]) ||
+                (text[i] == '/' && text + i != sep + 1 && text + i != sep + 2))
+                return false;
+        text += n;
+        if (*text == ',') text++;
+    }
+    return true;
+}
+
 int config_set(config *c, const char *section, const char *key, const char *text, err *e) {
     int rc = 1; /* 1 = unknown key */
 #define IS(s, k) (!strcasecmp(section, s) && !strcasecmp(key, k))
@@ -176,12 +198,50 @@ int config_set(config *c, const char *section, const char *key, const char *text
         rc = log_level_parse(text) < 0 ? -1 : want_str(text, c->log_level, sizeof c->log_level);
     } else if (IS("log", "path")) {
         rc = want_str(text, c->log_path, sizeof c->log_path);
+    } else if (IS("log", "request_level")) {
+        rc = log_level_parse(text) < 0
+                 ? -1
+                 : want_str(text, c->log_request_level, sizeof c->log_request_level);
+    } else if (IS("http", "cors_allowed_origins")) {
+        rc = origins_ok(text) ? want_str(text, c->cors_origins, sizeof c->cors_origins) : -1;
+    } else if (IS("opentsdb", "tcp_listen_port")) {
+        rc = want_int(text, 0, 65535, &c->tsdb_tcp_port);
+    } else if (IS("opentsdb", "tcp_listen_host")) {
+        rc = want_str(text, c->tsdb_tcp_host, sizeof c->tsdb_tcp_host);
+    } else if (IS("opentsdb", "tenant")) {
+        rc = *text ? want_str(text, c->tsdb_tenant, sizeof c->tsdb_tenant) : -1;
+    } else if (IS("opentsdb", "database")) {
+        rc = *text ? want_str(text, c->tsdb_database, sizeof c->tsdb_database) : -1;
     }
 #undef IS
     if (rc < 0)
         return err_set(e, 0, EC_GENERIC, "invalid value '%s' for %s.%s", text, section, key);
     if (rc > 0) log_warn("config: ignoring unknown key %s.%s", section, key);
     return 0;
+}
+
+static const char *toml_value(const char *p, char *out, size_t cap, bool *is_array);
+
+/* The strings of an array (p: after its `[`) joined by `,` into out; -1 when an element is not
+ * a string or holds a comma. */
+static int toml_string_list(const char *p, char *out, size_t cap) {
+    size_t n = 0;
+    out[0] = 0;
+    for (;;) {
+        while (isspace((unsigned char)*p)) p++;
+        if (*p == ']') return 0;
+        if (*p != '"' && *p != '\'') return -1;
+        char el[1024];
+        bool nested;
+        p = toml_value(p, el, sizeof el, &nested);
+        if (!p || strchr(el, ',') || n + strlen(el) + 2 >= cap) return -1;
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", el);
+        while (isspace((unsigned char)*p)) p++;
+        if (*p == ',')
+            p++;
+        else if (*p != ']')
+            return -1;
+    }
 }
 
 /* Reads one TOML value starting at p into out (text form). Returns pointer past it or NULL. */
@@ -229,19 +289,22 @@ static const char *toml_value(const char *p, char *out, size_t cap, bool *is_arr
         return p + 1;
     }
     if (*p == '[') {
-        /* Flat arrays are accepted (CnosDB's file has some) but no Strata key takes one. */
+        /* Flat arrays (CnosDB's file has some): a list of strings becomes its elements joined
+         * by `,` (the form the environment gives a list in), for the keys that take one; any
+         * other array becomes "\x01", which no such key accepts. */
+        const char *end = p;
         int depth = 0;
         bool in_str = false;
-        for (; *p; p++) {
-            if (*p == '"') in_str = !in_str;
+        for (; *end; end++) {
+            if (*end == '"') in_str = !in_str;
             if (in_str) continue;
-            if (*p == '[') depth++;
-            if (*p == ']' && --depth == 0) break;
+            if (*end == '[') depth++;
+            if (*end == ']' && --depth == 0) break;
         }
-        if (*p != ']') return NULL;
+        if (*end != ']') return NULL;
         *is_array = true;
-        out[0] = 0;
-        return p + 1;
+        if (toml_string_list(p + 1, out, cap) < 0) snprintf(out, cap, "\x01");
+        return end + 1;
     }
     while (*p && *p != '#' && !isspace((unsigned char)*p)) {
         if (n + 1 >= cap) return NULL;
@@ -298,7 +361,9 @@ int config_load_file(config *c, const char *path, err *e) {
             rc = err_set(e, 0, EC_GENERIC, "%s:%d: bad value for key '%s'", path, lineno, key);
             break;
         }
-        if (is_array) continue;
+        /* no other key takes a list: an array elsewhere is CnosDB's, ignored as before */
+        if (is_array && !(!strcasecmp(section, "http") && !strcasecmp(key, "cors_allowed_origins")))
+            continue;
         if (config_set(c, section, key, val, e) < 0) {
             err_prefix(e, "%s:%d: ", path, lineno);
             rc = -1;
@@ -327,7 +392,8 @@ int config_load_env(config *c, err *e) {
         if (strcasecmp(section, "service") && strcasecmp(section, "storage") &&
             strcasecmp(section, "wal") && strcasecmp(section, "query") &&
             strcasecmp(section, "memory") && strcasecmp(section, "log") &&
-            strcasecmp(section, "copy") && strcasecmp(section, "usage"))
+            strcasecmp(section, "copy") && strcasecmp(section, "usage") &&
+            strcasecmp(section, "http") && strcasecmp(section, "opentsdb"))
             continue;
         if (config_set(c, section, key, eq + 1, e) < 0) {
             err_prefix(e, "environment STRATA_%s_%s: ", section, key);

@@ -34,6 +34,13 @@
  *                                            auto = 3/4 of the cgroup limit or MemTotal;
  *                                            0 = no limit)
  *   log.level = "info"
+ *   log.request_level = "debug"            (a request's log line; 4xx at info at least, 5xx
+ *                                            at warn)
+ *   http.cors_allowed_origins = []          (origins browsers may call from; "*" = any;
+ *                                            in the environment `,`-separated)
+ *   opentsdb.tcp_listen_port = 0            (OpenTSDB's telnet `put` listener; 0 = off)
+ *   opentsdb.tcp_listen_host = ""           (empty = service.http_listen_addr)
+ *   opentsdb.tenant = "cnosdb", opentsdb.database = "public"   (where its points go)
  *   copy.allowed_dirs = ""                  (directories external tables and COPY INTO may
  *                                            read and write, `:`-separated; empty =
  *                                            <storage.path>/import only)
@@ -77,6 +84,12 @@ typedef struct config {
     char log_path[1024];          /* empty = standard error */
     char copy_allowed_dirs[4096]; /* `:`-separated; empty = <data_path>/import */
     int64_t usage_interval_ms;    /* usage_schema's metrics written every; 0 = never */
+    char log_request_level[16];   /* the level of a request's log line (2xx, 3xx; 4xx info) */
+    char cors_origins[4096];      /* allowed CORS origins, `,`-separated; empty = CORS off */
+    int tsdb_tcp_port;            /* OpenTSDB telnet listener; 0 = off */
+    char tsdb_tcp_host[64];       /* empty = listen_addr */
+    char tsdb_tenant[256];
+    char tsdb_database[256];
 } config;
 
 #define CONFIG_AUTO UINT64_MAX

@@ -222,6 +222,7 @@ typedef struct jr {
     arena *a;
     err *e;
     size_t elem;
+    bool numeric_strings; /* OpenTSDB's own /api/put: "42.5" is a value, "1700000000" a time */
 } jr;
 
 /* A syntax error at p: 400 with the line and column, as jansson named them. */
@@ -528,6 +529,19 @@ static int jr_tags(jr *j, jtags *t) {
 }
 
 /* One element (an object at p), appended as a point. */
+/* A quoted number, as OpenTSDB (Jackson) reads one where a number is due: J_INT or J_REAL for
+ * a string that is wholly an integer or a finite decimal, J_STR (kept a string) otherwise. */
+static enum jkind numeric_string(strv sv, int64_t *iv, double *dv) {
+    bool ov;
+    if (sv.len == 0) return J_STR;
+    if (point_scan_i64(sv.p, sv.len, iv, &ov) == sv.len && !ov) {
+        *dv = (double)*iv;
+        return J_INT;
+    }
+    if (point_scan_f64(sv.p, sv.len, dv) == sv.len && isfinite(*dv)) return J_REAL;
+    return J_STR;
+}
+
 static int jr_point(jr *j, jtags *jt, tagbuf *tags, point_batch *out) {
     size_t elem = j->elem;
     if (j->p >= j->end || *j->p != '{') {
@@ -563,6 +577,7 @@ static int jr_point(jr *j, jtags *jt, tagbuf *tags, point_batch *out) {
                 gk = J_OBJ;
             } else {
                 if (jr_value(j, 1, &k, &sv, &iv, &dv) < 0) return -1;
+                if (k == J_STR && j->numeric_strings) k = numeric_string(sv, &iv, &dv);
                 if (key.len == 6 && !memcmp(key.p, "metric", 6)) {
                     mk = k;
                     metric = sv;
@@ -616,8 +631,14 @@ static int jr_point(jr *j, jtags *jt, tagbuf *tags, point_batch *out) {
 /* cursor states */
 enum { JS_START = 0, JS_ARRAY, JS_END };
 
-int tsdb_json_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e) {
-    jr j = {.body = cur->body, .p = cur->p, .end = cur->end, .a = a, .e = e, .elem = cur->line};
+static int json_next(point_cursor *cur, arena *a, point_batch *out, size_t max, bool ot, err *e) {
+    jr j = {.body = cur->body,
+            .p = cur->p,
+            .end = cur->end,
+            .a = a,
+            .e = e,
+            .elem = cur->line,
+            .numeric_strings = ot};
     const size_t n0 = out->n;
     tagbuf tags = {0};
     jtags jt = {0};
@@ -689,4 +710,12 @@ void tsdb_units_to_ns(point_batch *pb) {
                 mul = (t > -10000000000LL && t < 10000000000LL) ? 1000000000LL : 1000000LL;
         if (__builtin_mul_overflow(t, mul, &p->ts)) p->ts = t < 0 ? INT64_MIN : INT64_MAX;
     }
+}
+
+int tsdb_json_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e) {
+    return json_next(cur, a, out, max, false, e);
+}
+
+int tsdb_json_ot_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e) {
+    return json_next(cur, a, out, max, true, e);
 }

@@ -27,6 +27,9 @@ int tsdb_parse_json(arena *a, const char *body, size_t len, point_batch *out, er
 /* The same a slice at a time (see point_cursor): up to max points per call. */
 int tsdb_text_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
 int tsdb_json_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
+/* OpenTSDB's own JSON (its /api/put): as tsdb_json_next, and a value or timestamp may also be a
+ * string holding the number ("42.5", "1700000000"), as OpenTSDB accepts them. */
+int tsdb_json_ot_next(point_cursor *cur, arena *a, point_batch *out, size_t max, err *e);
 /* OpenTSDB's own timestamps (its /api/put and telnet `put`): up to 10 digits are seconds,
  * longer ones milliseconds (OpenTSDB's rule); made nanoseconds, saturating. */
 void tsdb_units_to_ns(point_batch *pb);

@@ -60,9 +60,10 @@ struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *
         return reply_busy(parse_cost);
     }
     bool opentsdb = rq->route == R_TSDB_PUT_OT;
-    parse_next_fn next = rq->route == R_TSDB_WRITE             ? tsdb_text_next
-                         : rq->route == R_TSDB_PUT || opentsdb ? tsdb_json_next
-                                                               : lp_next;
+    parse_next_fn next = rq->route == R_TSDB_WRITE ? tsdb_text_next
+                         : rq->route == R_TSDB_PUT ? tsdb_json_next
+                         : opentsdb                ? tsdb_json_ot_next
+                                                   : lp_next;
     if (opentsdb) prec = 1; /* each point's own unit, below */
     arena *ra = arena_new(1 << 20), *sa = arena_new(1 << 20);
     point_cursor cur;

@@ -23,9 +23,9 @@ $(shell mkdir -p build && (echo '$(GIT_REV)' | cmp -s - $(REV_STAMP) || echo '$(
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CSTD    := -std=c11 -D_GNU_SOURCE
 DEFS    := -DSTRATA_VERSION='"$(VERSION)"' -DSTRATA_REVISION='"$(GIT_REV)"'
-INC     := -Isrc
+INC     := -Isrc -Ibuild/gen
 LIBS    := -lmicrohttpd -largon2 -ljansson -lzstd -llz4 -lsnappy -lz -lbz2 -llzma -lbrotlienc -lbrotlidec \
-           -lxxhash -lpcre2-8 -lcrypto -lroaring -ldouble-conversion -lstdc++ -lpthread -lm
+           -lxxhash -lpcre2-8 -lprotobuf-c -lcrypto -lroaring -ldouble-conversion -lstdc++ -lpthread -lm
 
 REL_CFLAGS  := $(CSTD) $(WARN) $(DEFS) $(INC) -O2 -g -MMD -MP
 # C++ only where a library is C++ (src/format/fmt_dtoa.cc over libdouble-conversion)
@@ -36,10 +36,18 @@ SAN_CFLAGS  := $(CSTD) $(WARN) $(DEFS) $(INC) -O1 -g -MMD -MP $(SAN_FLAGS)
 
 LIB_SRC   := $(filter-out src/main.c,$(wildcard src/*/*.c))
 LIB_CXX   := $(wildcard src/*/*.cc)
-REL_OBJ   := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC)) $(patsubst src/%.cc,build/rel/%.o,$(LIB_CXX))
-SAN_OBJ   := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC)) $(patsubst src/%.cc,build/san/%.o,$(LIB_CXX))
+# Protocol buffers (Prometheus' remote storage): protoc-c makes C from src/<module>/*.proto into
+# build/gen/<module>/*.pb-c.{c,h}, compiled with the module's own objects.
+PROTO_SRC := $(wildcard src/*/*.proto)
+GEN_C     := $(patsubst src/%.proto,build/gen/%.pb-c.c,$(PROTO_SRC))
+GEN_H     := $(GEN_C:.c=.h)
+REL_OBJ   := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC)) $(patsubst src/%.cc,build/rel/%.o,$(LIB_CXX)) \
+             $(patsubst build/gen/%.c,build/rel/gen/%.o,$(GEN_C))
+SAN_OBJ   := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC)) $(patsubst src/%.cc,build/san/%.o,$(LIB_CXX)) \
+             $(patsubst build/gen/%.c,build/san/gen/%.o,$(GEN_C))
 TSAN_OBJ  := $(patsubst src/%.c,build/tsano/%.o,$(LIB_SRC) src/main.c) \
-             $(patsubst src/%.cc,build/tsano/%.o,$(LIB_CXX))
+             $(patsubst src/%.cc,build/tsano/%.o,$(LIB_CXX)) \
+             $(patsubst build/gen/%.c,build/tsano/gen/%.o,$(GEN_C))
 TSAN_CFLAGS := $(CSTD) $(WARN) $(DEFS) $(INC) -O1 -g -MMD -MP -fsanitize=thread
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,build/unit/%,$(UNIT_SRC))
@@ -67,6 +75,30 @@ build/tsan/strata: $(TSAN_OBJ)
 	$(CC) -fsanitize=thread -o $@ $^ $(LIBS)
 
 build/rel/main.o build/san/main.o build/tsano/main.o: $(REV_STAMP)
+
+# Generated headers exist before anything compiles (which source includes one is not known
+# before its first compilation has written its .d file).
+$(REL_OBJ) $(SAN_OBJ) $(TSAN_OBJ) build/rel/main.o build/san/main.o: | $(GEN_H)
+
+build/gen/%.pb-c.c build/gen/%.pb-c.h: src/%.proto
+	@mkdir -p build/gen
+	@echo "PROTOC  $<"
+	@protoc-c --proto_path=src --c_out=build/gen $<
+
+build/rel/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC      $<"
+	@$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+build/san/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC asan $<"
+	@$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+build/tsano/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC tsan $<"
+	@$(CC) $(TSAN_CFLAGS) -c -o $@ $<
 
 build/tsano/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -146,4 +178,5 @@ format:
 clean:
 	rm -rf build
 
--include $(wildcard build/rel/*/*.d build/rel/*.d build/san/*/*.d build/san/*.d build/tsano/*/*.d build/tsano/*.d build/bench/*.d)
+-include $(wildcard build/rel/*/*.d build/rel/*.d build/san/*/*.d build/san/*.d build/tsano/*/*.d build/tsano/*.d \
+  build/bench/*.d build/*/gen/*/*.d)

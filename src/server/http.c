@@ -302,7 +302,9 @@ static enum route route_of(const char *url, bool *known) {
                   {"/api/put", R_TSDB_PUT_OT},
                   {"/metrics", R_METRICS},
                   {"/api/v1/opentsdb/write", R_TSDB_WRITE},
-                  {"/api/v1/opentsdb/put", R_TSDB_PUT}};
+                  {"/api/v1/opentsdb/put", R_TSDB_PUT},
+                  {"/api/v1/prom/write", R_PROM_WRITE},
+                  {"/api/v1/prom/read", R_PROM_READ}};
     if (!route_names[R_NONE]) { /* once, on the event loop */
         route_names[R_NONE] = "unknown";
         for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
@@ -406,9 +408,11 @@ static void count_request(server *s, const struct req *rq, const char *tenant, c
                                       [R_TSDB_WRITE] = "/api/v1/opentsdb/write",
                                       [R_TSDB_PUT] = "/api/v1/opentsdb/put",
                                       [R_WRITE_V2] = "/api/v2/write",
-                                      [R_TSDB_PUT_OT] = "/api/put"};
+                                      [R_TSDB_PUT_OT] = "/api/put",
+                                      [R_PROM_WRITE] = "/api/v1/prom/write",
+                                      [R_PROM_READ] = "/api/v1/prom/read"};
     const char *path = (size_t)rq->route < sizeof api / sizeof *api ? api[rq->route] : NULL;
-    bool q = rq->route == R_SQL;
+    bool q = rq->route == R_SQL || rq->route == R_PROM_READ;
     uint64_t n = rq->body.len;
     const struct usage_add adds[] = {{q ? U_HTTP_QUERIES : U_HTTP_WRITES, 1},
                                      {q ? U_COORD_QUERIES : U_COORD_WRITES, 1},
@@ -528,7 +532,7 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     bool must_change = s->cfg.auth_enabled && who.must_change;
     if (rq->route == R_DUMP) return handle_dump(s, c, tenant, &who);
     /* the tenant's request limits: the request itself and its body */
-    enum lim_event ev = rq->route == R_SQL ? LIM_QUERY : LIM_WRITE;
+    enum lim_event ev = rq->route == R_SQL || rq->route == R_PROM_READ ? LIM_QUERY : LIM_WRITE;
     if (!rq->limited && (limiter_take(s->lim, tenant, ev, 1, &e) < 0 ||
                          limiter_take(s->lim, tenant, LIM_DATA_IN, rq->body.len, &e) < 0))
         return http_fail_for(rq, &e);
@@ -540,8 +544,10 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
         err_set(&e, 422, EC_PRIVILEGE, "Insufficient privileges, expected [change password]");
         return http_fail_for(rq, &e);
     }
-    if (catalog_require(s->cat, cr.user, tenant, NEED_WRITE, db, &e) < 0)
+    bool read = rq->route == R_PROM_READ;
+    if (catalog_require(s->cat, cr.user, tenant, read ? NEED_READ : NEED_WRITE, db, &e) < 0)
         return http_fail_for(rq, &e);
+    if (read || rq->route == R_PROM_WRITE) return http_handle_prom(s, c, rq, tenant, db);
     return http_handle_write(s, c, rq, tenant, db);
 }
 
@@ -643,7 +649,9 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
         return queue(
             s, c,
             reply_fail(400, EC_GENERIC, "Bad Request: both Content-Length and Transfer-Encoding"));
-    uint64_t limit = r == R_SQL ? s->cfg.query_sql_limit : s->cfg.write_sql_limit;
+    /* CnosDB bounds both Prometheus routes by the query limit */
+    bool query_limit = r == R_SQL || r == R_PROM_WRITE || r == R_PROM_READ;
+    uint64_t limit = query_limit ? s->cfg.query_sql_limit : s->cfg.write_sql_limit;
     const char *cl = http_header(c, "Content-Length");
     if (cl) {
         char *end;

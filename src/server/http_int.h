@@ -4,7 +4,8 @@
  * collected, work on a worker while the connection is suspended, answer queued back on the
  * event loop), limits, responses and the server's start and stop. The work of a request is
  * one of the handlers, each in its own file: http_sql.c (queries, streamed when chunked),
- * http_write.c (line protocol and OpenTSDB writes); http_auth.c reads its credentials.
+ * http_write.c (line protocol and OpenTSDB writes), http_prom.c (Prometheus' remote write and
+ * read); http_auth.c reads its credentials.
  * Handlers run on a worker and return a struct reply for the event loop to queue; they never
  * queue anything themselves. */
 #ifndef STRATA_SERVER_HTTP_INT_H
@@ -40,6 +41,8 @@ enum route {
     R_TSDB_PUT,
     R_TSDB_PUT_OT, /* OpenTSDB's own /api/put: timestamps in seconds or milliseconds */
     R_METRICS,     /* GET /metrics */
+    R_PROM_WRITE,  /* Prometheus remote write (http_prom.c) */
+    R_PROM_READ,   /* Prometheus remote read (http_prom.c) */
     R__COUNT
 };
 
@@ -157,5 +160,8 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
                              const cat_login *who, bool must_change, bool on_loop);
 struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *rq,
                                const char *tenant, const char *db);
+/* R_PROM_WRITE and R_PROM_READ, the caller having checked the privilege each needs. */
+struct reply http_handle_prom(server *s, struct MHD_Connection *c, struct req *rq,
+                              const char *tenant, const char *db);
 
 #endif

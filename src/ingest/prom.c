@@ -108,6 +108,12 @@ static int series_point(const Prompb__TimeSeries *ts, uint32_t line, arena *a, p
         /* protobuf-c (1.4) does not check that strings are UTF-8; names and tags must be */
         if (!utf8_valid(k.p, k.len, NULL) || !utf8_valid(v.p, v.len, NULL))
             return err_set(e, 422, EC_UTF8, "time series %u: a label that is not UTF-8", line);
+        /* the table's own columns: CnosDB refuses a tag by either name too */
+        if ((k.len == 4 && !memcmp(k.p, "time", 4)) || (k.len == 5 && !memcmp(k.p, "value", 5)))
+            return err_set(e, 422, EC_WRITE,
+                           "time series %u: label '%.*s' cannot be stored: it is the name of the "
+                           "table's %s column",
+                           line, (int)k.len, k.p, k.len == 4 ? "time" : "value");
         if (k.len == 8 && !memcmp(k.p, "__name__", 8)) p->table = v;
         p->tags[p->ntags++] = (pt_tag){k, v};
     }

@@ -22,7 +22,8 @@
  *
  * Errors (CnosDB's codes): a body that is not snappy 422 010055, a message that does not
  * decode 422 010057, a label name given twice in one series 422 010057, a label that is not
- * UTF-8 422 040015 (as in line protocol), sizes past the limit 413. All memory from the caller's
+ * UTF-8 422 040015 (as in line protocol), a label named `time` or `value` (the table's own
+ * columns) 422 050014, sizes past the limit 413. All memory from the caller's
  * arena; thread safe. */
 #ifndef STRATA_INGEST_PROM_H
 #define STRATA_INGEST_PROM_H

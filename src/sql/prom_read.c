@@ -335,7 +335,23 @@ int prom_read_query(catalog *cat, engine *eng, const char *tenant, const char *d
     }
     regex_end(r.run);
     if (rc < 0) return -1;
-    qsort(r.s, r.n, sizeof *r.s, cmp_labels);
+    if (r.n) qsort(r.s, r.n, sizeof *r.s, cmp_labels);
+    /* Series with equal labels (a `__name__` tag missing from some rows of a table written by
+     * line protocol) are one series to Prometheus: merged, as neighbours after the sort. */
+    size_t n = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        if (n && !cmp_labels(&r.s[n - 1], &r.s[i])) {
+            prom_series *d = &r.s[n - 1];
+            prom_sample *m = arena_alloc(a, (d->n + r.s[i].n) * sizeof *m);
+            memcpy(m, d->samples, d->n * sizeof *m);
+            memcpy(m + d->n, r.s[i].samples, r.s[i].n * sizeof *m);
+            d->samples = m;
+            d->n += r.s[i].n;
+        } else {
+            r.s[n++] = r.s[i];
+        }
+    }
+    r.n = n;
     for (size_t i = 0; i < r.n; i++) {
         prom_series *s = &r.s[i];
         for (size_t k = 1; k < s->n; k++)

@@ -1,0 +1,162 @@
+"""The real Prometheus (Debian's 2.42, installed by scripts/install-deps.sh) against Strata:
+remote_write from a Prometheus scraping itself, and remote_read through a second Prometheus
+answering PromQL over its HTTP API. Each Prometheus runs on a free port with a temporary
+directory; every wait polls until a generous deadline (nothing is timed)."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+import promwire as pw
+from strata_http import csv_rows, free_port
+
+DEADLINE = 45  # seconds any one wait may take before the test fails
+
+
+class Prometheus:
+    def __init__(self, config):
+        binary = shutil.which("prometheus")
+        if not binary:
+            pytest.fail("prometheus not installed (scripts/install-deps.sh installs Debian's)")
+        self.dir = tempfile.mkdtemp(prefix="strata-prom-")
+        self.port = free_port()
+        path = os.path.join(self.dir, "prometheus.yml")
+        with open(path, "w") as f:
+            f.write(config.replace("@SELF@", f"127.0.0.1:{self.port}"))
+        self.log = open(os.path.join(self.dir, "log"), "w+")
+        self.proc = subprocess.Popen(
+            [binary, f"--config.file={path}", f"--storage.tsdb.path={self.dir}/data",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.get("/-/ready") is not None, "Prometheus ready", self)
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+                return r.read()
+        except OSError:
+            if self.proc.poll() is not None:
+                raise AssertionError("Prometheus exited:\n" + self.log_text())
+            return None
+
+    def query(self, promql, at):
+        q = urllib.parse.urlencode({"query": promql, "time": f"{at:.3f}"})
+        body = self.get(f"/api/v1/query?{q}")
+        return json.loads(body) if body else None
+
+    def log_text(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-6000:]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(cond, what, prom=None):
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"no {what} within {DEADLINE} s" +
+                         (":\n" + prom.log_text() if prom else ""))
+
+
+def tables(srv, db):
+    return set(csv_rows(srv.sql_ok("show tables", db=db))[1:])
+
+
+def test_remote_write_from_prometheus_scraping_itself(make_server):
+    srv = make_server()
+    srv.sql_ok("create database promw")
+    prom = Prometheus(f"""
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: self
+    static_configs:
+      - targets: ["@SELF@"]
+remote_write:
+  - url: http://127.0.0.1:{srv.port}/api/v1/prom/write?db=promw
+    basic_auth:
+      username: root
+      password: unused
+    queue_config:
+      batch_send_deadline: 1s
+      max_shards: 1
+""")
+    try:
+        wait_for(lambda: {"up", "prometheus_build_info"} <= tables(srv, "promw"),
+                 "up and prometheus_* tables in Strata", prom)
+        rows = csv_rows(srv.sql_ok('select "__name__", job, instance, value from up', db="promw"))
+        assert rows[0] == "__name__,job,instance,value"
+        assert f"up,self,127.0.0.1:{prom.port},1.0" in rows[1:]
+        assert any(t.startswith("prometheus_") for t in tables(srv, "promw"))
+        desc = srv.sql_ok("describe table prometheus_build_info", db="promw")
+        assert "value,DOUBLE,FIELD" in desc and "version,STRING,TAG" in desc
+    finally:
+        prom.stop()
+
+
+def test_remote_read_answers_promql_through_prometheus(make_server):
+    srv = make_server()
+    srv.sql_ok("create database promq")
+    now_ms = int(time.time() * 1000)
+    r = srv.request("POST", "/api/v1/prom/write?db=promq", pw.compress(pw.write_request([
+        ([("__name__", "strata_answer"), ("job", "strata"), ("kind", "a")],
+         [(now_ms - 20000, 40), (now_ms - 10000, 42)]),
+        ([("__name__", "strata_answer"), ("job", "strata"), ("kind", "b")],
+         [(now_ms - 10000, 8)]),
+        ([("__name__", "strata_other"), ("job", "strata")], [(now_ms - 10000, 1)]),
+    ])))
+    assert r.status == 200, r
+    prom = Prometheus(f"""
+global:
+  scrape_interval: 1h
+remote_read:
+  - url: http://127.0.0.1:{srv.port}/api/v1/prom/read?db=promq
+    read_recent: true
+    basic_auth:
+      username: root
+      password: unused
+""")
+    try:
+        at = now_ms / 1000
+
+        def answer(promql):
+            out = prom.query(promql, at)
+            assert out and out["status"] == "success", out
+            return sorted(((s["metric"], s["value"][1]) for s in out["data"]["result"]),
+                          key=lambda mv: json.dumps(mv, sort_keys=True))
+
+        assert answer('strata_answer{kind="a"}') == [
+            ({"__name__": "strata_answer", "job": "strata", "kind": "a"}, "42")]
+        assert answer('strata_answer{kind=~"a|b"}') == [
+            ({"__name__": "strata_answer", "job": "strata", "kind": "a"}, "42"),
+            ({"__name__": "strata_answer", "job": "strata", "kind": "b"}, "8")]
+        assert answer("sum(strata_answer)") == [({}, "50")]
+        assert answer('max_over_time(strata_answer{kind!="b"}[1m])') == [
+            ({"job": "strata", "kind": "a"}, "42")]
+        assert answer('{job="strata", __name__=~"strata_.*"}') == [
+            ({"__name__": "strata_answer", "job": "strata", "kind": "a"}, "42"),
+            ({"__name__": "strata_answer", "job": "strata", "kind": "b"}, "8"),
+            ({"__name__": "strata_other", "job": "strata"}, "1")]
+        assert answer("strata_nothing") == []
+    finally:
+        prom.stop()

@@ -169,14 +169,19 @@ int prom_read_decode(arena *a, const char *msg, size_t len, prom_read_req *out, 
     Prompb__ReadRequest *req =
         prompb__read_request__unpack(&al, len, (const uint8_t *)(msg ? msg : ""));
     if (!req) return bad_proto(e, "ReadRequest");
-    bool samples = req->n_accepted_response_types == 0;
-    for (size_t i = 0; i < req->n_accepted_response_types; i++)
-        if (req->accepted_response_types[i] == PROMPB__READ_REQUEST__RESPONSE_TYPE__SAMPLES)
-            samples = true;
-    if (!samples)
+    /* the first type listed that Strata answers with; none listed = SAMPLES */
+    bool known = req->n_accepted_response_types == 0;
+    out->chunked = false;
+    for (size_t i = 0; !known && i < req->n_accepted_response_types; i++) {
+        int t = req->accepted_response_types[i];
+        known = t == PROMPB__READ_REQUEST__RESPONSE_TYPE__SAMPLES ||
+                t == PROMPB__READ_REQUEST__RESPONSE_TYPE__STREAMED_XOR_CHUNKS;
+        out->chunked = t == PROMPB__READ_REQUEST__RESPONSE_TYPE__STREAMED_XOR_CHUNKS;
+    }
+    if (!known)
         return err_set(e, 400, EC_GENERIC,
-                       "remote read: Strata answers with SAMPLES only, and the request does not "
-                       "accept them (accepted_response_types has no SAMPLES)");
+                       "remote read: none of the accepted response types is one Strata answers "
+                       "with (SAMPLES, STREAMED_XOR_CHUNKS)");
     out->nq = (uint32_t)req->n_queries;
     out->q = arena_calloc(a, (out->nq ? out->nq : 1) * sizeof *out->q);
     for (uint32_t i = 0; i < out->nq; i++) {
@@ -203,6 +208,19 @@ static char *pb_str(arena *a, strv s) {
     return arena_strndup(a, s.p ? s.p : "", s.len);
 }
 
+/* The labels of a series as protobuf-c wants them, in the arena. */
+static Prompb__Label **pb_labels(arena *a, const prom_series *s) {
+    Prompb__Label **out = arena_alloc(a, (s->nlabels ? s->nlabels : 1) * sizeof *out);
+    Prompb__Label *ls = arena_alloc(a, (s->nlabels ? s->nlabels : 1) * sizeof *ls);
+    for (uint32_t k = 0; k < s->nlabels; k++) {
+        prompb__label__init(&ls[k]);
+        ls[k].name = pb_str(a, s->labels[k].name);
+        ls[k].value = pb_str(a, s->labels[k].value);
+        out[k] = &ls[k];
+    }
+    return out;
+}
+
 void prom_read_encode(arena *a, const prom_result *res, size_t n, buf *out) {
     Prompb__ReadResponse resp = PROMPB__READ_RESPONSE__INIT;
     resp.n_results = n;
@@ -217,14 +235,7 @@ void prom_read_encode(arena *a, const prom_result *res, size_t n, buf *out) {
             Prompb__TimeSeries *ts = arena_alloc(a, sizeof *ts);
             prompb__time_series__init(ts);
             ts->n_labels = s->nlabels;
-            ts->labels = arena_alloc(a, (s->nlabels ? s->nlabels : 1) * sizeof *ts->labels);
-            Prompb__Label *ls = arena_alloc(a, (s->nlabels ? s->nlabels : 1) * sizeof *ls);
-            for (uint32_t k = 0; k < s->nlabels; k++) {
-                prompb__label__init(&ls[k]);
-                ls[k].name = pb_str(a, s->labels[k].name);
-                ls[k].value = pb_str(a, s->labels[k].value);
-                ts->labels[k] = &ls[k];
-            }
+            ts->labels = pb_labels(a, s);
             ts->n_samples = s->n;
             ts->samples = arena_alloc(a, (s->n ? s->n : 1) * sizeof *ts->samples);
             Prompb__Sample *ss = arena_alloc(a, (s->n ? s->n : 1) * sizeof *ss);
@@ -242,4 +253,159 @@ void prom_read_encode(arena *a, const prom_result *res, size_t n, buf *out) {
     buf_reset(out);
     buf_grow(out, len + 1);
     out->len = prompb__read_response__pack(&resp, (uint8_t *)out->p);
+}
+
+/* ------------------------------------------------------------------ XOR chunks */
+
+/* Bits written most significant first, as Prometheus' bstream writes them. */
+struct bitw {
+    buf *b;
+    unsigned free; /* unused low bits of the last byte */
+};
+
+static void put_bits(struct bitw *w, uint64_t v, unsigned n) {
+    while (n) {
+        if (!w->free) {
+            buf_putc(w->b, 0);
+            w->free = 8;
+        }
+        unsigned take = n < w->free ? n : w->free;
+        unsigned part = (unsigned)(v >> (n - take)) & ((1u << take) - 1);
+        w->b->p[w->b->len - 1] |= (char)(part << (w->free - take));
+        w->free -= take;
+        n -= take;
+    }
+}
+
+static void put_uvarint_bits(struct bitw *w, uint64_t v) {
+    for (; v >= 0x80; v >>= 7) put_bits(w, (v & 0x7f) | 0x80, 8);
+    put_bits(w, v, 8);
+}
+
+/* Whether x fits the nbits-wide bucket of a delta of deltas (Prometheus' bitRange). */
+static bool bit_range(int64_t x, unsigned nbits) {
+    int64_t half = (int64_t)1 << (nbits - 1);
+    return -(half - 1) <= x && x <= half;
+}
+
+static uint64_t f64_bits(double v) {
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return u;
+}
+
+/* A value after the first: XOR with the previous one, reusing the previous window of
+ * meaningful bits when the new one fits inside it. */
+static void put_xor(struct bitw *w, uint64_t delta, unsigned *leading, unsigned *trailing) {
+    if (!delta) {
+        put_bits(w, 0, 1);
+        return;
+    }
+    put_bits(w, 1, 1);
+    unsigned lead = (unsigned)__builtin_clzll(delta), trail = (unsigned)__builtin_ctzll(delta);
+    if (lead >= 32) lead = 31; /* five bits hold it */
+    if (*leading != 0xff && lead >= *leading && trail >= *trailing) {
+        put_bits(w, 0, 1);
+        put_bits(w, delta >> *trailing, 64 - *leading - *trailing);
+        return;
+    }
+    *leading = lead;
+    *trailing = trail;
+    put_bits(w, 1, 1);
+    put_bits(w, lead, 5);
+    unsigned sig = 64 - lead - trail;
+    put_bits(w, sig & 63, 6); /* 64 is written as 0 */
+    put_bits(w, delta >> trail, sig);
+}
+
+void prom_xor_chunk(const prom_sample *s, size_t n, buf *out) {
+    buf_putc(out, (char)(n >> 8)); /* the sample count, big-endian */
+    buf_putc(out, (char)n);
+    struct bitw w = {out, 0};
+    unsigned leading = 0xff, trailing = 0;
+    uint64_t tdelta = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0) {
+            int64_t t = s[0].ts_ms; /* zigzag varint */
+            put_uvarint_bits(&w, ((uint64_t)t << 1) ^ (uint64_t)(t >> 63));
+            put_bits(&w, f64_bits(s[0].v), 64);
+            continue;
+        }
+        uint64_t d = (uint64_t)s[i].ts_ms - (uint64_t)s[i - 1].ts_ms;
+        if (i == 1) {
+            put_uvarint_bits(&w, d);
+        } else {
+            int64_t dod = (int64_t)(d - tdelta);
+            if (dod == 0) {
+                put_bits(&w, 0, 1);
+            } else if (bit_range(dod, 14)) {
+                put_bits(&w, 0x2, 2);
+                put_bits(&w, (uint64_t)dod, 14);
+            } else if (bit_range(dod, 17)) {
+                put_bits(&w, 0x6, 3);
+                put_bits(&w, (uint64_t)dod, 17);
+            } else if (bit_range(dod, 20)) {
+                put_bits(&w, 0xe, 4);
+                put_bits(&w, (uint64_t)dod, 20);
+            } else {
+                put_bits(&w, 0xf, 4);
+                put_bits(&w, (uint64_t)dod, 64);
+            }
+        }
+        tdelta = d;
+        put_xor(&w, f64_bits(s[i].v) ^ f64_bits(s[i - 1].v), &leading, &trailing);
+    }
+}
+
+void prom_read_encode_chunked(arena *a, const prom_result *res, int64_t qi,
+                              void (*emit)(void *ctx, const void *msg, size_t len), void *ctx) {
+    buf data, msg;
+    buf_init(&data);
+    buf_init(&msg);
+    for (size_t j = 0; j < res->n; j++) {
+        const prom_series *s = &res->s[j];
+        Prompb__Label **labels = pb_labels(a, s);
+        size_t k = 0;
+        while (k < s->n) {
+            /* one message: chunks of this series up to PROM_FRAME_BYTES of data */
+            size_t maxc = (s->n - k + PROM_CHUNK_SAMPLES - 1) / PROM_CHUNK_SAMPLES;
+            Prompb__Chunk **chunks = arena_alloc(a, maxc * sizeof *chunks);
+            size_t nc = 0;
+            buf_reset(&data);
+            size_t *ends = arena_alloc(a, maxc * sizeof *ends);
+            while (k < s->n && data.len < PROM_FRAME_BYTES) {
+                size_t m = s->n - k < PROM_CHUNK_SAMPLES ? s->n - k : PROM_CHUNK_SAMPLES;
+                Prompb__Chunk *c = arena_alloc(a, sizeof *c);
+                prompb__chunk__init(c);
+                c->min_time_ms = s->samples[k].ts_ms;
+                c->max_time_ms = s->samples[k + m - 1].ts_ms;
+                c->type = PROMPB__CHUNK__ENCODING__XOR;
+                prom_xor_chunk(s->samples + k, m, &data);
+                ends[nc] = data.len;
+                chunks[nc++] = c;
+                k += m;
+            }
+            for (size_t c = 0; c < nc; c++) { /* data is final now: point into it */
+                size_t from = c ? ends[c - 1] : 0;
+                chunks[c]->data.data = (uint8_t *)data.p + from;
+                chunks[c]->data.len = ends[c] - from;
+            }
+            Prompb__ChunkedSeries cs = PROMPB__CHUNKED_SERIES__INIT;
+            cs.n_labels = s->nlabels;
+            cs.labels = labels;
+            cs.n_chunks = nc;
+            cs.chunks = chunks;
+            Prompb__ChunkedSeries *csp = &cs;
+            Prompb__ChunkedReadResponse r = PROMPB__CHUNKED_READ_RESPONSE__INIT;
+            r.n_chunked_series = 1;
+            r.chunked_series = &csp;
+            r.query_index = qi;
+            buf_reset(&msg);
+            buf_grow(&msg, prompb__chunked_read_response__get_packed_size(&r) + 1);
+            msg.len = prompb__chunked_read_response__pack(&r, (uint8_t *)msg.p);
+            emit(ctx, msg.p, msg.len);
+        }
+    }
+    buf_free(&data);
+    buf_free(&msg);
 }

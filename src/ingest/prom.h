@@ -15,10 +15,13 @@
  * written and Prometheus still sees its staleness. Exemplars and metadata are ignored.
  *
  * Reads: a ReadRequest becomes plain structs (prom_query) for the read module
- * (sql/prom_read.h); its answers (prom_series) are encoded as a ReadResponse of SAMPLES.
- * STREAMED_XOR_CHUNKS is not produced: a request is answered with SAMPLES when it accepts
- * them or names no type (Prometheus up to 2.x sends none); one that accepts only chunks is
- * refused (400) with a message saying so.
+ * (sql/prom_read.h). The answer takes the first response type the request accepts, in its
+ * order, as the protocol says (none listed = SAMPLES, what Prometheus 2.x sends): SAMPLES is
+ * one ReadResponse; STREAMED_XOR_CHUNKS is a run of ChunkedReadResponse messages (the caller
+ * frames them), one per series or part of a series, whose samples are in XOR chunks of at
+ * most PROM_CHUNK_SAMPLES, encoded as Prometheus' TSDB encodes them (Gorilla: timestamps as
+ * delta of deltas, values XORed with the previous one), so the bytes are the ones Prometheus
+ * itself would send for the same samples in one chunk.
  *
  * Errors (CnosDB's codes): a body that is not snappy 422 010055, a message that does not
  * decode 422 010057, a label name given twice in one series 422 010057, a label that is not
@@ -81,9 +84,11 @@ typedef struct prom_query {
 typedef struct prom_read_req {
     prom_query *q;
     uint32_t nq;
+    bool chunked; /* answer with STREAMED_XOR_CHUNKS */
 } prom_read_req;
 
-/* Decodes an uncompressed ReadRequest into the arena; 400 when it does not accept SAMPLES. */
+/* Decodes an uncompressed ReadRequest into the arena; 400 when it accepts no type Strata
+ * answers with. */
 int prom_read_decode(arena *a, const char *msg, size_t len, prom_read_req *out, err *e);
 
 typedef struct prom_label {
@@ -111,5 +116,18 @@ typedef struct prom_result {
 /* The ReadResponse of res[0..n) (one per query, in order), uncompressed, into out (replacing
  * what it held). Scratch memory from the arena. */
 void prom_read_encode(arena *a, const prom_result *res, size_t n, buf *out);
+
+/* Samples per XOR chunk: Prometheus' TSDB cuts its chunks at this many. */
+#define PROM_CHUNK_SAMPLES 120
+/* Chunk bytes per ChunkedReadResponse before a series goes on in the next one (Prometheus'
+ * default frame size). */
+#define PROM_FRAME_BYTES (1u << 20)
+
+/* s[0..n) (1 <= n <= 65535, in time order) as one XOR chunk, appended to out. */
+void prom_xor_chunk(const prom_sample *s, size_t n, buf *out);
+/* The STREAMED_XOR_CHUNKS answer to query number qi: emit(ctx, msg, len) for each
+ * ChunkedReadResponse in order (msg valid during the call). Scratch memory from the arena. */
+void prom_read_encode_chunked(arena *a, const prom_result *res, int64_t qi,
+                              void (*emit)(void *ctx, const void *msg, size_t len), void *ctx);
 
 #endif

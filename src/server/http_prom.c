@@ -5,9 +5,15 @@
  * by the route's size limit uncompressed as well as compressed.
  *
  * A write decodes its message into the request arena and hands it to the write path a slice
- * of points at a time, as line protocol does (ingest/write.h: schema, WAL, durability). A read
- * holds its whole answer, charged to the query memory limit and the server's budget; past
- * either it fails with "Resources exhausted" instead of growing. See http_int.h. */
+ * of points at a time, as line protocol does (ingest/write.h: schema, WAL, durability).
+ *
+ * A read answers SAMPLES as one snappy-compressed ReadResponse, or STREAMED_XOR_CHUNKS (when
+ * the request prefers it) as frames of ChunkedReadResponse with their own checksums, not
+ * compressed, as Prometheus sends them (Content-Type application/x-streamed-protobuf;
+ * proto=prometheus.ChunkedReadResponse). It holds its whole answer, frames included (built
+ * whole before the first is sent: the format, not the delivery, is what a chunk-reading
+ * client needs), charged to the query memory limit and the server's budget; past either it
+ * fails with "Resources exhausted" instead of growing. See http_int.h. */
 #include "server/http_int.h"
 
 #include "ingest/prom.h"
@@ -59,6 +65,33 @@ static struct reply remote_write(server *s, struct req *rq, const char *tenant, 
     return http_write_done(rq);
 }
 
+/* A frame of a streamed answer: the message's length (uvarint), its CRC-32C (big-endian),
+ * the message; as Prometheus' ChunkedWriter writes them. */
+static void put_frame(void *ctx, const void *msg, size_t len) {
+    buf *out = ctx;
+    buf_put_uvarint(out, len);
+    uint32_t crc = cenc_crc32c(0, msg, len);
+    buf_putc(out, (char)(crc >> 24));
+    buf_putc(out, (char)(crc >> 16));
+    buf_putc(out, (char)(crc >> 8));
+    buf_putc(out, (char)crc);
+    buf_append(out, msg, len);
+}
+
+/* Reserves the `need` bytes an answer of len bytes holds beside the read's arena, within the
+ * query memory limit and the server's budget. */
+static int charge(const arena_budget *bud, uint64_t need, size_t len, uint64_t *charged, err *e) {
+    if ((bud->limit && bud->held + need > bud->limit) ||
+        !membudget_try_reserve(MEMBUDGET_QUERY, need))
+        return err_set(e, 500, EC_QUERY_INTERNAL,
+                       "Resources exhausted: the remote read's answer of %zu bytes passes the "
+                       "query memory limit of %llu bytes (query.query_memory_limit) or the "
+                       "server's memory budget; ask for a shorter time range or fewer series",
+                       len, (unsigned long long)bud->limit);
+    *charged = need;
+    return 0;
+}
+
 static struct reply remote_read(server *s, struct req *rq, const char *tenant, const char *db) {
     err e;
     err_clear(&e);
@@ -82,21 +115,16 @@ static struct reply remote_read(server *s, struct req *rq, const char *tenant, c
     buf_init(&pb);
     buf_init(&out);
     uint64_t charged = 0;
-    if (rc == 0) {
+    if (rc == 0 && req.chunked) {
+        for (uint32_t i = 0; i < req.nq; i++)
+            prom_read_encode_chunked(a, &res[i], i, put_frame, &out);
+        rc = charge(&bud, out.cap, out.len, &charged, &e);
+    } else if (rc == 0) {
         prom_read_encode(a, res, req.nq, &pb);
-        /* the message and its compressed copy (at most about 7/6 of it) beside the arena */
-        uint64_t need = 2 * (uint64_t)pb.cap + 64;
-        if ((bud.limit && bud.held + need > bud.limit) ||
-            !membudget_try_reserve(MEMBUDGET_QUERY, need))
-            rc = err_set(&e, 500, EC_QUERY_INTERNAL,
-                         "Resources exhausted: the remote read's answer of %zu bytes passes the "
-                         "query memory limit of %llu bytes (query.query_memory_limit) or the "
-                         "server's memory budget; ask for a shorter time range or fewer series",
-                         pb.len, (unsigned long long)bud.limit);
-        else
-            charged = need;
+        /* the message and its compressed copy (at most about 7/6 of it) */
+        rc = charge(&bud, 2 * (uint64_t)pb.cap + 64, pb.len, &charged, &e);
+        if (rc == 0) prom_snappy(pb.p, pb.len, &out);
     }
-    if (rc == 0) prom_snappy(pb.p, pb.len, &out);
     buf_free(&pb);
     arena_set_budget(a, NULL);
     arena_free(a);
@@ -105,6 +133,10 @@ static struct reply remote_read(server *s, struct req *rq, const char *tenant, c
         buf_free(&out);
         return http_fail_for(rq, &e);
     }
+    if (req.chunked)
+        return reply_buf(200, &out,
+                         "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse",
+                         NULL);
     return reply_buf(200, &out, "application/x-protobuf", "snappy");
 }
 

@@ -6,6 +6,8 @@ import struct
 
 import snappy
 
+from bodycoding import crc32c
+
 SAMPLES, STREAMED_XOR_CHUNKS = 0, 1
 EQ, NEQ, RE, NRE = 0, 1, 2, 3
 STALE_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
@@ -114,6 +116,11 @@ def _signed(n):
     return n - (1 << 64) if n >= 1 << 63 else n
 
 
+def _label(msg):
+    d = {f: x.decode() for f, _, x in _fields(msg)}
+    return d.get(1, ""), d.get(2, "")
+
+
 def decode_read_response(msg):
     """→ [[(labels as [(name, value)], [(ts_ms, value)])] per query]."""
     results = []
@@ -125,8 +132,7 @@ def decode_read_response(msg):
             labels, samples = [], []
             for f3, _, v in _fields(ts):
                 if f3 == 1:
-                    d = {f: x.decode() for f, _, x in _fields(v)}
-                    labels.append((d.get(1, ""), d.get(2, "")))
+                    labels.append(_label(v))
                 elif f3 == 2:
                     val, t = 0.0, 0
                     for f4, _, x in _fields(v):
@@ -142,3 +148,94 @@ def decode_read_response(msg):
 
 def decompress(body):
     return snappy.uncompress(body)
+
+
+# ---------------------------------------------------------------- STREAMED_XOR_CHUNKS
+
+def decode_frames(body):
+    """A streamed answer → [(query_index, labels, [(min_ms, max_ms, type, data bytes)])], one
+    entry per ChunkedSeries of each frame; every frame's CRC-32C checked."""
+    out, i = [], 0
+    while i < len(body):
+        n, i = _read_varint(body, i)
+        crc, msg = int.from_bytes(body[i:i + 4], "big"), body[i + 4:i + 4 + n]
+        assert len(msg) == n, "truncated frame"
+        assert crc == crc32c(msg), "bad frame checksum"
+        i += 4 + n
+        qi, series = 0, []
+        for f, _, v in _fields(msg):
+            if f == 2:
+                qi = _signed(v)
+            elif f == 1:
+                labels, chunks = [], []
+                for f2, _, x in _fields(v):
+                    if f2 == 1:
+                        labels.append(_label(x))
+                    elif f2 == 2:
+                        c = {1: 0, 2: 0, 3: 0, 4: b""}
+                        for k, _, y in _fields(x):
+                            c[k] = y
+                        chunks.append((_signed(c[1]), _signed(c[2]), c[3], bytes(c[4])))
+                series.append((labels, chunks))
+        out.extend((qi, l, c) for l, c in series)
+    return out
+
+
+class _Bits:
+    def __init__(self, data):
+        self.big, self.nbits, self.pos = int.from_bytes(data, "big"), len(data) * 8, 0
+
+    def read(self, n):
+        """The next n bits, most significant first."""
+        if self.pos + n > self.nbits:
+            raise ValueError("chunk ends inside a sample")
+        self.pos += n
+        return (self.big >> (self.nbits - self.pos)) & ((1 << n) - 1)
+
+    def uvarint(self):
+        n = shift = 0
+        while True:
+            b = self.read(8)
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+
+
+def _to_signed(v, bits):
+    # the buckets reach +2^(bits-1) but only -(2^(bits-1) - 1): the top pattern is positive
+    if bits == 64:
+        return v - (1 << 64) if v >= 1 << 63 else v
+    return v - (1 << bits) if v > 1 << (bits - 1) else v
+
+
+def xor_decode(data):
+    """An XOR chunk (Prometheus' Gorilla encoding) → [(ts_ms, value bits as int)]."""
+    n = int.from_bytes(data[:2], "big")
+    r = _Bits(data[2:])
+    out = []
+    t = v = tdelta = 0
+    leading = trailing = 0
+    for i in range(n):
+        if i == 0:
+            z = r.uvarint()
+            t = (z >> 1) ^ -(z & 1)
+            v = r.read(64)
+        else:
+            if i == 1:
+                tdelta = r.uvarint()
+            else:
+                for width, size in ((0, 0), (1, 14), (2, 17), (3, 20), (4, 64)):
+                    if width == 4 or not r.read(1):
+                        break
+                dod = _to_signed(r.read(size), size) if size else 0
+                tdelta += dod
+            t += tdelta
+            if r.read(1):
+                if r.read(1):
+                    leading = r.read(5)
+                    sig = r.read(6) or 64
+                    trailing = 64 - leading - sig
+                v ^= r.read(64 - leading - trailing) << trailing
+        out.append((t, v))
+    return out

@@ -263,11 +263,11 @@ def test_read_errors(loaded):
     assert r.status == 422 and "job" in r.json()["error_message"], r
     r = prom_read(loaded, [(T0, T0, [])], db="nodb")
     assert r.status == 422 and r.json()["error_code"] == "030017", r
-    r = prom_read(loaded, [(T0, T0, [])], db="promr", accepted=[pw.STREAMED_XOR_CHUNKS])
-    assert r.status == 400 and "SAMPLES" in r.json()["error_message"], r
-    # chunks preferred but samples accepted: samples
+    r = prom_read(loaded, [(T0, T0, [])], db="promr", accepted=[7])
+    assert r.status == 400 and "STREAMED_XOR_CHUNKS" in r.json()["error_message"], r
+    # an unknown type first, then one Strata answers with
     res = prom_read_ok(loaded, [(T0, T0, [(pw.EQ, "__name__", "go_goroutines")])], db="promr",
-                       accepted=[pw.STREAMED_XOR_CHUNKS, pw.SAMPLES])
+                       accepted=[7, pw.SAMPLES, pw.STREAMED_XOR_CHUNKS])
     assert res == [[([("__name__", "go_goroutines"), ("instance", "a:9090"), ("job", "prom")],
                      [(T0, 42.0)])]]
     r = loaded.request("POST", "/api/v1/prom/read", b"not snappy")
@@ -287,3 +287,52 @@ def test_read_past_the_query_memory_limit_is_refused(make_server):
     # a narrower read answers, and the server is fine
     res = prom_read_ok(srv, [(T0, T0 + 1000, [(pw.EQ, "__name__", "many"), (pw.EQ, "s", "7")])])
     assert len(res[0]) == 1 and len(res[0][0][1]) == 100
+
+
+def read_chunked(srv, queries, db=None):
+    r = prom_read(srv, queries, db=db, accepted=[pw.STREAMED_XOR_CHUNKS, pw.SAMPLES])
+    assert r.status == 200, r
+    assert r.header("Content-Type") == (
+        "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse")
+    assert r.header("Content-Encoding") is None
+    return pw.decode_frames(r.body)
+
+
+def test_streamed_xor_chunks(loaded):
+    q = [(pw.EQ, "__name__", "up")]
+    frames = read_chunked(loaded, [(T0, T0 + 1000, q), (T0, T0, [(pw.EQ, "job", "node")])],
+                          db="promr")
+    samples = prom_read_ok(loaded, [(T0, T0 + 1000, q), (T0, T0, [(pw.EQ, "job", "node")])],
+                           db="promr")
+    # the same series in the same order, query by query, and the same samples in the chunks
+    got = [[] for _ in samples]
+    for qi, labels, chunks in frames:
+        vals = []
+        for lo, hi, typ, data in chunks:
+            assert typ == 1  # XOR
+            dec = pw.xor_decode(data)
+            assert dec[0][0] == lo and dec[-1][0] == hi
+            vals += [(t, struct.unpack("<d", struct.pack("<Q", v))[0]) for t, v in dec]
+        got[qi].append((labels, vals))
+    assert got == samples
+
+
+def test_streamed_chunks_split_by_count_and_frame_size(make_server):
+    """120 samples a chunk, as Prometheus cuts them; a series whose chunks pass 1 MiB goes on in
+    another frame with the same labels; every value bit for bit."""
+    import random
+    rnd = random.Random(7)
+    srv = make_server()
+    n = 130000
+    samples = [(T0 + k * 1000 + rnd.choice([0, 0, 1, 999]), rnd.uniform(-1e9, 1e9))
+               for k in range(n)]
+    samples[5] = (samples[5][0], pw.STALE_NAN)
+    for i in range(0, n, 40000):
+        prom_write_ok(srv, [([("__name__", "long")], samples[i:i + 40000])])
+    frames = read_chunked(srv, [(T0, T0 + n * 1000, [(pw.EQ, "__name__", "long")])])
+    assert len(frames) == 2 and frames[0][1] == frames[1][1] == [("__name__", "long")]
+    chunks = frames[0][2] + frames[1][2]
+    assert [len(pw.xor_decode(c[3])) for c in chunks] == [120] * (n // 120) + [n % 120]
+    assert sum(len(c[3]) for c in frames[0][2]) >= 1 << 20
+    got = [x for c in chunks for x in pw.xor_decode(c[3])]
+    assert got == [(t, struct.unpack("<Q", struct.pack("<d", v))[0]) for t, v in samples]

@@ -5,6 +5,7 @@ directory; every wait polls until a generous deadline (nothing is timed)."""
 
 import json
 import os
+import struct
 import shutil
 import subprocess
 import tempfile
@@ -21,7 +22,7 @@ DEADLINE = 45  # seconds any one wait may take before the test fails
 
 
 class Prometheus:
-    def __init__(self, config):
+    def __init__(self, config, flags=()):
         binary = shutil.which("prometheus")
         if not binary:
             pytest.fail("prometheus not installed (scripts/install-deps.sh installs Debian's)")
@@ -33,7 +34,7 @@ class Prometheus:
         self.log = open(os.path.join(self.dir, "log"), "w+")
         self.proc = subprocess.Popen(
             [binary, f"--config.file={path}", f"--storage.tsdb.path={self.dir}/data",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
+             f"--web.listen-address=127.0.0.1:{self.port}", *flags],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.get("/-/ready") is not None, "Prometheus ready", self)
 
@@ -45,6 +46,12 @@ class Prometheus:
             if self.proc.poll() is not None:
                 raise AssertionError("Prometheus exited:\n" + self.log_text())
             return None
+
+    def post(self, path, body, headers):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
+                                     headers=headers, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers.get("Content-Type"), r.read()
 
     def query(self, promql, at):
         q = urllib.parse.urlencode({"query": promql, "time": f"{at:.3f}"})
@@ -158,5 +165,59 @@ remote_read:
             ({"__name__": "strata_answer", "job": "strata", "kind": "b"}, "8"),
             ({"__name__": "strata_other", "job": "strata"}, "1")]
         assert answer("strata_nothing") == []
+    finally:
+        prom.stop()
+
+
+def test_streamed_xor_chunks_are_the_bytes_prometheus_sends(make_server):
+    """The same samples written to Strata and to a Prometheus (its remote-write receiver), then
+    read back from both with STREAMED_XOR_CHUNKS: the same frames' series, labels and chunk
+    bytes. Timestamps step through every delta-of-delta bucket and values through every XOR
+    case (repeats, NaN, the stale marker, -0.0, extremes); under 30 samples a series, inside
+    one 2-hour block, so Prometheus keeps each series in one chunk."""
+    srv = make_server()
+    now = int(time.time() * 1000)
+    block = 2 * 3600 * 1000
+    t0 = now - 25 * 60 * 1000
+    if (t0 + 20 * 60 * 1000) // block != t0 // block:  # keep clear of a block boundary
+        t0 = (t0 // block + 1) * block
+    steps = [1000, 1000, 1000, 1, 8192, 8193, 65536, 65537, 524288, 524289, 15000, 7, 1000]
+    values = [1.0, 1.0, 2.5, float("nan"), pw.STALE_NAN, -0.0, 1e300, 5e-324, -7.25, 0.1,
+              12345.678, 12345.679, 3.0]
+    series = []
+    for k, name in enumerate(["xor_b", "xor_a", "xor_a"]):
+        t, samples = t0 + k, []
+        for i, (step, v) in enumerate(zip(steps, values[k:] + values[:k])):
+            t += step
+            samples.append((t, v))
+        labels = [("__name__", name), ("job", "j"), ("k", str(k))]
+        series.append((labels, samples))
+    body = pw.compress(pw.write_request(series))
+    r = srv.request("POST", "/api/v1/prom/write", body)
+    assert r.status == 200, r
+    prom = Prometheus("global:\n  scrape_interval: 1h\n",
+                      flags=["--web.enable-remote-write-receiver"])
+    try:
+        status, _, _ = prom.post("/api/v1/write", body, {
+            "Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+            "X-Prometheus-Remote-Write-Version": "0.1.0"})
+        assert status == 204
+        read = pw.compress(pw.read_request(
+            [(t0, now, [(pw.RE, "__name__", "xor_.*")]), (t0, now, [(pw.EQ, "k", "1")])],
+            [pw.STREAMED_XOR_CHUNKS]))
+        headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+                   "X-Prometheus-Remote-Read-Version": "0.1.0"}
+        _, ptype, pbody = prom.post("/api/v1/read", read, headers)
+        r = srv.request("POST", "/api/v1/prom/read", read, headers)
+        assert r.status == 200, r
+        assert r.header("Content-Type") == ptype
+        ours, theirs = pw.decode_frames(r.body), pw.decode_frames(pbody)
+        assert len(theirs) == 4 and all(len(c) == 1 for _, _, c in theirs), theirs
+        assert ours == theirs
+        # and they hold what was written
+        for (_, labels, chunks), want in zip(ours[:3], sorted(series)):
+            assert labels == sorted(want[0])
+            assert pw.xor_decode(chunks[0][3]) == [
+                (t, struct.unpack("<Q", struct.pack("<d", v))[0]) for t, v in want[1]]
     finally:
         prom.stop()

@@ -298,18 +298,29 @@ static void test_read_decode(void **st) {
     assert_sv(r.q[0].m[0].value, "pro.*");
     assert_int_equal(r.q[1].start_ms, -1);
     assert_sv(r.q[1].m[0].value, "");
-    /* accepted types: SAMPLES anywhere in the list is taken; chunks alone are refused */
-    buf with = {0};
+    /* accepted types: the first one Strata answers with, in the request's order */
+    assert_false(r.chunked);
+    static const struct {
+        char types[2];
+        size_t n;
+        int chunked; /* -1: refused */
+    } acc[] = {{{1, 0}, 2, 1}, {{0, 1}, 2, 0}, {{1}, 1, 1}, {{7, 0}, 2, 0}, {{7}, 1, -1}};
+    buf with;
     buf_init(&with);
-    buf_append(&with, req.p, req.len);
-    pb_bytes(&with, 2, "\x01\x00", 2);
-    assert_int_equal(prom_read_decode(a, with.p, with.len, &r, &e), 0);
-    buf_reset(&with);
-    buf_append(&with, req.p, req.len);
-    pb_bytes(&with, 2, "\x01", 1);
-    assert_int_equal(prom_read_decode(a, with.p, with.len, &r, &e), -1);
-    assert_int_equal(e.http, 400);
-    assert_non_null(strstr(e.msg, "SAMPLES"));
+    for (size_t i = 0; i < sizeof acc / sizeof *acc; i++) {
+        buf_reset(&with);
+        buf_append(&with, req.p, req.len);
+        pb_bytes(&with, 2, acc[i].types, acc[i].n);
+        int rc = prom_read_decode(a, with.p, with.len, &r, &e);
+        if (acc[i].chunked < 0) {
+            assert_int_equal(rc, -1);
+            assert_int_equal(e.http, 400);
+            assert_non_null(strstr(e.msg, "STREAMED_XOR_CHUNKS"));
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(r.chunked, acc[i].chunked);
+        }
+    }
     /* an unknown matcher type, and a message that does not decode */
     buf_reset(&req);
     add_query(&req, 0, 1, 7, "a", "b");
@@ -349,6 +360,34 @@ static void test_read_encode(void **st) {
     arena_free(a);
 }
 
+/* Chunks as Prometheus' TSDB writes them; the HTTP tests compare whole answers with a real
+ * Prometheus, these pin the corner cases by hand. */
+static void test_xor_chunk(void **st) {
+    (void)st;
+    buf out;
+    buf_init(&out);
+    /* count, zigzag varint of the first time, its value's 64 bits, uvarint of the first delta,
+     * then one bit per unchanged value and delta of deltas */
+    prom_sample s[] = {{1000, 1.0}, {2000, 1.0}, {3000, 1.0}};
+    prom_xor_chunk(s, 3, &out);
+    const unsigned char want[] = {0x00, 0x03, 0xd0, 0x0f, 0x3f, 0xf0, 0,   0,
+                                  0,    0,    0,    0,    0xe8, 0x07, 0x00};
+    assert_int_equal(out.len, sizeof want);
+    assert_memory_equal(out.p, want, sizeof want);
+    /* a negative first time; a value that changes: 1 (changed), 1 (new window), 5 bits of
+     * leading zeros (2), 6 bits of significant bits (1), the bit itself; 2.0 ^ 1.0 =
+     * 0x7ff0000000000000 has 1 leading and 52 trailing zeros: 11 significant bits */
+    buf_reset(&out);
+    prom_sample n[] = {{-1, 1.0}, {0, 2.0}};
+    prom_xor_chunk(n, 2, &out);
+    const unsigned char want2[] = {0x00, 0x02, 0x01, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x01,
+                                   /* 1 1 00001 001011 11111111111 */
+                                   0xc2, 0x5f, 0xff};
+    assert_int_equal(out.len, sizeof want2);
+    assert_memory_equal(out.p, want2, sizeof want2);
+    buf_free(&out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snappy_round_trip_and_limit),
@@ -357,6 +396,7 @@ int main(void) {
         cmocka_unit_test(test_write_malformed),
         cmocka_unit_test(test_read_decode),
         cmocka_unit_test(test_read_encode),
+        cmocka_unit_test(test_xor_chunk),
     };
     return cmocka_run_group_tests_name("prom", tests, NULL, NULL);
 }

@@ -257,24 +257,38 @@ void prom_read_encode(arena *a, const prom_result *res, size_t n, buf *out) {
 
 /* ------------------------------------------------------------------ XOR chunks */
 
-/* Bits written most significant first, as Prometheus' bstream writes them. */
+/* Bits written most significant first, exactly as Prometheus' bstream writes them, down to
+ * its bookkeeping: whole bytes go through byte writes, which always leave a fresh last byte
+ * behind them, so a chunk whose last write was an aligned byte ends in a zero byte, which
+ * Prometheus sends too. */
 struct bitw {
     buf *b;
     unsigned free; /* unused low bits of the last byte */
 };
 
-static void put_bits(struct bitw *w, uint64_t v, unsigned n) {
-    while (n) {
-        if (!w->free) {
-            buf_putc(w->b, 0);
-            w->free = 8;
-        }
-        unsigned take = n < w->free ? n : w->free;
-        unsigned part = (unsigned)(v >> (n - take)) & ((1u << take) - 1);
-        w->b->p[w->b->len - 1] |= (char)(part << (w->free - take));
-        w->free -= take;
-        n -= take;
+static void put_bit(struct bitw *w, unsigned bit) {
+    if (!w->free) {
+        buf_putc(w->b, 0);
+        w->free = 8;
     }
+    if (bit) w->b->p[w->b->len - 1] |= (char)(1u << (w->free - 1));
+    w->free--;
+}
+
+static void put_byte(struct bitw *w, unsigned byte) {
+    if (!w->free) {
+        buf_putc(w->b, 0);
+        w->free = 8;
+    }
+    w->b->p[w->b->len - 1] |= (char)(byte >> (8 - w->free));
+    buf_putc(w->b, (char)((byte << w->free) & 0xff));
+}
+
+/* The low n bits of v (1 <= n <= 64). */
+static void put_bits(struct bitw *w, uint64_t v, unsigned n) {
+    v <<= 64 - n;
+    for (; n >= 8; n -= 8, v <<= 8) put_byte(w, (unsigned)(v >> 56));
+    for (; n; n--, v <<= 1) put_bit(w, (unsigned)(v >> 63));
 }
 
 static void put_uvarint_bits(struct bitw *w, uint64_t v) {

@@ -336,3 +336,30 @@ def test_streamed_chunks_split_by_count_and_frame_size(make_server):
     assert sum(len(c[3]) for c in frames[0][2]) >= 1 << 20
     got = [x for c in chunks for x in pw.xor_decode(c[3])]
     assert got == [(t, struct.unpack("<Q", struct.pack("<d", v))[0]) for t, v in samples]
+
+
+def test_privileges_and_tenant(make_server):
+    """Remote read needs read, remote write needs write, on the database of `tenant` and `db`."""
+    srv = make_server()
+    for q, t in [("create tenant pt", None), ("create user pr_u", None),
+                 ("create user pw_u", None), ("create database pdb", "pt"),
+                 ("create role pr inherit member", "pt"), ("create role pw inherit member", "pt"),
+                 ("grant read on database pdb to pr", "pt"),
+                 ("grant write on database pdb to pw", "pt"),
+                 ("alter tenant pt add user pr_u as pr", None),
+                 ("alter tenant pt add user pw_u as pw", None)]:
+        r = srv.sql(q, params={"tenant": t} if t else None)
+        assert r.status == 200, (q, r)
+    body = pw.compress(pw.write_request([([("__name__", "pm")], [(T0, 1)])]))
+    read = pw.compress(pw.read_request([(T0, T0, [(pw.EQ, "__name__", "pm")])]))
+    url = lambda path: f"/api/v1/prom/{path}?tenant=pt&db=pdb"
+    r = srv.request("POST", url("write"), body, auth=basic("pr_u", ""))
+    assert r.status == 422 and r.json()["error_code"] == "010004", r
+    r = srv.request("POST", url("write"), body, auth=basic("pw_u", ""))
+    assert r.status == 200, r
+    r = srv.request("POST", url("read"), read, auth=basic("pr_u", ""))
+    assert r.status == 200, r
+    res = pw.decode_read_response(pw.decompress(r.body))
+    assert res == [[([("__name__", "pm")], [(T0, 1.0)])]]
+    # the same table name in tenant cnosdb's public database is another table
+    assert prom_read_ok(srv, [(T0, T0, [(pw.EQ, "__name__", "pm")])]) == [[]]

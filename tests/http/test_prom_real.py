@@ -174,13 +174,16 @@ def test_streamed_xor_chunks_are_the_bytes_prometheus_sends(make_server):
     read back from both with STREAMED_XOR_CHUNKS: the same frames' series, labels and chunk
     bytes. Timestamps step through every delta-of-delta bucket and values through every XOR
     case (repeats, NaN, the stale marker, -0.0, extremes); under 30 samples a series, inside
-    one 2-hour block, so Prometheus keeps each series in one chunk."""
+    one 2-hour block, so Prometheus keeps each series in one chunk; a query that cuts a series
+    makes Prometheus re-encode the part inside it."""
     srv = make_server()
     now = int(time.time() * 1000)
     block = 2 * 3600 * 1000
-    t0 = now - 25 * 60 * 1000
-    if (t0 + 20 * 60 * 1000) // block != t0 // block:  # keep clear of a block boundary
-        t0 = (t0 // block + 1) * block
+    minute = 60 * 1000
+    t0 = now - 22 * minute  # the samples span 21 minutes: all in the past
+    boundary = (t0 + 21 * minute) // block * block
+    if boundary > t0:  # all in one block: end before its boundary
+        t0 = boundary - 22 * minute
     steps = [1000, 1000, 1000, 1, 8192, 8193, 65536, 65537, 524288, 524289, 15000, 7, 1000]
     values = [1.0, 1.0, 2.5, float("nan"), pw.STALE_NAN, -0.0, 1e300, 5e-324, -7.25, 0.1,
               12345.678, 12345.679, 3.0]
@@ -203,7 +206,9 @@ def test_streamed_xor_chunks_are_the_bytes_prometheus_sends(make_server):
             "X-Prometheus-Remote-Write-Version": "0.1.0"})
         assert status == 204
         read = pw.compress(pw.read_request(
-            [(t0, now, [(pw.RE, "__name__", "xor_.*")]), (t0, now, [(pw.EQ, "k", "1")])],
+            # the second query cuts the series: Prometheus re-encodes what is inside the range
+            [(t0, now, [(pw.RE, "__name__", "xor_.*")]),
+             (t0 + 2500, t0 + 10 * minute, [(pw.EQ, "k", "1")])],
             [pw.STREAMED_XOR_CHUNKS]))
         headers = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
                    "X-Prometheus-Remote-Read-Version": "0.1.0"}
@@ -219,5 +224,8 @@ def test_streamed_xor_chunks_are_the_bytes_prometheus_sends(make_server):
             assert labels == sorted(want[0])
             assert pw.xor_decode(chunks[0][3]) == [
                 (t, struct.unpack("<Q", struct.pack("<d", v))[0]) for t, v in want[1]]
+        assert ours[3][0] == 1 and pw.xor_decode(ours[3][2][0][3]) == [
+            (t, struct.unpack("<Q", struct.pack("<d", v))[0]) for t, v in series[1][1]
+            if t0 + 2500 <= t <= t0 + 10 * minute]
     finally:
         prom.stop()

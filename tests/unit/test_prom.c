@@ -385,6 +385,14 @@ static void test_xor_chunk(void **st) {
                                    0xc2, 0x5f, 0xff};
     assert_int_equal(out.len, sizeof want2);
     assert_memory_equal(out.p, want2, sizeof want2);
+    /* a chunk whose last write is a whole aligned byte ends in a fresh zero byte, as
+     * Prometheus' bit stream leaves it (and sends it) */
+    buf_reset(&out);
+    prom_sample one[] = {{0, 0.0}};
+    prom_xor_chunk(one, 1, &out);
+    const unsigned char want3[] = {0x00, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x00};
+    assert_int_equal(out.len, sizeof want3);
+    assert_memory_equal(out.p, want3, sizeof want3);
     buf_free(&out);
 }
 

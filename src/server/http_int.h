@@ -4,7 +4,8 @@
  * collected, work on a worker while the connection is suspended, answer queued back on the
  * event loop), limits, responses and the server's start and stop. The work of a request is
  * one of the handlers, each in its own file: http_sql.c (queries, streamed when chunked),
- * http_write.c (line protocol and OpenTSDB writes); http_auth.c reads its credentials.
+ * http_write.c (line protocol and OpenTSDB writes), http_influx.c (InfluxDB 1.x's /query, over
+ * src/influxql/); http_auth.c reads its credentials.
  * Handlers run on a worker and return a struct reply for the event loop to queue; they never
  * queue anything themselves. */
 #ifndef STRATA_SERVER_HTTP_INT_H
@@ -38,6 +39,7 @@ enum route {
     R_TSDB_PUT,
     R_TSDB_PUT_OT, /* OpenTSDB's own /api/put: timestamps in seconds or milliseconds */
     R_METRICS,     /* GET /metrics */
+    R_QUERY,       /* InfluxDB 1.x's /query (InfluxQL), GET and POST */
     R__COUNT
 };
 
@@ -136,7 +138,7 @@ struct reply http_write_done(const struct req *rq);
  * with token, InfluxDB 2.x's `Authorization: Token user:password` is taken too. */
 int http_parse_auth(struct MHD_Connection *c, bool required, bool token, struct creds *cr, err *e);
 
-/* ---- handlers (http_sql.c, http_write.c), on a worker ---- */
+/* ---- handlers (http_sql.c, http_write.c, http_influx.c), on a worker ---- */
 /* With on_loop, on the event loop: only a query whose storage indexes promise little work
  * runs, single-threaded and stopped at a short deadline; any other statement, or one that
  * would take longer, is declined (status 0, nothing done) for a worker to run again. */
@@ -145,5 +147,9 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
                              const cat_login *who, bool must_change, bool on_loop);
 struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *rq,
                                const char *tenant, const char *db);
+/* InfluxDB 1.x's /query (http_influx.c). */
+struct reply http_handle_influx(server *s, struct MHD_Connection *c, struct req *rq,
+                                const char *tenant, const char *db, const char *user,
+                                const cat_login *who, bool must_change);
 
 #endif

@@ -52,6 +52,7 @@ typedef struct sel_ctx {
     const iql_expr **pushed;
     size_t npushed, *pcol;
     const iql_zone *zone;
+    bool sql_desc; /* the scan answered newest first (a raw LIMIT pushed into it) */
     /* GROUP BY time's buckets start at this offset from the epoch: the offset given (now()
      * with `time(1h, now())`) less the zone's UTC offset at the start of the time range */
     int64_t boff;
@@ -634,7 +635,7 @@ static int series(sel_ctx *c, size_t lo, size_t hi, int64_t tmin, int64_t tmax, 
         }
         sl.n = w;
     }
-    if (s->desc)
+    if (s->desc && !c->sql_desc)
         for (size_t i = 0, j = sl.n ? sl.n - 1 : 0; i < j; i++, j--) {
             int64_t tt = sl.t[i];
             sl.t[i] = sl.t[j];
@@ -688,17 +689,21 @@ static bool same_group(const sel_ctx *c, size_t a, size_t b) {
 }
 
 /* Aggregates the SQL scan can compute itself, so that only one row per group and bucket
- * comes back: count, sum, mean, spread, and min / max where the answer's time is the
- * bucket's (not a lone selector without GROUP BY time), over a numeric field. */
+ * comes back: count, sum, mean, spread, min and max of a numeric field, first and last of
+ * any, the selectors where the answer's time is the bucket's (not a lone selector without
+ * GROUP BY time). */
 static bool pushable_call(const sel_ctx *c, const iql_expr *x) {
-    static const char *const fns[] = {"count", "sum", "mean", "spread", "min", "max"};
+    static const char *const fns[] = {"count", "sum", "mean",  "spread",
+                                      "min",   "max", "first", "last"};
     bool known = false;
     for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) known |= !strcmp(x->s, fns[i]);
     if (!known || x->nargs != 1 || x->args[0]->k != IE_REF || x->args[0]->cast == IC_TAG)
         return false;
+    /* first and last of any type (SQL's first(time, x) skips nulls as InfluxDB does) */
+    bool any_type = !strcmp(x->s, "first") || !strcmp(x->s, "last") || !strcmp(x->s, "count");
     for (size_t j = 0; j < c->t->nfields; j++)
         if (!strcmp(c->t->fields[j], x->args[0]->s))
-            return c->t->ftypes[j] == VT_F64 || c->t->ftypes[j] == VT_I64 ||
+            return any_type || c->t->ftypes[j] == VT_F64 || c->t->ftypes[j] == VT_I64 ||
                    c->t->ftypes[j] == VT_U64;
     return false;
 }
@@ -769,10 +774,36 @@ static void push_sql(const sel_ctx *c, buf *q, buf *group) {
         /* spread as max and min apart: SQL's max(x) - min(x) holds the rows */
         if (!strcmp(x->s, "spread"))
             buf_printf(q, ", max(%s) AS \"_a%zu\", min(%s) AS \"_b%zu\"", a, i, a, i);
+        else if (!strcmp(x->s, "first") || !strcmp(x->s, "last"))
+            buf_printf(q, ", %s(\"time\", %s) AS \"_a%zu\"", x->s, a, i);
         else
             buf_printf(q, ", %s(%s) AS \"_a%zu\"", !strcmp(x->s, "mean") ? "avg" : x->s, a, i);
         buf_free(&f);
     }
+}
+
+/* A raw query keeps the rows where a column naming a field has a value: the scan leaves out
+ * those where every field named is null (the same rows when every such column is a plain
+ * field, a superset otherwise). Returns whether it is exact. */
+static bool raw_filter(const sel_ctx *c, buf *w) {
+    bool exact = true;
+    size_t n = 0;
+    for (size_t k = 0; k < c->ncols; k++) {
+        if (!c->cols[k].has_field) continue;
+        const iql_expr *x = c->cols[k].e;
+        exact &= x->k == IE_REF;
+        const char **refs = NULL;
+        size_t nrefs = 0;
+        collect_refs(x, &refs, &nrefs, c->a);
+        for (size_t i = 0; i < nrefs; i++) {
+            if (!table_has(c->t->fields, c->t->nfields, refs[i])) continue;
+            buf_puts(w, n++ ? " OR " : "(");
+            iql_sql_ident(w, refs[i]);
+            buf_puts(w, " IS NOT NULL");
+        }
+    }
+    buf_puts(w, n ? ")" : "FALSE");
+    return exact;
 }
 
 /* One measurement's series, appended to out. */
@@ -831,6 +862,19 @@ static int measurement(sel_ctx *c, iql_result *out, size_t *cap) {
 from:
     buf_puts(&q, " FROM ");
     iql_sql_ident(&q, c->t->name);
+    /* a raw query without GROUP BY tags nor transformations: its LIMIT is the scan's */
+    bool push_limit = false;
+    if (!c->agg) {
+        buf f;
+        buf_init(&f);
+        bool exact = raw_filter(c, &f);
+        push_limit = exact && s->limit > 0 && c->ngtags == 0;
+        for (size_t k = 0; k < c->ncols; k++)
+            if (c->cols[k].e->k == IE_CALL) push_limit = false;
+        if (w.len) buf_puts(&w, " AND ");
+        buf_puts(&w, buf_cstr(&f));
+        buf_free(&f);
+    }
     if (w.len) buf_printf(&q, " WHERE %s", buf_cstr(&w));
     buf_free(&w);
     if (push && group.len) buf_printf(&q, " GROUP BY %s", buf_cstr(&group));
@@ -842,6 +886,11 @@ from:
             buf_puts(&q, ", ");
         }
     buf_puts(&q, "\"time\"");
+    if (push_limit) {
+        c->sql_desc = s->desc;
+        buf_printf(&q, "%s LIMIT %lld", s->desc ? " DESC" : "",
+                   (long long)(s->limit + (s->offset_rows > 0 ? s->offset_rows : 0)));
+    }
     int rc = iql_run_sql(c->ss, c->a, buf_cstr(&q), &c->rows, c->e);
     buf_free(&q);
     if (rc < 0) return -1;

@@ -37,11 +37,11 @@ static iql_series *add_series(arena *a, iql_result *out, const char *name, const
     return s;
 }
 
+/* Appends a row; the rows double in place whenever their count reaches a power of two. */
 static void add_row(arena *a, iql_series *s, const value *row) {
-    value *v = arena_alloc(a, (s->nrows + 1) * s->ncols * sizeof *v);
-    if (s->nrows) memcpy(v, s->vals, s->nrows * s->ncols * sizeof *v);
-    memcpy(v + s->nrows * s->ncols, row, s->ncols * sizeof *v);
-    s->vals = v;
+    size_t n = s->nrows, w = s->ncols * sizeof *s->vals;
+    if ((n & (n - 1)) == 0) s->vals = arena_realloc(a, s->vals, n * w, (n ? 2 * n : 1) * w);
+    memcpy(s->vals + n * s->ncols, row, w);
     s->nrows++;
 }
 

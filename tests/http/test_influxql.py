@@ -339,7 +339,7 @@ def test_aggregates_computed_by_the_scan(make_server):
     assert "query_memory_limit" in r["results"][0]["error"]
 
 
-@pytest.mark.parametrize("fn", ["count", "sum", "mean", "spread", "min", "max"])
+@pytest.mark.parametrize("fn", ["count", "sum", "mean", "spread", "min", "max", "first", "last"])
 def test_scan_aggregates_equal_row_aggregates(cpu, fn):
     """The aggregates the SQL scan computes (alone) and those computed here over the points
     (beside median, which the scan cannot do) agree, bucket by bucket, empty ones too."""
@@ -349,6 +349,10 @@ def test_scan_aggregates_equal_row_aggregates(cpu, fn):
     rows = series(cpu, f"SELECT {fn}(w), {fn}(v) * 2, median(v) {tail}", db="iq")
     assert [[r[:3] for r in x["values"]] for x in rows] == [x["values"] for x in pushed]
     assert any(r[1] is not None and r[1] != 0 for x in pushed for r in x["values"])
+    if fn in ("first", "last", "count"):  # of a string field too, its nulls skipped
+        pushed = series(cpu, f"SELECT {fn}(s) {tail}", db="iq")
+        rows = series(cpu, f"SELECT {fn}(s), median(v) {tail}", db="iq")
+        assert [[r[:2] for r in x["values"]] for x in rows] == [x["values"] for x in pushed]
 
 
 def test_show_where_and_grafana_forms(cpu):
@@ -389,3 +393,22 @@ def test_function_argument_errors(cpu, text, msg):
 def test_moving_average_longer_than_the_series(cpu):
     assert ok(cpu, "SELECT moving_average(v, 1000000) FROM cpu", db="iq") == {
         "results": [{"statement_id": 0}]}
+
+
+def test_raw_limit_is_the_scans(make_server):
+    """SELECT ... LIMIT without GROUP BY tags reads only the rows it answers: 200000 points under
+    a memory limit they would pass all together; rows without any selected field are left out
+    before the limit counts them."""
+    srv = make_server(config='[query]\nquery_memory_limit = "16MiB"\n')
+    load(srv, "raw", "\n".join(f"m,host=h{i % 2} v={i} {T0 + i}" for i in range(200000)) +
+         f"\nm x=1 {T0 + 300000}\nm x=2 {T0 - 1}")
+    s = series(srv, "SELECT v, host FROM m LIMIT 2 OFFSET 1", db="raw", epoch="s")
+    assert s[0]["values"] == [[T0 + 1, 1, "h1"], [T0 + 2, 2, "h0"]]
+    s = series(srv, "SELECT x FROM m LIMIT 1", db="raw", epoch="s")
+    assert s[0]["values"] == [[T0 - 1, 2]]
+    s = series(srv, "SELECT v FROM m ORDER BY time DESC LIMIT 2", db="raw", epoch="s")
+    assert s[0]["values"] == [[T0 + 199999, 199999], [T0 + 199998, 199998]]
+    s = series(srv, f"SELECT x FROM m LIMIT 1 OFFSET 1", db="raw", epoch="s")
+    assert s[0]["values"] == [[T0 + 300000, 1]]
+    r = ok(srv, "SELECT v, host FROM m", db="raw")["results"][0]
+    assert "query_memory_limit" in r["error"]

@@ -90,12 +90,14 @@ typedef struct iql_select {
     const char **from; /* measurement names */
     size_t nfrom;
     const char *from_re; /* FROM /re/ (then nfrom == 0) */
+    const char *db;      /* FROM db.rp.m: the database (NULL: the request's) */
     iql_expr *where;
     int64_t every;  /* GROUP BY time(every[, offset]); 0 = none */
     int64_t offset; /* nanoseconds */
     const char **tags;
     size_t ntags;
-    bool group_all; /* GROUP BY * */
+    bool group_all;      /* GROUP BY * */
+    const char *tags_re; /* GROUP BY /re/: the tags whose keys match */
     enum iql_fill fill;
     iql_expr *fill_value; /* FILL_VALUE: a number */
     bool desc;

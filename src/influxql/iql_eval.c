@@ -524,9 +524,12 @@ static int series(sel_ctx *c, size_t lo, size_t hi, int64_t tmin, int64_t tmax, 
         int64_t end = tmax != INT64_MAX ? tmax : c->now;
         if (end < start) return 0;
         uint64_t nb = (uint64_t)(end - start) / (uint64_t)s->every + 1;
-        if (nb * (c->ncols + 1) > MAX_CELLS)
-            return iql_fail(c->e, "max-select-buckets limit exceeded: (%llu/%u)",
-                            (unsigned long long)nb, MAX_CELLS / (unsigned)(c->ncols + 1));
+        /* a bucket holds a value per column and its slot, twice over while columns are made */
+        uint64_t per = (uint64_t)(c->ncols + 1) * sizeof(value) * 2, most = MAX_CELLS;
+        if (c->ss->mem_limit && c->ss->mem_limit / per < most) most = c->ss->mem_limit / per;
+        if (nb > most)
+            return iql_fail(c->e, "max-select-buckets limit exceeded: (%llu/%llu)",
+                            (unsigned long long)nb, (unsigned long long)most);
         sl.n = nb;
         sl.t = arena_alloc(c->a, sl.n * sizeof *sl.t);
         sl.lo = arena_alloc(c->a, sl.n * sizeof *sl.lo);
@@ -815,10 +818,24 @@ static int measurement(sel_ctx *c, iql_result *out, size_t *cap) {
         memcpy(c->gtags, c->t->tags, c->t->ntags * sizeof *c->gtags);
         c->ngtags = c->t->ntags;
     } else {
-        c->gtags = arena_alloc(c->a, (s->ntags + 1) * sizeof *c->gtags);
+        c->gtags = arena_alloc(c->a, (s->ntags + c->t->ntags + 1) * sizeof *c->gtags);
         c->ngtags = 0;
         for (size_t i = 0; i < s->ntags; i++)
             if (!table_has(c->gtags, c->ngtags, s->tags[i])) c->gtags[c->ngtags++] = s->tags[i];
+        if (s->tags_re) {
+            regex_pat *re =
+                regex_compile(c->a, (strv){s->tags_re, (uint32_t)strlen(s->tags_re)}, false, c->e);
+            if (!re) return -1;
+            regex_run *run = regex_begin();
+            int m = 0;
+            for (size_t i = 0; i < c->t->ntags && m >= 0; i++) {
+                const char *k = c->t->tags[i];
+                m = regex_exec(run, re, (strv){k, (uint32_t)strlen(k)}, c->e);
+                if (m > 0 && !table_has(c->gtags, c->ngtags, k)) c->gtags[c->ngtags++] = k;
+            }
+            regex_end(run);
+            if (m < 0) return -1;
+        }
     }
     qsort(c->gtags, c->ngtags, sizeof *c->gtags, cmp_str);
     if (columns(c) < 0) return -1;
@@ -883,7 +900,7 @@ from:
     for (size_t g = 0; g < c->ngtags; g++)
         if (table_has(c->t->tags, c->t->ntags, c->gtags[g])) {
             iql_sql_ident(&q, c->gtags[g]);
-            buf_puts(&q, ", ");
+            buf_puts(&q, " NULLS FIRST, "); /* a missing tag is "", first as InfluxDB sorts */
         }
     buf_puts(&q, "\"time\"");
     if (push_limit) {
@@ -916,6 +933,11 @@ from:
         memset(&one, 0, sizeof one);
         bool keep;
         if (series(c, lo, hi, tmin, tmax, first, &one, &keep) < 0) return -1;
+        if (c->ss->mem_limit && arena_used(c->a) > c->ss->mem_limit)
+            return iql_fail(c->e,
+                            "the series of this statement are more than the query memory "
+                            "limit of %llu bytes (query.query_memory_limit)",
+                            (unsigned long long)c->ss->mem_limit);
         if (keep) {
             if (out->n == *cap) {
                 size_t nc = *cap ? *cap * 2 : 8;

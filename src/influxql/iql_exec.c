@@ -344,6 +344,7 @@ int iql_exec(sql_session *ss0, arena *a, const iql_stmt *st, int64_t now_ns, iql
     memset(out, 0, sizeof *out);
     sql_session ss = *ss0;
     if (st->db && st->k != IS_CREATE_DB && st->k != IS_DROP_DB) ss.db = st->db;
+    if (st->k == IS_SELECT && st->sel.db) ss.db = st->sel.db;
     err se;
     err_clear(&se);
     int rc;

@@ -322,26 +322,40 @@ static void push(arena *a, void *arr_p, size_t *n, size_t *cap, const void *item
     (*n)++;
 }
 
-/* A measurement name: ident, or db.rp.name / db..name (the last part names the table). */
-static int measurement(parser *p, const char **out) {
-    if (ident(p, out) < 0) return -1;
-    while (p->tok.t == T_DOT) {
+/* A measurement name: m, rp.m, db.rp.m or db..m; the last part names the table, *db the
+ * database of a three-part name (NULL otherwise: the retention policy is not kept). */
+static int measurement(parser *p, const char **out, const char **db) {
+    const char *parts[3];
+    size_t n = 0;
+    bool skipped = false;
+    if (ident(p, &parts[n++]) < 0) return -1;
+    while (p->tok.t == T_DOT && n < 3) {
         next(p);
-        if (p->tok.t == T_DOT) continue; /* db..m */
-        if (ident(p, out) < 0) return -1;
+        if (p->tok.t == T_DOT && !skipped && n == 1) { /* db..m */
+            skipped = true;
+            parts[n++] = NULL;
+            continue;
+        }
+        if (ident(p, &parts[n++]) < 0) return -1;
     }
+    if (p->tok.t == T_DOT) return expected(p, "identifier");
+    *out = parts[n - 1];
+    if (db) *db = n == 3 ? parts[0] : NULL;
     return 0;
 }
 
 /* FROM a, b | FROM /re/ */
-static int from_clause(parser *p, const char ***names, size_t *n, const char **re) {
+static int from_clause(parser *p, const char ***names, size_t *n, const char **re,
+                       const char **db) {
     size_t cap = 0;
     for (;;) {
         if (p->tok.t == T_SLASH) {
             if (regex_lit(p, re) < 0) return -1;
         } else {
             const char *m;
-            if (measurement(p, &m) < 0) return -1;
+            const char *mdb;
+            if (measurement(p, &m, &mdb) < 0) return -1;
+            if (mdb && db) *db = mdb;
             push(p->a, names, n, &cap, &m, sizeof m);
         }
         if (p->tok.t != T_COMMA) return 0;
@@ -371,6 +385,9 @@ static int group_by(parser *p, iql_select *s) {
         if (p->tok.t == T_STAR) {
             s->group_all = true;
             next(p);
+        } else if (p->tok.t == T_SLASH) { /* tags whose keys match /re/ */
+            if (s->tags_re) return expected(p, "identifier");
+            if (regex_lit(p, &s->tags_re) < 0) return -1;
         } else if (iql_is(&p->tok, "time")) {
             next(p);
             if (expect_tok(p, T_LPAREN, "(") < 0) return -1;
@@ -429,7 +446,7 @@ static int select_stmt(parser *p, iql_select *s) {
                        "%u, char %u",
                        p->tok.line, p->tok.col);
     if (expect_kw(p, "from") < 0) return -1;
-    if (from_clause(p, &s->from, &s->nfrom, &s->from_re) < 0) return -1;
+    if (from_clause(p, &s->from, &s->nfrom, &s->from_re, &s->db) < 0) return -1;
     if (accept_kw(p, "where") && expr(p, &s->where) < 0) return -1;
     if (accept_kw(p, "group")) {
         if (expect_kw(p, "by") < 0 || group_by(p, s) < 0) return -1;
@@ -482,7 +499,7 @@ static int show_from_where(parser *p, iql_stmt *st, bool with_key) {
     if (accept_kw(p, "from")) {
         const char **names = NULL;
         size_t n = 0;
-        if (from_clause(p, &names, &n, &st->from_re) < 0) return -1;
+        if (from_clause(p, &names, &n, &st->from_re, &st->db) < 0) return -1;
         if (n) st->name = names[0];
     }
     if (with_key) {
@@ -540,7 +557,7 @@ static int show_stmt(parser *p, iql_stmt *st) {
                 if (regex_lit(p, &st->meas_re) < 0) return -1;
             } else if (p->tok.t == T_EQ) {
                 next(p);
-                if (measurement(p, &st->name) < 0) return -1;
+                if (measurement(p, &st->name, NULL) < 0) return -1;
             } else {
                 return expected(p, "=~, =");
             }
@@ -616,7 +633,7 @@ static int drop_stmt(parser *p, iql_stmt *st) {
     }
     if (accept_kw(p, "measurement")) {
         st->k = IS_DROP_MEASUREMENT;
-        return measurement(p, &st->name);
+        return measurement(p, &st->name, &st->db);
     }
     return expected(p, "DATABASE, MEASUREMENT");
 }

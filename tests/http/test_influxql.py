@@ -412,3 +412,46 @@ def test_raw_limit_is_the_scans(make_server):
     assert s[0]["values"] == [[T0 + 300000, 1]]
     r = ok(srv, "SELECT v, host FROM m", db="raw")["results"][0]
     assert "query_memory_limit" in r["error"]
+
+
+def test_bucket_count_is_bounded(make_server):
+    """GROUP BY time over a range of more buckets than the query memory limit can hold is
+    refused with InfluxDB's max-select-buckets error rather than allocated."""
+    srv = make_server(config='[query]\nquery_memory_limit = "16MiB"\n')
+    load(srv, "bk", f"m v=1 {T0}")
+    r = ok(srv, f"SELECT mean(v) FROM m WHERE time >= {T0}s AND time < {T0 + 1000000}s "
+                "GROUP BY time(1s)", db="bk")["results"][0]
+    assert r["error"] == "max-select-buckets limit exceeded: (1000000/174762)"
+    s = series(srv, f"SELECT mean(v) FROM m WHERE time >= {T0}s AND time < {T0 + 3600}s "
+                    "GROUP BY time(1s) fill(none)", db="bk")
+    assert s[0]["values"] == [["2020-09-13T12:26:40Z", 1]]
+
+
+def test_group_by_regex_and_qualified_names(cpu):
+    s = series(cpu, "SELECT count(v) FROM cpu GROUP BY /^reg/", db="iq")
+    assert [(x["tags"], x["values"][0][1]) for x in s] == [({"region": ""}, 1),
+                                                         ({"region": "x"}, 3)]
+    # db.rp.measurement names the database; rp.measurement does not
+    s = series(cpu, 'SELECT count(v) FROM "iq"."autogen"."cpu"', db="public")
+    assert s[0]["values"][0][1] == 4
+    s = series(cpu, "SELECT count(v) FROM iq..cpu")
+    assert s[0]["values"][0][1] == 4
+    r = ok(cpu, 'SELECT count(v) FROM "autogen"."cpu"', db="public")["results"][0]
+    assert r == {"statement_id": 0}
+    r = q(cpu, "SELECT v FROM a.b.c.d")
+    assert r.status == 400 and "found ., expected identifier" in r.text, r
+
+
+def test_database_in_milliseconds(server):
+    """A database of another precision: time bounds are compared in its unit (a bound between
+    two of its ticks rounds the right way) and times are answered in nanoseconds."""
+    server.sql_ok("CREATE DATABASE msdb WITH PRECISION 'ms'")
+    r = server.write(f"m v=1 {T0}001\nm v=2 {T0}002\nm v=3 {T0}003", db="msdb", precision="ms",
+                     path="/write")
+    assert r.status == 204, r
+    s = series(server, f"SELECT v FROM m WHERE time > {T0}001500000 AND time <= {T0}003000000",
+               db="msdb", epoch="ns")
+    assert s[0]["values"] == [[int(f"{T0}002000000"), 2], [int(f"{T0}003000000"), 3]]
+    s = series(server, f"SELECT count(v) FROM m WHERE time >= {T0}000ms AND time < {T0}002ms "
+                       "GROUP BY time(1ms) fill(none)", db="msdb")
+    assert s[0]["values"] == [["2020-09-13T12:26:40.001Z", 1]]

@@ -80,6 +80,11 @@ static void test_select(void **state) {
     assert_true(s->desc);
     assert_true(s->limit == 10 && s->offset_rows == 2 && s->slimit == 3 && s->soffset == 1);
     assert_string_equal(s->tz, "UTC");
+    assert_string_equal(s->db, "db");
+    q = parse_ok(a, "SELECT v FROM rp.m GROUP BY /^h/, \"x\"::tag");
+    assert_null(q.stmts[0].sel.db);
+    assert_string_equal(q.stmts[0].sel.tags_re, "^h");
+    assert_string_equal(q.stmts[0].sel.tags[0], "x");
     q = parse_ok(a, "SELECT * FROM /^c/ GROUP BY * fill(-1.5)");
     assert_string_equal(q.stmts[0].sel.from_re, "^c");
     assert_true(q.stmts[0].sel.group_all);
@@ -135,6 +140,8 @@ static void test_errors(void **state) {
     parse_bad("SELECT v FROM m fill(sometimes)",
               "error parsing query: found sometimes, expected null, none, previous, linear, "
               "number at line 1, char 22");
+    parse_bad("SELECT v FROM a.b.c.d",
+              "error parsing query: found ., expected identifier at line 1, char 20");
     parse_bad("SELECT v FROM m x", "error parsing query: found x, expected ; at line 1, char 17");
     parse_bad("SELECT v INTO o FROM m",
               "error parsing query: SELECT ... INTO is not supported by Strata at line 1, "

@@ -839,7 +839,7 @@ static int measurement(sel_ctx *c, iql_result *out, size_t *cap) {
     }
     qsort(c->gtags, c->ngtags, sizeof *c->gtags, cmp_str);
     if (columns(c) < 0) return -1;
-    if (!c->ncols) return 0;
+    if (!c->ncols) return iql_fail(c->e, "at least 1 non-time field must be queried");
     int64_t tmin, tmax;
     buf w;
     buf_init(&w);

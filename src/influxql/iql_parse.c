@@ -123,11 +123,21 @@ static int primary(parser *p, iql_expr **out) {
         break;
     case T_MINUS: {
         next(p);
-        if (p->tok.t != T_INT && p->tok.t != T_NUMBER && p->tok.t != T_DURATION)
-            return expected(p, "number or duration");
+        bool lit = p->tok.t == T_INT || p->tok.t == T_NUMBER || p->tok.t == T_DURATION;
         if (primary(p, &x) < 0) return -1;
-        x->i = -x->i;
-        x->f = -x->f;
+        if (lit) {
+            x->i = -x->i;
+            x->f = -x->f;
+        } else { /* -expr: -1 * expr, named as expr is */
+            iql_expr *m = node(p, IE_INT);
+            m->i = -1;
+            m->f = -1;
+            iql_expr *b = node(p, IE_BIN);
+            b->op = IO_MUL;
+            b->l = m;
+            b->r = x;
+            x = b;
+        }
         break;
     }
     case T_LPAREN:

@@ -87,9 +87,10 @@ def test_raw_select_star_and_where(cpu):
     assert [r[1] for r in s[0]["values"]] == [3]
     s = series(cpu, "SELECT v FROM cpu WHERE time > '2020-09-13T12:28:40Z'", db="iq")
     assert [r[1] for r in s[0]["values"]] == [6]
-    s = series(cpu, "SELECT v * 2 + 1 AS x, w::field, host::tag FROM cpu WHERE host='a'", db="iq")
-    assert s[0]["columns"] == ["time", "x", "w", "host"]
-    assert s[0]["values"][0][1:] == [3, 2, "a"]
+    s = series(cpu, "SELECT v * 2 + 1 AS x, w::field, host::tag, -w, v / 0 FROM cpu "
+                    "WHERE host='a'", db="iq")
+    assert s[0]["columns"] == ["time", "x", "w", "host", "w_1", "v"]
+    assert s[0]["values"][0][1:] == [3, 2, "a", -2, 0]
 
 
 def test_raw_order_limit_offset_slimit(cpu):
@@ -288,6 +289,8 @@ def test_errors(cpu):
     assert res[2] == {"statement_id": 2, "error": "not executed"}
     res = ok(cpu, "SELECT v FROM cpu GROUP BY time(1m)", db="iq")["results"]
     assert res[0]["error"] == "GROUP BY requires at least one aggregate function"
+    res = ok(cpu, "SELECT time FROM cpu", db="iq")["results"]
+    assert res[0]["error"] == "at least 1 non-time field must be queried"
     res = ok(cpu, "SELECT foo(v) FROM cpu", db="iq")["results"]
     assert res[0]["error"] == "undefined function foo()"
     res = ok(cpu, "SELECT v FROM cpu", db="nosuchdb")["results"]
@@ -395,23 +398,22 @@ def test_moving_average_longer_than_the_series(cpu):
         "results": [{"statement_id": 0}]}
 
 
-def test_raw_limit_is_the_scans(make_server):
-    """SELECT ... LIMIT without GROUP BY tags reads only the rows it answers: 200000 points under
-    a memory limit they would pass all together; rows without any selected field are left out
-    before the limit counts them."""
-    srv = make_server(config='[query]\nquery_memory_limit = "16MiB"\n')
-    load(srv, "raw", "\n".join(f"m,host=h{i % 2} v={i} {T0 + i}" for i in range(200000)) +
-         f"\nm x=1 {T0 + 300000}\nm x=2 {T0 - 1}")
-    s = series(srv, "SELECT v, host FROM m LIMIT 2 OFFSET 1", db="raw", epoch="s")
+def test_raw_limit_is_the_scans(server):
+    """SELECT ... LIMIT without GROUP BY tags is the scan's LIMIT: rows without any selected
+    field are left out before the limit counts them, OFFSET and ORDER BY time DESC included."""
+    load(server, "raw", "\n".join(f"m,host=h{i % 2} v={i} {T0 + i}" for i in range(1000)) +
+         f"\nm x=1 {T0 + 3000}\nm x=2 {T0 - 1}")
+    s = series(server, "SELECT v, host FROM m LIMIT 2 OFFSET 1", db="raw", epoch="s")
     assert s[0]["values"] == [[T0 + 1, 1, "h1"], [T0 + 2, 2, "h0"]]
-    s = series(srv, "SELECT x FROM m LIMIT 1", db="raw", epoch="s")
+    s = series(server, "SELECT x FROM m LIMIT 1", db="raw", epoch="s")
     assert s[0]["values"] == [[T0 - 1, 2]]
-    s = series(srv, "SELECT v FROM m ORDER BY time DESC LIMIT 2", db="raw", epoch="s")
-    assert s[0]["values"] == [[T0 + 199999, 199999], [T0 + 199998, 199998]]
-    s = series(srv, f"SELECT x FROM m LIMIT 1 OFFSET 1", db="raw", epoch="s")
-    assert s[0]["values"] == [[T0 + 300000, 1]]
-    r = ok(srv, "SELECT v, host FROM m", db="raw")["results"][0]
-    assert "query_memory_limit" in r["error"]
+    s = series(server, "SELECT v FROM m ORDER BY time DESC LIMIT 2 OFFSET 1", db="raw",
+               epoch="s")
+    assert s[0]["values"] == [[T0 + 998, 998], [T0 + 997, 997]]
+    s = series(server, "SELECT x FROM m LIMIT 1 OFFSET 1", db="raw", epoch="s")
+    assert s[0]["values"] == [[T0 + 3000, 1]]
+    s = series(server, "SELECT x, v FROM m ORDER BY time DESC LIMIT 2", db="raw", epoch="s")
+    assert s[0]["values"] == [[T0 + 3000, 1, None], [T0 + 999, None, 999]]
 
 
 def test_bucket_count_is_bounded(make_server):

@@ -89,8 +89,9 @@ typedef struct iql_select {
     size_t nfields;
     const char **from; /* measurement names */
     size_t nfrom;
-    const char *from_re; /* FROM /re/ (then nfrom == 0) */
-    const char *db;      /* FROM db.rp.m: the database (NULL: the request's) */
+    const char *from_re;    /* FROM /re/ (then nfrom == 0) */
+    const char *db;         /* FROM db.rp.m: the database (NULL: the request's) */
+    struct iql_select *sub; /* FROM (SELECT ...): its series are the rows (then nfrom == 0) */
     iql_expr *where;
     int64_t every;  /* GROUP BY time(every[, offset]); 0 = none */
     int64_t offset; /* nanoseconds */

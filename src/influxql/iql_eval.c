@@ -53,6 +53,12 @@ typedef struct sel_ctx {
     size_t npushed, *pcol;
     const iql_zone *zone;
     bool sql_desc; /* the scan answered newest first (a raw LIMIT pushed into it) */
+    /* FROM (subquery): the inner statement's rows (time, the table's tags, its fields), which
+     * the WHERE clause filters here; and the regexes it compiled, by expression */
+    const iql_rows *given;
+    const iql_expr **re_x;
+    regex_pat **re_p;
+    size_t nre;
     /* GROUP BY time's buckets start at this offset from the epoch: the offset given (now()
      * with `time(1h, now())`) less the zone's UTC offset at the start of the time range */
     int64_t boff;
@@ -809,6 +815,135 @@ static bool raw_filter(const sel_ctx *c, buf *w) {
     return exact;
 }
 
+/* ---- FROM (subquery) ---- */
+
+static bool is_time(const iql_expr *x) {
+    return x->k == IE_REF && !strcasecmp(x->s, "time");
+}
+
+/* x's regex, compiled once per statement. */
+static regex_pat *regex_of(sel_ctx *c, const iql_expr *x) {
+    for (size_t i = 0; i < c->nre; i++)
+        if (c->re_x[i] == x) return c->re_p[i];
+    regex_pat *p = regex_compile(c->a, (strv){x->s, (uint32_t)strlen(x->s)}, false, c->e);
+    if (!p) return NULL;
+    const iql_expr **nx = arena_alloc(c->a, (c->nre + 1) * sizeof *nx);
+    regex_pat **np = arena_alloc(c->a, (c->nre + 1) * sizeof *np);
+    if (c->nre) {
+        memcpy(nx, c->re_x, c->nre * sizeof *nx);
+        memcpy(np, c->re_p, c->nre * sizeof *np);
+    }
+    nx[c->nre] = x;
+    np[c->nre++] = p;
+    c->re_x = nx;
+    c->re_p = np;
+    return p;
+}
+
+/* -1, 0, 1 as a < b, or 2 when they do not compare (a missing value compares as ""). */
+static int compare(value a, value b) {
+    bool as = a.type == VT_STR || (a.null && b.type == VT_STR);
+    bool bs = b.type == VT_STR || (b.null && a.type == VT_STR);
+    if (as && bs) {
+        uint32_t al = a.null ? 0 : a.v.s.len, bl = b.null ? 0 : b.v.s.len;
+        int k = memcmp(a.null ? "" : a.v.s.p, b.null ? "" : b.v.s.p, al < bl ? al : bl);
+        if (!k) k = (al > bl) - (al < bl);
+        return (k > 0) - (k < 0);
+    }
+    if (a.null || b.null || as || bs) return 2;
+    double x = iql_num(&a), y = iql_num(&b);
+    return x < y ? -1 : x > y ? 1 : x == y ? 0 : 2;
+}
+
+/* The WHERE clause of an outer statement on one of its rows. */
+static int cond_eval(sel_ctx *c, const iql_expr *x, size_t row, bool *out) {
+    if (x->k == IE_BIN && (x->op == IO_AND || x->op == IO_OR)) {
+        bool l, r;
+        if (cond_eval(c, x->l, row, &l) < 0 || cond_eval(c, x->r, row, &r) < 0) return -1;
+        *out = x->op == IO_AND ? l && r : l || r;
+        return 0;
+    }
+    if (x->k == IE_BOOL) {
+        *out = x->i != 0;
+        return 0;
+    }
+    if (x->k != IE_BIN || x->op < IO_EQ)
+        return iql_fail(c->e, "invalid condition: expected a comparison");
+    enum iql_op op = x->op;
+    value a, b;
+    if (op == IO_RE || op == IO_NRE) {
+        regex_pat *re = x->r->k == IE_REGEX ? regex_of(c, x->r) : NULL;
+        if (!re) return x->r->k == IE_REGEX ? -1 : iql_fail(c->e, "invalid regex comparison");
+        a = ev_row(c, x->l, row);
+        strv sv = a.null || a.type != VT_STR ? (strv){"", 0} : a.v.s;
+        regex_run *run = regex_begin();
+        int m = regex_exec(run, re, sv, c->e);
+        regex_end(run);
+        if (m < 0) return -1;
+        *out = op == IO_RE ? m : !m;
+        return 0;
+    }
+    if (is_time(x->l) || is_time(x->r)) {
+        int64_t ns;
+        if (!iql_time_value(is_time(x->l) ? x->r : x->l, c->now, &ns))
+            return iql_fail(c->e, "invalid operation: time and this value do not compare");
+        a = (value){.type = VT_I64};
+        b = (value){.type = VT_I64};
+        a.v.i = is_time(x->l) ? row_time(c, row) : ns;
+        b.v.i = is_time(x->l) ? ns : row_time(c, row);
+        int k = a.v.i < b.v.i ? -1 : a.v.i > b.v.i;
+        *out = op == IO_EQ   ? !k
+               : op == IO_NE ? k
+               : op == IO_LT ? k < 0
+               : op == IO_LE ? k <= 0
+               : op == IO_GT ? k > 0
+                             : k >= 0;
+        return 0;
+    }
+    int k = compare(ev_row(c, x->l, row), ev_row(c, x->r, row));
+    *out = k != 2 && (op == IO_EQ   ? !k
+                      : op == IO_NE ? k != 0
+                      : op == IO_LT ? k < 0
+                      : op == IO_LE ? k <= 0
+                      : op == IO_GT ? k > 0
+                                    : k >= 0);
+    return 0;
+}
+
+static _Thread_local const sel_ctx *sort_ctx;
+
+/* Rows by the GROUP BY tags (missing first), then time. */
+static int cmp_row(const void *pa, const void *pb) {
+    const sel_ctx *c = sort_ctx;
+    const value *a = pa, *b = pb;
+    for (size_t g = 0; g < c->ngtags; g++) {
+        if (c->gidx[g] < 0) continue;
+        int k = compare(a[c->gidx[g]], b[c->gidx[g]]);
+        if (k) return k;
+    }
+    return (a[0].v.i > b[0].v.i) - (a[0].v.i < b[0].v.i);
+}
+
+/* The subquery's rows that pass the WHERE clause, in series order, as c->rows. */
+static int sub_rows(sel_ctx *c) {
+    c->rows = *c->given;
+    size_t nc = c->rows.ncols, n = 0;
+    value *v = arena_alloc(c->a, (c->rows.nrows + 1) * nc * sizeof *v);
+    for (size_t r = 0; r < c->rows.nrows; r++) {
+        bool keep = true;
+        if (c->sel->where && cond_eval(c, c->sel->where, r, &keep) < 0) return -1;
+        if (keep) memcpy(v + n++ * nc, c->rows.v + r * nc, nc * sizeof *v);
+    }
+    c->rows.v = v;
+    c->rows.nrows = n;
+    c->gidx = arena_alloc(c->a, (c->ngtags + 1) * sizeof *c->gidx);
+    for (size_t g = 0; g < c->ngtags; g++) c->gidx[g] = row_col(c, c->gtags[g]);
+    sort_ctx = c;
+    qsort(v, n, nc * sizeof *v, cmp_row);
+    sort_ctx = NULL;
+    return 0;
+}
+
 /* One measurement's series, appended to out. */
 static int measurement(sel_ctx *c, iql_result *out, size_t *cap) {
     const iql_select *s = c->sel;
@@ -850,6 +985,11 @@ static int measurement(sel_ctx *c, iql_result *out, size_t *cap) {
     if (s->every) {
         int64_t off = s->offset == INT64_MIN ? c->now % s->every : s->offset;
         c->boff = off - iql_zone_offset(c->zone, tmin != INT64_MIN ? tmin : c->now);
+    }
+    if (c->given) {
+        buf_free(&w);
+        if (sub_rows(c) < 0) return -1;
+        goto loaded;
     }
     buf q, group;
     buf_init(&q);
@@ -923,6 +1063,7 @@ from:
     }
     c->gidx = arena_alloc(c->a, (c->ngtags + 1) * sizeof *c->gidx);
     for (size_t g = 0; g < c->ngtags; g++) c->gidx[g] = row_col(c, c->gtags[g]);
+loaded:;
     int64_t first = INT64_MAX;
     for (size_t r = 0; r < c->rows.nrows; r++)
         if (row_time(c, r) < first) first = row_time(c, r);
@@ -982,12 +1123,95 @@ int iql_measurements(sql_session *ss, arena *a, const char *re, const char ***ou
     return tables_matching(ss, a, re, out, n, e);
 }
 
+static int cmp_series_name(const void *a, const void *b) {
+    const iql_series *x = a, *y = b;
+    return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+static void add_name(arena *a, const char ***names, size_t *n, const char *s) {
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp((*names)[i], s)) return;
+    const char **nn = arena_alloc(a, (*n + 1) * sizeof *nn);
+    if (*n) memcpy(nn, *names, *n * sizeof *nn);
+    nn[(*n)++] = s;
+    *names = nn;
+}
+
+static int name_index(const char *const *names, size_t n, const char *s) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], s)) return (int)i;
+    return -1;
+}
+
+/* FROM (subquery): the inner series of one name [lo, hi) as a table (their tag keys its tags,
+ * their columns its fields) and its rows (time, tags, fields), then the outer statement. */
+static int sub_measurement(sel_ctx *c, const iql_series *ser, size_t lo, size_t hi, iql_result *out,
+                           size_t *cap) {
+    arena *a = c->a;
+    iql_table *t = arena_calloc(a, sizeof *t);
+    t->name = ser[lo].name ? ser[lo].name : "";
+    t->unit = TU_NS;
+    size_t nrows = 0;
+    for (size_t i = lo; i < hi; i++) {
+        for (size_t k = 0; k < ser[i].ntags; k++)
+            add_name(a, &t->tags, &t->ntags, ser[i].tag_keys[k]);
+        for (size_t k = ser[i].time_col; k < ser[i].ncols; k++)
+            add_name(a, &t->fields, &t->nfields, ser[i].cols[k]);
+        nrows += ser[i].nrows;
+    }
+    if (t->ntags) qsort(t->tags, t->ntags, sizeof *t->tags, cmp_str);
+    t->ftypes = arena_alloc(a, t->nfields + 1);
+    for (size_t f = 0; f < t->nfields; f++) t->ftypes[f] = VT_F64;
+    iql_rows *rows = arena_calloc(a, sizeof *rows);
+    rows->ncols = 1 + t->ntags + t->nfields;
+    rows->names = arena_alloc(a, rows->ncols * sizeof *rows->names);
+    rows->names[0] = "time";
+    if (t->ntags) memcpy(rows->names + 1, t->tags, t->ntags * sizeof *t->tags);
+    if (t->nfields) memcpy(rows->names + 1 + t->ntags, t->fields, t->nfields * sizeof *t->fields);
+    rows->v = arena_alloc(a, (nrows + 1) * rows->ncols * sizeof *rows->v);
+    for (size_t i = lo; i < hi; i++) {
+        const iql_series *s = &ser[i];
+        for (size_t r = 0; r < s->nrows; r++) {
+            value *row = rows->v + rows->nrows++ * rows->ncols;
+            for (size_t k = 0; k < rows->ncols; k++) row[k] = vnull();
+            row[0] = (value){.type = VT_TS};
+            row[0].v.i = s->time_col ? s->vals[r * s->ncols].v.i : 0;
+            for (size_t k = 0; k < s->ntags; k++) {
+                value *tv = &row[1 + name_index(t->tags, t->ntags, s->tag_keys[k])];
+                *tv = (value){.type = VT_STR};
+                tv->v.s = (strv){s->tag_vals[k], (uint32_t)strlen(s->tag_vals[k])};
+            }
+            for (size_t k = s->time_col; k < s->ncols; k++) {
+                int f = name_index(t->fields, t->nfields, s->cols[k]);
+                value v = s->vals[r * s->ncols + k];
+                row[1 + t->ntags + (size_t)f] = v;
+                if (!v.null) t->ftypes[f] = v.type; /* the type of its values */
+            }
+        }
+    }
+    c->t = t;
+    c->given = rows;
+    return measurement(c, out, cap);
+}
+
 int iql_run_select(sql_session *ss, arena *a, const iql_select *sel, int64_t now_ns,
                    iql_result *out, err *e) {
     memset(out, 0, sizeof *out);
     iql_zone *zone = NULL;
     if (sel->tz && iql_zone_load(a, sel->tz, &zone, e) < 0) return -1;
     out->tz = zone;
+    if (sel->sub) {
+        iql_result in;
+        if (iql_run_select(ss, a, sel->sub, now_ns, &in, e) < 0) return -1;
+        if (in.n) qsort(in.series, in.n, sizeof *in.series, cmp_series_name);
+        size_t cap = 0;
+        for (size_t lo = 0, hi; lo < in.n; lo = hi) {
+            for (hi = lo + 1; hi < in.n && !cmp_series_name(&in.series[lo], &in.series[hi]);) hi++;
+            sel_ctx c = {.ss = ss, .a = a, .sel = sel, .now = now_ns, .e = e, .zone = zone};
+            if (sub_measurement(&c, in.series, lo, hi, out, &cap) < 0) return -1;
+        }
+        goto limits;
+    }
     const char **names = (const char **)sel->from;
     size_t n = sel->nfrom;
     if (sel->from_re && tables_matching(ss, a, sel->from_re, &names, &n, e) < 0) return -1;
@@ -1006,12 +1230,13 @@ int iql_run_select(sql_session *ss, arena *a, const iql_select *sel, int64_t now
         sel_ctx c = {.ss = ss, .a = a, .sel = sel, .now = now_ns, .e = e, .t = &t, .zone = zone};
         if (measurement(&c, out, &cap) < 0) return -1;
     }
+limits:;
     /* SLIMIT / SOFFSET over the series */
     size_t from = sel->soffset > 0 ? (size_t)sel->soffset : 0;
     if (from > out->n) from = out->n;
     size_t to = out->n;
     if (sel->slimit > 0 && from + (size_t)sel->slimit < to) to = from + (size_t)sel->slimit;
-    out->series += from;
+    if (from) out->series += from;
     out->n = to - from;
     return 0;
 }

@@ -51,7 +51,7 @@ static void clip(iql_series *s, int64_t limit, int64_t offset) {
     if (from > s->nrows) from = s->nrows;
     size_t to = s->nrows;
     if (limit > 0 && from + (size_t)limit < to) to = from + (size_t)limit;
-    s->vals += from * s->ncols;
+    if (from) s->vals += from * s->ncols;
     s->nrows = to - from;
 }
 

@@ -14,7 +14,22 @@ typedef struct parser {
     iql_token tok; /* the current token */
     arena *a;
     err *e;
+    int depth; /* parentheses and subqueries open: bounded, the parse recurses on each */
+    int ops;   /* operators read: bounded, as evaluation recurses down their chains */
 } parser;
+
+/* Nesting deeper than this, or more operators than MAX_OPS in a text, is refused rather than
+ * allowed to exhaust a worker's stack. */
+#define MAX_DEPTH 200
+#define MAX_OPS 5000
+
+static int nest(parser *p) {
+    if (++p->depth <= MAX_DEPTH) return 0;
+    return err_set(p->e, 400, EC_GENERIC,
+                   "error parsing query: more than %d nested parentheses or subqueries at line "
+                   "%u, char %u",
+                   MAX_DEPTH, p->tok.line, p->tok.col);
+}
 
 static void next(parser *p) {
     iql_lex_next(&p->lx, &p->tok);
@@ -141,8 +156,10 @@ static int primary(parser *p, iql_expr **out) {
         break;
     }
     case T_LPAREN:
+        if (nest(p) < 0) return -1;
         next(p);
         if (expr(p, &x) < 0 || expect_tok(p, T_RPAREN, ")") < 0) return -1;
+        p->depth--;
         break;
     case T_STAR:
         x = node(p, IE_STAR);
@@ -214,6 +231,7 @@ static int primary(parser *p, iql_expr **out) {
 }
 
 static iql_expr *bin(parser *p, enum iql_op op, iql_expr *l, iql_expr *r) {
+    p->ops++;
     iql_expr *x = node(p, IE_BIN);
     x->op = op;
     x->l = l;
@@ -312,6 +330,10 @@ static int and_expr(parser *p, iql_expr **out) {
 
 static int expr(parser *p, iql_expr **out) {
     if (and_expr(p, out) < 0) return -1;
+    if (p->ops > MAX_OPS)
+        return err_set(p->e, 400, EC_GENERIC,
+                       "error parsing query: more than %d operators at line %u, char %u", MAX_OPS,
+                       p->tok.line, p->tok.col);
     while (accept_kw(p, "or")) {
         iql_expr *r;
         if (and_expr(p, &r) < 0) return -1;
@@ -354,10 +376,22 @@ static int measurement(parser *p, const char **out, const char **db) {
     return 0;
 }
 
-/* FROM a, b | FROM /re/ */
-static int from_clause(parser *p, const char ***names, size_t *n, const char **re,
-                       const char **db) {
+static int select_stmt(parser *p, iql_select *s);
+
+/* FROM a, b | FROM /re/ | FROM (SELECT ...), the last alone; sub NULL where it cannot be. */
+static int from_clause(parser *p, const char ***names, size_t *n, const char **re, const char **db,
+                       iql_select **sub) {
     size_t cap = 0;
+    if (sub && p->tok.t == T_LPAREN) {
+        if (nest(p) < 0) return -1;
+        next(p);
+        if (expect_kw(p, "select") < 0) return -1;
+        iql_select *in = arena_calloc(p->a, sizeof *in);
+        if (select_stmt(p, in) < 0 || expect_tok(p, T_RPAREN, ")") < 0) return -1;
+        p->depth--;
+        *sub = in;
+        return 0;
+    }
     for (;;) {
         if (p->tok.t == T_SLASH) {
             if (regex_lit(p, re) < 0) return -1;
@@ -456,7 +490,7 @@ static int select_stmt(parser *p, iql_select *s) {
                        "%u, char %u",
                        p->tok.line, p->tok.col);
     if (expect_kw(p, "from") < 0) return -1;
-    if (from_clause(p, &s->from, &s->nfrom, &s->from_re, &s->db) < 0) return -1;
+    if (from_clause(p, &s->from, &s->nfrom, &s->from_re, &s->db, &s->sub) < 0) return -1;
     if (accept_kw(p, "where") && expr(p, &s->where) < 0) return -1;
     if (accept_kw(p, "group")) {
         if (expect_kw(p, "by") < 0 || group_by(p, s) < 0) return -1;
@@ -509,7 +543,7 @@ static int show_from_where(parser *p, iql_stmt *st, bool with_key) {
     if (accept_kw(p, "from")) {
         const char **names = NULL;
         size_t n = 0;
-        if (from_clause(p, &names, &n, &st->from_re, &st->db) < 0) return -1;
+        if (from_clause(p, &names, &n, &st->from_re, &st->db, NULL) < 0) return -1;
         if (n) st->name = names[0];
     }
     if (with_key) {

@@ -457,3 +457,27 @@ def test_database_in_milliseconds(server):
     s = series(server, f"SELECT count(v) FROM m WHERE time >= {T0}000ms AND time < {T0}002ms "
                        "GROUP BY time(1ms) fill(none)", db="msdb")
     assert s[0]["values"] == [["2020-09-13T12:26:40.001Z", 1]]
+
+
+def test_subqueries(cpu):
+    base = f"WHERE time >= {T0}s AND time < {T0 + 180}s"
+    # the largest per-minute max of each host, then their mean across hosts
+    s = series(cpu, f"SELECT max(m) FROM (SELECT max(v) AS m FROM cpu {base} GROUP BY time(1m), "
+                    "host) GROUP BY host", db="iq")
+    assert [(x["tags"]["host"], x["values"][0][1:]) for x in s] == [("a", [6]), ("b", [3])]
+    s = series(cpu, f"SELECT mean(m), count(m) FROM (SELECT max(v) AS m FROM cpu {base} "
+                    "GROUP BY time(1m), host)", db="iq")
+    assert s[0]["values"][0][1:] == [(1 + 6 + 3) / 3, 3]
+    # the outer WHERE on the inner's tags, fields and time; raw rows of a subquery
+    s = series(cpu, f"SELECT m FROM (SELECT max(v) AS m FROM cpu {base} GROUP BY time(1m), host) "
+                    f"WHERE host =~ /a/ AND m > 1 AND time >= {T0 + 60}s", db="iq")
+    assert s[0]["values"] == [["2020-09-13T12:28:00Z", 6]]
+    s = series(cpu, "SELECT sum(d) FROM (SELECT difference(w) AS d FROM cpu WHERE host = 'a')",
+               db="iq")
+    assert s[0]["values"][0][1:] == [8]
+    assert ok(cpu, "SELECT mean(x) FROM (SELECT v AS x FROM nope)", db="iq") == {
+        "results": [{"statement_id": 0}]}
+    r = ok(cpu, "SELECT mean(x) FROM (SELECT foo(v) AS x FROM cpu)", db="iq")["results"][0]
+    assert r["error"] == "undefined function foo()"
+    r = q(cpu, "SELECT mean(x) FROM (SELECT v FROM cpu")
+    assert r.status == 400 and "found EOF, expected )" in r.text, r

@@ -85,6 +85,12 @@ static void test_select(void **state) {
     assert_null(q.stmts[0].sel.db);
     assert_string_equal(q.stmts[0].sel.tags_re, "^h");
     assert_string_equal(q.stmts[0].sel.tags[0], "x");
+    q = parse_ok(a, "SELECT max(m) FROM (SELECT mean(v) AS m FROM (SELECT v FROM c) GROUP BY "
+                    "time(1m)) WHERE m > 1");
+    assert_int_equal(q.stmts[0].sel.nfrom, 0);
+    assert_string_equal(q.stmts[0].sel.sub->fields[0].alias, "m");
+    assert_string_equal(q.stmts[0].sel.sub->sub->from[0], "c");
+    assert_non_null(q.stmts[0].sel.where);
     q = parse_ok(a, "SELECT * FROM /^c/ GROUP BY * fill(-1.5)");
     assert_string_equal(q.stmts[0].sel.from_re, "^c");
     assert_true(q.stmts[0].sel.group_all);
@@ -142,6 +148,33 @@ static void test_errors(void **state) {
               "number at line 1, char 22");
     parse_bad("SELECT v FROM a.b.c.d",
               "error parsing query: found ., expected identifier at line 1, char 20");
+    parse_bad("SELECT v FROM (SHOW DATABASES)",
+              "error parsing query: found SHOW, expected SELECT at line 1, char 16");
+    {
+        char deep[4096] = "SELECT v FROM m WHERE ";
+        for (int i = 0; i < 1000; i++) strcat(deep, "(");
+        parse_bad(deep, "error parsing query: more than 200 nested parentheses or subqueries at "
+                        "line 1, char 223");
+        char sub[8192] = "SELECT v FROM ";
+        for (int i = 0; i < 300; i++) strcat(sub, "(SELECT v FROM ");
+        parse_bad(sub, "error parsing query: more than 200 nested parentheses or subqueries at "
+                       "line 1, char 3015");
+    }
+    {
+        buf b;
+        buf_init(&b);
+        buf_puts(&b, "SELECT v");
+        for (int i = 0; i < 6000; i++) buf_puts(&b, "+v");
+        buf_puts(&b, " FROM m");
+        arena *a = arena_new(0);
+        iql_query out;
+        err e;
+        assert_int_equal(iql_parse(a, b.p, b.len, &out, &e), -1);
+        assert_string_equal(e.msg, "error parsing query: more than 5000 operators at line 1, "
+                                   "char 12010");
+        arena_free(a);
+        buf_free(&b);
+    }
     parse_bad("SELECT v FROM m x", "error parsing query: found x, expected ; at line 1, char 17");
     parse_bad("SELECT v INTO o FROM m",
               "error parsing query: SELECT ... INTO is not supported by Strata at line 1, "

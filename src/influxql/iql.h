@@ -118,6 +118,8 @@ enum iql_sk {
     IS_CREATE_DB,
     IS_DROP_DB,
     IS_DROP_MEASUREMENT,
+    IS_DELETE,      /* DELETE [FROM m] [WHERE tags and time] */
+    IS_DROP_SERIES, /* DROP SERIES [FROM m] [WHERE tags] */
 };
 
 typedef struct iql_stmt {

@@ -315,6 +315,42 @@ static int show_rp(sql_session *ss, arena *a, iql_result *out, err *e) {
     return 0;
 }
 
+static bool mentions_time(const iql_expr *x) {
+    if (!x) return false;
+    if (x->k == IE_REF && !strcasecmp(x->s, "time")) return true;
+    return mentions_time(x->l) || mentions_time(x->r);
+}
+
+/* DELETE and DROP SERIES: CnosDB's DELETE FROM t WHERE (tags and time) per measurement. */
+static int delete_rows(sql_session *ss, arena *a, const iql_stmt *st, int64_t now_ns, err *e) {
+    if (st->k == IS_DROP_SERIES && mentions_time(st->where))
+        return iql_fail(e, "DROP SERIES doesn't support time in WHERE clause");
+    const char **names;
+    size_t n;
+    if (show_tables(ss, a, st, &names, &n, e) < 0) return -1;
+    for (size_t i = 0; i < n; i++) {
+        iql_table t;
+        if (iql_describe(ss, a, names[i], &t, e) < 0) return -1;
+        if (t.missing) continue;
+        buf q, w;
+        buf_init(&q);
+        buf_init(&w);
+        int64_t tmin, tmax;
+        int rc = iql_sql_where(st->where, &t, now_ns, &w, &tmin, &tmax, e);
+        if (rc == 0) {
+            buf_puts(&q, "DELETE FROM ");
+            iql_sql_ident(&q, t.name);
+            if (w.len) buf_printf(&q, " WHERE %s", buf_cstr(&w));
+            iql_rows rows;
+            rc = iql_run_sql(ss, a, buf_cstr(&q), &rows, e);
+        }
+        buf_free(&q);
+        buf_free(&w);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
 static int ddl(sql_session *ss, arena *a, const iql_stmt *st, err *e) {
     buf q;
     buf_init(&q);
@@ -368,6 +404,10 @@ int iql_exec(sql_session *ss0, arena *a, const iql_stmt *st, int64_t now_ns, iql
         break;
     case IS_SHOW_RP:
         rc = show_rp(&ss, a, out, &se);
+        break;
+    case IS_DELETE:
+    case IS_DROP_SERIES:
+        rc = delete_rows(&ss, a, st, now_ns, &se);
         break;
     default:
         rc = ddl(&ss, a, st, &se);

@@ -670,6 +670,25 @@ static int create_stmt(parser *p, iql_stmt *st) {
     }
 }
 
+/* DELETE / DROP SERIES: [FROM m[, m2 | /re/]] [WHERE cond], one of the two at least. */
+static int delete_stmt(parser *p, iql_stmt *st) {
+    bool any = false;
+    if (accept_kw(p, "from")) {
+        const char **names = NULL;
+        size_t n = 0;
+        if (from_clause(p, &names, &n, &st->from_re, &st->db, NULL) < 0) return -1;
+        if (n) st->name = names[0];
+        if (n > 1) return expected(p, "one measurement");
+        any = true;
+    }
+    if (accept_kw(p, "where")) {
+        if (expr(p, &st->where) < 0) return -1;
+        any = true;
+    }
+    if (!any) return expected(p, "FROM, WHERE");
+    return 0;
+}
+
 static int drop_stmt(parser *p, iql_stmt *st) {
     if (accept_kw(p, "database")) {
         st->k = IS_DROP_DB;
@@ -679,7 +698,11 @@ static int drop_stmt(parser *p, iql_stmt *st) {
         st->k = IS_DROP_MEASUREMENT;
         return measurement(p, &st->name, &st->db);
     }
-    return expected(p, "DATABASE, MEASUREMENT");
+    if (accept_kw(p, "series")) {
+        st->k = IS_DROP_SERIES;
+        return delete_stmt(p, st);
+    }
+    return expected(p, "DATABASE, MEASUREMENT, SERIES");
 }
 
 static int statement(parser *p, iql_stmt *st) {
@@ -691,6 +714,10 @@ static int statement(parser *p, iql_stmt *st) {
     if (accept_kw(p, "show")) return show_stmt(p, st);
     if (accept_kw(p, "create")) return create_stmt(p, st);
     if (accept_kw(p, "drop")) return drop_stmt(p, st);
+    if (accept_kw(p, "delete")) {
+        st->k = IS_DELETE;
+        return delete_stmt(p, st);
+    }
     return expected(p, "SELECT, DELETE, SHOW, CREATE, DROP, EXPLAIN, GRANT, REVOKE, ALTER, SET, "
                        "KILL");
 }

@@ -481,3 +481,21 @@ def test_subqueries(cpu):
     assert r["error"] == "undefined function foo()"
     r = q(cpu, "SELECT mean(x) FROM (SELECT v FROM cpu")
     assert r.status == 400 and "found EOF, expected )" in r.text, r
+
+
+def test_delete_and_drop_series(server):
+    load(server, "del", "\n".join([f"m,host=a v=1 {T0}", f"m,host=a v=2 {T0 + 60}",
+                                   f"m,host=b v=3 {T0}", f"n,host=a v=4 {T0}"]))
+    ok(server, f"DELETE FROM m WHERE host = 'a' AND time < {T0 + 30}s", db="del")
+    s = series(server, "SELECT v FROM m GROUP BY host", db="del")
+    assert [(x["tags"]["host"], [r[1] for r in x["values"]]) for x in s] == [("a", [2]),
+                                                                             ("b", [3])]
+    ok(server, "DROP SERIES FROM m WHERE host = 'b'", db="del")
+    s = series(server, "SELECT v FROM m GROUP BY host", db="del")
+    assert [x["tags"]["host"] for x in s] == ["a"]
+    ok(server, "DELETE WHERE host = 'a'", db="del")  # every measurement
+    assert ok(server, "SELECT * FROM m, n", db="del") == {"results": [{"statement_id": 0}]}
+    r = ok(server, f"DROP SERIES FROM m WHERE time > {T0}s", db="del")["results"][0]
+    assert r["error"] == "DROP SERIES doesn't support time in WHERE clause"
+    r = q(server, "DELETE")
+    assert r.status == 400 and "found EOF, expected FROM, WHERE" in r.text, r

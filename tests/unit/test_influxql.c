@@ -120,6 +120,11 @@ static void test_other_statements(void **state) {
     assert_string_equal(q.stmts[2].keys[1], "b");
     assert_int_equal(q.stmts[7].duration, 3 * 86400000000000LL);
     assert_string_equal(q.stmts[9].name, "m");
+    q = parse_ok(a, "DELETE FROM m WHERE h = 'a'; DELETE WHERE time < now(); DROP SERIES FROM /x/");
+    assert_int_equal(q.n, 3);
+    assert_true(q.stmts[0].k == IS_DELETE && !strcmp(q.stmts[0].name, "m") && q.stmts[0].where);
+    assert_true(q.stmts[1].k == IS_DELETE && !q.stmts[1].name && q.stmts[1].where);
+    assert_true(q.stmts[2].k == IS_DROP_SERIES && !strcmp(q.stmts[2].from_re, "x"));
     arena_free(a);
 }
 
@@ -175,6 +180,10 @@ static void test_errors(void **state) {
         arena_free(a);
         buf_free(&b);
     }
+    parse_bad("DROP SERIES", "error parsing query: found EOF, expected FROM, WHERE at line 1, "
+                             "char 12");
+    parse_bad("DELETE FROM a, b", "error parsing query: found EOF, expected one measurement at "
+                                  "line 1, char 17");
     parse_bad("SELECT v FROM m x", "error parsing query: found x, expected ; at line 1, char 17");
     parse_bad("SELECT v INTO o FROM m",
               "error parsing query: SELECT ... INTO is not supported by Strata at line 1, "

@@ -1,5 +1,6 @@
-/* Internals of src/influxql/ (see iql.h): the lexer (iql_lex.c), the SQL text of a scan
- * (iql_sql.c), the per-series evaluation (iql_eval.c) and the JSON-facing helpers. */
+/* Internals of src/influxql/ (see iql.h): the lexer (iql_lex.c), the SQL side (iql_sql.c),
+ * aggregates (iql_agg.c), SELECT (iql_eval.c and its family, iql_select.h), the other
+ * statements (iql_exec.c) and time zones (iql_tz.c). */
 #ifndef STRATA_INFLUXQL_IQL_INT_H
 #define STRATA_INFLUXQL_IQL_INT_H
 

@@ -11,13 +11,15 @@ PKGS="build-essential pkg-config
   libprotobuf-c-dev protobuf-c-compiler
   libcmocka-dev python3 python3-pytest python3-requests python3-snappy prometheus
   gzip zstd lz4 brotli xz-utils
-  collectd-core"
+  collectd-core python3-influxdb influxdb-client"
+
+# node and npm, for the InfluxDB client tests (and the benchmarks), may come from another nodejs
+# package that bundles npm (and conflicts with Debian's npm): only when there is no npm at all
+# are Debian's asked for.
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 if [ "${1:-}" = "--bench" ]; then
     PKGS="$PKGS influxdb victoria-metrics curl linux-perf"
-    # node and npm may come from another nodejs package that bundles npm (and conflicts with
-    # Debian's npm): only when there is no npm at all are Debian's asked for.
-    command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 fi
 
 # DuckDB for the query benchmark: the npm package (a prebuilt library inside it), installed
@@ -31,11 +33,24 @@ duckdb_npm() {
     npm install --silent --no-audit --no-fund --prefix "$dir" "$DUCKDB_NPM"
 }
 
+# InfluxDB's JavaScript clients for tests/http/test_influx_clients.py (node-influx and the 2.x
+# client), under build/ (git-ignored), exact versions so every machine tests the same code.
+INFLUX_NPM="influx@5.12.0 @influxdata/influxdb-client@1.35.0"
+influx_npm() {
+    dir="$(cd "$(dirname "$0")/.." && pwd)/build/test/influx"
+    [ -d "$dir/node_modules/influx" ] && [ -d "$dir/node_modules/@influxdata/influxdb-client" ] &&
+        return 0
+    mkdir -p "$dir"
+    # shellcheck disable=SC2086
+    npm install --silent --no-audit --no-fund --prefix "$dir" $INFLUX_NPM
+}
+
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -z "$missing" ]; then
+    influx_npm
     if [ "${1:-}" = "--bench" ]; then duckdb_npm; fi
     exit 0
 fi
@@ -47,3 +62,4 @@ $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
 if [ "${1:-}" = "--bench" ]; then duckdb_npm; fi
+influx_npm

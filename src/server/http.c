@@ -159,7 +159,8 @@ static struct reply influx2_err(unsigned st, const err *e) {
 }
 
 struct reply http_fail_for(const struct req *rq, const err *e) {
-    if (rq->route != R_WRITE_V1 && rq->route != R_WRITE_V2) return reply_err(e);
+    if (rq->route != R_WRITE_V1 && rq->route != R_WRITE_V2 && rq->route != R_QUERY)
+        return reply_err(e);
     /* /write is InfluxDB's: {"error": "..."} and its statuses (a bad line is 400, an unknown
      * database 404), so its clients report what went wrong */
     unsigned st = e->http ? (unsigned)e->http : 500;
@@ -301,6 +302,7 @@ static enum route route_of(const char *url, bool *known) {
                   {"/health", R_HEALTH},
                   {"/api/put", R_TSDB_PUT_OT},
                   {"/metrics", R_METRICS},
+                  {"/query", R_QUERY},
                   {"/api/v1/opentsdb/write", R_TSDB_WRITE},
                   {"/api/v1/opentsdb/put", R_TSDB_PUT},
                   {"/api/v1/prom/write", R_PROM_WRITE},
@@ -410,9 +412,10 @@ static void count_request(server *s, const struct req *rq, const char *tenant, c
                                       [R_WRITE_V2] = "/api/v2/write",
                                       [R_TSDB_PUT_OT] = "/api/put",
                                       [R_PROM_WRITE] = "/api/v1/prom/write",
-                                      [R_PROM_READ] = "/api/v1/prom/read"};
+                                      [R_PROM_READ] = "/api/v1/prom/read",
+                                      [R_QUERY] = "/query"};
     const char *path = (size_t)rq->route < sizeof api / sizeof *api ? api[rq->route] : NULL;
-    bool q = rq->route == R_SQL || rq->route == R_PROM_READ;
+    bool q = rq->route == R_SQL || rq->route == R_PROM_READ || rq->route == R_QUERY;
     uint64_t n = rq->body.len;
     const struct usage_add adds[] = {{q ? U_HTTP_QUERIES : U_HTTP_WRITES, 1},
                                      {q ? U_COORD_QUERIES : U_COORD_WRITES, 1},
@@ -508,7 +511,7 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
      * does (a query that writes, INSERT, is declined there and checked on a worker) */
     if (!(on_loop ? engine_healthy_known(s->eng, &e) : engine_healthy(s->eng, &e)))
         return http_fail_for(rq, &e);
-    bool v1 = rq->route == R_WRITE_V1, v2 = rq->route == R_WRITE_V2;
+    bool v1 = rq->route == R_WRITE_V1 || rq->route == R_QUERY, v2 = rq->route == R_WRITE_V2;
     struct creds cr;
     if (http_parse_auth(c, !v1, v2, &cr, &e) < 0) return http_fail_for(rq, &e);
     const char *tenant, *db;
@@ -532,7 +535,8 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     bool must_change = s->cfg.auth_enabled && who.must_change;
     if (rq->route == R_DUMP) return handle_dump(s, c, tenant, &who);
     /* the tenant's request limits: the request itself and its body */
-    enum lim_event ev = rq->route == R_SQL || rq->route == R_PROM_READ ? LIM_QUERY : LIM_WRITE;
+    bool query = rq->route == R_SQL || rq->route == R_PROM_READ || rq->route == R_QUERY;
+    enum lim_event ev = query ? LIM_QUERY : LIM_WRITE;
     if (!rq->limited && (limiter_take(s->lim, tenant, ev, 1, &e) < 0 ||
                          limiter_take(s->lim, tenant, LIM_DATA_IN, rq->body.len, &e) < 0))
         return http_fail_for(rq, &e);
@@ -540,6 +544,8 @@ static struct reply process(server *s, struct MHD_Connection *c, struct req *rq,
     rq->limited = true; /* once, even if the event loop hands it to a worker after this */
     if (rq->route == R_SQL)
         return http_handle_sql(s, c, rq, tenant, db, cr.user, &who, must_change, on_loop);
+    if (rq->route == R_QUERY)
+        return http_handle_influx(s, c, rq, tenant, db, cr.user, &who, must_change);
     if (must_change) {
         err_set(&e, 422, EC_PRIVILEGE, "Insufficient privileges, expected [change password]");
         return http_fail_for(rq, &e);
@@ -637,8 +643,9 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
         *con_cls = &head_only[r];
         return MHD_YES;
     }
-    /* the dump is read with GET (cnosdb-cli); everything else is POST */
-    if (strcmp(method, "POST") && !(r == R_DUMP && !strcmp(method, "GET")))
+    /* the dump is read with GET (cnosdb-cli), /query with GET or POST; everything else is
+     * POST */
+    if (strcmp(method, "POST") && !((r == R_DUMP || r == R_QUERY) && !strcmp(method, "GET")))
         return queue(s, c, reply_fail(405, EC_GENERIC, "Method Not Allowed: %s %s", method, url));
     struct length_headers lh = {0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, scan_length_headers, &lh);
@@ -650,7 +657,7 @@ static enum MHD_Result on_head(server *s, struct MHD_Connection *c, const char *
             s, c,
             reply_fail(400, EC_GENERIC, "Bad Request: both Content-Length and Transfer-Encoding"));
     /* CnosDB bounds both Prometheus routes by the query limit */
-    bool query_limit = r == R_SQL || r == R_PROM_WRITE || r == R_PROM_READ;
+    bool query_limit = r == R_SQL || r == R_QUERY || r == R_PROM_WRITE || r == R_PROM_READ;
     uint64_t limit = query_limit ? s->cfg.query_sql_limit : s->cfg.write_sql_limit;
     const char *cl = http_header(c, "Content-Length");
     if (cl) {

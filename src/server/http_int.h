@@ -5,7 +5,8 @@
  * event loop), limits, responses and the server's start and stop. The work of a request is
  * one of the handlers, each in its own file: http_sql.c (queries, streamed when chunked),
  * http_write.c (line protocol and OpenTSDB writes), http_prom.c (Prometheus' remote write and
- * read); http_auth.c reads its credentials.
+ * read), http_influx.c (InfluxDB 1.x's /query, over src/influxql/); http_auth.c reads its
+ * credentials.
  * Handlers run on a worker and return a struct reply for the event loop to queue; they never
  * queue anything themselves. */
 #ifndef STRATA_SERVER_HTTP_INT_H
@@ -43,6 +44,7 @@ enum route {
     R_METRICS,     /* GET /metrics */
     R_PROM_WRITE,  /* Prometheus remote write (http_prom.c) */
     R_PROM_READ,   /* Prometheus remote read (http_prom.c) */
+    R_QUERY,       /* InfluxDB 1.x's /query (InfluxQL), GET and POST */
     R__COUNT
 };
 
@@ -151,7 +153,7 @@ struct reply http_write_done(const struct req *rq);
  * with token, InfluxDB 2.x's `Authorization: Token user:password` is taken too. */
 int http_parse_auth(struct MHD_Connection *c, bool required, bool token, struct creds *cr, err *e);
 
-/* ---- handlers (http_sql.c, http_write.c), on a worker ---- */
+/* ---- handlers (http_sql.c, http_write.c, http_influx.c), on a worker ---- */
 /* With on_loop, on the event loop: only a query whose storage indexes promise little work
  * runs, single-threaded and stopped at a short deadline; any other statement, or one that
  * would take longer, is declined (status 0, nothing done) for a worker to run again. */
@@ -163,5 +165,9 @@ struct reply http_handle_write(server *s, struct MHD_Connection *c, struct req *
 /* R_PROM_WRITE and R_PROM_READ, the caller having checked the privilege each needs. */
 struct reply http_handle_prom(server *s, struct MHD_Connection *c, struct req *rq,
                               const char *tenant, const char *db);
+/* InfluxDB 1.x's /query (http_influx.c). */
+struct reply http_handle_influx(server *s, struct MHD_Connection *c, struct req *rq,
+                                const char *tenant, const char *db, const char *user,
+                                const cat_login *who, bool must_change);
 
 #endif

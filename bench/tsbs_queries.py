@@ -56,6 +56,7 @@ import io
 import json
 import math
 import os
+import pickle
 import random
 import re
 import shlex
@@ -64,6 +65,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import zlib
 
 CPU_METRICS = [
     "usage_user", "usage_system", "usage_idle", "usage_nice", "usage_iowait", "usage_irq",
@@ -523,6 +525,20 @@ def show(ans, limit=8):
     return "\n    ".join(lines)
 
 
+# A reference answer stays until its instance's last round: with more runs than instances,
+# several of high-cpu-all's (1.7M rows on 4000 hosts, gigabytes as Python tuples) would be held
+# at once and the driver killed for memory. Large ones are kept pickled and compressed.
+PACK_ROWS = 50000
+
+
+def pack_answer(rows):
+    return zlib.compress(pickle.dumps(rows, protocol=5), 1) if len(rows) > PACK_ROWS else rows
+
+
+def unpack_answer(ref):
+    return pickle.loads(zlib.decompress(ref)) if isinstance(ref, bytes) else ref
+
+
 def run_types(a, systems, types, out_tsv, reference):
     """Runs every type on every system; returns {type: {system: [seconds...]}}, notes, failures."""
     times, notes, failed = {}, {}, False
@@ -560,11 +576,11 @@ def run_types(a, systems, types, out_tsv, reference):
             if k not in ref and sysobj.name == reference:
                 if c is None:
                     raise Fail(f"{name}: the reference {reference} answer is unreadable: {why}")
-                ref[k] = c
+                ref[k] = pack_answer(c)
             if sysobj.name != reference:
                 if k not in ref:
                     raise Fail("reference must run first")
-                ok, why = (False, why) if c is None else same(c, ref[k])
+                ok, why = (False, why) if c is None else same(c, unpack_answer(ref[k]))
                 if not ok:
                     failed = True
                     notes[name] = f"WRONG ANSWER from {sysobj.name}: {why}"
@@ -572,8 +588,9 @@ def run_types(a, systems, types, out_tsv, reference):
                     log(f"  {sysobj.name} query: {inst.text(sysobj.name)}")
                     log(f"  {reference} query: {inst.text(reference)}")
                     log(f"  {sysobj.name} answer ({len(ans.rows)} rows):\n    {show(ans)}")
-                    log(f"  {reference} answer (canonical, {len(ref[k])} rows):\n    "
-                        + "\n    ".join(map(str, ref[k][:8])))
+                    r_k = unpack_answer(ref[k])
+                    log(f"  {reference} answer (canonical, {len(r_k)} rows):\n    "
+                        + "\n    ".join(map(str, r_k[:8])))
                     unsupported.add(sysobj.name)
                     return
             if timed:
@@ -592,8 +609,7 @@ def run_types(a, systems, types, out_tsv, reference):
             k = r % len(insts)
             for s in order:
                 one(s, k, True, r + 1)
-            # A reference answer is dropped after its instance's last round: high-cpu-all on
-            # 4000 hosts answers 1.7M rows, a gigabyte and more as Python tuples.
+            # A reference answer is dropped after its instance's last round.
             if r + len(insts) >= a.runs:
                 ref.pop(k, None)
         med = {s: (statistics.median(v) * 1000 if v else None) for s, v in times[name].items()}

@@ -440,20 +440,7 @@ struct reply http_handle_influx(server *s, struct MHD_Connection *c, struct req 
         arena_free(a);
         return influx_error(400, e.msg);
     }
-    sql_session ss = {.cat = s->cat,
-                      .eng = s->eng,
-                      .tenant = tenant,
-                      .db = db,
-                      .user = user,
-                      .is_admin = who->is_admin,
-                      .must_change = must_change,
-                      .role = who->role[0] ? who->role : NULL,
-                      .a = a,
-                      .mem_limit = s->cfg.query_memory_limit,
-                      .parallelism = (uint32_t)s->cfg.query_parallelism,
-                      .deadline_ns = s->cfg.query_timeout_ms > 0
-                                         ? time_mono_ns() + s->cfg.query_timeout_ms * 1000000
-                                         : 0};
+    sql_session ss = http_sql_session(s, tenant, db, user, who, must_change, a);
     int64_t now = time_now_ns();
     iql_result *res = arena_calloc(a, qry.n * sizeof *res);
     for (size_t i = 0; i < qry.n; i++) {

@@ -26,6 +26,7 @@
 #include "server/tsdb_tcp.h"
 #include "server/usage.h"
 #include "server/workers.h"
+#include "sql/sql.h"
 #include "util/buf.h"
 
 enum route {
@@ -154,6 +155,10 @@ struct reply http_write_done(const struct req *rq);
 int http_parse_auth(struct MHD_Connection *c, bool required, bool token, struct creds *cr, err *e);
 
 /* ---- handlers (http_sql.c, http_write.c, http_influx.c), on a worker ---- */
+/* The SQL session of a request: the server's query limits, the login's rights and role, memory
+ * from a (which also keeps the role's name). */
+sql_session http_sql_session(server *s, const char *tenant, const char *db, const char *user,
+                             const cat_login *who, bool must_change, arena *a);
 /* With on_loop, on the event loop: only a query whose storage indexes promise little work
  * runs, single-threaded and stopped at a short deadline; any other statement, or one that
  * would take longer, is declined (status 0, nothing done) for a worker to run again. */

@@ -266,6 +266,24 @@ static struct reply whole_answer(server *s, struct stream *st, const struct sql_
     return reply_buf(200, &all, ctype, cename);
 }
 
+sql_session http_sql_session(server *s, const char *tenant, const char *db, const char *user,
+                             const cat_login *who, bool must_change, arena *a) {
+    return (sql_session){.cat = s->cat,
+                         .eng = s->eng,
+                         .tenant = tenant,
+                         .db = db,
+                         .user = user,
+                         .is_admin = who->is_admin,
+                         .must_change = must_change,
+                         .role = who->role[0] ? arena_strdup(a, who->role) : NULL,
+                         .a = a,
+                         .mem_limit = s->cfg.query_memory_limit,
+                         .parallelism = (uint32_t)s->cfg.query_parallelism,
+                         .deadline_ns = s->cfg.query_timeout_ms > 0
+                                            ? time_mono_ns() + s->cfg.query_timeout_ms * 1000000
+                                            : 0};
+}
+
 struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq,
                              const char *tenant, const char *db, const char *user,
                              const cat_login *who, bool must_change, bool on_loop) {
@@ -297,20 +315,8 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
         tlen = clean.len;
     }
     struct stream *st = xcalloc(1, sizeof *st);
-    st->sess = (sql_session){.cat = s->cat,
-                             .eng = s->eng,
-                             .tenant = tenant,
-                             .db = db,
-                             .user = user,
-                             .is_admin = who->is_admin,
-                             .must_change = must_change,
-                             .a = arena_new(1 << 16),
-                             .mem_limit = s->cfg.query_memory_limit,
-                             .parallelism = (uint32_t)s->cfg.query_parallelism,
-                             .deadline_ns = s->cfg.query_timeout_ms > 0
-                                                ? time_mono_ns() + s->cfg.query_timeout_ms * 1000000
-                                                : 0,
-                             .queries_only = on_loop};
+    st->sess = http_sql_session(s, tenant, db, user, who, must_change, arena_new(1 << 16));
+    st->sess.queries_only = on_loop;
     int64_t on_loop_end = 0;
     if (on_loop) {
         on_loop_end = time_mono_ns() + ON_LOOP_NS;
@@ -324,7 +330,6 @@ struct reply http_handle_sql(server *s, struct MHD_Connection *c, struct req *rq
     st->sess.tenant = arena_strdup(st->sess.a, tenant);
     st->sess.db = arena_strdup(st->sess.a, db);
     st->sess.user = arena_strdup(st->sess.a, user);
-    st->sess.role = who->role[0] ? arena_strdup(st->sess.a, who->role) : NULL;
     int rc = sql_run(&st->sess, text, tlen, &st->res, &e);
     buf_free(&decoded);
     buf_free(&clean);

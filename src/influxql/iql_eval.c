@@ -282,9 +282,13 @@ static int series(sel_ctx *c, size_t lo, size_t hi, int64_t tmin, int64_t tmax, 
         }
     } else if (s->every) {
         int64_t start = floor_bucket(tmin != INT64_MIN ? tmin : first, s->every, c->boff);
-        int64_t end = tmax != INT64_MAX ? tmax : c->now;
+        int64_t end = tmax != INT64_MAX ? tmax : c->now, wend = 0;
+        if (c->zone_varies)
+            iql_zone_window(c->zone, tmin != INT64_MIN ? tmin : first, s->every, c->ioff, &start,
+                            &wend);
         if (end < start) return 0;
-        uint64_t nb = (uint64_t)(end - start) / (uint64_t)s->every + 1;
+        /* an offset change makes a bucket at most an hour or so shorter: one more bucket */
+        uint64_t nb = (uint64_t)(end - start) / (uint64_t)s->every + 1 + c->zone_varies;
         /* a bucket holds a value per column and its slot, twice over while columns are made */
         uint64_t per = (uint64_t)(c->ncols + 1) * sizeof(value) * 2, most = MAX_CELLS;
         if (c->ss->mem_limit && c->ss->mem_limit / per < most) most = c->ss->mem_limit / per;
@@ -297,12 +301,21 @@ static int series(sel_ctx *c, size_t lo, size_t hi, int64_t tmin, int64_t tmax, 
         sl.hi = arena_alloc(c->a, sl.n * sizeof *sl.hi);
         size_t r = lo;
         while (r < hi && iql_row_time(c, r) < start) r++;
-        for (size_t i = 0; i < sl.n; i++) {
-            sl.t[i] = start + (int64_t)i * s->every;
+        int64_t t0 = start, t1 = start + s->every;
+        if (c->zone_varies) t1 = wend;
+        size_t i = 0;
+        for (; i < nb && t0 <= end; i++) {
+            sl.t[i] = t0;
             sl.lo[i] = r;
-            while (r < hi && iql_row_time(c, r) < sl.t[i] + s->every) r++;
+            while (r < hi && iql_row_time(c, r) < t1) r++;
             sl.hi[i] = r;
+            t0 = t1;
+            if (c->zone_varies)
+                iql_zone_window(c->zone, t0, s->every, c->ioff, &t0, &t1);
+            else
+                t1 = t0 + s->every;
         }
+        sl.n = i;
     } else {
         sl.n = 1;
         sl.t = arena_alloc(c->a, sizeof *sl.t);
@@ -493,6 +506,10 @@ int iql_measurement(sel_ctx *c, iql_result *out, size_t *cap) {
     if (s->every) {
         int64_t off = s->offset == INT64_MIN ? c->now % s->every : s->offset;
         c->boff = off - iql_zone_offset(c->zone, tmin != INT64_MIN ? tmin : c->now);
+        c->ioff = off;
+        c->zone_varies =
+            c->zone && (tmin == INT64_MIN ||
+                        !iql_zone_fixed(c->zone, tmin, tmax != INT64_MAX ? tmax : c->now));
     }
     if (c->given) {
         buf_free(&w);

@@ -135,6 +135,13 @@ int iql_measurements(sql_session *ss, arena *a, const char *re, const char ***ou
 /* The zone named (tzdata's names, read from /usr/share/zoneinfo); -1 with InfluxDB's
  * "unable to find time zone" for an unknown one. */
 int iql_zone_load(arena *a, const char *name, iql_zone **out, err *e);
+/* Whether the zone keeps one UTC offset over [from, to] (nanoseconds). */
+bool iql_zone_fixed(const iql_zone *z, int64_t from, int64_t to);
+/* The GROUP BY time(every, offset) bucket holding t in local time: [*start, *end). A bucket
+ * that spans an offset change is longer or shorter by it (a 23- or 25-hour day), unless the
+ * change is at least a bucket long. */
+void iql_zone_window(const iql_zone *z, int64_t t, int64_t every, int64_t offset, int64_t *start,
+                     int64_t *end);
 
 /* ---- shared ---- */
 /* Case-insensitive comparison of an identifier with a keyword. */

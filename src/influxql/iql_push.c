@@ -42,7 +42,7 @@ static bool collect_calls(sel_ctx *c, const iql_expr *x) {
 }
 
 bool iql_plan_push(sel_ctx *c) {
-    if (!c->agg) return false;
+    if (!c->agg || c->zone_varies) return false;
     if (!c->sel->every && c->ncols == 1 && c->cols[0].e->k == IE_CALL &&
         iql_is_selector(c->cols[0].e->s))
         return false;

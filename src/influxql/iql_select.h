@@ -44,6 +44,11 @@ typedef struct sel_ctx {
     /* GROUP BY time's buckets start at this offset from the epoch: the offset given (now()
      * with `time(1h, now())`) less the zone's UTC offset at the start of the time range */
     int64_t boff;
+    /* tz() with an offset change inside the time range: buckets follow local time, so their
+     * lengths differ (a 23-hour day); they are cut one by one (iql_zone_window) and the scan
+     * does not aggregate (date_bin's buckets are all as long) */
+    bool zone_varies;
+    int64_t ioff; /* GROUP BY time's own offset */
 } sel_ctx;
 
 /* ---- the columns of a SELECT (iql_cols.c) ---- */

@@ -5,6 +5,8 @@
  * 2037. */
 #include "influxql/iql_int.h"
 
+#include "util/timeutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,4 +91,31 @@ int64_t iql_zone_offset(const iql_zone *z, int64_t ns) {
             hi = mid;
     }
     return (int64_t)(lo ? z->off[lo - 1] : z->before) * 1000000000LL;
+}
+
+bool iql_zone_fixed(const iql_zone *z, int64_t from, int64_t to) {
+    if (!z) return true;
+    int64_t o = iql_zone_offset(z, from);
+    int64_t fs = from / 1000000000 - (from % 1000000000 < 0), ts = to / 1000000000;
+    for (size_t i = 0; i < z->n; i++)
+        if (z->at[i] > fs && z->at[i] <= ts && (int64_t)z->off[i] * 1000000000LL != o) return false;
+    return true;
+}
+
+/* Local time is cut into buckets; the UTC offset at t says where t's local bucket starts, and
+ * the offset at that start (which may differ across a change) puts the start at the local
+ * boundary; the end likewise. */
+void iql_zone_window(const iql_zone *z, int64_t t, int64_t every, int64_t offset, int64_t *start,
+                     int64_t *end) {
+    int64_t u = t - offset;
+    int64_t zone = iql_zone_offset(z, u);
+    int64_t q, dt;
+    time_floor_divmod(u + zone, every, &q, &dt);
+    int64_t st = u - dt, en = u + (every - dt);
+    int64_t o = zone - iql_zone_offset(z, st);
+    if (o != 0 && (o < 0 ? -o : o) < every) st += o;
+    o = zone - iql_zone_offset(z, en);
+    if (o != 0 && (o < 0 ? -o : o) < every) en += o;
+    *start = st + offset;
+    *end = en + offset;
 }

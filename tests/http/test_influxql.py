@@ -324,6 +324,26 @@ def test_tz(cpu):
     assert r["error"] == "unable to find time zone ../../etc/passwd"
 
 
+def test_tz_across_a_dst_change(server):
+    """New York springs forward on 2021-03-14 (07:00Z): that local day is 23 hours long, and
+    daily buckets follow local midnights, whether the aggregate would go to the scan (count)
+    or not (median)."""
+    t0 = 1615593600  # 2021-03-13T00:00:00Z
+    load(server, "dst", "\n".join(f"m v=1 {t0 + 3600 * h}" for h in range(80)))
+    where = "WHERE time >= '2021-03-13T05:00:00Z' AND time < '2021-03-16T04:00:00Z'"
+    for f, n in (("count", (24, 23, 24)), ("median", (1, 1, 1))):
+        s = series(server, f"SELECT {f}(v) FROM m {where} GROUP BY time(1d) "
+                           "tz('America/New_York')", db="dst")
+        assert s[0]["values"] == [["2021-03-13T00:00:00-05:00", n[0]],
+                                  ["2021-03-14T00:00:00-05:00", n[1]],
+                                  ["2021-03-15T00:00:00-04:00", n[2]]], (f, s)
+    # hourly buckets are all an hour long: the change is at least a bucket long
+    s = series(server, "SELECT count(v) FROM m WHERE time >= '2021-03-14T06:00:00Z' AND "
+                       "time < '2021-03-14T09:00:00Z' GROUP BY time(1h) tz('America/New_York')",
+               db="dst", epoch="s")
+    assert s[0]["values"] == [[1615701600, 1], [1615705200, 1], [1615708800, 1]], s
+
+
 def test_aggregates_computed_by_the_scan(make_server):
     """mean/count/sum/min/max/spread per GROUP BY time bucket come from the SQL scan, one row
     per bucket and series: 200000 points answer under a memory limit that the points themselves

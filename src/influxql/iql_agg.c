@@ -7,6 +7,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include "util/timeutil.h"
 
 double iql_num(const value *v) {
     switch (v->type) {
@@ -90,6 +93,14 @@ bool iql_is_multi(const char *fn) {
 /* A numeric argument of a function (a percentile, a count N, a unit). */
 static double num_arg(const iql_expr *x) {
     return x->k == IE_INT || x->k == IE_DUR ? (double)x->i : x->f;
+}
+
+/* A fresh seed per call: sample() draws differently each time, as InfluxDB's does. */
+static uint64_t sample_seed(void) {
+    uint64_t x = 0;
+    if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x)
+        x = (uint64_t)time_now_ns() ^ (uint64_t)(uintptr_t)&x;
+    return x ? x : 0x9e3779b97f4a7c15u;
 }
 
 int iql_aggregate(const char *fn, const iql_expr *call, iql_pt *p, size_t n, arena *a, iql_pt **out,
@@ -191,9 +202,20 @@ int iql_aggregate(const char *fn, const iql_expr *call, iql_pt *p, size_t n, are
     } else if (!strcmp(fn, "sample")) {
         size_t want = (size_t)num_arg(call->args[1]);
         if (want > n) want = n;
-        /* an even spread, which is a sample and keeps answers repeatable */
+        /* a uniform random sample, as InfluxDB's: reservoir sampling over the points in time
+         * order, then shown in time order */
         iql_pt *d = arena_alloc(a, (want ? want : 1) * sizeof *d);
-        for (size_t i = 0; i < want; i++) d[i] = p[i * n / want];
+        uint64_t x = sample_seed();
+        for (size_t i = 0; i < n; i++) {
+            if (i < want) {
+                d[i] = p[i];
+                continue;
+            }
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+            size_t j = (size_t)(x % (i + 1));
+            if (j < want) d[j] = p[i];
+        }
+        qsort(d, want, sizeof *d, cmp_pt_time);
         *out = d;
         *nout = want;
         return 0;

@@ -142,6 +142,16 @@ def test_selectors_report_the_points_time(cpu):
     assert s[0]["values"] == [["2020-09-13T12:26:40Z", 1], ["2020-09-13T12:27:40Z", 3]]
     s = series(cpu, "SELECT sample(v, 2) FROM cpu", db="iq")
     assert len(s[0]["values"]) == 2
+    points = series(cpu, "SELECT v FROM cpu", db="iq")[0]["values"]
+    assert len({tuple(v) for v in points}) >= 4
+    drawn = set()
+    for _ in range(30):  # a random draw each time: 30 equal draws of 2 from 4+ has odds < 1e-20
+        vals = series(cpu, "SELECT sample(v, 2) FROM cpu", db="iq")[0]["values"]
+        assert len(vals) == 2 and vals[0][0] <= vals[1][0], vals  # in time order
+        assert all(v in points for v in vals), vals
+        drawn.add(tuple(map(tuple, vals)))
+    assert len(drawn) > 1, drawn
+    assert len(series(cpu, "SELECT sample(v, 100) FROM cpu", db="iq")[0]["values"]) == len(points)
     s = series(cpu, "SELECT distinct(host) FROM cpu", db="iq")
     assert s[0]["values"] == [["1970-01-01T00:00:00Z", "a"], ["1970-01-01T00:00:00Z", "b"]]
 

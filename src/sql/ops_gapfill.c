@@ -21,6 +21,8 @@ struct gapfill_op {
     uint32_t pos;
 };
 
+#define GF_MAX_ROWS 50000000u
+
 struct gf_row {
     uint32_t series, row;
     int64_t t;
@@ -107,10 +109,13 @@ static int gapfill_build(struct gapfill_op *g, err *er) {
     int64_t start = gs->tmin - gs->origin, step = gs->stride, m = start % step;
     start = start - m - (m < 0 ? step : 0) + gs->origin;
     uint64_t per = gs->tmax < start ? 0 : (uint64_t)(gs->tmax - start) / (uint64_t)step + 1;
-    if (per * nseries > 50000000)
+    /* Each output row costs its columns' slots: a range far wider than the stride (a year of
+     * nanoseconds) is refused before it is allocated. */
+    if (nseries && per > GF_MAX_ROWS / nseries)
         return err_set(er, 422, EC_QUERY_INTERNAL,
-                       "Error during planning: gap-filling query would produce %llu rows",
-                       (unsigned long long)(per * nseries));
+                       "Execution error: gap filling would produce more than %u rows: narrow "
+                       "the time range or widen the stride",
+                       GF_MAX_ROWS);
     uint32_t total = (uint32_t)(per * nseries);
     /* idx: the input row of each output row, in.n (an appended all-NULL row) for a gap */
     uint32_t *idx = arena_alloc(qa, sizeof *idx * (total + 1));

@@ -634,11 +634,11 @@ static int select_build(struct select_plan *sp, plan_out *out, err *er) {
     if (sp->has_agg) {
         root = sp->ngsets ? plan_grouping_sets(q, root, bd, sp->gsets, sp->ngsets)
                           : op_agg(q, root, bd->group_bx, bd->ngroup, bd->aggs, bd->naggs);
-        if (!sp->ngsets && plan_gapfill(q, bd, sp->where, proj, nproj, &sp->having, &root, er) < 0)
+        if (plan_gapfill(q, bd, sp->where, sp->ngsets > 0, proj, nproj, &sp->having, &root, er) < 0)
             goto fail;
         if (sp->having) root = op_filter(q, root, sp->having);
     }
-    if (!sp->has_agg && plan_gapfill(q, bd, NULL, proj, nproj, &sp->having, &root, er) < 0)
+    if (!sp->has_agg && plan_gapfill(q, bd, NULL, false, proj, nproj, &sp->having, &root, er) < 0)
         goto fail;
     if (bd->nwins) root = op_window(q, root, bd->wins, bd->nwins);
     root = op_project(q, root, proj, nproj);

@@ -108,8 +108,8 @@ static int fill_walk(struct fills *fl, bexpr **e, err *er) {
     return 0;
 }
 
-int plan_gapfill(qctx *q, const struct binder *bd, bexpr *where, bexpr **proj, uint32_t nproj,
-                 bexpr **having, op **root, err *er) {
+int plan_gapfill(qctx *q, const struct binder *bd, bexpr *where, bool grouping_sets, bexpr **proj,
+                 uint32_t nproj, bexpr **having, op **root, err *er) {
     arena *a = q->a;
     uint32_t key = UINT32_MAX;
     for (uint32_t k = 0; k < bd->ngroup; k++) {
@@ -134,6 +134,9 @@ int plan_gapfill(qctx *q, const struct binder *bd, bexpr *where, bexpr **proj, u
         if (f) return func_plan_err(er, "%s may only be used in a gap-filling query", f->fname);
         return 0;
     }
+    if (grouping_sets)
+        return func_plan_err(er, "%s is not supported with GROUPING SETS, ROLLUP or CUBE",
+                             bd->group_bx[key]->fname);
     const bexpr *kx = bd->group_bx[key];
     gapfill_spec gs = {.nkeys = bd->ngroup, .time_col = key};
     if (bucket_params(a, kx, &gs, er) < 0) return -1;

@@ -222,9 +222,10 @@ bool plan_time_bound(arena *a, const bexpr *c, uint32_t time_col, int64_t *tmin,
 /* Wraps *root (the aggregate) in a gap filler when a GROUP BY key is date_bin_gapfill or
  * time_window_gapfill, its buckets spanning where's time bounds; refuses locf, interpolate and
  * the gapfill functions anywhere else (plan_gapfill.c). proj: the bound select list, having
- * the HAVING clause (*having NULL for none); their fill calls become the filled columns. */
-int plan_gapfill(qctx *q, const struct binder *bd, bexpr *where, bexpr **proj, uint32_t nproj,
-                 bexpr **having, op **root, err *er);
+ * the HAVING clause (*having NULL for none); their fill calls become the filled columns.
+ * grouping_sets: the aggregate is GROUPING SETS/ROLLUP/CUBE's, which gap filling refuses. */
+int plan_gapfill(qctx *q, const struct binder *bd, bexpr *where, bool grouping_sets, bexpr **proj,
+                 uint32_t nproj, bexpr **having, op **root, err *er);
 /* *acc AND c (c alone when *acc is NULL). */
 void plan_and_into(arena *a, bexpr **acc, bexpr *c);
 /* Sets used[c] for every column e reads. */

@@ -35,10 +35,6 @@ static int gf_row_cmp(const void *x, const void *y) {
     return a->row < b->row ? -1 : a->row > b->row;
 }
 
-static double gf_num(const vec *v, uint32_t i) {
-    return v->type == VT_F64 ? v->d.f64[i] : (double)v->d.i64[i];
-}
-
 /* Fills column c of the result (rows [from, to) of one series, bucket starts ts) per its mode. */
 static void gf_fill(vec *v, uint8_t mode, const int64_t *ts, uint32_t from, uint32_t to) {
     uint32_t last = UINT32_MAX;
@@ -46,16 +42,26 @@ static void gf_fill(vec *v, uint8_t mode, const int64_t *ts, uint32_t from, uint
         if (vec_is_valid(v, i)) {
             if (mode == GF_INTERP && last != UINT32_MAX && last + 1 < i &&
                 (v->type == VT_F64 || v->type == VT_I64 || v->type == VT_U64)) {
-                double y0 = gf_num(v, last), y1 = gf_num(v, i);
                 for (uint32_t k = last + 1; k < i; k++) {
-                    double f = (double)(ts[k] - ts[last]) / (double)(ts[i] - ts[last]);
-                    double y = y0 + (y1 - y0) * f;
-                    if (v->type == VT_F64)
-                        v->d.f64[k] = y;
-                    else if (v->type == VT_U64)
-                        v->d.u64[k] = (uint64_t)y;
-                    else
-                        v->d.i64[k] = (int64_t)y;
+                    /* integers step from the earlier value by the truncated share of the
+                     * difference, exactly (128 bits), so a falling line rounds like a rising one */
+                    __int128 dt = (__int128)ts[k] - ts[last], span = (__int128)ts[i] - ts[last];
+                    if (v->type == VT_F64) {
+                        double y0 = v->d.f64[last];
+                        v->d.f64[k] = y0 + (v->d.f64[i] - y0) * ((double)dt / (double)span);
+                    } else {
+                        bool u = v->type == VT_U64;
+                        __int128 y0 = u ? (__int128)v->d.u64[last] : v->d.i64[last];
+                        __int128 y1 = u ? (__int128)v->d.u64[i] : v->d.i64[i], p, y;
+                        if (__builtin_mul_overflow(y1 - y0, dt, &p)) /* 2^65 x 2^64 */
+                            y = y0 + (__int128)((long double)(y1 - y0) * dt / span);
+                        else
+                            y = y0 + p / span;
+                        if (u)
+                            v->d.u64[k] = (uint64_t)y;
+                        else
+                            v->d.i64[k] = (int64_t)y;
+                    }
                     bitmap_set(v->valid, k);
                 }
             }

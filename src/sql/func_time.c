@@ -345,6 +345,52 @@ static int bind_date_bin(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **
     return 0;
 }
 
+/* time_window_gapfill(time, width[, slide][, origin]): the bucket is date_bin(width, time
+ * [, origin]); the gap filling itself is the planner's (plan_gapfill.c), which finds the call
+ * by name among the GROUP BY keys. A slide other than the width would make a row belong to
+ * several buckets, which the gap filler does not model: refused rather than answered wrong. */
+static int bind_time_window_gapfill(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out,
+                                    err *er) {
+    if (nargs < 2 || nargs > 4)
+        return func_plan_err(er, "time_window_gapfill expects 2 to 4 arguments, got %u", nargs);
+    bexpr **db = arena_alloc(c->a, sizeof *db * 3);
+    uint32_t n = 2;
+    db[0] = args[1];
+    db[1] = args[0];
+    uint32_t next = 2;
+    if (nargs > next && args[next]->type == VT_INTERVAL) {
+        value w, sl;
+        err fe;
+        if (bx_cast(c->a, &args[1], VT_INTERVAL, 0, er) < 0) return -1;
+        db[0] = args[1];
+        if (!bx_is_const(args[1]) || !bx_is_const(args[next]) ||
+            bx_fold(c->a, args[1], &w, &fe) < 0 || bx_fold(c->a, args[next], &sl, &fe) < 0 ||
+            w.null || sl.null || memcmp(&w.v.iv, &sl.v.iv, sizeof(interval)) != 0)
+            return func_plan_err(er, "time_window_gapfill with a slide different from the "
+                                     "width is not supported");
+        next++;
+    }
+    if (nargs > next) db[n++] = args[next++];
+    if (nargs > next)
+        return func_plan_err(er, "time_window_gapfill: unexpected argument %u", next + 1);
+    return bind_date_bin(c, db, n, out, er);
+}
+
+/* locf(agg) and interpolate(agg) pass their argument through: the filling is done on the
+ * aggregate's output by the gap filler, which recognises the calls by name. */
+static int fn_gap_mark(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    (void)e, (void)n, (void)a, (void)er;
+    *out = args[0];
+    return 0;
+}
+
+static int bind_gap_mark(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
+    (void)er;
+    *out = func_call(c->a, c->def, fn_gap_mark, args[0]->type, args[0]->unit, args, nargs, NULL);
+    (*out)->has_tz = args[0]->has_tz;
+    return 0;
+}
+
 /* (text, time) calls: the text as is, the time in its own unit; type TS means the time's. */
 static int bind_field_time(const fn_ctx *c, bexpr **args, uint32_t nargs, scalar_fn fn,
                            uint8_t type, const char *name, bexpr **out, err *er) {
@@ -439,5 +485,12 @@ const fn_def func_time_defs[] = {
      .aux = &(const struct to_ts){TU_S, 1},
      .bind = bind_to_ts,
      .raw_args = true},
+    {.name = "date_bin_gapfill", .sig = DATE_BIN_SIG, .bind = bind_date_bin, .raw_args = true},
+    {.name = "time_window_gapfill",
+     .sig = SIG_VAR_ANY,
+     .bind = bind_time_window_gapfill,
+     .raw_args = true},
+    {.name = "locf", .sig = SIG_ANYN(1), .bind = bind_gap_mark, .raw_args = true},
+    {.name = "interpolate", .sig = SIG_ANYN(1), .bind = bind_gap_mark, .raw_args = true},
     {.name = NULL},
 };

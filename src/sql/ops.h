@@ -108,6 +108,19 @@ op *op_filter_pushed(qctx *q, op *child, bexpr *pred, bexpr *eval);
 int op_select(const bexpr *pred, const batch *b, arena *a, uint32_t *idx, err *er);
 op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n);
 op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit /* -1 = none */);
+/* Gap filling (ops_gapfill.c) over an aggregate's output: keys [0, nkeys), time_col among them
+ * the bucket start; stride, origin and [tmin, tmax] in that column's unit. The output is the
+ * input's columns (gaps NULL) and then nfill filled copies: column fill_src[j] filled as
+ * fill_mode[j] says (one aggregate may be shown both raw and filled, or filled two ways). */
+enum { GF_LOCF = 1, GF_INTERP };
+typedef struct gapfill_spec {
+    uint32_t nkeys, time_col;
+    int64_t stride, origin, tmin, tmax;
+    uint32_t nfill;
+    const uint32_t *fill_src;
+    const uint8_t *fill_mode;
+} gapfill_spec;
+op *op_gapfill(qctx *q, op *child, const gapfill_spec *gs);
 /* child's rows in child's order, computed by up to q->parallelism threads when child splits
  * (a scan under filters and projections; ops_parallel.c), else child itself. For a streaming
  * root whose reader does work of its own between batches (formatting a result), and for the

@@ -634,8 +634,12 @@ static int select_build(struct select_plan *sp, plan_out *out, err *er) {
     if (sp->has_agg) {
         root = sp->ngsets ? plan_grouping_sets(q, root, bd, sp->gsets, sp->ngsets)
                           : op_agg(q, root, bd->group_bx, bd->ngroup, bd->aggs, bd->naggs);
+        if (plan_gapfill(q, bd, sp->where, sp->ngsets > 0, proj, nproj, &sp->having, &root, er) < 0)
+            goto fail;
         if (sp->having) root = op_filter(q, root, sp->having);
     }
+    if (!sp->has_agg && plan_gapfill(q, bd, NULL, false, proj, nproj, &sp->having, &root, er) < 0)
+        goto fail;
     if (bd->nwins) root = op_window(q, root, bd->wins, bd->nwins);
     root = op_project(q, root, proj, nproj);
     if (sp->sel->distinct) {
@@ -662,6 +666,9 @@ static int select_build(struct select_plan *sp, plan_out *out, err *er) {
     out->ncols = nitems;
     out->names = sp->sl.names;
     return 0;
+fail:
+    root->close(root); /* the scans it opened */
+    return -1;
 }
 
 int plan_select(const struct planner *p, const sql_select *sel, const sql_query *qy, plan_out *out,

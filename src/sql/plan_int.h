@@ -216,6 +216,16 @@ int plan_bind_eq(struct binder *bd, bexpr *x, bexpr *y, bexpr **out, err *er);
 bool plan_has_cols(const bexpr *e);
 /* Appends the AND conjuncts of e to *list. */
 void plan_split_and(arena *a, bexpr *e, bexpr ***list, uint32_t *n, uint32_t *cap);
+/* Tightens [*tmin, *tmax] (inclusive, the column's unit) with conjunct c when it is
+ * `time_col <op> constant`; true if it did (plan_scan.c). */
+bool plan_time_bound(arena *a, const bexpr *c, uint32_t time_col, int64_t *tmin, int64_t *tmax);
+/* Wraps *root (the aggregate) in a gap filler when a GROUP BY key is date_bin_gapfill or
+ * time_window_gapfill, its buckets spanning where's time bounds; refuses locf, interpolate and
+ * the gapfill functions anywhere else (plan_gapfill.c). proj: the bound select list, having
+ * the HAVING clause (*having NULL for none); their fill calls become the filled columns.
+ * grouping_sets: the aggregate is GROUPING SETS/ROLLUP/CUBE's, which gap filling refuses. */
+int plan_gapfill(qctx *q, const struct binder *bd, bexpr *where, bool grouping_sets, bexpr **proj,
+                 uint32_t nproj, bexpr **having, op **root, err *er);
 /* *acc AND c (c alone when *acc is NULL). */
 void plan_and_into(arena *a, bexpr **acc, bexpr *c);
 /* Sets used[c] for every column e reads. */

@@ -151,6 +151,10 @@ static bool time_bound(arena *a, const bexpr *c, uint32_t time_col, int64_t *tmi
     return true;
 }
 
+bool plan_time_bound(arena *a, const bexpr *c, uint32_t time_col, int64_t *tmin, int64_t *tmax) {
+    return time_bound(a, c, time_col, tmin, tmax);
+}
+
 /* The per-series tag predicate, evaluated on a one-row batch of the series' tag values. Its
  * memory is the query's scratch arena, reset for every series: a table of 300,000 series must
  * not keep 300,000 evaluations (an IN list of 1,000 strings once cost 60 KB each). */

@@ -388,9 +388,23 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
     }
 }
 
+/* An accessor of gauge_agg's struct called on gauge_agg itself, which the binder fuses into
+ * one aggregate: Strata has no struct values to pass between them. */
+static bool is_gauge_read(const expr *e) {
+    return e->kind == EX_FUNC && !e->over && e->nargs == 1 && agg_gauge_accessor(e->name) &&
+           e->args[0]->kind == EX_FUNC && !e->args[0]->over &&
+           !strcmp(e->args[0]->name, "gauge_agg");
+}
+
 int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_spec *out, err *er) {
     int kind = agg_lookup(e->name);
-    agg_spec sp = {.kind = kind, .distinct = e->distinct};
+    int64_t accessor = 0;
+    if (!kind && is_gauge_read(e)) { /* delta(gauge_agg(t, v)): one aggregate (agg_gauge.c) */
+        accessor = agg_gauge_accessor(e->name);
+        e = e->args[0];
+        kind = AGG_GAUGE;
+    }
+    agg_spec sp = {.kind = kind, .distinct = e->distinct, .param2 = accessor};
     /* A grouping aggregate's arguments are bound against the input rows, not the aggregate's
      * output; a window aggregate's against whatever the window reads. */
     bool saved = bd->agg;
@@ -781,7 +795,12 @@ static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
         return 0;
     }
     if (e->over) return plan_bind_window(bd, e, out, er);
-    if (agg_lookup(e->name)) return add_agg(bd, e, out, er);
+    if (agg_lookup(e->name) || is_gauge_read(e)) return add_agg(bd, e, out, er);
+    if (agg_gauge_accessor(e->name)) { /* an accessor of something not a gauge */
+        bexpr *arg = NULL;
+        if (e->nargs == 1 && plan_bind(bd, e->args[0], &arg, er) < 0) return -1;
+        return agg_gauge_accessor_err(e->name, e->nargs, arg, er);
+    }
     bexpr **args = arena_alloc(a, sizeof *args * (e->nargs + 1));
     for (uint32_t i = 0; i < e->nargs; i++)
         if (plan_bind(bd, e->args[i], &args[i], er) < 0) return -1;

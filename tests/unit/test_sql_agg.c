@@ -68,7 +68,8 @@ static void make_rows(arena *a, uint8_t t, unsigned seed, vec *ts, vec *x) {
  * y is the second argument of the two-argument aggregates. */
 static void update(arena *a, const agg_spec *sp, struct agg_state *st, const vec *ts, const vec *x,
                    const vec *y, uint32_t from, uint32_t to) {
-    bool fl = sp->kind == AGG_FIRST || sp->kind == AGG_LAST || sp->kind == AGG_INCREASE;
+    bool fl = sp->kind == AGG_FIRST || sp->kind == AGG_LAST || sp->kind == AGG_INCREASE ||
+              sp->kind == AGG_GAUGE;
     for (uint32_t i = from; i < to; i += 37) {
         uint32_t e = i + 37 < to ? i + 37 : to;
         agg_state_update_range(a, sp, st,
@@ -109,9 +110,9 @@ static bool same_result(const agg_spec *sp, const vec *a, const vec *b) {
     }
 }
 
-static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
+static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed, int64_t param2) {
     arena *a = arena_new(0);
-    agg_spec sp = {.kind = kind, .distinct = distinct};
+    agg_spec sp = {.kind = kind, .distinct = distinct, .param2 = param2};
     err er;
     bool fl = kind == AGG_FIRST || kind == AGG_LAST;
     if (fl) {
@@ -123,15 +124,16 @@ static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
         value p = {.type = VT_F64, .v.f = 0.3};
         bexpr *args[3] = {bx_col(a, 0, t, 0), bx_col(a, 1, t, 0), bx_const(a, p)};
         if (kind == AGG_APPROX_PCT) args[1] = args[2];
-        if (kind == AGG_INCREASE) args[0] = bx_col(a, 0, VT_TS, 0); /* (time, x) */
-        if (kind == AGG_FIRST_VALUE || kind == AGG_LAST_VALUE) {    /* ORDER BY the second column */
+        if (kind == AGG_INCREASE || kind == AGG_GAUGE) /* (time, x) */
+            args[0] = bx_col(a, 0, VT_TS, 0);
+        if (kind == AGG_FIRST_VALUE || kind == AGG_LAST_VALUE) { /* ORDER BY the second column */
             sp.arg2 = args[1];
             sp.order_desc = seed % 2;
             sp.order_nulls_first = seed % 3 == 0;
         }
-        uint32_t n = kind == AGG_APPROX_PCT_W                         ? 3
-                     : kind == AGG_APPROX_PCT || kind == AGG_INCREASE ? 2
-                                                                      : 1;
+        uint32_t n = kind == AGG_APPROX_PCT_W                                              ? 3
+                     : kind == AGG_APPROX_PCT || kind == AGG_INCREASE || kind == AGG_GAUGE ? 2
+                                                                                           : 1;
         if ((kind >= AGG_COVAR && kind <= AGG_REGR_SXY) || (kind == AGG_COUNT && distinct)) n = 2;
         if (agg_bind(a, args, n, false, &sp, &er) < 0) {
             arena_free(a);
@@ -191,7 +193,49 @@ static void test_merge_equals_serial(void **state) {
         for (size_t t = 0; t < sizeof types; t++)
             for (int d = 0; d < 2; d++)
                 for (unsigned seed = 1; seed <= 4; seed++)
-                    check_kind(kind, types[t], d, seed * 7919 + (unsigned)kind);
+                    check_kind(kind, types[t], d, seed * 7919 + (unsigned)kind, 0);
+    /* gauge_agg read by each accessor (0: the struct's text), over times with repeats */
+    for (int64_t acc = 0; acc <= 10; acc++)
+        for (size_t t = 0; t < sizeof types; t++)
+            for (unsigned seed = 1; seed <= 6; seed++)
+                check_kind(AGG_GAUGE, types[t], false, seed * 104729 + (unsigned)acc, acc);
+}
+
+/* gauge_agg's parts of one, two and three rows (a part's points then overlap) merged one by
+ * one give the serial state, for every accessor. */
+static void test_gauge_small_parts(void **state) {
+    (void)state;
+    for (int64_t acc = 0; acc <= 10; acc++)
+        for (unsigned seed = 1; seed <= 20; seed++) {
+            arena *a = arena_new(0);
+            agg_spec sp = {.kind = AGG_GAUGE, .param2 = acc};
+            bexpr *args[2] = {bx_col(a, 0, VT_TS, 0), bx_col(a, 1, VT_F64, 0)};
+            err er;
+            assert_int_equal(agg_bind(a, args, 2, false, &sp, &er), 0);
+            vec ts, x;
+            make_rows(a, VT_F64, seed, &ts, &x);
+            struct agg_state whole, merged;
+            memset(&whole, 0, sizeof whole);
+            memset(&merged, 0, sizeof merged);
+            agg_state_update_range(a, &sp, &whole, &ts, &x, 0, 40);
+            for (uint32_t i = 0, w = 1; i < 40; i += w, w = w % 3 + 1) {
+                struct agg_state part;
+                memset(&part, 0, sizeof part);
+                agg_state_update_range(a, &sp, &part, &ts, &x, i, i + w < 40 ? i + w : 40);
+                agg_state_merge(a, &sp, &merged, &part);
+            }
+            vec r1, r2;
+            vec_alloc(a, sp.type, 0, 1, &r1);
+            vec_alloc(a, sp.type, 0, 1, &r2);
+            memset(r1.d.raw, 0, vtype_size(sp.type));
+            memset(r2.d.raw, 0, vtype_size(sp.type));
+            agg_state_final(&sp, &whole, &r1, 0, a);
+            agg_state_final(&sp, &merged, &r2, 0, a);
+            if (!same_result(&sp, &r1, &r2))
+                fail_msg("gauge accessor %lld, seed %u: merged differs from serial", (long long)acc,
+                         seed);
+            arena_free(a);
+        }
 }
 
 /* count(*) has no argument: the counts add. */
@@ -336,11 +380,9 @@ static void test_hll(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merge_equals_serial),
-        cmocka_unit_test(test_merge_count_star),
-        cmocka_unit_test(test_budget_chain),
-        cmocka_unit_test(test_tdigest_datafusion),
-        cmocka_unit_test(test_hll),
+        cmocka_unit_test(test_merge_equals_serial), cmocka_unit_test(test_merge_count_star),
+        cmocka_unit_test(test_gauge_small_parts),   cmocka_unit_test(test_budget_chain),
+        cmocka_unit_test(test_tdigest_datafusion),  cmocka_unit_test(test_hll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

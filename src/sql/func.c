@@ -637,7 +637,9 @@ static const struct {
     {"increase", AGG_INCREASE, "increase", "\"increase\""},
     {"first_value", AGG_FIRST_VALUE, "FIRST_VALUE", "FirstValue"},
     {"last_value", AGG_LAST_VALUE, "LAST_VALUE", "LastValue"},
-    {"gauge_agg", AGG_GAUGE, "gauge_agg", "\"gauge_agg\""}};
+    {"gauge_agg", AGG_GAUGE, "gauge_agg", "\"gauge_agg\""},
+    {"state_agg", AGG_STATE_AGG, "state_agg", "\"state_agg\""},
+    {"compact_state_agg", AGG_COMPACT_STATE_AGG, "compact_state_agg", "\"compact_state_agg\""}};
 
 #define NAGGS (sizeof aggs / sizeof aggs[0])
 

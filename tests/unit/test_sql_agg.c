@@ -102,6 +102,8 @@ static bool same_result(const agg_spec *sp, const vec *a, const vec *b) {
     }
     case VT_BOOL:
         return a->d.b[0] == b->d.b[0];
+    case VT_INTERVAL:
+        return !memcmp(&a->d.iv[0], &b->d.iv[0], sizeof a->d.iv[0]);
     case VT_STR:
     case VT_LIST: /* a list's bytes are canonical (util/vlist.h) */
         return a->d.s[0].len == b->d.s[0].len && !memcmp(a->d.s[0].p, b->d.s[0].p, a->d.s[0].len);
@@ -201,8 +203,33 @@ static void test_merge_equals_serial(void **state) {
                 check_kind(AGG_GAUGE, types[t], false, seed * 104729 + (unsigned)acc, acc);
 }
 
-/* gauge_agg's parts of one, two and three rows (a part's points then overlap) merged one by
- * one give the serial state, for every accessor. */
+/* The state over rows [0, n) equals the states of parts of one, two and three rows (so a
+ * part's kept points overlap), each in an arena of its own, merged one by one. */
+static bool small_parts_agree(arena *a, const agg_spec *sp, const vec *ts, const vec *x,
+                              uint32_t n) {
+    struct agg_state whole, merged;
+    memset(&whole, 0, sizeof whole);
+    memset(&merged, 0, sizeof merged);
+    agg_state_update_range(a, sp, &whole, ts, x, 0, n);
+    for (uint32_t i = 0, w = 1; i < n; i += w, w = w % 3 + 1) {
+        arena *pa = arena_new(0);
+        struct agg_state part;
+        memset(&part, 0, sizeof part);
+        agg_state_update_range(pa, sp, &part, ts, x, i, i + w < n ? i + w : n);
+        agg_state_merge(a, sp, &merged, &part);
+        arena_free(pa);
+    }
+    vec r1, r2;
+    vec_alloc(a, sp->type, 0, 1, &r1);
+    vec_alloc(a, sp->type, 0, 1, &r2);
+    memset(r1.d.raw, 0, vtype_size(sp->type));
+    memset(r2.d.raw, 0, vtype_size(sp->type));
+    agg_state_final(sp, &whole, &r1, 0, a);
+    agg_state_final(sp, &merged, &r2, 0, a);
+    return same_result(sp, &r1, &r2);
+}
+
+/* gauge_agg, for every accessor. */
 static void test_gauge_small_parts(void **state) {
     (void)state;
     for (int64_t acc = 0; acc <= 10; acc++)
@@ -214,25 +241,31 @@ static void test_gauge_small_parts(void **state) {
             assert_int_equal(agg_bind(a, args, 2, false, &sp, &er), 0);
             vec ts, x;
             make_rows(a, VT_F64, seed, &ts, &x);
-            struct agg_state whole, merged;
-            memset(&whole, 0, sizeof whole);
-            memset(&merged, 0, sizeof merged);
-            agg_state_update_range(a, &sp, &whole, &ts, &x, 0, 40);
-            for (uint32_t i = 0, w = 1; i < 40; i += w, w = w % 3 + 1) {
-                struct agg_state part;
-                memset(&part, 0, sizeof part);
-                agg_state_update_range(a, &sp, &part, &ts, &x, i, i + w < 40 ? i + w : 40);
-                agg_state_merge(a, &sp, &merged, &part);
-            }
-            vec r1, r2;
-            vec_alloc(a, sp.type, 0, 1, &r1);
-            vec_alloc(a, sp.type, 0, 1, &r2);
-            memset(r1.d.raw, 0, vtype_size(sp.type));
-            memset(r2.d.raw, 0, vtype_size(sp.type));
-            agg_state_final(&sp, &whole, &r1, 0, a);
-            agg_state_final(&sp, &merged, &r2, 0, a);
-            if (!same_result(&sp, &r1, &r2))
+            if (!small_parts_agree(a, &sp, &ts, &x, 40))
                 fail_msg("gauge accessor %lld, seed %u: merged differs from serial", (long long)acc,
+                         seed);
+            arena_free(a);
+        }
+}
+
+/* state_agg read by duration_in(.., 3) and state_at(.., 25), repeated times included. */
+static void test_state_agg_parts(void **state) {
+    (void)state;
+    for (int64_t acc = 1; acc <= 2; acc++)
+        for (unsigned seed = 1; seed <= 20; seed++) {
+            arena *a = arena_new(0);
+            agg_spec sp = {.kind = AGG_STATE_AGG, .param2 = acc};
+            bexpr *args[2] = {bx_col(a, 0, VT_TS, 0), bx_col(a, 1, VT_I64, 0)};
+            value pv = {.type = acc == 1 ? VT_I64 : VT_TS};
+            pv.v.i = acc == 1 ? 3 : 25;
+            bexpr *params[1] = {bx_const(a, pv)};
+            err er;
+            assert_int_equal(agg_stateagg_bind(a, "state_agg", args, 2, params, 1, &sp, &er), 0);
+            vec ts, x;
+            make_rows(a, VT_I64, seed, &ts, &x);
+            for (uint32_t i = 0; i < 60; i++) x.d.i64[i] = x.d.i64[i] % 5; /* repeated states */
+            if (!small_parts_agree(a, &sp, &ts, &x, 60))
+                fail_msg("state accessor %lld, seed %u: merged differs from serial", (long long)acc,
                          seed);
             arena_free(a);
         }
@@ -380,9 +413,13 @@ static void test_hll(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merge_equals_serial), cmocka_unit_test(test_merge_count_star),
-        cmocka_unit_test(test_gauge_small_parts),   cmocka_unit_test(test_budget_chain),
-        cmocka_unit_test(test_tdigest_datafusion),  cmocka_unit_test(test_hll),
+        cmocka_unit_test(test_merge_equals_serial),
+        cmocka_unit_test(test_merge_count_star),
+        cmocka_unit_test(test_gauge_small_parts),
+        cmocka_unit_test(test_state_agg_parts),
+        cmocka_unit_test(test_budget_chain),
+        cmocka_unit_test(test_tdigest_datafusion),
+        cmocka_unit_test(test_hll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

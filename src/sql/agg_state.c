@@ -131,6 +131,14 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
         agg_increase_add(a, st, x, y, i);
         return;
     }
+    if (sp->kind == AGG_GAUGE) {
+        agg_gauge_add(a, st, x, y, i);
+        return;
+    }
+    if (sp->kind == AGG_STATE_AGG || sp->kind == AGG_COMPACT_STATE_AGG) {
+        agg_stateagg_add(a, st, x, y, i);
+        return;
+    }
     if (is_pair_stat(sp->kind)) {
         pair_update(sp, st, x, y, i);
         return;
@@ -501,6 +509,13 @@ void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
     case AGG_INCREASE:
         agg_vals_append(a, dst, src);
         return;
+    case AGG_GAUGE:
+        agg_gauge_merge(a, dst, src);
+        return;
+    case AGG_STATE_AGG:
+    case AGG_COMPACT_STATE_AGG:
+        agg_stateagg_merge(a, dst, src);
+        return;
     case AGG_BIT_AND:
     case AGG_BIT_OR:
     case AGG_BIT_XOR:
@@ -681,6 +696,13 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
         break;
     case AGG_INCREASE:
         agg_increase_final(sp, st, out, r, a);
+        break;
+    case AGG_GAUGE:
+        null = !agg_gauge_final(sp, st, out, r, a);
+        break;
+    case AGG_STATE_AGG:
+    case AGG_COMPACT_STATE_AGG:
+        null = !agg_stateagg_final(sp, st, out, r, a);
         break;
     case AGG_FIRST_VALUE:
     case AGG_LAST_VALUE:

@@ -388,9 +388,33 @@ static int bind_binary(struct binder *bd, const expr *e, bexpr **out, err *er) {
     }
 }
 
+/* An accessor of a two-step aggregate's struct (delta, duration_in ...) called on that
+ * aggregate itself, which the binder fuses into one aggregate since Strata has no struct
+ * values to pass between them: the aggregate's kind, 0 for another call. */
+static int fused_kind(const expr *e) {
+    if (e->kind != EX_FUNC || e->over || !e->nargs || e->args[0]->kind != EX_FUNC ||
+        e->args[0]->over)
+        return 0;
+    const char *inner = e->args[0]->name;
+    if (e->nargs == 1 && agg_gauge_accessor(e->name) && !strcmp(inner, "gauge_agg"))
+        return AGG_GAUGE;
+    if (agg_state_accessor(e->name)) {
+        int k = agg_lookup(inner);
+        if (k == AGG_STATE_AGG || k == AGG_COMPACT_STATE_AGG) return k;
+    }
+    return 0;
+}
+
 int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_spec *out, err *er) {
     int kind = agg_lookup(e->name);
-    agg_spec sp = {.kind = kind, .distinct = e->distinct};
+    int64_t accessor = 0;
+    const expr *outer = NULL; /* delta(gauge_agg(t, v)): one aggregate (agg_gauge.c) */
+    if (!kind && (kind = fused_kind(e))) {
+        accessor = kind == AGG_GAUGE ? agg_gauge_accessor(e->name) : agg_state_accessor(e->name);
+        outer = e;
+        e = e->args[0];
+    }
+    agg_spec sp = {.kind = kind, .distinct = e->distinct, .param2 = accessor};
     /* A grouping aggregate's arguments are bound against the input rows, not the aggregate's
      * output; a window aggregate's against whatever the window reads. */
     bool saved = bd->agg;
@@ -422,7 +446,16 @@ int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_sp
         uint32_t n = star ? 0 : e->nargs;
         bexpr **args = arena_alloc(bd->a, sizeof *args * (n + 1));
         for (uint32_t i = 0; i < n && !rc; i++) rc = plan_bind(bd, e->args[i], &args[i], er);
-        if (!rc) rc = agg_bind(bd->a, args, n, star, &sp, er);
+        if (!rc && (kind == AGG_STATE_AGG || kind == AGG_COMPACT_STATE_AGG)) {
+            /* the accessor's own arguments after the aggregate: constants */
+            uint32_t np = outer ? outer->nargs - 1 : 0;
+            bexpr **params = arena_alloc(bd->a, sizeof *params * (np + 1));
+            for (uint32_t i = 0; i < np && !rc; i++)
+                rc = plan_bind(bd, outer->args[i + 1], &params[i], er);
+            if (!rc) rc = agg_stateagg_bind(bd->a, e->name, args, n, params, np, &sp, er);
+        } else if (!rc) {
+            rc = agg_bind(bd->a, args, n, star, &sp, er);
+        }
         /* array_agg(x ORDER BY k): the values are collected with their key and sorted at the
          * end; first_value/last_value keep the row whose key sorts first/last; other
          * aggregates do not depend on the order of their rows */
@@ -781,7 +814,12 @@ static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
         return 0;
     }
     if (e->over) return plan_bind_window(bd, e, out, er);
-    if (agg_lookup(e->name)) return add_agg(bd, e, out, er);
+    if (agg_lookup(e->name) || fused_kind(e)) return add_agg(bd, e, out, er);
+    if (agg_gauge_accessor(e->name)) { /* an accessor of something not a gauge */
+        bexpr *arg = NULL;
+        if (e->nargs == 1 && plan_bind(bd, e->args[0], &arg, er) < 0) return -1;
+        return agg_gauge_accessor_err(e->name, e->nargs, arg, er);
+    }
     bexpr **args = arena_alloc(a, sizeof *args * (e->nargs + 1));
     for (uint32_t i = 0; i < e->nargs; i++)
         if (plan_bind(bd, e->args[i], &args[i], er) < 0) return -1;

@@ -636,7 +636,10 @@ static const struct {
      "ApproxPercentileContWithWeight"},
     {"increase", AGG_INCREASE, "increase", "\"increase\""},
     {"first_value", AGG_FIRST_VALUE, "FIRST_VALUE", "FirstValue"},
-    {"last_value", AGG_LAST_VALUE, "LAST_VALUE", "LastValue"}};
+    {"last_value", AGG_LAST_VALUE, "LAST_VALUE", "LastValue"},
+    {"gauge_agg", AGG_GAUGE, "gauge_agg", "\"gauge_agg\""},
+    {"state_agg", AGG_STATE_AGG, "state_agg", "\"state_agg\""},
+    {"compact_state_agg", AGG_COMPACT_STATE_AGG, "compact_state_agg", "\"compact_state_agg\""}};
 
 #define NAGGS (sizeof aggs / sizeof aggs[0])
 
@@ -815,6 +818,7 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
         sp->type = VT_I64;
         return 0;
     }
+    if (kind == AGG_GAUGE) return agg_gauge_bind(args, nargs, sp, er);
     if (agg_arity(kind, nargs, er) < 0) return -1;
     if (sp->distinct && (kind == AGG_APPROX_PCT || kind == AGG_APPROX_PCT_W || nargs > 1) &&
         kind != AGG_COUNT && kind != AGG_EXACT_COUNT)

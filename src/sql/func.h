@@ -74,6 +74,9 @@ enum agg_kind {
     AGG_INCREASE,        /* increase(time, x): a counter's growth, resets counted from 0 */
     AGG_FIRST_VALUE,     /* first_value(x [ORDER BY arg2]): x of the first row in that order */
     AGG_LAST_VALUE,
+    AGG_GAUGE,     /* gauge_agg(time, x) read by one accessor (param2), agg_gauge.c */
+    AGG_STATE_AGG, /* state_agg(time, s) read by duration_in or state_at, agg_stateagg.c */
+    AGG_COMPACT_STATE_AGG,
 };
 
 struct agg_spec;
@@ -86,6 +89,18 @@ int agg_lookup(const char *name);
  * Fills sp's arguments, constant parameters and result type; memory from a. first/last are
  * bound by the binder itself. */
 int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, struct agg_spec *sp, err *er);
+/* gauge_agg (agg_gauge.c): the accessor code of a name (delta, rate ... num_elements), 0 for
+ * none; gauge_agg's check of its arguments for sp (sp->param2 the accessor, 0 for the struct);
+ * the error of an accessor called with nargs arguments or with something not a gauge (arg). */
+int agg_gauge_accessor(const char *name);
+int agg_gauge_bind(bexpr **args, uint32_t nargs, struct agg_spec *sp, err *er);
+int agg_gauge_accessor_err(const char *name, uint32_t nargs, const bexpr *arg, err *er);
+/* state_agg / compact_state_agg (agg_stateagg.c): the accessor code of a name (duration_in,
+ * state_at), 0 for none; the check of name(args) read by sp->param2 with the accessor's
+ * further arguments params, folded into sp->params. */
+int agg_state_accessor(const char *name);
+int agg_stateagg_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, bexpr **params,
+                      uint32_t nparams, struct agg_spec *sp, err *er);
 /* DataFusion's display name of the function (COUNT, SUM, AVG, COVARIANCE, first, mode...). */
 const char *agg_display(int kind);
 

@@ -153,7 +153,10 @@ typedef struct agg_spec {
     uint8_t type;                       /* result type */
     uint8_t unit;
     double param;   /* approx_percentile_cont[_with_weight]: the percentile, in [0, 1] */
-    int64_t param2; /* approx_percentile_cont: the t-digest's centroids (0 = 100) */
+    int64_t param2; /* approx_percentile_cont: the t-digest's centroids (0 = 100); gauge_agg,
+                       state_agg: the accessor reading it */
+    value *params;  /* state_agg's accessor: its constant arguments after the aggregate */
+    uint32_t nparams;
 } agg_spec;
 /* Hash aggregate: output = group keys then aggregates. With no keys, exactly one row. When
  * q->parallelism > 1 and its input splits (a table scan under filters and projections), each

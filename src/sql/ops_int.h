@@ -129,6 +129,20 @@ void agg_increase_add(arena *a, struct agg_state *st, const vec *t, const vec *x
 void agg_increase_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
                         arena *a);
 
+/* gauge_agg (agg_gauge.c): row i's point (time t, value x) kept when among the two earliest or
+ * two latest; src's points added; the accessor sp->param2 into row r, false for NULL. */
+void agg_gauge_add(arena *a, struct agg_state *st, const vec *t, const vec *x, uint32_t i);
+void agg_gauge_merge(arena *a, struct agg_state *dst, const struct agg_state *src);
+bool agg_gauge_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
+                     arena *a);
+
+/* state_agg, compact_state_agg (agg_stateagg.c): row i's (time t, state s) kept unless s is
+ * NULL; src's rows appended; the accessor sp->param2 into row r, false for NULL. */
+void agg_stateagg_add(arena *a, struct agg_state *st, const vec *t, const vec *s, uint32_t i);
+void agg_stateagg_merge(arena *a, struct agg_state *dst, const struct agg_state *src);
+bool agg_stateagg_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
+                        arena *a);
+
 /* first_value/last_value (x, ORDER BY key k or NULL): row i taken when it sorts first/last;
  * src's pick against dst's (src's rows after dst's). The kept value is st->v, its key st->v2. */
 void agg_pick_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x, const vec *k,

@@ -68,7 +68,8 @@ static void make_rows(arena *a, uint8_t t, unsigned seed, vec *ts, vec *x) {
  * y is the second argument of the two-argument aggregates. */
 static void update(arena *a, const agg_spec *sp, struct agg_state *st, const vec *ts, const vec *x,
                    const vec *y, uint32_t from, uint32_t to) {
-    bool fl = sp->kind == AGG_FIRST || sp->kind == AGG_LAST || sp->kind == AGG_INCREASE;
+    bool fl = sp->kind == AGG_FIRST || sp->kind == AGG_LAST || sp->kind == AGG_INCREASE ||
+              sp->kind == AGG_GAUGE;
     for (uint32_t i = from; i < to; i += 37) {
         uint32_t e = i + 37 < to ? i + 37 : to;
         agg_state_update_range(a, sp, st,
@@ -101,6 +102,8 @@ static bool same_result(const agg_spec *sp, const vec *a, const vec *b) {
     }
     case VT_BOOL:
         return a->d.b[0] == b->d.b[0];
+    case VT_INTERVAL:
+        return !memcmp(&a->d.iv[0], &b->d.iv[0], sizeof a->d.iv[0]);
     case VT_STR:
     case VT_LIST: /* a list's bytes are canonical (util/vlist.h) */
         return a->d.s[0].len == b->d.s[0].len && !memcmp(a->d.s[0].p, b->d.s[0].p, a->d.s[0].len);
@@ -109,9 +112,9 @@ static bool same_result(const agg_spec *sp, const vec *a, const vec *b) {
     }
 }
 
-static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
+static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed, int64_t param2) {
     arena *a = arena_new(0);
-    agg_spec sp = {.kind = kind, .distinct = distinct};
+    agg_spec sp = {.kind = kind, .distinct = distinct, .param2 = param2};
     err er;
     bool fl = kind == AGG_FIRST || kind == AGG_LAST;
     if (fl) {
@@ -123,15 +126,16 @@ static void check_kind(int kind, uint8_t t, bool distinct, unsigned seed) {
         value p = {.type = VT_F64, .v.f = 0.3};
         bexpr *args[3] = {bx_col(a, 0, t, 0), bx_col(a, 1, t, 0), bx_const(a, p)};
         if (kind == AGG_APPROX_PCT) args[1] = args[2];
-        if (kind == AGG_INCREASE) args[0] = bx_col(a, 0, VT_TS, 0); /* (time, x) */
-        if (kind == AGG_FIRST_VALUE || kind == AGG_LAST_VALUE) {    /* ORDER BY the second column */
+        if (kind == AGG_INCREASE || kind == AGG_GAUGE) /* (time, x) */
+            args[0] = bx_col(a, 0, VT_TS, 0);
+        if (kind == AGG_FIRST_VALUE || kind == AGG_LAST_VALUE) { /* ORDER BY the second column */
             sp.arg2 = args[1];
             sp.order_desc = seed % 2;
             sp.order_nulls_first = seed % 3 == 0;
         }
-        uint32_t n = kind == AGG_APPROX_PCT_W                         ? 3
-                     : kind == AGG_APPROX_PCT || kind == AGG_INCREASE ? 2
-                                                                      : 1;
+        uint32_t n = kind == AGG_APPROX_PCT_W                                              ? 3
+                     : kind == AGG_APPROX_PCT || kind == AGG_INCREASE || kind == AGG_GAUGE ? 2
+                                                                                           : 1;
         if ((kind >= AGG_COVAR && kind <= AGG_REGR_SXY) || (kind == AGG_COUNT && distinct)) n = 2;
         if (agg_bind(a, args, n, false, &sp, &er) < 0) {
             arena_free(a);
@@ -191,7 +195,80 @@ static void test_merge_equals_serial(void **state) {
         for (size_t t = 0; t < sizeof types; t++)
             for (int d = 0; d < 2; d++)
                 for (unsigned seed = 1; seed <= 4; seed++)
-                    check_kind(kind, types[t], d, seed * 7919 + (unsigned)kind);
+                    check_kind(kind, types[t], d, seed * 7919 + (unsigned)kind, 0);
+    /* gauge_agg read by each accessor (0: the struct's text), over times with repeats */
+    for (int64_t acc = 0; acc <= 10; acc++)
+        for (size_t t = 0; t < sizeof types; t++)
+            for (unsigned seed = 1; seed <= 6; seed++)
+                check_kind(AGG_GAUGE, types[t], false, seed * 104729 + (unsigned)acc, acc);
+}
+
+/* The state over rows [0, n) equals the states of parts of one, two and three rows (so a
+ * part's kept points overlap), each in an arena of its own, merged one by one. */
+static bool small_parts_agree(arena *a, const agg_spec *sp, const vec *ts, const vec *x,
+                              uint32_t n) {
+    struct agg_state whole, merged;
+    memset(&whole, 0, sizeof whole);
+    memset(&merged, 0, sizeof merged);
+    agg_state_update_range(a, sp, &whole, ts, x, 0, n);
+    for (uint32_t i = 0, w = 1; i < n; i += w, w = w % 3 + 1) {
+        arena *pa = arena_new(0);
+        struct agg_state part;
+        memset(&part, 0, sizeof part);
+        agg_state_update_range(pa, sp, &part, ts, x, i, i + w < n ? i + w : n);
+        agg_state_merge(a, sp, &merged, &part);
+        arena_free(pa);
+    }
+    vec r1, r2;
+    vec_alloc(a, sp->type, 0, 1, &r1);
+    vec_alloc(a, sp->type, 0, 1, &r2);
+    memset(r1.d.raw, 0, vtype_size(sp->type));
+    memset(r2.d.raw, 0, vtype_size(sp->type));
+    agg_state_final(sp, &whole, &r1, 0, a);
+    agg_state_final(sp, &merged, &r2, 0, a);
+    return same_result(sp, &r1, &r2);
+}
+
+/* gauge_agg, for every accessor. */
+static void test_gauge_small_parts(void **state) {
+    (void)state;
+    for (int64_t acc = 0; acc <= 10; acc++)
+        for (unsigned seed = 1; seed <= 20; seed++) {
+            arena *a = arena_new(0);
+            agg_spec sp = {.kind = AGG_GAUGE, .param2 = acc};
+            bexpr *args[2] = {bx_col(a, 0, VT_TS, 0), bx_col(a, 1, VT_F64, 0)};
+            err er;
+            assert_int_equal(agg_bind(a, args, 2, false, &sp, &er), 0);
+            vec ts, x;
+            make_rows(a, VT_F64, seed, &ts, &x);
+            if (!small_parts_agree(a, &sp, &ts, &x, 40))
+                fail_msg("gauge accessor %lld, seed %u: merged differs from serial", (long long)acc,
+                         seed);
+            arena_free(a);
+        }
+}
+
+/* state_agg read by duration_in(.., 3) and state_at(.., 25), repeated times included. */
+static void test_state_agg_parts(void **state) {
+    (void)state;
+    for (int64_t acc = 1; acc <= 2; acc++)
+        for (unsigned seed = 1; seed <= 20; seed++) {
+            arena *a = arena_new(0);
+            agg_spec sp = {.kind = AGG_STATE_AGG, .param2 = acc};
+            bexpr *args[2] = {bx_col(a, 0, VT_TS, 0), bx_col(a, 1, VT_I64, 0)};
+            value pv = {.type = acc == 1 ? VT_I64 : VT_TS};
+            pv.v.i = acc == 1 ? 3 : 25;
+            bexpr *params[1] = {bx_const(a, pv)};
+            err er;
+            assert_int_equal(agg_stateagg_bind(a, "state_agg", args, 2, params, 1, &sp, &er), 0);
+            vec ts, x;
+            make_rows(a, VT_I64, seed, &ts, &x);
+            for (uint32_t i = 0; i < 60; i++) x.d.i64[i] = x.d.i64[i] % 5; /* repeated states */
+            if (!small_parts_agree(a, &sp, &ts, &x, 60))
+                fail_msg("state accessor %lld, seed %u: merged differs from serial", (long long)acc,
+                         seed);
+            arena_free(a);
+        }
 }
 
 /* count(*) has no argument: the counts add. */
@@ -338,6 +415,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_equals_serial),
         cmocka_unit_test(test_merge_count_star),
+        cmocka_unit_test(test_gauge_small_parts),
+        cmocka_unit_test(test_state_agg_parts),
         cmocka_unit_test(test_budget_chain),
         cmocka_unit_test(test_tdigest_datafusion),
         cmocka_unit_test(test_hll),

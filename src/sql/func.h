@@ -29,6 +29,8 @@ typedef struct fn_env {
 
 int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn_env *env,
               bexpr **out, err *er);
+/* Field `field` of x, a struct (util/vstruct.h): DataFusion's get_field (func_struct.c). */
+bexpr *func_get_field(arena *a, bexpr *x, uint32_t field);
 /* The name DataFusion shows for a scalar function called by name: its canonical one for an
  * alias (length and char_length are character_length, pow is power), else name itself. */
 const char *func_display(const char *name);

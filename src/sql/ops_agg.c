@@ -37,6 +37,7 @@ void agg_key_encode(buf *kb, const vec *v, uint32_t i) {
     switch (v->type) {
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         buf_put_uvarint(kb, v->d.s[i].len);
         buf_append(kb, v->d.s[i].p, v->d.s[i].len);
         break;
@@ -72,7 +73,8 @@ static bool same_keys(const vec *kv, uint32_t nkeys, uint32_t i) {
         if (!a || v->type == VT_NULL) continue;
         switch (v->type) {
         case VT_STR:
-        case VT_LIST: {
+        case VT_LIST:
+        case VT_STRUCT: {
             strv x = v->d.s[i - 1], y = v->d.s[i];
             if (x.len != y.len || (x.p != y.p && memcmp(x.p, y.p, x.len) != 0)) return false;
             break;

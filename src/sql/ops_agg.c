@@ -313,6 +313,8 @@ static int agg_next(op *o, batch *b, err *er) {
         vec *v = &b->cols[g->nkeys + k];
         vec_alloc(ba, g->aggs[k].type, g->aggs[k].unit, n, v);
         memset(v->d.raw, 0, vtype_size(v->type) * n);
+        for (uint32_t i = 0; i < n && agg_kind_checked(g->aggs[k].kind); i++)
+            if (agg_quality_check(&g->aggs[k], &g->states[g->pos + i][k], ba, er) < 0) return -1;
         for (uint32_t i = 0; i < n; i++)
             agg_state_final(&g->aggs[k], &g->states[g->pos + i][k], v, i, ba);
     }

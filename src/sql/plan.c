@@ -534,6 +534,8 @@ static int select_from(struct select_plan *sp, err *er) {
         return err_set(er, 422, EC_NOT_IMPL,
                        "This feature is not implemented: DISTINCT ON Exprs not supported");
     if (plan_from(sp->p, sel->from, &sp->from, &sp->sc, er) < 0) return -1;
+    if (plan_topk(sp->p, &sp->sel, &sp->qy, &sp->sc, er) < 0) return -1;
+    sel = sp->sel;
     if (expand_items(a, sel, &sp->sc, &sp->sl, er) < 0) return -1;
     sp->where_ast = sel->where;
     if (plan_decorrelate(sp->p, &sp->from, &sp->sc, &sp->where_ast, sp->sl.items, sp->sl.nitems,

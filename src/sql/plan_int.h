@@ -220,6 +220,14 @@ int plan_twindow(struct binder *bd, const sql_select *sel, const sql_query *qy,
 int plan_twindow_build(qctx *q, const struct tw_plan *tw, op **root, const uint32_t **map,
                        uint32_t nmap);
 
+/* ---- topk / bottom (plan_topk.c) ---- */
+/* When the SELECT *selp has a topk(x, k) or bottom(x, k) item, points *selp and *qyp at copies
+ * rewritten to select x ORDER BY x DESC|ASC LIMIT k (1); 0 when it has none; -1 with CnosDB's
+ * error for several or nested ones, or where the rewrite does not apply. sc: the FROM scope,
+ * for names in errors. */
+int plan_topk(const struct planner *p, const sql_select **selp, const sql_query **qyp,
+              const struct scope *sc, err *er);
+
 /* ---- correlated subqueries (plan_correlate.c) ---- */
 /* Rewrites the correlated subqueries of a SELECT's WHERE (*where, an AST conjunction) and of
  * its select items into joins of the FROM tree (*root, *sc): EXISTS and IN conjuncts become

@@ -61,7 +61,7 @@ int plan_topk(const struct planner *p, const sql_select **selp, const sql_query 
     }
     if (f.n > 1 || f.nested) {
         int r = err_set(er, 422, EC_QUERY_INTERNAL,
-                        "Execute logical plan: Datafusion: transform_bottom_func_to_topk_node\n"
+                        "Datafusion: transform_bottom_func_to_topk_node\n"
                         "caused by\nError during planning: 1. There cannot be nested selection "
                         "functions. 2. There cannot be multiple selection functions., found: [%s]",
                         buf_cstr(&f.names));

@@ -58,7 +58,7 @@ static void find_calls(struct tw_found *f, const expr *e) {
 
 static int tw_err(err *er, const char *kind, const char *msg) {
     return err_set(er, 422, EC_QUERY_INTERNAL,
-                   "Execute logical plan: Datafusion: transform_time_window\ncaused by\n%s%s", kind,
+                   "Datafusion: transform_time_window\ncaused by\n%s%s", kind,
                    msg);
 }
 

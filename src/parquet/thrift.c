@@ -126,6 +126,26 @@ bool tc_list_bool(tc_reader *r) {
     return tc_byte(r) == 1;
 }
 
+/* n elements of a list (vt < 0) or n key/value pairs of a map; a collection's bools are a byte
+ * each, not a field header. Nesting counts against the depth like a struct. */
+static void skip_elems(tc_reader *r, uint64_t n, int kt, int vt) {
+    if (r->depth >= TC_MAX_DEPTH) {
+        r->bad = true;
+        return;
+    }
+    r->depth++;
+    for (uint64_t i = 0; i < n && !r->bad; i++) {
+        for (int k = 0; k < (vt < 0 ? 1 : 2); k++) {
+            int t = k ? vt : kt;
+            if (t == TT_TRUE || t == TT_FALSE)
+                tc_byte(r);
+            else
+                tc_skip(r, t);
+        }
+    }
+    r->depth--;
+}
+
 void tc_skip(tc_reader *r, int type) {
     if (r->bad) return;
     switch (type) {
@@ -155,18 +175,7 @@ void tc_skip(tc_reader *r, int type) {
     case TT_SET: {
         int et;
         uint32_t n = tc_list(r, &et);
-        if (r->depth >= TC_MAX_DEPTH) {
-            r->bad = true;
-            return;
-        }
-        r->depth++; /* nesting counts against the depth like a struct */
-        for (uint32_t i = 0; i < n && !r->bad; i++) {
-            if (et == TT_TRUE || et == TT_FALSE)
-                tc_byte(r);
-            else
-                tc_skip(r, et);
-        }
-        r->depth--;
+        skip_elems(r, n, et, -1);
         return;
     }
     case TT_MAP: {
@@ -177,23 +186,7 @@ void tc_skip(tc_reader *r, int type) {
         }
         if (!n) return;
         uint8_t kv = (uint8_t)tc_byte(r);
-        if (r->depth >= TC_MAX_DEPTH) {
-            r->bad = true;
-            return;
-        }
-        r->depth++;
-        for (uint64_t i = 0; i < n && !r->bad; i++) {
-            int kt = kv >> 4, vt = kv & 0x0f;
-            if (kt == TT_TRUE || kt == TT_FALSE)
-                tc_byte(r);
-            else
-                tc_skip(r, kt);
-            if (vt == TT_TRUE || vt == TT_FALSE)
-                tc_byte(r);
-            else
-                tc_skip(r, vt);
-        }
-        r->depth--;
+        skip_elems(r, n, kv >> 4, kv & 0x0f);
         return;
     }
     case TT_STRUCT: {

@@ -16,7 +16,7 @@
 #include "sql/ext.h"
 #include "util/utf8.h"
 
-#include "fuzz_check.h"
+#include "batch_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

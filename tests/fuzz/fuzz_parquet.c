@@ -15,7 +15,7 @@
 
 #include "parquet/parquet.h"
 
-#include "fuzz_check.h"
+#include "batch_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

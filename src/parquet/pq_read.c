@@ -427,8 +427,10 @@ static int load_page(pq_file *f, struct pq_colread *c, err *e) {
         size_t hlen = 0;
         if (read_header(f, c, &h, &hlen, e) < 0) return -1;
         int64_t body_off = c->pos + (int64_t)hlen;
+        /* a compressed page is never much larger than its uncompressed size's limit */
         if (h.csize < 0 || h.usize < 0 || (uint32_t)h.usize > PQ_PAGE_MAX ||
-            body_off > c->ch->end || h.csize > c->ch->end - body_off)
+            (uint32_t)h.csize > PQ_PAGE_MAX + (PQ_PAGE_MAX >> 4) || body_off > c->ch->end ||
+            h.csize > c->ch->end - body_off)
             return col_damaged(f, c, "a damaged page header", e);
         if (!grow(&c->comp, &c->comp_cap, (size_t)h.csize + 1))
             return err_set(e, 500, EC_INTERNAL, "out of memory");

@@ -231,7 +231,7 @@ typedef struct pq_rg {
     pq_chunk *chunks; /* one per leaf */
 } pq_rg;
 
-struct pq_colread; /* pq_read.c */
+struct pq_colread; /* below */
 
 struct pq_file {
     const char *path;
@@ -257,5 +257,46 @@ int pq_parse_meta(pq_file *f, err *e);
 int pq_pread(pq_file *f, uint64_t off, size_t n, uint8_t *dst, err *e);
 /* The error for a damaged file, naming it. */
 int pq_damaged(const pq_file *f, const char *what, err *e);
+
+/* A value as a page holds it, before conversion. */
+typedef struct pq_raw {
+    int64_t i;
+    double f;
+    strv s;
+} pq_raw;
+
+/* A selected column's cursor in its column chunk (pq_page.c moves it). */
+struct pq_colread {
+    int field; /* -1: all NULL */
+    const pq_field *fl;
+    uint8_t vt, unit; /* what it is read as */
+    const pq_chunk *ch;
+    int64_t pos, values_read;
+    uint8_t *comp, *page, *dict;
+    size_t comp_cap, page_cap, dict_cap;
+    /* the dictionary: ndict values PLAIN-encoded in dict (dview for BYTE_ARRAY) */
+    bool has_dict;
+    uint32_t ndict;
+    strv *dview;
+    /* the current data page */
+    uint32_t page_left;
+    bool has_defs;
+    rle_dec defs;
+    int enc;
+    const uint8_t *vp, *vend;
+    rle_dec idx;
+    delta_dec dd, dd2;
+    const uint8_t *bytes;
+    buf prev;
+    uint64_t bitpos;
+    uint64_t bss_n, bss_k;
+};
+
+/* The error for a damaged page or value of column c. */
+int pq_col_damaged(pq_file *f, const struct pq_colread *c, const char *what, err *e);
+/* Reads pages until a data page with values is c's current one. */
+int pq_load_page(pq_file *f, struct pq_colread *c, err *e);
+/* The current page's next non-NULL value: false if it has no more. */
+bool pq_next_value(struct pq_colread *c, pq_raw *out);
 
 #endif

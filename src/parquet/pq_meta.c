@@ -231,6 +231,13 @@ static const char *int_arrow(bool sgn, int bits) {
     return sgn ? s[k] : u[k];
 }
 
+static void set_type(pq_field *f, uint8_t kind, uint8_t vt, uint8_t unit, const char *arrow) {
+    f->kind = kind;
+    f->info.vt = vt;
+    f->info.unit = unit;
+    f->info.arrow = arrow;
+}
+
 /* The Strata type of a primitive column from its physical type and annotations. */
 static void map_type(arena *a, const struct sel *s, pq_field *f) {
     pq_col_info *ci = &f->info;
@@ -239,9 +246,7 @@ static void map_type(arena *a, const struct sel *s, pq_field *f) {
     ci->unit = 0;
     if (lt == 1 || lt == 4 || lt == 12 || cv == CT_UTF8 || cv == CT_ENUM || cv == CT_JSON) {
         if (!bytes) goto bad;
-        f->kind = SK_STR;
-        ci->vt = VT_STR;
-        ci->arrow = "Utf8";
+        set_type(f, SK_STR, VT_STR, 0, "Utf8");
         return;
     }
     if (lt == 5 || cv == CT_DECIMAL) {
@@ -254,39 +259,29 @@ static void map_type(arena *a, const struct sel *s, pq_field *f) {
                              pt == PT_FLBA ? "a wide FIXED_LEN_BYTE_ARRAY" : "this type");
             return;
         }
-        f->kind = SK_DEC;
         f->dec_p = p;
         f->dec_s = sc;
-        ci->vt = VT_DEC128;
-        ci->unit = (uint8_t)code;
-        ci->arrow = dec_arrow_name((uint8_t)code);
+        set_type(f, SK_DEC, VT_DEC128, (uint8_t)code, dec_arrow_name((uint8_t)code));
         return;
     }
     if (lt == 6 || cv == CT_DATE) {
         if (pt != PT_INT32) goto bad;
-        f->kind = SK_DATE;
-        ci->vt = VT_DATE;
-        ci->arrow = "Date32";
+        set_type(f, SK_DATE, VT_DATE, 0, "Date32");
         return;
     }
     if (lt == 8 || cv == CT_TIMESTAMP_MILLIS || cv == CT_TIMESTAMP_MICROS) {
         int u = lt == 8 ? s->lt_unit : cv == CT_TIMESTAMP_MILLIS ? 1 : 2;
         if (pt != PT_INT64 || u < 1 || u > 3) goto bad;
-        f->kind = SK_TS;
-        f->ts_unit = u == 1 ? TU_MS : u == 2 ? TU_US : TU_NS;
-        ci->vt = VT_TS;
-        ci->unit = f->ts_unit;
         static const char *const names[] = {"Nanosecond", "Microsecond", "Millisecond"};
-        ci->arrow = arena_printf(a, "Timestamp(%s, %s)", names[f->ts_unit],
-                                 lt == 8 && s->lt_utc ? "Some(\"UTC\")" : "None");
+        f->ts_unit = u == 1 ? TU_MS : u == 2 ? TU_US : TU_NS;
+        set_type(f, SK_TS, VT_TS, f->ts_unit,
+                 arena_printf(a, "Timestamp(%s, %s)", names[f->ts_unit],
+                              lt == 8 && s->lt_utc ? "Some(\"UTC\")" : "None"));
         return;
     }
     if (pt == PT_INT96 && lt == 0 && cv < 0) {
-        f->kind = SK_TS;
         f->ts_unit = TU_NS;
-        ci->vt = VT_TS;
-        ci->unit = TU_NS;
-        ci->arrow = "Timestamp(Nanosecond, None)";
+        set_type(f, SK_TS, VT_TS, TU_NS, "Timestamp(Nanosecond, None)");
         return;
     }
     if (lt == 10 || (cv >= CT_UINT_8 && cv <= CT_INT_64)) {
@@ -294,10 +289,8 @@ static void map_type(arena *a, const struct sel *s, pq_field *f) {
         bool sgn = lt == 10 ? s->lt_signed : cv >= CT_INT_8;
         if (!(pt == PT_INT32 && bits <= 32) && !(pt == PT_INT64 && bits == 64)) goto bad;
         if (bits != 8 && bits != 16 && bits != 32 && bits != 64) goto bad;
-        f->kind = sgn ? SK_INT : SK_UINT;
-        ci->vt = sgn ? VT_I64 : VT_U64;
-        ci->unit = sgn && bits == 32 ? NU_32 : 0;
-        ci->arrow = int_arrow(sgn, bits);
+        set_type(f, sgn ? SK_INT : SK_UINT, sgn ? VT_I64 : VT_U64, sgn && bits == 32 ? NU_32 : 0,
+                 int_arrow(sgn, bits));
         return;
     }
     if (lt || cv >= 0) {
@@ -310,30 +303,22 @@ static void map_type(arena *a, const struct sel *s, pq_field *f) {
     }
     switch (pt) {
     case PT_BOOLEAN:
-        f->kind = SK_BOOL;
-        ci->vt = VT_BOOL;
-        ci->arrow = "Boolean";
+        set_type(f, SK_BOOL, VT_BOOL, 0, "Boolean");
         return;
     case PT_INT32:
     case PT_INT64:
-        f->kind = SK_INT;
-        ci->vt = VT_I64;
-        ci->unit = pt == PT_INT32 ? NU_32 : 0;
-        ci->arrow = pt == PT_INT32 ? "Int32" : "Int64";
+        set_type(f, SK_INT, VT_I64, pt == PT_INT32 ? NU_32 : 0, pt == PT_INT32 ? "Int32" : "Int64");
         return;
     case PT_FLOAT:
     case PT_DOUBLE:
-        f->kind = SK_FLOAT;
-        ci->vt = VT_F64;
-        ci->unit = pt == PT_FLOAT ? NU_32 : 0;
-        ci->arrow = pt == PT_FLOAT ? "Float32" : "Float64";
+        set_type(f, SK_FLOAT, VT_F64, pt == PT_FLOAT ? NU_32 : 0,
+                 pt == PT_FLOAT ? "Float32" : "Float64");
         return;
     case PT_BYTE_ARRAY:
     case PT_FLBA:
-        f->kind = SK_BIN;
-        ci->vt = VT_STR;
-        ci->arrow =
-            pt == PT_BYTE_ARRAY ? "Binary" : arena_printf(a, "FixedSizeBinary(%d)", s->type_length);
+        set_type(f, SK_BIN, VT_STR, 0,
+                 pt == PT_BYTE_ARRAY ? "Binary"
+                                     : arena_printf(a, "FixedSizeBinary(%d)", s->type_length));
         return;
     default:
         break;

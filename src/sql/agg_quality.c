@@ -20,6 +20,7 @@
  * State: (time, value bits) pairs, like increase's (agg_values.c); parts merge by appending. */
 #include "sql/func_int.h"
 #include "sql/ops_int.h"
+#include "sql/tsgen.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -74,26 +75,6 @@ static uint32_t outliers(const double *v, uint32_t n, double *tmp) {
     return c;
 }
 
-/* Fills NaN values by the line through the nearest non-NaN neighbours; -1 with fewer than two. */
-static int fill_nan(const double *t, double *v, uint32_t n) {
-    uint32_t i1 = 0, i2;
-    while (i1 < n && isnan(v[i1])) i1++;
-    i2 = i1 + 1;
-    while (i2 < n && isnan(v[i2])) i2++;
-    if (i2 >= n) return -1;
-#define LINE(i) (v[i1] + (v[i2] - v[i1]) * ((t[i] - t[i1]) / (t[i2] - t[i1])))
-    for (uint32_t i = 0; i < i2; i++) v[i] = LINE(i);
-    for (uint32_t i = i2 + 1; i < n; i++) {
-        if (isnan(v[i])) continue;
-        i1 = i2;
-        i2 = i;
-        for (uint32_t j = i1 + 1; j < i2; j++) v[j] = LINE(j);
-    }
-    for (uint32_t i = i2 + 1; i < n; i++) v[i] = LINE(i);
-#undef LINE
-    return 0;
-}
-
 enum { QWIN = 10 };
 
 /* The time checks: missing, late and redundant points. */
@@ -143,8 +124,10 @@ int agg_quality_check(const agg_spec *sp, struct agg_state *st, arena *a, err *e
     qsort(p, n, sizeof *p, cmp_qpoint);
     double *t = arena_alloc(a, sizeof *t * (n + 1)), *v = arena_alloc(a, sizeof *v * (n + 1));
     double *tmp = arena_alloc(a, sizeof *tmp * (n + 1));
+    int64_t *ti = arena_alloc(a, sizeof *ti * (n + 1));
     uint32_t special = 0;
     for (uint32_t k = 0; k < n; k++) {
+        ti[k] = p[k].t;
         t[k] = (double)p[k].t;
         v[k] = p[k].v;
         if (!isfinite(v[k])) {
@@ -152,9 +135,7 @@ int agg_quality_check(const agg_spec *sp, struct agg_state *st, arena *a, err *e
             special++;
         }
     }
-    if (fill_nan(t, v, n) < 0)
-        return err_set(er, 422, EC_QUERY_INTERNAL,
-                       "Datafusion: Execution error: At least two non-NaN values are needed");
+    if (tsgen_fill_nan(ti, v, n, er) < 0) return -1;
     double res;
     if (sp->kind == AGG_VALIDITY) {
         uint32_t c = outliers(v, n, tmp);

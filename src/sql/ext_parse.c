@@ -84,8 +84,8 @@ static int parse_kv_list(parser *p, sql_option **out, uint32_t *n) {
     return 0;
 }
 
-/* (col TYPE [NOT NULL | NULL], ...[,]) */
-static int parse_columns(parser *p, sql_stmt *s) {
+/* (col TYPE [NOT NULL | NULL], ...[,]), at the `(` */
+int sqlp_parse_column_defs(parser *p, sql_stmt *s) {
     nx(p); /* ( */
     avec cols = {0};
     while (!sqlp_acc(p, TOK_RPAREN)) {
@@ -116,7 +116,7 @@ sql_stmt *sqlp_parse_create_external(parser *p, const token *first) {
     s->ext = x;
     s->if_not_exists = sqlp_acc_kws3(p, KW_IF, KW_NOT, KW_EXISTS);
     if (sqlp_parse_table_name(p, &s->table, true) < 0) return NULL;
-    if (pk(p)->kind == TOK_LPAREN && parse_columns(p, s) < 0) return NULL;
+    if (pk(p)->kind == TOK_LPAREN && sqlp_parse_column_defs(p, s) < 0) return NULL;
     bool have_opts = false;
     for (;;) {
         const token *t = pk(p);

@@ -179,6 +179,12 @@ op *op_expand(qctx *q, op *child, bexpr **keys, uint32_t nkeys, const uint64_t *
 op *op_twindow(qctx *q, op *child, bexpr *time, int64_t width, int64_t slide, int64_t origin,
                uint8_t shape);
 
+/* A time-series generating function (ops_tsgen.c, sql/tsgen.h: kind and its options) over a
+ * child of two columns, time (a timestamp) and a number, in time order: the function's points
+ * as (time in the child's unit, DOUBLE). Reads the child whole before its first batch. */
+struct tsgen_opts;
+op *op_tsgen(qctx *q, op *child, int kind, const struct tsgen_opts *opts);
+
 /* Window functions (ops_window.c). Each is computed over its partition (rows equal on `part`)
  * ordered by `order`; the ranking ones and lag/lead look at positions and peers (rows equal on
  * `order`), the others at the frame of each row. */

@@ -156,6 +156,8 @@ int sqlp_parse_opt_value(parser *p, sql_option *o);
  * (ext_parse.c). */
 sql_stmt *sqlp_parse_create_external(parser *p, const token *first);
 sql_stmt *sqlp_parse_copy(parser *p, const token *first);
+/* (col TYPE [NOT NULL | NULL], ...[,]), at the `(`: s->cols (ext_parse.c). */
+int sqlp_parse_column_defs(parser *p, sql_stmt *s);
 sql_stmt *sqlp_parse_show(parser *p, const token *first);
 /* Streams (parse_stream.c), each at the word STREAM / STREAMS. */
 sql_stmt *sqlp_parse_create_stream(parser *p, const token *first);

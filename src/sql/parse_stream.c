@@ -45,28 +45,12 @@ static int parse_assignments(parser *p, bool in_parens, sql_option **out, uint32
     return 0;
 }
 
-static int parse_columns(parser *p, sql_stmt *s) {
-    if (sqlp_exp_tok(p, TOK_LPAREN) < 0) return -1;
-    avec cols = {0};
-    while (!sqlp_acc(p, TOK_RPAREN)) {
-        sql_column_def c = {.pos = pk(p)->pos};
-        if (sqlp_parse_ident(p, &c.name, NULL, NULL) < 0) return -1;
-        if (pk(p)->kind != TOK_WORD) return sqlp_p_expected(p, "a data type name", pk(p));
-        if (sqlp_parse_type(p, &c.type) < 0) return -1;
-        *AV_PUSH(p, &cols, sql_column_def) = c;
-        if (sqlp_acc(p, TOK_COMMA)) continue;
-        if (sqlp_acc(p, TOK_RPAREN)) break;
-        return sqlp_p_expected(p, "',' or ')' after column definition", pk(p));
-    }
-    s->cols = cols.p;
-    s->ncols = cols.n;
-    return 0;
-}
-
 static sql_stmt *parse_stream_table(parser *p, const token *first) {
     sql_stmt *s = sqlp_new_stmt(p, ST_CREATE_STREAM_TABLE, first);
     s->if_not_exists = sqlp_acc_kws3(p, KW_IF, KW_NOT, KW_EXISTS);
-    if (sqlp_parse_table_name(p, &s->table, true) < 0 || parse_columns(p, s) < 0) return NULL;
+    if (sqlp_parse_table_name(p, &s->table, true) < 0) return NULL;
+    if (pk(p)->kind != TOK_LPAREN) return sqlp_p_expected(p, "(", pk(p)), NULL;
+    if (sqlp_parse_column_defs(p, s) < 0) return NULL;
     if (sqlp_exp_kw(p, KW_WITH) < 0 || sqlp_exp_tok(p, TOK_LPAREN) < 0) return NULL;
     if (parse_assignments(p, true, &s->opts, &s->nopts) < 0) return NULL;
     if (word(pk(p), "ENGINE")) {

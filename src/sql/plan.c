@@ -417,7 +417,7 @@ static int plan_source(const struct planner *p, struct rel *from, const struct s
 
 /* ORDER BY, LIMIT and OFFSET of qy over a planned body whose output columns are named out->names
  * (a set operation, VALUES, a parenthesised query): by position or by output name. */
-static int plan_order_limit(const struct planner *p, const sql_query *qy, plan_out *out, err *er) {
+int plan_order_limit(const struct planner *p, const sql_query *qy, plan_out *out, err *er) {
     arena *a = p->a;
     if (!qy->norder && !qy->limit && !qy->offset) return 0;
     op *root = out->root;
@@ -679,6 +679,8 @@ fail:
 
 int plan_select(const struct planner *p, const sql_select *sel, const sql_query *qy, plan_out *out,
                 err *er) {
+    int ts = plan_tsgen(p, sel, qy, out, er);
+    if (ts) return ts < 0 ? -1 : 0;
     static const sql_query no_order = {0};
     struct select_plan sp = {.p = p, .sel = sel, .qy = qy ? qy : &no_order};
     sp.bd = (struct binder){.p = p,

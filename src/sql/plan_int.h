@@ -220,6 +220,17 @@ int plan_twindow(struct binder *bd, const sql_select *sel, const sql_query *qy,
 int plan_twindow_build(qctx *q, const struct tw_plan *tw, op **root, const uint32_t **map,
                        uint32_t nmap);
 
+/* ORDER BY, LIMIT and OFFSET of qy over a planned body whose output columns are out->names
+ * (a set operation, VALUES, a parenthesised query, a generating function): by position or by
+ * output name (plan.c). */
+int plan_order_limit(const struct planner *p, const sql_query *qy, plan_out *out, err *er);
+
+/* ---- time-series generating functions (plan_tsgen.c) ---- */
+/* A SELECT whose one item is timestamp_repair, value_fill or value_repair (sql/tsgen.h),
+ * planned whole into *out (1); 0 when it is not one; -1 with CnosDB's error. */
+int plan_tsgen(const struct planner *p, const sql_select *sel, const sql_query *qy, plan_out *out,
+               err *er);
+
 /* ---- topk / bottom (plan_topk.c) ---- */
 /* When the SELECT *selp has a topk(x, k) or bottom(x, k) item, points *selp and *qyp at copies
  * rewritten to select x ORDER BY x DESC|ASC LIMIT k (1); 0 when it has none; -1 with CnosDB's

@@ -1,0 +1,472 @@
+/* GEOS behind gis.h: a context per thread, CnosDB's reading errors, its WKT printing. */
+#include "gis/gis.h"
+
+#include <geos_c.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "format/fmt_num.h"
+#include "util/assert.h"
+#include "util/mem.h"
+
+/* ------------------------------------------------------------------ types */
+
+static const char *const type_names[GIS__COUNT] = {
+    "",           "POINT",           "LINESTRING",   "POLYGON",
+    "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON", "GEOMETRYCOLLECTION"};
+static const char *const camel_names[GIS__COUNT] = {
+    "",           "Point",           "LineString",   "Polygon",
+    "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection"};
+
+enum gis_type gis_type_parse(const char *name, size_t len) {
+    for (int t = GIS_POINT; t < GIS__COUNT; t++)
+        if (strlen(type_names[t]) == len && !strncasecmp(name, type_names[t], len))
+            return (enum gis_type)t;
+    return GIS_NONE;
+}
+
+const char *gis_type_name(enum gis_type t) {
+    return (unsigned)t < GIS__COUNT ? type_names[t] : "";
+}
+
+const char *gis_type_camel(enum gis_type t) {
+    return (unsigned)t < GIS__COUNT ? camel_names[t] : "";
+}
+
+/* GEOS's type ids in gis_type's order (LinearRing, 2, has no sub_type). */
+static enum gis_type from_geos_type(int id) {
+    switch (id) {
+    case GEOS_POINT:
+        return GIS_POINT;
+    case GEOS_LINESTRING:
+        return GIS_LINESTRING;
+    case GEOS_POLYGON:
+        return GIS_POLYGON;
+    case GEOS_MULTIPOINT:
+        return GIS_MULTIPOINT;
+    case GEOS_MULTILINESTRING:
+        return GIS_MULTILINESTRING;
+    case GEOS_MULTIPOLYGON:
+        return GIS_MULTIPOLYGON;
+    case GEOS_GEOMETRYCOLLECTION:
+        return GIS_COLLECTION;
+    default:
+        return GIS_NONE;
+    }
+}
+
+/* ------------------------------------------------------------------ per-thread context */
+
+struct gctx {
+    GEOSContextHandle_t h;
+    GEOSWKTReader *wkt;
+    GEOSWKBReader *wkb_in;
+    GEOSWKBWriter *wkb_out;
+    char err[GIS_MSG_CAP]; /* GEOS's last error message */
+};
+
+static pthread_key_t ctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct gctx *tl_ctx;
+
+static void ctx_free(void *p) {
+    struct gctx *c = p;
+    GEOSWKTReader_destroy_r(c->h, c->wkt);
+    GEOSWKBReader_destroy_r(c->h, c->wkb_in);
+    GEOSWKBWriter_destroy_r(c->h, c->wkb_out);
+    GEOS_finish_r(c->h);
+    free(c);
+}
+
+static void ctx_key_make(void) {
+    (void)pthread_key_create(&ctx_key, ctx_free);
+}
+
+static void on_error(const char *message, void *user) {
+    struct gctx *c = user;
+    snprintf(c->err, sizeof c->err, "%s", message);
+    /* GEOS ends some messages with a newline */
+    size_t n = strlen(c->err);
+    while (n && (c->err[n - 1] == '\n' || c->err[n - 1] == ' ')) c->err[--n] = 0;
+}
+
+static struct gctx *ctx(void) {
+    if (tl_ctx) return tl_ctx;
+    pthread_once(&ctx_once, ctx_key_make);
+    struct gctx *c = xcalloc(1, sizeof *c);
+    c->h = GEOS_init_r();
+    STRATA_ASSERT(c->h != NULL);
+    GEOSContext_setErrorMessageHandler_r(c->h, on_error, c);
+    c->wkt = GEOSWKTReader_create_r(c->h);
+    /* rings left open are closed, as CnosDB's polygons close them */
+    GEOSWKTReader_setFixStructure_r(c->h, c->wkt, 1);
+    c->wkb_in = GEOSWKBReader_create_r(c->h);
+    GEOSWKBReader_setFixStructure_r(c->h, c->wkb_in, 1);
+    c->wkb_out = GEOSWKBWriter_create_r(c->h);
+    GEOSWKBWriter_setOutputDimension_r(c->h, c->wkb_out, 2);
+    GEOSWKBWriter_setByteOrder_r(c->h, c->wkb_out, GEOS_WKB_NDR);
+    (void)pthread_setspecific(ctx_key, c);
+    tl_ctx = c;
+    return c;
+}
+
+static const GEOSGeometry *G(const gis_geom *g) {
+    return (const GEOSGeometry *)g;
+}
+
+/* GEOS's message for a call that failed (or a plain one when it left none). */
+static int geos_fail(struct gctx *c, char *msg, const char *what) {
+    snprintf(msg, GIS_MSG_CAP, "%s", c->err[0] ? c->err : what);
+    c->err[0] = 0;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ reading WKT */
+
+static bool wkt_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool wkt_numberlike(char c) {
+    return c == '.' || c == '-' || c == '+' || (c >= '0' && c <= '9');
+}
+
+static bool wkt_delim(char c) {
+    return wkt_space(c) || c == '(' || c == ')' || c == ',';
+}
+
+/* Whether s[0, n) is a number as Rust's f64 parser reads one (leading '+' signs stripped, as
+ * the WKT tokenizer strips them): [-]digits[.digits][e[+-]digits], .digits..., inf, nan. */
+static bool rust_f64(const char *s, size_t n) {
+    while (n && *s == '+') s++, n--;
+    if (n && (*s == '-' || *s == '+')) s++, n--;
+    if ((n == 3 && !strncasecmp(s, "inf", 3)) || (n == 8 && !strncasecmp(s, "infinity", 8)) ||
+        (n == 3 && !strncasecmp(s, "nan", 3)))
+        return true;
+    size_t i = 0, digits = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++, digits++;
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++, digits++;
+    }
+    if (!digits) return false;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+        size_t ed = 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++, ed++;
+        if (!ed) return false;
+    }
+    return i == n;
+}
+
+/* The checks CnosDB's reader words its own way: the first token must be a geometry type name,
+ * and every number-like token a number. 0 or -1 with the message. */
+static int wkt_tokens_check(const char *p, size_t n, char *msg) {
+    size_t i = 0;
+    bool first = true;
+    while (i < n && p[i]) {
+        char c = p[i];
+        if (wkt_space(c)) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        if (c == '(' || c == ')' || c == ',') {
+            i++;
+        } else {
+            while (i < n && p[i] && !wkt_delim(p[i])) i++;
+        }
+        if (wkt_numberlike(c) && !rust_f64(p + start, i - start)) {
+            snprintf(msg, GIS_MSG_CAP, "Unable to parse input number as the desired output type");
+            return -1;
+        }
+        if (first) {
+            if (c == '(' || c == ')' || c == ',' || wkt_numberlike(c)) {
+                snprintf(msg, GIS_MSG_CAP, "Invalid WKT format");
+                return -1;
+            }
+            if (gis_type_parse(p + start, i - start) == GIS_NONE) {
+                snprintf(msg, GIS_MSG_CAP, "Invalid type encountered");
+                return -1;
+            }
+            first = false;
+        }
+    }
+    if (first) {
+        snprintf(msg, GIS_MSG_CAP, "Invalid WKT format");
+        return -1;
+    }
+    return 0;
+}
+
+gis_geom *gis_from_wkt(const char *p, size_t n, char msg[GIS_MSG_CAP]) {
+    if (wkt_tokens_check(p, n, msg) < 0) return NULL;
+    struct gctx *c = ctx();
+    /* GEOS wants a NUL-terminated string */
+    char small[256], *s = n < sizeof small ? small : xmalloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = 0;
+    GEOSGeometry *g = GEOSWKTReader_read_r(c->h, c->wkt, s);
+    if (s != small) free(s);
+    if (!g) {
+        geos_fail(c, msg, "Invalid WKT format");
+        return NULL;
+    }
+    return (gis_geom *)g;
+}
+
+gis_geom *gis_from_wkb(const unsigned char *p, size_t n, char msg[GIS_MSG_CAP]) {
+    struct gctx *c = ctx();
+    GEOSGeometry *g = GEOSWKBReader_read_r(c->h, c->wkb_in, p, n);
+    if (!g) {
+        geos_fail(c, msg, "Invalid WKB");
+        return NULL;
+    }
+    return (gis_geom *)g;
+}
+
+void gis_free(gis_geom *g) {
+    if (g) GEOSGeom_destroy_r(ctx()->h, (GEOSGeometry *)g);
+}
+
+enum gis_type gis_type_of(const gis_geom *g) {
+    return from_geos_type(GEOSGeomTypeId_r(ctx()->h, G(g)));
+}
+
+/* ------------------------------------------------------------------ writing WKT */
+
+/* Rust's Debug of an f64: Display's digits with ".0" on a whole number, and an exponent
+ * (`1e16`, `1.5e-7`) outside [1e-4, 1e16). */
+static void put_debug_f64(buf *out, double d) {
+    char tmp[340];
+    if (!isfinite(d) || d == 0 || (fabs(d) >= 1e-4 && fabs(d) < 1e16)) {
+        size_t n = fmt_double_plain(tmp, d);
+        buf_append(out, tmp, n);
+        if (isfinite(d) && !memchr(tmp, '.', n)) buf_puts(out, ".0");
+        return;
+    }
+    char digits[17];
+    int exp10;
+    int n = fmt_shortest(d, digits, &exp10);
+    if (d < 0) buf_putc(out, '-');
+    buf_putc(out, digits[0]);
+    if (n > 1) {
+        buf_putc(out, '.');
+        buf_append(out, digits + 1, (size_t)n - 1);
+    }
+    buf_printf(out, "e%d", exp10);
+}
+
+static void put_num(buf *out, double d, bool debug) {
+    if (debug) {
+        put_debug_f64(out, d);
+        return;
+    }
+    char tmp[340];
+    buf_append(out, tmp, fmt_double_plain(tmp, d));
+}
+
+/* "x y,x y,..." of a point, linestring or ring. */
+static void put_coords(struct gctx *c, const GEOSGeometry *g, bool debug, buf *out) {
+    const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(c->h, g);
+    unsigned int n = 0;
+    if (!cs || !GEOSCoordSeq_getSize_r(c->h, cs, &n)) return;
+    for (unsigned int i = 0; i < n; i++) {
+        double x = 0, y = 0;
+        GEOSCoordSeq_getXY_r(c->h, cs, i, &x, &y);
+        if (i) buf_putc(out, ',');
+        put_num(out, x, debug);
+        buf_putc(out, ' ');
+        put_num(out, y, debug);
+    }
+}
+
+static void put_polygon_rings(struct gctx *c, const GEOSGeometry *g, bool debug, buf *out) {
+    buf_putc(out, '(');
+    buf_putc(out, '(');
+    put_coords(c, GEOSGetExteriorRing_r(c->h, g), debug, out);
+    buf_putc(out, ')');
+    int nh = GEOSGetNumInteriorRings_r(c->h, g);
+    for (int i = 0; i < nh; i++) {
+        buf_puts(out, ",(");
+        put_coords(c, GEOSGetInteriorRingN_r(c->h, g, i), debug, out);
+        buf_putc(out, ')');
+    }
+    buf_putc(out, ')');
+}
+
+/* The body of g after its type name: `(...)` or ` EMPTY`. */
+static void put_body(struct gctx *c, const GEOSGeometry *g, bool debug, buf *out) {
+    if (GEOSisEmpty_r(c->h, g) == 1) {
+        buf_puts(out, " EMPTY");
+        return;
+    }
+    int id = GEOSGeomTypeId_r(c->h, g);
+    switch (id) {
+    case GEOS_POINT:
+    case GEOS_LINESTRING:
+    case GEOS_LINEARRING:
+        buf_putc(out, '(');
+        put_coords(c, g, debug, out);
+        buf_putc(out, ')');
+        return;
+    case GEOS_POLYGON:
+        put_polygon_rings(c, g, debug, out);
+        return;
+    default:
+        break;
+    }
+    int n = GEOSGetNumGeometries_r(c->h, g);
+    buf_putc(out, '(');
+    for (int i = 0; i < n; i++) {
+        const GEOSGeometry *part = GEOSGetGeometryN_r(c->h, g, i);
+        if (i) buf_putc(out, ',');
+        if (id == GEOS_GEOMETRYCOLLECTION) {
+            gis_wkt((const gis_geom *)part, debug, out);
+        } else if (GEOSisEmpty_r(c->h, part) == 1) {
+            buf_puts(out, "EMPTY");
+        } else if (id == GEOS_MULTIPOINT) {
+            put_coords(c, part, debug, out); /* CnosDB lists a multipoint's points bare */
+        } else if (id == GEOS_MULTIPOLYGON) {
+            put_polygon_rings(c, part, debug, out);
+        } else {
+            buf_putc(out, '(');
+            put_coords(c, part, debug, out);
+            buf_putc(out, ')');
+        }
+    }
+    buf_putc(out, ')');
+}
+
+void gis_wkt(const gis_geom *g, bool debug, buf *out) {
+    struct gctx *c = ctx();
+    enum gis_type t = gis_type_of(g);
+    /* a bare ring is written as the linestring it is */
+    buf_puts(out, t == GIS_NONE ? "LINESTRING" : gis_type_name(t));
+    put_body(c, G(g), debug, out);
+}
+
+int gis_wkb(const gis_geom *g, buf *out, char msg[GIS_MSG_CAP]) {
+    struct gctx *c = ctx();
+    size_t n = 0;
+    unsigned char *w = GEOSWKBWriter_write_r(c->h, c->wkb_out, G(g), &n);
+    if (!w) return geos_fail(c, msg, "cannot write WKB");
+    buf_append(out, w, n);
+    GEOSFree_r(c->h, w);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ computations */
+
+/* CnosDB's geometry model has no empty point: any computation over one (alone or in a multi
+ * geometry or collection) fails, with its message. */
+static bool has_empty_point(struct gctx *c, const GEOSGeometry *g) {
+    int id = GEOSGeomTypeId_r(c->h, g);
+    if (id == GEOS_POINT) return GEOSisEmpty_r(c->h, g) == 1;
+    if (id != GEOS_MULTIPOINT && id != GEOS_GEOMETRYCOLLECTION) return false;
+    int n = GEOSGetNumGeometries_r(c->h, g);
+    for (int i = 0; i < n; i++)
+        if (has_empty_point(c, GEOSGetGeometryN_r(c->h, g, i))) return true;
+    return false;
+}
+
+static int empty_point_check(struct gctx *c, const gis_geom *g, char *msg) {
+    if (!has_empty_point(c, G(g))) return 0;
+    snprintf(msg, GIS_MSG_CAP,
+             "The input was an empty Point, but the output doesn't support empty Points");
+    return -1;
+}
+
+int gis_area(const gis_geom *g, double *out, char msg[GIS_MSG_CAP]) {
+    struct gctx *c = ctx();
+    if (empty_point_check(c, g, msg) < 0) return -1;
+    if (!GEOSArea_r(c->h, G(g), out)) return geos_fail(c, msg, "cannot compute the area");
+    return 0;
+}
+
+static bool distance_defined(enum gis_type a, enum gis_type b) {
+    if (a == GIS_COLLECTION || b == GIS_COLLECTION) return false;
+    if (a == GIS_POINT || b == GIS_POINT) return true;
+    return (a == GIS_LINESTRING || a == GIS_POLYGON) && (b == GIS_LINESTRING || b == GIS_POLYGON);
+}
+
+int gis_distance(const gis_geom *a, const gis_geom *b, double *out, char msg[GIS_MSG_CAP]) {
+    struct gctx *c = ctx();
+    if (empty_point_check(c, a, msg) < 0 || empty_point_check(c, b, msg) < 0) return -1;
+    enum gis_type ta = gis_type_of(a), tb = gis_type_of(b);
+    if (!distance_defined(ta, tb)) {
+        /* CnosDB names the first by its type (a collection in full), the second in full */
+        buf m;
+        buf_init(&m);
+        buf_puts(&m, "Calculating the distance between ");
+        if (ta == GIS_COLLECTION || ta == GIS_NONE)
+            gis_wkt(a, true, &m);
+        else
+            buf_puts(&m, gis_type_name(ta));
+        buf_puts(&m, " and ");
+        gis_wkt(b, true, &m);
+        buf_puts(&m, " is not supported");
+        snprintf(msg, GIS_MSG_CAP, "%s", buf_cstr(&m));
+        buf_free(&m);
+        return -1;
+    }
+    if (!GEOSDistance_r(c->h, G(a), G(b), out))
+        return geos_fail(c, msg, "cannot compute a distance");
+    return 0;
+}
+
+int gis_predicate(enum gis_pred p, const gis_geom *a, const gis_geom *b, bool *out,
+                  char msg[GIS_MSG_CAP]) {
+    struct gctx *c = ctx();
+    if (empty_point_check(c, a, msg) < 0 || empty_point_check(c, b, msg) < 0) return -1;
+    char r = 2;
+    switch (p) {
+    case GIS_EQUALS:
+        r = GEOSEquals_r(c->h, G(a), G(b));
+        break;
+    case GIS_CONTAINS:
+        r = GEOSContains_r(c->h, G(a), G(b));
+        break;
+    case GIS_INTERSECTS:
+        r = GEOSIntersects_r(c->h, G(a), G(b));
+        break;
+    case GIS_DISJOINT:
+        r = GEOSDisjoint_r(c->h, G(a), G(b));
+        break;
+    case GIS_WITHIN:
+        r = GEOSWithin_r(c->h, G(a), G(b));
+        break;
+    }
+    if (r == 2) return geos_fail(c, msg, "cannot evaluate the predicate");
+    *out = r == 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the write check */
+
+int gis_check_value(const char *p, size_t n, enum gis_type want, char **out) {
+    char msg[GIS_MSG_CAP];
+    gis_geom *g = gis_from_wkt(p, n, msg);
+    buf m;
+    buf_init(&m);
+    if (!g) {
+        buf_printf(&m, "Invalid geometry, error: %s", msg);
+    } else {
+        enum gis_type t = gis_type_of(g);
+        if (t == want) {
+            gis_free(g);
+            return 0;
+        }
+        buf_printf(&m, "Invalid geometry type, error: expect %s, got ", gis_type_camel(want));
+        gis_wkt(g, true, &m);
+        gis_free(g);
+    }
+    buf_cstr(&m);
+    *out = buf_detach(&m, NULL);
+    return -1;
+}

@@ -1,0 +1,205 @@
+/* Unit tests for the geometry layer (gis/gis.c): reading WKT and its errors, writing WKT in
+ * both number forms, WKB round trips, the computations and the write check. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gis/gis.h"
+
+static gis_geom *must(const char *wkt) {
+    char msg[GIS_MSG_CAP];
+    gis_geom *g = gis_from_wkt(wkt, strlen(wkt), msg);
+    if (!g) fail_msg("'%s' refused: %s", wkt, msg);
+    return g;
+}
+
+static void wkt_is(const char *in, bool debug, const char *want) {
+    gis_geom *g = must(in);
+    buf b;
+    buf_init(&b);
+    gis_wkt(g, debug, &b);
+    if (strcmp(buf_cstr(&b), want))
+        fail_msg("'%s' wrote\n  %s\nwant\n  %s", in, buf_cstr(&b), want);
+    buf_free(&b);
+    gis_free(g);
+}
+
+static void bad_wkt(const char *in, const char *want) {
+    char msg[GIS_MSG_CAP];
+    gis_geom *g = gis_from_wkt(in, strlen(in), msg);
+    if (g) fail_msg("'%s' accepted", in);
+    if (want && strcmp(msg, want)) fail_msg("'%s': '%s', want '%s'", in, msg, want);
+}
+
+static void test_types(void **state) {
+    assert_int_equal(gis_type_parse("point", 5), GIS_POINT);
+    assert_int_equal(gis_type_parse("GeometryCollection", 18), GIS_COLLECTION);
+    assert_int_equal(gis_type_parse("POINTS", 6), GIS_NONE);
+    assert_int_equal(gis_type_parse("", 0), GIS_NONE);
+    assert_string_equal(gis_type_name(GIS_MULTIPOLYGON), "MULTIPOLYGON");
+    assert_string_equal(gis_type_camel(GIS_LINESTRING), "LineString");
+}
+
+static void test_read_errors(void **state) {
+    bad_wkt("", "Invalid WKT format");
+    bad_wkt("   ", "Invalid WKT format");
+    bad_wkt("-1", "Invalid WKT format");
+    bad_wkt("3.25", "Invalid WKT format");
+    bad_wkt("(1 2)", "Invalid WKT format");
+    bad_wkt("hello", "Invalid type encountered");
+    bad_wkt("LINEARRING(0 0,1 1,1 0,0 0)", "Invalid type encountered");
+    bad_wkt("1999-12-31T00:00:00", "Unable to parse input number as the desired output type");
+    bad_wkt("POINT(1x 2)", "Unable to parse input number as the desired output type");
+    bad_wkt("POINT(1 2", NULL);  /* GEOS's own words */
+    bad_wkt("POINT(a b)", NULL); /* idem */
+    bad_wkt("LINESTRING(1 1)", NULL);
+}
+
+static void test_write(void **state) {
+    wkt_is("POINT(0 0)", false, "POINT(0 0)");
+    wkt_is("point ( 1.5  -2 )", false, "POINT(1.5 -2)");
+    wkt_is("POINT(0 0)", true, "POINT(0.0 0.0)");
+    wkt_is("POINT(1e20 0.00001)", true, "POINT(1e20 1e-5)");
+    wkt_is("POINT(1e20 0.00001)", false, "POINT(100000000000000000000 0.00001)");
+    wkt_is("POINT(123.25 0.0001)", true, "POINT(123.25 0.0001)");
+    wkt_is("MULTIPOINT ((10 40), (40 30))", false, "MULTIPOINT(10 40,40 30)");
+    wkt_is("MULTIPOINT (10 40, 40 30)", true, "MULTIPOINT(10.0 40.0,40.0 30.0)");
+    wkt_is("LINESTRING (30 10, 10 30, 40 40)", false, "LINESTRING(30 10,10 30,40 40)");
+    /* an open ring is closed */
+    wkt_is("POLYGON ((0 0, 4 0, 4 4))", false, "POLYGON((0 0,4 0,4 4,0 0))");
+    wkt_is("POLYGON ((35 10, 45 45, 15 40, 35 10),(20 30, 35 35, 30 20, 20 30))", false,
+           "POLYGON((35 10,45 45,15 40,35 10),(20 30,35 35,30 20,20 30))");
+    wkt_is("MULTILINESTRING ((10 10, 20 20),(40 40, 30 30))", false,
+           "MULTILINESTRING((10 10,20 20),(40 40,30 30))");
+    wkt_is("MULTIPOLYGON (((30 20, 45 40, 10 40, 30 20)),((15 5, 40 10, 10 20, 15 5)))", false,
+           "MULTIPOLYGON(((30 20,45 40,10 40,30 20)),((15 5,40 10,10 20,15 5)))");
+    wkt_is("GEOMETRYCOLLECTION (POINT (40 10),LINESTRING (10 10, 20 20))", true,
+           "GEOMETRYCOLLECTION(POINT(40.0 10.0),LINESTRING(10.0 10.0,20.0 20.0))");
+    wkt_is("POINT EMPTY", false, "POINT EMPTY");
+    wkt_is("polygon empty", false, "POLYGON EMPTY");
+    wkt_is("GEOMETRYCOLLECTION EMPTY", false, "GEOMETRYCOLLECTION EMPTY");
+    wkt_is("POINT Z (1 2 3)", false, "POINT(1 2)");
+}
+
+static void test_wkb(void **state) {
+    gis_geom *g = must("POINT(0 0)");
+    char msg[GIS_MSG_CAP];
+    buf b;
+    buf_init(&b);
+    assert_int_equal(gis_wkb(g, &b, msg), 0);
+    assert_int_equal(b.len, 21);
+    assert_int_equal((unsigned char)b.p[0], 1); /* little-endian */
+    assert_int_equal((unsigned char)b.p[1], 1); /* point */
+    gis_free(g);
+    g = gis_from_wkb((const unsigned char *)b.p, b.len, msg);
+    assert_non_null(g);
+    assert_int_equal(gis_type_of(g), GIS_POINT);
+    gis_free(g);
+    assert_null(gis_from_wkb((const unsigned char *)b.p, 5, msg));
+    assert_true(msg[0] != 0);
+    buf_free(&b);
+}
+
+static double area(const char *wkt) {
+    gis_geom *g = must(wkt);
+    char msg[GIS_MSG_CAP];
+    double a = -1;
+    if (gis_area(g, &a, msg) < 0) fail_msg("area of %s: %s", wkt, msg);
+    gis_free(g);
+    return a;
+}
+
+static void test_compute(void **state) {
+    assert_true(area("POLYGON((0 0,0 1,1 1,1 0,0 0))") == 1.0);
+    assert_true(area("POLYGON((0 0,0 2,2 2,2 0,0 0),(0.5 0.5,1 0.5,1 1,0.5 0.5))") == 3.875);
+    assert_true(area("LINESTRING EMPTY") == 0.0);
+    assert_true(area("GEOMETRYCOLLECTION (POINT (1 1),POLYGON((0 0,0 1,1 1,1 0,0 0)))") == 1.0);
+    char msg[GIS_MSG_CAP];
+    double d;
+    gis_geom *e = must("POINT EMPTY");
+    assert_int_equal(gis_area(e, &d, msg), -1);
+    assert_string_equal(
+        msg, "The input was an empty Point, but the output doesn't support empty Points");
+    gis_free(e);
+
+    gis_geom *p = must("POINT(0 0)"), *l = must("LINESTRING(3 -1,3 1)");
+    gis_geom *mp = must("MULTIPOINT(1 1,2 2)"), *gc = must("GEOMETRYCOLLECTION(POINT(4 0))");
+    assert_int_equal(gis_distance(p, l, &d, msg), 0);
+    assert_true(d == 3.0);
+    assert_int_equal(gis_distance(mp, p, &d, msg), 0);
+    assert_int_equal(gis_distance(l, mp, &d, msg), -1);
+    assert_string_equal(msg,
+                        "Calculating the distance between LINESTRING and MULTIPOINT(1.0 1.0,2.0 "
+                        "2.0) is not supported");
+    assert_int_equal(gis_distance(gc, p, &d, msg), -1);
+    assert_string_equal(msg, "Calculating the distance between GEOMETRYCOLLECTION(POINT(4.0 0.0)) "
+                             "and POINT(0.0 0.0) is not supported");
+
+    bool r;
+    gis_geom *sq = must("POLYGON((-1 -1,-1 1,1 1,1 -1,-1 -1))");
+    assert_int_equal(gis_predicate(GIS_CONTAINS, sq, p, &r, msg), 0);
+    assert_true(r);
+    assert_int_equal(gis_predicate(GIS_WITHIN, p, sq, &r, msg), 0);
+    assert_true(r);
+    assert_int_equal(gis_predicate(GIS_DISJOINT, sq, l, &r, msg), 0);
+    assert_true(r);
+    assert_int_equal(gis_predicate(GIS_INTERSECTS, sq, l, &r, msg), 0);
+    assert_false(r);
+    assert_int_equal(gis_predicate(GIS_EQUALS, sq, sq, &r, msg), 0);
+    assert_true(r);
+    gis_free(p), gis_free(l), gis_free(mp), gis_free(gc), gis_free(sq);
+}
+
+static void test_check_value(void **state) {
+    char *m = NULL;
+    assert_int_equal(gis_check_value("POINT(1 2)", 10, GIS_POINT, &m), 0);
+    assert_null(m);
+    const char *ls = "LINESTRING (30 10, 10 30)";
+    assert_int_equal(gis_check_value(ls, strlen(ls), GIS_POINT, &m), -1);
+    assert_string_equal(m, "Invalid geometry type, error: expect Point, got "
+                           "LINESTRING(30.0 10.0,10.0 30.0)");
+    free(m);
+    assert_int_equal(gis_check_value("nope", 4, GIS_POLYGON, &m), -1);
+    assert_string_equal(m, "Invalid geometry, error: Invalid type encountered");
+    free(m);
+}
+
+/* Each thread has its own GEOS context, freed at its exit. */
+static void *worker(void *arg) {
+    for (int i = 0; i < 50; i++) {
+        char *m = NULL;
+        if (gis_check_value("POLYGON((0 0,1 0,1 1,0 0))", 26, GIS_POLYGON, &m) != 0) {
+            free(m);
+            return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(void **state) {
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&t[i], NULL, worker, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        void *rv;
+        pthread_join(t[i], &rv);
+        assert_null(rv);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_types),   cmocka_unit_test(test_read_errors),
+        cmocka_unit_test(test_write),   cmocka_unit_test(test_wkb),
+        cmocka_unit_test(test_compute), cmocka_unit_test(test_check_value),
+        cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "format/fmt_num.h"
 #include "util/assert.h"
 #include "util/mem.h"
 
@@ -64,7 +63,6 @@ static enum gis_type from_geos_type(int id) {
 struct gctx {
     GEOSContextHandle_t h;
     GEOSWKTReader *wkt;
-    GEOSWKBReader *wkb_in;
     GEOSWKBWriter *wkb_out;
     char err[GIS_MSG_CAP]; /* GEOS's last error message */
 };
@@ -76,7 +74,6 @@ static _Thread_local struct gctx *tl_ctx;
 static void ctx_free(void *p) {
     struct gctx *c = p;
     GEOSWKTReader_destroy_r(c->h, c->wkt);
-    GEOSWKBReader_destroy_r(c->h, c->wkb_in);
     GEOSWKBWriter_destroy_r(c->h, c->wkb_out);
     GEOS_finish_r(c->h);
     free(c);
@@ -104,8 +101,6 @@ static struct gctx *ctx(void) {
     c->wkt = GEOSWKTReader_create_r(c->h);
     /* rings left open are closed, as CnosDB's polygons close them */
     GEOSWKTReader_setFixStructure_r(c->h, c->wkt, 1);
-    c->wkb_in = GEOSWKBReader_create_r(c->h);
-    GEOSWKBReader_setFixStructure_r(c->h, c->wkb_in, 1);
     c->wkb_out = GEOSWKBWriter_create_r(c->h);
     GEOSWKBWriter_setOutputDimension_r(c->h, c->wkb_out, 2);
     GEOSWKBWriter_setByteOrder_r(c->h, c->wkb_out, GEOS_WKB_NDR);
@@ -220,16 +215,6 @@ gis_geom *gis_from_wkt(const char *p, size_t n, char msg[GIS_MSG_CAP]) {
     return (gis_geom *)g;
 }
 
-gis_geom *gis_from_wkb(const unsigned char *p, size_t n, char msg[GIS_MSG_CAP]) {
-    struct gctx *c = ctx();
-    GEOSGeometry *g = GEOSWKBReader_read_r(c->h, c->wkb_in, p, n);
-    if (!g) {
-        geos_fail(c, msg, "Invalid WKB");
-        return NULL;
-    }
-    return (gis_geom *)g;
-}
-
 void gis_free(gis_geom *g) {
     if (g) GEOSGeom_destroy_r(ctx()->h, (GEOSGeometry *)g);
 }
@@ -240,125 +225,17 @@ enum gis_type gis_type_of(const gis_geom *g) {
 
 /* ------------------------------------------------------------------ writing WKT */
 
-/* Rust's Debug of an f64: Display's digits with ".0" on a whole number, and an exponent
- * (`1e16`, `1.5e-7`) outside [1e-4, 1e16). */
-static void put_debug_f64(buf *out, double d) {
-    char tmp[340];
-    if (!isfinite(d) || d == 0 || (fabs(d) >= 1e-4 && fabs(d) < 1e16)) {
-        size_t n = fmt_double_plain(tmp, d);
-        buf_append(out, tmp, n);
-        if (isfinite(d) && !memchr(tmp, '.', n)) buf_puts(out, ".0");
-        return;
-    }
-    char digits[17];
-    int exp10;
-    int n = fmt_shortest(d, digits, &exp10);
-    if (d < 0) buf_putc(out, '-');
-    buf_putc(out, digits[0]);
-    if (n > 1) {
-        buf_putc(out, '.');
-        buf_append(out, digits + 1, (size_t)n - 1);
-    }
-    buf_printf(out, "e%d", exp10);
-}
-
-static void put_num(buf *out, double d, bool debug) {
-    if (debug) {
-        put_debug_f64(out, d);
-        return;
-    }
-    char tmp[340];
-    buf_append(out, tmp, fmt_double_plain(tmp, d));
-}
-
-/* "x y,x y,..." of a point, linestring or ring. */
-static void put_coords(struct gctx *c, const GEOSGeometry *g, bool debug, buf *out) {
-    const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(c->h, g);
-    unsigned int n = 0;
-    if (!cs || !GEOSCoordSeq_getSize_r(c->h, cs, &n)) return;
-    for (unsigned int i = 0; i < n; i++) {
-        double x = 0, y = 0;
-        GEOSCoordSeq_getXY_r(c->h, cs, i, &x, &y);
-        if (i) buf_putc(out, ',');
-        put_num(out, x, debug);
-        buf_putc(out, ' ');
-        put_num(out, y, debug);
-    }
-}
-
-static void put_polygon_rings(struct gctx *c, const GEOSGeometry *g, bool debug, buf *out) {
-    buf_putc(out, '(');
-    buf_putc(out, '(');
-    put_coords(c, GEOSGetExteriorRing_r(c->h, g), debug, out);
-    buf_putc(out, ')');
-    int nh = GEOSGetNumInteriorRings_r(c->h, g);
-    for (int i = 0; i < nh; i++) {
-        buf_puts(out, ",(");
-        put_coords(c, GEOSGetInteriorRingN_r(c->h, g, i), debug, out);
-        buf_putc(out, ')');
-    }
-    buf_putc(out, ')');
-}
-
-/* The body of g after its type name: `(...)` or ` EMPTY`. */
-static void put_body(struct gctx *c, const GEOSGeometry *g, bool debug, buf *out) {
-    if (GEOSisEmpty_r(c->h, g) == 1) {
-        buf_puts(out, " EMPTY");
-        return;
-    }
-    int id = GEOSGeomTypeId_r(c->h, g);
-    switch (id) {
-    case GEOS_POINT:
-    case GEOS_LINESTRING:
-    case GEOS_LINEARRING:
-        buf_putc(out, '(');
-        put_coords(c, g, debug, out);
-        buf_putc(out, ')');
-        return;
-    case GEOS_POLYGON:
-        put_polygon_rings(c, g, debug, out);
-        return;
-    default:
-        break;
-    }
-    int n = GEOSGetNumGeometries_r(c->h, g);
-    buf_putc(out, '(');
-    for (int i = 0; i < n; i++) {
-        const GEOSGeometry *part = GEOSGetGeometryN_r(c->h, g, i);
-        if (i) buf_putc(out, ',');
-        if (id == GEOS_GEOMETRYCOLLECTION) {
-            gis_wkt((const gis_geom *)part, debug, out);
-        } else if (GEOSisEmpty_r(c->h, part) == 1) {
-            buf_puts(out, "EMPTY");
-        } else if (id == GEOS_MULTIPOINT) {
-            put_coords(c, part, debug, out); /* CnosDB lists a multipoint's points bare */
-        } else if (id == GEOS_MULTIPOLYGON) {
-            put_polygon_rings(c, part, debug, out);
-        } else {
-            buf_putc(out, '(');
-            put_coords(c, part, debug, out);
-            buf_putc(out, ')');
-        }
-    }
-    buf_putc(out, ')');
-}
-
 void gis_wkt(const gis_geom *g, bool debug, buf *out) {
     struct gctx *c = ctx();
-    enum gis_type t = gis_type_of(g);
-    /* a bare ring is written as the linestring it is */
-    buf_puts(out, t == GIS_NONE ? "LINESTRING" : gis_type_name(t));
-    put_body(c, G(g), debug, out);
-}
-
-int gis_wkb(const gis_geom *g, buf *out, char msg[GIS_MSG_CAP]) {
-    struct gctx *c = ctx();
     size_t n = 0;
+    char msg[GIS_MSG_CAP];
+    /* through WKB, so there is one writer of CnosDB's WKT (gis_wkb.c) */
     unsigned char *w = GEOSWKBWriter_write_r(c->h, c->wkb_out, G(g), &n);
-    if (!w) return geos_fail(c, msg, "cannot write WKB");
-    buf_append(out, w, n);
-    GEOSFree_r(c->h, w);
-    return 0;
+    if (!w || gis_wkb_to_wkt(w, n, debug, out, msg) < 0) {
+        c->err[0] = 0;
+        buf_puts(out, "GEOMETRY EMPTY"); /* GEOS wrote what it cannot write: never seen */
+    }
+    if (w) GEOSFree_r(c->h, w);
 }
 
 /* ------------------------------------------------------------------ computations */
@@ -413,7 +290,7 @@ int gis_distance(const gis_geom *a, const gis_geom *b, double *out, char msg[GIS
         buf_puts(&m, " is not supported");
         snprintf(msg, GIS_MSG_CAP, "%s", buf_cstr(&m));
         buf_free(&m);
-        return -1;
+        return -2;
     }
     if (!GEOSDistance_r(c->h, G(a), G(b), out))
         return geos_fail(c, msg, "cannot compute a distance");

@@ -46,13 +46,11 @@ const char *gis_type_camel(enum gis_type t);
 
 typedef struct gis_geom gis_geom;
 
-/* Room for the message of a failed call (truncated to fit). */
-#define GIS_MSG_CAP 256
+/* Room for the message of a failed call (truncated to fit: one naming a huge geometry). */
+#define GIS_MSG_CAP 1024
 
 /* WKT text (n bytes, no NUL needed) to a geometry, or NULL with the reason in msg. */
 gis_geom *gis_from_wkt(const char *p, size_t n, char msg[GIS_MSG_CAP]);
-/* WKB bytes to a geometry, or NULL with the reason in msg. */
-gis_geom *gis_from_wkb(const unsigned char *p, size_t n, char msg[GIS_MSG_CAP]);
 void gis_free(gis_geom *g);
 
 /* Its type: GIS_NONE for one that has no sub_type (a bare LinearRing). */
@@ -60,14 +58,19 @@ enum gis_type gis_type_of(const gis_geom *g);
 
 /* Appends g as WKT to out: numbers in Rust's Debug form when debug, else its Display form. */
 void gis_wkt(const gis_geom *g, bool debug, buf *out);
-/* Appends g as 2-dimensional little-endian WKB to out; -1 with msg if GEOS fails. */
-int gis_wkb(const gis_geom *g, buf *out, char msg[GIS_MSG_CAP]);
+
+/* WKT text straight to 2-dimensional little-endian WKB, appended to out, as written: no ring is
+ * closed, no geometry checked (gis_wkb.c). -1 with msg when the text is not WKT. */
+int gis_wkt_to_wkb(const char *p, size_t n, buf *out, char msg[GIS_MSG_CAP]);
+/* WKB (either byte order; Z and M read and dropped) appended to out as WKT, numbers as gis_wkt
+ * writes them. -1 with msg ("Invalid WKB: ...") when the bytes are not WKB. */
+int gis_wkb_to_wkt(const unsigned char *p, size_t n, bool debug, buf *out, char msg[GIS_MSG_CAP]);
 
 /* Planar area (0 for points and lines; a collection sums its parts). */
 int gis_area(const gis_geom *g, double *out, char msg[GIS_MSG_CAP]);
 /* Shortest planar distance, 0 where they touch. Defined for a point and anything but a
- * collection, and between linestrings and polygons, as CnosDB defines it; other pairs fail with
- * CnosDB's "Calculating the distance between ... is not supported". */
+ * collection, and between linestrings and polygons, as CnosDB defines it; other pairs return -2
+ * with CnosDB's "Calculating the distance between ... is not supported" (-1: any other error). */
 int gis_distance(const gis_geom *a, const gis_geom *b, double *out, char msg[GIS_MSG_CAP]);
 
 enum gis_pred { GIS_EQUALS, GIS_CONTAINS, GIS_INTERSECTS, GIS_DISJOINT, GIS_WITHIN };

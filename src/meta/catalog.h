@@ -66,6 +66,7 @@ typedef struct meta_column {
     uint8_t kind;  /* enum col_kind */
     uint8_t type;  /* enum vtype: VT_TS for time, VT_STR for tags */
     uint8_t codec; /* enum codec_id */
+    uint8_t geo;   /* a GEOMETRY field's sub_type (enum gis_type of gis/gis.h), else 0 */
 } meta_column;
 
 typedef struct meta_table {
@@ -286,6 +287,7 @@ typedef struct col_def {
     uint8_t type; /* VT_* for fields */
     uint8_t codec;
     uint32_t line; /* request line that introduced it (write path), 0 = none */
+    uint8_t geo;   /* a GEOMETRY field's sub_type (enum gis_type), else 0; SRID is always 0 */
 } col_def;
 
 int catalog_create_table(catalog *c, const char *tenant, const char *db, const char *name,

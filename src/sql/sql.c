@@ -392,7 +392,11 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     }
     int64_t unit_ns = 1000000000 / tunit_per_sec((enum tunit)t->precision);
     if (ingest_write(s->cat, s->eng, s->tenant, db, unit_ns, &pb, s->a, e) < 0) {
-        errstage_running(e);
+        /* a value a GEOMETRY column refuses (ingest/write.c): CnosDB's INSERT words it so */
+        if (!strncmp(e->msg, "Invalid geometry", 16))
+            err_prefix(e, "Could not chunk result: ");
+        else
+            errstage_running(e);
         goto out;
     }
     sqlx_rows_result(s, r, pb.n);

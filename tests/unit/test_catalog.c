@@ -72,11 +72,11 @@ static void names_free(names *ns) {
 }
 
 static col_def tag(const char *n) {
-    return (col_def){n, strlen(n), CK_TAG, VT_STR, 0, 0};
+    return (col_def){n, strlen(n), CK_TAG, VT_STR, 0, 0, 0};
 }
 
 static col_def field(const char *n, uint8_t type) {
-    return (col_def){n, strlen(n), CK_FIELD, type, 0, 0};
+    return (col_def){n, strlen(n), CK_FIELD, type, 0, 0, 0};
 }
 
 /* catalog_ensure_tables for one table; returns the retained version (NULL + e on error). */

@@ -1,0 +1,229 @@
+/* CnosDB's geospatial functions (its own UDFs, hence the names and arity messages they have):
+ * ST_AsBinary, ST_GeomFromWKB, ST_Distance, ST_Area and the predicates ST_Equals, ST_Contains,
+ * ST_Intersects, ST_Disjoint, ST_Within, over gis/gis.h.
+ *
+ * Geometries come in as WKT text: a GEOMETRY column, a literal, or any other value cast to text
+ * (which then fails as CnosDB's reader fails on it). A constant argument is read once per batch
+ * rather than once per row. ST_AsBinary's WKB is a Binary value, which Strata carries as its
+ * printed form, lower-case hex text, typed Binary by the unit FN_STR_BINARY so that
+ * ST_GeomFromWKB (Binary only) takes it and refuses text. NULL in gives NULL out; a value that
+ * is no geometry fails the query ("processing geometry `Invalid WKT format`"), except in
+ * ST_AsBinary, whose result is then NULL, as CnosDB's is. */
+#include "sql/func_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gis/gis.h"
+
+/* A geometry argument of a kernel: a constant is read at its first use and kept for the batch,
+ * anything else is read row by row. */
+struct garg {
+    bool fixed, tried, ok; /* ok: ST_AsBinary's fixed text was WKT */
+    gis_geom *g;
+};
+
+static int geo_err(err *er, const char *msg) {
+    return err_set(er, 422, EC_QUERY_INTERNAL, "Execution error: processing geometry `%s`", msg);
+}
+
+static int read_wkt(strv s, gis_geom **out, err *er) {
+    char msg[GIS_MSG_CAP];
+    *out = gis_from_wkt(s.p, s.len, msg);
+    return *out ? 0 : geo_err(er, msg);
+}
+
+static void garg_init(const bexpr *e, uint32_t k, struct garg *ga) {
+    ga->fixed = bx_scalar_const(e, k);
+    ga->tried = ga->ok = false;
+    ga->g = NULL;
+}
+
+/* The geometry of argument k at row i (the caller has checked the row is not NULL). */
+static int garg_row(const bexpr *e, const vec *args, uint32_t k, uint32_t i, struct garg *ga,
+                    gis_geom **out, err *er) {
+    if (ga->fixed) {
+        if (!ga->g && read_wkt(e->args[k]->cval.v.s, &ga->g, er) < 0) return -1;
+    } else {
+        gis_free(ga->g);
+        ga->g = NULL;
+        if (read_wkt(args[k].d.s[i], &ga->g, er) < 0) return -1;
+    }
+    *out = ga->g;
+    return 0;
+}
+
+/* Whether row i of every argument is non-NULL (a fixed constant is); marks out NULL if not. */
+static bool row_valid(const bexpr *e, const vec *args, uint32_t i, arena *a, vec *out) {
+    for (uint32_t k = 0; k < e->nargs; k++)
+        if (!bx_scalar_const(e, k) && !vec_is_valid(&args[k], i)) {
+            vec_set_null(a, out, i);
+            return false;
+        }
+    return true;
+}
+
+/* ------------------------------------------------------------------ one geometry */
+
+enum geo1_op { G1_AREA, G1_ASBINARY };
+
+static const char hexd[] = "0123456789abcdef";
+
+static int fn_geo1(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    enum geo1_op op = (enum geo1_op)(uintptr_t)e->aux;
+    struct garg ga;
+    garg_init(e, 0, &ga);
+    buf wkb;
+    buf_init(&wkb);
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        if (!row_valid(e, args, i, a, out)) continue;
+        gis_geom *g;
+        char msg[GIS_MSG_CAP];
+        if (op == G1_ASBINARY) {
+            /* text that is no geometry has no WKB: NULL, not an error */
+            if (!ga.fixed || !ga.tried) {
+                strv s = ga.fixed ? e->args[0]->cval.v.s : args[0].d.s[i];
+                buf_reset(&wkb);
+                ga.ok = gis_wkt_to_wkb(s.p, s.len, &wkb, msg) == 0;
+                ga.tried = true;
+            }
+            if (!ga.ok) {
+                vec_set_null(a, out, i);
+                continue;
+            }
+            char *h = arena_alloc(a, 2 * wkb.len + 1);
+            for (size_t j = 0; j < wkb.len; j++) {
+                unsigned char c = (unsigned char)wkb.p[j];
+                h[2 * j] = hexd[c >> 4], h[2 * j + 1] = hexd[c & 15];
+            }
+            out->d.s[i] = (strv){h, (uint32_t)(2 * wkb.len)};
+            continue;
+        }
+        if ((rc = garg_row(e, args, 0, i, &ga, &g, er)) < 0) break;
+        if (gis_area(g, &out->d.f64[i], msg) < 0) rc = geo_err(er, msg);
+    }
+    buf_free(&wkb);
+    gis_free(ga.g);
+    return rc;
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* ST_GeomFromWKB(wkb): the WKT of a Binary value (hex text, see above). */
+static int fn_from_wkb(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    func_same_valid(out, &args[0]);
+    buf bytes, text;
+    buf_init(&bytes);
+    buf_init(&text);
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        if (!vec_is_valid(&args[0], i)) continue;
+        strv s = args[0].d.s[i];
+        buf_reset(&bytes);
+        for (uint32_t j = 0; j + 1 < s.len; j += 2) {
+            int hi = hexval(s.p[j]), lo = hexval(s.p[j + 1]);
+            if (hi < 0 || lo < 0) break;
+            buf_putc(&bytes, (char)(hi << 4 | lo));
+        }
+        if (bytes.len * 2 != s.len) {
+            rc = geo_err(er, "Invalid WKB: not whole bytes");
+            break;
+        }
+        char msg[GIS_MSG_CAP];
+        buf_reset(&text);
+        if (gis_wkb_to_wkt((const unsigned char *)bytes.p, bytes.len, false, &text, msg) < 0) {
+            rc = geo_err(er, msg);
+            break;
+        }
+        if ((rc = str_len_check(text.len, er)) < 0) break;
+        char *p = arena_alloc(a, text.len + 1);
+        memcpy(p, text.p, text.len);
+        out->d.s[i] = (strv){p, (uint32_t)text.len};
+    }
+    buf_free(&bytes);
+    buf_free(&text);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ two geometries */
+
+#define G2_DISTANCE 0xff /* else the aux is an enum gis_pred */
+
+static int fn_geo2(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    unsigned op = (unsigned)(uintptr_t)e->aux;
+    struct garg ga, gb;
+    garg_init(e, 0, &ga);
+    garg_init(e, 1, &gb);
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        if (!row_valid(e, args, i, a, out)) continue;
+        gis_geom *x, *y;
+        char msg[GIS_MSG_CAP];
+        if ((rc = garg_row(e, args, 0, i, &ga, &x, er)) < 0 ||
+            (rc = garg_row(e, args, 1, i, &gb, &y, er)) < 0)
+            break;
+        if (op == G2_DISTANCE) {
+            int r = gis_distance(x, y, &out->d.f64[i], msg);
+            /* a pair CnosDB does not measure is its own message, not a reading error */
+            if (r == -2)
+                rc = err_set(er, 422, EC_QUERY_INTERNAL, "Execution error: %s", msg);
+            else if (r < 0)
+                rc = geo_err(er, msg);
+        } else {
+            bool b = false;
+            if (gis_predicate((enum gis_pred)op, x, y, &b, msg) < 0) rc = geo_err(er, msg);
+            out->d.b[i] = b;
+        }
+    }
+    gis_free(ga.g);
+    gis_free(gb.g);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ binding */
+
+/* Every argument as WKT text. A boolean is read as the number CnosDB reads it as (1 or 0), which
+ * its reader then refuses as "Invalid WKT format", rather than as the word `true`. */
+static int bind_geo(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
+    const fn_def *d = c->def;
+    for (uint32_t i = 0; i < nargs; i++) {
+        if (args[i]->type == VT_BOOL && bx_cast(c->a, &args[i], VT_I64, NU_64, er) < 0) return -1;
+        if (bx_cast(c->a, &args[i], VT_STR, 0, er) < 0) return -1;
+    }
+    bool binary = d->eval == fn_geo1 && (uintptr_t)d->aux == G1_ASBINARY;
+    *out = func_call(c->a, d, d->eval, d->ret, binary ? FN_STR_BINARY : 0, args, nargs, d->aux);
+    (*out)->scalar_args = nargs == 2 ? 3u : 1u;
+    return 0;
+}
+
+#define GEOFN(nm, disp, n, rt, fn, op)                                                             \
+    {                                                                                              \
+        .name = (nm), .display = (disp), .udf_nargs = (n), .sig = GEO_SIG##n, .ret = (rt),         \
+        .eval = (fn), .aux = (const void *)(uintptr_t)(op), .bind = bind_geo, .raw_args = true     \
+    }
+#define GEO_SIG1 SIG_EX(DT_UTF8)
+#define GEO_SIG2 SIG_EX(DT_UTF8, DT_UTF8)
+
+const fn_def func_gis_defs[] = {
+    GEOFN("st_asbinary", "ST_AsBinary", 1, VT_STR, fn_geo1, G1_ASBINARY),
+    {.name = "st_geomfromwkb",
+     .display = "st_GeomFromWKB",
+     .udf_nargs = 1,
+     .sig = SIG_EX(DT_BIN),
+     .ret = VT_STR,
+     .eval = fn_from_wkb},
+    GEOFN("st_area", "ST_Area", 1, VT_F64, fn_geo1, G1_AREA),
+    GEOFN("st_distance", "ST_Distance", 2, VT_F64, fn_geo2, G2_DISTANCE),
+    GEOFN("st_equals", "ST_Equals", 2, VT_BOOL, fn_geo2, GIS_EQUALS),
+    GEOFN("st_contains", "ST_Contains", 2, VT_BOOL, fn_geo2, GIS_CONTAINS),
+    GEOFN("st_intersects", "ST_Intersects", 2, VT_BOOL, fn_geo2, GIS_INTERSECTS),
+    GEOFN("st_disjoint", "ST_Disjoint", 2, VT_BOOL, fn_geo2, GIS_DISJOINT),
+    GEOFN("st_within", "ST_Within", 2, VT_BOOL, fn_geo2, GIS_WITHIN),
+    {.name = NULL},
+};

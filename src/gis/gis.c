@@ -159,10 +159,15 @@ static bool rust_f64(const char *s, size_t n) {
     return i == n;
 }
 
+/* Parentheses deeper than this are refused before GEOS, whose reader recurses on them: real
+ * geometries need 3 levels and a few more per nested collection. */
+enum { WKT_MAX_DEPTH = 64 };
+
 /* The checks CnosDB's reader words its own way: the first token must be a geometry type name,
- * and every number-like token a number. 0 or -1 with the message. */
+ * and every number-like token a number; and the nesting is bounded. 0 or -1 with the message. */
 static int wkt_tokens_check(const char *p, size_t n, char *msg) {
     size_t i = 0;
+    int depth = 0;
     bool first = true;
     while (i < n && p[i]) {
         char c = p[i];
@@ -173,6 +178,11 @@ static int wkt_tokens_check(const char *p, size_t n, char *msg) {
         size_t start = i;
         if (c == '(' || c == ')' || c == ',') {
             i++;
+            if (c == '(' && ++depth > WKT_MAX_DEPTH) {
+                snprintf(msg, GIS_MSG_CAP, "geometry nested deeper than %d levels", WKT_MAX_DEPTH);
+                return -1;
+            }
+            if (c == ')') depth--;
         } else {
             while (i < n && p[i] && !wkt_delim(p[i])) i++;
         }

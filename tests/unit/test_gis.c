@@ -61,6 +61,14 @@ static void test_read_errors(void **state) {
     bad_wkt("POINT(1 2", NULL);  /* GEOS's own words */
     bad_wkt("POINT(a b)", NULL); /* idem */
     bad_wkt("LINESTRING(1 1)", NULL);
+    /* deep nesting is refused before GEOS recurses into it */
+    buf deep;
+    buf_init(&deep);
+    for (int i = 0; i < 100000; i++) buf_puts(&deep, "GEOMETRYCOLLECTION(");
+    char msg[GIS_MSG_CAP];
+    assert_null(gis_from_wkt(deep.p, deep.len, msg));
+    buf_free(&deep);
+    assert_string_equal(msg, "geometry nested deeper than 64 levels");
 }
 
 static void test_write(void **state) {

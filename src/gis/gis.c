@@ -311,24 +311,10 @@ int gis_predicate(enum gis_pred p, const gis_geom *a, const gis_geom *b, bool *o
                   char msg[GIS_MSG_CAP]) {
     struct gctx *c = ctx();
     if (empty_point_check(c, a, msg) < 0 || empty_point_check(c, b, msg) < 0) return -1;
-    char r = 2;
-    switch (p) {
-    case GIS_EQUALS:
-        r = GEOSEquals_r(c->h, G(a), G(b));
-        break;
-    case GIS_CONTAINS:
-        r = GEOSContains_r(c->h, G(a), G(b));
-        break;
-    case GIS_INTERSECTS:
-        r = GEOSIntersects_r(c->h, G(a), G(b));
-        break;
-    case GIS_DISJOINT:
-        r = GEOSDisjoint_r(c->h, G(a), G(b));
-        break;
-    case GIS_WITHIN:
-        r = GEOSWithin_r(c->h, G(a), G(b));
-        break;
-    }
+    /* in enum gis_pred's order */
+    static char (*const fns[])(GEOSContextHandle_t, const GEOSGeometry *, const GEOSGeometry *) = {
+        GEOSEquals_r, GEOSContains_r, GEOSIntersects_r, GEOSDisjoint_r, GEOSWithin_r};
+    char r = fns[p](c->h, G(a), G(b));
     if (r == 2) return geos_fail(c, msg, "cannot evaluate the predicate");
     *out = r == 1;
     return 0;

@@ -110,30 +110,27 @@ static void count_set(buf *out, size_t at, uint32_t n) {
     for (int i = 0; i < 4; i++) out->p[at + i] = (char)(n >> (8 * i));
 }
 
-/* `(x y, x y, ...)` as a count and the points. */
-static int coord_list(struct wkt_in *in, buf *out) {
+/* `(item, item, ...)` as a count and the items. */
+static int paren_list(struct wkt_in *in, buf *out, int (*item)(struct wkt_in *, buf *)) {
     if (expect(in, '(') < 0) return -1;
     size_t at = count_slot(out);
     uint32_t n = 0;
     do {
-        if (coord(in, out) < 0) return -1;
+        if (item(in, out) < 0) return -1;
         n++;
     } while (accept(in, ','));
     count_set(out, at, n);
     return expect(in, ')');
 }
 
-/* `((ring), (ring))`: a polygon's rings, or a multilinestring's lines. */
+/* `(x y, x y, ...)`: a linestring's or a ring's points. */
+static int coord_list(struct wkt_in *in, buf *out) {
+    return paren_list(in, out, coord);
+}
+
+/* `((ring), (ring))`: a polygon's rings. */
 static int list_of_lists(struct wkt_in *in, buf *out) {
-    if (expect(in, '(') < 0) return -1;
-    size_t at = count_slot(out);
-    uint32_t n = 0;
-    do {
-        if (coord_list(in, out) < 0) return -1;
-        n++;
-    } while (accept(in, ','));
-    count_set(out, at, n);
-    return expect(in, ')');
+    return paren_list(in, out, coord_list);
 }
 
 static void header(buf *out, uint32_t type) {
@@ -166,9 +163,7 @@ static int body(struct wkt_in *in, enum gis_type t, buf *out) {
     case GIS_LINESTRING:
         return coord_list(in, out);
     case GIS_POLYGON:
-    case GIS_MULTILINESTRING:
-        if (t == GIS_POLYGON) return list_of_lists(in, out);
-        break;
+        return list_of_lists(in, out);
     default:
         break;
     }

@@ -95,7 +95,7 @@ static uint8_t arg_dt(const bexpr *x) {
     case VT_F64:
         return x->unit == NU_32 ? DT_F32 : DT_F64;
     case VT_STR:
-        return x->unit == FN_STR_BINARY ? DT_BIN : DT_UTF8;
+        return x->unit == SU_BINARY ? DT_BIN : DT_UTF8;
     case VT_INTERVAL:
         return DT_INTERVAL;
     case VT_DEC128:

@@ -5,7 +5,7 @@
  * Geometries come in as WKT text: a GEOMETRY column, a literal, or any other value cast to text
  * (which then fails as CnosDB's reader fails on it). A constant argument is read once per batch
  * rather than once per row. ST_AsBinary's WKB is a Binary value, which Strata carries as its
- * printed form, lower-case hex text, typed Binary by the unit FN_STR_BINARY so that
+ * printed form, lower-case hex text, typed Binary by the unit SU_BINARY (util/types.h) so that
  * ST_GeomFromWKB (Binary only) takes it and refuses text. NULL in gives NULL out; a value that
  * is no geometry fails the query ("processing geometry `Invalid WKT format`"), except in
  * ST_AsBinary, whose result is then NULL, as CnosDB's is. */
@@ -197,7 +197,7 @@ static int bind_geo(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, 
         if (bx_cast(c->a, &args[i], VT_STR, 0, er) < 0) return -1;
     }
     bool binary = d->eval == fn_geo1 && (uintptr_t)d->aux == G1_ASBINARY;
-    *out = func_call(c->a, d, d->eval, d->ret, binary ? FN_STR_BINARY : 0, args, nargs, d->aux);
+    *out = func_call(c->a, d, d->eval, d->ret, binary ? SU_BINARY : SU_UTF8, args, nargs, d->aux);
     (*out)->scalar_args = nargs == 2 ? 3u : 1u;
     return 0;
 }

@@ -134,9 +134,6 @@ typedef struct fn_def {
     uint8_t udf_nargs;
 } fn_def;
 
-/* The unit byte of a VT_STR that holds a Binary value, as its hex text (the form DataFusion's
- * clients print a Binary in): arguments typed so match Binary signatures, not Utf8 ones. */
-#define FN_STR_BINARY 1
 
 /* A Float32 result (e->unit NU_32: the call matched DataFusion's Float32 signature) computed in
  * doubles is rounded to the float DataFusion's f32 kernel gives. */

@@ -12,6 +12,7 @@
 #include "util/mem.h"
 #include "util/timeutil.h"
 #include "util/vlist.h"
+#include "util/vstruct.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -184,37 +185,67 @@ static size_t scalar_text(char *tmp, const vec *v, uint32_t r, enum ts_style ts,
 
 static void json_put_str(buf *out, const char *p, size_t n);
 
-/* A list as Arrow's display shows it (`[1, NULL, a b]`: elements unquoted, timestamps trimmed,
- * NULL as the Flight client prints it), or as arrow-json writes it (`[1,null,"a b"]`). */
-static void list_text(buf *out, strv l, uint8_t unit, bool json) {
-    uint32_t n = vlist_len(l);
+static void nested_text(buf *out, strv bytes, uint8_t type, uint8_t unit, bool json);
+
+/* One element of a list or field of a struct, as the enclosing value's text shows it. */
+static void inner_text(buf *out, const value *e, bool tz, bool json) {
     char tmp[96];
-    buf_putc(out, '[');
-    for (uint32_t i = 0; i < n; i++) {
+    if (e->null || (json && e->type == VT_F64 && !isfinite(e->v.f))) {
+        buf_puts(out, json ? "null" : "NULL");
+        return;
+    }
+    if (e->type == VT_STR) {
+        if (json)
+            json_put_str(out, e->v.s.p, e->v.s.len);
+        else
+            buf_append(out, e->v.s.p, e->v.s.len);
+        return;
+    }
+    if (e->type == VT_LIST || e->type == VT_STRUCT) {
+        nested_text(out, e->v.s, e->type, e->unit, json);
+        return;
+    }
+    vec one = {.type = e->type, .unit = e->unit, .len = 1, .d.raw = (void *)&e->v};
+    size_t k = e->type == VT_F64 && json ? fmt_double_json(tmp, e->v.f)
+                                         : scalar_text(tmp, &one, 0, TSFMT_TRIM, tz);
+    bool quoted = json && (e->type == VT_TS || e->type == VT_DATE || e->type == VT_INTERVAL);
+    if (quoted) buf_putc(out, '"');
+    buf_append(out, tmp, k);
+    if (quoted) buf_putc(out, '"');
+}
+
+/* A list or struct as Arrow's display shows it (`[1, NULL, a b]`, `{start: 2023-01-01T00:00:00,
+ * end: ...}`: elements unquoted, timestamps trimmed, NULL as the Flight client prints it), or
+ * as arrow-json writes it (`[1,null,"a b"]`, `{"start":"2023-01-01T00:00:00",...}`). */
+static void nested_text(buf *out, strv bytes, uint8_t type, uint8_t unit, bool json) {
+    if (type == VT_LIST) {
+        uint32_t n = vlist_len(bytes);
+        buf_putc(out, '[');
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) buf_puts(out, json ? "," : ", ");
+            value e;
+            vlist_get(bytes, unit, i, &e);
+            inner_text(out, &e, vlist_etz(unit), json);
+        }
+        buf_putc(out, ']');
+        return;
+    }
+    const vshape *sh = vstruct_get(unit);
+    buf_putc(out, '{');
+    for (uint32_t i = 0; sh && i < sh->n; i++) {
         if (i) buf_puts(out, json ? "," : ", ");
         value e;
-        vlist_get(l, unit, i, &e);
-        if (e.null || (json && e.type == VT_F64 && !isfinite(e.v.f))) {
-            buf_puts(out, json ? "null" : "NULL");
-            continue;
+        vstruct_field(bytes, unit, i, &e);
+        if (json) {
+            json_put_str(out, sh->names[i], strlen(sh->names[i]));
+            buf_putc(out, ':');
+        } else {
+            buf_puts(out, sh->names[i]);
+            buf_puts(out, ": ");
         }
-        if (e.type == VT_STR) {
-            if (json)
-                json_put_str(out, e.v.s.p, e.v.s.len);
-            else
-                buf_append(out, e.v.s.p, e.v.s.len);
-            continue;
-        }
-        vec one = {.type = e.type, .unit = e.unit, .len = 1, .d.raw = &e.v};
-        size_t k = e.type == VT_F64 && json
-                       ? fmt_double_json(tmp, e.v.f)
-                       : scalar_text(tmp, &one, 0, TSFMT_TRIM, vlist_etz(unit));
-        bool quoted = json && (e.type == VT_TS || e.type == VT_DATE || e.type == VT_INTERVAL);
-        if (quoted) buf_putc(out, '"');
-        buf_append(out, tmp, k);
-        if (quoted) buf_putc(out, '"');
+        inner_text(out, &e, sh->tz[i], json);
     }
-    buf_putc(out, ']');
+    buf_putc(out, '}');
 }
 
 /* ---- CSV / TSV ---- */
@@ -282,10 +313,10 @@ static void csv_rows(const fmt_enc *f, const batch *b, buf *out) {
                     buf_append(out, x.p, x.len);
                 else if (csv_put_str(out, x.p, x.len, sep) && c < CSV_PLAIN_COLS)
                     plain[c] = x;
-            } else if (v->type == VT_LIST) {
+            } else if (v->type == VT_LIST || v->type == VT_STRUCT) {
                 buf t;
                 buf_init(&t);
-                list_text(&t, v->d.s[r], v->unit, false);
+                nested_text(&t, v->d.s[r], v->type, v->unit, false);
                 csv_put_str(out, t.p, t.len, sep);
                 buf_free(&t);
             } else {
@@ -382,7 +413,8 @@ static bool json_member(const fmt_enc *f, buf *out, const vec *v, uint32_t r, ui
         json_put_str(out, v->d.s[r].p, v->d.s[r].len);
         return true;
     case VT_LIST:
-        list_text(out, v->d.s[r], v->unit, true);
+    case VT_STRUCT:
+        nested_text(out, v->d.s[r], v->type, v->unit, true);
         return true;
     case VT_F64:
         n = v->unit == NU_32 ? fmt_float_json(tmp, (float)v->d.f64[r])
@@ -515,8 +547,8 @@ static void table_collect(fmt_enc *f, const batch *b) {
             if (cell_valid(v, r)) {
                 if (v->type == VT_STR) {
                     buf_append(&f->cells, v->d.s[r].p, v->d.s[r].len);
-                } else if (v->type == VT_LIST) {
-                    list_text(&f->cells, v->d.s[r], v->unit, false);
+                } else if (v->type == VT_LIST || v->type == VT_STRUCT) {
+                    nested_text(&f->cells, v->d.s[r], v->type, v->unit, false);
                 } else {
                     size_t n = scalar_text(tmp, v, r, TSFMT_TRIM, v->has_tz || f->has_tz[c]);
                     buf_append(&f->cells, tmp, n);

@@ -131,6 +131,10 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
         agg_increase_add(a, st, x, y, i);
         return;
     }
+    if (agg_kind_checked(sp->kind)) {
+        agg_quality_add(a, st, x, y, i);
+        return;
+    }
     if (sp->kind == AGG_GAUGE) {
         agg_gauge_add(a, st, x, y, i);
         return;
@@ -507,6 +511,10 @@ void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
         return;
     case AGG_MEDIAN:
     case AGG_INCREASE:
+    case AGG_COMPLETENESS:
+    case AGG_CONSISTENCY:
+    case AGG_TIMELINESS:
+    case AGG_VALIDITY:
         agg_vals_append(a, dst, src);
         return;
     case AGG_GAUGE:
@@ -696,6 +704,12 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
         break;
     case AGG_INCREASE:
         agg_increase_final(sp, st, out, r, a);
+        break;
+    case AGG_COMPLETENESS:
+    case AGG_CONSISTENCY:
+    case AGG_TIMELINESS:
+    case AGG_VALIDITY:
+        out->d.f64[r] = st->sum_f; /* agg_quality_check's */
         break;
     case AGG_GAUGE:
         null = !agg_gauge_final(sp, st, out, r, a);

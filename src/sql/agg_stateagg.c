@@ -1,10 +1,13 @@
 /* state_agg(time, state) and compact_state_agg(time, state), read by duration_in and state_at.
  *
- * As with gauge_agg (agg_gauge.c), Strata has no struct values, so the binder fuses
- * `duration_in(state_agg(t, s), state [, start [, interval]])` and `state_at(state_agg(t, s),
- * ts)` into one aggregate: the accessor's code in agg_spec.param2, its constant arguments
- * (already cast: the state to the state column's type, start and ts to the time's) in
- * agg_spec.params.
+ * The binder fuses `duration_in(state_agg(t, s), state [, start [, interval]])` and
+ * `state_at(state_agg(t, s), ts)` into one aggregate: the accessor's code in agg_spec.param2,
+ * its constant arguments (already cast: the state to the state column's type, start and ts to
+ * the time's) in agg_spec.params. A bare state_agg yields CnosDB's struct (util/vstruct.h):
+ *   {state_duration: [{state, duration}], state_periods: [{state, periods: [{start_time,
+ *    end_time}]}]}
+ * one entry per state in the order the states first hold; compact_state_agg keeps no periods
+ * (its state_periods is empty).
  *
  * State, per group: every (time, state) row whose state is not NULL, in arrival order: the
  * times in agg_state.vals, the states in agg_state.items->v; parts merge by appending. The
@@ -13,6 +16,8 @@
  * state_at from its time on is NULL. */
 #include "sql/func_int.h"
 #include "sql/ops_int.h"
+#include "util/vlist.h"
+#include "util/vstruct.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +75,71 @@ static int64_t unit_ns(uint8_t unit) {
     return unit == TU_S ? 1000000000 : unit == TU_MS ? 1000000 : unit == TU_US ? 1000 : 1;
 }
 
+/* The struct's shapes for a time unit and a state type: top, {state, duration},
+ * {start_time, end_time}, {state, periods}; false when the state type cannot be a field. */
+static bool struct_shapes(uint8_t tunit, uint8_t stype, uint8_t sunit, uint8_t sh[4]) {
+    static const char *const dn[2] = {"state", "duration"}, *const pn[2] = {"start_time",
+                                                                            "end_time"};
+    static const char *const spn[2] = {"state", "periods"}, *const top[2] = {"state_duration",
+                                                                             "state_periods"};
+    uint8_t dt[2] = {stype, VT_INTERVAL}, du[2] = {sunit, 0};
+    uint8_t pt[2] = {VT_TS, VT_TS}, pu[2] = {tunit, tunit};
+    if (!(sh[1] = vstruct_shape(2, dn, dt, du, NULL)) || sh[1] > 127) return false;
+    if (!(sh[2] = vstruct_shape(2, pn, pt, pu, NULL)) || sh[2] > 127) return false;
+    uint8_t st[2] = {stype, VT_LIST}, su[2] = {sunit, vlist_unit(VT_STRUCT, sh[2], false)};
+    if (!(sh[3] = vstruct_shape(2, spn, st, su, NULL)) || sh[3] > 127) return false;
+    uint8_t tt[2] = {VT_LIST, VT_LIST};
+    uint8_t tu[2] = {vlist_unit(VT_STRUCT, sh[1], false), vlist_unit(VT_STRUCT, sh[3], false)};
+    return (sh[0] = vstruct_shape(2, top, tt, tu, NULL)) != 0;
+}
+
+/* The bare aggregate's struct over the sorted transitions. */
+static void state_struct(const agg_spec *sp, const struct agg_items *it, const struct srow *rows,
+                         uint32_t n, vec *out, uint32_t r, arena *a) {
+    uint8_t sh[4];
+    struct_shapes(sp->arg->unit, sp->arg2->type, sp->arg2->unit, sh);
+    bool compact = sp->kind == AGG_COMPACT_STATE_AGG;
+    /* the distinct states, in the order they first hold, with their durations */
+    uint32_t *first = arena_alloc(a, sizeof *first * (n + 1)), ns = 0;
+    int64_t *dur = arena_calloc(a, sizeof *dur * (n + 1));
+    uint32_t *of = arena_alloc(a, sizeof *of * (n + 1)); /* row k's state index */
+    for (uint32_t k = 0; k < n; k++) {
+        const value *s = &it->v[rows[k].k];
+        uint32_t j = 0;
+        while (j < ns && agg_value_cmp(&it->v[rows[first[j]].k], s) != 0) j++;
+        if (j == ns) first[ns++] = k;
+        of[k] = j;
+        if (k + 1 < n) dur[j] += rows[k + 1].t - rows[k].t;
+    }
+    value *durs = arena_alloc(a, sizeof *durs * (ns + 1));
+    value *sps = arena_alloc(a, sizeof *sps * (ns + 1));
+    value *periods = arena_alloc(a, sizeof *periods * (n + 1));
+    for (uint32_t j = 0; j < ns; j++) {
+        value f[2] = {it->v[rows[first[j]].k], {.type = VT_INTERVAL}};
+        f[1].v.iv = (interval){0, 0, dur[j] * unit_ns(sp->arg->unit)};
+        durs[j] = (value){.type = VT_STRUCT, .unit = sh[1]};
+        durs[j].v.s = vstruct_make(a, sh[1], f);
+        uint32_t np = 0;
+        for (uint32_t k = 0; k + 1 < n && !compact; k++) {
+            if (of[k] != j) continue;
+            value pf[2] = {{.type = VT_TS, .unit = sp->arg->unit},
+                           {.type = VT_TS, .unit = sp->arg->unit}};
+            pf[0].v.i = rows[k].t;
+            pf[1].v.i = rows[k + 1].t;
+            periods[np] = (value){.type = VT_STRUCT, .unit = sh[2]};
+            periods[np++].v.s = vstruct_make(a, sh[2], pf);
+        }
+        value g[2] = {it->v[rows[first[j]].k], {.type = VT_LIST}};
+        g[1].v.s = vlist_make(a, VT_STRUCT, periods, np);
+        sps[j] = (value){.type = VT_STRUCT, .unit = sh[3]};
+        sps[j].v.s = vstruct_make(a, sh[3], g);
+    }
+    value top[2] = {{.type = VT_LIST}, {.type = VT_LIST}};
+    top[0].v.s = vlist_make(a, VT_STRUCT, durs, ns);
+    top[1].v.s = vlist_make(a, VT_STRUCT, sps, compact ? 0 : ns);
+    out->d.s[r] = vstruct_make(a, sh[0], top);
+}
+
 bool agg_stateagg_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
                         arena *a) {
     const struct agg_items *it = st->items;
@@ -77,6 +147,10 @@ bool agg_stateagg_final(const agg_spec *sp, const struct agg_state *st, vec *out
     struct srow *rows = arena_alloc(a, sizeof *rows * (n + 1));
     for (uint32_t k = 0; k < n; k++) rows[k] = (struct srow){(int64_t)st->vals[k], k};
     qsort(rows, n, sizeof *rows, cmp_srow);
+    if (sp->param2 == SA_STRUCT) {
+        state_struct(sp, it, rows, n, out, r, a);
+        return true;
+    }
     if (sp->param2 == SA_STATE_AT) {
         int64_t ts = sp->params[0].v.i;
         if (sp->params[0].null) return false;
@@ -154,11 +228,15 @@ int agg_stateagg_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, 
         sp->type = args[1]->type;
         sp->unit = args[1]->unit;
         break;
-    default:
-        return err_set(er, 422, EC_NOT_IMPL,
-                       "This feature is not implemented: %s's struct result; read it with "
-                       "duration_in or state_at",
-                       name);
+    default: {
+        uint8_t sh[4];
+        if (!struct_shapes(args[0]->unit, args[1]->type, args[1]->unit, sh))
+            return func_plan_err(er, "%s does not support states of type %s", name,
+                                 vtype_arrow_name(args[1]->type, args[1]->unit));
+        sp->type = VT_STRUCT;
+        sp->unit = sh[0];
+        return 0;
+    }
     }
     sp->params = arena_alloc(a, sizeof *sp->params * (nparams + 1));
     sp->nparams = nparams;

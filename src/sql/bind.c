@@ -10,6 +10,7 @@
 #include "sql/pattern.h"
 #include "util/buf.h"
 #include "util/dec.h"
+#include "util/vstruct.h"
 
 #include <string.h>
 #include <strings.h>
@@ -145,8 +146,9 @@ static int unify(struct binder *bd, bexpr **x, bexpr **y, bool arith, uint8_t op
     if (tx == VT_NULL) return bx_cast(a, x, ty, (*y)->unit, er);
     if (ty == VT_NULL) return bx_cast(a, y, tx, (*x)->unit, er);
     /* lists meet only lists of the same element type, and then only for (in)equality and
-     * DISTINCT FROM: their bytes are canonical (util/vlist.h), so equal bytes are equal lists */
-    if (tx == VT_LIST || ty == VT_LIST) {
+     * DISTINCT FROM: their bytes are canonical (util/vlist.h), so equal bytes are equal lists;
+     * structs alike (util/vstruct.h) */
+    if (tx == VT_LIST || ty == VT_LIST || tx == VT_STRUCT || ty == VT_STRUCT) {
         bool eq =
             opc == OP_EQ || opc == OP_NE || opc == OP_IS_DISTINCT || opc == OP_IS_NOT_DISTINCT;
         if (tx == ty && (*x)->unit == (*y)->unit && !arith && eq) return 0;
@@ -568,6 +570,49 @@ static void list_aggs(struct binder *bd, const expr *e, buf *b, char ***names, u
     list_aggs(bd, e->els, b, names, n, cap);
 }
 
+/* `s.field`, `t.s.field.inner`: a compound name that names no column but runs past a struct
+ * column, the longest such column first, then the struct's fields. 1 when e was bound so, 0
+ * when no prefix of it is a struct column (the caller reports e as an unknown column), -1 on
+ * error (a field the struct lacks). */
+static int bind_field_access(struct binder *bd, const expr *e, bexpr **out, err *er) {
+    arena *a = bd->a;
+    if (e->kind != EX_COLUMN || e->nparts < 2) return 0;
+    for (uint32_t k = e->nparts - 1; k >= 1; k--) {
+        expr pre = *e;
+        pre.nparts = k;
+        pre.name = e->parts[k - 1];
+        pre.qual = NULL;
+        if (k >= 2) {
+            buf q;
+            buf_init(&q);
+            for (uint32_t j = 0; j + 1 < k; j++) buf_printf(&q, "%s%s", j ? "." : "", e->parts[j]);
+            pre.qual = arena_strdup(a, buf_cstr(&q));
+            buf_free(&q);
+        }
+        bexpr *x;
+        err ignored = {0};
+        if (plan_bind(bd, &pre, &x, &ignored) < 0) {
+            err_clear(&ignored);
+            continue;
+        }
+        if (x->type != VT_STRUCT) return 0;
+        for (uint32_t j = k; j < e->nparts; j++) {
+            if (x->type != VT_STRUCT)
+                return plan_err(er, "%s is not a struct: no field %s", e->parts[j - 1],
+                                e->parts[j]);
+            int f = vstruct_find(x->unit, e->parts[j]);
+            if (f < 0)
+                return err_set(er, 422, EC_QUERY_INTERNAL,
+                               "Datafusion: Schema error: No field named %s in %s", e->parts[j],
+                               vtype_arrow_name(x->type, x->unit));
+            x = func_get_field(a, x, (uint32_t)f);
+        }
+        *out = x;
+        return 1;
+    }
+    return 0;
+}
+
 /* Over an aggregate: a group key expression is a column of the aggregate's output, and a bare
  * column that is not a group key cannot be read. 1 when e was bound so, 0 when it is to be
  * bound as usual (an aggregate call, or an expression over them), -1 on error. */
@@ -599,7 +644,11 @@ static int bind_group_key(struct binder *bd, const expr *e, bexpr **out, err *er
         (*out)->has_tz = bd->group_bx[match]->has_tz;
         return 1;
     }
-    if (e->kind != EX_COLUMN) return 0;
+    if (e->kind != EX_COLUMN && !plan_is_time_window(e)) return 0;
+    if (e->kind == EX_COLUMN && e->nparts >= 2) {
+        int r = bind_field_access(bd, e, out, er);
+        if (r) return r;
+    }
     /* the errors name the column (only they need its name) */
     char *nm = plan_expr_name(a, e, false, bd->in);
     if (bd->order_fields) {
@@ -799,6 +848,13 @@ static int bind_variable(struct binder *bd, const expr *e, bexpr **out, err *er)
 
 static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     arena *a = bd->a;
+    if (plan_is_time_window(e)) { /* the window column (plan_twindow.c) */
+        if (!bd->tw || bd->agg)
+            return plan_err(er, "time_window is only supported in a SELECT's select list, "
+                                "GROUP BY, HAVING and ORDER BY");
+        *out = bx_col(a, bd->tw->col, VT_STRUCT, bd->tw->shape);
+        return 0;
+    }
     if (e->over && bd->typing_only) {
         /* only what the window reads is typed here: the call itself is planned later */
         const sql_window *w = e->over;
@@ -876,6 +932,10 @@ int plan_bind(struct binder *bd, const expr *e, bexpr **out, err *er) {
     case EX_COLUMN: {
         if (e->name[0] == '@') return bind_variable(bd, e, out, er);
         uint32_t idx = 0;
+        if (e->nparts >= 2 && plan_scope_find(bd->in, e, &idx) == 0) {
+            int r = bind_field_access(bd, e, out, er);
+            if (r) return r < 0 ? -1 : 0;
+        }
         if (find_col(bd, e, &idx, er) < 0) return -1;
         const struct col_ref *c = &bd->in->cols[idx];
         *out = bx_col(a, idx, c->type, c->unit);

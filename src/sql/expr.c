@@ -169,6 +169,7 @@ static bool value_key(const value *v, char tmp[16], const void **k, uint32_t *kl
     switch (v->type) {
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         *k = v->v.s.p;
         *klen = v->v.s.len;
         return true;

@@ -379,6 +379,7 @@ int expr_eval_cmp(const bexpr *e, const vec *x, const vec *y, uint32_t n, arena 
         break;
     case VT_STR:
     case VT_LIST: /* = and <> only (bind.c) */
+    case VT_STRUCT:
         for (uint32_t i = 0; i < n; i++) {
             int c = cmp_strv(x->d.s[i], y->d.s[i]);
             r[i] = cmp_holds(op, c);
@@ -454,6 +455,7 @@ int expr_eval_cmp_scalar(const bexpr *e, const batch *b, arena *a, vec *out, err
         return 0;
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         for (uint32_t i = 0; i < n; i++) {
             int c = cmp_strv(x.d.s[i], cv->v.s);
             r[i] = cmp_holds(op, c);
@@ -486,6 +488,7 @@ bool expr_values_equal(const value *a, const value *b) {
         return a->v.f == b->v.f;
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         return cmp_strv(a->v.s, b->v.s) == 0;
     case VT_DEC128:
         return a->v.dec.lo == b->v.dec.lo && a->v.dec.hi == b->v.dec.hi;

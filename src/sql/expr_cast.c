@@ -20,6 +20,7 @@
 bool bx_can_cast(uint8_t from, uint8_t to) {
     if (from == to || from == VT_NULL) return true;
     if (from == VT_LIST || to == VT_LIST) return false; /* lists cast only to lists */
+    if (from == VT_STRUCT || to == VT_STRUCT) return false;
     switch (to) {
     case VT_BOOL:
         return vtype_numeric(from) || from == VT_STR;

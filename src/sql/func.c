@@ -642,7 +642,11 @@ static const struct {
     {"last_value", AGG_LAST_VALUE, "LAST_VALUE", "LastValue"},
     {"gauge_agg", AGG_GAUGE, "gauge_agg", "\"gauge_agg\""},
     {"state_agg", AGG_STATE_AGG, "state_agg", "\"state_agg\""},
-    {"compact_state_agg", AGG_COMPACT_STATE_AGG, "compact_state_agg", "\"compact_state_agg\""}};
+    {"compact_state_agg", AGG_COMPACT_STATE_AGG, "compact_state_agg", "\"compact_state_agg\""},
+    {"completeness", AGG_COMPLETENESS, "completeness", "\"completeness\""},
+    {"consistency", AGG_CONSISTENCY, "consistency", "\"consistency\""},
+    {"timeliness", AGG_TIMELINESS, "timeliness", "\"timeliness\""},
+    {"validity", AGG_VALIDITY, "validity", "\"validity\""}};
 
 #define NAGGS (sizeof aggs / sizeof aggs[0])
 
@@ -822,6 +826,7 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
         return 0;
     }
     if (kind == AGG_GAUGE) return agg_gauge_bind(args, nargs, sp, er);
+    if (agg_kind_checked(kind)) return agg_quality_bind(args, nargs, sp, agg_display(kind), er);
     if (agg_arity(kind, nargs, er) < 0) return -1;
     if (sp->distinct && (kind == AGG_APPROX_PCT || kind == AGG_APPROX_PCT_W || nargs > 1) &&
         kind != AGG_COUNT && kind != AGG_EXACT_COUNT)

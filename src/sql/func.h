@@ -29,6 +29,8 @@ typedef struct fn_env {
 
 int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn_env *env,
               bexpr **out, err *er);
+/* Field `field` of x, a struct (util/vstruct.h): DataFusion's get_field (func_struct.c). */
+bexpr *func_get_field(arena *a, bexpr *x, uint32_t field);
 /* The name DataFusion shows for a scalar function called by name: its canonical one for an
  * alias (length and char_length are character_length, pow is power), else name itself. */
 const char *func_display(const char *name);
@@ -77,7 +79,17 @@ enum agg_kind {
     AGG_GAUGE,     /* gauge_agg(time, x) read by one accessor (param2), agg_gauge.c */
     AGG_STATE_AGG, /* state_agg(time, s) read by duration_in or state_at, agg_stateagg.c */
     AGG_COMPACT_STATE_AGG,
+    /* data quality (agg_quality.c): (time, x) in time order, a DOUBLE in [0, 1] */
+    AGG_COMPLETENESS,
+    AGG_CONSISTENCY,
+    AGG_TIMELINESS,
+    AGG_VALIDITY,
 };
+
+/* Whether an aggregate's final can fail (agg_quality_check), so it has no window form. */
+static inline bool agg_kind_checked(int kind) {
+    return kind >= AGG_COMPLETENESS && kind <= AGG_VALIDITY;
+}
 
 struct agg_spec;
 
@@ -94,6 +106,8 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, struct agg_spec 
  * the error of an accessor called with nargs arguments or with something not a gauge (arg). */
 int agg_gauge_accessor(const char *name);
 int agg_gauge_bind(bexpr **args, uint32_t nargs, struct agg_spec *sp, err *er);
+/* completeness/consistency/timeliness/validity(time, x) (agg_quality.c). */
+int agg_quality_bind(bexpr **args, uint32_t nargs, struct agg_spec *sp, const char *name, err *er);
 int agg_gauge_accessor_err(const char *name, uint32_t nargs, const bexpr *arg, err *er);
 /* state_agg / compact_state_agg (agg_stateagg.c): the accessor code of a name (duration_in,
  * state_at), 0 for none; the check of name(args) read by sp->param2 with the accessor's

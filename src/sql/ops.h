@@ -171,6 +171,14 @@ op *op_agg(qctx *q, op *child, bexpr **keys, uint32_t nkeys, agg_spec *aggs, uin
 op *op_expand(qctx *q, op *child, bexpr **keys, uint32_t nkeys, const uint64_t *sets,
               uint32_t nsets);
 
+/* time_window (ops_twindow.c): every input row once per window [start, start + width) that
+ * holds its time (windows start at origin + k * slide, all in nanoseconds; time is a timestamp
+ * expression over the input; a row whose time is NULL has none), as the input's columns then
+ * the window as a struct of shape {start, end} (nanosecond timestamps). The caller keeps
+ * ceil(width / slide) small (CnosDB's limit is 100): a batch grows by that factor. */
+op *op_twindow(qctx *q, op *child, bexpr *time, int64_t width, int64_t slide, int64_t origin,
+               uint8_t shape);
+
 /* Window functions (ops_window.c). Each is computed over its partition (rows equal on `part`)
  * ordered by `order`; the ranking ones and lag/lead look at positions and peers (rows equal on
  * `order`), the others at the frame of each row. */

@@ -37,6 +37,7 @@ void agg_key_encode(buf *kb, const vec *v, uint32_t i) {
     switch (v->type) {
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         buf_put_uvarint(kb, v->d.s[i].len);
         buf_append(kb, v->d.s[i].p, v->d.s[i].len);
         break;
@@ -72,7 +73,8 @@ static bool same_keys(const vec *kv, uint32_t nkeys, uint32_t i) {
         if (!a || v->type == VT_NULL) continue;
         switch (v->type) {
         case VT_STR:
-        case VT_LIST: {
+        case VT_LIST:
+        case VT_STRUCT: {
             strv x = v->d.s[i - 1], y = v->d.s[i];
             if (x.len != y.len || (x.p != y.p && memcmp(x.p, y.p, x.len) != 0)) return false;
             break;
@@ -311,6 +313,8 @@ static int agg_next(op *o, batch *b, err *er) {
         vec *v = &b->cols[g->nkeys + k];
         vec_alloc(ba, g->aggs[k].type, g->aggs[k].unit, n, v);
         memset(v->d.raw, 0, vtype_size(v->type) * n);
+        for (uint32_t i = 0; i < n && agg_kind_checked(g->aggs[k].kind); i++)
+            if (agg_quality_check(&g->aggs[k], &g->states[g->pos + i][k], ba, er) < 0) return -1;
         for (uint32_t i = 0; i < n; i++)
             agg_state_final(&g->aggs[k], &g->states[g->pos + i][k], v, i, ba);
     }

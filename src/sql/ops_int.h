@@ -126,6 +126,10 @@ bool agg_pct_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_t 
 /* increase(time, x): row i's pair kept (none when x is NULL); the increase over the pairs in
  * time order into row r (0 for none). Parts merge with agg_vals_append. */
 void agg_increase_add(arena *a, struct agg_state *st, const vec *t, const vec *x, uint32_t i);
+/* Data quality (agg_quality.c): add a (time, x) row; compute the result into st->sum_f before
+ * agg_state_final, failing (-1) as CnosDB does with fewer than two non-NaN values. */
+void agg_quality_add(arena *a, struct agg_state *st, const vec *t, const vec *x, uint32_t i);
+int agg_quality_check(const agg_spec *sp, struct agg_state *st, arena *a, err *er);
 void agg_increase_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
                         arena *a);
 

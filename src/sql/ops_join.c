@@ -128,6 +128,7 @@ static void gather(arena *a, const vec *s, const uint32_t *idx, uint32_t n, bool
     switch (d->type) {
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         GATHER(strv, s, ((strv){"", 0}));
         break;
     case VT_INTERVAL:

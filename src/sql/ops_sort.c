@@ -2,6 +2,7 @@
  * rows a LIMIT can still return. See ops.h. */
 #include "sql/ops_int.h"
 #include "util/vlist.h"
+#include "util/vstruct.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -50,6 +51,8 @@ static int cmp_vals(const vec *v, uint32_t i, uint32_t j) {
     }
     case VT_LIST:
         return vlist_cmp(v->d.s[i], v->d.s[j], v->unit);
+    case VT_STRUCT:
+        return vstruct_cmp(v->d.s[i], v->d.s[j], v->unit);
     default:
         return 0;
     }

@@ -392,9 +392,11 @@ static int plan_source(const struct planner *p, struct rel *from, const struct s
         for (uint32_t i = 0; i < nproj; i++) plan_mark_cols(proj[i], used);
         window_exprs(a, bd, used, NULL);
     }
+    if (bd->tw) plan_mark_cols(bd->tw->time, used);
     plan_from_where(a, from, where);
     const uint32_t *map;
     if (plan_from_build(p, from, sc, used, out, &map, er) < 0) return -1;
+    if (bd->tw) plan_twindow_build(p->q, bd->tw, out, &map, sc->n);
     if (bd->agg) {
         for (uint32_t k = 0; k < bd->ngroup; k++)
             bd->group_bx[k] = plan_remap(a, bd->group_bx[k], map);
@@ -532,10 +534,14 @@ static int select_from(struct select_plan *sp, err *er) {
         return err_set(er, 422, EC_NOT_IMPL,
                        "This feature is not implemented: DISTINCT ON Exprs not supported");
     if (plan_from(sp->p, sel->from, &sp->from, &sp->sc, er) < 0) return -1;
+    if (plan_topk(sp->p, &sp->sel, &sp->qy, &sp->sc, er) < 0) return -1;
+    sel = sp->sel;
     if (expand_items(a, sel, &sp->sc, &sp->sl, er) < 0) return -1;
     sp->where_ast = sel->where;
-    return plan_decorrelate(sp->p, &sp->from, &sp->sc, &sp->where_ast, sp->sl.items, sp->sl.nitems,
-                            er);
+    if (plan_decorrelate(sp->p, &sp->from, &sp->sc, &sp->where_ast, sp->sl.items, sp->sl.nitems,
+                         er) < 0)
+        return -1;
+    return plan_twindow(&sp->bd, sel, sp->qy, sp->sl.items, sp->sl.nitems, &sp->sc, er);
 }
 
 /* Step 2: every expression bound and typed: WHERE, GROUP BY (the binder then reads the

@@ -125,6 +125,8 @@ struct binder {
     win_spec *wins;
     char **win_names;
     uint32_t nwins, capwins;
+    /* The SELECT's time_window call (plan_twindow.c), NULL when it has none. */
+    const struct tw_plan *tw;
 };
 
 #define PLAN_WIN_COL 0x40000000u
@@ -197,6 +199,34 @@ void plan_window_fix(bexpr *e, uint32_t base);
 /* An aggregate call's spec; its arguments bound against the input rows when input_rows (a
  * grouping aggregate), else as bd binds (a window aggregate). */
 int plan_bind_agg_spec(struct binder *bd, const expr *e, bool input_rows, agg_spec *out, err *er);
+
+/* ---- time_window (plan_twindow.c) ---- */
+/* The window column of a SELECT: its position in the FROM scope, what fills it. */
+struct tw_plan {
+    uint32_t col;
+    bexpr *time;                  /* bound against the FROM scope */
+    int64_t width, slide, origin; /* nanoseconds; origin already taken modulo width */
+    uint8_t shape;                /* the struct {start, end} (util/vstruct.h) */
+};
+/* Whether e is a time_window call. */
+bool plan_is_time_window(const expr *e);
+/* Finds the time_window call of a SELECT (its items, GROUP BY, HAVING, qy's ORDER BY),
+ * checks it as CnosDB does and appends its window column to sc, which every occurrence of the
+ * call then binds to (bd->tw). Nothing when there is none. */
+int plan_twindow(struct binder *bd, const sql_select *sel, const sql_query *qy,
+                 const expr *const *items, uint32_t nitems, struct scope *sc, err *er);
+/* Puts the window operator over *root, the FROM's operators, and makes *map (nmap scope
+ * columns) give the window column's position too. */
+int plan_twindow_build(qctx *q, const struct tw_plan *tw, op **root, const uint32_t **map,
+                       uint32_t nmap);
+
+/* ---- topk / bottom (plan_topk.c) ---- */
+/* When the SELECT *selp has a topk(x, k) or bottom(x, k) item, points *selp and *qyp at copies
+ * rewritten to select x ORDER BY x DESC|ASC LIMIT k (1); 0 when it has none; -1 with CnosDB's
+ * error for several or nested ones, or where the rewrite does not apply. sc: the FROM scope,
+ * for names in errors. */
+int plan_topk(const struct planner *p, const sql_select **selp, const sql_query **qyp,
+              const struct scope *sc, err *er);
 
 /* ---- correlated subqueries (plan_correlate.c) ---- */
 /* Rewrites the correlated subqueries of a SELECT's WHERE (*where, an AST conjunction) and of

@@ -303,6 +303,9 @@ int plan_bind_window(struct binder *bd, const expr *e, bexpr **out, err *er) {
         if (!agg_lookup(e->name)) return plan_err(er, "Invalid function '%s'", e->name);
         ws.fn = WF_AGG;
         if (plan_bind_agg_spec(bd, e, false, &ws.agg, er) < 0) return -1;
+        if (agg_kind_checked(ws.agg.kind))
+            return err_set(er, 422, EC_NOT_IMPL,
+                           "This feature is not implemented: %s as a window function", e->name);
         ws.type = ws.agg.type;
         ws.unit = ws.agg.unit;
     } else if (bind_args(bd, e, &ws, er) < 0) {

@@ -46,6 +46,7 @@ static int key_class(uint8_t t) {
         return KC_BOOL;
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         return KC_STR;
     case VT_INTERVAL:
         return KC_IV;

@@ -3,6 +3,7 @@
 
 #include "util/dec.h"
 #include "util/vlist.h"
+#include "util/vstruct.h"
 
 const char *vtype_sql_name(enum vtype t, enum tunit u) {
     switch (t) {
@@ -38,6 +39,8 @@ const char *vtype_sql_name(enum vtype t, enum tunit u) {
         return "TIME";
     case VT_LIST:
         return "LIST";
+    case VT_STRUCT:
+        return "STRUCT";
     case VT_NULL:
         return "NULL";
     }
@@ -83,6 +86,7 @@ size_t vtype_size(uint8_t t) {
         return sizeof(bool);
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         return sizeof(strv);
     case VT_INTERVAL:
         return sizeof(interval);
@@ -131,6 +135,10 @@ static const char *list_arrow_name(uint8_t unit) {
         return LIST_OF("Time64(Nanosecond)");
     case VT_DATE:
         return LIST_OF("Date32");
+    case VT_STRUCT: {
+        const vshape *sh = vstruct_get(vlist_eunit(unit));
+        return sh ? sh->list_arrow : LIST_OF("Null");
+    }
     default:
         return LIST_OF("Null");
     }
@@ -169,6 +177,10 @@ const char *vtype_arrow_name(uint8_t t, uint8_t unit) {
         return "Time64(Nanosecond)";
     case VT_LIST:
         return list_arrow_name(unit);
+    case VT_STRUCT: {
+        const vshape *sh = vstruct_get(unit);
+        return sh ? sh->arrow : "Struct([])";
+    }
     default:
         return "Null";
     }

@@ -27,6 +27,8 @@ enum vtype {
                       * unit byte (util/dec.h) */
     VT_TIME64 = 10,  /* Time64(Nanosecond): nanoseconds since midnight, expressions only */
     VT_LIST = 11,    /* a list of one scalar type (util/vlist.h), expressions only */
+    VT_STRUCT = 12,  /* named fields (util/vstruct.h); the unit byte is the shape's id;
+                      * expressions only */
 };
 
 /* Timestamp units. Persisted: append only. */
@@ -149,10 +151,10 @@ static inline void vec_compact_valid(vec *v, uint32_t n) {
     v->valid = NULL;
 }
 
-/* Types whose slots are strv views of bytes held elsewhere (strings, lists): what must be copied
- * with their bytes when a vector outlives its arena. */
+/* Types whose slots are strv views of bytes held elsewhere (strings, lists, structs): what must
+ * be copied with their bytes when a vector outlives its arena. */
 static inline bool vtype_is_bytes(uint8_t t) {
-    return t == VT_STR || t == VT_LIST;
+    return t == VT_STR || t == VT_LIST || t == VT_STRUCT;
 }
 
 /* Bytes of one slot of a vector of type t (1 for VT_NULL). */

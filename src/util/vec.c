@@ -105,6 +105,7 @@ void vec_get(const vec *v, uint32_t i, value *out) {
         break;
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         out->v.s = v->d.s[i];
         break;
     case VT_INTERVAL:
@@ -123,6 +124,7 @@ void vec_put(vec *out, uint32_t i, const value *v) {
         break;
     case VT_STR:
     case VT_LIST:
+    case VT_STRUCT:
         out->d.s[i] = v->v.s;
         break;
     case VT_INTERVAL:

@@ -1,6 +1,8 @@
 /* List values: see vlist.h. */
 #include "util/vlist.h"
 
+#include "util/vstruct.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -10,7 +12,8 @@ static size_t elem_size(uint8_t etype) {
 
 strv vlist_make(arena *a, uint8_t etype, const value *items, uint32_t n) {
     size_t nb = bitmap_bytes(n), size = 4 + nb;
-    if (etype == VT_STR) {
+    bool varlen = etype == VT_STR || etype == VT_STRUCT;
+    if (varlen) {
         size += 4 * ((size_t)n + 1);
         for (uint32_t i = 0; i < n; i++)
             if (!items[i].null) size += items[i].v.s.len;
@@ -25,12 +28,13 @@ strv vlist_make(arena *a, uint8_t etype, const value *items, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) {
         const value *v = &items[i];
         if (v->null || etype == VT_NULL) {
-            if (etype == VT_STR) memcpy(data + 4 * ((size_t)i + 1), &off, 4);
+            if (varlen) memcpy(data + 4 * ((size_t)i + 1), &off, 4);
             continue;
         }
         bitmap_set(valid, i);
         switch (etype) {
-        case VT_STR: {
+        case VT_STR:
+        case VT_STRUCT: {
             char *bytes = data + 4 * ((size_t)n + 1);
             if (v->v.s.len) memcpy(bytes + off, v->v.s.p, v->v.s.len);
             off += v->v.s.len;
@@ -67,10 +71,12 @@ void vlist_get(strv l, uint8_t unit, uint32_t i, value *out) {
     const char *data = l.p + 4 + bitmap_bytes(n);
     if (etype == VT_NULL || i >= n || !bitmap_get(valid, i)) {
         out->null = true;
+        if (etype == VT_STR || etype == VT_STRUCT) out->v.s = (strv){"", 0};
         return;
     }
     switch (etype) {
-    case VT_STR: {
+    case VT_STR:
+    case VT_STRUCT: {
         uint32_t from, to;
         memcpy(&from, data + 4 * (size_t)i, 4);
         memcpy(&to, data + 4 * ((size_t)i + 1), 4);
@@ -100,6 +106,7 @@ bool vlist_elem_eq(const value *x, const value *y) {
     if (x->null || y->null) return x->null == y->null;
     switch (x->type) {
     case VT_STR:
+    case VT_STRUCT: /* canonical bytes */
         return x->v.s.len == y->v.s.len && !memcmp(x->v.s.p, y->v.s.p, x->v.s.len);
     case VT_BOOL:
         return x->v.b == y->v.b;
@@ -112,7 +119,7 @@ bool vlist_elem_eq(const value *x, const value *y) {
     }
 }
 
-static int elem_cmp(const value *x, const value *y) {
+int vlist_value_cmp(const value *x, const value *y) {
     if (x->null || y->null) return (int)y->null - (int)x->null;
     switch (x->type) {
     case VT_STR: {
@@ -120,6 +127,10 @@ static int elem_cmp(const value *x, const value *y) {
         int r = n ? memcmp(x->v.s.p, y->v.s.p, n) : 0;
         return r ? (r > 0) - (r < 0) : (x->v.s.len > y->v.s.len) - (x->v.s.len < y->v.s.len);
     }
+    case VT_LIST:
+        return vlist_cmp(x->v.s, y->v.s, x->unit);
+    case VT_STRUCT:
+        return vstruct_cmp(x->v.s, y->v.s, x->unit);
     case VT_BOOL:
         return (int)x->v.b - (int)y->v.b;
     case VT_U64:
@@ -144,7 +155,7 @@ int vlist_cmp(strv x, strv y, uint8_t unit) {
         value a, b;
         vlist_get(x, unit, i, &a);
         vlist_get(y, unit, i, &b);
-        int r = elem_cmp(&a, &b);
+        int r = vlist_value_cmp(&a, &b);
         if (r) return r;
     }
     return (nx > ny) - (nx < ny);

@@ -114,6 +114,8 @@ def render(v):
         return repr(v) if v != int(v) or abs(v) >= 1e16 else "%.1f" % v
     if isinstance(v, list):  # a list as Arrow displays it: [1, NULL, a b]
         return "[" + ", ".join("" if x == "" else render(x) for x in v) + "]"
+    if isinstance(v, dict):  # a struct as Arrow displays it: {start: 2023-01-01T00:00:00, ...}
+        return "{" + ", ".join("%s: %s" % (k, "" if x == "" else render(x)) for k, x in v.items()) + "}"
     if v == "":
         return "(empty)"
     return str(v)

@@ -13,18 +13,6 @@
 
 #include "util/vlist.h"
 
-static value num(uint8_t t, int64_t i) {
-    value v = {.type = t};
-    v.v.i = i;
-    return v;
-}
-
-static value str(const char *s) {
-    value v = {.type = VT_STR};
-    v.v.s = (strv){s, (uint32_t)strlen(s)};
-    return v;
-}
-
 static value null_of(uint8_t t) {
     value v = {.type = t, .null = true};
     v.v.i = 12345; /* whatever the slot held: not part of the list */
@@ -39,12 +27,12 @@ static void test_roundtrip_every_type(void **state) {
     b.v.b = true;
     iv.v.iv = (interval){1, -2, 3};
     const value cases[][3] = {
-        {num(VT_I64, -7), null_of(VT_I64), num(VT_I64, INT64_MAX)},
-        {num(VT_U64, 1), num(VT_U64, 0), null_of(VT_U64)},
+        {tu_num(VT_I64, -7), null_of(VT_I64), tu_num(VT_I64, INT64_MAX)},
+        {tu_num(VT_U64, 1), tu_num(VT_U64, 0), null_of(VT_U64)},
         {f, null_of(VT_F64), f},
         {b, null_of(VT_BOOL), b},
-        {str("a b"), null_of(VT_STR), str("")},
-        {num(VT_TS, 5), num(VT_TS, -5), null_of(VT_TS)},
+        {tu_str("a b"), null_of(VT_STR), tu_str("")},
+        {tu_num(VT_TS, 5), tu_num(VT_TS, -5), null_of(VT_TS)},
         {iv, iv, null_of(VT_INTERVAL)},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -68,7 +56,7 @@ static void test_roundtrip_every_type(void **state) {
 static void test_canonical_and_empty(void **state) {
     (void)state;
     arena *a = arena_new(0);
-    value x[2] = {str("q"), null_of(VT_STR)}, y[2] = {str("q"), null_of(VT_STR)};
+    value x[2] = {tu_str("q"), null_of(VT_STR)}, y[2] = {tu_str("q"), null_of(VT_STR)};
     y[1].v.s = (strv){"junk", 4};
     strv lx = vlist_make(a, VT_STR, x, 2), ly = vlist_make(a, VT_STR, y, 2);
     assert_int_equal(lx.len, ly.len);
@@ -87,15 +75,15 @@ static void test_order(void **state) {
     (void)state;
     arena *a = arena_new(0);
     uint8_t u = vlist_unit(VT_I64, 0, false);
-    value v12[2] = {num(VT_I64, 1), num(VT_I64, 2)}, v1[1] = {num(VT_I64, 1)};
-    value vn[2] = {null_of(VT_I64), num(VT_I64, 0)}, v3[1] = {num(VT_I64, 3)};
+    value v12[2] = {tu_num(VT_I64, 1), tu_num(VT_I64, 2)}, v1[1] = {tu_num(VT_I64, 1)};
+    value vn[2] = {null_of(VT_I64), tu_num(VT_I64, 0)}, v3[1] = {tu_num(VT_I64, 3)};
     strv l12 = vlist_make(a, VT_I64, v12, 2), l1 = vlist_make(a, VT_I64, v1, 1);
     strv ln = vlist_make(a, VT_I64, vn, 2), l3 = vlist_make(a, VT_I64, v3, 1);
     assert_true(vlist_cmp(l1, l12, u) < 0); /* a prefix first */
     assert_true(vlist_cmp(l12, l3, u) < 0);
     assert_true(vlist_cmp(ln, l1, u) < 0); /* a NULL element first */
     assert_int_equal(vlist_cmp(l12, vlist_make(a, VT_I64, v12, 2), u), 0);
-    value s[2] = {str("b"), str("a")}, t[2] = {str("b"), str("ab")};
+    value s[2] = {tu_str("b"), tu_str("a")}, t[2] = {tu_str("b"), tu_str("ab")};
     uint8_t us = vlist_unit(VT_STR, 0, false);
     assert_true(vlist_cmp(vlist_make(a, VT_STR, s, 2), vlist_make(a, VT_STR, t, 2), us) < 0);
     arena_free(a);

@@ -14,6 +14,19 @@
 
 #include "util/fs.h"
 #include "util/mem.h"
+#include "util/types.h"
+
+/* A value of an integer-slot type (BIGINT, TIMESTAMP, DATE ...) and a string view (util/types.h). */
+static inline value tu_num(uint8_t t, int64_t i) {
+    value v = {.type = t};
+    v.v.i = i;
+    return v;
+}
+static inline value tu_str(const char *s) {
+    value v = {.type = VT_STR};
+    v.v.s = (strv){s, (uint32_t)strlen(s)};
+    return v;
+}
 
 /* splitmix64: the same sequence for the same seed on every machine. */
 typedef struct trng {

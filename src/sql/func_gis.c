@@ -19,7 +19,7 @@
 /* A geometry argument of a kernel: a constant is read at its first use and kept for the batch,
  * anything else is read row by row. */
 struct garg {
-    bool fixed, tried, ok; /* ok: ST_AsBinary's fixed text was WKT */
+    bool fixed;
     gis_geom *g;
 };
 
@@ -35,7 +35,6 @@ static int read_wkt(strv s, gis_geom **out, err *er) {
 
 static void garg_init(const bexpr *e, uint32_t k, struct garg *ga) {
     ga->fixed = bx_scalar_const(e, k);
-    ga->tried = ga->ok = false;
     ga->g = NULL;
 }
 
@@ -65,47 +64,56 @@ static bool row_valid(const bexpr *e, const vec *args, uint32_t i, arena *a, vec
 
 /* ------------------------------------------------------------------ one geometry */
 
-enum geo1_op { G1_AREA, G1_ASBINARY };
-
-static const char hexd[] = "0123456789abcdef";
-
-static int fn_geo1(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
-    enum geo1_op op = (enum geo1_op)(uintptr_t)e->aux;
+static int fn_area(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     struct garg ga;
     garg_init(e, 0, &ga);
-    buf wkb;
-    buf_init(&wkb);
     int rc = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         if (!row_valid(e, args, i, a, out)) continue;
         gis_geom *g;
         char msg[GIS_MSG_CAP];
-        if (op == G1_ASBINARY) {
-            /* text that is no geometry has no WKB: NULL, not an error */
-            if (!ga.fixed || !ga.tried) {
-                strv s = ga.fixed ? e->args[0]->cval.v.s : args[0].d.s[i];
-                buf_reset(&wkb);
-                ga.ok = gis_wkt_to_wkb(s.p, s.len, &wkb, msg) == 0;
-                ga.tried = true;
-            }
-            if (!ga.ok) {
-                vec_set_null(a, out, i);
-                continue;
-            }
-            char *h = arena_alloc(a, 2 * wkb.len + 1);
-            for (size_t j = 0; j < wkb.len; j++) {
-                unsigned char c = (unsigned char)wkb.p[j];
-                h[2 * j] = hexd[c >> 4], h[2 * j + 1] = hexd[c & 15];
-            }
-            out->d.s[i] = (strv){h, (uint32_t)(2 * wkb.len)};
-            continue;
-        }
         if ((rc = garg_row(e, args, 0, i, &ga, &g, er)) < 0) break;
         if (gis_area(g, &out->d.f64[i], msg) < 0) rc = geo_err(er, msg);
     }
-    buf_free(&wkb);
     gis_free(ga.g);
     return rc;
+}
+
+/* The WKB of WKT text s as lower-case hex in a (scratch: wkb); false when s is no WKT. */
+static bool wkb_hex(arena *a, strv s, buf *wkb, strv *out) {
+    static const char hexd[] = "0123456789abcdef";
+    char msg[GIS_MSG_CAP];
+    buf_reset(wkb);
+    if (gis_wkt_to_wkb(s.p, s.len, wkb, msg) < 0) return false;
+    char *h = arena_alloc(a, 2 * wkb->len + 1);
+    for (size_t j = 0; j < wkb->len; j++) {
+        unsigned char c = (unsigned char)wkb->p[j];
+        h[2 * j] = hexd[c >> 4], h[2 * j + 1] = hexd[c & 15];
+    }
+    *out = (strv){h, (uint32_t)(2 * wkb->len)};
+    return true;
+}
+
+/* ST_AsBinary(wkt): text that is no geometry has no WKB, so NULL rather than an error. A
+ * constant's hex is made once and shared by every row. */
+static int fn_asbinary(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    bool fixed = bx_scalar_const(e, 0), made = false, ok = false;
+    strv hex = {"", 0};
+    buf wkb;
+    buf_init(&wkb);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!row_valid(e, args, i, a, out)) continue;
+        if (!fixed || !made) {
+            ok = wkb_hex(a, fixed ? e->args[0]->cval.v.s : args[0].d.s[i], &wkb, &hex);
+            made = true;
+        }
+        if (ok)
+            out->d.s[i] = hex;
+        else
+            vec_set_null(a, out, i);
+    }
+    buf_free(&wkb);
+    return 0;
 }
 
 static int hexval(char c) {
@@ -196,7 +204,7 @@ static int bind_geo(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, 
         if (args[i]->type == VT_BOOL && bx_cast(c->a, &args[i], VT_I64, NU_64, er) < 0) return -1;
         if (bx_cast(c->a, &args[i], VT_STR, 0, er) < 0) return -1;
     }
-    bool binary = d->eval == fn_geo1 && (uintptr_t)d->aux == G1_ASBINARY;
+    bool binary = d->eval == fn_asbinary;
     *out = func_call(c->a, d, d->eval, d->ret, binary ? SU_BINARY : SU_UTF8, args, nargs, d->aux);
     (*out)->scalar_args = nargs == 2 ? 3u : 1u;
     return 0;
@@ -211,14 +219,14 @@ static int bind_geo(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, 
 #define GEO_SIG2 SIG_EX(DT_UTF8, DT_UTF8)
 
 const fn_def func_gis_defs[] = {
-    GEOFN("st_asbinary", "ST_AsBinary", 1, VT_STR, fn_geo1, G1_ASBINARY),
+    GEOFN("st_asbinary", "ST_AsBinary", 1, VT_STR, fn_asbinary, 0),
     {.name = "st_geomfromwkb",
      .display = "st_GeomFromWKB",
      .udf_nargs = 1,
      .sig = SIG_EX(DT_BIN),
      .ret = VT_STR,
      .eval = fn_from_wkb},
-    GEOFN("st_area", "ST_Area", 1, VT_F64, fn_geo1, G1_AREA),
+    GEOFN("st_area", "ST_Area", 1, VT_F64, fn_area, 0),
     GEOFN("st_distance", "ST_Distance", 2, VT_F64, fn_geo2, G2_DISTANCE),
     GEOFN("st_equals", "ST_Equals", 2, VT_BOOL, fn_geo2, GIS_EQUALS),
     GEOFN("st_contains", "ST_Contains", 2, VT_BOOL, fn_geo2, GIS_CONTAINS),

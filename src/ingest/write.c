@@ -263,9 +263,7 @@ int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precisi
         struct tag_ref *tags = arena_alloc(a, sizeof *tags * (maxtags + 1));
         uint32_t *fids = arena_alloc(a, sizeof *fids * (maxfields + 1));
         /* the GEOMETRY sub_type of each field's column, when the table has any */
-        bool has_geo = false;
-        for (uint32_t c = 0; c < t->ncols && !has_geo; c++) has_geo = t->cols[c].geo != 0;
-        uint8_t *geo = has_geo ? arena_calloc(a, maxfields + 1) : NULL;
+        uint8_t *geo = t->ngeo ? arena_calloc(a, maxfields + 1) : NULL;
         for (size_t k = 0; k < g->npts; k++) {
             point *p = &pb->pts[g->pts[k]];
             /* Tag column ids, then the tags sorted by id. */

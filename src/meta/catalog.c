@@ -151,6 +151,7 @@ meta_table *cat_table_next(const meta_table *t) {
     nt->ncols = t->ncols;
     nt->cols = t->cols;
     nt->ntags = t->ntags;
+    nt->ngeo = t->ngeo;
     nt->next_col_id = t->next_col_id;
     nt->ext = t->ext ? xstrdup(t->ext) : NULL;
     nt->colset = t->colset;
@@ -166,6 +167,7 @@ void cat_table_append(meta_table *t, uint32_t id, const char *name, size_t len, 
     t->cols = colset_append(t->colset, id, name, len, kind, type, codec, geo);
     t->ncols++;
     if (kind == CK_TAG) t->ntags++;
+    if (geo) t->ngeo++;
     if (id >= t->next_col_id) t->next_col_id = id + 1;
 }
 

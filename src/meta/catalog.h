@@ -77,6 +77,7 @@ typedef struct meta_table {
     uint32_t ncols;
     meta_column *cols; /* column order: time first, then as created/added */
     uint32_t ntags;    /* number of CK_TAG columns */
+    uint32_t ngeo;     /* number of GEOMETRY fields (the write path checks only where some are) */
     uint32_t next_col_id;
     struct colset *colset; /* the columns, shared with the table's other versions */
     int refs;              /* atomic */

@@ -431,6 +431,7 @@ static void test_geometry_columns(void **state) {
         assert_string_equal(t->cols[4].name, "a2");
         assert_int_equal(t->cols[4].geo, 3);
         assert_int_equal(t->cols[1].geo, 0);
+        assert_int_equal(t->ngeo, 2);
         meta_table_release(t);
         c = cat_reopen(c, dir);
     }

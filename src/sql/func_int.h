@@ -134,7 +134,6 @@ typedef struct fn_def {
     uint8_t udf_nargs;
 } fn_def;
 
-
 /* A Float32 result (e->unit NU_32: the call matched DataFusion's Float32 signature) computed in
  * doubles is rounded to the float DataFusion's f32 kernel gives. */
 static inline void func_narrow_f32(const bexpr *e, vec *out, uint32_t n) {

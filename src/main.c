@@ -9,6 +9,7 @@
 #include "meta/catalog.h"
 #include "server/http.h"
 #include "sql/ext.h"
+#include "sql/streams.h"
 #include "storage/engine.h"
 #include "util/arena.h"
 #include "util/config.h"
@@ -237,6 +238,8 @@ int main(int argc, char **argv) {
     arena_free(a);
     engine_started(eng);
     server_set_ready(srv, cat, eng);
+    /* continuous stream jobs run once everything they read and write is open */
+    if (streams_start(cfg.data_path, cat, eng, &e) < 0) log_error("streams: %s", e.msg);
     log_info("ready");
 
     /* The main thread waits for the signal to stop and meanwhile, once a second, carries out
@@ -254,6 +257,7 @@ int main(int argc, char **argv) {
     }
     log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     server_quiesce(srv);
+    streams_stop(); /* a run in progress finishes: its rows and its mark stay in step */
     server_stop(srv);
     int rc = engine_close(eng);
     catalog_close(cat);

@@ -839,6 +839,9 @@ int catalog_alter_table(catalog *c, const char *tenant, const char *db, const ch
         rc = db_not_found(e, db);
     else if (!t)
         rc = table_not_found(e, tenant, db, table);
+    else if (meta_table_is_stream(t))
+        rc = err_set(e, 422, EC_NOT_IMPL,
+                     "This feature is not implemented: only tskv table support alter");
     else if (t->ext)
         rc = err_set(e, 422, EC_NOT_IMPL,
                      "This feature is not implemented: ALTER TABLE of an external table");

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util/arena.h"
 #include "util/err.h"
@@ -87,6 +88,12 @@ typedef struct meta_table {
      * the write path and ALTER refuse it. */
     char *ext;
 } meta_table;
+
+/* A stream table (CREATE STREAM TABLE) is kept as an external table whose definition is the
+ * stream's (sql/sql_stream.c): it has no data and no files. */
+static inline bool meta_table_is_stream(const meta_table *t) {
+    return t->ext && t->ext[0] == '{' && !strncmp(t->ext, "{\"stream\"", 9);
+}
 
 void meta_table_retain(meta_table *t);
 void meta_table_release(meta_table *t);

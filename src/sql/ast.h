@@ -361,6 +361,10 @@ enum stmt_kind {
     ST_CREATE_EXTERNAL_TABLE, /* table, if_not_exists, cols (every one a field), ext */
     ST_COPY_INTO_TABLE,       /* COPY INTO table [(insert_cols)] FROM ext->location */
     ST_COPY_INTO_LOCATION,    /* COPY INTO ext->location FROM q (a table is SELECT * FROM it) */
+    ST_CREATE_STREAM_TABLE,   /* table, if_not_exists, cols, opts (WITH), name2 (engine) */
+    ST_CREATE_STREAM,         /* name, if_not_exists, opts (TRIGGER ...), inner (the INSERT) */
+    ST_DROP_STREAM,           /* name, if_exists */
+    ST_SHOW_STREAMS,          /* verbose */
 };
 
 enum tenant_action {

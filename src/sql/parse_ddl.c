@@ -545,7 +545,7 @@ sql_stmt *sqlp_parse_create(parser *p, const token *first) {
     if (is_kw(t, KW_ROLE)) return nx(p), parse_create_role(p, first);
     if (is_kw(t, KW_EXTERNAL) || word_is(t, "UNBOUNDED"))
         return sqlp_parse_create_external(p, first);
-    if (word_is(t, "STREAM")) return not_impl(p, first, "CREATE STREAM");
+    if (word_is(t, "STREAM")) return sqlp_parse_create_stream(p, first);
     sqlp_p_expected(p, "an object type after CREATE", t);
     return NULL;
 }
@@ -581,7 +581,7 @@ sql_stmt *sqlp_parse_drop(parser *p, const token *first) {
     else if (word_is(t, "VNODE"))
         return not_impl(p, first, "DROP VNODE");
     else if (word_is(t, "STREAM"))
-        return not_impl(p, first, "DROP STREAM");
+        return sqlp_parse_drop_stream(p, first);
     if (!kind) {
         sqlp_p_expected(p, "TABLE,DATABASE,TENANT,USER,ROLE,VNODE,STREAM after DROP", t);
         return NULL;
@@ -690,6 +690,7 @@ sql_stmt *sqlp_parse_show(parser *p, const token *first) {
     }
     if (word_is(t, "DATABASES")) return nx(p), sqlp_new_stmt(p, ST_SHOW_DATABASES, first);
     if (word_is(t, "QUERIES")) return nx(p), sqlp_new_stmt(p, ST_SHOW_QUERIES, first);
+    if (word_is(t, "STREAMS")) return sqlp_parse_show_streams(p, first);
     if (word_is(t, "SERIES")) {
         nx(p);
         s = sqlp_new_stmt(p, ST_SHOW_SERIES, first);

@@ -157,6 +157,10 @@ int sqlp_parse_opt_value(parser *p, sql_option *o);
 sql_stmt *sqlp_parse_create_external(parser *p, const token *first);
 sql_stmt *sqlp_parse_copy(parser *p, const token *first);
 sql_stmt *sqlp_parse_show(parser *p, const token *first);
+/* Streams (parse_stream.c), each at the word STREAM / STREAMS. */
+sql_stmt *sqlp_parse_create_stream(parser *p, const token *first);
+sql_stmt *sqlp_parse_drop_stream(parser *p, const token *first);
+sql_stmt *sqlp_parse_show_streams(parser *p, const token *first);
 sql_stmt *sqlp_parse_describe(parser *p, const token *first);
 sql_stmt *sqlp_parse_grant_revoke(parser *p, const token *first, bool grant);
 sql_stmt *sqlp_parse_recover(parser *p, const token *first);

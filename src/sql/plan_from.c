@@ -19,6 +19,7 @@
 #include "sql/plan_int.h"
 
 #include "sql/ext.h"
+#include "sql/streams.h"
 #include "sql/sysview.h"
 #include "util/timeutil.h"
 
@@ -235,6 +236,19 @@ static int leaf_table(const struct planner *p, const sql_table_ref *tr, struct s
         return -1;
     meta_table *t = catalog_find_table(s->cat, usage ? "cnosdb" : s->tenant, db, tr->name, er);
     if (!t) return -1;
+    if (meta_table_is_stream(t)) {
+        /* a stream job's run reads its source's rows in the run's event-time range */
+        const sql_query *q;
+        int rc = sqlx_stream_query(s, t, &q, er);
+        const char *qual = tr->alias ? tr->alias : arena_strdup(a, tr->name);
+        const char **names = arena_alloc(a, sizeof *names * (t->ncols + 1));
+        for (uint32_t i = 0; i < t->ncols; i++)
+            names[i] = i < tr->nalias_cols ? tr->alias_cols[i] : arena_strdup(a, t->cols[i].name);
+        uint32_t ncols = t->ncols;
+        meta_table_release(t);
+        if (rc < 0) return -1;
+        return leaf_query(p, q, NULL, qual, names, ncols, sb, r, er);
+    }
     if (t->ext) return leaf_external(p, tr, t, sb, r, er);
     r->kind = REL_TABLE;
     r->table = t;
@@ -471,6 +485,12 @@ void plan_from_release(struct rel *r) {
         meta_table_release(r->table);
         r->table = NULL;
     }
+    /* a planned subquery the operator tree never took (planning failed after FROM): its
+     * scans are open */
+    if (r->kind == REL_OP && r->child) {
+        r->child->close(r->child);
+        r->child = NULL;
+    }
     if (r->kind == REL_JOIN) {
         plan_from_release(r->l);
         plan_from_release(r->r);
@@ -602,13 +622,18 @@ static int build(struct build_ctx *bc, struct rel *r, op **out, err *er) {
     if (r->kind == REL_OP) {
         for (uint32_t i = 0; i < r->n; i++) bc->map[r->off + i] = i;
         o = r->child;
+        r->child = NULL; /* the operator tree owns it now */
         bexpr *f = blist_and(a, &r->filters);
         if (f) o = op_filter(p->q, o, plan_remap(a, f, bc->map));
         *out = o;
         return 0;
     }
     op *lo, *ro;
-    if (build(bc, r->l, &lo, er) < 0 || build(bc, r->r, &ro, er) < 0) return -1;
+    if (build(bc, r->l, &lo, er) < 0) return -1;
+    if (build(bc, r->r, &ro, er) < 0) {
+        lo->close(lo);
+        return -1;
+    }
     join_spec js = {.type = r->jt};
     js.lkeys = arena_alloc(a, sizeof *js.lkeys * (r->conds.n + 1));
     js.rkeys = arena_alloc(a, sizeof *js.rkeys * (r->conds.n + 1));

@@ -489,6 +489,7 @@ static int not_impl(const char *what, err *e) {
 #define PARALLEL_MIN_VALUES 16384
 
 int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err *e) {
+    const size_t text_len = len;
     sql_stmt **stmts;
     size_t n;
     if (sql_parse(s->a, text, len, &stmts, &n, e) < 0) return -1;
@@ -570,7 +571,23 @@ int sql_run(sql_session *s, const char *text, size_t len, sql_result **out, err 
         rc = sqlx_alter_table(s, st, e);
         break;
     case ST_INSERT:
-        rc = run_insert(s, st, r, e);
+        rc = sqlx_stream_insert(s, st, text, text_len, e);
+        if (rc == 0) rc = run_insert(s, st, r, e);
+        if (rc > 0) rc = 0; /* a continuous job started */
+        break;
+    case ST_CREATE_STREAM_TABLE:
+        rc = sqlx_create_stream_table(s, st, e);
+        break;
+    case ST_CREATE_STREAM:
+        /* a job's run executes the INSERT it keeps */
+        rc = s->stream ? run_insert(s, st->inner, r, e)
+                       : sqlx_create_stream(s, st, text, text_len, e);
+        break;
+    case ST_DROP_STREAM:
+        rc = sqlx_drop_stream(s, st, e);
+        break;
+    case ST_SHOW_STREAMS:
+        rc = sqlx_show_streams(s, st, r, e);
         break;
     case ST_DELETE:
         rc = run_delete(s, st, r, e);

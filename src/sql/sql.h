@@ -26,6 +26,11 @@
 #include "util/err.h"
 #include "util/types.h"
 
+/* The event-time range [lo, hi) (nanoseconds) a stream job's run reads (sql/streams.h). */
+struct stream_range {
+    int64_t lo, hi;
+};
+
 typedef struct sql_session {
     catalog *cat;
     engine *eng;
@@ -43,6 +48,9 @@ typedef struct sql_session {
      * (returns 1, having done nothing). For a caller that may run the statement twice, or
      * somewhere it must not block (see sql_result_estimate). */
     bool queries_only;
+    /* A stream job's run (sql/streams.h): its stream tables read their source's rows in this
+     * event-time range. NULL for every other statement, which may not read a stream table. */
+    const struct stream_range *stream;
 } sql_session;
 
 typedef struct sql_result sql_result;

@@ -53,7 +53,14 @@ int sqlx_authorize(sql_session *s, const sql_stmt *st, err *e) {
     case ST_ALTER_TABLE:
     case ST_DROP_TABLE:
     case ST_CREATE_EXTERNAL_TABLE:
+    case ST_CREATE_STREAM_TABLE:
         need = NEED_ALL, db = stmt_db(s, st);
+        break;
+    case ST_CREATE_STREAM: /* a continuous INSERT: what the INSERT needs */
+        return sqlx_authorize(s, st->inner, e);
+    case ST_DROP_STREAM:
+    case ST_SHOW_STREAMS:
+        need = NEED_READ;
         break;
     case ST_SHOW_DATABASES:
         need = NEED_READ;

@@ -137,6 +137,30 @@ static void put_arrow_type(buf *b, const char *arrow) {
         buf_puts(b, "STRING");
 }
 
+/* A stream table: its columns and its source, from the definition sql_stream.c keeps. */
+static void dump_stream(buf *b, const meta_table *t) {
+    json_t *j = json_loads(t->ext, 0, NULL), *d = json_object_get(j, "stream");
+    buf_puts(b, "CREATE STREAM TABLE IF NOT EXISTS ");
+    put_ident(b, t->name);
+    buf_puts(b, " (");
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        if (i) buf_puts(b, ", ");
+        put_ident(b, t->cols[i].name);
+        buf_putc(b, ' ');
+        buf_puts(b, t->cols[i].type == VT_TS ? "TIMESTAMP"
+                                             : vtype_sql_name((enum vtype)t->cols[i].type, TU_NS));
+    }
+    static const char *const keys[3] = {"db", "table", "event_time_column"};
+    buf_puts(b, ") WITH (");
+    for (int k = 0; k < 3; k++) {
+        const char *v = json_string_value(json_object_get(d, keys[k]));
+        buf_printf(b, "%s%s = ", k ? ", " : "", keys[k]);
+        put_str(b, v ? v : "");
+    }
+    buf_puts(b, ") engine = tskv;\n");
+    json_decref(j);
+}
+
 static int dump_external(buf *b, arena *a, const meta_table *t, err *e) {
     ext_source src;
     const char **arrow;
@@ -213,7 +237,9 @@ static int dump_database(catalog *c, arena *a, const char *tenant, const char *d
         meta_table *t = catalog_get_table(c, tenant, db, names[i], e);
         if (!t) continue; /* dropped meanwhile */
         int rc = 0;
-        if (t->ext)
+        if (meta_table_is_stream(t))
+            dump_stream(b, t);
+        else if (t->ext)
             rc = dump_external(b, a, t, e);
         else
             dump_table(b, t);

@@ -84,6 +84,16 @@ int sqlx_create_external(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_copy_into_table(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 int sqlx_copy_into_location(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
 
+/* ---- streams (sql_stream.c, over sql/streams.h) ---- */
+int sqlx_create_stream_table(sql_session *s, const sql_stmt *st, err *e);
+/* text[0..len): the statement, which the job keeps and runs. */
+int sqlx_create_stream(sql_session *s, const sql_stmt *st, const char *text, size_t len, err *e);
+int sqlx_drop_stream(sql_session *s, const sql_stmt *st, err *e);
+int sqlx_show_streams(sql_session *s, const sql_stmt *st, sql_result *r, err *e);
+/* An INSERT that reads a stream table starts a continuous job instead of running: 1 when it
+ * did, 0 when the INSERT reads none (or is a job's own run), -1 on error. */
+int sqlx_stream_insert(sql_session *s, const sql_stmt *st, const char *text, size_t len, err *e);
+
 /* ---- DDL (sql_ddl.c) ---- */
 int sqlx_create_db(sql_session *s, const sql_stmt *st, err *e);
 int sqlx_alter_db(sql_session *s, const sql_stmt *st, err *e);

@@ -77,7 +77,7 @@ const char *sqlx_column_kind(uint8_t kind) {
 
 int sqlx_column_types(arena *a, const meta_table *t, const char ***out, err *e) {
     /* an external table shows Arrow's type names, as CnosDB does */
-    if (t->ext) return ext_table_columns(a, t, out, e);
+    if (t->ext && !meta_table_is_stream(t)) return ext_table_columns(a, t, out, e);
     const char **types = arena_alloc(a, sizeof *types * (t->ncols + 1));
     for (uint32_t i = 0; i < t->ncols; i++)
         types[i] =

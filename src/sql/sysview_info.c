@@ -65,7 +65,9 @@ static int table_rows(sql_session *s, struct table_builder *tb, err *e) {
         row[1] = tb_str(tb->a, ts[i]->db);
         row[2] = tb_str(tb->a, ts[i]->name);
         row[3] = tb_str(tb->a, "TABLE");
-        row[4] = tb_str(tb->a, ts[i]->ext ? "EXTERNAL" : "TSKV");
+        row[4] = tb_str(tb->a, meta_table_is_stream(ts[i]) ? "STREAM"
+                               : ts[i]->ext                ? "EXTERNAL"
+                                                           : "TSKV");
         /* what CnosDB 2.x prints for every table */
         row[5] = tb_str(tb->a, "TODO");
     }

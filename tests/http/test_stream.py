@@ -1,0 +1,206 @@
+"""Stream tables and continuous jobs (issue 11): an INSERT ... SELECT over a stream table keeps a
+rollup of a raw table up to date; only complete buckets are written, each once; the jobs and
+their progress survive SIGTERM and SIGKILL restarts without counting a row twice or losing one;
+CREATE STREAM's WATERMARK holds buckets back for late rows; DROP STREAM stops a job."""
+
+import json
+import random
+import time
+
+T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z
+MIN = 60 * 10**9
+
+
+def setup_tables(srv):
+    srv.sql_ok("CREATE TABLE raw (v DOUBLE, TAGS(host))")
+    srv.sql_ok("CREATE STREAM TABLE raw_stream (time TIMESTAMP, host STRING, v DOUBLE) "
+               "WITH (db = 'public', table = 'raw', event_time_column = 'time') engine = tskv")
+    srv.sql_ok("CREATE TABLE roll (vmax DOUBLE, vsum DOUBLE, n BIGINT, TAGS(host))")
+
+
+ROLLUP = ("INSERT INTO roll (time, host, vmax, vsum, n) SELECT date_bin(INTERVAL '1 minute', time) "
+          "AS time, host, max(v), sum(v), count(v) FROM raw_stream "
+          "GROUP BY date_bin(INTERVAL '1 minute', time), host")
+
+DIRECT = ("SELECT date_bin(INTERVAL '1 minute', time) AS time, host, max(v) AS vmax, "
+          "sum(v) AS vsum, count(v) AS n FROM raw WHERE time < {hi} "
+          "GROUP BY date_bin(INTERVAL '1 minute', time), host ORDER BY time, host")
+
+
+def streams(srv):
+    return json.loads(srv.sql_ok("SHOW STREAMS", accept="application/json") or "[]")
+
+
+def wait_processed(srv, until_ns, timeout=30):
+    """Waits until every stream has processed event times before until_ns."""
+    want = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(until_ns // 10**9))
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ss = streams(srv)
+        if ss and all(s.get("processed_until", "") >= want for s in ss):
+            return ss
+        time.sleep(0.1)
+    raise AssertionError(f"streams did not reach {want}: {streams(srv)}")
+
+
+def rows_of(srv, hi):
+    direct = srv.sql_ok(DIRECT.format(hi=hi)).splitlines()[1:]
+    sink = srv.sql_ok("SELECT time, host, vmax, vsum, n FROM roll ORDER BY time, host").splitlines()[1:]
+    return direct, sink
+
+
+def lines(points):
+    return "\n".join(f"raw,host={h} v={v} {t}" for t, h, v in points)
+
+
+def test_rollup_writes_complete_buckets_once(make_server):
+    srv = make_server()
+    setup_tables(srv)
+    srv.sql_ok(ROLLUP)
+    ss = streams(srv)
+    assert len(ss) == 1 and ss[0]["status"] == "running"
+    rnd = random.Random(7)
+    pts = [(T0 + rnd.randrange(0, 10 * MIN), rnd.choice("abc"), rnd.randrange(100)) for _ in range(500)]
+    rnd.shuffle(pts)  # out of time order, in several writes
+    for k in range(0, len(pts), 100):
+        srv.write_ok(lines(pts[k:k + 100]))
+    newest = max(t for t, _, _ in pts)
+    end = T0 - T0 % MIN + (newest - (T0 - T0 % MIN)) // MIN * MIN  # the open bucket's start
+    wait_processed(srv, end)
+    direct, sink = rows_of(srv, end)
+    assert sink == direct and len(sink) >= 20
+    # the open bucket is not written until a later row closes it
+    srv.write_ok(lines([(end + 5 * MIN, "a", 1)]))
+    wait_processed(srv, end + 5 * MIN)
+    direct, sink = rows_of(srv, end + 5 * MIN)
+    assert sink == direct
+    # late rows (before the processed mark) stay in the raw table only
+    before = srv.sql_ok("SELECT count(*) FROM roll")
+    srv.write_ok(lines([(T0 + 1, "late", 5)]))
+    srv.write_ok(lines([(end + 7 * MIN, "a", 1)]))
+    wait_processed(srv, end + 7 * MIN)
+    assert "late" not in srv.sql_ok("SELECT DISTINCT host FROM roll")
+    assert srv.sql_ok("SELECT count(*) FROM roll") != before  # the later bucket came
+
+
+def test_watermark_waits_for_late_rows_and_drop_stops(make_server):
+    srv = make_server()
+    setup_tables(srv)
+    srv.sql_ok("CREATE STREAM roll_job TRIGGER = '200ms' WATERMARK = '2m' AS " + ROLLUP)
+    base = T0 - T0 % MIN
+    srv.write_ok(lines([(base + k * 10**9, "a", k) for k in range(0, 120, 10)]))  # two minutes
+    srv.write_ok(lines([(base + 3 * MIN - 10**9, "a", 1)]))
+    time.sleep(1.0)
+    # newest - 2m is inside the first minute: no bucket is complete yet
+    assert srv.sql_ok("SELECT count(*) FROM roll") == "COUNT(*)\n0\n"
+    srv.write_ok(lines([(base + 25 * 10**9, "a", 100)]))  # late, but inside the watermark
+    srv.write_ok(lines([(base + 6 * MIN, "a", 1)]))
+    wait_processed(srv, base + 4 * MIN)
+    direct, sink = rows_of(srv, base + 4 * MIN)
+    assert sink == direct and any(r.split(",")[2] == "100.0" for r in sink)
+    ss = streams(srv)
+    assert ss[0]["stream_name"] == "roll_job" and ss[0]["watermark"] == "2m"
+    r = srv.sql("CREATE STREAM roll_job AS " + ROLLUP)
+    assert r.status == 422 and "already exists" in r.text
+    srv.sql_ok("CREATE STREAM IF NOT EXISTS roll_job AS " + ROLLUP)
+    srv.sql_ok("DROP STREAM roll_job")
+    assert streams(srv) == []
+    n = srv.sql_ok("SELECT count(*) FROM roll")
+    srv.write_ok(lines([(T0 + 20 * MIN, "a", 1)]))
+    time.sleep(1.0)
+    assert srv.sql_ok("SELECT count(*) FROM roll") == n
+    assert srv.sql("DROP STREAM roll_job").status == 422
+    srv.sql_ok("DROP STREAM IF EXISTS roll_job")
+
+
+def test_jobs_survive_sigterm_and_sigkill_without_double_counting(make_server):
+    srv = make_server()
+    setup_tables(srv)
+    srv.sql_ok(ROLLUP)
+    rnd = random.Random(11)
+    t = T0
+    written = 0
+    for rnd_no in range(4):
+        # a batch of rows moving forward in time, then a crash (or a clean stop) mid-stream
+        batch = []
+        for _ in range(300):
+            t += rnd.randrange(0, 2 * 10**9)
+            batch.append((t, rnd.choice("xyz"), rnd.randrange(1000)))
+        for k in range(0, len(batch), 50):
+            srv.write_ok(lines(batch[k:k + 50]))
+        written += len(batch)
+        time.sleep(rnd.uniform(0.0, 1.2))
+        if rnd_no % 2:
+            srv.kill()
+        else:
+            assert srv.stop() == 0
+        srv.start()
+        assert len(streams(srv)) == 1  # the job came back
+    end = t - t % MIN
+    wait_processed(srv, end)
+    direct, sink = rows_of(srv, end)
+    assert sink == direct
+    total = sum(int(r.split(",")[4]) for r in sink)
+    assert total == int(srv.sql_ok(f"SELECT count(*) FROM raw WHERE time < {end}").split()[1])
+
+
+def test_pass_through_stream_and_time_window(make_server):
+    srv = make_server()
+    setup_tables(srv)
+    srv.sql_ok("CREATE TABLE hot (v DOUBLE, TAGS(host))")
+    # no aggregation: every row up to the watermark, filtered
+    srv.sql_ok("INSERT INTO hot (time, host, v) SELECT time, host, v FROM raw_stream WHERE v > 50")
+    # a tumbling time_window as the bucket
+    srv.sql_ok("CREATE TABLE roll5 (n BIGINT, TAGS(host))")
+    srv.sql_ok("CREATE STREAM w5 TRIGGER = '200ms' AS INSERT INTO roll5 (time, host, n) "
+               "SELECT w.start AS time, host, n FROM (SELECT time_window(time, INTERVAL '5 minutes') AS w, "
+               "host, count(*) AS n FROM raw_stream GROUP BY w, host)")
+    pts = [(T0 + k * 7 * 10**9, "ab"[k % 2], k) for k in range(100)]
+    srv.write_ok(lines(pts))
+    newest = pts[-1][0]
+    wait_processed(srv, newest - newest % (5 * MIN))
+    hot = srv.sql_ok("SELECT v FROM hot ORDER BY time").split()[1:]
+    assert hot == [f"{k}.0" for k in range(51, 100)]
+    got = srv.sql_ok("SELECT time, host, n FROM roll5 ORDER BY time, host").splitlines()[1:]
+    want = srv.sql_ok("SELECT w.start AS time, host, n FROM (SELECT time_window(time, INTERVAL "
+                      f"'5 minutes') AS w, host, count(*) AS n FROM raw WHERE time < {newest - newest % (5 * MIN)} "
+                      "GROUP BY w, host) ORDER BY time, host").splitlines()[1:]
+    assert got == want and got
+
+
+def test_stream_errors(make_server):
+    srv = make_server()
+    setup_tables(srv)
+
+    def err(q):
+        r = srv.sql(q)
+        assert r.status == 422, (q, r.status, r.text)
+        return r.json()["error_message"]
+
+    assert "Stream table can only be used as source table" in err("SELECT * FROM raw_stream")
+    assert "only tskv table support alter" in err("ALTER TABLE raw_stream ADD TAG x")
+    assert "Unsupported operation in streaming query: sort" in err(
+        "INSERT INTO roll (time, host, n) SELECT time, host, 1 FROM raw_stream ORDER BY time")
+    assert "Unsupported operation in streaming query: join" in err(
+        "INSERT INTO roll (time, host, n) SELECT s.time, s.host, 1 FROM raw_stream s "
+        "JOIN raw r ON s.time = r.time")
+    assert "must group by a time bucket" in err(
+        "INSERT INTO roll (time, host, n) SELECT max(time), host, count(*) FROM raw_stream GROUP BY host")
+    assert "sliding time_window" in err(
+        "INSERT INTO roll (host, n) SELECT host, count(*) FROM raw_stream "
+        "GROUP BY time_window(time, INTERVAL '2 minutes', INTERVAL '1 minute'), host")
+    assert "Field or Tag have the same name" in err(
+        "CREATE STREAM TABLE s2 (time TIMESTAMP, time TIMESTAMP) "
+        "WITH (db = 'public', table = 'raw', event_time_column = 'time') engine = tskv")
+    assert "Invalid option" in err(
+        "CREATE STREAM TABLE s2 (time TIMESTAMP, v DOUBLE) "
+        "WITH (db = 'public', table = 'raw', event_time_column = 'v') engine = tskv")
+    assert "not a column of its source" in err(
+        "CREATE STREAM TABLE s2 (time TIMESTAMP, nope DOUBLE) "
+        "WITH (db = 'public', table = 'raw', event_time_column = 'time') engine = tskv")
+    assert "Invalid option WATERMARK" in err("CREATE STREAM s3 WATERMARK = 'soon' AS " + ROLLUP)
+    # a stream table's definition comes back in DESCRIBE and information_schema
+    assert "STREAM" in srv.sql_ok(
+        "SELECT table_engine FROM information_schema.tables WHERE table_name = 'raw_stream'")
+    assert srv.sql_ok("DESCRIBE TABLE raw_stream").splitlines()[1].startswith("time,TIMESTAMP")
+    assert streams(srv) == []

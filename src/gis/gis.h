@@ -60,7 +60,8 @@ enum gis_type gis_type_of(const gis_geom *g);
 void gis_wkt(const gis_geom *g, bool debug, buf *out);
 
 /* WKT text straight to 2-dimensional little-endian WKB, appended to out, as written: no ring is
- * closed, no geometry checked (gis_wkb.c). -1 with msg when the text is not WKT. */
+ * closed, no geometry checked, text after it ignored (gis_wkb.c). -1 with msg when the text is
+ * not WKT. */
 int gis_wkt_to_wkb(const char *p, size_t n, buf *out, char msg[GIS_MSG_CAP]);
 /* WKB (either byte order; Z and M read and dropped) appended to out as WKT, numbers as gis_wkt
  * writes them. -1 with msg ("Invalid WKB: ...") when the bytes are not WKB. */

@@ -205,14 +205,10 @@ static int geometry(struct wkt_in *in, buf *out) {
 int gis_wkt_to_wkb(const char *p, size_t n, buf *out, char msg[GIS_MSG_CAP]) {
     struct wkt_in in = {p, p + n, msg, 0};
     size_t start = out->len;
+    /* text after the geometry is ignored, as the readers (GEOS's, CnosDB's) ignore it */
     if (geometry(&in, out) < 0) {
         out->len = start;
         return -1;
-    }
-    skip_space(&in);
-    if (in.p != in.end) {
-        out->len = start;
-        return in_fail(&in, "unexpected text after the geometry");
     }
     return 0;
 }

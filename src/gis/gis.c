@@ -60,11 +60,24 @@ static enum gis_type from_geos_type(int id) {
 
 /* ------------------------------------------------------------------ per-thread context */
 
+/* A geometry read from a text the thread may read again (gis_from_wkt_shared). */
+struct cached {
+    char *text;
+    size_t len;
+    GEOSGeometry *g;
+    int pins;      /* callers using g now: it is not replaced meanwhile */
+    uint64_t used; /* when last handed out, for replacing the least recent */
+};
+
+enum { CACHE_SLOTS = 4, CACHE_MAX_TEXT = 64 * 1024 };
+
 struct gctx {
     GEOSContextHandle_t h;
     GEOSWKTReader *wkt;
     GEOSWKBWriter *wkb_out;
     char err[GIS_MSG_CAP]; /* GEOS's last error message */
+    struct cached cache[CACHE_SLOTS];
+    uint64_t clock;
 };
 
 static pthread_key_t ctx_key;
@@ -73,6 +86,10 @@ static _Thread_local struct gctx *tl_ctx;
 
 static void ctx_free(void *p) {
     struct gctx *c = p;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        if (c->cache[i].g) GEOSGeom_destroy_r(c->h, c->cache[i].g);
+        free(c->cache[i].text);
+    }
     GEOSWKTReader_destroy_r(c->h, c->wkt);
     GEOSWKBWriter_destroy_r(c->h, c->wkb_out);
     GEOS_finish_r(c->h);
@@ -223,6 +240,43 @@ gis_geom *gis_from_wkt(const char *p, size_t n, char msg[GIS_MSG_CAP]) {
         return NULL;
     }
     return (gis_geom *)g;
+}
+
+gis_geom *gis_from_wkt_shared(const char *p, size_t n, char msg[GIS_MSG_CAP]) {
+    struct gctx *c = ctx();
+    struct cached *slot = NULL;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        struct cached *e = &c->cache[i];
+        if (e->g && e->len == n && !memcmp(e->text, p, n)) {
+            e->pins++;
+            e->used = ++c->clock;
+            return (gis_geom *)e->g;
+        }
+        if (!e->pins && (!slot || e->used < slot->used)) slot = e;
+    }
+    gis_geom *g = gis_from_wkt(p, n, msg);
+    /* a huge text, or every slot in use: the caller's own, freed by gis_unshare */
+    if (!g || n > CACHE_MAX_TEXT || !slot) return g;
+    if (slot->g) GEOSGeom_destroy_r(c->h, slot->g);
+    free(slot->text);
+    slot->text = xmalloc(n + 1);
+    memcpy(slot->text, p, n);
+    slot->len = n;
+    slot->g = (GEOSGeometry *)g;
+    slot->pins = 1;
+    slot->used = ++c->clock;
+    return g;
+}
+
+void gis_unshare(gis_geom *g) {
+    if (!g) return;
+    struct gctx *c = ctx();
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (c->cache[i].g == (GEOSGeometry *)g) {
+            c->cache[i].pins--;
+            return;
+        }
+    gis_free(g);
 }
 
 void gis_free(gis_geom *g) {

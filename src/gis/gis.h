@@ -52,6 +52,12 @@ typedef struct gis_geom gis_geom;
 /* WKT text (n bytes, no NUL needed) to a geometry, or NULL with the reason in msg. */
 gis_geom *gis_from_wkt(const char *p, size_t n, char msg[GIS_MSG_CAP]);
 void gis_free(gis_geom *g);
+/* gis_from_wkt for a text the thread reads again and again (a query's constant argument, batch
+ * after batch, query after query): the thread keeps the last few texts read so (up to 64 KiB
+ * each) with their geometries, so a text is read once. The geometry is shared and must not be
+ * changed; gis_unshare gives it back (never gis_free). */
+gis_geom *gis_from_wkt_shared(const char *p, size_t n, char msg[GIS_MSG_CAP]);
+void gis_unshare(gis_geom *g);
 
 /* Its type: GIS_NONE for one that has no sub_type (a bare LinearRing). */
 enum gis_type gis_type_of(const gis_geom *g);

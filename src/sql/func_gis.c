@@ -3,12 +3,12 @@
  * ST_Intersects, ST_Disjoint, ST_Within, over gis/gis.h.
  *
  * Geometries come in as WKT text: a GEOMETRY column, a literal, or any other value cast to text
- * (which then fails as CnosDB's reader fails on it). A constant argument is read once per batch
- * rather than once per row. ST_AsBinary's WKB is a Binary value, which Strata carries as its
- * printed form, lower-case hex text, typed Binary by the unit SU_BINARY (util/types.h) so that
- * ST_GeomFromWKB (Binary only) takes it and refuses text. NULL in gives NULL out; a value that
- * is no geometry fails the query ("processing geometry `Invalid WKT format`"), except in
- * ST_AsBinary, whose result is then NULL, as CnosDB's is. */
+ * (which then fails as CnosDB's reader fails on it). A constant argument is read once (the
+ * thread's cache of texts, gis_from_wkt_shared), not once per row. ST_AsBinary's WKB is a Binary
+ * value, which Strata carries as its printed form, lower-case hex text, typed Binary by the unit
+ * SU_BINARY (util/types.h) so that ST_GeomFromWKB (Binary only) takes it and refuses text. NULL in
+ * gives NULL out; a value that is no geometry fails the query ("processing geometry `Invalid WKT
+ * format`"), except in ST_AsBinary, whose result is then NULL, as CnosDB's is. */
 #include "sql/func_int.h"
 
 #include <stdlib.h>
@@ -16,8 +16,8 @@
 
 #include "gis/gis.h"
 
-/* A geometry argument of a kernel: a constant is read at its first use and kept for the batch,
- * anything else is read row by row. */
+/* A geometry argument of a kernel: a constant is read at its first use from the thread's cache
+ * of texts (so once, not once per batch), anything else row by row. */
 struct garg {
     bool fixed;
     gis_geom *g;
@@ -27,9 +27,9 @@ static int geo_err(err *er, const char *msg) {
     return err_set(er, 422, EC_QUERY_INTERNAL, "Execution error: processing geometry `%s`", msg);
 }
 
-static int read_wkt(strv s, gis_geom **out, err *er) {
+static int read_wkt(strv s, bool shared, gis_geom **out, err *er) {
     char msg[GIS_MSG_CAP];
-    *out = gis_from_wkt(s.p, s.len, msg);
+    *out = shared ? gis_from_wkt_shared(s.p, s.len, msg) : gis_from_wkt(s.p, s.len, msg);
     return *out ? 0 : geo_err(er, msg);
 }
 
@@ -42,14 +42,21 @@ static void garg_init(const bexpr *e, uint32_t k, struct garg *ga) {
 static int garg_row(const bexpr *e, const vec *args, uint32_t k, uint32_t i, struct garg *ga,
                     gis_geom **out, err *er) {
     if (ga->fixed) {
-        if (!ga->g && read_wkt(e->args[k]->cval.v.s, &ga->g, er) < 0) return -1;
+        if (!ga->g && read_wkt(e->args[k]->cval.v.s, true, &ga->g, er) < 0) return -1;
     } else {
         gis_free(ga->g);
         ga->g = NULL;
-        if (read_wkt(args[k].d.s[i], &ga->g, er) < 0) return -1;
+        if (read_wkt(args[k].d.s[i], false, &ga->g, er) < 0) return -1;
     }
     *out = ga->g;
     return 0;
+}
+
+static void garg_done(struct garg *ga) {
+    if (ga->fixed)
+        gis_unshare(ga->g);
+    else
+        gis_free(ga->g);
 }
 
 /* Whether row i of every argument is non-NULL (a fixed constant is); marks out NULL if not. */
@@ -75,7 +82,7 @@ static int fn_area(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, er
         if ((rc = garg_row(e, args, 0, i, &ga, &g, er)) < 0) break;
         if (gis_area(g, &out->d.f64[i], msg) < 0) rc = geo_err(er, msg);
     }
-    gis_free(ga.g);
+    garg_done(&ga);
     return rc;
 }
 
@@ -95,7 +102,7 @@ static bool wkb_hex(arena *a, strv s, buf *wkb, strv *out) {
 }
 
 /* ST_AsBinary(wkt): text that is no geometry has no WKB, so NULL rather than an error. A
- * constant's hex is made once and shared by every row. */
+ * constant's hex is made once per batch and shared by its rows (no GEOS here: cheap). */
 static int fn_asbinary(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     bool fixed = bx_scalar_const(e, 0), made = false, ok = false;
     strv hex = {"", 0};
@@ -189,8 +196,8 @@ static int fn_geo2(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, er
             out->d.b[i] = b;
         }
     }
-    gis_free(ga.g);
-    gis_free(gb.g);
+    garg_done(&ga);
+    garg_done(&gb);
     return rc;
 }
 

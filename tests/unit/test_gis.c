@@ -1,5 +1,6 @@
 /* Unit tests for the geometry layer (gis/gis.c): reading WKT and its errors, writing WKT in
  * both number forms, WKB round trips, the computations and the write check. */
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -216,6 +217,37 @@ static void test_check_value(void **state) {
     free(m);
 }
 
+/* A text read again is read once: the same geometry while it is kept; a pinned one is never
+ * replaced, and when every slot is pinned the caller gets its own. */
+static void test_shared(void **state) {
+    char msg[GIS_MSG_CAP];
+    gis_geom *a = gis_from_wkt_shared("POINT (1 2)", 11, msg);
+    gis_geom *b = gis_from_wkt_shared("POINT (1 2)", 11, msg);
+    assert_non_null(a);
+    assert_ptr_equal(a, b);
+    gis_unshare(b);
+    assert_null(gis_from_wkt_shared("POINT (1", 8, msg)); /* errors are not kept */
+    gis_geom *p[6];
+    char text[6][32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(text[i], sizeof text[i], "POINT (%d 0)", i);
+        p[i] = gis_from_wkt_shared(text[i], strlen(text[i]), msg);
+        assert_non_null(p[i]);
+    }
+    /* a (still pinned) and p[0..2] fill the four slots: p[3..5] are the caller's own */
+    double d;
+    assert_int_equal(gis_distance(a, p[5], &d, msg), 0);
+    assert_true(d == sqrt(20.0)); /* (1 2) to (5 0): both usable */
+    for (int i = 0; i < 6; i++) gis_unshare(p[i]);
+    gis_unshare(a);
+    /* now unpinned: a new text replaces the least recently used */
+    gis_geom *c = gis_from_wkt_shared("POINT (9 9)", 11, msg);
+    gis_geom *again = gis_from_wkt_shared("POINT (2 0)", 11, msg);
+    assert_ptr_equal(again, p[2]);
+    gis_unshare(again);
+    gis_unshare(c);
+}
+
 /* Each thread has its own GEOS context, freed at its exit. */
 static void *worker(void *arg) {
     for (int i = 0; i < 50; i++) {
@@ -243,7 +275,7 @@ int main(void) {
         cmocka_unit_test(test_types),   cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_write),   cmocka_unit_test(test_wkb),
         cmocka_unit_test(test_compute), cmocka_unit_test(test_check_value),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_shared),  cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,8 +65,9 @@ struct cached {
     char *text;
     size_t len;
     GEOSGeometry *g;
-    int pins;      /* callers using g now: it is not replaced meanwhile */
-    uint64_t used; /* when last handed out, for replacing the least recent */
+    const GEOSPreparedGeometry *prep; /* g indexed for predicates, made at their first use */
+    int pins;                         /* callers using g now: it is not replaced meanwhile */
+    uint64_t used;                    /* when last handed out, for replacing the least recent */
 };
 
 enum { CACHE_SLOTS = 4, CACHE_MAX_TEXT = 64 * 1024 };
@@ -84,12 +85,16 @@ static pthread_key_t ctx_key;
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct gctx *tl_ctx;
 
+static void cached_clear(struct gctx *c, struct cached *e) {
+    if (e->prep) GEOSPreparedGeom_destroy_r(c->h, e->prep);
+    if (e->g) GEOSGeom_destroy_r(c->h, e->g);
+    free(e->text);
+    *e = (struct cached){0};
+}
+
 static void ctx_free(void *p) {
     struct gctx *c = p;
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        if (c->cache[i].g) GEOSGeom_destroy_r(c->h, c->cache[i].g);
-        free(c->cache[i].text);
-    }
+    for (int i = 0; i < CACHE_SLOTS; i++) cached_clear(c, &c->cache[i]);
     GEOSWKTReader_destroy_r(c->h, c->wkt);
     GEOSWKBWriter_destroy_r(c->h, c->wkb_out);
     GEOS_finish_r(c->h);
@@ -257,8 +262,7 @@ gis_geom *gis_from_wkt_shared(const char *p, size_t n, char msg[GIS_MSG_CAP]) {
     gis_geom *g = gis_from_wkt(p, n, msg);
     /* a huge text, or every slot in use: the caller's own, freed by gis_unshare */
     if (!g || n > CACHE_MAX_TEXT || !slot) return g;
-    if (slot->g) GEOSGeom_destroy_r(c->h, slot->g);
-    free(slot->text);
+    cached_clear(c, slot);
     slot->text = xmalloc(n + 1);
     memcpy(slot->text, p, n);
     slot->len = n;
@@ -361,6 +365,17 @@ int gis_distance(const gis_geom *a, const gis_geom *b, double *out, char msg[GIS
     return 0;
 }
 
+/* The prepared form of g when it is one of the thread's shared geometries, else NULL. */
+static const GEOSPreparedGeometry *prepared(struct gctx *c, const gis_geom *g) {
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        struct cached *e = &c->cache[i];
+        if (e->g != G(g)) continue;
+        if (!e->prep) e->prep = GEOSPrepare_r(c->h, e->g);
+        return e->prep;
+    }
+    return NULL;
+}
+
 int gis_predicate(enum gis_pred p, const gis_geom *a, const gis_geom *b, bool *out,
                   char msg[GIS_MSG_CAP]) {
     struct gctx *c = ctx();
@@ -368,7 +383,23 @@ int gis_predicate(enum gis_pred p, const gis_geom *a, const gis_geom *b, bool *o
     /* in enum gis_pred's order */
     static char (*const fns[])(GEOSContextHandle_t, const GEOSGeometry *, const GEOSGeometry *) = {
         GEOSEquals_r, GEOSContains_r, GEOSIntersects_r, GEOSDisjoint_r, GEOSWithin_r};
-    char r = fns[p](c->h, G(a), G(b));
+    char r = 2;
+    if (p != GIS_EQUALS) {
+        /* a shared geometry (a constant) is tested in its prepared form, which answers in
+         * about log n rather than n for a large polygon; with b prepared the relation turns
+         * around (a contains b = b within a) */
+        typedef char (*prep_fn)(GEOSContextHandle_t, const GEOSPreparedGeometry *,
+                                const GEOSGeometry *);
+        static const prep_fn as_is[] = {NULL, GEOSPreparedContains_r, GEOSPreparedIntersects_r,
+                                        GEOSPreparedDisjoint_r, GEOSPreparedWithin_r};
+        static const prep_fn turned[] = {NULL, GEOSPreparedWithin_r, GEOSPreparedIntersects_r,
+                                         GEOSPreparedDisjoint_r, GEOSPreparedContains_r};
+        const GEOSPreparedGeometry *pa = prepared(c, a), *pb = pa ? NULL : prepared(c, b);
+        if (pa) r = as_is[p](c->h, pa, G(b));
+        if (pb) r = turned[p](c->h, pb, G(a));
+        if (r == 2) c->err[0] = 0; /* not for these inputs: the plain test below decides */
+    }
+    if (r == 2) r = fns[p](c->h, G(a), G(b));
     if (r == 2) return geos_fail(c, msg, "cannot evaluate the predicate");
     *out = r == 1;
     return 0;

@@ -248,6 +248,45 @@ static void test_shared(void **state) {
     gis_unshare(c);
 }
 
+/* A shared geometry is tested in its prepared form, on either side: the answers are the plain
+ * ones for every pair and predicate. */
+static void test_prepared_same(void **state) {
+    static const char *const g[] = {
+        "POINT (1 1)",
+        "POINT (2 0)",
+        "POINT (5 5)",
+        "LINESTRING (0 0, 2 0, 2 2)",
+        "LINESTRING (3 0.5, 3 3.5)",
+        "POLYGON ((0 0, 5 0, 5 6, 0 6, 0 0))",
+        "POLYGON ((0 0, 0 2, 2 2, 2 0, 0 0), (0.5 0.5, 1.5 0.5, 1.5 1.5, 0.5 0.5))",
+        "MULTIPOINT (1 1, 9 9)",
+        "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), ((5 5, 7 5, 7 7, 5 5)))",
+        "LINESTRING EMPTY",
+        "GEOMETRYCOLLECTION (POINT (1 1), LINESTRING (0 0, 1 1))",
+    };
+    size_t n = sizeof g / sizeof g[0];
+    char msg[GIS_MSG_CAP];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            for (int p = GIS_CONTAINS; p <= GIS_WITHIN; p++)
+                for (int side = 0; side < 2; side++) {
+                    gis_geom *a = must(g[i]), *b = must(g[j]);
+                    bool plain, prep;
+                    int rc = gis_predicate((enum gis_pred)p, a, b, &plain, msg);
+                    gis_geom *s =
+                        gis_from_wkt_shared(side ? g[j] : g[i], strlen(side ? g[j] : g[i]), msg);
+                    int rc2 =
+                        gis_predicate((enum gis_pred)p, side ? a : s, side ? s : b, &prep, msg);
+                    assert_int_equal(rc, rc2);
+                    if (rc == 0 && plain != prep)
+                        fail_msg("pred %d of %s, %s: %d plain, %d prepared (side %d)", p, g[i],
+                                 g[j], plain, prep, side);
+                    gis_unshare(s);
+                    gis_free(a);
+                    gis_free(b);
+                }
+}
+
 /* Each thread has its own GEOS context, freed at its exit. */
 static void *worker(void *arg) {
     for (int i = 0; i < 50; i++) {
@@ -275,7 +314,8 @@ int main(void) {
         cmocka_unit_test(test_types),   cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_write),   cmocka_unit_test(test_wkb),
         cmocka_unit_test(test_compute), cmocka_unit_test(test_check_value),
-        cmocka_unit_test(test_shared),  cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_shared),  cmocka_unit_test(test_prepared_same),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

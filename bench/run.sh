@@ -41,7 +41,10 @@
 #   BENCH_QUERY_RUNS=10, BENCH_QUERY_INSTANCES=10, BENCH_QUERY_WARMUP=1   queries: timed runs
 #                            per type and system, generated instances, untimed runs first
 #   BENCH_QUERY_TYPES=""     queries: comma-separated subset of the types (default: all 15)
+#   BENCH_STREAM=1           ingestion: 0 skips the extra Strata load with a stream rollup
 #   BENCH_QUERY_JOIN=1       queries: 0 skips the cpu JOIN mem benchmark
+#   BENCH_QUERY_TSFUNCS=1    queries: 0 skips the time-series functions (gap filling with
+#                            interpolation, gauge rate; see bench/tsbs_queries.py)
 #   BENCH_DUCKDB=1           queries: 0 leaves DuckDB out; BENCH_DUCKDB_THREADS=$(nproc)
 #   BENCH_QUERY_PROFILE=3    queries: perf profiles of Strata's N slowest types (0: none),
 #                            BENCH_PROFILE_SECONDS=10 of repeated queries each
@@ -464,6 +467,77 @@ run_one() {
     record "$sys $round $ok ${rows_s:-NA} ${values_s:-NA} ${secs:-NA} ${p50:-NA} ${p99:-NA} ${disk:-NA} ${rss:-NA} ${cpu:-NA}"
     if [ "$KEEP" != 1 ]; then rm -rf "$dir/data"; fi
     # Write back whatever the run left dirty so it does not land on the next system's fsyncs.
+    sync
+    [ "$ok" = 1 ]
+}
+
+# ---------------------------------------------------------------- ingestion: a stream rollup
+# stream_json DIR: SHOW STREAMS of the Strata under test, as JSON, into DIR/streams.json.
+stream_json() {
+    curl -sS -o "$1/streams.json" --max-time 10 -u "$STRATA_USER" -H 'Accept: application/json' \
+        -XPOST "http://127.0.0.1:$STRATA_PORT/api/v1/sql?db=$STRATA_DB" --data-binary "SHOW STREAMS"
+}
+
+# stream_field DIR KEY: a field of the first stream in DIR/streams.json.
+stream_field() {
+    python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s[0].get(sys.argv[2], "") if s else "")' \
+        "$1/streams.json" "$2" 2>/dev/null
+}
+
+# stream_one: one more Strata load of the ingestion data while a continuous job keeps a 1-minute
+# rollup (max and avg of usage_user per host) of it; samples how far the job has processed
+# every half second. The loader's connections deliver batches out of event-time order (each
+# batch spans minutes of every host), so the job waits an hour (WATERMARK) for late rows. Records the load's rows/s, the job's event-time lag when the load ended
+# (newest row minus processed_until), how long after the load's last write the job had every
+# complete minute, and whether the rollup equals the same query over the raw rows.
+stream_one() {
+    local dir="$WORK/strata.stream" out rows_s lag catch ok=1 t_end want pu n_sink n_direct
+    mkdir -p "$dir"
+    log "strata with a stream rollup: starting"
+    start_and_wait strata "$dir" || return 1
+    local fields tags
+    tags=$(printf '%s, ' hostname region datacenter rack os arch team service service_version service_environment)
+    fields=$(printf '%s DOUBLE, ' usage_user usage_system usage_idle usage_nice usage_iowait usage_irq usage_softirq usage_steal usage_guest usage_guest_nice)
+    sql_strata "$dir" "CREATE TABLE cpu (${fields}TAGS(${tags%, }))" &&
+        sql_strata "$dir" "CREATE TABLE cpu_1m (usage_user_max DOUBLE, usage_user_avg DOUBLE, n BIGINT, TAGS(hostname))" &&
+        sql_strata "$dir" "CREATE STREAM TABLE cpu_stream (time TIMESTAMP, hostname STRING, usage_user DOUBLE) WITH (db = '$STRATA_DB', table = 'cpu', event_time_column = 'time') engine = tskv" &&
+        sql_strata "$dir" "CREATE STREAM cpu_rollup TRIGGER = '1s' WATERMARK = '1h' AS INSERT INTO cpu_1m (time, hostname, usage_user_max, usage_user_avg, n) SELECT date_bin(INTERVAL '1 minute', time) AS time, hostname, max(usage_user), avg(usage_user), count(usage_user) FROM cpu_stream GROUP BY date_bin(INTERVAL '1 minute', time), hostname" ||
+        ok=0
+    : >"$dir/samples.tsv"
+    (while :; do
+        sleep 0.5
+        stream_json "$dir" 2>/dev/null && printf '%s\t%s\n' "$(now)" "$(stream_field "$dir" processed_until)" >>"$dir/samples.tsv"
+    done) &
+    local sampler=$!
+    [ "$ok" = 1 ] && { load_data strata "$dir" "$DATA" "$DATA_ROWS" || ok=0; }
+    t_end=$(now)
+    kill "$sampler" 2>/dev/null
+    wait "$sampler" 2>/dev/null
+    # what the job can finish: the minutes before the watermark, an hour (its WATERMARK) behind
+    # the data's last row at START + DURATION - 10 s
+    want=$(python3 -c 'import datetime as d,sys; t=d.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp(); s=sys.argv[2]; n=int(s[:-1]); u={"s":1,"m":60,"h":3600,"d":86400}[s[-1]]; e=t+n*u-10-3600; print(d.datetime.utcfromtimestamp(e-e%60).strftime("%Y-%m-%dT%H:%M:%S"))' "$START" "$DURATION")
+    lag=NA
+    catch=NA
+    if [ "$ok" = 1 ]; then
+        stream_json "$dir" && pu=$(stream_field "$dir" processed_until)
+        lag=$(python3 -c 'import datetime as d,sys; f=lambda s: d.datetime.fromisoformat(s).timestamp(); print("%.0f" % (f(sys.argv[1]) - f(sys.argv[2] or "1970-01-01T00:00:00")))' "$want" "${pu:-}")
+        local deadline=$((SECONDS + LOAD_TIMEOUT))
+        while [ $SECONDS -lt $deadline ]; do
+            stream_json "$dir" && pu=$(stream_field "$dir" processed_until)
+            [ -n "$pu" ] && [[ ! "$pu" < "$want" ]] && { catch=$(since "$t_end"); break; }
+            sleep 0.2
+        done
+        [ "$catch" = NA ] && ok=0
+        sql_strata "$dir" "SELECT count(*) FROM cpu_1m" && n_sink=$(tail -n 1 "$dir/sql.out")
+        sql_strata "$dir" "SELECT count(*) FROM (SELECT date_bin(INTERVAL '1 minute', time) AS m, hostname FROM cpu WHERE time < '${want}Z' GROUP BY m, hostname)" &&
+            n_direct=$(tail -n 1 "$dir/sql.out")
+        [ -n "$n_sink" ] && [ "$n_sink" = "$n_direct" ] || ok=0
+    fi
+    stop_server
+    out=$(grep '^RESULT ' "$dir/load.out" 2>/dev/null)
+    rows_s=$(result_field "$out" rows_per_s)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ok" "${rows_s:-NA}" "$lag" "$catch" "${n_sink:-NA}" "${n_direct:-NA}" >"$WORK/stream.tsv"
+    [ "$KEEP" = 1 ] || rm -rf "$dir/data"
     sync
     [ "$ok" = 1 ]
 }
@@ -928,7 +1002,7 @@ queries_one() {
     mapfile -t args < <(query_args "$set")
     log "queries $set: running the query types"
     python3 "$QUERY_PY" run "${args[@]}" --runs "$QUERY_RUNS" --warmup "$QUERY_WARMUP" \
-        --join "$QUERY_JOIN" --strata "127.0.0.1:$STRATA_PORT" --strata-db "$STRATA_DB" \
+        --join "$QUERY_JOIN" --tsfuncs "${BENCH_QUERY_TSFUNCS:-1}" --strata "127.0.0.1:$STRATA_PORT" --strata-db "$STRATA_DB" \
         --strata-user "$STRATA_USER" "${influx[@]}" "${duck[@]}" --set "$tag" --out "$dir" \
         --warm "$dir/strata/data" --warm "$dir/influxdb/data" \
         >"$dir/queries.out" || rc=1
@@ -1098,6 +1172,7 @@ if do_ingest; then
     # with the first system's fsyncs.
     sync
     rounds "$REPEAT" run_one "$RUN_SYSTEMS"
+    if in_run strata && [ "${BENCH_STREAM:-1}" = 1 ]; then stream_one || FAILED=1; fi
     [ "$KEEP" = 1 ] || rm -f "$DATA"
 fi
 INGEST_SECS=$((SECONDS - BENCH_T0))
@@ -1182,6 +1257,25 @@ ingest_summary() {
     echo "disk MB is du of the data directory after the load and a clean shutdown (not compacted); peak RSS is VmHWM;"
     echo "server CPU s is the server's user+system time from start to the end of the load."
     echo
+    if [ -f "$WORK/stream.tsv" ]; then
+        local sok srows slag scatch ssink sdirect
+        IFS=$'\t' read -r sok srows slag scatch ssink sdirect <"$WORK/stream.tsv"
+        echo "### A stream rollup during the load"
+        echo
+        echo "One more Strata load with a continuous job (\`CREATE STREAM ... TRIGGER = '1s' WATERMARK = '1h' AS INSERT INTO"
+        echo "cpu_1m SELECT date_bin(INTERVAL '1 minute', time), hostname, max, avg, count ... FROM cpu_stream\`)"
+        echo "keeping a 1-minute rollup per host (docs/streams.md):"
+        echo
+        echo "| rows/s with the job | rows/s without (median above) | job's event-time lag at the load's end | caught up after the last write | rollup rows | equal to the direct query |"
+        echo "|---:|---:|---:|---:|---:|---|"
+        echo "| $(fmt "$srows" 0) | $(fmt "$st" 0) | ${slag} s of event time | ${scatch} s | ${ssink} | $([ "$sok" = 1 ] && echo yes || echo "NO (direct: $sdirect)") |"
+        echo
+        echo "The data is days written in seconds, so the job's lag is in event time: how much of the"
+        echo "written data (up to its watermark, an hour behind the newest row) it had still to roll up when"
+        echo "the writes stopped, and then how long it took. The hour absorbs the loader's disorder: its"
+        echo "connections deliver batches, each minutes of every host, out of event-time order."
+        echo
+    fi
     echo "### All ingestion runs"
     echo
     echo "| system | run | ok | rows/s | values/s | load s | p50 ms | p99 ms | disk MB | peak RSS MB | server CPU s |"

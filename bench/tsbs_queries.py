@@ -40,6 +40,19 @@ and prints both answers. A query that Strata refuses (an error answer) is report
 Join. cpu JOIN mem ON hostname and time over a random 12-hour window, grouped per host:
 joined rows per second for Strata and DuckDB.
 
+Time-series functions (issue 11; --tsfuncs 1), over 100 hosts (all of a smaller set, a random
+100 of a larger one) and one day (the whole set if shorter):
+- ts-gapfill-interpolate: the rows with usage_user > 90 (about one in ten, so many minutes have
+  none), averaged per host and minute with every minute of the window filled by linear
+  interpolation. Strata: time_window_gapfill + interpolate; InfluxDB: GROUP BY time(1m) with
+  fill(linear); DuckDB: generate_series of minutes per host, a left join of the averages and
+  last_value/first_value IGNORE NULLS windows for the neighbours. Minutes that stay empty (before
+  a host's first row or after its last) are left out of every answer before comparing.
+- ts-gauge-rate: the rate of usage_user per host and minute, (last - first) / elapsed
+  nanoseconds. Strata: rate(gauge_agg(time, usage_user)); DuckDB: arg_max/arg_min over time.
+  InfluxDB has no equivalent (its derivative is per point, not per window).
+The gap filling is checked against InfluxDB's answer, the rate against DuckDB's.
+
 Usage:
   tsbs_queries.py gen --hosts N --start T --duration D [--seed S] [--instances K] [--types ...]
   tsbs_queries.py run --hosts N --start T --duration D --strata HOST:PORT --influx HOST:PORT
@@ -102,6 +115,8 @@ TYPES = [
 ]
 TYPE_NAMES = [t[0] for t in TYPES]
 JOIN_TYPE = "join-cpu-mem"
+TS_TYPES = [("ts-gapfill-interpolate", "gapfill", ()), ("ts-gauge-rate", "rate", ())]
+TS_HOSTS, TS_SPAN_S = 100, 24 * HOUR
 
 
 class Fail(Exception):
@@ -266,6 +281,43 @@ def gen_instance(kind, args, rng, a):
                      "FROM cpu WHERE time < {T1} GROUP BY minute ORDER BY minute DESC LIMIT 5",
                      "SELECT max(usage_user) FROM cpu WHERE time < {T1} GROUP BY time(1m) "
                      "ORDER BY time DESC LIMIT 5", t1=t1)
+    if kind in ("gapfill", "rate"):
+        t0, t1 = rand_window(rng, a.start, a.end, min(TS_SPAN_S, a.end - a.start))
+        hosts = rand_hosts(rng, a.hosts, TS_HOSTS) if a.hosts > TS_HOSTS else []
+        where = "time >= {T0} AND time < {T1}" + (f" AND {in_hosts(hosts)}" if hosts else "")
+        if kind == "rate":
+            return three("SELECT date_bin(INTERVAL '1 minute', time) AS minute, hostname, "
+                         "rate(gauge_agg(time, usage_user)) AS rate FROM cpu WHERE " + where
+                         + " GROUP BY minute, hostname ORDER BY minute, hostname", None, t0, t1,
+                         duck_sql="SELECT date_bin(INTERVAL '1 minute', time) AS minute, hostname, "
+                         "(arg_max(usage_user, time) - arg_min(usage_user, time)) / "
+                         "(epoch_ns(max(time)) - epoch_ns(min(time))) AS rate FROM cpu WHERE " + where
+                         + " GROUP BY minute, hostname ORDER BY minute, hostname", hosts=hosts or "all")
+        hot = "usage_user > 90.0 AND " + where
+        duck = ("WITH agg AS (SELECT time_bucket(INTERVAL '1 minute', time) AS m, hostname, "
+                f"avg(usage_user) AS v FROM cpu WHERE {hot} GROUP BY m, hostname), "
+                "grid AS (SELECT h.hostname, g.m FROM (SELECT DISTINCT hostname FROM agg) h, "
+                "generate_series({T0}, {T1} - INTERVAL '1 minute', INTERVAL '1 minute') g(m)), "
+                "j AS (SELECT grid.m, grid.hostname, agg.v, CASE WHEN agg.v IS NOT NULL THEN grid.m END AS vm "
+                "FROM grid LEFT JOIN agg USING (m, hostname)), "
+                "w AS (SELECT m, hostname, v, "
+                "last_value(vm IGNORE NULLS) OVER (PARTITION BY hostname ORDER BY m) AS pm, "
+                "last_value(v IGNORE NULLS) OVER (PARTITION BY hostname ORDER BY m) AS pv, "
+                "first_value(vm IGNORE NULLS) OVER (PARTITION BY hostname ORDER BY m "
+                "ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS nm, "
+                "first_value(v IGNORE NULLS) OVER (PARTITION BY hostname ORDER BY m "
+                "ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS nv FROM j) "
+                "SELECT m AS minute, hostname, CASE WHEN v IS NOT NULL THEN v WHEN pv IS NULL OR nv IS NULL "
+                "THEN NULL ELSE pv + (nv - pv) * epoch(m - pm) / epoch(nm - pm) END AS v "
+                "FROM w ORDER BY minute, hostname")
+        iq = "SELECT mean(usage_user) FROM cpu WHERE usage_user > 90.0 AND time >= {T0} AND time < {T1}"
+        if hosts:
+            iq += f" AND {or_hosts(hosts)}"
+        return three("SELECT time_window_gapfill(time, INTERVAL '1 minute') AS minute, hostname, "
+                     f"interpolate(avg(usage_user)) AS v FROM cpu WHERE {hot} "
+                     "GROUP BY minute, hostname ORDER BY minute, hostname",
+                     iq + " GROUP BY time(1m), hostname fill(linear)", t0, t1, duck_sql=duck,
+                     hosts=hosts or "all")
     if kind == "join":
         t0, t1 = rand_window(rng, a.start, a.end, min(JOIN_S, a.end - a.start))
         return three("SELECT cpu.hostname, avg(cpu.usage_user) AS cpu_user, avg(mem.used_percent) AS mem_used, "
@@ -334,6 +386,8 @@ def compare_spec(kind, inst):
         return "named", ["time", "hostname"] + CPU_METRICS
     if kind == "join":
         return "named", ["hostname", "cpu_user", "mem_used", "n"]
+    if kind in ("gapfill", "rate"):
+        return "positional-host", 1
     raise ValueError(kind)
 
 
@@ -375,7 +429,11 @@ def canon(system, kind, inst, ans):
                 else:
                     t.append(num(v))
             out.append(tuple(t))
-    if system == "influxdb" and how != "named":
+    if kind in ("gapfill", "rate"):
+        # a minute no value reaches (before a host's first row, after its last; a rate over one
+        # point) is NULL in the SQL answers and left out or null in InfluxDB's
+        out = [t for t in out if t[2] is not None]
+    elif system == "influxdb" and how != "named":
         # GROUP BY time() fills a bucket without rows with nulls (fill(null), TSBS's default);
         # SQL has no row for it. A window that starts after a bucket's last row begins with one.
         first = 1 if how == "positional" else 2
@@ -692,6 +750,24 @@ def report(a, times, notes, join_times, join_rows, duck_info, reference):
     return "\n".join(lines) + "\n"
 
 
+def report_ts(a, ts_times, notes):
+    if not ts_times:
+        return ""
+    span = min(TS_SPAN_S, a.end - a.start) // HOUR
+    lines = ["", f"Time-series functions ({min(a.hosts, TS_HOSTS)} hosts x {span} h, per host and "
+             "minute; median ms):", "",
+             "| query | Strata ms | InfluxDB ms | DuckDB ms | InfluxDB/Strata | DuckDB/Strata | answers |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for t, (d, ref) in ts_times.items():
+        m = {s: (statistics.median(v) * 1000 if v else None) for s, v in d.items()}
+        st, inf, du = m.get("strata"), m.get("influxdb"), m.get("duckdb")
+        others = [s for s in d if s != ref]
+        note = notes.get(t, f"{' and '.join(others)} equal to {ref}'s")
+        lines.append(f"| {t} | {fmt_ms(st)} | {fmt_ms(inf)} | {fmt_ms(du)} | {fmt_ratio(inf, st)} | "
+                     f"{fmt_ratio(du, st)} | {note.replace('|', chr(92) + '|')} |")
+    return "\n".join(lines) + "\n"
+
+
 def warm(dirs):
     """Reads every file under dirs once, so that each server starts with its files in the page
     cache: DuckDB's load, gigabytes of CSV, has just pushed them out, and without this the
@@ -738,7 +814,19 @@ def cmd_run(a):
                 notes.update(jn)
                 failed = failed or jf
                 join_rows = a.hosts * min(JOIN_S, a.end - a.start) // a.interval
+            ts_times = {}
+            for tname, tkind, targs in TS_TYPES if a.tsfuncs else []:
+                tsys = [s for s in systems if tkind == "gapfill" or s.name != "influxdb"]
+                tnames = [s.name for s in tsys]
+                tref = "influxdb" if "influxdb" in tnames else "duckdb" if "duckdb" in tnames else tnames[0]
+                if len(tsys) < 2:
+                    notes[tname] = "not checked (no other system)"
+                tt, tn, tf = run_types(a, tsys, [(tname, tkind, targs)], tsv, tref)
+                ts_times[tname] = (tt[tname], tref)
+                notes.update(tn)
+                failed = failed or tf
         md = report(a, times, notes, join_times, join_rows, duck.info if duck else None, reference)
+        md += report_ts(a, ts_times, notes)
         with open(f"{a.out}/queries-{a.set}.md", "w") as f:
             f.write(md)
         print(md)
@@ -749,8 +837,8 @@ def cmd_run(a):
 
 
 def cmd_gen(a):
-    for name, kind, args in TYPES + [(JOIN_TYPE, "join", ())]:
-        if name not in a.types and name != JOIN_TYPE:
+    for name, kind, args in TYPES + [(JOIN_TYPE, "join", ())] + TS_TYPES:
+        if name not in a.types and name != JOIN_TYPE and kind not in ("gapfill", "rate"):
             continue
         for k, inst in enumerate(instances(a, name, kind, args)):
             print(f"-- {name} #{k} {json.dumps(inst.params)}")
@@ -764,7 +852,7 @@ def cmd_gen(a):
 def cmd_repeat(a):
     """Runs one type's instances on Strata in a loop for `seconds` (for perf record)."""
     name = a.types[0]
-    kind, args = next((k, g) for n, k, g in TYPES + [(JOIN_TYPE, "join", ())] if n == name)
+    kind, args = next((k, g) for n, k, g in TYPES + [(JOIN_TYPE, "join", ())] + TS_TYPES if n == name)
     insts = instances(a, name, kind, args)
     s = Strata(a.strata, a.strata_db, a.strata_user, a.timeout)
     n, end = 0, time.monotonic() + a.seconds
@@ -794,6 +882,7 @@ def main():
                    help="read the files under DIR before the queries (repeatable)")
     p.add_argument("--types", default=",".join(TYPE_NAMES))
     p.add_argument("--join", type=int, default=1)
+    p.add_argument("--tsfuncs", type=int, default=1, help="0 skips the time-series functions")
     p.add_argument("--strata")
     p.add_argument("--strata-db", default="public")
     p.add_argument("--strata-user", default="root:")
@@ -806,7 +895,8 @@ def main():
     p.add_argument("--out", default=".")
     a = p.parse_args()
     a.types = [t for t in a.types.split(",") if t]
-    unknown = [t for t in a.types if t not in TYPE_NAMES + [JOIN_TYPE]]
+    ts_names = [t[0] for t in TS_TYPES]
+    unknown = [t for t in a.types if t not in TYPE_NAMES + [JOIN_TYPE] + ts_names]
     if unknown or not a.types:
         p.error(f"unknown query types {unknown}; known: {', '.join(TYPE_NAMES)}, {JOIN_TYPE}")
     if a.hosts <= 0 or a.instances <= 0 or a.runs <= 0 or a.warmup < 0:

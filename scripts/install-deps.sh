@@ -22,12 +22,13 @@ if [ "${1:-}" = "--bench" ]; then
     PKGS="$PKGS influxdb victoria-metrics curl linux-perf"
 fi
 
-# DuckDB for the query benchmark: the npm package (a prebuilt library inside it), installed
-# under build/ (git-ignored) and found by bench/run.sh there. Its versions carry an "-r.N"
-# suffix that npm ranges do not match, hence the exact version.
+# DuckDB for the query benchmark and the Parquet tests: the npm package (a prebuilt library
+# inside it), installed under build/bench/duckdb (found by bench/run.sh) and build/test/duckdb
+# (tests/http/test_parquet.py), git-ignored. Its versions carry an "-r.N" suffix that npm ranges
+# do not match, hence the exact version.
 DUCKDB_NPM="@duckdb/node-api@1.5.6-r.1"
 duckdb_npm() {
-    dir="$(cd "$(dirname "$0")/.." && pwd)/build/bench/duckdb"
+    dir="$(cd "$(dirname "$0")/.." && pwd)/build/${1:-bench}/duckdb"
     [ -d "$dir/node_modules/@duckdb/node-api" ] && return 0
     mkdir -p "$dir"
     npm install --silent --no-audit --no-fund --prefix "$dir" "$DUCKDB_NPM"
@@ -51,6 +52,7 @@ for p in $PKGS; do
 done
 if [ -z "$missing" ]; then
     influx_npm
+    duckdb_npm test
     if [ "${1:-}" = "--bench" ]; then duckdb_npm; fi
     exit 0
 fi
@@ -63,3 +65,4 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing
 if [ "${1:-}" = "--bench" ]; then duckdb_npm; fi
 influx_npm
+duckdb_npm test

@@ -11,8 +11,9 @@
  *   as many as the target's.
  * - COPY INTO 'path' FROM t | (query) writes the query's rows as one CSV (with a header unless
  *   WITH_HEADER = false) or JSON-lines file, compressed if asked (FILE_FORMAT's COMPRESSION),
- *   through the HTTP result encoders (format.h), and answers `rows`. A location ending in `/` (or a
- * directory) gets a new part-*.csv|json file.
+ *   through the HTTP result encoders (format.h), or as one Parquet file (sql/ext_parquet.c,
+ *   snappy unless COMPRESSION says otherwise), and answers `rows`. A location ending in `/` (or
+ *   a directory) gets a new part-*.csv|json|parquet file.
  * - COPY INTO an external table over a directory adds a file to it, in the table's format.
  * - A query over an external table scans its files (ext_table_scan, from plan_from.c). */
 #include <stdlib.h>
@@ -51,7 +52,7 @@ int sqlx_create_external(sql_session *s, const sql_stmt *st, err *e) {
         uint32_t nf;
         const char **names;
         uint8_t *types;
-        if (ext_files(s->a, src.location, &files, &nf, e) < 0) return -1;
+        if (ext_files(s->a, src.location, ext_dir_suffix(&src), &files, &nf, e) < 0) return -1;
         if (ext_infer(s->a, &src, files[0], &n, &names, &types, &arrow, e) < 0) return -1;
         defs = arena_calloc(s->a, sizeof *defs * (n + 1));
         for (uint32_t i = 0; i < n; i++)
@@ -78,7 +79,7 @@ int ext_table_scan(qctx *q, const meta_table *t, op **out, err *e) {
     if (ext_def_parse(q->a, t->ext, t->ncols, &src, &arrow, &units, e) < 0) return -1;
     char **files;
     uint32_t nf;
-    if (ext_files(q->a, src.location, &files, &nf, e) < 0) return -1;
+    if (ext_files(q->a, src.location, ext_dir_suffix(&src), &files, &nf, e) < 0) return -1;
     const char **names = arena_alloc(q->a, sizeof *names * (t->ncols + 1));
     uint8_t *types = arena_alloc(q->a, t->ncols + 1);
     for (uint32_t i = 0; i < t->ncols; i++) {
@@ -159,7 +160,7 @@ int sqlx_copy_into_table(sql_session *s, const sql_stmt *st, sql_result *r, err 
         types[c] = mc->kind == CK_TIME ? VT_TS : mc->type;
         units[c] = mc->kind == CK_TIME ? t->precision : 0;
     }
-    if (ext_files(a, src.location, &files, &nf, e) < 0) goto out;
+    if (ext_files(a, src.location, ext_dir_suffix(&src), &files, &nf, e) < 0) goto out;
     if (infer) {
         uint32_t n;
         const char **inames, **arrow;
@@ -229,19 +230,26 @@ static int check_out_delimiter(const ext_source *dst, err *e) {
 static int copy_out(sql_session *s, sql_result *r, op *root, const char **names, uint32_t ncols,
                     const ext_source *dst, err *e) {
     char *path;
-    const char *suffix = arena_printf(s->a, "%s%s", dst->format == EXT_JSON ? "json" : "csv",
-                                      ext_comp_suffix(dst->compression));
+    bool pq = dst->format == EXT_PARQUET; /* compressed inside, page by page */
+    const char *suffix = pq ? "parquet"
+                            : arena_printf(s->a, "%s%s", dst->format == EXT_JSON ? "json" : "csv",
+                                           ext_comp_suffix(dst->compression));
     ext_out *o;
     if (ext_out_path(s->a, dst->location, suffix, &path, e) < 0 ||
-        ext_out_open(path, dst->compression, &o, e) < 0) {
+        ext_out_open(path, pq ? EXT_UNCOMPRESSED : dst->compression, &o, e) < 0) {
         root->close(root);
         return -1;
     }
     set_schema(r, ncols, names, root);
-    fmt_enc *f = fmt_enc_new(out_kind(dst), &r->schema, false);
     uint64_t rows = 0;
-    int rc = write_rows(r, root, f, dst->header, o, &rows, e);
-    fmt_enc_free(f);
+    int rc;
+    if (pq) {
+        rc = ext_pq_write(&r->q, root, names, dst->compression, o, &rows, e);
+    } else {
+        fmt_enc *f = fmt_enc_new(out_kind(dst), &r->schema, false);
+        rc = write_rows(r, root, f, dst->header, o, &rows, e);
+        fmt_enc_free(f);
+    }
     root->close(root);
     if (rc == 0)
         rc = ext_out_close(o, e);
@@ -286,7 +294,7 @@ static int copy_into_external(sql_session *s, const sql_stmt *st, sql_result *r,
     if (check_out_delimiter(&dst, e) < 0) return -1;
     char **files;
     uint32_t nf;
-    if (ext_files(s->a, from->location, &files, &nf, e) < 0) return -1;
+    if (ext_files(s->a, from->location, ext_dir_suffix(from), &files, &nf, e) < 0) return -1;
     const char **names = arena_alloc(s->a, sizeof *names * (t->ncols + 1));
     uint8_t *types = arena_alloc(s->a, t->ncols + 1);
     for (uint32_t i = 0; i < t->ncols; i++) {

@@ -1,11 +1,13 @@
-/* External files: the tables CREATE EXTERNAL TABLE defines over CSV and JSON files, and the
- * files COPY INTO reads and writes.
+/* External files: the tables CREATE EXTERNAL TABLE defines over CSV, JSON and Parquet files,
+ * and the files COPY INTO reads and writes.
  *
- * A source is a format (CSV, or JSON = NDJSON: one object per line, as DataFusion reads both),
- * a location (a file, or a directory whose files are read in name order; `file://` or a plain
- * path), a compression (gzip, bzip2, xz, zstd), and for CSV the header flag and the
- * delimiter. Parquet, Avro and remote object stores (s3://, gcs://, azblob://, ...) are refused
- * with an error naming them.
+ * A source is a format (CSV, or JSON = NDJSON: one object per line, as DataFusion reads both,
+ * or Parquet, src/parquet/), a location (a file, or a directory whose files are read in name
+ * order, for Parquet its *.parquet files; `file://` or a plain path), a compression (gzip,
+ * bzip2, xz, zstd; for Parquet the codec inside the file: snappy, the default, gzip, zstd, lz4,
+ * brotli or none), and for CSV the header flag and the delimiter. Parquet columns are found by
+ * name, CSV's by position. Avro, Arrow and remote object stores (s3://, gcs://, azblob://, ...)
+ * are refused with an error naming them.
  *
  * Paths: every file is read or written only under one of the directories the administrator
  * allowed (config `copy.allowed_dirs`, a `:`-separated list; empty = `<storage.path>/import`).
@@ -33,8 +35,18 @@
 #include "util/arena.h"
 #include "util/err.h"
 
-enum ext_format { EXT_CSV = 1, EXT_JSON };
-enum ext_comp { EXT_UNCOMPRESSED = 0, EXT_GZIP, EXT_BZIP2, EXT_ZSTD, EXT_XZ };
+enum ext_format { EXT_CSV = 1, EXT_JSON, EXT_PARQUET };
+/* Persisted in table definitions: append only. SNAPPY, LZ4 and BROTLI are Parquet's only. */
+enum ext_comp {
+    EXT_UNCOMPRESSED = 0,
+    EXT_GZIP,
+    EXT_BZIP2,
+    EXT_ZSTD,
+    EXT_XZ,
+    EXT_SNAPPY,
+    EXT_LZ4,
+    EXT_BROTLI
+};
 
 typedef struct ext_source {
     uint8_t format;      /* enum ext_format */
@@ -65,8 +77,12 @@ int ext_def_parse(arena *a, const char *text, uint32_t ncols, ext_source *src,
 void ext_set_allowed_dirs(const char *list, const char *data_path);
 
 /* The files of a location, checked against the allowed directories, in name order (a
- * directory's regular files, hidden ones left out). No files is an error. */
-int ext_files(arena *a, const char *location, char ***files, uint32_t *n, err *e);
+ * directory's regular files, hidden ones left out, and when suffix is not NULL those whose
+ * names end in it). No files is an error. */
+int ext_files(arena *a, const char *location, const char *suffix, char ***files, uint32_t *n,
+              err *e);
+/* The suffix a format's files have in a directory: ".parquet" for Parquet, NULL otherwise. */
+const char *ext_dir_suffix(const ext_source *src);
 /* The file COPY INTO 'location' writes: location itself, or when it ends in `/` or is a
  * directory a new file in it (created as needed) named part-<n>.<ext>. Checked likewise. */
 int ext_out_path(arena *a, const char *location, const char *suffix, char **path, err *e);
@@ -96,5 +112,16 @@ const char *ext_comp_suffix(uint8_t comp);
  * Arrow names of its columns (for DESCRIBE). */
 int ext_table_scan(qctx *q, const meta_table *t, op **out, err *e);
 int ext_table_columns(arena *a, const meta_table *t, const char ***arrow, err *e);
+
+/* Parquet (sql/ext_parquet.c). The scan's next batch from the files in turn, *f the open one
+ * (closed by the caller's close); the columns of a file, as ext_infer; the rows of root written
+ * as one Parquet file into o (comp: the codec), counted in *rows. */
+typedef struct pq_file pq_file;
+int ext_pq_next(op *o, pq_file **f, char **files, uint32_t nfiles, uint32_t *next_file,
+                const char *const *names, uint32_t batch_rows, batch *b, err *er);
+int ext_pq_infer(arena *a, const char *file, uint32_t *ncols, const char ***names, uint8_t **types,
+                 const char ***arrow, err *e);
+int ext_pq_write(qctx *q, op *root, const char *const *names, uint8_t comp, ext_out *o,
+                 uint64_t *rows, err *e);
 
 #endif

@@ -12,13 +12,11 @@
 #include <strings.h>
 
 static int unsupported_format(const char *f, err *e) {
-    if (!strcmp(f, "PARQUET") || !strcmp(f, "AVRO") || !strcmp(f, "ARROW"))
+    if (!strcmp(f, "AVRO") || !strcmp(f, "ARROW"))
         return err_set(e, 422, EC_NOT_IMPL,
                        "This feature is not implemented: the file format %s is not supported: "
-                       "Strata reads and writes CSV and JSON (NDJSON) files",
-                       !strcmp(f, "PARQUET") ? "Parquet"
-                       : !strcmp(f, "AVRO")  ? "Avro"
-                                             : "Arrow");
+                       "Strata reads and writes CSV, JSON (NDJSON) and Parquet files",
+                       !strcmp(f, "AVRO") ? "Avro" : "Arrow");
     return err_set(e, 422, EC_QUERY_INTERNAL,
                    "Datafusion: Error during planning: Unsupported file type %s", f);
 }
@@ -30,10 +28,24 @@ int ext_source_from_sql(const sql_ext *x, bool copy, ext_source *out, err *e) {
         out->format = EXT_CSV;
     else if (!strcmp(f, "JSON") || !strcmp(f, "NDJSON"))
         out->format = EXT_JSON;
+    else if (!strcmp(f, "PARQUET"))
+        out->format = EXT_PARQUET;
     else
         return unsupported_format(f, e);
     const char *c = x->compression;
-    if (!c || !strcmp(c, "UNCOMPRESSED") || !strcmp(c, "NONE") || !*c)
+    bool pq = out->format == EXT_PARQUET;
+    if (pq && !c)
+        out->compression = EXT_SNAPPY; /* as DataFusion writes Parquet */
+    else if (pq && !strcmp(c, "SNAPPY"))
+        out->compression = EXT_SNAPPY;
+    else if (pq && (!strcmp(c, "LZ4") || !strcmp(c, "LZ4_RAW")))
+        out->compression = EXT_LZ4;
+    else if (pq && !strcmp(c, "BROTLI"))
+        out->compression = EXT_BROTLI;
+    else if (pq && (!strcmp(c, "BZIP2") || !strcmp(c, "XZ")))
+        return err_set(e, 422, EC_SQL_PARSE,
+                       "sql parser error: Unsupported Parquet compression type %s", c);
+    else if (!c || !strcmp(c, "UNCOMPRESSED") || !strcmp(c, "NONE") || !*c)
         out->compression = EXT_UNCOMPRESSED;
     else if (!strcmp(c, "GZIP"))
         out->compression = EXT_GZIP;

@@ -92,7 +92,12 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int ext_files(arena *a, const char *location, char ***files, uint32_t *n, err *e) {
+const char *ext_dir_suffix(const ext_source *src) {
+    return src->format == EXT_PARQUET ? ".parquet" : NULL;
+}
+
+int ext_files(arena *a, const char *location, const char *suffix, char ***files, uint32_t *n,
+              err *e) {
     const char *path;
     if (local_path(location, &path, e) < 0) return -1;
     char real[PATH_MAX];
@@ -113,6 +118,8 @@ int ext_files(arena *a, const char *location, char ***files, uint32_t *n, err *e
     struct dirent *de;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.') continue;
+        size_t nl = strlen(de->d_name), sl = suffix ? strlen(suffix) : 0;
+        if (suffix && (nl < sl || strcmp(de->d_name + nl - sl, suffix))) continue;
         char full[PATH_MAX], freal[PATH_MAX];
         if (snprintf(full, sizeof full, "%s/%s", real, de->d_name) >= (int)sizeof full) continue;
         struct stat fs;

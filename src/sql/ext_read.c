@@ -24,6 +24,7 @@
 #include <zstd.h>
 
 #include "format/fmt_num.h"
+#include "parquet/parquet.h"
 #include "sql/explain.h"
 #include "sql/ops_int.h"
 #include "util/buf.h"
@@ -482,6 +483,7 @@ struct ext_scan {
     bool open;
     uint64_t line; /* number of the next record in the open file (arrow-csv's count) */
     struct rec rec;
+    pq_file *pq; /* Parquet: the open file (sql/ext_parquet.c reads it) */
 };
 
 static int open_next(struct ext_scan *s, err *er) {
@@ -564,6 +566,9 @@ static int ext_next(op *o, batch *b, err *er) {
     struct ext_scan *s = (struct ext_scan *)o;
     arena *a = o->q->ba;
     if (q_check(o->q, er) < 0) return -1;
+    if (s->src.format == EXT_PARQUET)
+        return ext_pq_next(o, &s->pq, s->files, s->nfiles, &s->next_file, s->names, s->batch_rows,
+                           b, er);
     b->ncols = o->ncols;
     b->cols = arena_alloc(a, sizeof *b->cols * (o->ncols + 1));
     uint32_t cap = s->batch_rows;
@@ -607,6 +612,8 @@ static void ext_close(op *o) {
     if (s->open) in_close(&s->in);
     s->open = false;
     rec_free(&s->rec);
+    pq_close(s->pq);
+    s->pq = NULL;
 }
 
 /* As DataFusion prints a scan of files: `TableScan: t projection=[a, b]` over
@@ -624,7 +631,9 @@ static void ext_describe(const op *o, op_explain *x) {
     }
     x->lname = "TableScan";
     buf_printf(&x->ld, "%s projection=[%.*s]", table, (int)proj.len, proj.p ? proj.p : "");
-    x->pname = s->src.format == EXT_CSV ? "CsvExec" : "JsonExec";
+    x->pname = s->src.format == EXT_CSV       ? "CsvExec"
+               : s->src.format == EXT_PARQUET ? "ParquetExec"
+                                              : "JsonExec";
     buf_printf(&x->pd, "file_groups={%u group%s: [[", s->nfiles, s->nfiles == 1 ? "" : "s");
     for (uint32_t i = 0; i < s->nfiles; i++) buf_printf(&x->pd, "%s%s", i ? ", " : "", s->files[i]);
     buf_puts(&x->pd, "]]}");
@@ -777,6 +786,7 @@ static int infer_rows(arena *a, const ext_source *src, struct ext_in *in, struct
 
 int ext_infer(arena *a, const ext_source *src, const char *file, uint32_t *ncols,
               const char ***names, uint8_t **types, const char ***arrow, err *e) {
+    if (src->format == EXT_PARQUET) return ext_pq_infer(a, file, ncols, names, types, arrow, e);
     struct ext_in in;
     struct rec r = {0};
     struct infer_cols ic = {0};

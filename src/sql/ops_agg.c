@@ -124,7 +124,9 @@ static void assign_groups(struct agg_op *g, vec *kv, uint32_t nrows, uint32_t *g
                                           sizeof *g->states * nc);
                 g->capgroups = nc;
             }
-            g->states[g->ngroups] = arena_calloc(qa, sizeof **g->states * (g->naggs + 1));
+            /* none for DISTINCT: a group is its key */
+            g->states[g->ngroups] =
+                g->naggs ? arena_calloc(qa, sizeof **g->states * g->naggs) : NULL;
             *slot = g->ngroups++;
             newrows[nnew++] = i;
         }
@@ -150,7 +152,7 @@ static void agg_tables_init(struct agg_op *g) {
     if (g->nkeys == 0) {
         /* No GROUP BY: exactly one group, even over no rows. */
         g->states = arena_calloc(qa, sizeof *g->states);
-        g->states[0] = arena_calloc(qa, sizeof **g->states * (g->naggs + 1));
+        g->states[0] = g->naggs ? arena_calloc(qa, sizeof **g->states * g->naggs) : NULL;
         g->ngroups = 1;
     }
 }
@@ -205,7 +207,7 @@ static int agg_consume(struct agg_op *g, err *er) {
     }
     free(gidx);
     buf_free(&kb);
-    g->groups = NULL;
+    /* the table stays: a parallel run's first part hands it on (agg_consume_parallel) */
     return rc < 0 ? -1 : 0;
 fail:
     free(gidx);
@@ -272,10 +274,21 @@ static int agg_consume_parallel(struct agg_op *g, err *er) {
     for (uint32_t i = 0; i < n; i++)
         w[i] = (struct agg_op *)op_agg(qs[i], parts[i], g->keys, g->nkeys, g->aggs, g->naggs);
     if (par_run(g->par, part_consume, w, er) < 0) return -1;
-    agg_tables_init(g);
+    /* The first part's groups, in its order, are the start of the serial order: adopt its
+     * table, keys and states whole (they live in its arena until close) and merge the rest
+     * into them, instead of inserting every group of every part into a new table. */
     buf kb;
     buf_init(&kb);
-    for (uint32_t i = 0; i < n; i++) {
+    if (g->nkeys && w[0]->groups) {
+        g->groups = w[0]->groups;
+        g->gkeys = w[0]->gkeys;
+        g->states = w[0]->states;
+        g->ngroups = w[0]->ngroups;
+        g->capgroups = w[0]->capgroups;
+    } else {
+        agg_tables_init(g);
+    }
+    for (uint32_t i = g->groups == w[0]->groups && g->nkeys ? 1 : 0; i < n; i++) {
         if (q_check(g->o.q, er) < 0) {
             buf_free(&kb);
             return -1;

@@ -175,14 +175,18 @@ static int dump_external(buf *b, arena *a, const meta_table *t, err *e) {
         buf_putc(b, ' ');
         put_arrow_type(b, arrow[i]);
     }
-    buf_printf(b, ") STORED AS %s", src.format == EXT_CSV ? "CSV" : "JSON");
+    buf_printf(b, ") STORED AS %s",
+               src.format == EXT_CSV       ? "CSV"
+               : src.format == EXT_PARQUET ? "PARQUET"
+                                           : "JSON");
     if (src.format == EXT_CSV) {
         if (src.header) buf_puts(b, " WITH HEADER ROW");
         char d[2] = {src.delimiter, 0};
         buf_puts(b, " DELIMITER ");
         put_str(b, d);
     }
-    static const char *const comp[] = {NULL, "GZIP", "BZIP2", "ZSTD", "XZ"};
+    static const char *const comp[] = {NULL, "GZIP",   "BZIP2", "ZSTD",
+                                       "XZ", "SNAPPY", "LZ4",   "BROTLI"};
     if (src.compression && src.compression < sizeof comp / sizeof comp[0])
         buf_printf(b, " COMPRESSION TYPE %s", comp[src.compression]);
     buf_puts(b, " LOCATION ");

@@ -4,6 +4,7 @@
 #include "util/mem.h"
 #include "util/membudget.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -53,8 +54,52 @@ static void held_sub(arena *a, size_t n) {
     }
 }
 
+/* Freed blocks are kept for the next arenas, up to BLOCK_CACHE_MAX bytes: memory a query has
+ * touched is reused by the next one as it is, where a fresh block's pages would each fault
+ * and be zeroed by the kernel again (a query grouping into 100k groups spent half its CPU time
+ * so). Blocks come in classes of 64 KiB << c, big allocations rounded up to one; a block of
+ * another size is freed. The sanitizer builds keep nothing, so ASan still sees every reuse. */
+#define BLOCK_UNIT ((size_t)64 * 1024)
+#define BLOCK_CLASSES 16 /* up to 2 GiB */
+#define BLOCK_CACHE_MAX ((size_t)256 << 20)
+#if defined(__SANITIZE_ADDRESS__)
+#define BLOCK_CACHE 0
+#else
+#define BLOCK_CACHE 1
+#endif
+
+static struct {
+    pthread_mutex_t mu;
+    struct block *free[BLOCK_CLASSES];
+    size_t bytes;
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int block_class(size_t cap) {
+    for (int c = 0; c < BLOCK_CLASSES; c++)
+        if (cap == BLOCK_UNIT << c) return c;
+    return -1;
+}
+
+/* The class capacity that holds n bytes (n itself past the largest class). */
+static size_t class_cap(size_t n) {
+    for (int c = 0; c < BLOCK_CLASSES; c++)
+        if (n <= BLOCK_UNIT << c) return BLOCK_UNIT << c;
+    return n;
+}
+
 static struct block *block_new(arena *a, size_t cap) {
-    struct block *b = xmalloc(sizeof *b + cap);
+    struct block *b = NULL;
+    int c = BLOCK_CACHE ? block_class(cap) : -1;
+    if (c >= 0) {
+        pthread_mutex_lock(&cache.mu);
+        b = cache.free[c];
+        if (b) {
+            cache.free[c] = b->next;
+            cache.bytes -= sizeof *b + cap;
+        }
+        pthread_mutex_unlock(&cache.mu);
+    }
+    if (!b) b = xmalloc(sizeof *b + cap);
     b->next = NULL;
     b->cap = cap;
     b->used = 0;
@@ -63,7 +108,19 @@ static struct block *block_new(arena *a, size_t cap) {
 }
 
 static void block_free(arena *a, struct block *b) {
-    held_sub(a, sizeof *b + b->cap);
+    size_t n = sizeof *b + b->cap;
+    held_sub(a, n);
+    int c = BLOCK_CACHE ? block_class(b->cap) : -1;
+    if (c >= 0) {
+        pthread_mutex_lock(&cache.mu);
+        if (cache.bytes + n <= BLOCK_CACHE_MAX) {
+            b->next = cache.free[c];
+            cache.free[c] = b;
+            cache.bytes += n;
+            b = NULL;
+        }
+        pthread_mutex_unlock(&cache.mu);
+    }
     free(b);
 }
 
@@ -114,7 +171,7 @@ void *arena_alloc(arena *a, size_t n) {
         if (need > a->block_size / 4) {
             /* Big allocation: own block, linked behind the current one so the current
              * block keeps serving small requests. */
-            struct block *big = block_new(a, need);
+            struct block *big = block_new(a, BLOCK_CACHE ? class_cap(need) : need);
             big->used = need;
             if (b) {
                 big->next = b->next;
@@ -153,14 +210,17 @@ void *arena_realloc(arena *a, void *p, size_t old_n, size_t new_n) {
     if (new_n <= old_n) return p;
     if (a->big && p == a->big->data) {
         size_t need = ALIGN16(new_n);
-        size_t old_cap = a->big->cap;
-        struct block *nb = xrealloc(a->big, sizeof *nb + need);
+        if (need <= a->big->cap) { /* room in its class */
+            a->used += need - a->big->used;
+            a->big->used = need;
+            return p;
+        }
+        size_t old_cap = a->big->cap, cap = BLOCK_CACHE ? class_cap(need) : need;
+        struct block *nb = xrealloc(a->big, sizeof *nb + cap);
         a->used += need - nb->used;
-        if (need > old_cap)
-            held_add(a, need - old_cap);
-        else
-            held_sub(a, old_cap - need);
-        nb->cap = nb->used = need;
+        held_add(a, cap - old_cap);
+        nb->cap = cap;
+        nb->used = need;
         *a->big_link = nb;
         a->big = nb;
         return nb->data;

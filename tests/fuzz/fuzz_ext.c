@@ -16,23 +16,9 @@
 #include "sql/ext.h"
 #include "util/utf8.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "batch_check.h"
 
-static void check_batch(const batch *b, uint32_t cap) {
-    if (b->nrows == 0 || b->nrows > cap) abort();
-    for (uint32_t c = 0; c < b->ncols; c++) {
-        const vec *v = &b->cols[c];
-        if (v->len != b->nrows) abort();
-        for (uint32_t i = 0; i < v->len; i++) {
-            if (v->type == VT_BOOL && *(const uint8_t *)&v->d.b[i] > 1) abort();
-            if (v->type == VT_STR) {
-                if (!v->d.s[i].p) abort();
-                if (vec_is_valid(v, i) && !utf8_valid(v->d.s[i].p, v->d.s[i].len, NULL)) abort();
-                if (!vec_is_valid(v, i) && v->d.s[i].len) abort();
-            }
-        }
-    }
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;

@@ -759,6 +759,26 @@ static void dump_stmt(buf *b, const sql_stmt *s) {
         buf_puts(b, ")");
         dump_ext(b, s->ext);
         break;
+    case ST_CREATE_STREAM_TABLE:
+        buf_printf(b, "create-stream-table %s", ine);
+        dump_table(b, &s->table);
+        buf_puts(b, " (");
+        for (uint32_t i = 0; i < s->ncols; i++) {
+            if (i) buf_puts(b, ", ");
+            dump_col(b, &s->cols[i]);
+        }
+        buf_printf(b, ") engine=%s", s->name2 ? s->name2 : "-");
+        break;
+    case ST_CREATE_STREAM:
+        buf_printf(b, "create-stream %s%s as ", ine, s->name);
+        dump_stmt(b, s->inner);
+        break;
+    case ST_DROP_STREAM:
+        buf_printf(b, "drop-stream %s%s", s->if_exists ? "ie " : "", s->name);
+        break;
+    case ST_SHOW_STREAMS:
+        buf_printf(b, "show-streams%s", s->verbose ? " verbose" : "");
+        break;
     default:
         buf_printf(b, "?stmt%d", s->kind);
         break;
@@ -1249,6 +1269,15 @@ static void test_dml(void **state) {
 static void test_external_and_copy(void **state) {
     (void)state;
     static const pcase cases[] = {
+        /* streams (parse_stream.c) */
+        {"CREATE STREAM TABLE IF NOT EXISTS s (time TIMESTAMP, h STRING) WITH (db = 'd', "
+         "table = 't', event_time_column = 'time') engine = tskv",
+         "create-stream-table ine s (time TIMESTAMP/6, h STRING/5) engine=tskv {DB='d', "
+         "TABLE='t', EVENT_TIME_COLUMN='time'}"},
+        {"create stream j trigger = '5s' watermark = '1m' as insert into k select * from s",
+         "create-stream j as insert k select * from s {TRIGGER='5s', WATERMARK='1m'}"},
+        {"drop stream if exists j", "drop-stream ie j"},
+        {"drop stream j", "drop-stream j"},
         {"CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 'x'",
          "create-external t () fmt=CSV loc=x@1:48"},
         /* clauses in any order, a trailing comma, NULL / NOT NULL, quoted and 3-part names */
@@ -1548,8 +1577,9 @@ static void test_errors(void **state) {
          "ERR 422 010005 This feature is not implemented: TRUNCATE statement @1:1"},
         {"copy vnode 1 to node 2",
          "ERR 422 010005 This feature is not implemented: COPY statement @1:1"},
-        {"create stream table s (time timestamp)",
-         "ERR 422 010005 This feature is not implemented: CREATE STREAM @1:1"},
+        {"create stream table s (time timestamp)", PERR "Expected WITH, found: EOF @1:39"},
+        {"create stream s as select 1", PERR "Expected INSERT after AS, found: select @1:20"},
+        {"create stream table s (a int) with (db 'x')", PERR "Expected =, found: 'x' @1:40"},
         {"select lateral_t from lateral (select 1)",
          "ERR 422 010005 This feature is not implemented: LATERAL @1:23"},
     };
@@ -1633,7 +1663,8 @@ static void test_statement_errors(void **state) {
         {"SHOW SERIES FROM db.t", PERR "Expected end of statement, found: . @1:20"},
         {"show users", PERR "Expected TABLES or DATABASES or SERIES or TAG or QUERIES or STREAMS, "
                             "found: users @1:6"},
-        {"show streams", "ERR 422 010005 This feature is not implemented: SHOW STREAMS @1:1"},
+        {"show streams", "show-streams"},
+        {"show streams verbose", "show-streams verbose"},
         {"describe t", PERR "Expected table/database, found: t @1:10"},
         {"grant select on database d to r",
          PERR "Expected a privilege keyword [Read, Write, All], found: select @1:7"},

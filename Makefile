@@ -25,7 +25,7 @@ CSTD    := -std=c11 -D_GNU_SOURCE
 DEFS    := -DSTRATA_VERSION='"$(VERSION)"' -DSTRATA_REVISION='"$(GIT_REV)"'
 INC     := -Isrc -Ibuild/gen
 LIBS    := -lmicrohttpd -largon2 -ljansson -lzstd -llz4 -lsnappy -lz -lbz2 -llzma -lbrotlienc -lbrotlidec \
-           -lxxhash -lpcre2-8 -lprotobuf-c -lcrypto -lroaring -ldouble-conversion -lstdc++ -lpthread -lm
+           -lxxhash -lpcre2-8 -lprotobuf-c -lcrypto -lroaring -ldouble-conversion -lgeos_c -lstdc++ -lpthread -lm
 
 REL_CFLAGS  := $(CSTD) $(WARN) $(DEFS) $(INC) -O2 -g -MMD -MP
 # C++ only where a library is C++ (src/format/fmt_dtoa.cc over libdouble-conversion)

@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config
   libmicrohttpd-dev libjansson-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libbz2-dev liblzma-dev libbrotli-dev
   libxxhash-dev libpcre2-dev libssl-dev libroaring-dev libdouble-conversion-dev libargon2-dev
-  libprotobuf-c-dev protobuf-c-compiler
+  libprotobuf-c-dev protobuf-c-compiler libgeos-dev
   libcmocka-dev python3 python3-pytest python3-requests python3-snappy prometheus
   gzip zstd lz4 brotli xz-utils
   collectd-core python3-influxdb influxdb-client"

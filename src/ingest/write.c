@@ -1,6 +1,8 @@
 /* The write path: see write.h. */
 #include "ingest/write.h"
 
+#include "gis/gis.h"
+
 #include "util/buf.h"
 #include "util/hmap.h"
 #include "util/mem.h"
@@ -93,11 +95,21 @@ static int group_col(arena *a, struct tgroup *g, hmap *cols, strv key, uint8_t k
     }
     *slot = g->ncols;
     g->col_line[g->ncols] = line;
-    g->cols[g->ncols++] = (col_def){key.p, key.len, kind, type, 0, line};
+    g->cols[g->ncols++] = (col_def){key.p, key.len, kind, type, 0, line, 0};
     return 0;
 }
 
 /* ts (in request units of prec_ns nanoseconds) → database units; false on overflow. */
+/* A value for a GEOMETRY column must be WKT of the column's sub_type: checked before anything of
+ * the request is written, so a bad row fails the whole request and loses nothing acknowledged. */
+static int geo_check(strv s, uint8_t want, err *e) {
+    char *msg = NULL;
+    if (gis_check_value(s.p, s.len, (enum gis_type)want, &msg) == 0) return 0;
+    err_set(e, 422, EC_WRITE, "%s", msg);
+    free(msg);
+    return -1;
+}
+
 static bool convert_ts(int64_t ts, int64_t prec_ns, int64_t db_unit_ns, int64_t *out) {
     if (prec_ns == db_unit_ns) {
         *out = ts;
@@ -250,6 +262,8 @@ int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precisi
         }
         struct tag_ref *tags = arena_alloc(a, sizeof *tags * (maxtags + 1));
         uint32_t *fids = arena_alloc(a, sizeof *fids * (maxfields + 1));
+        /* the GEOMETRY sub_type of each field's column, when the table has any */
+        uint8_t *geo = t->ngeo ? arena_calloc(a, maxfields + 1) : NULL;
         for (size_t k = 0; k < g->npts; k++) {
             point *p = &pb->pts[g->pts[k]];
             /* Tag column ids, then the tags sorted by id. */
@@ -311,9 +325,12 @@ int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precisi
                     same = prev->fields[f].key.len == p->fields[f].key.len &&
                            !memcmp(prev->fields[f].key.p, p->fields[f].key.p, p->fields[f].key.len);
                 if (!same) {
-                    for (uint32_t f = 0; f < p->nfields; f++)
-                        fids[f] =
-                            t->cols[meta_table_col(t, p->fields[f].key.p, p->fields[f].key.len)].id;
+                    for (uint32_t f = 0; f < p->nfields; f++) {
+                        const meta_column *mc =
+                            &t->cols[meta_table_col(t, p->fields[f].key.p, p->fields[f].key.len)];
+                        fids[f] = mc->id;
+                        if (geo) geo[f] = mc->geo;
+                    }
                 }
                 prev = p;
                 wrec_row(w, ts);
@@ -333,6 +350,7 @@ int ingest_add(catalog *cat, const char *tenant, const char *db, int64_t precisi
                         wrec_bool(w, fids[f], fd->v.b);
                         break;
                     case VT_STR:
+                        if (geo && geo[f] && geo_check(fd->v.s, geo[f], e) < 0) goto out;
                         wrec_str(w, fids[f], fd->v.s.p, fd->v.s.len);
                         break;
                     }

@@ -151,6 +151,7 @@ meta_table *cat_table_next(const meta_table *t) {
     nt->ncols = t->ncols;
     nt->cols = t->cols;
     nt->ntags = t->ntags;
+    nt->ngeo = t->ngeo;
     nt->next_col_id = t->next_col_id;
     nt->ext = t->ext ? xstrdup(t->ext) : NULL;
     nt->colset = t->colset;
@@ -160,12 +161,13 @@ meta_table *cat_table_next(const meta_table *t) {
 }
 
 void cat_table_append(meta_table *t, uint32_t id, const char *name, size_t len, uint8_t kind,
-                      uint8_t type, uint8_t codec) {
+                      uint8_t type, uint8_t codec, uint8_t geo) {
     /* Only the newest version may grow its colset: older ones must keep seeing their prefix. */
     STRATA_ASSERT(t->ncols == colset_count(t->colset));
-    t->cols = colset_append(t->colset, id, name, len, kind, type, codec);
+    t->cols = colset_append(t->colset, id, name, len, kind, type, codec, geo);
     t->ncols++;
     if (kind == CK_TAG) t->ntags++;
+    if (geo) t->ngeo++;
     if (id >= t->next_col_id) t->next_col_id = id + 1;
 }
 
@@ -180,7 +182,7 @@ static meta_table *table_clone(const struct mdb *d, const meta_table *src, int s
         if ((int)i == skip) continue;
         const meta_column *c = &src->cols[i];
         const char *name = (int)i == ren ? new_name : c->name;
-        cat_table_append(t, c->id, name, strlen(name), c->kind, c->type, c->codec);
+        cat_table_append(t, c->id, name, strlen(name), c->kind, c->type, c->codec, c->geo);
     }
     t->next_col_id = src->next_col_id;
     t->ext = src->ext ? xstrdup(src->ext) : NULL;
@@ -193,10 +195,11 @@ static meta_table *table_create(const struct mdb *d, uint64_t id, const char *na
     colset *cs = colset_new((uint32_t)nadd + 1);
     meta_table *t = cat_table_shell(d, id, name, len, cs);
     colset_release(cs);
-    cat_table_append(t, 0, "time", 4, CK_TIME, VT_TS, CODEC_DEFAULT);
+    cat_table_append(t, 0, "time", 4, CK_TIME, VT_TS, CODEC_DEFAULT, 0);
     for (size_t i = 0; i < nadd; i++)
         cat_table_append(t, t->next_col_id, add[i]->name, add[i]->name_len, add[i]->kind,
-                         add[i]->kind == CK_TAG ? VT_STR : add[i]->type, add[i]->codec);
+                         add[i]->kind == CK_TAG ? VT_STR : add[i]->type, add[i]->codec,
+                         add[i]->kind == CK_TAG ? 0 : add[i]->geo);
     return t;
 }
 
@@ -738,7 +741,7 @@ int catalog_create_external_table(catalog *c, const char *tenant, const char *db
         t->ext = xstrdup(ext);
         for (size_t i = 0; i < ncols; i++)
             cat_table_append(t, t->next_col_id, cols[i].name, cols[i].name_len, CK_FIELD,
-                             cols[i].type, CODEC_DEFAULT);
+                             cols[i].type, CODEC_DEFAULT, 0);
         rc = table_commit_locked(c, d, t, 0, e);
     }
     schema_unlock(&c->ddl);
@@ -785,7 +788,8 @@ static int alter_table_locked(catalog *c, struct mdb *d, meta_table *t, enum alt
         meta_table *nt = cat_table_next(t);
         uint32_t from = nt->ncols;
         cat_table_append(nt, nt->next_col_id, col->name, col->name_len, col->kind,
-                         col->kind == CK_TAG ? VT_STR : col->type, col->codec);
+                         col->kind == CK_TAG ? VT_STR : col->type, col->codec,
+                         col->kind == CK_TAG ? 0 : col->geo);
         return table_commit_locked(c, d, nt, from, e);
     }
     int idx = meta_table_col(t, name, strlen(name));
@@ -945,7 +949,7 @@ static void plan_cols_line(const struct tplan *p, buf *out) {
     for (size_t i = 0; i < p->nadd; i++) {
         const col_def *cd = p->add[i];
         cat_record_col(out, i == 0, b->next_col_id + (uint32_t)i, cd->name, cd->name_len, cd->kind,
-                       cd->kind == CK_TAG ? VT_STR : cd->type, CODEC_DEFAULT);
+                       cd->kind == CK_TAG ? VT_STR : cd->type, CODEC_DEFAULT, 0);
     }
     buf_puts(out, "]}");
     cat_record_end(out, start);
@@ -1067,7 +1071,7 @@ static int ensure_locked(catalog *c, const char *tenant, const char *db, const t
                     const col_def *cd = p->add[j];
                     cat_table_append(p->next, p->next->next_col_id, cd->name, cd->name_len,
                                      cd->kind, cd->kind == CK_TAG ? VT_STR : cd->type,
-                                     CODEC_DEFAULT);
+                                     CODEC_DEFAULT, 0);
                 }
             }
             meta_table_release(out[p->req]);

@@ -67,6 +67,7 @@ typedef struct meta_column {
     uint8_t kind;  /* enum col_kind */
     uint8_t type;  /* enum vtype: VT_TS for time, VT_STR for tags */
     uint8_t codec; /* enum codec_id */
+    uint8_t geo;   /* a GEOMETRY field's sub_type (enum gis_type of gis/gis.h), else 0 */
 } meta_column;
 
 typedef struct meta_table {
@@ -77,6 +78,7 @@ typedef struct meta_table {
     uint32_t ncols;
     meta_column *cols; /* column order: time first, then as created/added */
     uint32_t ntags;    /* number of CK_TAG columns */
+    uint32_t ngeo;     /* number of GEOMETRY fields (the write path checks only where some are) */
     uint32_t next_col_id;
     struct colset *colset; /* the columns, shared with the table's other versions */
     int refs;              /* atomic */
@@ -293,6 +295,7 @@ typedef struct col_def {
     uint8_t type; /* VT_* for fields */
     uint8_t codec;
     uint32_t line; /* request line that introduced it (write path), 0 = none */
+    uint8_t geo;   /* a GEOMETRY field's sub_type (enum gis_type), else 0; SRID is always 0 */
 } col_def;
 
 int catalog_create_table(catalog *c, const char *tenant, const char *db, const char *name,

@@ -241,7 +241,7 @@ meta_table *cat_table_shell(const struct mdb *d, uint64_t id, const char *name, 
  * version of its colset. */
 meta_table *cat_table_next(const meta_table *t);
 void cat_table_append(meta_table *t, uint32_t id, const char *name, size_t len, uint8_t kind,
-                      uint8_t type, uint8_t codec);
+                      uint8_t type, uint8_t codec, uint8_t geo);
 void cat_table_free(meta_table *t);
 /* Makes t the current version of its table (by name and id), releasing the one it replaces. */
 void cat_publish(struct mdb *d, meta_table *t);
@@ -259,8 +259,10 @@ void cat_cols_line(const meta_table *t, uint32_t from, buf *out);
  * `{"t":type,"id":id,"db_id":db_id`, what follows, then end (checksum and newline). */
 size_t cat_record_begin(buf *out);
 void cat_record_head(buf *out, const char *type, uint64_t id, uint64_t db_id);
+/* A column `[id,name,kind,type,codec]`, with a sixth element, the geometry sub_type, only for a
+ * GEOMETRY field (so logs without one read as before). */
 void cat_record_col(buf *out, bool first, uint32_t id, const char *name, size_t len, uint8_t kind,
-                    uint8_t type, uint8_t codec);
+                    uint8_t type, uint8_t codec, uint8_t geo);
 void cat_record_end(buf *out, size_t start);
 /* Appends lines to the log and fsyncs. Caller holds ddl and not lock, so readers go on. */
 int cat_log_append_locked(catalog *c, const buf *lines, err *e);

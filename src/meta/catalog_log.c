@@ -107,7 +107,7 @@ void cat_record_head(buf *out, const char *type, uint64_t id, uint64_t db_id) {
 }
 
 void cat_record_col(buf *out, bool first, uint32_t id, const char *name, size_t len, uint8_t kind,
-                    uint8_t type, uint8_t codec) {
+                    uint8_t type, uint8_t codec, uint8_t geo) {
     buf_puts(out, first ? "[" : ",[");
     put_uint(out, id);
     buf_putc(out, ',');
@@ -118,6 +118,10 @@ void cat_record_col(buf *out, bool first, uint32_t id, const char *name, size_t 
     put_uint(out, type);
     buf_putc(out, ',');
     put_uint(out, codec);
+    if (geo) {
+        buf_putc(out, ',');
+        put_uint(out, geo);
+    }
     buf_putc(out, ']');
 }
 
@@ -125,7 +129,8 @@ static void put_cols(buf *out, const meta_table *t, uint32_t from) {
     buf_puts(out, ",\"cols\":[");
     for (uint32_t i = from; i < t->ncols; i++) {
         const meta_column *c = &t->cols[i];
-        cat_record_col(out, i == from, c->id, c->name, strlen(c->name), c->kind, c->type, c->codec);
+        cat_record_col(out, i == from, c->id, c->name, strlen(c->name), c->kind, c->type, c->codec,
+                       c->geo);
     }
     buf_puts(out, "]}");
 }
@@ -231,7 +236,8 @@ static int replay_cols(meta_table *t, json_t *cols) {
         cat_table_append(t, (uint32_t)json_integer_value(json_array_get(cj, 0)), cn, strlen(cn),
                          (uint8_t)json_integer_value(json_array_get(cj, 2)),
                          (uint8_t)json_integer_value(json_array_get(cj, 3)),
-                         (uint8_t)json_integer_value(json_array_get(cj, 4)));
+                         (uint8_t)json_integer_value(json_array_get(cj, 4)),
+                         (uint8_t)json_integer_value(json_array_get(cj, 5))); /* absent: 0 */
     }
     return 0;
 }

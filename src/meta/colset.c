@@ -80,7 +80,7 @@ static void idx_put(struct colidx *ix, uint64_t h, uint32_t index) {
 }
 
 meta_column *colset_append(colset *cs, uint32_t id, const char *name, size_t len, uint8_t kind,
-                           uint8_t type, uint8_t codec) {
+                           uint8_t type, uint8_t codec, uint8_t geo) {
     STRATA_ASSERT(cs->n < UINT32_MAX - 1);
     if (cs->n == cs->cap) {
         uint32_t ncap = cs->cap * 2;
@@ -96,6 +96,7 @@ meta_column *colset_append(colset *cs, uint32_t id, const char *name, size_t len
     c->kind = kind;
     c->type = type;
     c->codec = codec;
+    c->geo = geo;
     if (cs->n && id <= cs->cols[cs->n - 1].id)
         __atomic_store_n(&cs->ids_sorted, false, __ATOMIC_RELAXED);
     struct colidx *ix = cs->idx;

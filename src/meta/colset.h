@@ -37,7 +37,7 @@ uint32_t colset_count(const colset *cs);
  * colset_count() - 1. Column ids are expected to increase with the index (lookups by id are
  * then a binary search); a colset whose ids do not falls back to a linear search. */
 meta_column *colset_append(colset *cs, uint32_t id, const char *name, size_t len, uint8_t kind,
-                           uint8_t type, uint8_t codec);
+                           uint8_t type, uint8_t codec, uint8_t geo);
 
 /* Reader side: index of the column named name among cols[0, limit), or -1. cols is the array of
  * the caller's version, limit its ncols. */

@@ -29,7 +29,18 @@ typedef struct sql_type {
      * with its modifiers, as CnosDB quotes it in messages (`geometry(point, 1)`, `geometry` for
      * `geometry()`); otherwise the same as name. */
     const char *text;
+    /* GEOMETRY(sub_type, srid): the sub_type (enum gis_type of gis/gis.h) when the declaration
+     * is sound (vt is then VT_STR), else 0 and geo_err says what is wrong with it. */
+    uint8_t geo;
+    uint8_t geo_err; /* enum sql_geo_err */
 } sql_type;
+
+enum sql_geo_err {
+    GEO_ERR_NONE = 0,
+    GEO_ERR_FORMAT,  /* not two modifiers */
+    GEO_ERR_SUBTYPE, /* the first names no geometry type */
+    GEO_ERR_SRID,    /* the second is not 0 */
+};
 
 enum expr_kind {
     EX_LITERAL = 1, /* lit */

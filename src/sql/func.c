@@ -95,7 +95,7 @@ static uint8_t arg_dt(const bexpr *x) {
     case VT_F64:
         return x->unit == NU_32 ? DT_F32 : DT_F64;
     case VT_STR:
-        return DT_UTF8;
+        return x->unit == SU_BINARY ? DT_BIN : DT_UTF8;
     case VT_INTERVAL:
         return DT_INTERVAL;
     case VT_DEC128:
@@ -365,7 +365,7 @@ static uint32_t name_hash(const char *s) {
 
 static void reg_build(void) {
     const fn_def *const families[] = {func_math_defs, func_string_defs, func_time_defs,
-                                      func_cond_defs, func_array_defs};
+                                      func_cond_defs, func_array_defs,  func_gis_defs};
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
         for (const fn_def *d = families[f]; d->name; d++) {
             uint32_t i = name_hash(d->name) & (REG_SLOTS - 1);
@@ -555,6 +555,9 @@ int func_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, const fn
               bexpr **out, err *er) {
     const fn_def *d = reg_find(name);
     if (!d) return unknown_fn(name, er);
+    if (d->udf_nargs && nargs != d->udf_nargs)
+        return func_plan_err(er, "The function \"%s\" expects %u arguments, but %u were provided",
+                             d->display ? d->display : d->name, (unsigned)d->udf_nargs, nargs);
     uint8_t *cur = arena_alloc(a, 3 * (size_t)nargs + 1);
     struct match m = {cur, nargs, cur + nargs, cur + 2 * (size_t)nargs};
     for (uint32_t i = 0; i < nargs; i++) cur[i] = arg_dt(args[i]);

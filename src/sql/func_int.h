@@ -128,6 +128,10 @@ typedef struct fn_def {
     bool raw_args;
     /* An alias: the canonical name DataFusion shows in expression names (NULL: name). */
     const char *display;
+    /* One of CnosDB's own functions (a UDF) taking exactly this many arguments (0: not one):
+     * another count fails before the types are looked at, as DataFusion words it for a UDF:
+     * `The function "ST_Area" expects 1 arguments, but 0 were provided`. */
+    uint8_t udf_nargs;
 } fn_def;
 
 /* A Float32 result (e->unit NU_32: the call matched DataFusion's Float32 signature) computed in
@@ -143,6 +147,7 @@ extern const fn_def func_string_defs[];
 extern const fn_def func_time_defs[];
 extern const fn_def func_cond_defs[];
 extern const fn_def func_array_defs[];
+extern const fn_def func_gis_defs[];
 
 /* A BX_FUNC node calling eval over args, named as d is. */
 bexpr *func_call(arena *a, const fn_def *d, scalar_fn eval, uint8_t type, uint8_t unit,

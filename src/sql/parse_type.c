@@ -8,6 +8,7 @@
 
 #include "sql/parse_internal.h"
 
+#include "gis/gis.h"
 #include "util/dec.h"
 #include "util/timeutil.h"
 
@@ -238,18 +239,40 @@ static void timestamp_type(int prec, sql_type *ty) {
     }
 }
 
+/* GEOMETRY(sub_type, srid), its k modifiers just read: a sound one is a string column with its
+ * sub_type, anything else stays unknown with what is wrong, for the DDL to report. */
+static void geometry_mods(int k, const token *st, const token *srid, sql_type *ty) {
+    ty->geo_err = GEO_ERR_FORMAT;
+    if (k != 2) return;
+    enum gis_type g = st->kind == TOK_WORD ? gis_type_parse(st->text, strlen(st->text)) : GIS_NONE;
+    if (g == GIS_NONE) {
+        ty->geo_err = GEO_ERR_SUBTYPE;
+        return;
+    }
+    if (srid->kind != TOK_NUMBER || strspn(srid->text, "0") != strlen(srid->text)) {
+        ty->geo_err = GEO_ERR_SRID;
+        return;
+    }
+    ty->geo_err = GEO_ERR_NONE;
+    ty->geo = (uint8_t)g;
+    ty->vt = VT_STR;
+}
+
 /* A type name Strata does not know (GEOMETRY(POINT, 0) among them): kept with its modifiers,
  * for the binder to accept or report. */
 static int unknown_type(parser *p, const token *t, char **name, sql_type *ty) {
+    if (t->kw == KW_GEOMETRY) ty->geo_err = GEO_ERR_FORMAT; /* until its modifiers say better */
     if (pk(p)->kind == TOK_LPAREN) {
         nx(p);
         char *mods = "", *raw = "";
         int k = 0;
+        const token *first2[2] = {NULL, NULL};
         while (!sqlp_acc(p, TOK_RPAREN)) {
             const token *m = pk(p);
             if (m->kind != TOK_WORD && m->kind != TOK_NUMBER && m->kind != TOK_STRING)
                 return sqlp_p_expected(p, "type modifiers", m);
             nx(p);
+            if (k < 2) first2[k] = m;
             raw = arena_printf(p->a, "%s%s%s", raw, k ? ", " : "", m->text);
             mods = arena_printf(p->a, "%s%s%s", mods, k ? ", " : "", m->text);
             k++;
@@ -258,7 +281,7 @@ static int unknown_type(parser *p, const token *t, char **name, sql_type *ty) {
         }
         if (t->kw == KW_GEOMETRY) {
             for (char *c = mods; *c; c++) *c = (char)toupper((unsigned char)*c);
-            ty->vt = VT_STR;
+            geometry_mods(k, first2[0], first2[1], ty);
         }
         if (k) {
             *name = arena_printf(p->a, "%s(%s)", *name, mods);

@@ -242,6 +242,15 @@ static int eval_values(sql_session *s, sql_result *r, const sql_body *body, uint
     return 0;
 }
 
+/* An INSERT's write failed: worded as the running stage, as CnosDB words it, a value a GEOMETRY
+ * column refuses (ingest/write.c) included. */
+static void insert_write_err(err *e) {
+    if (!strncmp(e->msg, "Invalid geometry", 16))
+        err_prefix(e, "Could not chunk result: ");
+    else
+        errstage_running(e);
+}
+
 int sqlx_insert_rows(sql_session *s, sql_result *r, const meta_table *t, const int *idx,
                      uint32_t ncols, op *src, err *e) {
     arena *a = s->a;
@@ -284,7 +293,7 @@ int sqlx_insert_rows(sql_session *s, sql_result *r, const meta_table *t, const i
     op *root = op_project(&r->q, src, ex, 1 + t->ntags + nf);
     uint64_t rows;
     if (sqlx_write_rows(s, r, t, root, fcols, nf, true, &rows, e) < 0) {
-        errstage_running(e);
+        insert_write_err(e);
         return -1;
     }
     sqlx_rows_result(s, r, rows);
@@ -392,7 +401,7 @@ static int run_insert(sql_session *s, const sql_stmt *st, sql_result *r, err *e)
     }
     int64_t unit_ns = 1000000000 / tunit_per_sec((enum tunit)t->precision);
     if (ingest_write(s->cat, s->eng, s->tenant, db, unit_ns, &pb, s->a, e) < 0) {
-        errstage_running(e);
+        insert_write_err(e);
         goto out;
     }
     sqlx_rows_result(s, r, pb.n);

@@ -207,6 +207,25 @@ static int codec_for(const sql_column_def *c, uint8_t type, uint8_t *codec, err 
     return 0;
 }
 
+/* The type of a field column: one Strata stores, a GEOMETRY among them (*geo its sub_type), or
+ * CnosDB's error naming the declaration as written. */
+static int field_type(const sql_column_def *c, uint8_t *vt, uint8_t *geo, err *e) {
+    static const char *const geo_why[] = {
+        [GEO_ERR_FORMAT] = "format: GEOMETRY(<sub_type>, <srid>)",
+        [GEO_ERR_SUBTYPE] = "sub_type must be POINT, LINESTRING, POLYGON, MULTIPOINT, "
+                            "MULTILINESTRING, MULTIPOLYGON, GEOMETRYCOLLECTION",
+        [GEO_ERR_SRID] = "currently only supports 0, Cartesian coordinate system"};
+    *vt = c->type.vt;
+    *geo = c->type.geo;
+    if (c->type.geo_err)
+        return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s, %s",
+                       c->type.text, c->name, geo_why[c->type.geo_err]);
+    if (*vt != VT_I64 && *vt != VT_U64 && *vt != VT_F64 && *vt != VT_STR && *vt != VT_BOOL)
+        return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s, ",
+                       c->type.text ? c->type.text : "?", c->name);
+    return 0;
+}
+
 int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e) {
     const char *db = st->table.db ? st->table.db : s->db;
     col_def *defs = arena_calloc(s->a, sizeof *defs * (st->ncols + 1));
@@ -236,9 +255,7 @@ int sqlx_create_table(sql_session *s, const sql_stmt *st, err *e) {
             return err_set(e, 422, EC_META,
                            "Semantic error: column time already exists in table %s.%s.%s",
                            s->tenant, db, st->table.name);
-        if (vt != VT_I64 && vt != VT_U64 && vt != VT_F64 && vt != VT_STR && vt != VT_BOOL)
-            return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s, ",
-                           c->type.name ? c->type.name : "?", c->name);
+        if (field_type(c, &vt, &defs[i].geo, e) < 0) return -1;
         defs[i].kind = CK_FIELD;
         defs[i].type = vt;
         if (codec_for(c, vt, &defs[i].codec, e) < 0) return -1;
@@ -277,10 +294,8 @@ int sqlx_alter_table(sql_session *s, const sql_stmt *st, err *e) {
         d.kind = st->alter_action == AT_ADD_TAG ? CK_TAG : CK_FIELD;
         d.type = d.kind == CK_TAG ? VT_STR : c->type.vt;
         if (d.kind == CK_FIELD) {
-            uint8_t vt = c->type.vt;
-            if (vt != VT_I64 && vt != VT_U64 && vt != VT_F64 && vt != VT_STR && vt != VT_BOOL)
-                return err_set(e, 422, EC_META, "Semantic error: Unexpected data type %s of %s, ",
-                               c->type.name ? c->type.name : "?", c->name);
+            uint8_t vt;
+            if (field_type(c, &vt, &d.geo, e) < 0) return -1;
             if (codec_for(c, vt, &d.codec, e) < 0) return -1;
         }
         return catalog_alter_table(s->cat, s->tenant, db, st->table.name, ALTER_ADD_COLUMN, &d,

@@ -8,6 +8,7 @@
  * user gets the empty password until ALTER USER sets one (a comment says so). */
 #include "sql/sql_int.h"
 
+#include "gis/gis.h"
 #include "sql/ext.h"
 #include "util/timeutil.h"
 
@@ -204,7 +205,10 @@ static void dump_table(buf *b, const meta_table *t) {
         if (c->kind != CK_FIELD) continue;
         buf_puts(b, sep);
         put_ident(b, c->name);
-        buf_printf(b, " %s", vtype_sql_name((enum vtype)c->type, TU_NS));
+        if (c->geo)
+            buf_printf(b, " GEOMETRY(%s, 0)", gis_type_name((enum gis_type)c->geo));
+        else
+            buf_printf(b, " %s", vtype_sql_name((enum vtype)c->type, TU_NS));
         if (c->codec != CODEC_DEFAULT) buf_printf(b, " CODEC(%s)", codec_name(c->codec));
         sep = ", ";
     }

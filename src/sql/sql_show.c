@@ -4,6 +4,7 @@
 #include "sql/sql_int.h"
 
 #include "codec/codec.h"
+#include "gis/gis.h"
 #include "sql/ext.h"
 #include "util/buf.h"
 #include "util/hmap.h"
@@ -79,7 +80,10 @@ int sqlx_column_types(arena *a, const meta_table *t, const char ***out, err *e) 
     if (t->ext && !meta_table_is_stream(t)) return ext_table_columns(a, t, out, e);
     const char **types = arena_alloc(a, sizeof *types * (t->ncols + 1));
     for (uint32_t i = 0; i < t->ncols; i++)
-        types[i] = vtype_sql_name((enum vtype)t->cols[i].type, (enum tunit)t->precision);
+        types[i] =
+            t->cols[i].geo
+                ? arena_printf(a, "Geometry(%s, 0)", gis_type_name((enum gis_type)t->cols[i].geo))
+                : vtype_sql_name((enum vtype)t->cols[i].type, (enum tunit)t->precision);
     *out = types;
     return 0;
 }

@@ -155,7 +155,7 @@ const char *vtype_arrow_name(uint8_t t, uint8_t unit) {
     case VT_F64:
         return unit == NU_32 ? "Float32" : "Float64";
     case VT_STR:
-        return "Utf8";
+        return unit == SU_BINARY ? "Binary" : "Utf8";
     case VT_TS:
         switch (unit) {
         case TU_NS:

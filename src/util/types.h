@@ -39,6 +39,11 @@ enum tunit { TU_NS = 0, TU_US = 1, TU_MS = 2, TU_S = 3 };
  * `1.5707964`); producers keep it true: an Int32 holds Int32 values, a Float32 a float's. */
 enum { NU_64 = 0, NU_32 = 1 };
 
+/* The unit byte of a VT_STR value: SU_BINARY marks an Arrow Binary (ST_AsBinary's WKB), held as
+ * its printed form, lower-case hex text, so it prints as DataFusion's clients print a Binary;
+ * it only names the type (signatures take it as Binary, not Utf8; arrow_typeof says Binary). */
+enum { SU_UTF8 = 0, SU_BINARY = 1 };
+
 typedef struct strv {
     const char *p;
     uint32_t len;

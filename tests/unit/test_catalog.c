@@ -72,11 +72,11 @@ static void names_free(names *ns) {
 }
 
 static col_def tag(const char *n) {
-    return (col_def){n, strlen(n), CK_TAG, VT_STR, 0, 0};
+    return (col_def){n, strlen(n), CK_TAG, VT_STR, 0, 0, 0};
 }
 
 static col_def field(const char *n, uint8_t type) {
-    return (col_def){n, strlen(n), CK_FIELD, type, 0, 0};
+    return (col_def){n, strlen(n), CK_FIELD, type, 0, 0, 0};
 }
 
 /* catalog_ensure_tables for one table; returns the retained version (NULL + e on error). */
@@ -397,6 +397,54 @@ static void test_ddl_codecs_and_replay(void **state) {
     meta_db_info info;
     assert_int_equal(catalog_get_db(c, "cnosdb", "db1", &info, &e), -1);
     catalog_close(c);
+    tu_rmdir(dir);
+}
+
+/* A GEOMETRY field keeps its sub_type through ADD COLUMN, a codec change, a rename and replay;
+ * columns without one are logged as before (five elements), so older logs read the same. */
+static void test_geometry_columns(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("cat");
+    catalog *c = cat_open(dir);
+    err e;
+    err_clear(&e);
+    create_db(c, "db1");
+    col_def cols[] = {tag("t"), field("loc", VT_STR), field("s", VT_STR)};
+    cols[1].geo = 1; /* POINT */
+    assert_int_equal(catalog_create_table(c, "cnosdb", "db1", "g", cols, 3, false, &e), 0);
+    col_def add = field("area", VT_STR);
+    add.geo = 3; /* POLYGON */
+    assert_int_equal(
+        catalog_alter_table(c, "cnosdb", "db1", "g", ALTER_ADD_COLUMN, &add, NULL, NULL, &e), 0);
+    col_def zstd = {.codec = CODEC_ZSTD};
+    assert_int_equal(
+        catalog_alter_table(c, "cnosdb", "db1", "g", ALTER_SET_CODEC, &zstd, "loc", NULL, &e), 0);
+    assert_int_equal(
+        catalog_alter_table(c, "cnosdb", "db1", "g", ALTER_RENAME_COLUMN, NULL, "area", "a2", &e),
+        0);
+    for (int pass = 0; pass < 2; pass++) {
+        meta_table *t = get(c, "db1", "g");
+        assert_int_equal(t->ncols, 5);
+        assert_int_equal(t->cols[2].geo, 1);
+        assert_int_equal(t->cols[2].codec, CODEC_ZSTD);
+        assert_int_equal(t->cols[3].geo, 0);
+        assert_string_equal(t->cols[4].name, "a2");
+        assert_int_equal(t->cols[4].geo, 3);
+        assert_int_equal(t->cols[1].geo, 0);
+        assert_int_equal(t->ngeo, 2);
+        meta_table_release(t);
+        c = cat_reopen(c, dir);
+    }
+    catalog_close(c);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/catalog.log", dir);
+    size_t n;
+    char *text = tu_read_file(path, &n);
+    text = xrealloc(text, n + 1);
+    text[n] = 0;
+    assert_non_null(strstr(text, "\"s\",2,5,0]"));
+    assert_non_null(strstr(text, "\"loc\",2,5,7,1]"));
+    free(text);
     tu_rmdir(dir);
 }
 
@@ -782,6 +830,7 @@ int main(void) {
         cmocka_unit_test(test_wide_table_versions),
         cmocka_unit_test(test_request_all_or_nothing),
         cmocka_unit_test(test_ddl_codecs_and_replay),
+        cmocka_unit_test(test_geometry_columns),
         cmocka_unit_test(test_delayed_drop),
         cmocka_unit_test(test_names_in_the_log),
         cmocka_unit_test(test_torn_tail),

@@ -23,7 +23,7 @@
 #include "util/log.h"
 
 static col_def col(const char *n, uint8_t kind, uint8_t type) {
-    return (col_def){n, strlen(n), kind, type, 0, 0};
+    return (col_def){n, strlen(n), kind, type, 0, 0, 0};
 }
 
 /* Each statement fails in planning, after FROM took the table, with the error quoted. */

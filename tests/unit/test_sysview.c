@@ -26,7 +26,7 @@
 #include "util/err.h"
 
 static col_def col(const char *n, uint8_t kind, uint8_t type) {
-    return (col_def){n, strlen(n), kind, type, 0, 0};
+    return (col_def){n, strlen(n), kind, type, 0, 0, 0};
 }
 
 /* A catalog with tenants cnosdb (db a, table ta) and t2 (db b, table tb). */

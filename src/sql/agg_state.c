@@ -1,6 +1,7 @@
 /* The state of one aggregate function over one group, updated row by row (or a run of rows at
  * a time) and turned into the result value at the end. See ops_int.h. */
 #include "sql/ops_int.h"
+#include "util/vlist.h"
 
 #include "sql/func.h"
 #include "util/dec.h"
@@ -38,6 +39,9 @@ int agg_value_cmp(const value *x, const value *y) {
         int r = memcmp(x->v.s.p, y->v.s.p, n);
         return r ? r : (x->v.s.len > y->v.s.len) - (x->v.s.len < y->v.s.len);
     }
+    case VT_LIST:
+    case VT_STRUCT: /* element by element, field by field: not their bytes */
+        return vlist_value_cmp(x, y);
     default:
         return (x->v.i > y->v.i) - (x->v.i < y->v.i);
     }

@@ -118,8 +118,10 @@ static uint8_t arg_dt(const bexpr *x) {
 
 const char *func_dt_name(const bexpr *x) {
     if (x->type == VT_DEC128) return dec_arrow_name(x->unit);
-    if (x->type == VT_LIST) return vtype_arrow_name(x->type, x->unit); /* with its element */
-    return dt_names[arg_dt(x)];
+    if (x->type == VT_LIST || x->type == VT_STRUCT) /* with its element, its fields */
+        return vtype_arrow_name(x->type, x->unit);
+    const char *n = dt_names[arg_dt(x)];
+    return n ? n : vtype_arrow_name(x->type, x->unit);
 }
 
 static bool dt_is(uint8_t t, uint8_t a, uint8_t b) {
@@ -364,8 +366,9 @@ static uint32_t name_hash(const char *s) {
 }
 
 static void reg_build(void) {
-    const fn_def *const families[] = {func_math_defs, func_string_defs, func_time_defs,
-                                      func_cond_defs, func_array_defs,  func_gis_defs};
+    const fn_def *const families[] = {func_math_defs,  func_string_defs, func_time_defs,
+                                      func_cond_defs,  func_array_defs,  func_gis_defs,
+                                      func_struct_defs};
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
         for (const fn_def *d = families[f]; d->name; d++) {
             uint32_t i = name_hash(d->name) & (REG_SLOTS - 1);

@@ -148,6 +148,7 @@ extern const fn_def func_time_defs[];
 extern const fn_def func_cond_defs[];
 extern const fn_def func_array_defs[];
 extern const fn_def func_gis_defs[];
+extern const fn_def func_struct_defs[];
 
 /* A BX_FUNC node calling eval over args, named as d is. */
 bexpr *func_call(arena *a, const fn_def *d, scalar_fn eval, uint8_t type, uint8_t unit,

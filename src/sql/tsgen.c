@@ -157,6 +157,8 @@ int tsgen_parse_opts(int kind, const char *s, size_t n, tsgen_opts *o, err *e) {
                     rc = parse_i64(val, &o->interval_ms, e);
                     if (rc == 0 && o->interval_ms <= 0)
                         rc = exec_err(e, "interval must be positive");
+                    else if (rc == 0 && o->interval_ms > INT64_MAX / 1000000)
+                        rc = exec_err(e, "interval is too large: at most 292 years");
                 } else if (!strcmp(fname, "start_mode")) {
                     o->start_mode = !strcasecmp(val, "mode")     ? S_MODE
                                     : !strcasecmp(val, "linear") ? S_LINEAR
@@ -351,13 +353,23 @@ static int64_t start_mode(arena *a, const int64_t *t, uint32_t n, int64_t delta)
 
 enum { OP_KEEP = 0, OP_ADD, OP_DROP };
 
+static int64_t sat_add(int64_t x, int64_t y) {
+    int64_t r;
+    return __builtin_add_overflow(x, y, &r) ? INT64_MAX : r;
+}
+
 static int dp_repair(arena *a, int64_t start, int64_t delta, const int64_t *t, const double *v,
                      uint32_t m, int64_t **ot, double **ov, uint32_t *on, err *e) {
-    double slots = ceil((double)(t[m - 1] - start) / (double)delta + 1.0);
+    double slots = ceil(((double)t[m - 1] - (double)start) / (double)delta + 1.0);
     if (!(slots >= 1) || slots * (double)(m + 1) > (double)MAX_DP_CELLS)
         return exec_err(e, "timestamp_repair: aligning these points with so fine a grid is too "
                            "large to compute; give a larger interval or fewer points");
     uint32_t n = (uint32_t)slots;
+    int64_t last_slot;
+    if (__builtin_mul_overflow(delta, (int64_t)n - 1, &last_slot) ||
+        __builtin_add_overflow(start, last_slot, &last_slot))
+        return exec_err(e, "timestamp_repair: the grid runs past the largest timestamp; give a "
+                           "smaller interval");
     const int64_t add = 100000000000LL;
     uint8_t *step = arena_alloc(a, (size_t)(n + 1) * (m + 1));
     int64_t *prev = arena_alloc(a, sizeof *prev * (m + 1)),
@@ -377,14 +389,16 @@ static int dp_repair(arena *a, int64_t start, int64_t delta, const int64_t *t, c
                 STEP(i, j) = OP_KEEP;
                 continue;
             }
+            /* costs saturate: a far-off grid makes moves dearer than any sum of them */
             if (prev[j] < cur[j - 1]) {
-                cur[j] = prev[j] + add;
+                cur[j] = sat_add(prev[j], add);
                 STEP(i, j) = OP_ADD;
             } else {
-                cur[j] = cur[j - 1] + add;
+                cur[j] = sat_add(cur[j - 1], add);
                 STEP(i, j) = OP_DROP;
             }
-            int64_t moved = prev[j - 1] + llabs(t[j - 1] - slot);
+            double dist = fabs((double)t[j - 1] - (double)slot);
+            int64_t moved = sat_add(prev[j - 1], dist >= 9e18 ? INT64_MAX : (int64_t)dist);
             if (moved < cur[j]) {
                 cur[j] = moved;
                 STEP(i, j) = OP_KEEP;

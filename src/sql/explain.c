@@ -270,6 +270,22 @@ int sqlx_explain(sql_session *s, const sql_stmt *st, sql_result *r, err *e) {
     if (insert && st->analyze)
         return err_set(e, 422, EC_NOT_IMPL,
                        "This feature is not implemented: EXPLAIN ANALYZE INSERT");
+    char *stream_plan = NULL;
+    int sr = in->kind == ST_QUERY && !st->analyze
+                 ? plan_stream_explain(s, a, in->q, &stream_plan, e)
+                 : 0;
+    if (sr < 0) return -1;
+    if (sr > 0) { /* only the logical plan, as CnosDB shows a streaming one */
+        static const char *scols[] = {"plan_type", "plan"};
+        static const uint8_t stypes[] = {VT_STR, VT_STR};
+        struct table_builder sb;
+        tb_init(&sb, a, 2, scols, stypes);
+        value *row = tb_row(&sb);
+        row[0] = tb_str(a, "logical_plan");
+        row[1] = tb_str(a, stream_plan);
+        tb_finish(&sb, r);
+        return 0;
+    }
     plan_out po;
     if (plan_query(s, &r->q, in->q, &po, e) < 0) return -1;
     op *root = po.root;

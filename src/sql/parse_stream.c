@@ -1,6 +1,6 @@
 /* The grammar of CnosDB's streams:
  *
- *   CREATE STREAM TABLE [IF NOT EXISTS] name (col TYPE, ...)
+ *   CREATE STREAM TABLE [IF NOT EXISTS] name [(col TYPE, ...)]
  *       WITH (db = 'd', table = 't', event_time_column = 'c') [engine = tskv]
  *   CREATE STREAM [IF NOT EXISTS] name [TRIGGER = ONCE | 'interval'] [WATERMARK = 'interval']
  *       [OUTPUT_MODE = COMPLETE | APPEND | UPDATE] AS INSERT INTO ...
@@ -49,8 +49,8 @@ static sql_stmt *parse_stream_table(parser *p, const token *first) {
     sql_stmt *s = sqlp_new_stmt(p, ST_CREATE_STREAM_TABLE, first);
     s->if_not_exists = sqlp_acc_kws3(p, KW_IF, KW_NOT, KW_EXISTS);
     if (sqlp_parse_table_name(p, &s->table, true) < 0) return NULL;
-    if (pk(p)->kind != TOK_LPAREN) return sqlp_p_expected(p, "(", pk(p)), NULL;
-    if (sqlp_parse_column_defs(p, s) < 0) return NULL;
+    /* without columns the stream has its source's (sql_stream.c) */
+    if (pk(p)->kind == TOK_LPAREN && sqlp_parse_column_defs(p, s) < 0) return NULL;
     if (sqlp_exp_kw(p, KW_WITH) < 0 || sqlp_exp_tok(p, TOK_LPAREN) < 0) return NULL;
     if (parse_assignments(p, true, &s->opts, &s->nopts) < 0) return NULL;
     if (word(pk(p), "ENGINE")) {

@@ -24,6 +24,11 @@ typedef struct plan_out {
 
 int plan_query(sql_session *s, qctx *q, const sql_query *qy, plan_out *out, err *er);
 
+/* EXPLAIN of a query over a stream table: 1 with CnosDB's streaming logical plan in *text
+ * (from a), 0 when qy reads no stream table, -1 for a streaming query it cannot show
+ * (plan_stream.c). */
+int plan_stream_explain(sql_session *s, arena *a, const sql_query *qy, char **text, err *er);
+
 /* A WHERE clause reduced to what storage can apply per series: a time range and a predicate
  * over tag values (DELETE, SHOW SERIES, SHOW TAG VALUES). has_other is set when some conjunct
  * touches a field or mixes columns, which those statements refuse. */

@@ -57,60 +57,65 @@ int sqlx_create_stream_table(sql_session *s, const sql_stmt *st, err *e) {
                            "event_time_column",
                            n);
     }
-    const sql_option *odb = opt(st, "DB"), *otab = opt(st, "TABLE"),
-                     *otime = opt(st, "EVENT_TIME_COLUMN");
-    if (!odb || !otab || !otime || odb->v.type != VT_STR || otab->v.type != VT_STR ||
-        otime->v.type != VT_STR)
-        return err_set(e, 422, EC_QUERY_INTERNAL,
-                       "Invalid option: a stream table needs db, table and event_time_column "
-                       "as strings");
+    static const char *const need[3] = {"db", "table", "event_time_column"};
+    const sql_option *o3[3] = {opt(st, "DB"), opt(st, "TABLE"), opt(st, "EVENT_TIME_COLUMN")};
+    for (int k = 0; k < 3; k++) {
+        if (!o3[k])
+            return err_set(e, 422, EC_QUERY_INTERNAL, "Missing option [%s] of table %s", need[k],
+                           st->table.name);
+        if (o3[k]->v.type != VT_STR)
+            return err_set(e, 422, EC_QUERY_INTERNAL, "Invalid option %s: expected a string",
+                           need[k]);
+    }
     if (st->name2 && strcasecmp(st->name2, "tskv"))
         return err_set(e, 422, EC_QUERY_INTERNAL, "Unsupported stream type: %s", st->name2);
-    const char *src_db = odb->v.v.s.p, *src_table = otab->v.v.s.p, *tcol = otime->v.v.s.p;
-    col_def *defs = arena_calloc(s->a, sizeof *defs * (st->ncols + 1));
-    int time_at = -1;
-    for (uint32_t i = 0; i < st->ncols; i++) {
-        const sql_column_def *c = &st->cols[i];
-        for (uint32_t k = 0; k < i; k++)
-            if (!strcmp(st->cols[k].name, c->name))
-                return err_set(e, 422, EC_META, "Field or Tag have the same name: %s", c->name);
-        defs[i] = (col_def){
-            .name = c->name, .name_len = strlen(c->name), .kind = CK_FIELD, .type = c->type.vt};
-        if (!strcmp(c->name, tcol)) time_at = (int)i;
-    }
-    if (time_at < 0 || st->cols[time_at].type.vt != VT_TS)
-        return err_set(e, 422, EC_QUERY_INTERNAL,
-                       "Invalid option event_time_column: %s is not a TIMESTAMP column of the "
-                       "stream table",
-                       tcol);
+    const char *src_db = o3[0]->v.v.s.p, *src_table = o3[1]->v.v.s.p, *tcol = o3[2]->v.v.s.p;
     /* the source: a TSKV table with every column the stream names */
     meta_table *src = catalog_find_table(s->cat, s->tenant, src_db, src_table, e);
     if (!src) return -1;
     int rc = 0;
-    if (src->ext) {
+    if (src->ext)
         rc = err_set(e, 422, EC_QUERY_INTERNAL,
                      "Invalid option table: %s.%s is not a TSKV table, a stream reads one", src_db,
                      src_table);
-    }
-    for (uint32_t i = 0; rc == 0 && i < st->ncols; i++) {
-        int k = meta_table_col(src, st->cols[i].name, strlen(st->cols[i].name));
-        if (k < 0)
+    /* without a column list the stream has the source's columns */
+    bool derived = st->ncols == 0;
+    uint32_t n = derived ? src->ncols : st->ncols;
+    col_def *defs = arena_calloc(s->a, sizeof *defs * (n + 1));
+    int time_at = -1;
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        const char *name = derived ? arena_strdup(s->a, src->cols[i].name) : st->cols[i].name;
+        uint8_t type = derived ? src->cols[i].type : st->cols[i].type.vt;
+        for (uint32_t k = 0; k < i && rc == 0; k++)
+            if (!strcmp(defs[k].name, name))
+                rc = err_set(e, 422, EC_META, "Field or Tag have the same name: %s", name);
+        defs[i] = (col_def){.name = name, .name_len = strlen(name), .kind = CK_FIELD, .type = type};
+        int k = meta_table_col(src, name, strlen(name));
+        if (rc == 0 && k < 0)
             rc = err_set(e, 422, EC_QUERY_INTERNAL,
-                         "Column %s of the stream table is not a column of its source %s.%s",
-                         st->cols[i].name, src_db, src_table);
-        else if ((int)i == time_at && src->cols[k].kind != CK_TIME)
-            rc = err_set(e, 422, EC_QUERY_INTERNAL,
-                         "Invalid option event_time_column: %s is not the time column of %s.%s",
-                         tcol, src_db, src_table);
+                         "Column %s of the stream table is not a column of its source %s.%s", name,
+                         src_db, src_table);
+        if (!strcmp(name, tcol)) {
+            time_at = (int)i;
+            if (rc == 0 && (type != VT_TS || src->cols[k].kind != CK_TIME))
+                rc = err_set(e, 422, EC_QUERY_INTERNAL,
+                             "Invalid option event_time_column: %s is not the time column of the "
+                             "stream and of %s.%s",
+                             tcol, src_db, src_table);
+        }
     }
     meta_table_release(src);
     if (rc < 0) return -1;
-    json_t *j = json_pack("{s:{s:s, s:s, s:s}}", "stream", "db", src_db, "table", src_table,
-                          "event_time_column", tcol);
+    if (time_at < 0)
+        return err_set(e, 422, EC_QUERY_INTERNAL,
+                       "Invalid option event_time_column: %s is not a column of the stream table",
+                       tcol);
+    json_t *j = json_pack("{s:{s:s, s:s, s:s, s:b}}", "stream", "db", src_db, "table", src_table,
+                          "event_time_column", tcol, "derived", derived);
     char *def = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!def) return err_set(e, 500, EC_INTERNAL, "cannot encode a stream table definition");
-    rc = catalog_create_external_table(s->cat, s->tenant, db, st->table.name, defs, st->ncols, def,
+    rc = catalog_create_external_table(s->cat, s->tenant, db, st->table.name, defs, n, def,
                                        st->if_not_exists, e);
     free(def);
     return rc;
@@ -156,9 +161,24 @@ int sqlx_stream_query(sql_session *s, const meta_table *t, const sql_query **out
     int64_t hi = s->stream->hi / per + (s->stream->hi % per > 0);
     buf b;
     buf_init(&b);
+    meta_table *st = catalog_get_table(s->cat, s->tenant, src.db, src.table, e);
+    if (!st) {
+        buf_free(&b);
+        return -1;
+    }
     buf_puts(&b, "SELECT ");
-    for (uint32_t i = 0; i < t->ncols; i++)
-        buf_printf(&b, "%s\"%s\"", i ? ", " : "", t->cols[i].name);
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        /* a column the stream declares with another type than its source's reads cast */
+        const char *c = t->cols[i].name;
+        int k = meta_table_col(st, c, strlen(c));
+        uint8_t want = t->cols[i].type;
+        if (k >= 0 && st->cols[k].type != want && want != VT_TS)
+            buf_printf(&b, "%sCAST(\"%s\" AS %s) AS \"%s\"", i ? ", " : "", c,
+                       vtype_sql_name((enum vtype)want, TU_NS), c);
+        else
+            buf_printf(&b, "%s\"%s\"", i ? ", " : "", c);
+    }
+    meta_table_release(st);
     buf_printf(&b, " FROM \"%s\".\"%s\" WHERE \"%s\" >= %lld AND \"%s\" < %lld", src.db, src.table,
                src.time_col, (long long)lo, src.time_col, (long long)hi);
     sql_stmt **stmts;
@@ -389,11 +409,14 @@ int sqlx_create_stream(sql_session *s, const sql_stmt *st, const char *text, siz
         } else if (!strcasecmp(o->name, "WATERMARK")) {
             if (duration_opt(o, "WATERMARK", &d.delay_ns, e) < 0) return -1;
         } else if (!strcasecmp(o->name, "OUTPUT_MODE")) {
-            if (o->v.type != VT_STR || strcasecmp(o->v.v.s.p, "APPEND"))
-                return err_set(e, 422, EC_NOT_IMPL,
-                               "This feature is not implemented: OUTPUT_MODE %s: a stream "
-                               "appends its complete windows",
-                               o->v.type == VT_STR ? o->v.v.s.p : "?");
+            /* COMPLETE rewrites every bucket each time: over a table whose rows a rewrite
+             * overwrites, that is UPDATE's result */
+            const char *m = o->v.type == VT_STR ? o->v.v.s.p : "";
+            if (!strcasecmp(m, "APPEND"))
+                d.append = true;
+            else if (strcasecmp(m, "UPDATE") && strcasecmp(m, "COMPLETE"))
+                return err_set(e, 422, EC_QUERY_INTERNAL,
+                               "Invalid option OUTPUT_MODE: %s (APPEND, UPDATE or COMPLETE)", m);
         } else {
             return err_set(e, 422, EC_QUERY_INTERNAL, "Invalid option %s of CREATE STREAM",
                            o->name);

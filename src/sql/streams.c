@@ -25,6 +25,9 @@
 struct job {
     char *name, *tenant, *db, *user, *sql, *stream_db, *stream_table;
     int64_t bucket_ns, origin_ns, delay_ns, trigger_ns;
+    bool append; /* OUTPUT_MODE = APPEND */
+    /* what the last run saw (not persisted): the newest time, the rows from seen_done on */
+    int64_t seen_newest, seen_count, seen_done;
     int64_t done; /* INT64_MIN: nothing processed yet */
     uint64_t rows;
     char *error;
@@ -67,13 +70,13 @@ static int save_locked(err *e) {
     json_t *arr = json_array();
     for (uint32_t i = 0; i < S.n; i++) {
         const struct job *j = S.jobs[i];
-        json_t *o =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name",
-                      j->name, "tenant", j->tenant, "db", j->db, "user", j->user, "sql", j->sql,
-                      "stream_db", j->stream_db, "stream_table", j->stream_table, "bucket_ns",
-                      (json_int_t)j->bucket_ns, "origin_ns", (json_int_t)j->origin_ns, "delay_ns",
-                      (json_int_t)j->delay_ns, "trigger_ns", (json_int_t)j->trigger_ns, "done",
-                      (json_int_t)j->done, "rows", (json_int_t)j->rows);
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "name",
+            j->name, "tenant", j->tenant, "db", j->db, "user", j->user, "sql", j->sql, "stream_db",
+            j->stream_db, "stream_table", j->stream_table, "bucket_ns", (json_int_t)j->bucket_ns,
+            "origin_ns", (json_int_t)j->origin_ns, "delay_ns", (json_int_t)j->delay_ns,
+            "trigger_ns", (json_int_t)j->trigger_ns, "done", (json_int_t)j->done, "rows",
+            (json_int_t)j->rows, "append", j->append);
         json_array_append_new(arr, o);
     }
     json_t *top = json_pack("{s:I, s:o}", "next_id", (json_int_t)S.next_id, "jobs", arr);
@@ -119,6 +122,7 @@ static int load(err *e) {
         j->trigger_ns = json_integer_value(json_object_get(o, "trigger_ns"));
         j->done = json_integer_value(json_object_get(o, "done"));
         j->rows = (uint64_t)json_integer_value(json_object_get(o, "rows"));
+        j->append = json_is_true(json_object_get(o, "append"));
         if (j->trigger_ns <= 0) j->trigger_ns = 1000000000;
         if (S.n == S.cap) {
             S.cap = S.cap ? S.cap * 2 : 8;
@@ -143,8 +147,10 @@ static void session_for(const struct job *j, sql_session *s, arena *a) {
                        .parallelism = 1};
 }
 
-/* The one value of a one-row, one-column query (*null when NULL or no row). */
-static int query_value(sql_session *s, const char *sql, value *out, bool *null, err *e) {
+/* The first (and second, when out2) value of a one-row query (*null when the first is NULL
+ * or there is no row). */
+static int query_values(sql_session *s, const char *sql, value *out, value *out2, bool *null,
+                        err *e) {
     sql_result *r;
     *null = true;
     if (sql_run(s, sql, strlen(sql), &r, e) < 0) return -1;
@@ -153,6 +159,7 @@ static int query_value(sql_session *s, const char *sql, value *out, bool *null, 
     while ((rc = sql_result_next(r, &b, e)) > 0) {
         if (b.nrows && b.ncols && vec_is_valid(&b.cols[0], 0)) {
             vec_get(&b.cols[0], 0, out);
+            if (out2 && b.ncols > 1) vec_get(&b.cols[1], 0, out2);
             *null = false;
         }
     }
@@ -173,37 +180,56 @@ static int run_job(struct job *j, arena *a, err *e) {
     struct stream_source src;
     if (sqlx_stream_source(&s, j->stream_db, j->stream_table, &src, e) < 0) return -1;
     int64_t per = 1000000000 / tunit_per_sec(src.unit);
-    /* the newest event time, looking only past what is done */
-    char *q =
-        j->done == INT64_MIN
-            ? arena_printf(a, "SELECT max(\"%s\") FROM \"%s\".\"%s\"", src.time_col, src.db,
-                           src.table)
-            : arena_printf(a, "SELECT max(\"%s\") FROM \"%s\".\"%s\" WHERE \"%s\" >= %" PRId64,
-                           src.time_col, src.db, src.table, src.time_col,
-                           j->done / per + (j->done % per > 0));
-    value v;
+    /* the newest event time and the rows not final yet, looking only past what is done */
+    char *q = j->done == INT64_MIN
+                  ? arena_printf(a, "SELECT max(\"%s\"), count(*) FROM \"%s\".\"%s\"", src.time_col,
+                                 src.db, src.table)
+                  : arena_printf(a,
+                                 "SELECT max(\"%s\"), count(*) FROM \"%s\".\"%s\" WHERE \"%s\" >= "
+                                 "%" PRId64,
+                                 src.time_col, src.db, src.table, src.time_col,
+                                 j->done / per + (j->done % per > 0));
+    value v, cnt;
     bool null;
-    if (query_value(&s, q, &v, &null, e) < 0) return -1;
+    if (query_values(&s, q, &v, &cnt, &null, e) < 0) return -1;
     if (null) return 0;
     int64_t newest = v.v.i * per;
+    /* nothing new since the last run (the same newest row, as many open rows): the open
+     * buckets are as written, so an idle source costs a query per trigger, not writes */
+    if (j->done != INT64_MIN && newest == j->seen_newest && cnt.v.i == j->seen_count &&
+        j->done == j->seen_done)
+        return 0;
+    j->seen_newest = newest;
+    j->seen_count = cnt.v.i;
+    j->seen_done = j->done; /* the count's lower bound */
     int64_t lo = j->done;
     if (lo == INT64_MIN) {
         value mn;
         char *qm = arena_printf(a, "SELECT min(\"%s\") FROM \"%s\".\"%s\"", src.time_col, src.db,
                                 src.table);
-        if (query_value(&s, qm, &mn, &null, e) < 0) return -1;
+        if (query_values(&s, qm, &mn, NULL, &null, e) < 0) return -1;
         if (null) return 0;
         lo = mn.v.i * per;
         if (j->bucket_ns) lo = floor_to(lo, j->origin_ns, j->bucket_ns);
     }
-    int64_t mark = newest - j->delay_ns, hi;
+    int64_t mark = newest - j->delay_ns, hi, next;
     if (j->bucket_ns) {
-        hi = floor_to(mark, j->origin_ns, j->bucket_ns); /* the bucket holding mark is open */
-        int64_t cap = lo + j->bucket_ns * (int64_t)MAX_BUCKETS_PER_RUN;
-        if (cap > lo && hi > cap) hi = cap;
+        /* every bucket from the mark through the newest row's, each recomputed from all its
+         * rows; those before the watermark's bucket are final from now on */
+        int64_t open = floor_to(newest, j->origin_ns, j->bucket_ns);
+        if (__builtin_add_overflow(open, j->bucket_ns, &hi)) hi = INT64_MAX;
+        int64_t cap;
+        if (!__builtin_mul_overflow(j->bucket_ns, (int64_t)MAX_BUCKETS_PER_RUN, &cap) &&
+            !__builtin_add_overflow(lo, cap, &cap) && hi > cap)
+            hi = cap;
+        next = floor_to(mark, j->origin_ns, j->bucket_ns);
+        if (next > hi) next = hi;
+        if (next < lo) next = lo;
+        if (j->append) hi = next; /* final buckets only */
     } else {
         hi = mark + 1;
         if (hi - lo > MAX_SPAN_PER_RUN) hi = lo + MAX_SPAN_PER_RUN;
+        next = hi;
     }
     if (hi <= lo) return 0;
     s.stream = &(struct stream_range){lo, hi};
@@ -218,7 +244,7 @@ static int run_job(struct job *j, arena *a, err *e) {
     if (rc < 0) return -1;
     /* the rows are written (durable as any acknowledged write); now the mark */
     pthread_mutex_lock(&S.mu);
-    j->done = hi;
+    j->done = next; /* a moved mark counts from elsewhere: the next trigger runs again */
     j->rows += rows;
     int src_rc = save_locked(e);
     pthread_mutex_unlock(&S.mu);
@@ -371,6 +397,7 @@ int streams_add(const stream_def *d, bool if_not_exists, arena *a, const char **
     j->origin_ns = d->origin_ns;
     j->delay_ns = d->delay_ns;
     j->trigger_ns = d->trigger_ns > 0 ? d->trigger_ns : 1000000000;
+    j->append = d->append;
     j->done = INT64_MIN;
     j->next_run = time_mono_ns();
     if (S.n == S.cap) {

@@ -1,21 +1,24 @@
 /* Continuous stream jobs: CnosDB's stream queries, `INSERT INTO sink SELECT ... FROM
  * stream_table ...` (or `CREATE STREAM name ... AS INSERT ...`), kept running by the server.
  *
- * A job reads its stream table's source table by event time. It has processed every row
- * before its mark `done` (an event time, nanoseconds). On each trigger it finds the source's
+ * A job reads its stream table's source table by event time. Its mark `done` (an event time,
+ * nanoseconds) is where its output may still change. On each trigger it finds the source's
  * newest event time M; the watermark is M minus the job's allowed delay. An aggregating job
- * (one time bucket per GROUP BY: date_bin or a tumbling time_window) then runs its INSERT over
- * the rows in [done, end) where end is the start of the bucket that holds the watermark, so
- * only complete buckets are written, each once; a job that does not aggregate takes every row
- * up to the watermark. Then done = end. Rows that arrive later with an event time before done
- * are late: the raw table keeps them, the job does not revisit its written buckets (give the
- * job a WATERMARK delay to wait for them).
+ * (one time bucket per GROUP BY: date_bin or a tumbling time_window) runs its INSERT over the
+ * rows from done through the end of M's bucket, so every bucket from the mark on is written
+ * recomputed from all its rows (CnosDB's update mode: the open bucket appears at once and is
+ * rewritten as rows arrive); then done becomes the start of the watermark's bucket, and the
+ * buckets before it are final. A job that does not aggregate takes every row up to the
+ * watermark once. With OUTPUT_MODE = APPEND a bucket is written only once final (the run
+ * stops at the watermark's bucket). Rows that arrive with an event time before done are late: the
+ * raw table keeps them, the job does not revisit final buckets (a WATERMARK delay keeps buckets
+ * open that long).
  *
  * Durability: the jobs and their marks live in <data>/streams.json, replaced atomically after
  * each run, once the run's rows are written (and so are as durable as any acknowledged write).
  * A crash between the two repeats the run after restart: it writes the same buckets with the
- * same timestamps and tags, which overwrite the first copies, so nothing is counted twice and,
- * since the source rows are durable, nothing is lost.
+ * same timestamps and tags, recomputed from the source, which overwrite the first copies, so
+ * nothing is counted twice and, since the source rows are durable, nothing is lost.
  *
  * Thread safety: every function may be called from any thread; the jobs run on one thread of
  * their own. */
@@ -43,6 +46,7 @@ typedef struct stream_def {
     int64_t origin_ns;  /* buckets start at origin + k * bucket */
     int64_t delay_ns;   /* WATERMARK */
     int64_t trigger_ns; /* how often it runs */
+    bool append;        /* OUTPUT_MODE = APPEND: write a bucket once, when it is final */
 } stream_def;
 
 /* A job as SHOW STREAMS shows it. */

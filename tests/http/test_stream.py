@@ -1,7 +1,8 @@
 """Stream tables and continuous jobs (issue 11): an INSERT ... SELECT over a stream table keeps a
-rollup of a raw table up to date; only complete buckets are written, each once; the jobs and
+rollup of a raw table up to date (CnosDB's update mode: the newest bucket is written at once and
+rewritten as rows arrive, earlier ones are final once the watermark passes them); the jobs and
 their progress survive SIGTERM and SIGKILL restarts without counting a row twice or losing one;
-CREATE STREAM's WATERMARK holds buckets back for late rows; DROP STREAM stops a job."""
+CREATE STREAM's WATERMARK keeps buckets open for late rows; DROP STREAM stops a job."""
 
 import json
 import random
@@ -53,7 +54,21 @@ def lines(points):
     return "\n".join(f"raw,host={h} v={v} {t}" for t, h, v in points)
 
 
-def test_rollup_writes_complete_buckets_once(make_server):
+ALL = 2**62  # no upper time bound: the rollup has every bucket, the newest one too
+
+
+def wait_equal(srv, timeout=30):
+    """Waits until the rollup equals the direct query over every row."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        direct, sink = rows_of(srv, ALL)
+        if sink == direct:
+            return sink
+        time.sleep(0.1)
+    raise AssertionError(f"rollup differs from the direct query:\n{sink}\nvs\n{direct}")
+
+
+def test_rollup_keeps_buckets_up_to_date(make_server):
     srv = make_server()
     setup_tables(srv)
     srv.sql_ok(ROLLUP)
@@ -65,22 +80,27 @@ def test_rollup_writes_complete_buckets_once(make_server):
     for k in range(0, len(pts), 100):
         srv.write_ok(lines(pts[k:k + 100]))
     newest = max(t for t, _, _ in pts)
-    end = T0 - T0 % MIN + (newest - (T0 - T0 % MIN)) // MIN * MIN  # the open bucket's start
-    wait_processed(srv, end)
-    direct, sink = rows_of(srv, end)
-    assert sink == direct and len(sink) >= 20
-    # the open bucket is not written until a later row closes it
-    srv.write_ok(lines([(end + 5 * MIN, "a", 1)]))
-    wait_processed(srv, end + 5 * MIN)
-    direct, sink = rows_of(srv, end + 5 * MIN)
-    assert sink == direct
-    # late rows (before the processed mark) stay in the raw table only
-    before = srv.sql_ok("SELECT count(*) FROM roll")
+    open_start = newest - newest % MIN
+    wait_processed(srv, open_start)
+    # every bucket is there, the newest (still open) one too
+    assert len(wait_equal(srv)) >= 20
+    # rows for the open bucket rewrite it; a later row makes it final
+    srv.write_ok(lines([(open_start + 1, "a", 1000)]))
+    wait_equal(srv)
+    srv.write_ok(lines([(open_start + 5 * MIN, "a", 1)]))
+    wait_processed(srv, open_start + 5 * MIN)
+    wait_equal(srv)
+    # an idle source costs no writes: the open buckets are as written
+    written = streams(srv)[0]["rows_written"]
+    time.sleep(2.5)
+    assert streams(srv)[0]["rows_written"] == written
+    # late rows (before the mark) stay in the raw table only
     srv.write_ok(lines([(T0 + 1, "late", 5)]))
-    srv.write_ok(lines([(end + 7 * MIN, "a", 1)]))
-    wait_processed(srv, end + 7 * MIN)
+    srv.write_ok(lines([(open_start + 7 * MIN, "a", 1)]))
+    wait_processed(srv, open_start + 7 * MIN)
     assert "late" not in srv.sql_ok("SELECT DISTINCT host FROM roll")
-    assert srv.sql_ok("SELECT count(*) FROM roll") != before  # the later bucket came
+    direct, sink = rows_of(srv, ALL)
+    assert [r for r in direct if ",late," not in r] == sink
 
 
 def test_watermark_waits_for_late_rows_and_drop_stops(make_server):
@@ -90,14 +110,15 @@ def test_watermark_waits_for_late_rows_and_drop_stops(make_server):
     base = T0 - T0 % MIN
     srv.write_ok(lines([(base + k * 10**9, "a", k) for k in range(0, 120, 10)]))  # two minutes
     srv.write_ok(lines([(base + 3 * MIN - 10**9, "a", 1)]))
-    time.sleep(1.0)
-    # newest - 2m is inside the first minute: no bucket is complete yet
-    assert srv.sql_ok("SELECT count(*) FROM roll") == "COUNT(*)\n0\n"
+    # the buckets are written at once; newest - 2m is inside the first minute: none is final
+    wait_equal(srv)
+    assert streams(srv)[0]["processed_until"] == time.strftime(
+        "%Y-%m-%dT%H:%M:%S", time.gmtime(base // 10**9))
     srv.write_ok(lines([(base + 25 * 10**9, "a", 100)]))  # late, but inside the watermark
     srv.write_ok(lines([(base + 6 * MIN, "a", 1)]))
     wait_processed(srv, base + 4 * MIN)
-    direct, sink = rows_of(srv, base + 4 * MIN)
-    assert sink == direct and any(r.split(",")[2] == "100.0" for r in sink)
+    sink = wait_equal(srv)
+    assert any(r.split(",")[2] == "100.0" for r in sink)
     ss = streams(srv)
     assert ss[0]["stream_name"] == "roll_job" and ss[0]["watermark"] == "2m"
     r = srv.sql("CREATE STREAM roll_job AS " + ROLLUP)
@@ -136,12 +157,10 @@ def test_jobs_survive_sigterm_and_sigkill_without_double_counting(make_server):
             assert srv.stop() == 0
         srv.start()
         assert len(streams(srv)) == 1  # the job came back
-    end = t - t % MIN
-    wait_processed(srv, end)
-    direct, sink = rows_of(srv, end)
-    assert sink == direct
+    wait_processed(srv, t - t % MIN)
+    sink = wait_equal(srv)
     total = sum(int(r.split(",")[4]) for r in sink)
-    assert total == int(srv.sql_ok(f"SELECT count(*) FROM raw WHERE time < {end}").split()[1])
+    assert total == written == int(srv.sql_ok("SELECT count(*) FROM raw").split()[1])
 
 
 def test_pass_through_stream_and_time_window(make_server):
@@ -159,12 +178,17 @@ def test_pass_through_stream_and_time_window(make_server):
     srv.write_ok(lines(pts))
     newest = pts[-1][0]
     wait_processed(srv, newest - newest % (5 * MIN))
-    hot = srv.sql_ok("SELECT v FROM hot ORDER BY time").split()[1:]
+    deadline = time.time() + 30
+    while True:
+        hot = srv.sql_ok("SELECT v FROM hot ORDER BY time").split()[1:]
+        got = srv.sql_ok("SELECT time, host, n FROM roll5 ORDER BY time, host").splitlines()[1:]
+        want = srv.sql_ok("SELECT w.start AS time, host, n FROM (SELECT time_window(time, INTERVAL "
+                          "'5 minutes') AS w, host, count(*) AS n FROM raw GROUP BY w, host) "
+                          "ORDER BY time, host").splitlines()[1:]
+        if (hot == [f"{k}.0" for k in range(51, 100)] and got == want) or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert hot == [f"{k}.0" for k in range(51, 100)]
-    got = srv.sql_ok("SELECT time, host, n FROM roll5 ORDER BY time, host").splitlines()[1:]
-    want = srv.sql_ok("SELECT w.start AS time, host, n FROM (SELECT time_window(time, INTERVAL "
-                      f"'5 minutes') AS w, host, count(*) AS n FROM raw WHERE time < {newest - newest % (5 * MIN)} "
-                      "GROUP BY w, host) ORDER BY time, host").splitlines()[1:]
     assert got == want and got
 
 
@@ -204,3 +228,21 @@ def test_stream_errors(make_server):
         "SELECT table_engine FROM information_schema.tables WHERE table_name = 'raw_stream'")
     assert srv.sql_ok("DESCRIBE TABLE raw_stream").splitlines()[1].startswith("time,TIMESTAMP")
     assert streams(srv) == []
+
+
+def test_append_mode_writes_final_buckets_only(make_server):
+    srv = make_server()
+    setup_tables(srv)
+    srv.sql_ok("CREATE STREAM app TRIGGER = '200ms' OUTPUT_MODE = APPEND AS " + ROLLUP)
+    base = T0 - T0 % MIN
+    srv.write_ok(lines([(base + 5 * 10**9, "a", 1), (base + MIN + 5 * 10**9, "a", 2)]))
+    wait_processed(srv, base + MIN)
+    time.sleep(0.5)
+    # the first minute is final (a later row exists) and written; the open one is not
+    assert srv.sql_ok("SELECT vmax FROM roll ORDER BY time").split()[1:] == ["1.0"]
+    srv.write_ok(lines([(base + 2 * MIN, "a", 3)]))
+    wait_processed(srv, base + 2 * MIN)
+    time.sleep(0.3)
+    assert srv.sql_ok("SELECT vmax FROM roll ORDER BY time").split()[1:] == ["1.0", "2.0"]
+    r = srv.sql("CREATE STREAM bad OUTPUT_MODE = sometimes AS " + ROLLUP)
+    assert r.status == 422 and "Invalid option OUTPUT_MODE" in r.text

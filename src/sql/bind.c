@@ -855,6 +855,20 @@ static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
         *out = bx_col(a, bd->tw->col, VT_STRUCT, bd->tw->shape);
         return 0;
     }
+    if (plan_is_gapfill_window(e) && bd->tw && bd->tw->gapfill) {
+        /* the window's start (plan_twindow.c), bucketed by the slide: the gap filler's call */
+        if (bd->agg) return plan_err(er, "time_window_gapfill is not allowed in an aggregate");
+        bexpr **args = arena_alloc(a, sizeof *args * 4);
+        value iv = {.type = VT_INTERVAL}, ov = {.type = VT_TS, .unit = TU_NS};
+        iv.v.iv.nanos = bd->tw->slide;
+        ov.v.i = bd->tw->origin;
+        args[0] = bx_col(a, bd->tw->col, VT_TS, TU_NS);
+        args[1] = bx_const(a, iv);
+        args[2] = bx_const(a, iv);
+        args[3] = bx_const(a, ov);
+        fn_env env = {.now_ns = bd->now_ns};
+        return func_bind(a, e->name, args, 4, &env, out, er);
+    }
     if (e->over && bd->typing_only) {
         /* only what the window reads is typed here: the call itself is planned later */
         const sql_window *w = e->over;

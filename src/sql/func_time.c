@@ -347,8 +347,9 @@ static int bind_date_bin(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **
 
 /* time_window_gapfill(time, width[, slide][, origin]): the bucket is date_bin(width, time
  * [, origin]); the gap filling itself is the planner's (plan_gapfill.c), which finds the call
- * by name among the GROUP BY keys. A slide other than the width would make a row belong to
- * several buckets, which the gap filler does not model: refused rather than answered wrong. */
+ * by name among the GROUP BY keys. A sliding one is bound here over the window column that
+ * plan_twindow.c adds (its start, bucketed by the slide); one it did not take (outside a
+ * SELECT's items and GROUP BY) is refused rather than answered wrong. */
 static int bind_time_window_gapfill(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out,
                                     err *er) {
     if (nargs < 2 || nargs > 4)

@@ -109,13 +109,15 @@ int op_select(const bexpr *pred, const batch *b, arena *a, uint32_t *idx, err *e
 op *op_project(qctx *q, op *child, bexpr **exprs, uint32_t n);
 op *op_limit(qctx *q, op *child, uint64_t offset, int64_t limit /* -1 = none */);
 /* Gap filling (ops_gapfill.c) over an aggregate's output: keys [0, nkeys), time_col among them
- * the bucket start; stride, origin and [tmin, tmax] in that column's unit. The output is the
- * input's columns (gaps NULL) and then nfill filled copies: column fill_src[j] filled as
+ * the bucket start; stride, origin, width and [tmin, tmax] in that column's unit. The buckets
+ * are those starting every stride from the origin that end after tmin and start by tmax. The output
+ * is the input's columns (gaps NULL) and then nfill filled copies: column fill_src[j] filled as
  * fill_mode[j] says (one aggregate may be shown both raw and filled, or filled two ways). */
 enum { GF_LOCF = 1, GF_INTERP };
 typedef struct gapfill_spec {
     uint32_t nkeys, time_col;
     int64_t stride, origin, tmin, tmax;
+    int64_t width; /* a bucket's span: the stride, or a sliding window's width */
     uint32_t nfill;
     const uint32_t *fill_src;
     const uint8_t *fill_mode;
@@ -174,7 +176,8 @@ op *op_expand(qctx *q, op *child, bexpr **keys, uint32_t nkeys, const uint64_t *
 /* time_window (ops_twindow.c): every input row once per window [start, start + width) that
  * holds its time (windows start at origin + k * slide, all in nanoseconds; time is a timestamp
  * expression over the input; a row whose time is NULL has none), as the input's columns then
- * the window as a struct of shape {start, end} (nanosecond timestamps). The caller keeps
+ * the window as a struct of shape {start, end} (nanosecond timestamps), or with shape 0 as its
+ * start alone (a nanosecond timestamp: sliding gap filling's bucket). The caller keeps
  * ceil(width / slide) small (CnosDB's limit is 100): a batch grows by that factor. */
 op *op_twindow(qctx *q, op *child, bexpr *time, int64_t width, int64_t slide, int64_t origin,
                uint8_t shape);

@@ -3,7 +3,7 @@
  * had get NULL aggregates, then locf columns take the series' last non-NULL value before them
  * and interpolate columns a straight line between the non-NULL values on either side (those
  * before the first and after the last stay NULL). Blocking: it reads all its input first.
- * Series come out in the order the input first shows them, buckets in time order. See ops.h. */
+ * Series come out in the order of their keys, buckets in time order. See ops.h. */
 #include "sql/ops_int.h"
 
 #include "util/mem.h"
@@ -75,6 +75,31 @@ static void gf_fill(vec *v, uint8_t mode, const int64_t *ts, uint32_t from, uint
     }
 }
 
+/* Renumbers the series in the order of their keys (the GROUP BY's other keys, in its order,
+ * ascending, NULLs last), as IOx's gap filler sorts its input: the answer does not depend on
+ * the order the aggregate's hash table gave. first[] follows. */
+static int gf_sort_series(qctx *q, const struct colbuf *in, const gapfill_spec *gs, uint32_t *first,
+                          uint32_t nseries, struct gf_row *rows, uint32_t nrows, err *er) {
+    arena *qa = q->a;
+    if (nseries < 2 || gs->nkeys < 2) return 0;
+    uint32_t nk = 0;
+    vec *keys = arena_alloc(qa, sizeof *keys * gs->nkeys);
+    sort_key *spec = arena_calloc(qa, sizeof *spec * gs->nkeys);
+    for (uint32_t k = 0; k < gs->nkeys; k++)
+        if (k != gs->time_col) vec_take(qa, &in->cols[k], first, nseries, &keys[nk++]);
+    struct row_order ro = {keys, spec, nk};
+    uint32_t *perm, *rank = arena_alloc(qa, sizeof *rank * nseries);
+    if (rows_sort(q, qa, &ro, nseries, &perm, er) < 0) return -1;
+    uint32_t *f2 = arena_alloc(qa, sizeof *f2 * nseries);
+    for (uint32_t i = 0; i < nseries; i++) {
+        rank[perm[i]] = i;
+        f2[i] = first[perm[i]];
+    }
+    memcpy(first, f2, sizeof *first * nseries);
+    for (uint32_t i = 0; i < nrows; i++) rows[i].series = rank[rows[i].series];
+    return 0;
+}
+
 static int gapfill_build(struct gapfill_op *g, err *er) {
     op *o = &g->o;
     arena *qa = o->q->a;
@@ -110,11 +135,15 @@ static int gapfill_build(struct gapfill_op *g, err *er) {
         rows[nrows++] = (struct gf_row){*slot, i, tv->d.i64[i]};
     }
     buf_free(&kb);
+    if (gf_sort_series(o->q, &in, gs, first, nseries, rows, nrows, er) < 0) return -1;
     qsort(rows, nrows, sizeof *rows, gf_row_cmp);
-    /* The first bucket: the one holding tmin. */
-    int64_t start = gs->tmin - gs->origin, step = gs->stride, m = start % step;
-    start = start - m - (m < 0 ? step : 0) + gs->origin;
-    uint64_t per = gs->tmax < start ? 0 : (uint64_t)(gs->tmax - start) / (uint64_t)step + 1;
+    /* The first bucket: the earliest that ends after tmin (for tumbling ones, the one holding
+     * it). 128 bits: tmin - width may pass INT64_MIN. */
+    __int128 step = gs->stride, lo = (__int128)gs->tmin - gs->width - gs->origin, m = lo % step;
+    __int128 s0 = lo - m - (m < 0 ? step : 0) + gs->origin + step;
+    if (s0 < INT64_MIN) s0 += ((INT64_MIN - s0) + step - 1) / step * step;
+    int64_t start = s0 > gs->tmax ? gs->tmax : (int64_t)s0;
+    uint64_t per = s0 > gs->tmax ? 0 : (uint64_t)((__int128)gs->tmax - start) / (uint64_t)step + 1;
     /* Each output row costs its columns' slots: a range far wider than the stride (a year of
      * nanoseconds) is refused before it is allocated. */
     if (nseries && per > GF_MAX_ROWS / nseries)

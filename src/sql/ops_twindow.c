@@ -63,6 +63,11 @@ static int twindow_next(op *o, batch *b, err *er) {
         b->cols = arena_alloc(ba, sizeof *b->cols * (o->ncols + 1));
         for (uint32_t c = 0; c < in.ncols; c++) vec_take(ba, &in.cols[c], idx, m, &b->cols[c]);
         vec *sv = &b->cols[in.ncols];
+        if (!w->shape) {
+            vec_alloc(ba, VT_TS, TU_NS, m, sv);
+            memcpy(sv->d.i64, starts, sizeof *starts * m);
+            return 1;
+        }
         vec_alloc(ba, VT_STRUCT, w->shape, m, sv);
         for (uint32_t i = 0; i < m; i++) {
             value f[2] = {{.type = VT_TS, .unit = TU_NS}, {.type = VT_TS, .unit = TU_NS}};
@@ -94,8 +99,8 @@ static op *twindow_new(qctx *q, op *child, const struct twindow_op *like) {
     op_init(&w->o, q, child->ncols + 1);
     op_explain_as(&w->o, "ExpandExec", "Expand", &w->child, 1);
     op_copy_cols(&w->o, 0, child);
-    w->o.types[child->ncols] = VT_STRUCT;
-    w->o.units[child->ncols] = like->shape;
+    w->o.types[child->ncols] = like->shape ? VT_STRUCT : VT_TS;
+    w->o.units[child->ncols] = like->shape ? like->shape : TU_NS;
     w->o.next = twindow_next;
     w->o.close = twindow_close;
     w->o.split = twindow_split;

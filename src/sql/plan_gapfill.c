@@ -56,6 +56,12 @@ static int bucket_params(arena *a, const bexpr *key, gapfill_spec *gs, err *er) 
     return 0;
 }
 
+static int64_t sat_mul(int64_t x, int64_t m) {
+    int64_t r;
+    if (__builtin_mul_overflow(x, m, &r)) return x < 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
 /* The filled copies the gap filler appends after the aggregate's ncols columns. */
 struct fills {
     arena *a;
@@ -140,9 +146,18 @@ int plan_gapfill(qctx *q, const struct binder *bd, bexpr *where, bool grouping_s
     const bexpr *kx = bd->group_bx[key];
     gapfill_spec gs = {.nkeys = bd->ngroup, .time_col = key};
     if (bucket_params(a, kx, &gs, er) < 0) return -1;
-    /* the bounds on the column the buckets are made of */
+    gs.width = gs.stride;
+    /* the bounds on the column the buckets are made of: for a sliding window, the time column
+     * its start was computed from (in that column's unit, the buckets' being nanoseconds) */
     const bexpr *tc = kx->args[1];
+    int64_t mul = 1;
+    if (bd->tw && bd->tw->gapfill) {
+        tc = bd->tw->time;
+        gs.width = bd->tw->width;
+    }
     if (tc->kind == BX_CAST) tc = tc->args[0];
+    if (bd->tw && bd->tw->gapfill && tc->type == VT_TS)
+        mul = 1000000000 / tunit_per_sec((enum tunit)tc->unit);
     gs.tmin = INT64_MIN;
     gs.tmax = INT64_MAX;
     if (tc->kind == BX_COL && where) {
@@ -158,6 +173,8 @@ int plan_gapfill(qctx *q, const struct binder *bd, bexpr *where, bool grouping_s
         return func_plan_err(er, "gap-filling query is missing lower time bound");
     if (gs.tmax == INT64_MAX)
         return func_plan_err(er, "gap-filling query is missing upper time bound");
+    gs.tmin = sat_mul(gs.tmin, mul);
+    gs.tmax = sat_mul(gs.tmax, mul);
     struct fills fl = {a,
                        bd,
                        (*root)->ncols,

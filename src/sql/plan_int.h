@@ -206,10 +206,13 @@ struct tw_plan {
     uint32_t col;
     bexpr *time;                  /* bound against the FROM scope */
     int64_t width, slide, origin; /* nanoseconds; origin already taken modulo width */
-    uint8_t shape;                /* the struct {start, end} (util/vstruct.h) */
+    uint8_t shape;                /* the struct {start, end} (util/vstruct.h); 0 for gapfill */
+    bool gapfill; /* a sliding time_window_gapfill: the column is the window's start */
 };
-/* Whether e is a time_window call. */
+/* Whether e is a time_window call, or a time_window_gapfill with a slide (which needs the same
+ * window column when the slide is not the width). */
 bool plan_is_time_window(const expr *e);
+bool plan_is_gapfill_window(const expr *e);
 /* Finds the time_window call of a SELECT (its items, GROUP BY, HAVING, qy's ORDER BY),
  * checks it as CnosDB does and appends its window column to sc, which every occurrence of the
  * call then binds to (bd->tw). Nothing when there is none. */

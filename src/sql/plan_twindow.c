@@ -7,7 +7,12 @@
  * CnosDB's limits: width and slide are interval constants in (0, 365 d] (a month counting 30
  * days), at most 100 windows overlap (ceil(width / slide)), one time_window expression per
  * query level, and the origin (default the epoch) is taken modulo the width. Its errors come
- * from an analyzer rule, after the plan is built. */
+ * from an analyzer rule, after the plan is built.
+ *
+ * A time_window_gapfill whose slide is not its width needs the same expansion (a row belongs to
+ * several buckets, or to none when the slide is wider): its window column is the start alone,
+ * which the call binds to as a date_bin of the slide, so the gap filler (plan_gapfill.c) sees
+ * the usual bucket call over it. A tumbling one is left to func_time.c's date_bin. */
 #include <string.h>
 
 #include "sql/func.h"
@@ -20,6 +25,11 @@ bool plan_is_time_window(const expr *e) {
     return e && e->kind == EX_FUNC && !e->over && !strcmp(e->name, "time_window");
 }
 
+bool plan_is_gapfill_window(const expr *e) {
+    return e && e->kind == EX_FUNC && !e->over && e->nargs >= 3 &&
+           !strcmp(e->name, "time_window_gapfill");
+}
+
 struct tw_found {
     arena *a;
     const struct scope *sc;
@@ -27,11 +37,12 @@ struct tw_found {
     const char *first_name;
     const char **names; /* every distinct call, for the error */
     uint32_t n, cap;
+    bool gapfill; /* time_window_gapfill calls count too */
 };
 
 static void find_calls(struct tw_found *f, const expr *e) {
     if (!e) return;
-    if (plan_is_time_window(e)) {
+    if (plan_is_time_window(e) || (f->gapfill && plan_is_gapfill_window(e))) {
         const char *nm = plan_expr_display(f->a, e, f->sc);
         for (uint32_t i = 0; i < f->n; i++)
             if (!strcmp(f->names[i], nm)) return;
@@ -57,9 +68,8 @@ static void find_calls(struct tw_found *f, const expr *e) {
 }
 
 static int tw_err(err *er, const char *kind, const char *msg) {
-    return err_set(er, 422, EC_QUERY_INTERNAL,
-                   "Datafusion: transform_time_window\ncaused by\n%s%s", kind,
-                   msg);
+    return err_set(er, 422, EC_QUERY_INTERNAL, "Datafusion: transform_time_window\ncaused by\n%s%s",
+                   kind, msg);
 }
 
 /* A width or slide argument: an interval constant, in nanoseconds (a month is 30 days). */
@@ -91,7 +101,7 @@ static int duration_arg(struct binder *bd, const expr *e, int64_t *ns, err *er) 
 int plan_twindow(struct binder *bd, const sql_select *sel, const sql_query *qy,
                  const expr *const *items, uint32_t nitems, struct scope *sc, err *er) {
     arena *a = bd->a;
-    struct tw_found f = {.a = a, .sc = sc};
+    struct tw_found f = {.a = a, .sc = sc, .gapfill = true};
     for (uint32_t i = 0; i < nitems; i++) find_calls(&f, items[i]);
     for (uint32_t i = 0; i < sel->ngroup; i++) find_calls(&f, sel->group_by[i]);
     for (uint32_t s = 0; s < sel->nsets; s++)
@@ -116,6 +126,16 @@ int plan_twindow(struct binder *bd, const sql_select *sel, const sql_query *qy,
         return plan_err(er, "time_window in WHERE is not supported: filter on its result in "
                             "an outer query");
     const expr *call = f.first;
+    bool gapfill = plan_is_gapfill_window(call);
+    if (gapfill) {
+        /* a tumbling gapfill (no slide, or the width's) is date_bin's bucket: func_time.c */
+        bexpr *x;
+        if (call->nargs > 4)
+            return plan_err(er, "time_window_gapfill expects 2 to 4 arguments, got %u",
+                            call->nargs);
+        if (plan_bind(bd, call->args[2], &x, er) < 0) return -1;
+        if (x->type != VT_INTERVAL) return 0;
+    }
     if (call->nargs < 2 || call->nargs > 4)
         return plan_err(er,
                         "No function matches the given name and argument types "
@@ -138,8 +158,15 @@ int plan_twindow(struct binder *bd, const sql_select *sel, const sql_query *qy,
             return -1;
         if (!bx_is_const(o) || bx_fold(a, o, &v, er) < 0)
             return plan_err(er, "time_window's origin must be a constant timestamp");
-        tw->origin = v.null ? 0 : v.v.i % tw->width;
+        /* a gap filler's buckets are every slide from the origin, so it is kept modulo that */
+        if (v.null)
+            tw->origin = 0;
+        else if (gapfill)
+            tw->origin = (v.v.i % tw->slide + tw->slide) % tw->slide;
+        else
+            tw->origin = v.v.i % tw->width;
     }
+    if (gapfill && tw->slide == tw->width) return 0;
     int64_t overlap = (tw->width + tw->slide - 1) / tw->slide;
     if (overlap > 100) {
         char *msg = arena_printf(a, "Too many overlapping windows: %lld", (long long)overlap);
@@ -147,13 +174,19 @@ int plan_twindow(struct binder *bd, const sql_select *sel, const sql_query *qy,
     }
     static const char *const names[2] = {"start", "end"};
     static const uint8_t types[2] = {VT_TS, VT_TS}, units[2] = {TU_NS, TU_NS};
-    tw->shape = vstruct_shape(2, names, types, units, NULL);
-    if (!tw->shape) return plan_err(er, "too many distinct struct types");
+    tw->gapfill = gapfill;
+    if (!gapfill) {
+        tw->shape = vstruct_shape(2, names, types, units, NULL);
+        if (!tw->shape) return plan_err(er, "too many distinct struct types");
+    }
     /* the window column: found by no name and left out of `*`; only the call reaches it */
     struct col_ref *cols = arena_alloc(a, sizeof *cols * (sc->n + 1));
     memcpy(cols, sc->cols, sizeof *cols * sc->n);
-    cols[sc->n] = (struct col_ref){
-        .name = f.names[0], .type = VT_STRUCT, .unit = tw->shape, .kind = 0xff, .vis = CV_GONE};
+    cols[sc->n] = (struct col_ref){.name = f.names[0],
+                                   .type = gapfill ? VT_TS : VT_STRUCT,
+                                   .unit = gapfill ? TU_NS : tw->shape,
+                                   .kind = 0xff,
+                                   .vis = CV_GONE};
     tw->col = sc->n;
     sc->cols = cols;
     sc->n++;

@@ -1,10 +1,11 @@
 /* gauge_agg(time, value) and its accessors, CnosDB's two-step gauge aggregate.
  *
  * CnosDB builds a GaugeData struct {first, second, penultimate, last, num_elements} and reads it
- * with scalar accessors (delta, rate, idelta_left ...). Strata has no struct values, so the
- * binder fuses `accessor(gauge_agg(t, v))` into one aggregate (AGG_GAUGE, the accessor's code
- * in agg_spec.param2); a bare gauge_agg (param2 0) yields the struct rendered as CnosDB prints
- * it, as text.
+ * with scalar accessors (delta, rate, idelta_left ...). The binder fuses
+ * `accessor(gauge_agg(t, v))` into one aggregate (AGG_GAUGE, the accessor's code in
+ * agg_spec.param2), so the usual form never builds the struct; a bare gauge_agg (param2 0)
+ * yields it (util/vstruct.h), and an accessor over such a value from a subquery is a scalar
+ * call reading its fields.
  *
  * State, per group: the two earliest and the two latest non-NULL points by time, whatever
  * the order rows arrive in, and their count; held in agg_state.vals as eight 64-bit words
@@ -18,6 +19,7 @@
 #include "format/format.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
+#include "util/vstruct.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -140,40 +142,46 @@ static int64_t unit_ns(uint8_t unit) {
     }
 }
 
-static void put_point(buf *b, const char *name, struct gpt p, uint8_t unit) {
-    char tmp[64];
-    size_t n = time_format(tmp, p.t, (enum tunit)unit, TSFMT_TRIM, false);
-    buf_printf(b, "%s: {ts: %.*s, val: ", name, (int)n, tmp);
-    n = fmt_double(tmp, p.v);
-    buf_append(b, tmp, n);
-    buf_puts(b, "}");
+/* The shapes of a gauge for a time unit: the point {ts, val} and GaugeData {first, second,
+ * penultimate, last, num_elements}; false when the registry is full. */
+static bool gauge_shapes(uint8_t unit, uint8_t *top, uint8_t *point) {
+    static const char *const pn[2] = {"ts", "val"};
+    static const char *const tn[5] = {"first", "second", "penultimate", "last", "num_elements"};
+    uint8_t pt[2] = {VT_TS, VT_F64}, pu[2] = {unit, 0};
+    if (!(*point = vstruct_shape(2, pn, pt, pu, NULL))) return false;
+    uint8_t tt[5] = {VT_STRUCT, VT_STRUCT, VT_STRUCT, VT_STRUCT, VT_U64};
+    uint8_t tu[5] = {*point, *point, *point, *point, 0};
+    return (*top = vstruct_shape(5, tn, tt, tu, NULL)) != 0;
 }
 
-static strv gauge_text(arena *a, const struct agg_state *st, uint8_t unit) {
-    static const char *const names[] = {"first", "second", "penultimate", "last"};
-    buf b;
-    buf_init(&b);
-    buf_putc(&b, '{');
+/* Whether id is a GaugeData shape (a gauge_agg result read back from a subquery). */
+static bool is_gauge_shape(uint8_t id) {
+    const vshape *sh = vstruct_get(id);
+    if (!sh || sh->n != 5 || strcmp(sh->names[0], "first") || strcmp(sh->names[3], "last") ||
+        strcmp(sh->names[4], "num_elements") || sh->types[0] != VT_STRUCT)
+        return false;
+    const vshape *p = vstruct_get(sh->units[0]);
+    return p && p->n == 2 && p->types[0] == VT_TS && p->types[1] == VT_F64;
+}
+
+static strv gauge_struct(arena *a, const struct gpt p[4], int64_t count, uint8_t unit) {
+    uint8_t top, point;
+    gauge_shapes(unit, &top, &point); /* made when the call was bound */
+    value f[5], pf[2];
     for (int k = 0; k < 4; k++) {
-        put_point(&b, names[k], pt_get(st, k), unit);
-        buf_puts(&b, ", ");
+        pf[0] = (value){.type = VT_TS, .unit = unit, .v.i = p[k].t};
+        pf[1] = (value){.type = VT_F64, .v.f = p[k].v};
+        f[k] = (value){.type = VT_STRUCT, .unit = point, .v.s = vstruct_make(a, point, pf)};
     }
-    buf_printf(&b, "num_elements: %lld}", (long long)st->count);
-    strv s = {arena_strndup(a, b.p, (uint32_t)b.len), (uint32_t)b.len};
-    buf_free(&b);
-    return s;
+    f[4] = (value){.type = VT_U64, .v.u = (uint64_t)count};
+    return vstruct_make(a, top, f);
 }
 
-bool agg_gauge_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
-                     arena *a) {
-    if (!st->count) return false;
-    struct gpt f = pt_get(st, G_FIRST), s = pt_get(st, G_SECOND), q = pt_get(st, G_PEN),
-               l = pt_get(st, G_LAST);
-    uint8_t unit = sp->arg->unit;
-    switch (sp->param2) {
-    case GA_STRUCT:
-        out->d.s[r] = gauge_text(a, st, unit);
-        return true;
+/* An accessor's value over the four points and the count into out's row r; false for NULL. */
+static bool gauge_read(int code, const struct gpt p[4], uint64_t count, uint8_t unit, vec *out,
+                       uint32_t r) {
+    struct gpt f = p[G_FIRST], s = p[G_SECOND], q = p[G_PEN], l = p[G_LAST];
+    switch (code) {
     case GA_DELTA:
         out->d.f64[r] = l.v - f.v;
         return true;
@@ -203,9 +211,22 @@ bool agg_gauge_final(const agg_spec *sp, const struct agg_state *st, vec *out, u
         out->d.f64[r] = l.v;
         return true;
     default:
-        out->d.u64[r] = (uint64_t)st->count;
+        out->d.u64[r] = count;
         return true;
     }
+}
+
+bool agg_gauge_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
+                     arena *a) {
+    if (!st->count) return false;
+    struct gpt p[4];
+    for (int k = 0; k < 4; k++) p[k] = pt_get(st, k);
+    uint8_t unit = sp->arg->unit;
+    if (sp->param2 == GA_STRUCT) {
+        out->d.s[r] = gauge_struct(a, p, st->count, unit);
+        return true;
+    }
+    return gauge_read((int)sp->param2, p, (uint64_t)st->count, unit, out, r);
 }
 
 /* gauge_agg's signature lists each timestamp unit with Float64, as DataFusion lists a OneOf's
@@ -235,9 +256,13 @@ int agg_gauge_bind(bexpr **args, uint32_t nargs, agg_spec *sp, err *er) {
     sp->arg2 = args[1];
     sp->unit = 0;
     switch (sp->param2) {
-    case GA_STRUCT:
-        sp->type = VT_STR;
+    case GA_STRUCT: {
+        uint8_t point;
+        if (!gauge_shapes(args[0]->unit, &sp->unit, &point))
+            return func_plan_err(er, "too many distinct struct types");
+        sp->type = VT_STRUCT;
         break;
+    }
     case GA_TIME_DELTA:
         sp->type = VT_INTERVAL;
         break;
@@ -284,10 +309,58 @@ static const char *scalar_null_name(const bexpr *x, char *tmp, size_t cap) {
     }
 }
 
-int agg_gauge_accessor_err(const char *name, uint32_t nargs, const bexpr *arg, err *er) {
+/* The four points of a GaugeData struct; false when one is NULL (not a gauge_agg result). */
+static bool gauge_points(strv g, uint8_t shape, uint8_t point, struct gpt p[4]) {
+    for (uint32_t k = 0; k < 4; k++) {
+        value f, ts, v;
+        vstruct_field(g, shape, k, &f);
+        if (f.null) return false;
+        vstruct_field(f.v.s, point, 0, &ts);
+        vstruct_field(f.v.s, point, 1, &v);
+        if (ts.null || v.null) return false;
+        p[k] = (struct gpt){ts.v.i, v.v.f};
+    }
+    return true;
+}
+
+static int gauge_scalar_fn(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    (void)er;
+    const vec *g = &args[0];
+    uint8_t point = vstruct_get(g->unit)->units[0], unit = vstruct_get(point)->units[0];
+    for (uint32_t r = 0; r < n; r++) {
+        struct gpt p[4];
+        value cnt;
+        if (!vec_is_valid(g, r) || !gauge_points(g->d.s[r], g->unit, point, p)) {
+            vec_set_null(a, out, r);
+            continue;
+        }
+        vstruct_field(g->d.s[r], g->unit, 4, &cnt);
+        if (cnt.null || !gauge_read((int)e->col, p, cnt.v.u, unit, out, r)) vec_set_null(a, out, r);
+    }
+    return 0;
+}
+
+int agg_gauge_accessor_scalar(arena *a, const char *name, uint32_t nargs, bexpr *arg, bexpr **out,
+                              err *er) {
     if (nargs != 1)
         return func_plan_err(er, "The function \"%s\" expects 1 arguments, but %u were provided",
                              name, nargs);
+    int code = agg_gauge_accessor(name);
+    if (arg->type == VT_STRUCT && is_gauge_shape(arg->unit)) {
+        agg_spec sp = {.param2 = code};
+        bexpr *targs[2] = {
+            bx_col(a, 0, VT_TS, vstruct_get(vstruct_get(arg->unit)->units[0])->units[0]),
+            bx_col(a, 0, VT_F64, 0)};
+        if (agg_gauge_bind(targs, 2, &sp, er) < 0) return -1;
+        bexpr *r = bx_new(a, BX_FUNC, sp.type, 1);
+        r->unit = sp.unit;
+        r->args[0] = arg;
+        r->col = (uint32_t)code;
+        r->fn = gauge_scalar_fn;
+        r->fname = accessors[code];
+        *out = r;
+        return 0;
+    }
     char tmp[96];
     return err_set(er, 422, EC_QUERY_INTERNAL,
                    "Failed to do analyze. err: Expected GaugeData, got %s",

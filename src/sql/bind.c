@@ -885,10 +885,10 @@ static int bind_func(struct binder *bd, const expr *e, bexpr **out, err *er) {
     }
     if (e->over) return plan_bind_window(bd, e, out, er);
     if (agg_lookup(e->name) || fused_kind(e)) return add_agg(bd, e, out, er);
-    if (agg_gauge_accessor(e->name)) { /* an accessor of something not a gauge */
+    if (agg_gauge_accessor(e->name)) { /* over a GaugeData value, or CnosDB's error */
         bexpr *arg = NULL;
         if (e->nargs == 1 && plan_bind(bd, e->args[0], &arg, er) < 0) return -1;
-        return agg_gauge_accessor_err(e->name, e->nargs, arg, er);
+        return agg_gauge_accessor_scalar(a, e->name, e->nargs, arg, out, er);
     }
     bexpr **args = arena_alloc(a, sizeof *args * (e->nargs + 1));
     for (uint32_t i = 0; i < e->nargs; i++)

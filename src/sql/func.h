@@ -103,12 +103,14 @@ int agg_lookup(const char *name);
 int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, struct agg_spec *sp, err *er);
 /* gauge_agg (agg_gauge.c): the accessor code of a name (delta, rate ... num_elements), 0 for
  * none; gauge_agg's check of its arguments for sp (sp->param2 the accessor, 0 for the struct);
- * the error of an accessor called with nargs arguments or with something not a gauge (arg). */
+ * an accessor over a value (arg, nargs of them) that is not gauge_agg's call: a scalar call
+ * when arg is a GaugeData struct (a gauge_agg result from a subquery), else CnosDB's error. */
 int agg_gauge_accessor(const char *name);
 int agg_gauge_bind(bexpr **args, uint32_t nargs, struct agg_spec *sp, err *er);
+int agg_gauge_accessor_scalar(arena *a, const char *name, uint32_t nargs, bexpr *arg, bexpr **out,
+                              err *er);
 /* completeness/consistency/timeliness/validity(time, x) (agg_quality.c). */
 int agg_quality_bind(bexpr **args, uint32_t nargs, struct agg_spec *sp, const char *name, err *er);
-int agg_gauge_accessor_err(const char *name, uint32_t nargs, const bexpr *arg, err *er);
 /* state_agg / compact_state_agg (agg_stateagg.c): the accessor code of a name (duration_in,
  * state_at), 0 for none; the check of name(args) read by sp->param2 with the accessor's
  * further arguments params, folded into sp->params. */

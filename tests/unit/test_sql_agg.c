@@ -105,7 +105,8 @@ static bool same_result(const agg_spec *sp, const vec *a, const vec *b) {
     case VT_INTERVAL:
         return !memcmp(&a->d.iv[0], &b->d.iv[0], sizeof a->d.iv[0]);
     case VT_STR:
-    case VT_LIST: /* a list's bytes are canonical (util/vlist.h) */
+    case VT_STRUCT: /* a struct's bytes are canonical too (util/vstruct.h) */
+    case VT_LIST:   /* a list's bytes are canonical (util/vlist.h) */
         return a->d.s[0].len == b->d.s[0].len && !memcmp(a->d.s[0].p, b->d.s[0].p, a->d.s[0].len);
     default:
         return a->d.i64[0] == b->d.i64[0];
@@ -196,7 +197,7 @@ static void test_merge_equals_serial(void **state) {
             for (int d = 0; d < 2; d++)
                 for (unsigned seed = 1; seed <= 4; seed++)
                     check_kind(kind, types[t], d, seed * 7919 + (unsigned)kind, 0);
-    /* gauge_agg read by each accessor (0: the struct's text), over times with repeats */
+    /* gauge_agg read by each accessor (0: the struct), over times with repeats */
     for (int64_t acc = 0; acc <= 10; acc++)
         for (size_t t = 0; t < sizeof types; t++)
             for (unsigned seed = 1; seed <= 6; seed++)

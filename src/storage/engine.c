@@ -91,6 +91,7 @@ int engine_open(const engine_opts *o, engine **out, err *e) {
     pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->bg_mu, NULL);
     omutex_init(&g->bg_work);
+    omutex_init(&g->flush_work);
     pthread_cond_init(&g->bg_cond, NULL);
     g->dbs = hmap_new(16);
     g->starting = true;
@@ -101,6 +102,11 @@ int engine_open(const engine_opts *o, engine **out, err *e) {
         return err_set(e, 500, EC_STORAGE, "cannot start the background thread");
     }
     g->bg_running = true;
+    if (pthread_create(&g->flusher, NULL, engine_flush_main, g) != 0) {
+        engine_close(g);
+        return err_set(e, 500, EC_STORAGE, "cannot start the flusher thread");
+    }
+    g->flusher_running = true;
     *out = g;
     return 0;
 }
@@ -116,13 +122,12 @@ void engine_started(engine *g) {
 int engine_close(engine *g) {
     if (!g) return 0;
     int rc = 0;
-    if (g->bg_running) {
-        pthread_mutex_lock(&g->bg_mu);
-        __atomic_store_n(&g->stop, true, __ATOMIC_RELEASE);
-        pthread_cond_signal(&g->bg_cond);
-        pthread_mutex_unlock(&g->bg_mu);
-        pthread_join(g->bg, NULL);
-    }
+    pthread_mutex_lock(&g->bg_mu);
+    __atomic_store_n(&g->stop, true, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&g->bg_cond);
+    pthread_mutex_unlock(&g->bg_mu);
+    if (g->bg_running) pthread_join(g->bg, NULL);
+    if (g->flusher_running) pthread_join(g->flusher, NULL);
     /* Everything in memory goes to files, so the next start replays (almost) nothing. */
     int64_t t0 = time_mono_ns();
     size_t n;
@@ -151,6 +156,7 @@ int engine_close(engine *g) {
     pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->bg_mu);
     omutex_destroy(&g->bg_work);
+    omutex_destroy(&g->flush_work);
     pthread_cond_destroy(&g->bg_cond);
     free(g->dir);
     free(g);
@@ -302,9 +308,12 @@ int engine_drop_db(engine *g, uint64_t db_id, err *e) {
     }
     pthread_mutex_unlock(&g->mu);
     if (d) {
-        /* Wait out a background round that may hold it, then let the last reference go. */
+        /* Wait out a background round or a flush that may hold it, then let the last reference
+         * go. */
         omutex_lock(&g->bg_work);
+        omutex_lock(&g->flush_work);
         d->dropped = true;
+        omutex_unlock(&g->flush_work);
         omutex_unlock(&g->bg_work);
         sdb_release(d);
     } else {

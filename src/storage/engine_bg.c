@@ -1,6 +1,7 @@
 /* The storage engine's background work: one thread that, every bg_interval_ms or when kicked,
  * flushes frozen caches, compacts, drops expired vnodes, trims the WAL and prunes tombstones
- * of every open database. See engine_int.h for the locks. */
+ * of every open database, and a flusher that only flushes, so that writers waiting for cache
+ * room are not held up by a compaction of seconds. See engine_int.h for the locks. */
 #include "storage/engine_int.h"
 
 #include "storage/counters.h"
@@ -69,16 +70,12 @@ static void log_work(const struct work_mark *wm, const char *what, const char *d
                   (unsigned long long)in, (unsigned long long)out);
 }
 
-/* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
- * which runs on this same thread, so the snapshot of pointers stays valid. */
-int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
-    STRATA_ASSERT(omutex_held(&g->bg_work));
+int sdb_flush_locked(engine *g, struct sdb *d, err *flush_err) {
+    STRATA_ASSERT(omutex_held(&g->flush_work));
     int frc = 0;
     err e;
     err_clear(&e);
-    arena *a = arena_new(0);
-    vnode_env env = {env_codec, env_live, env_series_table,
-                     env_sync,  d,        sdb_tombs_snapshot(d, 0, a)};
+    vnode_env env = {env_codec, env_live, env_series_table, env_sync, d, {0}};
     size_t nv;
     vnode **vs = sdb_vnodes_snapshot(d, &nv);
     char name[300];
@@ -100,6 +97,26 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
             err_clear(&e);
         }
     }
+    sdb_vnodes_release(vs, nv);
+    return frc;
+}
+
+/* Flushes what is waiting, compacts, trims the WAL. Vnodes are only removed by retention,
+ * under flush_work, and the snapshot holds references, so its pointers stay valid. */
+int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
+    STRATA_ASSERT(omutex_held(&g->bg_work));
+    omutex_lock(&g->flush_work);
+    int frc = sdb_flush_locked(g, d, flush_err);
+    omutex_unlock(&g->flush_work);
+    err e;
+    err_clear(&e);
+    arena *a = arena_new(0);
+    vnode_env env = {env_codec, env_live, env_series_table,
+                     env_sync,  d,        sdb_tombs_snapshot(d, 0, a)};
+    size_t nv;
+    vnode **vs = sdb_vnodes_snapshot(d, &nv);
+    char name[300];
+    sdb_label(g, d->id, name, sizeof name);
     bool force = full || __atomic_exchange_n(&d->want_full_compact, false, __ATOMIC_ACQ_REL);
     for (size_t i = 0; i < nv && !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE); i++) {
         int rc = 0;
@@ -123,6 +140,7 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
     /* Retention: a vnode whose whole range is older than the TTL goes at once. */
     if (d->opts.ttl_ns > 0) {
         int64_t cutoff = (time_now_ns() - d->opts.ttl_ns) / d->unit_ns;
+        omutex_lock(&g->flush_work);
         omutex_lock(&d->wmu);
         pthread_rwlock_wrlock(&d->rw);
         size_t k = 0;
@@ -141,6 +159,7 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
         d->nvnodes = k;
         pthread_rwlock_unlock(&d->rw);
         omutex_unlock(&d->wmu);
+        omutex_unlock(&g->flush_work);
         if (changed) {
             sdb_vnodes_release(vs, nv);
             vs = sdb_vnodes_snapshot(d, &nv);
@@ -230,24 +249,49 @@ int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err) {
     return frc;
 }
 
+/* Waits (g->bg_mu held) for *kick or the period; false when the engine stops. */
+static bool bg_wait(engine *g, bool *kick) {
+    int period = g->opts.bg_interval_ms > 0 ? g->opts.bg_interval_ms : 1000;
+    if (!*kick && !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += period / 1000;
+        ts.tv_nsec += (long)(period % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&g->bg_cond, &g->bg_mu, &ts);
+    }
+    *kick = false;
+    return !__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE);
+}
+
+void *engine_flush_main(void *arg) {
+    engine *g = arg;
+    pthread_mutex_lock(&g->bg_mu);
+    while (bg_wait(g, &g->flush_kick)) {
+        pthread_mutex_unlock(&g->bg_mu);
+        omutex_lock(&g->flush_work);
+        size_t n;
+        struct sdb **dbs = sdb_all(g, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (!dbs[i]->dropped) (void)sdb_flush_locked(g, dbs[i], NULL);
+            sdb_release(dbs[i]);
+        }
+        free(dbs);
+        omutex_unlock(&g->flush_work);
+        pthread_mutex_lock(&g->bg_mu);
+    }
+    pthread_mutex_unlock(&g->bg_mu);
+    return NULL;
+}
+
 void *engine_bg_main(void *arg) {
     engine *g = arg;
-    int period = g->opts.bg_interval_ms > 0 ? g->opts.bg_interval_ms : 1000;
     pthread_mutex_lock(&g->bg_mu);
     while (!__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) {
-        if (!g->bg_kick) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += period / 1000;
-            ts.tv_nsec += (long)(period % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&g->bg_cond, &g->bg_mu, &ts);
-        }
-        g->bg_kick = false;
-        if (__atomic_load_n(&g->stop, __ATOMIC_ACQUIRE)) break;
+        if (!bg_wait(g, &g->bg_kick)) break;
         pthread_mutex_unlock(&g->bg_mu);
         (void)engine_check_lost(g);
         omutex_lock(&g->bg_work);
@@ -268,6 +312,7 @@ void *engine_bg_main(void *arg) {
 void engine_kick(engine *g) {
     pthread_mutex_lock(&g->bg_mu);
     g->bg_kick = true;
-    pthread_cond_signal(&g->bg_cond);
+    g->flush_kick = true;
+    pthread_cond_broadcast(&g->bg_cond);
     pthread_mutex_unlock(&g->bg_mu);
 }

@@ -12,6 +12,9 @@
  *
  * Locks, in the order they are taken (never take one while holding a later one):
  *   1. g->bg_work   a round of background work (sdb_maintain_locked); DROP DATABASE waits it out
+ *   1b. g->flush_work  flushing caches and dropping expired vnodes: the flusher thread takes it
+ *                   alone, a background round around its flush and retention steps (so a flush
+ *                   never waits behind a compaction); DROP DATABASE waits it out too
  *   2. d->wmu       a database's writes: WAL order = apply order; the vnode list changes
  *                   only under it, so a holder may keep vnode pointers without d->rw
  *   3. d->tomb_mu   orders the saves of TOMBSTONES, held across the write and fsync
@@ -69,14 +72,15 @@ struct engine {
     pthread_mutex_t mu;
     hmap *dbs; /* id (8 bytes) → struct sdb* */
     bool starting;
-    pthread_t bg;
-    bool bg_running;
+    pthread_t bg, flusher;
+    bool bg_running, flusher_running;
     bool stop;
     pthread_mutex_t bg_mu;
-    pthread_cond_t bg_cond;
-    bool bg_kick;
-    owned_mutex bg_work; /* held while a round of background work runs */
-    int dirfd;           /* the storage directory as opened, to notice it being removed */
+    pthread_cond_t bg_cond; /* both threads wait on it, each for its own kick */
+    bool bg_kick, flush_kick;
+    owned_mutex bg_work;    /* held while a round of background work runs */
+    owned_mutex flush_work; /* held while caches are flushed or vnodes expire */
+    int dirfd;              /* the storage directory as opened, to notice it being removed */
     _Atomic(const char *) lost_why; /* set once the directory is gone (fs_dir_gone) */
     atomic_int close_failures;      /* databases whose WAL or index could not be made durable */
 };
@@ -130,9 +134,14 @@ tomb_set sdb_tombs_snapshot(struct sdb *d, uint64_t table_id, arena *a);
  * tombstones. Caller holds g->bg_work. Returns -1 with the first flush error in *flush_err (when
  * not NULL) if a memcache could not be written; the other steps log their errors. */
 int sdb_maintain_locked(engine *g, struct sdb *d, bool full, err *flush_err);
+/* Flushes every frozen cache of d, waking writers that wait for room. Caller holds
+ * g->flush_work. Returns -1 with the first error in *flush_err (when not NULL). */
+int sdb_flush_locked(engine *g, struct sdb *d, err *flush_err);
 /* Whether the storage directory was removed or replaced under the running server (sticky). */
 bool engine_check_lost(engine *g);
-/* The background thread (started by engine_open, stopped by engine_close). */
+/* The background thread and the flusher (started by engine_open, stopped by engine_close):
+ * compactions can take seconds, and writers waiting for cache room must not wait for them. */
 void *engine_bg_main(void *arg);
+void *engine_flush_main(void *arg);
 
 #endif

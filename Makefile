@@ -10,6 +10,7 @@
 #   make fuzz       libFuzzer targets for the parsers
 #   make fuzz-sql   SQL fuzzer with TLP/NoREC oracles against the sanitizer build for
 #                   FUZZ_SECONDS (default 60); FUZZ_SEED, FUZZ_FINDINGS=dir optional
+#   make fuzz-ts    time-series function fuzzer (crash, 5xx and sanitizer oracle), same knobs
 
 CC      ?= cc
 CXX     ?= c++
@@ -56,7 +57,7 @@ BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
 PYTEST  := /usr/bin/python3 -m pytest
 
-.PHONY: all run test unit sqltest httptest bench asan tsan fuzz fuzz-sql clean format deps
+.PHONY: all run test unit sqltest httptest bench asan tsan fuzz fuzz-sql fuzz-ts clean format deps
 
 all: build/strata
 
@@ -168,6 +169,10 @@ fuzz:
 	$(MAKE) -C tests/fuzz
 
 FUZZ_SECONDS ?= 60
+fuzz-ts: build/asan/strata
+	/usr/bin/python3 tests/fuzz/ts_fuzz.py --binary build/asan/strata --seconds $(FUZZ_SECONDS) \
+	  $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+
 fuzz-sql: build/asan/strata
 	/usr/bin/python3 tests/fuzz/sql_fuzz.py --binary build/asan/strata --seconds $(FUZZ_SECONDS) \
 	  $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) $(if $(FUZZ_FINDINGS),--findings $(FUZZ_FINDINGS))

@@ -244,10 +244,8 @@ static int gauge_no_match(bexpr **args, err *er) {
 }
 
 int agg_gauge_bind(bexpr **args, uint32_t nargs, agg_spec *sp, err *er) {
-    if (nargs != 2)
-        return func_plan_err(er,
-                             "The function \"gauge_agg\" expects 2 arguments, but %u were "
-                             "provided",
+    if (nargs != 2) /* a UDAF with a fixed signature: DataFusion's words for a wrong count */
+        return func_plan_err(er, "The function \"gauge_agg\" does not accept %u function arguments.",
                              nargs);
     uint8_t tt = args[0]->type, vt = args[1]->type;
     if (tt != VT_TS || (!vtype_numeric(vt) && vt != VT_NULL) || vt == VT_DEC128)

@@ -93,6 +93,9 @@ int ext_out_path(arena *a, const char *location, const char *suffix, char **path
 op *op_ext_scan(qctx *q, const ext_source *src, char **files, uint32_t nfiles, uint32_t ncols,
                 const char *table, const char *const *names, const uint8_t *types,
                 const uint8_t *units);
+/* The columns the query reads of an op_ext_scan not yet read (used[c], copied): a format that
+ * stores columns apart (Parquet) leaves the others NULL instead of decoding them. */
+void op_ext_scan_need(op *o, const bool *used);
 
 /* The columns an undeclared table gets from its first file (CSV: header names or column_1...,
  * JSON: the keys, sorted; types inferred from the first rows). */
@@ -114,11 +117,12 @@ int ext_table_scan(qctx *q, const meta_table *t, op **out, err *e);
 int ext_table_columns(arena *a, const meta_table *t, const char ***arrow, err *e);
 
 /* Parquet (sql/ext_parquet.c). The scan's next batch from the files in turn, *f the open one
- * (closed by the caller's close); the columns of a file, as ext_infer; the rows of root written
- * as one Parquet file into o (comp: the codec), counted in *rows. */
+ * (closed by the caller's close), reading only the columns need marks (NULL: all; the others
+ * come out NULL); the columns of a file, as ext_infer; the rows of root written as one Parquet
+ * file into o (comp: the codec), counted in *rows. */
 typedef struct pq_file pq_file;
 int ext_pq_next(op *o, pq_file **f, char **files, uint32_t nfiles, uint32_t *next_file,
-                const char *const *names, uint32_t batch_rows, batch *b, err *er);
+                const char *const *names, const bool *need, uint32_t batch_rows, batch *b, err *er);
 int ext_pq_infer(arena *a, const char *file, uint32_t *ncols, const char ***names, uint8_t **types,
                  const char ***arrow, err *e);
 int ext_pq_write(qctx *q, op *root, const char *const *names, uint8_t comp, ext_out *o,

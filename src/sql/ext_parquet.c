@@ -10,10 +10,11 @@
 
 #include <string.h>
 
-static int open_file(op *o, pq_file **f, const char *path, const char *const *names, err *er) {
+static int open_file(op *o, pq_file **f, const char *path, const char *const *names,
+                     const bool *need, err *er) {
     if (pq_open(path, f, er) < 0) return -1;
     int *cols = arena_alloc(o->q->a, sizeof *cols * (o->ncols + 1));
-    for (uint32_t c = 0; c < o->ncols; c++) cols[c] = pq_find(*f, names[c]);
+    for (uint32_t c = 0; c < o->ncols; c++) cols[c] = need && !need[c] ? -1 : pq_find(*f, names[c]);
     if (pq_select(*f, o->ncols, cols, o->types, o->units, er) < 0) {
         pq_close(*f);
         *f = NULL;
@@ -23,11 +24,12 @@ static int open_file(op *o, pq_file **f, const char *path, const char *const *na
 }
 
 int ext_pq_next(op *o, pq_file **f, char **files, uint32_t nfiles, uint32_t *next_file,
-                const char *const *names, uint32_t batch_rows, batch *b, err *er) {
+                const char *const *names, const bool *need, uint32_t batch_rows, batch *b,
+                err *er) {
     for (;;) {
         if (!*f) {
             if (*next_file == nfiles) return 0;
-            if (open_file(o, f, files[(*next_file)++], names, er) < 0) return -1;
+            if (open_file(o, f, files[(*next_file)++], names, need, er) < 0) return -1;
         }
         int rc = pq_next(*f, o->q->ba, batch_rows, b, er);
         if (rc != 0) return rc;

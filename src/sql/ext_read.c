@@ -484,6 +484,7 @@ struct ext_scan {
     uint64_t line; /* number of the next record in the open file (arrow-csv's count) */
     struct rec rec;
     pq_file *pq; /* Parquet: the open file (sql/ext_parquet.c reads it) */
+    bool *need;  /* the columns the query reads (NULL: all); Parquet skips the others */
 };
 
 static int open_next(struct ext_scan *s, err *er) {
@@ -567,8 +568,8 @@ static int ext_next(op *o, batch *b, err *er) {
     arena *a = o->q->ba;
     if (q_check(o->q, er) < 0) return -1;
     if (s->src.format == EXT_PARQUET)
-        return ext_pq_next(o, &s->pq, s->files, s->nfiles, &s->next_file, s->names, s->batch_rows,
-                           b, er);
+        return ext_pq_next(o, &s->pq, s->files, s->nfiles, &s->next_file, s->names, s->need,
+                           s->batch_rows, b, er);
     b->ncols = o->ncols;
     b->cols = arena_alloc(a, sizeof *b->cols * (o->ncols + 1));
     uint32_t cap = s->batch_rows;
@@ -641,6 +642,12 @@ static void ext_describe(const op *o, op_explain *x) {
         buf_printf(&x->pd, ", has_header=%s", s->src.header ? "true" : "false");
     buf_printf(&x->pd, ", projection=[%.*s]", (int)proj.len, proj.p ? proj.p : "");
     buf_free(&proj);
+}
+
+void op_ext_scan_need(op *o, const bool *used) {
+    struct ext_scan *s = (struct ext_scan *)o;
+    s->need = arena_alloc(o->q->a, o->ncols + 1);
+    memcpy(s->need, used, o->ncols);
 }
 
 op *op_ext_scan(qctx *q, const ext_source *src, char **files, uint32_t nfiles, uint32_t ncols,

@@ -37,6 +37,7 @@ struct rel {
     uint32_t off, n;   /* its columns in the FROM scope */
     meta_table *table; /* REL_TABLE */
     op *child;         /* REL_OP */
+    bool ext;          /* REL_OP: an external table's scan, told which columns are read */
     uint8_t jt;        /* REL_JOIN: enum join_type (a cross join is JT_INNER without conds) */
     struct rel *l, *r;
     struct blist conds;   /* REL_JOIN: conditions of a pair (ON, WHERE over an inner join) */
@@ -181,6 +182,7 @@ static int leaf_external(const struct planner *p, const sql_table_ref *tr, meta_
         const char **names = arena_alloc(p->a, sizeof *names * (t->ncols + 1));
         for (uint32_t i = 0; i < t->ncols; i++) names[i] = t->cols[i].name;
         rc = leaf_op(p, tr, o, names, sb, r, er);
+        r->ext = true;
     }
     meta_table_release(t);
     return rc;
@@ -623,6 +625,14 @@ static int build(struct build_ctx *bc, struct rel *r, op **out, err *er) {
         for (uint32_t i = 0; i < r->n; i++) bc->map[r->off + i] = i;
         o = r->child;
         r->child = NULL; /* the operator tree owns it now */
+        if (r->ext) {
+            /* what the query reads of it, and what its own filters read (a leaf's filters are
+             * not in used: a table scan takes them itself) */
+            bool *need = arena_alloc(a, bc->sc->n + 1);
+            memcpy(need, bc->used, bc->sc->n);
+            for (uint32_t i = 0; i < r->filters.n; i++) plan_mark_cols(r->filters.e[i], need);
+            op_ext_scan_need(o, need + r->off);
+        }
         bexpr *f = blist_and(a, &r->filters);
         if (f) o = op_filter(p->q, o, plan_remap(a, f, bc->map));
         *out = o;

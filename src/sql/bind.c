@@ -193,8 +193,8 @@ no_common:
                     vtype_arrow_name(ty, (*y)->unit));
 }
 
-/* Arithmetic: timestamp ± interval, interval ± interval, or numbers widened to one type (a
- * string beside a number takes the number's type). */
+/* Arithmetic: timestamp ± interval, interval ± interval, timestamp - timestamp, or numbers
+ * widened to one type (a string beside a number takes the number's type). */
 static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexpr **out, err *er) {
     arena *a = bd->a;
     uint8_t tx = x->type, ty = y->type;
@@ -209,6 +209,8 @@ static int bind_arith(struct binder *bd, const expr *e, bexpr *x, bexpr *y, bexp
         r->type = VT_DATE; /* date '1996-01-01' + interval '3' month (TPC-H) */
     } else if (tx == VT_INTERVAL && ty == VT_INTERVAL && (e->op == OP_ADD || e->op == OP_SUB)) {
         r->type = VT_INTERVAL;
+    } else if (tx == VT_TS && ty == VT_TS && e->op == OP_SUB) {
+        r->type = VT_INTERVAL; /* max(time) - min(time): days and nanoseconds, as DataFusion */
     } else {
         if (tx == VT_STR && (vtype_numeric(ty) || ty == VT_DEC128)) {
             if (bx_cast(a, &x, ty, y->unit, er) < 0) return -1;

@@ -185,9 +185,11 @@ static bool gauge_read(int code, const struct gpt p[4], uint64_t count, uint8_t 
     case GA_DELTA:
         out->d.f64[r] = l.v - f.v;
         return true;
-    case GA_TIME_DELTA:
-        out->d.iv[r] = (interval){0, 0, (l.t - f.t) * unit_ns(unit)};
+    case GA_TIME_DELTA: { /* whole days, then the nanoseconds left, as last - first gives */
+        int64_t ns = (l.t - f.t) * unit_ns(unit), day = 86400000000000LL;
+        out->d.iv[r] = (interval){0, (int32_t)(ns / day), ns % day};
         return true;
+    }
     case GA_RATE: /* per unit of the time column; no time elapsed gives no rate */
         if (l.t == f.t) return false;
         out->d.f64[r] = (l.v - f.v) / (double)(l.t - f.t);
@@ -245,8 +247,8 @@ static int gauge_no_match(bexpr **args, err *er) {
 
 int agg_gauge_bind(bexpr **args, uint32_t nargs, agg_spec *sp, err *er) {
     if (nargs != 2) /* a UDAF with a fixed signature: DataFusion's words for a wrong count */
-        return func_plan_err(er, "The function \"gauge_agg\" does not accept %u function arguments.",
-                             nargs);
+        return func_plan_err(
+            er, "The function \"gauge_agg\" does not accept %u function arguments.", nargs);
     uint8_t tt = args[0]->type, vt = args[1]->type;
     if (tt != VT_TS || (!vtype_numeric(vt) && vt != VT_NULL) || vt == VT_DEC128)
         return gauge_no_match(args, er);

@@ -75,6 +75,12 @@ static int64_t unit_ns(uint8_t unit) {
     return unit == TU_S ? 1000000000 : unit == TU_MS ? 1000000 : unit == TU_US ? 1000 : 1;
 }
 
+/* A duration as CnosDB gives it: whole days, then the nanoseconds left. */
+static interval day_interval(int64_t ns) {
+    const int64_t day = 86400000000000LL;
+    return (interval){0, (int32_t)(ns / day), ns % day};
+}
+
 /* The struct's shapes for a time unit and a state type: top, {state, duration},
  * {start_time, end_time}, {state, periods}; false when the state type cannot be a field. */
 static bool struct_shapes(uint8_t tunit, uint8_t stype, uint8_t sunit, uint8_t sh[4]) {
@@ -116,7 +122,7 @@ static void state_struct(const agg_spec *sp, const struct agg_items *it, const s
     value *periods = arena_alloc(a, sizeof *periods * (n + 1));
     for (uint32_t j = 0; j < ns; j++) {
         value f[2] = {it->v[rows[first[j]].k], {.type = VT_INTERVAL}};
-        f[1].v.iv = (interval){0, 0, dur[j] * unit_ns(sp->arg->unit)};
+        f[1].v.iv = day_interval(dur[j] * unit_ns(sp->arg->unit));
         durs[j] = (value){.type = VT_STRUCT, .unit = sh[1]};
         durs[j].v.s = vstruct_make(a, sh[1], f);
         uint32_t np = 0;
@@ -182,7 +188,7 @@ bool agg_stateagg_final(const agg_spec *sp, const struct agg_state *st, vec *out
         int64_t b = rows[k].t > lo ? rows[k].t : lo, e = rows[k + 1].t < hi ? rows[k + 1].t : hi;
         if (e > b) total += e - b;
     }
-    out->d.iv[r] = (interval){0, 0, total * unit_ns(sp->arg->unit)};
+    out->d.iv[r] = day_interval(total * unit_ns(sp->arg->unit));
     return true;
 }
 
@@ -194,6 +200,15 @@ static int state_param(arena *a, bexpr *p, uint8_t type, uint8_t unit, value *ou
                        "aggregate's accessor");
     if (p->type != VT_NULL && bx_cast(a, &p, type, unit, er) < 0) return -1;
     return bx_fold(a, p, out, er);
+}
+
+/* A compact_state_agg keeps no transition times, so what needs them (state_at, duration_in
+ * over a range) is refused, in the words of CnosDB's analyzer (which names duration_in for
+ * both). */
+static int compact_refused(err *er) {
+    return err_set(er, 422, EC_QUERY_INTERNAL,
+                   "Failed to do analyze. err: duration_in(state_agg, state, start_time, "
+                   "interval) doesn't support compact_agg");
 }
 
 int agg_stateagg_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, bexpr **params,
@@ -209,7 +224,9 @@ int agg_stateagg_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, 
     sp->unit = 0;
     switch (sp->param2) {
     case SA_DURATION_IN:
-        if (nparams < 1 || nparams > 3 || (nparams > 1 && sp->kind == AGG_COMPACT_STATE_AGG))
+        if (nparams > 1 && nparams <= 3 && sp->kind == AGG_COMPACT_STATE_AGG)
+            return compact_refused(er);
+        if (nparams < 1 || nparams > 3)
             return func_plan_err(er,
                                  "The function \"duration_in\" does not accept %u function "
                                  "arguments.",
@@ -217,9 +234,7 @@ int agg_stateagg_bind(arena *a, const char *name, bexpr **args, uint32_t nargs, 
         sp->type = VT_INTERVAL;
         break;
     case SA_STATE_AT:
-        if (sp->kind == AGG_COMPACT_STATE_AGG)
-            return func_plan_err(er, "state_at does not support compact_state_agg: it keeps "
-                                     "no transition times");
+        if (sp->kind == AGG_COMPACT_STATE_AGG) return compact_refused(er);
         if (nparams != 1)
             return func_plan_err(er,
                                  "The function \"state_at\" does not accept %u function "

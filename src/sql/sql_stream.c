@@ -91,10 +91,18 @@ int sqlx_create_stream_table(sql_session *s, const sql_stmt *st, err *e) {
                 rc = err_set(e, 422, EC_META, "Field or Tag have the same name: %s", name);
         defs[i] = (col_def){.name = name, .name_len = strlen(name), .kind = CK_FIELD, .type = type};
         int k = meta_table_col(src, name, strlen(name));
-        if (rc == 0 && k < 0)
+        if (rc == 0 && k < 0) {
+            /* Arrow's lookup in the source's schema, as CnosDB fails */
+            buf b;
+            buf_init(&b);
+            for (uint32_t j = 0; j < src->ncols; j++)
+                buf_printf(&b, "%s\"%s\"", j ? ", " : "", src->cols[j].name);
             rc = err_set(e, 422, EC_QUERY_INTERNAL,
-                         "Column %s of the stream table is not a column of its source %s.%s", name,
-                         src_db, src_table);
+                         "Arrow error: Schema error: Unable to get field named \"%s\". Valid "
+                         "fields: [%s]",
+                         name, buf_cstr(&b));
+            buf_free(&b);
+        }
         if (!strcmp(name, tcol)) {
             time_at = (int)i;
             if (rc == 0 && (type != VT_TS || src->cols[k].kind != CK_TIME))

@@ -264,9 +264,14 @@ static void run_one(struct job *j) {
     }
     arena_free(a);
     pthread_mutex_lock(&S.mu);
+    /* A failing job is retried every trigger (its source may come back): the log says so
+     * when the error first appears or changes, and when it clears, not every second. */
+    if (rc < 0 && (!j->error || strcmp(j->error, e.msg) != 0))
+        log_warn("stream %s: %s (retried every trigger)", j->name, e.msg);
+    else if (rc == 0 && j->error)
+        log_info("stream %s: running again", j->name);
     free(j->error);
     j->error = rc < 0 ? xstrdup(e.msg) : NULL;
-    if (rc < 0) log_warn("stream %s: %s", j->name, e.msg);
     j->next_run = time_mono_ns() + j->trigger_ns;
     if (j->dropped) job_free(j);
     pthread_mutex_unlock(&S.mu);

@@ -219,7 +219,7 @@ def test_stream_errors(make_server):
     assert "Invalid option" in err(
         "CREATE STREAM TABLE s2 (time TIMESTAMP, v DOUBLE) "
         "WITH (db = 'public', table = 'raw', event_time_column = 'v') engine = tskv")
-    assert "not a column of its source" in err(
+    assert "Unable to get field named \"nope\"" in err(
         "CREATE STREAM TABLE s2 (time TIMESTAMP, nope DOUBLE) "
         "WITH (db = 'public', table = 'raw', event_time_column = 'time') engine = tskv")
     assert "Invalid option WATERMARK" in err("CREATE STREAM s3 WATERMARK = 'soon' AS " + ROLLUP)
@@ -246,3 +246,26 @@ def test_append_mode_writes_final_buckets_only(make_server):
     assert srv.sql_ok("SELECT vmax FROM roll ORDER BY time").split()[1:] == ["1.0", "2.0"]
     r = srv.sql("CREATE STREAM bad OUTPUT_MODE = sometimes AS " + ROLLUP)
     assert r.status == 422 and "Invalid option OUTPUT_MODE" in r.text
+
+
+def test_a_failing_job_logs_once_and_recovers(make_server):
+    # the source table dropped under a running job: the job is retried every trigger, the log
+    # says so once (not every trigger), and when the table is back the job runs again
+    srv = make_server()
+    setup_tables(srv)
+    srv.sql_ok("CREATE STREAM roll_job TRIGGER = '100ms' AS " + ROLLUP)
+    srv.write_ok(lines([(T0 + k * 10**9, "a", k) for k in range(0, 120, 10)]))
+    wait_equal(srv)
+    srv.sql_ok("DROP TABLE raw")
+    time.sleep(1.5)  # about fifteen triggers
+    warns = [ln for ln in srv.log_since_start().splitlines()
+             if "stream roll_job:" in ln and "WARN" in ln]
+    assert len(warns) == 1, warns
+    assert "retried every trigger" in warns[0]
+    assert streams(srv)[0]["stream_name"] == "roll_job"
+    srv.sql_ok("CREATE TABLE raw (v DOUBLE, TAGS(host))")
+    srv.write_ok(lines([(T0 + 5 * MIN + k * 10**9, "b", 1) for k in range(0, 60, 10)]))
+    deadline = time.time() + 10
+    while "running again" not in srv.log_since_start() and time.time() < deadline:
+        time.sleep(0.1)
+    assert "stream roll_job: running again" in srv.log_since_start()

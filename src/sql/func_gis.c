@@ -226,7 +226,7 @@ static int bind_geo(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, 
 #define GEO_SIG2 SIG_EX(DT_UTF8, DT_UTF8)
 
 const fn_def func_gis_defs[] = {
-    GEOFN("st_asbinary", "ST_AsBinary", 1, VT_STR, fn_asbinary, 0),
+    GEOFN("st_asbinary", "st_AsBinary", 1, VT_STR, fn_asbinary, 0),
     {.name = "st_geomfromwkb",
      .display = "st_GeomFromWKB",
      .udf_nargs = 1,

@@ -215,7 +215,7 @@ static void handle_input(tsdb_tcp *t, size_t ci, bool eof) {
         const char *nl = memchr(p, '\n', k->in.len - start);
         size_t len = nl ? (size_t)(nl - p) : k->in.len - start;
         if (!nl && !eof) {
-            if (len < TSDB_TCP_MAX_LINE) break; /* the rest of the line is still coming */
+            if (len <= TSDB_TCP_MAX_LINE) break; /* the rest of the line is still coming */
             if (!k->skipping) {
                 t->lines++, t->bad++;
                 reply(k, "put: illegal argument: line longer than %d bytes", TSDB_TCP_MAX_LINE);
@@ -224,10 +224,15 @@ static void handle_input(tsdb_tcp *t, size_t ci, bool eof) {
             start = k->in.len;
             break;
         }
-        if (k->skipping)
+        if (k->skipping) {
             k->skipping = false; /* the end of the long line */
-        else
+        } else if (len > TSDB_TCP_MAX_LINE) {
+            /* the whole long line arrived in one read: refused as one arriving in pieces is */
+            t->lines++, t->bad++;
+            reply(k, "put: illegal argument: line longer than %d bytes", TSDB_TCP_MAX_LINE);
+        } else {
             handle_line(t, ci, p, len);
+        }
         start += len + (nl ? 1 : 0);
     }
     if (k->closing) start = k->in.len;

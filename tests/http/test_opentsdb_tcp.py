@@ -113,6 +113,22 @@ def test_long_line_is_answered_and_skipped(make_server):
     assert len(read_lines(s, 2)) == 2
 
 
+def test_long_line_in_pieces_is_answered_once(make_server):
+    # the long line reaches the server in pieces (the first past the limit without its end),
+    # or whole in one read (the test above may see either): one answer, the line skipped
+    srv = tcp_server(make_server)
+    s = connect(srv)
+    data = f"put long 1700000000 1 t={'v' * 70000}\n".encode()
+    for i in range(0, len(data), 8192):
+        s.sendall(data[i:i + 8192])
+        time.sleep(0.01)
+    s.sendall(b"put long 1700000001 2 t=short\nversion\n")
+    got = read_lines(s, 3)
+    assert got[0] == "put: illegal argument: line longer than 65536 bytes"
+    assert not any("longer than" in ln for ln in got[1:])
+    wait_rows(srv, "select t, value from long", [["short", "2.0"]])
+
+
 def test_many_connections_and_metrics(make_server):
     srv = tcp_server(make_server)
     n_conn, per = 40, 250

@@ -182,6 +182,9 @@ static void agg_update(arena *a, const agg_spec *sp, struct agg_state *st, const
     case AGG_MODE:
         agg_mode_add(a, st, x, i, 1);
         break;
+    case AGG_SAMPLE:
+        agg_sample_add(a, sp, st, x, i);
+        break;
     case AGG_APPROX_DISTINCT: {
         buf kb;
         buf_init(&kb);
@@ -550,6 +553,9 @@ void agg_state_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
     case AGG_MODE:
         agg_mode_merge(a, dst, src);
         return;
+    case AGG_SAMPLE:
+        agg_sample_merge(a, sp, dst, src);
+        return;
     case AGG_APPROX_DISTINCT:
         if (!src->hll) return;
         if (!dst->hll) dst->hll = arena_calloc(a, HLL_REGISTERS);
@@ -705,6 +711,12 @@ void agg_state_final(const agg_spec *sp, struct agg_state *st, vec *out, uint32_
         break;
     case AGG_ARRAY_AGG:
         agg_array_final(sp, st, out, r, a);
+        break;
+    case AGG_SAMPLE:
+        if (!st->count)
+            null = true;
+        else
+            agg_sample_final(sp, st, out, r, a);
         break;
     case AGG_INCREASE:
         agg_increase_final(sp, st, out, r, a);

@@ -649,7 +649,8 @@ static const struct {
     {"completeness", AGG_COMPLETENESS, "completeness", "\"completeness\""},
     {"consistency", AGG_CONSISTENCY, "consistency", "\"consistency\""},
     {"timeliness", AGG_TIMELINESS, "timeliness", "\"timeliness\""},
-    {"validity", AGG_VALIDITY, "validity", "\"validity\""}};
+    {"validity", AGG_VALIDITY, "validity", "\"validity\""},
+    {"sample", AGG_SAMPLE, "sample", "\"sample\""}};
 
 #define NAGGS (sizeof aggs / sizeof aggs[0])
 
@@ -802,6 +803,7 @@ static int agg_arity(int kind, uint32_t nargs, err *er) {
     case AGG_REGR_SXX:
     case AGG_REGR_SYY:
     case AGG_REGR_SXY:
+    case AGG_SAMPLE:
         want = 2;
         break;
     default:
@@ -945,6 +947,24 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
         sp->type = VT_U64;
         sp->unit = 0;
         return 0;
+    case AGG_SAMPLE: {
+        value v;
+        if (!bx_is_const(args[1]) || (args[1]->type != VT_I64 && args[1]->type != VT_U64) ||
+            bx_fold(a, args[1], &v, er) < 0 || v.null ||
+            (args[1]->type == VT_I64 ? v.v.i <= 0 || v.v.i > 2000 : v.v.u == 0 || v.v.u > 2000)) {
+            err_clear(er);
+            return func_plan_err(er, "The number of sample points for function 'sample' must be "
+                                     "(0, 2000]");
+        }
+        if (!vlist_elem_ok(t))
+            return err_set(er, 422, EC_NOT_IMPL,
+                           "This feature is not implemented: sample over %s: a list of %s",
+                           vtype_arrow_name(t, x->unit), t == VT_LIST ? "lists" : "decimals");
+        sp->param2 = v.v.i;
+        sp->type = VT_LIST;
+        sp->unit = vlist_unit(t, x->unit, x->has_tz);
+        return 0;
+    }
     case AGG_APPROX_PCT:
         if (!vtype_numeric(t)) return agg_type_err(kind, x, er);
         if (nargs == 3) {

@@ -84,6 +84,7 @@ enum agg_kind {
     AGG_CONSISTENCY,
     AGG_TIMELINESS,
     AGG_VALIDITY,
+    AGG_SAMPLE, /* sample(x, n): a random list of up to n values (param2), agg_sample.c */
 };
 
 /* Whether an aggregate's final can fail (agg_quality_check), so it has no window form. */

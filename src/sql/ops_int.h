@@ -113,6 +113,14 @@ void agg_array_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
                      const struct agg_state *src);
 void agg_array_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
                      arena *a);
+/* sample (agg_sample.c): value i of x (already counted in st->count) offered to the reservoir
+ * of sp->param2 values; src's
+ * reservoir merged into dst's (uniform over both parts); the reservoir, shuffled, as a list. */
+void agg_sample_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x, uint32_t i);
+void agg_sample_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
+                      const struct agg_state *src);
+void agg_sample_final(const agg_spec *sp, const struct agg_state *st, vec *out, uint32_t r,
+                      arena *a);
 /* approx_median / approx_percentile_cont[_with_weight]: value i of x (weight from w); src
  * merged in; the estimate into row r, false if there were no values. The final folds the
  * buffered values into the digest with memory from a: a must outlive every later read of st

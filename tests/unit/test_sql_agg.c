@@ -25,6 +25,7 @@
 #include "sql/ops_int.h"
 #include "sql/sketch.h"
 #include "util/arena.h"
+#include "util/vlist.h"
 
 #define NROWS 300
 
@@ -412,6 +413,60 @@ static void test_hll(void **state) {
     free(r2);
 }
 
+/* sample(x, 10) over 0..99, fed in up to four parts merged in turn: every answer is 10
+ * distinct values of the input, and over many trials each value is drawn about a tenth of the
+ * time (the reservoir and the merge are uniform; the bounds are six standard deviations). */
+static void test_sample_uniform(void **state) {
+    (void)state;
+    enum { N = 100, K = 10, TRIALS = 2000 };
+    uint32_t hits[N] = {0};
+    arena *a = arena_new(0);
+    vec x;
+    vec_alloc(a, VT_I64, 0, N, &x);
+    for (uint32_t i = 0; i < N; i++) x.d.i64[i] = i;
+    bexpr *args[2] = {bx_col(a, 0, VT_I64, 0), bx_const(a, (value){.type = VT_I64, .v.i = K})};
+    agg_spec sp = {.kind = AGG_SAMPLE};
+    err er;
+    assert_int_equal(agg_bind(a, args, 2, false, &sp, &er), 0);
+    srand(7);
+    for (int t = 0; t < TRIALS; t++) {
+        arena *ta = arena_new(0);
+        struct agg_state merged;
+        memset(&merged, 0, sizeof merged);
+        uint32_t cuts[5] = {0, (uint32_t)(rand() % N), (uint32_t)(rand() % N), 0, N};
+        if (cuts[1] > cuts[2]) {
+            uint32_t tmp = cuts[1];
+            cuts[1] = cuts[2];
+            cuts[2] = tmp;
+        }
+        cuts[3] = cuts[2] + (uint32_t)(rand() % (N - cuts[2] + 1));
+        for (int p = 0; p < 4; p++) {
+            struct agg_state part;
+            memset(&part, 0, sizeof part);
+            agg_state_update_range(ta, &sp, &part, &x, NULL, cuts[p], cuts[p + 1]);
+            agg_state_merge(ta, &sp, &merged, &part);
+        }
+        vec out;
+        vec_alloc(ta, VT_LIST, sp.unit, 1, &out);
+        agg_state_final(&sp, &merged, &out, 0, ta);
+        value *vals;
+        uint32_t n = vlist_items(ta, out.d.s[0], sp.unit, &vals);
+        assert_int_equal(n, K);
+        bool seen[N] = {false};
+        for (uint32_t k = 0; k < n; k++) {
+            int64_t v = vals[k].v.i;
+            assert_true(v >= 0 && v < N && !seen[v]);
+            seen[v] = true;
+            hits[v]++;
+        }
+        arena_free(ta);
+    }
+    for (uint32_t v = 0; v < N; v++)
+        if (hits[v] < 120 || hits[v] > 280)
+            fail_msg("value %u drawn %u times in %d samples of %d of %d", v, hits[v], TRIALS, K, N);
+    arena_free(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_equals_serial),
@@ -421,6 +476,7 @@ int main(void) {
         cmocka_unit_test(test_budget_chain),
         cmocka_unit_test(test_tdigest_datafusion),
         cmocka_unit_test(test_hll),
+        cmocka_unit_test(test_sample_uniform),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

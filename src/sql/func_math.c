@@ -30,12 +30,50 @@ static int fn_pow(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err
     return 0;
 }
 
+/* power(Int64, Int64) in integers, as DataFusion 27's candidate computes it: a negative
+ * exponent has no integer power (NULL), one past Int64 is an error (CnosDB's process panics). */
+static int fn_pow_int(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
+    for (uint32_t i = 0; i < n; i++) {
+        if (!func_row_valid(a, args, 2, i, out)) continue;
+        int64_t b = args[0].d.i64[i], x = args[1].d.i64[i], r = 1;
+        if (x < 0) {
+            vec_set_null(a, out, i);
+            continue;
+        }
+        /* squaring, with the overflow checked only where it matters: |b| <= 1 never grows */
+        if (b == 0 || b == 1 || (b == -1)) {
+            r = b == 0 ? (x == 0 ? 1 : 0) : (b == 1 ? 1 : (x % 2 ? -1 : 1));
+        } else {
+            int64_t base = b;
+            for (int64_t k = x;;) {
+                if (k & 1 && __builtin_mul_overflow(r, base, &r))
+                    return err_set(er, 422, EC_QUERY_INTERNAL,
+                                   "Arrow error: Compute error: Overflow happened on: %lld ^ "
+                                   "%lld",
+                                   (long long)b, (long long)x);
+                k >>= 1;
+                if (!k) break;
+                if (__builtin_mul_overflow(base, base, &base))
+                    return err_set(er, 422, EC_QUERY_INTERNAL,
+                                   "Arrow error: Compute error: Overflow happened on: %lld ^ "
+                                   "%lld",
+                                   (long long)b, (long long)x);
+            }
+        }
+        out->d.i64[i] = r;
+    }
+    return 0;
+}
+
 static int fn_log(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
-    /* log(x) is base 10; log(b, x) takes the base first. */
+    /* log(x) is base 10, log(b, x) takes the base first; both as Rust's x.log(b) computes,
+     * ln(x) / ln(b) (log(1e-12) is -11.999999999999998, not log10's -12), in single precision
+     * when the call is Float32 (an integer argument coerces to the first candidate, Float32). */
+    bool f32 = e->unit == NU_32;
     for (uint32_t i = 0; i < n; i++) {
         if (!func_row_valid(a, args, e->nargs, i, out)) continue;
-        out->d.f64[i] =
-            e->nargs == 1 ? log10(args[0].d.f64[i]) : log(args[1].d.f64[i]) / log(args[0].d.f64[i]);
+        double x = args[e->nargs - 1].d.f64[i], b = e->nargs == 1 ? 10.0 : args[0].d.f64[i];
+        out->d.f64[i] = f32 ? (double)(logf((float)x) / logf((float)b)) : log(x) / log(b);
     }
     func_narrow_f32(e, out, n);
     return 0;
@@ -153,11 +191,17 @@ static int fn_factorial(const bexpr *e, vec *args, uint32_t n, arena *a, vec *ou
     return 0;
 }
 
-/* power(2, 3) matches DataFusion's (Int64, Int64) candidate; Strata computes it in DOUBLE. */
-static int bind_f64(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
+/* power: integers (and NULLs) match DataFusion's (Int64, Int64) candidate and stay integers;
+ * anything else is computed in DOUBLE. */
+static int bind_pow(const fn_ctx *c, bexpr **args, uint32_t nargs, bexpr **out, err *er) {
+    bool ints = true;
     for (uint32_t i = 0; i < nargs; i++)
-        if (bx_cast(c->a, &args[i], VT_F64, 0, er) < 0) return -1;
-    *out = func_call(c->a, c->def, c->def->eval, VT_F64, 0, args, nargs, c->def->aux);
+        ints &= args[i]->type == VT_I64 || args[i]->type == VT_U64 || args[i]->type == VT_NULL;
+    uint8_t t = ints ? VT_I64 : VT_F64;
+    for (uint32_t i = 0; i < nargs; i++)
+        if (bx_cast(c->a, &args[i], t, 0, er) < 0) return -1;
+    *out =
+        func_call(c->a, c->def, ints ? fn_pow_int : c->def->eval, t, 0, args, nargs, c->def->aux);
     return 0;
 }
 
@@ -203,15 +247,15 @@ const fn_def func_math_defs[] = {
     {.name = "power",
      .sig = SIG_ONEOF(SIG_EX(DT_I64, DT_I64), SIG_EX(DT_F64, DT_F64)),
      .eval = fn_pow,
-     .bind = bind_f64},
+     .bind = bind_pow},
     {.name = "pow",
      .sig = SIG_ONEOF(SIG_EX(DT_I64, DT_I64), SIG_EX(DT_F64, DT_F64)),
      .eval = fn_pow,
-     .bind = bind_f64,
+     .bind = bind_pow,
      .display = "power"},
-    {.name = "log",
+    {.name = "log", /* Float32 first, as DataFusion 27 lists them: integers become Float32 */
      .sig =
-         SIG_ONEOF(SIG_EX(DT_F64), SIG_EX(DT_F32), SIG_EX(DT_F64, DT_F64), SIG_EX(DT_F32, DT_F32)),
+         SIG_ONEOF(SIG_EX(DT_F32), SIG_EX(DT_F64), SIG_EX(DT_F32, DT_F32), SIG_EX(DT_F64, DT_F64)),
      .ret = VT_F64,
      .eval = fn_log},
     MATH1("sinh", sinh),

@@ -22,20 +22,52 @@ static int ts_overflow(err *er, const char *what) {
 /* The stride of a date_bin interval in the result's unit; -1 with the error when it has months,
  * overflows or is not positive. */
 static int date_bin_stride(interval iv, int64_t per_ns, int64_t *stride, err *er) {
-    if (iv.months)
+    if (iv.months && (iv.days || iv.nanos))
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Execution error: DATE_BIN stride does not support combination of "
                        "month, day and nanosecond intervals");
+    if (iv.months) { /* calendar months: date_bin_months */
+        *stride = 0;
+        return 0;
+    }
     int64_t s;
     if (__builtin_mul_overflow((int64_t)iv.days, 86400000000000LL, &s) ||
         __builtin_add_overflow(s, iv.nanos, &s))
         return ts_overflow(er, "date_bin stride");
     s /= per_ns;
-    if (s <= 0)
+    if (s == 0)
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Execution error: DATE_BIN stride must be non-zero");
-    *stride = s;
+    /* a negative stride bins as its magnitude (DataFusion's rem_euclid) */
+    *stride = s < 0 ? -s : s;
     return 0;
+}
+
+/* The (year * 12 + month - 1) of a timestamp in unit u. */
+static int64_t month_index(int64_t t, enum tunit u) {
+    int64_t per_day = 86400LL * tunit_per_sec(u), days, tod, y;
+    unsigned m, d;
+    time_floor_divmod(t, per_day, &days, &tod);
+    civil_from_days(days, &y, &m, &d);
+    return y * 12 + (int64_t)m - 1;
+}
+
+/* date_bin with a stride of whole months (DataFusion 27): the origin moved by the multiple of
+ * the stride that reaches t's month (calendar months, the day clamped to the month's end),
+ * one stride back when that lands after t (an origin later in its month than t). false when
+ * the result leaves the timestamp range. */
+static bool date_bin_months(int64_t months, int64_t t, int64_t origin, enum tunit u,
+                            int64_t *out) {
+    if (months < 0) months = -months;
+    int64_t diff = month_index(t, u) - month_index(origin, u);
+    int64_t delta = diff - ((diff % months) + months) % months;
+    for (int k = 0; k < 2; k++, delta -= months) {
+        if (delta > INT32_MAX || delta < INT32_MIN) return false;
+        interval iv = {(int32_t)delta, 0, 0};
+        if (!time_add_interval(origin, u, iv, 1, out)) return false;
+        if (*out <= t) return true;
+    }
+    return true;
 }
 
 /* date_bin(stride, ts[, origin]): floor(ts - origin, stride) + origin.
@@ -80,6 +112,11 @@ static int fn_date_bin(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out
         int64_t t = ts[i];
         if (t >= lo && t <= hi) {
             out->d.i64[i] = lo;
+            continue;
+        }
+        if (!stride) { /* months */
+            if (!date_bin_months(civ.months, t, origin, (enum tunit)e->unit, &out->d.i64[i]))
+                return ts_overflow(er, "date_bin");
             continue;
         }
         int64_t d64;

@@ -818,6 +818,19 @@ static bool is_regr(int kind) {
     return kind >= AGG_REGR_SLOPE && kind <= AGG_REGR_SXY;
 }
 
+int agg_exec_check(const agg_spec *sp, err *er) {
+    const bexpr *x = sp->arg;
+    /* DataFusion 27's HyperLogLog takes integers, strings and binaries only; it says so when
+     * the accumulator is made, after every planning error */
+    if (sp->kind == AGG_APPROX_DISTINCT && x && x->type != VT_I64 && x->type != VT_U64 &&
+        x->type != VT_STR && x->type != VT_NULL)
+        return err_set(er, 422, EC_NOT_IMPL,
+                       "This feature is not implemented: Support for 'approx_distinct' for data "
+                       "type %s is not implemented",
+                       vtype_arrow_name(x->type, x->unit));
+    return 0;
+}
+
 int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, err *er) {
     int kind = sp->kind;
     if (star && kind != AGG_COUNT && kind != AGG_EXACT_COUNT)
@@ -943,7 +956,7 @@ int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, er
         sp->type = VT_LIST;
         sp->unit = vlist_unit(t, x->unit, x->has_tz);
         return 0;
-    case AGG_APPROX_DISTINCT:
+    case AGG_APPROX_DISTINCT: /* other input types are refused at execution: agg_exec_check */
         sp->type = VT_U64;
         sp->unit = 0;
         return 0;

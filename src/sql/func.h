@@ -102,6 +102,9 @@ int agg_lookup(const char *name);
  * Fills sp's arguments, constant parameters and result type; memory from a. first/last are
  * bound by the binder itself. */
 int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, struct agg_spec *sp, err *er);
+/* The checks DataFusion makes only when an aggregate starts to run (approx_distinct's input
+ * type): 0, or -1 with the error. The aggregate and window operators call it first. */
+int agg_exec_check(const struct agg_spec *sp, err *er);
 /* gauge_agg (agg_gauge.c): the accessor code of a name (delta, rate ... num_elements), 0 for
  * none; gauge_agg's check of its arguments for sp (sp->param2 the accessor, 0 for the struct);
  * an accessor over a value (arg, nargs of them) that is not gauge_agg's call: a scalar call

@@ -303,6 +303,8 @@ static int agg_consume_parallel(struct agg_op *g, err *er) {
 static int agg_next(op *o, batch *b, err *er) {
     struct agg_op *g = (struct agg_op *)o;
     if (!g->done) {
+        for (uint32_t k = 0; k < g->naggs; k++)
+            if (agg_exec_check(&g->aggs[k], er) < 0) return -1;
         int rc = agg_consume_parallel(g, er);
         if (rc > 0) rc = agg_consume(g, er);
         if (rc < 0) return -1;

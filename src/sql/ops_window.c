@@ -16,6 +16,7 @@
  * The output is the input's columns then one per window function, in the order of the last
  * window's sort (as DataFusion's window operator emits them). Memory: the input, the key and
  * result vectors, in an arena of the operator's own under the query's budget. */
+#include "sql/func.h"
 #include "sql/ops_int.h"
 
 #include <string.h>
@@ -349,6 +350,8 @@ static int window_next(op *o, batch *b, err *er) {
     struct window_op *wo = (struct window_op *)o;
     uint32_t nin = wo->child->ncols;
     if (!wo->done) {
+        for (uint32_t k = 0; k < wo->nw; k++)
+            if (wo->w[k].fn == WF_AGG && agg_exec_check(&wo->w[k].agg, er) < 0) return -1;
         wo->da = arena_new(0);
         arena_set_budget(wo->da, &o->q->budget);
         colbuf_init(wo->da, &wo->data, nin, wo->child->types, wo->child->units);

@@ -14,6 +14,8 @@
 
 #include "sql/func.h"
 
+#include "format/fmt_num.h"
+
 #include "util/buf.h"
 
 #include <string.h>
@@ -209,10 +211,31 @@ static int bind_args(struct binder *bd, const expr *e, win_spec *ws, err *er) {
         if (ws->n <= 0) return plan_err(er, "NTILE requires a positive integer");
         ws->nargs = 0;
         return 0;
-    case WF_NTH_VALUE:
+    case WF_NTH_VALUE: {
+        /* DataFusion 27 reads n when it runs: a constant that is no integer cannot be
+         * converted, 0 is refused, a negative n is a row no frame has (NULL) */
+        bexpr *nb;
+        value v;
+        if (plan_bind(bd, e->args[1], &nb, er) < 0) return -1;
+        if (bx_is_const(nb) && (nb->type == VT_F64 || nb->type == VT_STR) &&
+            bx_fold(bd->a, nb, &v, er) == 0 && !v.null) {
+            char num[340];
+            if (nb->type == VT_F64) num[fmt_double_plain(num, v.v.f)] = 0;
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Execute logical plan: Datafusion: Execution error: Internal(\"Cannot "
+                           "convert %s%s%.*s%s to i64\")",
+                           nb->type == VT_F64 ? "Float64(" : "Utf8(\\\"",
+                           nb->type == VT_F64 ? num : "", nb->type == VT_STR ? (int)v.v.s.len : 0,
+                           nb->type == VT_STR ? v.v.s.p : "", nb->type == VT_F64 ? ")" : "\\\")");
+        }
+        err_clear(er);
         if (const_arg(bd, e->args[1], "nth_value", &ws->n, er) < 0) return -1;
-        if (ws->n <= 0) return plan_err(er, "nth_value expect n to be > 0");
+        if (ws->n == 0)
+            return err_set(er, 422, EC_QUERY_INTERNAL,
+                           "Execute logical plan: Datafusion: Execution error: nth_value expect n "
+                           "to be > 0");
         break;
+    }
     case WF_LAG:
     case WF_LEAD: {
         /* DataFusion 27 takes the offset only from an integer constant: any other (NULL, a

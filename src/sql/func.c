@@ -835,6 +835,13 @@ int agg_exec_check(const agg_spec *sp, err *er) {
 
 int agg_bind(arena *a, bexpr **args, uint32_t nargs, bool star, agg_spec *sp, err *er) {
     int kind = sp->kind;
+    /* f(*) gives f a NULL-typed argument: a function that takes only numbers says so at its
+     * type check, the others fail later, naming the wildcard */
+    if (star && (kind == AGG_SUM || kind == AGG_AVG || kind == AGG_STDDEV ||
+                 kind == AGG_STDDEV_POP || kind == AGG_VAR || kind == AGG_VAR_POP ||
+                 kind == AGG_MEDIAN || kind == AGG_APPROX_MEDIAN))
+        return func_plan_err(er, "The function %s does not support inputs of type Null.",
+                             agg_debug(kind));
     if (star && kind != AGG_COUNT && kind != AGG_EXACT_COUNT)
         return err_set(er, 422, EC_QUERY_INTERNAL,
                        "Datafusion: Internal error: Create physical name does not support "

@@ -288,10 +288,13 @@ int sqlx_dcl(sql_session *s, const sql_stmt *st, err *e) {
             return catalog_set_member(s->cat, st->name, st->name2, NULL, false, e);
         default: {
             tenant_opts o;
-            if (tenant_options(st, &o, e) == 0)
-                rc = catalog_alter_tenant(s->cat, st->name, &o, e);
-            else
+            if (tenant_options(st, &o, e) < 0)
                 rc = -1;
+            else if (o.limiter && !strcmp(st->name, "cnosdb"))
+                /* limits on the system tenant could lock every administrator out */
+                rc = err_set(e, 422, EC_META, "Tenant cnosdb cannot be restricted");
+            else
+                rc = catalog_alter_tenant(s->cat, st->name, &o, e);
             free_tenant_opts(&o);
             return rc;
         }

@@ -200,8 +200,13 @@ static int codec_for(const sql_column_def *c, uint8_t type, uint8_t *codec, err 
     if (cd < 0)
         return err_set(e, 422, EC_SQL_PARSE, "sql parser error: %s is not valid encoding",
                        c->codec);
+    /* CnosDB names the codec by its Encoding variant (Snappy, BitPack), whatever was typed */
+    static const char *const variant[CODEC__COUNT] = {
+        "Default", "Null",   "Delta", "DeltaTs", "Gorilla", "Quantile", "BitPack",
+        "Zstd",    "Snappy", "Gzip",  "Bzip",    "Zlib",    "Sdt",      "DeadBand"};
     if (!codec_fits((enum codec_id)cd, (enum vtype)type))
-        return err_set(e, 422, EC_QUERY_INTERNAL, "Unsupported encoding type %s for %s", c->codec,
+        return err_set(e, 422, EC_QUERY_INTERNAL,
+                       "Semantic error: Unsupported encoding type %s for %s", variant[cd],
                        vtype_short_name((enum vtype)type));
     *codec = (uint8_t)cd;
     return 0;

@@ -69,7 +69,7 @@ static const struct sysview_col member_cols[] = {{"user_name", VT_STR}, {"role_n
 
 static int member_rows(sql_session *s, struct table_builder *tb, err *e) {
     (void)e;
-    if (!sees_tenant_roles(s)) return 0;
+    /* every member of the session's tenant sees its member list, as CnosDB shows it */
     access_snap a;
     catalog_access_snapshot(s->cat, tb->a, &a);
     const snap_tenant *t = session_tenant(&a, s);
@@ -145,6 +145,86 @@ static value json_cell(arena *a, json_t *j) {
     return v;
 }
 
+/* A stored limiter (flat: object_config's keys, and per request kind local_/remote_ numbers)
+ * as CnosDB's TenantLimiterConfig serializes: object_config then request_config, every field
+ * and every request kind present, null when unset, each bucket as {max, initial[, refill,
+ * interval]}. */
+static json_t *num_or_null(json_t *o, const char *k) {
+    json_t *v = o ? json_object_get(o, k) : NULL;
+    return v ? json_incref(v) : json_null();
+}
+
+static json_t *limiter_json(const char *stored) {
+    json_t *in = stored ? json_loads(stored, 0, NULL) : NULL;
+    if (!in) return json_null();
+    static const char *const obj_keys[] = {"max_users_number", "max_databases", "max_shard_number",
+                                           "max_replicate_number", "max_retention_time"};
+    static const char *const kinds[] = {"coord_data_in", "coord_data_out", "coord_queries",
+                                        "coord_writes",  "http_data_in",   "http_data_out",
+                                        "http_queries",  "http_writes"};
+    json_t *out = json_object(), *oc = json_object_get(in, "object_config");
+    if (oc) {
+        json_t *o = json_object();
+        for (size_t i = 0; i < sizeof obj_keys / sizeof *obj_keys; i++)
+            json_object_set_new(o, obj_keys[i], num_or_null(oc, obj_keys[i]));
+        json_object_set_new(out, "object_config", o);
+    } else {
+        json_object_set_new(out, "object_config", json_null());
+    }
+    json_t *rc = json_object();
+    bool any = false;
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        json_t *b = json_object_get(in, kinds[i]);
+        if (!b) {
+            json_object_set_new(rc, kinds[i], json_null());
+            continue;
+        }
+        any = true;
+        json_t *remote = json_object(), *local = json_object(), *k = json_object();
+        json_object_set_new(remote, "max", num_or_null(b, "remote_max"));
+        json_object_set_new(remote, "initial", num_or_null(b, "remote_initial"));
+        json_object_set_new(remote, "refill", num_or_null(b, "remote_refill"));
+        json_object_set_new(remote, "interval", num_or_null(b, "remote_interval"));
+        json_object_set_new(local, "max", num_or_null(b, "local_max"));
+        json_object_set_new(local, "initial", num_or_null(b, "local_initial"));
+        json_object_set_new(k, "remote_bucket", remote);
+        json_object_set_new(k, "local_bucket", local);
+        json_object_set_new(rc, kinds[i], k);
+    }
+    if (any)
+        json_object_set_new(out, "request_config", rc);
+    else {
+        json_decref(rc);
+        json_object_set_new(out, "request_config", json_null());
+    }
+    json_decref(in);
+    return out;
+}
+
+/* A DROP_AFTER duration ('7m', '2h', '1d', 'INF') as CnosDB's Duration serializes:
+ * {"time_num": 7, "unit": "Minutes"}; the text itself when it is none of these. */
+static json_t *drop_after_json(const char *d) {
+    if (!d) return json_null();
+    char *end;
+    unsigned long long n = strtoull(d, &end, 10);
+    const char *unit = NULL;
+    if (!strcasecmp(d, "inf")) {
+        n = 0;
+        unit = "Inf";
+    } else if (end != d) {
+        if (!strcasecmp(end, "m") || !strcasecmp(end, "min") || !strcasecmp(end, "minute") ||
+            !strcasecmp(end, "minutes"))
+            unit = "Minutes";
+        else if (!strcasecmp(end, "h") || !strcasecmp(end, "hour") || !strcasecmp(end, "hours"))
+            unit = "Hour";
+        else if (!strcasecmp(end, "d") || !strcasecmp(end, "day") || !strcasecmp(end, "days") ||
+                 !*end)
+            unit = "Day";
+    }
+    if (!unit) return json_string(d);
+    return json_pack("{s:I,s:s}", "time_num", (json_int_t)n, "unit", unit);
+}
+
 static const struct sysview_col tenant_cols[] = {{"tenant_name", VT_STR},
                                                  {"tenant_options", VT_STR}};
 
@@ -155,11 +235,11 @@ static int tenant_rows(sql_session *s, struct table_builder *tb, err *e) {
     catalog_access_snapshot(s->cat, tb->a, &a);
     for (size_t i = 0; i < a.ntenants; i++) {
         const snap_tenant *t = &a.tenants[i];
+        /* CnosDB's TenantOptions as serde writes it: every key, null when unset */
         json_t *o = json_object();
-        if (t->comment) json_object_set_new(o, "comment", json_string(t->comment));
-        json_t *lim = t->limiter ? json_loads(t->limiter, 0, NULL) : NULL;
-        if (lim) json_object_set_new(o, "limiter_config", lim);
-        if (t->drop_after) json_object_set_new(o, "drop_after", json_string(t->drop_after));
+        json_object_set_new(o, "comment", t->comment ? json_string(t->comment) : json_null());
+        json_object_set_new(o, "limiter_config", limiter_json(t->limiter));
+        json_object_set_new(o, "drop_after", drop_after_json(t->drop_after));
         json_object_set_new(o, "tenant_is_hidden", json_boolean(t->hidden));
         value *row = tb_row(tb);
         row[0] = tb_str(tb->a, t->name);

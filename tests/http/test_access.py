@@ -2,6 +2,7 @@
 what each role may do on each endpoint, tenant isolation, passwords (hashed, checked, changed,
 never stored as given), and that all of it survives a restart."""
 
+import json
 import os
 import time
 
@@ -399,7 +400,10 @@ def test_access_views_scoped(server):
     q = "select * from information_schema.members order by user_name"
     assert ok(server, q, user="v_own", **kw) == \
         "user_name,role_name\nv_cus,v_r\nv_mem,member\nv_own,owner\n"
-    assert ok(server, q, user="v_cus", **kw) == "user_name,role_name\n"
+    # every member of the tenant sees its member list (CnosDB's members.slt: a plain member)
+    members = "user_name,role_name\nv_cus,v_r\nv_mem,member\nv_own,owner\n"
+    assert ok(server, q, user="v_cus", **kw) == members
+    assert ok(server, q, user="v_mem", **kw) == members
     q = "select * from information_schema.enabled_roles"
     assert ok(server, q, user="v_cus", **kw) == "role_name\nv_r\n"
     assert ok(server, q, user="v_mem", **kw) == "role_name\nmember\n"
@@ -424,7 +428,34 @@ def test_access_views_scoped(server):
     ok(server, "alter tenant v_t set comment = 'team'")
     assert ok(server, "select tenant_options from cluster_schema.tenants "
                       "where tenant_name = 'v_t'") == \
-        'tenant_options\n"{""comment"":""team"",""tenant_is_hidden"":false}"\n'
+        'tenant_options\n"{""comment"":""team"",""limiter_config"":null,""drop_after"":null,' \
+        '""tenant_is_hidden"":false}"\n'
+    # drop_after as CnosDB's Duration; limits on the system tenant are refused
+    ok(server, "alter tenant v_t set drop_after = '7m'")
+    assert '""drop_after"":{""time_num"":7,""unit"":""Minutes""}' in ok(
+        server, "select tenant_options from cluster_schema.tenants where tenant_name = 'v_t'")
+    ok(server, "alter tenant v_t unset drop_after")
+    # the limiter as CnosDB's TenantLimiterConfig: object_config, then every request kind
+    ok(server, "alter tenant v_t set object_config max_databases = 3, http_queries remote_max = 9 "
+               "remote_initial = 1 remote_refill = 2 remote_interval = 10 local_max = 4 "
+               "local_initial = 0")
+    cell = ok(server, "select tenant_options from cluster_schema.tenants where tenant_name = "
+                      "'v_t'").split("\n", 1)[1].strip()
+    lim = json.loads(cell[1:-1].replace('""', '"'))["limiter_config"]  # one quoted CSV cell
+    assert lim["object_config"] == {"max_users_number": None, "max_databases": 3,
+                                    "max_shard_number": None, "max_replicate_number": None,
+                                    "max_retention_time": None}
+    assert list(lim["request_config"]) == ["coord_data_in", "coord_data_out", "coord_queries",
+                                           "coord_writes", "http_data_in", "http_data_out",
+                                           "http_queries", "http_writes"]
+    assert lim["request_config"]["http_queries"] == {
+        "remote_bucket": {"max": 9, "initial": 1, "refill": 2, "interval": 10},
+        "local_bucket": {"max": 4, "initial": 0}}
+    assert lim["request_config"]["coord_data_in"] is None
+    ok(server, "alter tenant v_t unset _limiter")
+    err(server, "alter tenant cnosdb set object_config max_databases = 3", 422,
+        "Tenant cnosdb cannot be restricted")
+    ok(server, "alter tenant cnosdb set comment = 'still the system tenant'")
     ok(server, "alter tenant cnosdb remove user v_own")
     ok(server, "drop tenant v_t")
     for u in ("v_own", "v_mem", "v_cus"):

@@ -129,17 +129,9 @@ void agg_gauge_merge(arena *a, struct agg_state *dst, const struct agg_state *sr
 }
 
 /* A count of the time column's units in nanoseconds. */
+/* Nanoseconds per unit of a time column. */
 static int64_t unit_ns(uint8_t unit) {
-    switch (unit) {
-    case TU_S:
-        return 1000000000;
-    case TU_MS:
-        return 1000000;
-    case TU_US:
-        return 1000;
-    default:
-        return 1;
-    }
+    return 1000000000 / tunit_per_sec((enum tunit)unit);
 }
 
 /* The shapes of a gauge for a time unit: the point {ts, val} and GaugeData {first, second,
@@ -185,11 +177,9 @@ static bool gauge_read(int code, const struct gpt p[4], uint64_t count, uint8_t 
     case GA_DELTA:
         out->d.f64[r] = l.v - f.v;
         return true;
-    case GA_TIME_DELTA: { /* whole days, then the nanoseconds left, as last - first gives */
-        int64_t ns = (l.t - f.t) * unit_ns(unit), day = 86400000000000LL;
-        out->d.iv[r] = (interval){0, (int32_t)(ns / day), ns % day};
+    case GA_TIME_DELTA: /* whole days, then the nanoseconds left, as last - first gives */
+        interval_from_ns((__int128)(l.t - f.t) * unit_ns(unit), &out->d.iv[r]);
         return true;
-    }
     case GA_RATE: /* per unit of the time column; no time elapsed gives no rate */
         if (l.t == f.t) return false;
         out->d.f64[r] = (l.v - f.v) / (double)(l.t - f.t);

@@ -34,13 +34,6 @@ static uint64_t rnd_below(uint64_t bound) {
     return (uint64_t)(((unsigned __int128)(x * 0x2545F4914F6CDD1DULL) * bound) >> 64);
 }
 
-static value copy_value(arena *a, const value *v) {
-    value c = *v;
-    if (vtype_is_bytes(c.type) && !c.null)
-        c.v.s = (strv){arena_strndup(a, c.v.s.p, c.v.s.len), c.v.s.len};
-    return c;
-}
-
 static struct agg_items *reservoir(arena *a, struct agg_state *st, uint32_t n) {
     if (!st->items) {
         st->items = arena_calloc(a, sizeof *st->items);
@@ -53,11 +46,11 @@ static struct agg_items *reservoir(arena *a, struct agg_state *st, uint32_t n) {
 /* One more value seen: kept while there is room, then in a random slot with odds n / seen. */
 static void offer(arena *a, struct agg_items *it, uint32_t n, int64_t seen, const value *v) {
     if (it->n < n) {
-        it->v[it->n++] = copy_value(a, v);
+        it->v[it->n++] = agg_value_own(a, *v);
         return;
     }
     uint64_t j = rnd_below((uint64_t)seen);
-    if (j < n) it->v[j] = copy_value(a, v);
+    if (j < n) it->v[j] = agg_value_own(a, *v);
 }
 
 void agg_sample_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec *x, uint32_t i) {
@@ -73,7 +66,7 @@ void agg_sample_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
     uint32_t n = (uint32_t)sp->param2;
     if (!dst->count) {
         struct agg_items *it = reservoir(a, dst, n);
-        for (uint32_t k = 0; k < src->items->n; k++) it->v[k] = copy_value(a, &src->items->v[k]);
+        for (uint32_t k = 0; k < src->items->n; k++) it->v[k] = agg_value_own(a, src->items->v[k]);
         it->n = src->items->n;
         dst->count = src->count;
         return;
@@ -85,7 +78,7 @@ void agg_sample_merge(arena *a, const agg_spec *sp, struct agg_state *dst,
     value *pa = arena_alloc(a, sizeof *pa * (d->n + 1)),
           *pb = arena_alloc(a, sizeof *pb * (s->n + 1));
     memcpy(pa, d->v, sizeof *pa * d->n);
-    for (uint32_t k = 0; k < s->n; k++) pb[k] = copy_value(a, &s->v[k]);
+    for (uint32_t k = 0; k < s->n; k++) pb[k] = agg_value_own(a, s->v[k]);
     uint32_t na = d->n, nb = s->n;
     int64_t ca = dst->count, cb = src->count;
     uint32_t m = 0;

@@ -16,6 +16,7 @@
  * state_at from its time on is NULL. */
 #include "sql/func_int.h"
 #include "sql/ops_int.h"
+#include "util/timeutil.h"
 #include "util/vlist.h"
 #include "util/vstruct.h"
 
@@ -71,14 +72,9 @@ static int cmp_srow(const void *x, const void *y) {
     return (p->k > q->k) - (p->k < q->k);
 }
 
+/* Nanoseconds per unit of a time column. */
 static int64_t unit_ns(uint8_t unit) {
-    return unit == TU_S ? 1000000000 : unit == TU_MS ? 1000000 : unit == TU_US ? 1000 : 1;
-}
-
-/* A duration as CnosDB gives it: whole days, then the nanoseconds left. */
-static interval day_interval(int64_t ns) {
-    const int64_t day = 86400000000000LL;
-    return (interval){0, (int32_t)(ns / day), ns % day};
+    return 1000000000 / tunit_per_sec((enum tunit)unit);
 }
 
 /* The struct's shapes for a time unit and a state type: top, {state, duration},
@@ -122,7 +118,8 @@ static void state_struct(const agg_spec *sp, const struct agg_items *it, const s
     value *periods = arena_alloc(a, sizeof *periods * (n + 1));
     for (uint32_t j = 0; j < ns; j++) {
         value f[2] = {it->v[rows[first[j]].k], {.type = VT_INTERVAL}};
-        f[1].v.iv = day_interval(dur[j] * unit_ns(sp->arg->unit));
+        /* whole days, then the nanoseconds left, as CnosDB prints a duration */
+        interval_from_ns((__int128)dur[j] * unit_ns(sp->arg->unit), &f[1].v.iv);
         durs[j] = (value){.type = VT_STRUCT, .unit = sh[1]};
         durs[j].v.s = vstruct_make(a, sh[1], f);
         uint32_t np = 0;
@@ -188,7 +185,7 @@ bool agg_stateagg_final(const agg_spec *sp, const struct agg_state *st, vec *out
         int64_t b = rows[k].t > lo ? rows[k].t : lo, e = rows[k + 1].t < hi ? rows[k + 1].t : hi;
         if (e > b) total += e - b;
     }
-    out->d.iv[r] = day_interval(total * unit_ns(sp->arg->unit));
+    interval_from_ns((__int128)total * unit_ns(sp->arg->unit), &out->d.iv[r]);
     return true;
 }
 

@@ -66,6 +66,12 @@ void agg_pct_update(arena *a, const agg_spec *sp, struct agg_state *st, const ve
     if (st->nvals >= (sp->kind == AGG_APPROX_PCT_W ? 2 * TD_BATCH : TD_BATCH)) pct_flush(a, sp, st);
 }
 
+value agg_value_own(arena *a, value v) {
+    if (vtype_is_bytes(v.type) && !v.null)
+        v.v.s = (strv){arena_strndup(a, v.v.s.p, v.v.s.len), v.v.s.len};
+    return v;
+}
+
 static struct agg_items *items_of(arena *a, struct agg_state *st) {
     if (!st->items) st->items = arena_calloc(a, sizeof *st->items);
     return st->items;
@@ -83,16 +89,8 @@ static uint32_t items_push(arena *a, struct agg_items *it, const value *v, const
             it->cnt = arena_realloc(a, it->cnt, sizeof *it->cnt * it->cap, sizeof *it->cnt * nc);
         it->cap = nc;
     }
-    value c = *v;
-    if (vtype_is_bytes(c.type) && !c.null)
-        c.v.s = (strv){arena_strndup(a, c.v.s.p, c.v.s.len), c.v.s.len};
-    it->v[it->n] = c;
-    if (key) {
-        c = *key;
-        if (vtype_is_bytes(c.type) && !c.null)
-            c.v.s = (strv){arena_strndup(a, c.v.s.p, c.v.s.len), c.v.s.len};
-        it->key[it->n] = c;
-    }
+    it->v[it->n] = agg_value_own(a, *v);
+    if (key) it->key[it->n] = agg_value_own(a, *key);
     if (counted) it->cnt[it->n] = 0;
     return it->n++;
 }
@@ -332,11 +330,8 @@ void agg_pick_add(arena *a, const agg_spec *sp, struct agg_state *st, const vec 
     if (!take) return;
     vec_get(x, i, &st->v);
     if (!vec_is_valid(x, i) || x->type == VT_NULL) st->v.null = true;
-    if (vtype_is_bytes(st->v.type) && !st->v.null)
-        st->v.v.s = (strv){arena_strndup(a, st->v.v.s.p, st->v.v.s.len), st->v.v.s.len};
-    if (vtype_is_bytes(key.type) && !key.null)
-        key.v.s = (strv){arena_strndup(a, key.v.s.p, key.v.s.len), key.v.s.len};
-    st->v2 = key;
+    st->v = agg_value_own(a, st->v);
+    st->v2 = agg_value_own(a, key);
     st->has = true;
 }
 

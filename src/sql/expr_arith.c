@@ -45,18 +45,15 @@ static int arith_ts(const bexpr *e, const vec *x, const vec *y, uint32_t n, vec 
 static int arith_ts_diff(const vec *x, const vec *y, uint32_t n, vec *out, err *er) {
     __int128 mx = 1000000000 / tunit_per_sec((enum tunit)x->unit);
     __int128 my = 1000000000 / tunit_per_sec((enum tunit)y->unit);
-    const __int128 day = (__int128)86400 * 1000000000;
     for (uint32_t i = 0; i < n; i++) {
         if (!vec_is_valid(out, i)) {
             out->d.iv[i] = (interval){0, 0, 0};
             continue;
         }
-        __int128 d = x->d.i64[i] * mx - y->d.i64[i] * my, days = d / day;
-        if (days > INT32_MAX || days < INT32_MIN)
+        if (!interval_from_ns(x->d.i64[i] * mx - y->d.i64[i] * my, &out->d.iv[i]))
             return err_set(er, 422, EC_QUERY_INTERNAL,
                            "Arrow error: Compute error: Overflow happened on: timestamp - "
                            "timestamp");
-        out->d.iv[i] = (interval){0, (int32_t)days, (int64_t)(d % day)};
     }
     return 0;
 }

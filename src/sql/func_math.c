@@ -35,30 +35,17 @@ static int fn_pow(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err
 static int fn_pow_int(const bexpr *e, vec *args, uint32_t n, arena *a, vec *out, err *er) {
     for (uint32_t i = 0; i < n; i++) {
         if (!func_row_valid(a, args, 2, i, out)) continue;
-        int64_t b = args[0].d.i64[i], x = args[1].d.i64[i], r = 1;
+        int64_t b = args[0].d.i64[i], x = args[1].d.i64[i], r = 1, base = b;
         if (x < 0) {
             vec_set_null(a, out, i);
             continue;
         }
-        /* squaring, with the overflow checked only where it matters: |b| <= 1 never grows */
-        if (b == 0 || b == 1 || (b == -1)) {
-            r = b == 0 ? (x == 0 ? 1 : 0) : (b == 1 ? 1 : (x % 2 ? -1 : 1));
-        } else {
-            int64_t base = b;
-            for (int64_t k = x;;) {
-                if (k & 1 && __builtin_mul_overflow(r, base, &r))
-                    return err_set(er, 422, EC_QUERY_INTERNAL,
-                                   "Arrow error: Compute error: Overflow happened on: %lld ^ "
-                                   "%lld",
-                                   (long long)b, (long long)x);
-                k >>= 1;
-                if (!k) break;
-                if (__builtin_mul_overflow(base, base, &base))
-                    return err_set(er, 422, EC_QUERY_INTERNAL,
-                                   "Arrow error: Compute error: Overflow happened on: %lld ^ "
-                                   "%lld",
-                                   (long long)b, (long long)x);
-            }
+        for (int64_t k = x; k; k >>= 1) { /* by squaring */
+            if ((k & 1 && __builtin_mul_overflow(r, base, &r)) ||
+                (k > 1 && __builtin_mul_overflow(base, base, &base)))
+                return err_set(er, 422, EC_QUERY_INTERNAL,
+                               "Arrow error: Compute error: Overflow happened on: %lld ^ %lld",
+                               (long long)b, (long long)x);
         }
         out->d.i64[i] = r;
     }

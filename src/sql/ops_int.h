@@ -97,6 +97,9 @@ bool agg_distinct_first(arena *a, struct agg_state *st, const vec *x, const vec 
 double agg_num_at(const vec *x, uint32_t i);
 
 /* ---- aggregates that keep values (agg_values.c) ---- */
+/* v with its bytes (a string's, a list's, a struct's) copied into a: a kept value must outlive
+ * the batch it came from. */
+value agg_value_own(arena *a, value v);
 /* The raw 8 bytes of a value appended to st->vals; src's appended to dst's. */
 void agg_vals_push(arena *a, struct agg_state *st, uint64_t bits);
 void agg_vals_append(arena *a, struct agg_state *dst, const struct agg_state *src);

@@ -137,19 +137,37 @@ static void put_arrow_type(buf *b, const char *arrow) {
         buf_puts(b, "STRING");
 }
 
-/* A stream table: its columns and its source, from the definition sql_stream.c keeps. */
-static void dump_stream(buf *b, const meta_table *t) {
-    json_t *j = json_loads(t->ext, 0, NULL), *d = json_object_get(j, "stream");
-    buf_puts(b, "CREATE STREAM TABLE IF NOT EXISTS ");
+/* `CREATE <kind> TABLE IF NOT EXISTS name (col type, ...`, each column's type written by
+ * put_type (given ctx and the column's index). */
+static void put_table_head(buf *b, const char *kind, const meta_table *t,
+                           void (*put_type)(buf *, const meta_table *, uint32_t, const void *),
+                           const void *ctx) {
+    buf_printf(b, "CREATE %s TABLE IF NOT EXISTS ", kind);
     put_ident(b, t->name);
     buf_puts(b, " (");
     for (uint32_t i = 0; i < t->ncols; i++) {
         if (i) buf_puts(b, ", ");
         put_ident(b, t->cols[i].name);
         buf_putc(b, ' ');
-        buf_puts(b, t->cols[i].type == VT_TS ? "TIMESTAMP"
-                                             : vtype_sql_name((enum vtype)t->cols[i].type, TU_NS));
+        put_type(b, t, i, ctx);
     }
+}
+
+static void put_stream_type(buf *b, const meta_table *t, uint32_t i, const void *ctx) {
+    (void)ctx;
+    buf_puts(b, t->cols[i].type == VT_TS ? "TIMESTAMP"
+                                         : vtype_sql_name((enum vtype)t->cols[i].type, TU_NS));
+}
+
+static void put_ext_type(buf *b, const meta_table *t, uint32_t i, const void *ctx) {
+    (void)t;
+    put_arrow_type(b, ((const char *const *)ctx)[i]);
+}
+
+/* A stream table: its columns and its source, from the definition sql_stream.c keeps. */
+static void dump_stream(buf *b, const meta_table *t) {
+    json_t *j = json_loads(t->ext, 0, NULL), *d = json_object_get(j, "stream");
+    put_table_head(b, "STREAM", t, put_stream_type, NULL);
     static const char *const keys[3] = {"db", "table", "event_time_column"};
     buf_puts(b, ") WITH (");
     for (int k = 0; k < 3; k++) {
@@ -166,15 +184,7 @@ static int dump_external(buf *b, arena *a, const meta_table *t, err *e) {
     const char **arrow;
     uint8_t *units;
     if (ext_def_parse(a, t->ext, t->ncols, &src, &arrow, &units, e) < 0) return -1;
-    buf_puts(b, "CREATE EXTERNAL TABLE IF NOT EXISTS ");
-    put_ident(b, t->name);
-    buf_puts(b, " (");
-    for (uint32_t i = 0; i < t->ncols; i++) {
-        if (i) buf_puts(b, ", ");
-        put_ident(b, t->cols[i].name);
-        buf_putc(b, ' ');
-        put_arrow_type(b, arrow[i]);
-    }
+    put_table_head(b, "EXTERNAL", t, put_ext_type, arrow);
     buf_printf(b, ") STORED AS %s",
                src.format == EXT_CSV       ? "CSV"
                : src.format == EXT_PARQUET ? "PARQUET"

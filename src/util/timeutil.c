@@ -622,3 +622,11 @@ size_t duration_format(char *out, int64_t ns) {
     p = put_part(p, &started, nanos % 1000, "ns", false);
     return (size_t)(p - out);
 }
+
+bool interval_from_ns(__int128 ns, interval *out) {
+    const __int128 day = (__int128)86400 * 1000000000;
+    __int128 days = ns / day;
+    if (days > INT32_MAX || days < INT32_MIN) return false;
+    *out = (interval){0, (int32_t)days, (int64_t)(ns % day)};
+    return true;
+}

@@ -30,6 +30,10 @@ bool time_from_days(int64_t days, int64_t tod, enum tunit u, int64_t *out);
 /* ts + sign * iv in unit u: months move the civil date keeping the time of day (the day is
  * clamped to the new month's length), then days (86400 s each) and nanoseconds are added. */
 bool time_add_interval(int64_t ts, enum tunit u, interval iv, int sign, int64_t *out);
+/* A duration of ns nanoseconds as whole days and the nanoseconds left, both with ns's sign
+ * (how DataFusion splits a timestamp difference, and CnosDB a state's duration); false when the
+ * days pass Int32. */
+bool interval_from_ns(__int128 ns, interval *out);
 
 /* Parses interval text as DataFusion 27 does ("1 day 2 hours", "1.5 hours", "3"): amount and
  * unit pairs separated by spaces, a bare amount taken in default_unit; fractions carry down

@@ -269,3 +269,14 @@ def test_a_failing_job_logs_once_and_recovers(make_server):
     while "running again" not in srv.log_since_start() and time.time() < deadline:
         time.sleep(0.1)
     assert "stream roll_job: running again" in srv.log_since_start()
+
+
+def test_dump_recreates_stream_tables(make_server):
+    # the DDL dump writes a stream table back with its columns and its source
+    srv = make_server()
+    setup_tables(srv)
+    r = srv.request("GET", "/api/v1/dump/sql/ddl")
+    assert r.status == 200
+    assert ("CREATE STREAM TABLE IF NOT EXISTS \"raw_stream\" (\"time\" TIMESTAMP, \"host\" "
+            "STRING, \"v\" DOUBLE) WITH (db = 'public', table = 'raw', event_time_column = "
+            "'time') engine = tskv;") in r.text
